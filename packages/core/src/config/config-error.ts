@@ -1,0 +1,36 @@
+// One problem found in a config input, formatted the way every Meshlet tool prints it:
+//   file:line: Kind ns/name: field: message
+// Errors reject the object they are found in (the last good config stays in force); warnings
+// are reported and the object is used.
+
+export type Severity = 'error' | 'warning';
+
+export interface ConfigProblem {
+  severity: Severity;
+  file: string;
+  line: number;
+  /** Object kind, e.g. 'VirtualService'; empty when the document could not be read as an object. */
+  kind: string;
+  namespace: string;
+  name: string;
+  /** Dotted field path inside the object, e.g. 'spec.http[0].route[1].weight'; empty for the whole object. */
+  field: string;
+  message: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = `${p.file}:${p.line}`;
+  const what = p.kind ? `${p.kind} ${p.namespace}/${p.name}` : '';
+  const prefix = p.severity === 'warning' ? 'warning: ' : '';
+  return [where, what, p.field, prefix + p.message].filter((s) => s !== '').join(': ');
+}
+
+/** Renders a path like ['spec','http',0,'route'] as 'spec.http[0].route'. */
+export function fieldPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? seg : `.${seg}`;
+  }
+  return out;
+}

@@ -1,0 +1,75 @@
+// Every error a request can meet inside the mesh, in one file (as undici keeps lib/core/errors.js).
+// Each carries a stable `code` and the `reason` a user needs to act on it.
+
+export class MeshError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The request matched a service, but no route of its route table matched the request. */
+export class NoRouteError extends MeshError {
+  constructor(message: string) {
+    super('MESHLET_NO_ROUTE', message);
+  }
+}
+
+/** The chosen cluster has no endpoint that may take traffic. */
+export class NoHealthyUpstreamError extends MeshError {
+  readonly cluster: string;
+  constructor(cluster: string, detail: string) {
+    super('MESHLET_NO_HEALTHY_UPSTREAM', `no healthy upstream in cluster ${cluster}: ${detail}`);
+    this.cluster = cluster;
+  }
+}
+
+/** A route named a cluster the snapshot does not hold (config still converging, or a bad reference). */
+export class ClusterNotFoundError extends MeshError {
+  readonly cluster: string;
+  constructor(cluster: string, route: string) {
+    super('MESHLET_CLUSTER_NOT_FOUND', `route ${route} sends to cluster ${cluster}, which the mesh does not know`);
+    this.cluster = cluster;
+  }
+}
+
+/** The route timeout elapsed before the response completed (Envoy answers 504 here). */
+export class RouteTimeoutError extends MeshError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, route: string) {
+    super('MESHLET_ROUTE_TIMEOUT', `upstream request timeout: route ${route} allows ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** One attempt got no response headers within the retry policy's per-try timeout. */
+export class PerTryTimeoutError extends MeshError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, endpoint: string) {
+    super('MESHLET_PER_TRY_TIMEOUT', `no response headers from ${endpoint} within the per-try timeout of ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Every attempt failed without a response; `cause` is the last attempt's error. */
+export class UpstreamError extends MeshError {
+  readonly cluster: string;
+  readonly attempts: number;
+  constructor(cluster: string, attempts: number, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super('MESHLET_UPSTREAM_FAILURE', `upstream connect error or disconnect/reset before headers in cluster ${cluster} after ${attempts} attempt(s): ${why}`, { cause });
+    this.cluster = cluster;
+    this.attempts = attempts;
+  }
+}
+
+/** Config could not be loaded at start-up (at run time a bad edit is reported and skipped instead). */
+export class ConfigError extends MeshError {
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = []) {
+    super('MESHLET_CONFIG', problems.length ? `${message}\n  ${problems.join('\n  ')}` : message);
+    this.problems = problems;
+  }
+}
