@@ -1,0 +1,29 @@
+// A load balancer picks one endpoint of a cluster for one attempt. Balancers are built per
+// snapshot from the endpoints that may take traffic; the counters they read (active requests)
+// live on EndpointState and survive snapshot swaps.
+//
+// `exclude` holds hosts a retry should avoid (Envoy's previous_hosts predicate). A balancer
+// re-picks up to `attempts` times while its pick is excluded and then takes what it has, as
+// Envoy does with host_selection_retry_max_attempts.
+
+import type { EndpointState } from '../snapshot/endpoint-state.ts';
+
+export interface LoadBalancer {
+  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number): EndpointState | undefined;
+}
+
+export function pickAvoiding(
+  once: () => EndpointState | undefined,
+  exclude: ReadonlySet<EndpointState> | undefined,
+  attempts: number,
+): EndpointState | undefined {
+  let host = once();
+  if (!exclude || exclude.size === 0) return host;
+  for (let i = 0; i < attempts && host !== undefined && exclude.has(host); i++) host = once();
+  return host;
+}
+
+export function allWeightsEqual(endpoints: readonly EndpointState[]): boolean {
+  for (let i = 1; i < endpoints.length; i++) if (endpoints[i]!.weight !== endpoints[0]!.weight) return false;
+  return true;
+}

@@ -1,0 +1,110 @@
+// Envoy's RouteMatch, compiled once per snapshot into plain predicates: the path rule, then
+// every header matcher and query matcher must hold. Regexes are compiled here, anchored, so the
+// request path never builds one.
+
+import type { HeaderMatcher, QueryParameterMatcher, RouteMatch, StringMatcher } from '../xds/resources.ts';
+import { queryParam, type RequestView } from './request-view.ts';
+
+export type RouteMatcher = (req: RequestView) => boolean;
+
+export type PathRule =
+  | { kind: 'prefix'; value: string; caseSensitive: boolean }
+  | { kind: 'path'; value: string; caseSensitive: boolean }
+  | { kind: 'regex'; regex: RegExp };
+
+export class MatchCompileError extends Error {}
+
+/** Compiles an RE2-style pattern as a whole-value match, the way Envoy's safe_regex matches. */
+export function compileRegex(pattern: string, field: string): RegExp {
+  try {
+    return new RegExp(`^(?:${pattern})$`, 'u');
+  } catch (err) {
+    throw new MatchCompileError(`${field}: invalid regex ${JSON.stringify(pattern)}: ${(err as Error).message}`);
+  }
+}
+
+export function pathRule(m: RouteMatch): PathRule {
+  const caseSensitive = m.caseSensitive !== false;
+  if (m.path !== undefined) return { kind: 'path', value: caseSensitive ? m.path : m.path.toLowerCase(), caseSensitive };
+  if (m.safeRegex !== undefined) return { kind: 'regex', regex: compileRegex(m.safeRegex.regex, 'match.safeRegex.regex') };
+  if (m.pathSeparatedPrefix !== undefined) return { kind: 'prefix', value: m.pathSeparatedPrefix, caseSensitive };
+  if (m.prefix !== undefined) return { kind: 'prefix', value: caseSensitive ? m.prefix : m.prefix.toLowerCase(), caseSensitive };
+  throw new MatchCompileError('match: one of prefix, path or safeRegex is required');
+}
+
+export function compileRouteMatch(m: RouteMatch): RouteMatcher {
+  const rule = pathRule(m);
+  const checks: RouteMatcher[] = [pathCheck(rule)];
+  (m.headers ?? []).forEach((h, i) => checks.push(headerCheck(h, `match.headers[${i}]`)));
+  (m.queryParameters ?? []).forEach((q, i) => checks.push(queryCheck(q, `match.queryParameters[${i}]`)));
+  if (checks.length === 1) return checks[0]!;
+  return (req) => {
+    for (const check of checks) if (!check(req)) return false;
+    return true;
+  };
+}
+
+function pathCheck(rule: PathRule): RouteMatcher {
+  switch (rule.kind) {
+    case 'prefix':
+      if (rule.value === '/' || rule.value === '') return () => true;
+      return rule.caseSensitive
+        ? (req) => req.path.startsWith(rule.value)
+        : (req) => req.path.toLowerCase().startsWith(rule.value);
+    case 'path':
+      return rule.caseSensitive ? (req) => req.path === rule.value : (req) => req.path.toLowerCase() === rule.value;
+    case 'regex':
+      return (req) => rule.regex.test(req.path);
+  }
+}
+
+/** A StringMatcher as a predicate over a present value. */
+export function compileStringMatcher(sm: StringMatcher, field: string): (value: string) => boolean {
+  const ic = sm.ignoreCase === true;
+  const norm = (s: string) => (ic ? s.toLowerCase() : s);
+  if (sm.exact !== undefined) { const v = norm(sm.exact); return (s) => norm(s) === v; }
+  if (sm.prefix !== undefined) { const v = norm(sm.prefix); return (s) => norm(s).startsWith(v); }
+  if (sm.suffix !== undefined) { const v = norm(sm.suffix); return (s) => norm(s).endsWith(v); }
+  if (sm.contains !== undefined) { const v = norm(sm.contains); return (s) => norm(s).includes(v); }
+  if (sm.safeRegex !== undefined) { const re = compileRegex(sm.safeRegex.regex, `${field}.safeRegex.regex`); return (s) => re.test(s); }
+  throw new MatchCompileError(`${field}: string matcher sets no match`);
+}
+
+function headerValueMatcher(h: HeaderMatcher, field: string): ((value: string) => boolean) | 'present' {
+  if (h.stringMatch) return compileStringMatcher(h.stringMatch, `${field}.stringMatch`);
+  if (h.exactMatch !== undefined) return compileStringMatcher({ exact: h.exactMatch }, field);
+  if (h.prefixMatch !== undefined) return compileStringMatcher({ prefix: h.prefixMatch }, field);
+  if (h.suffixMatch !== undefined) return compileStringMatcher({ suffix: h.suffixMatch }, field);
+  if (h.safeRegexMatch !== undefined) return compileStringMatcher({ safeRegex: h.safeRegexMatch }, field);
+  return 'present';
+}
+
+// Envoy's HeaderUtility::matchHeaders: an absent header matches only a present_match of the
+// opposite sense (present_match: false, or present_match: true with invert_match), unless
+// treat_missing_header_as_empty says to match "" instead.
+function headerCheck(h: HeaderMatcher, field: string): RouteMatcher {
+  const name = h.name.toLowerCase();
+  const invert = h.invertMatch === true;
+  const valueMatch = headerValueMatcher(h, field);
+  const present = valueMatch === 'present' ? h.presentMatch !== false : true;
+  return (req) => {
+    let value = req.header(name);
+    if (value === undefined) {
+      if (h.treatMissingHeaderAsEmpty && valueMatch !== 'present') value = '';
+      else return valueMatch === 'present' ? (invert ? present : !present) : false;
+    }
+    const ok = valueMatch === 'present' ? present : valueMatch(value);
+    return ok !== invert;
+  };
+}
+
+function queryCheck(q: QueryParameterMatcher, field: string): RouteMatcher {
+  if (q.stringMatch) {
+    const m = compileStringMatcher(q.stringMatch, `${field}.stringMatch`);
+    return (req) => {
+      const v = queryParam(req.query, q.name);
+      return v !== undefined && m(v);
+    };
+  }
+  return (req) => queryParam(req.query, q.name) !== undefined;
+}

@@ -1,0 +1,36 @@
+// The logical step of a request: which service, which route, which weighted cluster. Pure
+// functions of one snapshot and one request; the adapters execute what comes out.
+
+import type { CompiledRoute, ForwardAction, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WeightedClusterConfig } from '../snapshot/mesh-snapshot.ts';
+import type { RequestView } from './request-view.ts';
+import { findService, selectVirtualHost, type ClientScope } from './service-lookup.ts';
+
+export type RouteResult =
+  /** The host is not a mesh service: send the request as it is (Istio's ALLOW_ANY). */
+  | { readonly kind: 'passthrough' }
+  | { readonly kind: 'no-route'; readonly service: ServiceRoutes; readonly fqdn: string; readonly reason: string }
+  | { readonly kind: 'matched'; readonly service: ServiceRoutes; readonly fqdn: string; readonly virtualHost: VirtualHostRoutes; readonly route: CompiledRoute };
+
+export function routeRequest(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope): RouteResult {
+  const found = findService(snapshot, host, port, scope);
+  if (!found) return { kind: 'passthrough' };
+  const { service, fqdn } = found;
+  const vh = selectVirtualHost(service, [req.authority, `${fqdn}:${port}`, fqdn]);
+  if (!vh) return { kind: 'no-route', service, fqdn, reason: `no virtual host of ${service.routeConfig} matches ${req.authority}` };
+  for (const route of vh.routes) {
+    if (route.match(req)) return { kind: 'matched', service, fqdn, virtualHost: vh, route };
+  }
+  return { kind: 'no-route', service, fqdn, reason: `no route of ${service.routeConfig} (virtual host ${vh.name}) matches ${req.method} ${req.path}` };
+}
+
+/** Envoy's weighted_clusters pick: a uniform draw over the total weight. */
+export function pickWeightedCluster(action: ForwardAction, random: () => number = Math.random): WeightedClusterConfig {
+  const list = action.clusters;
+  if (list.length === 1) return list[0]!;
+  let r = random() * action.totalWeight;
+  for (const c of list) {
+    r -= c.weight;
+    if (r < 0) return c;
+  }
+  return list[list.length - 1]!;
+}

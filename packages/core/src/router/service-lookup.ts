@@ -1,0 +1,69 @@
+// Which mesh service a request's host:port names, as Kubernetes DNS and Istio's virtual-host
+// domains resolve it for a client in namespace `ns`: `reviews` → reviews.<ns>.svc.<domain>,
+// `reviews.prod` → reviews.prod.svc.<domain>, `reviews.prod.svc` → + .<domain>, anything else
+// is taken as written; then wildcard ServiceEntry hosts (`*.foo.com` matches `a.foo.com`).
+
+import type { MeshSnapshot, ServiceRoutes, VirtualHostRoutes } from '../snapshot/mesh-snapshot.ts';
+
+export interface ClientScope {
+  readonly namespace: string;
+  readonly clusterDomain: string;
+}
+
+export interface ServiceMatch {
+  readonly service: ServiceRoutes;
+  /** The FQDN the host resolved to. */
+  readonly fqdn: string;
+}
+
+export function candidateHosts(host: string, scope: ClientScope): string[] {
+  const h = host.toLowerCase();
+  const dots = h.split('.').length - 1;
+  const out = [h];
+  if (dots === 0) out.push(`${h}.${scope.namespace}.svc.${scope.clusterDomain}`);
+  else if (dots === 1) out.push(`${h}.svc.${scope.clusterDomain}`);
+  else if (h.endsWith('.svc')) out.push(`${h}.${scope.clusterDomain}`);
+  return out;
+}
+
+export function findService(snapshot: MeshSnapshot, host: string, port: number, scope: ClientScope): ServiceMatch | undefined {
+  const candidates = candidateHosts(host, scope);
+  for (const fqdn of candidates) {
+    const service = snapshot.services.get(`${fqdn}:${port}`);
+    if (service) return { service, fqdn };
+  }
+  for (const w of snapshot.wildcardServices) {
+    if (w.port !== port) continue;
+    for (const fqdn of candidates) if (fqdn.endsWith(w.suffix) && fqdn.length > w.suffix.length) return { service: w.service, fqdn };
+  }
+  return undefined;
+}
+
+/**
+ * Envoy's virtual-host selection: an exact domain, then the longest `*.suffix`, then the
+ * longest `prefix.*`, then `*`. Tried for each name the request may go by, in order.
+ */
+export function selectVirtualHost(service: ServiceRoutes, names: readonly string[]): VirtualHostRoutes | undefined {
+  for (const raw of names) {
+    const name = raw.toLowerCase();
+    let best: VirtualHostRoutes | undefined;
+    let bestRank = 0;
+    for (const vh of service.virtualHosts) {
+      for (const d of vh.domains) {
+        const rank = domainRank(d, name);
+        if (rank > bestRank) { best = vh; bestRank = rank; }
+      }
+    }
+    if (best) return best;
+  }
+  return service.virtualHosts.find((vh) => vh.domains.includes('*'));
+}
+
+// Higher is a better match: exact beats any suffix wildcard beats any prefix wildcard, and a
+// longer wildcard beats a shorter one. 0 = no match ('*' is handled as the last resort).
+function domainRank(domain: string, name: string): number {
+  if (domain === name) return 3_000_000;
+  if (domain.length > 1 && domain.startsWith('*') && name.length >= domain.length && name.endsWith(domain.slice(1))) return 2_000_000 + domain.length;
+  if (domain.length > 1 && domain.endsWith('*') && name.length >= domain.length && name.startsWith(domain.slice(0, -1))) return 1_000_000 + domain.length;
+  return 0;
+}

@@ -1,0 +1,131 @@
+// The immutable view the data path reads. The config plane builds a new MeshSnapshot from a
+// complete, validated set of xDS resources and swaps it in whole; a request reads one snapshot
+// from start to finish, so it never sees half-applied config (the grpc-js picker pattern).
+//
+// Runtime counters (active requests per endpoint, ejection state) are not config: they live in
+// EndpointState objects that outlive snapshots and are shared by every snapshot that still
+// names the endpoint.
+
+import type { XdsResources } from '../xds/resources.ts';
+import type { RouteMatcher } from '../router/route-match.ts';
+import type { RetryPolicy } from '../resilience/retry-policy.ts';
+import type { LoadBalancer } from '../lb/load-balancer.ts';
+import type { EndpointState } from './endpoint-state.ts';
+
+export interface MeshSnapshot {
+  /** Increases by one with every snapshot a mesh publishes. */
+  readonly version: number;
+  /** Services by listener name `<fqdn>:<port>`. */
+  readonly services: ReadonlyMap<string, ServiceRoutes>;
+  /** Services whose host is a wildcard (`*.foo.com`), longest suffix first. */
+  readonly wildcardServices: readonly WildcardService[];
+  readonly clusters: ReadonlyMap<string, ClusterConfig>;
+  /** The resources this snapshot was built from, for configDump(). */
+  readonly resources: XdsResources;
+}
+
+export interface WildcardService {
+  /** '.foo.com' for '*.foo.com'. */
+  readonly suffix: string;
+  readonly port: number;
+  readonly service: ServiceRoutes;
+}
+
+export interface ServiceRoutes {
+  readonly listener: string;
+  readonly routeConfig: string;
+  readonly virtualHosts: readonly VirtualHostRoutes[];
+}
+
+export interface VirtualHostRoutes {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly routes: readonly CompiledRoute[];
+}
+
+export interface CompiledRoute {
+  readonly name: string;
+  /** Index in its virtual host, for explain(). */
+  readonly index: number;
+  /** The Istio object the route came from, e.g. 'VirtualService default/reviews', when known. */
+  readonly origin: string | undefined;
+  readonly match: RouteMatcher;
+  readonly action: RouteActionConfig;
+  readonly requestHeaders: HeaderMutations;
+  readonly responseHeaders: HeaderMutations;
+  readonly fault: FaultConfig | undefined;
+}
+
+export type RouteActionConfig = ForwardAction | RedirectActionConfig | DirectResponseConfig;
+
+export interface ForwardAction {
+  readonly kind: 'forward';
+  readonly clusters: readonly WeightedClusterConfig[];
+  readonly totalWeight: number;
+  /** 0 = no route timeout. */
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy | undefined;
+  readonly rewrite: PathRewrite | undefined;
+  readonly hostRewrite: string | undefined;
+  readonly mirrors: readonly MirrorConfig[];
+}
+
+export interface WeightedClusterConfig {
+  readonly name: string;
+  readonly weight: number;
+  readonly requestHeaders: HeaderMutations;
+  readonly responseHeaders: HeaderMutations;
+}
+
+export interface MirrorConfig {
+  readonly cluster: string;
+  /** Parts per million of requests mirrored. */
+  readonly perMillion: number;
+}
+
+export type PathRewrite =
+  | { readonly kind: 'prefix'; readonly prefix: string; readonly replaceWholePath: boolean; readonly matchedPrefix: string; readonly caseSensitive: boolean }
+  | { readonly kind: 'regex'; readonly pattern: RegExp; readonly substitution: string };
+
+export interface RedirectActionConfig {
+  readonly kind: 'redirect';
+  readonly status: number;
+  readonly scheme: string | undefined;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly path: string | undefined;
+  readonly prefixRewrite: string | undefined;
+  readonly stripQuery: boolean;
+}
+
+export interface DirectResponseConfig {
+  readonly kind: 'direct';
+  readonly status: number;
+  readonly body: string;
+}
+
+export interface HeaderMutations {
+  /** [lower-case name, value, mode]. */
+  readonly set: readonly (readonly [string, string, 'append' | 'overwrite' | 'add-if-absent' | 'overwrite-if-exists'])[];
+  readonly remove: readonly string[];
+}
+
+export const NO_HEADER_MUTATIONS: HeaderMutations = Object.freeze({ set: [], remove: [] });
+
+export interface FaultConfig {
+  readonly delayMs: number | undefined;
+  readonly delayPerMillion: number;
+  readonly abortStatus: number | undefined;
+  readonly abortGrpcStatus: number | undefined;
+  readonly abortPerMillion: number;
+}
+
+export type LbKind = 'LEAST_REQUEST' | 'ROUND_ROBIN' | 'RANDOM';
+
+export interface ClusterConfig {
+  readonly name: string;
+  readonly lbPolicy: LbKind;
+  readonly connectTimeoutMs: number;
+  readonly endpoints: readonly EndpointState[];
+  readonly loadBalancer: LoadBalancer;
+}

@@ -1,0 +1,75 @@
+// Cluster and ClusterLoadAssignment → what the data path needs. Like Envoy, a cluster is only
+// usable together with its endpoints; the snapshot builder joins them.
+
+import type { Cluster, ClusterLoadAssignment, HealthStatus, Locality } from './resources.ts';
+import { durationToMs } from './duration.ts';
+import { fail, ok, type Result } from './translate-result.ts';
+import type { LbKind } from '../snapshot/mesh-snapshot.ts';
+
+export interface ClusterSettings {
+  readonly name: string;
+  /** The ClusterLoadAssignment that feeds this cluster. */
+  readonly edsName: string;
+  readonly lbPolicy: LbKind;
+  readonly connectTimeoutMs: number;
+}
+
+export function translateCluster(c: Cluster): Result<ClusterSettings> {
+  if (!c.name) return fail('Cluster: name is required');
+  const type = c.type ?? 'EDS';
+  if (type !== 'EDS' && type !== 'STATIC') return fail(`Cluster ${c.name}: type: ${type} is not supported (EDS or STATIC)`);
+  let lbPolicy: LbKind;
+  switch (c.lbPolicy ?? 'ROUND_ROBIN') {
+    case 'ROUND_ROBIN': lbPolicy = 'ROUND_ROBIN'; break;
+    case 'LEAST_REQUEST': lbPolicy = 'LEAST_REQUEST'; break;
+    case 'RANDOM': lbPolicy = 'RANDOM'; break;
+    default: return fail(`Cluster ${c.name}: lbPolicy: ${c.lbPolicy} is not supported yet (ROUND_ROBIN, LEAST_REQUEST, RANDOM)`);
+  }
+  const ct = c.connectTimeout !== undefined ? durationToMs(c.connectTimeout) : 5000;
+  if (ct === undefined || ct <= 0) return fail(`Cluster ${c.name}: connectTimeout: ${JSON.stringify(c.connectTimeout)} must be a positive duration`);
+  return ok({ name: c.name, edsName: c.edsClusterConfig?.serviceName || c.name, lbPolicy, connectTimeoutMs: ct });
+}
+
+export interface EndpointSpec {
+  readonly address: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly healthy: boolean;
+  readonly locality: Locality | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+// EDS health: UNKNOWN and HEALTHY take traffic; DEGRADED does too (it only matters when healthy
+// capacity is short, which later balancing handles); UNHEALTHY, DRAINING and TIMEOUT do not.
+function takesTraffic(h: HealthStatus | undefined): boolean {
+  return h === undefined || h === 'UNKNOWN' || h === 'HEALTHY' || h === 'DEGRADED';
+}
+
+export function translateLoadAssignment(cla: ClusterLoadAssignment): Result<EndpointSpec[]> {
+  if (!cla.clusterName) return fail('ClusterLoadAssignment: clusterName is required');
+  const out: EndpointSpec[] = [];
+  const groups = cla.endpoints ?? [];
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!;
+    const eps = group.lbEndpoints ?? [];
+    for (let i = 0; i < eps.length; i++) {
+      const field = `ClusterLoadAssignment ${cla.clusterName}: endpoints[${g}].lbEndpoints[${i}]`;
+      const sa = eps[i]!.endpoint?.address?.socketAddress;
+      if (!sa?.address) return fail(`${field}.endpoint.address.socketAddress.address: required`);
+      const port = sa.portValue ?? 0;
+      if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`${field}.endpoint.address.socketAddress.portValue: ${port} is not a port`);
+      const weight = eps[i]!.loadBalancingWeight ?? 1;
+      if (!Number.isInteger(weight) || weight < 1) return fail(`${field}.loadBalancingWeight: ${weight} must be at least 1`);
+      const labels = eps[i]!.metadata?.filterMetadata?.['istio']?.['labels'];
+      out.push({
+        address: sa.address,
+        port,
+        weight,
+        healthy: takesTraffic(eps[i]!.healthStatus),
+        locality: group.locality,
+        labels: labels && typeof labels === 'object' ? (labels as Record<string, string>) : {},
+      });
+    }
+  }
+  return ok(out);
+}

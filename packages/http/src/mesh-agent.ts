@@ -1,0 +1,139 @@
+// MeshAgent: an undici Dispatcher that sends each request where the mesh says. Pass it as
+// `dispatcher` to undici or fetch, or install it globally. Hosts the mesh does not know go out
+// through an ordinary Agent unchanged (Istio's ALLOW_ANY outbound policy).
+
+import { Agent, Dispatcher } from 'undici';
+import { requestView, type Mesh, type RedirectActionConfig } from '@meshlet/core';
+import { ClusterTransports } from './cluster-transports.ts';
+import { MeshRequest } from './mesh-request.ts';
+import { sendLocalReply } from './local-reply.ts';
+import { toHeaderRecord } from './request-headers.ts';
+
+export interface MeshAgentOptions {
+  mesh: Mesh;
+  /** Options for the undici Agents that carry mesh traffic (one per cluster). */
+  connections?: Agent.Options;
+  /** Where requests to hosts outside the mesh go; an ordinary Agent by default. */
+  passthrough?: Dispatcher;
+}
+
+export class MeshAgent extends Dispatcher {
+  readonly mesh: Mesh;
+  readonly #transports: ClusterTransports;
+  readonly #passthrough: Dispatcher;
+  readonly #ownsPassthrough: boolean;
+  readonly #unsubscribe: () => void;
+  #closed = false;
+
+  constructor(opts: MeshAgentOptions) {
+    super();
+    this.mesh = opts.mesh;
+    this.#transports = new ClusterTransports(opts.connections);
+    this.#passthrough = opts.passthrough ?? new Agent(opts.connections);
+    this.#ownsPassthrough = opts.passthrough === undefined;
+    this.#unsubscribe = this.mesh.subscribe((s) => this.#transports.reconcile(s));
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (this.#closed) throw new Error('MeshAgent is closed');
+    const origin = opts.origin === undefined ? undefined : typeof opts.origin === 'string' ? new URL(opts.origin) : opts.origin;
+    // Only plain-HTTP requests are routed; https:// means the caller already chose TLS to a
+    // concrete host (TLS origination by the mesh arrives with mTLS support).
+    if (!origin || origin.protocol !== 'http:') return this.#passthrough.dispatch(opts, handler);
+    const headers = toHeaderRecord(opts.headers);
+    const port = origin.port ? Number(origin.port) : 80;
+    const authority = typeof headers['host'] === 'string' ? headers['host'] : origin.host;
+    const view = requestView(opts.method, 'http', authority, opts.path, headers);
+    const d = this.mesh.decide(view, origin.hostname, port);
+    switch (d.kind) {
+      case 'passthrough':
+        return this.#passthrough.dispatch(opts, handler);
+      case 'error':
+        failFast(handler, d.error);
+        return true;
+      case 'direct':
+        localReply(handler, opts.method, d.action.status, {}, d.action.body);
+        return true;
+      case 'redirect':
+        localReply(handler, opts.method, d.action.status, { location: redirectLocation(d.action, origin, opts.path) }, '');
+        return true;
+      case 'forward':
+        new MeshRequest(d, opts, headers, handler, this.#transports).start();
+        return true;
+    }
+  }
+
+  // undici's Dispatcher offers close/destroy with a callback or a promise; both forms end here.
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const done = this.#shutdown(undefined, false);
+    if (!callback) return done;
+    done.then(callback, callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const err = typeof a === 'function' ? undefined : a ?? undefined;
+    const callback = typeof a === 'function' ? a : b;
+    const done = this.#shutdown(err, true);
+    if (!callback) return done;
+    done.then(callback, callback);
+  }
+
+  async #shutdown(err: Error | undefined, force: boolean): Promise<void> {
+    if (this.#closed && !force) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    if (force) {
+      await this.#transports.destroy(err);
+      if (this.#ownsPassthrough) await this.#passthrough.destroy(err ?? null);
+    } else {
+      await this.#transports.close();
+      if (this.#ownsPassthrough) await this.#passthrough.close();
+    }
+  }
+}
+
+function failFast(handler: Dispatcher.DispatchHandler, error: Error): void {
+  const controller = staticController();
+  handler.onRequestStart?.(controller, {});
+  if (!controller.aborted) handler.onResponseError?.(controller, error);
+}
+
+function localReply(handler: Dispatcher.DispatchHandler, method: string, status: number, headers: Record<string, string>, body: string): void {
+  const controller = staticController();
+  handler.onRequestStart?.(controller, {});
+  if (!controller.aborted) sendLocalReply(handler, controller, status, headers, body, method);
+}
+
+/** A controller for replies with no connection behind them: abort just marks it. */
+function staticController(): Dispatcher.DispatchController {
+  let aborted = false;
+  let reason: Error | null = null;
+  return {
+    get aborted() { return aborted; },
+    get paused() { return false; },
+    get reason() { return reason; },
+    abort(r: Error) { aborted = true; reason = r; },
+    pause() {},
+    resume() {},
+  };
+}
+
+// Envoy builds the Location from the request, replacing what the redirect sets.
+function redirectLocation(r: RedirectActionConfig, origin: URL, pathAndQuery: string): string {
+  const q = pathAndQuery.indexOf('?');
+  let path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
+  const query = q < 0 || r.stripQuery ? '' : pathAndQuery.slice(q);
+  if (r.path !== undefined) path = r.path;
+  const scheme = r.scheme ?? origin.protocol.slice(0, -1);
+  const host = r.host ?? origin.hostname;
+  const defaultPort = scheme === 'https' ? 443 : 80;
+  const port = r.port ?? (r.scheme !== undefined ? defaultPort : origin.port ? Number(origin.port) : defaultPort);
+  const hostPort = port === defaultPort ? host : `${host}:${port}`;
+  return `${scheme}://${hostPort}${path}${query}`;
+}

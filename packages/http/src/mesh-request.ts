@@ -1,0 +1,313 @@
+// One request through the mesh: the concrete → endpoint half of the stack, after the router has
+// decided the route and cluster. The order, once:
+//   1. fault delay, then fault abort (Envoy's fault filter runs before the router)
+//   2. route timeout starts (it covers every attempt and back-off, until the response ends)
+//   3. per attempt: pick an endpoint (avoiding ones already tried when the policy says so) →
+//      dispatch on the cluster's transport with the per-try timeout until response headers →
+//      classify the outcome → retry after back-off, or hand the response to the caller
+// The caller's handler sees one request: one controller, one response (or one error).
+
+import type { Dispatcher } from 'undici';
+import {
+  applyHeaderMutations, backoffMs, classifyError, isRetriable, PerTryTimeoutError, RouteTimeoutError,
+  NoHealthyUpstreamError, UpstreamError, rewritePath, routeLabel,
+  type EndpointState, type ForwardDecision, type MutableHeaders, type Outcome,
+} from '@meshlet/core';
+import type { ClusterTransports } from './cluster-transports.ts';
+import { sendLocalReply } from './local-reply.ts';
+import { isReplayableBody } from './request-headers.ts';
+
+type Handler = Dispatcher.DispatchHandler;
+type Controller = Dispatcher.DispatchController;
+
+/** The controller the caller holds for the whole request; it steers whichever attempt is live. */
+class OuterController implements Controller {
+  #target: Controller | null = null;
+  #paused = false;
+  #aborted = false;
+  #reason: Error | null = null;
+  readonly #onAbort: (reason: Error) => void;
+
+  constructor(onAbort: (reason: Error) => void) {
+    this.#onAbort = onAbort;
+  }
+
+  set target(t: Controller | null) {
+    this.#target = t;
+    if (t && this.#paused) t.pause();
+  }
+
+  get aborted() { return this.#aborted; }
+  get paused() { return this.#paused; }
+  get reason() { return this.#reason; }
+  pause() { this.#paused = true; this.#target?.pause(); }
+  resume() { this.#paused = false; this.#target?.resume(); }
+  abort(reason: Error) {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#target?.abort(reason);
+    this.#onAbort(reason);
+  }
+}
+
+export class MeshRequest {
+  readonly #d: ForwardDecision;
+  readonly #opts: Dispatcher.DispatchOptions;
+  readonly #headers: MutableHeaders;
+  readonly #handler: Handler;
+  readonly #transports: ClusterTransports;
+  readonly #outer: OuterController;
+  readonly #replayable: boolean;
+  readonly #path: string;
+  #tried = new Set<EndpointState>();
+  #attempts = 0;
+  #deadline = 0;
+  #routeTimer: NodeJS.Timeout | undefined;
+  #waitTimer: NodeJS.Timeout | undefined;
+  #current: Attempt | undefined;
+  #done = false;
+  #responded = false;
+
+  constructor(d: ForwardDecision, opts: Dispatcher.DispatchOptions, headers: MutableHeaders, handler: Handler, transports: ClusterTransports) {
+    this.#d = d;
+    this.#opts = opts;
+    this.#headers = headers;
+    this.#handler = handler;
+    this.#transports = transports;
+    this.#outer = new OuterController((reason) => this.#onCallerAbort(reason));
+    this.#replayable = isReplayableBody(opts.body);
+    this.#path = rewritePath(d.action.rewrite, opts.path);
+  }
+
+  start(): void {
+    this.#handler.onRequestStart?.(this.#outer, {});
+    if (this.#outer.aborted) return;
+    const fault = this.#d.fault;
+    if (fault.delayMs > 0) {
+      this.#waitTimer = setTimeout(() => this.#afterDelay(), fault.delayMs);
+    } else {
+      this.#afterDelay();
+    }
+  }
+
+  #afterDelay(): void {
+    this.#waitTimer = undefined;
+    if (this.#done) return;
+    const fault = this.#d.fault;
+    if (fault.abortStatus !== undefined || fault.abortGrpcStatus !== undefined) {
+      this.#done = true;
+      const headers: Record<string, string> = {};
+      if (fault.abortGrpcStatus !== undefined) {
+        headers['content-type'] = 'application/grpc';
+        headers['grpc-status'] = String(fault.abortGrpcStatus);
+        headers['grpc-message'] = 'fault filter abort';
+      }
+      const status = fault.abortStatus ?? 200;
+      sendLocalReply(this.#handler, this.#outer, status, headers, fault.abortGrpcStatus !== undefined ? '' : 'fault filter abort', this.#opts.method);
+      return;
+    }
+    const timeout = this.#d.action.timeoutMs;
+    if (timeout > 0) {
+      this.#deadline = Date.now() + timeout;
+      this.#routeTimer = setTimeout(() => this.#fail(new RouteTimeoutError(timeout, routeLabel(this.#d.route))), timeout);
+    }
+    this.#attempt();
+  }
+
+  #attempt(): void {
+    this.#waitTimer = undefined;
+    if (this.#done) return;
+    const cluster = this.#d.cluster;
+    const retry = this.#d.action.retry;
+    const endpoint = cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1);
+    if (!endpoint) {
+      this.#fail(new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy'));
+      return;
+    }
+    this.#attempts++;
+    this.#tried.add(endpoint);
+    const headers: MutableHeaders = { ...this.#headers };
+    applyHeaderMutations(headers, this.#d.route.requestHeaders);
+    applyHeaderMutations(headers, this.#d.target.requestHeaders);
+    headers['host'] = this.#d.action.hostRewrite ?? (typeof this.#headers['host'] === 'string' ? this.#headers['host'] : authorityOf(this.#opts.origin));
+    if (this.#attempts > 1) headers['x-envoy-attempt-count'] = String(this.#attempts);
+    const attempt = new Attempt(this, endpoint, this.#attempts);
+    this.#current = attempt;
+    endpoint.active++;
+    const perTry = retry?.perTryTimeoutMs ?? 0;
+    if (perTry > 0) attempt.startPerTryTimer(perTry);
+    try {
+      this.#transports.for(cluster).dispatch(
+        { ...this.#opts, origin: `http://${endpoint.key}`, path: this.#path, headers: headers as Record<string, string | string[]> },
+        attempt,
+      );
+    } catch (err) {
+      attempt.onResponseError(null, err as Error);
+    }
+  }
+
+  // ---- called by the live Attempt ----
+
+  /** Response headers arrived: retry, or hand the response to the caller. Returns false to drop this attempt. */
+  headersArrived(attempt: Attempt, controller: Controller, status: number, headers: Record<string, string | string[] | undefined>, message: string | undefined): boolean {
+    if (this.#done || attempt !== this.#current) return false;
+    const grpc = headers['grpc-status'];
+    const outcome: Outcome = { kind: 'response', status, grpcStatus: typeof grpc === 'string' ? Number(grpc) : undefined, headers };
+    if (this.#mayRetry(outcome)) {
+      attempt.finish();
+      this.#scheduleRetry();
+      return false;
+    }
+    this.#responded = true;
+    this.#outer.target = controller;
+    const out: MutableHeaders = {};
+    for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
+    applyHeaderMutations(out, this.#d.route.responseHeaders);
+    applyHeaderMutations(out, this.#d.target.responseHeaders);
+    this.#handler.onResponseStart?.(this.#outer, status, out, message);
+    return true;
+  }
+
+  data(attempt: Attempt, chunk: Buffer): void {
+    if (this.#done || attempt !== this.#current) return;
+    this.#handler.onResponseData?.(this.#outer, chunk);
+  }
+
+  end(attempt: Attempt, trailers: Record<string, string | string[] | undefined>): void {
+    attempt.finish();
+    if (this.#done || attempt !== this.#current) return;
+    this.#done = true;
+    this.#clearTimers();
+    this.#handler.onResponseEnd?.(this.#outer, trailers);
+  }
+
+  failed(attempt: Attempt, err: Error, perTryTimeout: boolean): void {
+    attempt.finish();
+    if (this.#done || attempt !== this.#current) return;
+    if (this.#responded) {
+      this.#fail(err);
+      return;
+    }
+    const outcome: Outcome = perTryTimeout ? { kind: 'per-try-timeout', error: err } : classifyError(err);
+    if (this.#mayRetry(outcome)) {
+      this.#scheduleRetry();
+      return;
+    }
+    this.#fail(perTryTimeout ? err : new UpstreamError(this.#d.cluster.name, this.#attempts, err));
+  }
+
+  // ---- decisions ----
+
+  #mayRetry(outcome: Outcome): boolean {
+    const retry = this.#d.action.retry;
+    if (!retry || this.#attempts > retry.numRetries) return false;
+    if (!this.#replayable || this.#outer.aborted) return false;
+    if (this.#deadline > 0 && Date.now() >= this.#deadline) return false;
+    return isRetriable(retry, outcome);
+  }
+
+  #scheduleRetry(): void {
+    const retry = this.#d.action.retry!;
+    this.#current = undefined;
+    const wait = backoffMs(retry, this.#attempts);
+    if (wait <= 0) {
+      queueMicrotask(() => this.#attempt());
+      return;
+    }
+    this.#waitTimer = setTimeout(() => this.#attempt(), wait);
+  }
+
+  #fail(err: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#clearTimers();
+    const attempt = this.#current;
+    this.#current = undefined;
+    attempt?.abort(err);
+    this.#handler.onResponseError?.(this.#outer, err);
+  }
+
+  #onCallerAbort(reason: Error): void {
+    if (this.#done) return;
+    this.#fail(reason);
+  }
+
+  #clearTimers(): void {
+    if (this.#routeTimer) clearTimeout(this.#routeTimer);
+    if (this.#waitTimer) clearTimeout(this.#waitTimer);
+    this.#routeTimer = this.#waitTimer = undefined;
+  }
+}
+
+/** One try against one endpoint. Its events go to the MeshRequest, which decides what they mean. */
+class Attempt implements Handler {
+  readonly #req: MeshRequest;
+  readonly endpoint: EndpointState;
+  readonly number: number;
+  #controller: Controller | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #timeoutError: PerTryTimeoutError | undefined;
+  #finished = false;
+  #forwarding = false;
+
+  constructor(req: MeshRequest, endpoint: EndpointState, number: number) {
+    this.#req = req;
+    this.endpoint = endpoint;
+    this.number = number;
+  }
+
+  startPerTryTimer(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const err = new PerTryTimeoutError(ms, this.endpoint.key);
+      this.#timeoutError = err;
+      if (this.#controller) this.#controller.abort(err);
+      else this.onResponseError(null, err);
+    }, ms);
+  }
+
+  /** Stops counting this attempt against its endpoint. Idempotent. */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.endpoint.active--;
+  }
+
+  abort(err: Error): void {
+    this.#controller?.abort(err);
+    this.finish();
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.#controller = controller;
+    if (this.#finished) controller.abort(new Error('attempt superseded'));
+  }
+
+  onResponseStart(controller: Controller, status: number, headers: Record<string, string | string[] | undefined>, message?: string): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#forwarding = this.#req.headersArrived(this, controller, status, headers, message);
+    // A response we are not forwarding (retried, or superseded) is cut off rather than drained:
+    // Envoy resets the upstream stream too.
+    if (!this.#forwarding) controller.abort(new Error('response discarded for a retry'));
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    if (this.#forwarding) this.#req.data(this, chunk);
+  }
+
+  onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
+    if (this.#forwarding) this.#req.end(this, trailers);
+    else this.finish();
+  }
+
+  onResponseError(_controller: Controller | null, err: Error): void {
+    if (this.#finished && !this.#forwarding) return;
+    this.#req.failed(this, this.#timeoutError ?? err, this.#timeoutError !== undefined);
+  }
+}
+
+function authorityOf(origin: string | URL | undefined): string {
+  if (!origin) return '';
+  return typeof origin === 'string' ? new URL(origin).host : origin.host;
+}
