@@ -15,14 +15,21 @@ export const TYPE_URL = {
   Router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   HTTPFault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
   PreviousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
+  PreviousPrioritiesConfig: 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
+  CorsPolicy: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
+  HttpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
 } as const;
 
 export const FILTER_NAME = {
   router: 'envoy.filters.http.router',
   fault: 'envoy.filters.http.fault',
+  cors: 'envoy.filters.http.cors',
 } as const;
 
 export const PREVIOUS_HOSTS_PREDICATE = 'envoy.retry_host_predicates.previous_hosts';
+export const PREVIOUS_PRIORITIES = 'envoy.retry_priorities.previous_priorities';
+/** Key of Cluster.typedExtensionProtocolOptions holding HTTP connection-pool options. */
+export const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 /** google.protobuf.Duration in JSON form, e.g. "0.025s", "10s". */
 export type Duration = string;
@@ -74,6 +81,8 @@ export interface VirtualHost {
   responseHeadersToAdd?: HeaderValueOption[];
   responseHeadersToRemove?: string[];
   typedPerFilterConfig?: Record<string, Any>;
+  /** Istio sets this so upstreams see `x-envoy-attempt-count`. */
+  includeRequestAttemptCount?: boolean;
 }
 
 export interface Route {
@@ -90,6 +99,8 @@ export interface Route {
   requestHeadersToRemove?: string[];
   responseHeadersToAdd?: HeaderValueOption[];
   responseHeadersToRemove?: string[];
+  /** From a VirtualService match's statPrefix. */
+  statPrefix?: string;
 }
 
 export interface RouteMatch {
@@ -148,13 +159,25 @@ export interface RouteAction {
   timeout?: Duration;
   retryPolicy?: RetryPolicy;
   maxStreamDuration?: { maxStreamDuration?: Duration; grpcTimeoutHeaderMax?: Duration };
+  /** Deprecated grpc-timeout cap; istiod still writes "0s" on its default (no VirtualService) route. */
+  maxGrpcTimeout?: Duration;
   hashPolicy?: unknown[];
-  requestMirrorPolicies?: { cluster: string; runtimeFraction?: { defaultValue?: FractionalPercent } }[];
+  requestMirrorPolicies?: { cluster: string; runtimeFraction?: { defaultValue?: FractionalPercent }; traceSampled?: boolean }[];
+}
+
+/** One element of RouteAction.hashPolicy (consistent-hash key), as Istio writes them. */
+export interface HashPolicy {
+  header?: { headerName: string };
+  cookie?: { name: string; ttl?: Duration; path?: string };
+  connectionProperties?: { sourceIp: boolean };
+  queryParameter?: { name: string };
+  terminal?: boolean;
 }
 
 export interface ClusterWeight {
   name: string;
   weight: number;
+  hostRewriteLiteral?: string;
   requestHeadersToAdd?: HeaderValueOption[];
   requestHeadersToRemove?: string[];
   responseHeadersToAdd?: HeaderValueOption[];
@@ -220,6 +243,33 @@ export interface Cluster {
   leastRequestLbConfig?: { choiceCount?: number };
   metadata?: { filterMetadata?: Record<string, Record<string, unknown>> };
   transportSocket?: { name: string; typedConfig?: Any };
+  /** Stats name istiod gives the cluster (`<name>;`). */
+  altStatName?: string;
+  /** uint64 wrappers, hence strings in JSON. */
+  ringHashLbConfig?: { minimumRingSize?: string; maximumRingSize?: string };
+  maglevLbConfig?: { tableSize?: string };
+  /** Keyed by extension name, e.g. HTTP_PROTOCOL_OPTIONS. */
+  typedExtensionProtocolOptions?: Record<string, Any>;
+  upstreamConnectionOptions?: { tcpKeepalive?: { keepaliveProbes?: number; keepaliveTime?: number; keepaliveInterval?: number } };
+  /** ORIGINAL_DST clusters: connect to this port instead of the one the caller used. */
+  originalDstLbConfig?: { upstreamPortOverride?: number };
+}
+
+/** Cluster.outlierDetection in Envoy's field names (uint32 wrappers as bare numbers). */
+export interface OutlierDetection {
+  consecutive5xx?: number;
+  consecutiveGatewayFailure?: number;
+  consecutiveLocalOriginFailure?: number;
+  interval?: Duration;
+  baseEjectionTime?: Duration;
+  maxEjectionTime?: Duration;
+  maxEjectionPercent?: number;
+  enforcingConsecutive5xx?: number;
+  enforcingConsecutiveGatewayFailure?: number;
+  enforcingConsecutiveLocalOriginFailure?: number;
+  enforcingSuccessRate?: number;
+  enforcingLocalOriginSuccessRate?: number;
+  splitExternalLocalOriginErrors?: boolean;
 }
 
 export interface CircuitBreakerThresholds {
@@ -228,7 +278,8 @@ export interface CircuitBreakerThresholds {
   maxPendingRequests?: number;
   maxRequests?: number;
   maxRetries?: number;
-  retryBudget?: { budgetPercent?: { value?: number }; minRetryConcurrency?: number };
+  retryBudget?: { budgetPercent?: { value?: number }; minRetryConcurrency?: number; budgetInterval?: Duration };
+  trackRemaining?: boolean;
 }
 
 // ---- EDS ------------------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+// CDS and EDS: for every visible service port, the default cluster `outbound|<port>||<host>`
+// and one cluster per subset of the DestinationRule the client sees for the host, each with the
+// policy in force for that port and subset, plus the ClusterLoadAssignment of every EDS cluster.
+//
+// Discovery type follows the ServiceEntry's resolution. STATIC services are EDS clusters (the
+// only kind istiod's proxyless generator emits, edsConfig ADS, EDS service name = cluster
+// name). DNS and NONE services, which proxyless gRPC cannot use, are written the way the sidecar
+// generator writes them: STRICT_DNS / LOGICAL_DNS with the endpoints inline, ORIGINAL_DST with
+// CLUSTER_PROVIDED balancing.
+
+import type { Cluster, XdsResources } from '../xds/resources.ts';
+import type { CompileContext } from './compile-context.ts';
+import { configPath } from './compile-context.ts';
+import { applyTrafficPolicy, setMetadata } from './compile-cluster-policy.ts';
+import { loadAssignment, localityEndpoints } from './compile-endpoints.ts';
+import type { MeshService, ServiceRegistry } from './compile-services.ts';
+import type { ConsolidatedRule, DestinationRuleIndex } from './destination-rule-index.ts';
+import { portLevelPolicy, subsetPolicy } from './destination-rule-policy.ts';
+import type { DestinationRule, ServicePort, Subset, TrafficPolicy } from './types.ts';
+
+/** istiod's cluster (and RDS) naming: model.BuildSubsetKey for the outbound direction. */
+export function clusterName(port: number, subset: string, host: string): string {
+  return `outbound|${port}|${subset}|${host}`;
+}
+
+export function compileClusters(ctx: CompileContext, registry: ServiceRegistry, rules: DestinationRuleIndex, out: XdsResources): void {
+  for (const svc of registry.services) {
+    const rule = rules.lookup(svc.hostname, svc.namespace);
+    for (const port of svc.ports) {
+      const top = portLevelPolicy(rule?.spec.trafficPolicy, port.number).policy;
+      emit(out, buildCluster(ctx, svc, port, rule, undefined, top));
+      (rule?.spec.subsets ?? []).forEach((subset) => {
+        const policy = subsetPolicy(rule?.spec.trafficPolicy, subset.trafficPolicy, port.number);
+        emit(out, buildCluster(ctx, svc, port, rule, subset, policy));
+      });
+    }
+  }
+}
+
+function emit(out: XdsResources, built: { cluster: Cluster; assignment?: ReturnType<typeof loadAssignment> } | undefined): void {
+  if (!built) return;
+  out.clusters.set(built.cluster.name, built.cluster);
+  if (built.assignment) out.endpoints.set(built.assignment.clusterName, built.assignment);
+}
+
+function buildCluster(
+  ctx: CompileContext,
+  svc: MeshService,
+  port: ServicePort,
+  rule: ConsolidatedRule | undefined,
+  subset: Subset | undefined,
+  policy: TrafficPolicy | undefined,
+): { cluster: Cluster; assignment?: ReturnType<typeof loadAssignment> } | undefined {
+  const name = clusterName(port.number, subset?.name ?? '', svc.hostname);
+  const passthrough = subset?.trafficPolicy?.loadBalancer?.simple === 'PASSTHROUGH';
+  const c: Cluster = { name, altStatName: `${name};`, type: discoveryType(svc, passthrough) };
+  const endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels);
+  if (subset && endpoints.length === 0 && svc.endpoints.length > 0 && c.type !== 'ORIGINAL_DST') {
+    const origin = rule?.subsetOrigin.get(subset.name);
+    if (origin) {
+      ctx.problems.warn(origin.rule, ['spec', 'subsets', origin.index, 'labels'], `subset ${subset.name} selects no endpoint of ${svc.hostname}; its cluster ${name} has no hosts`);
+    }
+  }
+  if (c.type === 'STRICT_DNS' || c.type === 'LOGICAL_DNS') {
+    // istiod drops a DNS cluster with nothing to resolve rather than send an empty one.
+    if (endpoints.length === 0) return undefined;
+    c.loadAssignment = loadAssignment(name, endpoints);
+  }
+  if (c.type === 'ORIGINAL_DST' && svc.resolution === 'NONE' && port.targetPort) {
+    c.originalDstLbConfig = { upstreamPortOverride: port.targetPort };
+  }
+  applyTrafficPolicy(c, policy);
+  let assignment: ReturnType<typeof loadAssignment> | undefined;
+  if (c.type === 'EDS') {
+    c.edsClusterConfig = { serviceName: name, edsConfig: { ads: {} } };
+    assignment = loadAssignment(name, endpoints);
+  }
+  setMetadata(c, 'istio', 'services', [{ host: svc.hostname, name: svc.hostname, namespace: svc.namespace }]);
+  if (rule) setMetadata(c, 'istio', 'config', configPath(rule.from[0] as DestinationRule));
+  if (subset) setMetadata(c, 'istio', 'subset', subset.name);
+  return assignment ? { cluster: c, assignment } : { cluster: c };
+}
+
+function discoveryType(svc: MeshService, passthrough: boolean): Cluster['type'] {
+  if (passthrough) return 'ORIGINAL_DST';
+  switch (svc.resolution) {
+    case 'STATIC':
+      return 'EDS';
+    case 'DNS':
+      return 'STRICT_DNS';
+    case 'DNS_ROUND_ROBIN':
+      return 'LOGICAL_DNS';
+    default:
+      return 'ORIGINAL_DST';
+  }
+}
