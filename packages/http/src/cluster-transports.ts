@@ -4,7 +4,7 @@
 // gracefully: requests in flight finish on them.
 
 import { Agent, type Dispatcher } from 'undici';
-import type { ClusterConfig, MeshSnapshot } from '@meshlet/core';
+import type { ClusterConfig, EndpointState, MeshSnapshot } from '@meshlet/core';
 
 export class ClusterTransports {
   #agents = new Map<string, { agent: Agent; connectTimeoutMs: number }>();
@@ -14,20 +14,23 @@ export class ClusterTransports {
     this.#options = options;
   }
 
-  for(cluster: ClusterConfig): Dispatcher {
-    const cur = this.#agents.get(cluster.name);
+  for(cluster: ClusterConfig, endpoint: EndpointState): Dispatcher {
+    const socketPath = endpoint.socketPath;
+    // Unix-socket endpoints need their own Agent: the socket path is a connection option.
+    const key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
+    const cur = this.#agents.get(key);
     if (cur && cur.connectTimeoutMs === cluster.connectTimeoutMs) return cur.agent;
     if (cur) void cur.agent.close();
-    const agent = new Agent({ ...this.#options, connectTimeout: cluster.connectTimeoutMs });
-    this.#agents.set(cluster.name, { agent, connectTimeoutMs: cluster.connectTimeoutMs });
+    const agent = new Agent({ ...this.#options, connectTimeout: cluster.connectTimeoutMs, ...(socketPath !== undefined && { connect: { socketPath } }) });
+    this.#agents.set(key, { agent, connectTimeoutMs: cluster.connectTimeoutMs });
     return agent;
   }
 
   /** Closes the transports of clusters the new snapshot no longer has. */
   reconcile(snapshot: MeshSnapshot): void {
-    for (const [name, t] of this.#agents) {
-      if (!snapshot.clusters.has(name)) {
-        this.#agents.delete(name);
+    for (const [key, t] of this.#agents) {
+      if (!snapshot.clusters.has(key.split(' ')[0]!)) {
+        this.#agents.delete(key);
         void t.agent.close();
       }
     }

@@ -9,9 +9,9 @@
 
 import type { Dispatcher } from 'undici';
 import {
-  applyHeaderMutations, backoffMs, classifyError, isRetriable, PerTryTimeoutError, RouteTimeoutError,
+  applyHeaderMutations, backoffMs, EndpointState, classifyError, isRetriable, PerTryTimeoutError, RouteTimeoutError,
   NoHealthyUpstreamError, UpstreamError, rewritePath, routeLabel,
-  type EndpointState, type ForwardDecision, type MutableHeaders, type Outcome,
+  type ForwardDecision, type MutableHeaders, type Outcome,
 } from '@meshlet/core';
 import type { ClusterTransports } from './cluster-transports.ts';
 import { sendLocalReply } from './local-reply.ts';
@@ -120,7 +120,9 @@ export class MeshRequest {
     if (this.#done) return;
     const cluster = this.#d.cluster;
     const retry = this.#d.action.retry;
-    const endpoint = cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1);
+    const endpoint = cluster.originalDst
+      ? this.#originalDestination()
+      : cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1);
     if (!endpoint) {
       this.#fail(new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy'));
       return;
@@ -138,13 +140,19 @@ export class MeshRequest {
     const perTry = retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) attempt.startPerTryTimer(perTry);
     try {
-      this.#transports.for(cluster).dispatch(
-        { ...this.#opts, origin: `http://${endpoint.key}`, path: this.#path, headers: headers as Record<string, string | string[]> },
+      this.#transports.for(cluster, endpoint).dispatch(
+        { ...this.#opts, origin: endpoint.socketPath !== undefined ? 'http://localhost' : `http://${endpoint.key}`, path: this.#path, headers: headers as Record<string, string | string[]> },
         attempt,
       );
     } catch (err) {
       attempt.onResponseError(null, err as Error);
     }
+  }
+
+  // ORIGINAL_DST (ServiceEntry resolution NONE): the endpoint is the address the caller named.
+  #originalDestination(): EndpointState {
+    const origin = typeof this.#opts.origin === 'string' ? new URL(this.#opts.origin) : this.#opts.origin!;
+    return new EndpointState(origin.hostname, origin.port ? Number(origin.port) : 80);
   }
 
   // ---- called by the live Attempt ----

@@ -56,7 +56,7 @@ export function buildSnapshot(resources: XdsResources, registry: EndpointRegistr
   for (const [name, c] of resources.clusters) {
     const r = translateCluster(c);
     if (!r.ok) { errors.push(r.error); continue; }
-    const cla = c.type === 'STATIC' ? c.loadAssignment : resources.endpoints.get(r.value.edsName);
+    const cla = r.value.endpointSource === 'inline' ? c.loadAssignment : r.value.endpointSource === 'eds' ? resources.endpoints.get(r.value.edsName) : undefined;
     let endpoints: EndpointState[] = [];
     if (cla) {
       const eps = translateLoadAssignment(cla);
@@ -76,6 +76,7 @@ export function buildSnapshot(resources: XdsResources, registry: EndpointRegistr
       name,
       lbPolicy: r.value.lbPolicy,
       connectTimeoutMs: r.value.connectTimeoutMs,
+      originalDst: r.value.endpointSource === 'original-dst',
       endpoints,
       loadBalancer: createLoadBalancer(r.value.lbPolicy, usable),
     });

@@ -19,7 +19,12 @@ export class EndpointState {
   constructor(address: string, port: number) {
     this.address = address;
     this.port = port;
-    this.key = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    this.key = endpointKey(address, port);
+  }
+
+  /** The socket path of a Unix domain socket endpoint ('unix:/path'), else undefined. */
+  get socketPath(): string | undefined {
+    return this.address.startsWith('unix:') ? this.address.slice(5) : undefined;
   }
 }
 
@@ -34,7 +39,7 @@ export class EndpointRegistry {
       states = new Map();
       this.#byCluster.set(cluster, states);
     }
-    const key = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    const key = endpointKey(address, port);
     let state = states.get(key);
     if (!state) {
       state = new EndpointState(address, port);
@@ -55,4 +60,9 @@ export class EndpointRegistry {
       for (const key of states.keys()) if (!keys.has(key)) states.delete(key);
     }
   }
+}
+
+function endpointKey(address: string, port: number): string {
+  if (address.startsWith('unix:')) return address;
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

@@ -126,6 +126,8 @@ export interface ClusterConfig {
   readonly name: string;
   readonly lbPolicy: LbKind;
   readonly connectTimeoutMs: number;
+  /** Requests go to the address the caller asked for (ServiceEntry resolution NONE). */
+  readonly originalDst: boolean;
   readonly endpoints: readonly EndpointState[];
   readonly loadBalancer: LoadBalancer;
 }

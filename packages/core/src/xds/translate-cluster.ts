@@ -12,14 +12,26 @@ export interface ClusterSettings {
   readonly edsName: string;
   readonly lbPolicy: LbKind;
   readonly connectTimeoutMs: number;
+  /** Endpoints come from EDS, from the cluster's own loadAssignment (STATIC and DNS types, where an address may be a host name undici resolves on connect), or are the address the caller asked for (ORIGINAL_DST: ServiceEntry resolution NONE). */
+  readonly endpointSource: 'eds' | 'inline' | 'original-dst';
 }
 
 export function translateCluster(c: Cluster): Result<ClusterSettings> {
   if (!c.name) return fail('Cluster: name is required');
   const type = c.type ?? 'EDS';
-  if (type !== 'EDS' && type !== 'STATIC') return fail(`Cluster ${c.name}: type: ${type} is not supported (EDS or STATIC)`);
+  let endpointSource: ClusterSettings['endpointSource'];
+  switch (type) {
+    case 'EDS': endpointSource = 'eds'; break;
+    case 'STATIC': case 'STRICT_DNS': case 'LOGICAL_DNS': endpointSource = 'inline'; break;
+    case 'ORIGINAL_DST': endpointSource = 'original-dst'; break;
+    default: return fail(`Cluster ${c.name}: type: ${String(type)} is not supported`);
+  }
   let lbPolicy: LbKind;
   switch (c.lbPolicy ?? 'ROUND_ROBIN') {
+    case 'CLUSTER_PROVIDED':
+      if (endpointSource !== 'original-dst') return fail(`Cluster ${c.name}: lbPolicy: CLUSTER_PROVIDED needs type ORIGINAL_DST`);
+      lbPolicy = 'ROUND_ROBIN';
+      break;
     case 'ROUND_ROBIN': lbPolicy = 'ROUND_ROBIN'; break;
     case 'LEAST_REQUEST': lbPolicy = 'LEAST_REQUEST'; break;
     case 'RANDOM': lbPolicy = 'RANDOM'; break;
@@ -27,7 +39,7 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
   }
   const ct = c.connectTimeout !== undefined ? durationToMs(c.connectTimeout) : 5000;
   if (ct === undefined || ct <= 0) return fail(`Cluster ${c.name}: connectTimeout: ${JSON.stringify(c.connectTimeout)} must be a positive duration`);
-  return ok({ name: c.name, edsName: c.edsClusterConfig?.serviceName || c.name, lbPolicy, connectTimeoutMs: ct });
+  return ok({ name: c.name, edsName: c.edsClusterConfig?.serviceName || c.name, lbPolicy, connectTimeoutMs: ct, endpointSource });
 }
 
 export interface EndpointSpec {
@@ -54,21 +66,26 @@ export function translateLoadAssignment(cla: ClusterLoadAssignment): Result<Endp
     const eps = group.lbEndpoints ?? [];
     for (let i = 0; i < eps.length; i++) {
       const field = `ClusterLoadAssignment ${cla.clusterName}: endpoints[${g}].lbEndpoints[${i}]`;
-      const sa = eps[i]!.endpoint?.address?.socketAddress;
-      if (!sa?.address) return fail(`${field}.endpoint.address.socketAddress.address: required`);
-      const port = sa.portValue ?? 0;
-      if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`${field}.endpoint.address.socketAddress.portValue: ${port} is not a port`);
-      const weight = eps[i]!.loadBalancingWeight ?? 1;
-      if (!Number.isInteger(weight) || weight < 1) return fail(`${field}.loadBalancingWeight: ${weight} must be at least 1`);
-      const labels = eps[i]!.metadata?.filterMetadata?.['istio']?.['labels'];
-      out.push({
-        address: sa.address,
-        port,
-        weight,
+      const addr = eps[i]!.endpoint?.address;
+      const labels = eps[i]!.metadata?.filterMetadata?.['meshlet']?.['labels'];
+      const common = {
+        weight: eps[i]!.loadBalancingWeight ?? 1,
         healthy: takesTraffic(eps[i]!.healthStatus),
         locality: group.locality,
         labels: labels && typeof labels === 'object' ? (labels as Record<string, string>) : {},
-      });
+      };
+      if (!Number.isInteger(common.weight) || common.weight < 1) return fail(`${field}.loadBalancingWeight: ${common.weight} must be at least 1`);
+      if (addr?.pipe) {
+        // A Unix domain socket endpoint (ServiceEntry address unix:///path).
+        if (!addr.pipe.path) return fail(`${field}.endpoint.address.pipe.path: required`);
+        out.push({ address: `unix:${addr.pipe.path}`, port: 0, ...common });
+        continue;
+      }
+      const sa = addr?.socketAddress;
+      if (!sa?.address) return fail(`${field}.endpoint.address.socketAddress.address: required`);
+      const port = sa.portValue ?? 0;
+      if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`${field}.endpoint.address.socketAddress.portValue: ${port} is not a port`);
+      out.push({ address: sa.address, port, ...common });
     }
   }
   return ok(out);

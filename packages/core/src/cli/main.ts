@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// The meshlet command line. Run from the repository root as `pnpm meshlet <command> ...`.
+
+import { parseArgs } from 'node:util';
+import { validateCommand } from './validate.ts';
+import { createMesh } from '../create-mesh.ts';
+import { silentLogger } from '../logger.ts';
+import { MeshError } from '../errors.ts';
+
+const HELP = `meshlet: a service mesh inside your Node.js process
+
+Usage:
+  meshlet validate <paths..>
+      Check Istio YAML files or folders. Prints one line per problem as
+      file:line: Kind ns/name: field: message, and exits 1 if any is an error.
+
+  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] <METHOD> <URL>
+      Print, as JSON, what the mesh would do with this request: the service, the matched
+      route (VirtualService and rule), the weighted clusters (named as istiod names them),
+      timeout, retry policy, fault, rewrites and header changes. Nothing is sent.
+
+  meshlet dump --config <dir> [--namespace <ns>]
+      Print the compiled xDS resources (listeners, route configurations, clusters, endpoints)
+      with the config version and any problems, as JSON.
+
+Options:
+  --config <path>      Istio CRD YAML folder or file (repeatable)
+  --namespace <ns>     the client's namespace (default: default)
+  -H, --header 'k: v'  a request header for explain (repeatable)
+  -h, --help           this text
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? 1 : 0;
+  }
+  const out = { log: (s: string) => process.stdout.write(`${s}\n`), error: (s: string) => process.stderr.write(`${s}\n`) };
+  switch (command) {
+    case 'validate': {
+      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+      if (values.help) { process.stdout.write(HELP); return 0; }
+      if (positionals.length === 0) { out.error('meshlet validate: give at least one file or folder'); return 2; }
+      return validateCommand(positionals, out);
+    }
+    case 'explain':
+    case 'dump': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          config: { type: 'string', multiple: true },
+          namespace: { type: 'string' },
+          header: { type: 'string', short: 'H', multiple: true },
+          help: { type: 'boolean', short: 'h' },
+        },
+      });
+      if (values.help) { process.stdout.write(HELP); return 0; }
+      if (!values.config?.length) { out.error(`meshlet ${command}: --config <dir> is required`); return 2; }
+      const problems: string[] = [];
+      const mesh = await createMesh({
+        config: values.config,
+        watch: false,
+        ...(values.namespace !== undefined && { namespace: values.namespace }),
+        logger: { ...silentLogger, error: (o) => problems.push(String(o)), warn: (o) => problems.push(String(o)) },
+      });
+      try {
+        for (const p of problems) out.error(p);
+        if (command === 'dump') {
+          out.log(JSON.stringify(mesh.configDump(), null, 2));
+          return 0;
+        }
+        if (positionals.length !== 2) { out.error('meshlet explain: give <METHOD> <URL>, e.g. GET http://reviews:9080/'); return 2; }
+        const headers: Record<string, string> = {};
+        for (const h of values.header ?? []) {
+          const i = h.indexOf(':');
+          if (i <= 0) { out.error(`meshlet explain: header ${JSON.stringify(h)} is not 'name: value'`); return 2; }
+          headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
+        }
+        out.log(JSON.stringify(mesh.explain({ method: positionals[0]!, url: positionals[1]!, headers }), null, 2));
+        return 0;
+      } finally {
+        await mesh.close();
+      }
+    }
+    default:
+      out.error(`meshlet: unknown command ${JSON.stringify(command)}\n`);
+      process.stderr.write(HELP);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    process.stderr.write(`meshlet: ${err instanceof MeshError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
