@@ -96,7 +96,7 @@ function decodeFields(desc: MessageDesc, r: WireReader, depth: number, out: Reco
 
 /** Zero/empty scalars, as decoded (an enum's 0 has become its name). */
 function isDefaultScalar(f: FieldDesc, v: unknown): boolean {
-  if (f.kind === K_ENUM) return v === 0 || (typeof v === 'string' && enumAt(f.typeIndex).numbers.get(v) === 0);
+  if (f.kind === K_ENUM) return v === 0 || v === null || (typeof v === 'string' && enumAt(f.typeIndex).numbers.get(v) === 0);
   if (typeof v === 'number') return v === 0 && 1 / v > 0; // -0 is a distinct double value
   if (typeof v === 'string') return v === '';
   if (typeof v === 'boolean') return !v;
@@ -126,7 +126,13 @@ function withRegion<T>(r: WireReader, depth: number, body: () => T): T {
 }
 
 function decodeNested(desc: MessageDesc, r: WireReader, depth: number): unknown {
-  return withRegion(r, depth, () => decodeValue(desc, r, depth + 1));
+  // withRegion inlined: this is the per-message hot path, and a closure here is an allocation.
+  const end = r.lengthEnd();
+  const saved = r.limit;
+  r.limit = end;
+  const v = decodeValue(desc, r, depth + 1);
+  r.limit = saved;
+  return v;
 }
 
 function decodeRepeated(f: FieldDesc, wt: number, r: WireReader, depth: number, out: Record<string, unknown>): void {
@@ -244,7 +250,10 @@ function defaultValue(f: FieldDesc): unknown {
     case K_STRING: return '';
     case K_BYTES: return new Uint8Array(0);
     case K_BOOL: return false;
-    case K_ENUM: return enumAt(f.typeIndex).names.get(0) ?? 0;
+    case K_ENUM: {
+      const e = enumAt(f.typeIndex);
+      return e.isNullValue ? null : (e.names.get(0) ?? 0);
+    }
     default: return 0;
   }
 }
@@ -257,8 +266,10 @@ function readScalar(f: FieldDesc, r: WireReader): unknown {
     case K_BOOL: return r.varint64() !== 0 || r.hi !== 0;
     case K_ENUM: {
       const n = r.varint32() | 0;
+      const e = enumAt(f.typeIndex);
+      if (e.isNullValue) return null; // NullValue's JSON form (CEL constants use it)
       // Unknown numbers are kept as numbers, so a newer control plane's value is visible.
-      return enumAt(f.typeIndex).names.get(n) ?? n;
+      return e.names.get(n) ?? n;
     }
     case K_INT64: { const lo = r.varint64(); return int64ToNumber(lo, r.hi); }
     case K_UINT64: { const lo = r.varint64(); return uint64ToNumber(lo, r.hi); }

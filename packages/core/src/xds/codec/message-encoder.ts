@@ -67,12 +67,14 @@ function encodeFields(desc: MessageDesc, value: unknown, w: WireWriter, depth: n
   let oneofSeen: FieldDesc[] | undefined;
   for (const key in obj) {
     const v = obj[key];
-    if (v === undefined || v === null) continue; // JSON null means "not set"
+    if (v === undefined) continue;
     const f = desc.byName.get(key);
     if (f === undefined) {
       if (key === '@type' && typeof v === 'string' && typeNameOfUrl(v) === desc.fullName) continue;
       fail(key === '@type' ? `"@type" ${JSON.stringify(v)} does not name ${desc.fullName}` : `unknown field "${key}" in ${desc.fullName}`);
     }
+    // JSON null means "not set", except for a NullValue field, where null is the value.
+    if (v === null && !(f!.kind === K_ENUM && enumAt(f!.typeIndex).isNullValue)) continue;
     if (f!.oneof >= 0) {
       const other = (oneofSeen ??= [])[f!.oneof];
       if (other) fail(`"${other.name}" and "${f!.name}" are both set, but only one field of oneof ${desc.oneofs[f!.oneof]} may be`);
@@ -107,9 +109,9 @@ function encodeFields(desc: MessageDesc, value: unknown, w: WireWriter, depth: n
 function isDefaultScalar(f: FieldDesc, v: unknown): boolean {
   switch (f.kind) {
     case K_STRING: return v === '';
+    case K_ENUM: return v === 0 || v === null || (typeof v === 'string' && enumAt(f.typeIndex).numbers.get(v) === 0);
     case K_BOOL: return v === false;
     case K_BYTES: return (v instanceof Uint8Array && v.length === 0) || v === '';
-    case K_ENUM: return v === 0 || (typeof v === 'string' && enumAt(f.typeIndex).numbers.get(v) === 0);
     case K_DOUBLE: case K_FLOAT: return v === 0 && 1 / v > 0; // -0 is not the default (proto3 compares bits)
     default: return v === 0 || v === '0' || v === 0n;
   }
@@ -138,7 +140,7 @@ function encodeRepeated(f: FieldDesc, v: unknown, w: WireWriter, depth: number):
     for (let i = 0; i < arr.length; i++) {
       try {
         const e = arr[i];
-        if (e === null || e === undefined) fail('null element in a repeated field');
+        if (e === undefined || (e === null && !(f.kind === K_ENUM && enumAt(f.typeIndex).isNullValue))) fail('null element in a repeated field');
         writeScalar(f.kind, f.typeIndex, e, w);
       } catch (err) {
         prependSegment(err, `[${i}]`);
@@ -224,7 +226,8 @@ function writeScalar(kind: number, typeIndex: number, v: unknown, w: WireWriter)
     case K_SFIXED32: w.fixed32(toInt(v, -0x80000000, 0x7fffffff, 'sfixed32') >>> 0); return;
     case K_ENUM: {
       let n: number;
-      if (typeof v === 'string') {
+      if (v === null && enumAt(typeIndex).isNullValue) n = 0;
+      else if (typeof v === 'string') {
         const e = enumAt(typeIndex);
         const found = e.numbers.get(v);
         if (found === undefined) return fail(`${JSON.stringify(v)} is not a value of enum ${e.fullName}`);

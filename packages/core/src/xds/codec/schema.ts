@@ -125,6 +125,8 @@ export interface EnumDesc {
   readonly numbers: ReadonlyMap<string, number>;
   /** Names in declaration order, with their numbers (for the schema check). */
   readonly values: readonly (readonly [string, number])[];
+  /** google.protobuf.NullValue, whose JSON form is null rather than a name. */
+  readonly isNullValue: boolean;
 }
 
 const messages: (MessageDesc | undefined)[] = [];
@@ -281,5 +283,5 @@ function expandEnum(index: number, fullName: string, def: string): EnumDesc {
     values.push([name, num]);
     next = num + 1;
   }
-  return { index, fullName, names, numbers, values };
+  return { index, fullName, names, numbers, values, isNullValue: fullName === 'google.protobuf.NullValue' };
 }
