@@ -102,10 +102,9 @@ export const EXCLUDED_TYPES: Record<string, string> = {
   'envoy.config.accesslog.v3.AccessLogFilter': 'only reachable through access loggers',
   'envoy.config.trace.v3.Tracing.Http': 'tracing provider plug-ins; Meshlet traces with OpenTelemetry',
   'envoy.config.route.v3.RateLimit': 'global rate-limit descriptors for an external rate-limit service',
-  'envoy.config.listener.v3.UdpListenerConfig': 'UDP/QUIC listeners; Meshlet handles TCP HTTP/gRPC only',
-  'envoy.config.listener.v3.QuicProtocolOptions': 'QUIC listeners',
-  'envoy.config.core.v3.QuicProtocolOptions': 'HTTP/3 upstream options',
-  'envoy.config.core.v3.Http3ProtocolOptions': 'HTTP/3 options',
+  'envoy.config.listener.v3.UdpListenerConfig': 'UDP/QUIC listeners; a client reads api_listener, never binds these',
+  // HTTP/3 options stay: choosing HTTP/3 for a cluster is a transport decision the client must
+  // see (and refuse) rather than read as "no protocol chosen".
 };
 
 export const SCALAR_CODES: Record<string, string> = {
@@ -247,10 +246,13 @@ function main(): void {
   const source = generateSchemaSource(root);
   writeFileSync(OUTPUT_PATH, source);
   const closure = computeClosure(root);
-  const messages = closure.types.filter((t) => t instanceof protobuf.Type).length;
+  const messages = closure.types.filter((t) => t instanceof protobuf.Type) as protobuf.Type[];
+  // Fields left out because their type is excluded, so the effect of EXCLUDED_TYPES is visible.
+  const skipped = messages.flatMap((t) => t.fieldsArray.filter((f) => f.resolvedType && !closure.index.has(fullName(f.resolvedType))));
   console.log(
-    `wrote ${OUTPUT_PATH}: ${messages} messages, ${closure.types.length - messages} enums, ` +
-      `${(Buffer.byteLength(source) / 1024).toFixed(1)} KiB in ${(performance.now() - t0).toFixed(0)} ms`,
+    `wrote ${OUTPUT_PATH}: ${messages.length} messages, ${closure.types.length - messages.length} enums, ` +
+      `${(Buffer.byteLength(source) / 1024).toFixed(1)} KiB in ${(performance.now() - t0).toFixed(0)} ms; ` +
+      `${skipped.length} fields of excluded types left out: ${skipped.map((f) => fullName(f)).join(', ')}`,
   );
 }
 

@@ -78,7 +78,7 @@ function pbToJson(type: protobuf.Type, msg: Record<string, any>): any {
     const v = msg[f.name];
     const key = jsonNameOf(f);
     if (f.map) {
-      if (Object.keys(v).length) out[key] = Object.fromEntries(Object.entries(v).map(([k, x]) => [mapKeyToJson(f as protobuf.MapField, k), valueToJson(f, x)]));
+      if (Object.keys(v).length) out[key] = Object.fromEntries(Object.entries(v).map(([k, x]) => [mapKeyToJson(f as unknown as protobuf.MapField, k), valueToJson(f, x)]));
     } else if (f.repeated) {
       if (v.length) out[key] = v.map((x: unknown) => valueToJson(f, x));
     } else {
@@ -510,6 +510,7 @@ describe('generated schema', () => {
       }
     }
     for (const r of ROOT_TYPES) if (!isKnownType(r)) problems.push(`root ${r} missing`);
+    for (const x of Object.keys(EXCLUDED_TYPES)) if (!root.lookup(x)) problems.push(`excluded type ${x} is not in the protos (typo?)`);
     expect(problems).toEqual([]);
   });
 
