@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import type { DestinationRuleSpec } from '../src/istio/types.ts';
+import { TYPE_URL } from '../src/xds/resources.ts';
+import {
+  assignment,
+  client,
+  cluster,
+  compile,
+  destinationRule,
+  endpointAddresses,
+  messages,
+  routes,
+  serviceEntry,
+  staticService,
+  virtualService,
+} from './compile-helpers.ts';
+
+const HOST = 'reviews.default.svc.cluster.local';
+const DEFAULT = `outbound|9080||${HOST}`;
+const SVC = staticService(HOST, 9080, [
+  { address: '10.0.0.1', labels: { version: 'v1' } },
+  { address: '10.0.0.2', labels: { version: 'v2' } },
+  { address: '10.0.0.3', labels: { version: 'v2', canary: 'yes' } },
+]);
+const UNLIMITED = { maxConnections: 4294967295, maxPendingRequests: 4294967295, maxRequests: 4294967295, maxRetries: 4294967295, trackRemaining: true };
+
+function withRule(spec: DestinationRuleSpec, who = client()) {
+  return compile([SVC, destinationRule('reviews', spec)], who);
+}
+
+describe('compileMesh: clusters and DestinationRules', () => {
+  it('without a DestinationRule: LEAST_REQUEST, 10s connect timeout, unlimited breakers, no outlier detection', () => {
+    const c = cluster(compile([SVC]), DEFAULT);
+    expect(c.lbPolicy).toBe('LEAST_REQUEST');
+    expect(c.connectTimeout).toBe('10s');
+    expect(c.circuitBreakers).toEqual({ thresholds: [UNLIMITED] });
+    expect(c.outlierDetection).toBeUndefined();
+    expect(c.metadata?.filterMetadata?.['istio']).toEqual({ services: [{ host: HOST, name: HOST, namespace: 'default' }] });
+  });
+
+  it('one cluster per subset, with only the endpoints the subset labels select', () => {
+    const r = withRule({ host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }, { name: 'all' }] });
+    expect([...r.resources.clusters.keys()]).toEqual([DEFAULT, `outbound|9080|v1|${HOST}`, `outbound|9080|v2|${HOST}`, `outbound|9080|all|${HOST}`]);
+    const v2 = cluster(r, `outbound|9080|v2|${HOST}`);
+    expect(v2.edsClusterConfig?.serviceName).toBe(`outbound|9080|v2|${HOST}`);
+    expect(v2.metadata?.filterMetadata?.['istio']).toMatchObject({ subset: 'v2', config: '/apis/networking.istio.io/v1/namespaces/default/destination-rule/reviews' });
+    expect(endpointAddresses(assignment(r, `outbound|9080|v2|${HOST}`))).toEqual(['10.0.0.2:9080', '10.0.0.3:9080']);
+    expect(endpointAddresses(assignment(r, `outbound|9080|all|${HOST}`))).toHaveLength(3);
+    expect(r.problems).toEqual([]);
+  });
+
+  it('warns about a subset that selects no endpoint', () => {
+    const r = withRule({ host: 'reviews', subsets: [{ name: 'v3', labels: { version: 'v3' } }] });
+    expect(endpointAddresses(assignment(r, `outbound|9080|v3|${HOST}`))).toEqual([]);
+    expect(messages(r)).toEqual([expect.stringMatching(/spec.subsets\[0\].labels: subset v3 selects no endpoint/)]);
+  });
+
+  it('loadBalancer.simple → lbPolicy', () => {
+    const lb = (simple: NonNullable<NonNullable<DestinationRuleSpec['trafficPolicy']>['loadBalancer']>['simple']) =>
+      cluster(withRule({ host: 'reviews', trafficPolicy: { loadBalancer: { simple } } }), DEFAULT);
+    expect(lb('ROUND_ROBIN').lbPolicy).toBe('ROUND_ROBIN');
+    expect(lb('RANDOM').lbPolicy).toBe('RANDOM');
+    expect(lb('LEAST_CONN').lbPolicy).toBe('LEAST_REQUEST');
+    expect(lb('LEAST_REQUEST').lbPolicy).toBe('LEAST_REQUEST');
+    expect(lb('UNSPECIFIED').lbPolicy).toBe('LEAST_REQUEST');
+    const pt = lb('PASSTHROUGH');
+    expect([pt.type, pt.lbPolicy, pt.edsClusterConfig]).toEqual(['ORIGINAL_DST', 'CLUSTER_PROVIDED', undefined]);
+  });
+
+  it('consistentHash → RING_HASH / MAGLEV on the cluster and hashPolicy on the default route', () => {
+    const ring = withRule({ host: 'reviews', trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: 'session', ttl: '60s', path: '/' } } } } });
+    expect(cluster(ring, DEFAULT)).toMatchObject({ lbPolicy: 'RING_HASH', ringHashLbConfig: { minimumRingSize: '1024' } });
+    expect(routes(ring, DEFAULT)[0]?.route?.hashPolicy).toEqual([{ cookie: { name: 'session', ttl: '60s', path: '/' } }]);
+    const mag = withRule({ host: 'reviews', trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true, maglev: { tableSize: 65537 } } } } });
+    expect(cluster(mag, DEFAULT)).toMatchObject({ lbPolicy: 'MAGLEV', maglevLbConfig: { tableSize: '65537' } });
+    expect(routes(mag, DEFAULT)[0]?.route?.hashPolicy).toEqual([{ connectionProperties: { sourceIp: true } }]);
+    const q = withRule({ host: 'reviews', trafficPolicy: { loadBalancer: { consistentHash: { httpQueryParameterName: 'u', ringHash: { minimumRingSize: 64 } } } } });
+    expect(cluster(q, DEFAULT).ringHashLbConfig).toEqual({ minimumRingSize: '64' });
+    expect(routes(q, DEFAULT)[0]?.route?.hashPolicy).toEqual([{ queryParameter: { name: 'u' } }]);
+  });
+
+  it('connectionPool → circuit-breaker thresholds, connectTimeout and HTTP protocol options', () => {
+    const c = cluster(
+      withRule({
+        host: 'reviews',
+        trafficPolicy: {
+          connectionPool: {
+            tcp: { maxConnections: 99, connectTimeout: '6s', tcpKeepalive: { probes: 3, time: '7200s', interval: '75s' } },
+            http: { http2MaxRequests: 33, maxRequestsPerConnection: 65, maxRetries: 4, http1MaxPendingRequests: 14, idleTimeout: '30s' },
+          },
+          retryBudget: { percent: 25 },
+        },
+      }),
+      DEFAULT,
+    );
+    expect(c.connectTimeout).toBe('6s');
+    expect(c.circuitBreakers?.thresholds).toEqual([
+      { maxConnections: 99, maxPendingRequests: 14, maxRequests: 33, maxRetries: 4, trackRemaining: true, retryBudget: { budgetPercent: { value: 25 }, minRetryConcurrency: 3 } },
+    ]);
+    expect(c.typedExtensionProtocolOptions?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']).toEqual({
+      '@type': TYPE_URL.HttpProtocolOptions,
+      commonHttpProtocolOptions: { idleTimeout: '30s', maxRequestsPerConnection: 65 },
+    });
+    expect(c.upstreamConnectionOptions).toEqual({ tcpKeepalive: { keepaliveProbes: 3, keepaliveTime: 7200, keepaliveInterval: 75 } });
+  });
+
+  it('outlierDetection → Envoy fields with istiod enforcing percentages, panic threshold from minHealthPercent', () => {
+    const c = cluster(withRule({ host: 'reviews', trafficPolicy: { outlierDetection: { consecutive5xxErrors: 7, consecutiveGatewayErrors: 0, interval: '8ms', baseEjectionTime: '1m', maxEjectionPercent: 11 } } }), DEFAULT);
+    expect(c.outlierDetection).toEqual({
+      enforcingSuccessRate: 0,
+      consecutive5xx: 7,
+      enforcingConsecutive5xx: 100,
+      consecutiveGatewayFailure: 0,
+      enforcingConsecutiveGatewayFailure: 0,
+      interval: '0.008s',
+      baseEjectionTime: '60s',
+      maxEjectionPercent: 11,
+    });
+    expect(c.commonLbConfig).toEqual({ healthyPanicThreshold: { value: 0 } });
+    const local = cluster(withRule({ host: 'reviews', trafficPolicy: { outlierDetection: { splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 2, minHealthPercent: 40 } } }), DEFAULT);
+    expect(local.outlierDetection).toEqual({
+      enforcingSuccessRate: 0,
+      splitExternalLocalOriginErrors: true,
+      consecutiveLocalOriginFailure: 2,
+      enforcingConsecutiveLocalOriginFailure: 100,
+      enforcingLocalOriginSuccessRate: 0,
+    });
+    expect(local.commonLbConfig?.healthyPanicThreshold).toEqual({ value: 40 });
+  });
+
+  it('tls is kept in metadata for the transport layer', () => {
+    const c = cluster(withRule({ host: 'reviews', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL', sni: 'reviews' } } }), DEFAULT);
+    expect(c.metadata?.filterMetadata?.['meshlet']).toEqual({ tls: { mode: 'ISTIO_MUTUAL', sni: 'reviews' } });
+    expect(c.transportSocket).toBeUndefined();
+  });
+
+  it('portLevelSettings replace the top-level policy for that port (unset blocks fall back to defaults)', () => {
+    const r = compile([
+      serviceEntry('two', { hosts: ['two.example.com'], ports: [{ number: 80, name: 'http' }, { number: 81, name: 'http-alt' }], resolution: 'STATIC', endpoints: [{ address: '10.0.0.1' }] }),
+      destinationRule('two', {
+        host: 'two.example.com',
+        trafficPolicy: {
+          loadBalancer: { simple: 'RANDOM' },
+          connectionPool: { http: { http2MaxRequests: 10 } },
+          portLevelSettings: [{ port: { number: 81 }, loadBalancer: { simple: 'ROUND_ROBIN' } }],
+        },
+      }),
+    ]);
+    expect(cluster(r, 'outbound|80||two.example.com')).toMatchObject({ lbPolicy: 'RANDOM', circuitBreakers: { thresholds: [{ maxRequests: 10 }] } });
+    expect(cluster(r, 'outbound|81||two.example.com')).toMatchObject({ lbPolicy: 'ROUND_ROBIN', circuitBreakers: { thresholds: [UNLIMITED] } });
+  });
+
+  it("a subset's trafficPolicy blocks override the rule's whole blocks", () => {
+    const r = withRule({
+      host: 'reviews',
+      trafficPolicy: { loadBalancer: { simple: 'RANDOM' }, connectionPool: { tcp: { maxConnections: 5, connectTimeout: '2s' } }, outlierDetection: { consecutive5xxErrors: 3 } },
+      subsets: [{ name: 'v1', labels: { version: 'v1' }, trafficPolicy: { connectionPool: { http: { http2MaxRequests: 7 } } } }],
+    });
+    const v1 = cluster(r, `outbound|9080|v1|${HOST}`);
+    expect(v1.lbPolicy).toBe('RANDOM');
+    expect(v1.outlierDetection).toMatchObject({ consecutive5xx: 3 });
+    // The subset's connectionPool replaces the rule's: maxConnections and connectTimeout are back to defaults.
+    expect(v1.connectTimeout).toBe('10s');
+    expect(v1.circuitBreakers?.thresholds?.[0]).toEqual({ ...UNLIMITED, maxRequests: 7 });
+  });
+
+  it('looks up rules in the client namespace, then the service namespace, then the root namespace', () => {
+    const objs = [
+      serviceEntry('svc', { hosts: ['svc.example.com'], ports: [{ number: 80, name: 'http' }], resolution: 'STATIC', endpoints: [{ address: '10.0.0.1' }] }, { namespace: 'owner' }),
+      destinationRule('root', { host: 'svc.example.com', trafficPolicy: { loadBalancer: { simple: 'RANDOM' } } }, { namespace: 'istio-system' }),
+      destinationRule('owner', { host: 'svc.example.com', trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } }, { namespace: 'owner' }),
+      destinationRule('client', { host: 'svc.example.com', trafficPolicy: { loadBalancer: { simple: 'LEAST_REQUEST' } }, exportTo: ['.'] }, { namespace: 'client' }),
+    ];
+    const lbFor = (ns: string, objects = objs) => cluster(compile(objects, client(ns)), 'outbound|80||svc.example.com').lbPolicy;
+    expect(lbFor('client')).toBe('LEAST_REQUEST');
+    expect(lbFor('elsewhere')).toBe('ROUND_ROBIN');
+    expect(lbFor('elsewhere', objs.filter((o) => o.metadata.name !== 'owner'))).toBe('RANDOM');
+  });
+
+  it('merges rules for one host: subsets join by unique name, the oldest top-level policy wins', () => {
+    const r = compile([
+      SVC,
+      destinationRule('b', { host: 'reviews', trafficPolicy: { loadBalancer: { simple: 'RANDOM' } }, subsets: [{ name: 'v2', labels: { version: 'v2' } }, { name: 'v1', labels: { version: 'nope' } }] }, { creationTimestamp: '2024-05-01T00:00:00Z', line: 30 }),
+      destinationRule('a', { host: 'reviews', trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } }, subsets: [{ name: 'v1', labels: { version: 'v1' } }] }, { creationTimestamp: '2024-01-01T00:00:00Z' }),
+    ]);
+    expect([...r.resources.clusters.keys()]).toEqual([DEFAULT, `outbound|9080|v1|${HOST}`, `outbound|9080|v2|${HOST}`]);
+    expect(cluster(r, DEFAULT).lbPolicy).toBe('ROUND_ROBIN');
+    expect(endpointAddresses(assignment(r, `outbound|9080|v1|${HOST}`))).toEqual(['10.0.0.1:9080']);
+    expect(r.problems.map((p) => `${p.name} ${p.line} ${p.field}`)).toEqual(['b 34 spec.subsets[1].name', 'b 32 spec.trafficPolicy']);
+  });
+
+  it('a rule with a workloadSelector applies only to matching clients of its namespace', () => {
+    const objs = [
+      SVC,
+      destinationRule('all', { host: 'reviews', trafficPolicy: { loadBalancer: { simple: 'RANDOM' } } }),
+      destinationRule('canary', { host: 'reviews', workloadSelector: { matchLabels: { app: 'canary' } }, trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } }),
+    ];
+    expect(cluster(compile(objs, client('default', { app: 'canary' })), DEFAULT).lbPolicy).toBe('ROUND_ROBIN');
+    expect(cluster(compile(objs, client('default', { app: 'web' })), DEFAULT).lbPolicy).toBe('RANDOM');
+  });
+
+  it('a VirtualService subset resolves against the rule the client sees', () => {
+    const r = compile([
+      SVC,
+      destinationRule('reviews', { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }], exportTo: ['.'] }),
+      virtualService('reviews', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] }),
+    ], client('other'));
+    expect(messages(r)).toEqual([expect.stringMatching(/unknown subset v1/)]);
+  });
+
+  it('reports settings that compile to nothing', () => {
+    const r = compile([
+      SVC,
+      destinationRule('reviews', { host: 'reviews', trafficPolicy: { outlierDetection: { consecutiveErrors: 5 }, loadBalancer: { localityLbSetting: { enabled: true } } } }),
+      destinationRule('ghost', { host: 'ghost.example.com' }),
+    ]);
+    expect(messages(r)).toEqual([
+      expect.stringMatching(/reviews spec.trafficPolicy.outlierDetection.consecutiveErrors: consecutiveErrors is deprecated/),
+      expect.stringMatching(/reviews spec.trafficPolicy.loadBalancer.localityLbSetting/),
+      expect.stringMatching(/ghost spec.host: no ServiceEntry declares ghost.example.com/),
+    ]);
+  });
+});
