@@ -19,7 +19,8 @@ import type { RouteEnv } from './compile-route-action.ts';
 import { routeConfiguration } from './compile-route-config.ts';
 import { buildVirtualServiceRoutes, defaultRoute } from './compile-routes.ts';
 import type { MeshService, ServiceRegistry } from './compile-services.ts';
-import { isHttpOrSniffed } from './compile-services.ts';
+import { isDeclared, isHttpOrSniffed } from './compile-services.ts';
+import type { ServicePort } from './types.ts';
 import type { ResolvedVirtualService } from './compile-virtual-services.ts';
 import type { DestinationRuleIndex } from './destination-rule-index.ts';
 import { hashForService } from './destination-rule-policy.ts';
@@ -28,27 +29,39 @@ import { hostPort, hostsOverlap, isWildcardHost, mostSpecificHostMatch } from '.
 interface Claim {
   vs: ResolvedVirtualService;
   routes: Route[];
+  /** Route tables that took these routes so far. */
+  used: number;
 }
 
 export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegistry, rules: DestinationRuleIndex, vss: ResolvedVirtualService[], out: XdsResources): void {
   reportUnmatchedHosts(ctx, registry, vss);
-  const ports = new Set<number>();
-  for (const svc of registry.services) for (const p of svc.ports) ports.add(p.number);
-  for (const port of ports) {
+  // Route tables are per listener port, as istiod builds them: group the services by port once.
+  const byPort = new Map<number, { svc: MeshService; port: ServicePort }[]>();
+  for (const svc of registry.services) {
+    for (const p of svc.ports) {
+      // A service lists each port number once (compile-services merges by number).
+      const list = byPort.get(p.number) ?? [];
+      list.push({ svc, port: p });
+      byPort.set(p.number, list);
+    }
+  }
+  for (const [port, onPort] of byPort) {
     const env: RouteEnv = { ctx, registry, rules, listenPort: port };
-    const httpServices = registry.services.filter((s) => s.ports.some((p) => p.number === port && isHttpOrSniffed(p)));
+    const httpServices = onPort.filter((e) => isHttpOrSniffed(e.port)).map((e) => e.svc);
     const claims = claimServices(env, httpServices, vss);
     const known = new Set<string>();
     for (const s of httpServices) known.add(s.hostname).add(hostPort(s.hostname, port));
-    for (const svc of registry.services) {
-      const sp = svc.ports.find((p) => p.number === port);
-      if (!sp) continue;
+    for (const { svc, port: sp } of onPort) {
       const rcName = clusterName(port, '', svc.hostname);
       out.listeners.set(hostPort(svc.hostname, port), apiListener(svc, port, rcName));
       const http = isHttpOrSniffed(sp);
       const claim = http ? claims.get(svc.hostname) : undefined;
+      // Routes of a VirtualService shared by several services are copied for all but the first,
+      // so no two route tables share mutable objects.
       const routes = claim
-        ? structuredClone(claim.routes)
+        ? claim.used++ === 0
+          ? claim.routes
+          : structuredClone(claim.routes)
         : [defaultRoute(svc.hostname, port, rcName, http ? toHashPolicy(hashForService(rules.lookup(svc.hostname, svc.namespace), port)) : undefined, http)];
       out.routeConfigs.set(rcName, routeConfiguration(rcName, svc, port, routes, ctx.client, known));
     }
@@ -57,6 +70,7 @@ export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegis
 
 function claimServices(env: RouteEnv, services: MeshService[], vss: ResolvedVirtualService[]): Map<string, Claim> {
   const index = mostSpecificVirtualService(vss, services);
+  const byHost = new Map(services.map((s) => [s.hostname, s]));
   const claims = new Map<string, Claim>();
   for (const vs of vss) {
     // The services this VirtualService would route on this port, with the host that names each.
@@ -65,7 +79,7 @@ function claimServices(env: RouteEnv, services: MeshService[], vss: ResolvedVirt
       if (isWildcardHost(h)) {
         for (const svc of services) if (hostsOverlap(svc.hostname, h) && index.get(svc.hostname) === vs) targets.push({ svc, hostIndex });
       } else {
-        const svc = services.find((s) => s.hostname === h);
+        const svc = byHost.get(h);
         if (svc) targets.push({ svc, hostIndex });
       }
     });
@@ -75,7 +89,7 @@ function claimServices(env: RouteEnv, services: MeshService[], vss: ResolvedVirt
     for (const { svc, hostIndex } of targets) {
       const prior = claims.get(svc.hostname);
       if (!prior) {
-        claims.set(svc.hostname, { vs, routes });
+        claims.set(svc.hostname, { vs, routes, used: 0 });
       } else if (prior.vs !== vs) {
         env.ctx.problems.warn(vs.obj, ['spec', 'hosts', hostIndex], `VirtualService ${objectKey(prior.vs.obj)} also routes ${svc.hostname} and comes first (older, or closer to namespace ${env.ctx.client.namespace}); this one is ignored for that host`);
       }
@@ -103,11 +117,17 @@ function mostSpecificVirtualService(vss: ResolvedVirtualService[], services: Mes
 }
 
 function reportUnmatchedHosts(ctx: CompileContext, registry: ServiceRegistry, vss: ResolvedVirtualService[]): void {
+  const visibleWildcards = registry.services.filter((s) => isWildcardHost(s.hostname)).map((s) => s.hostname);
   for (const vs of vss) {
     vs.hosts.forEach((h, i) => {
       const matched = isWildcardHost(h) ? registry.services.some((s) => hostsOverlap(s.hostname, h)) : registry.byHost.has(h);
       if (matched) return;
-      const hidden = [...registry.declaredHosts].some((d) => hostsOverlap(d, h));
+      const wildcard = visibleWildcards.find((w) => hostsOverlap(w, h));
+      if (wildcard) {
+        ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} is only covered by the wildcard service ${wildcard}; routes are kept per declared host, as istiod's proxyless generator keeps them, so these rules route nothing (declare ${h} in a ServiceEntry)`);
+        return;
+      }
+      const hidden = isDeclared(registry, h);
       const why = hidden ? `the ServiceEntry declaring it is not exported to namespace ${ctx.client.namespace}` : 'no ServiceEntry declares it';
       ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} has no service: ${why}, so these rules route nothing`);
     });

@@ -6,7 +6,7 @@
 
 import type { CompileContext, Path } from './compile-context.ts';
 import { compareByCreation, labelsMatch, visibleTo } from './compile-context.ts';
-import { resolveShortName } from './host-names.ts';
+import { hostsOverlap, isWildcardHost, resolveShortName } from './host-names.ts';
 import type { MeshObject, ServiceEntry, ServicePort, WorkloadEntry, WorkloadEntrySpec } from './types.ts';
 
 export type Resolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
@@ -52,6 +52,8 @@ export interface ServiceRegistry {
   byHost: Map<string, MeshService>;
   /** Every host any ServiceEntry declares, visible or not: tells "hidden" from "unknown". */
   declaredHosts: Set<string>;
+  /** The wildcard ones among them. */
+  declaredWildcards: string[];
 }
 
 const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
@@ -90,7 +92,8 @@ export function buildServiceRegistry(ctx: CompileContext, entries: ServiceEntry[
     services.push(mergeEntries(ctx, host, chosenNs, perNs.get(chosenNs) as ServiceEntry[], workloads));
   }
   services.sort((a, b) => compareByCreation(a.entries[0] as ServiceEntry, b.entries[0] as ServiceEntry) || (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
-  return { services, byHost: new Map(services.map((s) => [s.hostname, s])), declaredHosts };
+  const declaredWildcards = [...declaredHosts].filter(isWildcardHost);
+  return { services, byHost: new Map(services.map((s) => [s.hostname, s])), declaredHosts, declaredWildcards };
 }
 
 // Several ServiceEntries in one namespace for one host make one service: istiod merges their
@@ -188,6 +191,13 @@ function fromWorkloadEntry(we: WorkloadEntrySpec, workloadName: string, namespac
   if (we.weight !== undefined) ep.weight = we.weight;
   if (we.serviceAccount !== undefined) ep.serviceAccount = we.serviceAccount;
   return ep;
+}
+
+/** Does any ServiceEntry (visible to the client or not) declare a host overlapping `host`? */
+export function isDeclared(registry: ServiceRegistry, host: string): boolean {
+  if (registry.declaredHosts.has(host)) return true;
+  if (registry.declaredWildcards.some((w) => hostsOverlap(w, host))) return true;
+  return isWildcardHost(host) && [...registry.declaredHosts].some((d) => hostsOverlap(d, host));
 }
 
 /**

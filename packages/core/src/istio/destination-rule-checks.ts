@@ -4,13 +4,14 @@
 
 import type { CompileContext, Path } from './compile-context.ts';
 import type { ServiceRegistry } from './compile-services.ts';
-import { hostsOverlap, resolveShortName } from './host-names.ts';
+import { isDeclared } from './compile-services.ts';
+import { resolveShortName } from './host-names.ts';
 import type { DestinationRule, TrafficPolicy } from './types.ts';
 
 export function checkDestinationRules(ctx: CompileContext, rules: readonly DestinationRule[], registry: ServiceRegistry): void {
   for (const dr of rules) {
     const host = resolveShortName(dr.spec.host, dr.metadata.namespace, ctx.client.clusterDomain);
-    if (![...registry.declaredHosts].some((d) => hostsOverlap(d, host))) {
+    if (!isDeclared(registry, host)) {
       ctx.problems.warn(dr, ['spec', 'host'], `no ServiceEntry declares ${host}; this rule applies to nothing`);
     }
     checkPolicy(ctx, dr, dr.spec.trafficPolicy, ['spec', 'trafficPolicy']);
