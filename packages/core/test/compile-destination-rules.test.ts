@@ -35,7 +35,10 @@ describe('compileMesh: clusters and DestinationRules', () => {
     expect(c.connectTimeout).toBe('10s');
     expect(c.circuitBreakers).toEqual({ thresholds: [UNLIMITED] });
     expect(c.outlierDetection).toBeUndefined();
-    expect(c.metadata?.filterMetadata?.['istio']).toEqual({ services: [{ host: HOST, name: HOST, namespace: 'default' }] });
+    // location defaults to MESH_EXTERNAL, which the sidecar marks on the cluster.
+    expect(c.metadata?.filterMetadata?.['istio']).toEqual({ services: [{ host: HOST, name: HOST, namespace: 'default' }], external: true });
+    const internal = serviceEntry('in', { hosts: ['in.example.com'], location: 'MESH_INTERNAL', ports: [{ number: 80, name: 'http' }], resolution: 'STATIC', endpoints: [{ address: '10.0.0.9' }] });
+    expect(cluster(compile([internal]), 'outbound|80||in.example.com').metadata?.filterMetadata?.['istio']).not.toHaveProperty('external');
   });
 
   it('one cluster per subset, with only the endpoints the subset labels select', () => {

@@ -76,6 +76,8 @@ function buildCluster(
     assignment = loadAssignment(name, endpoints);
   }
   setMetadata(c, 'istio', 'services', [{ host: svc.hostname, name: svc.hostname, namespace: svc.namespace }]);
+  // The sidecar marks clusters of MESH_EXTERNAL services so telemetry can tell them apart.
+  if (svc.location === 'MESH_EXTERNAL') setMetadata(c, 'istio', 'external', true);
   if (rule) setMetadata(c, 'istio', 'config', configPath(rule.from[0] as DestinationRule));
   if (subset) setMetadata(c, 'istio', 'subset', subset.name);
   return assignment ? { cluster: c, assignment } : { cluster: c };

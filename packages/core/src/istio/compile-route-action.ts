@@ -124,7 +124,8 @@ export function applyRouteDestination(env: RouteEnv, out: Route, rule: HTTPRoute
       if (h) hashPolicy.push(h);
     });
     if (clusters.length === 0) {
-      env.ctx.problems.warn(origin.vs, [...origin.path, 'route'], 'every destination has weight 0: the route has no cluster to send to');
+      const why = dests.length === 0 ? 'the rule has no destination' : 'every destination has weight 0';
+      env.ctx.problems.warn(origin.vs, [...origin.path, 'route'], `${why}: the route has no cluster to send to`);
     }
     action.weightedClusters = { clusters };
   }
