@@ -6,7 +6,8 @@ import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type LineCounte
 import type { SourceRef } from './types.ts';
 
 function keyText(key: unknown): string {
-  if (isScalar(key)) return String(key.value);
+  // With merge keys enabled, `<<` is parsed to a symbol; compare it by its source text.
+  if (isScalar(key)) return typeof key.value === 'symbol' ? String(key.source) : String(key.value);
   return String(key);
 }
 

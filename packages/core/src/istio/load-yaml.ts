@@ -26,6 +26,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'an empty value';
   if (Array.isArray(v)) return 'a list';
   return `a ${typeof v}`;

@@ -106,21 +106,28 @@ export function validateMeshObject(obj: MeshObject): ConfigProblem[] {
     }
     (obj as { spec: unknown }).spec = {};
   }
-  let shapeOk = true;
+  const shapeErrors = new Set<string>();
   const shapeReport: Report = {
     error: (p, m) => {
-      shapeOk = false;
+      shapeErrors.add(fieldPath(p));
       report.error(p, m);
     },
     warn: report.warn,
   };
-  checkShape(obj.spec, rules.schema, ['spec'], shapeReport);
-  if (!shapeOk) return problems;
+  // As in Kubernetes, istiod's rules only see a structurally sound object; but when only values
+  // were out of bounds (not types), running them too reports every mistake in one pass.
+  if (checkShape(obj.spec, rules.schema, ['spec'], shapeReport) === 'types') return problems;
   const ctx: ValidationContext = {
     namespace: obj.metadata.namespace,
     name: obj.metadata.name,
     labels: obj.metadata.labels ?? {},
-    report,
+    report: {
+      // One error per field: the schema's message already covers it.
+      error: (p, m) => {
+        if (!shapeErrors.has(fieldPath(p))) report.error(p, m);
+      },
+      warn: report.warn,
+    },
   };
   rules.validate(obj.spec as never, ctx);
   return problems;

@@ -72,57 +72,69 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Checks `value` against `schema`, reporting at exact paths. Mutates the value the way the API
- * server would store it: null-valued fields are dropped and unknown fields pruned. Returns false
- * when any error was reported.
+ * What the structural check found: 'ok'; 'values' when only values were out of bounds (enums,
+ * ranges, durations), so the value still has the declared TypeScript shape; 'types' when
+ * something has the wrong type or a required field is missing, so code reading it as typed
+ * could go wrong.
  */
-export function checkShape(value: unknown, schema: Schema, path: FieldPath, report: Report): boolean {
-  let ok = true;
+export type ShapeVerdict = 'ok' | 'values' | 'types';
+
+/**
+ * Checks `value` against `schema`, reporting at exact paths. Mutates the value the way the API
+ * server would store it: null-valued fields are dropped and unknown fields pruned.
+ */
+export function checkShape(value: unknown, schema: Schema, path: FieldPath, report: Report): ShapeVerdict {
+  let verdict: ShapeVerdict = 'ok';
+  // Value errors: the field has the right type but a value the schema does not allow.
   const error = (p: FieldPath, msg: string): void => {
-    ok = false;
+    if (verdict === 'ok') verdict = 'values';
+    report.error(p, msg);
+  };
+  const typeError = (p: FieldPath, msg: string): void => {
+    verdict = 'types';
     report.error(p, msg);
   };
   walk(value, schema, path);
-  return ok;
+  return verdict;
 
   function walk(v: unknown, s: Schema, p: FieldPath): void {
     switch (s.type) {
       case 'any':
         return;
       case 'string':
-        if (typeof v !== 'string') return error(p, `expected a string, got ${describe(v)}${typeof v === 'number' || typeof v === 'boolean' ? ' (quote it)' : ''}`);
+        if (typeof v !== 'string') return typeError(p, `expected a string, got ${describe(v)}${typeof v === 'number' || typeof v === 'boolean' ? ' (quote it)' : ''}`);
         if (s.enum && !s.enum.includes(v)) return error(p, `unsupported value "${v}": must be one of ${s.enum.join(', ')}`);
         if (s.maxLength !== undefined && v.length > s.maxLength) return error(p, `must be at most ${s.maxLength} characters (got ${v.length})`);
         if (s.base64 && !/^[A-Za-z0-9+/]*={0,2}$/.test(v.replace(/\s/g, ''))) return error(p, 'must be base64-encoded bytes');
         return;
       case 'integer':
-        if (typeof v !== 'number' || !Number.isInteger(v)) return error(p, `expected an integer, got ${describe(v)}`);
+        if (typeof v !== 'number' || !Number.isInteger(v)) return typeError(p, `expected an integer, got ${describe(v)}`);
         if (v < s.min || v > s.max) return error(p, `${v} is out of range (${s.min}..${s.max})`);
         return;
       case 'number':
-        if (typeof v !== 'number' || !Number.isFinite(v)) return error(p, `expected a number, got ${describe(v)}`);
+        if (typeof v !== 'number' || !Number.isFinite(v)) return typeError(p, `expected a number, got ${describe(v)}`);
         if (s.min !== undefined && v < s.min) return error(p, `must be at least ${s.min} (got ${v})`);
         if (s.max !== undefined && v > s.max) return error(p, `must be at most ${s.max} (got ${v})`);
         return;
       case 'boolean':
-        if (typeof v !== 'boolean') return error(p, `expected true or false, got ${describe(v)}`);
+        if (typeof v !== 'boolean') return typeError(p, `expected true or false, got ${describe(v)}`);
         return;
       case 'duration':
         return walkDuration(v, s.rule, p);
       case 'array':
-        if (!Array.isArray(v)) return error(p, `expected a list, got ${describe(v)}`);
+        if (!Array.isArray(v)) return typeError(p, `expected a list, got ${describe(v)}`);
         if (s.minItems !== undefined && v.length < s.minItems) return error(p, `must have at least ${s.minItems} item(s)`);
         if (s.maxItems !== undefined && v.length > s.maxItems) return error(p, `must have at most ${s.maxItems} items (got ${v.length})`);
         v.forEach((item, i) => walk(item, s.items, [...p, i]));
         return;
       case 'map':
         // Null entries stay: istiod reports them itself (e.g. a null header match).
-        if (!isPlainObject(v)) return error(p, `expected a map, got ${describe(v)}`);
+        if (!isPlainObject(v)) return typeError(p, `expected a map, got ${describe(v)}`);
         if (s.minProperties !== undefined && Object.keys(v).length < s.minProperties) return error(p, `must have at least ${s.minProperties} entr${s.minProperties === 1 ? 'y' : 'ies'}`);
         if (s.maxProperties !== undefined && Object.keys(v).length > s.maxProperties) return error(p, `must have at most ${s.maxProperties} entries`);
         for (const [k, item] of Object.entries(v)) {
           if (s.portKeys && !(/^\d+$/.test(k) && Number(k) <= 4294967295)) {
-            error([...p, k], `key "${k}" must be a port number`);
+            typeError([...p, k], `key "${k}" must be a port number`);
             continue;
           }
           walk(item, s.values, [...p, k]);
@@ -134,7 +146,7 @@ export function checkShape(value: unknown, schema: Schema, path: FieldPath, repo
   }
 
   function walkDuration(v: unknown, rule: DurationRule, p: FieldPath): void {
-    if (typeof v !== 'string') return error(p, `expected a duration string like "5s" or "250ms", got ${describe(v)}`);
+    if (typeof v !== 'string') return typeError(p, `expected a duration string like "5s" or "250ms", got ${describe(v)}`);
     const parsed = parseGoDuration(v);
     if (!parsed.ok) return error(p, `${parsed.reason}: use a Go duration like "5s", "250ms" or "1h30m"`);
     if (rule === 'parse') return;
@@ -148,7 +160,7 @@ export function checkShape(value: unknown, schema: Schema, path: FieldPath, repo
   }
 
   function walkObject(v: unknown, s: ObjectSchema, p: FieldPath): void {
-    if (!isPlainObject(v)) return error(p, `expected an object, got ${describe(v)}`);
+    if (!isPlainObject(v)) return typeError(p, `expected an object, got ${describe(v)}`);
     dropNulls(v);
     for (const k of Object.keys(v)) {
       if (!(k in s.fields)) {
@@ -157,7 +169,7 @@ export function checkShape(value: unknown, schema: Schema, path: FieldPath, repo
       }
     }
     for (const r of s.required ?? []) {
-      if (!(r in v)) error([...p, r], `${r} is required`);
+      if (!(r in v)) typeError([...p, r], `${r} is required`);
     }
     for (const group of s.oneOf ?? []) {
       const set = group.filter((f) => f in v);
