@@ -258,6 +258,21 @@ spec: {host: reviews}
     expect(problems[0]?.severity).toBe('error');
   });
 
+  it('reduces YAML-only values (tags) to JSON ones instead of failing on them', () => {
+    const text = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: d}
+spec:
+  host: !!binary aGVsbG8=
+  subsets: !!set {a, b}
+  trafficPolicy: !!omap [{loadBalancer: {simple: RANDOM}}]
+  exportTo: [!!timestamp 2001-12-14, !custom x, .nan]
+`;
+    const { objects, problems } = parseConfigText(text, 'tags.yaml');
+    expect(objects).toEqual([]);
+    expect(problems.filter((p) => p.severity === 'error').map((p) => p.field)).toEqual(['spec.subsets[0]', 'spec.subsets[1]', 'spec.exportTo[2]']);
+  });
+
   it('never throws, whatever the text', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (text) => {
@@ -265,6 +280,30 @@ spec: {host: reviews}
         for (const p of r.problems) expect(Number.isInteger(p.line) && p.line >= 1).toBe(true);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('never throws on YAML made of odd fragments under a valid header', () => {
+    const fragments = [
+      'hosts: [a, "*", 2001:db8::]', 'http:', '- route:', '  - destination: {host: x}', 'weight: !!binary aGk=', '<<: *a',
+      'x: &a {k: v}', 'subsets: !!set {a}', 'ports: !!omap [{n: 1}]', 'timeout: !!timestamp 2001-12-14', '? complex key',
+      ': value', '- - nested', 'portLevelMtls: {80: {mode: STRICT}}', 'mtls: {mode: STRICT}', 'host: reviews', '"quoted": |',
+      '  block', 'tag: !unknown x', '---', '...', 'items: [1, {a: b}]', 'kind: List', 'address: unix://@x', 'null:', '~: ~',
+    ];
+    const kinds = ['VirtualService', 'DestinationRule', 'ServiceEntry', 'WorkloadEntry', 'PeerAuthentication', 'List'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...kinds),
+        fc.array(fc.tuple(fc.constantFrom(...fragments), fc.integer({ min: 0, max: 3 })), { maxLength: 12 }),
+        (kind, lines) => {
+          const group = kind === 'PeerAuthentication' ? 'security.istio.io' : 'networking.istio.io';
+          const body = lines.map(([l, indent]) => `${'  '.repeat(indent)}${l}`).join('\n');
+          const text = `apiVersion: ${group}/v1\nkind: ${kind}\nmetadata: {name: f}\nspec:\n${body}\n`;
+          const r = parseConfigText(text, 'fuzz.yaml');
+          for (const p of r.problems) expect(p.line).toBeGreaterThanOrEqual(1);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 

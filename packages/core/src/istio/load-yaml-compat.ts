@@ -33,3 +33,24 @@ export function applyKubernetesScalarRules(doc: Document, text: string): void {
     },
   });
 }
+
+/**
+ * Kubernetes stores objects as JSON, so YAML-only values are reduced to JSON ones: !!set to a
+ * list, !!omap to an object, !!binary to base64 text, !!timestamp to RFC 3339 text. Validators
+ * and the compiler then only ever see JSON types.
+ */
+export function toJsonValue(v: unknown): unknown {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(toJsonValue);
+  if (v instanceof Set) return [...v].map(toJsonValue);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toJsonValue(x)]));
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return String(v);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonValue(x)]));
+  }
+  return String(v);
+}

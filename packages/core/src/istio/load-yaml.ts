@@ -6,7 +6,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { fieldPath, type ConfigProblem } from '../config/config-error.ts';
 import { classifyKind } from './load-kinds.ts';
-import { applyKubernetesScalarRules } from './load-yaml-compat.ts';
+import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';
 import type { MeshObject, ObjectMeta, SourceRef } from './types.ts';
 import { validateMeshObject } from './validate-object.ts';
@@ -69,7 +69,7 @@ export function parseConfigText(text: string, file: string): LoadResult {
     applyKubernetesScalarRules(doc, text);
     let data: unknown;
     try {
-      data = doc.toJS({ maxAliasCount: 100 });
+      data = toJsonValue(doc.toJS({ maxAliasCount: 100 }));
     } catch (e) {
       out.problems.push(bareProblem('error', file, lineAt(root.range?.[0] ?? 0), `cannot read document: ${(e as Error).message}`));
       continue;
