@@ -140,8 +140,7 @@ function checkMatches(http: HttpRouteInput, path: FieldPath, report: Report): vo
       const hp = [...mp, 'headers', name];
       const err = checkMatchHeaderName(name);
       if (err) report.error(hp, err);
-      if (sm === null) report.error(hp, `header match "${name}" must not be null`);
-      else checkStringMatch(sm, hp, report);
+      checkStringMatch(sm, hp, report);
     }
     for (const [name, sm] of Object.entries(m.withoutHeaders ?? {})) {
       const hp = [...mp, 'withoutHeaders', name];
