@@ -7,22 +7,47 @@ import { resolveIdentity, type IdentityOptions } from './identity.ts';
 import { FileConfigSource } from './config/file-config-source.ts';
 import { ConfigError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import type { BreakerOptions } from './resilience/error-rate-breaker.ts';
 import { defaultLogger } from './logger.ts';
+import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
+import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
 
 export interface MeshOptions extends IdentityOptions {
   /** Istio CRD YAML: a folder (read recursively) or files. Embedded mode. */
   config?: string | string[];
   /** A GRPC_XDS_BOOTSTRAP-format file. xDS mode. */
   bootstrap?: string;
+  /**
+   * xDS mode: listeners (`<fqdn>:<port>`, e.g. 'reviews.default.svc.cluster.local:9080') to
+   * fetch before createMesh resolves; '*' fetches every listener the server has. Others are
+   * fetched on first use (Mesh#ensureService, or the first request to the host).
+   */
+  listeners?: string[] | '*';
+  /** xDS mode: reconnect back-off, does-not-exist timer, initial fetch timeout. */
+  xds?: Omit<XdsSourceOptions, 'listeners'>;
   /** Re-apply config files when they change (default true). */
   watch?: boolean;
   logger?: Logger;
+  /**
+   * Workload certificates in istio-agent's layout (cert-chain.pem, key.pem, root-cert.pem), for
+   * ISTIO_MUTUAL clusters and the server helpers; registered as certificate provider "default".
+   * Default: MESHLET_CERTS.
+   */
+  certs?: string;
+  /**
+   * An optional error-rate breaker per cluster, on top of Istio's rules (opossum: rolling
+   * window, volume threshold, half-open trial). Off unless given.
+   */
+  breaker?: BreakerOptions;
 }
 
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   const config = options.config ?? (options.bootstrap === undefined && !bootstrapFromEnv() ? process.env['MESHLET_CONFIG'] : undefined);
   const bootstrap = options.bootstrap ?? (config === undefined ? bootstrapFromEnv() : undefined);
-  const mesh = new Mesh(resolveIdentity(options), options.logger ?? defaultLogger);
+  const xds = config === undefined && bootstrap !== undefined ? await readBootstrap(options.bootstrap) : undefined;
+  const mesh = new Mesh(resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options), options.logger ?? defaultLogger, { ...(options.breaker && { breaker: options.breaker }) });
+  const certs = options.certs ?? process.env['MESHLET_CERTS'];
+  if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
   if (config !== undefined) {
     const source = new FileConfigSource(mesh, { paths: Array.isArray(config) ? config : [config], watch: options.watch ?? true });
     try {
@@ -33,12 +58,25 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     }
     return mesh;
   }
-  if (bootstrap !== undefined) {
-    await mesh.close();
-    throw new ConfigError(`xDS mode (bootstrap ${bootstrap}) is not available in this build yet; use createMesh({ config: <folder of Istio YAML> })`);
+  if (xds !== undefined) {
+    try {
+      const source = new XdsConfigSource(mesh, xds, { ...options.xds, ...(options.listeners !== undefined && { listeners: options.listeners }) });
+      await source.start(options.xds?.initialFetchTimeoutMs);
+    } catch (err) {
+      await mesh.close();
+      throw err;
+    }
+    return mesh;
   }
   await mesh.close();
   throw new ConfigError('no mesh config: pass createMesh({ config: <folder of Istio YAML> }) or createMesh({ bootstrap: <file> }), or set MESHLET_CONFIG or GRPC_XDS_BOOTSTRAP');
+}
+
+/** The bootstrap (file, else GRPC_XDS_BOOTSTRAP, else GRPC_XDS_BOOTSTRAP_CONFIG), or a ConfigError saying what to fix. */
+async function readBootstrap(file: string | undefined): Promise<Bootstrap> {
+  const b = await loadBootstrap(file);
+  if (!b.ok) throw new ConfigError(b.error);
+  return b.value;
 }
 
 function bootstrapFromEnv(): string | undefined {

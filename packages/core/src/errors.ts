@@ -73,3 +73,32 @@ export class ConfigError extends MeshError {
     this.problems = problems;
   }
 }
+
+const ISTIO_FIELD: Record<string, string> = {
+  max_requests: 'connectionPool.http.http2MaxRequests',
+  max_pending_requests: 'connectionPool.http.http1MaxPendingRequests',
+  max_connections: 'connectionPool.tcp.maxConnections',
+  max_retries: 'connectionPool.http.maxRetries',
+};
+
+/** A circuit-breaker limit of the cluster was reached; the request was failed at once (Envoy: 503 with x-envoy-overloaded). */
+export class OverflowError extends MeshError {
+  readonly cluster: string;
+  readonly limit: string;
+  readonly value: number;
+  constructor(cluster: string, limit: 'max_requests' | 'max_pending_requests' | 'max_connections', value: number) {
+    super('MESHLET_OVERFLOW', `upstream overflow: cluster ${cluster} is at its circuit-breaker limit ${limit}=${value} (DestinationRule ${ISTIO_FIELD[limit]}); the mesh failed the request without sending it`);
+    this.cluster = cluster;
+    this.limit = limit;
+    this.value = value;
+  }
+}
+
+/** The optional error-rate breaker (createMesh({ breaker })) is open for this cluster. */
+export class CircuitOpenError extends MeshError {
+  readonly cluster: string;
+  constructor(cluster: string, detail: string) {
+    super('MESHLET_CIRCUIT_OPEN', `circuit open for cluster ${cluster}: ${detail}; the mesh failed the request without sending it`);
+    this.cluster = cluster;
+  }
+}

@@ -9,6 +9,8 @@ export interface IdentityOptions {
   serviceAccount?: string;
   clusterDomain?: string;
   rootNamespace?: string;
+  /** This workload's locality, 'region/zone/subzone' (Istio's istio-locality label), for locality failover. */
+  locality?: string;
 }
 
 export function resolveIdentity(opts: IdentityOptions = {}): ClientIdentity {
@@ -18,5 +20,6 @@ export function resolveIdentity(opts: IdentityOptions = {}): ClientIdentity {
     serviceAccount: opts.serviceAccount ?? process.env['SERVICE_ACCOUNT'],
     clusterDomain: opts.clusterDomain ?? 'cluster.local',
     rootNamespace: opts.rootNamespace ?? 'istio-system',
+    locality: opts.locality ?? process.env['ISTIO_LOCALITY'],
   };
 }

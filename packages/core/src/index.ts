@@ -17,6 +17,23 @@ export { isRetriable, backoffMs, type RetryPolicy } from './resilience/retry-pol
 export { classifyError, isSuccess, type Outcome } from './resilience/outcome.ts';
 export type { MeshSnapshot, ClusterConfig, CompiledRoute, ForwardAction, WeightedClusterConfig, RedirectActionConfig } from './snapshot/mesh-snapshot.ts';
 export { EndpointState } from './snapshot/endpoint-state.ts';
+export { ClusterRuntime, RequestGrant, type ClusterStats, type ClusterRuntimeConfig } from './snapshot/cluster-runtime.ts';
+export type { ClusterLimits } from './resilience/cluster-limits.ts';
+export type { OutlierConfig } from './resilience/outlier-config.ts';
+export type { BreakerOptions } from './resilience/error-rate-breaker.ts';
+export { effectiveStatus } from './resilience/outcome.ts';
 export type * from './xds/resources.ts';
 export { TYPE_URL, FILTER_NAME } from './xds/resources.ts';
 export { resolveIdentity, type IdentityOptions } from './identity.ts';
+// Mesh TLS and workload identity (client and server side).
+export { CertificateError, PeerIdentityError } from './security/tls-errors.ts';
+export { spiffeId, parseSpiffeId, principalOf, spiffeIdOf, uriSans, dnsSans, SPIFFE_SCHEME, type SpiffeParts } from './security/spiffe.ts';
+export { ISTIO_CERT_FILES, istioCertPaths, readCertFiles, type CertFilePaths, type CertMaterial } from './security/cert-files.ts';
+export { CertWatcher, type VersionedMaterial } from './security/cert-watch.ts';
+export type { ClusterTls, PemSource, SanMatcher } from './security/cluster-tls.ts';
+export { TlsCredentials, type ResolvedTls, type CertificateProviderConfig } from './security/tls-credentials.ts';
+export { certificateProvidersFromBootstrap } from './security/bootstrap-certificate-providers.ts';
+export { SecurityPolicies } from './security/security-policies.ts';
+export { peerAuthenticationFor, mtlsModeForPort, type MtlsMode, type MtlsPolicy, type Workload } from './security/peer-authentication.ts';
+export { authorize, applicablePolicies, type AuthzRequest, type AuthzDecision } from './security/authorization-policy.ts';
+export { issueDevCertificates, type DevCertOptions } from './security/dev-certs.ts';

@@ -4,18 +4,24 @@
 
 import type { XdsResources } from './xds/resources.ts';
 import { buildSnapshot } from './snapshot/build-snapshot.ts';
-import { EndpointRegistry } from './snapshot/endpoint-state.ts';
+import { ClusterRuntimeRegistry } from './snapshot/cluster-runtime.ts';
+import { BreakerGroup, type BreakerOptions } from './resilience/error-rate-breaker.ts';
 import type { MeshSnapshot } from './snapshot/mesh-snapshot.ts';
 import type { ClientScope } from './router/service-lookup.ts';
 import { decide, type Decision } from './router/decide.ts';
 import { requestView, type HeaderRecord, type RequestView } from './router/request-view.ts';
 import { explainDecision, type Explanation } from './explain.ts';
 import { defaultLogger, type Logger } from './logger.ts';
+import { TlsCredentials } from './security/tls-credentials.ts';
+import { SecurityPolicies } from './security/security-policies.ts';
+import { candidateHosts } from './router/service-lookup.ts';
+import type { XdsStatusDump } from './xds/xds-status.ts';
 
 export interface ClientIdentity extends ClientScope {
   readonly labels: Readonly<Record<string, string>>;
   readonly serviceAccount: string | undefined;
   readonly rootNamespace: string;
+  readonly locality: string | undefined;
 }
 
 export interface ExplainRequest {
@@ -32,24 +38,43 @@ export interface ConfigDump {
   clusters: unknown[];
   endpoints: unknown[];
   problems: string[];
+  /** xDS mode: every subscribed resource with its version, status (ACKED, NACKED with the error, DOES_NOT_EXIST, REQUESTED) and age. */
+  xds?: XdsStatusDump;
 }
+
+/**
+ * Fetches a service's config on first use (xDS mode): resolves once the listener
+ * `<fqdn>:<port>` is in the snapshot or known not to exist.
+ */
+export type ServiceDemand = (listenerName: string) => Promise<void>;
 
 const EMPTY_RESOURCES: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
 
 export class Mesh {
   readonly identity: ClientIdentity;
   readonly logger: Logger;
+  /** Certificates for mesh TLS: provider instances (createMesh({ certs }), the bootstrap) and files. */
+  readonly credentials: TlsCredentials;
+  /** PeerAuthentication and AuthorizationPolicy in force, for the server helpers. */
+  readonly policies = new SecurityPolicies();
   #snapshot: MeshSnapshot;
-  #registry = new EndpointRegistry();
+  readonly #registry: ClusterRuntimeRegistry;
+  readonly #breakers: BreakerGroup | undefined;
   #subscribers = new Set<(s: MeshSnapshot) => void>();
   #closers: (() => void | Promise<void>)[] = [];
   #problems: readonly string[] = [];
   #source = 'none';
   #closed = false;
+  #dumpExtensions: (() => Partial<ConfigDump>)[] = [];
+  #demand: ServiceDemand | undefined;
 
-  constructor(identity: ClientIdentity, logger: Logger = defaultLogger) {
+  constructor(identity: ClientIdentity, logger: Logger = defaultLogger, options: { breaker?: BreakerOptions } = {}) {
     this.identity = identity;
     this.logger = logger;
+    this.credentials = new TlsCredentials(logger);
+    this.#breakers = options.breaker ? new BreakerGroup(options.breaker) : undefined;
+    const breakers = this.#breakers;
+    this.#registry = new ClusterRuntimeRegistry(logger, breakers && ((name) => breakers.create(name)));
     this.#snapshot = buildSnapshot(EMPTY_RESOURCES, this.#registry, 0).snapshot;
   }
 
@@ -91,7 +116,43 @@ export class Mesh {
 
   /** The decision for one request, read from the current snapshot. */
   decide(req: RequestView, host: string, port: number): Decision {
-    return decide(this.#snapshot, req, host, port, this.identity);
+    const d = decide(this.#snapshot, req, host, port, this.identity);
+    // xDS mode: a host the snapshot does not know may simply not be subscribed yet. This
+    // request passes through; asking now makes the next ones routed (adapters that can wait
+    // call ensureService first).
+    if (d.kind === 'passthrough' && this.#demand) void this.ensureService(host, port);
+    return d;
+  }
+
+  /**
+   * Makes sure the mesh has what it needs to route `host:port`, fetching it on first use in
+   * xDS mode (the listener `<fqdn>:<port>`, then its routes, clusters and endpoints). Resolves
+   * true when the snapshot then routes the host, false when the control plane has no such
+   * service. Immediate in embedded mode, where every service is always known.
+   */
+  async ensureService(host: string, port: number): Promise<boolean> {
+    const scope = this.identity;
+    const known = (): boolean => candidateHosts(host, scope).some((h) => this.#snapshot.services.has(`${h}:${port}`));
+    if (known() || !this.#demand) return known();
+    // The fully qualified candidate: `reviews` → reviews.<ns>.svc.<domain>. Listener names
+    // are always FQDNs, so the short forms are never asked for.
+    const candidates = candidateHosts(host, scope);
+    try {
+      await this.#demand(`${candidates[candidates.length - 1]}:${port}`);
+    } catch (err) {
+      this.logger.warn({ host, port, error: String(err) }, 'fetching service config failed');
+    }
+    return known();
+  }
+
+  /** Lets a config source fetch services on first use (see ensureService). */
+  setServiceDemand(fn: ServiceDemand | undefined): void {
+    this.#demand = fn;
+  }
+
+  /** Adds fields to configDump() (a config source's own status, e.g. `xds`). */
+  extendConfigDump(fn: () => Partial<ConfigDump>): void {
+    this.#dumpExtensions.push(fn);
   }
 
   /** What would happen to this request, without sending it. */
@@ -109,6 +170,8 @@ export class Mesh {
   /** The xDS resources in force, with the snapshot version (CSDS-like JSON). */
   configDump(): ConfigDump {
     const r = this.#snapshot.resources;
+    const extra: Partial<ConfigDump> = {};
+    for (const fn of this.#dumpExtensions) Object.assign(extra, fn());
     return {
       version: this.#snapshot.version,
       source: this.#source,
@@ -117,6 +180,7 @@ export class Mesh {
       clusters: [...r.clusters.values()],
       endpoints: [...r.endpoints.values()],
       problems: [...this.#problems],
+      ...extra,
     };
   }
 
@@ -134,6 +198,9 @@ export class Mesh {
     this.#closed = true;
     this.#subscribers.clear();
     for (const fn of this.#closers.reverse()) await fn();
+    this.credentials.close();
+    this.#registry.close();
+    this.#breakers?.close();
   }
 }
 

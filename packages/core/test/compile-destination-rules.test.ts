@@ -214,7 +214,7 @@ describe('compileMesh: clusters and DestinationRules', () => {
   it('reports settings that compile to nothing', () => {
     const r = compile([
       SVC,
-      destinationRule('reviews', { host: 'reviews', trafficPolicy: { outlierDetection: { consecutiveErrors: 5 }, loadBalancer: { localityLbSetting: { enabled: true } } } }),
+      destinationRule('reviews', { host: 'reviews', trafficPolicy: { outlierDetection: { consecutiveErrors: 5 }, loadBalancer: { localityLbSetting: { distribute: [{ from: 'us-east/*', to: { 'us-west/*': 100 } }] } } } }),
       destinationRule('ghost', { host: 'ghost.example.com' }),
     ]);
     expect(messages(r)).toEqual([
@@ -222,5 +222,33 @@ describe('compileMesh: clusters and DestinationRules', () => {
       expect.stringMatching(/reviews spec.trafficPolicy.loadBalancer.localityLbSetting/),
       expect.stringMatching(/ghost spec.host: no ServiceEntry declares ghost.example.com/),
     ]);
+  });
+});
+
+describe('locality failover priorities (istiod applyLocalityFailover)', () => {
+  const se = serviceEntryWithLocalities();
+  function serviceEntryWithLocalities() {
+    return serviceEntry('geo', {
+      hosts: ['geo.example.com'], resolution: 'STATIC', ports: [{ number: 80, name: 'http' }],
+      endpoints: [
+        { address: '10.0.0.1', locality: 'us-east/a/1' }, { address: '10.0.0.2', locality: 'us-east/a/2' },
+        { address: '10.0.0.3', locality: 'us-east/b' }, { address: '10.0.0.4', locality: 'us-west/c' },
+        { address: '10.0.0.5', locality: 'eu/d' },
+      ],
+    });
+  }
+  const priorities = (r: ReturnType<typeof compile>) =>
+    Object.fromEntries(r.resources.endpoints.get('outbound|80||geo.example.com')!.endpoints!.map((g) => [`${g.locality?.region}/${g.locality?.zone}/${g.locality?.subZone ?? ''}`, g.priority ?? 0]));
+
+  it('orders same subzone, zone, region, failover region, then the rest; only with outlier detection and a known locality', () => {
+    const dr = (extra: object) => destinationRule('geo', { host: 'geo.example.com', trafficPolicy: { outlierDetection: { consecutive5xxErrors: 1 }, ...extra } });
+    const withFailover = compile([se, dr({ loadBalancer: { localityLbSetting: { failover: [{ from: 'us-east', to: 'eu' }] } } })], { ...client('default'), locality: 'us-east/a/1' });
+    expect(priorities(withFailover)).toEqual({ 'us-east/a/1': 0, 'us-east/a/2': 1, 'us-east/b/': 2, 'eu/d/': 3, 'us-west/c/': 4 });
+    const plain = compile([se, dr({})], { ...client('default'), locality: 'us-east/b' });
+    expect(priorities(plain)).toEqual({ 'us-east/a/1': 1, 'us-east/a/2': 1, 'us-east/b/': 0, 'eu/d/': 2, 'us-west/c/': 2 });
+    const noOutlier = compile([se, destinationRule('geo', { host: 'geo.example.com' })], { ...client('default'), locality: 'us-east/b' });
+    expect(Object.values(priorities(noOutlier))).toEqual([0, 0, 0, 0, 0]);
+    const noLocality = compile([se, dr({})], client('default'));
+    expect(Object.values(priorities(noLocality))).toEqual([0, 0, 0, 0, 0]);
   });
 });

@@ -6,8 +6,28 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { ClusterConfig, EndpointState, MeshSnapshot } from '@meshlet/core';
 
+// Everything about a cluster that shapes its connections. A change replaces the Agent (the old
+// one drains); anything else about the cluster leaves connections alone.
+function transportSignature(cluster: ClusterConfig): string {
+  const c = cluster.connections;
+  return `${cluster.connectTimeoutMs}|${cluster.limits.maxConnections}|${c.maxRequestsPerConnection ?? ''}|${c.idleTimeoutMs ?? ''}`;
+}
+
+function agentOptions(cluster: ClusterConfig, endpointCount: number): Agent.Options {
+  const c = cluster.connections;
+  const max = cluster.limits.maxConnections;
+  return {
+    connectTimeout: cluster.connectTimeoutMs,
+    // Envoy's max_connections is per cluster; undici pools are per endpoint, so the cluster's
+    // budget is shared out evenly (at least one connection each).
+    ...(max < 4294967295 && { connections: Math.max(1, Math.floor(max / Math.max(1, endpointCount))) }),
+    ...(c.maxRequestsPerConnection !== undefined && { maxRequestsPerClient: c.maxRequestsPerConnection }),
+    ...(c.idleTimeoutMs !== undefined && { keepAliveTimeout: c.idleTimeoutMs, keepAliveMaxTimeout: c.idleTimeoutMs }),
+  };
+}
+
 export class ClusterTransports {
-  #agents = new Map<string, { agent: Agent; connectTimeoutMs: number }>();
+  #agents = new Map<string, { agent: Agent; signature: string }>();
   readonly #options: Agent.Options;
 
   constructor(options: Agent.Options = {}) {
@@ -18,11 +38,12 @@ export class ClusterTransports {
     const socketPath = endpoint.socketPath;
     // Unix-socket endpoints need their own Agent: the socket path is a connection option.
     const key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
+    const signature = transportSignature(cluster);
     const cur = this.#agents.get(key);
-    if (cur && cur.connectTimeoutMs === cluster.connectTimeoutMs) return cur.agent;
+    if (cur && cur.signature === signature) return cur.agent;
     if (cur) void cur.agent.close();
-    const agent = new Agent({ ...this.#options, connectTimeout: cluster.connectTimeoutMs, ...(socketPath !== undefined && { connect: { socketPath } }) });
-    this.#agents.set(key, { agent, connectTimeoutMs: cluster.connectTimeoutMs });
+    const agent = new Agent({ ...this.#options, ...agentOptions(cluster, cluster.endpoints.length), ...(socketPath !== undefined && { connect: { socketPath } }) });
+    this.#agents.set(key, { agent, signature });
     return agent;
   }
 

@@ -6,11 +6,15 @@
 //      dispatch on the cluster's transport with the per-try timeout until response headers →
 //      classify the outcome → retry after back-off, or hand the response to the caller
 // The caller's handler sees one request: one controller, one response (or one error).
+// Circuit breakers sit at the cluster: the request is admitted once (max_requests, and the
+// optional error-rate breaker) before its first attempt, each attempt waits for a connection
+// under max_pending_requests, and each retry needs a retry slot (max_retries or the budget).
+// Every attempt's outcome feeds the cluster's outlier detector.
 
 import type { Dispatcher } from 'undici';
 import {
   applyHeaderMutations, backoffMs, EndpointState, classifyError, isRetriable, PerTryTimeoutError, RouteTimeoutError,
-  NoHealthyUpstreamError, UpstreamError, rewritePath, routeLabel,
+  NoHealthyUpstreamError, UpstreamError, RequestGrant, rewritePath, routeLabel, type ClusterRuntime,
   type ForwardDecision, type MutableHeaders, type Outcome,
 } from '@meshlet/core';
 import type { ClusterTransports } from './cluster-transports.ts';
@@ -68,6 +72,11 @@ export class MeshRequest {
   #current: Attempt | undefined;
   #done = false;
   #responded = false;
+  #status = 0;
+  #grant: RequestGrant | undefined;
+  /** A retry slot taken for the next attempt, not yet handed to it. */
+  #retryHeld = false;
+  readonly #runtime: ClusterRuntime;
 
   constructor(d: ForwardDecision, opts: Dispatcher.DispatchOptions, headers: MutableHeaders, handler: Handler, transports: ClusterTransports) {
     this.#d = d;
@@ -78,6 +87,7 @@ export class MeshRequest {
     this.#outer = new OuterController((reason) => this.#onCallerAbort(reason));
     this.#replayable = isReplayableBody(opts.body);
     this.#path = rewritePath(d.action.rewrite, opts.path);
+    this.#runtime = d.cluster.runtime;
   }
 
   start(): void {
@@ -107,10 +117,20 @@ export class MeshRequest {
       sendLocalReply(this.#handler, this.#outer, status, headers, fault.abortGrpcStatus !== undefined ? '' : 'fault filter abort', this.#opts.method);
       return;
     }
+    const admitted = this.#runtime.admitRequest();
+    if (!(admitted instanceof RequestGrant)) {
+      // Overflow fails fast and is never retried.
+      this.#fail(admitted);
+      return;
+    }
+    this.#grant = admitted;
     const timeout = this.#d.action.timeoutMs;
     if (timeout > 0) {
       this.#deadline = Date.now() + timeout;
-      this.#routeTimer = setTimeout(() => this.#fail(new RouteTimeoutError(timeout, routeLabel(this.#d.route))), timeout);
+      this.#routeTimer = setTimeout(() => {
+        this.#runtime.counters.timeouts++;
+        this.#fail(new RouteTimeoutError(timeout, routeLabel(this.#d.route)));
+      }, timeout);
     }
     this.#attempt();
   }
@@ -124,7 +144,12 @@ export class MeshRequest {
       ? this.#originalDestination()
       : cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1);
     if (!endpoint) {
-      this.#fail(new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy'));
+      this.#fail(new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy or every one is ejected'));
+      return;
+    }
+    const overflow = this.#runtime.admitPending();
+    if (overflow) {
+      this.#fail(overflow);
       return;
     }
     this.#attempts++;
@@ -134,7 +159,8 @@ export class MeshRequest {
     applyHeaderMutations(headers, this.#d.target.requestHeaders);
     headers['host'] = this.#d.action.hostRewrite ?? (typeof this.#headers['host'] === 'string' ? this.#headers['host'] : authorityOf(this.#opts.origin));
     if (this.#attempts > 1) headers['x-envoy-attempt-count'] = String(this.#attempts);
-    const attempt = new Attempt(this, endpoint, this.#attempts);
+    const attempt = new Attempt(this, this.#runtime, endpoint, this.#retryHeld);
+    this.#retryHeld = false;
     this.#current = attempt;
     endpoint.active++;
     const perTry = retry?.perTryTimeoutMs ?? 0;
@@ -162,12 +188,15 @@ export class MeshRequest {
     if (this.#done || attempt !== this.#current) return false;
     const grpc = headers['grpc-status'];
     const outcome: Outcome = { kind: 'response', status, grpcStatus: typeof grpc === 'string' ? Number(grpc) : undefined, headers };
+    this.#runtime.record(attempt.endpoint, outcome);
     if (this.#mayRetry(outcome)) {
       attempt.finish();
       this.#scheduleRetry();
       return false;
     }
     this.#responded = true;
+    this.#status = status;
+    if (this.#attempts > 1 && status < 500) this.#runtime.counters.retrySuccess++;
     this.#outer.target = controller;
     const out: MutableHeaders = {};
     for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
@@ -187,6 +216,7 @@ export class MeshRequest {
     if (this.#done || attempt !== this.#current) return;
     this.#done = true;
     this.#clearTimers();
+    this.#grant?.end(this.#status < 500);
     this.#handler.onResponseEnd?.(this.#outer, trailers);
   }
 
@@ -198,6 +228,7 @@ export class MeshRequest {
       return;
     }
     const outcome: Outcome = perTryTimeout ? { kind: 'per-try-timeout', error: err } : classifyError(err);
+    if (!this.#outer.aborted) this.#runtime.record(attempt.endpoint, outcome);
     if (this.#mayRetry(outcome)) {
       this.#scheduleRetry();
       return;
@@ -212,7 +243,12 @@ export class MeshRequest {
     if (!retry || this.#attempts > retry.numRetries) return false;
     if (!this.#replayable || this.#outer.aborted) return false;
     if (this.#deadline > 0 && Date.now() >= this.#deadline) return false;
-    return isRetriable(retry, outcome);
+    if (!isRetriable(retry, outcome)) return false;
+    // The retry needs a slot under max_retries (or the retry budget); without one the failure
+    // stands (Envoy's upstream_rq_retry_overflow).
+    if (!this.#runtime.admitRetry()) return false;
+    this.#retryHeld = true;
+    return true;
   }
 
   #scheduleRetry(): void {
@@ -233,6 +269,12 @@ export class MeshRequest {
     const attempt = this.#current;
     this.#current = undefined;
     attempt?.abort(err);
+    if (this.#retryHeld) {
+      this.#retryHeld = false;
+      this.#runtime.endRetry();
+    }
+    // A caller's own abort says nothing about the upstream's health.
+    this.#grant?.end(this.#outer.aborted);
     this.#handler.onResponseError?.(this.#outer, err);
   }
 
@@ -251,18 +293,29 @@ export class MeshRequest {
 /** One try against one endpoint. Its events go to the MeshRequest, which decides what they mean. */
 class Attempt implements Handler {
   readonly #req: MeshRequest;
+  readonly #runtime: ClusterRuntime;
   readonly endpoint: EndpointState;
-  readonly number: number;
+  /** Holds a retry slot until it finishes. */
+  readonly #isRetry: boolean;
+  /** Counted in the cluster's pending requests until a connection takes it. */
+  #pending = true;
   #controller: Controller | null = null;
   #timer: NodeJS.Timeout | undefined;
   #timeoutError: PerTryTimeoutError | undefined;
   #finished = false;
   #forwarding = false;
 
-  constructor(req: MeshRequest, endpoint: EndpointState, number: number) {
+  constructor(req: MeshRequest, runtime: ClusterRuntime, endpoint: EndpointState, isRetry: boolean) {
     this.#req = req;
+    this.#runtime = runtime;
     this.endpoint = endpoint;
-    this.number = number;
+    this.#isRetry = isRetry;
+  }
+
+  #endPending(): void {
+    if (!this.#pending) return;
+    this.#pending = false;
+    this.#runtime.endPending();
   }
 
   startPerTryTimer(ms: number): void {
@@ -280,6 +333,8 @@ class Attempt implements Handler {
     this.#finished = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.endpoint.active--;
+    this.#endPending();
+    if (this.#isRetry) this.#runtime.endRetry();
   }
 
   abort(err: Error): void {
@@ -289,6 +344,7 @@ class Attempt implements Handler {
 
   onRequestStart(controller: Controller): void {
     this.#controller = controller;
+    this.#endPending();
     if (this.#finished) controller.abort(new Error('attempt superseded'));
   }
 

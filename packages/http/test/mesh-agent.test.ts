@@ -125,7 +125,7 @@ describe('MeshAgent routing', () => {
     });
     meshWith([
       { match: { prefix: '/abort' }, route: { cluster: C('v1'), timeout: '0s' }, typedPerFilterConfig: fault(418) },
-      { match: { prefix: '/delay' }, route: { cluster: C('v1'), timeout: '0s' }, typedPerFilterConfig: { 'envoy.filters.http.fault': { '@type': 'x', delay: { fixedDelay: '0.2s' } } } },
+      { match: { prefix: '/delay' }, route: { cluster: C('v1'), timeout: '0s' }, typedPerFilterConfig: { 'envoy.filters.http.fault': { '@type': 'x', delay: { fixedDelay: '0.2s', percentage: { numerator: 1_000_000, denominator: 'MILLION' } } } } },
     ]);
     const before = v1.hits;
     const r = await get('http://reviews:9080/abort');

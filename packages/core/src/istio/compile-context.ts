@@ -15,6 +15,8 @@ export interface ClientIdentity {
   clusterDomain: string;
   /** Istio's config root namespace, normally 'istio-system'. */
   rootNamespace: string;
+  /** The client's own locality, 'region/zone/subzone', for locality failover. */
+  locality?: string | undefined;
 }
 
 export type Path = readonly (string | number)[];
@@ -88,7 +90,7 @@ function creationMillis(o: MeshObject): number {
 
 /** The `istio.config` metadata istiod attaches to routes and clusters (util.BuildConfigInfoMetadata). */
 export function configPath(obj: MeshObject): string {
-  const group = obj.kind === 'PeerAuthentication' ? 'security.istio.io' : 'networking.istio.io';
+  const group = obj.kind === 'PeerAuthentication' || obj.kind === 'AuthorizationPolicy' ? 'security.istio.io' : 'networking.istio.io';
   const kebab = obj.kind.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
   return `/apis/${group}/v1/namespaces/${obj.metadata.namespace}/${kebab}/${obj.metadata.name}`;
 }

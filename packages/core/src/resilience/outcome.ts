@@ -42,3 +42,27 @@ const GRPC_STATUS: Record<string, number> = { cancelled: 1, 'deadline-exceeded':
 export function grpcStatusForToken(token: string): number | undefined {
   return GRPC_STATUS[token];
 }
+
+// Envoy's Grpc::Utility::grpcToHttpStatus: how a gRPC status counts as an HTTP status for
+// outlier detection and stats.
+const GRPC_TO_HTTP = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
+
+/**
+ * The HTTP status an outcome counts as for outlier detection: the response status (or its
+ * gRPC status mapped as Envoy maps it); a connect failure or reset counts as 503 and a per-try
+ * timeout as 504, as Envoy does when local-origin errors are not split out.
+ */
+export function effectiveStatus(o: Outcome): number {
+  switch (o.kind) {
+    case 'response':
+      if (o.grpcStatus !== undefined && o.status === 200) return GRPC_TO_HTTP[o.grpcStatus] ?? 500;
+      return o.status;
+    case 'per-try-timeout': return 504;
+    default: return 503;
+  }
+}
+
+/** Did the failure happen on our side of the wire (no upstream response at all)? */
+export function isLocalOrigin(o: Outcome): boolean {
+  return o.kind !== 'response';
+}

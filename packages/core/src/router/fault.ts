@@ -6,8 +6,9 @@ import type { FaultConfig } from '../snapshot/mesh-snapshot.ts';
 import { durationToMs } from '../xds/duration.ts';
 
 export function perMillion(p: FractionalPercent | undefined): number {
-  // An absent percentage means every request, as Envoy's fault filter reads it.
-  if (!p) return 1_000_000;
+  // An absent percentage is 0%: Envoy's fault filter reads a default FractionalPercent, and
+  // Istio documents "if not specified, no request will be delayed/aborted".
+  if (!p) return 0;
   const n = p.numerator ?? 0;
   switch (p.denominator ?? 'HUNDRED') {
     case 'HUNDRED': return Math.min(1_000_000, n * 10_000);

@@ -8,8 +8,8 @@ import type { XdsResources } from '../xds/resources.ts';
 import { translateListener } from '../xds/translate-listener.ts';
 import { translateRouteConfiguration } from '../xds/translate-route-config.ts';
 import { translateCluster, translateLoadAssignment } from '../xds/translate-cluster.ts';
-import { createLoadBalancer } from '../lb/create-load-balancer.ts';
-import type { EndpointRegistry, EndpointState } from './endpoint-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
+import type { ClusterRuntimeRegistry } from './cluster-runtime.ts';
 import type { ClusterConfig, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
 
 export interface BuildResult {
@@ -18,7 +18,7 @@ export interface BuildResult {
   errors: string[];
 }
 
-export function buildSnapshot(resources: XdsResources, registry: EndpointRegistry, version: number): BuildResult {
+export function buildSnapshot(resources: XdsResources, registry: ClusterRuntimeRegistry, version: number): BuildResult {
   const errors: string[] = [];
 
   const routeTables = new Map<string, VirtualHostRoutes[]>();
@@ -52,36 +52,46 @@ export function buildSnapshot(resources: XdsResources, registry: EndpointRegistr
   wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
 
   const clusters = new Map<string, ClusterConfig>();
-  const live = new Map<string, EndpointState[]>();
   for (const [name, c] of resources.clusters) {
     const r = translateCluster(c);
     if (!r.ok) { errors.push(r.error); continue; }
-    const cla = r.value.endpointSource === 'inline' ? c.loadAssignment : r.value.endpointSource === 'eds' ? resources.endpoints.get(r.value.edsName) : undefined;
-    let endpoints: EndpointState[] = [];
-    if (cla) {
-      const eps = translateLoadAssignment(cla);
-      if (!eps.ok) { errors.push(eps.error); continue; }
-      endpoints = eps.value.map((spec) => {
-        const state = registry.get(name, spec.address, spec.port);
-        state.weight = spec.weight;
-        state.healthy = spec.healthy;
-        state.locality = spec.locality;
-        state.labels = spec.labels;
-        return state;
-      });
-    }
-    live.set(name, endpoints);
-    const usable = endpoints.filter((e) => e.healthy);
+    const settings = r.value;
+    const cla = settings.endpointSource === 'inline' ? c.loadAssignment : settings.endpointSource === 'eds' ? resources.endpoints.get(settings.edsName) : undefined;
+    const specs = cla ? translateLoadAssignment(cla) : undefined;
+    if (specs && !specs.ok) { errors.push(specs.error); continue; }
+    const runtimeConfig = (endpoints: readonly EndpointState[]) => ({
+      lbPolicy: settings.lbPolicy,
+      endpoints,
+      limits: settings.limits,
+      outlier: settings.outlier,
+      panicThreshold: settings.panicThreshold,
+    });
+    const runtime = registry.get(name, runtimeConfig([]));
+    const endpoints = (specs?.value ?? []).map((spec) => {
+      const state = runtime.endpoint(spec.address, spec.port);
+      state.weight = spec.weight;
+      state.healthy = spec.healthy;
+      state.locality = spec.locality;
+      state.priority = spec.priority;
+      state.labels = spec.labels;
+      return state;
+    });
+    runtime.configure(runtimeConfig(endpoints));
     clusters.set(name, {
       name,
-      lbPolicy: r.value.lbPolicy,
-      connectTimeoutMs: r.value.connectTimeoutMs,
-      originalDst: r.value.endpointSource === 'original-dst',
+      lbPolicy: settings.lbPolicy,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      originalDst: settings.endpointSource === 'original-dst',
       endpoints,
-      loadBalancer: createLoadBalancer(r.value.lbPolicy, usable),
+      loadBalancer: runtime,
+      limits: settings.limits,
+      outlier: settings.outlier,
+      connections: settings.connections,
+      runtime,
+      tls: settings.tls,
     });
   }
-  registry.retain(live);
+  registry.retain(new Set(clusters.keys()));
 
   return { snapshot: { version, services, wildcardServices: wildcards, clusters, resources }, errors };
 }

@@ -14,7 +14,20 @@ export class EndpointState {
   weight = 1;
   healthy = true;
   locality: Locality | undefined;
+  /** EDS priority of the endpoint's locality group (0 is the most preferred). */
+  priority = 0;
   labels: Readonly<Record<string, string>> = {};
+
+  // Outlier detection (resilience/outlier-detector.ts owns these).
+  /** Time (ms since epoch) until which the host is ejected; 0 when it is not. */
+  ejectedUntil = 0;
+  /** Ejections so far, decayed while healthy: the ejection-time multiplier. */
+  ejections = 0;
+  /** When the host was last returned to service (ms since epoch), for decaying `ejections`. */
+  lastUnejected = 0;
+  consecutive5xx = 0;
+  consecutiveGateway = 0;
+  consecutiveLocalOrigin = 0;
 
   constructor(address: string, port: number) {
     this.address = address;
@@ -28,41 +41,7 @@ export class EndpointState {
   }
 }
 
-/** Keeps one EndpointState per cluster and address across snapshots. */
-export class EndpointRegistry {
-  #byCluster = new Map<string, Map<string, EndpointState>>();
-
-  /** Returns the state for this endpoint, creating it on first sight. */
-  get(cluster: string, address: string, port: number): EndpointState {
-    let states = this.#byCluster.get(cluster);
-    if (!states) {
-      states = new Map();
-      this.#byCluster.set(cluster, states);
-    }
-    const key = endpointKey(address, port);
-    let state = states.get(key);
-    if (!state) {
-      state = new EndpointState(address, port);
-      states.set(key, state);
-    }
-    return state;
-  }
-
-  /** Forgets endpoints and clusters the newest snapshot no longer names. */
-  retain(live: ReadonlyMap<string, readonly EndpointState[]>): void {
-    for (const [cluster, states] of this.#byCluster) {
-      const keep = live.get(cluster);
-      if (!keep) {
-        this.#byCluster.delete(cluster);
-        continue;
-      }
-      const keys = new Set(keep.map((e) => e.key));
-      for (const key of states.keys()) if (!keys.has(key)) states.delete(key);
-    }
-  }
-}
-
-function endpointKey(address: string, port: number): string {
+export function endpointKey(address: string, port: number): string {
   if (address.startsWith('unix:')) return address;
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

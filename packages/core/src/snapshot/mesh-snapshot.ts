@@ -11,6 +11,11 @@ import type { RouteMatcher } from '../router/route-match.ts';
 import type { RetryPolicy } from '../resilience/retry-policy.ts';
 import type { LoadBalancer } from '../lb/load-balancer.ts';
 import type { EndpointState } from './endpoint-state.ts';
+import type { ClusterTls } from '../security/cluster-tls.ts';
+import type { ClusterRuntime } from './cluster-runtime.ts';
+import type { ClusterLimits } from '../resilience/cluster-limits.ts';
+import type { OutlierConfig } from '../resilience/outlier-config.ts';
+import type { ConnectionSettings } from '../xds/translate-cluster.ts';
 
 export interface MeshSnapshot {
   /** Increases by one with every snapshot a mesh publishes. */
@@ -129,5 +134,13 @@ export interface ClusterConfig {
   /** Requests go to the address the caller asked for (ServiceEntry resolution NONE). */
   readonly originalDst: boolean;
   readonly endpoints: readonly EndpointState[];
+  /** Picks among the hosts that may take traffic now (not ejected; priorities; panic). */
   readonly loadBalancer: LoadBalancer;
+  readonly limits: ClusterLimits;
+  readonly outlier: OutlierConfig | undefined;
+  readonly connections: ConnectionSettings;
+  /** Counters, ejection state and admission: shared by every snapshot that has this cluster. */
+  readonly runtime: ClusterRuntime;
+  /** TLS (mTLS) to the endpoints, from the cluster's transport socket; undefined = plaintext. */
+  readonly tls: ClusterTls | undefined;
 }

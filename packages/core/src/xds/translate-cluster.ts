@@ -2,9 +2,13 @@
 // usable together with its endpoints; the snapshot builder joins them.
 
 import type { Cluster, ClusterLoadAssignment, HealthStatus, Locality } from './resources.ts';
+import { HTTP_PROTOCOL_OPTIONS } from './resources.ts';
 import { durationToMs } from './duration.ts';
 import { fail, ok, type Result } from './translate-result.ts';
 import type { LbKind } from '../snapshot/mesh-snapshot.ts';
+import { translateTransportSocket, type ClusterTls } from '../security/cluster-tls.ts';
+import { clusterLimits, type ClusterLimits } from '../resilience/cluster-limits.ts';
+import { outlierConfig, type OutlierConfig } from '../resilience/outlier-config.ts';
 
 export interface ClusterSettings {
   readonly name: string;
@@ -14,6 +18,19 @@ export interface ClusterSettings {
   readonly connectTimeoutMs: number;
   /** Endpoints come from EDS, from the cluster's own loadAssignment (STATIC and DNS types, where an address may be a host name undici resolves on connect), or are the address the caller asked for (ORIGINAL_DST: ServiceEntry resolution NONE). */
   readonly endpointSource: 'eds' | 'inline' | 'original-dst';
+  readonly limits: ClusterLimits;
+  readonly outlier: OutlierConfig | undefined;
+  /** Envoy's healthy_panic_threshold: 50% unless the cluster says (Istio writes minHealthPercent when outlier detection is on). */
+  readonly panicThreshold: number;
+  readonly connections: ConnectionSettings;
+  /** TLS to the endpoints (transportSocket envoy.transport_sockets.tls); undefined = plaintext. */
+  readonly tls: ClusterTls | undefined;
+}
+
+/** How the transport manages connections to each endpoint (HttpProtocolOptions). */
+export interface ConnectionSettings {
+  readonly maxRequestsPerConnection: number | undefined;
+  readonly idleTimeoutMs: number | undefined;
 }
 
 export function translateCluster(c: Cluster): Result<ClusterSettings> {
@@ -39,7 +56,28 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
   }
   const ct = c.connectTimeout !== undefined ? durationToMs(c.connectTimeout) : 5000;
   if (ct === undefined || ct <= 0) return fail(`Cluster ${c.name}: connectTimeout: ${JSON.stringify(c.connectTimeout)} must be a positive duration`);
-  return ok({ name: c.name, edsName: c.edsClusterConfig?.serviceName || c.name, lbPolicy, connectTimeoutMs: ct, endpointSource });
+  // A transport socket that does not translate rejects the whole cluster (NACK): dropping it
+  // would send the cluster's traffic in plaintext.
+  const tls = translateTransportSocket(c.name, c.transportSocket);
+  if (!tls.ok) return tls;
+  const outlier = outlierConfig(c.outlierDetection, `Cluster ${c.name}: outlierDetection`);
+  if (!outlier.ok) return outlier;
+  const panic = c.commonLbConfig?.healthyPanicThreshold?.value ?? 50;
+  if (!(panic >= 0 && panic <= 100)) return fail(`Cluster ${c.name}: commonLbConfig.healthyPanicThreshold.value: ${panic} is not in [0, 100]`);
+  const common = (c.typedExtensionProtocolOptions?.[HTTP_PROTOCOL_OPTIONS] as { commonHttpProtocolOptions?: { idleTimeout?: string; maxRequestsPerConnection?: number } } | undefined)?.commonHttpProtocolOptions;
+  const idle = common?.idleTimeout !== undefined ? durationToMs(common.idleTimeout) : undefined;
+  return ok({
+    name: c.name,
+    edsName: c.edsClusterConfig?.serviceName || c.name,
+    lbPolicy,
+    connectTimeoutMs: ct,
+    endpointSource,
+    limits: clusterLimits(c),
+    outlier: outlier.value,
+    panicThreshold: panic,
+    connections: { maxRequestsPerConnection: common?.maxRequestsPerConnection || undefined, idleTimeoutMs: idle || undefined },
+    tls: tls.value,
+  });
 }
 
 export interface EndpointSpec {
@@ -48,6 +86,7 @@ export interface EndpointSpec {
   readonly weight: number;
   readonly healthy: boolean;
   readonly locality: Locality | undefined;
+  readonly priority: number;
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -72,6 +111,7 @@ export function translateLoadAssignment(cla: ClusterLoadAssignment): Result<Endp
         weight: eps[i]!.loadBalancingWeight ?? 1,
         healthy: takesTraffic(eps[i]!.healthStatus),
         locality: group.locality,
+        priority: group.priority ?? 0,
         labels: labels && typeof labels === 'object' ? (labels as Record<string, string>) : {},
       };
       if (!Number.isInteger(common.weight) || common.weight < 1) return fail(`${field}.loadBalancingWeight: ${common.weight} must be at least 1`);

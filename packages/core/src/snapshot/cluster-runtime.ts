@@ -1,0 +1,304 @@
+// The living side of a cluster: what outlasts any one snapshot. Its endpoints' counters, the
+// circuit-breaker counters, outlier detection, and the load balancer over the hosts that may
+// take traffic right now. Snapshots carry immutable config and point here for state; when a
+// snapshot swaps in, `configure` takes the new config and keeps every counter. Both adapters
+// (undici, grpc-js) go through the same calls, so there is one resilience engine:
+//
+//   admitRequest → pick → [admitRetry → pick ...] → record(outcome) → endRequest
+
+import { CircuitOpenError, OverflowError } from '../errors.ts';
+import type { LbKind } from './mesh-snapshot.ts';
+import { EndpointState } from './endpoint-state.ts';
+import type { ClusterLimits } from '../resilience/cluster-limits.ts';
+import type { OutlierConfig } from '../resilience/outlier-config.ts';
+import { OutlierDetector } from '../resilience/outlier-detector.ts';
+import type { Outcome } from '../resilience/outcome.ts';
+import type { BreakerTicket, ErrorRateBreaker } from '../resilience/error-rate-breaker.ts';
+import type { LoadBalancer } from '../lb/load-balancer.ts';
+import { createLoadBalancer } from '../lb/create-load-balancer.ts';
+import { PriorityLoadBalancer } from '../lb/priority-load-balancer.ts';
+import type { Logger } from '../logger.ts';
+
+export interface ClusterRuntimeConfig {
+  readonly lbPolicy: LbKind;
+  readonly endpoints: readonly EndpointState[];
+  readonly limits: ClusterLimits;
+  readonly outlier: OutlierConfig | undefined;
+  /** Below this percentage of usable hosts, balance across all of them (Envoy's panic mode); 0 disables. */
+  readonly panicThreshold: number;
+}
+
+/** Counters with Envoy's names where Envoy has one, so dashboards and runbooks still mean something. */
+export interface ClusterStats {
+  upstream_rq_total: number;
+  upstream_rq_active: number;
+  upstream_rq_pending_active: number;
+  upstream_rq_pending_overflow: number;
+  upstream_rq_retry: number;
+  upstream_rq_retry_overflow: number;
+  upstream_rq_retry_success: number;
+  upstream_cx_connect_fail: number;
+  upstream_rq_timeout: number;
+  upstream_rq_per_try_timeout: number;
+  'outlier_detection.ejections_active': number;
+  'outlier_detection.ejections_total': number;
+  'outlier_detection.ejections_overflow': number;
+  circuit_breakers_open: number;
+}
+
+export class ClusterRuntime {
+  readonly name: string;
+  readonly #logger: Logger;
+  #config: ClusterRuntimeConfig;
+  #endpoints = new Map<string, EndpointState>();
+  #detector: OutlierDetector | undefined;
+  #lb: LoadBalancer | undefined;
+  #breaker: ErrorRateBreaker | undefined;
+
+  activeRequests = 0;
+  pendingRequests = 0;
+  activeRetries = 0;
+  readonly counters = { total: 0, pendingOverflow: 0, retries: 0, retryOverflow: 0, retrySuccess: 0, connectFail: 0, timeouts: 0, perTryTimeouts: 0 };
+
+  constructor(name: string, logger: Logger, config: ClusterRuntimeConfig) {
+    this.name = name;
+    this.#logger = logger;
+    this.#config = config;
+  }
+
+  /** The state object for an endpoint address, kept across snapshots. */
+  endpoint(address: string, port: number): EndpointState {
+    const probe = new EndpointState(address, port);
+    const existing = this.#endpoints.get(probe.key);
+    if (existing) return existing;
+    this.#endpoints.set(probe.key, probe);
+    return probe;
+  }
+
+  /** Takes the config of a new snapshot; forgets endpoints it no longer names. */
+  configure(config: ClusterRuntimeConfig): void {
+    this.#config = config;
+    const keep = new Set(config.endpoints.map((e) => e.key));
+    for (const key of this.#endpoints.keys()) if (!keep.has(key)) this.#endpoints.delete(key);
+    if (config.outlier) {
+      if (this.#detector) this.#detector.update(config.outlier);
+      else this.#detector = new OutlierDetector(config.outlier, () => this.#config.endpoints, this.#outlierEvents());
+    } else if (this.#detector) {
+      // Outlier detection switched off: every host returns to service.
+      this.#detector.stop();
+      this.#detector = undefined;
+      for (const e of config.endpoints) e.ejectedUntil = 0;
+    }
+    this.#lb = undefined;
+  }
+
+  get config(): ClusterRuntimeConfig {
+    return this.#config;
+  }
+
+  setBreaker(breaker: ErrorRateBreaker | undefined): void {
+    this.#breaker = breaker;
+  }
+
+  // ---- admission (circuit breakers) ----
+
+  /**
+   * Admits a new request, or says which limit it overflows. The grant's end(success) must be
+   * called exactly once when the request is over.
+   */
+  admitRequest(): RequestGrant | OverflowError | CircuitOpenError {
+    const limits = this.#config.limits;
+    if (this.activeRequests >= limits.maxRequests) {
+      this.counters.pendingOverflow++;
+      return new OverflowError(this.name, 'max_requests', limits.maxRequests);
+    }
+    let ticket: BreakerTicket | undefined;
+    if (this.#breaker) {
+      ticket = this.#breaker.admit();
+      if (!ticket) return new CircuitOpenError(this.name, this.#breaker.describe());
+    }
+    this.activeRequests++;
+    this.counters.total++;
+    return new RequestGrant(this, ticket);
+  }
+
+  /** An attempt waits for a connection; over max_pending_requests it overflows instead. */
+  admitPending(): OverflowError | undefined {
+    const max = this.#config.limits.maxPendingRequests;
+    if (this.pendingRequests >= max) {
+      this.counters.pendingOverflow++;
+      return new OverflowError(this.name, 'max_pending_requests', max);
+    }
+    this.pendingRequests++;
+    return undefined;
+  }
+
+  endPending(): void {
+    this.pendingRequests--;
+  }
+
+  /** May a retry start now? max_retries, or the retry budget when the cluster has one. Pair with endRetry(). */
+  admitRetry(): boolean {
+    const { maxRetries, retryBudget } = this.#config.limits;
+    const limit = retryBudget
+      ? Math.max(retryBudget.minRetryConcurrency, Math.floor((retryBudget.percent / 100) * (this.activeRequests + this.pendingRequests)))
+      : maxRetries;
+    if (this.activeRetries >= limit) {
+      this.counters.retryOverflow++;
+      return false;
+    }
+    this.activeRetries++;
+    this.counters.retries++;
+    return true;
+  }
+
+  endRetry(): void {
+    this.activeRetries--;
+  }
+
+  // ---- host choice ----
+
+  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number): EndpointState | undefined {
+    this.#lb ??= this.#buildLoadBalancer();
+    return this.#lb.pick(exclude, attempts);
+  }
+
+  /** Hosts that may take traffic: healthy in EDS and not ejected. */
+  usableHosts(): EndpointState[] {
+    return this.#config.endpoints.filter((e) => e.healthy && e.ejectedUntil === 0);
+  }
+
+  #buildLoadBalancer(): LoadBalancer {
+    const all = this.#config.endpoints;
+    const usable = this.usableHosts();
+    const threshold = this.#config.panicThreshold;
+    // Panic: too few usable hosts, so spread over every host rather than overload the few.
+    if (all.length > 0 && threshold > 0 && (100 * usable.length) / all.length < threshold) {
+      return createLoadBalancer(this.#config.lbPolicy, all);
+    }
+    const byPriority = (list: readonly EndpointState[]) => {
+      const m = new Map<number, EndpointState[]>();
+      for (const e of list) {
+        const l = m.get(e.priority);
+        if (l) l.push(e);
+        else m.set(e.priority, [e]);
+      }
+      return m;
+    };
+    const levels = byPriority(all);
+    if (levels.size <= 1) return createLoadBalancer(this.#config.lbPolicy, usable);
+    return new PriorityLoadBalancer(this.#config.lbPolicy, levels, byPriority(usable));
+  }
+
+  // ---- outcomes ----
+
+  /** One attempt's verdict, for outlier detection, the optional breaker and stats. */
+  record(endpoint: EndpointState, outcome: Outcome): void {
+    if (outcome.kind === 'connect-failure') this.counters.connectFail++;
+    else if (outcome.kind === 'per-try-timeout') this.counters.perTryTimeouts++;
+    this.#detector?.record(endpoint, outcome);
+  }
+
+  stats(): ClusterStats {
+    const c = this.counters;
+    return {
+      upstream_rq_total: c.total,
+      upstream_rq_active: this.activeRequests,
+      upstream_rq_pending_active: this.pendingRequests,
+      upstream_rq_pending_overflow: c.pendingOverflow,
+      upstream_rq_retry: c.retries,
+      upstream_rq_retry_overflow: c.retryOverflow,
+      upstream_rq_retry_success: c.retrySuccess,
+      upstream_cx_connect_fail: c.connectFail,
+      upstream_rq_timeout: c.timeouts,
+      upstream_rq_per_try_timeout: c.perTryTimeouts,
+      'outlier_detection.ejections_active': this.#detector?.ejectionsActive ?? 0,
+      'outlier_detection.ejections_total': this.#detector?.ejectionsTotal ?? 0,
+      'outlier_detection.ejections_overflow': this.#detector?.ejectionsOverflow ?? 0,
+      circuit_breakers_open: this.#breaker?.isOpen() ? 1 : 0,
+    };
+  }
+
+  /** Runs the outlier sweep now (tests drive time with it). */
+  sweep(): void {
+    this.#detector?.sweep();
+  }
+
+  close(): void {
+    this.#detector?.stop();
+    this.#detector = undefined;
+    this.#breaker?.close();
+  }
+
+  #outlierEvents() {
+    return {
+      changed: () => { this.#lb = undefined; },
+      ejected: (host: EndpointState, reason: string, until: number) => {
+        this.#logger.warn({ cluster: this.name, endpoint: host.key, reason, ejections: host.ejections, ejectedForMs: until - Date.now() }, 'outlier ejected');
+      },
+      returned: (host: EndpointState) => {
+        this.#logger.info({ cluster: this.name, endpoint: host.key }, 'outlier returned to service');
+      },
+    };
+  }
+}
+
+/** A request admitted to a cluster; end() releases its slot and settles the breaker's trial. */
+export class RequestGrant {
+  readonly #runtime: ClusterRuntime;
+  readonly #ticket: BreakerTicket | undefined;
+  #ended = false;
+
+  constructor(runtime: ClusterRuntime, ticket: BreakerTicket | undefined) {
+    this.#runtime = runtime;
+    this.#ticket = ticket;
+  }
+
+  end(success: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#runtime.activeRequests--;
+    this.#ticket?.done(success);
+  }
+}
+
+/** One ClusterRuntime per cluster name, across snapshots. */
+export class ClusterRuntimeRegistry {
+  readonly #logger: Logger;
+  #byName = new Map<string, ClusterRuntime>();
+  #breakerFactory: ((cluster: string) => ErrorRateBreaker) | undefined;
+
+  constructor(logger: Logger, breakerFactory?: (cluster: string) => ErrorRateBreaker) {
+    this.#logger = logger;
+    this.#breakerFactory = breakerFactory;
+  }
+
+  get(name: string, initial: ClusterRuntimeConfig): ClusterRuntime {
+    let rt = this.#byName.get(name);
+    if (!rt) {
+      rt = new ClusterRuntime(name, this.#logger, initial);
+      if (this.#breakerFactory) rt.setBreaker(this.#breakerFactory(name));
+      this.#byName.set(name, rt);
+    }
+    return rt;
+  }
+
+  all(): IterableIterator<ClusterRuntime> {
+    return this.#byName.values();
+  }
+
+  /** Closes the runtimes of clusters the newest snapshot dropped. */
+  retain(names: ReadonlySet<string>): void {
+    for (const [name, rt] of this.#byName) {
+      if (!names.has(name)) {
+        rt.close();
+        this.#byName.delete(name);
+      }
+    }
+  }
+
+  close(): void {
+    for (const rt of this.#byName.values()) rt.close();
+    this.#byName.clear();
+  }
+}
