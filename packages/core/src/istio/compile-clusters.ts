@@ -13,6 +13,7 @@ import type { CompileContext } from './compile-context.ts';
 import { configPath } from './compile-context.ts';
 import { applyTrafficPolicy, setMetadata } from './compile-cluster-policy.ts';
 import { loadAssignment, localityEndpoints } from './compile-endpoints.ts';
+import { applyLocalityFailover } from './compile-locality.ts';
 import type { MeshService, ServiceRegistry } from './compile-services.ts';
 import type { ConsolidatedRule, DestinationRuleIndex } from './destination-rule-index.ts';
 import { portLevelPolicy, subsetPolicy } from './destination-rule-policy.ts';
@@ -69,6 +70,7 @@ function buildCluster(
   if (c.type === 'ORIGINAL_DST' && svc.resolution === 'NONE' && port.targetPort) {
     c.originalDstLbConfig = { upstreamPortOverride: port.targetPort };
   }
+  applyLocalityFailover(endpoints, policy, ctx.client.locality);
   applyTrafficPolicy(c, policy);
   let assignment: ReturnType<typeof loadAssignment> | undefined;
   if (c.type === 'EDS') {
