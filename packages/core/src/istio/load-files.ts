@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import type { ConfigProblem } from '../config/config-error.ts';
 import { dropDuplicates, parseConfigText, type LoadResult } from './load-yaml.ts';
 
+export type { LoadResult } from './load-yaml.ts';
+
 const CONFIG_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 export function isConfigFileName(name: string): boolean {
