@@ -25,6 +25,11 @@ export { effectiveStatus } from './resilience/outcome.ts';
 export type * from './xds/resources.ts';
 export { TYPE_URL, FILTER_NAME } from './xds/resources.ts';
 export { resolveIdentity, type IdentityOptions } from './identity.ts';
+export type { ServiceDemand } from './mesh.ts';
+export { loadBootstrap, parseBootstrap, type Bootstrap } from './xds/bootstrap.ts';
+export type { XdsStatusDump, XdsResourceStatus } from './xds/xds-status.ts';
+export type { XdsSourceOptions } from './xds/xds-config-source.ts';
+export { XdsServer, type XdsServerOptions } from './xds-server/ads-server.ts';
 // Mesh TLS and workload identity (client and server side).
 export { CertificateError, PeerIdentityError } from './security/tls-errors.ts';
 export { spiffeId, parseSpiffeId, principalOf, spiffeIdOf, uriSans, dnsSans, SPIFFE_SCHEME, type SpiffeParts } from './security/spiffe.ts';

@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { validateCommand } from './validate.ts';
+import { xdsCommand } from './xds.ts';
 import { createMesh } from '../create-mesh.ts';
 import { silentLogger } from '../logger.ts';
 import { MeshError } from '../errors.ts';
@@ -23,8 +24,22 @@ Usage:
       Print the compiled xDS resources (listeners, route configurations, clusters, endpoints)
       with the config version and any problems, as JSON.
 
+  meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--no-watch] [-v]
+      Serve the compiled CRDs over ADS (state-of-the-world and delta) to any number of xDS
+      clients — Meshlet, @grpc/grpc-js-xds, anything that speaks ADS — compiled per client
+      from its node metadata (NAMESPACE, LABELS), and push on every file change. Prints the
+      address it listens on (default 127.0.0.1:15010; port 0 picks one), logs to stderr, runs
+      until interrupted. For development and tests; production uses istiod.
+
+  meshlet dump --bootstrap <file> [--listener <fqdn>:<port>]...
+      Connect to the xDS server a GRPC_XDS_BOOTSTRAP file names, fetch the given listeners
+      (default: every listener), and print the config dump with each resource's xDS status.
+
 Options:
   --config <path>      Istio CRD YAML folder or file (repeatable)
+  --bootstrap <file>   a GRPC_XDS_BOOTSTRAP-format file (dump)
+  --listener <name>    a listener to fetch with --bootstrap, e.g. reviews.default.svc.cluster.local:9080
+  --listen <host:port> where meshlet xds listens
   --namespace <ns>     the client's namespace (default: default)
   -H, --header 'k: v'  a request header for explain (repeatable)
   -h, --help           this text
@@ -44,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length === 0) { out.error('meshlet validate: give at least one file or folder'); return 2; }
       return validateCommand(positionals, out);
     }
+    case 'xds':
+      return xdsCommand(rest, out, HELP);
     case 'explain':
     case 'dump': {
       const { positionals, values } = parseArgs({
@@ -53,10 +70,21 @@ export async function main(argv: string[]): Promise<number> {
           config: { type: 'string', multiple: true },
           namespace: { type: 'string' },
           header: { type: 'string', short: 'H', multiple: true },
+          bootstrap: { type: 'string' },
+          listener: { type: 'string', multiple: true },
           help: { type: 'boolean', short: 'h' },
         },
       });
       if (values.help) { process.stdout.write(HELP); return 0; }
+      if (command === 'dump' && values.bootstrap !== undefined) {
+        const mesh = await createMesh({ bootstrap: values.bootstrap, listeners: values.listener ?? '*', logger: { ...silentLogger, error: (o, m) => out.error(`${m ?? ''} ${JSON.stringify(o)}`) } });
+        try {
+          out.log(JSON.stringify(mesh.configDump(), null, 2));
+          return 0;
+        } finally {
+          await mesh.close();
+        }
+      }
       if (!values.config?.length) { out.error(`meshlet ${command}: --config <dir> is required`); return 2; }
       const problems: string[] = [];
       const mesh = await createMesh({

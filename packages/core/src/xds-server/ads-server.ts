@@ -1,0 +1,70 @@
+// `meshlet xds`: a development ADS server. It serves the Istio CRDs in a folder as the xDS
+// resources istiod would send a proxyless client — compiled per client identity (node
+// metadata NAMESPACE and LABELS), state-of-the-world and delta, to any number of clients —
+// and pushes on every file change. It exists for local development and tests; production
+// uses istiod.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../logger.ts';
+import { ADS_SERVICE_DEFINITION } from '../xds/ads-service.ts';
+import { XdsConfigStore } from './config-store.ts';
+import { DeltaSession } from './delta-session.ts';
+import { SotwSession } from './sotw-session.ts';
+
+export interface XdsServerOptions {
+  /** Istio CRD YAML folders or files. */
+  config: string[];
+  /** host:port to listen on; port 0 picks a free one. */
+  listen: string;
+  logger: Logger;
+  /** Push on file changes (default true). */
+  watch?: boolean;
+}
+
+export class XdsServer {
+  readonly store: XdsConfigStore;
+  readonly #server: grpc.Server;
+  readonly port: number;
+  readonly host: string;
+
+  private constructor(server: grpc.Server, store: XdsConfigStore, host: string, port: number) {
+    this.#server = server;
+    this.store = store;
+    this.host = host;
+    this.port = port;
+  }
+
+  static async start(opts: XdsServerOptions): Promise<XdsServer> {
+    const store = new XdsConfigStore(opts.config, opts.logger);
+    await store.start(opts.watch ?? true);
+    // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+    // Each session unsubscribes from the store when its stream ends.
+    server.addService(ADS_SERVICE_DEFINITION, {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => new SotwSession(call, store, opts.logger),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => new DeltaSession(call, store, opts.logger),
+    });
+    const i = opts.listen.lastIndexOf(':');
+    if (i <= 0) {
+      store.close();
+      throw new Error(`--listen ${opts.listen}: give host:port, e.g. 127.0.0.1:15010`);
+    }
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    }).catch((err: unknown) => {
+      store.close();
+      throw err;
+    });
+    return new XdsServer(server, store, opts.listen.slice(0, i), port);
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** Stops the server and ends every open stream (clients see UNAVAILABLE and reconnect). */
+  close(): void {
+    this.store.close();
+    this.#server.forceShutdown();
+  }
+}

@@ -1,0 +1,149 @@
+// What `meshlet xds` serves: the Istio CRDs in the config paths, compiled per client identity
+// into the xDS resources istiod's proxyless generator would send that client, each encoded
+// once and given a content version. A file edit bumps the store version and tells every
+// session; a file whose new version is broken keeps its last good objects (as the embedded
+// mode does), so a typo never withdraws routes from every client.
+
+import { createHash } from 'node:crypto';
+import type { ConfigProblem } from '../config/config-error.ts';
+import { formatProblem } from '../config/config-error.ts';
+import { watchPaths } from '../config/file-watch.ts';
+import { compileMesh, type ClientIdentity } from '../istio/compile-mesh.ts';
+import { loadConfigFiles } from '../istio/load-files.ts';
+import type { MeshObject } from '../istio/types.ts';
+import type { Logger } from '../logger.ts';
+import { encodeAny } from '../xds/codec/index.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION } from '../xds/resource-types.ts';
+import type { XdsResources } from '../xds/resources.ts';
+
+export interface ServedResource {
+  readonly name: string;
+  readonly value: object;
+  /** The encoded message, ready to go into an Any. */
+  readonly bytes: Uint8Array;
+  /** A hash of `bytes`: changes exactly when the resource does (delta versions). */
+  readonly version: string;
+}
+
+export interface ServedSnapshot {
+  /** The store version it was compiled from (SotW version_info). */
+  readonly version: string;
+  readonly byType: ReadonlyMap<string, ReadonlyMap<string, ServedResource>>;
+}
+
+const KINDS = [
+  [LISTENER.typeUrl, 'listeners'],
+  [ROUTE_CONFIGURATION.typeUrl, 'routeConfigs'],
+  [CLUSTER.typeUrl, 'clusters'],
+  [CLUSTER_LOAD_ASSIGNMENT.typeUrl, 'endpoints'],
+] as const;
+
+export class XdsConfigStore {
+  readonly #paths: string[];
+  readonly #logger: Logger;
+  readonly #listeners = new Set<() => void>();
+  #objects: MeshObject[] = [];
+  #lastGood = new Map<string, MeshObject[]>();
+  #version = 0;
+  #problems: ConfigProblem[] = [];
+  /** Compiled snapshots by identity key, for the current version only. */
+  #cache = new Map<string, ServedSnapshot>();
+  #watcher: { close(): void } | undefined;
+  #reloading: Promise<void> = Promise.resolve();
+
+  constructor(paths: string[], logger: Logger) {
+    this.#paths = paths;
+    this.#logger = logger;
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  get problems(): readonly ConfigProblem[] {
+    return this.#problems;
+  }
+
+  /** Reads the files; later edits are picked up when `watch` is on. */
+  async start(watch: boolean): Promise<void> {
+    await this.reload();
+    if (watch) {
+      this.#watcher = watchPaths(this.#paths, () => {
+        this.#reloading = this.#reloading.then(() => this.reload()).catch((err: unknown) => {
+          this.#logger.error({ error: String(err) }, 'config reload failed; still serving the last good config');
+        });
+      });
+    }
+  }
+
+  /** Waits for a reload in progress (tests use it). */
+  settled(): Promise<void> {
+    return this.#reloading;
+  }
+
+  async reload(): Promise<void> {
+    const loaded = await loadConfigFiles(this.#paths);
+    const byFile = new Map<string, MeshObject[]>();
+    for (const obj of loaded.objects) {
+      const list = byFile.get(obj.source.file) ?? [];
+      list.push(obj);
+      byFile.set(obj.source.file, list);
+    }
+    const broken = new Set(loaded.problems.filter((p) => p.severity === 'error').map((p) => p.file));
+    for (const file of broken) {
+      const previous = this.#lastGood.get(file);
+      if (previous) byFile.set(file, previous);
+    }
+    for (const p of loaded.problems) {
+      if (p.severity === 'error') this.#logger.error(formatProblem(p));
+      else this.#logger.warn(formatProblem(p));
+    }
+    this.#lastGood = byFile;
+    this.#objects = [...byFile.values()].flat();
+    this.#problems = loaded.problems;
+    this.#version++;
+    this.#cache.clear();
+    this.#logger.info({ version: this.#version, objects: this.#objects.length }, 'xDS server config loaded');
+    for (const fn of this.#listeners) fn();
+  }
+
+  /** Calls `fn` after every reload; returns the unsubscribe function. */
+  onChange(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** The resources for one client, compiled against its identity (cached per version). */
+  snapshotFor(identity: ClientIdentity): ServedSnapshot {
+    const key = `${identity.namespace}|${JSON.stringify(Object.entries(identity.labels).sort())}|${identity.serviceAccount ?? ''}`;
+    let s = this.#cache.get(key);
+    if (!s) {
+      const compiled = compileMesh(this.#objects, identity);
+      for (const p of compiled.problems) {
+        if (p.severity === 'error') this.#logger.warn({ client: identity.namespace, problem: formatProblem(p) }, 'compile problem');
+      }
+      s = encodeSnapshot(String(this.#version), compiled.resources);
+      this.#cache.set(key, s);
+    }
+    return s;
+  }
+
+  close(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    this.#listeners.clear();
+  }
+}
+
+export function encodeSnapshot(version: string, resources: XdsResources): ServedSnapshot {
+  const byType = new Map<string, Map<string, ServedResource>>();
+  for (const [typeUrl, key] of KINDS) {
+    const out = new Map<string, ServedResource>();
+    for (const [name, value] of resources[key] as Map<string, object>) {
+      const { value: bytes } = encodeAny({ '@type': typeUrl, ...value });
+      out.set(name, { name, value, bytes, version: createHash('sha256').update(bytes).digest('base64url').slice(0, 16) });
+    }
+    byType.set(typeUrl, out);
+  }
+  return { version, byType };
+}

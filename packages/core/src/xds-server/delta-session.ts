@@ -1,0 +1,131 @@
+// One incremental (delta) ADS stream on the server side. The client subscribes and
+// unsubscribes by name ('*' = wildcard; an empty first LDS/CDS request is the legacy
+// wildcard); the server remembers which version of each resource the client has — seeded from
+// initial_resource_versions on a reconnect — and sends only resources whose version differs,
+// plus the names that went away. A subscribed name the server does not have is reported in
+// removed_resources at once, so the client need not wait out its does-not-exist timer.
+
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../logger.ts';
+import { decodeRequest, encodeResponse } from '../xds/discovery-envelope.ts';
+import { CLUSTER, LISTENER, resourceTypeOf } from '../xds/resource-types.ts';
+import { identityOfNode, type NodeJson } from './client-identity.ts';
+import type { XdsConfigStore } from './config-store.ts';
+
+interface TypeState {
+  wildcard: boolean;
+  names: Set<string>;
+  /** What the client holds: name → version ('' = told it does not exist). */
+  known: Map<string, string>;
+}
+
+interface DeltaRequest {
+  node?: NodeJson;
+  typeUrl?: string;
+  resourceNamesSubscribe?: string[];
+  resourceNamesUnsubscribe?: string[];
+  initialResourceVersions?: Record<string, string>;
+  responseNonce?: string;
+  errorDetail?: { message?: string };
+}
+
+export class DeltaSession {
+  readonly #call: grpc.ServerDuplexStream<Buffer, Uint8Array>;
+  readonly #store: XdsConfigStore;
+  readonly #logger: Logger;
+  readonly #types = new Map<string, TypeState>();
+  readonly #unsubscribe: () => void;
+  #node: NodeJson | undefined;
+  #nonce = 0;
+  #closed = false;
+
+  constructor(call: grpc.ServerDuplexStream<Buffer, Uint8Array>, store: XdsConfigStore, logger: Logger) {
+    this.#call = call;
+    this.#store = store;
+    this.#logger = logger;
+    this.#unsubscribe = store.onChange(() => {
+      for (const typeUrl of this.#types.keys()) this.#send(typeUrl);
+    });
+    call.on('data', (b: Buffer) => this.#onRequest(b));
+    call.on('end', () => this.close());
+    call.on('error', () => this.close());
+    call.on('cancelled', () => this.close());
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    this.#call.end();
+  }
+
+  #onRequest(bytes: Buffer): void {
+    const decoded = decodeRequest(true, bytes);
+    if (!decoded.ok) {
+      this.#logger.warn({ error: decoded.error.message }, 'undecodable DeltaDiscoveryRequest ignored');
+      return;
+    }
+    const req = decoded.value as DeltaRequest;
+    this.#node ??= req.node;
+    const typeUrl = req.typeUrl ?? '';
+    if (!resourceTypeOf(typeUrl)) {
+      this.#logger.warn({ node: this.#node?.id, typeUrl }, 'request for a type this server does not serve');
+      return;
+    }
+    if (req.errorDetail) {
+      this.#logger.warn({ node: this.#node?.id, typeUrl, nonce: req.responseNonce, error: req.errorDetail.message }, 'client NACKed');
+    }
+    const sub = req.resourceNamesSubscribe ?? [];
+    const unsub = req.resourceNamesUnsubscribe ?? [];
+    let st = this.#types.get(typeUrl);
+    if (!st) {
+      const legacyWildcard = sub.length === 0 && (typeUrl === LISTENER.typeUrl || typeUrl === CLUSTER.typeUrl);
+      st = { wildcard: legacyWildcard, names: new Set(), known: new Map(Object.entries(req.initialResourceVersions ?? {})) };
+      this.#types.set(typeUrl, st);
+    }
+    for (const n of sub) {
+      if (n === '*') st.wildcard = true;
+      else st.names.add(n);
+    }
+    for (const n of unsub) {
+      if (n === '*') st.wildcard = false;
+      else {
+        st.names.delete(n);
+        st.known.delete(n);
+      }
+    }
+    // An ACK/NACK alone changes nothing to send; a subscription change may.
+    if (sub.length > 0 || unsub.length > 0 || req.responseNonce === undefined || req.responseNonce === '') this.#send(typeUrl);
+  }
+
+  #send(typeUrl: string): void {
+    if (this.#closed) return;
+    const st = this.#types.get(typeUrl)!;
+    const snapshot = this.#store.snapshotFor(identityOfNode(this.#node));
+    const all = snapshot.byType.get(typeUrl) ?? new Map();
+    const resources: { version: string; name: string; resource: object }[] = [];
+    const removed: string[] = [];
+    const wanted = st.wildcard ? new Set([...all.keys(), ...st.names]) : st.names;
+    for (const name of wanted) {
+      const r = all.get(name);
+      if (r) {
+        if (st.known.get(name) === r.version) continue;
+        st.known.set(name, r.version);
+        resources.push({ version: r.version, name, resource: { '@type': typeUrl, '@bytes': r.bytes } });
+      } else if (st.known.get(name) !== '') {
+        st.known.set(name, '');
+        removed.push(name);
+      }
+    }
+    // Resources the client held under a wildcard that no longer exist.
+    for (const [name, v] of st.known) {
+      if (v !== '' && !all.has(name)) {
+        st.known.set(name, '');
+        removed.push(name);
+      }
+    }
+    if (resources.length === 0 && removed.length === 0) return;
+    const response = { systemVersionInfo: snapshot.version, resources, typeUrl, nonce: String(++this.#nonce), removedResources: removed };
+    this.#call.write(encodeResponse(true, response));
+  }
+}

@@ -1,0 +1,275 @@
+// The ADS client: one gRPC channel to the bootstrap's first xDS server, one stream at a time
+// (SotW, or delta when the server lists the "delta" feature), and the per-resource cache.
+//
+// What it guarantees (SEMANTICS.md, xDS protocol):
+// - each resource is decoded and validated on its own; a bad one is NACKed with a message
+//   naming it and the field, and its last good version stays in force, while the good ones
+//   in the same response apply (gRFC A46); duplicate names NACK the whole response;
+// - SotW LDS/CDS responses are complete: a subscribed resource left out was deleted — unless
+//   the server has "ignore_resource_deletion" (gRFC A53), which keeps the last good one;
+// - a requested resource that does not arrive within 15 s is declared absent;
+// - the stream reconnects with exponential back-off and jitter, reset after a stream that
+//   delivered a response; while it is down nothing is dropped, so traffic keeps the last
+//   good config.
+// It does not decide what to subscribe to or when config is complete: xds-config-source.ts
+// does, from `state`, when told something changed.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Bootstrap, XdsServerConfig } from './bootstrap.ts';
+import { channelCredentials } from './ads-service.ts';
+import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
+import { Backoff, type BackoffOptions } from './backoff.ts';
+import { RESOURCE_TYPES } from './resource-types.ts';
+import { ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
+import type { Result } from './translate-result.ts';
+import { ok } from './translate-result.ts';
+import type { Logger } from '../logger.ts';
+
+export interface AdsClientOptions {
+  logger: Logger;
+  /** Called (synchronously) after the cache changed; the caller coalesces. */
+  onChange: () => void;
+  backoff?: BackoffOptions;
+  /** How long a requested resource may stay unanswered before it is declared absent (gRFC A27: 15 s). */
+  doesNotExistMs?: number;
+}
+
+const USER_AGENT_VERSION = '0.1.0';
+
+export class AdsClient implements StreamHandler {
+  readonly state = new ResourceWatchState();
+  readonly server: XdsServerConfig;
+  readonly bootstrap: Bootstrap;
+  readonly #client: grpc.Client;
+  readonly #opts: AdsClientOptions;
+  readonly #backoff: Backoff;
+  readonly #doesNotExistMs: number;
+  readonly #node: object;
+  /** The names last asked for, per type ('*' = wildcard); replayed on every new stream. */
+  readonly #subscriptions = new Map<string, readonly string[] | '*'>();
+  #stream: AdsStream | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
+  #lastError: string | undefined;
+  #connectedSince: number | undefined;
+  /** Bumped on every change to a value or status; the config source publishes on change. */
+  generation = 0;
+
+  static create(bootstrap: Bootstrap, opts: AdsClientOptions): Result<AdsClient> {
+    const server = bootstrap.xdsServers[0]!;
+    const creds = channelCredentials(server.channelCreds, `xDS bootstrap ${bootstrap.origin}: xds_servers[0]`);
+    if (!creds.ok) return creds;
+    return ok(new AdsClient(bootstrap, creds.value, opts));
+  }
+
+  private constructor(bootstrap: Bootstrap, creds: grpc.ChannelCredentials, opts: AdsClientOptions) {
+    this.bootstrap = bootstrap;
+    this.server = bootstrap.xdsServers[0]!;
+    this.#opts = opts;
+    this.#backoff = new Backoff(opts.backoff);
+    this.#doesNotExistMs = opts.doesNotExistMs ?? 15_000;
+    // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.
+    this.#client = new grpc.Client(this.server.serverUri, creds, {
+      'grpc.max_receive_message_length': -1,
+      'grpc.max_send_message_length': -1,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+    });
+    const n = bootstrap.node;
+    this.#node = {
+      id: n.id,
+      cluster: n.cluster,
+      metadata: n.metadata,
+      locality: n.locality,
+      userAgentName: 'meshlet',
+      userAgentVersion: USER_AGENT_VERSION,
+      clientFeatures: ['envoy.lb.does_not_support_overprovisioning', 'xds.config.resource-in-sotw'],
+    };
+  }
+
+  get connected(): boolean {
+    return this.#stream?.healthy === true;
+  }
+
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  get connectedSince(): number | undefined {
+    return this.#connectedSince;
+  }
+
+  start(): void {
+    if (!this.#closed && !this.#stream) this.#open();
+  }
+
+  /**
+   * Sets the names wanted for `typeUrl` ('*' = everything the server has). Watches no longer
+   * wanted are dropped; new ones start as REQUESTED.
+   */
+  setSubscription(typeUrl: string, names: readonly string[] | '*'): void {
+    const prev = this.#subscriptions.get(typeUrl);
+    if (prev !== undefined && sameNames(prev, names)) return;
+    const watches = this.state.of(typeUrl);
+    if (names === '*') {
+      this.state.setWildcard(typeUrl, true);
+    } else {
+      this.state.setWildcard(typeUrl, false);
+      const want = new Set(names);
+      for (const name of [...watches.keys()]) if (!want.has(name)) this.state.delete(typeUrl, name);
+      for (const name of want) this.state.ensure(typeUrl, name).named = true;
+    }
+    // A type never asked for is not mentioned while nothing of it is wanted: an empty SotW
+    // LDS/CDS request would read as a wildcard subscription.
+    if (prev === undefined && names !== '*' && names.length === 0) return;
+    this.#subscriptions.set(typeUrl, names);
+    this.#stream?.subscribe(typeUrl, names, this.state.versionsOf(typeUrl));
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.state.clearTimers();
+    this.#stream?.close();
+    this.#stream = undefined;
+    this.#client.close();
+  }
+
+  #open(): void {
+    const stream = new AdsStream(this.#client, this.server.delta, this.#node, this);
+    this.#stream = stream;
+    // Replay every subscription in chain order, so a new stream asks for exactly what the old
+    // one had (delta: with the versions held).
+    for (const t of RESOURCE_TYPES) {
+      const names = this.#subscriptions.get(t.typeUrl);
+      if (names !== undefined) stream.subscribe(t.typeUrl, names, this.state.versionsOf(t.typeUrl));
+    }
+  }
+
+  // ---- StreamHandler ------------------------------------------------------------------------
+
+  onRequested(typeUrl: string): void {
+    for (const w of this.state.of(typeUrl).values()) {
+      if (w.named && w.status === 'REQUESTED' && w.value === undefined && !w.timer) {
+        w.timer = setTimeout(() => this.#doesNotExist(w), this.#doesNotExistMs);
+        w.timer.unref();
+      }
+    }
+  }
+
+  onResponse(batch: ResponseBatch): string | undefined {
+    if (this.#connectedSince === undefined) this.#connectedSince = Date.now();
+    this.#lastError = undefined;
+    const { type } = batch;
+    const now = Date.now();
+    const wildcard = this.state.isWildcard(type.typeUrl);
+    if (!batch.delta) {
+      const seen = new Set<string>();
+      const dups = new Set<string>();
+      for (const u of batch.updates) (seen.has(u.name) ? dups : seen).add(u.name);
+      if (dups.size > 0) {
+        const error = `${type.short} response version ${batch.versionInfo}: ${type.kind} ${[...dups].join(', ')} appears more than once`;
+        this.#opts.logger.warn({ server: this.server.serverUri, error }, 'xDS response NACKed');
+        for (const name of dups) this.state.get(type.typeUrl, name)?.reject(batch.versionInfo, error, now);
+        this.#changed();
+        return error;
+      }
+    }
+    const errors: string[] = [];
+    let changed = false;
+    const present = new Set<string>();
+    for (const u of batch.updates) {
+      present.add(u.name);
+      let w = this.state.get(type.typeUrl, u.name);
+      if (!w) {
+        // Unasked-for resources are ignored, except under a wildcard subscription.
+        if (!wildcard || u.name === '') {
+          if (u.error) errors.push(u.error);
+          continue;
+        }
+        w = this.state.ensure(type.typeUrl, u.name);
+      }
+      if (u.error !== undefined) {
+        w.reject(u.version, u.error, now);
+        errors.push(u.error);
+        changed = true;
+        continue;
+      }
+      if (w.status === 'ACKED' && sameValue(w.value, u.value)) {
+        // SotW servers resend unchanged resources under each new version: note the version only.
+        w.version = u.version;
+        continue;
+      }
+      w.accept(u.value, u.version, now);
+      changed = true;
+    }
+    const removed = batch.delta ? batch.removed : type.sotwComplete ? [...this.state.of(type.typeUrl).keys()].filter((n) => !present.has(n)) : [];
+    for (const name of removed) {
+      const w = this.state.get(type.typeUrl, name);
+      if (!w || w.status === 'DOES_NOT_EXIST') continue;
+      if (w.value !== undefined && this.server.ignoreResourceDeletion) {
+        this.#opts.logger.warn({ server: this.server.serverUri, resource: `${type.kind} ${name}` }, 'xDS server deleted a resource; keeping it (ignore_resource_deletion)');
+        continue;
+      }
+      if (!w.named && !wildcard) continue;
+      if (!w.named) this.state.delete(type.typeUrl, name);
+      else w.markDoesNotExist(now);
+      changed = true;
+    }
+    if (errors.length > 0) {
+      this.#opts.logger.warn({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, errors }, 'xDS resources NACKed; keeping their last good versions');
+    } else {
+      this.#opts.logger.debug({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, resources: batch.updates.length }, 'xDS response ACKed');
+    }
+    if (changed) this.#changed();
+    return errors.length > 0 ? errors.join('; ') : undefined;
+  }
+
+  onClosed(stream: AdsStream, healthy: boolean, status: grpc.StatusObject): void {
+    if (stream !== this.#stream) return;
+    this.#stream = undefined;
+    this.#connectedSince = undefined;
+    // Does-not-exist timers only run while a request is outstanding on a live stream.
+    this.state.clearTimers();
+    if (this.#closed) return;
+    if (healthy) this.#backoff.reset();
+    const delay = this.#backoff.nextDelayMs();
+    this.#lastError = `${grpc.status[status.code] ?? status.code}: ${status.details}`;
+    this.#opts.logger.warn(
+      { server: this.server.serverUri, status: this.#lastError, retryInMs: delay },
+      'xDS stream closed; traffic stays on the last good config while reconnecting',
+    );
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (!this.#closed) this.#open();
+    }, delay);
+    this.#retry.unref();
+  }
+
+  #doesNotExist(w: ResourceWatch): void {
+    w.timer = undefined;
+    if (w.status !== 'REQUESTED' || w.value !== undefined) return;
+    this.#opts.logger.warn({ server: this.server.serverUri, resource: w.name, typeUrl: w.typeUrl }, `xDS resource not sent within ${this.#doesNotExistMs} ms; treating it as absent`);
+    w.markDoesNotExist(Date.now());
+    this.#changed();
+  }
+
+  #changed(): void {
+    this.generation++;
+    this.#opts.onChange();
+  }
+}
+
+function sameNames(a: readonly string[] | '*', b: readonly string[] | '*'): boolean {
+  if (a === '*' || b === '*') return a === b;
+  if (a.length !== b.length) return false;
+  const s = new Set(a);
+  return b.every((n) => s.has(n));
+}
+
+// Resources are plain JSON-mapping objects; a server resending an unchanged resource (SotW
+// does, every time) must not count as a change, or every push would rebuild the snapshot.
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

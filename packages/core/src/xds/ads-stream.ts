@@ -1,0 +1,224 @@
+// One ADS stream, state-of-the-world or delta: the protocol bookkeeping (versions, nonces,
+// subscription diffs, the node on the first request) and per-resource decoding, with none of
+// the caching. The client (ads-client.ts) decides what a response means and answers ACK or
+// NACK; this file turns that answer into the right request for the variant.
+//
+// SotW: every request for a type repeats the full name list; an ACK carries the response's
+// version_info and nonce, a NACK the last accepted version, the nonce and error_detail.
+// Delta: requests carry subscribe/unsubscribe diffs; a new stream re-subscribes everything and
+// lists the versions held (initial_resource_versions) so the server can skip what we have.
+
+import * as grpc from '@grpc/grpc-js';
+import { decodeAny } from './codec/index.ts';
+import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
+import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from './discovery-envelope.ts';
+import { resourceTypeOf, type ResourceType } from './resource-types.ts';
+
+/** One resource of a response, decoded and validated (error set when it is not usable). */
+export interface ResourceUpdate {
+  readonly name: string;
+  readonly version: string;
+  readonly value: unknown;
+  readonly error: string | undefined;
+}
+
+export interface ResponseBatch {
+  readonly type: ResourceType;
+  readonly delta: boolean;
+  /** SotW version_info, or delta system_version_info. */
+  readonly versionInfo: string;
+  readonly updates: readonly ResourceUpdate[];
+  /** Delta removed_resources. */
+  readonly removed: readonly string[];
+}
+
+export interface StreamHandler {
+  /** Applies a response; returns the NACK error detail, or undefined to ACK. */
+  onResponse(batch: ResponseBatch): string | undefined;
+  /** The stream ended; `healthy` when it delivered at least one response. */
+  onClosed(stream: AdsStream, healthy: boolean, status: grpc.StatusObject): void;
+  /** A request listing `names` went out for `typeUrl` (the does-not-exist timers start now). */
+  onRequested(typeUrl: string): void;
+}
+
+interface TypeState {
+  /** SotW: last accepted version_info. */
+  version: string;
+  nonce: string;
+  /** What the server was last told we want: a name list, or '*'. */
+  sent: Set<string> | '*' | undefined;
+}
+
+const INVALID_ARGUMENT = 3;
+
+export class AdsStream {
+  readonly delta: boolean;
+  readonly #call: grpc.ClientDuplexStream<Uint8Array, Buffer>;
+  readonly #handler: StreamHandler;
+  readonly #node: object;
+  readonly #types = new Map<string, TypeState>();
+  #nodeSent = false;
+  #healthy = false;
+  #closed = false;
+  #ended = false;
+  /** Set when we end the stream because of what the server sent. */
+  #failure: string | undefined;
+
+  constructor(client: grpc.Client, delta: boolean, node: object, handler: StreamHandler) {
+    this.delta = delta;
+    this.#handler = handler;
+    this.#node = node;
+    const identity = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    this.#call = client.makeBidiStreamRequest(delta ? DELTA_METHOD : SOTW_METHOD, identity, (b: Buffer) => b);
+    this.#call.on('data', (bytes: Buffer) => this.#onData(bytes));
+    // 'error' must be handled or grpc-js rethrows it; 'status' always follows and ends the stream.
+    this.#call.on('error', () => {});
+    this.#call.on('status', (status: grpc.StatusObject) => this.#end(status));
+  }
+
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /**
+   * Tells the server the full set of names wanted for `typeUrl` ('*' = every resource, empty =
+   * none). `versions` are the versions held, sent on a delta stream's first request of a type.
+   */
+  subscribe(typeUrl: string, names: readonly string[] | '*', versions: Record<string, string>): void {
+    if (this.#closed) return;
+    let st = this.#types.get(typeUrl);
+    const first = !st;
+    if (!st) this.#types.set(typeUrl, (st = { version: '', nonce: '', sent: undefined }));
+    const want: Set<string> | '*' = names === '*' ? '*' : new Set(names);
+    if (!first && sameSubscription(st.sent, want)) return;
+    if (this.delta) {
+      const req: Record<string, unknown> = { typeUrl };
+      if (first) {
+        req['resourceNamesSubscribe'] = want === '*' ? ['*'] : [...want];
+        if (Object.keys(versions).length > 0) req['initialResourceVersions'] = versions;
+      } else {
+        const before = st.sent === '*' ? new Set(['*']) : st.sent ?? new Set<string>();
+        const after = want === '*' ? new Set(['*']) : want;
+        const sub = [...after].filter((n) => !before.has(n));
+        const unsub = [...before].filter((n) => !after.has(n));
+        if (sub.length) req['resourceNamesSubscribe'] = sub;
+        if (unsub.length) req['resourceNamesUnsubscribe'] = unsub;
+      }
+      st.sent = want;
+      this.#send(req);
+    } else {
+      st.sent = want;
+      this.#send(this.#sotwRequest(typeUrl, st, undefined));
+    }
+    this.#handler.onRequested(typeUrl);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#call.cancel();
+  }
+
+  #sotwRequest(typeUrl: string, st: TypeState, errorDetail: string | undefined): Record<string, unknown> {
+    const req: Record<string, unknown> = {
+      versionInfo: st.version,
+      resourceNames: st.sent === '*' || st.sent === undefined ? [] : [...st.sent].sort(),
+      typeUrl,
+      responseNonce: st.nonce,
+    };
+    if (errorDetail !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: errorDetail };
+    return req;
+  }
+
+  #send(req: Record<string, unknown>): void {
+    if (this.#closed) return;
+    // The node goes on the first request only (Envoy and gRPC both do this; servers keep it).
+    if (!this.#nodeSent) {
+      req['node'] = this.#node;
+      this.#nodeSent = true;
+    }
+    this.#call.write(encodeRequest(this.delta, req));
+  }
+
+  #onData(bytes: Buffer): void {
+    if (this.#closed) return;
+    this.#healthy = true;
+    if (this.delta) this.#onDelta(bytes);
+    else this.#onSotw(bytes);
+  }
+
+  #onSotw(bytes: Uint8Array): void {
+    const env = readSotwResponse(bytes);
+    if (!env.ok) return this.#protocolError(env.error);
+    const { typeUrl, versionInfo, nonce } = env.value;
+    const type = resourceTypeOf(typeUrl);
+    const st = this.#types.get(typeUrl);
+    if (!type || !st) {
+      // Not something we asked for: NACK it so the server's logs say why nothing happened.
+      this.#send({ typeUrl, versionInfo: '', responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: `type ${typeUrl} was not requested` } });
+      return;
+    }
+    const updates = env.value.resources.map((r) => decodeResource(type, r, versionInfo));
+    st.nonce = nonce;
+    const nack = this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
+    if (nack === undefined) st.version = versionInfo;
+    this.#send(this.#sotwRequest(typeUrl, st, nack));
+  }
+
+  #onDelta(bytes: Uint8Array): void {
+    const env = readDeltaResponse(bytes);
+    if (!env.ok) return this.#protocolError(env.error);
+    const { typeUrl, systemVersionInfo, nonce, removedResources } = env.value;
+    const type = resourceTypeOf(typeUrl);
+    if (!type || !this.#types.has(typeUrl)) {
+      this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: `type ${typeUrl} was not requested` } });
+      return;
+    }
+    const updates = env.value.resources.map((r) => decodeResource(type, r, r.version ?? ''));
+    const nack = this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
+    const req: Record<string, unknown> = { typeUrl, responseNonce: nonce };
+    if (nack !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: nack };
+    this.#send(req);
+  }
+
+  /** A response we cannot even take apart: end the stream; the client reconnects. */
+  #protocolError(error: string): void {
+    this.#failure = `undecodable response: ${error}`;
+    this.close();
+  }
+
+  #end(status: grpc.StatusObject): void {
+    this.#closed = true;
+    if (this.#ended) return;
+    this.#ended = true;
+    const report = this.#failure !== undefined ? { ...status, code: grpc.status.INTERNAL, details: this.#failure } : status;
+    this.#handler.onClosed(this, this.#healthy, report);
+  }
+}
+
+function sameSubscription(a: Set<string> | '*' | undefined, b: Set<string> | '*'): boolean {
+  if (a === '*' || b === '*') return a === b;
+  if (!a || a.size !== b.size) return false;
+  for (const n of a) if (!b.has(n)) return false;
+  return true;
+}
+
+/** Decodes and validates one resource; the name comes from the value, the envelope, or the raw bytes. */
+function decodeResource(type: ResourceType, raw: RawResource, version: string): ResourceUpdate {
+  const fallbackName = raw.name || peekResourceName(raw.bytes) || '';
+  if (raw.typeUrl !== type.typeUrl) {
+    return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: resource type ${raw.typeUrl} in a ${type.short} response` };
+  }
+  const decoded = decodeAny(raw.typeUrl, raw.bytes);
+  if (!decoded.ok) {
+    const e = decoded.error;
+    return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: ${e.message}` };
+  }
+  const { '@type': _type, ...value } = decoded.value as Record<string, unknown>;
+  const name = type.nameOf(value);
+  if (raw.name && name && raw.name !== name) {
+    return { name: raw.name, version, value: undefined, error: `${type.kind} ${raw.name}: the resource inside is named ${name}` };
+  }
+  const valid = type.validate(value);
+  return { name: name || fallbackName, version, value, error: valid.ok ? undefined : valid.error };
+}

@@ -1,0 +1,241 @@
+// xDS mode's config source: decides what the ADS client subscribes to, and publishes a
+// MeshSnapshot only when what it holds is complete and consistent.
+//
+// Subscriptions follow the chain: the listeners this process needs (given up front, or asked
+// for on first use through Mesh#ensureService — `<fqdn>:<port>`, as istiod names them), then
+// every RouteConfiguration those listeners name, every Cluster those routes send to, and every
+// ClusterLoadAssignment those clusters read. Whatever stops being referenced is unsubscribed.
+//
+// Publishing (go-control-plane's Consistent(), per listener): a listener is ready when it and
+// everything it reaches is settled (a value, or known absent, or only a NACKed version). A
+// snapshot is built when every listener already in force is ready — a change in progress, such
+// as a route now pointing at a cluster still being fetched, waits (at most the 15 s
+// does-not-exist timer) rather than publishing a route to nowhere. A new listener still warming
+// does not hold back updates to the others. While the stream is down nothing changes here, so
+// traffic runs on the last published snapshot.
+
+import type { Mesh } from '../mesh.ts';
+import type { XdsResources } from './resources.ts';
+import { AdsClient, type AdsClientOptions } from './ads-client.ts';
+import type { Bootstrap } from './bootstrap.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, LISTENER, ROUTE_CONFIGURATION } from './resource-types.ts';
+import type { ResourceWatchState } from './resource-watch-state.ts';
+import { xdsStatus } from './xds-status.ts';
+import { ConfigError } from '../errors.ts';
+import type { Listener } from './resources.ts';
+
+export interface XdsSourceOptions {
+  /** Listener names (`<fqdn>:<port>`) to subscribe to at start; '*' = every listener the server has. */
+  listeners?: readonly string[] | '*';
+  backoff?: AdsClientOptions['backoff'];
+  doesNotExistMs?: number;
+  /** How long start() waits for the first complete config before resolving anyway (default 15 s). */
+  initialFetchTimeoutMs?: number;
+}
+
+interface Waiter {
+  listener: string;
+  resolve: () => void;
+}
+
+export class XdsConfigSource {
+  readonly client: AdsClient;
+  readonly #mesh: Mesh;
+  readonly #wildcard: boolean;
+  readonly #listeners = new Set<string>();
+  #published = new Set<string>();
+  #publishedGeneration = -1;
+  #scheduled = false;
+  #waiters: Waiter[] = [];
+  #closed = false;
+
+  constructor(mesh: Mesh, bootstrap: Bootstrap, opts: XdsSourceOptions = {}) {
+    this.#mesh = mesh;
+    this.#wildcard = opts.listeners === '*';
+    if (opts.listeners !== '*') for (const l of opts.listeners ?? []) this.#listeners.add(l);
+    const client = AdsClient.create(bootstrap, {
+      logger: mesh.logger,
+      onChange: () => this.#schedule(),
+      ...(opts.backoff !== undefined && { backoff: opts.backoff }),
+      ...(opts.doesNotExistMs !== undefined && { doesNotExistMs: opts.doesNotExistMs }),
+    });
+    if (!client.ok) throw new ConfigError(client.error);
+    this.client = client.value;
+    mesh.extendConfigDump(() => ({ xds: xdsStatus(this.client) }));
+    mesh.setServiceDemand((name) => this.want(name));
+    mesh.onClose(() => this.close());
+  }
+
+  /** Connects and waits (bounded) until the initial listeners are ready. */
+  async start(initialFetchTimeoutMs = 15_000): Promise<void> {
+    this.#reconcile();
+    this.client.start();
+    const initial = this.#wildcard ? [] : [...this.#listeners];
+    if (!this.#wildcard && initial.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), initialFetchTimeoutMs);
+      timer.unref();
+    });
+    const ready = this.#wildcard ? this.#firstPublish() : Promise.all(initial.map((l) => this.#whenSettled(l)));
+    const result = await Promise.race([ready, timeout]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.#mesh.logger.error(
+        { server: this.client.server.serverUri, lastError: this.client.lastError },
+        `no complete config from the xDS server within ${initialFetchTimeoutMs} ms; starting without it and still trying (check xds_servers[0].server_uri in ${this.client.bootstrap.origin})`,
+      );
+    }
+  }
+
+  /** Subscribes to one more listener (first use of a service); resolves once it is settled. */
+  want(listener: string): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (!this.#wildcard && !this.#listeners.has(listener)) {
+      this.#listeners.add(listener);
+      this.#reconcile();
+    }
+    return this.#whenSettled(listener);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#mesh.setServiceDemand(undefined);
+    this.client.close();
+    for (const w of this.#waiters) w.resolve();
+    this.#waiters = [];
+  }
+
+  #whenSettled(listener: string): Promise<void> {
+    if (this.#settledAndPublished(listener)) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ listener, resolve }));
+  }
+
+  #firstPublish(): Promise<void> {
+    if (this.#publishedGeneration >= 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ listener: '*', resolve }));
+  }
+
+  // A listener is settled for a waiter once it is absent, or present and published.
+  #settledAndPublished(listener: string): boolean {
+    if (listener === '*') return this.#publishedGeneration >= 0;
+    const w = this.client.state.get(LISTENER.typeUrl, listener);
+    if (!w || !w.settled) return false;
+    return w.value === undefined || this.#published.has(listener);
+  }
+
+  // Responses arrive in bursts (one per type); reconcile once, after the client has ACKed.
+  #schedule(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      if (!this.#closed) this.#reconcile();
+    });
+  }
+
+  #reconcile(): void {
+    const client = this.client;
+    const st = client.state;
+    client.setSubscription(LISTENER.typeUrl, this.#wildcard ? '*' : [...this.#listeners]);
+    const listeners = this.#wantedListeners(st);
+    const routes = new Set<string>();
+    const clusters = new Set<string>();
+    for (const name of listeners) {
+      const l = st.get(LISTENER.typeUrl, name)?.value as Listener | undefined;
+      if (!l) continue;
+      for (const r of LISTENER.references(l)) routes.add(r);
+      for (const c of inlineRouteClusters(l)) clusters.add(c);
+    }
+    client.setSubscription(ROUTE_CONFIGURATION.typeUrl, [...routes]);
+    for (const name of routes) {
+      const v = st.get(ROUTE_CONFIGURATION.typeUrl, name)?.value;
+      if (v) for (const c of ROUTE_CONFIGURATION.references(v)) clusters.add(c);
+    }
+    client.setSubscription(CLUSTER.typeUrl, [...clusters]);
+    const assignments = new Set<string>();
+    for (const name of clusters) {
+      const v = st.get(CLUSTER.typeUrl, name)?.value;
+      if (v) for (const e of CLUSTER.references(v)) assignments.add(e);
+    }
+    client.setSubscription(CLUSTER_LOAD_ASSIGNMENT.typeUrl, [...assignments]);
+    this.#maybePublish(listeners);
+    this.#wake();
+  }
+
+  #wantedListeners(st: ResourceWatchState): string[] {
+    if (!this.#wildcard) return [...this.#listeners];
+    return [...st.of(LISTENER.typeUrl).keys()];
+  }
+
+  /** The resources a listener reaches, or undefined while any of them is still pending. */
+  #closure(st: ResourceWatchState, listener: string): XdsResources | undefined {
+    const out: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
+    const lw = st.get(LISTENER.typeUrl, listener);
+    if (!lw?.settled) return undefined;
+    const l = lw.value as Listener | undefined;
+    if (!l) return out;
+    out.listeners.set(listener, l);
+    const clusters = new Set(inlineRouteClusters(l));
+    for (const r of LISTENER.references(l)) {
+      const rw = st.get(ROUTE_CONFIGURATION.typeUrl, r);
+      if (!rw?.settled) return undefined;
+      if (rw.value === undefined) continue;
+      out.routeConfigs.set(r, rw.value as never);
+      for (const c of ROUTE_CONFIGURATION.references(rw.value)) clusters.add(c);
+    }
+    for (const c of clusters) {
+      const cw = st.get(CLUSTER.typeUrl, c);
+      if (!cw?.settled) return undefined;
+      if (cw.value === undefined) continue;
+      out.clusters.set(c, cw.value as never);
+      for (const e of CLUSTER.references(cw.value)) {
+        const ew = st.get(CLUSTER_LOAD_ASSIGNMENT.typeUrl, e);
+        if (!ew?.settled) return undefined;
+        if (ew.value !== undefined) out.endpoints.set(e, ew.value as never);
+      }
+    }
+    return out;
+  }
+
+  #maybePublish(listeners: readonly string[]): void {
+    const client = this.client;
+    if (client.generation === this.#publishedGeneration) return;
+    const st = client.state;
+    const all: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
+    const publishedNow = new Set<string>();
+    for (const name of listeners) {
+      const closure = this.#closure(st, name);
+      if (!closure) {
+        // A listener in force is mid-change: publish nothing until its new closure is here.
+        if (this.#published.has(name)) return;
+        continue;
+      }
+      for (const k of ['listeners', 'routeConfigs', 'clusters', 'endpoints'] as const) {
+        for (const [n, v] of closure[k]) (all[k] as Map<string, unknown>).set(n, v);
+      }
+      if (closure.listeners.size > 0) publishedNow.add(name);
+    }
+    const problems: string[] = [];
+    for (const w of st.all()) {
+      if (w.nack) problems.push(`NACKed ${w.nack.version ? `version ${w.nack.version}: ` : ''}${w.nack.error}`);
+    }
+    for (const name of listeners) {
+      if (st.get(LISTENER.typeUrl, name)?.status === 'DOES_NOT_EXIST') problems.push(`Listener ${name}: the xDS server has no such listener`);
+    }
+    this.#publishedGeneration = client.generation;
+    this.#published = publishedNow;
+    this.#mesh.applyResources(all, `xds:${client.server.serverUri}`, problems);
+  }
+
+  #wake(): void {
+    if (this.#waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (this.#settledAndPublished(w.listener)) w.resolve();
+      else still.push(w);
+    }
+    this.#waiters = still;
+  }
+}
