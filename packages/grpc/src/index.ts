@@ -1,1 +1,35 @@
-export {};
+// @meshlet/grpc: grpc-js clients routed by the mesh. After register(mesh), any grpc-js client
+// (generated, or from makeGenericClientConstructor) created with a mesh:///<host>:<port> target
+// gets the mesh's routes, weighted splits, balancing, timeouts, retries and faults, through
+// grpc-js's own extension points: a resolver, a config selector, a load-balancing policy.
+
+import type { Mesh } from '@meshlet/core';
+import { registerMeshBalancer } from './load-balancer-mesh.ts';
+import { registerMeshResolver, setMeshSource } from './resolver-mesh.ts';
+
+export interface RegisterOptions {
+  /**
+   * Also serve xds:///<host>:<port> targets from this mesh, so code written for
+   * @grpc/grpc-js-xds works unchanged (default false).
+   */
+  xds?: boolean;
+}
+
+/** Routes mesh:/// targets (and xds:/// with `{ xds: true }`) of every grpc-js client through `mesh`. Channels created before keep the mesh they resolved with. */
+export function register(mesh: Mesh, options: RegisterOptions = {}): void {
+  registerMeshBalancer();
+  registerMeshResolver('mesh');
+  setMeshSource('mesh', mesh);
+  if (options.xds) {
+    registerMeshResolver('xds');
+    setMeshSource('xds', mesh);
+  }
+}
+
+/** Stops serving new channels for these schemes (default both); existing channels keep working. */
+export function unregister(schemes: readonly ('mesh' | 'xds')[] = ['mesh', 'xds']): void {
+  for (const s of schemes) setMeshSource(s, undefined);
+}
+
+export { MeshChannelCredentials, meshCredentials, CLUSTER_ARG, type MeshCredentialsOptions } from './credentials.ts';
+export { httpToGrpcStatus } from './status-mesh.ts';

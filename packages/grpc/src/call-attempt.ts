@@ -1,0 +1,177 @@
+// One try of a mesh call against one endpoint: wait for (or open) the endpoint's connection
+// within the cluster's connect timeout, start the HTTP/2 stream, and bound it with the per-try
+// timeout until response headers arrive. What its end means — retry, or the call's answer — is
+// the MeshCall's decision; the attempt only reports what happened, in core's Outcome terms.
+
+import { connectivityState as ConnectivityState, Metadata, status as Status, type experimental } from '@grpc/grpc-js';
+import { PerTryTimeoutError, type EndpointState, type Outcome } from '@meshlet/core';
+import { connectFailureOutcomes, statusOutcomes, type AttemptStatus } from './call-outcome.ts';
+
+type RealSubchannel = ReturnType<experimental.SubchannelInterface['getRealSubchannel']>;
+export type SubchannelCall = ReturnType<RealSubchannel['createCall']>;
+export type SubchannelCallListener = Parameters<RealSubchannel['createCall']>[3];
+type StateListener = Parameters<experimental.SubchannelInterface['addConnectivityStateListener']>[0];
+
+/** What an attempt tells the call it belongs to. */
+export interface AttemptOwner {
+  /** The stream is open: send it what the call has buffered. */
+  attemptOpened(attempt: Attempt): void;
+  attemptHeaders(attempt: Attempt, metadata: Metadata): void;
+  attemptMessage(attempt: Attempt, message: unknown): void;
+  /** The attempt is over. `outcomes` reads it for the retry policy when it ended before response headers. */
+  attemptEnded(attempt: Attempt, status: AttemptStatus, outcomes: readonly Outcome[]): void;
+}
+
+export interface AttemptRequest {
+  readonly metadata: Metadata;
+  readonly authority: string;
+  readonly path: string;
+  readonly callNumber: number;
+  readonly perTryTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+export class Attempt {
+  readonly endpoint: EndpointState;
+  readonly number: number;
+  readonly #owner: AttemptOwner;
+  readonly #subchannel: experimental.SubchannelInterface;
+  #call: SubchannelCall | undefined;
+  #stateListener: StateListener | undefined;
+  #connectTimer: NodeJS.Timeout | undefined;
+  #perTryTimer: NodeJS.Timeout | undefined;
+  #headers = false;
+  #finished = false;
+
+  constructor(owner: AttemptOwner, subchannel: experimental.SubchannelInterface, endpoint: EndpointState, number: number) {
+    this.#owner = owner;
+    this.#subchannel = subchannel;
+    this.endpoint = endpoint;
+    this.number = number;
+  }
+
+  /** The open stream, once there is one. */
+  get call(): SubchannelCall | undefined {
+    return this.#call;
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  start(req: AttemptRequest): void {
+    // Counted from the start, connection wait included: least-request balancing should see
+    // an endpoint that is still connecting as busy.
+    this.endpoint.active++;
+    if (req.perTryTimeoutMs > 0) {
+      this.#perTryTimer = setTimeout(() => this.#perTryTimeout(req.perTryTimeoutMs), req.perTryTimeoutMs);
+    }
+    const sc = this.#subchannel;
+    const state = sc.getConnectivityState();
+    if (state === ConnectivityState.READY) {
+      this.#open(req);
+      return;
+    }
+    if (state === ConnectivityState.TRANSIENT_FAILURE) {
+      // A connect to this endpoint just failed and grpc-js is backing off: as Envoy would
+      // on a refused connect, fail this attempt over to another endpoint now.
+      queueMicrotask(() => this.#connectFailed('the last connection attempt failed; the endpoint is in reconnect back-off'));
+      return;
+    }
+    this.#stateListener = (_sc, _prev, next, _keepalive, errorMessage) => {
+      if (this.#finished) return;
+      if (next === ConnectivityState.READY) {
+        this.#stopWatching();
+        // grpc-js announces READY before it stores the new transport (subchannel.ts); the
+        // stream can be opened once that listener round is over.
+        process.nextTick(() => this.#open(req));
+      } else if (next === ConnectivityState.TRANSIENT_FAILURE) {
+        this.#stopWatching();
+        this.#connectFailed(errorMessage ?? 'connection failed');
+      } else if (next === ConnectivityState.IDLE) {
+        sc.startConnecting();
+      }
+    };
+    sc.addConnectivityStateListener(this.#stateListener);
+    if (state === ConnectivityState.IDLE) sc.startConnecting();
+    if (req.connectTimeoutMs > 0) {
+      this.#connectTimer = setTimeout(() => {
+        this.#stopWatching();
+        this.#connectFailed(`no connection within the cluster's connect timeout of ${req.connectTimeoutMs} ms`);
+      }, req.connectTimeoutMs);
+    }
+  }
+
+  #open(req: AttemptRequest): void {
+    if (this.#finished) return;
+    try {
+      this.#call = this.#subchannel.getRealSubchannel().createCall(req.metadata, req.authority, req.path, {
+        onReceiveMetadata: (metadata: Metadata) => {
+          if (this.#finished) return;
+          this.#headers = true;
+          this.#clearPerTry();
+          this.#owner.attemptHeaders(this, metadata);
+        },
+        onReceiveMessage: (message: unknown) => {
+          if (!this.#finished) this.#owner.attemptMessage(this, message);
+        },
+        onReceiveStatus: (status: AttemptStatus) => {
+          if (this.#finished) return;
+          this.#end(status, this.#headers ? [] : statusOutcomes(status));
+        },
+      }, req.callNumber);
+    } catch (err) {
+      // The connection went away between READY and the stream: nothing was sent.
+      this.#connectFailed((err as Error).message);
+      return;
+    }
+    this.#owner.attemptOpened(this);
+  }
+
+  #connectFailed(reason: string): void {
+    if (this.#finished) return;
+    const error = new Error(`connect to ${this.endpoint.key} failed: ${reason}`);
+    this.#end({ code: Status.UNAVAILABLE, details: error.message, metadata: new Metadata() }, connectFailureOutcomes(error));
+  }
+
+  #perTryTimeout(ms: number): void {
+    this.#perTryTimer = undefined;
+    if (this.#finished) return;
+    const error = new PerTryTimeoutError(ms, this.endpoint.key);
+    const call = this.#call;
+    this.#end({ code: Status.DEADLINE_EXCEEDED, details: error.message, metadata: new Metadata() }, [{ kind: 'per-try-timeout', error }]);
+    // Envoy resets the upstream stream of a timed-out try.
+    call?.cancelWithStatus(Status.CANCELLED, error.message);
+  }
+
+  /** Ends the attempt from the call's side (caller cancelled, route timeout, a retry won). */
+  cancel(code: number, details: string): void {
+    if (this.#finished) return;
+    this.#finish();
+    this.#call?.cancelWithStatus(code, details);
+  }
+
+  #end(status: AttemptStatus, outcomes: readonly Outcome[]): void {
+    this.#finish();
+    this.#owner.attemptEnded(this, status, outcomes);
+  }
+
+  #finish(): void {
+    this.#finished = true;
+    this.#stopWatching();
+    this.#clearPerTry();
+    this.endpoint.active--;
+  }
+
+  #clearPerTry(): void {
+    if (this.#perTryTimer) clearTimeout(this.#perTryTimer);
+    this.#perTryTimer = undefined;
+  }
+
+  #stopWatching(): void {
+    if (this.#connectTimer) clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    if (this.#stateListener) this.#subchannel.removeConnectivityStateListener(this.#stateListener);
+    this.#stateListener = undefined;
+  }
+}

@@ -1,0 +1,410 @@
+// One gRPC call through the mesh, after the config selector chose its route and cluster. The
+// order, once (the same as the HTTP adapter's, so one config means one behaviour):
+//   1. fault delay, then fault abort (Envoy's fault filter runs before the router)
+//   2. local answers: a route error, a direct response or a redirect ends the call here
+//   3. the route timeout starts (it covers every attempt and back-off); the caller's own
+//      deadline, enforced by grpc-js, still wins when it is shorter
+//   4. per attempt: the cluster's balancer picks an endpoint (avoiding ones already tried when
+//      the policy says so) → connect within the cluster's connect timeout → open the stream with
+//      the per-try timeout until response headers → classify how it ended → retry after
+//      back-off, or answer the caller
+// Commit rules follow gRFC A6/A44: the call commits to an attempt when response headers or a
+// message arrive, or when more has been sent than the replay buffer holds; after that nothing is
+// retried. Until then every message the caller sends is kept and replayed to the next attempt.
+
+import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+import {
+  backoffMs, isRetriable, NoHealthyUpstreamError, RouteTimeoutError, UpstreamError, rewritePath, routeLabel,
+  type EndpointState, type ForwardDecision, type Outcome, type RetryPolicy,
+} from '@meshlet/core';
+import { Attempt, type AttemptOwner, type SubchannelCall, type SubchannelCallListener } from './call-attempt.ts';
+import { formatGrpcTimeout, parseGrpcTimeout } from './call-deadline.ts';
+import { isLocalFailure, type AttemptStatus } from './call-outcome.ts';
+import { DIRECT_CLUSTER, type MeshLoadBalancer } from './load-balancer-mesh.ts';
+import type { CallPlan, MeshTarget } from './mesh-target.ts';
+import { mutateMetadata } from './metadata-view.ts';
+import { httpToGrpcStatus, meshStatus } from './status-mesh.ts';
+
+export type { SubchannelCallListener };
+
+type MessageContext = Parameters<SubchannelCall['sendMessageWithContext']>[0];
+type AuthContext = ReturnType<SubchannelCall['getAuthContext']>;
+
+/** Istio's default connect timeout, for calls that leave the mesh (passthrough). */
+const DIRECT_CONNECT_TIMEOUT_MS = 10_000;
+const PREVIOUS_ATTEMPTS = 'grpc-previous-rpc-attempts';
+
+interface Write {
+  readonly message: Buffer;
+  readonly context: MessageContext;
+  /** The caller was told this write completed when it was buffered. */
+  readonly acked: boolean;
+}
+
+/** Where attempts go and under which policies: a forward decision, or straight to the target (passthrough). */
+interface Upstream {
+  readonly label: string;
+  readonly cluster: string;
+  readonly decision: ForwardDecision | undefined;
+  readonly retry: RetryPolicy | undefined;
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+export class MeshCall implements AttemptOwner {
+  readonly #lb: MeshLoadBalancer;
+  readonly #target: MeshTarget;
+  readonly #plan: CallPlan;
+  readonly #metadata: Metadata;
+  readonly #host: string;
+  readonly #listener: SubchannelCallListener;
+  readonly #callNumber: number;
+  readonly #callerDeadline: number;
+  #upstream: Upstream | undefined;
+  #attemptMetadata: Metadata | undefined;
+  #authority = '';
+  #path = '';
+  #routeDeadline = Infinity;
+
+  #current: Attempt | undefined;
+  #last: Attempt | undefined;
+  #attempts = 0;
+  readonly #tried = new Set<EndpointState>();
+
+  /** Outgoing messages kept for replay, while the call may still be retried. */
+  #writes: Write[] = [];
+  #bufferedBytes = 0;
+  /** May a later attempt still replay what was sent? False once committed or over the buffer limit. */
+  #replayable = true;
+  #committed = false;
+  #halfClosed = false;
+  #readRequested = false;
+  #done = false;
+
+  #delayTimer: NodeJS.Timeout | undefined;
+  #routeTimer: NodeJS.Timeout | undefined;
+  #backoffTimer: NodeJS.Timeout | undefined;
+
+  constructor(lb: MeshLoadBalancer, target: MeshTarget, plan: CallPlan, metadata: Metadata, host: string, method: string, listener: SubchannelCallListener, callNumber: number) {
+    this.#lb = lb;
+    this.#target = target;
+    this.#plan = plan;
+    this.#metadata = metadata;
+    this.#host = host;
+    this.#path = method;
+    this.#listener = listener;
+    this.#callNumber = callNumber;
+    const callerMs = parseGrpcTimeout(metadata.get('grpc-timeout')[0]);
+    this.#callerDeadline = callerMs === undefined ? Infinity : Date.now() + callerMs;
+  }
+
+  /** Runs the call; its first events reach grpc-js on a later tick, after createCall returned. */
+  start(): void {
+    process.nextTick(() => this.#begin());
+  }
+
+  #begin(): void {
+    if (this.#done) return;
+    const d = this.#plan.decision;
+    if (d.kind === 'passthrough') {
+      this.#upstream = { label: 'passthrough', cluster: DIRECT_CLUSTER, decision: undefined, retry: undefined, timeoutMs: 0, connectTimeoutMs: DIRECT_CONNECT_TIMEOUT_MS };
+      this.#startForwarding();
+      return;
+    }
+    if (d.kind === 'error') {
+      this.#finish(meshStatus(Status.UNAVAILABLE, `${d.error.message} (target ${this.#target.authority})`, d.error.code));
+      return;
+    }
+    if (d.fault.delayMs > 0) {
+      this.#delayTimer = setTimeout(() => {
+        this.#delayTimer = undefined;
+        this.#afterDelay();
+      }, d.fault.delayMs);
+      return;
+    }
+    this.#afterDelay();
+  }
+
+  #afterDelay(): void {
+    if (this.#done) return;
+    const d = this.#plan.decision;
+    if (d.kind !== 'forward' && d.kind !== 'direct' && d.kind !== 'redirect') return;
+    const label = routeLabel(d.route);
+    const fault = d.fault;
+    if (fault.abortGrpcStatus !== undefined || fault.abortStatus !== undefined) {
+      const code = fault.abortGrpcStatus ?? httpToGrpcStatus(fault.abortStatus!);
+      const what = fault.abortGrpcStatus !== undefined ? `grpc-status ${fault.abortGrpcStatus}` : `HTTP ${fault.abortStatus}`;
+      this.#finish(meshStatus(code, `fault filter abort (${what}) by route ${label}`, 'MESHLET_FAULT_ABORT'));
+      return;
+    }
+    switch (d.kind) {
+      case 'direct': {
+        const body = d.action.body ? `: ${d.action.body}` : '';
+        this.#finish(meshStatus(httpToGrpcStatus(d.action.status), `route ${label} answers directly with HTTP ${d.action.status}${body}`, 'MESHLET_DIRECT_RESPONSE'));
+        return;
+      }
+      case 'redirect':
+        this.#finish(meshStatus(httpToGrpcStatus(d.action.status), `route ${label} redirects (HTTP ${d.action.status}); gRPC does not follow redirects`, 'MESHLET_REDIRECT'));
+        return;
+      case 'forward':
+        this.#upstream = {
+          label,
+          cluster: d.cluster.name,
+          decision: d,
+          retry: d.action.retry,
+          timeoutMs: d.action.timeoutMs,
+          connectTimeoutMs: d.cluster.connectTimeoutMs,
+        };
+        this.#startForwarding();
+    }
+  }
+
+  #startForwarding(): void {
+    const up = this.#upstream!;
+    const d = up.decision;
+    // The request as every attempt sends it: route and weighted-cluster header mutations,
+    // rewrites, and the logical authority the caller addressed.
+    const md = this.#metadata.clone();
+    md.remove('grpc-timeout');
+    if (d) {
+      mutateMetadata(md, d.route.requestHeaders);
+      mutateMetadata(md, d.target.requestHeaders);
+    }
+    this.#attemptMetadata = md;
+    this.#authority = d?.action.hostRewrite ?? this.#host;
+    if (d?.action.rewrite) this.#path = rewritePath(d.action.rewrite, this.#path);
+    if (up.timeoutMs > 0) {
+      this.#routeDeadline = Date.now() + up.timeoutMs;
+      this.#routeTimer = setTimeout(() => {
+        this.#routeTimer = undefined;
+        const err = new RouteTimeoutError(up.timeoutMs, up.label);
+        this.#finish(meshStatus(Status.DEADLINE_EXCEEDED, `${err.message} (cluster ${up.cluster}, ${this.#attempts} attempt(s))`, err.code));
+      }, up.timeoutMs);
+    }
+    this.#nextAttempt();
+  }
+
+  #pick(): EndpointState | undefined {
+    const d = this.#upstream!.decision;
+    if (!d || d.cluster.originalDst) return this.#lb.directEndpoint;
+    const retry = d.action.retry;
+    return d.cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1);
+  }
+
+  #nextAttempt(): void {
+    this.#backoffTimer = undefined;
+    if (this.#done) return;
+    const up = this.#upstream!;
+    const endpoint = this.#pick();
+    if (!endpoint) {
+      const cluster = up.decision!.cluster;
+      const err = new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy');
+      this.#finish(meshStatus(Status.UNAVAILABLE, `${err.message} (route ${up.label})`, err.code));
+      return;
+    }
+    this.#attempts++;
+    this.#tried.add(endpoint);
+    const md = this.#attemptMetadata!.clone();
+    if (this.#attempts > 1) md.set(PREVIOUS_ATTEMPTS, String(this.#attempts - 1));
+    const deadline = Math.min(this.#callerDeadline, this.#routeDeadline);
+    if (deadline !== Infinity) md.set('grpc-timeout', formatGrpcTimeout(deadline - Date.now()));
+    const cluster = up.decision && !up.decision.cluster.originalDst ? up.cluster : DIRECT_CLUSTER;
+    const attempt = new Attempt(this, this.#lb.subchannel(cluster, endpoint), endpoint, this.#attempts);
+    this.#current = this.#last = attempt;
+    attempt.start({
+      metadata: md,
+      authority: this.#authority,
+      path: this.#path,
+      callNumber: this.#callNumber,
+      perTryTimeoutMs: up.retry?.perTryTimeoutMs ?? 0,
+      connectTimeoutMs: up.connectTimeoutMs,
+    });
+  }
+
+  // ---- what attempts report ----
+
+  attemptOpened(attempt: Attempt): void {
+    if (this.#done || attempt !== this.#current) return;
+    const call = attempt.call!;
+    for (const w of this.#writes) call.sendMessageWithContext(w.acked ? {} : w.context, w.message);
+    // Replay copies are no longer needed once nothing can be retried.
+    if (!this.#replayable) this.#writes = [];
+    if (this.#halfClosed) call.halfClose();
+    if (this.#readRequested) call.startRead();
+  }
+
+  attemptHeaders(attempt: Attempt, metadata: Metadata): void {
+    if (this.#done || attempt !== this.#current) return;
+    this.#commit();
+    const d = this.#upstream?.decision;
+    if (d) {
+      mutateMetadata(metadata, d.route.responseHeaders);
+      mutateMetadata(metadata, d.target.responseHeaders);
+    }
+    if (this.#attempts > 1) metadata.set(PREVIOUS_ATTEMPTS, String(this.#attempts - 1));
+    this.#listener.onReceiveMetadata(metadata);
+  }
+
+  attemptMessage(attempt: Attempt, message: unknown): void {
+    if (this.#done || attempt !== this.#current) return;
+    this.#commit();
+    this.#listener.onReceiveMessage(message);
+  }
+
+  attemptEnded(attempt: Attempt, status: AttemptStatus, outcomes: readonly Outcome[]): void {
+    if (this.#done || attempt !== this.#current) return;
+    this.#current = undefined;
+    if (this.#committed || status.code === Status.OK) {
+      this.#finish(status);
+      return;
+    }
+    const wait = this.#retryWait(status, outcomes);
+    if (wait !== undefined) {
+      this.#backoffTimer = setTimeout(() => this.#nextAttempt(), wait);
+      return;
+    }
+    this.#finish(this.#finalStatus(status, outcomes));
+  }
+
+  // ---- decisions ----
+
+  /** Milliseconds to wait before the next attempt, or undefined when this failure stands. */
+  #retryWait(status: StatusObject, outcomes: readonly Outcome[]): number | undefined {
+    const retry = this.#upstream?.retry;
+    if (!retry || this.#attempts > retry.numRetries) return undefined;
+    if (!this.#replayable) return undefined;
+    const now = Date.now();
+    if (now >= this.#routeDeadline || now >= this.#callerDeadline) return undefined;
+    if (!outcomes.some((o) => isRetriable(retry, o))) return undefined;
+    // gRFC A6 server pushback: a server may say when to come back, or (negative, malformed) not to.
+    const pushback = status.metadata.get('grpc-retry-pushback-ms')[0];
+    if (pushback !== undefined) {
+      const ms = typeof pushback === 'string' && /^\d+$/.test(pushback) ? Number(pushback) : -1;
+      return ms >= 0 ? ms : undefined;
+    }
+    return backoffMs(retry, this.#attempts);
+  }
+
+  /** The status the caller sees for a failure that will not be retried. */
+  #finalStatus(status: AttemptStatus, outcomes: readonly Outcome[]): StatusObject {
+    const up = this.#upstream!;
+    const metadata = status.metadata;
+    if (this.#attempts > 1) metadata.set(PREVIOUS_ATTEMPTS, String(this.#attempts - 1));
+    const first = outcomes[0];
+    if (first?.kind === 'per-try-timeout') {
+      const s = meshStatus(Status.DEADLINE_EXCEEDED, `${first.error.message} (route ${up.label}, cluster ${up.cluster}, attempt ${this.#attempts})`, 'MESHLET_PER_TRY_TIMEOUT');
+      s.metadata.merge(metadata);
+      return s;
+    }
+    if (isLocalFailure(outcomes)) {
+      // No server answered: say which cluster and how many tries, as Envoy's local reply does.
+      const err = new UpstreamError(up.cluster, this.#attempts, new Error(status.details));
+      const s = meshStatus(status.code, err.message, err.code);
+      s.metadata.merge(metadata);
+      return s;
+    }
+    // The server's own status is the server's answer; the mesh does not reword it.
+    return { code: status.code, details: status.details, metadata };
+  }
+
+  #commit(): void {
+    if (this.#committed) return;
+    this.#committed = true;
+    this.#replayable = false;
+    this.#writes = [];
+    this.#bufferedBytes = 0;
+  }
+
+  #finish(status: StatusObject): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#clearTimers();
+    const attempt = this.#current;
+    this.#current = undefined;
+    attempt?.cancel(Status.CANCELLED, status.details);
+    this.#writes = [];
+    // Only the code, details and metadata: an RST_STREAM code here would make grpc-js retry the
+    // whole call transparently, behind the mesh's back.
+    this.#listener.onReceiveStatus({ code: status.code, details: status.details, metadata: status.metadata });
+  }
+
+  #clearTimers(): void {
+    if (this.#delayTimer) clearTimeout(this.#delayTimer);
+    if (this.#routeTimer) clearTimeout(this.#routeTimer);
+    if (this.#backoffTimer) clearTimeout(this.#backoffTimer);
+    this.#delayTimer = this.#routeTimer = this.#backoffTimer = undefined;
+  }
+
+  // ---- the SubchannelCall surface grpc-js drives ----
+
+  sendMessageWithContext(context: MessageContext, message: Buffer): void {
+    if (this.#done) {
+      context.callback?.();
+      return;
+    }
+    const open = this.#current?.call;
+    if (this.#replayable) {
+      this.#bufferedBytes += message.length;
+      if (this.#bufferedBytes > this.#lb.retryBufferBytes) {
+        // Too much to keep: whatever attempt carries this message is the last one (gRFC A6).
+        this.#replayable = false;
+      }
+    }
+    if (this.#replayable) {
+      this.#writes.push({ message, context, acked: true });
+      // Buffered is as good as written for flow control; grpc-js's retry layer does the same.
+      process.nextTick(() => context.callback?.());
+      open?.sendMessageWithContext({}, message);
+      return;
+    }
+    if (open) {
+      // Everything buffered before went out when the stream opened.
+      this.#writes = [];
+      open.sendMessageWithContext(context, message);
+      return;
+    }
+    this.#writes.push({ message, context, acked: false });
+  }
+
+  halfClose(): void {
+    this.#halfClosed = true;
+    if (!this.#done) this.#current?.call?.halfClose();
+  }
+
+  startRead(): void {
+    this.#readRequested = true;
+    if (!this.#done) this.#current?.call?.startRead();
+  }
+
+  cancelWithStatus(code: number, details: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#clearTimers();
+    const attempt = this.#current;
+    this.#current = undefined;
+    attempt?.cancel(code, details);
+    this.#writes = [];
+    // The caller's own end (cancel, its deadline): reported a tick later, as grpc-js transports do.
+    process.nextTick(() => this.#listener.onReceiveStatus({ code, details, metadata: new Metadata() }));
+  }
+
+  getPeer(): string {
+    return this.#last?.call?.getPeer() ?? this.#last?.endpoint.key ?? this.#target.authority;
+  }
+
+  getCallNumber(): number {
+    return this.#callNumber;
+  }
+
+  getDeadlineInfo(): string[] {
+    const up = this.#upstream;
+    const info = [up ? `meshlet route ${up.label}, cluster ${up.cluster}` : 'meshlet: before routing'];
+    if (this.#attempts > 0) info.push(`attempt ${this.#attempts}${this.#last ? ` to ${this.#last.endpoint.key}` : ''}`);
+    if (this.#backoffTimer) info.push('waiting to retry');
+    return info;
+  }
+
+  getAuthContext(): AuthContext {
+    return this.#last?.call?.getAuthContext() ?? ({} as AuthContext);
+  }
+}

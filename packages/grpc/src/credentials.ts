@@ -1,0 +1,48 @@
+// Channel credentials for mesh:/// channels: one object given to the client that does the right
+// thing per destination cluster. grpc-js builds a secure connector per subchannel from the
+// channel's credentials and the subchannel's arguments; the mesh balancer puts the cluster name
+// in those arguments (CLUSTER_ARG), so the connector can be chosen per cluster. Clusters with no
+// credentials of their own use the fallback (plaintext by default, as the mesh carries
+// plaintext gRPC between sidecar-less services until mTLS is configured).
+
+import { ChannelCredentials, credentials, experimental, type CallCredentials, type ChannelOptions } from '@grpc/grpc-js';
+
+/** Subchannel argument holding the name of the cluster the subchannel belongs to. */
+export const CLUSTER_ARG = 'meshlet.cluster';
+
+export interface MeshCredentialsOptions {
+  /** Credentials for one cluster's endpoints (e.g. TLS to an external ServiceEntry); undefined uses the fallback. */
+  forCluster?: (cluster: string) => ChannelCredentials | undefined;
+}
+
+export class MeshChannelCredentials extends ChannelCredentials {
+  readonly #fallback: ChannelCredentials;
+  readonly #forCluster: ((cluster: string) => ChannelCredentials | undefined) | undefined;
+
+  constructor(fallback: ChannelCredentials = credentials.createInsecure(), options: MeshCredentialsOptions = {}) {
+    super();
+    this.#fallback = fallback;
+    this.#forCluster = options.forCluster;
+  }
+
+  // Secure as far as grpc-js can tell, so call credentials may be composed onto it (as with
+  // @grpc/grpc-js-xds's XdsChannelCredentials); each cluster's connector decides the wire.
+  _isSecure(): boolean {
+    return true;
+  }
+
+  _equals(other: ChannelCredentials): boolean {
+    return other === this;
+  }
+
+  _createSecureConnector(channelTarget: experimental.GrpcUri, options: ChannelOptions, callCredentials?: CallCredentials): experimental.SecureConnector {
+    const cluster = options[CLUSTER_ARG];
+    const chosen = typeof cluster === 'string' ? this.#forCluster?.(cluster) : undefined;
+    return (chosen ?? this.#fallback)._createSecureConnector(channelTarget, options, callCredentials);
+  }
+}
+
+/** Credentials for a mesh:/// client: per-cluster where configured, else `fallback` (plaintext by default). */
+export function meshCredentials(fallback?: ChannelCredentials, options?: MeshCredentialsOptions): ChannelCredentials {
+  return new MeshChannelCredentials(fallback, options);
+}

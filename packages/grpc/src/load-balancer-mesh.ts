@@ -1,0 +1,182 @@
+// The `meshlet_mesh` load-balancing policy: the concrete → endpoint half of a mesh:/// channel.
+// grpc-js gives a policy a ChannelControlHelper and expects pickers back; this one publishes a
+// MeshPicker as soon as the resolver hands it the channel's MeshTarget, and owns one grpc-js
+// subchannel (one HTTP/2 connection) per cluster and endpoint, created the first time an attempt
+// goes there. Which endpoint an attempt uses is core's decision (the cluster's balancer); this
+// policy only turns an EndpointState into a connection.
+//
+// The channel reports READY as long as it has a mesh: like a sidecar, the mesh is always there to
+// take a call, and each call waits for (or fails over from) its own endpoint's connection.
+
+import { connectivityState as ConnectivityState, experimental, type ChannelOptions, type CallCredentials } from '@grpc/grpc-js';
+import { EndpointState, type MeshSnapshot } from '@meshlet/core';
+import { CLUSTER_ARG } from './credentials.ts';
+import { MeshTarget } from './mesh-target.ts';
+import { MeshPicker } from './picker-mesh.ts';
+
+export const MESH_LB_POLICY = 'meshlet_mesh';
+
+/**
+ * Resolver attribute carrying the channel's MeshTarget to this policy. grpc-js merges resolver
+ * attributes into the options a policy sees; the prefix keeps them out of subchannel arguments.
+ */
+export const TARGET_ATTRIBUTE = `${experimental.SUBCHANNEL_ARGS_EXCLUDE_KEY_PREFIX}.meshlet.target`;
+
+/** grpc-js's own default per-call retry buffer (internal-channel.ts), used when the channel sets none. */
+const DEFAULT_RETRY_BUFFER_BYTES = 1 << 20;
+
+// Envoy connects on demand for each request; grpc-js subchannels back off up to 120 s after a
+// failed connect. A short back-off keeps an endpoint that came back usable within a second,
+// unless the channel chose its own.
+const RECONNECT_DEFAULTS: ChannelOptions = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 };
+
+/** Cluster name for attempts sent to the address the caller named (passthrough, ORIGINAL_DST). */
+export const DIRECT_CLUSTER = 'meshlet.direct';
+
+interface Connection {
+  readonly cluster: string;
+  readonly endpoint: string;
+  readonly subchannel: experimental.SubchannelInterface;
+}
+
+export class MeshLoadBalancingConfig implements experimental.TypedLoadBalancingConfig {
+  getLoadBalancerName(): string {
+    return MESH_LB_POLICY;
+  }
+  toJsonObject(): object {
+    return { [MESH_LB_POLICY]: {} };
+  }
+  static createFromJson(_obj: unknown): MeshLoadBalancingConfig {
+    return new MeshLoadBalancingConfig();
+  }
+}
+
+export class MeshLoadBalancer implements experimental.LoadBalancer {
+  readonly #helper: experimental.ChannelControlHelper;
+  #target: MeshTarget | undefined;
+  #subchannelOptions: ChannelOptions = {};
+  #connections = new Map<string, Connection>();
+  #callCredentials = new Map<string, CallCredentials>();
+  #direct: EndpointState | undefined;
+  #retryBufferBytes = DEFAULT_RETRY_BUFFER_BYTES;
+  #destroyed = false;
+
+  constructor(helper: experimental.ChannelControlHelper) {
+    this.#helper = helper;
+  }
+
+  updateAddressList(
+    _endpoints: experimental.StatusOr<experimental.Endpoint[]>,
+    _config: experimental.TypedLoadBalancingConfig,
+    options: ChannelOptions,
+    _note: string,
+  ): boolean {
+    const target = options[TARGET_ATTRIBUTE];
+    if (!(target instanceof MeshTarget)) {
+      const details = `the ${MESH_LB_POLICY} load-balancing policy only works behind the mesh:/// resolver of @meshlet/grpc`;
+      this.#helper.updateState(ConnectivityState.TRANSIENT_FAILURE, new experimental.UnavailablePicker({ details }), details);
+      return false;
+    }
+    this.#destroyed = false;
+    if (this.#target !== target) {
+      this.#target = target;
+      this.#direct = new EndpointState(target.host, target.port);
+    }
+    const sub: ChannelOptions = { ...RECONNECT_DEFAULTS };
+    for (const [k, v] of Object.entries(options)) {
+      if (k.startsWith(experimental.SUBCHANNEL_ARGS_EXCLUDE_KEY_PREFIX) || k === experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY) continue;
+      sub[k] = v;
+    }
+    this.#subchannelOptions = sub;
+    const limit = options['grpc.per_rpc_retry_buffer_size'];
+    this.#retryBufferBytes = typeof limit === 'number' && limit >= 0 ? limit : DEFAULT_RETRY_BUFFER_BYTES;
+    this.#prune(target.mesh.snapshot);
+    this.#helper.updateState(ConnectivityState.READY, new MeshPicker(this, target), null);
+    return true;
+  }
+
+  /** Bytes of a call's outgoing messages kept for replay before the call commits to its attempt (gRFC A6). */
+  get retryBufferBytes(): number {
+    return this.#retryBufferBytes;
+  }
+
+  /** The endpoint for calls that go where the caller pointed (a host outside the mesh, or ORIGINAL_DST). */
+  get directEndpoint(): EndpointState {
+    return this.#direct!;
+  }
+
+  /** The connection to one endpoint of one cluster; created idle on first use and kept while the endpoint is in the mesh. */
+  subchannel(cluster: string, endpoint: EndpointState): experimental.SubchannelInterface {
+    const key = `${cluster} ${endpoint.key}`;
+    const existing = this.#connections.get(key);
+    if (existing) return existing.subchannel;
+    const address = endpoint.socketPath !== undefined ? { path: endpoint.socketPath } : { host: endpoint.address, port: endpoint.port };
+    const subchannel = this.#helper.createSubchannel(address, { ...this.#subchannelOptions, [CLUSTER_ARG]: cluster });
+    subchannel.ref();
+    this.#connections.set(key, { cluster, endpoint: endpoint.key, subchannel });
+    return subchannel;
+  }
+
+  /**
+   * The call credentials the channel's credentials attach for a cluster (the same for every
+   * endpoint of it). grpc-js generates them once per call, from the picked subchannel.
+   */
+  callCredentials(cluster: string, endpoints: readonly EndpointState[]): CallCredentials | undefined {
+    const cached = this.#callCredentials.get(cluster);
+    if (cached) return cached;
+    const first = endpoints[0];
+    if (!first) return undefined;
+    const creds = this.subchannel(cluster, first).getCallCredentials();
+    this.#callCredentials.set(cluster, creds);
+    return creds;
+  }
+
+  // A new snapshot: connections to endpoints that left their cluster (or clusters that left the
+  // mesh) are released. Calls still running on them finish; grpc-js closes an unused connection.
+  #prune(snapshot: MeshSnapshot): void {
+    const keep = new Map<string, Set<string>>();
+    for (const [key, c] of this.#connections) {
+      if (c.cluster === DIRECT_CLUSTER) continue;
+      let live = keep.get(c.cluster);
+      if (!live) {
+        live = new Set(snapshot.clusters.get(c.cluster)?.endpoints.map((e) => e.key));
+        keep.set(c.cluster, live);
+      }
+      if (live.has(c.endpoint)) continue;
+      c.subchannel.unref();
+      this.#connections.delete(key);
+    }
+    for (const cluster of this.#callCredentials.keys()) if (!snapshot.clusters.has(cluster)) this.#callCredentials.delete(cluster);
+  }
+
+  exitIdle(): void {
+    // Connections open per attempt, not ahead of calls.
+  }
+
+  resetBackoff(): void {
+    // Attempts fail over instead of waiting out a back-off; nothing to reset.
+  }
+
+  destroy(): void {
+    this.#destroyed = true;
+    for (const c of this.#connections.values()) c.subchannel.unref();
+    this.#connections.clear();
+    this.#callCredentials.clear();
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  getTypeName(): string {
+    return MESH_LB_POLICY;
+  }
+}
+
+let registered = false;
+
+export function registerMeshBalancer(): void {
+  if (registered) return;
+  registered = true;
+  experimental.registerLoadBalancerType(MESH_LB_POLICY, MeshLoadBalancer, MeshLoadBalancingConfig);
+}

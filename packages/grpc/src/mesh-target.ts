@@ -1,0 +1,67 @@
+// What one grpc-js channel to a mesh:/// target shares between its resolver, config selector
+// and balancer: the mesh, the logical host:port the caller named, and the plan the config
+// selector made for each call. grpc-js hands the selector's `pickInformation` object to every
+// pick of that call unchanged, so the object itself is the key to the call's plan; a WeakMap
+// lets the plan go when grpc-js drops the call.
+
+import type { Decision, Mesh } from '@meshlet/core';
+
+/** The logical decision for one call, made once by the config selector (route → weighted cluster). */
+export interface CallPlan {
+  readonly decision: Decision;
+  /** `/<service>/<method>` as the caller invoked it. */
+  readonly method: string;
+}
+
+export class MeshTarget {
+  readonly mesh: Mesh;
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`: the :authority of every call, as the caller addressed the service. */
+  readonly authority: string;
+  readonly #plans = new WeakMap<object, CallPlan>();
+
+  constructor(mesh: Mesh, host: string, port: number) {
+    this.mesh = mesh;
+    this.host = host;
+    this.port = port;
+    this.authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  }
+
+  remember(pickInformation: object, plan: CallPlan): void {
+    this.#plans.set(pickInformation, plan);
+  }
+
+  planFor(pickInformation: object): CallPlan | undefined {
+    return this.#plans.get(pickInformation);
+  }
+}
+
+export type ParsedTarget = { ok: true; host: string; port: number } | { ok: false; error: string };
+
+/**
+ * `mesh:///reviews.default.svc.cluster.local:9080` → host and port. A mesh service is a
+ * host:port pair (the listener name), so the port is required; an authority
+ * (`mesh://authority/...`) is not supported.
+ */
+export function parseTarget(scheme: string, authority: string | undefined, path: string): ParsedTarget {
+  const shown = `${scheme}://${authority ?? ''}/${path}`;
+  if (authority) return { ok: false, error: `${shown}: an authority is not supported; write ${scheme}:///<host>:<port>` };
+  let host: string;
+  let portText: string;
+  if (path.startsWith('[')) {
+    const end = path.indexOf(']');
+    if (end < 0) return { ok: false, error: `${shown}: unterminated IPv6 address` };
+    host = path.slice(1, end);
+    portText = path.slice(end + 1).replace(/^:/, '');
+  } else {
+    const i = path.lastIndexOf(':');
+    host = i < 0 ? path : path.slice(0, i);
+    portText = i < 0 ? '' : path.slice(i + 1);
+  }
+  if (!host) return { ok: false, error: `${shown}: no host; write ${scheme}:///<host>:<port>` };
+  if (!portText) return { ok: false, error: `${shown}: no port; a mesh service is addressed as ${scheme}:///${host}:<port>` };
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, error: `${shown}: ${portText} is not a port` };
+  return { ok: true, host: host.toLowerCase(), port };
+}

@@ -1,0 +1,84 @@
+// What the mesh picker hands grpc-js for one call. grpc-js's LoadBalancingCall takes a picked
+// subchannel, attaches call credentials and the deadline, and starts the call with
+// `getRealSubchannel().createCall(...)`. This object stands in for that subchannel and starts a
+// MeshCall instead, which runs the call's attempts over real subchannels (one per endpoint).
+//
+// This is the one place Meshlet relies on a grpc-js internal seam (Subchannel.createCall and the
+// SubchannelCall it returns), not on the experimental API; @grpc/grpc-js is pinned to ~1.14 for
+// it, and test/grpc-seam.test.ts fails loudly if the seam moves.
+
+import { CallCredentials, connectivityState as ConnectivityState, experimental, type Channel, type Metadata } from '@grpc/grpc-js';
+import { MeshCall, type SubchannelCallListener } from './call-mesh.ts';
+import type { MeshLoadBalancer } from './load-balancer-mesh.ts';
+import type { CallPlan, MeshTarget } from './mesh-target.ts';
+
+type RealSubchannel = ReturnType<experimental.SubchannelInterface['getRealSubchannel']>;
+type ChannelzRef = ReturnType<experimental.SubchannelInterface['getChannelzRef']>;
+
+// grpc-js prints this only in traces (GRPC_TRACE=load_balancing_call).
+const CHANNELZ_REF = { kind: 'subchannel', id: -1, name: 'meshlet mesh call' } as unknown as ChannelzRef;
+
+export class MeshCallSubchannel implements experimental.SubchannelInterface {
+  readonly #lb: MeshLoadBalancer;
+  readonly #target: MeshTarget;
+  readonly #plan: CallPlan;
+
+  constructor(lb: MeshLoadBalancer, target: MeshTarget, plan: CallPlan) {
+    this.#lb = lb;
+    this.#target = target;
+    this.#plan = plan;
+  }
+
+  /** Called by grpc-js's LoadBalancingCall with the call's final metadata (credentials, grpc-timeout). */
+  createCall(metadata: Metadata, host: string, method: string, listener: SubchannelCallListener, callNumber?: number): MeshCall {
+    const call = new MeshCall(this.#lb, this.#target, this.#plan, metadata, host, method, listener, callNumber ?? 0);
+    call.start();
+    return call;
+  }
+
+  // The mesh is always ready to take a call; each attempt waits for its own connection.
+  getConnectivityState(): ConnectivityState {
+    return ConnectivityState.READY;
+  }
+
+  getCallCredentials(): CallCredentials {
+    const d = this.#plan.decision;
+    if (d.kind === 'forward' && !d.cluster.originalDst) return this.#lb.callCredentials(d.cluster.name, d.cluster.endpoints) ?? CallCredentials.createEmpty();
+    return CallCredentials.createEmpty();
+  }
+
+  getRealSubchannel(): RealSubchannel {
+    return this as unknown as RealSubchannel;
+  }
+
+  realSubchannelEquals(other: experimental.SubchannelInterface): boolean {
+    return other === this;
+  }
+
+  getAddress(): string {
+    return `mesh:///${this.#target.authority}`;
+  }
+
+  getChannelzRef(): ChannelzRef {
+    return CHANNELZ_REF;
+  }
+
+  isHealthy(): boolean {
+    return true;
+  }
+
+  getChannel(): Channel {
+    throw new Error('meshlet: a mesh call has no single-subchannel channel');
+  }
+
+  // Nothing to watch or keep alive: the object lives for one call.
+  addConnectivityStateListener(): void {}
+  removeConnectivityStateListener(): void {}
+  startConnecting(): void {}
+  throttleKeepalive(): void {}
+  ref(): void {}
+  unref(): void {}
+  addHealthStateWatcher(): void {}
+  removeHealthStateWatcher(): void {}
+  addDataWatcher(): void {}
+}

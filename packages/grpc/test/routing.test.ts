@@ -1,0 +1,88 @@
+// Route matching on /<service>/<method> and metadata, weighted splits, and the four call kinds,
+// through mesh:/// against real grpc-js servers.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { credentials, status, type Client } from '@grpc/grpc-js';
+import type { Mesh } from '@meshlet/core';
+import { register } from '@meshlet/grpc';
+import { EchoClient, startEchoServer, type EchoServer } from './helpers/echo-server.ts';
+import { C, FQDN, TARGET, cluster, meshOf, service } from './helpers/xds.ts';
+import { bidi, clientStream, serverStream, unary, unaryError } from './helpers/calls.ts';
+
+let v1: EchoServer, v2: EchoServer;
+beforeAll(async () => {
+  v1 = await startEchoServer('v1');
+  v2 = await startEchoServer('v2');
+});
+afterAll(async () => { await Promise.all([v1.close(), v2.close()]); });
+
+let mesh: Mesh | undefined;
+let client: Client | undefined;
+afterEach(async () => {
+  client?.close();
+  await mesh?.close();
+  client = mesh = undefined;
+});
+
+function connect(routes: Parameters<typeof service>[0]): Client {
+  mesh = meshOf([service(routes), cluster(C('v1'), [v1.port]), cluster(C('v2'), [v2.port])]);
+  register(mesh);
+  client = new EchoClient(TARGET, credentials.createInsecure());
+  return client;
+}
+
+describe('mesh:/// routing', () => {
+  it('matches the gRPC path exactly, by prefix and by regex', async () => {
+    const c = connect([
+      { match: { path: '/test.Echo/Other' }, route: { cluster: C('v2') } },
+      { match: { safeRegex: { regex: '/test\\.Echo/Server.*' } }, route: { cluster: C('v2') } },
+      { match: { prefix: '/test.Echo/' }, route: { cluster: C('v1') } },
+    ]);
+    expect((await unary(c, { text: 'a' })).reply).toMatchObject({ server: 'v1', text: 'a', path: '/test.Echo/Unary' });
+    expect((await unary(c, {}, {}, 'other')).reply.server).toBe('v2');
+    expect((await serverStream(c, 2)).replies.map((r) => r.server)).toEqual(['v2', 'v2']);
+  });
+
+  it('matches on metadata and keeps the logical authority', async () => {
+    const c = connect([
+      { match: { prefix: '/', headers: [{ name: 'end-user', stringMatch: { exact: 'jason' } }] }, route: { cluster: C('v2') } },
+      { match: { prefix: '/' }, route: { cluster: C('v1') } },
+    ]);
+    expect((await unary(c, {}, { headers: { 'end-user': 'jason' } })).reply.server).toBe('v2');
+    expect((await unary(c, {}, { headers: { 'end-user': 'bob' } })).reply.server).toBe('v1');
+    expect((await unary(c)).reply.server).toBe('v1');
+  });
+
+  it('fails a call no route matches with UNAVAILABLE naming the path and route table', async () => {
+    const c = connect([{ match: { path: '/test.Echo/Other' }, route: { cluster: C('v1') } }]);
+    const err = await unaryError(c);
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.details).toContain('meshlet:');
+    expect(err.details).toContain('/test.Echo/Unary');
+    expect(err.details).toContain(`outbound|9000||${FQDN}`);
+    expect(err.metadata.get('meshlet-error')).toEqual(['MESHLET_NO_ROUTE']);
+  });
+
+  it('splits 80/20 by weight within a tolerance that cannot flake', async () => {
+    const c = connect([{ match: { prefix: '/' }, route: { weightedClusters: { clusters: [{ name: C('v1'), weight: 80 }, { name: C('v2'), weight: 20 }] } } }]);
+    const n = 2000;
+    const counts: Record<string, number> = { v1: 0, v2: 0 };
+    for (let i = 0; i < n; i += 100) {
+      const batch = await Promise.all(Array.from({ length: 100 }, () => unary(c)));
+      for (const r of batch) counts[r.reply.server]!++;
+    }
+    // Binomial(2000, 0.2): sd ≈ 17.9; ±8 sd leaves a flake chance below 1e-14.
+    expect(Math.abs(counts['v2']! - 400)).toBeLessThan(143);
+    expect(counts['v1']! + counts['v2']!).toBe(n);
+  });
+
+  it('carries client-, server- and bidi-streaming calls', async () => {
+    const c = connect([{ match: { prefix: '/' }, route: { cluster: C('v2') } }]);
+    expect(await clientStream(c, ['a', 'b', 'c'])).toMatchObject({ server: 'v2', text: 'a,b,c', count: 3 });
+    const s = await serverStream(c, 5);
+    expect(s.error).toBeUndefined();
+    expect(s.replies.map((r) => r.count)).toEqual([0, 1, 2, 3, 4]);
+    const replies = await bidi(c, ['x', 'y', 'z']);
+    expect(replies.map((r) => `${r.server}:${r.text}`)).toEqual(['v2:x', 'v2:y', 'v2:z']);
+  });
+});
