@@ -44,10 +44,12 @@ export class XdsServer {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => new SotwSession(call, store, opts.logger),
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => new DeltaSession(call, store, opts.logger),
     });
-    const i = opts.listen.lastIndexOf(':');
+    // host:port, or unix:///path (istio-agent serves proxyless clients on a unix socket).
+    const unix = opts.listen.startsWith('unix:');
+    const i = unix ? opts.listen.length : opts.listen.lastIndexOf(':');
     if (i <= 0) {
       store.close();
-      throw new Error(`--listen ${opts.listen}: give host:port, e.g. 127.0.0.1:15010`);
+      throw new Error(`--listen ${opts.listen}: give host:port (e.g. 127.0.0.1:15010) or unix:///path`);
     }
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
@@ -55,11 +57,11 @@ export class XdsServer {
       store.close();
       throw err;
     });
-    return new XdsServer(server, store, opts.listen.slice(0, i), port);
+    return new XdsServer(server, store, opts.listen.slice(0, i), unix ? 0 : port);
   }
 
   get address(): string {
-    return `${this.host}:${this.port}`;
+    return this.host.startsWith('unix:') ? this.host : `${this.host}:${this.port}`;
   }
 
   /** Stops the server and ends every open stream (clients see UNAVAILABLE and reconnect). */

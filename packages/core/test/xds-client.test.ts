@@ -1,0 +1,189 @@
+// Meshlet's ADS client against `meshlet xds`, both real, over gRPC on 127.0.0.1: routing from
+// served CRDs, pushes taking effect, a NACKed push keeping the old version, listeners the
+// server does not have, the does-not-exist timer, and bootstrap errors — in state-of-the-world
+// and delta.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { createMesh, requestView, silentLogger, XdsServer, type Mesh } from '../src/index.ts';
+import { MeshAgent } from '../../http/src/index.ts';
+import { parseBootstrap } from '../src/xds/bootstrap.ts';
+import { AdsClient } from '../src/xds/ads-client.ts';
+import { TYPE_URL } from '../src/xds/resources.ts';
+import { cluster, REVIEWS, routesYaml, servicesYaml, startBackend, tempDir, waitFor, writeBootstrap, writeConfig, type Backend } from './xds-helpers.ts';
+
+function target(mesh: Mesh, headers: Record<string, string> = {}): string | undefined {
+  const d = mesh.decide(requestView('GET', 'http', 'reviews:9080', '/', headers), 'reviews', 9080);
+  return d.kind === 'forward' ? d.target.name : d.kind;
+}
+
+let backends: Record<'v1' | 'v2' | 'v3', Backend>;
+beforeAll(async () => {
+  const [v1, v2, v3] = await Promise.all([startBackend('v1'), startBackend('v2'), startBackend('v3')]);
+  backends = { v1: v1!, v2: v2!, v3: v3! };
+});
+afterAll(async () => {
+  await Promise.all(Object.values(backends).map((b) => b.close()));
+});
+
+const ports = (): { v1: number; v2: number; v3: number } => ({ v1: backends.v1.port, v2: backends.v2.port, v3: backends.v3.port });
+
+describe.each([['state-of-the-world', false], ['delta', true]] as const)('Meshlet ADS client against meshlet xds (%s)', (_label, delta) => {
+  let dir: string;
+  let server: XdsServer;
+  const meshes: Mesh[] = [];
+  const open = async (listeners: string[]): Promise<Mesh> => {
+    const mesh = await createMesh({ bootstrap: writeBootstrap(dir, server.address, { delta }), listeners, logger: silentLogger, xds: { initialFetchTimeoutMs: 5000 } });
+    meshes.push(mesh);
+    return mesh;
+  };
+
+  beforeAll(async () => {
+    dir = tempDir('xds-client');
+    writeConfig(dir, { 'services.yaml': servicesYaml(ports()), 'routes.yaml': routesYaml({ v1: 100, v3: 0 }) });
+    server = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
+  });
+  afterEach(async () => {
+    await Promise.all(meshes.splice(0).map((m) => m.close()));
+    writeConfig(dir, { 'services.yaml': servicesYaml(ports()), 'routes.yaml': routesYaml({ v1: 100, v3: 0 }) });
+    await server.store.reload();
+  });
+  afterAll(() => server.close());
+
+  it('routes as the served CRDs say, through a real MeshAgent, and a push changes routing', async () => {
+    const mesh = await open([REVIEWS]);
+    expect(mesh.configDump().xds?.protocol).toBe(delta ? 'delta' : 'sotw');
+    expect(target(mesh)).toBe(cluster('v1'));
+    expect(target(mesh, { 'end-user': 'jason' })).toBe(cluster('v2'));
+    const agent = new MeshAgent({ mesh });
+    try {
+      const res = await agent.request({ origin: 'http://reviews:9080', path: '/', method: 'GET', headers: { 'end-user': 'jason' } });
+      expect(await res.body.text()).toBe('v2');
+
+      writeConfig(dir, { 'routes.yaml': routesYaml({ v1: 0, v3: 100 }) });
+      await waitFor(() => target(mesh) === cluster('v3'), 10_000, 'the push to route to v3');
+      const after = await agent.request({ origin: 'http://reviews:9080', path: '/', method: 'GET' });
+      expect(await after.body.text()).toBe('v3');
+    } finally {
+      await agent.close();
+    }
+    const xds = mesh.configDump().xds!;
+    expect(xds.connected).toBe(true);
+    for (const r of xds.resources) expect(r.status, `${r.type} ${r.name}`).toBe('ACKED');
+    const rc = xds.resources.find((r) => r.type === 'RouteConfiguration')!;
+    expect(rc.version).toBeTruthy();
+    expect(rc.ageMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a NACKed push leaves the last good version in force and shows the NACK in configDump', async () => {
+    const mesh = await open([REVIEWS]);
+    const before = mesh.configDump().xds!.resources.find((r) => r.name === cluster('v1'))!;
+    // RING_HASH (from consistentHash) is valid Istio but not a policy the core balances yet, so
+    // the client rejects these clusters: a real control-plane push Meshlet must NACK.
+    writeConfig(dir, { 'services.yaml': servicesYaml(ports(), '{ consistentHash: { httpHeaderName: x-user } }') });
+    await waitFor(() => mesh.configDump().xds!.resources.some((r) => r.name === cluster('v1') && r.status === 'NACKED'), 10_000, 'the NACK');
+    const dump = mesh.configDump();
+    const nacked = dump.xds!.resources.find((r) => r.name === cluster('v1'))!;
+    expect(nacked.errorState?.details).toContain(`Cluster ${cluster('v1')}`);
+    expect(nacked.errorState?.details).toContain('lbPolicy');
+    // The version in force is still the one accepted before.
+    expect(nacked.version).toBe(before.version);
+    // ROUND_ROBIN is the enum's zero value, which the proto3 JSON mapping leaves out.
+    const inForce = (dump.clusters as { name: string; lbPolicy?: string }[]).find((c) => c.name === cluster('v1'));
+    expect(inForce).toBeDefined();
+    expect(inForce!.lbPolicy ?? 'ROUND_ROBIN').toBe('ROUND_ROBIN');
+    expect(dump.problems.some((p) => p.includes('NACKed') && p.includes(cluster('v1')))).toBe(true);
+    expect(target(mesh)).toBe(cluster('v1'));
+    expect(mesh.snapshot.clusters.get(cluster('v1'))).toBeDefined();
+
+    // A good push clears the NACK.
+    writeConfig(dir, { 'services.yaml': servicesYaml(ports()) });
+    await waitFor(() => mesh.configDump().xds!.resources.every((r) => r.status === 'ACKED'), 10_000, 'the fix to be ACKed');
+    expect(mesh.configDump().xds!.resources.find((r) => r.name === cluster('v1'))!.errorState).toBeUndefined();
+  });
+
+  it('a listener the server does not have is DOES_NOT_EXIST at once; others are fetched on first use', async () => {
+    const t0 = performance.now();
+    const mesh = await open(['nope.default.svc.cluster.local:80']);
+    // SotW LDS answers are complete, and `meshlet xds` reports absent names on delta streams:
+    // neither waits out the 15 s timer.
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(mesh.configDump().xds!.resources).toEqual([expect.objectContaining({ type: 'Listener', name: 'nope.default.svc.cluster.local:80', status: 'DOES_NOT_EXIST' })]);
+    expect(target(mesh)).toBe('passthrough');
+    expect(await mesh.ensureService('reviews', 9080)).toBe(true);
+    expect(target(mesh)).toBe(cluster('v1'));
+    expect(await mesh.ensureService('ghost', 9080)).toBe(false);
+  });
+});
+
+describe('does-not-exist timer', () => {
+  it('declares a requested resource absent when the server never sends it', async () => {
+    const dir = tempDir('xds-dne');
+    writeConfig(dir, { 'services.yaml': servicesYaml({ v1: 1, v2: 2, v3: 3 }) });
+    const server = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
+    const b = parseBootstrap(readFileSync(writeBootstrap(dir, server.address), 'utf8'), 'test');
+    if (!b.ok) throw new Error(b.error);
+    const client = AdsClient.create(b.value, { logger: silentLogger, onChange: () => {}, doesNotExistMs: 300 });
+    if (!client.ok) throw new Error(client.error);
+    try {
+      client.value.start();
+      // SotW RDS responses are not complete-state: only the timer can say this one is absent.
+      client.value.setSubscription(TYPE_URL.RouteConfiguration, ['outbound|1||missing.default.svc.cluster.local']);
+      const w = client.value.state.get(TYPE_URL.RouteConfiguration, 'outbound|1||missing.default.svc.cluster.local')!;
+      expect(w.status).toBe('REQUESTED');
+      const ms = await waitFor(() => w.status === 'DOES_NOT_EXIST', 5000, 'DOES_NOT_EXIST');
+      expect(ms).toBeGreaterThanOrEqual(250);
+    } finally {
+      client.value.close();
+      server.close();
+    }
+  });
+});
+
+describe('bootstrap', () => {
+  const fixture = '/work/shared/fixtures/istio/grpc-bootstrap.json';
+
+  it("reads istio-agent's bootstrap: unix socket, node id, certificate providers, listener template", () => {
+    const b = parseBootstrap(readFileSync(fixture, 'utf8'), fixture);
+    if (!b.ok) throw new Error(b.error);
+    expect(b.value.xdsServers[0]).toMatchObject({ serverUri: 'unix:///etc/istio/XDS', channelCreds: { type: 'insecure' }, delta: false, ignoreResourceDeletion: false });
+    expect(b.value.node.id).toBe('sidecar~127.0.0.1~pod1.fake-namespace~fake-namespace.svc.cluster.local');
+    expect(b.value.node.metadata['GENERATOR']).toBe('grpc');
+    expect(b.value.namespace).toBe('fake-namespace');
+    expect(b.value.certificateProviders['default']?.pluginName).toBe('file_watcher');
+    expect(b.value.serverListenerResourceNameTemplate).toBe('xds.istio.io/grpc/lds/inbound/%s');
+  });
+
+  it('takes NAMESPACE and LABELS from node metadata, TLS creds, and server features', () => {
+    const b = parseBootstrap(JSON.stringify({
+      xds_servers: [{ server_uri: 'istiod.istio-system.svc:15012', channel_creds: [{ type: 'google_default' }, { type: 'tls', config: { ca_certificate_file: '/ca.pem' } }], server_features: ['xds_v3', 'delta', 'ignore_resource_deletion'] }],
+      node: { id: 'n1', metadata: { NAMESPACE: 'prod', LABELS: { app: 'web', version: 'v2' } } },
+    }), 'inline');
+    if (!b.ok) throw new Error(b.error);
+    expect(b.value.xdsServers[0]).toMatchObject({ channelCreds: { type: 'tls', caCertificateFile: '/ca.pem' }, delta: true, ignoreResourceDeletion: true });
+    expect(b.value.namespace).toBe('prod');
+    expect(b.value.labels).toEqual({ app: 'web', version: 'v2' });
+  });
+
+  it.each([
+    ['{ not json', 'not valid JSON'],
+    ['{}', 'xds_servers: required'],
+    ['{"xds_servers":[{"channel_creds":[{"type":"insecure"}]}],"node":{"id":"x"}}', 'xds_servers[0].server_uri: required'],
+    ['{"xds_servers":[{"server_uri":"a:1","channel_creds":[{"type":"google_default"}]}],"node":{"id":"x"}}', 'none of ["google_default"] is supported'],
+    ['{"xds_servers":[{"server_uri":"a:1","channel_creds":[{"type":"insecure"}]}]}', 'node.id: required'],
+    ['{"xds_servers":[{"server_uri":"a:1","channel_creds":[{"type":"insecure"}]}],"node":{"id":"x","metadata":{"LABELS":["a"]}}}', 'node.metadata.LABELS'],
+  ])('rejects %s with a message saying what to fix', (text, message) => {
+    const b = parseBootstrap(text, 'b.json');
+    expect(b.ok).toBe(false);
+    if (!b.ok) expect(b.error).toContain(message);
+  });
+
+  it('createMesh fails with a message naming the problem for a missing or wrong bootstrap', async () => {
+    await expect(createMesh({ bootstrap: '/nonexistent/bootstrap.json', logger: silentLogger })).rejects.toThrow(/bootstrap \/nonexistent\/bootstrap.json: cannot read it \(no such file\).*GRPC_XDS_BOOTSTRAP/);
+    const dir = tempDir('xds-bad');
+    const bad = join(dir, 'b.json');
+    writeConfig(dir, { 'b.json': '{"xds_servers":[{"server_uri":"x:1","channel_creds":[{"type":"tls","config":{"ca_certificate_file":"/nope/ca.pem"}}]}],"node":{"id":"n"}}' });
+    await expect(createMesh({ bootstrap: bad, logger: silentLogger })).rejects.toThrow(/channel_creds.config.ca_certificate_file: cannot read \/nope\/ca.pem/);
+  });
+});
