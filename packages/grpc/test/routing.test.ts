@@ -51,6 +51,7 @@ describe('mesh:/// routing', () => {
     expect((await unary(c, {}, { headers: { 'end-user': 'jason' } })).reply.server).toBe('v2');
     expect((await unary(c, {}, { headers: { 'end-user': 'bob' } })).reply.server).toBe('v1');
     expect((await unary(c)).reply.server).toBe('v1');
+    expect(v1.calls.at(-1)!.authority).toBe(`${FQDN}:9000`);
   });
 
   it('fails a call no route matches with UNAVAILABLE naming the path and route table', async () => {

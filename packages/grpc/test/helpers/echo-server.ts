@@ -49,7 +49,7 @@ export interface EchoServer {
   readonly port: number;
   behaviour: Behaviour;
   /** Calls received, by path, with their metadata. */
-  readonly calls: { path: string; metadata: Record<string, unknown> }[];
+  readonly calls: { path: string; metadata: Record<string, unknown>; authority: string; deadlineInMs: number }[];
   close(): Promise<void>;
 }
 
@@ -75,14 +75,19 @@ export async function startEchoServer(name: string, behaviour: Behaviour = {}): 
     calls,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
-  const record = (path: string, md: Metadata) => calls.push({ path, metadata: md.getMap() });
+  // What the server saw: metadata, the :authority, and how long its deadline left it.
+  const record = (path: string, md: Metadata, call?: { getHost(): string; getDeadline(): Date | number }) => {
+    const d = call ? call.getDeadline() : Infinity;
+    const at = d instanceof Date ? d.getTime() : d;
+    calls.push({ path, metadata: md.getMap(), authority: call?.getHost() ?? '', deadlineInMs: at - Date.now() });
+  };
   const later = (fn: () => void) => {
     const d = state.behaviour.delayMs ?? 0;
     if (d > 0) setTimeout(fn, d);
     else fn();
   };
   const unary = (path: string) => (call: ServerUnaryCall<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>) => {
-    record(path, call.metadata);
+    record(path, call.metadata, call);
     later(() => {
       if (state.behaviour.failWith) return cb(failure(state.behaviour));
       cb(null, { server: name, text: call.request.text, path, headers: headersOf(call.metadata) });
@@ -92,7 +97,7 @@ export async function startEchoServer(name: string, behaviour: Behaviour = {}): 
     unary: unary('/test.Echo/Unary'),
     other: unary('/test.Echo/Other'),
     clientStream: (call: ServerReadableStream<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>) => {
-      record('/test.Echo/ClientStream', call.metadata);
+      record('/test.Echo/ClientStream', call.metadata, call);
       const texts: string[] = [];
       call.on('data', (m: EchoRequest) => texts.push(m.text ?? ''));
       call.on('end', () => later(() => {
@@ -101,7 +106,7 @@ export async function startEchoServer(name: string, behaviour: Behaviour = {}): 
       }));
     },
     serverStream: (call: ServerWritableStream<EchoRequest, EchoReply>) => {
-      record('/test.Echo/ServerStream', call.metadata);
+      record('/test.Echo/ServerStream', call.metadata, call);
       later(() => {
         const n = call.request.count ?? 3;
         const b = state.behaviour;
@@ -112,7 +117,7 @@ export async function startEchoServer(name: string, behaviour: Behaviour = {}): 
       });
     },
     bidi: (call: ServerDuplexStream<EchoRequest, EchoReply>) => {
-      record('/test.Echo/Bidi', call.metadata);
+      record('/test.Echo/Bidi', call.metadata, call);
       if (state.behaviour.failWith && !state.behaviour.messagesBeforeFailure) {
         call.emit('error', failure(state.behaviour));
         return;

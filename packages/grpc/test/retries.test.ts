@@ -1,0 +1,150 @@
+// Retries through mesh:///: Istio/Envoy retryOn tokens and gRFC A44's gRPC statuses, a different
+// endpoint per attempt, connect-level failures, per-try timeouts, replay of streamed requests,
+// and A6/A44 commit rules (nothing is retried once the server has answered with headers or a
+// message).
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { credentials, status, type Client } from '@grpc/grpc-js';
+import type { Mesh, RetryPolicy } from '@meshlet/core';
+import { register } from '@meshlet/grpc';
+import { EchoClient, startEchoServer, type EchoServer } from './helpers/echo-server.ts';
+import { C, TARGET, cluster, deadPort, meshOf, service } from './helpers/xds.ts';
+import { clientStream, serverStream, unary, unaryError } from './helpers/calls.ts';
+
+const PREVIOUS_HOSTS = [{ name: 'envoy.retry_host_predicates.previous_hosts' }];
+const retry = (retryOn: string, extra: Partial<RetryPolicy> = {}): RetryPolicy => ({
+  retryOn, numRetries: 2, retryHostPredicate: PREVIOUS_HOSTS, hostSelectionRetryMaxAttempts: 5, retryBackOff: { baseInterval: '0.001s' }, ...extra,
+});
+
+let good1: EchoServer, good2: EchoServer, bad: EchoServer, slow: EchoServer;
+beforeAll(async () => {
+  good1 = await startEchoServer('good1');
+  good2 = await startEchoServer('good2');
+  bad = await startEchoServer('bad', { failWith: { code: status.UNAVAILABLE, details: 'bad is down' } });
+  slow = await startEchoServer('slow', { delayMs: 400 });
+});
+afterAll(async () => { await Promise.all([good1, good2, bad, slow].map((s) => s.close())); });
+
+let mesh: Mesh | undefined;
+let client: Client | undefined;
+afterEach(async () => {
+  client?.close();
+  await mesh?.close();
+  client = mesh = undefined;
+  for (const s of [good1, good2, bad, slow]) s.calls.length = 0;
+  bad.behaviour = { failWith: { code: status.UNAVAILABLE, details: 'bad is down' } };
+});
+
+function connect(ports: number[], policy: RetryPolicy | undefined, lbPolicy: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' = 'ROUND_ROBIN'): Client {
+  mesh = meshOf([service([{ match: { prefix: '/' }, route: { cluster: C('x'), ...(policy ? { retryPolicy: policy } : {}) } }]), cluster(C('x'), ports, lbPolicy)]);
+  register(mesh);
+  client = new EchoClient(TARGET, credentials.createInsecure());
+  return client;
+}
+
+describe('retries', () => {
+  it('ride over a failing server, each retry on another endpoint', async () => {
+    const c = connect([bad.port, good1.port, good2.port], retry('unavailable'));
+    const results = await Promise.all(Array.from({ length: 60 }, () => unary(c)));
+    expect(results.every((r) => r.reply.server.startsWith('good'))).toBe(true);
+    // Round robin sends a third of first attempts to `bad`; previous-host avoidance never sends
+    // a call's retry back there, so `bad` sees each call at most once.
+    expect(bad.calls.length).toBeGreaterThan(0);
+    expect(bad.calls.length).toBeLessThanOrEqual(60);
+    const retried = [...good1.calls, ...good2.calls].filter((c) => c.metadata['grpc-previous-rpc-attempts'] === '1');
+    expect(retried.length).toBe(bad.calls.length);
+    expect(results.filter((r) => r.headers?.get('grpc-previous-rpc-attempts')[0] === '1').length).toBe(bad.calls.length);
+  });
+
+  it('are off without a retry policy: the failure reaches the caller as the server sent it', async () => {
+    const c = connect([bad.port], undefined);
+    const err = await unaryError(c);
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.details).toBe('bad is down');
+    expect(bad.calls.length).toBe(1);
+  });
+
+  it('retry only the statuses retryOn names (A44 tokens)', async () => {
+    bad.behaviour = { failWith: { code: status.INTERNAL, details: 'boom' } };
+    let c = connect([bad.port], retry('unavailable,cancelled'));
+    expect((await unaryError(c)).code).toBe(status.INTERNAL);
+    expect(bad.calls.length).toBe(1);
+    client!.close();
+    await mesh!.close();
+    bad.calls.length = 0;
+    c = connect([bad.port], retry('internal', { numRetries: 3 }));
+    const err = await unaryError(c);
+    expect(err.code).toBe(status.INTERNAL);
+    expect(bad.calls.length).toBe(4);
+    expect(err.metadata.get('grpc-previous-rpc-attempts')).toEqual(['3']);
+  });
+
+  it('retry connect failures (connect-failure, or unavailable as gRPC sees it) on another endpoint', async () => {
+    const dead = await deadPort();
+    const c = connect([dead, good1.port], retry('connect-failure'));
+    const results = await Promise.all(Array.from({ length: 20 }, () => unary(c)));
+    expect(results.every((r) => r.reply.server === 'good1')).toBe(true);
+  });
+
+  it('name the cluster and the attempts when no endpoint can be reached', async () => {
+    const c = connect([await deadPort(), await deadPort()], retry('unavailable', { numRetries: 1 }));
+    const err = await unaryError(c);
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.details).toMatch(/^meshlet: upstream connect error or disconnect\/reset before headers in cluster outbound\|9000\|x\|echo\.default\.svc\.cluster\.local after 2 attempt\(s\): connect to 127\.0\.0\.1:\d+ failed/);
+    expect(err.metadata.get('meshlet-error')).toEqual(['MESHLET_UPSTREAM_FAILURE']);
+  });
+
+  it('bound each attempt by the per-try timeout and move to another endpoint', async () => {
+    const c = connect([slow.port, good1.port], retry('5xx', { perTryTimeout: '0.05s' }));
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 10 }, () => unary(c)));
+    expect(results.every((r) => r.reply.server === 'good1')).toBe(true);
+    expect(slow.calls.length).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeLessThan(380);
+  });
+
+  it('report a per-try timeout that is not retried as DEADLINE_EXCEEDED naming the route and cluster', async () => {
+    const c = connect([slow.port], retry('unavailable', { perTryTimeout: '0.05s' }));
+    const err = await unaryError(c);
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(err.details).toMatch(/per-try timeout of 50 ms \(route .*, cluster outbound\|9000\|x\|/);
+  });
+
+  it('replay a client stream to the next endpoint', async () => {
+    const c = connect([bad.port, good1.port], retry('unavailable'), 'ROUND_ROBIN');
+    for (let i = 0; i < 4; i++) expect(await clientStream(c, ['a', 'b', 'c'])).toMatchObject({ server: 'good1', text: 'a,b,c', count: 3 });
+    // `bad` read the whole stream each time it was tried, and the replay still reached good1 intact.
+    expect(bad.calls.length).toBeGreaterThan(0);
+  });
+
+  it('retry a server stream that failed before its first message', async () => {
+    const c = connect([bad.port, good1.port], retry('unavailable'));
+    for (let i = 0; i < 4; i++) {
+      const r = await serverStream(c, 3);
+      expect(r.error).toBeUndefined();
+      expect(r.replies.map((m) => m.server)).toEqual(['good1', 'good1', 'good1']);
+    }
+  });
+
+  it('never retry a stream once a message has been received', async () => {
+    bad.behaviour = { failWith: { code: status.UNAVAILABLE, details: 'died mid-stream' }, messagesBeforeFailure: 1 };
+    const c = connect([bad.port, good1.port], retry('unavailable'));
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => serverStream(c, 3)));
+    const failed = outcomes.filter((o) => o.error);
+    expect(failed.length).toBe(bad.calls.length);
+    for (const f of failed) {
+      expect(f.error!.code).toBe(status.UNAVAILABLE);
+      expect(f.error!.details).toBe('died mid-stream');
+      expect(f.replies.map((m) => m.server)).toEqual(['bad']);
+    }
+    expect(good1.calls.length).toBe(6 - failed.length);
+  });
+
+  it('honour a server pushback that says not to retry', async () => {
+    bad.behaviour = { failWith: { code: status.UNAVAILABLE, details: 'go away', pushbackMs: '-1' } };
+    const c = connect([bad.port, good1.port], retry('unavailable'));
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => unary(c)));
+    expect(results.filter((r) => r.status === 'rejected').length).toBe(bad.calls.length);
+    expect(good1.calls.every((x) => x.metadata['grpc-previous-rpc-attempts'] === undefined)).toBe(true);
+  });
+});
