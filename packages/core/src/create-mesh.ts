@@ -8,6 +8,8 @@ import { FileConfigSource } from './config/file-config-source.ts';
 import { ConfigError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { BreakerOptions } from './resilience/error-rate-breaker.ts';
+import { MeshTelemetry, type TelemetryOptions } from './telemetry/mesh-telemetry.ts';
+import type { MeshMode } from './mesh.ts';
 import { defaultLogger } from './logger.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
@@ -39,13 +41,22 @@ export interface MeshOptions extends IdentityOptions {
    * window, volume threshold, half-open trial). Off unless given.
    */
   breaker?: BreakerOptions;
+  /** OpenTelemetry spans and metrics through @opentelemetry/api when installed (default on); false turns them off. */
+  telemetry?: TelemetryOptions | false;
+  /** 'observe' records every decision but sends requests as if Meshlet were absent. */
+  mode?: MeshMode;
 }
 
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   const config = options.config ?? (options.bootstrap === undefined && !bootstrapFromEnv() ? process.env['MESHLET_CONFIG'] : undefined);
   const bootstrap = options.bootstrap ?? (config === undefined ? bootstrapFromEnv() : undefined);
   const xds = config === undefined && bootstrap !== undefined ? await readBootstrap(options.bootstrap) : undefined;
-  const mesh = new Mesh(resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options), options.logger ?? defaultLogger, { ...(options.breaker && { breaker: options.breaker }) });
+  const telemetry = options.telemetry === false ? undefined : await MeshTelemetry.load(options.telemetry ?? {});
+  const mesh = new Mesh(resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options), options.logger ?? defaultLogger, {
+    ...(options.breaker && { breaker: options.breaker }),
+    ...(telemetry && { telemetry }),
+    ...(options.mode && { mode: options.mode }),
+  });
   const certs = options.certs ?? process.env['MESHLET_CERTS'];
   if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
   if (config !== undefined) {

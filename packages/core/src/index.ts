@@ -2,7 +2,10 @@
 // decisions out. The HTTP and gRPC adapters build on what is exported here.
 
 export { createMesh, type MeshOptions } from './create-mesh.ts';
-export { Mesh, type ClientIdentity, type ConfigDump, type ExplainRequest } from './mesh.ts';
+export { MeshTelemetry, type TelemetryOptions, type RequestTrace, type AttemptTrace, type RequestInfo } from './telemetry/mesh-telemetry.ts';
+export { createAdminHandler, type AdminHandler } from './admin/admin-handler.ts';
+export { decisionAttributes, subsetOf } from './telemetry/decision-attributes.ts';
+export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest } from './mesh.ts';
 export type { Explanation } from './explain.ts';
 export * from './errors.ts';
 export type { Logger } from './logger.ts';

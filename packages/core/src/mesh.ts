@@ -12,6 +12,20 @@ import { decide, type Decision } from './router/decide.ts';
 import { requestView, type HeaderRecord, type RequestView } from './router/request-view.ts';
 import { explainDecision, type Explanation } from './explain.ts';
 import { defaultLogger, type Logger } from './logger.ts';
+import type { MeshTelemetry } from './telemetry/mesh-telemetry.ts';
+
+/**
+ * 'enforce' (default): requests follow the mesh. 'observe': every decision is computed and
+ * recorded (spans, metrics, logs) but requests go out as if Meshlet were absent, so a team can
+ * compare before switching on.
+ */
+export type MeshMode = 'enforce' | 'observe';
+
+export interface MeshRuntimeOptions {
+  breaker?: BreakerOptions;
+  telemetry?: MeshTelemetry;
+  mode?: MeshMode;
+}
 import { TlsCredentials } from './security/tls-credentials.ts';
 import { SecurityPolicies } from './security/security-policies.ts';
 import { candidateHosts } from './router/service-lookup.ts';
@@ -53,6 +67,9 @@ const EMPTY_RESOURCES: XdsResources = { listeners: new Map(), routeConfigs: new 
 export class Mesh {
   readonly identity: ClientIdentity;
   readonly logger: Logger;
+  /** Traces and metrics; undefined when @opentelemetry/api is not installed or telemetry is off. */
+  readonly telemetry: MeshTelemetry | undefined;
+  readonly mode: MeshMode;
   /** Certificates for mesh TLS: provider instances (createMesh({ certs }), the bootstrap) and files. */
   readonly credentials: TlsCredentials;
   /** PeerAuthentication and AuthorizationPolicy in force, for the server helpers. */
@@ -68,9 +85,12 @@ export class Mesh {
   #dumpExtensions: (() => Partial<ConfigDump>)[] = [];
   #demand: ServiceDemand | undefined;
 
-  constructor(identity: ClientIdentity, logger: Logger = defaultLogger, options: { breaker?: BreakerOptions } = {}) {
+  constructor(identity: ClientIdentity, logger: Logger = defaultLogger, options: MeshRuntimeOptions = {}) {
     this.identity = identity;
     this.logger = logger;
+    this.telemetry = options.telemetry;
+    this.mode = options.mode ?? 'enforce';
+    this.telemetry?.observe(this);
     this.credentials = new TlsCredentials(logger);
     this.#breakers = options.breaker ? new BreakerGroup(options.breaker) : undefined;
     const breakers = this.#breakers;
@@ -98,6 +118,7 @@ export class Mesh {
     this.#source = source;
     this.#problems = [...problems, ...errors];
     for (const e of errors) this.logger.warn({ source, error: e }, 'xDS resource rejected');
+    this.telemetry?.configApplied(source, errors.length);
     this.logger.info({ source, version: snapshot.version, services: snapshot.services.size, clusters: snapshot.clusters.size }, 'config applied');
     for (const fn of this.#subscribers) fn(snapshot);
     return errors;

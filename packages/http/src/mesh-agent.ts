@@ -3,7 +3,7 @@
 // through an ordinary Agent unchanged (Istio's ALLOW_ANY outbound policy).
 
 import { Agent, Dispatcher } from 'undici';
-import { requestView, type Mesh, type RedirectActionConfig } from '@meshlet/core';
+import { decisionAttributes, requestView, type Decision, type Mesh, type RedirectActionConfig, type RequestTrace } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
 import { sendLocalReply } from './local-reply.ts';
@@ -45,22 +45,38 @@ export class MeshAgent extends Dispatcher {
     const authority = typeof headers['host'] === 'string' ? headers['host'] : origin.host;
     const view = requestView(opts.method, 'http', authority, opts.path, headers);
     const d = this.mesh.decide(view, origin.hostname, port);
+    const trace = d.kind === 'passthrough' ? undefined : this.#trace(d, opts.method, origin, port);
+    if (this.mesh.mode === 'observe') {
+      // Observe mode: the decision is recorded, the request goes out as if the mesh were absent.
+      return this.#passthrough.dispatch(opts, trace ? observed(handler, trace) : handler);
+    }
     switch (d.kind) {
       case 'passthrough':
         return this.#passthrough.dispatch(opts, handler);
       case 'error':
+        trace!.end({ error: d.error });
         failFast(handler, d.error);
         return true;
       case 'direct':
+        trace!.end({ status: d.action.status });
         localReply(handler, opts.method, d.action.status, {}, d.action.body);
         return true;
       case 'redirect':
+        trace!.end({ status: d.action.status });
         localReply(handler, opts.method, d.action.status, { location: redirectLocation(d.action, origin, opts.path) }, '');
         return true;
       case 'forward':
-        new MeshRequest(d, opts, headers, handler, this.#transports).start();
+        new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!).start();
         return true;
     }
+  }
+
+  #trace(d: Exclude<Decision, { kind: 'passthrough' }>, method: string, origin: URL, port: number): RequestTrace {
+    const telemetry = this.mesh.telemetry;
+    if (!telemetry) return NO_TRACE;
+    const attrs = decisionAttributes(d);
+    if (this.mesh.mode === 'observe') attrs['meshlet.mode'] = 'observe';
+    return telemetry.startRequest({ protocol: 'http', method, url: origin.href, serverAddress: origin.hostname, serverPort: port, mesh: attrs });
   }
 
   // undici's Dispatcher offers close/destroy with a callback or a promise; both forms end here.
@@ -96,6 +112,21 @@ export class MeshAgent extends Dispatcher {
       if (this.#ownsPassthrough) await this.#passthrough.close();
     }
   }
+}
+
+const NO_TRACE: RequestTrace = { attempt: () => ({ inject() {}, end() {} }), event() {}, end() {} };
+
+/** Wraps a caller's handler so the request's outcome ends its (observe-mode) span. */
+function observed(handler: Dispatcher.DispatchHandler, trace: RequestTrace): Dispatcher.DispatchHandler {
+  let status: number | undefined;
+  return {
+    ...handler,
+    onRequestStart: (c, ctx) => handler.onRequestStart?.(c, ctx),
+    onResponseStart: (c, s, h, m) => { status = s; handler.onResponseStart?.(c, s, h, m); },
+    onResponseData: (c, chunk) => handler.onResponseData?.(c, chunk),
+    onResponseEnd: (c, t) => { trace.end({ ...(status !== undefined && { status }) }); handler.onResponseEnd?.(c, t); },
+    onResponseError: (c, e) => { trace.end({ error: e }); handler.onResponseError?.(c, e); },
+  };
 }
 
 function failFast(handler: Dispatcher.DispatchHandler, error: Error): void {

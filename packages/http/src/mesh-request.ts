@@ -14,9 +14,10 @@
 import type { Dispatcher } from 'undici';
 import {
   applyHeaderMutations, backoffMs, EndpointState, classifyError, isRetriable, PerTryTimeoutError, RouteTimeoutError,
-  NoHealthyUpstreamError, UpstreamError, RequestGrant, rewritePath, routeLabel, type ClusterRuntime,
+  NoHealthyUpstreamError, UpstreamError, RequestGrant, rewritePath, routeLabel, type ClusterRuntime, type RequestTrace, type AttemptTrace,
   type ForwardDecision, type MutableHeaders, type Outcome,
 } from '@meshlet/core';
+import type { Mesh } from '@meshlet/core';
 import type { ClusterTransports } from './cluster-transports.ts';
 import { sendLocalReply } from './local-reply.ts';
 import { isReplayableBody } from './request-headers.ts';
@@ -77,8 +78,14 @@ export class MeshRequest {
   /** A retry slot taken for the next attempt, not yet handed to it. */
   #retryHeld = false;
   readonly #runtime: ClusterRuntime;
+  readonly #trace: RequestTrace;
+  readonly #mesh: Mesh;
+  /** Why the next attempt is a retry, for its span and the retry counter. */
+  #retryReason = '';
 
-  constructor(d: ForwardDecision, opts: Dispatcher.DispatchOptions, headers: MutableHeaders, handler: Handler, transports: ClusterTransports) {
+  constructor(mesh: Mesh, d: ForwardDecision, opts: Dispatcher.DispatchOptions, headers: MutableHeaders, handler: Handler, transports: ClusterTransports, trace: RequestTrace) {
+    this.#mesh = mesh;
+    this.#trace = trace;
     this.#d = d;
     this.#opts = opts;
     this.#headers = headers;
@@ -95,6 +102,7 @@ export class MeshRequest {
     if (this.#outer.aborted) return;
     const fault = this.#d.fault;
     if (fault.delayMs > 0) {
+      this.#mesh.telemetry?.faultInjected('delay');
       this.#waitTimer = setTimeout(() => this.#afterDelay(), fault.delayMs);
     } else {
       this.#afterDelay();
@@ -107,6 +115,8 @@ export class MeshRequest {
     const fault = this.#d.fault;
     if (fault.abortStatus !== undefined || fault.abortGrpcStatus !== undefined) {
       this.#done = true;
+      this.#mesh.telemetry?.faultInjected('abort');
+      this.#trace.end({ status: fault.abortStatus ?? 200, ...(fault.abortGrpcStatus !== undefined && { grpcStatus: fault.abortGrpcStatus }) });
       const headers: Record<string, string> = {};
       if (fault.abortGrpcStatus !== undefined) {
         headers['content-type'] = 'application/grpc';
@@ -120,6 +130,7 @@ export class MeshRequest {
     const admitted = this.#runtime.admitRequest();
     if (!(admitted instanceof RequestGrant)) {
       // Overflow fails fast and is never retried.
+      this.#mesh.telemetry?.overflowed(this.#runtime.name, 'limit' in admitted ? admitted.limit : 'error_rate_breaker');
       this.#fail(admitted);
       return;
     }
@@ -149,6 +160,7 @@ export class MeshRequest {
     }
     const overflow = this.#runtime.admitPending();
     if (overflow) {
+      this.#mesh.telemetry?.overflowed(this.#runtime.name, overflow.limit);
       this.#fail(overflow);
       return;
     }
@@ -159,7 +171,10 @@ export class MeshRequest {
     applyHeaderMutations(headers, this.#d.target.requestHeaders);
     headers['host'] = this.#d.action.hostRewrite ?? (typeof this.#headers['host'] === 'string' ? this.#headers['host'] : authorityOf(this.#opts.origin));
     if (this.#attempts > 1) headers['x-envoy-attempt-count'] = String(this.#attempts);
-    const attempt = new Attempt(this, this.#runtime, endpoint, this.#retryHeld);
+    const span = this.#trace.attempt(this.#attempts, endpoint);
+    span.inject(headers);
+    if (this.#attempts > 1) this.#mesh.telemetry?.retried(this.#runtime.name, this.#retryReason);
+    const attempt = new Attempt(this, this.#runtime, endpoint, this.#retryHeld, span);
     this.#retryHeld = false;
     this.#current = attempt;
     endpoint.active++;
@@ -190,12 +205,15 @@ export class MeshRequest {
     const outcome: Outcome = { kind: 'response', status, grpcStatus: typeof grpc === 'string' ? Number(grpc) : undefined, headers };
     this.#runtime.record(attempt.endpoint, outcome);
     if (this.#mayRetry(outcome)) {
+      this.#retryReason = `status_${status}`;
+      attempt.span.end({ status, retryReason: this.#retryReason });
       attempt.finish();
       this.#scheduleRetry();
       return false;
     }
     this.#responded = true;
     this.#status = status;
+    attempt.span.end({ status });
     if (this.#attempts > 1 && status < 500) this.#runtime.counters.retrySuccess++;
     this.#outer.target = controller;
     const out: MutableHeaders = {};
@@ -217,6 +235,7 @@ export class MeshRequest {
     this.#done = true;
     this.#clearTimers();
     this.#grant?.end(this.#status < 500);
+    this.#trace.end({ status: this.#status });
     this.#handler.onResponseEnd?.(this.#outer, trailers);
   }
 
@@ -229,7 +248,9 @@ export class MeshRequest {
     }
     const outcome: Outcome = perTryTimeout ? { kind: 'per-try-timeout', error: err } : classifyError(err);
     if (!this.#outer.aborted) this.#runtime.record(attempt.endpoint, outcome);
+    attempt.span.end({ error: err });
     if (this.#mayRetry(outcome)) {
+      this.#retryReason = outcome.kind.replace(/-/g, '_');
       this.#scheduleRetry();
       return;
     }
@@ -275,6 +296,8 @@ export class MeshRequest {
     }
     // A caller's own abort says nothing about the upstream's health.
     this.#grant?.end(this.#outer.aborted);
+    attempt?.span.end({ error: err });
+    this.#trace.end({ ...(this.#responded && { status: this.#status }), error: err });
     this.#handler.onResponseError?.(this.#outer, err);
   }
 
@@ -295,6 +318,7 @@ class Attempt implements Handler {
   readonly #req: MeshRequest;
   readonly #runtime: ClusterRuntime;
   readonly endpoint: EndpointState;
+  readonly span: AttemptTrace;
   /** Holds a retry slot until it finishes. */
   readonly #isRetry: boolean;
   /** Counted in the cluster's pending requests until a connection takes it. */
@@ -305,8 +329,9 @@ class Attempt implements Handler {
   #finished = false;
   #forwarding = false;
 
-  constructor(req: MeshRequest, runtime: ClusterRuntime, endpoint: EndpointState, isRetry: boolean) {
+  constructor(req: MeshRequest, runtime: ClusterRuntime, endpoint: EndpointState, isRetry: boolean, span: AttemptTrace) {
     this.#req = req;
+    this.span = span;
     this.#runtime = runtime;
     this.endpoint = endpoint;
     this.#isRetry = isRetry;

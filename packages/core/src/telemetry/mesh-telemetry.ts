@@ -1,0 +1,220 @@
+// Traces and metrics through @opentelemetry/api only (an optional peer dependency: no SDK in the
+// packages, and nothing at all when the API is not installed). Names follow the stable HTTP and
+// RPC semantic conventions; the mesh adds its own attributes under `meshlet.*` and its own
+// counters, so a span says which rule sent a request where, and why it failed.
+//
+// Span layout: one CLIENT span per logical request, and (with spans: 'all') one per attempt as
+// its child, carrying `http.request.resend_count` on retries. The W3C traceparent sent upstream
+// is the attempt span's. Beside undici's auto-instrumentation, which already makes a span per
+// attempt, choose spans: 'request' so nothing is counted twice.
+
+import type * as OTel from '@opentelemetry/api';
+import type { Mesh } from '../mesh.ts';
+
+export interface TelemetryOptions {
+  /** Which client spans Meshlet emits (default 'all'). */
+  spans?: 'all' | 'request' | 'none';
+  /** Record metrics (default true). */
+  metrics?: boolean;
+  /** Defaults to the global providers the application's SDK registered. */
+  tracerProvider?: OTel.TracerProvider;
+  meterProvider?: OTel.MeterProvider;
+}
+
+type Api = typeof OTel;
+type Attrs = OTel.Attributes;
+
+const SCOPE = '@meshlet/core';
+
+/** What one logical request looks like to telemetry, before it is sent. */
+export interface RequestInfo {
+  protocol: 'http' | 'grpc';
+  method: string;
+  url: string;
+  serverAddress: string;
+  serverPort: number;
+  /** Mesh attributes of the decision: route, cluster, subset, fault... */
+  mesh: Attrs;
+}
+
+export interface AttemptTrace {
+  /** Adds traceparent (and any other propagated fields) to the attempt's request headers. */
+  inject(headers: Record<string, string | string[]>): void;
+  end(result: { status?: number; error?: Error; retryReason?: string }): void;
+}
+
+export interface RequestTrace {
+  attempt(n: number, endpoint: { address: string; port: number; key: string }): AttemptTrace;
+  event(name: string, attrs?: Attrs): void;
+  /** Ends the request: its status, or the error that ended it. */
+  end(result: { status?: number; grpcStatus?: number; error?: Error }): void;
+}
+
+const NOOP_ATTEMPT: AttemptTrace = { inject() {}, end() {} };
+const NOOP_REQUEST: RequestTrace = { attempt: () => NOOP_ATTEMPT, event() {}, end() {} };
+
+export class MeshTelemetry {
+  readonly #api: Api;
+  readonly #spans: 'all' | 'request' | 'none';
+  readonly #tracer: OTel.Tracer | undefined;
+  readonly #httpDuration: OTel.Histogram | undefined;
+  readonly #rpcDuration: OTel.Histogram | undefined;
+  readonly #retries: OTel.Counter | undefined;
+  readonly #overflows: OTel.Counter | undefined;
+  readonly #faults: OTel.Counter | undefined;
+  readonly #configUpdates: OTel.Counter | undefined;
+  readonly #configRejected: OTel.Counter | undefined;
+  readonly #meter: OTel.Meter | undefined;
+
+  /** Loads @opentelemetry/api if the application has it; undefined when it does not. */
+  static async load(options: TelemetryOptions = {}): Promise<MeshTelemetry | undefined> {
+    let api: Api;
+    try {
+      api = await import('@opentelemetry/api');
+    } catch {
+      return undefined;
+    }
+    return new MeshTelemetry(api, options);
+  }
+
+  constructor(api: Api, options: TelemetryOptions = {}) {
+    this.#api = api;
+    this.#spans = options.spans ?? 'all';
+    if (this.#spans !== 'none') this.#tracer = (options.tracerProvider ?? api.trace.getTracerProvider()).getTracer(SCOPE);
+    if (options.metrics !== false) {
+      const meter = (options.meterProvider ?? api.metrics.getMeterProvider()).getMeter(SCOPE);
+      this.#meter = meter;
+      this.#httpDuration = meter.createHistogram('http.client.request.duration', {
+        unit: 's',
+        description: 'Duration of HTTP client requests, over all attempts.',
+        advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] },
+      });
+      this.#rpcDuration = meter.createHistogram('rpc.client.call.duration', { unit: 's', description: 'Duration of RPC client calls, over all attempts.' });
+      this.#retries = meter.createCounter('meshlet.client.retries', { description: 'Retries the mesh sent, by cluster and reason.' });
+      this.#overflows = meter.createCounter('meshlet.client.overflows', { description: 'Requests failed fast by a circuit-breaker limit or the error-rate breaker.' });
+      this.#faults = meter.createCounter('meshlet.client.faults', { description: 'Injected faults (delay, abort).' });
+      this.#configUpdates = meter.createCounter('meshlet.config.updates', { description: 'Config snapshots applied.' });
+      this.#configRejected = meter.createCounter('meshlet.config.rejected', { description: 'Config objects or xDS resources rejected (NACKed).' });
+    }
+  }
+
+  /** Observable gauges read the mesh's counters at collection time: no cost on the request path. */
+  observe(mesh: Mesh): void {
+    const meter = this.#meter;
+    if (!meter) return;
+    const active = meter.createObservableGauge('meshlet.cluster.active_requests', { description: 'Requests in flight per cluster.' });
+    const ejected = meter.createObservableGauge('meshlet.outlier.ejections_active', { description: 'Hosts ejected by outlier detection now.' });
+    const ejections = meter.createObservableCounter('meshlet.outlier.ejections', { description: 'Outlier ejections so far.' });
+    const version = meter.createObservableGauge('meshlet.config.version', { description: 'Version of the mesh snapshot in force.' });
+    meter.addBatchObservableCallback((r) => {
+      const snapshot = mesh.snapshot;
+      r.observe(version, snapshot.version);
+      for (const c of snapshot.clusters.values()) {
+        const s = c.runtime.stats();
+        const attrs = { 'meshlet.cluster': c.name };
+        r.observe(active, s.upstream_rq_active, attrs);
+        r.observe(ejected, s['outlier_detection.ejections_active'], attrs);
+        r.observe(ejections, s['outlier_detection.ejections_total'], attrs);
+      }
+    }, [active, ejected, ejections, version]);
+  }
+
+  configApplied(source: string, rejected: number): void {
+    this.#configUpdates?.add(1, { 'meshlet.config.source': source.split(':')[0]! });
+    if (rejected > 0) this.#configRejected?.add(rejected, { 'meshlet.config.source': source.split(':')[0]! });
+  }
+
+  retried(cluster: string, reason: string): void {
+    this.#retries?.add(1, { 'meshlet.cluster': cluster, 'meshlet.retry.reason': reason });
+  }
+
+  overflowed(cluster: string, limit: string): void {
+    this.#overflows?.add(1, { 'meshlet.cluster': cluster, 'meshlet.overflow.limit': limit });
+  }
+
+  faultInjected(kind: 'delay' | 'abort'): void {
+    this.#faults?.add(1, { 'meshlet.fault.type': kind });
+  }
+
+  /** Starts the logical request's span (a child of the caller's active context). */
+  startRequest(info: RequestInfo): RequestTrace {
+    const started = performance.now();
+    const api = this.#api;
+    const parent = api.context.active();
+    const attrs: Attrs = {
+      ...(info.protocol === 'http'
+        ? { 'http.request.method': info.method, 'url.full': info.url }
+        : { 'rpc.system': 'grpc', 'rpc.method': info.method }),
+      'server.address': info.serverAddress,
+      'server.port': info.serverPort,
+      ...info.mesh,
+    };
+    const span = this.#tracer?.startSpan(info.protocol === 'http' ? info.method : info.method, { kind: api.SpanKind.CLIENT, attributes: attrs }, parent);
+    const spanCtx = span ? api.trace.setSpan(parent, span) : parent;
+    const histogram = info.protocol === 'http' ? this.#httpDuration : this.#rpcDuration;
+    const tracer = this.#spans === 'all' ? this.#tracer : undefined;
+    if (!span && !histogram) return NOOP_REQUEST;
+    return {
+      attempt: (n, endpoint) => {
+        const attemptAttrs: Attrs = {
+          ...(info.protocol === 'http' ? { 'http.request.method': info.method } : { 'rpc.system': 'grpc', 'rpc.method': info.method }),
+          'server.address': info.serverAddress,
+          'server.port': info.serverPort,
+          'network.peer.address': endpoint.address,
+          'network.peer.port': endpoint.port,
+          'meshlet.endpoint': endpoint.key,
+          ...(n > 1 && { 'http.request.resend_count': n - 1 }),
+        };
+        const a = tracer?.startSpan(info.protocol === 'http' ? info.method : info.method, { kind: api.SpanKind.CLIENT, attributes: attemptAttrs }, spanCtx);
+        const injectCtx = a ? api.trace.setSpan(spanCtx, a) : spanCtx;
+        return {
+          inject: (headers) => api.propagation.inject(injectCtx, headers, HEADER_SETTER),
+          end: (r) => {
+            if (!a) return;
+            if (r.status !== undefined) a.setAttribute('http.response.status_code', r.status);
+            if (r.retryReason) a.setAttribute('meshlet.retry.reason', r.retryReason);
+            if (r.error) {
+              a.setAttribute('error.type', errorType(r.error));
+              a.setStatus({ code: api.SpanStatusCode.ERROR, message: r.error.message });
+            } else if (r.status !== undefined && r.status >= 500) {
+              a.setAttribute('error.type', String(r.status));
+              a.setStatus({ code: api.SpanStatusCode.ERROR });
+            }
+            a.end();
+          },
+        };
+      },
+      event: (name, eventAttrs) => span?.addEvent(name, eventAttrs),
+      end: (r) => {
+        const metricAttrs: Attrs = info.protocol === 'http'
+          ? { 'http.request.method': info.method, 'server.address': info.serverAddress, 'server.port': info.serverPort }
+          : { 'rpc.system': 'grpc', 'rpc.method': info.method, 'server.address': info.serverAddress, 'server.port': info.serverPort };
+        if (info.mesh['meshlet.cluster'] !== undefined) metricAttrs['meshlet.cluster'] = info.mesh['meshlet.cluster'];
+        if (r.status !== undefined) metricAttrs['http.response.status_code'] = r.status;
+        if (r.grpcStatus !== undefined) metricAttrs['rpc.grpc.status_code'] = r.grpcStatus;
+        if (r.error) metricAttrs['error.type'] = errorType(r.error);
+        else if (r.status !== undefined && r.status >= 500) metricAttrs['error.type'] = String(r.status);
+        histogram?.record((performance.now() - started) / 1000, metricAttrs);
+        if (!span) return;
+        if (r.status !== undefined) span.setAttribute('http.response.status_code', r.status);
+        if (r.error || (r.status !== undefined && r.status >= 500)) {
+          span.setAttribute('error.type', r.error ? errorType(r.error) : String(r.status));
+          span.setStatus({ code: api.SpanStatusCode.ERROR, ...(r.error && { message: r.error.message }) });
+        }
+        span.end();
+      },
+    };
+  }
+}
+
+const HEADER_SETTER: OTel.TextMapSetter<Record<string, string | string[]>> = {
+  set(carrier, key, value) {
+    carrier[key] = value;
+  },
+};
+
+/** `error.type`: the mesh's error code, or the error's class name. */
+function errorType(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : err.name || 'Error';
+}
