@@ -20,6 +20,7 @@ import {
 import type { Mesh } from '@meshlet/core';
 import type { ClusterTransports } from './cluster-transports.ts';
 import { sendLocalReply } from './local-reply.ts';
+import { sendMirrors } from './mirror.ts';
 import { isReplayableBody } from './request-headers.ts';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -143,6 +144,7 @@ export class MeshRequest {
         this.#fail(new RouteTimeoutError(timeout, routeLabel(this.#d.route)));
       }, timeout);
     }
+    if (this.#d.action.mirrors.length > 0) sendMirrors(this.#mesh, this.#d.action.mirrors, this.#opts, this.#path, this.#upstreamHeaders(), this.#transports);
     this.#attempt();
   }
 
@@ -166,10 +168,7 @@ export class MeshRequest {
     }
     this.#attempts++;
     this.#tried.add(endpoint);
-    const headers: MutableHeaders = { ...this.#headers };
-    applyHeaderMutations(headers, this.#d.route.requestHeaders);
-    applyHeaderMutations(headers, this.#d.target.requestHeaders);
-    headers['host'] = this.#d.action.hostRewrite ?? (typeof this.#headers['host'] === 'string' ? this.#headers['host'] : authorityOf(this.#opts.origin));
+    const headers = this.#upstreamHeaders();
     if (this.#attempts > 1) headers['x-envoy-attempt-count'] = String(this.#attempts);
     const span = this.#trace.attempt(this.#attempts, endpoint);
     span.inject(headers);
@@ -188,6 +187,15 @@ export class MeshRequest {
     } catch (err) {
       attempt.onResponseError(null, err as Error);
     }
+  }
+
+  /** The request headers as the upstream sees them: route and cluster mutations, the logical Host. */
+  #upstreamHeaders(): MutableHeaders {
+    const headers: MutableHeaders = { ...this.#headers };
+    applyHeaderMutations(headers, this.#d.route.requestHeaders);
+    applyHeaderMutations(headers, this.#d.target.requestHeaders);
+    headers['host'] = this.#d.action.hostRewrite ?? (typeof this.#headers['host'] === 'string' ? this.#headers['host'] : authorityOf(this.#opts.origin));
+    return headers;
   }
 
   // ORIGINAL_DST (ServiceEntry resolution NONE): the endpoint is the address the caller named.

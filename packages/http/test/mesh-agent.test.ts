@@ -190,4 +190,24 @@ describe('MeshAgent routing', () => {
     }
     await expect(fetch('http://reviews:9080/f')).rejects.toThrow();
   });
+
+  it("mirrors a copy to the mirror cluster with a -shadow Host, and the mirror's failures never reach the caller", async () => {
+    const shadow = await startServer('shadow', (_req, res) => { res.statusCode = 500; res.end('mirror broke'); });
+    servers.push(shadow);
+    meshWith([{
+      match: { prefix: '/' },
+      route: { cluster: C('v1'), timeout: '0s', requestMirrorPolicies: [{ cluster: 'mirror', runtimeFraction: { defaultValue: { numerator: 100, denominator: 'HUNDRED' } } }, { cluster: 'dead-mirror' }] },
+    }], [cluster('mirror', [shadow.port]), cluster('dead-mirror', [1])]);
+    for (let i = 0; i < 5; i++) {
+      const r = await request('http://reviews:9080/m?x=1', { dispatcher: agent, method: 'POST', body: 'copy me' });
+      expect(r.statusCode).toBe(200);
+      expect(await r.body.text()).toBe('v1');
+    }
+    for (let i = 0; i < 50 && shadow.hits < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(shadow.hits).toBe(5);
+    const seen = shadow.requests.at(-1)!;
+    expect(seen.headers.host).toBe('reviews-shadow:9080');
+    expect(seen.url).toBe('/m?x=1');
+    expect(seen.body).toBe('copy me');
+  });
 });
