@@ -4,7 +4,7 @@
 // the MeshCall's decision; the attempt only reports what happened, in core's Outcome terms.
 
 import { connectivityState as ConnectivityState, Metadata, status as Status, type experimental } from '@grpc/grpc-js';
-import { PerTryTimeoutError, type EndpointState, type Outcome } from '@meshlet/core';
+import { PerTryTimeoutError, type ClusterRuntime, type EndpointState, type Outcome } from '@meshlet/core';
 import { connectFailureOutcomes, statusOutcomes, type AttemptStatus } from './call-outcome.ts';
 
 type RealSubchannel = ReturnType<experimental.SubchannelInterface['getRealSubchannel']>;
@@ -20,6 +20,13 @@ export interface AttemptOwner {
   attemptMessage(attempt: Attempt, message: unknown): void;
   /** The attempt is over. `outcomes` reads it for the retry policy when it ended before response headers. */
   attemptEnded(attempt: Attempt, status: AttemptStatus, outcomes: readonly Outcome[]): void;
+}
+
+/** The cluster's circuit-breaker slots an attempt holds (none for calls that leave the mesh). */
+export interface AttemptAdmission {
+  readonly runtime: ClusterRuntime;
+  /** A retry slot (max_retries or the retry budget) taken for this attempt. */
+  readonly isRetry: boolean;
 }
 
 export interface AttemptRequest {
@@ -42,12 +49,23 @@ export class Attempt {
   #perTryTimer: NodeJS.Timeout | undefined;
   #headers = false;
   #finished = false;
+  readonly #admission: AttemptAdmission | undefined;
+  /** Counted in the cluster's pending requests (max_pending_requests) until its stream opens. */
+  #pending: boolean;
 
-  constructor(owner: AttemptOwner, subchannel: experimental.SubchannelInterface, endpoint: EndpointState, number: number) {
+  constructor(owner: AttemptOwner, subchannel: experimental.SubchannelInterface, endpoint: EndpointState, number: number, admission: AttemptAdmission | undefined) {
     this.#owner = owner;
     this.#subchannel = subchannel;
     this.endpoint = endpoint;
     this.number = number;
+    this.#admission = admission;
+    this.#pending = admission !== undefined;
+  }
+
+  #endPending(): void {
+    if (!this.#pending) return;
+    this.#pending = false;
+    this.#admission!.runtime.endPending();
   }
 
   /** The open stream, once there is one. */
@@ -125,6 +143,7 @@ export class Attempt {
       this.#connectFailed((err as Error).message);
       return;
     }
+    this.#endPending();
     this.#owner.attemptOpened(this);
   }
 
@@ -161,6 +180,8 @@ export class Attempt {
     this.#stopWatching();
     this.#clearPerTry();
     this.endpoint.active--;
+    this.#endPending();
+    if (this.#admission?.isRetry) this.#admission.runtime.endRetry();
   }
 
   #clearPerTry(): void {

@@ -8,14 +8,19 @@
 //      the policy says so) → connect within the cluster's connect timeout → open the stream with
 //      the per-try timeout until response headers → classify how it ended → retry after
 //      back-off, or answer the caller
+// Circuit breakers sit at the cluster, through core's ClusterRuntime as for HTTP: the call is
+// admitted once (max_requests, i.e. http2MaxRequests, and the optional error-rate breaker)
+// before its first attempt and fails fast with UNAVAILABLE when over; each attempt waits for its
+// connection under max_pending_requests; each retry needs a retry slot (max_retries or the
+// budget). Every attempt's outcome feeds the cluster's outlier detector.
 // Commit rules follow gRFC A6/A44: the call commits to an attempt when response headers or a
 // message arrive, or when more has been sent than the replay buffer holds; after that nothing is
 // retried. Until then every message the caller sends is kept and replayed to the next attempt.
 
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import {
-  backoffMs, isRetriable, NoHealthyUpstreamError, RouteTimeoutError, UpstreamError, rewritePath, routeLabel,
-  type EndpointState, type ForwardDecision, type Outcome, type RetryPolicy,
+  backoffMs, decisionAttributes, effectiveStatus, isRetriable, NoHealthyUpstreamError, RequestGrant, RouteTimeoutError, UpstreamError, rewritePath, routeLabel,
+  type ClusterRuntime, type EndpointState, type ForwardDecision, type Outcome, type RequestTrace, type RetryPolicy,
 } from '@meshlet/core';
 import { Attempt, type AttemptOwner, type SubchannelCall, type SubchannelCallListener } from './call-attempt.ts';
 import { formatGrpcTimeout, parseGrpcTimeout } from './call-deadline.ts';
@@ -81,6 +86,13 @@ export class MeshCall implements AttemptOwner {
   #readRequested = false;
   #done = false;
 
+  #runtime: ClusterRuntime | undefined;
+  #grant: RequestGrant | undefined;
+  /** A retry slot taken for the next attempt, not yet handed to it. */
+  #retryHeld = false;
+  #retryReason = '';
+  #trace: RequestTrace | undefined;
+
   #delayTimer: NodeJS.Timeout | undefined;
   #routeTimer: NodeJS.Timeout | undefined;
   #backoffTimer: NodeJS.Timeout | undefined;
@@ -106,16 +118,28 @@ export class MeshCall implements AttemptOwner {
   #begin(): void {
     if (this.#done) return;
     const d = this.#plan.decision;
-    if (d.kind === 'passthrough') {
+    const mesh = this.#target.mesh;
+    if (d.kind !== 'passthrough' && mesh.telemetry) {
+      const attrs = decisionAttributes(d);
+      if (mesh.mode === 'observe') attrs['meshlet.mode'] = 'observe';
+      this.#trace = mesh.telemetry.startRequest({
+        protocol: 'grpc', method: this.#plan.method, url: `grpc://${this.#target.authority}${this.#plan.method}`,
+        serverAddress: this.#target.host, serverPort: this.#target.port, mesh: attrs,
+      });
+    }
+    // Observe mode: the decision is recorded, the call goes where the caller pointed, as if
+    // there were no mesh.
+    if (d.kind === 'passthrough' || mesh.mode === 'observe') {
       this.#upstream = { label: 'passthrough', cluster: DIRECT_CLUSTER, decision: undefined, retry: undefined, timeoutMs: 0, connectTimeoutMs: DIRECT_CONNECT_TIMEOUT_MS };
       this.#startForwarding();
       return;
     }
     if (d.kind === 'error') {
-      this.#finish(meshStatus(Status.UNAVAILABLE, `${d.error.message} (target ${this.#target.authority})`, d.error.code));
+      this.#finish(meshStatus(Status.UNAVAILABLE, `${d.error.message} (target ${this.#target.authority})`, d.error.code), d.error);
       return;
     }
     if (d.fault.delayMs > 0) {
+      mesh.telemetry?.faultInjected('delay');
       this.#delayTimer = setTimeout(() => {
         this.#delayTimer = undefined;
         this.#afterDelay();
@@ -134,6 +158,7 @@ export class MeshCall implements AttemptOwner {
     if (fault.abortGrpcStatus !== undefined || fault.abortStatus !== undefined) {
       const code = fault.abortGrpcStatus ?? httpToGrpcStatus(fault.abortStatus!);
       const what = fault.abortGrpcStatus !== undefined ? `grpc-status ${fault.abortGrpcStatus}` : `HTTP ${fault.abortStatus}`;
+      this.#target.mesh.telemetry?.faultInjected('abort');
       this.#finish(meshStatus(code, `fault filter abort (${what}) by route ${label}`, 'MESHLET_FAULT_ABORT'));
       return;
     }
@@ -146,7 +171,17 @@ export class MeshCall implements AttemptOwner {
       case 'redirect':
         this.#finish(meshStatus(httpToGrpcStatus(d.action.status), `route ${label} redirects (HTTP ${d.action.status}); gRPC does not follow redirects`, 'MESHLET_REDIRECT'));
         return;
-      case 'forward':
+      case 'forward': {
+        const runtime = d.cluster.runtime;
+        const admitted = runtime.admitRequest();
+        if (!(admitted instanceof RequestGrant)) {
+          // Overflow fails fast, is never retried, and says the mesh refused it.
+          this.#target.mesh.telemetry?.overflowed(runtime.name, 'limit' in admitted ? admitted.limit : 'error_rate_breaker');
+          this.#finish(meshStatus(Status.UNAVAILABLE, `${admitted.message} (route ${label})`, admitted.code), admitted);
+          return;
+        }
+        this.#runtime = runtime;
+        this.#grant = admitted;
         this.#upstream = {
           label,
           cluster: d.cluster.name,
@@ -156,6 +191,7 @@ export class MeshCall implements AttemptOwner {
           connectTimeoutMs: d.cluster.connectTimeoutMs,
         };
         this.#startForwarding();
+      }
     }
   }
 
@@ -177,8 +213,9 @@ export class MeshCall implements AttemptOwner {
       this.#routeDeadline = Date.now() + up.timeoutMs;
       this.#routeTimer = setTimeout(() => {
         this.#routeTimer = undefined;
+        if (this.#runtime) this.#runtime.counters.timeouts++;
         const err = new RouteTimeoutError(up.timeoutMs, up.label);
-        this.#finish(meshStatus(Status.DEADLINE_EXCEEDED, `${err.message} (cluster ${up.cluster}, ${this.#attempts} attempt(s))`, err.code));
+        this.#finish(meshStatus(Status.DEADLINE_EXCEEDED, `${err.message} (cluster ${up.cluster}, ${this.#attempts} attempt(s))`, err.code), err);
       }, up.timeoutMs);
     }
     this.#nextAttempt();
@@ -198,8 +235,15 @@ export class MeshCall implements AttemptOwner {
     const endpoint = this.#pick();
     if (!endpoint) {
       const cluster = up.decision!.cluster;
-      const err = new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy');
-      this.#finish(meshStatus(Status.UNAVAILABLE, `${err.message} (route ${up.label})`, err.code));
+      const err = new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy or every one is ejected');
+      this.#finish(meshStatus(Status.UNAVAILABLE, `${err.message} (route ${up.label})`, err.code), err);
+      return;
+    }
+    const runtime = this.#runtime;
+    const overflow = runtime?.admitPending();
+    if (overflow) {
+      this.#target.mesh.telemetry?.overflowed(runtime!.name, overflow.limit);
+      this.#finish(meshStatus(Status.UNAVAILABLE, `${overflow.message} (route ${up.label})`, overflow.code), overflow);
       return;
     }
     this.#attempts++;
@@ -209,7 +253,14 @@ export class MeshCall implements AttemptOwner {
     const deadline = Math.min(this.#callerDeadline, this.#routeDeadline);
     if (deadline !== Infinity) md.set('grpc-timeout', formatGrpcTimeout(deadline - Date.now()));
     const cluster = up.decision && !up.decision.cluster.originalDst ? up.cluster : DIRECT_CLUSTER;
-    const attempt = new Attempt(this, this.#lb.subchannel(cluster, endpoint), endpoint, this.#attempts);
+    if (this.#trace) {
+      const carrier: Record<string, string | string[]> = {};
+      this.#trace.attempt(this.#attempts, endpoint).inject(carrier);
+      for (const [k, v] of Object.entries(carrier)) md.set(k, Array.isArray(v) ? v.join(',') : v);
+    }
+    if (this.#attempts > 1 && runtime) this.#target.mesh.telemetry?.retried(runtime.name, this.#retryReason);
+    const attempt = new Attempt(this, this.#lb.subchannel(cluster, endpoint), endpoint, this.#attempts, runtime && { runtime, isRetry: this.#retryHeld });
+    this.#retryHeld = false;
     this.#current = this.#last = attempt;
     attempt.start({
       metadata: md,
@@ -254,12 +305,17 @@ export class MeshCall implements AttemptOwner {
   attemptEnded(attempt: Attempt, status: AttemptStatus, outcomes: readonly Outcome[]): void {
     if (this.#done || attempt !== this.#current) return;
     this.#current = undefined;
+    // Outlier detection hears every attempt's verdict: how it failed on the wire, or the gRPC
+    // status the server ended it with (UNAVAILABLE counts as a 503, as Envoy maps it).
+    this.#runtime?.record(attempt.endpoint, outcomes[0] ?? { kind: 'response', status: 200, grpcStatus: status.code });
     if (this.#committed || status.code === Status.OK) {
+      if (status.code === Status.OK && this.#attempts > 1 && this.#runtime) this.#runtime.counters.retrySuccess++;
       this.#finish(status);
       return;
     }
     const wait = this.#retryWait(status, outcomes);
     if (wait !== undefined) {
+      this.#retryReason = retryReason(outcomes);
       this.#backoffTimer = setTimeout(() => this.#nextAttempt(), wait);
       return;
     }
@@ -278,11 +334,21 @@ export class MeshCall implements AttemptOwner {
     if (!outcomes.some((o) => isRetriable(retry, o))) return undefined;
     // gRFC A6 server pushback: a server may say when to come back, or (negative, malformed) not to.
     const pushback = status.metadata.get('grpc-retry-pushback-ms')[0];
+    let wait: number;
     if (pushback !== undefined) {
       const ms = typeof pushback === 'string' && /^\d+$/.test(pushback) ? Number(pushback) : -1;
-      return ms >= 0 ? ms : undefined;
+      if (ms < 0) return undefined;
+      wait = ms;
+    } else {
+      wait = backoffMs(retry, this.#attempts);
     }
-    return backoffMs(retry, this.#attempts);
+    // The retry needs a slot under max_retries (or the retry budget); without one the failure
+    // stands (Envoy's upstream_rq_retry_overflow).
+    if (this.#runtime) {
+      if (!this.#runtime.admitRetry()) return undefined;
+      this.#retryHeld = true;
+    }
+    return wait;
   }
 
   /** The status the caller sees for a failure that will not be retried. */
@@ -315,7 +381,8 @@ export class MeshCall implements AttemptOwner {
     this.#bufferedBytes = 0;
   }
 
-  #finish(status: StatusObject): void {
+  /** Ends the call with `status`; `error` is the mesh's reason when the mesh ended it. */
+  #finish(status: StatusObject, error?: Error): void {
     if (this.#done) return;
     this.#done = true;
     this.#clearTimers();
@@ -323,9 +390,21 @@ export class MeshCall implements AttemptOwner {
     this.#current = undefined;
     attempt?.cancel(Status.CANCELLED, status.details);
     this.#writes = [];
+    this.#release(status.code);
+    this.#trace?.end(error ? { grpcStatus: status.code, error } : { grpcStatus: status.code });
     // Only the code, details and metadata: an RST_STREAM code here would make grpc-js retry the
     // whole call transparently, behind the mesh's back.
     this.#listener.onReceiveStatus({ code: status.code, details: status.details, metadata: status.metadata });
+  }
+
+  /** Gives back the call's circuit-breaker slots; `code` settles the error-rate breaker's verdict. */
+  #release(code: number): void {
+    if (this.#retryHeld) {
+      this.#retryHeld = false;
+      this.#runtime?.endRetry();
+    }
+    this.#grant?.end(effectiveStatus({ kind: 'response', status: 200, grpcStatus: code }) < 500);
+    this.#grant = undefined;
   }
 
   #clearTimers(): void {
@@ -384,6 +463,9 @@ export class MeshCall implements AttemptOwner {
     this.#current = undefined;
     attempt?.cancel(code, details);
     this.#writes = [];
+    // A caller's own cancel or deadline says nothing about the upstream's health.
+    this.#release(Status.OK);
+    this.#trace?.end({ grpcStatus: code });
     // The caller's own end (cancel, its deadline): reported a tick later, as grpc-js transports do.
     process.nextTick(() => this.#listener.onReceiveStatus({ code, details, metadata: new Metadata() }));
   }
@@ -407,4 +489,12 @@ export class MeshCall implements AttemptOwner {
   getAuthContext(): AuthContext {
     return this.#last?.call?.getAuthContext() ?? ({} as AuthContext);
   }
+}
+
+/** Why a call is retried, for the retry counter (Envoy-style reason names). */
+function retryReason(outcomes: readonly Outcome[]): string {
+  const o = outcomes[0];
+  if (!o) return 'unknown';
+  if (o.kind !== 'response') return o.kind.replace(/-/g, '_');
+  return o.grpcStatus !== undefined ? `grpc_status_${o.grpcStatus}` : `status_${o.status}`;
 }

@@ -52,7 +52,10 @@ export class MeshResolver implements experimental.Resolver {
       this.#later(() => this.#fail(`no mesh is registered for ${scheme}:/// targets; call register(mesh) from @meshlet/grpc before creating the client`));
       return;
     }
-    const follow = (mesh: Mesh) => {
+    const follow = async (mesh: Mesh) => {
+      // In xDS mode the service's config is fetched on first use; calls wait in grpc-js's
+      // queue until it is there, rather than going out unrouted. Immediate with CRD files.
+      await mesh.ensureService(parsed.host, parsed.port).catch(() => false);
       // destroy() or a newer updateResolution() happened while the mesh was being created.
       if (generation !== this.#generation) return;
       this.#meshTarget = new MeshTarget(mesh, parsed.host, parsed.port);
@@ -65,7 +68,7 @@ export class MeshResolver implements experimental.Resolver {
         if (generation === this.#generation) this.#fail(`the mesh for ${scheme}:/// targets could not be created: ${err instanceof Error ? err.message : String(err)}`);
       });
     } else {
-      this.#later(() => follow(source));
+      this.#later(() => void follow(source));
     }
   }
 

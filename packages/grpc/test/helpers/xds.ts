@@ -20,9 +20,15 @@ export function service(routes: Route[], fqdn = FQDN, port = PORT): Part {
   };
 }
 
-export function cluster(name: string, ports: number[], lbPolicy: Cluster['lbPolicy'] = 'ROUND_ROBIN'): Part {
+type Thresholds = NonNullable<NonNullable<Cluster['circuitBreakers']>['thresholds']>[number];
+
+// Istio programs every circuit-breaker limit as 2^32-1 unless a DestinationRule sets one; the
+// tests do the same, so Envoy's own defaults (e.g. max_retries 3) apply only where a test says.
+const ISTIO_LIMITS: Thresholds = { maxConnections: 4294967295, maxPendingRequests: 4294967295, maxRequests: 4294967295, maxRetries: 4294967295 };
+
+export function cluster(name: string, ports: number[], lbPolicy: Cluster['lbPolicy'] = 'ROUND_ROBIN', limits: Partial<Thresholds> = {}): Part {
   return {
-    cluster: { name, type: 'EDS', edsClusterConfig: { serviceName: name, edsConfig: { ads: {} } }, lbPolicy, connectTimeout: '1s' },
+    cluster: { name, type: 'EDS', edsClusterConfig: { serviceName: name, edsConfig: { ads: {} } }, lbPolicy, connectTimeout: '1s', circuitBreakers: { thresholds: [{ ...ISTIO_LIMITS, ...limits }] } },
     cla: { clusterName: name, endpoints: [{ lbEndpoints: ports.map((p) => ({ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: p } } } })) }] },
   };
 }
