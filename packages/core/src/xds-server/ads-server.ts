@@ -4,10 +4,11 @@
 // and pushes on every file change. It exists for local development and tests; production
 // uses istiod.
 
+import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
 import { ADS_SERVICE_DEFINITION } from '../xds/ads-service.ts';
-import { XdsConfigStore } from './config-store.ts';
+import { XdsConfigStore, type PostCompile } from './config-store.ts';
 import { DeltaSession } from './delta-session.ts';
 import { SotwSession } from './sotw-session.ts';
 
@@ -19,6 +20,8 @@ export interface XdsServerOptions {
   logger: Logger;
   /** Push on file changes (default true). */
   watch?: boolean;
+  /** Alters each client's compiled resources before they are served (see PostCompile). */
+  postCompile?: PostCompile;
 }
 
 export class XdsServer {
@@ -35,7 +38,7 @@ export class XdsServer {
   }
 
   static async start(opts: XdsServerOptions): Promise<XdsServer> {
-    const store = new XdsConfigStore(opts.config, opts.logger);
+    const store = new XdsConfigStore(opts.config, opts.logger, opts.postCompile);
     await store.start(opts.watch ?? true);
     // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.
     const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
@@ -51,6 +54,9 @@ export class XdsServer {
       store.close();
       throw new Error(`--listen ${opts.listen}: give host:port (e.g. 127.0.0.1:15010) or unix:///path`);
     }
+    // A socket file left by a server that was killed would make the bind fail (istio-agent
+    // removes it the same way before listening).
+    if (unix) rmSync(opts.listen.replace(/^unix:(\/\/)?/, ''), { force: true });
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     }).catch((err: unknown) => {

@@ -38,6 +38,12 @@ const KINDS = [
   [CLUSTER_LOAD_ASSIGNMENT.typeUrl, 'endpoints'],
 ] as const;
 
+/**
+ * A last step over each client's compiled resources before they are encoded: tools add
+ * resources the CRDs cannot express, and tests serve a resource a client must reject.
+ */
+export type PostCompile = (resources: XdsResources, client: ClientIdentity) => void;
+
 export class XdsConfigStore {
   readonly #paths: string[];
   readonly #logger: Logger;
@@ -51,9 +57,12 @@ export class XdsConfigStore {
   #watcher: { close(): void } | undefined;
   #reloading: Promise<void> = Promise.resolve();
 
-  constructor(paths: string[], logger: Logger) {
+  readonly #postCompile: PostCompile | undefined;
+
+  constructor(paths: string[], logger: Logger, postCompile?: PostCompile) {
     this.#paths = paths;
     this.#logger = logger;
+    this.#postCompile = postCompile;
   }
 
   get version(): number {
@@ -122,6 +131,7 @@ export class XdsConfigStore {
       for (const p of compiled.problems) {
         if (p.severity === 'error') this.#logger.warn({ client: identity.namespace, problem: formatProblem(p) }, 'compile problem');
       }
+      this.#postCompile?.(compiled.resources, identity);
       s = encodeSnapshot(String(this.#version), compiled.resources);
       this.#cache.set(key, s);
     }

@@ -204,7 +204,14 @@ export class AdsClient implements StreamHandler {
       w.accept(u.value, u.version, now);
       changed = true;
     }
-    const removed = batch.delta ? batch.removed : type.sotwComplete ? [...this.state.of(type.typeUrl).keys()].filter((n) => !present.has(n)) : [];
+    // SotW LDS/CDS: a resource we hold that a response leaves out was deleted. One never
+    // received is not judged by absence — the response may answer a request sent before it was
+    // subscribed — but by the does-not-exist timer (as gRPC does).
+    const removed = batch.delta
+      ? batch.removed
+      : type.sotwComplete
+        ? [...this.state.of(type.typeUrl).values()].filter((w) => !present.has(w.name) && w.value !== undefined).map((w) => w.name)
+        : [];
     for (const name of removed) {
       const w = this.state.get(type.typeUrl, name);
       if (!w || w.status === 'DOES_NOT_EXIST') continue;
