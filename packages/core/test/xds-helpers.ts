@@ -129,6 +129,8 @@ export function bootstrapJson(serverUri: string, opts: { delta?: boolean; namesp
     node: {
       id: `sidecar~127.0.0.1~client-1.${opts.namespace ?? 'default'}~${opts.namespace ?? 'default'}.svc.cluster.local`,
       metadata: { GENERATOR: 'grpc', NAMESPACE: opts.namespace ?? 'default', ...(opts.labels && { LABELS: opts.labels }) },
+      // grpc-js-xds rejects a node without one.
+      locality: {},
     },
   });
 }
