@@ -131,10 +131,9 @@ describe('compileMesh: clusters and DestinationRules', () => {
     expect(local.commonLbConfig?.healthyPanicThreshold).toEqual({ value: 40 });
   });
 
-  it('tls is kept in metadata for the transport layer', () => {
+  it('tls becomes the cluster transport socket (details in mtls-config.test.ts)', () => {
     const c = cluster(withRule({ host: 'reviews', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL', sni: 'reviews' } } }), DEFAULT);
-    expect(c.metadata?.filterMetadata?.['meshlet']).toEqual({ tls: { mode: 'ISTIO_MUTUAL', sni: 'reviews' } });
-    expect(c.transportSocket).toBeUndefined();
+    expect(c.transportSocket).toMatchObject({ name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'reviews' } });
   });
 
   it('portLevelSettings replace the top-level policy for that port (unset blocks fall back to defaults)', () => {

@@ -115,8 +115,9 @@ describe('compileMesh: Istio config fixtures', () => {
       connectTimeout: '6s',
       circuitBreakers: { thresholds: [{ maxConnections: 99, maxPendingRequests: 14, maxRequests: 33, maxRetries: 4 }] },
       outlierDetection: { interval: '0.008s', baseEjectionTime: '60s', maxEjectionPercent: 11 },
-      metadata: { filterMetadata: { meshlet: { tls: { mode: 'DISABLE' } } } },
     });
+    // tls mode DISABLE: no transport socket (plaintext), as istiod writes it.
+    expect(base.transportSocket).toBeUndefined();
     expect(cluster(r, 'outbound|81|v2|destall.default.svc.cluster.local')).toMatchObject({ lbPolicy: 'RING_HASH', ringHashLbConfig: { minimumRingSize: '42' } });
     expect(assignment(r, 'outbound|81||destall.default.svc.cluster.local').endpoints?.[0]?.lbEndpoints?.[0]?.endpoint?.address?.socketAddress).toEqual({ address: '127.0.0.2', portValue: 7072 });
   });

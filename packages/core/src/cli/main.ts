@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { validateCommand } from './validate.ts';
 import { xdsCommand } from './xds.ts';
+import { certsCommand } from './certs.ts';
 import { createMesh } from '../create-mesh.ts';
 import { silentLogger } from '../logger.ts';
 import { MeshError } from '../errors.ts';
@@ -23,6 +24,13 @@ Usage:
   meshlet dump --config <dir> [--namespace <ns>]
       Print the compiled xDS resources (listeners, route configurations, clusters, endpoints)
       with the config version and any problems, as JSON.
+
+  meshlet certs --out <dir> [--namespace <ns>] [--service-account <sa>] [--ca <dir>]
+                [--trust-domain <td>] [--hours <n>] [--dns <name>]...
+      Write a development workload identity in istio-agent's layout (cert-chain.pem,
+      key.pem, root-cert.pem) with the SPIFFE ID spiffe://<td>/ns/<ns>/sa/<sa>, signed by a
+      dev root CA kept in --ca (default <out>/../ca; created on first use). Use the folder
+      with createMesh({ certs }) and the server helpers.
 
   meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--no-watch] [-v]
       Serve the compiled CRDs over ADS (state-of-the-world and delta) to any number of xDS
@@ -112,6 +120,9 @@ export async function main(argv: string[]): Promise<number> {
         await mesh.close();
       }
     }
+    case 'certs':
+      if (rest.includes('-h') || rest.includes('--help')) { process.stdout.write(HELP); return 0; }
+      return certsCommand(rest, out);
     default:
       out.error(`meshlet: unknown command ${JSON.stringify(command)}\n`);
       process.stderr.write(HELP);

@@ -66,6 +66,7 @@ export class FileConfigSource {
       this.#mesh.logger.warn(`keeping the last good version of ${[...brokenFiles].join(', ')}`);
     }
     this.#lastGood = byFile;
+    this.#mesh.policies.update(objects);
     this.#mesh.applyResources(compiled.resources, `files:${this.#paths.join(',')}`, problems.map(formatProblem));
     return problems;
   }

@@ -9,8 +9,7 @@
 //    healthyPanicThreshold from minHealthPercent;
 //  - load balancer: LEAST_REQUEST by default, consistent hash → RING_HASH / MAGLEV,
 //    PASSTHROUGH → ORIGINAL_DST with CLUSTER_PROVIDED;
-//  - tls is kept verbatim in metadata (meshlet.tls) for the transport layer to turn into a
-//    transport socket later.
+//  - tls becomes the transport socket in compile-cluster-tls.ts (it needs the service's identities).
 
 import type { Cluster, CircuitBreakerThresholds, OutlierDetection as EnvoyOutlierDetection } from '../xds/resources.ts';
 import { HTTP_PROTOCOL_OPTIONS, TYPE_URL } from '../xds/resources.ts';
@@ -25,7 +24,6 @@ export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined
   applyConnectionPool(c, policy?.connectionPool ?? {}, policy?.retryBudget);
   if (policy?.outlierDetection) applyOutlierDetection(c, policy.outlierDetection);
   applyLoadBalancer(c, policy?.loadBalancer);
-  if (policy?.tls) setMetadata(c, 'meshlet', 'tls', structuredClone(policy.tls));
   if (c.type === 'ORIGINAL_DST') c.lbPolicy = 'CLUSTER_PROVIDED';
 }
 

@@ -12,6 +12,7 @@ import type { Cluster, XdsResources } from '../xds/resources.ts';
 import type { CompileContext } from './compile-context.ts';
 import { configPath } from './compile-context.ts';
 import { applyTrafficPolicy, setMetadata } from './compile-cluster-policy.ts';
+import { applyClientTls } from './compile-cluster-tls.ts';
 import { loadAssignment, localityEndpoints } from './compile-endpoints.ts';
 import { applyLocalityFailover } from './compile-locality.ts';
 import type { MeshService, ServiceRegistry } from './compile-services.ts';
@@ -72,6 +73,7 @@ function buildCluster(
   }
   applyLocalityFailover(endpoints, policy, ctx.client.locality);
   applyTrafficPolicy(c, policy);
+  applyClientTls(c, policy?.tls, svc, ctx.client.clusterDomain);
   let assignment: ReturnType<typeof loadAssignment> | undefined;
   if (c.type === 'EDS') {
     c.edsClusterConfig = { serviceName: name, edsConfig: { ads: {} } };

@@ -3,6 +3,7 @@
 // Meshlet runs inside the client, so gateway and workload-side resources do not apply to it.
 
 import type { MeshObject } from './types.ts';
+import { AUTHORIZATION_POLICY_KIND } from './load-authorization-policy.ts';
 
 export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string; versions: readonly string[] }>> = {
   VirtualService: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
@@ -10,6 +11,7 @@ export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string;
   ServiceEntry: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   WorkloadEntry: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   PeerAuthentication: { group: 'security.istio.io', versions: ['v1', 'v1beta1'] },
+  AuthorizationPolicy: AUTHORIZATION_POLICY_KIND,
 };
 
 export type KindVerdict =

@@ -33,7 +33,8 @@ export type DestinationRule = IstioObject<'DestinationRule', DestinationRuleSpec
 export type ServiceEntry = IstioObject<'ServiceEntry', ServiceEntrySpec>;
 export type WorkloadEntry = IstioObject<'WorkloadEntry', WorkloadEntrySpec>;
 export type PeerAuthentication = IstioObject<'PeerAuthentication', PeerAuthenticationSpec>;
-export type MeshObject = VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication;
+export type AuthorizationPolicy = IstioObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
+export type MeshObject = VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication | AuthorizationPolicy;
 
 // ---- VirtualService -------------------------------------------------------------------------
 
@@ -289,4 +290,53 @@ export interface PeerAuthenticationSpec {
   selector?: { matchLabels?: Record<string, string> };
   mtls?: { mode?: PeerMtlsMode };
   portLevelMtls?: Record<string, { mode?: PeerMtlsMode }>;
+}
+
+// ---- AuthorizationPolicy (security.istio.io) ------------------------------------------------
+
+export interface AuthorizationPolicySpec {
+  selector?: { matchLabels?: Record<string, string> };
+  action?: 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
+  provider?: { name?: string };
+  rules?: AuthorizationRule[];
+  targetRef?: unknown;
+  targetRefs?: unknown[];
+}
+
+export interface AuthorizationRule {
+  from?: { source?: AuthorizationSource }[];
+  to?: { operation?: AuthorizationOperation }[];
+  when?: AuthorizationCondition[];
+}
+
+export interface AuthorizationSource {
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+}
+
+export interface AuthorizationOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+
+export interface AuthorizationCondition {
+  key: string;
+  values?: string[];
+  notValues?: string[];
 }

@@ -8,6 +8,7 @@ import type { MeshObject, SourceRef } from './types.ts';
 import { checkLabelKey, checkLabels, type FieldPath, type Report, type ValidationContext } from './validate-common.ts';
 import { validateDestinationRule } from './validate-destination-rule.ts';
 import { validatePeerAuthentication } from './validate-peer-authentication.ts';
+import { authorizationPolicySchema, validateAuthorizationPolicy } from './load-authorization-policy.ts';
 import { checkShape, type Schema } from './validate-schema.ts';
 import { destinationRuleSchema } from './validate-schema-destination-rule.ts';
 import { peerAuthenticationSchema } from './validate-schema-peer-authentication.ts';
@@ -31,6 +32,7 @@ const RULES: Readonly<Record<MeshObject['kind'], KindRules>> = {
   ServiceEntry: { schema: serviceEntrySchema, specRequired: true, validate: validateServiceEntry },
   WorkloadEntry: { schema: workloadEntrySchema(), specRequired: true, validate: validateWorkloadEntry },
   PeerAuthentication: { schema: peerAuthenticationSchema, specRequired: false, validate: validatePeerAuthentication },
+  AuthorizationPolicy: { schema: authorizationPolicySchema, specRequired: false, validate: validateAuthorizationPolicy },
 };
 
 // Annotations istiod refuses on these kinds: dry-run is for AuthorizationPolicy only, and the

@@ -1,0 +1,24 @@
+// The server-side security config in force: PeerAuthentication and AuthorizationPolicy objects,
+// from CRD files (or, later, from xDS listeners). Like the MeshSnapshot, the lists are replaced
+// whole; a server helper reads them per connection (mTLS mode) and per request (authorization),
+// so an edit applies to the next connection or request without a restart.
+
+import type { AuthorizationPolicy, MeshObject, PeerAuthentication } from '../istio/types.ts';
+
+export class SecurityPolicies {
+  #peer: readonly PeerAuthentication[] = [];
+  #authz: readonly AuthorizationPolicy[] = [];
+  #version = 0;
+
+  get peerAuthentications(): readonly PeerAuthentication[] { return this.#peer; }
+  get authorizationPolicies(): readonly AuthorizationPolicy[] { return this.#authz; }
+  /** Grows by one with every update. */
+  get version(): number { return this.#version; }
+
+  /** Replaces both lists with the matching objects of a complete config set. */
+  update(objects: readonly MeshObject[]): void {
+    this.#peer = objects.filter((o): o is PeerAuthentication => o.kind === 'PeerAuthentication');
+    this.#authz = objects.filter((o): o is AuthorizationPolicy => o.kind === 'AuthorizationPolicy');
+    this.#version++;
+  }
+}
