@@ -2,9 +2,14 @@
 // endpoint address, so each endpoint gets its own connection pool and a cluster's connection
 // settings apply to all of them. Agents of clusters that leave the config are closed
 // gracefully: requests in flight finish on them.
+//
+// TLS clusters get the certificates of the moment in their connect options; the certificates'
+// version is part of the Agent's signature, so a rotation builds a new Agent for new requests
+// while the old one drains — in-flight requests finish on the connections they have.
 
 import { Agent, type Dispatcher } from 'undici';
-import type { ClusterConfig, EndpointState, MeshSnapshot } from '@meshlet/core';
+import { CertificateError, type ClusterConfig, type EndpointState, type MeshSnapshot, type ResolvedTls, type TlsCredentials } from '@meshlet/core';
+import { tlsConnectOptions } from './tls-connect.ts';
 
 // Everything about a cluster that shapes its connections. A change replaces the Agent (the old
 // one drains); anything else about the cluster leaves connections alone.
@@ -29,22 +34,35 @@ function agentOptions(cluster: ClusterConfig, endpointCount: number): Agent.Opti
 export class ClusterTransports {
   #agents = new Map<string, { agent: Agent; signature: string }>();
   readonly #options: Agent.Options;
+  readonly #credentials: TlsCredentials | undefined;
 
-  constructor(options: Agent.Options = {}) {
+  constructor(options: Agent.Options = {}, credentials?: TlsCredentials) {
     this.#options = options;
+    this.#credentials = credentials;
   }
 
   for(cluster: ClusterConfig, endpoint: EndpointState): Dispatcher {
     const socketPath = endpoint.socketPath;
     // Unix-socket endpoints need their own Agent: the socket path is a connection option.
     const key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
-    const signature = transportSignature(cluster);
+    // Throws CertificateError when the certificates are missing: the attempt fails, nothing is
+    // sent in plaintext.
+    const tls = cluster.tls ? this.#tls(cluster) : undefined;
+    const signature = tls ? `${transportSignature(cluster)}|${tls.signature}` : transportSignature(cluster);
     const cur = this.#agents.get(key);
     if (cur && cur.signature === signature) return cur.agent;
     if (cur) void cur.agent.close();
-    const agent = new Agent({ ...this.#options, ...agentOptions(cluster, cluster.endpoints.length), ...(socketPath !== undefined && { connect: { socketPath } }) });
+    const agent = new Agent({ ...this.#options, ...agentOptions(cluster, cluster.endpoints.length), ...((socketPath !== undefined || tls) && { connect: { ...tls?.connect, ...(socketPath !== undefined && { socketPath }) } }) });
     this.#agents.set(key, { agent, signature });
     return agent;
+  }
+
+  #tls(cluster: ClusterConfig): { signature: string; connect: ReturnType<typeof tlsConnectOptions> } {
+    if (!this.#credentials) throw new CertificateError(`cluster ${cluster.name} requires TLS but this transport has no mesh credentials`);
+    const material: ResolvedTls = this.#credentials.resolve(cluster.tls!);
+    const t = cluster.tls!;
+    const signature = `${material.version}|${material.verify}|${t.sni ?? ''}|${t.alpn.join(',')}|${t.subjectAltNames.map((s) => `${s.sanType ?? '*'}=${s.text}`).join(',')}`;
+    return { signature, connect: tlsConnectOptions(cluster, t, material) };
   }
 
   /** Closes the transports of clusters the new snapshot no longer has. */

@@ -28,7 +28,7 @@ export class MeshAgent extends Dispatcher {
   constructor(opts: MeshAgentOptions) {
     super();
     this.mesh = opts.mesh;
-    this.#transports = new ClusterTransports(opts.connections);
+    this.#transports = new ClusterTransports(opts.connections, opts.mesh.credentials);
     this.#passthrough = opts.passthrough ?? new Agent(opts.connections);
     this.#ownsPassthrough = opts.passthrough === undefined;
     this.#unsubscribe = this.mesh.subscribe((s) => this.#transports.reconcile(s));

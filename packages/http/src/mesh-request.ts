@@ -181,7 +181,7 @@ export class MeshRequest {
     if (perTry > 0) attempt.startPerTryTimer(perTry);
     try {
       this.#transports.for(cluster, endpoint).dispatch(
-        { ...this.#opts, origin: endpoint.socketPath !== undefined ? 'http://localhost' : `http://${endpoint.key}`, path: this.#path, headers: headers as Record<string, string | string[]> },
+        { ...this.#opts, origin: `${cluster.tls ? 'https' : 'http'}://${endpoint.socketPath !== undefined ? 'localhost' : endpoint.key}`, path: this.#path, headers: headers as Record<string, string | string[]> },
         attempt,
       );
     } catch (err) {

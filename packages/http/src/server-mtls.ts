@@ -1,0 +1,252 @@
+// Server side of mesh mTLS: terminate the caller's mTLS with the workload certificate, follow
+// PeerAuthentication, tell handlers who called, and enforce AuthorizationPolicy — what the
+// inbound half of an Istio sidecar does, inside the process.
+//
+// One listening socket serves every mode, as the sidecar's inbound listener does with its TLS
+// inspector: the first bytes of each connection say whether it is TLS (a ClientHello starts with
+// 0x16), HTTP/2 prior knowledge ("PRI * HTTP/2.0") or HTTP/1. The mTLS mode for the connection's
+// port (PeerAuthentication: workload > namespace > root namespace, oldest first, port-level
+// last) then decides: STRICT refuses plaintext, DISABLE refuses TLS, PERMISSIVE takes both. TLS
+// connections must present a client certificate that chains to the mesh root. Policies are read
+// per connection and per request, so edits apply without a restart; rotated certificates apply
+// to new handshakes (setSecureContext) while open connections keep theirs.
+
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer, createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import {
+  applicablePolicies, authorize, CertWatcher, CertificateError, istioCertPaths, mtlsModeForPort, peerAuthenticationFor, spiffeIdOf,
+  type AuthzDecision, type Mesh, type MtlsMode, type VersionedMaterial,
+} from '@meshlet/core';
+
+export type MeshServerRequest = IncomingMessage | Http2ServerRequest;
+export type MeshServerResponse = ServerResponse | Http2ServerResponse;
+export type MeshRequestListener = (req: MeshServerRequest, res: MeshServerResponse) => void;
+
+export interface MeshServerOptions {
+  mesh: Mesh;
+  /** Workload certificates in istio-agent's layout; default: the mesh's provider "default" (createMesh({ certs })). */
+  certs?: string;
+  /** The workload port PeerAuthentication port-level rules name; default: each connection's local port. */
+  port?: number;
+  /** 'http1' serves HTTP/1.1 (node:https / node:http); 'http2' serves h2 and HTTP/1.1 over TLS, h2c and HTTP/1.1 in plaintext. */
+  protocol?: 'http1' | 'http2';
+  /** Enforce AuthorizationPolicy (default true). */
+  authorization?: boolean;
+}
+
+export interface RefusedConnection {
+  readonly remoteAddress: string | undefined;
+  readonly port: number;
+  readonly mode: MtlsMode;
+  readonly reason: string;
+}
+
+const PEER = Symbol('meshlet.peerIdentity');
+const TLS_HANDSHAKE = 0x16;
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
+
+/** The caller's SPIFFE ID, when it connected over mesh mTLS; undefined for plaintext callers. */
+export function peerIdentity(req: MeshServerRequest): string | undefined {
+  const socket = req.socket as (Socket & { [PEER]?: string; getPeerCertificate?: TLSSocket['getPeerCertificate'] }) | null;
+  if (!socket) return undefined;
+  const cached = socket[PEER];
+  if (cached !== undefined) return cached || undefined;
+  const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
+  return cert ? spiffeIdOf(cert.subjectaltname) : undefined;
+}
+
+/**
+ * Events: 'refused' (RefusedConnection) when a connection breaks the mTLS mode, 'denied'
+ * ({ req, decision }) when AuthorizationPolicy denies a request, 'tlsClientError' (err) for
+ * failed handshakes (no or untrusted client certificate).
+ */
+export class MeshServer extends EventEmitter {
+  readonly server: NetServer;
+  readonly #opts: MeshServerOptions;
+  readonly #certs: CertWatcher | undefined;
+  readonly #ownsCerts: boolean;
+  readonly #tls: ReturnType<typeof createHttpsServer> | ReturnType<typeof createSecureServer> | undefined;
+  readonly #plain: ReturnType<typeof createHttpServer>;
+  readonly #h2c: ReturnType<typeof createH2cServer> | undefined;
+  readonly #sockets = new Set<Socket>();
+  #authz: { version: number; policies: ReturnType<typeof applicablePolicies> } = { version: -1, policies: [] };
+  #unwatch: (() => void) | undefined;
+
+  constructor(opts: MeshServerOptions, listener: MeshRequestListener) {
+    super();
+    this.#opts = opts;
+    this.#ownsCerts = opts.certs !== undefined;
+    this.#certs = opts.certs !== undefined
+      ? new CertWatcher(istioCertPaths(opts.certs), { logger: opts.mesh.logger, name: `server certificates ${opts.certs}` })
+      : opts.mesh.credentials.provider('default');
+    const handle = (req: MeshServerRequest, res: MeshServerResponse) => this.#handle(req, res, listener);
+    const http2 = opts.protocol === 'http2';
+    let material: VersionedMaterial | undefined;
+    if (this.#certs) {
+      // Fail at start-up, not on the first caller, when the certificates are unusable.
+      material = this.#certs.current;
+      if (!material.cert || !material.key || !material.ca) throw new CertificateError(`server certificates need cert-chain.pem, key.pem and root-cert.pem (${this.#certs.paths.certificateChain})`);
+    }
+    if (material) {
+      // The client certificate is required and checked below rather than by OpenSSL's
+      // rejectUnauthorized, so a refusal is logged with its reason (expired, unknown root, none)
+      // instead of surfacing as a bare "socket hang up".
+      const secure = { key: material.key!, cert: material.cert!, ca: material.ca!, requestCert: true, rejectUnauthorized: false };
+      const tls = http2 ? createSecureServer({ ...secure, allowHTTP1: true }, handle) : createHttpsServer(secure, handle);
+      tls.on('secureConnection', (s: TLSSocket) => {
+        // Runs in the same tick as the handshake's end, before any request is parsed.
+        if (!s.authorized) {
+          const why = s.authorizationError ? String(s.authorizationError) : 'no client certificate';
+          this.#refuse(s, this.#opts.port ?? s.localPort ?? 0, this.mtlsMode(s.localPort ?? 0).mode, `mTLS client certificate rejected: ${why}`);
+          return;
+        }
+        (s as TLSSocket & { [PEER]?: string })[PEER] = spiffeIdOf(s.getPeerCertificate().subjectaltname) ?? '';
+      });
+      tls.on('tlsClientError', (err: Error) => this.emit('tlsClientError', err));
+      this.#unwatch = this.#certs!.onChange((m) => {
+        if (m.key && m.cert && m.ca) tls.setSecureContext({ key: m.key, cert: m.cert, ca: m.ca });
+      });
+      this.#tls = tls;
+    }
+    this.#plain = createHttpServer(handle);
+    this.#h2c = http2 ? createH2cServer(handle) : undefined;
+    this.server = createNetServer({ pauseOnConnect: true }, (socket) => this.#route(socket));
+  }
+
+  /** Listens on 127.0.0.1:0 unless told otherwise; resolves with the port. */
+  listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#unwatch?.();
+    if (this.#ownsCerts) this.#certs?.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.#sockets) s.destroy();
+    this.#plain.closeAllConnections();
+    await closed;
+  }
+
+  /** The mTLS mode in force for a port, from the mesh's PeerAuthentication policies. */
+  mtlsMode(port: number): { mode: MtlsMode; from: readonly string[] } {
+    const id = this.#opts.mesh.identity;
+    const policy = peerAuthenticationFor(this.#opts.mesh.policies.peerAuthentications, { namespace: id.namespace, labels: id.labels }, id.rootNamespace);
+    return { mode: mtlsModeForPort(policy, port), from: policy.from };
+  }
+
+  #route(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => { /* a peer that resets mid-handshake; nothing to do */ });
+    const port = this.#opts.port ?? socket.localPort ?? 0;
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      const { mode, from } = this.mtlsMode(port);
+      const tls = first[0] === TLS_HANDSHAKE;
+      const policy = from.length ? ` (PeerAuthentication ${from.join(' > ')})` : '';
+      if (!tls && mode === 'STRICT') return this.#refuse(socket, port, mode, `plaintext connection refused: port ${port} requires mTLS${policy}`);
+      if (tls && mode === 'DISABLE') return this.#refuse(socket, port, mode, `TLS connection refused: mTLS is disabled on port ${port}${policy}`);
+      if (tls) {
+        if (!this.#tls) return this.#refuse(socket, port, mode, 'TLS connection refused: this server has no workload certificate (pass certs or createMesh({ certs }))');
+        // The TLS socket takes over the connection's handle and replays the buffered bytes
+        // itself; resuming the raw socket here would race it for the data.
+        this.#tls.emit('connection', socket);
+        return;
+      } else if (this.#h2c && first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
+        // node:http2 reads a net.Socket's handle directly and would miss the bytes already read;
+        // a stream wrapper replays them first.
+        this.#h2c.emit('connection', replaying(socket));
+        return;
+      } else {
+        this.#plain.emit('connection', socket);
+      }
+      socket.resume();
+    });
+    socket.resume();
+  }
+
+  #refuse(socket: Socket, port: number, mode: MtlsMode, reason: string): void {
+    const info: RefusedConnection = { remoteAddress: socket.remoteAddress, port, mode, reason };
+    this.#opts.mesh.logger.warn({ remoteAddress: info.remoteAddress, port, mode }, reason);
+    this.emit('refused', info);
+    // Envoy resets such a connection; so do we.
+    socket.destroy();
+  }
+
+  #handle(req: MeshServerRequest, res: MeshServerResponse, listener: MeshRequestListener): void {
+    const socket = req.socket as TLSSocket | null;
+    if (socket?.encrypted && !socket.authorized) {
+      // Never reached while secureConnection refuses such sockets; kept so a change there
+      // cannot let an unauthenticated TLS caller through.
+      socket.destroy();
+      return;
+    }
+    if (this.#opts.authorization !== false) {
+      const decision = this.authorize(req);
+      if (!decision.allowed) {
+        this.emit('denied', { req, decision });
+        // Envoy's RBAC filter answers exactly this.
+        (res as ServerResponse).writeHead(403, { 'content-type': 'text/plain' });
+        (res as ServerResponse).end('RBAC: access denied');
+        return;
+      }
+    }
+    listener(req, res);
+  }
+
+  /** The AuthorizationPolicy decision for a request that reached this server. */
+  authorize(req: MeshServerRequest): AuthzDecision {
+    const mesh = this.#opts.mesh;
+    if (this.#authz.version !== mesh.policies.version) {
+      const id = mesh.identity;
+      this.#authz = { version: mesh.policies.version, policies: applicablePolicies(mesh.policies.authorizationPolicies, { namespace: id.namespace, labels: id.labels }, id.rootNamespace) };
+    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const headers = req.headers as Record<string, string | string[] | undefined>;
+    return authorize(this.#authz.policies, {
+      peerIdentity: peerIdentity(req),
+      sourceIp: req.socket?.remoteAddress,
+      method: req.method ?? 'GET',
+      path: q < 0 ? url : url.slice(0, q),
+      host: String(headers[':authority'] ?? headers['host'] ?? ''),
+      port: this.#opts.port ?? req.socket?.localPort ?? 0,
+      headers,
+    });
+  }
+}
+
+/** A Duplex over `socket` that yields its buffered (peeked) bytes first, then the rest. */
+function replaying(socket: Socket): Duplex {
+  const d = new Duplex({
+    read() { socket.resume(); },
+    write(chunk: Buffer, _enc, cb) { socket.write(chunk, cb); },
+    final(cb) { socket.end(); cb(); },
+    destroy(err, cb) { socket.destroy(err ?? undefined); cb(err); },
+  });
+  socket.on('data', (chunk: Buffer) => { if (!d.push(chunk)) socket.pause(); });
+  socket.on('end', () => d.push(null));
+  socket.on('close', () => d.destroy());
+  // What handlers and authorization read from req.socket.
+  for (const k of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const) {
+    Object.defineProperty(d, k, { value: socket[k], enumerable: true });
+  }
+  return d;
+}
+
+/** A server that speaks mesh mTLS as PeerAuthentication says, with AuthorizationPolicy enforced. */
+export function createMeshServer(opts: MeshServerOptions, listener: MeshRequestListener): MeshServer {
+  return new MeshServer(opts, listener);
+}

@@ -1,0 +1,91 @@
+// Real certificates and mesh config for the mTLS tests: a dev root CA with workload identities
+// in istio-agent's layout, a second (untrusted) root, an expired certificate, and the YAML that
+// makes `reviews` an ISTIO_MUTUAL service backed by a server on 127.0.0.1.
+
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRootCa, issueDevCertificates, issueWorkloadCert } from '../../../core/src/security/dev-certs.ts';
+
+export const FQDN = 'reviews.default.svc.cluster.local';
+export const id = (sa: string, ns = 'default') => `spiffe://cluster.local/ns/${ns}/sa/${sa}`;
+
+export interface Pki {
+  root: string;
+  /** Folder per workload: cert-chain.pem, key.pem, root-cert.pem. */
+  dir(name: string): string;
+  issue(name: string, sa: string, opts?: { hours?: number; ns?: string }): string;
+  /** A workload certificate whose validity ended an hour ago. */
+  expired(name: string, sa: string): string;
+  /** An identity signed by a root nobody trusts, with the trusted root-cert.pem beside it. */
+  untrusted(name: string, sa: string): string;
+  cleanup(): void;
+}
+
+export function createPki(): Pki {
+  const root = mkdtempSync(join(tmpdir(), 'meshlet-mtls-'));
+  const caDir = join(root, 'ca');
+  const dir = (name: string) => join(root, name);
+  const issue = (name: string, sa: string, opts: { hours?: number; ns?: string } = {}) =>
+    issueDevCertificates({ out: dir(name), caDir, namespace: opts.ns ?? 'default', serviceAccount: sa, ...(opts.hours !== undefined && { hours: opts.hours }) }).dir;
+  // Make the shared root first so the odd ones below can reuse it.
+  issue('.init', 'init');
+  const ca = { certPem: readFileSync(join(caDir, 'root-cert.pem'), 'utf8'), keyPem: readFileSync(join(caDir, 'root-key.pem'), 'utf8') };
+  const writeLayout = (name: string, leaf: { certPem: string; keyPem: string }, rootPem: string) => {
+    mkdirSync(dir(name), { recursive: true });
+    writeFileSync(join(dir(name), 'cert-chain.pem'), leaf.certPem);
+    writeFileSync(join(dir(name), 'key.pem'), leaf.keyPem);
+    writeFileSync(join(dir(name), 'root-cert.pem'), rootPem);
+    return dir(name);
+  };
+  return {
+    root,
+    dir,
+    issue,
+    expired(name, sa) {
+      const now = Date.now();
+      const leaf = issueWorkloadCert(ca, { uris: [id(sa)], notBefore: new Date(now - 48 * 3600_000), notAfter: new Date(now - 3600_000) });
+      return writeLayout(name, leaf, ca.certPem);
+    },
+    untrusted(name, sa) {
+      const other = createRootCa();
+      return writeLayout(name, issueWorkloadCert(other, { uris: [id(sa)] }), ca.certPem);
+    },
+    cleanup() { rmSync(root, { recursive: true, force: true }); },
+  };
+}
+
+/** ServiceEntry + DestinationRule for `reviews` on 127.0.0.1:<port>, run by service account `sa`. */
+export function clientConfig(dir: string, opts: { port: number; sa?: string; tls?: Record<string, unknown> }): string {
+  mkdirSync(dir, { recursive: true });
+  const tls = opts.tls ?? { mode: 'ISTIO_MUTUAL' };
+  writeFileSync(join(dir, 'reviews.yaml'), `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [${FQDN}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 9080, name: http, protocol: HTTP }]
+  endpoints:
+  - address: 127.0.0.1
+    ports: { http: ${opts.port} }
+    serviceAccount: ${opts.sa ?? 'reviews'}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews, namespace: default }
+spec:
+  host: ${FQDN}
+  trafficPolicy:
+    tls: ${JSON.stringify(tls)}
+`);
+  return dir;
+}
+
+/** Server-side policies: PeerAuthentication and AuthorizationPolicy YAML documents. */
+export function serverConfig(dir: string, docs: string[]): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'security.yaml'), docs.join('\n---\n'));
+  return dir;
+}
