@@ -74,7 +74,8 @@ export class MeshCall implements AttemptOwner {
   #current: Attempt | undefined;
   #last: Attempt | undefined;
   #attempts = 0;
-  readonly #tried = new Set<EndpointState>();
+  /** Endpoints already tried, when the retry policy avoids previous hosts. */
+  #tried: Set<EndpointState> | undefined;
 
   /** Outgoing messages kept for replay, while the call may still be retried. */
   #writes: Write[] = [];
@@ -200,7 +201,8 @@ export class MeshCall implements AttemptOwner {
     const d = up.decision;
     // The request as every attempt sends it: route and weighted-cluster header mutations,
     // rewrites, and the logical authority the caller addressed.
-    const md = this.#metadata.clone();
+    // grpc-js cloned this metadata for this call alone (LoadBalancingCall); it is ours to change.
+    const md = this.#metadata;
     md.remove('grpc-timeout');
     if (d) {
       mutateMetadata(md, d.route.requestHeaders);
@@ -225,7 +227,7 @@ export class MeshCall implements AttemptOwner {
     const d = this.#upstream!.decision;
     if (!d || d.cluster.originalDst) return this.#lb.directEndpoint;
     const retry = d.action.retry;
-    return d.cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1);
+    return d.cluster.loadBalancer.pick(this.#tried, retry?.hostSelectionAttempts ?? 1);
   }
 
   #nextAttempt(): void {
@@ -247,8 +249,10 @@ export class MeshCall implements AttemptOwner {
       return;
     }
     this.#attempts++;
-    this.#tried.add(endpoint);
-    const md = this.#attemptMetadata!.clone();
+    if (up.retry?.avoidPreviousHosts) (this.#tried ??= new Set()).add(endpoint);
+    // The first attempt sends the call's metadata as it is; a retry sends a copy (the first
+    // attempt's stream may still hold the original).
+    const md = this.#attempts === 1 ? this.#attemptMetadata! : this.#attemptMetadata!.clone();
     if (this.#attempts > 1) md.set(PREVIOUS_ATTEMPTS, String(this.#attempts - 1));
     const deadline = Math.min(this.#callerDeadline, this.#routeDeadline);
     if (deadline !== Infinity) md.set('grpc-timeout', formatGrpcTimeout(deadline - Date.now()));

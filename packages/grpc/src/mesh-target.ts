@@ -1,8 +1,8 @@
 // What one grpc-js channel to a mesh:/// target shares between its resolver, config selector
-// and balancer: the mesh, the logical host:port the caller named, and the plan the config
-// selector made for each call. grpc-js hands the selector's `pickInformation` object to every
-// pick of that call unchanged, so the object itself is the key to the call's plan; a WeakMap
-// lets the plan go when grpc-js drops the call.
+// and balancer: the mesh, and the logical host:port the caller named. The plan the config
+// selector makes for a call travels to the balancer inside the call's `pickInformation` object,
+// which grpc-js hands unchanged to every pick of that call; it sits under a symbol key, out of
+// sight of anything that lists or prints the object's string keys.
 
 import type { Decision, Mesh } from '@meshlet/core';
 
@@ -19,7 +19,6 @@ export class MeshTarget {
   readonly port: number;
   /** `host:port`: the :authority of every call, as the caller addressed the service. */
   readonly authority: string;
-  readonly #plans = new WeakMap<object, CallPlan>();
 
   constructor(mesh: Mesh, host: string, port: number) {
     this.mesh = mesh;
@@ -28,13 +27,18 @@ export class MeshTarget {
     this.authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
 
-  remember(pickInformation: object, plan: CallPlan): void {
-    this.#plans.set(pickInformation, plan);
-  }
+}
 
-  planFor(pickInformation: object): CallPlan | undefined {
-    return this.#plans.get(pickInformation);
-  }
+const PLAN = Symbol('meshlet.plan');
+
+/** The pickInformation grpc-js carries from the config selector to the picker for one call. */
+export function pickInformationFor(plan: CallPlan): Record<string, string> {
+  return { [PLAN]: plan } as unknown as Record<string, string>;
+}
+
+/** The plan the config selector made for the call being picked. */
+export function planOf(pickInformation: object): CallPlan | undefined {
+  return (pickInformation as { [PLAN]?: CallPlan })[PLAN];
 }
 
 export type ParsedTarget = { ok: true; host: string; port: number } | { ok: false; error: string };

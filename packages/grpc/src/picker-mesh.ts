@@ -6,7 +6,7 @@
 
 import { experimental, Metadata, status as Status } from '@grpc/grpc-js';
 import type { MeshLoadBalancer } from './load-balancer-mesh.ts';
-import type { MeshTarget } from './mesh-target.ts';
+import { planOf, type MeshTarget } from './mesh-target.ts';
 import { MeshCallSubchannel } from './subchannel-mesh-call.ts';
 
 export class MeshPicker implements experimental.Picker {
@@ -19,7 +19,7 @@ export class MeshPicker implements experimental.Picker {
   }
 
   pick(args: experimental.PickArgs): experimental.PickResult {
-    const plan = this.#target.planFor(args.extraPickInfo);
+    const plan = planOf(args.extraPickInfo);
     if (!plan) {
       // Only reachable if something other than our config selector fed this channel.
       return {
