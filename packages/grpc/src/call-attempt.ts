@@ -6,6 +6,8 @@
 import { connectivityState as ConnectivityState, Metadata, status as Status, type experimental } from '@grpc/grpc-js';
 import { PerTryTimeoutError, type ClusterRuntime, type EndpointState, type Outcome } from '@meshlet/core';
 import { connectFailureOutcomes, statusOutcomes, type AttemptStatus } from './call-outcome.ts';
+import type { Connection } from './load-balancer-mesh.ts';
+import { meshStatus } from './status-mesh.ts';
 
 type RealSubchannel = ReturnType<experimental.SubchannelInterface['getRealSubchannel']>;
 export type SubchannelCall = ReturnType<RealSubchannel['createCall']>;
@@ -43,6 +45,7 @@ export class Attempt {
   readonly number: number;
   readonly #owner: AttemptOwner;
   readonly #subchannel: experimental.SubchannelInterface;
+  readonly #connection: Connection;
   #call: SubchannelCall | undefined;
   #stateListener: StateListener | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
@@ -53,9 +56,10 @@ export class Attempt {
   /** Counted in the cluster's pending requests (max_pending_requests) until its stream opens. */
   #pending: boolean;
 
-  constructor(owner: AttemptOwner, subchannel: experimental.SubchannelInterface, endpoint: EndpointState, number: number, admission: AttemptAdmission | undefined) {
+  constructor(owner: AttemptOwner, connection: Connection, endpoint: EndpointState, number: number, admission: AttemptAdmission | undefined) {
     this.#owner = owner;
-    this.#subchannel = subchannel;
+    this.#connection = connection;
+    this.#subchannel = connection.subchannel;
     this.endpoint = endpoint;
     this.number = number;
     this.#admission = admission;
@@ -81,6 +85,17 @@ export class Attempt {
     // Counted from the start, connection wait included: least-request balancing should see
     // an endpoint that is still connecting as busy.
     this.endpoint.active++;
+    const tls = this.#connection.tls;
+    if (tls && !tls.applied) {
+      // grpc-js built this connection from credentials other than Meshlet's, so it would not
+      // carry the cluster's TLS. Nothing is sent, not even a connection attempt, and it is not
+      // retried: every endpoint of the cluster would be the same.
+      const s = meshStatus(Status.UNAVAILABLE, `cluster ${this.#connection.cluster} requires TLS, but this channel's credentials are not Meshlet's; create the client with meshCredentials() from @meshlet/grpc so each cluster gets its certificates`, 'MESHLET_CERTIFICATE');
+      queueMicrotask(() => {
+        if (!this.#finished) this.#end(s, []);
+      });
+      return;
+    }
     if (req.perTryTimeoutMs > 0) {
       this.#perTryTimer = setTimeout(() => this.#perTryTimeout(req.perTryTimeoutMs), req.perTryTimeoutMs);
     }
@@ -93,7 +108,8 @@ export class Attempt {
     if (state === ConnectivityState.TRANSIENT_FAILURE) {
       // A connect to this endpoint just failed and grpc-js is backing off: as Envoy would
       // on a refused connect, fail this attempt over to another endpoint now.
-      queueMicrotask(() => this.#connectFailed('the last connection attempt failed; the endpoint is in reconnect back-off'));
+      const why = this.#connection.lastError ?? 'connection failed';
+      queueMicrotask(() => this.#connectFailed(`${why} (the endpoint is in reconnect back-off)`));
       return;
     }
     this.#stateListener = (_sc, _prev, next, _keepalive, errorMessage) => {
@@ -105,6 +121,7 @@ export class Attempt {
         process.nextTick(() => this.#open(req));
       } else if (next === ConnectivityState.TRANSIENT_FAILURE) {
         this.#stopWatching();
+        this.#connection.lastError = errorMessage;
         this.#connectFailed(errorMessage ?? 'connection failed');
       } else if (next === ConnectivityState.IDLE) {
         sc.startConnecting();

@@ -25,7 +25,7 @@ import {
 import { Attempt, type AttemptOwner, type SubchannelCall, type SubchannelCallListener } from './call-attempt.ts';
 import { formatGrpcTimeout, parseGrpcTimeout } from './call-deadline.ts';
 import { isLocalFailure, type AttemptStatus } from './call-outcome.ts';
-import { DIRECT_CLUSTER, type MeshLoadBalancer } from './load-balancer-mesh.ts';
+import { DIRECT_CLUSTER, type Connection, type MeshLoadBalancer } from './load-balancer-mesh.ts';
 import type { CallPlan, MeshTarget } from './mesh-target.ts';
 import { mutateMetadata } from './metadata-view.ts';
 import { httpToGrpcStatus, meshStatus } from './status-mesh.ts';
@@ -241,6 +241,15 @@ export class MeshCall implements AttemptOwner {
       this.#finish(meshStatus(Status.UNAVAILABLE, `${err.message} (route ${up.label})`, err.code), err);
       return;
     }
+    let connection: Connection;
+    try {
+      connection = this.#lb.connection(up.decision && !up.decision.cluster.originalDst ? up.decision.cluster : undefined, endpoint);
+    } catch (err) {
+      // Certificates the cluster's TLS needs are missing: nothing is sent, and never in plaintext.
+      const e = err as Error & { code?: string };
+      this.#finish(meshStatus(Status.UNAVAILABLE, `${e.message} (cluster ${up.cluster})`, e.code ?? 'MESHLET_CERTIFICATE'), e);
+      return;
+    }
     const runtime = this.#runtime;
     const overflow = runtime?.admitPending();
     if (overflow) {
@@ -256,14 +265,13 @@ export class MeshCall implements AttemptOwner {
     if (this.#attempts > 1) md.set(PREVIOUS_ATTEMPTS, String(this.#attempts - 1));
     const deadline = Math.min(this.#callerDeadline, this.#routeDeadline);
     if (deadline !== Infinity) md.set('grpc-timeout', formatGrpcTimeout(deadline - Date.now()));
-    const cluster = up.decision && !up.decision.cluster.originalDst ? up.cluster : DIRECT_CLUSTER;
     if (this.#trace) {
       const carrier: Record<string, string | string[]> = {};
       this.#trace.attempt(this.#attempts, endpoint).inject(carrier);
       for (const [k, v] of Object.entries(carrier)) md.set(k, Array.isArray(v) ? v.join(',') : v);
     }
     if (this.#attempts > 1 && runtime) this.#target.mesh.telemetry?.retried(runtime.name, this.#retryReason);
-    const attempt = new Attempt(this, this.#lb.subchannel(cluster, endpoint), endpoint, this.#attempts, runtime && { runtime, isRetry: this.#retryHeld });
+    const attempt = new Attempt(this, connection, endpoint, this.#attempts, runtime && { runtime, isRetry: this.#retryHeld });
     this.#retryHeld = false;
     this.#current = this.#last = attempt;
     attempt.start({
@@ -311,7 +319,8 @@ export class MeshCall implements AttemptOwner {
     this.#current = undefined;
     // Outlier detection hears every attempt's verdict: how it failed on the wire, or the gRPC
     // status the server ended it with (UNAVAILABLE counts as a 503, as Envoy maps it).
-    this.#runtime?.record(attempt.endpoint, outcomes[0] ?? { kind: 'response', status: 200, grpcStatus: status.code });
+    // A status the mesh produced itself (a refusal before sending) says nothing about the endpoint.
+    if (status.metadata.get('meshlet-error').length === 0) this.#runtime?.record(attempt.endpoint, outcomes[0] ?? { kind: 'response', status: 200, grpcStatus: status.code });
     if (this.#committed || status.code === Status.OK) {
       if (status.code === Status.OK && this.#attempts > 1 && this.#runtime) this.#runtime.counters.retrySuccess++;
       this.#finish(status);

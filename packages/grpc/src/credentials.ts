@@ -1,14 +1,18 @@
 // Channel credentials for mesh:/// channels: one object given to the client that does the right
 // thing per destination cluster. grpc-js builds a secure connector per subchannel from the
 // channel's credentials and the subchannel's arguments; the mesh balancer puts the cluster name
-// in those arguments (CLUSTER_ARG), so the connector can be chosen per cluster. Clusters with no
-// credentials of their own use the fallback (plaintext by default, as the mesh carries
-// plaintext gRPC between sidecar-less services until mTLS is configured).
+// (CLUSTER_ARG) and, for a cluster whose config asks for TLS/mTLS, that cluster's TLS
+// credentials (TLS_ARG) in those arguments, so the connector is chosen per cluster. Other
+// clusters use `forCluster`, else the fallback (plaintext by default: a mesh cluster with no TLS
+// in its config is plaintext, as with the sidecar).
 
 import { ChannelCredentials, credentials, experimental, type CallCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { ClusterTlsCredentials } from './credentials-tls.ts';
 
 /** Subchannel argument holding the name of the cluster the subchannel belongs to. */
 export const CLUSTER_ARG = 'meshlet.cluster';
+/** Subchannel argument holding the cluster's ClusterTlsCredentials when its config asks for TLS. */
+export const TLS_ARG = 'meshlet.cluster_tls';
 
 export interface MeshCredentialsOptions {
   /** Credentials for one cluster's endpoints (e.g. TLS to an external ServiceEntry); undefined uses the fallback. */
@@ -36,6 +40,11 @@ export class MeshChannelCredentials extends ChannelCredentials {
   }
 
   _createSecureConnector(channelTarget: experimental.GrpcUri, options: ChannelOptions, callCredentials?: CallCredentials): experimental.SecureConnector {
+    const tls = options[TLS_ARG];
+    if (tls instanceof ClusterTlsCredentials) {
+      tls.applied = true;
+      return tls.credentials._createSecureConnector(channelTarget, options, callCredentials);
+    }
     const cluster = options[CLUSTER_ARG];
     const chosen = typeof cluster === 'string' ? this.#forCluster?.(cluster) : undefined;
     return (chosen ?? this.#fallback)._createSecureConnector(channelTarget, options, callCredentials);

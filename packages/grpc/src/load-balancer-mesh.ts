@@ -9,8 +9,9 @@
 // take a call, and each call waits for (or fails over from) its own endpoint's connection.
 
 import { connectivityState as ConnectivityState, experimental, type ChannelOptions, type CallCredentials } from '@grpc/grpc-js';
-import { EndpointState, type MeshSnapshot } from '@meshlet/core';
-import { CLUSTER_ARG } from './credentials.ts';
+import { EndpointState, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
+import { CLUSTER_ARG, TLS_ARG } from './credentials.ts';
+import { clusterTlsCredentials, tlsSignature, type ClusterTlsCredentials } from './credentials-tls.ts';
 import { MeshTarget } from './mesh-target.ts';
 import { MeshPicker } from './picker-mesh.ts';
 
@@ -33,10 +34,14 @@ const RECONNECT_DEFAULTS: ChannelOptions = { 'grpc.initial_reconnect_backoff_ms'
 /** Cluster name for attempts sent to the address the caller named (passthrough, ORIGINAL_DST). */
 export const DIRECT_CLUSTER = 'meshlet.direct';
 
-interface Connection {
+export interface Connection {
   readonly cluster: string;
   readonly endpoint: string;
   readonly subchannel: experimental.SubchannelInterface;
+  /** The cluster's TLS, when its config asks for it. */
+  readonly tls: ClusterTlsCredentials | undefined;
+  /** Why the last connect to this endpoint failed, for attempts that find it backing off. */
+  lastError: string | undefined;
 }
 
 export class MeshLoadBalancingConfig implements experimental.TypedLoadBalancingConfig {
@@ -57,6 +62,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
   #subchannelOptions: ChannelOptions = {};
   #connections = new Map<string, Connection>();
   #callCredentials = new Map<string, CallCredentials>();
+  #tls = new Map<string, ClusterTlsCredentials>();
   #direct: EndpointState | undefined;
   #retryBufferBytes = DEFAULT_RETRY_BUFFER_BYTES;
   #destroyed = false;
@@ -105,29 +111,59 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     return this.#direct!;
   }
 
-  /** The connection to one endpoint of one cluster; created idle on first use and kept while the endpoint is in the mesh. */
-  subchannel(cluster: string, endpoint: EndpointState): experimental.SubchannelInterface {
-    const key = `${cluster} ${endpoint.key}`;
+  /**
+   * The connection to one endpoint of a cluster (undefined: the address the caller named),
+   * created idle on first use and kept while the endpoint is in the mesh. For a TLS cluster it
+   * carries the cluster's current certificates; after a rotation the next call gets a new
+   * connection while calls in flight finish on the old one. Throws CertificateError when the
+   * certificates the cluster needs are missing.
+   */
+  connection(cluster: ClusterConfig | undefined, endpoint: EndpointState): Connection {
+    const name = cluster?.name ?? DIRECT_CLUSTER;
+    const tls = cluster?.tls ? this.#clusterTls(cluster, cluster.tls) : undefined;
+    const key = `${name} ${endpoint.key}`;
     const existing = this.#connections.get(key);
-    if (existing) return existing.subchannel;
+    if (existing && existing.tls === tls) return existing;
+    existing?.subchannel.unref();
     const address = endpoint.socketPath !== undefined ? { path: endpoint.socketPath } : { host: endpoint.address, port: endpoint.port };
-    const subchannel = this.#helper.createSubchannel(address, { ...this.#subchannelOptions, [CLUSTER_ARG]: cluster });
+    const args: ChannelOptions = { ...this.#subchannelOptions, [CLUSTER_ARG]: name };
+    if (tls) {
+      args[TLS_ARG] = tls;
+      if (tls.sni !== undefined) args['grpc.ssl_target_name_override'] = tls.sni;
+    }
+    const subchannel = this.#helper.createSubchannel(address, args);
     subchannel.ref();
-    this.#connections.set(key, { cluster, endpoint: endpoint.key, subchannel });
-    return subchannel;
+    const c: Connection = { cluster: name, endpoint: endpoint.key, subchannel, tls, lastError: undefined };
+    this.#connections.set(key, c);
+    return c;
+  }
+
+  #clusterTls(cluster: ClusterConfig, tls: NonNullable<ClusterConfig['tls']>): ClusterTlsCredentials {
+    const material = this.#target!.mesh.credentials.resolve(tls);
+    const cached = this.#tls.get(cluster.name);
+    if (cached && cached.signature === tlsSignature(tls, material)) return cached;
+    const fresh = clusterTlsCredentials(cluster, tls, material);
+    this.#tls.set(cluster.name, fresh);
+    return fresh;
   }
 
   /**
    * The call credentials the channel's credentials attach for a cluster (the same for every
    * endpoint of it). grpc-js generates them once per call, from the picked subchannel.
    */
-  callCredentials(cluster: string, endpoints: readonly EndpointState[]): CallCredentials | undefined {
-    const cached = this.#callCredentials.get(cluster);
+  callCredentials(cluster: ClusterConfig): CallCredentials | undefined {
+    const cached = this.#callCredentials.get(cluster.name);
     if (cached) return cached;
-    const first = endpoints[0];
+    const first = cluster.endpoints[0];
     if (!first) return undefined;
-    const creds = this.subchannel(cluster, first).getCallCredentials();
-    this.#callCredentials.set(cluster, creds);
+    let creds: CallCredentials;
+    try {
+      creds = this.connection(cluster, first).subchannel.getCallCredentials();
+    } catch {
+      // Missing certificates: the call's attempt reports it.
+      return undefined;
+    }
+    this.#callCredentials.set(cluster.name, creds);
     return creds;
   }
 
@@ -147,6 +183,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
       this.#connections.delete(key);
     }
     for (const cluster of this.#callCredentials.keys()) if (!snapshot.clusters.has(cluster)) this.#callCredentials.delete(cluster);
+    for (const cluster of this.#tls.keys()) if (!snapshot.clusters.has(cluster)) this.#tls.delete(cluster);
   }
 
   exitIdle(): void {
@@ -162,6 +199,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     for (const c of this.#connections.values()) c.subchannel.unref();
     this.#connections.clear();
     this.#callCredentials.clear();
+    this.#tls.clear();
   }
 
   get destroyed(): boolean {

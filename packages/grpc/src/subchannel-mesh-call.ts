@@ -43,7 +43,7 @@ export class MeshCallSubchannel implements experimental.SubchannelInterface {
 
   getCallCredentials(): CallCredentials {
     const d = this.#plan.decision;
-    if (d.kind === 'forward' && !d.cluster.originalDst) return this.#lb.callCredentials(d.cluster.name, d.cluster.endpoints) ?? CallCredentials.createEmpty();
+    if (d.kind === 'forward' && !d.cluster.originalDst) return this.#lb.callCredentials(d.cluster) ?? CallCredentials.createEmpty();
     return CallCredentials.createEmpty();
   }
 

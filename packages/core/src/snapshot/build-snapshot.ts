@@ -3,14 +3,19 @@
 // caller keeps its last good version where it has one). The result is consistent in the
 // go-control-plane sense: every listener's route configuration is present, or the listener is
 // reported and dropped.
+//
+// Builds are incremental: a resource that is the very same object as in the mesh's previous
+// build reuses what that build made of it (snapshot-reuse.ts), so one endpoint change in a large
+// mesh retranslates one cluster, not every route table and cluster.
 
-import type { XdsResources } from '../xds/resources.ts';
+import type { Cluster, XdsResources } from '../xds/resources.ts';
 import { translateListener } from '../xds/translate-listener.ts';
 import { translateRouteConfiguration } from '../xds/translate-route-config.ts';
 import { translateCluster, translateLoadAssignment } from '../xds/translate-cluster.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import type { ClusterRuntimeRegistry } from './cluster-runtime.ts';
 import type { ClusterConfig, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
+import { clusterEdsName, noteClusterEndpoints, noteInlineRoutes, previousBuild, rememberBuild, reusableCluster, reusableRouteTable, reusableService, type PreviousBuild } from './snapshot-reuse.ts';
 
 export interface BuildResult {
   snapshot: MeshSnapshot;
@@ -19,81 +24,174 @@ export interface BuildResult {
 }
 
 export function buildSnapshot(resources: XdsResources, registry: ClusterRuntimeRegistry, version: number): BuildResult {
-  const errors: string[] = [];
+  const prev = previousBuild(registry);
+  const routes = buildRouteTables(resources, prev);
+  const services = buildServices(resources, prev, routes);
+  const clusters = buildClusters(resources, prev, registry);
+  rememberBuild(registry, {
+    resources,
+    routeTables: routes.routeTables, routeErrors: routes.routeErrors,
+    services: services.services, servicesByListener: services.servicesByListener, wildcards: services.wildcards, listenerErrors: services.listenerErrors,
+    clusters: clusters.clusters, clusterErrors: clusters.clusterErrors, edsReaders: clusters.edsReaders,
+  });
+  const errors = [...routes.routeErrors, ...services.listenerErrors, ...clusters.clusterErrors.values()];
+  return { snapshot: { version, services: services.services, wildcardServices: services.wildcards, clusters: clusters.clusters, resources }, errors };
+}
 
+function buildRouteTables(resources: XdsResources, prev: PreviousBuild | undefined): Pick<PreviousBuild, 'routeTables' | 'routeErrors'> {
+  if (prev && prev.resources.routeConfigs === resources.routeConfigs) return prev;
   const routeTables = new Map<string, VirtualHostRoutes[]>();
+  const routeErrors: string[] = [];
   for (const [name, rc] of resources.routeConfigs) {
+    const kept = reusableRouteTable(prev, resources, name);
+    if (kept) { routeTables.set(name, kept); continue; }
     const r = translateRouteConfiguration(rc);
     if (r.ok) routeTables.set(name, r.value);
-    else errors.push(r.error);
+    else routeErrors.push(r.error);
   }
+  return { routeTables, routeErrors };
+}
 
+type ServicesBuild = Pick<PreviousBuild, 'services' | 'servicesByListener' | 'wildcards' | 'listenerErrors'>;
+
+function buildServices(resources: XdsResources, prev: PreviousBuild | undefined, { routeTables }: Pick<PreviousBuild, 'routeTables'>): ServicesBuild {
+  if (prev && prev.resources.listeners === resources.listeners && prev.routeTables === routeTables) return prev;
   const services = new Map<string, ServiceRoutes>();
+  const servicesByListener = new Map<string, ServiceRoutes>();
   const wildcards: WildcardService[] = [];
+  const listenerErrors: string[] = [];
+  const place = (name: string, service: ServiceRoutes) => {
+    servicesByListener.set(name, service);
+    // Listener names are `<host>:<port>`; only wildcard hosts need splitting.
+    if (!name.startsWith('*.')) { services.set(name, service); return; }
+    const hp = splitHostPort(name);
+    if (hp) wildcards.push({ suffix: hp.host.slice(1), port: hp.port, service });
+    else services.set(name, service);
+  };
   for (const [name, l] of resources.listeners) {
+    const kept = reusableService(prev, resources, routeTables, name);
+    if (kept) { place(name, kept); continue; }
     const r = translateListener(l);
-    if (!r.ok) { errors.push(r.error); continue; }
+    if (!r.ok) { listenerErrors.push(r.error); continue; }
     let virtualHosts: VirtualHostRoutes[] | undefined;
     let routeConfig = r.value.routeConfigName ?? `${name} (inline)`;
     if (r.value.inlineRouteConfig) {
       const inline = translateRouteConfiguration(r.value.inlineRouteConfig);
-      if (!inline.ok) { errors.push(`Listener ${name}: ${inline.error}`); continue; }
+      if (!inline.ok) { listenerErrors.push(`Listener ${name}: ${inline.error}`); continue; }
       virtualHosts = inline.value;
       routeConfig = r.value.inlineRouteConfig.name || routeConfig;
     } else {
       virtualHosts = routeTables.get(r.value.routeConfigName!);
-      if (!virtualHosts) { errors.push(`Listener ${name}: route configuration ${r.value.routeConfigName} is missing or invalid`); continue; }
+      if (!virtualHosts) { listenerErrors.push(`Listener ${name}: route configuration ${r.value.routeConfigName} is missing or invalid`); continue; }
     }
     const service: ServiceRoutes = { listener: name, routeConfig, virtualHosts };
-    const hp = splitHostPort(name);
-    if (hp && hp.host.startsWith('*.')) wildcards.push({ suffix: hp.host.slice(1), port: hp.port, service });
-    else services.set(name, service);
+    if (r.value.inlineRouteConfig) noteInlineRoutes(service);
+    place(name, service);
   }
   wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
+  return { services, servicesByListener, wildcards, listenerErrors };
+}
 
-  const clusters = new Map<string, ClusterConfig>();
-  for (const [name, c] of resources.clusters) {
-    const r = translateCluster(c);
-    if (!r.ok) { errors.push(r.error); continue; }
-    const settings = r.value;
-    const cla = settings.endpointSource === 'inline' ? c.loadAssignment : settings.endpointSource === 'eds' ? resources.endpoints.get(settings.edsName) : undefined;
-    const specs = cla ? translateLoadAssignment(cla) : undefined;
-    if (specs && !specs.ok) { errors.push(specs.error); continue; }
-    const runtimeConfig = (endpoints: readonly EndpointState[]) => ({
-      lbPolicy: settings.lbPolicy,
-      endpoints,
-      limits: settings.limits,
-      outlier: settings.outlier,
-      panicThreshold: settings.panicThreshold,
-    });
-    const runtime = registry.get(name, runtimeConfig([]));
-    const endpoints = (specs?.value ?? []).map((spec) => {
-      const state = runtime.endpoint(spec.address, spec.port);
-      state.weight = spec.weight;
-      state.healthy = spec.healthy;
-      state.locality = spec.locality;
-      state.priority = spec.priority;
-      state.labels = spec.labels;
-      return state;
-    });
-    runtime.configure(runtimeConfig(endpoints));
-    clusters.set(name, {
-      name,
-      lbPolicy: settings.lbPolicy,
-      connectTimeoutMs: settings.connectTimeoutMs,
-      originalDst: settings.endpointSource === 'original-dst',
-      endpoints,
-      loadBalancer: runtime,
-      limits: settings.limits,
-      outlier: settings.outlier,
-      connections: settings.connections,
-      runtime,
-      tls: settings.tls,
-    });
+type ClustersBuild = Pick<PreviousBuild, 'clusters' | 'clusterErrors' | 'edsReaders'>;
+
+function buildClusters(resources: XdsResources, prev: PreviousBuild | undefined, registry: ClusterRuntimeRegistry): ClustersBuild {
+  if (prev && prev.resources.clusters === resources.clusters) {
+    if (prev.resources.endpoints === resources.endpoints) return prev;
+    // Only endpoints changed (an EDS push): rebuild just the clusters that read a changed
+    // assignment. The cluster set itself is the same, so no runtime is dropped here unless a
+    // rebuilt cluster now fails.
+    const clusters = new Map(prev.clusters);
+    const clusterErrors = new Map(prev.clusterErrors);
+    let dropped = false;
+    for (const eds of changedKeys(prev.resources.endpoints, resources.endpoints)) {
+      for (const name of prev.edsReaders.get(eds) ?? []) {
+        const b = buildCluster(name, resources.clusters.get(name)!, resources, registry);
+        clusterErrors.delete(name);
+        if (b.ok) clusters.set(name, b.config);
+        else { clusterErrors.set(name, b.error); dropped = clusters.delete(name) || dropped; }
+      }
+    }
+    if (dropped) registry.retain(new Set(clusters.keys()));
+    return { clusters, clusterErrors, edsReaders: prev.edsReaders };
   }
-  registry.retain(new Set(clusters.keys()));
+  const clusters = new Map<string, ClusterConfig>();
+  const clusterErrors = new Map<string, string>();
+  const edsReaders = new Map<string, string[]>();
+  // The registry must forget runtimes of clusters that left; when every cluster name was in
+  // the last build and the count is the same, none left and that walk is skipped.
+  let allNamesKnown = prev !== undefined;
+  for (const [name, c] of resources.clusters) {
+    const kept = reusableCluster(prev, resources, name);
+    const b = kept ? { ok: true as const, config: kept, edsName: clusterEdsName(kept) } : buildCluster(name, c, resources, registry);
+    if (!kept && !prev?.clusters.has(name)) allNamesKnown = false;
+    if (b.edsName !== undefined) {
+      const readers = edsReaders.get(b.edsName);
+      if (readers) readers.push(name);
+      else edsReaders.set(b.edsName, [name]);
+    }
+    if (b.ok) clusters.set(name, b.config);
+    else clusterErrors.set(name, b.error);
+  }
+  if (!allNamesKnown || clusters.size !== prev!.clusters.size) registry.retain(new Set(clusters.keys()));
+  return { clusters, clusterErrors, edsReaders };
+}
 
-  return { snapshot: { version, services, wildcardServices: wildcards, clusters, resources }, errors };
+type ClusterBuild = ({ ok: true; config: ClusterConfig } | { ok: false; error: string }) & { edsName: string | undefined };
+
+function buildCluster(name: string, c: Cluster, resources: XdsResources, registry: ClusterRuntimeRegistry): ClusterBuild {
+  const r = translateCluster(c);
+  if (!r.ok) return { ok: false, error: r.error, edsName: undefined };
+  const settings = r.value;
+  const edsName = settings.endpointSource === 'eds' ? settings.edsName : undefined;
+  const cla = settings.endpointSource === 'inline' ? c.loadAssignment : settings.endpointSource === 'eds' ? resources.endpoints.get(settings.edsName) : undefined;
+  const specs = cla ? translateLoadAssignment(cla) : undefined;
+  if (specs && !specs.ok) return { ok: false, error: specs.error, edsName };
+  const runtimeConfig = (endpoints: readonly EndpointState[]) => ({
+    lbPolicy: settings.lbPolicy,
+    endpoints,
+    limits: settings.limits,
+    outlier: settings.outlier,
+    panicThreshold: settings.panicThreshold,
+  });
+  const runtime = registry.get(name, runtimeConfig([]));
+  const endpoints = (specs?.value ?? []).map((spec) => {
+    const state = runtime.endpoint(spec.address, spec.port);
+    state.weight = spec.weight;
+    state.healthy = spec.healthy;
+    state.locality = spec.locality;
+    state.priority = spec.priority;
+    state.labels = spec.labels;
+    return state;
+  });
+  runtime.configure(runtimeConfig(endpoints));
+  const config: ClusterConfig = {
+    name,
+    lbPolicy: settings.lbPolicy,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    originalDst: settings.endpointSource === 'original-dst',
+    endpoints,
+    loadBalancer: runtime,
+    limits: settings.limits,
+    outlier: settings.outlier,
+    connections: settings.connections,
+    runtime,
+    tls: settings.tls,
+  };
+  if (edsName !== undefined) noteClusterEndpoints(config, edsName, cla);
+  return { ok: true, config, edsName };
+}
+
+/** Keys whose value differs between two maps (added, removed or replaced). */
+function changedKeys<V>(before: ReadonlyMap<string, V>, after: ReadonlyMap<string, V>): string[] {
+  const out: string[] = [];
+  let kept = 0;
+  for (const [k, v] of after) {
+    const old = before.get(k);
+    if (old === undefined) out.push(k);
+    else { kept++; if (old !== v) out.push(k); }
+  }
+  if (kept !== before.size) for (const k of before.keys()) if (!after.has(k)) out.push(k);
+  return out;
 }
 
 export function splitHostPort(authority: string): { host: string; port: number } | undefined {

@@ -49,7 +49,7 @@ export interface EchoServer {
   readonly port: number;
   behaviour: Behaviour;
   /** Calls received, by path, with their metadata. */
-  readonly calls: { path: string; metadata: Record<string, unknown>; authority: string; deadlineInMs: number }[];
+  readonly calls: { path: string; metadata: Record<string, unknown>; authority: string; deadlineInMs: number; peerSans: string | undefined }[];
   close(): Promise<void>;
 }
 
@@ -65,7 +65,7 @@ function failure(b: Behaviour): { code: number; details: string; metadata: Metad
   return { code: b.failWith!.code, details: b.failWith!.details ?? 'failing on purpose', metadata };
 }
 
-export async function startEchoServer(name: string, behaviour: Behaviour = {}): Promise<EchoServer> {
+export async function startEchoServer(name: string, behaviour: Behaviour = {}, serverCredentials: ServerCredentials = ServerCredentials.createInsecure()): Promise<EchoServer> {
   const server = new Server();
   const calls: EchoServer['calls'] = [];
   const state: EchoServer = {
@@ -76,10 +76,10 @@ export async function startEchoServer(name: string, behaviour: Behaviour = {}): 
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
   // What the server saw: metadata, the :authority, and how long its deadline left it.
-  const record = (path: string, md: Metadata, call?: { getHost(): string; getDeadline(): Date | number }) => {
+  const record = (path: string, md: Metadata, call?: { getHost(): string; getDeadline(): Date | number; getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } } }) => {
     const d = call ? call.getDeadline() : Infinity;
     const at = d instanceof Date ? d.getTime() : d;
-    calls.push({ path, metadata: md.getMap(), authority: call?.getHost() ?? '', deadlineInMs: at - Date.now() });
+    calls.push({ path, metadata: md.getMap(), authority: call?.getHost() ?? '', deadlineInMs: at - Date.now(), peerSans: call?.getAuthContext().sslPeerCertificate?.subjectaltname });
   };
   const later = (fn: () => void) => {
     const d = state.behaviour.delayMs ?? 0;
@@ -127,7 +127,7 @@ export async function startEchoServer(name: string, behaviour: Behaviour = {}): 
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync('127.0.0.1:0', serverCredentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   (state as { port: number }).port = port;
   return state;

@@ -1,0 +1,148 @@
+// Server side of mesh mTLS for grpc-js servers: credentials that terminate mTLS with the
+// workload certificate (rotating with the files), AuthorizationPolicy as a server interceptor
+// (PERMISSION_DENIED "RBAC: access denied", as gRPC's xDS RBAC filter answers), the caller's
+// SPIFFE ID for handlers, and bindMesh(), which serves one port in whatever mode
+// PeerAuthentication says — STRICT, PERMISSIVE (mTLS and plaintext h2c on the same port, told
+// apart by the first bytes) or DISABLE — through grpc-js connection injectors.
+
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import {
+  experimental, Metadata, ResponderBuilder, ServerCredentials, ServerInterceptingCall, ServerListenerBuilder, status,
+  type Server, type ServerInterceptor,
+} from '@grpc/grpc-js';
+import {
+  applicablePolicies, authorize, CertificateError, CertWatcher, istioCertPaths, mtlsModeForPort, peerAuthenticationFor, replaying, sniff, spiffeIdOf,
+  type Mesh, type MtlsMode,
+} from '@meshlet/core';
+import { MeshCertificateProvider } from './certificate-provider-mesh.ts';
+
+export interface MeshServerCredentialsOptions {
+  mesh: Mesh;
+  /** Workload certificates in istio-agent's layout; default: the mesh's provider "default" (createMesh({ certs })). */
+  certs?: string;
+  /** Enforce AuthorizationPolicy (default true). */
+  authorization?: boolean;
+  /** The workload port PeerAuthentication and AuthorizationPolicy ports name; default: the connection's local port. */
+  port?: number;
+}
+
+/** The caller's SPIFFE ID on a grpc-js server call (unary, stream or interceptor), if it used mTLS. */
+export function peerIdentityOfCall(call: { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } } }): string | undefined {
+  return spiffeIdOf(call.getAuthContext().sslPeerCertificate?.subjectaltname);
+}
+
+function watcherFor(opts: MeshServerCredentialsOptions): CertWatcher {
+  if (opts.certs !== undefined) return new CertWatcher(istioCertPaths(opts.certs), { logger: opts.mesh.logger, name: `gRPC server certificates ${opts.certs}` });
+  const w = opts.mesh.credentials.provider('default');
+  if (!w) throw new CertificateError('gRPC server mTLS needs workload certificates: pass certs, or createMesh({ certs })');
+  return w;
+}
+
+/** mTLS server credentials (client certificate required), with AuthorizationPolicy unless turned off. */
+export function meshServerCredentials(opts: MeshServerCredentialsOptions): ServerCredentials {
+  const watcher = watcherFor(opts);
+  // Fail now, not on the first handshake, when the certificates are unusable.
+  const m = watcher.current;
+  if (!m.cert || !m.key || !m.ca) throw new CertificateError(`gRPC server mTLS needs cert-chain.pem, key.pem and root-cert.pem (${watcher.paths.certificateChain})`);
+  const provider = new MeshCertificateProvider(watcher);
+  const creds = experimental.createCertificateProviderServerCredentials(provider, provider, true);
+  return opts.authorization === false ? creds : experimental.createServerCredentialsWithInterceptors(creds, [meshAuthorizationInterceptor(opts.mesh, opts.port)]);
+}
+
+/** AuthorizationPolicy for every call: DENY first, then ALLOW if any applies (see core authorization-policy.ts). */
+export function meshAuthorizationInterceptor(mesh: Mesh, port?: number): ServerInterceptor {
+  let cache = { version: -1, policies: [] as ReturnType<typeof applicablePolicies> };
+  return (methodDescriptor, call) => {
+    const listener = new ServerListenerBuilder().withOnReceiveMetadata((metadata, next) => {
+      if (cache.version !== mesh.policies.version) {
+        const id = mesh.identity;
+        cache = { version: mesh.policies.version, policies: applicablePolicies(mesh.policies.authorizationPolicies, { namespace: id.namespace, labels: id.labels }, id.rootNamespace) };
+      }
+      const info = call.getConnectionInfo();
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(metadata.getMap())) headers[k] = typeof v === 'string' ? v : v.toString('base64');
+      const decision = authorize(cache.policies, {
+        peerIdentity: peerIdentityOfCall(call),
+        sourceIp: info.remoteAddress,
+        method: 'POST',
+        path: methodDescriptor.path,
+        host: call.getHost(),
+        port: port ?? info.localPort ?? 0,
+        headers,
+      });
+      if (!decision.allowed) {
+        mesh.logger.debug({ path: methodDescriptor.path, reason: decision.reason }, 'gRPC call denied by AuthorizationPolicy');
+        call.sendStatus({ code: status.PERMISSION_DENIED, details: 'RBAC: access denied', metadata: new Metadata() });
+        return;
+      }
+      next(metadata);
+    }).build();
+    return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
+  };
+}
+
+export interface MeshBinding {
+  readonly port: number;
+  /** The mTLS mode for a port, from the mesh's PeerAuthentication policies. */
+  mtlsMode(port: number): MtlsMode;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `server` on host:port (default 127.0.0.1:0) in the mTLS mode PeerAuthentication sets
+ * for that port, per connection: a policy edit applies to the next connection.
+ */
+export async function bindMesh(server: Server, opts: MeshServerCredentialsOptions & { host?: string; listenPort?: number }): Promise<MeshBinding> {
+  const mesh = opts.mesh;
+  const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(mesh, opts.port)];
+  let tls: ReturnType<Server['createConnectionInjector']> | undefined;
+  try {
+    tls = server.createConnectionInjector(meshServerCredentials({ ...opts, authorization: false }));
+  } catch (err) {
+    if (!(err instanceof CertificateError)) throw err;
+    mesh.logger.warn({ error: err.message }, 'gRPC server has no workload certificate: TLS connections will be refused');
+  }
+  // Interceptors ride on the credentials, so both injectors enforce the same policies.
+  const tlsInjector = tls;
+  const secure = tlsInjector && authz.length ? server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(meshServerCredentials({ ...opts, authorization: false }), authz)) : tlsInjector;
+  if (secure !== tlsInjector) tlsInjector?.destroy();
+  const plain = server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), authz));
+  const mode = (port: number): MtlsMode => {
+    const id = mesh.identity;
+    return mtlsModeForPort(peerAuthenticationFor(mesh.policies.peerAuthentications, { namespace: id.namespace, labels: id.labels }, id.rootNamespace), port);
+  };
+  const sockets = new Set<Socket>();
+  const net: NetServer = createNetServer({ pauseOnConnect: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => { /* peer reset during sniffing */ });
+    const port = opts.port ?? socket.localPort ?? 0;
+    sniff(socket, (kind) => {
+      const m = mode(port);
+      const refuse = (why: string) => { mesh.logger.warn({ remoteAddress: socket.remoteAddress, port, mode: m }, why); socket.destroy(); };
+      if (kind === 'tls') {
+        if (m === 'DISABLE') return refuse(`TLS connection refused: mTLS is disabled on port ${port}`);
+        if (!secure) return refuse('TLS connection refused: this server has no workload certificate');
+        secure.injectConnection(socket);
+      } else {
+        if (m === 'STRICT') return refuse(`plaintext connection refused: port ${port} requires mTLS`);
+        plain.injectConnection(replaying(socket));
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    net.once('error', reject);
+    net.listen(opts.listenPort ?? 0, opts.host ?? '127.0.0.1', () => { net.off('error', reject); resolve(); });
+  });
+  return {
+    port: (net.address() as AddressInfo).port,
+    mtlsMode: mode,
+    async close() {
+      const closed = new Promise<void>((r) => net.close(() => r()));
+      secure?.destroy();
+      plain.destroy();
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
