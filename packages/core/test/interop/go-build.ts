@@ -1,0 +1,60 @@
+// Builds the Go interop servers in test setup: `go build` in their folder (go.mod pinned, go.sum
+// committed, modules from the Go module proxy) into a temp folder. Go's build cache makes every
+// run after the first take seconds. Nothing built here is committed.
+
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HAS_GO = spawnSync('go', ['version']).status === 0;
+
+/** Builds the Go program in test/interop/<name> and returns the binary's path. */
+export function buildGo(name: string): Promise<string> {
+  const dir = fileURLToPath(new URL(`./${name}`, import.meta.url));
+  const outDir = join(tmpdir(), 'meshlet-interop-build');
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, name);
+  return new Promise((resolve, reject) => {
+    execFile('go', ['build', '-o', out, '.'], { cwd: dir, env: { ...process.env, GOFLAGS: '-buildvcs=false -mod=readonly' }, maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`go build in ${dir} failed: ${stderr || err.message}`));
+      else resolve(out);
+    });
+  });
+}
+
+export interface GoServer {
+  address: string;
+  child: ChildProcess;
+  /** Sends one command line on stdin. */
+  send(line: string): void;
+  stop(): Promise<void>;
+}
+
+/** Starts a built server and waits for its "listening on <addr>" line. Closing stdin stops it. */
+export async function startGoServer(binary: string, args: string[]): Promise<GoServer> {
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const stderr: string[] = [];
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /listening on (\S+)\n/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`${binary} exited with ${code}: ${stderr.join('').slice(-4000)}`)));
+  });
+  return {
+    address,
+    child,
+    send: (line) => { child.stdin!.write(`${line}\n`); },
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => { clearTimeout(t); resolve(); });
+      child.stdin!.end();
+    }),
+  };
+}
