@@ -14,6 +14,8 @@ export { requestView, type RequestView, type HeaderRecord } from './router/reque
 export type { Decision, ForwardDecision } from './router/decide.ts';
 export { routeLabel } from './router/decide.ts';
 export { rewritePath } from './router/rewrite.ts';
+export { compileHashPolicy, setCookieHeader, cookieValue, type RequestHasher, type RequestHash, type HashCookie } from './router/hash-policy.ts';
+export { xxHash64 } from './lb/xxhash64.ts';
 export { applyHeaderMutations, type MutableHeaders } from './router/header-mutations.ts';
 export type { FaultDraw } from './router/fault.ts';
 export { isRetriable, backoffMs, type RetryPolicy } from './resilience/retry-policy.ts';

@@ -2,13 +2,24 @@ import type { EndpointState } from '../snapshot/endpoint-state.ts';
 import type { LbKind } from '../snapshot/mesh-snapshot.ts';
 import type { LoadBalancer } from './load-balancer.ts';
 import { LeastRequestLoadBalancer } from './load-balancer-least-request.ts';
+import { MaglevLoadBalancer } from './load-balancer-maglev.ts';
 import { RandomLoadBalancer } from './load-balancer-random.ts';
+import { RingHashLoadBalancer } from './load-balancer-ring-hash.ts';
 import { RoundRobinLoadBalancer } from './load-balancer-round-robin.ts';
 
-export function createLoadBalancer(kind: LbKind, endpoints: readonly EndpointState[]): LoadBalancer {
+/** Sizes of the hashing balancers (Cluster.ringHashLbConfig / maglevLbConfig); Envoy's defaults when absent. */
+export interface HashLbOptions {
+  readonly minimumRingSize?: number;
+  readonly maximumRingSize?: number;
+  readonly tableSize?: number;
+}
+
+export function createLoadBalancer(kind: LbKind, endpoints: readonly EndpointState[], hashLb: HashLbOptions = {}): LoadBalancer {
   switch (kind) {
     case 'ROUND_ROBIN': return new RoundRobinLoadBalancer(endpoints);
     case 'RANDOM': return new RandomLoadBalancer(endpoints);
     case 'LEAST_REQUEST': return new LeastRequestLoadBalancer(endpoints);
+    case 'RING_HASH': return new RingHashLoadBalancer(endpoints, hashLb);
+    case 'MAGLEV': return new MaglevLoadBalancer(endpoints, hashLb);
   }
 }

@@ -5,11 +5,14 @@
 // `exclude` holds hosts a retry should avoid (Envoy's previous_hosts predicate). A balancer
 // re-picks up to `attempts` times while its pick is excluded and then takes what it has, as
 // Envoy does with host_selection_retry_max_attempts.
+//
+// `hash` is the request's consistent-hash key (router/hash-policy.ts). Only the hashing
+// balancers (ring hash, Maglev) read it; the others ignore it, so callers may always pass it.
 
 import type { EndpointState } from '../snapshot/endpoint-state.ts';
 
 export interface LoadBalancer {
-  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number): EndpointState | undefined;
+  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint): EndpointState | undefined;
 }
 
 export function pickAvoiding(

@@ -152,6 +152,7 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
     limits: settings.limits,
     outlier: settings.outlier,
     panicThreshold: settings.panicThreshold,
+    hashLb: settings.hashLb,
   });
   const runtime = registry.get(name, runtimeConfig([]));
   const endpoints = (specs?.value ?? []).map((spec) => {

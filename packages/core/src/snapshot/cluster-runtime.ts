@@ -15,7 +15,7 @@ import { OutlierDetector } from '../resilience/outlier-detector.ts';
 import type { Outcome } from '../resilience/outcome.ts';
 import type { BreakerTicket, ErrorRateBreaker } from '../resilience/error-rate-breaker.ts';
 import type { LoadBalancer } from '../lb/load-balancer.ts';
-import { createLoadBalancer } from '../lb/create-load-balancer.ts';
+import { createLoadBalancer, type HashLbOptions } from '../lb/create-load-balancer.ts';
 import { PriorityLoadBalancer } from '../lb/priority-load-balancer.ts';
 import type { Logger } from '../logger.ts';
 
@@ -26,6 +26,8 @@ export interface ClusterRuntimeConfig {
   readonly outlier: OutlierConfig | undefined;
   /** Below this percentage of usable hosts, balance across all of them (Envoy's panic mode); 0 disables. */
   readonly panicThreshold: number;
+  /** Ring and table sizes for RING_HASH / MAGLEV. */
+  readonly hashLb?: HashLbOptions | undefined;
 }
 
 /** Counters with Envoy's names where Envoy has one, so dashboards and runbooks still mean something. */
@@ -158,9 +160,10 @@ export class ClusterRuntime {
 
   // ---- host choice ----
 
-  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number): EndpointState | undefined {
+  /** `hash`: the request's consistent-hash key (ForwardAction.hash); only RING_HASH and MAGLEV read it. */
+  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint): EndpointState | undefined {
     this.#lb ??= this.#buildLoadBalancer();
-    return this.#lb.pick(exclude, attempts);
+    return this.#lb.pick(exclude, attempts, hash);
   }
 
   /** Hosts that may take traffic: healthy in EDS and not ejected. */
@@ -172,9 +175,10 @@ export class ClusterRuntime {
     const all = this.#config.endpoints;
     const usable = this.usableHosts();
     const threshold = this.#config.panicThreshold;
+    const { lbPolicy, hashLb } = this.#config;
     // Panic: too few usable hosts, so spread over every host rather than overload the few.
     if (all.length > 0 && threshold > 0 && (100 * usable.length) / all.length < threshold) {
-      return createLoadBalancer(this.#config.lbPolicy, all);
+      return createLoadBalancer(lbPolicy, all, hashLb);
     }
     const byPriority = (list: readonly EndpointState[]) => {
       const m = new Map<number, EndpointState[]>();
@@ -186,8 +190,10 @@ export class ClusterRuntime {
       return m;
     };
     const levels = byPriority(all);
-    if (levels.size <= 1) return createLoadBalancer(this.#config.lbPolicy, usable);
-    return new PriorityLoadBalancer(this.#config.lbPolicy, levels, byPriority(usable));
+    // Hashing balancers are rebuilt only here, when the usable host set changes (an ejection,
+    // a new snapshot, a DNS refresh), never per request.
+    if (levels.size <= 1) return createLoadBalancer(lbPolicy, usable, hashLb);
+    return new PriorityLoadBalancer(lbPolicy, levels, byPriority(usable), Math.random, hashLb);
   }
 
   // ---- outcomes ----

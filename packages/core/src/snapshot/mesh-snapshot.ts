@@ -16,6 +16,7 @@ import type { ClusterRuntime } from './cluster-runtime.ts';
 import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
 import type { ConnectionSettings } from '../xds/translate-cluster.ts';
+import type { RequestHasher } from '../router/hash-policy.ts';
 
 export interface MeshSnapshot {
   /** Increases by one with every snapshot a mesh publishes. */
@@ -73,6 +74,12 @@ export interface ForwardAction {
   readonly rewrite: PathRewrite | undefined;
   readonly hostRewrite: string | undefined;
   readonly mirrors: readonly MirrorConfig[];
+  /**
+   * The route's hash_policy, compiled: call it once per request and pass `hash` to the
+   * cluster's pick(); when it returns `setCookie`, add setCookieHeader(setCookie) to the response.
+   * Undefined when the route hashes nothing.
+   */
+  readonly hash?: RequestHasher | undefined;
 }
 
 export interface WeightedClusterConfig {
@@ -125,7 +132,7 @@ export interface FaultConfig {
   readonly abortPerMillion: number;
 }
 
-export type LbKind = 'LEAST_REQUEST' | 'ROUND_ROBIN' | 'RANDOM';
+export type LbKind = 'LEAST_REQUEST' | 'ROUND_ROBIN' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
 
 export interface ClusterConfig {
   readonly name: string;

@@ -246,13 +246,18 @@ export interface Cluster {
   /** Stats name istiod gives the cluster (`<name>;`). */
   altStatName?: string;
   /** uint64 wrappers, hence strings in JSON. */
-  ringHashLbConfig?: { minimumRingSize?: string; maximumRingSize?: string };
+  ringHashLbConfig?: { minimumRingSize?: string; maximumRingSize?: string; hashFunction?: 'XX_HASH' | 'MURMUR_HASH_2' };
   maglevLbConfig?: { tableSize?: string };
   /** Keyed by extension name, e.g. HTTP_PROTOCOL_OPTIONS. */
   typedExtensionProtocolOptions?: Record<string, Any>;
   upstreamConnectionOptions?: { tcpKeepalive?: { keepaliveProbes?: number; keepaliveTime?: number; keepaliveInterval?: number } };
   /** ORIGINAL_DST clusters: connect to this port instead of the one the caller used. */
   originalDstLbConfig?: { upstreamPortOverride?: number };
+  /** STRICT_DNS / LOGICAL_DNS: how often host names are resolved again (Envoy default 5s; istiod writes the mesh's 60s). */
+  dnsRefreshRate?: Duration;
+  /** Use the records' TTL as the refresh interval (istiod sets it). */
+  respectDnsTtl?: boolean;
+  dnsLookupFamily?: 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
 }
 
 /** Cluster.outlierDetection in Envoy's field names (uint32 wrappers as bare numbers). */

@@ -9,6 +9,9 @@ import type { LbKind } from '../snapshot/mesh-snapshot.ts';
 import { translateTransportSocket, type ClusterTls } from '../security/cluster-tls.ts';
 import { clusterLimits, type ClusterLimits } from '../resilience/cluster-limits.ts';
 import { outlierConfig, type OutlierConfig } from '../resilience/outlier-config.ts';
+import type { HashLbOptions } from '../lb/create-load-balancer.ts';
+import { DEFAULT_MIN_RING_SIZE, MAX_RING_SIZE } from '../lb/load-balancer-ring-hash.ts';
+import { DEFAULT_MAGLEV_TABLE_SIZE, isPrime, MAX_MAGLEV_TABLE_SIZE } from '../lb/load-balancer-maglev.ts';
 
 export interface ClusterSettings {
   readonly name: string;
@@ -25,7 +28,26 @@ export interface ClusterSettings {
   readonly connections: ConnectionSettings;
   /** TLS to the endpoints (transportSocket envoy.transport_sockets.tls); undefined = plaintext. */
   readonly tls: ClusterTls | undefined;
+  /** Ring / table sizes for RING_HASH and MAGLEV (undefined for other policies). */
+  readonly hashLb: HashLbOptions | undefined;
+  /** STRICT_DNS / LOGICAL_DNS: how host-name endpoints are resolved (snapshot/dns-refresh.ts). */
+  readonly dns: DnsSettings | undefined;
 }
+
+/** DNS resolution of a STRICT_DNS or LOGICAL_DNS cluster's host-name endpoints. */
+export interface DnsSettings {
+  /** LOGICAL_DNS keeps only the first address of each name; STRICT_DNS makes every address an endpoint. */
+  readonly logical: boolean;
+  /** Cluster.dnsRefreshRate; Envoy's default is 5 s. */
+  readonly refreshRateMs: number;
+  /** Cluster.respectDnsTtl: refresh when the records expire instead of at refreshRateMs. */
+  readonly respectTtl: boolean;
+  /** node:dns lookup family: 4, 6, or 0 for both. */
+  readonly family: 0 | 4 | 6;
+}
+
+/** Envoy's Cluster.dns_refresh_rate default. */
+const ENVOY_DNS_REFRESH_MS = 5000;
 
 /** How the transport manages connections to each endpoint (HttpProtocolOptions). */
 export interface ConnectionSettings {
@@ -52,8 +74,14 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
     case 'ROUND_ROBIN': lbPolicy = 'ROUND_ROBIN'; break;
     case 'LEAST_REQUEST': lbPolicy = 'LEAST_REQUEST'; break;
     case 'RANDOM': lbPolicy = 'RANDOM'; break;
-    default: return fail(`Cluster ${c.name}: lbPolicy: ${c.lbPolicy} is not supported yet (ROUND_ROBIN, LEAST_REQUEST, RANDOM)`);
+    case 'RING_HASH': lbPolicy = 'RING_HASH'; break;
+    case 'MAGLEV': lbPolicy = 'MAGLEV'; break;
+    default: return fail(`Cluster ${c.name}: lbPolicy: ${c.lbPolicy} is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)`);
   }
+  const hashLb = hashLbOptions(c, lbPolicy);
+  if (!hashLb.ok) return hashLb;
+  const dns = dnsSettings(c, type);
+  if (!dns.ok) return dns;
   const ct = c.connectTimeout !== undefined ? durationToMs(c.connectTimeout) : 5000;
   if (ct === undefined || ct <= 0) return fail(`Cluster ${c.name}: connectTimeout: ${JSON.stringify(c.connectTimeout)} must be a positive duration`);
   // A transport socket that does not translate rejects the whole cluster (NACK): dropping it
@@ -77,7 +105,54 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
     panicThreshold: panic,
     connections: { maxRequestsPerConnection: common?.maxRequestsPerConnection || undefined, idleTimeoutMs: idle || undefined },
     tls: tls.value,
+    hashLb: hashLb.value,
+    dns: dns.value,
   });
+}
+
+// Envoy's bounds: ring sizes at most 8M (and minimum <= maximum), a Maglev table a prime of at
+// most 5000011. A bad size is a NACK: Envoy refuses the cluster rather than guess.
+function hashLbOptions(c: Cluster, policy: LbKind): Result<HashLbOptions | undefined> {
+  if (policy === 'RING_HASH') {
+    const cfg = c.ringHashLbConfig;
+    if (cfg?.hashFunction === 'MURMUR_HASH_2') return fail(`Cluster ${c.name}: ringHashLbConfig.hashFunction: MURMUR_HASH_2 is not supported (XX_HASH)`);
+    const min = uint64Field(cfg?.minimumRingSize, DEFAULT_MIN_RING_SIZE);
+    const max = uint64Field(cfg?.maximumRingSize, MAX_RING_SIZE);
+    if (min === undefined || min < 1 || min > MAX_RING_SIZE) return fail(`Cluster ${c.name}: ringHashLbConfig.minimumRingSize: ${JSON.stringify(cfg?.minimumRingSize)} must be in [1, ${MAX_RING_SIZE}]`);
+    if (max === undefined || max < 1 || max > MAX_RING_SIZE) return fail(`Cluster ${c.name}: ringHashLbConfig.maximumRingSize: ${JSON.stringify(cfg?.maximumRingSize)} must be in [1, ${MAX_RING_SIZE}]`);
+    if (min > max) return fail(`Cluster ${c.name}: ringHashLbConfig: minimumRingSize (${min}) > maximumRingSize (${max})`);
+    return ok({ minimumRingSize: min, maximumRingSize: max });
+  }
+  if (policy === 'MAGLEV') {
+    const size = uint64Field(c.maglevLbConfig?.tableSize, DEFAULT_MAGLEV_TABLE_SIZE);
+    if (size === undefined || size > MAX_MAGLEV_TABLE_SIZE || !isPrime(size)) {
+      return fail(`Cluster ${c.name}: maglevLbConfig.tableSize: ${JSON.stringify(c.maglevLbConfig?.tableSize)} must be a prime number no larger than ${MAX_MAGLEV_TABLE_SIZE}`);
+    }
+    return ok({ tableSize: size });
+  }
+  return ok(undefined);
+}
+
+/** A UInt64Value in JSON (a decimal string, or a number from hand-written resources). */
+function uint64Field(v: string | number | undefined, dflt: number): number | undefined {
+  if (v === undefined) return dflt;
+  const n = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function dnsSettings(c: Cluster, type: NonNullable<Cluster['type']>): Result<DnsSettings | undefined> {
+  if (type !== 'STRICT_DNS' && type !== 'LOGICAL_DNS') return ok(undefined);
+  const rate = c.dnsRefreshRate !== undefined ? durationToMs(c.dnsRefreshRate) : ENVOY_DNS_REFRESH_MS;
+  // Envoy's validation: dns_refresh_rate must be at least 1 ms.
+  if (rate === undefined || rate < 1) return fail(`Cluster ${c.name}: dnsRefreshRate: ${JSON.stringify(c.dnsRefreshRate)} must be at least 1ms`);
+  let family: DnsSettings['family'];
+  switch (c.dnsLookupFamily ?? 'AUTO') {
+    case 'V4_ONLY': family = 4; break;
+    case 'V6_ONLY': family = 6; break;
+    // AUTO, V4_PREFERRED and ALL all accept either family; the order the resolver returns is kept.
+    default: family = 0;
+  }
+  return ok({ logical: type === 'LOGICAL_DNS', refreshRateMs: rate, respectTtl: c.respectDnsTtl === true, family });
 }
 
 export interface EndpointSpec {

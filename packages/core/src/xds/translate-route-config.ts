@@ -3,7 +3,7 @@
 // request does no parsing. Any invalid field rejects the whole resource with a message naming
 // the field, which becomes the NACK's error detail.
 
-import type { Any, HTTPFault, Route, RouteConfiguration, VirtualHost } from './resources.ts';
+import type { Any, HashPolicy, HTTPFault, Route, RouteConfiguration, VirtualHost } from './resources.ts';
 import { FILTER_NAME } from './resources.ts';
 import { durationToMs } from './duration.ts';
 import { fail, ok, type Result } from './translate-result.ts';
@@ -12,6 +12,7 @@ import { compileRouteMatch, MatchCompileError } from '../router/route-match.ts';
 import { compileHeaderMutations } from '../router/header-mutations.ts';
 import { compileFault, perMillion } from '../router/fault.ts';
 import { compileRetryPolicy, type RetryPolicy } from '../resilience/retry-policy.ts';
+import { compileHashPolicy, HashPolicyError } from '../router/hash-policy.ts';
 
 const REDIRECT_CODES: Record<string, number> = {
   MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
@@ -160,6 +161,13 @@ function translateForward(r: Route, field: string, vhRetry: RetryPolicy | undefi
       substitution: envoySubstitution(a.regexRewrite.substitution),
     };
   }
+  let hash;
+  try {
+    hash = compileHashPolicy(a.hashPolicy as HashPolicy[] | undefined, `${field}.route.hashPolicy`);
+  } catch (err) {
+    if (err instanceof HashPolicyError) return fail(err.message);
+    throw err;
+  }
   return ok({
     kind: 'forward',
     clusters,
@@ -169,6 +177,7 @@ function translateForward(r: Route, field: string, vhRetry: RetryPolicy | undefi
     rewrite,
     hostRewrite: a.hostRewriteLiteral,
     mirrors: (a.requestMirrorPolicies ?? []).map((m) => ({ cluster: m.cluster, perMillion: perMillion(m.runtimeFraction?.defaultValue) })),
+    hash,
   });
 }
 
