@@ -1,0 +1,62 @@
+// The upstream every benchmark row talks to, in its own process so its CPU is counted apart
+// from the client's and it does not share the client's event loop. One process serves:
+//   - HTTP/1.1 (plain): GET /small → 13 bytes; POST /16k with a 16 KiB body → 16 KiB back
+//   - HTTPS with client certificates required (the Meshlet mTLS row), same handler
+//   - gRPC (h2c): /bench.Echo/Echo, raw bytes echoed, no .proto needed
+// It reports its ports over IPC once listening and runs until its parent disconnects.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+
+const SMALL_BODY = Buffer.from('hello, world\n');
+const LARGE_BODY = Buffer.alloc(16 * 1024, 'x');
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  if (req.method === 'POST') {
+    // Read the whole body (as an application would) before answering.
+    let n = 0;
+    req.on('data', (c: Buffer) => { n += c.length; });
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': LARGE_BODY.length, 'x-received': String(n) });
+      res.end(LARGE_BODY);
+    });
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': SMALL_BODY.length });
+  res.end(SMALL_BODY);
+}
+
+const ECHO_METHOD = '/bench.Echo/Echo';
+const identity = (b: Buffer): Buffer => b;
+
+async function main(): Promise<void> {
+  const opts = JSON.parse(process.argv[2] ?? '{}') as { tls?: { cert: string; key: string; ca: string } };
+  const http = createServer({ keepAliveTimeout: 60_000 }, handle);
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+
+  let httpsPort: number | undefined;
+  if (opts.tls) {
+    const https = createTlsServer({
+      cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), ca: readFileSync(opts.tls.ca),
+      requestCert: true, rejectUnauthorized: true, keepAliveTimeout: 60_000,
+    }, handle);
+    await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
+    httpsPort = (https.address() as AddressInfo).port;
+  }
+
+  const server = new grpc.Server();
+  server.addService({
+    Echo: { path: ECHO_METHOD, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity, originalName: 'echo' },
+  } as grpc.ServiceDefinition, {
+    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
+  });
+  const grpcPort = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+
+  process.send!({ http: (http.address() as AddressInfo).port, https: httpsPort, grpc: grpcPort });
+  process.on('disconnect', () => process.exit(0));
+}
+
+await main();

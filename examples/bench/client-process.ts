@@ -1,0 +1,127 @@
+// One client under test, in its own process: it sets itself up (an undici Agent, a MeshAgent,
+// a grpc-js channel...), warms up, then runs the load loops its parent asks for over IPC and
+// answers with the numbers. One process per row keeps each client's JIT state, connection pools
+// and resident memory its own, and lets the rows be run interleaved without rebuilding them.
+//
+// Rows that need a piece of Meshlet that is not there yet (mTLS, @meshlet/grpc, meshlet xds)
+// report { skip: reason } instead of ready.
+
+import { Agent, request, type Dispatcher } from 'undici';
+import { closedLoop, openLoop, type Send } from './load-loops.ts';
+import { REQUEST_BODY, type Payload } from './payloads.ts';
+
+export type ClientKind = 'undici' | 'meshlet' | 'meshlet-mtls' | 'sidecars' | 'grpc-js' | 'grpc-js-xds' | 'meshlet-grpc' | 'grpc-sidecars';
+
+export interface ClientSpec {
+  kind: ClientKind;
+  /** undici / sidecars: the http://127.0.0.1:port to send to. grpc-js / grpc-sidecars: host:port. */
+  address?: string;
+  /** Meshlet rows: a folder of Istio YAML. */
+  meshConfig?: string;
+  /** Meshlet mTLS: istio-agent certificate folder. */
+  meshCerts?: string;
+  /** xDS rows: a GRPC_XDS_BOOTSTRAP file. */
+  bootstrap?: string;
+  /** The logical URL (HTTP) or target (gRPC) the mesh routes. */
+  target?: string;
+}
+
+export type Command =
+  | { op: 'open'; payload: Payload; rate: number; seconds: number }
+  | { op: 'closed'; payload: Payload; concurrency: number; seconds: number }
+  | { op: 'exit' };
+
+const ECHO_METHOD = '/bench.Echo/Echo';
+
+type Sender = (payload: Payload) => Promise<void>;
+
+async function httpSender(dispatcher: Dispatcher, base: string): Promise<Sender> {
+  return async (payload) => {
+    const res = payload === 'small'
+      ? await request(`${base}/small`, { dispatcher })
+      : await request(`${base}/16k`, { dispatcher, method: 'POST', body: REQUEST_BODY['16k'] });
+    await res.body.dump({ limit: 1 << 20 });
+    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+  };
+}
+
+async function grpcSender(target: string): Promise<{ send: Sender; close(): void }> {
+  const grpc = await import('@grpc/grpc-js');
+  const id = (b: Buffer) => b;
+  const Ctor = grpc.makeGenericClientConstructor({
+    Echo: { path: ECHO_METHOD, requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id, originalName: 'echo' },
+  }, 'Echo');
+  const client = new Ctor(target, grpc.credentials.createInsecure()) as unknown as { Echo(req: Buffer, cb: (err: Error | null, res?: Buffer) => void): void; close(): void };
+  const send: Sender = (payload) => new Promise<void>((resolve, reject) => {
+    client.Echo(REQUEST_BODY[payload], (err) => (err ? reject(err) : resolve()));
+  });
+  return { send, close: () => client.close() };
+}
+
+async function setup(spec: ClientSpec): Promise<Sender | { skip: string }> {
+  switch (spec.kind) {
+    case 'undici':
+    case 'sidecars':
+      return httpSender(new Agent(), spec.address!);
+    case 'meshlet':
+    case 'meshlet-mtls': {
+      const { createMesh } = await import('@meshlet/core');
+      const { MeshAgent } = await import('@meshlet/http');
+      const mesh = await createMesh({ config: spec.meshConfig!, watch: false, ...(spec.meshCerts !== undefined && { certs: spec.meshCerts }) });
+      return httpSender(new MeshAgent({ mesh }), spec.target!);
+    }
+    case 'grpc-js':
+    case 'grpc-sidecars':
+      return (await grpcSender(spec.address!)).send;
+    case 'grpc-js-xds': {
+      process.env['GRPC_XDS_BOOTSTRAP'] = spec.bootstrap!;
+      const xds = await import('@grpc/grpc-js-xds');
+      xds.register();
+      return (await grpcSender(spec.target!)).send;
+    }
+    case 'meshlet-grpc': {
+      let register: ((mesh: unknown) => void) | undefined;
+      try {
+        ({ register } = await import('@meshlet/grpc') as { register?: (mesh: unknown) => void });
+      } catch (err) {
+        return { skip: `@meshlet/grpc does not load: ${(err as Error).message.split('\n')[0]}` };
+      }
+      if (typeof register !== 'function') return { skip: '@meshlet/grpc has no register(mesh) yet' };
+      const { createMesh } = await import('@meshlet/core');
+      const mesh = await createMesh({ bootstrap: spec.bootstrap!, listeners: [spec.target!.replace(/^mesh:\/\/\//, '')] });
+      register(mesh);
+      return (await grpcSender(spec.target!)).send;
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2]!) as ClientSpec;
+  let sender: Sender;
+  try {
+    const s = await setup(spec);
+    if (typeof s !== 'function') { process.send!({ skip: s.skip }); return; }
+    sender = s;
+    // Warm up: connections open, code paths compiled, before any measurement. A failure here
+    // means the row cannot work (e.g. mTLS not wired yet): report it rather than measure errors.
+    for (const payload of ['small', '16k'] as const) {
+      for (let i = 0; i < 300; i++) await sender(payload);
+      await closedLoop(() => sender(payload), 16, 0.5);
+    }
+  } catch (err) {
+    process.send!({ skip: `${spec.kind}: ${(err as Error).message.split('\n')[0]}` });
+    return;
+  }
+  process.send!({ ready: true, rss: process.memoryUsage.rss() / 2 ** 20 });
+  process.on('message', (cmd: Command) => {
+    void (async () => {
+      if (cmd.op === 'exit') process.exit(0);
+      const send: Send = () => sender(cmd.payload);
+      const result = cmd.op === 'open' ? await openLoop(send, cmd.rate, cmd.seconds) : await closedLoop(send, cmd.concurrency, cmd.seconds);
+      process.send!({ result, rss: process.memoryUsage.rss() / 2 ** 20 });
+    })();
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+await main();

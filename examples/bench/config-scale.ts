@@ -1,0 +1,180 @@
+// Config scale, run in its own process (with --expose-gc, so memory is measured after a full
+// collection): a mesh of N services holding 100k endpoints in all, compiled from Istio objects
+// to xDS the way `meshlet xds` and the embedded mode do, then
+//   - a full snapshot applied (Mesh#applyResources): time and retained heap
+//   - one endpoint changed (one ClusterLoadAssignment replaced, as an EDS push delivers it):
+//     time to apply, which must not grow with N
+//   - route matching: decide() against a 1,000-route table, for the first, middle and last route
+// Every 10th service also has a VirtualService (header match, 90/10 split over two subsets)
+// and a DestinationRule, so routes and subset clusters are part of the snapshot.
+
+import { Mesh, resolveIdentity, requestView, silentLogger } from '@meshlet/core';
+import type { ClusterLoadAssignment, XdsResources } from '@meshlet/core';
+import { compileMesh } from '../../packages/core/src/istio/compile-mesh.ts';
+import type { MeshObject, SourceRef } from '../../packages/core/src/istio/types.ts';
+
+const source: SourceRef = { file: 'generated.yaml', line: 1, lineOf: () => 1 };
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+function meta(name: string, namespace: string) {
+  return { name, namespace };
+}
+
+function ip(n: number): string {
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+export function generateMesh(services: number, endpoints: number): MeshObject[] {
+  const per = Math.max(1, Math.floor(endpoints / services));
+  const out: MeshObject[] = [];
+  let next = 1;
+  for (let s = 0; s < services; s++) {
+    const ns = `ns-${s % 50}`;
+    const host = `svc-${s}.${ns}.svc.cluster.local`;
+    out.push({
+      apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: meta(`svc-${s}`, ns), source,
+      spec: {
+        hosts: [host], location: 'MESH_INTERNAL', resolution: 'STATIC',
+        ports: [{ number: 8080, name: 'http', protocol: 'HTTP' }],
+        endpoints: Array.from({ length: per }, (_, i) => ({ address: ip(next++), labels: { version: i % 2 === 0 ? 'v1' : 'v2' } })),
+      },
+    } as MeshObject);
+    if (s % 10 === 0) {
+      out.push({
+        apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: meta(`svc-${s}`, ns), source,
+        spec: { host, subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] },
+      } as MeshObject);
+      out.push({
+        apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: meta(`svc-${s}`, ns), source,
+        spec: {
+          hosts: [host],
+          http: [
+            { match: [{ headers: { 'end-user': { exact: 'jason' } } }], route: [{ destination: { host, subset: 'v2' } }] },
+            { route: [{ destination: { host, subset: 'v1' }, weight: 90 }, { destination: { host, subset: 'v2' }, weight: 10 }], retries: { attempts: 2 } },
+          ],
+        },
+      } as MeshObject);
+    }
+  }
+  return out;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+
+export interface ScaleResult {
+  services: number;
+  endpoints: number;
+  clusters: number;
+  compileMs: number;
+  applyMs: number;
+  heapMiB: number;
+  /** Only the endpoints map is new (what an EDS push changes). */
+  endpointChangeMs: { p50: number; p90: number; max: number; samples: number };
+  /** Every map of the resource set is new but holds the same objects except one assignment (how the xDS source hands sets over today). */
+  endpointChangeFullSetMs: { p50: number; p90: number; max: number; samples: number };
+}
+
+function measureScale(services: number, endpoints: number, changes: number): ScaleResult {
+  const identity = resolveIdentity({ namespace: 'default' });
+  const objects = generateMesh(services, endpoints);
+  let t = performance.now();
+  const { resources } = compileMesh(objects, identity);
+  const compileMs = performance.now() - t;
+  const mesh = new Mesh(identity, silentLogger);
+  gc(); gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  t = performance.now();
+  mesh.applyResources(resources, 'bench');
+  const applyMs = performance.now() - t;
+  gc(); gc();
+  const heapMiB = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+
+  // One endpoint change, as EDS delivers it: a new ClusterLoadAssignment for one cluster, the
+  // other resources the very same objects. Each sample changes a different cluster.
+  const edsNames = [...resources.endpoints.keys()];
+  let current: XdsResources = resources;
+  const times: number[] = [];
+  const fullSetTimes: number[] = [];
+  for (let i = 0; i < 2 * changes; i++) {
+    const fullSet = i % 2 === 1;
+    const name = edsNames[(i * 7919) % edsNames.length]!;
+    const cla = current.endpoints.get(name)!;
+    const changed: ClusterLoadAssignment = structuredClone(cla);
+    const lb = changed.endpoints?.[0]?.lbEndpoints?.[0];
+    const addr = lb?.endpoint?.address?.socketAddress;
+    if (addr) addr.address = ip(0xf00000 + i);
+    const endpointsMap = new Map(current.endpoints);
+    endpointsMap.set(name, changed);
+    current = fullSet
+      ? { listeners: new Map(current.listeners), routeConfigs: new Map(current.routeConfigs), clusters: new Map(current.clusters), endpoints: endpointsMap }
+      : { ...current, endpoints: endpointsMap };
+    gc(); // the garbage this loop made is not the build's cost
+    t = performance.now();
+    mesh.applyResources(current, 'bench');
+    (fullSet ? fullSetTimes : times).push(performance.now() - t);
+  }
+  const clusters = mesh.snapshot.clusters.size;
+  void mesh.close();
+  return {
+    services, endpoints, clusters, compileMs, applyMs, heapMiB,
+    endpointChangeMs: { p50: median(times), p90: pct(times, 0.9), max: Math.max(...times), samples: times.length },
+    endpointChangeFullSetMs: { p50: median(fullSetTimes), p90: pct(fullSetTimes, 0.9), max: Math.max(...fullSetTimes), samples: fullSetTimes.length },
+  };
+}
+
+export interface RouteMatchResult {
+  routes: number;
+  /** ns per decide() call (request view included) for the route at each position. */
+  nsPerDecide: { first: number; middle: number; last: number };
+}
+
+function measureRouteMatch(routes: number, iterations: number): RouteMatchResult {
+  const identity = resolveIdentity({ namespace: 'default' });
+  const host = 'big.default.svc.cluster.local';
+  const http = Array.from({ length: routes }, (_, i) => ({
+    match: [i % 4 === 3
+      ? { uri: { prefix: `/api/v1/r${i}/` }, headers: { 'x-tenant': { exact: `t${i}` } } }
+      : { uri: { prefix: `/api/v1/r${i}/` } }],
+    route: [{ destination: { host } }],
+  }));
+  const objects: MeshObject[] = [
+    { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: meta('big', 'default'), source, spec: { hosts: [host], location: 'MESH_INTERNAL', resolution: 'STATIC', ports: [{ number: 8080, name: 'http', protocol: 'HTTP' }], endpoints: [{ address: '10.0.0.1' }] } } as MeshObject,
+    { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: meta('big', 'default'), source, spec: { hosts: [host], http } } as MeshObject,
+  ];
+  const mesh = new Mesh(identity, silentLogger);
+  mesh.applyResources(compileMesh(objects, identity).resources, 'bench');
+  const at = (i: number) => {
+    const path = `/api/v1/r${i}/items/42?x=1`;
+    const headers = { 'x-tenant': `t${i}`, 'user-agent': 'bench' };
+    const run = (n: number) => {
+      let hits = 0;
+      const t0 = performance.now();
+      for (let k = 0; k < n; k++) {
+        const d = mesh.decide(requestView('GET', 'http', 'big:8080', path, headers), 'big', 8080);
+        if (d.kind === 'forward') hits++;
+      }
+      if (hits !== n) throw new Error(`route ${i}: ${n - hits} requests did not route`);
+      return ((performance.now() - t0) * 1e6) / n;
+    };
+    run(Math.min(iterations, 2000)); // warm-up
+    return median([run(iterations), run(iterations), run(iterations)]);
+  };
+  const result = { routes, nsPerDecide: { first: at(0), middle: at(Math.floor(routes / 2)), last: at(routes - 1) } };
+  void mesh.close();
+  return result;
+}
+
+export interface ConfigScaleReport {
+  scale: ScaleResult[];
+  routeMatch: RouteMatchResult;
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv[2] === 'quick';
+  const scale = [measureScale(1_000, 100_000, quick ? 10 : 30), measureScale(10_000, 100_000, quick ? 10 : 30)];
+  const routeMatch = measureRouteMatch(1_000, quick ? 2_000 : 10_000);
+  process.send!({ scale, routeMatch } satisfies ConfigScaleReport);
+}
+
+if (process.send) await main();

@@ -1,0 +1,90 @@
+// The upstream process, the mesh config the Meshlet rows read, and the `meshlet xds` control
+// plane the xDS rows share (grpc-js-xds and Meshlet gRPC read the same server).
+
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchCerts } from './openssl-certs.ts';
+
+export interface Upstream {
+  pid: number;
+  ports: { http: number; https: number | undefined; grpc: number };
+  stop(): void;
+}
+
+export async function startUpstream(certs: BenchCerts | undefined): Promise<Upstream> {
+  const script = fileURLToPath(new URL('./bench-server.ts', import.meta.url));
+  const arg = certs ? { tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca } } : {};
+  const proc = fork(script, [JSON.stringify(arg)], { execArgv: ['--no-warnings'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ports = await new Promise<Upstream['ports']>((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as Upstream['ports']));
+    proc.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
+  });
+  return { pid: proc.pid!, ports, stop: () => proc.kill('SIGTERM') };
+}
+
+/** Service ports the mesh config uses; the endpoints map them to the upstream's real ports. */
+export const MESH_HTTP_PORT = 80;
+export const MESH_GRPC_PORT = 50051;
+export const GRPC_FQDN = 'bench-grpc.default.svc.cluster.local';
+
+export function writeMeshConfig(dir: string, up: Upstream['ports'], serverSpiffeId: string | undefined): void {
+  const entry = (name: string, port: number, proto: string, target: number, extra = '') => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: default }
+spec:
+  hosts: [${name}.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: ${port}, name: ${proto.toLowerCase()}, protocol: ${proto} }]
+  endpoints: [{ address: 127.0.0.1, ports: { ${proto.toLowerCase()}: ${target} } }]
+${extra}`;
+  writeFileSync(join(dir, 'bench.yaml'), entry('bench', MESH_HTTP_PORT, 'HTTP', up.http));
+  writeFileSync(join(dir, 'bench-grpc.yaml'), entry('bench-grpc', MESH_GRPC_PORT, 'GRPC', up.grpc));
+  if (up.https !== undefined && serverSpiffeId) {
+    writeFileSync(join(dir, 'bench-tls.yaml'), `${entry('bench-tls', MESH_HTTP_PORT, 'HTTP', up.https, `  subjectAltNames: [${serverSpiffeId}]\n`)}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: bench-tls, namespace: default }
+spec:
+  host: bench-tls.default.svc.cluster.local
+  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+`);
+  }
+}
+
+export interface XdsControlPlane {
+  address: string;
+  bootstrap: string;
+  stop(): void;
+}
+
+/** `meshlet xds` over the config folder, or the reason it cannot run. */
+export async function startXds(repo: string, configDir: string, dir: string): Promise<XdsControlPlane | { skip: string }> {
+  const main = join(repo, 'packages/core/src/cli/main.ts');
+  const proc: ChildProcess = spawn(process.execPath, ['--conditions=source', '--no-warnings', main, 'xds', '--config', configDir, '--listen', '127.0.0.1:0', '--no-watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const line = await new Promise<string | undefined>((resolve) => {
+    let out = '';
+    const t = setTimeout(() => resolve(undefined), 30_000);
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) { clearTimeout(t); resolve(out.split('\n')[0]); }
+    });
+    proc.once('exit', () => { clearTimeout(t); resolve(undefined); });
+  });
+  const m = line && /(127\.0\.0\.1:\d+)/.exec(line);
+  if (!m) {
+    proc.kill('SIGKILL');
+    return { skip: `meshlet xds did not start: ${(stderr.trim().split('\n').pop() ?? line ?? 'no output').slice(0, 200)}` };
+  }
+  const address = m[1]!;
+  const bootstrap = join(dir, 'bootstrap.json');
+  writeFileSync(bootstrap, JSON.stringify({
+    xds_servers: [{ server_uri: address, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    node: { id: 'sidecar~127.0.0.1~bench-client.default~default.svc.cluster.local', metadata: { NAMESPACE: 'default' } },
+  }, null, 2));
+  return { address, bootstrap, stop: () => proc.kill('SIGTERM') };
+}

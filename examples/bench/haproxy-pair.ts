@@ -1,0 +1,125 @@
+// The sidecar stand-in: client → HAProxy "A" (the client's sidecar, plaintext in) → mTLS →
+// HAProxy "B" (the server's sidecar) → server, as Envoy sidecars sit in Istio. HAProxy comes
+// from Debian (no Envoy build is obtainable here); it is installed with apt-get when missing,
+// and the rows are skipped with the reason when that fails.
+//
+// Each proxy runs one thread: the machine has two cores shared by client, server and both
+// proxies, and an Istio sidecar gets a small fixed concurrency too.
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { BenchCerts } from './openssl-certs.ts';
+
+export function findHaproxy(log: (s: string) => void): string | { skip: string } {
+  const have = () => {
+    try {
+      execFileSync('haproxy', ['-v'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (have()) return 'haproxy';
+  if (process.getuid?.() !== 0) return { skip: 'haproxy is not installed and this is not root (apt-get install -y haproxy)' };
+  log('installing haproxy with apt-get (one time)...');
+  try {
+    execFileSync('apt-get', ['update'], { stdio: 'ignore', timeout: 180_000 });
+    execFileSync('apt-get', ['install', '-y', 'haproxy'], { stdio: 'ignore', timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } catch (err) {
+    return { skip: `apt-get install haproxy failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+  return have() ? 'haproxy' : { skip: 'haproxy still not found after apt-get install' };
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export interface ProxyPair {
+  /** Where the client connects (HAProxy A). */
+  httpPort: number;
+  grpcPort: number;
+  pids: number[];
+  stop(): void;
+}
+
+const DEFAULTS = `defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 60s
+  option http-keep-alive
+  http-reuse always
+`;
+
+function global(): string {
+  return `global
+  nbthread 1
+  maxconn 4000
+  log stderr format raw local0 err
+`;
+}
+
+export async function startProxyPair(haproxy: string, certs: BenchCerts, upstream: { http: number; grpc: number }, dir: string): Promise<ProxyPair> {
+  const [aHttp, aGrpc, bHttp, bGrpc] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const tlsToB = `ssl crt ${certs.proxyClientPem} ca-file ${certs.ca} verify required verifyhost sidecar-server`;
+  const tlsFromA = `ssl crt ${certs.proxyServerPem} ca-file ${certs.ca} verify required`;
+  const a = `${global()}${DEFAULTS}
+frontend http_in
+  bind 127.0.0.1:${aHttp}
+  default_backend http_to_b
+backend http_to_b
+  server b 127.0.0.1:${bHttp} ${tlsToB} alpn http/1.1
+frontend grpc_in
+  bind 127.0.0.1:${aGrpc} proto h2
+  default_backend grpc_to_b
+backend grpc_to_b
+  server b 127.0.0.1:${bGrpc} ${tlsToB} alpn h2
+`;
+  const b = `${global()}${DEFAULTS}
+frontend http_in
+  bind 127.0.0.1:${bHttp} ${tlsFromA} alpn http/1.1
+  default_backend http_app
+backend http_app
+  server app 127.0.0.1:${upstream.http}
+frontend grpc_in
+  bind 127.0.0.1:${bGrpc} ${tlsFromA} alpn h2
+  default_backend grpc_app
+backend grpc_app
+  server app 127.0.0.1:${upstream.grpc} proto h2
+`;
+  writeFileSync(join(dir, 'haproxy-a.cfg'), a);
+  writeFileSync(join(dir, 'haproxy-b.cfg'), b);
+  execFileSync(haproxy, ['-c', '-q', '-f', join(dir, 'haproxy-a.cfg')]);
+  execFileSync(haproxy, ['-c', '-q', '-f', join(dir, 'haproxy-b.cfg')]);
+  // -db: stay in the foreground, one process, so its pid is the proxy's pid.
+  const procs: ChildProcess[] = ['haproxy-b.cfg', 'haproxy-a.cfg'].map((cfg) => spawn(haproxy, ['-db', '-f', join(dir, cfg)], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  await waitForPort(aHttp);
+  await waitForPort(bHttp);
+  return {
+    httpPort: aHttp,
+    grpcPort: aGrpc,
+    pids: procs.map((p) => p.pid!),
+    stop: () => { for (const p of procs) p.kill('SIGTERM'); },
+  };
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`haproxy did not start listening on ${port}`);
+}

@@ -1,0 +1,111 @@
+// The two ways the harness drives a client, both bounded in count and time.
+//
+// Open loop (latency at a fixed rate): request i is due at start + i/rate whether or not earlier
+// ones have answered, and its latency is measured from when it was due, not from when the
+// event loop got round to sending it. A stall therefore shows up in the percentiles instead of
+// silently lowering the offered rate (no coordinated omission, as in wrk2).
+//
+// Closed loop (highest sustained throughput): a fixed number of workers each send the next
+// request as soon as the last one answers.
+
+export type Send = () => Promise<void>;
+
+export interface OpenLoopResult {
+  /** Requests that were due within the run. */
+  scheduled: number;
+  ok: number;
+  errors: number;
+  /** Requests not sent because MAX_IN_FLIGHT were already waiting (the client is saturated). */
+  shed: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** Client CPU seconds (user + system) over the run. */
+  cpu: number;
+  firstError: string | undefined;
+}
+
+const MAX_IN_FLIGHT = 4096;
+
+export async function openLoop(send: Send, rate: number, seconds: number): Promise<OpenLoopResult> {
+  const total = Math.max(1, Math.round(rate * seconds));
+  const intervalMs = 1000 / rate;
+  const latencies = new Float64Array(total);
+  let ok = 0;
+  let errors = 0;
+  let shed = 0;
+  let inFlight = 0;
+  let firstError: string | undefined;
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const start = performance.now() + 2;
+  const deadline = start + seconds * 1000 + 10_000; // never wait more than 10 s for stragglers
+  await new Promise<void>((resolve) => {
+    let finished = 0;
+    const settle = () => {
+      finished++;
+      if (finished === total) resolve();
+    };
+    const fire = (i: number, due: number) => {
+      if (inFlight >= MAX_IN_FLIGHT) { shed++; latencies[i] = NaN; settle(); return; }
+      inFlight++;
+      send().then(
+        () => { latencies[i] = performance.now() - due; ok++; inFlight--; settle(); },
+        (err: unknown) => { latencies[i] = NaN; errors++; firstError ??= String((err as Error)?.message ?? err); inFlight--; settle(); },
+      );
+    };
+    const tick = () => {
+      const now = performance.now();
+      while (next < total && start + next * intervalMs <= now) {
+        fire(next, start + next * intervalMs);
+        next++;
+      }
+      if (next < total) {
+        // Sleep until the next request is due. Timers fire up to ~1 ms late; that lateness is
+        // charged to the request (measured from the due time), equally for every client.
+        setTimeout(tick, Math.max(0, start + next * intervalMs - performance.now() - 0.5));
+      }
+    };
+    setTimeout(tick, 0);
+    setTimeout(() => resolve(), deadline - performance.now()).unref();
+  });
+  const usage = process.cpuUsage(cpu0);
+  const sorted = latencies.filter((x) => !Number.isNaN(x)).sort();
+  const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN);
+  // Requests still unanswered at the deadline count as errors.
+  errors += total - ok - errors - shed;
+  return { scheduled: total, ok, errors, shed, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: sorted.length ? sorted[sorted.length - 1]! : NaN, cpu: (usage.user + usage.system) / 1e6, firstError };
+}
+
+export interface ClosedLoopResult {
+  rps: number;
+  ok: number;
+  errors: number;
+  cpu: number;
+  firstError: string | undefined;
+}
+
+export async function closedLoop(send: Send, concurrency: number, seconds: number): Promise<ClosedLoopResult> {
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  const cpu0 = process.cpuUsage();
+  let ok = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < until) {
+      try {
+        await send();
+        ok++;
+      } catch (err) {
+        errors++;
+        firstError ??= String((err as Error)?.message ?? err);
+        if (errors > 1000) return; // a broken client: stop rather than spin
+      }
+    }
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  const usage = process.cpuUsage(cpu0);
+  return { rps: ok / elapsed, ok, errors, cpu: (usage.user + usage.system) / 1e6, firstError };
+}

@@ -1,0 +1,218 @@
+// Writes the run's results: docs/benchmarks.md (tables, ratios against the bare client of the
+// same run, the targets met or missed), docs/benchmarks.svg (the chart) and
+// docs/benchmarks.json (every number, for comparing runs).
+
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RowResult } from './latency-suite.ts';
+import type { ConfigScaleReport } from './config-scale.ts';
+import type { ImportReport } from './import-time.ts';
+
+export interface BenchReport {
+  date: string;
+  machine: string;
+  settings: Record<string, unknown>;
+  http: RowResult[] | undefined;
+  grpc: RowResult[] | undefined;
+  scale: ConfigScaleReport | undefined;
+  imports: ImportReport | undefined;
+  notes: string[];
+  elapsedSeconds?: number;
+}
+
+const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const ok = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? '**met**' : '**missed**');
+
+function live(rows: RowResult[] | undefined): RowResult[] {
+  return (rows ?? []).filter((r) => !r.skipped);
+}
+
+interface Target { name: string; met: boolean | undefined; detail: string }
+
+/** Added latency of `row` over `bare`, as a share of what `proxy` adds over `bare`. */
+function addedShare(row: RowResult | undefined, bare: RowResult | undefined, proxy: RowResult | undefined, payload: string, rate: number, q: 'p50' | 'p99'): { share: number; added: number; proxyAdded: number } | undefined {
+  const get = (r: RowResult | undefined) => r?.latency[payload]?.[rate]?.[q];
+  const b = get(bare), m = get(row), p = get(proxy);
+  if (b === undefined || m === undefined || p === undefined) return undefined;
+  const added = m - b, proxyAdded = p - b;
+  return { share: added / proxyAdded, added, proxyAdded };
+}
+
+function latencyTargets(label: string, rows: RowResult[] | undefined, meshName: string, rates: number[], payloads: string[]): Target[] {
+  const all = rows ?? [];
+  const bare = all[0]?.skipped ? undefined : all[0];
+  const mesh = live(all).find((r) => r.name === meshName);
+  const proxy = live(all).find((r) => r.name.includes('HAProxy'));
+  const out: Target[] = [];
+  for (const payload of payloads) {
+    const t = mesh && bare ? mesh.throughput[payload]! / bare.throughput[payload]! : undefined;
+    out.push({ name: `${label} throughput ≥ 0.9× bare (${payload})`, met: t === undefined ? undefined : t >= 0.9, detail: `${f(t)}×` });
+    for (const q of ['p50', 'p99'] as const) {
+      const shares = rates.map((rate) => ({ rate, s: addedShare(mesh, bare, proxy, payload, rate, q) }));
+      const measured = shares.filter((x) => x.s !== undefined);
+      const met = measured.length === 0 ? undefined : measured.every((x) => x.s!.added < 0.1 * x.s!.proxyAdded || x.s!.added <= 0);
+      out.push({
+        name: `${label} ${q} added < 10% of the proxy pair's (${payload})`,
+        met,
+        detail: measured.map((x) => `@${x.rate}/s: +${f(x.s!.added, 3)} ms vs +${f(x.s!.proxyAdded, 3)} ms = ${f(100 * x.s!.share, 0)}%`).join('; ') || 'not measured',
+      });
+    }
+  }
+  return out;
+}
+
+function latencyTable(rows: RowResult[], rates: number[], payloads: string[]): string {
+  const bare = rows[0];
+  let s = '';
+  for (const payload of payloads) {
+    s += `\n**${payload === 'small' ? 'Small (GET, 13-byte answer)' : '16 KiB (16 KiB up, 16 KiB down)'}**\n\n`;
+    s += `| client | ${rates.map((r) => `p50 / p90 / p99 @${r}/s (ms)`).join(' | ')} | max req/s | × bare | added p50 / p99 @${rates[rates.length - 1]}/s (ms) | CPU s / 10k req (client + upstream + proxies) | client RSS MiB | proxies RSS MiB |\n`;
+    s += `|---|${rates.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|---:|\n`;
+    for (const r of rows) {
+      if (r.skipped) { s += `| ${r.name} | skipped: ${r.skipped} |${rates.map(() => '').join('|')}||||||\n`; continue; }
+      const lat = rates.map((rate) => {
+        const l = r.latency[payload]?.[rate];
+        if (!l) return '–';
+        const bad = l.errors + l.shed > 0 ? ` (${l.errors} err, ${l.shed} shed)` : '';
+        return `${f(l.p50, 3)} / ${f(l.p90, 3)} / ${f(l.p99, 3)}${bad}`;
+      });
+      const top = rates[rates.length - 1]!;
+      const added = bare && !bare.skipped && r !== bare
+        ? `+${f(r.latency[payload]![top]!.p50 - bare.latency[payload]![top]!.p50, 3)} / +${f(r.latency[payload]![top]!.p99 - bare.latency[payload]![top]!.p99, 3)}`
+        : '—';
+      const ratio = bare && !bare.skipped ? r.throughput[payload]! / bare.throughput[payload]! : NaN;
+      const cpu = r.cpuPer10k[payload];
+      s += `| ${r.name} | ${lat.join(' | ')} | ${f(r.throughput[payload], 0)} | ${f(ratio)} | ${added} | ${f(cpu?.total)} (client ${f(cpu?.client)}${r.proxyRssMiB !== undefined ? `, proxies ${f(cpu?.proxies)}` : ''}) | ${f(r.clientRssMiB, 0)} | ${r.proxyRssMiB === undefined ? '—' : f(r.proxyRssMiB, 0)} |\n`;
+    }
+  }
+  return s;
+}
+
+// ---- chart ----
+
+function bars(title: string, x0: number, y0: number, width: number, items: { label: string; value: number; note: string; color: string }[], max: number): string {
+  let s = `<text x="${x0}" y="${y0}" font-size="13" font-weight="bold">${esc(title)}</text>`;
+  items.forEach((it, i) => {
+    const y = y0 + 12 + i * 22;
+    const w = Number.isFinite(it.value) ? Math.max(1, (it.value / max) * width) : 0;
+    s += `<text x="${x0}" y="${y + 13}" font-size="11">${esc(it.label)}</text>`;
+    s += `<rect x="${x0 + 250}" y="${y + 2}" width="${w.toFixed(1)}" height="15" fill="${it.color}"/>`;
+    s += `<text x="${x0 + 255 + w}" y="${y + 14}" font-size="11">${esc(it.note)}</text>`;
+  });
+  return s;
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+const COLORS = ['#8c8c8c', '#2f7ed8', '#5fa8ff', '#d9534f'];
+
+function chart(report: BenchReport, rates: number[]): string {
+  const top = rates[rates.length - 1]!;
+  const sections: { title: string; items: { label: string; value: number; note: string; color: string }[]; max: number }[] = [];
+  for (const [proto, rows] of [['HTTP', report.http], ['gRPC', report.grpc]] as const) {
+    const l = (rows ?? []).filter((r) => !r.skipped);
+    if (!l.length) continue;
+    const bare = l[0]!;
+    for (const payload of ['small', '16k']) {
+      const tp = l.map((r, i) => ({ label: r.name, value: r.throughput[payload]! / bare.throughput[payload]!, note: `${f(r.throughput[payload]! / bare.throughput[payload]!)}× (${f(r.throughput[payload], 0)}/s)`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
+      sections.push({ title: `${proto} ${payload}: max throughput, × bare client (higher is better)`, items: tp, max: Math.max(1.1, ...tp.map((x) => x.value)) });
+      const p99 = l.map((r, i) => ({ label: r.name, value: r.latency[payload]![top]!.p99, note: `p50 ${f(r.latency[payload]![top]!.p50, 2)} · p99 ${f(r.latency[payload]![top]!.p99, 2)} ms`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
+      sections.push({ title: `${proto} ${payload}: p99 latency at ${top} req/s, ms (lower is better)`, items: p99, max: Math.max(...p99.map((x) => x.value).filter(Number.isFinite), 0.001) });
+    }
+  }
+  let y = 30;
+  let body = '';
+  for (const s of sections) {
+    body += bars(s.title, 10, y, 380, s.items, s.max);
+    y += 24 + s.items.length * 22 + 14;
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${y + 10}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="10" y="18" font-size="12" fill="#555">Meshlet benchmarks, ${esc(report.date.slice(0, 16).replace('T', ' '))} UTC, ${esc(report.machine)}; one run, rows interleaved</text>
+${body}
+</svg>
+`;
+}
+
+export function writeReport(repo: string, report: BenchReport, outDir = join(repo, 'docs')): string[] {
+  mkdirSync(outDir, { recursive: true });
+  const rates = (report.settings['rates'] as number[] | undefined) ?? [];
+  const payloads = ['small', '16k'];
+  const targets: Target[] = [
+    ...latencyTargets('HTTP', report.http, 'Meshlet MeshAgent', rates, payloads),
+    ...latencyTargets('gRPC', report.grpc, 'Meshlet mesh:/// (xDS from meshlet xds)', rates, payloads),
+  ];
+  const g = live(report.grpc);
+  const mg = g.find((r) => r.name.startsWith('Meshlet'));
+  const xg = g.find((r) => r.name.startsWith('@grpc/grpc-js-xds'));
+  for (const payload of payloads) {
+    const top = rates[rates.length - 1]!;
+    const t = mg && xg ? mg.throughput[payload]! / xg.throughput[payload]! : undefined;
+    const p50 = mg && xg ? mg.latency[payload]![top]!.p50 - xg.latency[payload]![top]!.p50 : undefined;
+    targets.push({ name: `Meshlet gRPC no slower than grpc-js-xds (${payload})`, met: t === undefined ? undefined : t >= 1 && p50! <= 0, detail: t === undefined ? 'not measured' : `throughput ${f(t)}× grpc-js-xds; p50 @${top}/s ${p50! <= 0 ? '' : '+'}${f(p50, 3)} ms` });
+  }
+  const big = report.scale?.scale.find((s) => s.services === 10_000);
+  targets.push({ name: 'one endpoint change, 10k-service mesh, < 5 ms', met: big ? big.endpointChangeMs.p50 < 5 && big.endpointChangeMs.p90 < 5 : undefined, detail: big ? `p50 ${f(big.endpointChangeMs.p50)} ms, p90 ${f(big.endpointChangeMs.p90)} ms` : 'not measured' });
+
+  let md = `# Benchmarks
+
+Generated by \`pnpm bench\` (examples/bench/run.ts) on ${report.date.slice(0, 16).replace('T', ' ')} UTC in ${f(report.elapsedSeconds, 0)} s.
+Machine: ${report.machine}. Everything runs on 127.0.0.1: the client under test, the upstream
+server (its own Node process), and for the sidecar rows two HAProxy ${'2.x'} processes (one thread
+each) with mTLS between them, standing in for Envoy sidecars. These machines are noisy, so
+**only ratios taken within this one run are meaningful**; rows were run interleaved, ${report.settings['rounds']} rounds,
+medians reported.
+
+- Latency: open loop at fixed rates (${rates.join(' and ')} req/s, ${report.settings['openSeconds']} s per run); each request is due
+  at a fixed time and measured from then, so a stall counts against the requests it delays.
+- Max throughput: closed loop, ${report.settings['concurrency']} requests in flight, ${report.settings['closedSeconds']} s per run.
+- CPU: user + system seconds per 10k requests at ${rates[rates.length - 1]} req/s, summed over the client, the upstream and
+  (sidecar rows) both proxies, read from \`process.cpuUsage()\` and \`/proc/<pid>/stat\`.
+- RSS: the client process (which also runs the load generator, equally for every row) and the two proxies.
+
+![chart](benchmarks.svg)
+
+## Targets
+
+| target | result | measured |
+|---|---|---|
+${targets.map((t) => `| ${t.name} | ${ok(t.met)} | ${t.detail} |`).join('\n')}
+`;
+  if (report.http) md += `\n## HTTP (undici)\n${latencyTable(report.http, rates, payloads)}`;
+  if (report.grpc) md += `\n## gRPC (grpc-js, unary)\n${latencyTable(report.grpc, rates, payloads)}`;
+  if (report.scale) {
+    md += `\n## Config scale\n\nServices with 100k endpoints in all; every 10th service has a VirtualService (header match, 90/10 subset split)
+and a DestinationRule. "Compile" is Istio objects → xDS resources (what \`meshlet xds\` and the embedded mode do); "apply" is
+\`Mesh#applyResources\`, resources → immutable snapshot; heap is retained after a full GC. An endpoint change replaces one
+ClusterLoadAssignment, as an EDS push does, and applies the whole resource set again.
+
+| services | endpoints | clusters | compile (ms) | apply full snapshot (ms) | snapshot heap (MiB) | one endpoint change p50 / p90 / max (ms) | same, every map of the set rebuilt (ms) |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+${report.scale.scale.map((s) => `| ${s.services} | ${s.endpoints} | ${s.clusters} | ${f(s.compileMs, 0)} | ${f(s.applyMs, 0)} | ${f(s.heapMiB, 0)} | ${f(s.endpointChangeMs.p50, 3)} / ${f(s.endpointChangeMs.p90, 3)} / ${f(s.endpointChangeMs.max, 3)} | ${f(s.endpointChangeFullSetMs.p50, 3)} / ${f(s.endpointChangeFullSetMs.p90, 3)} / ${f(s.endpointChangeFullSetMs.max, 3)} |`).join('\n')}
+
+"One endpoint change" hands over a set where only the endpoints map is new, as an EDS push changes
+it: the build diffs that map and rebuilds the one cluster that reads the changed assignment. In the
+last column every map is new (holding the same objects but one), which is how the xDS source builds
+its set today; the build then checks each resource by identity, which is linear in mesh size.
+
+Route matching, one virtual host with ${report.scale.routeMatch.routes} routes (uri prefix; every 4th also a header match), \`Mesh#decide\`
+including building the request view, µs per request:
+
+| matched route | first | middle | last |
+|---|---:|---:|---:|
+| µs | ${f(report.scale.routeMatch.nsPerDecide.first / 1000, 2)} | ${f(report.scale.routeMatch.nsPerDecide.middle / 1000, 2)} | ${f(report.scale.routeMatch.nsPerDecide.last / 1000, 2)} |
+`;
+  }
+  if (report.imports) {
+    md += `\n## Import time\n\nCold \`await import()\` in a fresh node, ${report.imports.form}, median.${report.imports.note ? ` Note: ${report.imports.note}.` : ''}\n\n| package | ms |\n|---|---:|\n`;
+    md += Object.entries(report.imports.ms).map(([k, v]) => `| ${k} | ${f(v, 1)} |`).join('\n') + '\n';
+  }
+  if (report.notes.length) md += `\n## Notes from this run\n\n${report.notes.map((n) => `- ${n}`).join('\n')}\n`;
+  const files = [join(outDir, 'benchmarks.md'), join(outDir, 'benchmarks.svg'), join(outDir, 'benchmarks.json')];
+  writeFileSync(files[0]!, md);
+  writeFileSync(files[1]!, chart(report, rates));
+  writeFileSync(files[2]!, JSON.stringify(report, null, 2) + '\n');
+  return files;
+}

@@ -1,0 +1,133 @@
+// `pnpm bench`: every benchmark in one run, loopback only, bounded in time (about 8 minutes by
+// default; BENCH_QUICK=1 for a ~2 minute smoke run). Writes docs/benchmarks.md, the chart
+// docs/benchmarks.svg and the raw numbers docs/benchmarks.json.
+//
+//   1. HTTP:  plain undici · Meshlet · Meshlet mTLS · client → HAProxy → mTLS → HAProxy → server
+//   2. gRPC:  plain grpc-js · grpc-js-xds via meshlet xds · Meshlet mesh:/// · HAProxy pair (h2)
+//   3. config scale: 1k/10k services, 100k endpoints; one endpoint change; 1,000-route matching
+//   4. import time of each package and of @grpc/grpc-js-xds
+//
+// Every ratio in the report compares numbers taken in this run, rows interleaved.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeCerts, type BenchCerts } from './openssl-certs.ts';
+import { findHaproxy, startProxyPair, type ProxyPair } from './haproxy-pair.ts';
+import { startUpstream, startXds, writeMeshConfig, GRPC_FQDN, MESH_GRPC_PORT, type XdsControlPlane } from './fixtures.ts';
+import { runSuite, type RowSpec } from './latency-suite.ts';
+import { PAYLOADS } from './payloads.ts';
+import { runConfigScale } from './config-scale-runner.ts';
+import { measureImports } from './import-time.ts';
+import { writeReport, type BenchReport } from './report.ts';
+
+const QUICK = process.env['BENCH_QUICK'] === '1';
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,grpc,scale,import').split(','));
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'meshlet-bench-'));
+  const cleanups: (() => void)[] = [() => rmSync(dir, { recursive: true, force: true })];
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`,
+    settings: { quick: QUICK },
+    http: undefined, grpc: undefined, scale: undefined, imports: undefined, notes: [],
+  };
+  const suite = {
+    payloads: PAYLOADS,
+    rates: QUICK ? [500, 2000] : [500, 2000],
+    openSeconds: QUICK ? 2 : 4,
+    closedSeconds: QUICK ? 1.5 : 3,
+    concurrency: 32,
+    rounds: QUICK ? 1 : 3,
+    log,
+  };
+  report.settings = { ...suite, log: undefined, quick: QUICK };
+  try {
+    let certs: BenchCerts | undefined;
+    try {
+      certs = makeCerts(join(dir, 'certs'));
+    } catch (err) {
+      report.notes.push(`mTLS rows skipped: openssl failed (${(err as Error).message.split('\n')[0]})`);
+    }
+    const upstream = await startUpstream(certs);
+    cleanups.push(() => upstream.stop());
+    const meshDir = join(dir, 'mesh');
+    (await import('node:fs')).mkdirSync(meshDir);
+    writeMeshConfig(meshDir, upstream.ports, certs?.serverSpiffeId);
+
+    const haproxy = certs ? findHaproxy(log) : { skip: 'no certificates (openssl failed)' };
+    let proxies: ProxyPair | undefined;
+    let proxySkip: string | undefined;
+    if (typeof haproxy === 'string') {
+      try {
+        proxies = await startProxyPair(haproxy, certs!, upstream.ports, dir);
+        cleanups.push(() => proxies!.stop());
+      } catch (err) {
+        proxySkip = `HAProxy did not start: ${(err as Error).message.split('\n')[0]}`;
+      }
+    } else {
+      proxySkip = haproxy.skip;
+    }
+    if (proxySkip) log(`sidecar rows skipped: ${proxySkip}`);
+
+    if (ONLY.has('http')) {
+      log('\n== HTTP ==');
+      const rows: RowSpec[] = [
+        { name: 'undici Agent (bare client)', client: { kind: 'undici', address: `http://127.0.0.1:${upstream.ports.http}` } },
+        { name: 'Meshlet MeshAgent', client: { kind: 'meshlet', meshConfig: meshDir, target: 'http://bench:80' } },
+        certs
+          ? { name: 'Meshlet MeshAgent, mTLS', client: { kind: 'meshlet-mtls', meshConfig: meshDir, meshCerts: certs.meshletCertDir, target: 'http://bench-tls:80' } }
+          : { name: 'Meshlet MeshAgent, mTLS', client: { kind: 'meshlet-mtls' }, skip: 'no certificates' },
+        proxies
+          ? { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars', address: `http://127.0.0.1:${proxies.httpPort}` }, extraPids: proxies.pids }
+          : { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars' }, skip: proxySkip! },
+      ];
+      report.http = await runSuite(rows, { ...suite, upstreamPid: upstream.pid });
+    }
+
+    if (ONLY.has('grpc')) {
+      log('\n== gRPC ==');
+      const xds: XdsControlPlane | { skip: string } = await startXds(REPO, meshDir, dir);
+      if ('stop' in xds) cleanups.push(() => xds.stop());
+      else log(`xDS rows skipped: ${xds.skip}`);
+      const target = `${GRPC_FQDN}:${MESH_GRPC_PORT}`;
+      const rows: RowSpec[] = [
+        { name: 'grpc-js (bare client)', client: { kind: 'grpc-js', address: `127.0.0.1:${upstream.ports.grpc}` } },
+        'stop' in xds
+          ? { name: '@grpc/grpc-js-xds via meshlet xds', client: { kind: 'grpc-js-xds', bootstrap: xds.bootstrap, target: `xds:///${target}` } }
+          : { name: '@grpc/grpc-js-xds via meshlet xds', client: { kind: 'grpc-js-xds' }, skip: xds.skip },
+        'stop' in xds
+          ? { name: 'Meshlet mesh:/// (xDS from meshlet xds)', client: { kind: 'meshlet-grpc', bootstrap: xds.bootstrap, target: `mesh:///${target}` } }
+          : { name: 'Meshlet mesh:/// (xDS from meshlet xds)', client: { kind: 'meshlet-grpc' }, skip: xds.skip },
+        proxies
+          ? { name: 'grpc-js → HAProxy → mTLS → HAProxy (h2)', client: { kind: 'grpc-sidecars', address: `127.0.0.1:${proxies.grpcPort}` }, extraPids: proxies.pids }
+          : { name: 'grpc-js → HAProxy → mTLS → HAProxy (h2)', client: { kind: 'grpc-sidecars' }, skip: proxySkip! },
+      ];
+      report.grpc = await runSuite(rows, { ...suite, upstreamPid: upstream.pid });
+    }
+
+    if (ONLY.has('scale')) {
+      log('\n== config scale ==');
+      report.scale = await runConfigScale(QUICK, log);
+    }
+    if (ONLY.has('import')) {
+      log('\n== import time ==');
+      report.imports = measureImports(REPO, QUICK ? 3 : 7, log);
+    }
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try { c(); } catch { /* best effort */ }
+    }
+  }
+  report.elapsedSeconds = (Date.now() - started) / 1000;
+  const files = writeReport(REPO, report, process.env['BENCH_OUT']);
+  log(`\nwrote ${files.join(', ')} in ${report.elapsedSeconds.toFixed(0)} s`);
+}
+
+await main();
