@@ -38,6 +38,11 @@ export interface AttemptRequest {
   readonly callNumber: number;
   readonly perTryTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /**
+   * The caller asked for wait-for-ready: a failed connect is waited out (until the call's
+   * deadline) instead of failing the attempt, as grpc-js does for a channel in TRANSIENT_FAILURE.
+   */
+  readonly waitForReady: boolean;
 }
 
 export class Attempt {
@@ -105,7 +110,7 @@ export class Attempt {
       this.#open(req);
       return;
     }
-    if (state === ConnectivityState.TRANSIENT_FAILURE) {
+    if (state === ConnectivityState.TRANSIENT_FAILURE && !req.waitForReady) {
       // A connect to this endpoint just failed and grpc-js is backing off: as Envoy would
       // on a refused connect, fail this attempt over to another endpoint now.
       const why = this.#connection.lastError ?? 'connection failed';
@@ -120,8 +125,11 @@ export class Attempt {
         // stream can be opened once that listener round is over.
         process.nextTick(() => this.#open(req));
       } else if (next === ConnectivityState.TRANSIENT_FAILURE) {
-        this.#stopWatching();
         this.#connection.lastError = errorMessage;
+        // Wait-for-ready: grpc-js moves the subchannel back to IDLE after its back-off, and the
+        // IDLE branch connects again.
+        if (req.waitForReady) return;
+        this.#stopWatching();
         this.#connectFailed(errorMessage ?? 'connection failed');
       } else if (next === ConnectivityState.IDLE) {
         sc.startConnecting();
@@ -129,7 +137,7 @@ export class Attempt {
     };
     sc.addConnectivityStateListener(this.#stateListener);
     if (state === ConnectivityState.IDLE) sc.startConnecting();
-    if (req.connectTimeoutMs > 0) {
+    if (req.connectTimeoutMs > 0 && !req.waitForReady) {
       this.#connectTimer = setTimeout(() => {
         this.#stopWatching();
         this.#connectFailed(`no connection within the cluster's connect timeout of ${req.connectTimeoutMs} ms`);

@@ -281,6 +281,7 @@ export class MeshCall implements AttemptOwner {
       callNumber: this.#callNumber,
       perTryTimeoutMs: up.retry?.perTryTimeoutMs ?? 0,
       connectTimeoutMs: up.connectTimeoutMs,
+      waitForReady: this.#metadata.getOptions().waitForReady === true,
     });
   }
 

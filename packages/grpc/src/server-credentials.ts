@@ -95,17 +95,14 @@ export interface MeshBinding {
 export async function bindMesh(server: Server, opts: MeshServerCredentialsOptions & { host?: string; listenPort?: number }): Promise<MeshBinding> {
   const mesh = opts.mesh;
   const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(mesh, opts.port)];
-  let tls: ReturnType<Server['createConnectionInjector']> | undefined;
+  // Interceptors ride on the credentials, so both injectors enforce the same policies.
+  let secure: ReturnType<Server['createConnectionInjector']> | undefined;
   try {
-    tls = server.createConnectionInjector(meshServerCredentials({ ...opts, authorization: false }));
+    secure = server.createConnectionInjector(meshServerCredentials(opts));
   } catch (err) {
     if (!(err instanceof CertificateError)) throw err;
     mesh.logger.warn({ error: err.message }, 'gRPC server has no workload certificate: TLS connections will be refused');
   }
-  // Interceptors ride on the credentials, so both injectors enforce the same policies.
-  const tlsInjector = tls;
-  const secure = tlsInjector && authz.length ? server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(meshServerCredentials({ ...opts, authorization: false }), authz)) : tlsInjector;
-  if (secure !== tlsInjector) tlsInjector?.destroy();
   const plain = server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), authz));
   const mode = (port: number): MtlsMode => {
     const id = mesh.identity;

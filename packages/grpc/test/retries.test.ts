@@ -4,12 +4,12 @@
 // message).
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { credentials, status, type Client } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type Client } from '@grpc/grpc-js';
 import type { Mesh, RetryPolicy } from '@meshlet/core';
 import { register } from '@meshlet/grpc';
 import { EchoClient, startEchoServer, type EchoServer } from './helpers/echo-server.ts';
 import { C, TARGET, cluster, deadPort, meshOf, service } from './helpers/xds.ts';
-import { clientStream, serverStream, unary, unaryError } from './helpers/calls.ts';
+import { bidi, clientStream, serverStream, unary, unaryError } from './helpers/calls.ts';
 
 const PREVIOUS_HOSTS = [{ name: 'envoy.retry_host_predicates.previous_hosts' }];
 const retry = (retryOn: string, extra: Partial<RetryPolicy> = {}): RetryPolicy => ({
@@ -146,5 +146,33 @@ describe('retries', () => {
     const results = await Promise.allSettled(Array.from({ length: 6 }, () => unary(c)));
     expect(results.filter((r) => r.status === 'rejected').length).toBe(bad.calls.length);
     expect(good1.calls.every((x) => x.metadata['grpc-previous-rpc-attempts'] === undefined)).toBe(true);
+  });
+
+  it('retry a bidi stream the server refused before answering, replaying what was sent', async () => {
+    const c = connect([bad.port, good1.port], retry('unavailable'));
+    for (let i = 0; i < 4; i++) {
+      const replies = await bidi(c, ['x', 'y']);
+      expect(replies.map((r) => `${r.server}:${r.text}`)).toEqual(['good1:x', 'good1:y']);
+    }
+    expect(bad.calls.length).toBeGreaterThan(0);
+  });
+
+  it('wait for a server that is not up yet when the caller asks for wait-for-ready', async () => {
+    const port = await deadPort();
+    const c = connect([port], undefined);
+    // Without wait-for-ready the call fails at once...
+    expect((await unaryError(c)).code).toBe(status.UNAVAILABLE);
+    // ...with it, the call waits until the server appears.
+    const pending = new Promise<string>((resolve, reject) => {
+      (c as unknown as { unary(r: object, md: Metadata, o: object, cb: (e: Error | null, r?: { server: string }) => void): void })
+        .unary({}, new Metadata({ waitForReady: true }), { deadline: Date.now() + 8000 }, (e, r) => (e ? reject(e) : resolve(r!.server)));
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const late = await startEchoServer('late', {}, undefined, port);
+    try {
+      expect(await pending).toBe('late');
+    } finally {
+      await late.close();
+    }
   });
 });

@@ -65,7 +65,7 @@ function failure(b: Behaviour): { code: number; details: string; metadata: Metad
   return { code: b.failWith!.code, details: b.failWith!.details ?? 'failing on purpose', metadata };
 }
 
-export async function startEchoServer(name: string, behaviour: Behaviour = {}, serverCredentials: ServerCredentials = ServerCredentials.createInsecure()): Promise<EchoServer> {
+export async function startEchoServer(name: string, behaviour: Behaviour = {}, serverCredentials: ServerCredentials = ServerCredentials.createInsecure(), listenPort = 0): Promise<EchoServer> {
   const server = new Server();
   const calls: EchoServer['calls'] = [];
   const state: EchoServer = {
@@ -127,7 +127,7 @@ export async function startEchoServer(name: string, behaviour: Behaviour = {}, s
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', serverCredentials, (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`127.0.0.1:${listenPort}`, serverCredentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   (state as { port: number }).port = port;
   return state;
