@@ -47,3 +47,4 @@ export { SecurityPolicies } from './security/security-policies.ts';
 export { peerAuthenticationFor, mtlsModeForPort, type MtlsMode, type MtlsPolicy, type Workload } from './security/peer-authentication.ts';
 export { authorize, applicablePolicies, type AuthzRequest, type AuthzDecision } from './security/authorization-policy.ts';
 export { issueDevCertificates, type DevCertOptions } from './security/dev-certs.ts';
+export { sniff, replaying, type FirstBytes } from './security/connection-sniff.ts';

@@ -1,6 +1,6 @@
 // gRPC over mesh mTLS with real certificates: a Meshlet gRPC server (bindMesh: PeerAuthentication
-// modes, AuthorizationPolicy interceptor, the caller's SPIFFE ID), Meshlet mesh:/// clients with
-// per-cluster TLS credentials, and @grpc/grpc-js-xds — gRPC's own A29 implementation, reading the
+// modes, AuthorizationPolicy interceptor, the caller's SPIFFE ID), Meshlet mesh:/// clients
+// (meshCredentials(), per-cluster TLS; its own cases are in mtls.test.ts), and @grpc/grpc-js-xds — gRPC's own A29 implementation, reading the
 // bootstrap's file_watcher certificate provider and the transport socket our xDS server sends —
 // calling the Meshlet server over mTLS.
 
@@ -10,9 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata, Server, status, type Client, type ServerUnaryCall, type sendUnaryData, type ServiceError } from '@grpc/grpc-js';
 import { createMesh, silentLogger, XdsServer, type Mesh } from '@meshlet/core';
-import { register } from '../src/index.ts';
+import { meshCredentials, register } from '../src/index.ts';
 import { bindMesh, peerIdentityOfCall, type MeshBinding } from '../src/server-credentials.ts';
-import { meshTlsCredentials } from '../src/channel-credentials-tls.ts';
 import { EchoClient, EchoService } from './helpers/echo-server.ts';
 import { createPki, id, type Pki } from '../../http/test/helpers/mtls.ts';
 
@@ -96,7 +95,7 @@ spec:
 async function meshletClient(sa = 'echo', certs: string | null = pki.dir('sleep')): Promise<Client> {
   const mesh = await createMesh({ config: clientMeshConfig(join(pki.root, `cli-${sa}-${Math.random().toString(36).slice(2)}`), sa), watch: false, logger: silentLogger, ...(certs && { certs }) });
   register(mesh);
-  const client = new EchoClient(`mesh:///${FQDN}:9000`, meshTlsCredentials(mesh));
+  const client = new EchoClient(`mesh:///${FQDN}:9000`, meshCredentials());
   cleanup.push(async () => { client.close(); await mesh.close(); });
   return client;
 }

@@ -12,14 +12,13 @@
 // to new handshakes (setSecureContext) while open connections keep theirs.
 
 import { EventEmitter } from 'node:events';
-import { Duplex } from 'node:stream';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer, createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
-  applicablePolicies, authorize, CertWatcher, CertificateError, istioCertPaths, mtlsModeForPort, peerAuthenticationFor, spiffeIdOf,
+  applicablePolicies, authorize, CertWatcher, replaying, sniff, CertificateError, istioCertPaths, mtlsModeForPort, peerAuthenticationFor, spiffeIdOf,
   type AuthzDecision, type Mesh, type MtlsMode, type VersionedMaterial,
 } from '@meshlet/core';
 
@@ -47,8 +46,6 @@ export interface RefusedConnection {
 }
 
 const PEER = Symbol('meshlet.peerIdentity');
-const TLS_HANDSHAKE = 0x16;
-const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 
 /** The caller's SPIFFE ID, when it connected over mesh mTLS; undefined for plaintext callers. */
 export function peerIdentity(req: MeshServerRequest): string | undefined {
@@ -150,31 +147,23 @@ export class MeshServer extends EventEmitter {
     socket.once('close', () => this.#sockets.delete(socket));
     socket.on('error', () => { /* a peer that resets mid-handshake; nothing to do */ });
     const port = this.#opts.port ?? socket.localPort ?? 0;
-    socket.once('data', (first: Buffer) => {
-      socket.pause();
-      socket.unshift(first);
+    sniff(socket, (kind) => {
       const { mode, from } = this.mtlsMode(port);
-      const tls = first[0] === TLS_HANDSHAKE;
       const policy = from.length ? ` (PeerAuthentication ${from.join(' > ')})` : '';
-      if (!tls && mode === 'STRICT') return this.#refuse(socket, port, mode, `plaintext connection refused: port ${port} requires mTLS${policy}`);
-      if (tls && mode === 'DISABLE') return this.#refuse(socket, port, mode, `TLS connection refused: mTLS is disabled on port ${port}${policy}`);
-      if (tls) {
+      if (kind !== 'tls' && mode === 'STRICT') return this.#refuse(socket, port, mode, `plaintext connection refused: port ${port} requires mTLS${policy}`);
+      if (kind === 'tls' && mode === 'DISABLE') return this.#refuse(socket, port, mode, `TLS connection refused: mTLS is disabled on port ${port}${policy}`);
+      if (kind === 'tls') {
         if (!this.#tls) return this.#refuse(socket, port, mode, 'TLS connection refused: this server has no workload certificate (pass certs or createMesh({ certs }))');
         // The TLS socket takes over the connection's handle and replays the buffered bytes
         // itself; resuming the raw socket here would race it for the data.
         this.#tls.emit('connection', socket);
-        return;
-      } else if (this.#h2c && first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
-        // node:http2 reads a net.Socket's handle directly and would miss the bytes already read;
-        // a stream wrapper replays them first.
+      } else if (kind === 'h2c' && this.#h2c) {
         this.#h2c.emit('connection', replaying(socket));
-        return;
       } else {
         this.#plain.emit('connection', socket);
+        socket.resume();
       }
-      socket.resume();
     });
-    socket.resume();
   }
 
   #refuse(socket: Socket, port: number, mode: MtlsMode, reason: string): void {
@@ -226,24 +215,6 @@ export class MeshServer extends EventEmitter {
       headers,
     });
   }
-}
-
-/** A Duplex over `socket` that yields its buffered (peeked) bytes first, then the rest. */
-function replaying(socket: Socket): Duplex {
-  const d = new Duplex({
-    read() { socket.resume(); },
-    write(chunk: Buffer, _enc, cb) { socket.write(chunk, cb); },
-    final(cb) { socket.end(); cb(); },
-    destroy(err, cb) { socket.destroy(err ?? undefined); cb(err); },
-  });
-  socket.on('data', (chunk: Buffer) => { if (!d.push(chunk)) socket.pause(); });
-  socket.on('end', () => d.push(null));
-  socket.on('close', () => d.destroy());
-  // What handlers and authorization read from req.socket.
-  for (const k of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const) {
-    Object.defineProperty(d, k, { value: socket[k], enumerable: true });
-  }
-  return d;
 }
 
 /** A server that speaks mesh mTLS as PeerAuthentication says, with AuthorizationPolicy enforced. */
