@@ -12,6 +12,7 @@ import { MeshTelemetry, type TelemetryOptions } from './telemetry/mesh-telemetry
 import type { MeshMode } from './mesh.ts';
 import { defaultLogger } from './logger.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
+import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
 import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
 
 export interface MeshOptions extends IdentityOptions {
@@ -57,6 +58,9 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     ...(telemetry && { telemetry }),
     ...(options.mode && { mode: options.mode }),
   });
+  // The bootstrap's certificate providers (istio-agent's file_watcher) first; an explicit
+  // certs folder replaces instance "default".
+  if (xds) registerBootstrapCertificateProviders(mesh.credentials, xds.certificateProviders, mesh.logger);
   const certs = options.certs ?? process.env['MESHLET_CERTS'];
   if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
   if (config !== undefined) {

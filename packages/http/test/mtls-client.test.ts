@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { createMesh, silentLogger, spiffeIdOf, type Mesh } from '@meshlet/core';
+import { writeFileSync } from 'node:fs';
+import { createMesh, silentLogger, spiffeIdOf, XdsServer, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { FQDN, clientConfig, createPki, id, type Pki } from './helpers/mtls.ts';
 
@@ -154,5 +155,31 @@ describe('MUTUAL and SIMPLE with files', () => {
     const err = await failure(get(await client(u.port, { tls: { mode: 'SIMPLE', caCertificates: join(pki.root, 'missing.pem') }, certs: null })));
     expect(err.message).toMatch(/cannot read the root certificate .*missing\.pem/);
     expect(u.connections).toBe(0);
+  });
+});
+
+describe('xDS mode', () => {
+  it('takes certificates from the bootstrap file_watcher provider and TLS from the served cluster', async () => {
+    const u = await upstream(pki.dir('reviews'));
+    const dir = clientConfig(join(pki.root, 'xds-served'), { port: u.port });
+    const xds = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
+    try {
+      const certs = pki.dir('sleep');
+      const bootstrap = join(dir, 'bootstrap.json');
+      writeFileSync(bootstrap, JSON.stringify({
+        xds_servers: [{ server_uri: xds.address, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+        node: { id: 'sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local', locality: {}, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
+        certificate_providers: { default: { plugin_name: 'file_watcher', config: { certificate_file: join(certs, 'cert-chain.pem'), private_key_file: join(certs, 'key.pem'), ca_certificate_file: join(certs, 'root-cert.pem'), refresh_interval: '600s' } } },
+      }));
+      mesh = await createMesh({ bootstrap, listeners: [`${FQDN}:9080`], logger: silentLogger });
+      agent = new MeshAgent({ mesh });
+      const res = await get(agent);
+      expect(JSON.parse(res.body)).toEqual({ peer: id('sleep') });
+    } finally {
+      await agent?.close();
+      await mesh?.close();
+      agent = mesh = undefined;
+      xds.close();
+    }
   });
 });

@@ -35,3 +35,23 @@ export function certificateProvidersFromBootstrap(bootstrap: unknown): Map<strin
   }
   return out;
 }
+
+/**
+ * Registers a parsed bootstrap's certificate providers with the mesh's credentials. gRPC ignores
+ * plugins it does not know; so does Meshlet, with a warning, since a cluster that names such an
+ * instance then fails its requests with a message naming it.
+ */
+export function registerBootstrapCertificateProviders(
+  credentials: { setProvider(instance: string, config: CertificateProviderConfig): void },
+  providers: Readonly<Record<string, { readonly pluginName: string; readonly config: Readonly<Record<string, unknown>> }>>,
+  logger: { warn(obj: object | string, msg?: string): void },
+): void {
+  for (const [name, p] of Object.entries(providers)) {
+    try {
+      const one = certificateProvidersFromBootstrap({ certificate_providers: { [name]: { plugin_name: p.pluginName, config: p.config } } });
+      credentials.setProvider(name, one.get(name)!);
+    } catch (err) {
+      logger.warn({ instance: name, error: (err as Error).message }, 'certificate provider not usable; clusters that name it will fail their requests');
+    }
+  }
+}
