@@ -111,9 +111,21 @@ export class MeshCall implements AttemptOwner {
     this.#callerDeadline = callerMs === undefined ? Infinity : Date.now() + callerMs;
   }
 
-  /** Runs the call; its first events reach grpc-js on a later tick, after createCall returned. */
+  /** True while start() runs inside grpc-js's createCall: an answer then must wait a tick. */
+  #starting = false;
+
+  /**
+   * Runs the call. The common path (a forward to a connected endpoint) opens the stream right
+   * away; an answer the mesh gives at once (no route, abort, overflow) reaches grpc-js on the
+   * next tick, after createCall has returned the call it belongs to.
+   */
   start(): void {
-    process.nextTick(() => this.#begin());
+    this.#starting = true;
+    try {
+      this.#begin();
+    } finally {
+      this.#starting = false;
+    }
   }
 
   #begin(): void {
@@ -408,7 +420,9 @@ export class MeshCall implements AttemptOwner {
     this.#trace?.end(error ? { grpcStatus: status.code, error } : { grpcStatus: status.code });
     // Only the code, details and metadata: an RST_STREAM code here would make grpc-js retry the
     // whole call transparently, behind the mesh's back.
-    this.#listener.onReceiveStatus({ code: status.code, details: status.details, metadata: status.metadata });
+    const out = { code: status.code, details: status.details, metadata: status.metadata };
+    if (this.#starting) process.nextTick(() => this.#listener.onReceiveStatus(out));
+    else this.#listener.onReceiveStatus(out);
   }
 
   /** Gives back the call's circuit-breaker slots; `code` settles the error-rate breaker's verdict. */

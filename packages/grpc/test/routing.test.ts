@@ -86,4 +86,20 @@ describe('mesh:/// routing', () => {
     const replies = await bidi(c, ['x', 'y', 'z']);
     expect(replies.map((r) => `${r.server}:${r.text}`)).toEqual(['v2:x', 'v2:y', 'v2:z']);
   });
+
+  it('sends a host the mesh does not know straight to its address (Istio ALLOW_ANY)', async () => {
+    connect([{ match: { prefix: '/' }, route: { cluster: C('v1') } }]);
+    const direct = new EchoClient(`mesh:///127.0.0.1:${v2.port}`, credentials.createInsecure());
+    try {
+      expect((await unary(direct)).reply.server).toBe('v2');
+    } finally {
+      direct.close();
+    }
+  });
+
+  it('rejects a target without a port when the client is created', () => {
+    mesh = meshOf([service([])]);
+    register(mesh);
+    expect(() => new EchoClient(`mesh:///${FQDN}`, credentials.createInsecure())).toThrow(/no port; a mesh service is addressed as mesh:\/\/\/echo\.default\.svc\.cluster\.local:<port>/);
+  });
 });
