@@ -1,17 +1,19 @@
 // The Meshlet demo: small services on 127.0.0.1 with Istio YAML beside them (./mesh), and a
 // client whose undici requests follow those rules with no control plane and no sidecar.
-// Run it with `pnpm demo`. It prints what happened and exits 0 when the mesh behaved as the
+// Run it with `pnpm demo` (`pnpm demo --mtls` for ISTIO_MUTUAL clients and STRICT servers with
+// development certificates). It prints what happened and exits 0 when the mesh behaved as the
 // YAML says.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { createMesh, RouteTimeoutError, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
+import { MTLS_CONFIG, setUpMtls, type DemoMtls } from './mtls.ts';
 
 const CONFIG = fileURLToPath(new URL('./mesh', import.meta.url));
 
-interface Backend { name: string; port: number; hits: number; server?: Server }
+interface Backend { name: string; port: number; hits: number; server?: Server | { close(): Promise<void> } }
 
 const backends: Backend[] = [
   { name: 'reviews-v1', port: 18081, hits: 0 },
@@ -29,12 +31,14 @@ export interface DemoResult {
   jason: Record<string, number>;
   ratings: { sent: number; ok: number; brokenHits: number };
   productpage: { sent: number; timedOut: number; maxMs: number };
+  /** With --mtls: the client identity, and who the backends saw calling (SPIFFE ID → requests). */
+  mtls?: { client: string; callers: Record<string, number> };
 }
 
-async function startBackends(agent: MeshAgent): Promise<void> {
+async function startBackends(agent: MeshAgent, mtls: DemoMtls | undefined): Promise<void> {
   for (const b of backends) {
     b.hits = 0;
-    b.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       b.hits++;
       if (b.name === 'ratings-broken') {
         res.statusCode = 503;
@@ -50,19 +54,28 @@ async function startBackends(agent: MeshAgent): Promise<void> {
       }
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ from: b.name }));
-    });
+    };
+    if (mtls) {
+      b.server = await mtls.serve(b.port, handler as Parameters<DemoMtls['serve']>[1]);
+      continue;
+    }
+    const server = createServer(handler);
+    b.server = server;
     await new Promise<void>((resolve, reject) => {
-      b.server!.once('error', reject);
-      b.server!.listen(b.port, '127.0.0.1', resolve);
+      server.once('error', reject);
+      server.listen(b.port, '127.0.0.1', resolve);
     });
   }
 }
 
 async function stopBackends(): Promise<void> {
   await Promise.all(backends.map((b) => new Promise<void>((resolve) => {
-    if (!b.server) return resolve();
-    b.server.closeAllConnections();
-    b.server.close(() => resolve());
+    const server = b.server;
+    b.server = undefined;
+    if (!server) return resolve();
+    if (!('closeAllConnections' in server)) return void server.close().then(resolve);
+    server.closeAllConnections();
+    server.close(() => resolve());
   })));
 }
 
@@ -72,10 +85,11 @@ async function call(agent: MeshAgent, url: string, headers: Record<string, strin
   return { status: res.statusCode, from: res.statusCode === 200 && text.startsWith('{') ? (JSON.parse(text) as { from: string }).from : text };
 }
 
-export async function runDemo(opts: { quiet?: boolean } = {}): Promise<DemoResult> {
-  const mesh: Mesh = await createMesh({ config: CONFIG, namespace: 'default', watch: false });
+export async function runDemo(opts: { quiet?: boolean; mtls?: boolean } = {}): Promise<DemoResult> {
+  const mtls = opts.mtls ? await setUpMtls() : undefined;
+  const mesh: Mesh = await createMesh({ config: mtls ? [CONFIG, MTLS_CONFIG] : CONFIG, namespace: 'default', watch: false, ...(mtls && { certs: mtls.clientCerts }) });
   const agent = new MeshAgent({ mesh });
-  await startBackends(agent);
+  await startBackends(agent, mtls);
   try {
     const canary: Record<string, number> = {};
     for (let i = 0; i < 500; i++) {
@@ -106,12 +120,14 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<DemoResul
       maxMs = Math.max(maxMs, performance.now() - t0);
     }));
     const result: DemoResult = { canary, jason, ratings: { sent: ratingsSent, ok: ratingsOk, brokenHits }, productpage: { sent: pageSent, timedOut, maxMs: Math.round(maxMs) } };
+    if (mtls) result.mtls = { client: mtls.clientIdentity, callers: Object.fromEntries(mtls.callers) };
     if (!opts.quiet) printTable(result);
     return result;
   } finally {
     await stopBackends();
     await agent.destroy();
     await mesh.close();
+    await mtls?.close();
   }
 }
 
@@ -127,6 +143,9 @@ function printTable(r: DemoResult): void {
   rows.push(['retries over a broken endpoint', 'ratings 200 OK', `${r.ratings.ok} of ${r.ratings.sent}`]);
   rows.push(['', 'attempts that hit the broken one', `${r.ratings.brokenHits} (each retried elsewhere)`]);
   rows.push(['2 s delay injected on details', 'productpage timed out (0.5 s)', `${r.productpage.timedOut} of ${r.productpage.sent}, slowest ${r.productpage.maxMs} ms`]);
+  if (r.mtls) {
+    Object.entries(r.mtls.callers).forEach(([who, n], i) => rows.push([i === 0 ? 'mTLS: callers the backends verified' : '', who, `${n} requests`]));
+  }
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   process.stdout.write(`\nMeshlet demo: Istio rules from ${CONFIG}, no control plane, no sidecar\n\n`);
@@ -146,11 +165,16 @@ export function checkDemo(r: DemoResult): string[] {
   if (r.ratings.ok !== r.ratings.sent) problems.push(`retries: ${r.ratings.sent - r.ratings.ok} ratings requests failed`);
   if (r.ratings.brokenHits === 0) problems.push('retries: the broken endpoint was never tried');
   if (r.productpage.timedOut !== r.productpage.sent) problems.push(`timeout: only ${r.productpage.timedOut} of ${r.productpage.sent} productpage calls timed out`);
+  if (r.mtls) {
+    const others = Object.keys(r.mtls.callers).filter((who) => who !== r.mtls!.client);
+    if (others.length) problems.push(`mTLS: backends were called by ${others.join(', ')}, not only ${r.mtls.client}`);
+    if (!r.mtls.callers[r.mtls.client]) problems.push('mTLS: no backend saw the client identity');
+  }
   return problems;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const result = await runDemo();
+  const result = await runDemo({ mtls: process.argv.includes('--mtls') });
   const problems = checkDemo(result);
   for (const p of problems) process.stderr.write(`demo: ${p}\n`);
   process.exitCode = problems.length ? 1 : 0;
