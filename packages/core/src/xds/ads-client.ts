@@ -206,10 +206,24 @@ export class AdsClient implements StreamHandler {
     }
     // SotW LDS/CDS: a resource we hold that a response leaves out was deleted. One never
     // received is not judged by absence — the response may answer a request sent before it was
-    // subscribed — but by the does-not-exist timer (as gRPC does).
+    // subscribed — but by the does-not-exist timer (as gRPC does). Nor is anything judged by
+    // absence when the response holds a resource too broken to read its name: that resource
+    // may be any of the "missing" ones, so they keep their last good versions and show the
+    // NACK instead of being deleted over a data error (found by the fault suite: an
+    // undecodable Listener withdrew its service).
+    const unnamed = batch.updates.filter((u) => u.name === '' && u.error !== undefined);
+    if (!batch.delta && type.sotwComplete && unnamed.length > 0) {
+      const error = unnamed.map((u) => u.error).join('; ');
+      for (const w of this.state.of(type.typeUrl).values()) {
+        if (!present.has(w.name) && w.value !== undefined) {
+          w.reject(batch.versionInfo, error, now);
+          changed = true;
+        }
+      }
+    }
     const removed = batch.delta
       ? batch.removed
-      : type.sotwComplete
+      : type.sotwComplete && unnamed.length === 0
         ? [...this.state.of(type.typeUrl).values()].filter((w) => !present.has(w.name) && w.value !== undefined).map((w) => w.name)
         : [];
     for (const name of removed) {
