@@ -73,7 +73,8 @@ export class MeshAgent extends Dispatcher {
 
   #trace(d: Exclude<Decision, { kind: 'passthrough' }>, method: string, origin: URL, port: number): RequestTrace {
     const telemetry = this.mesh.telemetry;
-    if (!telemetry) return NO_TRACE;
+    // No SDK listening: skip building the attributes too (they cost as much as routing).
+    if (!telemetry || telemetry.idle()) return NO_TRACE;
     const attrs = decisionAttributes(d);
     if (this.mesh.mode === 'observe') attrs['meshlet.mode'] = 'observe';
     return telemetry.startRequest({ protocol: 'http', method, url: origin.href, serverAddress: origin.hostname, serverPort: port, mesh: attrs });

@@ -65,6 +65,11 @@ export class MeshTelemetry {
   readonly #configUpdates: OTel.Counter | undefined;
   readonly #configRejected: OTel.Counter | undefined;
   readonly #meter: OTel.Meter | undefined;
+  /** The global provider a late-registered SDK plugs into; checked per request (see #idle). */
+  readonly #tracerProvider: OTel.TracerProvider | undefined;
+  readonly #noopTracerProvider: OTel.TracerProvider;
+  /** Meters never change provider after creation, so a no-op meter stays a no-op. */
+  readonly #metricsIdle: boolean;
 
   /** Loads @opentelemetry/api if the application has it; undefined when it does not. */
   static async load(options: TelemetryOptions = {}): Promise<MeshTelemetry | undefined> {
@@ -80,7 +85,11 @@ export class MeshTelemetry {
   constructor(api: Api, options: TelemetryOptions = {}) {
     this.#api = api;
     this.#spans = options.spans ?? 'all';
-    if (this.#spans !== 'none') this.#tracer = (options.tracerProvider ?? api.trace.getTracerProvider()).getTracer(SCOPE);
+    this.#noopTracerProvider = new api.ProxyTracerProvider().getDelegate();
+    if (this.#spans !== 'none') {
+      this.#tracerProvider = options.tracerProvider ?? api.trace.getTracerProvider();
+      this.#tracer = this.#tracerProvider.getTracer(SCOPE);
+    }
     if (options.metrics !== false) {
       const meter = (options.meterProvider ?? api.metrics.getMeterProvider()).getMeter(SCOPE);
       this.#meter = meter;
@@ -96,6 +105,21 @@ export class MeshTelemetry {
       this.#configUpdates = meter.createCounter('meshlet.config.updates', { description: 'Config snapshots applied.' });
       this.#configRejected = meter.createCounter('meshlet.config.rejected', { description: 'Config objects or xDS resources rejected (NACKed).' });
     }
+    const noopHistogram = api.createNoopMeter().createHistogram('noop').constructor;
+    this.#metricsIdle = this.#httpDuration === undefined || this.#httpDuration.constructor === noopHistogram;
+  }
+
+  /**
+   * True when nothing would record or carry what a request's telemetry produces: no tracing
+   * SDK behind the (proxy) tracer, metrics off or no-op, no propagator. Then a request skips
+   * telemetry entirely; building attributes and no-op spans per request cost about as much as
+   * the rest of Meshlet's hot path. Checked per request, so an SDK registered later is seen.
+   */
+  idle(): boolean {
+    if (!this.#metricsIdle) return false;
+    const p = this.#tracerProvider as (OTel.TracerProvider & { getDelegate?: () => OTel.TracerProvider }) | undefined;
+    if (p && (p.getDelegate ? p.getDelegate() : p) !== this.#noopTracerProvider) return false;
+    return this.#api.propagation.fields().length === 0;
   }
 
   /** Observable gauges read the mesh's counters at collection time: no cost on the request path. */
@@ -138,6 +162,7 @@ export class MeshTelemetry {
 
   /** Starts the logical request's span (a child of the caller's active context). */
   startRequest(info: RequestInfo): RequestTrace {
+    if (this.idle()) return NOOP_REQUEST;
     const started = performance.now();
     const api = this.#api;
     const parent = api.context.active();
