@@ -239,7 +239,7 @@ export class MeshCall implements AttemptOwner {
     const d = this.#upstream!.decision;
     if (!d || d.cluster.originalDst) return this.#lb.directEndpoint;
     const retry = d.action.retry;
-    return d.cluster.loadBalancer.pick(this.#tried, retry?.hostSelectionAttempts ?? 1);
+    return d.cluster.loadBalancer.pick(this.#tried, retry?.hostSelectionAttempts ?? 1, this.#plan.hash);
   }
 
   #nextAttempt(): void {

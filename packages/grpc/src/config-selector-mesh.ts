@@ -17,7 +17,11 @@ export function meshConfigSelector(target: MeshTarget): experimental.ConfigSelec
     invoke(method, metadata) {
       const view = metadataRequestView(target.authority, method, metadata);
       const decision = target.mesh.decide(view, target.host, target.port);
-      return { methodConfig: METHOD_CONFIG, pickInformation: pickInformationFor({ decision, method }), status: Status.OK, dynamicFilterFactories: NO_FILTERS };
+      // Hashed once per call, so every attempt of it asks the ring with the same key. A cookie
+      // policy's generated cookie has nowhere to go (gRPC clients keep no cookies): the key
+      // still applies to this call.
+      const hash = decision.kind === 'forward' ? decision.action.hash?.(view, undefined).hash : undefined;
+      return { methodConfig: METHOD_CONFIG, pickInformation: pickInformationFor({ decision, method, hash }), status: Status.OK, dynamicFilterFactories: NO_FILTERS };
     },
     unref() {
       // Holds nothing: decisions live as long as their calls.

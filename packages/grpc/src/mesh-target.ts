@@ -11,6 +11,8 @@ export interface CallPlan {
   readonly decision: Decision;
   /** `/<service>/<method>` as the caller invoked it. */
   readonly method: string;
+  /** The route's consistent-hash key (hash_policy on a metadata header, ...); RING_HASH and MAGLEV clusters pick by it. */
+  readonly hash: bigint | undefined;
 }
 
 export class MeshTarget {
