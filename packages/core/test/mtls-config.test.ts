@@ -9,7 +9,10 @@ import { TYPE_URL } from '../src/xds/resources.ts';
 import { translateTransportSocket } from '../src/security/cluster-tls.ts';
 import { parseConfigText } from '../src/istio/load-yaml.ts';
 import type { AuthorizationPolicy, PeerAuthentication } from '../src/istio/types.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -237,5 +240,47 @@ describe('certificate plumbing', () => {
   it('parses URI SANs, including quoted ones', () => {
     expect(uriSans('URI:spiffe://cluster.local/ns/a/sa/b, DNS:x.example')).toEqual(['spiffe://cluster.local/ns/a/sa/b']);
     expect(uriSans('DNS:a, URI:"spiffe://td/ns/a,b/sa/c"')).toEqual(['spiffe://td/ns/a,b/sa/c']);
+  });
+});
+
+describe('meshlet certs', () => {
+  const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+  const run = (args: string[]) => execFileSync(process.execPath, ['--conditions=source', MAIN, 'certs', ...args], { encoding: 'utf8' });
+
+  it('writes workload identities in istio-agent\'s layout under one dev root', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshlet-certs-cli-'));
+    expect(run(['--out', join(dir, 'reviews'), '--namespace', 'bookinfo', '--service-account', 'reviews'])).toContain('spiffe://cluster.local/ns/bookinfo/sa/reviews');
+    run(['--out', join(dir, 'ratings'), '--namespace', 'bookinfo', '--service-account', 'ratings', '--hours', '2']);
+    const read = (w: string, f: string) => readFileSync(join(dir, w, f), 'utf8');
+    const root = new X509Certificate(read('ca', 'root-cert.pem'));
+    expect(root.ca).toBe(true);
+    expect(root.subject).toBe('O=cluster.local');
+    for (const w of ['reviews', 'ratings']) {
+      const leaf = new X509Certificate(read(w, 'cert-chain.pem'));
+      expect(leaf.subjectAltName).toBe(`URI:spiffe://cluster.local/ns/bookinfo/sa/${w}`);
+      expect(leaf.ca).toBe(false);
+      expect(leaf.checkIssued(root)).toBe(true);
+      expect(leaf.verify(root.publicKey)).toBe(true);
+      expect(leaf.checkPrivateKey(createPrivateKey(read(w, 'key.pem')))).toBe(true);
+      expect(read(w, 'root-cert.pem')).toBe(read('ca', 'root-cert.pem'));
+    }
+    const ratings = new X509Certificate(read('ratings', 'cert-chain.pem'));
+    expect(Date.parse(ratings.validTo) - Date.parse(ratings.validFrom)).toBe(2 * 3600_000);
+    // OpenSSL, an independent X.509 implementation, accepts them too (when installed).
+    let openssl = true;
+    try { execFileSync('openssl', ['version'], { stdio: 'ignore' }); } catch { openssl = false; }
+    if (openssl) {
+      const out = execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(dir, 'ca', 'root-cert.pem'), join(dir, 'reviews', 'cert-chain.pem')], { encoding: 'utf8' });
+      expect(out).toContain(': OK');
+    }
+  });
+
+  it('rejects a bad name with a usage error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshlet-certs-cli-'));
+    let status = 0;
+    let stderr = '';
+    try { run(['--out', dir, '--service-account', 'Bad_Name']); } catch (err) { status = (err as { status: number }).status; stderr = String((err as { stderr: string }).stderr); }
+    expect(status).toBe(2);
+    expect(stderr).toContain('service account "Bad_Name" is not a Kubernetes name');
   });
 });
