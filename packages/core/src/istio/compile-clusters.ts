@@ -20,6 +20,9 @@ import type { ConsolidatedRule, DestinationRuleIndex } from './destination-rule-
 import { portLevelPolicy, subsetPolicy } from './destination-rule-policy.ts';
 import type { DestinationRule, ServicePort, Subset, TrafficPolicy } from './types.ts';
 
+/** MeshConfig.dnsRefreshRate default. */
+export const DNS_REFRESH_RATE = '60s';
+
 /** istiod's cluster (and RDS) naming: model.BuildSubsetKey for the outbound direction. */
 export function clusterName(port: number, subset: string, host: string): string {
   return `outbound|${port}|${subset}|${host}`;
@@ -67,6 +70,12 @@ function buildCluster(
     // istiod drops a DNS cluster with nothing to resolve rather than send an empty one.
     if (endpoints.length === 0) return undefined;
     c.loadAssignment = loadAssignment(name, endpoints);
+    // As the sidecar generator writes DNS clusters: the mesh's refresh rate, the records' TTL
+    // respected, IPv4 answers only (istiod's choice for an IPv4 proxy; a client library does not
+    // know its own addresses, and IPv4 is what nearly every mesh runs on).
+    c.dnsRefreshRate = DNS_REFRESH_RATE;
+    c.respectDnsTtl = true;
+    c.dnsLookupFamily = 'V4_ONLY';
   }
   if (c.type === 'ORIGINAL_DST' && svc.resolution === 'NONE' && port.targetPort) {
     c.originalDstLbConfig = { upstreamPortOverride: port.targetPort };

@@ -155,15 +155,23 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
     hashLb: settings.hashLb,
   });
   const runtime = registry.get(name, runtimeConfig([]));
-  const endpoints = (specs?.value ?? []).map((spec) => {
-    const state = runtime.endpoint(spec.address, spec.port);
-    state.weight = spec.weight;
-    state.healthy = spec.healthy;
-    state.locality = spec.locality;
-    state.priority = spec.priority;
-    state.labels = spec.labels;
-    return state;
-  });
+  let endpoints: readonly EndpointState[];
+  if (settings.dns) {
+    // STRICT_DNS / LOGICAL_DNS: host names are resolved in the background (dns-refresh.ts) and
+    // the runtime's host set follows their answers between snapshots.
+    endpoints = runtime.setDnsEndpoints(settings.dns, specs?.value ?? [], runtimeConfig);
+  } else {
+    if (runtime.dns) runtime.setDnsEndpoints(undefined, [], runtimeConfig);
+    endpoints = (specs?.value ?? []).map((spec) => {
+      const state = runtime.endpoint(spec.address, spec.port);
+      state.weight = spec.weight;
+      state.healthy = spec.healthy;
+      state.locality = spec.locality;
+      state.priority = spec.priority;
+      state.labels = spec.labels;
+      return state;
+    });
+  }
   runtime.configure(runtimeConfig(endpoints));
   const config: ClusterConfig = {
     name,
@@ -178,6 +186,8 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
     runtime,
     tls: settings.tls,
   };
+  // A DNS cluster's hosts change without a new snapshot: its config reads them live.
+  if (settings.dns) Object.defineProperty(config, 'endpoints', { get: () => runtime.config.endpoints, enumerable: true });
   if (edsName !== undefined) noteClusterEndpoints(config, edsName, cla);
   return { ok: true, config, edsName };
 }

@@ -18,6 +18,8 @@ import type { LoadBalancer } from '../lb/load-balancer.ts';
 import { createLoadBalancer, type HashLbOptions } from '../lb/create-load-balancer.ts';
 import { PriorityLoadBalancer } from '../lb/priority-load-balancer.ts';
 import type { Logger } from '../logger.ts';
+import type { DnsSettings, EndpointSpec } from '../xds/translate-cluster.ts';
+import { DnsEndpoints, type DnsResolver } from './dns-refresh.ts';
 
 export interface ClusterRuntimeConfig {
   readonly lbPolicy: LbKind;
@@ -56,6 +58,11 @@ export class ClusterRuntime {
   #detector: OutlierDetector | undefined;
   #lb: LoadBalancer | undefined;
   #breaker: ErrorRateBreaker | undefined;
+  #dns: DnsEndpoints | undefined;
+  #dnsSpecs: readonly EndpointSpec[] = [];
+  #dnsConfig: ((endpoints: readonly EndpointState[]) => ClusterRuntimeConfig) | undefined;
+  /** How DNS clusters resolve names (node:dns unless a test sets a fake before the first snapshot). */
+  dnsResolver: DnsResolver | undefined;
 
   activeRequests = 0;
   pendingRequests = 0;
@@ -92,6 +99,53 @@ export class ClusterRuntime {
       for (const e of config.endpoints) e.ejectedUntil = 0;
     }
     this.#lb = undefined;
+  }
+
+  /**
+   * STRICT_DNS / LOGICAL_DNS: the cluster's endpoints are `specs` with host names resolved in the
+   * background (dns-refresh.ts). Returns the endpoint list as of now; every later change of a
+   * name's addresses re-configures this runtime with `config(newEndpoints)` — the host set
+   * changes without a new snapshot, as an Envoy DNS cluster's does. `dns` undefined stops it.
+   */
+  setDnsEndpoints(dns: DnsSettings | undefined, specs: readonly EndpointSpec[], config: (endpoints: readonly EndpointState[]) => ClusterRuntimeConfig): readonly EndpointState[] {
+    if (!dns) {
+      this.#dns?.close();
+      this.#dns = undefined;
+      this.#dnsConfig = undefined;
+      return [];
+    }
+    this.#dns ??= new DnsEndpoints(this.name, this.#logger, () => this.#dnsChanged(), this.dnsResolver);
+    this.#dnsSpecs = specs;
+    this.#dnsConfig = config;
+    this.#dns.update(dns, specs);
+    return this.#dnsEndpoints();
+  }
+
+  /** The DNS resolver state of this cluster (tests, diagnostics); undefined for other clusters. */
+  get dns(): DnsEndpoints | undefined {
+    return this.#dns;
+  }
+
+  #dnsEndpoints(): EndpointState[] {
+    const seen = new Set<string>();
+    const out: EndpointState[] = [];
+    for (const spec of this.#dns?.expand(this.#dnsSpecs) ?? []) {
+      const state = this.endpoint(spec.address, spec.port);
+      // Two names resolving to one address are one host, as one EndpointState per address.
+      if (seen.has(state.key)) continue;
+      seen.add(state.key);
+      state.weight = spec.weight;
+      state.healthy = spec.healthy;
+      state.locality = spec.locality;
+      state.priority = spec.priority;
+      state.labels = spec.labels;
+      out.push(state);
+    }
+    return out;
+  }
+
+  #dnsChanged(): void {
+    if (this.#dnsConfig) this.configure(this.#dnsConfig(this.#dnsEndpoints()));
   }
 
   get config(): ClusterRuntimeConfig {
@@ -231,6 +285,8 @@ export class ClusterRuntime {
   }
 
   close(): void {
+    this.#dns?.close();
+    this.#dns = undefined;
     this.#detector?.stop();
     this.#detector = undefined;
     this.#breaker?.close();

@@ -19,7 +19,7 @@ export interface ClusterSettings {
   readonly edsName: string;
   readonly lbPolicy: LbKind;
   readonly connectTimeoutMs: number;
-  /** Endpoints come from EDS, from the cluster's own loadAssignment (STATIC and DNS types, where an address may be a host name undici resolves on connect), or are the address the caller asked for (ORIGINAL_DST: ServiceEntry resolution NONE). */
+  /** Endpoints come from EDS, from the cluster's own loadAssignment (STATIC, and STRICT_DNS / LOGICAL_DNS whose host names snapshot/dns-refresh.ts resolves), or are the address the caller asked for (ORIGINAL_DST: ServiceEntry resolution NONE). */
   readonly endpointSource: 'eds' | 'inline' | 'original-dst';
   readonly limits: ClusterLimits;
   readonly outlier: OutlierConfig | undefined;
