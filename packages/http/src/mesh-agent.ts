@@ -2,6 +2,7 @@
 // `dispatcher` to undici or fetch, or install it globally. Hosts the mesh does not know go out
 // through an ordinary Agent unchanged (Istio's ALLOW_ANY outbound policy).
 
+import { networkInterfaces } from 'node:os';
 import { Agent, Dispatcher } from 'undici';
 import { decisionAttributes, requestView, type Decision, type Mesh, type RedirectActionConfig, type RequestTrace } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
@@ -66,7 +67,7 @@ export class MeshAgent extends Dispatcher {
         localReply(handler, opts.method, d.action.status, { location: redirectLocation(d.action, origin, opts.path) }, '');
         return true;
       case 'forward':
-        new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!).start();
+        new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!, d.action.hash?.(view, localAddress())).start();
         return true;
     }
   }
@@ -113,6 +114,19 @@ export class MeshAgent extends Dispatcher {
       if (this.#ownsPassthrough) await this.#passthrough.close();
     }
   }
+}
+
+// The address requests leave from, for useSourceIp hashing: this workload's first external
+// interface address (a pod's IP), found once.
+let sourceIp: string | undefined | null = null;
+function localAddress(): string | undefined {
+  if (sourceIp !== null) return sourceIp;
+  sourceIp = undefined;
+  for (const list of Object.values(networkInterfaces())) {
+    const found = list?.find((i) => !i.internal && i.family === 'IPv4');
+    if (found) { sourceIp = found.address; break; }
+  }
+  return sourceIp;
 }
 
 const NO_TRACE: RequestTrace = { attempt: () => ({ inject() {}, end() {} }), event() {}, end() {} };

@@ -14,7 +14,7 @@
 import type { Dispatcher } from 'undici';
 import {
   applyHeaderMutations, backoffMs, EndpointState, classifyError, isRetriable, PerTryTimeoutError, RouteTimeoutError,
-  NoHealthyUpstreamError, UpstreamError, RequestGrant, rewritePath, routeLabel, type ClusterRuntime, type RequestTrace, type AttemptTrace,
+  NoHealthyUpstreamError, UpstreamError, RequestGrant, rewritePath, routeLabel, setCookieHeader, type ClusterRuntime, type RequestTrace, type AttemptTrace, type RequestHash,
   type ForwardDecision, type MutableHeaders, type Outcome,
 } from '@meshlet/core';
 import type { Mesh } from '@meshlet/core';
@@ -81,11 +81,14 @@ export class MeshRequest {
   readonly #runtime: ClusterRuntime;
   readonly #trace: RequestTrace;
   readonly #mesh: Mesh;
+  /** The route's consistent-hash key for RING_HASH / MAGLEV clusters, and a cookie to set. */
+  readonly #hash: RequestHash | undefined;
   /** Why the next attempt is a retry, for its span and the retry counter. */
   #retryReason = '';
 
-  constructor(mesh: Mesh, d: ForwardDecision, opts: Dispatcher.DispatchOptions, headers: MutableHeaders, handler: Handler, transports: ClusterTransports, trace: RequestTrace) {
+  constructor(mesh: Mesh, d: ForwardDecision, opts: Dispatcher.DispatchOptions, headers: MutableHeaders, handler: Handler, transports: ClusterTransports, trace: RequestTrace, hash: RequestHash | undefined) {
     this.#mesh = mesh;
+    this.#hash = hash;
     this.#trace = trace;
     this.#d = d;
     this.#opts = opts;
@@ -155,7 +158,7 @@ export class MeshRequest {
     const retry = this.#d.action.retry;
     const endpoint = cluster.originalDst
       ? this.#originalDestination()
-      : cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1);
+      : cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1, this.#hash?.hash);
     if (!endpoint) {
       this.#fail(new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy or every one is ejected'));
       return;
@@ -228,6 +231,13 @@ export class MeshRequest {
     for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
     applyHeaderMutations(out, this.#d.route.responseHeaders);
     applyHeaderMutations(out, this.#d.target.responseHeaders);
+    // A cookie hash policy that generated its key hands the cookie back, as Envoy does.
+    const cookie = this.#hash?.setCookie;
+    if (cookie) {
+      const prev = out['set-cookie'];
+      const line = setCookieHeader(cookie);
+      out['set-cookie'] = prev === undefined ? line : [...(Array.isArray(prev) ? prev : [prev]), line];
+    }
     this.#handler.onResponseStart?.(this.#outer, status, out, message);
     return true;
   }
