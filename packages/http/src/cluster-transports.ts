@@ -32,7 +32,7 @@ function agentOptions(cluster: ClusterConfig, endpointCount: number): Agent.Opti
 }
 
 export class ClusterTransports {
-  #agents = new Map<string, { agent: Agent; signature: string }>();
+  #agents = new Map<string, { agent: Agent; signature: string; cluster: ClusterConfig; epoch: number }>();
   readonly #options: Agent.Options;
   readonly #credentials: TlsCredentials | undefined;
 
@@ -45,15 +45,22 @@ export class ClusterTransports {
     const socketPath = endpoint.socketPath;
     // Unix-socket endpoints need their own Agent: the socket path is a connection option.
     const key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
+    const cur = this.#agents.get(key);
+    // Hot path: the same (immutable) cluster config, and no certificate changed since.
+    const epoch = this.#credentials?.epoch ?? 0;
+    if (cur && cur.cluster === cluster && (!cluster.tls || cur.epoch === epoch)) return cur.agent;
     // Throws CertificateError when the certificates are missing: the attempt fails, nothing is
     // sent in plaintext.
     const tls = cluster.tls ? this.#tls(cluster) : undefined;
     const signature = tls ? `${transportSignature(cluster)}|${tls.signature}` : transportSignature(cluster);
-    const cur = this.#agents.get(key);
-    if (cur && cur.signature === signature) return cur.agent;
+    if (cur && cur.signature === signature) {
+      cur.cluster = cluster;
+      cur.epoch = epoch;
+      return cur.agent;
+    }
     if (cur) void cur.agent.close();
     const agent = new Agent({ ...this.#options, ...agentOptions(cluster, cluster.endpoints.length), ...((socketPath !== undefined || tls) && { connect: { ...tls?.connect, ...(socketPath !== undefined && { socketPath }) } }) });
-    this.#agents.set(key, { agent, signature });
+    this.#agents.set(key, { agent, signature, cluster, epoch });
     return agent;
   }
 

@@ -35,15 +35,27 @@ export class TlsCredentials {
   readonly #logger: Logger;
   readonly #providers = new Map<string, CertWatcher>();
   readonly #files = new Map<string, CertWatcher>();
+  #epoch = 0;
 
   constructor(logger: Logger) {
     this.#logger = logger;
   }
 
+  /**
+   * Grows whenever any certificate this object serves changes (a rotation, a provider replaced).
+   * Transports compare it to skip resolve() on the hot path while nothing changed.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   /** Registers (or replaces) a certificate provider instance, e.g. 'default'. */
   setProvider(instance: string, config: CertificateProviderConfig): void {
     this.#providers.get(instance)?.close();
-    this.#providers.set(instance, new CertWatcher(config.files, { logger: this.#logger, name: `certificate provider ${instance}`, ...(config.refreshMs !== undefined && { refreshMs: config.refreshMs }) }));
+    const w = new CertWatcher(config.files, { logger: this.#logger, name: `certificate provider ${instance}`, ...(config.refreshMs !== undefined && { refreshMs: config.refreshMs }) });
+    w.onChange(() => { this.#epoch++; });
+    this.#providers.set(instance, w);
+    this.#epoch++;
   }
 
   /** Registers istio-agent's folder (cert-chain.pem, key.pem, root-cert.pem) as instance 'default'. */
@@ -117,6 +129,7 @@ export class TlsCredentials {
     let w = this.#files.get(id);
     if (!w) {
       w = new CertWatcher(files, { logger: this.#logger, name: Object.values(files).join(', ') });
+      w.onChange(() => { this.#epoch++; });
       this.#files.set(id, w);
     }
     return w;
