@@ -13,12 +13,13 @@
 
 import type { Dispatcher } from 'undici';
 import {
-  applyHeaderMutations, backoffMs, EndpointState, classifyError, isRetriable, PerTryTimeoutError, RouteTimeoutError,
-  NoHealthyUpstreamError, UpstreamError, RequestGrant, rewritePath, routeLabel, setCookieHeader, type ClusterRuntime, type RequestTrace, type AttemptTrace, type RequestHash,
-  type ForwardDecision, type MutableHeaders, type Outcome,
+  applyHeaderMutations, backoffMs, EndpointState, classifyError, isRetriable, RouteTimeoutError, NoHealthyUpstreamError,
+  UpstreamError, RequestGrant, rewritePath, routeLabel, setCookieHeader,
+  type ClusterRuntime, type ForwardDecision, type Mesh, type MutableHeaders, type Outcome, type RequestHash, type RequestTrace,
 } from '@meshlet/core';
-import type { Mesh } from '@meshlet/core';
 import type { ClusterTransports } from './cluster-transports.ts';
+import { Attempt, type AttemptOwner } from './attempt.ts';
+import { OuterController } from './outer-controller.ts';
 import { sendLocalReply } from './local-reply.ts';
 import { sendMirrors } from './mirror.ts';
 import { isReplayableBody } from './request-headers.ts';
@@ -26,38 +27,7 @@ import { isReplayableBody } from './request-headers.ts';
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
 
-/** The controller the caller holds for the whole request; it steers whichever attempt is live. */
-class OuterController implements Controller {
-  #target: Controller | null = null;
-  #paused = false;
-  #aborted = false;
-  #reason: Error | null = null;
-  readonly #onAbort: (reason: Error) => void;
-
-  constructor(onAbort: (reason: Error) => void) {
-    this.#onAbort = onAbort;
-  }
-
-  set target(t: Controller | null) {
-    this.#target = t;
-    if (t && this.#paused) t.pause();
-  }
-
-  get aborted() { return this.#aborted; }
-  get paused() { return this.#paused; }
-  get reason() { return this.#reason; }
-  pause() { this.#paused = true; this.#target?.pause(); }
-  resume() { this.#paused = false; this.#target?.resume(); }
-  abort(reason: Error) {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#target?.abort(reason);
-    this.#onAbort(reason);
-  }
-}
-
-export class MeshRequest {
+export class MeshRequest implements AttemptOwner {
   readonly #d: ForwardDecision;
   readonly #opts: Dispatcher.DispatchOptions;
   readonly #headers: MutableHeaders;
@@ -331,88 +301,6 @@ export class MeshRequest {
   }
 }
 
-/** One try against one endpoint. Its events go to the MeshRequest, which decides what they mean. */
-class Attempt implements Handler {
-  readonly #req: MeshRequest;
-  readonly #runtime: ClusterRuntime;
-  readonly endpoint: EndpointState;
-  readonly span: AttemptTrace;
-  /** Holds a retry slot until it finishes. */
-  readonly #isRetry: boolean;
-  /** Counted in the cluster's pending requests until a connection takes it. */
-  #pending = true;
-  #controller: Controller | null = null;
-  #timer: NodeJS.Timeout | undefined;
-  #timeoutError: PerTryTimeoutError | undefined;
-  #finished = false;
-  #forwarding = false;
-
-  constructor(req: MeshRequest, runtime: ClusterRuntime, endpoint: EndpointState, isRetry: boolean, span: AttemptTrace) {
-    this.#req = req;
-    this.span = span;
-    this.#runtime = runtime;
-    this.endpoint = endpoint;
-    this.#isRetry = isRetry;
-  }
-
-  #endPending(): void {
-    if (!this.#pending) return;
-    this.#pending = false;
-    this.#runtime.endPending();
-  }
-
-  startPerTryTimer(ms: number): void {
-    this.#timer = setTimeout(() => {
-      const err = new PerTryTimeoutError(ms, this.endpoint.key);
-      this.#timeoutError = err;
-      if (this.#controller) this.#controller.abort(err);
-      else this.onResponseError(null, err);
-    }, ms);
-  }
-
-  /** Stops counting this attempt against its endpoint. Idempotent. */
-  finish(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.endpoint.active--;
-    this.#endPending();
-    if (this.#isRetry) this.#runtime.endRetry();
-  }
-
-  abort(err: Error): void {
-    this.#controller?.abort(err);
-    this.finish();
-  }
-
-  onRequestStart(controller: Controller): void {
-    this.#controller = controller;
-    this.#endPending();
-    if (this.#finished) controller.abort(new Error('attempt superseded'));
-  }
-
-  onResponseStart(controller: Controller, status: number, headers: Record<string, string | string[] | undefined>, message?: string): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#forwarding = this.#req.headersArrived(this, controller, status, headers, message);
-    // A response we are not forwarding (retried, or superseded) is cut off rather than drained:
-    // Envoy resets the upstream stream too.
-    if (!this.#forwarding) controller.abort(new Error('response discarded for a retry'));
-  }
-
-  onResponseData(_controller: Controller, chunk: Buffer): void {
-    if (this.#forwarding) this.#req.data(this, chunk);
-  }
-
-  onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
-    if (this.#forwarding) this.#req.end(this, trailers);
-    else this.finish();
-  }
-
-  onResponseError(_controller: Controller | null, err: Error): void {
-    if (this.#finished && !this.#forwarding) return;
-    this.#req.failed(this, this.#timeoutError ?? err, this.#timeoutError !== undefined);
-  }
-}
 
 function authorityOf(origin: string | URL | undefined): string {
   if (!origin) return '';
