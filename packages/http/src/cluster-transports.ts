@@ -7,7 +7,7 @@
 // version is part of the Agent's signature, so a rotation builds a new Agent for new requests
 // while the old one drains — in-flight requests finish on the connections they have.
 
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { CertificateError, type ClusterConfig, type EndpointState, type MeshSnapshot, type ResolvedTls, type TlsCredentials } from '@meshlet/core';
 import { tlsConnectOptions } from './tls-connect.ts';
 
@@ -28,6 +28,23 @@ function agentOptions(cluster: ClusterConfig, endpointCount: number): Agent.Opti
     ...(max < 4294967295 && { connections: Math.max(1, Math.floor(max / Math.max(1, endpointCount))) }),
     ...(c.maxRequestsPerConnection !== undefined && { maxRequestsPerClient: c.maxRequestsPerConnection }),
     ...(c.idleTimeoutMs !== undefined && { keepAliveTimeout: c.idleTimeoutMs, keepAliveMaxTimeout: c.idleTimeoutMs }),
+  };
+}
+
+/** The origin an attempt on `endpoint` dispatches with: https:// exactly when the cluster has TLS. */
+export function originFor(cluster: ClusterConfig, endpoint: EndpointState): string {
+  return `${cluster.tls ? 'https' : 'http'}://${endpoint.socketPath !== undefined ? 'localhost' : endpoint.key}`;
+}
+
+// A TLS cluster's connector refuses anything but TLS, so no caller (a retry, a mirror, code
+// added later) can send its traffic in plaintext by building an http:// origin.
+function tlsOnly(cluster: string, connector: buildConnector.connector): buildConnector.connector {
+  return (opts, callback) => {
+    if (opts.protocol !== 'https:') {
+      callback(new CertificateError(`refusing a plaintext (${opts.protocol}) connection to cluster ${cluster}: its policy requires TLS`), null);
+      return;
+    }
+    connector(opts, callback);
   };
 }
 
@@ -59,7 +76,10 @@ export class ClusterTransports {
       return cur.agent;
     }
     if (cur) void cur.agent.close();
-    const agent = new Agent({ ...this.#options, ...agentOptions(cluster, cluster.endpoints.length), ...((socketPath !== undefined || tls) && { connect: { ...tls?.connect, ...(socketPath !== undefined && { socketPath }) } }) });
+    const connect = tls
+      ? tlsOnly(cluster.name, buildConnector({ ...tls.connect, timeout: cluster.connectTimeoutMs, ...(socketPath !== undefined && { socketPath }) }))
+      : socketPath !== undefined ? { socketPath } : undefined;
+    const agent = new Agent({ ...this.#options, ...agentOptions(cluster, cluster.endpoints.length), ...(connect && { connect }) });
     this.#agents.set(key, { agent, signature, cluster, epoch });
     return agent;
   }

@@ -5,7 +5,7 @@
 
 import type { Dispatcher } from 'undici';
 import type { Mesh, MutableHeaders } from '@meshlet/core';
-import type { ClusterTransports } from './cluster-transports.ts';
+import { originFor, type ClusterTransports } from './cluster-transports.ts';
 import { isReplayableBody } from './request-headers.ts';
 
 export function shadowHost(host: string): string {
@@ -40,7 +40,7 @@ export function sendMirrors(
     const host = typeof headers['host'] === 'string' ? headers['host'] : '';
     try {
       transports.for(cluster, endpoint).dispatch(
-        { ...opts, origin: `http://${endpoint.socketPath !== undefined ? 'localhost' : endpoint.key}`, path, headers: { ...headers, host: shadowHost(host) } as Record<string, string | string[]> },
+        { ...opts, origin: originFor(cluster, endpoint), path, headers: { ...headers, host: shadowHost(host) } as Record<string, string | string[]> },
         DISCARD,
       );
     } catch {

@@ -130,6 +130,24 @@ describe('ISTIO_MUTUAL', () => {
   });
 });
 
+describe('never plaintext', () => {
+  it('a TLS cluster\'s transport refuses an http:// dispatch', async () => {
+    const u = await upstream(pki.dir('reviews'));
+    await client(u.port);
+    const { ClusterTransports } = await import('../src/cluster-transports.ts');
+    const transports = new ClusterTransports({}, mesh!.credentials);
+    try {
+      const cluster = mesh!.snapshot.clusters.get(`outbound|9080||${FQDN}`)!;
+      const dispatcher = transports.for(cluster, cluster.endpoints[0]!);
+      const err = await request(`http://127.0.0.1:${u.port}/`, { dispatcher }).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/refusing a plaintext \(http:\) connection to cluster outbound\|9080\|\|reviews.* its policy requires TLS/);
+      expect(u.connections).toBe(0);
+    } finally {
+      await transports.close();
+    }
+  });
+});
+
 describe('MUTUAL and SIMPLE with files', () => {
   it('MUTUAL presents the named client certificate and checks the SANs', async () => {
     const u = await upstream(pki.dir('reviews'));
