@@ -64,7 +64,7 @@ export class CertWatcher {
   }
 
   /** Re-reads the files now; keeps the last good set when the new one is not usable. */
-  reload(): void {
+  reload(retry = false): void {
     this.#lastAttempt = Date.now();
     this.#stamp = this.#fileStamp();
     let next: CertMaterial;
@@ -72,6 +72,12 @@ export class CertWatcher {
       next = readCertFiles(this.paths);
     } catch (err) {
       const e = err instanceof CertificateError ? err : new CertificateError(String(err), { cause: err });
+      if (this.#current && !retry && !this.#closed) {
+        // Most likely a rotation caught between two writes: look again shortly before warning.
+        const t = setTimeout(() => this.reload(true), 100);
+        t.unref();
+        return;
+      }
       if (this.#lastError?.message !== e.message) {
         this.#opts.logger.warn({ certificates: this.#opts.name, error: e.message }, this.#current ? 'certificate files changed but are not usable; keeping the previous certificates' : 'certificates not usable');
       }
