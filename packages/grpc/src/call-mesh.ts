@@ -140,6 +140,10 @@ export class MeshCall implements AttemptOwner {
         serverAddress: this.#target.host, serverPort: this.#target.port, mesh: attrs,
       });
     }
+    if (d.kind === 'passthrough' && !this.#target.passthrough && mesh.mode !== 'observe') {
+      this.#finish(meshStatus(Status.UNAVAILABLE, `the control plane has no service ${this.#target.authority} (listener ${this.#target.authority}); xds:/// targets reach only services the mesh knows, use mesh:/// to send other hosts straight to their address`, 'MESHLET_NO_SERVICE'));
+      return;
+    }
     // Observe mode: the decision is recorded, the call goes where the caller pointed, as if
     // there were no mesh.
     if (d.kind === 'passthrough' || mesh.mode === 'observe') {

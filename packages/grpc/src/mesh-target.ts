@@ -21,11 +21,18 @@ export class MeshTarget {
   readonly port: number;
   /** `host:port`: the :authority of every call, as the caller addressed the service. */
   readonly authority: string;
+  /**
+   * Whether a host the mesh does not know goes straight to its address (Istio's ALLOW_ANY, for
+   * mesh:///). xds:/// targets fail instead, as gRPC's own xDS clients do for a listener the
+   * control plane does not have.
+   */
+  readonly passthrough: boolean;
 
-  constructor(mesh: Mesh, host: string, port: number) {
+  constructor(mesh: Mesh, host: string, port: number, passthrough = true) {
     this.mesh = mesh;
     this.host = host;
     this.port = port;
+    this.passthrough = passthrough;
     this.authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
 

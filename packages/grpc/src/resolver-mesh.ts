@@ -58,7 +58,7 @@ export class MeshResolver implements experimental.Resolver {
       await mesh.ensureService(parsed.host, parsed.port).catch(() => false);
       // destroy() or a newer updateResolution() happened while the mesh was being created.
       if (generation !== this.#generation) return;
-      this.#meshTarget = new MeshTarget(mesh, parsed.host, parsed.port);
+      this.#meshTarget = new MeshTarget(mesh, parsed.host, parsed.port, scheme !== 'xds');
       this.#selector = meshConfigSelector(this.#meshTarget);
       this.#unsubscribe = mesh.subscribe(() => this.#report());
       this.#report();
