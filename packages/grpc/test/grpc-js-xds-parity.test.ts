@@ -19,7 +19,7 @@ const HOST = 'echo.default.svc.cluster.local:9000';
 // reads GRPC_XDS_BOOTSTRAP when first loaded, so it is loaded after the bootstrap is written.
 const loadGrpcJsXds = () => createRequire(new URL('../../core/package.json', import.meta.url))('@grpc/grpc-js-xds') as { register(): void };
 
-let v1: EchoServer, v2: EchoServer, v3: EchoServer;
+let v1: EchoServer, v2: EchoServer, v3: EchoServer, bad: EchoServer;
 let dir: string;
 let server: XdsServer;
 let mesh: Mesh;
@@ -27,6 +27,7 @@ let ours: Client, theirs: Client;
 
 beforeAll(async () => {
   [v1, v2, v3] = await Promise.all([startEchoServer('v1'), startEchoServer('v2'), startEchoServer('v3')]);
+  bad = await startEchoServer('bad', { failWith: { code: status.UNAVAILABLE, details: 'bad is down' } });
   dir = mkdtempSync(join(tmpdir(), 'meshlet-grpc-parity-'));
   writeFileSync(join(dir, 'mesh.yaml'), `
 apiVersion: networking.istio.io/v1
@@ -40,7 +41,8 @@ spec:
   endpoints:
     - { address: 127.0.0.1, ports: { grpc: ${v1.port} }, labels: { version: v1 } }
     - { address: 127.0.0.1, ports: { grpc: ${v2.port} }, labels: { version: v2 } }
-    - { address: 127.0.0.1, ports: { grpc: ${v3.port} }, labels: { version: v3 } }
+    - { address: 127.0.0.1, ports: { grpc: ${v3.port} }, labels: { version: v3, pool: flaky } }
+    - { address: 127.0.0.1, ports: { grpc: ${bad.port} }, labels: { version: bad, pool: flaky } }
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -52,6 +54,7 @@ spec:
     - { name: v1, labels: { version: v1 } }
     - { name: v2, labels: { version: v2 } }
     - { name: v3, labels: { version: v3 } }
+    - { name: flaky, labels: { pool: flaky } }
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -72,6 +75,10 @@ spec:
       match: [{ headers: { x-throttle: { exact: "1" } } }]
       fault: { abort: { grpcStatus: RESOURCE_EXHAUSTED, percentage: { value: 100 } } }
       route: [{ destination: { host: echo, subset: v1 } }]
+    - name: flaky
+      match: [{ headers: { x-flaky: { exact: "1" } } }]
+      retries: { attempts: 2, retryOn: unavailable }
+      route: [{ destination: { host: echo, subset: flaky } }]
     - name: split
       match: [{ headers: { x-split: { exact: "1" } } }]
       route:
@@ -101,7 +108,7 @@ afterAll(async () => {
   await mesh?.close();
   server?.close();
   delete process.env['GRPC_XDS_BOOTSTRAP'];
-  await Promise.all([v1, v2, v3].map((s) => s?.close()));
+  await Promise.all([v1, v2, v3, bad].map((s) => s?.close()));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -139,5 +146,23 @@ describe('Meshlet and @grpc/grpc-js-xds on the same xDS server', () => {
       // Binomial(400, 0.5): sd = 10; ±8 sd.
       expect(Math.abs(counts['v1']! - 200)).toBeLessThan(80);
     }
+  });
+
+  it("ride over a failing endpoint with the route's retry policy (unavailable); Meshlet also avoids the host it just tried", async () => {
+    const run = async (client: Client) => {
+      const before = bad.calls.length;
+      const answers = await Promise.all(Array.from({ length: 20 }, () => answer(client, 'unary', { 'x-flaky': '1' })));
+      return { answers, badTries: bad.calls.length - before };
+    };
+    const mine = await run(ours);
+    const theirsResult = await run(theirs);
+    // Both retry UNAVAILABLE on the same policy, and both really met the failing endpoint.
+    expect(mine.badTries).toBeGreaterThan(0);
+    expect(theirsResult.badTries).toBeGreaterThan(0);
+    // Meshlet applies Istio's previous-hosts predicate, so a retry never returns to the endpoint
+    // that just failed and every call succeeds. gRFC A44 has no such predicate: grpc-js-xds's
+    // retry may land on the failing endpoint again and exhaust its attempts.
+    expect(mine.answers).toEqual(Array.from({ length: 20 }, () => 'v3'));
+    for (const a of theirsResult.answers) expect(['v3', `status ${status.UNAVAILABLE}`]).toContain(a);
   });
 });
