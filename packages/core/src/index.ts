@@ -48,3 +48,5 @@ export { peerAuthenticationFor, mtlsModeForPort, type MtlsMode, type MtlsPolicy,
 export { authorize, applicablePolicies, type AuthzRequest, type AuthzDecision } from './security/authorization-policy.ts';
 export { issueDevCertificates, type DevCertOptions } from './security/dev-certs.ts';
 export { sniff, replaying, type FirstBytes } from './security/connection-sniff.ts';
+export { compileRbacFilters, RBAC_FILTER, RBAC_TYPE_URL, type RbacFilterConfig } from './security/rbac-compile.ts';
+export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } from './security/rbac.ts';
