@@ -37,11 +37,23 @@ export function compileRouteMatch(m: RouteMatch): RouteMatcher {
   const checks: RouteMatcher[] = [pathCheck(rule)];
   (m.headers ?? []).forEach((h, i) => checks.push(headerCheck(h, `match.headers[${i}]`)));
   (m.queryParameters ?? []).forEach((q, i) => checks.push(queryCheck(q, `match.queryParameters[${i}]`)));
-  if (checks.length === 1) return checks[0]!;
-  return (req) => {
-    for (const check of checks) if (!check(req)) return false;
-    return true;
-  };
+  const matcher: RouteMatcher = checks.length === 1
+    ? checks[0]!
+    : (req) => {
+      for (const check of checks) if (!check(req)) return false;
+      return true;
+    };
+  pathRules.set(matcher, rule);
+  return matcher;
+}
+
+// The path rule each compiled matcher checks first, so a long route table can be indexed by
+// path (router/route-index.ts) without changing what a CompiledRoute holds.
+const pathRules = new WeakMap<RouteMatcher, PathRule>();
+
+/** The path rule `matcher` was compiled with; undefined for matchers not made here. */
+export function pathRuleOf(matcher: RouteMatcher): PathRule | undefined {
+  return pathRules.get(matcher);
 }
 
 function pathCheck(rule: PathRule): RouteMatcher {

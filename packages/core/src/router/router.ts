@@ -3,7 +3,8 @@
 
 import type { CompiledRoute, ForwardAction, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WeightedClusterConfig } from '../snapshot/mesh-snapshot.ts';
 import type { RequestView } from './request-view.ts';
-import { findService, selectVirtualHost, type ClientScope } from './service-lookup.ts';
+import { lookupService, virtualHostFor, type ClientScope } from './service-lookup.ts';
+import { firstMatchingRoute } from './route-index.ts';
 
 export type RouteResult =
   /** The host is not a mesh service: send the request as it is (Istio's ALLOW_ANY). */
@@ -12,14 +13,13 @@ export type RouteResult =
   | { readonly kind: 'matched'; readonly service: ServiceRoutes; readonly fqdn: string; readonly virtualHost: VirtualHostRoutes; readonly route: CompiledRoute };
 
 export function routeRequest(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope): RouteResult {
-  const found = findService(snapshot, host, port, scope);
+  const found = lookupService(snapshot, host, port, scope);
   if (!found) return { kind: 'passthrough' };
   const { service, fqdn } = found;
-  const vh = selectVirtualHost(service, [req.authority, `${fqdn}:${port}`, fqdn]);
+  const vh = virtualHostFor(service, req.authority, fqdn, port);
   if (!vh) return { kind: 'no-route', service, fqdn, reason: `no virtual host of ${service.routeConfig} matches ${req.authority}` };
-  for (const route of vh.routes) {
-    if (route.match(req)) return { kind: 'matched', service, fqdn, virtualHost: vh, route };
-  }
+  const route = firstMatchingRoute(vh, req);
+  if (route) return { kind: 'matched', service, fqdn, virtualHost: vh, route };
   return { kind: 'no-route', service, fqdn, reason: `no route of ${service.routeConfig} (virtual host ${vh.name}) matches ${req.method} ${req.path}` };
 }
 

@@ -45,18 +45,22 @@ export function findService(snapshot: MeshSnapshot, host: string, port: number, 
  */
 export function selectVirtualHost(service: ServiceRoutes, names: readonly string[]): VirtualHostRoutes | undefined {
   for (const raw of names) {
-    const name = raw.toLowerCase();
-    let best: VirtualHostRoutes | undefined;
-    let bestRank = 0;
-    for (const vh of service.virtualHosts) {
-      for (const d of vh.domains) {
-        const rank = domainRank(d, name);
-        if (rank > bestRank) { best = vh; bestRank = rank; }
-      }
-    }
+    const best = bestForName(service, raw.toLowerCase());
     if (best) return best;
   }
   return service.virtualHosts.find((vh) => vh.domains.includes('*'));
+}
+
+function bestForName(service: ServiceRoutes, name: string): VirtualHostRoutes | undefined {
+  let best: VirtualHostRoutes | undefined;
+  let bestRank = 0;
+  for (const vh of service.virtualHosts) {
+    for (const d of vh.domains) {
+      const rank = domainRank(d, name);
+      if (rank > bestRank) { best = vh; bestRank = rank; }
+    }
+  }
+  return best;
 }
 
 // Higher is a better match: exact beats any suffix wildcard beats any prefix wildcard, and a
@@ -66,4 +70,57 @@ function domainRank(domain: string, name: string): number {
   if (domain.length > 1 && domain.startsWith('*') && name.length >= domain.length && name.endsWith(domain.slice(1))) return 2_000_000 + domain.length;
   if (domain.length > 1 && domain.endsWith('*') && name.length >= domain.length && name.startsWith(domain.slice(0, -1))) return 1_000_000 + domain.length;
   return 0;
+}
+
+// ---- per-request fast path ----
+//
+// A request's host:port and authority come from a small set, and the answers above depend only
+// on the snapshot (services are immutable) and the client's scope (fixed per mesh). So each is
+// computed once per snapshot and then read from a map: no candidate names, concatenations or
+// lower-casing per request. The caches are bounded because hosts outside the mesh (ALLOW_ANY)
+// can be anything; past the bound they start over.
+
+const CACHE_LIMIT = 1024;
+const NOT_FOUND = null;
+
+/** Per snapshot (and scope): port → host → match. */
+const serviceCache = new WeakMap<MeshSnapshot, { scope: ClientScope; size: number; byPort: Map<number, Map<string, ServiceMatch | null>> }>();
+
+/** findService, remembered per snapshot. */
+export function lookupService(snapshot: MeshSnapshot, host: string, port: number, scope: ClientScope): ServiceMatch | undefined {
+  let c = serviceCache.get(snapshot);
+  if (!c || c.scope !== scope) {
+    c = { scope, size: 0, byPort: new Map() };
+    serviceCache.set(snapshot, c);
+  }
+  let hosts = c.byPort.get(port);
+  const hit = hosts?.get(host);
+  if (hit !== undefined) return hit ?? undefined;
+  const found = findService(snapshot, host, port, scope);
+  if (c.size >= CACHE_LIMIT) { c.byPort.clear(); c.size = 0; hosts = undefined; }
+  if (!hosts) { hosts = new Map(); c.byPort.set(port, hosts); }
+  hosts.set(host, found ?? NOT_FOUND);
+  c.size++;
+  return found;
+}
+
+/** Per service: authority → the virtual host its own name selects (the usual case). */
+const vhostCache = new WeakMap<ServiceRoutes, Map<string, VirtualHostRoutes>>();
+
+/**
+ * selectVirtualHost for [authority, `${fqdn}:${port}`, fqdn], remembered per service when the
+ * authority itself picks the virtual host (then the other names never matter).
+ */
+export function virtualHostFor(service: ServiceRoutes, authority: string, fqdn: string, port: number): VirtualHostRoutes | undefined {
+  let m = vhostCache.get(service);
+  const hit = m?.get(authority);
+  if (hit) return hit;
+  const byAuthority = bestForName(service, authority.toLowerCase());
+  if (byAuthority) {
+    if (!m) { m = new Map(); vhostCache.set(service, m); }
+    if (m.size >= CACHE_LIMIT) m.clear();
+    m.set(authority, byAuthority);
+    return byAuthority;
+  }
+  return selectVirtualHost(service, [`${fqdn}:${port}`, fqdn]);
 }

@@ -15,6 +15,7 @@ import { translateCluster, translateLoadAssignment } from '../xds/translate-clus
 import type { EndpointState } from './endpoint-state.ts';
 import type { ClusterRuntimeRegistry } from './cluster-runtime.ts';
 import type { ClusterConfig, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
+import { OverlayMap } from './overlay-map.ts';
 import { clusterEdsName, noteClusterEndpoints, noteInlineRoutes, previousBuild, rememberBuild, reusableCluster, reusableRouteTable, reusableService, type PreviousBuild } from './snapshot-reuse.ts';
 
 export interface BuildResult {
@@ -98,20 +99,30 @@ function buildClusters(resources: XdsResources, prev: PreviousBuild | undefined,
   if (prev && prev.resources.clusters === resources.clusters) {
     if (prev.resources.endpoints === resources.endpoints) return prev;
     // Only endpoints changed (an EDS push): rebuild just the clusters that read a changed
-    // assignment. The cluster set itself is the same, so no runtime is dropped here unless a
-    // rebuilt cluster now fails.
-    const clusters = new Map(prev.clusters);
-    const clusterErrors = new Map(prev.clusterErrors);
-    let dropped = false;
+    // assignment, and share the rest of the cluster map with the previous snapshot. The
+    // cluster set itself is the same, so no runtime is dropped unless a rebuilt cluster now
+    // fails (rare: then the map is copied whole).
+    const rebuilt = new Map<string, ClusterConfig>();
+    let clusterErrors = prev.clusterErrors;
+    let failed: string[] | undefined;
     for (const eds of changedKeys(prev.resources.endpoints, resources.endpoints)) {
       for (const name of prev.edsReaders.get(eds) ?? []) {
         const b = buildCluster(name, resources.clusters.get(name)!, resources, registry);
-        clusterErrors.delete(name);
-        if (b.ok) clusters.set(name, b.config);
-        else { clusterErrors.set(name, b.error); dropped = clusters.delete(name) || dropped; }
+        if (clusterErrors.has(name) || !b.ok) {
+          if (clusterErrors === prev.clusterErrors) clusterErrors = new Map(prev.clusterErrors);
+          (clusterErrors as Map<string, string>).delete(name);
+        }
+        if (b.ok) rebuilt.set(name, b.config);
+        else { (clusterErrors as Map<string, string>).set(name, b.error); (failed ??= []).push(name); }
       }
     }
-    if (dropped) registry.retain(new Set(clusters.keys()));
+    const fresh = [...rebuilt.keys()].filter((name) => !prev.clusters.has(name));
+    if (!failed && fresh.length === 0) return { clusters: OverlayMap.replacing(prev.clusters, rebuilt), clusterErrors, edsReaders: prev.edsReaders };
+    // A cluster failed or came back: the key set changed, so build a plain map.
+    const clusters = new Map(prev.clusters);
+    for (const [name, config] of rebuilt) clusters.set(name, config);
+    for (const name of failed ?? []) clusters.delete(name);
+    registry.retain(new Set(clusters.keys()));
     return { clusters, clusterErrors, edsReaders: prev.edsReaders };
   }
   const clusters = new Map<string, ClusterConfig>();
@@ -196,11 +207,12 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
 function changedKeys<V>(before: ReadonlyMap<string, V>, after: ReadonlyMap<string, V>): string[] {
   const out: string[] = [];
   let kept = 0;
-  for (const [k, v] of after) {
+  // forEach, not for-of: no entry array per key (this walk is the one linear part of an EDS push).
+  after.forEach((v, k) => {
     const old = before.get(k);
     if (old === undefined) out.push(k);
     else { kept++; if (old !== v) out.push(k); }
-  }
+  });
   if (kept !== before.size) for (const k of before.keys()) if (!after.has(k)) out.push(k);
   return out;
 }

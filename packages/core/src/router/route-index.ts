@@ -1,0 +1,90 @@
+// First-match routing over a long route table without trying every route. Envoy takes the
+// first route whose match holds, in order; a linear scan costs ~40 ns a route, so a request for
+// the last of 1,000 routes spent 40 µs matching. The index narrows the table by path before any
+// matcher runs: routes with an exact path are found by that path, prefix routes by the
+// request path's own prefixes (one map look-up per distinct prefix length in the table), and
+// everything else (regex, case-insensitive, match-all) is always a candidate. The candidates
+// then run their full matcher in table order, so the first match is the same route a scan
+// would find. Short tables keep the plain scan, which is faster than building a candidate list.
+
+import type { CompiledRoute, VirtualHostRoutes } from '../snapshot/mesh-snapshot.ts';
+import type { RequestView } from './request-view.ts';
+import { pathRuleOf } from './route-match.ts';
+
+/** Below this many routes a scan is as fast as the index. */
+const INDEX_FROM = 16;
+
+interface RouteIndex {
+  /** Route positions that must always be tried. */
+  readonly always: readonly number[];
+  readonly exact: ReadonlyMap<string, readonly number[]>;
+  readonly prefixes: ReadonlyMap<string, readonly number[]>;
+  /** Distinct prefix lengths, ascending. */
+  readonly prefixLengths: readonly number[];
+}
+
+const indexes = new WeakMap<readonly CompiledRoute[], RouteIndex | null>();
+
+function buildIndex(routes: readonly CompiledRoute[]): RouteIndex | null {
+  if (routes.length < INDEX_FROM) return null;
+  const always: number[] = [];
+  const exact = new Map<string, number[]>();
+  const prefixes = new Map<string, number[]>();
+  const add = (m: Map<string, number[]>, k: string, i: number) => {
+    const l = m.get(k);
+    if (l) l.push(i);
+    else m.set(k, [i]);
+  };
+  routes.forEach((route, i) => {
+    const rule = pathRuleOf(route.match);
+    if (!rule || rule.kind === 'regex' || !rule.caseSensitive) always.push(i);
+    else if (rule.kind === 'path') add(exact, rule.value, i);
+    else if (rule.value === '' || rule.value === '/') always.push(i);
+    else add(prefixes, rule.value, i);
+  });
+  // Nothing to narrow by: scanning is simpler and as fast.
+  if (always.length === routes.length) return null;
+  const prefixLengths = [...new Set([...prefixes.keys()].map((k) => k.length))].sort((a, b) => a - b);
+  return { always, exact, prefixes, prefixLengths };
+}
+
+/** The first route of `vh` whose match holds for `req`, as Envoy picks it. */
+export function firstMatchingRoute(vh: VirtualHostRoutes, req: RequestView): CompiledRoute | undefined {
+  const routes = vh.routes;
+  let index = indexes.get(routes);
+  if (index === undefined) {
+    index = buildIndex(routes);
+    indexes.set(routes, index);
+  }
+  if (index === null) {
+    for (const route of routes) if (route.match(req)) return route;
+    return undefined;
+  }
+  const path = req.path;
+  // Candidates in table order: merge the (already ordered) lists.
+  let candidates: number[] | undefined;
+  const take = (list: readonly number[] | undefined) => {
+    if (!list) return;
+    if (!candidates) candidates = [...list];
+    else for (const i of list) candidates.push(i);
+  };
+  take(index.exact.get(path));
+  for (const len of index.prefixLengths) {
+    if (len > path.length) break;
+    take(index.prefixes.get(path.slice(0, len)));
+  }
+  let best: CompiledRoute | undefined;
+  let bestAt = Infinity;
+  if (candidates) {
+    candidates.sort((a, b) => a - b);
+    for (const i of candidates) {
+      if (routes[i]!.match(req)) { best = routes[i]; bestAt = i; break; }
+    }
+  }
+  // An always-candidate wins only if it comes first in the table.
+  for (const i of index.always) {
+    if (i >= bestAt) break;
+    if (routes[i]!.match(req)) return routes[i];
+  }
+  return best;
+}

@@ -1,0 +1,73 @@
+// A read-only map that is an older map plus a few replaced values, so a snapshot that changes
+// a handful of clusters out of 12,000 shares the rest instead of copying them (a 12k-entry
+// Map copy costs ~2 ms here; one EDS push must cost far less). The base is never written
+// after it is built, so every snapshot sharing it stays immutable. Layers do not nest: a new
+// overlay copies the small replacement map, and once that grows past a fraction of the base
+// the whole thing is flattened into a plain Map, so a long run of changes costs amortised
+// O(changes) and a read is at most two look-ups.
+
+const FLATTEN_AT = 64;
+
+export class OverlayMap<K, V> implements ReadonlyMap<K, V> {
+  readonly #base: ReadonlyMap<K, V>;
+  /** Replacements for keys the base has; never a new key. */
+  readonly #over: ReadonlyMap<K, V>;
+
+  private constructor(base: ReadonlyMap<K, V>, over: ReadonlyMap<K, V>) {
+    this.#base = base;
+    this.#over = over;
+  }
+
+  /**
+   * `from` with `replace` applied. Every key of `replace` must already be in `from` (the key
+   * set is unchanged); the result is a plain Map when flattening is cheaper to read.
+   */
+  static replacing<K, V>(from: ReadonlyMap<K, V>, replace: ReadonlyMap<K, V>): ReadonlyMap<K, V> {
+    const base = from instanceof OverlayMap ? (from.#base as ReadonlyMap<K, V>) : from;
+    const over = new Map<K, V>(from instanceof OverlayMap ? (from.#over as ReadonlyMap<K, V>) : undefined);
+    for (const [k, v] of replace) over.set(k, v);
+    if (over.size > FLATTEN_AT && over.size * 16 > base.size) {
+      const flat = new Map(base);
+      for (const [k, v] of over) flat.set(k, v);
+      return flat;
+    }
+    return new OverlayMap(base, over);
+  }
+
+  get size(): number {
+    return this.#base.size;
+  }
+
+  get(key: K): V | undefined {
+    const v = this.#over.get(key);
+    return v !== undefined ? v : this.#base.get(key);
+  }
+
+  has(key: K): boolean {
+    return this.#base.has(key);
+  }
+
+  forEach(fn: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this) fn.call(thisArg, v, k, this);
+  }
+
+  *entries(): MapIterator<[K, V]> {
+    const over = this.#over;
+    for (const [k, v] of this.#base) {
+      const o = over.get(k);
+      yield [k, o !== undefined ? o : v];
+    }
+  }
+
+  keys(): MapIterator<K> {
+    return this.#base.keys();
+  }
+
+  *values(): MapIterator<V> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.entries();
+  }
+}
