@@ -4,7 +4,7 @@
 // the MeshCall's decision; the attempt only reports what happened, in core's Outcome terms.
 
 import { connectivityState as ConnectivityState, Metadata, status as Status, type experimental } from '@grpc/grpc-js';
-import { PerTryTimeoutError, type ClusterRuntime, type EndpointState, type Outcome } from '@meshlet/core';
+import { PerTryTimeoutError, type AttemptTrace, type ClusterRuntime, type EndpointState, type Outcome } from '@meshlet/core';
 import { connectFailureOutcomes, statusOutcomes, type AttemptStatus } from './call-outcome.ts';
 import type { Connection } from './load-balancer-mesh.ts';
 import { meshStatus } from './status-mesh.ts';
@@ -61,8 +61,12 @@ export class Attempt {
   /** Counted in the cluster's pending requests (max_pending_requests) until its stream opens. */
   #pending: boolean;
 
-  constructor(owner: AttemptOwner, connection: Connection, endpoint: EndpointState, number: number, admission: AttemptAdmission | undefined) {
+  /** The attempt's span, when telemetry is on; the call ends it with the attempt's verdict. */
+  readonly span: AttemptTrace | undefined;
+
+  constructor(owner: AttemptOwner, connection: Connection, endpoint: EndpointState, number: number, admission: AttemptAdmission | undefined, span: AttemptTrace | undefined) {
     this.#owner = owner;
+    this.span = span;
     this.#connection = connection;
     this.#subchannel = connection.subchannel;
     this.endpoint = endpoint;

@@ -281,13 +281,15 @@ export class MeshCall implements AttemptOwner {
     if (this.#attempts > 1) md.set(PREVIOUS_ATTEMPTS, String(this.#attempts - 1));
     const deadline = Math.min(this.#callerDeadline, this.#routeDeadline);
     if (deadline !== Infinity) md.set('grpc-timeout', formatGrpcTimeout(deadline - Date.now()));
-    if (this.#trace) {
+    const span = this.#trace?.attempt(this.#attempts, endpoint);
+    if (span) {
+      // traceparent (and whatever else the application's propagator carries) per attempt.
       const carrier: Record<string, string | string[]> = {};
-      this.#trace.attempt(this.#attempts, endpoint).inject(carrier);
+      span.inject(carrier);
       for (const [k, v] of Object.entries(carrier)) md.set(k, Array.isArray(v) ? v.join(',') : v);
     }
     if (this.#attempts > 1 && runtime) this.#target.mesh.telemetry?.retried(runtime.name, this.#retryReason);
-    const attempt = new Attempt(this, connection, endpoint, this.#attempts, runtime && { runtime, isRetry: this.#retryHeld });
+    const attempt = new Attempt(this, connection, endpoint, this.#attempts, runtime && { runtime, isRetry: this.#retryHeld }, span);
     this.#retryHeld = false;
     this.#current = this.#last = attempt;
     attempt.start({
@@ -338,17 +340,22 @@ export class MeshCall implements AttemptOwner {
     // status the server ended it with (UNAVAILABLE counts as a 503, as Envoy maps it).
     // A status the mesh produced itself (a refusal before sending) says nothing about the endpoint.
     if (status.metadata.get('meshlet-error').length === 0) this.#runtime?.record(attempt.endpoint, outcomes[0] ?? { kind: 'response', status: 200, grpcStatus: status.code });
+    const first = outcomes[0];
+    const verdict = first && first.kind !== 'response' ? { error: first.error } : { status: effectiveStatus({ kind: 'response', status: 200, grpcStatus: status.code }) };
     if (this.#committed || status.code === Status.OK) {
       if (status.code === Status.OK && this.#attempts > 1 && this.#runtime) this.#runtime.counters.retrySuccess++;
+      attempt.span?.end(verdict);
       this.#finish(status);
       return;
     }
     const wait = this.#retryWait(status, outcomes);
     if (wait !== undefined) {
       this.#retryReason = retryReason(outcomes);
+      attempt.span?.end({ ...verdict, retryReason: this.#retryReason });
       this.#backoffTimer = setTimeout(() => this.#nextAttempt(), wait);
       return;
     }
+    attempt.span?.end(verdict);
     this.#finish(this.#finalStatus(status, outcomes));
   }
 
@@ -418,6 +425,7 @@ export class MeshCall implements AttemptOwner {
     this.#clearTimers();
     const attempt = this.#current;
     this.#current = undefined;
+    if (attempt && !attempt.finished) attempt.span?.end({ error: error ?? new Error(status.details) });
     attempt?.cancel(Status.CANCELLED, status.details);
     this.#writes = [];
     this.#release(status.code);
@@ -493,6 +501,7 @@ export class MeshCall implements AttemptOwner {
     this.#clearTimers();
     const attempt = this.#current;
     this.#current = undefined;
+    if (attempt && !attempt.finished) attempt.span?.end({ error: new Error(details) });
     attempt?.cancel(code, details);
     this.#writes = [];
     // A caller's own cancel or deadline says nothing about the upstream's health.
