@@ -37,7 +37,7 @@ export class MeshAgent extends Dispatcher {
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (this.#closed) throw new Error('MeshAgent is closed');
-    const origin = opts.origin === undefined ? undefined : typeof opts.origin === 'string' ? new URL(opts.origin) : opts.origin;
+    const origin = opts.origin === undefined ? undefined : typeof opts.origin === 'string' ? parseOrigin(opts.origin) : opts.origin;
     // Only plain-HTTP requests are routed; https:// means the caller already chose TLS to a
     // concrete host (TLS origination by the mesh arrives with mTLS support).
     if (!origin || origin.protocol !== 'http:') return this.#passthrough.dispatch(opts, handler);
@@ -142,6 +142,21 @@ function observed(handler: Dispatcher.DispatchHandler, trace: RequestTrace): Dis
     onResponseEnd: (c, t) => { trace.end({ ...(status !== undefined && { status }) }); handler.onResponseEnd?.(c, t); },
     onResponseError: (c, e) => { trace.end({ error: e }); handler.onResponseError?.(c, e); },
   };
+}
+
+// undici hands every request its origin as a string; parsing it is the costliest single step
+// of routing a request, and the same few origins come back again and again. The parsed URLs
+// are only read, never changed. Bounded, since callers may name any number of hosts.
+const ORIGINS_KEPT = 512;
+const parsedOrigins = new Map<string, URL>();
+
+function parseOrigin(origin: string): URL {
+  let url = parsedOrigins.get(origin);
+  if (url) return url;
+  url = new URL(origin);
+  if (parsedOrigins.size >= ORIGINS_KEPT) parsedOrigins.clear();
+  parsedOrigins.set(origin, url);
+  return url;
 }
 
 function failFast(handler: Dispatcher.DispatchHandler, error: Error): void {

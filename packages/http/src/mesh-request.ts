@@ -197,12 +197,19 @@ export class MeshRequest implements AttemptOwner {
     attempt.span.end({ status });
     if (this.#attempts > 1 && status < 500) this.#runtime.counters.retrySuccess++;
     this.#outer.target = controller;
-    const out: MutableHeaders = {};
-    for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
-    applyHeaderMutations(out, this.#d.route.responseHeaders);
-    applyHeaderMutations(out, this.#d.target.responseHeaders);
     // A cookie hash policy that generated its key hands the cookie back, as Envoy does.
     const cookie = this.#hash?.setCookie;
+    const routeMut = this.#d.route.responseHeaders;
+    const targetMut = this.#d.target.responseHeaders;
+    // Nothing to change (the common case): hand undici's headers on as they are, uncopied.
+    if (!cookie && isEmpty(routeMut) && isEmpty(targetMut)) {
+      this.#handler.onResponseStart?.(this.#outer, status, headers as MutableHeaders, message);
+      return true;
+    }
+    const out: MutableHeaders = {};
+    for (const k in headers) { const v = headers[k]; if (v !== undefined) out[k] = v; }
+    applyHeaderMutations(out, routeMut);
+    applyHeaderMutations(out, targetMut);
     if (cookie) {
       const prev = out['set-cookie'];
       const line = setCookieHeader(cookie);
@@ -301,6 +308,10 @@ export class MeshRequest implements AttemptOwner {
   }
 }
 
+
+function isEmpty(m: { readonly set: readonly unknown[]; readonly remove: readonly unknown[] }): boolean {
+  return m.set.length === 0 && m.remove.length === 0;
+}
 
 function authorityOf(origin: string | URL | undefined): string {
   if (!origin) return '';

@@ -7,28 +7,31 @@ import type { MutableHeaders } from '@meshlet/core';
 export function toHeaderRecord(headers: unknown): MutableHeaders {
   const out: MutableHeaders = {};
   if (headers == null) return out;
-  const add = (name: string, value: unknown) => {
-    if (value === undefined || value === null) return;
-    const key = name.toLowerCase();
-    const v = Array.isArray(value) ? value.map(String) : String(value);
-    const cur = out[key];
-    if (cur === undefined) out[key] = v;
-    else out[key] = ([] as string[]).concat(cur, v);
-  };
   if (Array.isArray(headers)) {
     if (headers.length > 0 && Array.isArray(headers[0])) {
-      for (const pair of headers as [string, unknown][]) add(String(pair[0]), pair[1]);
+      for (const pair of headers as [string, unknown][]) add(out, String(pair[0]), pair[1]);
     } else {
-      for (let i = 0; i + 1 < headers.length; i += 2) add(String(headers[i]), headers[i + 1]);
+      for (let i = 0; i + 1 < headers.length; i += 2) add(out, String(headers[i]), headers[i + 1]);
     }
     return out;
   }
   if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const pair of headers as Iterable<[string, unknown]>) add(String(pair[0]), pair[1]);
+    for (const pair of headers as Iterable<[string, unknown]>) add(out, String(pair[0]), pair[1]);
     return out;
   }
-  for (const [k, v] of Object.entries(headers as Record<string, unknown>)) add(k, v);
+  // A plain record, the usual form: for-in, with no entry arrays or closure per request.
+  const record = headers as Record<string, unknown>;
+  for (const k in record) if (Object.hasOwn(record, k)) add(out, k, record[k]);
   return out;
+}
+
+function add(out: MutableHeaders, name: string, value: unknown): void {
+  if (value === undefined || value === null) return;
+  const key = name.toLowerCase();
+  const v = Array.isArray(value) ? value.map(String) : String(value);
+  const cur = out[key];
+  if (cur === undefined) out[key] = v;
+  else out[key] = ([] as string[]).concat(cur, v);
 }
 
 /** A body that can be sent again on a retry: absent, or held whole in memory. */
