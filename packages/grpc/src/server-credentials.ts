@@ -12,7 +12,7 @@ import {
 } from '@grpc/grpc-js';
 import {
   applicablePolicies, authorize, CertificateError, CertWatcher, istioCertPaths, mtlsModeForPort, peerAuthenticationFor, replaying, sniff, spiffeIdOf,
-  type Mesh, type MtlsMode,
+  evaluateRbac, type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter,
 } from '@meshlet/core';
 import { MeshCertificateProvider } from './certificate-provider-mesh.ts';
 
@@ -24,6 +24,8 @@ export interface MeshServerCredentialsOptions {
   authorization?: boolean;
   /** The workload port PeerAuthentication and AuthorizationPolicy ports name; default: the connection's local port. */
   port?: number;
+  /** RBAC filters in force (e.g. from an xDS inbound listener); when it returns filters they decide instead of the CRDs. */
+  rbac?: () => readonly RbacFilter[] | undefined;
 }
 
 /** The caller's SPIFFE ID on a grpc-js server call (unary, stream or interceptor), if it used mTLS. */
@@ -46,11 +48,11 @@ export function meshServerCredentials(opts: MeshServerCredentialsOptions): Serve
   if (!m.cert || !m.key || !m.ca) throw new CertificateError(`gRPC server mTLS needs cert-chain.pem, key.pem and root-cert.pem (${watcher.paths.certificateChain})`);
   const provider = new MeshCertificateProvider(watcher);
   const creds = experimental.createCertificateProviderServerCredentials(provider, provider, true);
-  return opts.authorization === false ? creds : experimental.createServerCredentialsWithInterceptors(creds, [meshAuthorizationInterceptor(opts.mesh, opts.port)]);
+  return opts.authorization === false ? creds : experimental.createServerCredentialsWithInterceptors(creds, [meshAuthorizationInterceptor(opts.mesh, opts.port, opts.rbac)]);
 }
 
 /** AuthorizationPolicy for every call: DENY first, then ALLOW if any applies (see core authorization-policy.ts). */
-export function meshAuthorizationInterceptor(mesh: Mesh, port?: number): ServerInterceptor {
+export function meshAuthorizationInterceptor(mesh: Mesh, port?: number, rbac?: () => readonly RbacFilter[] | undefined): ServerInterceptor {
   let cache = { version: -1, policies: [] as ReturnType<typeof applicablePolicies> };
   return (methodDescriptor, call) => {
     const listener = new ServerListenerBuilder().withOnReceiveMetadata((metadata, next) => {
@@ -61,7 +63,7 @@ export function meshAuthorizationInterceptor(mesh: Mesh, port?: number): ServerI
       const info = call.getConnectionInfo();
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(metadata.getMap())) headers[k] = typeof v === 'string' ? v : v.toString('base64');
-      const decision = authorize(cache.policies, {
+      const request: AuthzRequest = {
         peerIdentity: peerIdentityOfCall(call),
         sourceIp: info.remoteAddress,
         method: 'POST',
@@ -69,7 +71,9 @@ export function meshAuthorizationInterceptor(mesh: Mesh, port?: number): ServerI
         host: call.getHost(),
         port: port ?? info.localPort ?? 0,
         headers,
-      });
+      };
+      const filters = rbac?.();
+      const decision = filters ? evaluateRbac(filters, request) : authorize(cache.policies, request);
       if (!decision.allowed) {
         mesh.logger.debug({ path: methodDescriptor.path, reason: decision.reason }, 'gRPC call denied by AuthorizationPolicy');
         call.sendStatus({ code: status.PERMISSION_DENIED, details: 'RBAC: access denied', metadata: new Metadata() });
@@ -94,7 +98,7 @@ export interface MeshBinding {
  */
 export async function bindMesh(server: Server, opts: MeshServerCredentialsOptions & { host?: string; listenPort?: number }): Promise<MeshBinding> {
   const mesh = opts.mesh;
-  const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(mesh, opts.port)];
+  const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(mesh, opts.port, opts.rbac)];
   // Interceptors ride on the credentials, so both injectors enforce the same policies.
   let secure: ReturnType<Server['createConnectionInjector']> | undefined;
   try {

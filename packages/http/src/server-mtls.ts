@@ -19,7 +19,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { TLSSocket } from 'node:tls';
 import {
   applicablePolicies, authorize, CertWatcher, replaying, sniff, CertificateError, istioCertPaths, mtlsModeForPort, peerAuthenticationFor, spiffeIdOf,
-  type AuthzDecision, type Mesh, type MtlsMode, type VersionedMaterial,
+  evaluateRbac, type AuthzDecision, type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter, type VersionedMaterial,
 } from '@meshlet/core';
 
 export type MeshServerRequest = IncomingMessage | Http2ServerRequest;
@@ -36,6 +36,12 @@ export interface MeshServerOptions {
   protocol?: 'http1' | 'http2';
   /** Enforce AuthorizationPolicy (default true). */
   authorization?: boolean;
+  /**
+   * RBAC filters in force, e.g. from the xDS inbound listener istiod sends a proxyless server
+   * (translateRbacFilter). When it returns filters they decide instead of the mesh's
+   * AuthorizationPolicy objects; undefined falls back to those.
+   */
+  rbac?: () => readonly RbacFilter[] | undefined;
 }
 
 export interface RefusedConnection {
@@ -99,7 +105,8 @@ export class MeshServer extends EventEmitter {
         // Runs in the same tick as the handshake's end, before any request is parsed.
         if (!s.authorized) {
           const why = s.authorizationError ? String(s.authorizationError) : 'no client certificate';
-          this.#refuse(s, this.#opts.port ?? s.localPort ?? 0, this.mtlsMode(s.localPort ?? 0).mode, `mTLS client certificate rejected: ${why}`);
+          const port = this.#opts.port ?? s.localPort ?? 0;
+          this.#refuse(s, port, this.mtlsMode(port).mode, `mTLS client certificate rejected: ${why}`);
           return;
         }
         (s as TLSSocket & { [PEER]?: string })[PEER] = spiffeIdOf(s.getPeerCertificate().subjectaltname) ?? '';
@@ -205,7 +212,7 @@ export class MeshServer extends EventEmitter {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const headers = req.headers as Record<string, string | string[] | undefined>;
-    return authorize(this.#authz.policies, {
+    const request: AuthzRequest = {
       peerIdentity: peerIdentity(req),
       sourceIp: req.socket?.remoteAddress,
       method: req.method ?? 'GET',
@@ -213,7 +220,9 @@ export class MeshServer extends EventEmitter {
       host: String(headers[':authority'] ?? headers['host'] ?? ''),
       port: this.#opts.port ?? req.socket?.localPort ?? 0,
       headers,
-    });
+    };
+    const rbac = this.#opts.rbac?.();
+    return rbac ? evaluateRbac(rbac, request) : authorize(this.#authz.policies, request);
   }
 }
 

@@ -8,7 +8,7 @@ import { request, Agent } from 'undici';
 import { readFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
-import { createMesh, silentLogger, type Mesh } from '@meshlet/core';
+import { compileRbacFilters, createMesh, silentLogger, translateRbacFilter, type Mesh, type RbacFilter } from '@meshlet/core';
 import { MeshAgent, createMeshServer, peerIdentity, type MeshServer, type RefusedConnection } from '@meshlet/http';
 import { FQDN, clientConfig, createPki, id, serverConfig, type Pki } from './helpers/mtls.ts';
 
@@ -33,10 +33,10 @@ spec:
   mtls: { mode: ${mtls} }${extra}`;
 
 /** A reviews server in namespace default (labels app=reviews) with the given policies. */
-async function server(docs: string[], opts: { protocol?: 'http1' | 'http2'; port?: number } = {}): Promise<{ port: number; server: MeshServer; mesh: Mesh; refused: RefusedConnection[] }> {
+async function server(docs: string[], opts: { protocol?: 'http1' | 'http2'; port?: number; rbac?: () => readonly RbacFilter[] | undefined } = {}): Promise<{ port: number; server: MeshServer; mesh: Mesh; refused: RefusedConnection[] }> {
   const config = serverConfig(join(pki.root, `srv-${Math.random().toString(36).slice(2)}`), docs);
   const mesh = await createMesh({ config, watch: false, logger: silentLogger, namespace: 'default', labels: { app: 'reviews' }, certs: pki.dir('reviews') });
-  const s = createMeshServer({ mesh, ...(opts.protocol && { protocol: opts.protocol }), ...(opts.port !== undefined && { port: opts.port }) }, (req, res) => {
+  const s = createMeshServer({ mesh, ...(opts.protocol && { protocol: opts.protocol }), ...(opts.port !== undefined && { port: opts.port }), ...(opts.rbac && { rbac: opts.rbac }) }, (req, res) => {
     res.end(JSON.stringify({ peer: peerIdentity(req) ?? null, path: req.url }));
   });
   const refused: RefusedConnection[] = [];
@@ -211,5 +211,25 @@ spec:
     const res = await request(`https://127.0.0.1:${s.port}/anything`, { dispatcher: intruder, headers: { 'x-token': 'let-me-in' } });
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(await res.body.text()).peer).toBe(id('intruder', 'other'));
+  });
+});
+
+describe('RBAC filters (the xDS form of AuthorizationPolicy)', () => {
+  it('replace the CRD policies when given', async () => {
+    const denyHealth = compileRbacFilters([{
+      apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', source: { file: 'x', line: 1, lineOf: () => 1 },
+      metadata: { name: 'no-health', namespace: 'default' }, spec: { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/healthz'] } }] }] },
+    }]).map((c) => { const r = translateRbacFilter(c, 'rbac'); if (!r.ok) throw new Error(r.error); return r.value!; });
+    let fromXds: readonly RbacFilter[] | undefined = denyHealth;
+    // The CRDs deny everything; the RBAC filters, while present, decide instead.
+    const s = await server([`apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: nothing, namespace: default }
+spec: {}`], { rbac: () => fromXds });
+    const agent = plainAgent();
+    expect((await get(agent, `http://127.0.0.1:${s.port}/ok`)).status).toBe(200);
+    expect(await get(agent, `http://127.0.0.1:${s.port}/healthz`)).toEqual({ status: 403, body: 'RBAC: access denied' });
+    fromXds = undefined;
+    expect((await get(agent, `http://127.0.0.1:${s.port}/ok`)).status).toBe(403);
   });
 });
