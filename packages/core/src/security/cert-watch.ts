@@ -38,6 +38,7 @@ export class CertWatcher {
   #started = false;
   #closed = false;
   #listeners = new Set<(m: VersionedMaterial) => void>();
+  #expiryWarned = 0;
 
   constructor(paths: CertFilePaths, opts: CertWatchOptions) {
     this.paths = paths;
@@ -50,7 +51,16 @@ export class CertWatcher {
    */
   get current(): VersionedMaterial {
     this.#start();
-    if (this.#current) return this.#current;
+    const cur = this.#current;
+    if (cur) {
+      // An expired certificate is still handed out (the peer decides), but said once per version:
+      // it means the agent that rotates the files has stopped.
+      if (cur.notAfter !== undefined && this.#expiryWarned !== cur.version && cur.notAfter.getTime() < Date.now()) {
+        this.#expiryWarned = cur.version;
+        this.#opts.logger.warn({ certificates: this.#opts.name, identity: cur.identity, notAfter: cur.notAfter.toISOString() }, 'workload certificate has expired and was not rotated; peers will refuse it');
+      }
+      return cur;
+    }
     // Files may appear later (an agent still starting): retry, but not on every request.
     if (Date.now() - this.#lastAttempt >= 200) this.reload();
     if (this.#current) return this.#current;
