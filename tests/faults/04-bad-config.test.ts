@@ -1,7 +1,8 @@
 // Scenario 4: bad config arrives while traffic flows, and traffic keeps running on the last good
 // version. Over xDS, a real ADS server (meshlet's, in-process so the test can corrupt what it
-// serves) pushes three bad resources in turn — a Cluster that fails validation, a
-// RouteConfiguration with an invalid domain, and a Listener whose bytes do not decode — and
+// serves) pushes four bad resources in turn — a Cluster that fails validation, a
+// RouteConfiguration with an invalid domain, one with a nameless header matcher, and a
+// Listener whose bytes do not decode — and
 // each must be NACKed with a message naming it, while routing stays on the accepted version.
 // From files, a watched folder gets a YAML syntax error and then an invalid VirtualService, and
 // each must be reported with file:line while routing stays put. A good change afterwards
@@ -105,6 +106,13 @@ describe('bad config over xDS', () => {
           rc.virtualHosts[0]!.domains = ['rev*iews'];
           return reencoded(r, TYPE_URL.RouteConfiguration, rc, 'bad-route');
         }), /domains/],
+        // Proto3 leaves an empty string out, so this is a matcher with no name on the wire; the
+        // fuzzer found that validating it threw inside the ADS stream's data handler.
+        ['RouteConfiguration with a header matcher that has no name', rcName, (s) => replace(s, TYPE_URL.RouteConfiguration, rcName, (r) => {
+          const rc = structuredClone(r.value) as { virtualHosts: { routes: { match: { headers?: unknown[] } }[] }[] };
+          rc.virtualHosts[0]!.routes[0]!.match.headers = [{ exactMatch: 'jason' }];
+          return reencoded(r, TYPE_URL.RouteConfiguration, rc, 'bad-header');
+        }), /headers\[0\]\.name: required/],
         ['Listener whose bytes do not decode', REVIEWS, (s) => replace(s, TYPE_URL.Listener, REVIEWS, (r) => ({ ...r, bytes: new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]), version: 'bad-bytes' })), /cannot decode/],
       ];
       for (const [what, name, fn, message] of bad) {
@@ -139,13 +147,13 @@ describe('bad config over xDS', () => {
     record({
       id,
       scenario: `bad config pushed over xDS (${label})`,
-      checks: 'a bad Cluster, RouteConfiguration and undecodable Listener are each NACKed naming the field; routing stays on the last good version; no failed request',
+      checks: 'a bad Cluster, two bad RouteConfigurations and an undecodable Listener are each NACKed naming the field; routing stays on the last good version; no failed request',
       sent: result.sent,
       failures: result.failed,
       p99Ms: quantile(result.latencies, 0.99),
       notes: `${nacks.length} NACKs, then a good push applied; hung ${result.hung}`,
     });
-    expect(nacks).toHaveLength(3);
+    expect(nacks).toHaveLength(4);
     expect(result.failed, result.failures.join('\n')).toBe(0);
     expect(result.hung).toBe(0);
   });

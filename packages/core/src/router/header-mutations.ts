@@ -3,11 +3,17 @@
 
 import type { HeaderValueOption } from '../xds/resources.ts';
 import { NO_HEADER_MUTATIONS, type HeaderMutations } from '../snapshot/mesh-snapshot.ts';
+import { MatchCompileError } from './route-match.ts';
 
 export function compileHeaderMutations(add: readonly HeaderValueOption[] | undefined, remove: readonly string[] | undefined): HeaderMutations {
   if (!add?.length && !remove?.length) return NO_HEADER_MUTATIONS;
+  // Envoy requires `header` and a non-empty key; a control plane's resource without them is
+  // rejected (the translator turns this into a NACK naming the route) rather than crashing.
+  (add ?? []).forEach((o, i) => {
+    if (!o.header?.key) throw new MatchCompileError(`headersToAdd[${i}].header.key: required (the header to set)`);
+  });
   return {
-    set: (add ?? []).map((o) => [o.header.key.toLowerCase(), o.header.value, appendMode(o)] as const),
+    set: (add ?? []).map((o) => [o.header.key.toLowerCase(), o.header.value ?? '', appendMode(o)] as const), // proto3 leaves an empty value out
     remove: (remove ?? []).map((h) => h.toLowerCase()),
   };
 }

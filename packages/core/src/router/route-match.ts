@@ -95,6 +95,8 @@ function headerValueMatcher(h: HeaderMatcher, field: string): ((value: string) =
 // opposite sense (present_match: false, or present_match: true with invert_match), unless
 // treat_missing_header_as_empty says to match "" instead.
 function headerCheck(h: HeaderMatcher, field: string): RouteMatcher {
+  // Proto3 leaves an empty name out, so a control plane can send a matcher with none.
+  if (!h.name) throw new MatchCompileError(`${field}.name: required (the header to match)`);
   const name = h.name.toLowerCase();
   const invert = h.invertMatch === true;
   const valueMatch = headerValueMatcher(h, field);
