@@ -219,6 +219,14 @@ function decodeResource(type: ResourceType, raw: RawResource, version: string): 
   if (raw.name && name && raw.name !== name) {
     return { name: raw.name, version, value: undefined, error: `${type.kind} ${raw.name}: the resource inside is named ${name}` };
   }
-  const valid = type.validate(value);
+  // Validation returns results, but this runs inside the stream's data handler, where an
+  // exception (a translator bug on some input nobody foresaw) would be an uncaught error in the
+  // client's process: it becomes this resource's NACK instead.
+  let valid: ReturnType<ResourceType['validate']>;
+  try {
+    valid = type.validate(value);
+  } catch (err) {
+    valid = { ok: false, error: `${type.kind} ${name || fallbackName}: cannot be validated: ${err instanceof Error ? err.message : String(err)}` };
+  }
   return { name: name || fallbackName, version, value, error: valid.ok ? undefined : valid.error };
 }
