@@ -24,6 +24,7 @@ import {
 } from '@meshlet/core';
 import { Attempt, type AttemptOwner, type SubchannelCall, type SubchannelCallListener } from './call-attempt.ts';
 import { formatGrpcTimeout, parseGrpcTimeout } from './call-deadline.ts';
+import { startMirrors, type Mirrors } from './call-mirror.ts';
 import { isLocalFailure, type AttemptStatus } from './call-outcome.ts';
 import { DIRECT_CLUSTER, type Connection, type MeshLoadBalancer } from './load-balancer-mesh.ts';
 import type { CallPlan, MeshTarget } from './mesh-target.ts';
@@ -93,6 +94,7 @@ export class MeshCall implements AttemptOwner {
   #retryHeld = false;
   #retryReason = '';
   #trace: RequestTrace | undefined;
+  #mirrors: Mirrors | undefined;
 
   #delayTimer: NodeJS.Timeout | undefined;
   #routeTimer: NodeJS.Timeout | undefined;
@@ -235,6 +237,12 @@ export class MeshCall implements AttemptOwner {
         const err = new RouteTimeoutError(up.timeoutMs, up.label);
         this.#finish(meshStatus(Status.DEADLINE_EXCEEDED, `${err.message} (cluster ${up.cluster}, ${this.#attempts} attempt(s))`, err.code), err);
       }, up.timeoutMs);
+    }
+    if (d && d.action.mirrors.length > 0) {
+      this.#mirrors = startMirrors(this.#target.mesh, this.#lb, d.action.mirrors, md, this.#authority, this.#path, this.#callNumber);
+      // What the caller sent during a fault delay is still held here, before any attempt.
+      for (const w of this.#writes) this.#mirrors?.write(w.message);
+      if (this.#halfClosed) this.#mirrors?.halfClose();
     }
     this.#nextAttempt();
   }
@@ -428,6 +436,9 @@ export class MeshCall implements AttemptOwner {
     if (attempt && !attempt.finished) attempt.span?.end({ error: error ?? new Error(status.details) });
     attempt?.cancel(Status.CANCELLED, status.details);
     this.#writes = [];
+    // Mirrors that have the whole request finish on their own; one still waiting for messages
+    // would wait forever.
+    if (!this.#halfClosed) this.#mirrors?.cancel();
     this.#release(status.code);
     this.#trace?.end(error ? { grpcStatus: status.code, error } : { grpcStatus: status.code });
     // Only the code, details and metadata: an RST_STREAM code here would make grpc-js retry the
@@ -461,6 +472,7 @@ export class MeshCall implements AttemptOwner {
       context.callback?.();
       return;
     }
+    this.#mirrors?.write(message);
     const open = this.#current?.call;
     if (this.#replayable) {
       this.#bufferedBytes += message.length;
@@ -487,6 +499,7 @@ export class MeshCall implements AttemptOwner {
 
   halfClose(): void {
     this.#halfClosed = true;
+    this.#mirrors?.halfClose();
     if (!this.#done) this.#current?.call?.halfClose();
   }
 
@@ -504,6 +517,7 @@ export class MeshCall implements AttemptOwner {
     if (attempt && !attempt.finished) attempt.span?.end({ error: new Error(details) });
     attempt?.cancel(code, details);
     this.#writes = [];
+    this.#mirrors?.cancel();
     // A caller's own cancel or deadline says nothing about the upstream's health.
     this.#release(Status.OK);
     this.#trace?.end({ grpcStatus: code });

@@ -103,3 +103,26 @@ describe('mesh:/// routing', () => {
     expect(() => new EchoClient(`mesh:///${FQDN}`, credentials.createInsecure())).toThrow(/no port; a mesh service is addressed as mesh:\/\/\/echo\.default\.svc\.cluster\.local:<port>/);
   });
 });
+
+describe('mirroring', () => {
+  it("sends a copy to the mirror cluster with a -shadow authority, and the mirror's failures never reach the caller", async () => {
+    const shadow = await startEchoServer('shadow', { failWith: { code: status.INTERNAL, details: 'mirror broke' } });
+    try {
+      mesh = meshOf([
+        service([{ match: { prefix: '/' }, route: { cluster: C('v1'), requestMirrorPolicies: [{ cluster: 'mirror', runtimeFraction: { defaultValue: { numerator: 100, denominator: 'HUNDRED' } } }, { cluster: 'dead-mirror' }] } }]),
+        cluster(C('v1'), [v1.port]),
+        cluster('mirror', [shadow.port]),
+        cluster('dead-mirror', [1]),
+      ]);
+      register(mesh);
+      client = new EchoClient(TARGET, credentials.createInsecure());
+      for (let i = 0; i < 3; i++) expect((await unary(client, { text: `m${i}` })).reply).toMatchObject({ server: 'v1', text: `m${i}` });
+      expect(await clientStream(client, ['a', 'b'])).toMatchObject({ server: 'v1', text: 'a,b' });
+      for (let i = 0; i < 50 && shadow.calls.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(shadow.calls.map((c) => c.path)).toEqual(['/test.Echo/Unary', '/test.Echo/Unary', '/test.Echo/Unary', '/test.Echo/ClientStream']);
+      expect(shadow.calls[0]!.authority).toBe(`${FQDN}-shadow:9000`);
+    } finally {
+      await shadow.close();
+    }
+  });
+});
