@@ -13,7 +13,7 @@ export { defaultLogger, silentLogger } from './logger.ts';
 export { requestView, type RequestView, type HeaderRecord } from './router/request-view.ts';
 export type { Decision, ForwardDecision } from './router/decide.ts';
 export { routeLabel } from './router/decide.ts';
-export { rewritePath } from './router/rewrite.ts';
+export { rewritePath, redirectPath } from './router/rewrite.ts';
 export { compileHashPolicy, setCookieHeader, cookieValue, type RequestHasher, type RequestHash, type HashCookie } from './router/hash-policy.ts';
 export { xxHash64 } from './lb/xxhash64.ts';
 export { applyHeaderMutations, type MutableHeaders } from './router/header-mutations.ts';

@@ -115,8 +115,8 @@ metadata:
 spec:
   servers: []
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
 metadata: {name: r}
 spec: {}
 ---
@@ -132,7 +132,7 @@ metadata: {name: not-istio}
     expect(objects).toEqual([]);
     expect(problems.map(formatProblem)).toEqual([
       'other.yaml:1: Gateway istio-system/gw: warning: kind Gateway (networking.istio.io/v1) is not handled by Meshlet; skipped',
-      'other.yaml:9: HTTPRoute default/r: warning: kind HTTPRoute (gateway.networking.k8s.io/v1) is not handled by Meshlet; skipped',
+      'other.yaml:9: TCPRoute default/r: warning: kind TCPRoute (gateway.networking.k8s.io/v1alpha2) is not handled by Meshlet; skipped',
       'other.yaml:14: Deployment prod/d: warning: kind Deployment (apps/v1) is not handled by Meshlet; skipped',
       'other.yaml:18: ServiceEntry default/not-istio: warning: kind ServiceEntry (networking.k8s.io/v1) is not handled by Meshlet; skipped',
     ]);

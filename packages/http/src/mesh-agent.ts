@@ -4,7 +4,7 @@
 
 import { networkInterfaces } from 'node:os';
 import { Agent, Dispatcher } from 'undici';
-import { decisionAttributes, requestView, type Decision, type Mesh, type RedirectActionConfig, type RequestTrace } from '@meshlet/core';
+import { decisionAttributes, redirectPath, requestView, type Decision, type Mesh, type RedirectActionConfig, type RequestTrace } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
 import { sendLocalReply } from './local-reply.ts';
@@ -190,7 +190,7 @@ function redirectLocation(r: RedirectActionConfig, origin: URL, pathAndQuery: st
   const q = pathAndQuery.indexOf('?');
   let path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
   const query = q < 0 || r.stripQuery ? '' : pathAndQuery.slice(q);
-  if (r.path !== undefined) path = r.path;
+  path = redirectPath(r, path);
   const scheme = r.scheme ?? origin.protocol.slice(0, -1);
   const host = r.host ?? origin.hostname;
   const defaultPort = scheme === 'https' ? 443 : 80;

@@ -6,6 +6,7 @@
 // Stages, each in its own file:
 //   services      compile-services.ts          ServiceEntry/WorkloadEntry → visible services + endpoints
 //   dest. rules   destination-rule-index.ts    which merged DestinationRule applies to each host
+//   GAMMA         compile-gateway-api.ts       HTTPRoute / GRPCRoute → VirtualServices
 //   routing       compile-virtual-services.ts  which VirtualServices apply, resolved and delegated
 //   CDS + EDS     compile-clusters.ts          default and subset clusters, load assignments
 //   LDS + RDS     compile-service-routes.ts    API listeners and per-service route tables
@@ -24,6 +25,8 @@ import { selectVirtualServices } from './compile-virtual-services.ts';
 import { checkDestinationRules } from './destination-rule-checks.ts';
 import { DestinationRuleIndex } from './destination-rule-index.ts';
 import type { DestinationRule, MeshObject, ServiceEntry, VirtualService, WorkloadEntry } from './types.ts';
+import type { GatewayRoute } from './gateway-api-types.ts';
+import { convertGatewayRoutes } from './compile-gateway-api.ts';
 
 export type { ClientIdentity } from './compile-context.ts';
 
@@ -38,6 +41,7 @@ export function compileMesh(objects: readonly MeshObject[], client: ClientIdenti
   const destinationRules: DestinationRule[] = [];
   const serviceEntries: ServiceEntry[] = [];
   const workloadEntries: WorkloadEntry[] = [];
+  const gatewayRoutes: GatewayRoute[] = [];
   for (const o of objects) {
     switch (o.kind) {
       case 'VirtualService':
@@ -52,6 +56,10 @@ export function compileMesh(objects: readonly MeshObject[], client: ClientIdenti
       case 'WorkloadEntry':
         workloadEntries.push(o);
         break;
+      case 'HTTPRoute':
+      case 'GRPCRoute':
+        gatewayRoutes.push(o);
+        break;
       default:
         // PeerAuthentication shapes the server side and transport security, not these resources.
         break;
@@ -61,6 +69,8 @@ export function compileMesh(objects: readonly MeshObject[], client: ClientIdenti
   const registry = buildServiceRegistry(ctx, serviceEntries, workloadEntries);
   const rules = new DestinationRuleIndex(ctx, destinationRules);
   checkDestinationRules(ctx, destinationRules, registry);
+  // Gateway API routes for the mesh become VirtualServices, as istiod converts them.
+  virtualServices.push(...convertGatewayRoutes(ctx, gatewayRoutes, serviceEntries));
   const vss = selectVirtualServices(ctx, virtualServices);
 
   const resources: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };

@@ -18,6 +18,11 @@ import type { RuleOrigin } from './compile-virtual-services.ts';
 import type { DestinationRuleIndex } from './destination-rule-index.ts';
 import { hashForDestination } from './destination-rule-policy.ts';
 import type { Destination, HTTPDirectResponse, HTTPRedirect, HTTPRoute } from './types.ts';
+import { usesGatewaySemantics, type GatewayRedirect } from './compile-gateway-api.ts';
+
+function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
 
 /** Everything a rule needs to resolve its destinations for one listener port. */
 export interface RouteEnv {
@@ -72,8 +77,13 @@ export function applyRouteDestination(env: RouteEnv, out: Route, rule: HTTPRoute
   let hostRewrite = authority;
   if (rule.rewrite) {
     const rr = rule.rewrite.uriRegexRewrite;
+    const separated = out.match.pathSeparatedPrefix;
     if (rr) regexRewrite = { pattern: { regex: rr.match ?? '' }, substitution: rr.rewrite ?? '' };
-    else if (rule.rewrite.uri) prefixRewrite = rule.rewrite.uri;
+    else if (rule.rewrite.uri === '/' && separated !== undefined && usesGatewaySemantics(origin.root)) {
+      // Gateway API ReplacePrefixMatch "/" removes the prefix: /foo/bar → /bar, /foo → / (istiod
+      // writes this regex because a prefix rewrite to "/" would leave "//bar").
+      regexRewrite = { pattern: { regex: `^${escapeRegex(separated)}(/?)(.*)` }, substitution: '/\\2' };
+    } else if (rule.rewrite.uri) prefixRewrite = rule.rewrite.uri;
     if (rule.rewrite.authority) hostRewrite = rule.rewrite.authority;
   }
 
@@ -158,6 +168,9 @@ export function applyRedirect(out: Route, r: HTTPRedirect, listenPort: number): 
   const action: RedirectAction = {};
   if (r.authority) action.hostRedirect = r.authority;
   if (r.uri) action.pathRedirect = r.uri;
+  // Only a converted Gateway API redirect (ReplacePrefixMatch) has a prefix rewrite.
+  const prefix = (r as GatewayRedirect).prefixRewrite;
+  if (prefix !== undefined && !r.uri) action.prefixRewrite = prefix;
   if (r.scheme) action.schemeRedirect = r.scheme;
   if (r.port !== undefined || r.derivePort !== undefined) {
     let port = 0;

@@ -1,5 +1,8 @@
 // One VirtualService match entry → an Envoy RouteMatch (route.TranslateRouteMatch):
 //  - uri exact → path, prefix → prefix, regex → safeRegex (RE2, whole-path match); no uri → "/";
+//    under Gateway API semantics (a converted HTTPRoute) a prefix other than "/" is a
+//    path_separated_prefix, trailing "/" trimmed: PathPrefix /foo matches /foo and /foo/bar,
+//    not /foobar;
 //  - caseSensitive = !ignoreUriCase, written whenever there is a match entry (Envoy applies it to
 //    path and prefix only);
 //  - headers → HeaderMatcher with stringMatch; `{}` or regex "*" → presentMatch; withoutHeaders
@@ -11,7 +14,7 @@
 import type { HeaderMatcher, QueryParameterMatcher, RouteMatch, StringMatcher } from '../xds/resources.ts';
 import type { HTTPMatchRequest, StringMatch } from './types.ts';
 
-export function translateRouteMatch(m: HTTPMatchRequest | undefined): RouteMatch {
+export function translateRouteMatch(m: HTTPMatchRequest | undefined, gatewaySemantics = false): RouteMatch {
   const out: RouteMatch = { prefix: '/' };
   if (!m) return out;
   const headers: HeaderMatcher[] = [];
@@ -27,6 +30,7 @@ export function translateRouteMatch(m: HTTPMatchRequest | undefined): RouteMatch
 
   if (m.uri) {
     if (m.uri.exact !== undefined) setPath(out, { path: m.uri.exact });
+    else if (m.uri.prefix !== undefined && gatewaySemantics && m.uri.prefix !== '/') setPath(out, { pathSeparatedPrefix: m.uri.prefix.replace(/\/$/, '') });
     else if (m.uri.prefix !== undefined) setPath(out, { prefix: m.uri.prefix });
     else if (m.uri.regex !== undefined) setPath(out, { safeRegex: { regex: m.uri.regex } });
   }
@@ -41,7 +45,7 @@ export function translateRouteMatch(m: HTTPMatchRequest | undefined): RouteMatch
   return out;
 }
 
-function setPath(out: RouteMatch, spec: Pick<RouteMatch, 'path' | 'prefix' | 'safeRegex'>): void {
+function setPath(out: RouteMatch, spec: Pick<RouteMatch, 'path' | 'prefix' | 'safeRegex' | 'pathSeparatedPrefix'>): void {
   delete out.prefix;
   Object.assign(out, spec);
 }

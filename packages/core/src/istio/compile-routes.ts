@@ -20,6 +20,7 @@ import { isCatchAll, translateRouteMatch } from './compile-route-match.ts';
 import type { ResolvedRule, ResolvedVirtualService } from './compile-virtual-services.ts';
 import { hostPort } from './host-names.ts';
 import type { HTTPMatchRequest } from './types.ts';
+import { usesGatewaySemantics } from './compile-gateway-api.ts';
 
 /** Name istiod gives the route of a service that has no VirtualService. */
 export const DEFAULT_ROUTE_NAME = 'default';
@@ -78,9 +79,13 @@ function translateRoute(env: RouteEnv, rule: ResolvedRule, m: HTTPMatchRequest |
   const meshlet: Record<string, unknown> = { virtualService: objectKey(origin.root), rule: origin.ruleIndex };
   if (matchIndex >= 0) meshlet['match'] = matchIndex;
   if (origin.delegate) meshlet['delegate'] = { virtualService: objectKey(origin.delegate.vs), rule: origin.delegate.ruleIndex };
-  const match = translateRouteMatch(m);
+  const gateway = usesGatewaySemantics(origin.root);
+  // A converted Gateway API rule names its HTTPRoute / GRPCRoute as the config it came from.
+  const fromRoute = origin.vs.kind === 'HTTPRoute' || origin.vs.kind === 'GRPCRoute' ? origin.vs : undefined;
+  if (fromRoute) meshlet['route'] = { kind: fromRoute.kind, name: objectKey(fromRoute), rule: origin.path[2] };
+  const match = translateRouteMatch(m, gateway);
   const out: Route = name !== '' ? { name, match } : { match };
-  out.metadata = { filterMetadata: { istio: { config: configPath(origin.root) }, meshlet } };
+  out.metadata = { filterMetadata: { istio: { config: configPath(fromRoute ?? origin.root) }, meshlet } };
   if (m?.statPrefix) out.statPrefix = m.statPrefix;
 
   let authority = '';

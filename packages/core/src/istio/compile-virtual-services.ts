@@ -13,11 +13,13 @@ import { compareByCreation, objectKey } from './compile-context.ts';
 import { mergeDelegateRules } from './compile-delegate.ts';
 import { resolveShortName } from './host-names.ts';
 import type { Destination, HTTPRoute, VirtualService } from './types.ts';
+import type { GatewayRoute } from './gateway-api-types.ts';
+import { gatewayRuleSource } from './compile-gateway-api.ts';
 
 /** Where a compiled rule came from: the root VirtualService rule, and the delegate's if any. */
 export interface RuleOrigin {
-  /** The object the rule's fields were written in (the delegate for a delegated rule). */
-  vs: VirtualService;
+  /** The object the rule's fields were written in (the delegate for a delegated rule; the HTTPRoute or GRPCRoute for a converted one). */
+  vs: VirtualService | GatewayRoute;
   /** Path of the rule inside `vs`, e.g. ['spec','http',2]. */
   path: Path;
   /** The VirtualService that owns the host (the root). */
@@ -70,7 +72,9 @@ function resolveRoot(ctx: CompileContext, vs: VirtualService, delegates: Map<str
   const rules: ResolvedRule[] = [];
   (vs.spec.http ?? []).forEach((raw, ruleIndex) => {
     const http = resolveRuleHosts(raw, ns, domain);
-    const origin: RuleOrigin = { vs, path: ['spec', 'http', ruleIndex], root: vs, ruleIndex };
+    // A rule converted from a Gateway API route reports problems at that route's rule.
+    const gw = gatewayRuleSource(vs, ruleIndex);
+    const origin: RuleOrigin = { vs: gw?.obj ?? vs, path: gw?.path ?? ['spec', 'http', ruleIndex], root: vs, ruleIndex };
     if (!http.delegate) {
       rules.push({ http, origin });
       return;

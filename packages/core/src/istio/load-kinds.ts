@@ -1,9 +1,10 @@
 // Which Kubernetes kinds Meshlet reads, and under which API versions. Everything else in a config
-// directory (Gateways, Sidecars, Deployments, Gateway API routes, ...) is skipped with a warning:
+// directory (Gateways, Sidecars, Deployments, TCPRoutes, ...) is skipped with a warning:
 // Meshlet runs inside the client, so gateway and workload-side resources do not apply to it.
 
 import type { MeshObject } from './types.ts';
 import { AUTHORIZATION_POLICY_KIND } from './load-authorization-policy.ts';
+import { GRPC_ROUTE_KIND, HTTP_ROUTE_KIND } from './load-gateway-api.ts';
 
 export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string; versions: readonly string[] }>> = {
   VirtualService: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
@@ -12,6 +13,9 @@ export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string;
   WorkloadEntry: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   PeerAuthentication: { group: 'security.istio.io', versions: ['v1', 'v1beta1'] },
   AuthorizationPolicy: AUTHORIZATION_POLICY_KIND,
+  // Gateway API routes for the mesh (GAMMA): parentRefs naming a Service or ServiceEntry.
+  HTTPRoute: HTTP_ROUTE_KIND,
+  GRPCRoute: GRPC_ROUTE_KIND,
 };
 
 export type KindVerdict =

@@ -3,6 +3,8 @@
 // described here; what each field means is decided in the compiler, and what is allowed in
 // the validators.
 
+import type { GatewayGRPCRoute, GatewayHTTPRoute } from './gateway-api-types.ts';
+
 /** Where an object came from, so every error can name `file:line`. */
 export interface SourceRef {
   file: string;
@@ -34,7 +36,8 @@ export type ServiceEntry = IstioObject<'ServiceEntry', ServiceEntrySpec>;
 export type WorkloadEntry = IstioObject<'WorkloadEntry', WorkloadEntrySpec>;
 export type PeerAuthentication = IstioObject<'PeerAuthentication', PeerAuthenticationSpec>;
 export type AuthorizationPolicy = IstioObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
-export type MeshObject = VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication | AuthorizationPolicy;
+/** Gateway API routes for the mesh (GAMMA), compiled as VirtualServices: ./gateway-api-types.ts. */
+export type MeshObject = VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication | AuthorizationPolicy | GatewayHTTPRoute | GatewayGRPCRoute;
 
 // ---- VirtualService -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import { validateDestinationRule } from './validate-destination-rule.ts';
 import { validatePeerAuthentication } from './validate-peer-authentication.ts';
 import { authorizationPolicySchema, validateAuthorizationPolicy } from './load-authorization-policy.ts';
 import { checkShape, type Schema } from './validate-schema.ts';
+import { grpcRouteSchema, httpRouteSchema, validateGrpcRoute, validateHttpRoute } from './load-gateway-api.ts';
 import { destinationRuleSchema } from './validate-schema-destination-rule.ts';
 import { peerAuthenticationSchema } from './validate-schema-peer-authentication.ts';
 import { serviceEntrySchema, workloadEntrySchema } from './validate-schema-service-entry.ts';
@@ -33,6 +34,8 @@ const RULES: Readonly<Record<MeshObject['kind'], KindRules>> = {
   WorkloadEntry: { schema: workloadEntrySchema(), specRequired: true, validate: validateWorkloadEntry },
   PeerAuthentication: { schema: peerAuthenticationSchema, specRequired: false, validate: validatePeerAuthentication },
   AuthorizationPolicy: { schema: authorizationPolicySchema, specRequired: false, validate: validateAuthorizationPolicy },
+  HTTPRoute: { schema: httpRouteSchema, specRequired: true, validate: validateHttpRoute },
+  GRPCRoute: { schema: grpcRouteSchema, specRequired: true, validate: validateGrpcRoute },
 };
 
 // Annotations istiod refuses on these kinds: dry-run is for AuthorizationPolicy only, and the

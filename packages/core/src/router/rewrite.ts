@@ -2,7 +2,7 @@
 // path for path/regex matches) and keeps the query; regex_rewrite substitutes every match in
 // the path.
 
-import type { PathRewrite } from '../snapshot/mesh-snapshot.ts';
+import type { PathRewrite, RedirectActionConfig } from '../snapshot/mesh-snapshot.ts';
 
 export function rewritePath(rewrite: PathRewrite | undefined, pathAndQuery: string): string {
   if (!rewrite) return pathAndQuery;
@@ -12,4 +12,19 @@ export function rewritePath(rewrite: PathRewrite | undefined, pathAndQuery: stri
   if (rewrite.kind === 'regex') return path.replace(rewrite.pattern, rewrite.substitution) + query;
   if (rewrite.replaceWholePath) return rewrite.prefix + query;
   return rewrite.prefix + path.slice(rewrite.matchedPrefix.length) + query;
+}
+
+/**
+ * The path (without query) of a redirect's Location, as Envoy builds it: path_redirect replaces
+ * the path; prefix_rewrite replaces the matched prefix (Gateway API ReplacePrefixMatch, where a
+ * "/" replacement of "/foo" turns "/foo/bar" into "/bar"); otherwise the request's path stays.
+ */
+export function redirectPath(r: RedirectActionConfig, path: string): string {
+  if (r.path !== undefined) return r.path;
+  if (r.prefixRewrite === undefined) return path;
+  const matched = r.matchedPrefix ?? '';
+  let rest = path.startsWith(matched) ? path.slice(matched.length) : path;
+  if (r.prefixRewrite.endsWith('/') && rest.startsWith('/')) rest = rest.slice(1);
+  const out = r.prefixRewrite + rest;
+  return out === '' ? '/' : out;
 }

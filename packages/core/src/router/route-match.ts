@@ -9,6 +9,8 @@ export type RouteMatcher = (req: RequestView) => boolean;
 
 export type PathRule =
   | { kind: 'prefix'; value: string; caseSensitive: boolean }
+  /** Envoy's path_separated_prefix: the prefix is the whole path or is followed by '/'. */
+  | { kind: 'separated'; value: string; caseSensitive: boolean }
   | { kind: 'path'; value: string; caseSensitive: boolean }
   | { kind: 'regex'; regex: RegExp };
 
@@ -27,7 +29,13 @@ export function pathRule(m: RouteMatch): PathRule {
   const caseSensitive = m.caseSensitive !== false;
   if (m.path !== undefined) return { kind: 'path', value: caseSensitive ? m.path : m.path.toLowerCase(), caseSensitive };
   if (m.safeRegex !== undefined) return { kind: 'regex', regex: compileRegex(m.safeRegex.regex, 'match.safeRegex.regex') };
-  if (m.pathSeparatedPrefix !== undefined) return { kind: 'prefix', value: m.pathSeparatedPrefix, caseSensitive };
+  if (m.pathSeparatedPrefix !== undefined) {
+    const v = m.pathSeparatedPrefix;
+    // Envoy's rules for the field: it starts with '/', and does not end with one (except "/").
+    if (!v.startsWith('/') || (v.length > 1 && v.endsWith('/'))) throw new MatchCompileError(`match.pathSeparatedPrefix: ${JSON.stringify(v)} must start with "/" and not end with "/"`);
+    if (v === '/') return { kind: 'prefix', value: '/', caseSensitive };
+    return { kind: 'separated', value: caseSensitive ? v : v.toLowerCase(), caseSensitive };
+  }
   if (m.prefix !== undefined) return { kind: 'prefix', value: caseSensitive ? m.prefix : m.prefix.toLowerCase(), caseSensitive };
   throw new MatchCompileError('match: one of prefix, path or safeRegex is required');
 }
@@ -63,6 +71,11 @@ function pathCheck(rule: PathRule): RouteMatcher {
       return rule.caseSensitive
         ? (req) => req.path.startsWith(rule.value)
         : (req) => req.path.toLowerCase().startsWith(rule.value);
+    case 'separated': {
+      const v = rule.value;
+      const test = (p: string) => p.startsWith(v) && (p.length === v.length || p.charCodeAt(v.length) === 47 /* '/' */);
+      return rule.caseSensitive ? (req) => test(req.path) : (req) => test(req.path.toLowerCase());
+    }
     case 'path':
       return rule.caseSensitive ? (req) => req.path === rule.value : (req) => req.path.toLowerCase() === rule.value;
     case 'regex':

@@ -107,6 +107,8 @@ export interface RedirectActionConfig {
   readonly port: number | undefined;
   readonly path: string | undefined;
   readonly prefixRewrite: string | undefined;
+  /** The route's matched prefix, which prefixRewrite replaces (router/rewrite.ts redirectPath). */
+  readonly matchedPrefix?: string | undefined;
   readonly stripQuery: boolean;
 }
 

@@ -77,6 +77,7 @@ function translateRoute(r: Route, index: number, field: string, vhRetry: RetryPo
       port: rd.portRedirect,
       path: rd.pathRedirect,
       prefixRewrite: rd.prefixRewrite,
+      matchedPrefix: r.match.prefix ?? r.match.pathSeparatedPrefix,
       stripQuery: rd.stripQuery === true,
     };
   } else if (r.directResponse) {
@@ -109,7 +110,7 @@ function translateRoute(r: Route, index: number, field: string, vhRetry: RetryPo
 function istioConfigName(path: string): string {
   const m = /\/namespaces\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
   if (!m) return path;
-  const kind = m[2] === 'virtual-service' ? 'VirtualService' : m[2];
+  const kind = m[2] === 'virtual-service' ? 'VirtualService' : m[2] === 'httproute' ? 'HTTPRoute' : m[2] === 'grpcroute' ? 'GRPCRoute' : m[2];
   return `${kind} ${m[1]}/${m[3]}`;
 }
 
@@ -147,11 +148,13 @@ function translateForward(r: Route, field: string, vhRetry: RetryPolicy | undefi
   let rewrite: PathRewrite | undefined;
   if (a.prefixRewrite !== undefined) {
     const m = r.match;
+    // A path_separated_prefix match rewrites like a prefix match: the matched prefix is swapped.
+    const matched = m.prefix ?? m.pathSeparatedPrefix;
     rewrite = {
       kind: 'prefix',
       prefix: a.prefixRewrite,
-      replaceWholePath: m.prefix === undefined,
-      matchedPrefix: m.prefix ?? '',
+      replaceWholePath: matched === undefined,
+      matchedPrefix: matched ?? '',
       caseSensitive: m.caseSensitive !== false,
     };
   } else if (a.regexRewrite) {
