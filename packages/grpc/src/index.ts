@@ -2,8 +2,8 @@
 // (generated, or from makeGenericClientConstructor) created with a mesh:///<host>:<port> target
 // gets the mesh's routes, weighted splits, balancing, timeouts, retries and faults, through
 // grpc-js's own extension points: a resolver, a config selector, a load-balancing policy.
-// createMeshGrpcServer() is the inbound side: mesh mTLS and AuthorizationPolicy for a grpc-js
-// server.
+// bindMesh() / meshServerCredentials() are the inbound side: mesh mTLS as PeerAuthentication
+// says and AuthorizationPolicy for a grpc-js server (server-credentials.ts).
 
 import type { Mesh } from '@meshlet/core';
 import { registerMeshBalancer } from './load-balancer-mesh.ts';
@@ -35,4 +35,4 @@ export function unregister(schemes: readonly ('mesh' | 'xds')[] = ['mesh', 'xds'
 
 export { MeshChannelCredentials, meshCredentials, CLUSTER_ARG, type MeshCredentialsOptions } from './credentials.ts';
 export { httpToGrpcStatus } from './status-mesh.ts';
-export { createMeshGrpcServer, MeshGrpcServer, peerIdentity, type MeshServerOptions, type RefusedConnection } from './server-mesh.ts';
+export { bindMesh, meshServerCredentials, meshAuthorizationInterceptor, peerIdentityOfCall, type MeshBinding, type MeshServerCredentialsOptions } from './server-credentials.ts';
