@@ -50,3 +50,4 @@ export { issueDevCertificates, type DevCertOptions } from './security/dev-certs.
 export { sniff, replaying, type FirstBytes } from './security/connection-sniff.ts';
 export { compileRbacFilters, RBAC_FILTER, RBAC_TYPE_URL, type RbacFilterConfig } from './security/rbac-compile.ts';
 export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } from './security/rbac.ts';
+export { translateServerListener, type ServerListenerPolicy } from './security/server-listener.ts';

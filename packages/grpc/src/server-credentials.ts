@@ -26,6 +26,8 @@ export interface MeshServerCredentialsOptions {
   port?: number;
   /** RBAC filters in force (e.g. from an xDS inbound listener); when it returns filters they decide instead of the CRDs. */
   rbac?: () => readonly RbacFilter[] | undefined;
+  /** The mTLS mode of a port from elsewhere (translateServerListener on an xDS inbound listener); undefined falls back to PeerAuthentication. */
+  mtls?: (port: number) => MtlsMode | undefined;
 }
 
 /** The caller's SPIFFE ID on a grpc-js server call (unary, stream or interceptor), if it used mTLS. */
@@ -109,6 +111,8 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
   }
   const plain = server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), authz));
   const mode = (port: number): MtlsMode => {
+    const given = opts.mtls?.(port);
+    if (given) return given;
     const id = mesh.identity;
     return mtlsModeForPort(peerAuthenticationFor(mesh.policies.peerAuthentications, { namespace: id.namespace, labels: id.labels }, id.rootNamespace), port);
   };

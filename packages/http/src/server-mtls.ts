@@ -42,6 +42,8 @@ export interface MeshServerOptions {
    * AuthorizationPolicy objects; undefined falls back to those.
    */
   rbac?: () => readonly RbacFilter[] | undefined;
+  /** The mTLS mode of a port from elsewhere (translateServerListener on an xDS inbound listener); undefined falls back to PeerAuthentication. */
+  mtls?: (port: number) => MtlsMode | undefined;
 }
 
 export interface RefusedConnection {
@@ -52,6 +54,7 @@ export interface RefusedConnection {
 }
 
 const PEER = Symbol('meshlet.peerIdentity');
+const XDS_SOURCE = 'xDS inbound listener';
 
 /** The caller's SPIFFE ID, when it connected over mesh mTLS; undefined for plaintext callers. */
 export function peerIdentity(req: MeshServerRequest): string | undefined {
@@ -144,6 +147,8 @@ export class MeshServer extends EventEmitter {
 
   /** The mTLS mode in force for a port, from the mesh's PeerAuthentication policies. */
   mtlsMode(port: number): { mode: MtlsMode; from: readonly string[] } {
+    const given = this.#opts.mtls?.(port);
+    if (given) return { mode: given, from: [XDS_SOURCE] };
     const id = this.#opts.mesh.identity;
     const policy = peerAuthenticationFor(this.#opts.mesh.policies.peerAuthentications, { namespace: id.namespace, labels: id.labels }, id.rootNamespace);
     return { mode: mtlsModeForPort(policy, port), from: policy.from };
@@ -156,7 +161,7 @@ export class MeshServer extends EventEmitter {
     const port = this.#opts.port ?? socket.localPort ?? 0;
     sniff(socket, (kind) => {
       const { mode, from } = this.mtlsMode(port);
-      const policy = from.length ? ` (PeerAuthentication ${from.join(' > ')})` : '';
+      const policy = from[0] === XDS_SOURCE ? ` (${XDS_SOURCE})` : from.length ? ` (PeerAuthentication ${from.join(' > ')})` : '';
       if (kind !== 'tls' && mode === 'STRICT') return this.#refuse(socket, port, mode, `plaintext connection refused: port ${port} requires mTLS${policy}`);
       if (kind === 'tls' && mode === 'DISABLE') return this.#refuse(socket, port, mode, `TLS connection refused: mTLS is disabled on port ${port}${policy}`);
       if (kind === 'tls') {

@@ -33,10 +33,10 @@ spec:
   mtls: { mode: ${mtls} }${extra}`;
 
 /** A reviews server in namespace default (labels app=reviews) with the given policies. */
-async function server(docs: string[], opts: { protocol?: 'http1' | 'http2'; port?: number; rbac?: () => readonly RbacFilter[] | undefined } = {}): Promise<{ port: number; server: MeshServer; mesh: Mesh; refused: RefusedConnection[] }> {
+async function server(docs: string[], opts: { protocol?: 'http1' | 'http2'; port?: number; rbac?: () => readonly RbacFilter[] | undefined; mtls?: (port: number) => 'STRICT' | 'PERMISSIVE' | 'DISABLE' | undefined } = {}): Promise<{ port: number; server: MeshServer; mesh: Mesh; refused: RefusedConnection[] }> {
   const config = serverConfig(join(pki.root, `srv-${Math.random().toString(36).slice(2)}`), docs);
   const mesh = await createMesh({ config, watch: false, logger: silentLogger, namespace: 'default', labels: { app: 'reviews' }, certs: pki.dir('reviews') });
-  const s = createMeshServer({ mesh, ...(opts.protocol && { protocol: opts.protocol }), ...(opts.port !== undefined && { port: opts.port }), ...(opts.rbac && { rbac: opts.rbac }) }, (req, res) => {
+  const s = createMeshServer({ mesh, ...(opts.protocol && { protocol: opts.protocol }), ...(opts.port !== undefined && { port: opts.port }), ...(opts.rbac && { rbac: opts.rbac }), ...(opts.mtls && { mtls: opts.mtls }) }, (req, res) => {
     res.end(JSON.stringify({ peer: peerIdentity(req) ?? null, path: req.url }));
   });
   const refused: RefusedConnection[] = [];
@@ -231,5 +231,16 @@ spec: {}`], { rbac: () => fromXds });
     expect(await get(agent, `http://127.0.0.1:${s.port}/healthz`)).toEqual({ status: 403, body: 'RBAC: access denied' });
     fromXds = undefined;
     expect((await get(agent, `http://127.0.0.1:${s.port}/ok`)).status).toBe(403);
+  });
+});
+
+describe('mTLS mode from an xDS inbound listener', () => {
+  it('overrides PeerAuthentication while given', async () => {
+    let fromXds: 'STRICT' | undefined = 'STRICT';
+    const s = await server([], { mtls: () => fromXds });
+    await fails(get(plainAgent(), `http://127.0.0.1:${s.port}/`));
+    expect(s.refused[0]!.reason).toMatch(/requires mTLS \(xDS inbound listener\)/);
+    fromXds = undefined;
+    expect((await get(plainAgent(), `http://127.0.0.1:${s.port}/`)).status).toBe(200);
   });
 });

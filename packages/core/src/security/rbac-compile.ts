@@ -2,7 +2,7 @@
 // server or a sidecar's inbound listener (pilot/pkg/security/authz/builder, model/generator.go):
 // one DENY filter and one ALLOW filter (absent when no policy of that action applies; an ALLOW
 // filter with no policies denies everything, as an ALLOW policy with no rules does). Each rule
-// becomes a Policy named `ns[<ns>]-policy[<name>]-rule[<i>]`: permissions from `to` (any entry;
+// becomes a Policy named `<ns>-<name>-<i>` as grpcgen names them: permissions from `to` (any entry;
 // fields ANDed, values ORed) plus destination-side `when` conditions; principals from `from`
 // plus source/request-side `when` conditions. Principals are matched on the SPIFFE URI.
 //
@@ -33,7 +33,7 @@ export function compileRbacFilters(policies: readonly AuthorizationPolicy[]): Rb
     const named: Record<string, Json> = {};
     for (const p of mine) {
       (p.spec.rules ?? []).forEach((rule, i) => {
-        named[`ns[${p.metadata.namespace}]-policy[${p.metadata.name}]-rule[${i}]`] = policyOf(rule);
+        named[`${p.metadata.namespace}-${p.metadata.name}-${i}`] = policyOf(rule);
       });
     }
     out.push({ '@type': RBAC_TYPE_URL, rules: { action, policies: named } });

@@ -1,0 +1,63 @@
+// The inbound listener istiod sends a proxyless server (`xds.istio.io/grpc/lds/inbound/<ip>:<port>`,
+// grpcgen lds.go) → the policy a server helper enforces: its mTLS mode and its RBAC filters.
+//
+// - mTLS: a filter chain whose transport socket is a DownstreamTlsContext requiring a client
+//   certificate is mTLS; when every chain is, the port is STRICT. istiod writes PERMISSIVE (and
+//   DISABLE) as a plaintext chain only, since gRPC cannot serve both on one port; Meshlet can,
+//   so a port with a plaintext chain is PERMISSIVE here — plaintext is allowed either way, and
+//   callers that do use mTLS still get their identity checked.
+// - RBAC: the HttpConnectionManager's envoy.filters.http.rbac* filters, in order, translated by
+//   rbac.ts; any part that cannot be enforced rejects the listener, naming the field.
+
+import type { Listener } from '../xds/resources.ts';
+import { fail, ok, type Result } from '../xds/translate-result.ts';
+import type { MtlsMode } from './peer-authentication.ts';
+import { translateRbacFilter, type RbacFilter } from './rbac.ts';
+
+const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+
+export interface ServerListenerPolicy {
+  readonly mtls: MtlsMode;
+  readonly rbac: readonly RbacFilter[];
+}
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function translateServerListener(l: Listener): Result<ServerListenerPolicy> {
+  const at = `Listener ${l.name}`;
+  const chains = (l.filterChains ?? []) as unknown[];
+  if (chains.length === 0) return fail(`${at}: filterChains: a server listener needs at least one`);
+  let tlsChains = 0;
+  let rbac: RbacFilter[] | undefined;
+  for (let i = 0; i < chains.length; i++) {
+    const chain = chains[i];
+    const cat = `${at}: filterChains[${i}]`;
+    if (!isObj(chain)) return fail(`${cat}: must be an object`);
+    const ts = chain['transportSocket'];
+    if (ts !== undefined) {
+      const cfg = isObj(ts) ? ts['typedConfig'] : undefined;
+      if (!isObj(cfg) || cfg['@type'] !== DOWNSTREAM_TLS) return fail(`${cat}.transportSocket: only a DownstreamTlsContext is supported`);
+      if (cfg['requireClientCertificate'] !== true) return fail(`${cat}.transportSocket.typedConfig.requireClientCertificate: mesh servers require client certificates (one-way TLS is not supported)`);
+      tlsChains++;
+    }
+    const filters = Array.isArray(chain['filters']) ? chain['filters'] : [];
+    const hcm = filters.map((f) => (isObj(f) ? f['typedConfig'] : undefined)).find((c): c is Json => isObj(c) && c['@type'] === HCM);
+    if (!hcm) return fail(`${cat}.filters: no HttpConnectionManager`);
+    const chainRbac: RbacFilter[] = [];
+    const httpFilters = Array.isArray(hcm['httpFilters']) ? hcm['httpFilters'] : [];
+    for (let j = 0; j < httpFilters.length; j++) {
+      const f = httpFilters[j];
+      const cfg = isObj(f) ? f['typedConfig'] : undefined;
+      if (!isObj(cfg) || cfg['@type'] !== RBAC) continue;
+      const r = translateRbacFilter(cfg, `${cat}.filters[hcm].httpFilters[${j}] (${String((f as Json)['name'])})`);
+      if (!r.ok) return r;
+      if (r.value) chainRbac.push(r.value);
+    }
+    // The chains differ in transport only; the first one's filters stand for all.
+    rbac ??= chainRbac;
+  }
+  return ok({ mtls: tlsChains === chains.length ? 'STRICT' : 'PERMISSIVE', rbac: rbac ?? [] });
+}
