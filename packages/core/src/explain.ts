@@ -5,6 +5,7 @@ import type { FaultConfig, HeaderMutations, MeshSnapshot, PathRewrite } from './
 import type { RequestView } from './router/request-view.ts';
 import { routeRequest } from './router/router.ts';
 import type { ClientScope } from './router/service-lookup.ts';
+import { setCookieHeader } from './router/hash-policy.ts';
 
 export interface Explanation {
   request: { method: string; authority: string; path: string };
@@ -24,6 +25,13 @@ export interface Explanation {
   redirect: { status: number; scheme?: string; host?: string; port?: number; path?: string } | null;
   directResponse: { status: number; body: string } | null;
   mirrors: { cluster: string; percent: number }[];
+  /**
+   * Consistent hashing (RouteAction.hash_policy), present only when the route hashes: the key
+   * this request yields (hex; null = none, so a random endpoint), the cookie the response would
+   * set, and the endpoint each RING_HASH / MAGLEV cluster would pick for it. The source IP is not
+   * known here, so useSourceIp yields no key.
+   */
+  consistentHash?: { key: string | null; setCookie: string | null; endpoints: Record<string, string | null> };
   reason: string | null;
 }
 
@@ -87,6 +95,15 @@ export function explainDecision(snapshot: MeshSnapshot, req: RequestView, host: 
     : null;
   out.rewrite = rewriteJson(a.rewrite, a.hostRewrite);
   out.mirrors = a.mirrors.map((m) => ({ cluster: m.cluster, percent: m.perMillion / 10000 }));
+  if (a.hash) {
+    const h = a.hash(req, undefined);
+    const endpoints: Record<string, string | null> = {};
+    for (const c of a.clusters) {
+      const cluster = snapshot.clusters.get(c.name);
+      if (cluster && h.hash !== undefined && (cluster.lbPolicy === 'RING_HASH' || cluster.lbPolicy === 'MAGLEV')) endpoints[c.name] = cluster.loadBalancer.pick(undefined, 0, h.hash)?.key ?? null;
+    }
+    out.consistentHash = { key: h.hash === undefined ? null : h.hash.toString(16).padStart(16, '0'), setCookie: h.setCookie ? setCookieHeader(h.setCookie) : null, endpoints };
+  }
   return out;
 }
 

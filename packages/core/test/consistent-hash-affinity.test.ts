@@ -73,6 +73,15 @@ describe('DestinationRule consistentHash through the snapshot', () => {
     });
   }
 
+  it('explain shows the key and the endpoint it lands on', () => {
+    const mesh = meshFor('      consistentHash: { httpHeaderName: x-user }');
+    const e = mesh.explain({ url: `http://${HOST}:9080/`, headers: { 'x-user': 'alice' } });
+    const picked = pickFor(mesh, { 'x-user': 'alice' }).endpoint!.key;
+    expect(e.consistentHash).toEqual({ key: expect.stringMatching(/^[0-9a-f]{16}$/), setCookie: null, endpoints: { [`outbound|9080||${HOST}`]: picked } });
+    expect(mesh.explain({ url: `http://${HOST}:9080/` }).consistentHash?.key).toBeNull();
+    void mesh.close();
+  });
+
   it('httpCookie with a ttl issues the cookie, and the cookie then pins the endpoint', () => {
     const mesh = meshFor('      consistentHash: { httpCookie: { name: stick, path: /, ttl: 60s } }');
     const first = pickFor(mesh, {});
