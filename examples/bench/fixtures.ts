@@ -41,7 +41,17 @@ spec:
   endpoints: [{ address: 127.0.0.1, ports: { ${proto.toLowerCase()}: ${target} } }]
 ${extra}`;
   writeFileSync(join(dir, 'bench.yaml'), entry('bench', MESH_HTTP_PORT, 'HTTP', up.http));
-  writeFileSync(join(dir, 'bench-grpc.yaml'), entry('bench-grpc', MESH_GRPC_PORT, 'GRPC', up.grpc));
+  // ROUND_ROBIN for the gRPC service: @grpc/grpc-js-xds rejects a cluster whose lb_policy is
+  // LEAST_REQUEST (Istio's default) unless load_balancing_policy is set, and both xDS clients
+  // must read the same config.
+  writeFileSync(join(dir, 'bench-grpc.yaml'), `${entry('bench-grpc', MESH_GRPC_PORT, 'GRPC', up.grpc)}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: bench-grpc, namespace: default }
+spec:
+  host: ${GRPC_FQDN}
+  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }
+`);
   if (up.https !== undefined && serverSpiffeId) {
     writeFileSync(join(dir, 'bench-tls.yaml'), `${entry('bench-tls', MESH_HTTP_PORT, 'HTTP', up.https, `  subjectAltNames: [${serverSpiffeId}]\n`)}---
 apiVersion: networking.istio.io/v1
@@ -84,7 +94,8 @@ export async function startXds(repo: string, configDir: string, dir: string): Pr
   const bootstrap = join(dir, 'bootstrap.json');
   writeFileSync(bootstrap, JSON.stringify({
     xds_servers: [{ server_uri: address, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-    node: { id: 'sidecar~127.0.0.1~bench-client.default~default.svc.cluster.local', metadata: { NAMESPACE: 'default' } },
+    // grpc-js-xds requires node.locality to be present, even empty.
+    node: { id: 'sidecar~127.0.0.1~bench-client.default~default.svc.cluster.local', locality: {}, metadata: { NAMESPACE: 'default' } },
   }, null, 2));
   return { address, bootstrap, stop: () => proc.kill('SIGTERM') };
 }

@@ -109,6 +109,8 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
           const r = await handles.get(i)!.run({ op: 'open', payload, rate, seconds: o.openSeconds }, (o.openSeconds + 30) * 1000);
           if (!r) { o.log(`  ${row.name} ${payload} @${rate}/s: no result`); continue; }
           const others = meter();
+          // Let stragglers and the proxies' queues drain before the next row starts.
+          await new Promise((r) => setTimeout(r, 300));
           const k = `${i}|${payload}|${rate}`;
           add(`${k}|p50`, r.result.p50); add(`${k}|p90`, r.result.p90); add(`${k}|p99`, r.result.p99);
           add(`${k}|errors`, r.result.errors); add(`${k}|shed`, r.result.shed);

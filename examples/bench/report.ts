@@ -108,11 +108,11 @@ function esc(s: string): string {
 
 const COLORS = ['#8c8c8c', '#2f7ed8', '#5fa8ff', '#d9534f'];
 
-function chart(report: BenchReport, rates: number[]): string {
-  const top = rates[rates.length - 1]!;
+function chart(report: BenchReport, rates: number[], grpcRates: number[]): string {
   const sections: { title: string; items: { label: string; value: number; note: string; color: string }[]; max: number }[] = [];
-  for (const [proto, rows] of [['HTTP', report.http], ['gRPC', report.grpc]] as const) {
-    const l = (rows ?? []).filter((r) => !r.skipped);
+  for (const [proto, rows, r] of [['HTTP', report.http, rates], ['gRPC', report.grpc, grpcRates]] as const) {
+    const top = r[r.length - 1]!;
+    const l = (rows ?? []).filter((x) => !x.skipped);
     if (!l.length) continue;
     const bare = l[0]!;
     for (const payload of ['small', '16k']) {
@@ -139,16 +139,17 @@ ${body}
 export function writeReport(repo: string, report: BenchReport, outDir = join(repo, 'docs')): string[] {
   mkdirSync(outDir, { recursive: true });
   const rates = (report.settings['rates'] as number[] | undefined) ?? [];
+  const grpcRates = (report.settings['grpcRates'] as number[] | undefined) ?? rates;
   const payloads = ['small', '16k'];
   const targets: Target[] = [
     ...latencyTargets('HTTP', report.http, 'Meshlet MeshAgent', rates, payloads),
-    ...latencyTargets('gRPC', report.grpc, 'Meshlet mesh:/// (xDS from meshlet xds)', rates, payloads),
+    ...latencyTargets('gRPC', report.grpc, 'Meshlet mesh:/// (xDS from meshlet xds)', grpcRates, payloads),
   ];
   const g = live(report.grpc);
   const mg = g.find((r) => r.name.startsWith('Meshlet'));
   const xg = g.find((r) => r.name.startsWith('@grpc/grpc-js-xds'));
   for (const payload of payloads) {
-    const top = rates[rates.length - 1]!;
+    const top = grpcRates[grpcRates.length - 1]!;
     const t = mg && xg ? mg.throughput[payload]! / xg.throughput[payload]! : undefined;
     const p50 = mg && xg ? mg.latency[payload]![top]!.p50 - xg.latency[payload]![top]!.p50 : undefined;
     targets.push({ name: `Meshlet gRPC no slower than grpc-js-xds (${payload})`, met: t === undefined ? undefined : t >= 1 && p50! <= 0, detail: t === undefined ? 'not measured' : `throughput ${f(t)}× grpc-js-xds; p50 @${top}/s ${p50! <= 0 ? '' : '+'}${f(p50, 3)} ms` });
@@ -165,10 +166,10 @@ each) with mTLS between them, standing in for Envoy sidecars. These machines are
 **only ratios taken within this one run are meaningful**; rows were run interleaved, ${report.settings['rounds']} rounds,
 medians reported.
 
-- Latency: open loop at fixed rates (${rates.join(' and ')} req/s, ${report.settings['openSeconds']} s per run); each request is due
+- Latency: open loop at fixed rates (HTTP ${rates.join(' and ')} req/s, gRPC ${grpcRates.join(' and ')} calls/s, ${report.settings['openSeconds']} s per run); each request is due
   at a fixed time and measured from then, so a stall counts against the requests it delays.
 - Max throughput: closed loop, ${report.settings['concurrency']} requests in flight, ${report.settings['closedSeconds']} s per run.
-- CPU: user + system seconds per 10k requests at ${rates[rates.length - 1]} req/s, summed over the client, the upstream and
+- CPU: user + system seconds per 10k requests at the higher rate, summed over the client, the upstream and
   (sidecar rows) both proxies, read from \`process.cpuUsage()\` and \`/proc/<pid>/stat\`.
 - RSS: the client process (which also runs the load generator, equally for every row) and the two proxies.
 
@@ -181,7 +182,7 @@ medians reported.
 ${targets.map((t) => `| ${t.name} | ${ok(t.met)} | ${t.detail} |`).join('\n')}
 `;
   if (report.http) md += `\n## HTTP (undici)\n${latencyTable(report.http, rates, payloads)}`;
-  if (report.grpc) md += `\n## gRPC (grpc-js, unary)\n${latencyTable(report.grpc, rates, payloads)}`;
+  if (report.grpc) md += `\n## gRPC (grpc-js, unary)\n${latencyTable(report.grpc, grpcRates, payloads)}`;
   if (report.scale) {
     md += `\n## Config scale\n\nServices with 100k endpoints in all; every 10th service has a VirtualService (header match, 90/10 subset split)
 and a DestinationRule. "Compile" is Istio objects → xDS resources (what \`meshlet xds\` and the embedded mode do); "apply" is
@@ -212,7 +213,7 @@ including building the request view, µs per request:
   if (report.notes.length) md += `\n## Notes from this run\n\n${report.notes.map((n) => `- ${n}`).join('\n')}\n`;
   const files = [join(outDir, 'benchmarks.md'), join(outDir, 'benchmarks.svg'), join(outDir, 'benchmarks.json')];
   writeFileSync(files[0]!, md);
-  writeFileSync(files[1]!, chart(report, rates));
+  writeFileSync(files[1]!, chart(report, rates, grpcRates));
   writeFileSync(files[2]!, JSON.stringify(report, null, 2) + '\n');
   return files;
 }
