@@ -25,6 +25,7 @@ import {
 import { Attempt, type AttemptOwner, type SubchannelCall, type SubchannelCallListener } from './call-attempt.ts';
 import { formatGrpcTimeout, parseGrpcTimeout } from './call-deadline.ts';
 import { startMirrors, type Mirrors } from './call-mirror.ts';
+import { ReplayBuffer } from './call-replay-buffer.ts';
 import { isLocalFailure, type AttemptStatus } from './call-outcome.ts';
 import { DIRECT_CLUSTER, type Connection, type MeshLoadBalancer } from './load-balancer-mesh.ts';
 import type { CallPlan, MeshTarget } from './mesh-target.ts';
@@ -39,13 +40,6 @@ type AuthContext = ReturnType<SubchannelCall['getAuthContext']>;
 /** Istio's default connect timeout, for calls that leave the mesh (passthrough). */
 const DIRECT_CONNECT_TIMEOUT_MS = 10_000;
 const PREVIOUS_ATTEMPTS = 'grpc-previous-rpc-attempts';
-
-interface Write {
-  readonly message: Buffer;
-  readonly context: MessageContext;
-  /** The caller was told this write completed when it was buffered. */
-  readonly acked: boolean;
-}
 
 /** Where attempts go and under which policies: a forward decision, or straight to the target (passthrough). */
 interface Upstream {
@@ -78,13 +72,9 @@ export class MeshCall implements AttemptOwner {
   /** Endpoints already tried, when the retry policy avoids previous hosts. */
   #tried: Set<EndpointState> | undefined;
 
-  /** Outgoing messages kept for replay, while the call may still be retried. */
-  #writes: Write[] = [];
-  #bufferedBytes = 0;
-  /** May a later attempt still replay what was sent? False once committed or over the buffer limit. */
-  #replayable = true;
+  /** What the caller sent, kept for replay while the call may still be retried. */
+  readonly #sent: ReplayBuffer;
   #committed = false;
-  #halfClosed = false;
   #readRequested = false;
   #done = false;
 
@@ -109,6 +99,7 @@ export class MeshCall implements AttemptOwner {
     this.#path = method;
     this.#listener = listener;
     this.#callNumber = callNumber;
+    this.#sent = new ReplayBuffer(lb.retryBufferBytes);
     const callerMs = parseGrpcTimeout(metadata.get('grpc-timeout')[0]);
     this.#callerDeadline = callerMs === undefined ? Infinity : Date.now() + callerMs;
   }
@@ -241,8 +232,8 @@ export class MeshCall implements AttemptOwner {
     if (d && d.action.mirrors.length > 0) {
       this.#mirrors = startMirrors(this.#target.mesh, this.#lb, d.action.mirrors, md, this.#authority, this.#path, this.#callNumber);
       // What the caller sent during a fault delay is still held here, before any attempt.
-      for (const w of this.#writes) this.#mirrors?.write(w.message);
-      if (this.#halfClosed) this.#mirrors?.halfClose();
+      for (const m of this.#sent.messages) this.#mirrors?.write(m);
+      if (this.#sent.halfClosed) this.#mirrors?.halfClose();
     }
     this.#nextAttempt();
   }
@@ -316,10 +307,7 @@ export class MeshCall implements AttemptOwner {
   attemptOpened(attempt: Attempt): void {
     if (this.#done || attempt !== this.#current) return;
     const call = attempt.call!;
-    for (const w of this.#writes) call.sendMessageWithContext(w.acked ? {} : w.context, w.message);
-    // Replay copies are no longer needed once nothing can be retried.
-    if (!this.#replayable) this.#writes = [];
-    if (this.#halfClosed) call.halfClose();
+    this.#sent.replayTo(call);
     if (this.#readRequested) call.startRead();
   }
 
@@ -373,7 +361,7 @@ export class MeshCall implements AttemptOwner {
   #retryWait(status: StatusObject, outcomes: readonly Outcome[]): number | undefined {
     const retry = this.#upstream?.retry;
     if (!retry || this.#attempts > retry.numRetries) return undefined;
-    if (!this.#replayable) return undefined;
+    if (!this.#sent.replayable) return undefined;
     const now = Date.now();
     if (now >= this.#routeDeadline || now >= this.#callerDeadline) return undefined;
     if (!outcomes.some((o) => isRetriable(retry, o))) return undefined;
@@ -421,9 +409,7 @@ export class MeshCall implements AttemptOwner {
   #commit(): void {
     if (this.#committed) return;
     this.#committed = true;
-    this.#replayable = false;
-    this.#writes = [];
-    this.#bufferedBytes = 0;
+    this.#sent.commit();
   }
 
   /** Ends the call with `status`; `error` is the mesh's reason when the mesh ended it. */
@@ -435,10 +421,10 @@ export class MeshCall implements AttemptOwner {
     this.#current = undefined;
     if (attempt && !attempt.finished) attempt.span?.end({ error: error ?? new Error(status.details) });
     attempt?.cancel(Status.CANCELLED, status.details);
-    this.#writes = [];
+    this.#sent.clear();
     // Mirrors that have the whole request finish on their own; one still waiting for messages
     // would wait forever.
-    if (!this.#halfClosed) this.#mirrors?.cancel();
+    if (!this.#sent.halfClosed) this.#mirrors?.cancel();
     this.#release(status.code);
     this.#trace?.end(error ? { grpcStatus: status.code, error } : { grpcStatus: status.code });
     // Only the code, details and metadata: an RST_STREAM code here would make grpc-js retry the
@@ -473,34 +459,13 @@ export class MeshCall implements AttemptOwner {
       return;
     }
     this.#mirrors?.write(message);
-    const open = this.#current?.call;
-    if (this.#replayable) {
-      this.#bufferedBytes += message.length;
-      if (this.#bufferedBytes > this.#lb.retryBufferBytes) {
-        // Too much to keep: whatever attempt carries this message is the last one (gRFC A6).
-        this.#replayable = false;
-      }
-    }
-    if (this.#replayable) {
-      this.#writes.push({ message, context, acked: true });
-      // Buffered is as good as written for flow control; grpc-js's retry layer does the same.
-      process.nextTick(() => context.callback?.());
-      open?.sendMessageWithContext({}, message);
-      return;
-    }
-    if (open) {
-      // Everything buffered before went out when the stream opened.
-      this.#writes = [];
-      open.sendMessageWithContext(context, message);
-      return;
-    }
-    this.#writes.push({ message, context, acked: false });
+    this.#sent.write(context, message, this.#current?.call);
   }
 
   halfClose(): void {
-    this.#halfClosed = true;
+    if (this.#done) return;
     this.#mirrors?.halfClose();
-    if (!this.#done) this.#current?.call?.halfClose();
+    this.#sent.halfClose(this.#current?.call);
   }
 
   startRead(): void {
@@ -516,7 +481,7 @@ export class MeshCall implements AttemptOwner {
     this.#current = undefined;
     if (attempt && !attempt.finished) attempt.span?.end({ error: new Error(details) });
     attempt?.cancel(code, details);
-    this.#writes = [];
+    this.#sent.clear();
     this.#mirrors?.cancel();
     // A caller's own cancel or deadline says nothing about the upstream's health.
     this.#release(Status.OK);
