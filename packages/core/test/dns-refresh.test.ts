@@ -31,6 +31,19 @@ const flush = () => vi.advanceTimersByTimeAsync(0);
 afterEach(() => vi.useRealTimers());
 
 describe('DNS endpoints (STRICT_DNS / LOGICAL_DNS)', () => {
+  it('resolves nothing until the cluster is first used', async () => {
+    vi.useFakeTimers();
+    const f = fakeResolver({ a: ['10.0.0.1'] });
+    const dns = new DnsEndpoints('c', silentLogger, () => {}, f.resolver);
+    dns.update(STRICT, [spec('a')]);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(f.calls).toEqual([]);
+    dns.activate();
+    await flush();
+    expect(f.calls).toEqual(['a']);
+    dns.close();
+  });
+
   it('keeps the name as the endpoint until the first answer, then one endpoint per address', async () => {
     vi.useFakeTimers();
     const { resolver } = fakeResolver({ 'api.example.test': ['10.0.0.1', '10.0.0.2'] });
@@ -38,6 +51,7 @@ describe('DNS endpoints (STRICT_DNS / LOGICAL_DNS)', () => {
     const dns = new DnsEndpoints('c', silentLogger, () => changes++, resolver);
     const specs = [spec('api.example.test', 443, 3), spec('10.9.9.9', 443)];
     dns.update(STRICT, specs);
+    dns.activate();
     expect(dns.expand(specs).map((s) => s.address)).toEqual(['api.example.test', '10.9.9.9']);
     await flush();
     expect(changes).toBe(1);
@@ -51,6 +65,7 @@ describe('DNS endpoints (STRICT_DNS / LOGICAL_DNS)', () => {
     const { resolver } = fakeResolver({ 'api.example.test': ['10.0.0.7', '10.0.0.8'] });
     const dns = new DnsEndpoints('c', silentLogger, () => {}, resolver);
     dns.update({ ...STRICT, logical: true }, [spec('api.example.test')]);
+    dns.activate();
     await flush();
     expect(dns.expand([spec('api.example.test')]).map((s) => s.address)).toEqual(['10.0.0.7']);
     dns.close();
@@ -62,6 +77,7 @@ describe('DNS endpoints (STRICT_DNS / LOGICAL_DNS)', () => {
     let changes = 0;
     const dns = new DnsEndpoints('c', silentLogger, () => changes++, f.resolver);
     dns.update(STRICT, [spec('long'), spec('short')]);
+    dns.activate();
     await flush();
     expect(f.calls.sort()).toEqual(['long', 'short']);
     f.calls.length = 0;
@@ -82,6 +98,7 @@ describe('DNS endpoints (STRICT_DNS / LOGICAL_DNS)', () => {
     const f = fakeResolver({ a: ['10.0.0.1'] }, { a: 300 });
     const dns = new DnsEndpoints('c', silentLogger, () => {}, f.resolver);
     dns.update({ ...STRICT, respectTtl: false, refreshRateMs: 10_000 }, [spec('a')]);
+    dns.activate();
     await flush();
     await vi.advanceTimersByTimeAsync(30_000);
     expect(f.calls.length).toBe(4);
@@ -94,6 +111,7 @@ describe('DNS endpoints (STRICT_DNS / LOGICAL_DNS)', () => {
     let changes = 0;
     const dns = new DnsEndpoints('c', silentLogger, () => changes++, f.resolver);
     dns.update(STRICT, [spec('a')]);
+    dns.activate();
     await flush();
     f.answers['a'] = new Error('SERVFAIL');
     await vi.advanceTimersByTimeAsync(60_000);
@@ -115,6 +133,7 @@ describe('DNS endpoints (STRICT_DNS / LOGICAL_DNS)', () => {
     let changes = 0;
     const dns = new DnsEndpoints('c', silentLogger, () => changes++, f.resolver);
     dns.update(STRICT, [spec('a')]);
+    dns.activate();
     await flush();
     f.answers['a'] = ['10.0.0.2', '10.0.0.1'];
     await vi.advanceTimersByTimeAsync(60_000);
@@ -127,8 +146,10 @@ describe('DNS endpoints (STRICT_DNS / LOGICAL_DNS)', () => {
     const f = fakeResolver({ a: ['10.0.0.1'], b: ['10.0.0.2'] });
     const dns = new DnsEndpoints('c', silentLogger, () => {}, f.resolver);
     dns.update(STRICT, [spec('a'), spec('b')]);
+    dns.activate();
     await flush();
     dns.update(STRICT, [spec('b')]);
+    dns.activate();
     f.calls.length = 0;
     await vi.advanceTimersByTimeAsync(60_000);
     expect(f.calls).toEqual(['b']);
@@ -160,6 +181,8 @@ describe('DNS clusters in a snapshot (real resolver, names from /etc/hosts only)
     const { snapshot, errors } = buildSnapshot(resources([dnsCluster('c', 'localhost')]), registry, 1);
     expect(errors).toEqual([]);
     const cluster = snapshot.clusters.get('c')!;
+    // Resolution starts with the first pick; until the answer the name is the endpoint.
+    expect(cluster.runtime.pick()?.key).toBe('localhost:8080');
     const until = Date.now() + 5000;
     while (cluster.endpoints[0]?.address !== '127.0.0.1' && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     expect(cluster.endpoints.map((e) => e.key)).toEqual(['127.0.0.1:8080']);

@@ -45,16 +45,22 @@ describe('ServiceEntry resolution: DNS', () => {
     const dumped = mesh.configDump().clusters.find((c) => (c as { name: string }).name === name) as Record<string, unknown>;
     expect(dumped).toMatchObject({ type: 'STRICT_DNS', dnsRefreshRate: '60s', respectDnsTtl: true, dnsLookupFamily: 'V4_ONLY' });
     const cluster = mesh.snapshot.clusters.get(name)!;
+    // Nothing is resolved before the service is first called.
+    expect(cluster.endpoints.map((e) => e.key)).toEqual([`localhost:${server.port}`]);
+    const before = server.hits;
+    // The first request goes to the name (the transport resolves it) and starts Meshlet's resolver.
+    const first = await request('http://api.external.test/first', { dispatcher: agent });
+    expect(first.statusCode).toBe(200);
+    await first.body.text();
     const until = Date.now() + 5000;
     while (cluster.endpoints[0]?.address !== '127.0.0.1' && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     expect(cluster.endpoints.map((e) => e.key)).toEqual([`127.0.0.1:${server.port}`]);
-    const before = server.hits;
     for (let i = 0; i < 3; i++) {
       const res = await request('http://api.external.test/hello', { dispatcher: agent });
       expect(res.statusCode).toBe(200);
       expect(await res.body.text()).toBe('dns-backend');
     }
-    expect(server.hits - before).toBe(3);
+    expect(server.hits - before).toBe(4);
     // The logical host is what the server sees, as through a sidecar.
     expect(server.requests.at(-1)!.headers.host).toBe('api.external.test');
   });

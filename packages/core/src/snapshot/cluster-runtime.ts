@@ -216,6 +216,8 @@ export class ClusterRuntime {
 
   /** `hash`: the request's consistent-hash key (ForwardAction.hash); only RING_HASH and MAGLEV read it. */
   pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint): EndpointState | undefined {
+    // A DNS cluster starts resolving on first use (dns-refresh.ts says why).
+    if (this.#dns && !this.#dns.active) this.#dns.activate();
     this.#lb ??= this.#buildLoadBalancer();
     return this.#lb.pick(exclude, attempts, hash);
   }

@@ -13,6 +13,11 @@
 // retries sooner (1 s doubling up to the refresh rate). Until a name's first answer arrives the
 // name itself stays the endpoint, so a new cluster serves at once (the transport resolves it on
 // connect, as it did before this resolver existed).
+//
+// Resolution starts when the cluster is first used (ClusterRuntime.pick), not when the config
+// arrives: a mesh config may declare hundreds of external services, and a process should only
+// query DNS for the ones it calls. (Envoy resolves every DNS cluster up front; a sidecar serves
+// the whole pod, a library serves one process.)
 
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -48,6 +53,7 @@ export class DnsEndpoints {
   #settings: DnsSettings | undefined;
   #names = new Map<string, NameState>();
   #closed = false;
+  #active = false;
 
   constructor(cluster: string, logger: Logger, onChange: () => void, resolver: DnsResolver = systemResolver) {
     this.#cluster = cluster;
@@ -71,14 +77,25 @@ export class DnsEndpoints {
       if (!state) {
         const fresh: NameState = { addresses: undefined, timer: undefined, failures: 0, generation: 0 };
         this.#names.set(name, fresh);
-        void this.#resolve(name, fresh);
-      } else if (changed) {
+        if (this.#active) void this.#resolve(name, fresh);
+      } else if (changed && this.#active) {
         // New rate or family: resolve again now, keeping the current addresses meanwhile.
         clearTimeout(state.timer);
         state.generation++;
         void this.#resolve(name, state);
       }
     }
+  }
+
+  /** Starts resolving (on the cluster's first use); later calls do nothing. */
+  activate(): void {
+    if (this.#active || this.#closed) return;
+    this.#active = true;
+    for (const [name, state] of this.#names) void this.#resolve(name, state);
+  }
+
+  get active(): boolean {
+    return this.#active;
   }
 
   /** Last good addresses of a name (undefined before its first answer). */
@@ -107,6 +124,7 @@ export class DnsEndpoints {
 
   /** Resolves every name now (tests; an operator's "refresh"). Resolves when all answers are in. */
   async refreshNow(): Promise<void> {
+    this.#active = true;
     await Promise.all([...this.#names].map(([name, state]) => {
       clearTimeout(state.timer);
       state.generation++;
