@@ -54,6 +54,8 @@ export class AdsClient implements StreamHandler {
   #connectedSince: number | undefined;
   /** Bumped on every change to a value or status; the config source publishes on change. */
   generation = 0;
+  /** Types the server has answered at least once (a wildcard subscription is only known then). */
+  readonly answered = new Set<string>();
 
   static create(bootstrap: Bootstrap, opts: AdsClientOptions): Result<AdsClient> {
     const server = bootstrap.xdsServers[0]!;
@@ -162,6 +164,7 @@ export class AdsClient implements StreamHandler {
     if (this.#connectedSince === undefined) this.#connectedSince = Date.now();
     this.#lastError = undefined;
     const { type } = batch;
+    this.answered.add(type.typeUrl);
     const now = Date.now();
     const wildcard = this.state.isWildcard(type.typeUrl);
     if (!batch.delta) {

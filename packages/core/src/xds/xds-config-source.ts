@@ -113,13 +113,17 @@ export class XdsConfigSource {
   }
 
   #firstPublish(): Promise<void> {
-    if (this.#publishedGeneration >= 0) return Promise.resolve();
+    if (this.#settledAndPublished('*')) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ listener: '*', resolve }));
   }
 
-  // A listener is settled for a waiter once it is absent, or present and published.
+  // A listener is settled for a waiter once it is absent, or present and published; '*' once
+  // the server has listed its listeners and every one of them is.
   #settledAndPublished(listener: string): boolean {
-    if (listener === '*') return this.#publishedGeneration >= 0;
+    if (listener === '*') {
+      if (!this.client.answered.has(LISTENER.typeUrl)) return false;
+      return [...this.client.state.of(LISTENER.typeUrl).keys()].every((l) => this.#settledAndPublished(l));
+    }
     const w = this.client.state.get(LISTENER.typeUrl, listener);
     if (!w || !w.settled) return false;
     return w.value === undefined || this.#published.has(listener);
@@ -202,6 +206,8 @@ export class XdsConfigSource {
   #maybePublish(listeners: readonly string[]): void {
     const client = this.client;
     if (client.generation === this.#publishedGeneration) return;
+    // Until the server has said which listeners exist, an empty wildcard set means nothing.
+    if (this.#wildcard && !client.answered.has(LISTENER.typeUrl)) return;
     const st = client.state;
     const all: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
     const publishedNow = new Set<string>();
