@@ -58,18 +58,25 @@ describe('endpoint balancing', () => {
   });
 
   it('LEAST_REQUEST sends most calls to the endpoint with fewer in flight', async () => {
-    a.behaviour = { delayMs: 200 };
+    // `a` holds every call it gets (for longer than the test), so its in-flight count only
+    // grows, while `b` answers at once. Each call is sent once the previous one has reached a
+    // server. Power-of-two choices then lands on `a` only when both candidates are `a` (1 in 4),
+    // however loaded this machine is; round robin would give `a` half. 200 calls: `a` expects
+    // 50 (sd 6.1); the bound of 80 is 4.9 sd away.
+    a.behaviour = { delayMs: 5000 };
     const c = connect([a.port, b.port], 'LEAST_REQUEST');
-    const counts: Record<string, number> = { a: 0, b: 0 };
-    const until = Date.now() + 1000;
-    // Eight callers in a closed loop. `a` holds each call 200 ms, so it nearly always has more
-    // in flight than `b`: power-of-two choices then lands on `a` only on an a/a draw (1 in 4),
-    // giving `b` about three calls for each of `a`'s however slow this machine is today. Round
-    // robin would alternate exactly; the threshold sits far from both.
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (Date.now() < until) counts[(await unary(c)).reply.server]!++;
-    }));
-    expect(counts['b']!).toBeGreaterThan(1.5 * counts['a']!);
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const seen = a.calls.length + b.calls.length;
+      calls.push(unary(c).catch(() => undefined));
+      while (a.calls.length + b.calls.length === seen) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(a.calls.length + b.calls.length).toBe(200);
+    expect(a.calls.length).toBeGreaterThan(0);
+    expect(a.calls.length).toBeLessThan(80);
+    // Closing the client cancels the held calls.
+    client!.close();
+    await Promise.all(calls);
   });
 
   it('follows endpoint changes on a live channel', async () => {
