@@ -7,9 +7,10 @@
 // version is part of the Agent's signature, so a rotation builds a new Agent for new requests
 // while the old one drains — in-flight requests finish on the connections they have.
 
-import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { CertificateError, type ClusterConfig, type EndpointState, type MeshSnapshot, type ResolvedTls, type TlsCredentials } from '@meshlet/core';
 import { tlsConnectOptions } from './tls-connect.ts';
+import { tlsConnector } from './tls-connector.ts';
 
 // Everything about a cluster that shapes its connections. A change replaces the Agent (the old
 // one drains); anything else about the cluster leaves connections alone.
@@ -36,16 +37,13 @@ export function originFor(cluster: ClusterConfig, endpoint: EndpointState): stri
   return `${cluster.tls ? 'https' : 'http'}://${endpoint.socketPath !== undefined ? 'localhost' : endpoint.key}`;
 }
 
-// A TLS cluster's connector refuses anything but TLS, so no caller (a retry, a mirror, code
-// added later) can send its traffic in plaintext by building an http:// origin.
-function tlsOnly(cluster: string, connector: buildConnector.connector): buildConnector.connector {
-  return (opts, callback) => {
-    if (opts.protocol !== 'https:') {
-      callback(new CertificateError(`refusing a plaintext (${opts.protocol}) connection to cluster ${cluster}: its policy requires TLS`), null);
-      return;
-    }
-    connector(opts, callback);
-  };
+// ALPN offered to a TLS cluster: the transport socket's own list; else, for mesh (ISTIO_MUTUAL)
+// clusters, what a sidecar's istio.alpn filter sends for HTTP/1.1 — so a PERMISSIVE sidecar
+// picks its mTLS HTTP chain — followed by "http/1.1" for servers that are not Envoy.
+const MESH_ALPN = ['istio-http/1.1', 'istio', 'http/1.1'] as const;
+function alpnFor(tls: NonNullable<ClusterConfig['tls']>): readonly string[] {
+  if (tls.alpn.length > 0) return tls.alpn.includes('http/1.1') ? tls.alpn : [...tls.alpn, 'http/1.1'];
+  return tls.certificate?.chain.kind === 'provider' ? MESH_ALPN : ['http/1.1'];
 }
 
 export class ClusterTransports {
@@ -77,7 +75,7 @@ export class ClusterTransports {
     }
     if (cur) void cur.agent.close();
     const connect = tls
-      ? tlsOnly(cluster.name, buildConnector({ ...tls.connect, timeout: cluster.connectTimeoutMs, ...(socketPath !== undefined && { socketPath }) }))
+      ? tlsConnector({ cluster: cluster.name, tls: tls.connect, alpn: alpnFor(cluster.tls!), timeoutMs: cluster.connectTimeoutMs, socketPath })
       : socketPath !== undefined ? { socketPath } : undefined;
     const agent = new Agent({ ...this.#options, ...agentOptions(cluster, cluster.endpoints.length), ...(connect && { connect }) });
     this.#agents.set(key, { agent, signature, cluster, epoch });

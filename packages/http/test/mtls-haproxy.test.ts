@@ -67,7 +67,10 @@ defaults
   timeout client 30s
   timeout server 30s
 frontend inbound_mtls
-  bind 127.0.0.1:${inPort} ssl crt ${join(ha, 'haproxy.pem')} ca-file ${join(ha, 'root-cert.pem')} verify required
+  # As an Envoy sidecar in PERMISSIVE mode picks its mTLS HTTP chain by the client's ALPN
+  # (istio-http/1.1, what a sidecar client offers), this frontend serves only such clients.
+  bind 127.0.0.1:${inPort} ssl crt ${join(ha, 'haproxy.pem')} ca-file ${join(ha, 'root-cert.pem')} verify required alpn istio-http/1.1,http/1.1
+  http-request return status 421 content-type text/plain string "no istio ALPN: the sidecar would not pick its mTLS HTTP chain" unless { ssl_fc_alpn -m str istio-http/1.1 }
   http-request set-header x-client-cert %[ssl_c_der,base64]
   default_backend app
 backend app
@@ -97,7 +100,7 @@ backend meshlet
     return { agent, close: async () => { await agent.close(); await mesh.close(); } };
   }
 
-  it('a Meshlet ISTIO_MUTUAL client is accepted by HAProxy, which sees its SPIFFE ID', async () => {
+  it('a Meshlet ISTIO_MUTUAL client is accepted by HAProxy, which sees its SPIFFE ID and Istio\'s ALPN', async () => {
     const c = await meshClient();
     try {
       const res = await request(`http://${FQDN}:9080/through/haproxy`, { dispatcher: c.agent });
