@@ -123,9 +123,9 @@ export async function startXdsProcess(configDir: string, listen = '127.0.0.1:0')
   };
 }
 
-export function bootstrapJson(serverUri: string, opts: { delta?: boolean; namespace?: string; labels?: Record<string, string> } = {}): string {
+export function bootstrapJson(serverUri: string, opts: { delta?: boolean; namespace?: string; labels?: Record<string, string>; features?: string[]; channelCreds?: object[] } = {}): string {
   return JSON.stringify({
-    xds_servers: [{ server_uri: serverUri, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3', ...(opts.delta ? ['delta'] : [])] }],
+    xds_servers: [{ server_uri: serverUri, channel_creds: opts.channelCreds ?? [{ type: 'insecure' }], server_features: ['xds_v3', ...(opts.delta ? ['delta'] : []), ...(opts.features ?? [])] }],
     node: {
       id: `sidecar~127.0.0.1~client-1.${opts.namespace ?? 'default'}~${opts.namespace ?? 'default'}.svc.cluster.local`,
       metadata: { GENERATOR: 'grpc', NAMESPACE: opts.namespace ?? 'default', ...(opts.labels && { LABELS: opts.labels }) },
@@ -136,7 +136,7 @@ export function bootstrapJson(serverUri: string, opts: { delta?: boolean; namesp
 }
 
 export function writeBootstrap(dir: string, serverUri: string, opts: Parameters<typeof bootstrapJson>[1] = {}): string {
-  const file = join(dir, `bootstrap-${opts.delta ? 'delta' : 'sotw'}.json`);
+  const file = join(dir, `bootstrap-${opts.delta ? 'delta' : 'sotw'}-${Math.random().toString(36).slice(2, 8)}.json`);
   writeFileSync(file, bootstrapJson(serverUri, opts));
   return file;
 }
