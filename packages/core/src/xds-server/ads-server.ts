@@ -22,6 +22,8 @@ export interface XdsServerOptions {
   watch?: boolean;
   /** Alters each client's compiled resources before they are served (see PostCompile). */
   postCompile?: PostCompile;
+  /** Serve over TLS (or mutual TLS) instead of plaintext. */
+  credentials?: grpc.ServerCredentials;
 }
 
 export class XdsServer {
@@ -58,7 +60,7 @@ export class XdsServer {
     // removes it the same way before listening).
     if (unix) rmSync(opts.listen.replace(/^unix:(\/\/)?/, ''), { force: true });
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      server.bindAsync(opts.listen, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     }).catch((err: unknown) => {
       store.close();
       throw err;
