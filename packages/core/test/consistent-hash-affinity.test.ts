@@ -83,9 +83,10 @@ describe('DestinationRule consistentHash through the snapshot', () => {
   });
 
   it('httpCookie with a ttl issues the cookie, and the cookie then pins the endpoint', () => {
-    const mesh = meshFor('      consistentHash: { httpCookie: { name: stick, path: /, ttl: 60s } }');
+    const mesh = meshFor('      consistentHash: { httpCookie: { name: stick, path: /, ttl: 60s, attributes: [{ name: SameSite, value: Lax }] } }');
     const first = pickFor(mesh, {});
     expect(first.hash?.setCookie).toMatchObject({ name: 'stick', path: '/', ttlSeconds: 60 });
+    expect(setCookieHeader(first.hash!.setCookie!)).toMatch(/^stick="[0-9a-f]{16}"; Max-Age=60; Path=\/; SameSite=Lax; HttpOnly$/);
     const cookie = setCookieHeader(first.hash!.setCookie!).split(';')[0]!;
     for (let i = 0; i < 20; i++) {
       const again = pickFor(mesh, { cookie });

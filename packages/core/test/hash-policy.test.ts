@@ -41,6 +41,11 @@ describe('hash policies (Envoy RouteAction.hash_policy)', () => {
     expect(second).toEqual({ hash: first.hash });
   });
 
+  it('writes cookie attributes after Path, as Envoy does', () => {
+    const c = hasher([{ cookie: { name: 's', ttl: '10s', path: '/', attributes: [{ name: 'SameSite', value: 'Strict' }, { name: 'Secure' }] } }])(req(), undefined).setCookie!;
+    expect(setCookieHeader(c)).toBe(`s="${c.value}"; Max-Age=10; Path=/; SameSite=Strict; Secure; HttpOnly`);
+  });
+
   it('a ttl of 0 makes a session cookie (no Max-Age)', () => {
     const c = hasher([{ cookie: { name: 's', ttl: '0s' } }])(req(), undefined).setCookie!;
     expect(setCookieHeader(c)).toBe(`s="${c.value}"; HttpOnly`);

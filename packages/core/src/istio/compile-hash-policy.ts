@@ -14,6 +14,8 @@ export function toHashPolicy(ch: ConsistentHash | undefined): HashPolicy | undef
     const ttl = toDuration(ch.httpCookie.ttl);
     if (ttl !== undefined) cookie.ttl = ttl;
     if (ch.httpCookie.path) cookie.path = ch.httpCookie.path;
+    // SameSite, Secure, ...: written on the issued cookie after Path, as Envoy writes them.
+    if (ch.httpCookie.attributes?.length) cookie.attributes = ch.httpCookie.attributes.map((a) => (a.value ? { name: a.name, value: a.value } : { name: a.name }));
     return { cookie };
   }
   if (ch.useSourceIp !== undefined) return { connectionProperties: { sourceIp: ch.useSourceIp } };

@@ -169,7 +169,7 @@ export interface LoadBalancerSettings {
   simple?: SimpleLB;
   consistentHash?: {
     httpHeaderName?: string;
-    httpCookie?: { name: string; path?: string; ttl?: string };
+    httpCookie?: { name: string; path?: string; ttl?: string; attributes?: { name: string; value?: string }[] };
     useSourceIp?: boolean;
     httpQueryParameterName?: string;
     ringHash?: { minimumRingSize?: number };

@@ -28,6 +28,8 @@ export interface HashCookie {
   readonly path: string | undefined;
   /** Max-Age in whole seconds; 0 = a session cookie (no Max-Age). */
   readonly ttlSeconds: number;
+  /** Further attributes (SameSite, Secure, ...), written after Path. */
+  readonly attributes?: readonly { readonly name: string; readonly value?: string | undefined }[];
 }
 
 export interface RequestHash {
@@ -88,6 +90,7 @@ function compileOne(p: HashPolicy, field: string): Method | undefined {
   }
   if (p.cookie) {
     const { name, path } = p.cookie;
+    const attributes = p.cookie.attributes?.length ? p.cookie.attributes.map((a) => ({ name: a.name, value: a.value })) : undefined;
     if (!name) throw new HashPolicyError(`${field}.cookie.name: required`);
     let ttlSeconds: number | undefined;
     if (p.cookie.ttl !== undefined) {
@@ -100,7 +103,7 @@ function compileOne(p: HashPolicy, field: string): Method | undefined {
       if (value !== undefined && value !== '') return xxHash64(value);
       if (ttlSeconds === undefined) return undefined;
       const generated = randomBytes(8).toString('hex');
-      out.cookie = { name, value: generated, path: path || undefined, ttlSeconds };
+      out.cookie = attributes ? { name, value: generated, path: path || undefined, ttlSeconds, attributes } : { name, value: generated, path: path || undefined, ttlSeconds };
       return xxHash64(generated);
     };
   }
@@ -152,5 +155,6 @@ export function setCookieHeader(c: HashCookie): string {
   let out = `${c.name}="${c.value}"`;
   if (c.ttlSeconds > 0) out += `; Max-Age=${c.ttlSeconds}`;
   if (c.path) out += `; Path=${c.path}`;
+  for (const a of c.attributes ?? []) out += a.value ? `; ${a.name}=${a.value}` : `; ${a.name}`;
   return `${out}; HttpOnly`;
 }

@@ -168,7 +168,7 @@ export interface RouteAction {
 /** One element of RouteAction.hashPolicy (consistent-hash key), as Istio writes them. */
 export interface HashPolicy {
   header?: { headerName: string };
-  cookie?: { name: string; ttl?: Duration; path?: string };
+  cookie?: { name: string; ttl?: Duration; path?: string; attributes?: { name: string; value?: string }[] };
   connectionProperties?: { sourceIp: boolean };
   queryParameter?: { name: string };
   terminal?: boolean;
