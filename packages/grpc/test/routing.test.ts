@@ -104,6 +104,22 @@ describe('mesh:/// routing', () => {
   });
 });
 
+describe('header mutations', () => {
+  it("apply the route's request and response header rules to call metadata", async () => {
+    const c = connect([{
+      match: { prefix: '/' },
+      route: { cluster: C('v1') },
+      requestHeadersToAdd: [{ header: { key: 'x-added', value: 'yes' }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+      requestHeadersToRemove: ['x-secret'],
+      responseHeadersToAdd: [{ header: { key: 'x-served-by', value: 'mesh' }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+    }]);
+    const r = await unary(c, {}, { headers: { 'x-secret': 'hide me', 'x-kept': 'ok' } });
+    expect(r.reply.headers).toMatchObject({ 'x-added': 'yes', 'x-kept': 'ok' });
+    expect(r.reply.headers?.['x-secret']).toBeUndefined();
+    expect(r.headers?.get('x-served-by')).toEqual(['mesh']);
+  });
+});
+
 describe('mirroring', () => {
   it("sends a copy to the mirror cluster with a -shadow authority, and the mirror's failures never reach the caller", async () => {
     const shadow = await startEchoServer('shadow', { failWith: { code: status.INTERNAL, details: 'mirror broke' } });
