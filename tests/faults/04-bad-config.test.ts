@@ -202,7 +202,7 @@ describe('bad config written to files', () => {
       sent: result.sent,
       failures: result.failed,
       p99Ms: quantile(result.latencies, 0.99),
-      notes: `reported: ${reported.map((r) => r.replace(/^.*\//, '').slice(0, 70)).join(' · ')}; hung ${result.hung}`,
+      notes: `reported: ${reported.map((r) => r.replace(/^.*\//, '').split(' (')[0]).join(' · ')}; hung ${result.hung}`,
     });
     expect(result.failed, result.failures.join('\n')).toBe(0);
     expect(result.hung).toBe(0);

@@ -66,7 +66,7 @@ function encodableEdit(type: ResourceType, seed: Record<string, unknown>, rnd: R
 }
 
 function seedsOf(type: ResourceType): Record<string, unknown>[] {
-  return [...(SEED[KEY[type.kind]] as Map<string, Record<string, unknown>>).values()];
+  return [...(SEED[KEY[type.kind]] as unknown as Map<string, Record<string, unknown>>).values()];
 }
 
 /** The seed resources with `value` added (or replacing its namesake). */

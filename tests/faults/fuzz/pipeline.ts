@@ -4,7 +4,6 @@
 // only with error strings; and no input may take long enough to look like a hang.
 
 import { EventEmitter } from 'node:events';
-import type * as grpc from '@grpc/grpc-js';
 import { requestView, type Mesh, type XdsResources } from '../../../packages/core/src/index.ts';
 import { decodeAny, DecodeError } from '../../../packages/core/src/xds/codec/index.ts';
 import { RESOURCE_TYPES, type ResourceType } from '../../../packages/core/src/xds/resource-types.ts';
@@ -103,7 +102,7 @@ class FakeCall extends EventEmitter {
  */
 export function feedResponse(client: AdsClient, delta: boolean, subscriptions: Map<string, string[]>, bytes: Uint8Array, mesh: Mesh, stats: FuzzStats): void {
   const call = new FakeCall();
-  const fakeGrpc = { makeBidiStreamRequest: () => call } as unknown as grpc.Client;
+  const fakeGrpc = { makeBidiStreamRequest: () => call } as unknown as ConstructorParameters<typeof AdsStream>[0];
   const stream = new AdsStream(fakeGrpc, delta, { id: 'fuzz' }, client);
   for (const t of RESOURCE_TYPES) stream.subscribe(t.typeUrl, subscriptions.get(t.typeUrl) ?? [], client.state.versionsOf(t.typeUrl));
   const before = call.written;
