@@ -204,7 +204,7 @@ function sameSubscription(a: Set<string> | '*' | undefined, b: Set<string> | '*'
 }
 
 /** Decodes and validates one resource; the name comes from the value, the envelope, or the raw bytes. */
-function decodeResource(type: ResourceType, raw: RawResource, version: string): ResourceUpdate {
+export function decodeResource(type: ResourceType, raw: RawResource, version: string): ResourceUpdate {
   const fallbackName = raw.name || peekResourceName(raw.bytes) || '';
   if (raw.typeUrl !== type.typeUrl) {
     return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: resource type ${raw.typeUrl} in a ${type.short} response` };
