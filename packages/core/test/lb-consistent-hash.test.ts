@@ -182,3 +182,30 @@ describe('ClusterRuntime with a hashing policy', () => {
     rt.close();
   });
 });
+
+describe('hashing balancers under random host sets (fast-check)', () => {
+  it('always pick a member of the set, the same one for the same key, and honour exclusions when they can', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 12 }),
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.constantFrom('ring', 'maglev'),
+        (weights, key, kind) => {
+          const eps = hosts(weights);
+          const lb = kind === 'ring' ? new RingHashLoadBalancer(eps, { minimumRingSize: 256 }) : new MaglevLoadBalancer(eps, { tableSize: 251 });
+          const first = lb.pick(undefined, 0, key);
+          expect(eps).toContain(first);
+          expect(lb.pick(undefined, 0, key)).toBe(first);
+          if (eps.length > 1) {
+            // With enough attempts a retry leaves the excluded host (Maglev flips the hash, the ring walks on).
+            const other = lb.pick(new Set([first!]), 64, key);
+            expect(eps).toContain(other);
+            expect(other).not.toBe(first);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
