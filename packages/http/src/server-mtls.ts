@@ -9,14 +9,19 @@
 // last) then decides: STRICT refuses plaintext, DISABLE refuses TLS, PERMISSIVE takes both. TLS
 // connections must present a client certificate that chains to the mesh root. Policies are read
 // per connection and per request, so edits apply without a restart; rotated certificates apply
-// to new handshakes (setSecureContext) while open connections keep theirs.
+// to new handshakes while open connections keep theirs.
+//
+// TLS is terminated by a plain tls.Server (which never listens) rather than node:https or
+// node:http2's secure server because of ALPN: an Envoy sidecar client offers only Istio's protocols ("istio-http/1.1", "istio",
+// "istio-h2"), which Node's servers reject ("no application protocol"), and node:http2 would
+// take any negotiated name but "http/1.1" for HTTP/2. The ALPN callback accepts Istio's names,
+// and the connection then goes to the HTTP/1 or HTTP/2 server by what was negotiated.
 
 import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { createSecureServer, createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import {
   applicablePolicies, authorize, CertWatcher, replaying, sniff, CertificateError, istioCertPaths, mtlsModeForPort, peerAuthenticationFor, spiffeIdOf,
   evaluateRbac, type AuthzDecision, type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter, type VersionedMaterial,
@@ -76,7 +81,8 @@ export class MeshServer extends EventEmitter {
   readonly #opts: MeshServerOptions;
   readonly #certs: CertWatcher | undefined;
   readonly #ownsCerts: boolean;
-  readonly #tls: ReturnType<typeof createHttpsServer> | ReturnType<typeof createSecureServer> | undefined;
+  /** TLS termination only (it never listens); undefined without a workload certificate: TLS is refused. */
+  readonly #tls: TlsServer | undefined;
   readonly #plain: ReturnType<typeof createHttpServer>;
   readonly #h2c: ReturnType<typeof createH2cServer> | undefined;
   readonly #sockets = new Set<Socket>();
@@ -99,21 +105,15 @@ export class MeshServer extends EventEmitter {
       if (!material.cert || !material.key || !material.ca) throw new CertificateError(`server certificates need cert-chain.pem, key.pem and root-cert.pem (${this.#certs.paths.certificateChain})`);
     }
     if (material) {
-      // The client certificate is required and checked below rather than by OpenSSL's
-      // rejectUnauthorized, so a refusal is logged with its reason (expired, unknown root, none)
-      // instead of surfacing as a bare "socket hang up".
-      const secure = { key: material.key!, cert: material.cert!, ca: material.ca!, requestCert: true, rejectUnauthorized: false };
-      const tls = http2 ? createSecureServer({ ...secure, allowHTTP1: true }, handle) : createHttpsServer(secure, handle);
-      tls.on('secureConnection', (s: TLSSocket) => {
-        // Runs in the same tick as the handshake's end, before any request is parsed.
-        if (!s.authorized) {
-          const why = s.authorizationError ? String(s.authorizationError) : 'no client certificate';
-          const port = this.#opts.port ?? s.localPort ?? 0;
-          this.#refuse(s, port, this.mtlsMode(port).mode, `mTLS client certificate rejected: ${why}`);
-          return;
-        }
-        (s as TLSSocket & { [PEER]?: string })[PEER] = spiffeIdOf(s.getPeerCertificate().subjectaltname) ?? '';
+      const tls = createTlsServer({
+        key: material.key!, cert: material.cert!, ca: material.ca!,
+        // The client certificate is required and checked on secureConnection rather than by
+        // OpenSSL, so a refusal is logged with its reason (expired, unknown root, none).
+        requestCert: true,
+        rejectUnauthorized: false,
+        ALPNCallback: ({ protocols }) => chooseAlpn(protocols, http2),
       });
+      tls.on('secureConnection', (s: TLSSocket) => this.#secured(s));
       tls.on('tlsClientError', (err: Error) => this.emit('tlsClientError', err));
       this.#unwatch = this.#certs!.onChange((m) => {
         if (m.key && m.cert && m.ca) tls.setSecureContext({ key: m.key, cert: m.cert, ca: m.ca });
@@ -121,6 +121,7 @@ export class MeshServer extends EventEmitter {
       this.#tls = tls;
     }
     this.#plain = createHttpServer(handle);
+    // HTTP/2 over TLS and h2c both end up here: the session runs on whatever stream it is given.
     this.#h2c = http2 ? createH2cServer(handle) : undefined;
     this.server = createNetServer({ pauseOnConnect: true }, (socket) => this.#route(socket));
   }
@@ -166,8 +167,7 @@ export class MeshServer extends EventEmitter {
       if (kind === 'tls' && mode === 'DISABLE') return this.#refuse(socket, port, mode, `TLS connection refused: mTLS is disabled on port ${port}${policy}`);
       if (kind === 'tls') {
         if (!this.#tls) return this.#refuse(socket, port, mode, 'TLS connection refused: this server has no workload certificate (pass certs or createMesh({ certs }))');
-        // The TLS socket takes over the connection's handle and replays the buffered bytes
-        // itself; resuming the raw socket here would race it for the data.
+        // The TLS socket takes over the connection's handle and replays the sniffed bytes itself.
         this.#tls.emit('connection', socket);
       } else if (kind === 'h2c' && this.#h2c) {
         this.#h2c.emit('connection', replaying(socket));
@@ -176,6 +176,20 @@ export class MeshServer extends EventEmitter {
         socket.resume();
       }
     });
+  }
+
+  // Runs in the same tick as the handshake's end, before any request is parsed.
+  #secured(tls: TLSSocket): void {
+    const port = this.#opts.port ?? tls.localPort ?? 0;
+    if (!tls.authorized) {
+      const why = tls.authorizationError ? String(tls.authorizationError) : 'no client certificate';
+      this.#refuse(tls, port, this.mtlsMode(port).mode, `mTLS client certificate rejected: ${why}`);
+      return;
+    }
+    (tls as TLSSocket & { [PEER]?: string })[PEER] = spiffeIdOf(tls.getPeerCertificate().subjectaltname) ?? '';
+    const h2 = tls.alpnProtocol === 'h2' || tls.alpnProtocol === 'istio-h2';
+    if (h2 && this.#h2c) this.#h2c.emit('connection', tls);
+    else this.#plain.emit('connection', tls);
   }
 
   #refuse(socket: Socket, port: number, mode: MtlsMode, reason: string): void {
@@ -229,6 +243,17 @@ export class MeshServer extends EventEmitter {
     const rbac = this.#opts.rbac?.();
     return rbac ? evaluateRbac(rbac, request) : authorize(this.#authz.policies, request);
   }
+}
+
+/**
+ * The ALPN protocol to answer with, from what the client offers: HTTP/2 when this server speaks
+ * it, else HTTP/1.1 — under its own name or Istio's (a sidecar offers "istio-http/1.1" and
+ * "istio"; "istio" alone is a sidecar's TCP proxy carrying whatever the app speaks). Undefined
+ * (a fatal alert) when nothing offered can be served.
+ */
+function chooseAlpn(offered: readonly string[], http2: boolean): string | undefined {
+  const order = http2 ? ['h2', 'istio-h2', 'http/1.1', 'istio-http/1.1', 'istio', 'http/1.0', 'istio-http/1.0'] : ['http/1.1', 'istio-http/1.1', 'istio', 'http/1.0', 'istio-http/1.0'];
+  return order.find((p) => offered.includes(p));
 }
 
 /** A server that speaks mesh mTLS as PeerAuthentication says, with AuthorizationPolicy enforced. */

@@ -169,6 +169,51 @@ spec: { mtls: { mode: DISABLE } }`;
   });
 });
 
+describe('Envoy sidecar clients', () => {
+  // A sidecar offers only Istio's ALPN names (istio.alpn filter): "istio-http/1.1" and "istio"
+  // for HTTP/1.1, "istio-h2" and "istio" for HTTP/2. Node's own TLS servers refuse such a
+  // handshake ("no application protocol"); mesh servers must not.
+  const read = (f: string) => readFileSync(join(pki.dir('sleep'), f), 'utf8');
+  const tlsOpts = (alpn: string[]) => ({ ca: read('root-cert.pem'), cert: read('cert-chain.pem'), key: read('key.pem'), ALPNProtocols: alpn, checkServerIdentity: () => undefined });
+
+  it('accepts HTTP/1.1 under istio-http/1.1', async () => {
+    const s = await server([]);
+    const { connect } = await import('node:tls');
+    const reply = await new Promise<string>((resolve, reject) => {
+      const t = connect({ host: '127.0.0.1', port: s.port, ...tlsOpts(['istio-http/1.1', 'istio']) }, () => {
+        expect(t.alpnProtocol).toBe('istio-http/1.1');
+        t.write('GET /sidecar HTTP/1.1\r\nhost: reviews\r\nconnection: close\r\n\r\n');
+      });
+      let out = '';
+      t.on('data', (d: Buffer) => { out += d.toString(); });
+      t.on('end', () => resolve(out));
+      t.on('error', reject);
+    });
+    expect(reply.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(reply).toContain(JSON.stringify({ peer: id('sleep'), path: '/sidecar' }));
+  });
+
+  it('accepts HTTP/2 under istio-h2', async () => {
+    const s = await server([], { protocol: 'http2' });
+    const { connect: tlsConnect } = await import('node:tls');
+    const session = h2connect(`https://127.0.0.1:${s.port}`, { createConnection: () => tlsConnect({ host: '127.0.0.1', port: s.port, ...tlsOpts(['istio-h2', 'istio']) }) });
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':path': '/h2-sidecar' });
+        let b = '';
+        req.setEncoding('utf8');
+        req.on('data', (d: string) => { b += d; });
+        req.on('end', () => resolve(b));
+        req.on('error', reject);
+        req.end();
+      });
+      expect(JSON.parse(body)).toEqual({ peer: id('sleep'), path: '/h2-sidecar' });
+    } finally {
+      session.close();
+    }
+  });
+});
+
 describe('AuthorizationPolicy', () => {
   const policies = [
     peerAuth('default', 'istio-system', 'PERMISSIVE'),
