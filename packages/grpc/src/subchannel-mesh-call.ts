@@ -41,9 +41,13 @@ export class MeshCallSubchannel implements experimental.SubchannelInterface {
     return ConnectivityState.READY;
   }
 
+  // The channel credentials' call credentials (e.g. a token composed onto them), as the real
+  // subchannel the call will most likely use would give them. Answers the mesh gives itself send
+  // nothing, so they need none.
   getCallCredentials(): CallCredentials {
     const d = this.#plan.decision;
     if (d.kind === 'forward' && !d.cluster.originalDst) return this.#lb.callCredentials(d.cluster) ?? CallCredentials.createEmpty();
+    if (d.kind === 'passthrough' || d.kind === 'forward' || this.#target.mesh.mode === 'observe') return this.#lb.connection(undefined, this.#lb.directEndpoint).subchannel.getCallCredentials();
     return CallCredentials.createEmpty();
   }
 

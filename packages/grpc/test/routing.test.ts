@@ -142,3 +142,27 @@ describe('mirroring', () => {
     }
   });
 });
+
+describe('call credentials', () => {
+  it('attaches call credentials composed onto the channel credentials, routed and passthrough alike', async () => {
+    const { meshCredentials } = await import('@meshlet/grpc');
+    const { credentials: creds, Metadata: Md } = await import('@grpc/grpc-js');
+    const token = creds.createFromMetadataGenerator((_params, cb) => {
+      const md = new Md();
+      md.set('authorization', 'Bearer t0ken');
+      cb(null, md);
+    });
+    connect([{ match: { prefix: '/' }, route: { cluster: C('v1') } }]);
+    const channelCreds = creds.combineChannelCredentials(meshCredentials(), token);
+    for (const [target, server] of [[TARGET, 'v1'], [`mesh:///127.0.0.1:${v2.port}`, 'v2']] as const) {
+      const c = new EchoClient(target, channelCreds);
+      try {
+        const r = await unary(c);
+        expect(r.reply.server).toBe(server);
+        expect(r.reply.headers?.['authorization']).toBe('Bearer t0ken');
+      } finally {
+        c.close();
+      }
+    }
+  });
+});
