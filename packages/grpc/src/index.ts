@@ -17,6 +17,12 @@ export interface RegisterOptions {
   xds?: boolean;
 }
 
+// The mesh: scheme is known to grpc-js from the moment this package loads, so a mesh:/// client
+// created before register(mesh) fails its calls with a message saying so, rather than with
+// grpc-js's "Could not find a default scheme".
+registerMeshBalancer();
+registerMeshResolver('mesh');
+
 /** Routes mesh:/// targets (and xds:/// with `{ xds: true }`) of every grpc-js client through `mesh`. Channels created before keep the mesh they resolved with. */
 export function register(mesh: Mesh, options: RegisterOptions = {}): void {
   registerMeshBalancer();

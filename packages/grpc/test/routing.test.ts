@@ -166,3 +166,18 @@ describe('call credentials', () => {
     }
   });
 });
+
+describe('before register()', () => {
+  it('fails calls on a mesh:/// channel with UNAVAILABLE saying to call register(mesh)', async () => {
+    const { unregister } = await import('@meshlet/grpc');
+    unregister(['mesh']);
+    const c = new EchoClient(TARGET, credentials.createInsecure());
+    try {
+      const err = await unaryError(c);
+      expect(err.code).toBe(status.UNAVAILABLE);
+      expect(err.details).toContain('no mesh is registered for mesh:/// targets; call register(mesh) from @meshlet/grpc before creating the client');
+    } finally {
+      c.close();
+    }
+  });
+});
