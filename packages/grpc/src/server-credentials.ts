@@ -6,6 +6,7 @@
 // apart by the first bytes) or DISABLE — through grpc-js connection injectors.
 
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import {
   experimental, Metadata, ResponderBuilder, ServerCredentials, ServerInterceptingCall, ServerListenerBuilder, status,
   type Server, type ServerInterceptor,
@@ -97,19 +98,48 @@ export interface MeshBinding {
 /**
  * Serves `server` on host:port (default 127.0.0.1:0) in the mTLS mode PeerAuthentication sets
  * for that port, per connection: a policy edit applies to the next connection.
+ *
+ * TLS is terminated here (a non-listening tls.Server) and the TLS socket handed to grpc-js as an
+ * already-secure connection, because an Envoy sidecar client offers ALPN "istio-h2"/"istio"
+ * only, which grpc-js's secure server (ALPN "h2") refuses. grpc-js still reads the caller's
+ * certificate from the socket for getAuthContext().
  */
 export async function bindMesh(server: Server, opts: MeshServerCredentialsOptions & { host?: string; listenPort?: number }): Promise<MeshBinding> {
   const mesh = opts.mesh;
   const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(mesh, opts.port, opts.rbac)];
-  // Interceptors ride on the credentials, so both injectors enforce the same policies.
-  let secure: ReturnType<Server['createConnectionInjector']> | undefined;
+  // One injector for every connection, TLS already terminated or plaintext; the interceptors
+  // ride on its credentials.
+  const plain = server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), authz));
+  let tls: TlsServer | undefined;
+  let unwatch: (() => void) | undefined;
+  let watcher: CertWatcher | undefined;
   try {
-    secure = server.createConnectionInjector(meshServerCredentials(opts));
+    watcher = watcherFor(opts);
+    const m = watcher.current;
+    if (!m.cert || !m.key || !m.ca) throw new CertificateError(`gRPC server mTLS needs cert-chain.pem, key.pem and root-cert.pem (${watcher.paths.certificateChain})`);
+    const t = createTlsServer({
+      key: m.key, cert: m.cert, ca: m.ca,
+      requestCert: true,
+      // Checked on secureConnection, so a refusal is logged with its reason.
+      rejectUnauthorized: false,
+      ALPNCallback: ({ protocols }) => ['h2', 'istio-h2'].find((p) => protocols.includes(p)),
+    });
+    t.on('secureConnection', (s: TLSSocket) => {
+      if (!s.authorized) {
+        mesh.logger.warn({ remoteAddress: s.remoteAddress, reason: String(s.authorizationError ?? 'no client certificate') }, 'gRPC mTLS client certificate rejected');
+        s.destroy();
+        return;
+      }
+      plain.injectConnection(s);
+    });
+    t.on('tlsClientError', () => { /* handshake failures: the peer sees the alert */ });
+    unwatch = watcher.onChange((n) => { if (n.key && n.cert && n.ca) t.setSecureContext({ key: n.key, cert: n.cert, ca: n.ca }); });
+    tls = t;
   } catch (err) {
     if (!(err instanceof CertificateError)) throw err;
     mesh.logger.warn({ error: err.message }, 'gRPC server has no workload certificate: TLS connections will be refused');
   }
-  const plain = server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), authz));
+  const ownsWatcher = opts.certs !== undefined;
   const mode = (port: number): MtlsMode => {
     const given = opts.mtls?.(port);
     if (given) return given;
@@ -127,8 +157,8 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
       const refuse = (why: string) => { mesh.logger.warn({ remoteAddress: socket.remoteAddress, port, mode: m }, why); socket.destroy(); };
       if (kind === 'tls') {
         if (m === 'DISABLE') return refuse(`TLS connection refused: mTLS is disabled on port ${port}`);
-        if (!secure) return refuse('TLS connection refused: this server has no workload certificate');
-        secure.injectConnection(socket);
+        if (!tls) return refuse('TLS connection refused: this server has no workload certificate');
+        tls.emit('connection', socket);
       } else {
         if (m === 'STRICT') return refuse(`plaintext connection refused: port ${port} requires mTLS`);
         plain.injectConnection(replaying(socket));
@@ -144,7 +174,8 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
     mtlsMode: mode,
     async close() {
       const closed = new Promise<void>((r) => net.close(() => r()));
-      secure?.destroy();
+      unwatch?.();
+      if (ownsWatcher) watcher?.close();
       plain.destroy();
       for (const s of sockets) s.destroy();
       await closed;

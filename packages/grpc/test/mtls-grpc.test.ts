@@ -131,6 +131,38 @@ describe('Meshlet gRPC client and server over mTLS', () => {
   });
 });
 
+describe('an Envoy sidecar client', () => {
+  it('is served under ALPN istio-h2 (a sidecar offers only Istio\'s names) with its identity', async () => {
+    const { connect: h2connect } = await import('node:http2');
+    const { connect: tlsConnect } = await import('node:tls');
+    const { readFileSync } = await import('node:fs');
+    const read = (f: string) => readFileSync(join(pki.dir('sleep'), f), 'utf8');
+    const session = h2connect(`https://127.0.0.1:${binding.port}`, {
+      createConnection: () => tlsConnect({ host: '127.0.0.1', port: binding.port, ca: read('root-cert.pem'), cert: read('cert-chain.pem'), key: read('key.pem'), ALPNProtocols: ['istio-h2', 'istio'], checkServerIdentity: () => undefined }),
+    });
+    try {
+      const { body, status: grpcStatus } = await new Promise<{ body: Buffer; status: string | undefined }>((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': '/test.Echo/Unary', 'content-type': 'application/grpc', te: 'trailers' });
+        const chunks: Buffer[] = [];
+        let trailers: Record<string, unknown> = {};
+        req.on('data', (d: Buffer) => chunks.push(d));
+        req.on('trailers', (t) => { trailers = t; });
+        req.on('end', () => resolve({ body: Buffer.concat(chunks), status: trailers['grpc-status'] as string | undefined }));
+        req.on('error', reject);
+        const msg = Buffer.from('{}');
+        const frame = Buffer.alloc(5 + msg.length);
+        frame.writeUInt32BE(msg.length, 1);
+        msg.copy(frame, 5);
+        req.end(frame);
+      });
+      expect(grpcStatus).toBe('0');
+      expect(JSON.parse(body.subarray(5).toString())).toEqual({ server: 'meshlet', peer: id('sleep'), path: '/test.Echo/Unary' });
+    } finally {
+      session.close();
+    }
+  });
+});
+
 describe('@grpc/grpc-js-xds (gRFC A29, file_watcher) calling a Meshlet gRPC server', () => {
   it('reads our transport socket and certificate provider, and is accepted with its own identity', async () => {
     const dir = join(pki.root, 'xds');
