@@ -193,3 +193,51 @@ describe('DNS clusters in a snapshot (real resolver, names from /etc/hosts only)
     registry.close();
   });
 });
+
+describe('TLS to a DNS service', () => {
+  it('sends the resolved host name as SNI when the DestinationRule sets none', async () => {
+    const { parseConfigText } = await import('../src/istio/load-yaml.ts');
+    const { compileMesh } = await import('../src/istio/compile-mesh.ts');
+    const yaml = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: api, namespace: default }
+spec:
+  hosts: [api.example.test]
+  resolution: DNS
+  ports: [{ number: 443, name: tls, protocol: TLS }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: api, namespace: default }
+spec:
+  host: api.example.test
+  trafficPolicy: { tls: { mode: SIMPLE } }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: api2, namespace: default }
+spec:
+  host: api2.example.test
+  trafficPolicy: { tls: { mode: SIMPLE, sni: front.example.test } }
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: api2, namespace: default }
+spec:
+  hosts: [api2.example.test]
+  resolution: DNS
+  ports: [{ number: 443, name: tls, protocol: TLS }]
+`;
+    const loaded = parseConfigText(yaml, 'tls.yaml');
+    expect(loaded.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    const compiled = compileMesh(loaded.objects, { namespace: 'default', labels: {}, clusterDomain: 'cluster.local', rootNamespace: 'istio-system' });
+    const registry = new ClusterRuntimeRegistry(silentLogger);
+    const { snapshot, errors } = buildSnapshot(compiled.resources, registry, 1);
+    expect(errors).toEqual([]);
+    expect(snapshot.clusters.get('outbound|443||api.example.test')!.tls?.sni).toBe('api.example.test');
+    expect(snapshot.clusters.get('outbound|443||api2.example.test')!.tls?.sni).toBe('front.example.test');
+    // Nothing was resolved: no cluster was used.
+    expect(snapshot.clusters.get('outbound|443||api.example.test')!.runtime.dns?.active).toBe(false);
+    registry.close();
+  });
+});

@@ -13,6 +13,9 @@ import { translateListener } from '../xds/translate-listener.ts';
 import { translateRouteConfiguration } from '../xds/translate-route-config.ts';
 import { translateCluster, translateLoadAssignment } from '../xds/translate-cluster.ts';
 import type { EndpointState } from './endpoint-state.ts';
+import type { ClusterTls } from '../security/cluster-tls.ts';
+import type { EndpointSpec } from '../xds/translate-cluster.ts';
+import { needsResolving } from './dns-refresh.ts';
 import type { ClusterRuntimeRegistry } from './cluster-runtime.ts';
 import type { ClusterConfig, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
 import { OverlayMap } from './overlay-map.ts';
@@ -195,12 +198,24 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
     outlier: settings.outlier,
     connections: settings.connections,
     runtime,
-    tls: settings.tls,
+    tls: dnsClusterTls(settings.tls, settings.dns ? specs?.value : undefined),
   };
   // A DNS cluster's hosts change without a new snapshot: its config reads them live.
   if (settings.dns) Object.defineProperty(config, 'endpoints', { get: () => runtime.config.endpoints, enumerable: true });
   if (edsName !== undefined) noteClusterEndpoints(config, edsName, cla);
   return { ok: true, config, edsName };
+}
+
+/**
+ * TLS to a DNS cluster with no SNI configured: its endpoints are dialled by resolved IP, so the
+ * host name they were resolved from is the SNI (what the transport sent when it dialled the
+ * name, and what Envoy's auto SNI sends for the usual Host). Only when every endpoint names the
+ * same host; several names leave SNI unset, as configured.
+ */
+function dnsClusterTls(tls: ClusterTls | undefined, specs: readonly EndpointSpec[] | undefined): ClusterTls | undefined {
+  if (!tls || tls.sni !== undefined || !specs) return tls;
+  const names = new Set(specs.map((s) => s.address).filter(needsResolving));
+  return names.size === 1 ? { ...tls, sni: [...names][0]! } : tls;
 }
 
 /** Keys whose value differs between two maps (added, removed or replaced). */
