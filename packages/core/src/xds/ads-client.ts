@@ -160,6 +160,11 @@ export class AdsClient implements StreamHandler {
     }
   }
 
+  heldBytes(typeUrl: string, name: string): Uint8Array | undefined {
+    const w = this.state.get(typeUrl, name);
+    return w?.value !== undefined ? w.bytes : undefined;
+  }
+
   onResponse(batch: ResponseBatch): string | undefined {
     if (this.#connectedSince === undefined) this.#connectedSince = Date.now();
     this.#lastError = undefined;
@@ -193,6 +198,16 @@ export class AdsClient implements StreamHandler {
         }
         w = this.state.ensure(type.typeUrl, u.name);
       }
+      if (u.unchanged) {
+        // The version in force, sent again; after a NACK it is the server going back to it.
+        w.version = u.version;
+        if (w.status !== 'ACKED') {
+          w.status = 'ACKED';
+          w.nack = undefined;
+          changed = true;
+        }
+        continue;
+      }
       if (u.error !== undefined) {
         w.reject(u.version, u.error, now);
         errors.push(u.error);
@@ -200,11 +215,12 @@ export class AdsClient implements StreamHandler {
         continue;
       }
       if (w.status === 'ACKED' && sameValue(w.value, u.value)) {
+        w.bytes = u.bytes;
         // SotW servers resend unchanged resources under each new version: note the version only.
         w.version = u.version;
         continue;
       }
-      w.accept(u.value, u.version, now);
+      w.accept(u.value, u.version, now, u.bytes);
       changed = true;
     }
     // SotW LDS/CDS: a resource we hold that a response leaves out was deleted. One never

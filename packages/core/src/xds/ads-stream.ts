@@ -20,6 +20,10 @@ export interface ResourceUpdate {
   readonly version: string;
   readonly value: unknown;
   readonly error: string | undefined;
+  /** The resource's encoded bytes, kept to recognise it when it comes again. */
+  readonly bytes: Uint8Array;
+  /** Byte for byte the version the client already holds: not decoded again. */
+  readonly unchanged: boolean;
 }
 
 export interface ResponseBatch {
@@ -39,6 +43,8 @@ export interface StreamHandler {
   onClosed(stream: AdsStream, healthy: boolean, status: grpc.StatusObject): void;
   /** A request listing `names` went out for `typeUrl` (the does-not-exist timers start now). */
   onRequested(typeUrl: string): void;
+  /** The encoded bytes of the version of `name` the client holds, if any. */
+  heldBytes(typeUrl: string, name: string): Uint8Array | undefined;
 }
 
 interface TypeState {
@@ -158,7 +164,7 @@ export class AdsStream {
       this.#send({ typeUrl, versionInfo: '', responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: `type ${typeUrl} was not requested` } });
       return;
     }
-    const updates = env.value.resources.map((r) => decodeResource(type, r, versionInfo));
+    const updates = env.value.resources.map((r) => this.#update(type, r, versionInfo));
     st.nonce = nonce;
     const nack = this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
     if (nack === undefined) st.version = versionInfo;
@@ -174,11 +180,22 @@ export class AdsStream {
       this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: `type ${typeUrl} was not requested` } });
       return;
     }
-    const updates = env.value.resources.map((r) => decodeResource(type, r, r.version ?? ''));
+    const updates = env.value.resources.map((r) => this.#update(type, r, r.version ?? ''));
     const nack = this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
     const req: Record<string, unknown> = { typeUrl, responseNonce: nonce };
     if (nack !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: nack };
     this.#send(req);
+  }
+
+  // A SotW server resends every resource of a type on each change (every endpoint list of the
+  // mesh when one changes): those the client holds byte for byte are not decoded again.
+  #update(type: ResourceType, raw: RawResource, version: string): ResourceUpdate {
+    const name = raw.name || peekResourceName(raw.bytes);
+    if (name !== undefined && raw.typeUrl === type.typeUrl) {
+      const held = this.#handler.heldBytes(type.typeUrl, name);
+      if (held !== undefined && sameBytes(held, raw.bytes)) return { name, version, value: undefined, error: undefined, bytes: raw.bytes, unchanged: true };
+    }
+    return decodeResource(type, raw, version);
   }
 
   /** A response we cannot even take apart: end the stream; the client reconnects. */
@@ -196,6 +213,10 @@ export class AdsStream {
   }
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
 function sameSubscription(a: Set<string> | '*' | undefined, b: Set<string> | '*'): boolean {
   if (a === '*' || b === '*') return a === b;
   if (!a || a.size !== b.size) return false;
@@ -207,17 +228,17 @@ function sameSubscription(a: Set<string> | '*' | undefined, b: Set<string> | '*'
 export function decodeResource(type: ResourceType, raw: RawResource, version: string): ResourceUpdate {
   const fallbackName = raw.name || peekResourceName(raw.bytes) || '';
   if (raw.typeUrl !== type.typeUrl) {
-    return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: resource type ${raw.typeUrl} in a ${type.short} response` };
+    return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: resource type ${raw.typeUrl} in a ${type.short} response`, bytes: raw.bytes, unchanged: false };
   }
   const decoded = decodeAny(raw.typeUrl, raw.bytes);
   if (!decoded.ok) {
     const e = decoded.error;
-    return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: ${e.message}` };
+    return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: ${e.message}`, bytes: raw.bytes, unchanged: false };
   }
   const { '@type': _type, ...value } = decoded.value as Record<string, unknown>;
   const name = type.nameOf(value);
   if (raw.name && name && raw.name !== name) {
-    return { name: raw.name, version, value: undefined, error: `${type.kind} ${raw.name}: the resource inside is named ${name}` };
+    return { name: raw.name, version, value: undefined, error: `${type.kind} ${raw.name}: the resource inside is named ${name}`, bytes: raw.bytes, unchanged: false };
   }
   // Validation returns results, but this runs inside the stream's data handler, where an
   // exception (a translator bug on some input nobody foresaw) would be an uncaught error in the
@@ -228,5 +249,5 @@ export function decodeResource(type: ResourceType, raw: RawResource, version: st
   } catch (err) {
     valid = { ok: false, error: `${type.kind} ${name || fallbackName}: cannot be validated: ${err instanceof Error ? err.message : String(err)}` };
   }
-  return { name: name || fallbackName, version, value, error: valid.ok ? undefined : valid.error };
+  return { name: name || fallbackName, version, value, error: valid.ok ? undefined : valid.error, bytes: raw.bytes, unchanged: false };
 }

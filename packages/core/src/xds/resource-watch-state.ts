@@ -19,6 +19,8 @@ export class ResourceWatch {
   value: unknown = undefined;
   /** Version of `value` (SotW: the response's version_info; delta: the resource's version). */
   version: string | undefined = undefined;
+  /** `value` as the server encoded it, to recognise an unchanged resend without decoding. */
+  bytes: Uint8Array | undefined = undefined;
   /** When `value` was accepted (ms since epoch). */
   updatedAt: number | undefined = undefined;
   /** The last rejected version, while the server has not sent a good one since. */
@@ -43,8 +45,9 @@ export class ResourceWatch {
     return this.status !== 'REQUESTED' || this.value !== undefined;
   }
 
-  accept(value: unknown, version: string, now: number): void {
+  accept(value: unknown, version: string, now: number, bytes?: Uint8Array): void {
     this.value = value;
+    this.bytes = bytes;
     this.version = version;
     this.updatedAt = now;
     this.status = 'ACKED';
@@ -61,6 +64,7 @@ export class ResourceWatch {
 
   markDoesNotExist(now: number): void {
     this.value = undefined;
+    this.bytes = undefined;
     this.version = undefined;
     this.updatedAt = now;
     this.status = 'DOES_NOT_EXIST';
