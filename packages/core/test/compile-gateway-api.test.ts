@@ -323,6 +323,14 @@ describe('GAMMA compiled to Envoy routes (gateway semantics)', () => {
   });
 });
 
+describe('GAMMA problems name the route', () => {
+  it('a second catch-all rule is reported unreachable in the route\'s own terms', () => {
+    const yaml = service('svc') + route('r', '  parentRefs: [{ kind: Service, group: "", name: svc }]\n  rules:\n  - backendRefs: [{ name: svc, port: 80 }]\n  - backendRefs: [{ name: svc, port: 80 }]');
+    const problems = compileMesh(load(yaml), client()).problems.map(formatProblem);
+    expect(problems).toContain('routes.yaml:19: HTTPRoute default/r: spec.rules[1]: warning: never used: the earlier rule HTTPRoute default/r spec.rules[0] matches every request on port 80');
+  });
+});
+
 describe('Gateway API validation (the CRD schema and CEL rules)', () => {
   const r = (spec: string, kind = 'HTTPRoute', version = 'v1') =>
     `apiVersion: gateway.networking.k8s.io/${version}\nkind: ${kind}\nmetadata: { name: r, namespace: default }\nspec:\n${spec}\n`;

@@ -55,6 +55,8 @@ export function buildVirtualServiceRoutes(env: RouteEnv, vs: ResolvedVirtualServ
 
 function fieldOf(rule: ResolvedRule): string {
   const o = rule.origin;
+  // A rule converted from a Gateway API route is named in that route's terms.
+  if (o.vs.kind !== 'VirtualService') return `${o.vs.kind} ${objectKey(o.vs)} spec.rules[${String(o.path[2])}]`;
   return o.delegate ? `${objectKey(o.vs)} spec.http[${o.delegate.ruleIndex}]` : `spec.http[${o.ruleIndex}]`;
 }
 
