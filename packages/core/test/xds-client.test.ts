@@ -205,3 +205,25 @@ describe('bootstrap', () => {
     await expect(createMesh({ bootstrap: bad, logger: silentLogger })).rejects.toThrow(/channel_creds.config.ca_certificate_file: cannot read \/nope\/ca.pem/);
   });
 });
+
+describe('on-demand listeners', () => {
+  it('keeps at most 256 absent ones subscribed (hosts outside the mesh ask too)', async () => {
+    const dir = tempDir('xds-demand');
+    writeConfig(dir, { 'services.yaml': servicesYaml({ v1: 1, v2: 2, v3: 3 }) });
+    const server = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
+    // Delta: `meshlet xds` reports absent names at once, so each ask settles immediately.
+    const mesh = await createMesh({ bootstrap: writeBootstrap(tempDir('bs'), server.address, { delta: true }), listeners: [REVIEWS], logger: silentLogger });
+    try {
+      for (let i = 0; i < 300; i++) expect(await mesh.ensureService(`ext-${i}.example.com`, 80)).toBe(false);
+      expect(await mesh.ensureService('reviews', 9080)).toBe(true);
+      const listeners = mesh.configDump().xds!.resources.filter((r) => r.type === 'Listener');
+      expect(listeners.length).toBeLessThanOrEqual(257 + 1);
+      expect(listeners.find((l) => l.name === REVIEWS)?.status).toBe('ACKED');
+      expect(listeners.some((l) => l.name === 'ext-0.example.com:80')).toBe(false);
+      expect(listeners.some((l) => l.name === 'ext-299.example.com:80')).toBe(true);
+    } finally {
+      await mesh.close();
+      server.close();
+    }
+  });
+});

@@ -33,6 +33,14 @@ export interface XdsSourceOptions {
   initialFetchTimeoutMs?: number;
 }
 
+/**
+ * Listeners fetched on first use that the server does not have (plain-HTTP hosts outside the
+ * mesh reach `ensureService` too) are kept subscribed, so one that appears later is picked up —
+ * but at most this many; beyond it the oldest absent ones are dropped (and asked for again if
+ * used again).
+ */
+const MAX_ABSENT_ON_DEMAND = 256;
+
 interface Waiter {
   listener: string;
   resolve: () => void;
@@ -43,6 +51,8 @@ export class XdsConfigSource {
   readonly #mesh: Mesh;
   readonly #wildcard: boolean;
   readonly #listeners = new Set<string>();
+  /** Listeners added by want(), oldest first. */
+  readonly #onDemand = new Set<string>();
   #published = new Set<string>();
   #publishedGeneration = -1;
   #scheduled = false;
@@ -93,9 +103,19 @@ export class XdsConfigSource {
     if (this.#closed) return Promise.resolve();
     if (!this.#wildcard && !this.#listeners.has(listener)) {
       this.#listeners.add(listener);
+      this.#onDemand.add(listener);
+      this.#dropOldAbsent();
       this.#reconcile();
     }
     return this.#whenSettled(listener);
+  }
+
+  #dropOldAbsent(): void {
+    const absent = [...this.#onDemand].filter((l) => this.client.state.get(LISTENER.typeUrl, l)?.status === 'DOES_NOT_EXIST');
+    for (const l of absent.slice(0, Math.max(0, absent.length - MAX_ABSENT_ON_DEMAND))) {
+      this.#onDemand.delete(l);
+      this.#listeners.delete(l);
+    }
   }
 
   close(): void {
