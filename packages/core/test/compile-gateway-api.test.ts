@@ -378,7 +378,6 @@ describe('Gateway API validation (the CRD schema and CEL rules)', () => {
     ['GRPC match with neither service nor method', `${parent}  rules:\n  - matches: [{ method: { type: Exact } }]`, /one or both of service and method/, 'GRPCRoute'],
     ['GRPC bad service name', `${parent}  rules:\n  - matches: [{ method: { service: "a/b" } }]`, /fully qualified protobuf service/, 'GRPCRoute'],
     ['GRPC redirect filter', `${parent}  rules:\n  - filters: [{ type: RequestRedirect, requestRedirect: {} }]`, /type/, 'GRPCRoute'],
-    ['backendRef redirect filter', `${parent}  rules:\n  - backendRefs: [{ name: svc, port: 80, filters: [{ type: RequestRedirect, requestRedirect: {} }] }]`, /not supported on a backendRef/],
   ];
   for (const [what, spec, want, kind] of invalid) {
     it(`rejects: ${what}`, () => {
@@ -387,6 +386,14 @@ describe('Gateway API validation (the CRD schema and CEL rules)', () => {
       expect(errors.join('\n')).toMatch(want);
     });
   }
+
+  it('accepts any filter on a backendRef, as the CRD does; the conversion refuses what Istio refuses', () => {
+    const yaml = r(`${parent}  rules:\n  - backendRefs: [{ name: svc, port: 80, filters: [{ type: RequestRedirect, requestRedirect: { hostname: x.com } }] }]`);
+    expect(problemsOf(yaml)).toEqual([]);
+    const { vss, problems } = convert(yaml);
+    expect(vss).toEqual([]);
+    expect(problems.join('\n')).toMatch(/backendRefs\[0\]\.filters\[0\]\.type: warning: unsupported backendRef filter type "RequestRedirect"/);
+  });
 
   it('rejects an API version the CRD does not serve', () => {
     expect(problemsOf(r(`${parent}`, 'HTTPRoute', 'v1alpha1')).join('\n')).toMatch(/apiVersion gateway.networking.k8s.io\/v1alpha1 is not served for HTTPRoute/);
