@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMesh, requestView, silentLogger, XdsServer, type Mesh } from '../src/index.ts';
-import { cluster, REVIEWS, routesYaml, servicesYaml, tempDir, waitFor, writeBootstrap, writeConfig } from './xds-helpers.ts';
+import { bootstrapJson, cluster, REVIEWS, routesYaml, servicesYaml, tempDir, waitFor, writeBootstrap, writeConfig } from './xds-helpers.ts';
 
 // By FQDN: for a client in `qa`, `reviews` would mean reviews.qa.svc.cluster.local.
 function target(mesh: Mesh): string | undefined {
@@ -49,6 +49,24 @@ describe.each([['state-of-the-world', false], ['delta', true]] as const)('meshle
   afterAll(async () => {
     await Promise.all(meshes.map((m) => m.close()));
     server.close();
+  });
+
+  it('is found through GRPC_XDS_BOOTSTRAP_CONFIG when createMesh gets no config option', async () => {
+    const saved = { config: process.env['GRPC_XDS_BOOTSTRAP_CONFIG'], file: process.env['GRPC_XDS_BOOTSTRAP'], meshlet: process.env['MESHLET_CONFIG'] };
+    delete process.env['GRPC_XDS_BOOTSTRAP'];
+    delete process.env['MESHLET_CONFIG'];
+    process.env['GRPC_XDS_BOOTSTRAP_CONFIG'] = bootstrapJson(server.address, { delta });
+    try {
+      const mesh = await createMesh({ listeners: [REVIEWS], logger: silentLogger });
+      meshes.push(mesh);
+      expect(mesh.configDump().xds?.server).toBe(server.address);
+      expect(target(mesh)).toBe(cluster('v1'));
+    } finally {
+      for (const [k, v] of [['GRPC_XDS_BOOTSTRAP_CONFIG', saved.config], ['GRPC_XDS_BOOTSTRAP', saved.file], ['MESHLET_CONFIG', saved.meshlet]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 
   it("compiles for each client's identity: sourceLabels from LABELS, sourceNamespace from NAMESPACE", async () => {
