@@ -221,6 +221,7 @@ export class AdsClient implements StreamHandler {
         continue;
       }
       w.accept(u.value, u.version, now, u.bytes);
+      w.references = type.references(u.value);
       changed = true;
     }
     // SotW LDS/CDS: a resource we hold that a response leaves out was deleted. One never

@@ -19,6 +19,8 @@ export class ResourceWatch {
   value: unknown = undefined;
   /** Version of `value` (SotW: the response's version_info; delta: the resource's version). */
   version: string | undefined = undefined;
+  /** Names of the next type in the chain `value` needs (worked out once, on accept). */
+  references: readonly string[] = [];
   /** `value` as the server encoded it, to recognise an unchanged resend without decoding. */
   bytes: Uint8Array | undefined = undefined;
   /** When `value` was accepted (ms since epoch). */
@@ -64,6 +66,7 @@ export class ResourceWatch {
 
   markDoesNotExist(now: number): void {
     this.value = undefined;
+    this.references = [];
     this.bytes = undefined;
     this.version = undefined;
     this.updatedAt = now;

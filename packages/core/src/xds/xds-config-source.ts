@@ -166,22 +166,23 @@ export class XdsConfigSource {
     const listeners = this.#wantedListeners(st);
     const routes = new Set<string>();
     const clusters = new Set<string>();
+    // References were worked out when each resource was accepted (ResourceWatch.references).
     for (const name of listeners) {
-      const l = st.get(LISTENER.typeUrl, name)?.value as Listener | undefined;
-      if (!l) continue;
-      for (const r of LISTENER.references(l)) routes.add(r);
-      for (const c of inlineRouteClusters(l)) clusters.add(c);
+      const w = st.get(LISTENER.typeUrl, name);
+      if (!w?.value) continue;
+      for (const r of w.references) routes.add(r);
+      for (const c of inlineRouteClusters(w.value as Listener)) clusters.add(c);
     }
     client.setSubscription(ROUTE_CONFIGURATION.typeUrl, [...routes]);
     for (const name of routes) {
-      const v = st.get(ROUTE_CONFIGURATION.typeUrl, name)?.value;
-      if (v) for (const c of ROUTE_CONFIGURATION.references(v)) clusters.add(c);
+      const w = st.get(ROUTE_CONFIGURATION.typeUrl, name);
+      if (w?.value) for (const c of w.references) clusters.add(c);
     }
     client.setSubscription(CLUSTER.typeUrl, [...clusters]);
     const assignments = new Set<string>();
     for (const name of clusters) {
-      const v = st.get(CLUSTER.typeUrl, name)?.value;
-      if (v) for (const e of CLUSTER.references(v)) assignments.add(e);
+      const w = st.get(CLUSTER.typeUrl, name);
+      if (w?.value) for (const e of w.references) assignments.add(e);
     }
     client.setSubscription(CLUSTER_LOAD_ASSIGNMENT.typeUrl, [...assignments]);
     this.#maybePublish(listeners);
@@ -202,19 +203,19 @@ export class XdsConfigSource {
     if (!l) return out;
     out.listeners.set(listener, l);
     const clusters = new Set(inlineRouteClusters(l));
-    for (const r of LISTENER.references(l)) {
+    for (const r of lw.references) {
       const rw = st.get(ROUTE_CONFIGURATION.typeUrl, r);
       if (!rw?.settled) return undefined;
       if (rw.value === undefined) continue;
       out.routeConfigs.set(r, rw.value as never);
-      for (const c of ROUTE_CONFIGURATION.references(rw.value)) clusters.add(c);
+      for (const c of rw.references) clusters.add(c);
     }
     for (const c of clusters) {
       const cw = st.get(CLUSTER.typeUrl, c);
       if (!cw?.settled) return undefined;
       if (cw.value === undefined) continue;
       out.clusters.set(c, cw.value as never);
-      for (const e of CLUSTER.references(cw.value)) {
+      for (const e of cw.references) {
         const ew = st.get(CLUSTER_LOAD_ASSIGNMENT.typeUrl, e);
         if (!ew?.settled) return undefined;
         if (ew.value !== undefined) out.endpoints.set(e, ew.value as never);
