@@ -24,6 +24,21 @@ export function buildGo(name: string): Promise<string> {
   });
 }
 
+/** The istio.io/istio version istiod/go.mod pins (the only one the Go module proxy serves here). */
+export const ISTIO_VERSION = 'v0.0.0-20260827124520-eed52ebb66ad';
+
+/** `go install istio.io/istio/pilot/cmd/pilot-discovery@ISTIO_VERSION` into a temp folder. */
+export function installPilotDiscovery(): Promise<string> {
+  const bin = join(tmpdir(), 'meshlet-interop-build', 'gobin');
+  mkdirSync(bin, { recursive: true });
+  return new Promise((resolve, reject) => {
+    execFile('go', ['install', `istio.io/istio/pilot/cmd/pilot-discovery@${ISTIO_VERSION}`], { env: { ...process.env, GOBIN: bin, GOFLAGS: '-buildvcs=false' }, maxBuffer: 16 << 20 }, (err, _o, stderr) => {
+      if (err) reject(new Error(`go install pilot-discovery failed: ${stderr || err.message}`));
+      else resolve(join(bin, 'pilot-discovery'));
+    });
+  });
+}
+
 export interface GoServer {
   address: string;
   child: ChildProcess;

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMesh, silentLogger, type Explanation, type Mesh } from '../../src/index.ts';
 import { MeshAgent } from '../../../http/src/index.ts';
 import { REVIEWS, startBackend, tempDir, writeBootstrap, writeConfig, type Backend } from '../xds-helpers.ts';
-import { buildGo, HAS_GO, startGoServer, type GoServer } from './go-build.ts';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { buildGo, HAS_GO, installPilotDiscovery, ISTIO_VERSION, startGoServer, type GoServer } from './go-build.ts';
 
 function crds(p: { v1: number; v2: number; v3: number; ratings: number }): string {
   return `apiVersion: networking.istio.io/v1
@@ -179,5 +181,41 @@ describe.skipIf(!HAS_GO)('Meshlet ADS client against istiod', () => {
         await agent.close();
       }
     });
+  });
+
+  // The binary the issue asks for. At the pinned version it panics without Kubernetes (nil
+  // multicluster controller, docs/istiod-differences.md); this notices the day it stops doing so.
+  it(`pilot-discovery --registries= --configDir (istio.io/istio ${ISTIO_VERSION})`, async (ctx) => {
+    const binary = await installPilotDiscovery();
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    });
+    const child = spawn(binary, [
+      'discovery', '--registries=', `--configDir=${dir}`, `--grpcAddr=127.0.0.1:${port}`, '--httpAddr=127.0.0.1:0',
+      '--monitoringAddr=127.0.0.1:0', '--secureGRPCAddr=', '--httpsAddr=', '--meshConfig=/nonexistent',
+    ], { env: { ...process.env, POD_NAMESPACE: 'istio-system' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const early = await Promise.race([exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 5000))]);
+    if (early !== 'running') {
+      if (/nil pointer dereference/.test(stderr) && /multicluster/.test(stderr)) {
+        ctx.skip(`pilot-discovery exits without Kubernetes at this version (nil multicluster controller); the DiscoveryServer tests above stand in for it`);
+      }
+      throw new Error(`pilot-discovery exited with ${early}: ${stderr.slice(-2000)}`);
+    }
+    try {
+      const viaBinary = await createMesh({ bootstrap: writeBootstrap(tempDir('pd'), `127.0.0.1:${port}`), listeners: [REVIEWS, RATINGS], logger: silentLogger, xds: { initialFetchTimeoutMs: 20_000 } });
+      try {
+        for (const req of REQUESTS) {
+          expect(decision(viaBinary.explain({ url: req.url, headers: req.headers ?? {} }))).toEqual(decision(embedded.explain({ url: req.url, headers: req.headers ?? {} })));
+        }
+      } finally {
+        await viaBinary.close();
+      }
+    } finally {
+      child.kill();
+      await exited;
+    }
   });
 });
