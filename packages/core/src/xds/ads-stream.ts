@@ -59,7 +59,7 @@ const INVALID_ARGUMENT = 3;
 
 export class AdsStream {
   readonly delta: boolean;
-  readonly #call: grpc.ClientDuplexStream<Uint8Array, Buffer>;
+  readonly #call: grpc.ClientDuplexStream<Record<string, unknown>, Buffer>;
   readonly #handler: StreamHandler;
   readonly #node: object;
   readonly #types = new Map<string, TypeState>();
@@ -74,8 +74,14 @@ export class AdsStream {
     this.delta = delta;
     this.#handler = handler;
     this.#node = node;
-    const identity = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-    this.#call = client.makeBidiStreamRequest(delta ? DELTA_METHOD : SOTW_METHOD, identity, (b: Buffer) => b);
+    // Requests are serialized by the codec (no .proto files). Responses are left as bytes here:
+    // grpc-js fails the whole stream if a deserializer throws, while the envelope reader below
+    // returns a typed result and each resource is decoded on its own.
+    const serialize = (req: Record<string, unknown>): Buffer => {
+      const b = encodeRequest(delta, req);
+      return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    };
+    this.#call = client.makeBidiStreamRequest(delta ? DELTA_METHOD : SOTW_METHOD, serialize, (b: Buffer) => b);
     this.#call.on('data', (bytes: Buffer) => this.#onData(bytes));
     // 'error' must be handled or grpc-js rethrows it; 'status' always follows and ends the stream.
     this.#call.on('error', () => {});
@@ -143,7 +149,7 @@ export class AdsStream {
       req['node'] = this.#node;
       this.#nodeSent = true;
     }
-    this.#call.write(encodeRequest(this.delta, req));
+    this.#call.write(req);
   }
 
   #onData(bytes: Buffer): void {
