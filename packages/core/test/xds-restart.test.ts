@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMesh, requestView, silentLogger, type Mesh } from '../src/index.ts';
+import { createMesh, requestView, silentLogger, XdsServer, type Mesh } from '../src/index.ts';
 import { MeshAgent } from '../../http/src/index.ts';
 import { cluster, REVIEWS, routesYaml, servicesYaml, startBackend, startXdsProcess, tempDir, waitFor, writeBootstrap, writeConfig, type Backend } from './xds-helpers.ts';
 
@@ -79,5 +79,27 @@ describe.each([['state-of-the-world over a unix socket', false, true], ['delta o
     }
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(100);
+  });
+});
+
+describe('a delta stream resumed with nothing new to send', () => {
+  it('counts as connected once the server accepts it, and holds its resources ACKED', async () => {
+    const dir = tempDir('xds-resume');
+    writeConfig(dir, { 'services.yaml': servicesYaml({ v1: 1, v2: 2, v3: 3 }), 'routes.yaml': routesYaml({ v1: 100, v3: 0 }) });
+    let server = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
+    const address = server.address;
+    const mesh = await createMesh({ bootstrap: writeBootstrap(tempDir('bs'), address, { delta: true }), listeners: [REVIEWS], logger: silentLogger, xds: { backoff: { initialMs: 50, maxMs: 200 } } });
+    try {
+      server.close();
+      await waitFor(() => !mesh.configDump().xds!.connected, 5000, 'the stream to drop');
+      server = await XdsServer.start({ config: [dir], listen: address, logger: silentLogger });
+      // initial_resource_versions tells the server the client has everything: no response comes.
+      await waitFor(() => mesh.configDump().xds!.connected, 5000, 'the resumed stream');
+      expect(mesh.configDump().xds!.resources.every((r) => r.status === 'ACKED')).toBe(true);
+      expect(target(mesh)).toBe(cluster('v1'));
+    } finally {
+      await mesh.close();
+      server.close();
+    }
   });
 });

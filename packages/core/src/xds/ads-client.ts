@@ -90,7 +90,7 @@ export class AdsClient implements StreamHandler {
   }
 
   get connected(): boolean {
-    return this.#stream?.healthy === true;
+    return this.#stream?.established === true;
   }
 
   get lastError(): string | undefined {

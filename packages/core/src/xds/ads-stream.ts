@@ -65,6 +65,7 @@ export class AdsStream {
   readonly #types = new Map<string, TypeState>();
   #nodeSent = false;
   #healthy = false;
+  #established = false;
   #closed = false;
   #ended = false;
   /** Set when we end the stream because of what the server sent. */
@@ -83,13 +84,22 @@ export class AdsStream {
     };
     this.#call = client.makeBidiStreamRequest(delta ? DELTA_METHOD : SOTW_METHOD, serialize, (b: Buffer) => b);
     this.#call.on('data', (bytes: Buffer) => this.#onData(bytes));
+    // Response headers: the server accepted the stream. A delta stream that resumes with
+    // nothing new to send may carry no response for a long time; it is still connected.
+    this.#call.on('metadata', () => { this.#established = true; });
     // 'error' must be handled or grpc-js rethrows it; 'status' always follows and ends the stream.
     this.#call.on('error', () => {});
     this.#call.on('status', (status: grpc.StatusObject) => this.#end(status));
   }
 
+  /** Delivered a response: what resets the reconnect back-off. */
   get healthy(): boolean {
     return this.#healthy;
+  }
+
+  /** The server accepted the stream (sent headers) or delivered a response. */
+  get established(): boolean {
+    return this.#established || this.#healthy;
   }
 
   /**
