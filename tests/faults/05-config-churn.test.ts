@@ -45,7 +45,8 @@ it('1,000 config updates under load: no failed request, no growth in heap or han
   expect(r.failed, r.failures.join('\n')).toBe(0);
   expect(r.warm.failed).toBe(0);
   expect(r.hung).toBe(0);
-  expect(r.sent).toBeGreaterThan(1_000);
+  // The updates are paced over >= 8 s of 300 requests/s: thousands of requests saw them.
+  expect(r.sent).toBeGreaterThan(1_500);
   // Every update produced a snapshot: 1 initial + 50 warm-up + 1,000.
   expect(r.snapshotVersion).toBe(1 + 50 + r.updates);
   expect(heapGrowth).toBeLessThan(5 * MB);
