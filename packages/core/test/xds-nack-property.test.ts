@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Mesh, requestView, resolveIdentity, silentLogger } from '../src/index.ts';
-import { decodeResource } from '../src/xds/ads-stream.ts';
+import { decodeResource } from '../src/xds/resource-decode.ts';
 import { parseBootstrap } from '../src/xds/bootstrap.ts';
 import { encodeAny } from '../src/xds/codec/index.ts';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION, type ResourceType } from '../src/xds/resource-types.ts';

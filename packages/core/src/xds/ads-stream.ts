@@ -9,22 +9,12 @@
 // lists the versions held (initial_resource_versions) so the server can skip what we have.
 
 import * as grpc from '@grpc/grpc-js';
-import { decodeAny } from './codec/index.ts';
 import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
 import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from './discovery-envelope.ts';
 import { resourceTypeOf, type ResourceType } from './resource-types.ts';
+import { decodeResource, sameBytes, type ResourceUpdate } from './resource-decode.ts';
 
-/** One resource of a response, decoded and validated (error set when it is not usable). */
-export interface ResourceUpdate {
-  readonly name: string;
-  readonly version: string;
-  readonly value: unknown;
-  readonly error: string | undefined;
-  /** The resource's encoded bytes, kept to recognise it when it comes again. */
-  readonly bytes: Uint8Array;
-  /** Byte for byte the version the client already holds: not decoded again. */
-  readonly unchanged: boolean;
-}
+export type { ResourceUpdate } from './resource-decode.ts';
 
 export interface ResponseBatch {
   readonly type: ResourceType;
@@ -229,41 +219,9 @@ export class AdsStream {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
 function sameSubscription(a: Set<string> | '*' | undefined, b: Set<string> | '*'): boolean {
   if (a === '*' || b === '*') return a === b;
   if (!a || a.size !== b.size) return false;
   for (const n of a) if (!b.has(n)) return false;
   return true;
-}
-
-/** Decodes and validates one resource; the name comes from the value, the envelope, or the raw bytes. */
-export function decodeResource(type: ResourceType, raw: RawResource, version: string): ResourceUpdate {
-  const fallbackName = raw.name || peekResourceName(raw.bytes) || '';
-  if (raw.typeUrl !== type.typeUrl) {
-    return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: resource type ${raw.typeUrl} in a ${type.short} response`, bytes: raw.bytes, unchanged: false };
-  }
-  const decoded = decodeAny(raw.typeUrl, raw.bytes);
-  if (!decoded.ok) {
-    const e = decoded.error;
-    return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: ${e.message}`, bytes: raw.bytes, unchanged: false };
-  }
-  const { '@type': _type, ...value } = decoded.value as Record<string, unknown>;
-  const name = type.nameOf(value);
-  if (raw.name && name && raw.name !== name) {
-    return { name: raw.name, version, value: undefined, error: `${type.kind} ${raw.name}: the resource inside is named ${name}`, bytes: raw.bytes, unchanged: false };
-  }
-  // Validation returns results, but this runs inside the stream's data handler, where an
-  // exception (a translator bug on some input nobody foresaw) would be an uncaught error in the
-  // client's process: it becomes this resource's NACK instead.
-  let valid: ReturnType<ResourceType['validate']>;
-  try {
-    valid = type.validate(value);
-  } catch (err) {
-    valid = { ok: false, error: `${type.kind} ${name || fallbackName}: cannot be validated: ${err instanceof Error ? err.message : String(err)}` };
-  }
-  return { name: name || fallbackName, version, value, error: valid.ok ? undefined : valid.error, bytes: raw.bytes, unchanged: false };
 }

@@ -21,6 +21,7 @@ import type { Bootstrap } from './bootstrap.ts';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, LISTENER, ROUTE_CONFIGURATION } from './resource-types.ts';
 import type { ResourceWatchState } from './resource-watch-state.ts';
 import { xdsStatus } from './xds-status.ts';
+import { listenerClosure } from './listener-closure.ts';
 import { ConfigError } from '../errors.ts';
 import type { Listener } from './resources.ts';
 
@@ -194,36 +195,6 @@ export class XdsConfigSource {
     return [...st.of(LISTENER.typeUrl).keys()];
   }
 
-  /** The resources a listener reaches, or undefined while any of them is still pending. */
-  #closure(st: ResourceWatchState, listener: string): XdsResources | undefined {
-    const out: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
-    const lw = st.get(LISTENER.typeUrl, listener);
-    if (!lw?.settled) return undefined;
-    const l = lw.value as Listener | undefined;
-    if (!l) return out;
-    out.listeners.set(listener, l);
-    const clusters = new Set(inlineRouteClusters(l));
-    for (const r of lw.references) {
-      const rw = st.get(ROUTE_CONFIGURATION.typeUrl, r);
-      if (!rw?.settled) return undefined;
-      if (rw.value === undefined) continue;
-      out.routeConfigs.set(r, rw.value as never);
-      for (const c of rw.references) clusters.add(c);
-    }
-    for (const c of clusters) {
-      const cw = st.get(CLUSTER.typeUrl, c);
-      if (!cw?.settled) return undefined;
-      if (cw.value === undefined) continue;
-      out.clusters.set(c, cw.value as never);
-      for (const e of cw.references) {
-        const ew = st.get(CLUSTER_LOAD_ASSIGNMENT.typeUrl, e);
-        if (!ew?.settled) return undefined;
-        if (ew.value !== undefined) out.endpoints.set(e, ew.value as never);
-      }
-    }
-    return out;
-  }
-
   #maybePublish(listeners: readonly string[]): void {
     const client = this.client;
     if (client.generation === this.#publishedGeneration) return;
@@ -233,7 +204,7 @@ export class XdsConfigSource {
     const all: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
     const publishedNow = new Set<string>();
     for (const name of listeners) {
-      const closure = this.#closure(st, name);
+      const closure = listenerClosure(st, name);
       if (!closure) {
         // A listener in force is mid-change: publish nothing until its new closure is here.
         if (this.#published.has(name)) return;
