@@ -34,8 +34,8 @@ describe.each([['state-of-the-world', false], ['delta', true]] as const)('Meshle
   let server: XdsServer;
   let serveBrokenRoute = false;
   const meshes: Mesh[] = [];
-  const open = async (listeners: string[], doesNotExistMs = 15_000): Promise<Mesh> => {
-    const mesh = await createMesh({ bootstrap: writeBootstrap(tempDir('xds-bootstrap'), server.address, { delta }), listeners, logger: silentLogger, xds: { initialFetchTimeoutMs: 5000, doesNotExistMs } });
+  const open = async (listeners: string[], doesNotExistMs = 15_000, features: string[] = []): Promise<Mesh> => {
+    const mesh = await createMesh({ bootstrap: writeBootstrap(tempDir('xds-bootstrap'), server.address, { delta, features }), listeners, logger: silentLogger, xds: { initialFetchTimeoutMs: 5000, doesNotExistMs } });
     meshes.push(mesh);
     return mesh;
   };
@@ -119,6 +119,25 @@ describe.each([['state-of-the-world', false], ['delta', true]] as const)('Meshle
     const fixed = mesh.configDump().xds!.resources.find((r) => r.name === rcName)!;
     expect(fixed.status).toBe('ACKED');
     expect(fixed.errorState).toBeUndefined();
+  });
+
+  it('with fail_on_data_errors (gRFC A88) a NACKed resource is dropped instead of kept', async () => {
+    const mesh = await open([REVIEWS], 15_000, ['fail_on_data_errors']);
+    const rcName = 'outbound|9080||reviews.default.svc.cluster.local';
+    expect(target(mesh)).toBe(cluster('v1'));
+    serveBrokenRoute = true;
+    try {
+      await server.store.reload();
+      await waitFor(() => mesh.configDump().xds!.resources.some((r) => r.name === rcName && r.status === 'NACKED'), 10_000, 'the NACK');
+    } finally {
+      serveBrokenRoute = false;
+    }
+    const rc = mesh.configDump().xds!.resources.find((r) => r.name === rcName)!;
+    expect(rc.version).toBeUndefined();
+    // The listener's routes are gone, so the listener cannot be served: requests pass through.
+    await waitFor(() => target(mesh) === 'passthrough', 5000, 'the listener to go');
+    await server.store.reload();
+    await waitFor(() => target(mesh) === cluster('v1'), 10_000, 'the good push to restore it');
   });
 
   it('a listener the server does not have becomes DOES_NOT_EXIST; others are fetched on first use', async () => {

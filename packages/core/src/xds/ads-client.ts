@@ -210,6 +210,7 @@ export class AdsClient implements StreamHandler {
       }
       if (u.error !== undefined) {
         w.reject(u.version, u.error, now);
+        if (this.server.failOnDataErrors) w.dropValue(now);
         errors.push(u.error);
         changed = true;
         continue;
@@ -259,7 +260,8 @@ export class AdsClient implements StreamHandler {
       changed = true;
     }
     if (errors.length > 0) {
-      this.#opts.logger.warn({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, errors }, 'xDS resources NACKed; keeping their last good versions');
+      const kept = this.server.failOnDataErrors ? 'dropping them (fail_on_data_errors)' : 'keeping their last good versions';
+      this.#opts.logger.warn({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, errors }, `xDS resources NACKed; ${kept}`);
     } else {
       this.#opts.logger.debug({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, resources: batch.updates.length }, 'xDS response ACKed');
     }

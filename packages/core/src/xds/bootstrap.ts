@@ -4,7 +4,8 @@
 // put there, because a wrong bootstrap is a deployment mistake the user must fix by hand.
 //
 // Meshlet-specific: server_features "delta" selects incremental ADS (gRPC itself only speaks
-// state-of-the-world, so the feature name is ours); "ignore_resource_deletion" is gRFC A53's.
+// state-of-the-world, so the feature name is ours); "ignore_resource_deletion" is gRFC A53's,
+// "fail_on_data_errors" gRFC A88's.
 
 import { readFile } from 'node:fs/promises';
 import type { Result } from './translate-result.ts';
@@ -19,6 +20,8 @@ export interface XdsServerConfig {
   readonly channelCreds: ChannelCreds;
   readonly serverFeatures: readonly string[];
   readonly ignoreResourceDeletion: boolean;
+  /** gRFC A88 "fail_on_data_errors": a NACKed resource is dropped instead of kept at its last good version. */
+  readonly failOnDataErrors: boolean;
   readonly delta: boolean;
 }
 
@@ -208,6 +211,7 @@ function parseServer(s: unknown, where: string): Result<XdsServerConfig> {
     channelCreds: chosen,
     serverFeatures: features as string[],
     ignoreResourceDeletion: features.includes('ignore_resource_deletion'),
+    failOnDataErrors: features.includes('fail_on_data_errors'),
     delta: features.includes('delta'),
   });
 }

@@ -64,6 +64,15 @@ export class ResourceWatch {
     this.clearTimer();
   }
 
+  /** Drops the last good value too (gRFC A88 fail_on_data_errors): the resource is unusable. */
+  dropValue(now: number): void {
+    this.value = undefined;
+    this.version = undefined;
+    this.bytes = undefined;
+    this.references = [];
+    this.updatedAt = now;
+  }
+
   markDoesNotExist(now: number): void {
     this.value = undefined;
     this.references = [];
