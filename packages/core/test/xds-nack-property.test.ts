@@ -84,3 +84,36 @@ describe('a NACKed update never changes routing', () => {
     }), { numRuns: 60 });
   });
 });
+
+describe('duplicate names in one SotW response', () => {
+  it('NACK the whole response and apply none of it', async () => {
+    const b = parseBootstrap(JSON.stringify({ xds_servers: [{ server_uri: '127.0.0.1:1', channel_creds: [{ type: 'insecure' }] }], node: { id: 'n' } }), 'dup');
+    if (!b.ok) throw new Error(b.error);
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    const source = new XdsConfigSource(mesh, b.value, { listeners: [] });
+    void source.want(LISTENER_NAME);
+    const batch = (type: ResourceType, values: object[], version: string) => ({
+      type, delta: false, versionInfo: version, removed: [],
+      updates: values.map((v) => {
+        const { typeUrl, value } = encodeAny({ '@type': type.typeUrl, ...v });
+        return decodeResource(type, { typeUrl, bytes: value }, version);
+      }),
+    });
+    try {
+      const tick = async (): Promise<void> => { for (let i = 0; i < 3; i++) await Promise.resolve(); };
+      await tick();
+      source.client.onResponse(batch(LISTENER, [listener], '1'));
+      await tick(); // the route configuration is subscribed once the listener is in
+      source.client.onResponse(batch(ROUTE_CONFIGURATION, [route(A, true)], '1'));
+      const nack = source.client.onResponse(batch(ROUTE_CONFIGURATION, [route(B, true), route(A, true)], '2'));
+      expect(nack).toContain(`RouteConfiguration ${RC} appears more than once`);
+      const w = source.client.state.get(TYPE_URL.RouteConfiguration, RC)!;
+      expect(w.status).toBe('NACKED');
+      expect(w.version).toBe('1');
+      expect(JSON.stringify(w.value)).toContain(A);
+    } finally {
+      source.close();
+      await mesh.close();
+    }
+  });
+});
