@@ -2,6 +2,7 @@
 // until interrupted. The first stdout line says where it listens (tests and scripts read the
 // port from it when they pass port 0); logs go to stderr.
 
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { XdsServer } from '../xds-server/ads-server.ts';
 import type { Logger } from '../logger.ts';
@@ -32,6 +33,8 @@ export async function xdsCommand(args: string[], out: { log(s: string): void; er
   });
   if (values.help) { process.stdout.write(help); return 0; }
   if (!values.config?.length) { out.error('meshlet xds: --config <dir> is required'); return 2; }
+  const missing = values.config.filter((p) => !existsSync(p));
+  if (missing.length > 0) { out.error(`meshlet xds: --config ${missing.join(', ')}: no such file or folder`); return 2; }
   const listen = values.listen ?? '127.0.0.1:15010';
   const server = await XdsServer.start({ config: values.config, listen, logger: stderrLogger(values.verbose === true), watch: values['no-watch'] !== true });
   out.log(`meshlet xds: serving ${values.config.join(', ')} over ADS (SotW and delta) on ${server.address}`);
