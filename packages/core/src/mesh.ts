@@ -166,6 +166,11 @@ export class Mesh {
     return known();
   }
 
+  /** True when services are fetched on first use (xDS mode): adapters await ensureService() for unknown hosts. */
+  get fetchesOnDemand(): boolean {
+    return this.#demand !== undefined;
+  }
+
   /** Lets a config source fetch services on first use (see ensureService). */
   setServiceDemand(fn: ServiceDemand | undefined): void {
     this.#demand = fn;

@@ -140,6 +140,18 @@ describe.each([['state-of-the-world', false], ['delta', true]] as const)('Meshle
     await waitFor(() => target(mesh) === cluster('v1'), 10_000, 'the good push to restore it');
   });
 
+  it("MeshAgent's first request to a service nobody asked for yet is routed, not sent out unchanged", async () => {
+    const mesh = await open([]);
+    expect(target(mesh)).toBe('passthrough');
+    const agent = new MeshAgent({ mesh });
+    try {
+      const res = await agent.request({ origin: 'http://reviews:9080', path: '/', method: 'GET', headers: { 'end-user': 'jason' } });
+      expect(await res.body.text()).toBe('v2');
+    } finally {
+      await agent.close();
+    }
+  });
+
   it('a listener the server does not have becomes DOES_NOT_EXIST; others are fetched on first use', async () => {
     const t0 = performance.now();
     const mesh = await open(['nope.default.svc.cluster.local:80'], 400);

@@ -4,7 +4,7 @@
 
 import { networkInterfaces } from 'node:os';
 import { Agent, Dispatcher } from 'undici';
-import { decisionAttributes, redirectPath, requestView, type Decision, type Mesh, type RedirectActionConfig, type RequestTrace } from '@meshlet/core';
+import { decisionAttributes, redirectPath, requestView, type Decision, type Mesh, type MutableHeaders, type RedirectActionConfig, type RequestTrace, type RequestView } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
 import { sendLocalReply } from './local-reply.ts';
@@ -46,6 +46,20 @@ export class MeshAgent extends Dispatcher {
     const authority = typeof headers['host'] === 'string' ? headers['host'] : origin.host;
     const view = requestView(opts.method, 'http', authority, opts.path, headers);
     const d = this.mesh.decide(view, origin.hostname, port);
+    if (d.kind === 'passthrough' && this.mesh.fetchesOnDemand) {
+      // xDS mode fetches a service's config on its first use: wait for the control plane's
+      // answer before deciding the host is outside the mesh, or the first request to every
+      // service would go out unrouted.
+      this.mesh.ensureService(origin.hostname, port).then(
+        () => this.#execute(opts, handler, origin, port, headers, view, this.mesh.decide(view, origin.hostname, port)),
+        (err: unknown) => failFast(handler, err instanceof Error ? err : new Error(String(err))),
+      );
+      return true;
+    }
+    return this.#execute(opts, handler, origin, port, headers, view, d);
+  }
+
+  #execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: URL, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
     const trace = d.kind === 'passthrough' ? undefined : this.#trace(d, opts.method, origin, port);
     if (this.mesh.mode === 'observe') {
       // Observe mode: the decision is recorded, the request goes out as if the mesh were absent.
