@@ -182,8 +182,8 @@ describe('compileMesh: VirtualService route actions', () => {
       mirrors: [{ destination: { host: 'reviews', subset: 'v1' } }, { destination: { host: 'reviews', subset: 'v2' }, percentage: { value: 0 } }],
     });
     expect(route.route?.requestMirrorPolicies).toEqual([
-      { cluster: `outbound|9080|v2|${HOST}`, runtimeFraction: { defaultValue: { numerator: 250000, denominator: 'MILLION' } }, traceSampled: false },
-      { cluster: `outbound|9080|v1|${HOST}`, runtimeFraction: { defaultValue: { numerator: 100, denominator: 'HUNDRED' } }, traceSampled: false },
+      { cluster: `outbound|9080|v2|${HOST}`, runtimeFraction: { defaultValue: { numerator: 250000, denominator: 'MILLION' } }, traceSampled: false, disableShadowHostSuffixAppend: true },
+      { cluster: `outbound|9080|v1|${HOST}`, runtimeFraction: { defaultValue: { numerator: 100, denominator: 'HUNDRED' } }, traceSampled: false, disableShadowHostSuffixAppend: true },
     ]);
   });
 

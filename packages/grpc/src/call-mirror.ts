@@ -77,7 +77,7 @@ export interface Mirrors {
 export function startMirrors(
   mesh: Mesh,
   lb: MeshLoadBalancer,
-  mirrors: readonly { cluster: string; perMillion: number }[],
+  mirrors: readonly { cluster: string; perMillion: number; keepHost: boolean }[],
   metadata: Metadata,
   authority: string,
   path: string,
@@ -92,7 +92,7 @@ export function startMirrors(
     const endpoint = cluster?.loadBalancer.pick();
     if (!cluster || !endpoint) continue;
     try {
-      calls.push(new MirrorCall(lb, cluster.originalDst ? undefined : cluster, endpoint, metadata.clone(), shadowAuthority(authority), path, callNumber));
+      calls.push(new MirrorCall(lb, cluster.originalDst ? undefined : cluster, endpoint, metadata.clone(), m.keepHost ? authority : shadowAuthority(authority), path, callNumber));
     } catch {
       // A mirror never affects the real call (e.g. its cluster's certificates are missing).
     }

@@ -1,5 +1,6 @@
 // Envoy's request mirroring: a fire-and-forget copy of the request to the mirror cluster, with
-// the Host suffixed "-shadow" (reviews:9080 → reviews-shadow:9080). The copy's response is
+// the Host suffixed "-shadow" (reviews:9080 → reviews-shadow:9080) unless the policy sets
+// disable_shadow_host_suffix_append, as istiod does for VirtualService mirrors. The copy's response is
 // read and dropped, and its failures never reach the caller. Only a body held in memory can be
 // copied; a streamed body is not mirrored (it can be read once, by the real request).
 
@@ -24,7 +25,7 @@ const DISCARD: Dispatcher.DispatchHandler = {
 
 export function sendMirrors(
   mesh: Mesh,
-  mirrors: readonly { cluster: string; perMillion: number }[],
+  mirrors: readonly { cluster: string; perMillion: number; keepHost: boolean }[],
   opts: Dispatcher.DispatchOptions,
   path: string,
   headers: MutableHeaders,
@@ -40,7 +41,7 @@ export function sendMirrors(
     const host = typeof headers['host'] === 'string' ? headers['host'] : '';
     try {
       transports.for(cluster, endpoint).dispatch(
-        { ...opts, origin: originFor(cluster, endpoint), path, headers: { ...headers, host: shadowHost(host) } as Record<string, string | string[]> },
+        { ...opts, origin: originFor(cluster, endpoint), path, headers: m.keepHost ? headers : { ...headers, host: shadowHost(host) } as Record<string, string | string[]> },
         DISCARD,
       );
     } catch {

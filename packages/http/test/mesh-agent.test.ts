@@ -193,11 +193,12 @@ describe('MeshAgent routing', () => {
 
   it("mirrors a copy to the mirror cluster with a -shadow Host, and the mirror's failures never reach the caller", async () => {
     const shadow = await startServer('shadow', (_req, res) => { res.statusCode = 500; res.end('mirror broke'); });
-    servers.push(shadow);
+    const keep = await startServer('keep');
+    servers.push(shadow, keep);
     meshWith([{
       match: { prefix: '/' },
-      route: { cluster: C('v1'), timeout: '0s', requestMirrorPolicies: [{ cluster: 'mirror', runtimeFraction: { defaultValue: { numerator: 100, denominator: 'HUNDRED' } } }, { cluster: 'dead-mirror' }] },
-    }], [cluster('mirror', [shadow.port]), cluster('dead-mirror', [1])]);
+      route: { cluster: C('v1'), timeout: '0s', requestMirrorPolicies: [{ cluster: 'mirror', runtimeFraction: { defaultValue: { numerator: 100, denominator: 'HUNDRED' } } }, { cluster: 'dead-mirror', runtimeFraction: { defaultValue: { numerator: 100 } } }, { cluster: 'keep-host', runtimeFraction: { defaultValue: { numerator: 100 } }, disableShadowHostSuffixAppend: true }] },
+    }], [cluster('mirror', [shadow.port]), cluster('dead-mirror', [1]), cluster('keep-host', [keep.port])]);
     for (let i = 0; i < 5; i++) {
       const r = await request('http://reviews:9080/m?x=1', { dispatcher: agent, method: 'POST', body: 'copy me' });
       expect(r.statusCode).toBe(200);
@@ -209,5 +210,8 @@ describe('MeshAgent routing', () => {
     expect(seen.headers.host).toBe('reviews-shadow:9080');
     expect(seen.url).toBe('/m?x=1');
     expect(seen.body).toBe('copy me');
+    // istiod sets disable_shadow_host_suffix_append on VirtualService mirrors: the Host stays.
+    for (let i = 0; i < 50 && keep.hits < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(keep.requests.at(-1)!.headers.host).toBe('reviews:9080');
   });
 });

@@ -93,14 +93,14 @@ export function applyRouteDestination(env: RouteEnv, out: Route, rule: HTTPRoute
     const pct = rule.mirrorPercentage;
     if (!pct || (pct.value ?? 0) > 0) {
       const fraction = pct ? percentToFraction(pct.value) : integerPercentToFraction(100);
-      mirrors.push({ cluster: destinationCluster(env, rule.mirror, origin, [...origin.path, 'mirror']), runtimeFraction: { defaultValue: fraction }, traceSampled: false });
+      mirrors.push({ cluster: destinationCluster(env, rule.mirror, origin, [...origin.path, 'mirror']), runtimeFraction: { defaultValue: fraction }, traceSampled: false, disableShadowHostSuffixAppend: true });
     }
   }
   (rule.mirrors ?? []).forEach((m, i) => {
     const pct = m.percentage;
     if (pct && !((pct.value ?? 0) > 0)) return;
     const fraction = pct ? percentToFraction(pct.value) : integerPercentToFraction(100);
-    mirrors.push({ cluster: destinationCluster(env, m.destination, origin, [...origin.path, 'mirrors', i, 'destination']), runtimeFraction: { defaultValue: fraction }, traceSampled: false });
+    mirrors.push({ cluster: destinationCluster(env, m.destination, origin, [...origin.path, 'mirrors', i, 'destination']), runtimeFraction: { defaultValue: fraction }, traceSampled: false, disableShadowHostSuffixAppend: true });
   });
 
   const hashPolicy: HashPolicy[] = [];

@@ -93,6 +93,8 @@ export interface MirrorConfig {
   readonly cluster: string;
   /** Parts per million of requests mirrored. */
   readonly perMillion: number;
+  /** Keep the Host as is; otherwise Envoy's default suffixes it "-shadow" (disable_shadow_host_suffix_append). */
+  readonly keepHost: boolean;
 }
 
 export type PathRewrite =

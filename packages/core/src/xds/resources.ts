@@ -162,7 +162,7 @@ export interface RouteAction {
   /** Deprecated grpc-timeout cap; istiod still writes "0s" on its default (no VirtualService) route. */
   maxGrpcTimeout?: Duration;
   hashPolicy?: unknown[];
-  requestMirrorPolicies?: { cluster: string; runtimeFraction?: { defaultValue?: FractionalPercent }; traceSampled?: boolean }[];
+  requestMirrorPolicies?: { cluster: string; runtimeFraction?: { defaultValue?: FractionalPercent }; traceSampled?: boolean; disableShadowHostSuffixAppend?: boolean }[];
 }
 
 /** One element of RouteAction.hashPolicy (consistent-hash key), as Istio writes them. */

@@ -179,7 +179,7 @@ function translateForward(r: Route, field: string, vhRetry: RetryPolicy | undefi
     retry: a.retryPolicy ? compileRetryPolicy(a.retryPolicy) : vhRetry,
     rewrite,
     hostRewrite: a.hostRewriteLiteral,
-    mirrors: (a.requestMirrorPolicies ?? []).map((m) => ({ cluster: m.cluster, perMillion: perMillion(m.runtimeFraction?.defaultValue) })),
+    mirrors: (a.requestMirrorPolicies ?? []).map((m) => ({ cluster: m.cluster, perMillion: perMillion(m.runtimeFraction?.defaultValue), keepHost: m.disableShadowHostSuffixAppend === true })),
     hash,
   });
 }
