@@ -43,6 +43,8 @@ export class MeshAgent extends Dispatcher {
     if (!origin || origin.protocol !== 'http:') return this.#passthrough.dispatch(opts, handler);
     const headers = toHeaderRecord(opts.headers);
     const port = origin.port ? Number(origin.port) : 80;
+    // The logical Host the upstream must see, kept in the record every attempt copies.
+    if (headers['host'] === undefined) headers['host'] = origin.host;
     const authority = typeof headers['host'] === 'string' ? headers['host'] : origin.host;
     const view = requestView(opts.method, 'http', authority, opts.path, headers);
     const d = this.mesh.decide(view, origin.hostname, port);
@@ -143,7 +145,8 @@ function localAddress(): string | undefined {
   return sourceIp;
 }
 
-const NO_TRACE: RequestTrace = { attempt: () => ({ inject() {}, end() {} }), event() {}, end() {} };
+const NO_ATTEMPT_TRACE = { inject() {}, end() {} };
+const NO_TRACE: RequestTrace = { attempt: () => NO_ATTEMPT_TRACE, event() {}, end() {} };
 
 /** Wraps a caller's handler so the request's outcome ends its (observe-mode) span. */
 function observed(handler: Dispatcher.DispatchHandler, trace: RequestTrace): Dispatcher.DispatchHandler {

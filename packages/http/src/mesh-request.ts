@@ -36,7 +36,8 @@ export class MeshRequest implements AttemptOwner {
   readonly #outer: OuterController;
   readonly #replayable: boolean;
   readonly #path: string;
-  #tried = new Set<EndpointState>();
+  /** Hosts already tried, made on the first retry (most requests never need it). */
+  #tried: Set<EndpointState> | undefined;
   #attempts = 0;
   #deadline = 0;
   #routeTimer: NodeJS.Timeout | undefined;
@@ -140,7 +141,7 @@ export class MeshRequest implements AttemptOwner {
       return;
     }
     this.#attempts++;
-    this.#tried.add(endpoint);
+    if (retry?.avoidPreviousHosts) (this.#tried ??= new Set()).add(endpoint);
     const headers = this.#upstreamHeaders();
     if (this.#attempts > 1) headers['x-envoy-attempt-count'] = String(this.#attempts);
     const span = this.#trace.attempt(this.#attempts, endpoint);
@@ -154,7 +155,7 @@ export class MeshRequest implements AttemptOwner {
     if (perTry > 0) attempt.startPerTryTimer(perTry);
     try {
       this.#transports.for(cluster, endpoint).dispatch(
-        { ...this.#opts, origin: `${cluster.tls ? 'https' : 'http'}://${endpoint.socketPath !== undefined ? 'localhost' : endpoint.key}`, path: this.#path, headers: headers as Record<string, string | string[]> },
+        { ...this.#opts, origin: endpoint.origin(cluster.tls !== undefined), path: this.#path, headers: headers as Record<string, string | string[]> },
         attempt,
       );
     } catch (err) {
@@ -167,7 +168,8 @@ export class MeshRequest implements AttemptOwner {
     const headers: MutableHeaders = { ...this.#headers };
     applyHeaderMutations(headers, this.#d.route.requestHeaders);
     applyHeaderMutations(headers, this.#d.target.requestHeaders);
-    headers['host'] = this.#d.action.hostRewrite ?? (typeof this.#headers['host'] === 'string' ? this.#headers['host'] : authorityOf(this.#opts.origin));
+    // MeshAgent always sets the logical Host in the record it hands over.
+    if (this.#d.action.hostRewrite !== undefined) headers['host'] = this.#d.action.hostRewrite;
     return headers;
   }
 
@@ -311,9 +313,4 @@ export class MeshRequest implements AttemptOwner {
 
 function isEmpty(m: { readonly set: readonly unknown[]; readonly remove: readonly unknown[] }): boolean {
   return m.set.length === 0 && m.remove.length === 0;
-}
-
-function authorityOf(origin: string | URL | undefined): string {
-  if (!origin) return '';
-  return typeof origin === 'string' ? new URL(origin).host : origin.host;
 }

@@ -16,6 +16,13 @@ export class EndpointState {
   locality: Locality | undefined;
   /** EDS priority of the endpoint's locality group (0 is the most preferred). */
   priority = 0;
+  /** loadBalancingWeight of the endpoint's locality group; read only by locality-weighted balancing. */
+  localityWeight = 0;
+  /**
+   * When the host last became usable (ms since epoch): added to a cluster that already had
+   * hosts, or returned from ejection. Slow start ramps its weight up from here; 0 = long ago.
+   */
+  usableSince = 0;
   labels: Readonly<Record<string, string>> = {};
 
   // Outlier detection (resilience/outlier-detector.ts owns these).
@@ -38,6 +45,15 @@ export class EndpointState {
   /** The socket path of a Unix domain socket endpoint ('unix:/path'), else undefined. */
   get socketPath(): string | undefined {
     return this.address.startsWith('unix:') ? this.address.slice(5) : undefined;
+  }
+
+  #origins: [string, string] | undefined;
+
+  /** The origin a transport dials for this endpoint ('http://10.0.0.1:80'), built once. */
+  origin(tls: boolean): string {
+    const host = this.address.startsWith('unix:') ? 'localhost' : this.key;
+    this.#origins ??= [`http://${host}`, `https://${host}`];
+    return this.#origins[tls ? 1 : 0];
   }
 }
 
