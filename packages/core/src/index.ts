@@ -19,6 +19,7 @@ export { xxHash64 } from './lb/xxhash64.ts';
 export { applyHeaderMutations, type MutableHeaders } from './router/header-mutations.ts';
 export type { FaultDraw } from './router/fault.ts';
 export { isRetriable, backoffMs, type RetryPolicy } from './resilience/retry-policy.ts';
+export { PreviousPriorities } from './resilience/retry-priority.ts';
 export { classifyError, isSuccess, type Outcome } from './resilience/outcome.ts';
 export type { MeshSnapshot, ClusterConfig, CompiledRoute, ForwardAction, WeightedClusterConfig, RedirectActionConfig } from './snapshot/mesh-snapshot.ts';
 export { EndpointState } from './snapshot/endpoint-state.ts';

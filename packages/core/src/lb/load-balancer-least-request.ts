@@ -1,19 +1,24 @@
 // LEAST_REQUEST, Istio's default: Envoy's power of two choices. With equal weights, pick two
 // endpoints at random and take the one with fewer requests in flight. With unequal weights
 // Envoy schedules by weight / (active + 1)^bias (bias 1); here that is a weighted random pick
-// over those effective weights, which gives the same long-run shares.
+// over those effective weights, which gives the same long-run shares. While slow start ramps a
+// host (slow-start.ts), Envoy leaves the two-choice path and schedules by weight, with each
+// weight scaled by the ramp; so does this.
 
 import type { EndpointState } from '../snapshot/endpoint-state.ts';
 import { allWeightsEqual, pickAvoiding, type LoadBalancer } from './load-balancer.ts';
+import type { SlowStart } from './slow-start.ts';
 
 export class LeastRequestLoadBalancer implements LoadBalancer {
   readonly #endpoints: readonly EndpointState[];
   readonly #equal: boolean;
   readonly #random: () => number;
   readonly #choices: number;
+  readonly #slowStart: SlowStart | undefined;
 
-  constructor(endpoints: readonly EndpointState[], random: () => number = Math.random, choiceCount = 2) {
+  constructor(endpoints: readonly EndpointState[], random: () => number = Math.random, choiceCount = 2, slowStart?: SlowStart) {
     this.#endpoints = endpoints;
+    this.#slowStart = slowStart;
     this.#equal = allWeightsEqual(endpoints);
     this.#random = random;
     this.#choices = Math.max(2, choiceCount);
@@ -27,7 +32,10 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
     const eps = this.#endpoints;
     const n = eps.length;
     if (n <= 1) return eps[0];
-    if (this.#equal) {
+    const ss = this.#slowStart;
+    const now = ss ? ss.now() : 0;
+    const ramping = ss !== undefined && ss.active(now);
+    if (this.#equal && !ramping) {
       let best = eps[Math.floor(this.#random() * n)]!;
       for (let i = 1; i < this.#choices; i++) {
         const other = eps[Math.floor(this.#random() * n)]!;
@@ -35,11 +43,12 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
       }
       return best;
     }
+    const weightOf = ramping ? (e: EndpointState) => ss.weight(e, now) : (e: EndpointState) => e.weight;
     let total = 0;
-    for (const e of eps) total += e.weight / (e.active + 1);
+    for (const e of eps) total += weightOf(e) / (e.active + 1);
     let r = this.#random() * total;
     for (const e of eps) {
-      r -= e.weight / (e.active + 1);
+      r -= weightOf(e) / (e.active + 1);
       if (r < 0) return e;
     }
     return eps[n - 1];

@@ -1,9 +1,12 @@
 // ROUND_ROBIN: smooth weighted round robin (each pick adds every weight to its running score and
 // takes the highest), which spreads a weighted cycle evenly instead of in bursts. With equal
-// weights it is plain rotation.
+// weights it is plain rotation. With slow start (slow-start.ts) ramping a host, every pick
+// reads the hosts' current ramped weights, so the ramp takes effect as time passes, not only
+// when the host set changes.
 
 import type { EndpointState } from '../snapshot/endpoint-state.ts';
 import { allWeightsEqual, pickAvoiding, type LoadBalancer } from './load-balancer.ts';
+import type { SlowStart } from './slow-start.ts';
 
 export class RoundRobinLoadBalancer implements LoadBalancer {
   readonly #endpoints: readonly EndpointState[];
@@ -11,9 +14,11 @@ export class RoundRobinLoadBalancer implements LoadBalancer {
   readonly #scores: Float64Array;
   readonly #total: number;
   #next: number;
+  readonly #slowStart: SlowStart | undefined;
 
-  constructor(endpoints: readonly EndpointState[], random: () => number = Math.random) {
+  constructor(endpoints: readonly EndpointState[], random: () => number = Math.random, slowStart?: SlowStart) {
     this.#endpoints = endpoints;
+    this.#slowStart = slowStart;
     this.#equal = allWeightsEqual(endpoints);
     this.#scores = new Float64Array(endpoints.length);
     this.#total = endpoints.reduce((s, e) => s + e.weight, 0);
@@ -28,17 +33,32 @@ export class RoundRobinLoadBalancer implements LoadBalancer {
   #once(): EndpointState | undefined {
     const n = this.#endpoints.length;
     if (n === 0) return undefined;
+    const ss = this.#slowStart;
+    if (ss) {
+      const now = ss.now();
+      if (ss.active(now)) return this.#weighted((e) => ss.weight(e, now));
+    }
     if (this.#equal) {
       const e = this.#endpoints[this.#next % n];
       this.#next = (this.#next + 1) % n;
       return e;
     }
+    return this.#weighted(undefined);
+  }
+
+  #weighted(weightOf: ((e: EndpointState) => number) | undefined): EndpointState | undefined {
+    const n = this.#endpoints.length;
     let best = 0;
+    let total = this.#total;
+    if (weightOf) total = 0;
     for (let i = 0; i < n; i++) {
-      this.#scores[i]! += this.#endpoints[i]!.weight;
+      const e = this.#endpoints[i]!;
+      const w = weightOf ? weightOf(e) : e.weight;
+      if (weightOf) total += w;
+      this.#scores[i]! += w;
       if (this.#scores[i]! > this.#scores[best]!) best = i;
     }
-    this.#scores[best]! -= this.#total;
+    this.#scores[best]! -= total;
     return this.#endpoints[best];
   }
 }

@@ -8,11 +8,22 @@
 //
 // `hash` is the request's consistent-hash key (router/hash-policy.ts). Only the hashing
 // balancers (ring hash, Maglev) read it; the others ignore it, so callers may always pass it.
+//
+// `priorities` is a retry's record of the priority levels it already tried (Envoy's
+// retry_priority extension, resilience/retry-priority.ts). Only the priority balancer reads it.
 
 import type { EndpointState } from '../snapshot/endpoint-state.ts';
 
 export interface LoadBalancer {
-  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint): EndpointState | undefined;
+  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint, priorities?: RetryPriorityFilter): EndpointState | undefined;
+}
+
+/** Which priority levels a retry must leave out of its pick. */
+export interface RetryPriorityFilter {
+  /** Levels to leave out of this pick, or undefined for the cluster's own priority load. */
+  excluded(): ReadonlySet<number> | undefined;
+  /** Every level with usable hosts was left out: forget them and use the original load. */
+  reset(): void;
 }
 
 export function pickAvoiding(

@@ -12,7 +12,7 @@
 // A route timeout that fired is never retried (the whole request is over).
 
 import type { RetryPolicy as XdsRetryPolicy } from '../xds/resources.ts';
-import { PREVIOUS_HOSTS_PREDICATE } from '../xds/resources.ts';
+import { PREVIOUS_HOSTS_PREDICATE, PREVIOUS_PRIORITIES } from '../xds/resources.ts';
 import { durationToMs } from '../xds/duration.ts';
 import { grpcStatusForToken, type Outcome } from './outcome.ts';
 
@@ -34,6 +34,12 @@ export interface RetryPolicy {
   readonly grpcStatuses: ReadonlySet<number>;
   readonly avoidPreviousHosts: boolean;
   readonly hostSelectionAttempts: number;
+  /**
+   * previous_priorities' update_frequency when the route has that retry priority (istiod writes
+   * 2 for retryRemoteLocalities): retries then leave tried priority levels out
+   * (retry-priority.ts). Undefined: no retry priority.
+   */
+  readonly previousPrioritiesUpdateFrequency: number | undefined;
   readonly flags: number;
 }
 
@@ -69,8 +75,17 @@ export function compileRetryPolicy(p: XdsRetryPolicy): RetryPolicy {
     grpcStatuses: grpc,
     avoidPreviousHosts: (p.retryHostPredicate ?? []).some((h) => h.name === PREVIOUS_HOSTS_PREDICATE),
     hostSelectionAttempts: p.hostSelectionRetryMaxAttempts ?? 1,
+    previousPrioritiesUpdateFrequency: previousPriorities(p),
     flags,
   };
+}
+
+function previousPriorities(p: XdsRetryPolicy): number | undefined {
+  if (p.retryPriority?.name !== PREVIOUS_PRIORITIES) return undefined;
+  const f = (p.retryPriority.typedConfig as { updateFrequency?: number } | undefined)?.updateFrequency;
+  // Envoy's validation requires update_frequency > 0; a config without one still means "avoid
+  // tried priorities", so take the smallest legal value rather than drop the behaviour.
+  return typeof f === 'number' && f > 0 ? Math.floor(f) : 1;
 }
 
 /** Whether this outcome may be retried under the policy (budget and time are checked elsewhere). */

@@ -169,6 +169,8 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
     outlier: settings.outlier,
     panicThreshold: settings.panicThreshold,
     hashLb: settings.hashLb,
+    localityWeighted: settings.localityWeighted,
+    slowStart: settings.slowStart,
   });
   const runtime = registry.get(name, runtimeConfig([]));
   let endpoints: readonly EndpointState[];
@@ -184,6 +186,7 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
       state.healthy = spec.healthy;
       state.locality = spec.locality;
       state.priority = spec.priority;
+      state.localityWeight = spec.localityWeight;
       state.labels = spec.labels;
       return state;
     });

@@ -14,9 +14,11 @@ import type { OutlierConfig } from '../resilience/outlier-config.ts';
 import { OutlierDetector } from '../resilience/outlier-detector.ts';
 import type { Outcome } from '../resilience/outcome.ts';
 import type { BreakerTicket, ErrorRateBreaker } from '../resilience/error-rate-breaker.ts';
-import type { LoadBalancer } from '../lb/load-balancer.ts';
+import type { LoadBalancer, RetryPriorityFilter } from '../lb/load-balancer.ts';
 import { createLoadBalancer, type HashLbOptions } from '../lb/create-load-balancer.ts';
 import { PriorityLoadBalancer } from '../lb/priority-load-balancer.ts';
+import { levelBalancer } from '../lb/locality-weighted-load-balancer.ts';
+import type { SlowStartSettings } from '../lb/slow-start.ts';
 import type { Logger } from '../logger.ts';
 import type { DnsSettings, EndpointSpec } from '../xds/translate-cluster.ts';
 import { DnsEndpoints, type DnsResolver } from './dns-refresh.ts';
@@ -30,6 +32,10 @@ export interface ClusterRuntimeConfig {
   readonly panicThreshold: number;
   /** Ring and table sizes for RING_HASH / MAGLEV. */
   readonly hashLb?: HashLbOptions | undefined;
+  /** commonLbConfig.localityWeightedLbConfig: choose a locality by weight × health first. */
+  readonly localityWeighted?: boolean | undefined;
+  /** slow_start_config of ROUND_ROBIN / LEAST_REQUEST. */
+  readonly slowStart?: SlowStartSettings | undefined;
 }
 
 /** Counters with Envoy's names where Envoy has one, so dashboards and runbooks still mean something. */
@@ -63,6 +69,10 @@ export class ClusterRuntime {
   #dnsConfig: ((endpoints: readonly EndpointState[]) => ClusterRuntimeConfig) | undefined;
   /** How DNS clusters resolve names (node:dns unless a test sets a fake before the first snapshot). */
   dnsResolver: DnsResolver | undefined;
+  /** The clock slow start reads (tests inject one). */
+  clock: () => number = Date.now;
+  /** Set once the runtime has had a host set: hosts that arrive later are new and ramp up. */
+  #hadHosts = false;
 
   activeRequests = 0;
   pendingRequests = 0;
@@ -80,6 +90,9 @@ export class ClusterRuntime {
     const probe = new EndpointState(address, port);
     const existing = this.#endpoints.get(probe.key);
     if (existing) return existing;
+    // Envoy ramps hosts added to a cluster that already has some (slow start); the first host
+    // set is not ramped, as every host in it would be equally new.
+    if (this.#hadHosts) probe.usableSince = this.clock();
     this.#endpoints.set(probe.key, probe);
     return probe;
   }
@@ -87,6 +100,7 @@ export class ClusterRuntime {
   /** Takes the config of a new snapshot; forgets endpoints it no longer names. */
   configure(config: ClusterRuntimeConfig): void {
     this.#config = config;
+    if (config.endpoints.length > 0) this.#hadHosts = true;
     const keep = new Set(config.endpoints.map((e) => e.key));
     for (const key of this.#endpoints.keys()) if (!keep.has(key)) this.#endpoints.delete(key);
     if (config.outlier) {
@@ -138,6 +152,7 @@ export class ClusterRuntime {
       state.healthy = spec.healthy;
       state.locality = spec.locality;
       state.priority = spec.priority;
+      state.localityWeight = spec.localityWeight;
       state.labels = spec.labels;
       out.push(state);
     }
@@ -214,12 +229,15 @@ export class ClusterRuntime {
 
   // ---- host choice ----
 
-  /** `hash`: the request's consistent-hash key (ForwardAction.hash); only RING_HASH and MAGLEV read it. */
-  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint): EndpointState | undefined {
+  /**
+   * `hash`: the request's consistent-hash key (ForwardAction.hash); only RING_HASH and MAGLEV read it.
+   * `priorities`: a retry's previous_priorities record (resilience/retry-priority.ts).
+   */
+  pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint, priorities?: RetryPriorityFilter): EndpointState | undefined {
     // A DNS cluster starts resolving on first use (dns-refresh.ts says why).
     if (this.#dns && !this.#dns.active) this.#dns.activate();
     this.#lb ??= this.#buildLoadBalancer();
-    return this.#lb.pick(exclude, attempts, hash);
+    return this.#lb.pick(exclude, attempts, hash, priorities);
   }
 
   /** Hosts that may take traffic: healthy in EDS and not ejected. */
@@ -231,10 +249,12 @@ export class ClusterRuntime {
     const all = this.#config.endpoints;
     const usable = this.usableHosts();
     const threshold = this.#config.panicThreshold;
-    const { lbPolicy, hashLb } = this.#config;
+    const { lbPolicy, hashLb, localityWeighted } = this.#config;
+    const slowStart = this.#config.slowStart ? { ...this.#config.slowStart, now: this.clock } : undefined;
+    const options = { localityWeighted, slowStart };
     // Panic: too few usable hosts, so spread over every host rather than overload the few.
     if (all.length > 0 && threshold > 0 && (100 * usable.length) / all.length < threshold) {
-      return createLoadBalancer(lbPolicy, all, hashLb);
+      return createLoadBalancer(lbPolicy, all, hashLb, slowStart);
     }
     const byPriority = (list: readonly EndpointState[]) => {
       const m = new Map<number, EndpointState[]>();
@@ -248,8 +268,8 @@ export class ClusterRuntime {
     const levels = byPriority(all);
     // Hashing balancers are rebuilt only here, when the usable host set changes (an ejection,
     // a new snapshot, a DNS refresh), never per request.
-    if (levels.size <= 1) return createLoadBalancer(lbPolicy, usable, hashLb);
-    return new PriorityLoadBalancer(lbPolicy, levels, byPriority(usable), Math.random, hashLb);
+    if (levels.size <= 1) return levelBalancer(lbPolicy, all, usable, hashLb, options);
+    return new PriorityLoadBalancer(lbPolicy, levels, byPriority(usable), Math.random, hashLb, options);
   }
 
   // ---- outcomes ----
@@ -301,6 +321,9 @@ export class ClusterRuntime {
         this.#logger.warn({ cluster: this.name, endpoint: host.key, reason, ejections: host.ejections, ejectedForMs: until - Date.now() }, 'outlier ejected');
       },
       returned: (host: EndpointState) => {
+        // Back from ejection: the nearest thing a proxyless client has to passing a health check
+        // again, which is when Envoy restarts a host's slow start.
+        host.usableSince = this.clock();
         this.#logger.info({ cluster: this.name, endpoint: host.key }, 'outlier returned to service');
       },
     };

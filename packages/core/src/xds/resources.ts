@@ -192,7 +192,7 @@ export interface RetryPolicy {
   hostSelectionRetryMaxAttempts?: number;
   retriableStatusCodes?: number[];
   retryBackOff?: { baseInterval: Duration; maxInterval?: Duration };
-  retryPriority?: unknown;
+  retryPriority?: { name: string; typedConfig?: Any };
 }
 
 export interface HeaderValueOption {
@@ -240,7 +240,8 @@ export interface Cluster {
   circuitBreakers?: { thresholds?: CircuitBreakerThresholds[] };
   outlierDetection?: Record<string, unknown>;
   commonLbConfig?: { healthyPanicThreshold?: { value?: number }; localityWeightedLbConfig?: Record<string, never> };
-  leastRequestLbConfig?: { choiceCount?: number };
+  leastRequestLbConfig?: { choiceCount?: number; slowStartConfig?: SlowStartConfig };
+  roundRobinLbConfig?: { slowStartConfig?: SlowStartConfig };
   metadata?: { filterMetadata?: Record<string, Record<string, unknown>> };
   transportSocket?: { name: string; typedConfig?: Any };
   /** Stats name istiod gives the cluster (`<name>;`). */
@@ -258,6 +259,13 @@ export interface Cluster {
   /** Use the records' TTL as the refresh interval (istiod sets it). */
   respectDnsTtl?: boolean;
   dnsLookupFamily?: 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
+}
+
+/** Cluster.SlowStartConfig (aggression is a RuntimeDouble, min_weight_percent a Percent). */
+export interface SlowStartConfig {
+  slowStartWindow?: Duration;
+  aggression?: { defaultValue?: number; runtimeKey?: string };
+  minWeightPercent?: { value?: number };
 }
 
 /** Cluster.outlierDetection in Envoy's field names (uint32 wrappers as bare numbers). */

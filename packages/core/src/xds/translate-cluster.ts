@@ -10,6 +10,7 @@ import { translateTransportSocket, type ClusterTls } from '../security/cluster-t
 import { clusterLimits, type ClusterLimits } from '../resilience/cluster-limits.ts';
 import { outlierConfig, type OutlierConfig } from '../resilience/outlier-config.ts';
 import type { HashLbOptions } from '../lb/create-load-balancer.ts';
+import type { SlowStartSettings } from '../lb/slow-start.ts';
 import { DEFAULT_MIN_RING_SIZE, MAX_RING_SIZE } from '../lb/load-balancer-ring-hash.ts';
 import { DEFAULT_MAGLEV_TABLE_SIZE, isPrime, MAX_MAGLEV_TABLE_SIZE } from '../lb/load-balancer-maglev.ts';
 
@@ -32,6 +33,10 @@ export interface ClusterSettings {
   readonly hashLb: HashLbOptions | undefined;
   /** STRICT_DNS / LOGICAL_DNS: how host-name endpoints are resolved (snapshot/dns-refresh.ts). */
   readonly dns: DnsSettings | undefined;
+  /** commonLbConfig.localityWeightedLbConfig is set: balance across localities by their weights. */
+  readonly localityWeighted: boolean;
+  /** slow_start_config of ROUND_ROBIN / LEAST_REQUEST; undefined when absent or for other policies. */
+  readonly slowStart: SlowStartSettings | undefined;
 }
 
 /** DNS resolution of a STRICT_DNS or LOGICAL_DNS cluster's host-name endpoints. */
@@ -82,6 +87,8 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
   if (!hashLb.ok) return hashLb;
   const dns = dnsSettings(c, type);
   if (!dns.ok) return dns;
+  const slowStart = slowStartSettings(c, lbPolicy);
+  if (!slowStart.ok) return slowStart;
   const ct = c.connectTimeout !== undefined ? durationToMs(c.connectTimeout) : 5000;
   if (ct === undefined || ct <= 0) return fail(`Cluster ${c.name}: connectTimeout: ${JSON.stringify(c.connectTimeout)} must be a positive duration`);
   // A transport socket that does not translate rejects the whole cluster (NACK): dropping it
@@ -90,7 +97,10 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
   if (!tls.ok) return tls;
   const outlier = outlierConfig(c.outlierDetection, `Cluster ${c.name}: outlierDetection`);
   if (!outlier.ok) return outlier;
-  const panic = c.commonLbConfig?.healthyPanicThreshold?.value ?? 50;
+  // A Percent message that is present but empty is 0 (proto3 drops zero values on the wire);
+  // only an absent one takes Envoy's default.
+  const threshold = c.commonLbConfig?.healthyPanicThreshold;
+  const panic = threshold ? threshold.value ?? 0 : 50;
   if (!(panic >= 0 && panic <= 100)) return fail(`Cluster ${c.name}: commonLbConfig.healthyPanicThreshold.value: ${panic} is not in [0, 100]`);
   const common = (c.typedExtensionProtocolOptions?.[HTTP_PROTOCOL_OPTIONS] as { commonHttpProtocolOptions?: { idleTimeout?: string; maxRequestsPerConnection?: number } } | undefined)?.commonHttpProtocolOptions;
   const idle = common?.idleTimeout !== undefined ? durationToMs(common.idleTimeout) : undefined;
@@ -107,7 +117,27 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
     tls: tls.value,
     hashLb: hashLb.value,
     dns: dns.value,
+    localityWeighted: c.commonLbConfig?.localityWeightedLbConfig !== undefined,
+    slowStart: slowStart.value,
   });
+}
+
+// Envoy reads slow_start_config only from the ROUND_ROBIN and LEAST_REQUEST configs, with
+// aggression 1.0 and min_weight_percent 10% when unset. A window of 0 turns it off.
+function slowStartSettings(c: Cluster, policy: LbKind): Result<SlowStartSettings | undefined> {
+  const cfg = policy === 'ROUND_ROBIN' ? c.roundRobinLbConfig?.slowStartConfig : policy === 'LEAST_REQUEST' ? c.leastRequestLbConfig?.slowStartConfig : undefined;
+  if (!cfg || cfg.slowStartWindow === undefined) return ok(undefined);
+  const field = `Cluster ${c.name}: ${policy === 'ROUND_ROBIN' ? 'roundRobinLbConfig' : 'leastRequestLbConfig'}.slowStartConfig`;
+  const windowMs = durationToMs(cfg.slowStartWindow);
+  if (windowMs === undefined || windowMs < 0) return fail(`${field}.slowStartWindow: ${JSON.stringify(cfg.slowStartWindow)} is not a duration`);
+  if (windowMs === 0) return ok(undefined);
+  // Present-but-empty messages are zeros on the wire (see healthyPanicThreshold); an aggression
+  // of 0 is then treated as 1 by the balancer, as Envoy does at run time.
+  const aggression = cfg.aggression ? cfg.aggression.defaultValue ?? 0 : 1;
+  if (!Number.isFinite(aggression)) return fail(`${field}.aggression.defaultValue: ${aggression} is not a number`);
+  const min = cfg.minWeightPercent ? cfg.minWeightPercent.value ?? 0 : 10;
+  if (!(min >= 0 && min <= 100)) return fail(`${field}.minWeightPercent.value: ${min} is not in [0, 100]`);
+  return ok({ windowMs, aggression, minWeightPercent: min });
 }
 
 // Envoy's bounds: ring sizes at most 8M (and minimum <= maximum), a Maglev table a prime of at
@@ -162,6 +192,8 @@ export interface EndpointSpec {
   readonly healthy: boolean;
   readonly locality: Locality | undefined;
   readonly priority: number;
+  /** The locality group's loadBalancingWeight (0 when absent: Envoy sends such a locality nothing under locality-weighted balancing). */
+  readonly localityWeight: number;
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -187,6 +219,7 @@ export function translateLoadAssignment(cla: ClusterLoadAssignment): Result<Endp
         healthy: takesTraffic(eps[i]!.healthStatus),
         locality: group.locality,
         priority: group.priority ?? 0,
+        localityWeight: group.loadBalancingWeight ?? 0,
         labels: labels && typeof labels === 'object' ? (labels as Record<string, string>) : {},
       };
       if (!Number.isInteger(common.weight) || common.weight < 1) return fail(`${field}.loadBalancingWeight: ${common.weight} must be at least 1`);
