@@ -19,7 +19,7 @@
 
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import {
-  backoffMs, decisionAttributes, effectiveStatus, isRetriable, NoHealthyUpstreamError, RequestGrant, RouteTimeoutError, UpstreamError, rewritePath, routeLabel,
+  backoffMs, decisionAttributes, effectiveStatus, isRetriable, NoHealthyUpstreamError, PreviousPriorities, RequestGrant, RouteTimeoutError, UpstreamError, rewritePath, routeLabel,
   type ClusterRuntime, type EndpointState, type ForwardDecision, type Outcome, type RequestTrace, type RetryPolicy,
 } from '@meshlet/core';
 import { Attempt, type AttemptOwner, type SubchannelCall, type SubchannelCallListener } from './call-attempt.ts';
@@ -71,6 +71,8 @@ export class MeshCall implements AttemptOwner {
   #attempts = 0;
   /** Endpoints already tried, when the retry policy avoids previous hosts. */
   #tried: Set<EndpointState> | undefined;
+  /** Priority levels tried, when the route's retries leave them out (retryRemoteLocalities). */
+  #priorities: PreviousPriorities | undefined;
 
   /** What the caller sent, kept for replay while the call may still be retried. */
   readonly #sent: ReplayBuffer;
@@ -242,7 +244,8 @@ export class MeshCall implements AttemptOwner {
     const d = this.#upstream!.decision;
     if (!d || d.cluster.originalDst) return this.#lb.directEndpoint;
     const retry = d.action.retry;
-    return d.cluster.loadBalancer.pick(this.#tried, retry?.hostSelectionAttempts ?? 1, this.#plan.hash);
+    if (retry?.previousPrioritiesUpdateFrequency !== undefined) this.#priorities ??= new PreviousPriorities(retry.previousPrioritiesUpdateFrequency);
+    return d.cluster.loadBalancer.pick(this.#tried, retry?.hostSelectionAttempts ?? 1, this.#plan.hash, this.#priorities);
   }
 
   #nextAttempt(): void {
@@ -274,6 +277,7 @@ export class MeshCall implements AttemptOwner {
     }
     this.#attempts++;
     if (up.retry?.avoidPreviousHosts) (this.#tried ??= new Set()).add(endpoint);
+    this.#priorities?.onHostAttempted(endpoint);
     // The first attempt sends the call's metadata as it is; a retry sends a copy (the first
     // attempt's stream may still hold the original).
     const md = this.#attempts === 1 ? this.#attemptMetadata! : this.#attemptMetadata!.clone();

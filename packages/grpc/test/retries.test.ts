@@ -176,3 +176,35 @@ describe('retries', () => {
     }
   });
 });
+
+describe('retry priority (retryRemoteLocalities → previous_priorities, update frequency 2)', () => {
+  const PREVIOUS_PRIORITIES = {
+    name: 'envoy.retry_priorities.previous_priorities',
+    typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', updateFrequency: 2 },
+  };
+  // Priority 0 holds only the failing server; priority 1 a good one, which the original load
+  // never reaches while priority 0 is healthy.
+  function connectPriorities(policy: RetryPolicy): Client {
+    const part = cluster(C('x'), [bad.port]);
+    part.cla!.endpoints!.push({ priority: 1, lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: good1.port } } } }] });
+    mesh = meshOf([service([{ match: { prefix: '/' }, route: { cluster: C('x'), retryPolicy: policy } }]), part]);
+    register(mesh);
+    client = new EchoClient(TARGET, credentials.createInsecure());
+    return client;
+  }
+
+  it('the second retry leaves the tried priority, as over HTTP', async () => {
+    const c = connectPriorities(retry('unavailable', { retryPriority: PREVIOUS_PRIORITIES }));
+    const r = await unary(c);
+    expect(r.reply.server).toBe('good1');
+    expect(bad.calls.length).toBe(2);
+    expect(good1.calls.length).toBe(1);
+  });
+
+  it('without it every attempt stays on priority 0', async () => {
+    const c = connectPriorities(retry('unavailable'));
+    expect((await unaryError(c)).code).toBe(status.UNAVAILABLE);
+    expect(bad.calls.length).toBe(3);
+    expect(good1.calls.length).toBe(0);
+  });
+});

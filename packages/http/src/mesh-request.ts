@@ -13,7 +13,7 @@
 
 import type { Dispatcher } from 'undici';
 import {
-  applyHeaderMutations, backoffMs, EndpointState, classifyError, isRetriable, RouteTimeoutError, NoHealthyUpstreamError,
+  applyHeaderMutations, backoffMs, EndpointState, classifyError, isRetriable, PreviousPriorities, RouteTimeoutError, NoHealthyUpstreamError,
   UpstreamError, RequestGrant, rewritePath, routeLabel, setCookieHeader,
   type ClusterRuntime, type ForwardDecision, type Mesh, type MutableHeaders, type Outcome, type RequestHash, type RequestTrace,
 } from '@meshlet/core';
@@ -38,6 +38,8 @@ export class MeshRequest implements AttemptOwner {
   readonly #path: string;
   /** Hosts already tried, made on the first retry (most requests never need it). */
   #tried: Set<EndpointState> | undefined;
+  /** Priority levels tried, when the route's retries leave them out (retryRemoteLocalities). */
+  #priorities: PreviousPriorities | undefined;
   #attempts = 0;
   #deadline = 0;
   #routeTimer: NodeJS.Timeout | undefined;
@@ -127,9 +129,10 @@ export class MeshRequest implements AttemptOwner {
     if (this.#done) return;
     const cluster = this.#d.cluster;
     const retry = this.#d.action.retry;
+    if (retry?.previousPrioritiesUpdateFrequency !== undefined) this.#priorities ??= new PreviousPriorities(retry.previousPrioritiesUpdateFrequency);
     const endpoint = cluster.originalDst
       ? this.#originalDestination()
-      : cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1, this.#hash?.hash);
+      : cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1, this.#hash?.hash, this.#priorities);
     if (!endpoint) {
       this.#fail(new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy or every one is ejected'));
       return;
@@ -142,6 +145,7 @@ export class MeshRequest implements AttemptOwner {
     }
     this.#attempts++;
     if (retry?.avoidPreviousHosts) (this.#tried ??= new Set()).add(endpoint);
+    this.#priorities?.onHostAttempted(endpoint);
     const headers = this.#upstreamHeaders();
     if (this.#attempts > 1) headers['x-envoy-attempt-count'] = String(this.#attempts);
     const span = this.#trace.attempt(this.#attempts, endpoint);
