@@ -213,12 +213,12 @@ describe('compileMesh: clusters and DestinationRules', () => {
   it('reports settings that compile to nothing', () => {
     const r = compile([
       SVC,
-      destinationRule('reviews', { host: 'reviews', trafficPolicy: { outlierDetection: { consecutiveErrors: 5 }, loadBalancer: { localityLbSetting: { distribute: [{ from: 'us-east/*', to: { 'us-west/*': 100 } }] } } } }),
+      destinationRule('reviews', { host: 'reviews', trafficPolicy: { outlierDetection: { consecutiveErrors: 5 }, loadBalancer: { simple: 'RANDOM', warmup: { duration: '30s' } } } }),
       destinationRule('ghost', { host: 'ghost.example.com' }),
     ]);
     expect(messages(r)).toEqual([
       expect.stringMatching(/reviews spec.trafficPolicy.outlierDetection.consecutiveErrors: consecutiveErrors is deprecated/),
-      expect.stringMatching(/reviews spec.trafficPolicy.loadBalancer.localityLbSetting/),
+      expect.stringMatching(/reviews spec.trafficPolicy.loadBalancer.warmup: warmup applies only to ROUND_ROBIN and LEAST_REQUEST/),
       expect.stringMatching(/ghost spec.host: no ServiceEntry declares ghost.example.com/),
     ]);
   });

@@ -8,10 +8,11 @@
 //  - outlier detection only when the rule has it, with istiod's enforcing percentages and
 //    healthyPanicThreshold from minHealthPercent;
 //  - load balancer: LEAST_REQUEST by default, consistent hash → RING_HASH / MAGLEV,
-//    PASSTHROUGH → ORIGINAL_DST with CLUSTER_PROVIDED;
+//    PASSTHROUGH → ORIGINAL_DST with CLUSTER_PROVIDED; `warmup` (or the deprecated
+//    `warmupDurationSecs`) → slow_start_config of ROUND_ROBIN / LEAST_REQUEST;
 //  - tls becomes the transport socket in compile-cluster-tls.ts (it needs the service's identities).
 
-import type { Cluster, CircuitBreakerThresholds, OutlierDetection as EnvoyOutlierDetection } from '../xds/resources.ts';
+import type { Cluster, CircuitBreakerThresholds, OutlierDetection as EnvoyOutlierDetection, SlowStartConfig } from '../xds/resources.ts';
 import { HTTP_PROTOCOL_OPTIONS, TYPE_URL } from '../xds/resources.ts';
 import { durationSeconds, toDuration } from './compile-duration.ts';
 import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, TrafficPolicy } from './types.ts';
@@ -115,12 +116,14 @@ function applyLoadBalancer(c: Cluster, lb: LoadBalancerSettings | undefined): vo
     case 'LEAST_CONN':
     case 'LEAST_REQUEST':
       c.lbPolicy = 'LEAST_REQUEST';
+      applySlowStart(c, lb);
       break;
     case 'RANDOM':
       c.lbPolicy = 'RANDOM';
       break;
     case 'ROUND_ROBIN':
       c.lbPolicy = 'ROUND_ROBIN';
+      applySlowStart(c, lb);
       break;
     case 'PASSTHROUGH':
       // Send to the address the caller asked for; any endpoint list is dropped.
@@ -131,13 +134,38 @@ function applyLoadBalancer(c: Cluster, lb: LoadBalancerSettings | undefined): vo
       break;
     default:
       c.lbPolicy = 'LEAST_REQUEST';
+      applySlowStart(c, lb);
   }
   applyConsistentHash(c, lb);
+}
+
+// istiod's setWarmup / setSlowStartConfig: `warmup` gives the window, aggression (default 1,
+// written as a RuntimeDouble with istiod's placeholder key "(") and minimumPercent (default
+// 10, Envoy's own); the deprecated `warmupDurationSecs` gives only the window. `warmup` wins.
+function applySlowStart(c: Cluster, lb: LoadBalancerSettings | undefined): void {
+  let config: SlowStartConfig | undefined;
+  const window = toDuration(lb?.warmup?.duration);
+  if (lb?.warmup && window !== undefined) {
+    config = {
+      slowStartWindow: window,
+      aggression: { defaultValue: lb.warmup.aggression ?? 1, runtimeKey: '(' },
+      minWeightPercent: { value: lb.warmup.minimumPercent ?? 10 },
+    };
+  } else {
+    const secs = toDuration(lb?.warmupDurationSecs);
+    if (secs !== undefined) config = { slowStartWindow: secs };
+  }
+  if (!config) return;
+  if (c.lbPolicy === 'ROUND_ROBIN') c.roundRobinLbConfig = { slowStartConfig: config };
+  else c.leastRequestLbConfig = { ...c.leastRequestLbConfig, slowStartConfig: config };
 }
 
 function applyConsistentHash(c: Cluster, lb: LoadBalancerSettings | undefined): void {
   const ch = lb?.consistentHash;
   if (!ch) return;
+  // Cluster.lb_config is a oneof: the hash policy's config replaces any slow start config.
+  delete c.roundRobinLbConfig;
+  delete c.leastRequestLbConfig;
   if (ch.maglev) {
     c.lbPolicy = 'MAGLEV';
     if (ch.maglev.tableSize) c.maglevLbConfig = { tableSize: String(ch.maglev.tableSize) };

@@ -14,7 +14,7 @@ import { configPath } from './compile-context.ts';
 import { applyTrafficPolicy, setMetadata } from './compile-cluster-policy.ts';
 import { applyClientTls } from './compile-cluster-tls.ts';
 import { loadAssignment, localityEndpoints } from './compile-endpoints.ts';
-import { applyLocalityFailover } from './compile-locality.ts';
+import { applyLocalityLoadBalancing } from './compile-locality.ts';
 import type { MeshService, ServiceRegistry } from './compile-services.ts';
 import type { ConsolidatedRule, DestinationRuleIndex } from './destination-rule-index.ts';
 import { portLevelPolicy, subsetPolicy } from './destination-rule-policy.ts';
@@ -59,7 +59,7 @@ function buildCluster(
   const name = clusterName(port.number, subset?.name ?? '', svc.hostname);
   const passthrough = subset?.trafficPolicy?.loadBalancer?.simple === 'PASSTHROUGH';
   const c: Cluster = { name, altStatName: `${name};`, type: discoveryType(svc, passthrough) };
-  const endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels);
+  let endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels);
   if (subset && endpoints.length === 0 && svc.endpoints.length > 0 && c.type !== 'ORIGINAL_DST') {
     const origin = rule?.subsetOrigin.get(subset.name);
     if (origin) {
@@ -80,8 +80,14 @@ function buildCluster(
   if (c.type === 'ORIGINAL_DST' && svc.resolution === 'NONE' && port.targetPort) {
     c.originalDstLbConfig = { upstreamPortOverride: port.targetPort };
   }
-  applyLocalityFailover(endpoints, policy, ctx.client.locality);
   applyTrafficPolicy(c, policy);
+  if (c.type !== 'ORIGINAL_DST') {
+    const located = applyLocalityLoadBalancing(endpoints, policy, ctx.client);
+    endpoints = located.groups;
+    // failoverPriority splits groups into new ones: a DNS cluster's inline assignment follows.
+    if (c.loadAssignment) c.loadAssignment = loadAssignment(name, endpoints);
+    if (located.localityWeighted) c.commonLbConfig = { ...c.commonLbConfig, localityWeightedLbConfig: {} };
+  }
   applyClientTls(c, policy?.tls, svc, ctx.client.clusterDomain);
   let assignment: ReturnType<typeof loadAssignment> | undefined;
   if (c.type === 'EDS') {

@@ -15,7 +15,7 @@ import { endpointPort } from './compile-services.ts';
 import type { ServicePort } from './types.ts';
 
 /** istiod's default cluster ID, the last field of the `istio.workload` telemetry string. */
-const DEFAULT_CLUSTER_ID = 'Kubernetes';
+export const DEFAULT_CLUSTER_ID = 'Kubernetes';
 const UINT32_MAX = 4294967295;
 
 /** Endpoints of `service` on `port`, restricted to `subsetLabels` when given. */
@@ -47,7 +47,7 @@ function lbEndpoint(ep: MeshEndpoint, port: ServicePort): LbEndpoint {
     filterMetadata['envoy.transport_socket_match'] = { tlsMode: ep.tlsMode };
   }
   filterMetadata['istio'] = { workload: telemetryWorkload(ep) };
-  filterMetadata['meshlet'] = { labels: { ...ep.labels } };
+  filterMetadata['meshlet'] = ep.network ? { labels: { ...ep.labels }, network: ep.network } : { labels: { ...ep.labels } };
   return {
     endpoint: { address: endpointAddress(ep, port) },
     healthStatus: 'HEALTHY',

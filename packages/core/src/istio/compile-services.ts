@@ -19,6 +19,8 @@ export interface MeshEndpoint {
   labels: Record<string, string>;
   /** `region/zone/subzone`, possibly empty. */
   locality: string;
+  /** The WorkloadEntry's `network`, for failoverPriority on topology.istio.io/network. */
+  network?: string;
   weight?: number;
   serviceAccount?: string;
   /** Workload name as istiod reports it in telemetry metadata. */
@@ -189,6 +191,7 @@ function fromWorkloadEntry(we: WorkloadEntrySpec, workloadName: string, namespac
     path,
   };
   if (we.weight !== undefined) ep.weight = we.weight;
+  if (we.network) ep.network = we.network;
   if (we.serviceAccount !== undefined) ep.serviceAccount = we.serviceAccount;
   return ep;
 }

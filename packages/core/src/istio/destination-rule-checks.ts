@@ -31,11 +31,10 @@ function checkBlocks(ctx: CompileContext, dr: DestinationRule, p: Omit<TrafficPo
     ctx.problems.warn(dr, [...path, 'outlierDetection', 'consecutiveErrors'], 'consecutiveErrors is deprecated and istiod ignores it; use consecutive5xxErrors or consecutiveGatewayErrors');
   }
   const lb = p.loadBalancer;
-  const loc = lb?.localityLbSetting;
-  if (loc?.distribute?.length || loc?.failoverPriority?.length) {
-    ctx.problems.warn(dr, [...path, 'loadBalancer', 'localityLbSetting'], 'locality distribute and failoverPriority are not applied by Meshlet yet; only failover (by region) is');
+  if ((lb?.warmup || lb?.warmupDurationSecs) && (lb.simple === 'RANDOM' || lb.simple === 'PASSTHROUGH' || lb.consistentHash)) {
+    // istiod writes slow start only into the ROUND_ROBIN / LEAST_REQUEST configs.
+    ctx.problems.warn(dr, [...path, 'loadBalancer', lb.warmup ? 'warmup' : 'warmupDurationSecs'], 'warmup applies only to ROUND_ROBIN and LEAST_REQUEST balancing; it is ignored here');
   }
-  if (lb?.warmup || lb?.warmupDurationSecs) ctx.problems.warn(dr, [...path, 'loadBalancer', lb.warmup ? 'warmup' : 'warmupDurationSecs'], 'slow-start warmup is not applied by Meshlet');
   if (p.tunnel !== undefined) ctx.problems.warn(dr, [...path, 'tunnel'], 'tunnel settings are not applied by Meshlet');
   if (p.proxyProtocol !== undefined) ctx.problems.warn(dr, [...path, 'proxyProtocol'], 'PROXY protocol is not applied by Meshlet');
 }
