@@ -13,6 +13,7 @@ import { requestView, type HeaderRecord, type RequestView } from './router/reque
 import { explainDecision, type Explanation } from './explain.ts';
 import { defaultLogger, type Logger } from './logger.ts';
 import type { MeshTelemetry } from './telemetry/mesh-telemetry.ts';
+import { clientStatus, type ClientStatusResponse } from './xds/client-status.ts';
 
 /**
  * 'enforce' (default): requests follow the mesh. 'observe': every decision is computed and
@@ -208,6 +209,15 @@ export class Mesh {
       problems: [...this.#problems],
       ...extra,
     };
+  }
+
+  /**
+   * configDump() as CSDS: an envoy.service.status.v3.ClientStatusResponse (proto3 JSON), what
+   * CSDS tools read. The node id is the xDS node's, or one naming this embedded client.
+   */
+  clientStatus(): ClientStatusResponse {
+    const dump = this.configDump();
+    return clientStatus(dump, dump.xds?.node ?? `meshlet~embedded~${this.identity.namespace}`);
   }
 
   /** Registers cleanup run by close() (config watchers, xDS streams, transports). */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMesh, Mesh, resolveIdentity, silentLogger, type Logger, type XdsResources } from '../src/index.ts';
-import { decodeAny, encodeAny } from '../src/xds/codec/index.ts';
+import { decodeAny, decodeMessage, encodeAny, encodeMessage } from '../src/xds/codec/index.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
 
 const DEMO = fileURLToPath(new URL('../../../examples/demo/mesh', import.meta.url));
@@ -62,6 +62,23 @@ describe('compiled resources are valid Envoy v3 messages', () => {
     ];
     for (const r of requests) expect(fromWire.explain(r)).toEqual(mesh.explain(r));
     await fromWire.close();
+  });
+});
+
+describe('CSDS', () => {
+  it('clientStatus() is a ClientStatusResponse the Envoy schema accepts, every compiled resource ACKED at the snapshot version', async () => {
+    mesh = await createMesh({ config: DEMO, watch: false, logger: silentLogger });
+    const csds = mesh.clientStatus();
+    const wire = encodeMessage('envoy.service.status.v3.ClientStatusResponse', csds);
+    const back = decodeMessage('envoy.service.status.v3.ClientStatusResponse', wire);
+    if (!back.ok) throw back.error;
+    const configs = back.value.config[0].genericXdsConfigs as { typeUrl: string; name: string; clientStatus: string; versionInfo: string; xdsConfig: { '@type': string } }[];
+    const dump = mesh.configDump();
+    expect(configs).toHaveLength(dump.listeners.length + dump.routeConfigs.length + dump.clusters.length + dump.endpoints.length);
+    expect(new Set(configs.map((c) => c.clientStatus))).toEqual(new Set(['ACKED']));
+    const l = configs.find((c) => c.name === 'reviews.default.svc.cluster.local:9080')!;
+    expect(l).toMatchObject({ typeUrl: TYPE_URL.Listener, versionInfo: '1' });
+    expect(l.xdsConfig['@type']).toBe(TYPE_URL.Listener);
   });
 });
 

@@ -11,6 +11,7 @@ import { MeshAgent } from '../../http/src/index.ts';
 import { parseBootstrap } from '../src/xds/bootstrap.ts';
 import { AdsClient } from '../src/xds/ads-client.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
+import { encodeMessage } from '../src/xds/codec/index.ts';
 import { cluster, REVIEWS, routesYaml, servicesYaml, startBackend, tempDir, waitFor, writeBootstrap, writeConfig, type Backend } from './xds-helpers.ts';
 
 function target(mesh: Mesh, headers: Record<string, string> = {}): string | undefined {
@@ -110,6 +111,12 @@ describe.each([['state-of-the-world', false], ['delta', true]] as const)('Meshle
     // The version in force is still the one accepted before, and so is the routing.
     expect(nacked.version).toBe(before.version);
     expect(dump.problems.some((p) => p.includes('NACKed') && p.includes(rcName))).toBe(true);
+    // The same as CSDS: a ClientStatusResponse the Envoy schema accepts, the NACK in errorState.
+    const csds = mesh.clientStatus();
+    expect(encodeMessage('envoy.service.status.v3.ClientStatusResponse', csds).length).toBeGreaterThan(0);
+    const entry = csds.config[0]!.genericXdsConfigs.find((g) => g.name === rcName)!;
+    expect(entry).toMatchObject({ clientStatus: 'NACKED', configStatus: 'ERROR', versionInfo: before.version, errorState: { versionInfo: nacked.errorState!.version } });
+    expect(entry.xdsConfig!['@type']).toBe(TYPE_URL.RouteConfiguration);
     expect(target(mesh)).toBe(cluster('v1'));
     expect(target(mesh, { 'end-user': 'jason' })).toBe(cluster('v2'));
 

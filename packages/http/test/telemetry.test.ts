@@ -220,6 +220,8 @@ describe('admin handler', () => {
     const dump = JSON.parse((await get('/meshlet/config_dump')).body);
     expect(dump.version).toBe(1);
     expect(dump.listeners.map((l: { name: string }) => l.name)).toContain('web.default.svc.cluster.local:80');
+    const csds = JSON.parse((await get('/meshlet/config_dump?format=csds')).body);
+    expect(csds.config[0].genericXdsConfigs.some((g: { name: string; clientStatus: string }) => g.name === 'web.default.svc.cluster.local:80' && g.clientStatus === 'ACKED')).toBe(true);
     const clusters = JSON.parse((await get('/meshlet/clusters')).body) as { name: string; endpoints: { address: string; healthy: boolean; ejected: boolean }[]; stats: Record<string, number> }[];
     const c = clusters.find((x) => x.name === 'outbound|80||web.default.svc.cluster.local')!;
     expect(c.endpoints).toEqual([expect.objectContaining({ address: `127.0.0.1:${s.port}`, healthy: true, ejected: false })]);

@@ -1,7 +1,8 @@
 // What a sidecar's admin page gives, in-process: a request handler a service can mount on its
 // own node:http server (or an Express/Fastify raw route) to look inside the mesh.
 //
-//   /config_dump          the xDS resources in force, with versions and problems (JSON)
+//   /config_dump          the xDS resources in force, with versions and problems (JSON);
+//                         ?format=csds gives a CSDS ClientStatusResponse
 //   /clusters             every cluster: endpoints with health, ejection state, counters, limits
 //   /stats                Envoy-style counters, `cluster.<name>.<stat>: <value>` (or ?format=json)
 //   /explain?url=...      the decision for a request (&method=GET&header=name:value...)
@@ -19,7 +20,7 @@ export function createAdminHandler(mesh: Mesh, opts: { prefix?: string } = {}): 
     const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) || '/' : url.pathname;
     try {
       switch (path) {
-        case '/config_dump': return json(res, 200, mesh.configDump());
+        case '/config_dump': return json(res, 200, url.searchParams.get('format') === 'csds' ? mesh.clientStatus() : mesh.configDump());
         case '/clusters': return json(res, 200, clusters(mesh));
         case '/stats': {
           const rows = stats(mesh);
