@@ -4,10 +4,9 @@
 
 import { existsSync } from 'node:fs';
 import type { Mesh } from '../mesh.ts';
-import type { MeshObject } from '../istio/types.ts';
-import { loadConfigFiles } from '../istio/load-files.ts';
 import { compileMesh } from '../istio/compile-mesh.ts';
 import { watchPaths } from './file-watch.ts';
+import { LastGoodFiles } from './last-good-files.ts';
 import { formatProblem, type ConfigProblem } from './config-error.ts';
 import { ConfigError } from '../errors.ts';
 
@@ -19,14 +18,14 @@ export interface FileSourceOptions {
 export class FileConfigSource {
   readonly #mesh: Mesh;
   readonly #paths: string[];
-  /** The objects last applied, by file. */
-  #lastGood = new Map<string, MeshObject[]>();
+  readonly #files: LastGoodFiles;
   #watcher: { close(): void } | undefined;
   #reloading: Promise<void> = Promise.resolve();
 
   constructor(mesh: Mesh, opts: FileSourceOptions) {
     this.#mesh = mesh;
     this.#paths = opts.paths;
+    this.#files = new LastGoodFiles(opts.paths);
     for (const p of opts.paths) {
       if (!existsSync(p)) throw new ConfigError(`config path ${p} does not exist: point createMesh({ config }) or MESHLET_CONFIG at a folder or file of Istio YAML`);
     }
@@ -42,30 +41,15 @@ export class FileConfigSource {
 
   /** Loads, compiles and applies the files. Returns the problems found (errors and warnings). */
   async load(): Promise<ConfigProblem[]> {
-    const loaded = await loadConfigFiles(this.#paths);
-    const byFile = new Map<string, MeshObject[]>();
-    for (const obj of loaded.objects) {
-      const list = byFile.get(obj.source.file) ?? [];
-      list.push(obj);
-      byFile.set(obj.source.file, list);
-    }
-    const brokenFiles = new Set(loaded.problems.filter((p) => p.severity === 'error').map((p) => p.file));
-    for (const file of brokenFiles) {
-      const previous = this.#lastGood.get(file);
-      if (previous) byFile.set(file, previous);
-    }
-    const objects = [...byFile.values()].flat();
+    const { objects, problems: loadProblems, keptFiles } = await this.#files.load();
     const compiled = compileMesh(objects, this.#mesh.identity);
-    const problems = [...loaded.problems, ...compiled.problems];
+    const problems = [...loadProblems, ...compiled.problems];
     for (const p of problems) {
       const line = formatProblem(p);
       if (p.severity === 'error') this.#mesh.logger.error(line);
       else this.#mesh.logger.warn(line);
     }
-    if (brokenFiles.size > 0) {
-      this.#mesh.logger.warn(`keeping the last good version of ${[...brokenFiles].join(', ')}`);
-    }
-    this.#lastGood = byFile;
+    if (keptFiles.length > 0) this.#mesh.logger.warn(`keeping the last good version of ${keptFiles.join(', ')}`);
     this.#mesh.policies.update(objects);
     this.#mesh.applyResources(compiled.resources, `files:${this.#paths.join(',')}`, problems.map(formatProblem));
     return problems;

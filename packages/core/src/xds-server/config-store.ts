@@ -9,7 +9,7 @@ import type { ConfigProblem } from '../config/config-error.ts';
 import { formatProblem } from '../config/config-error.ts';
 import { watchPaths } from '../config/file-watch.ts';
 import { compileMesh, type ClientIdentity } from '../istio/compile-mesh.ts';
-import { loadConfigFiles } from '../istio/load-files.ts';
+import { LastGoodFiles } from '../config/last-good-files.ts';
 import type { MeshObject } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
 import { encodeAny } from '../xds/codec/index.ts';
@@ -49,7 +49,7 @@ export class XdsConfigStore {
   readonly #logger: Logger;
   readonly #listeners = new Set<() => void>();
   #objects: MeshObject[] = [];
-  #lastGood = new Map<string, MeshObject[]>();
+  readonly #files: LastGoodFiles;
   #version = 0;
   #problems: ConfigProblem[] = [];
   /** Compiled snapshots by identity key, for the current version only. */
@@ -61,6 +61,7 @@ export class XdsConfigStore {
 
   constructor(paths: string[], logger: Logger, postCompile?: PostCompile) {
     this.#paths = paths;
+    this.#files = new LastGoodFiles(paths);
     this.#logger = logger;
     this.#postCompile = postCompile;
   }
@@ -91,25 +92,13 @@ export class XdsConfigStore {
   }
 
   async reload(): Promise<void> {
-    const loaded = await loadConfigFiles(this.#paths);
-    const byFile = new Map<string, MeshObject[]>();
-    for (const obj of loaded.objects) {
-      const list = byFile.get(obj.source.file) ?? [];
-      list.push(obj);
-      byFile.set(obj.source.file, list);
-    }
-    const broken = new Set(loaded.problems.filter((p) => p.severity === 'error').map((p) => p.file));
-    for (const file of broken) {
-      const previous = this.#lastGood.get(file);
-      if (previous) byFile.set(file, previous);
-    }
-    for (const p of loaded.problems) {
+    const { objects, problems } = await this.#files.load();
+    for (const p of problems) {
       if (p.severity === 'error') this.#logger.error(formatProblem(p));
       else this.#logger.warn(formatProblem(p));
     }
-    this.#lastGood = byFile;
-    this.#objects = [...byFile.values()].flat();
-    this.#problems = loaded.problems;
+    this.#objects = objects;
+    this.#problems = problems;
     this.#version++;
     this.#cache.clear();
     this.#logger.info({ version: this.#version, objects: this.#objects.length }, 'xDS server config loaded');

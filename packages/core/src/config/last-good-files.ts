@@ -1,0 +1,43 @@
+// Reading CRD files so a broken edit never takes config away: a file whose new version has
+// errors keeps the objects its last good version had (a file that never loaded cleanly
+// contributes what did load). Shared by the embedded config source and `meshlet xds`.
+
+import type { MeshObject } from '../istio/types.ts';
+import { loadConfigFiles } from '../istio/load-files.ts';
+import type { ConfigProblem } from './config-error.ts';
+
+export interface FilesLoad {
+  objects: MeshObject[];
+  problems: ConfigProblem[];
+  /** Files whose last good version was kept because the new one has errors. */
+  keptFiles: string[];
+}
+
+export class LastGoodFiles {
+  readonly paths: readonly string[];
+  #lastGood = new Map<string, MeshObject[]>();
+
+  constructor(paths: readonly string[]) {
+    this.paths = paths;
+  }
+
+  async load(): Promise<FilesLoad> {
+    const loaded = await loadConfigFiles([...this.paths]);
+    const byFile = new Map<string, MeshObject[]>();
+    for (const obj of loaded.objects) {
+      const list = byFile.get(obj.source.file);
+      if (list) list.push(obj);
+      else byFile.set(obj.source.file, [obj]);
+    }
+    const keptFiles: string[] = [];
+    for (const file of new Set(loaded.problems.filter((p) => p.severity === 'error').map((p) => p.file))) {
+      const previous = this.#lastGood.get(file);
+      if (previous) {
+        byFile.set(file, previous);
+        keptFiles.push(file);
+      }
+    }
+    this.#lastGood = byFile;
+    return { objects: [...byFile.values()].flat(), problems: loaded.problems, keptFiles };
+  }
+}
