@@ -96,8 +96,10 @@ spec:
   const load = startLoad({
     concurrency: 16,
     rate: 300,
-    maxRequests: 15_000,
-    maxDurationMs: 40_000,
+    // Bounded, with room for slow certificate writes on a busy machine: the load must still be
+    // running when the last rotation lands, or the final check below has nothing to observe.
+    maxRequests: 30_000,
+    maxDurationMs: 90_000,
     hangMs: 5_000,
     send: async (_i, signal) => {
       const res = await agent.request({ origin: `http://${FQDN}:9080`, path: '/', method: 'GET', signal });
@@ -116,7 +118,7 @@ spec:
       else serverSerials.push(await rotate(root, 'reviews'));
     }
     // Both sides' newest certificates in use on live connections.
-    await waitUntil(() => last.client === clientSerials.at(-1) && last.server === serverSerials.at(-1), 15_000, 'requests over the newest certificates on both sides');
+    await waitUntil(() => last.client === clientSerials.at(-1) && last.server === serverSerials.at(-1), 30_000, 'requests over the newest certificates on both sides');
     await sleep(500);
   } finally {
     load.stop();
