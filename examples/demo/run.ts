@@ -1,6 +1,6 @@
 // The Meshlet demo: small services on 127.0.0.1 with Istio YAML beside them (./mesh), and a
 // client whose undici requests follow those rules with no control plane and no sidecar.
-// Run it with `pnpm demo` (`pnpm demo --mtls` for ISTIO_MUTUAL clients and STRICT servers with
+// Run it with `npm run demo` (`npm run demo -- --mtls` for ISTIO_MUTUAL clients and STRICT servers with
 // development certificates). It prints what happened and exits 0 when the mesh behaved as the
 // YAML says.
 
