@@ -38,8 +38,9 @@ export class MeshAgent extends Dispatcher {
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (this.#closed) throw new Error('MeshAgent is closed');
     const origin = opts.origin === undefined ? undefined : typeof opts.origin === 'string' ? parseOrigin(opts.origin) : opts.origin;
-    // Only plain-HTTP requests are routed; https:// means the caller already chose TLS to a
-    // concrete host (TLS origination by the mesh arrives with mTLS support).
+    // Only plain-HTTP requests are routed: the application speaks plain HTTP to the logical
+    // service and the mesh decides about TLS per cluster (DestinationRule tls). An https:// URL
+    // means the caller already chose TLS to a concrete host, so it goes out as it is.
     if (!origin || origin.protocol !== 'http:') return this.#passthrough.dispatch(opts, handler);
     const headers = toHeaderRecord(opts.headers);
     const port = origin.port ? Number(origin.port) : 80;
