@@ -6,11 +6,11 @@
 // removed_resources at once, so the client need not wait out its does-not-exist timer.
 
 import type * as grpc from '@grpc/grpc-js';
-import { Metadata } from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
 import { decodeRequest, encodeResponse } from '../xds/discovery-envelope.ts';
 import { CLUSTER, LISTENER, resourceTypeOf } from '../xds/resource-types.ts';
 import { identityOfNode, type NodeJson } from './client-identity.ts';
+import { bindSessionStream } from './session-stream.ts';
 import type { XdsConfigStore } from './config-store.ts';
 
 interface TypeState {
@@ -47,12 +47,7 @@ export class DeltaSession {
     this.#unsubscribe = store.onChange(() => {
       for (const typeUrl of this.#types.keys()) this.#send(typeUrl);
     });
-    // Headers at once: the client knows the stream is up even before there is data to send.
-    call.sendMetadata(new Metadata());
-    call.on('data', (b: Buffer) => this.#onRequest(b));
-    call.on('end', () => this.close());
-    call.on('error', () => this.close());
-    call.on('cancelled', () => this.close());
+    bindSessionStream(call, (b) => this.#onRequest(b), () => this.close());
   }
 
   close(): void {

@@ -5,11 +5,11 @@
 // sent for a type only when its content for this client changed.
 
 import type * as grpc from '@grpc/grpc-js';
-import { Metadata } from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
 import { decodeRequest, encodeResponse } from '../xds/discovery-envelope.ts';
 import { CLUSTER, LISTENER, resourceTypeOf } from '../xds/resource-types.ts';
 import { identityOfNode, type NodeJson } from './client-identity.ts';
+import { bindSessionStream } from './session-stream.ts';
 import type { ServedResource, ServedSnapshot, XdsConfigStore } from './config-store.ts';
 
 interface TypeState {
@@ -34,12 +34,7 @@ export class SotwSession {
     this.#store = store;
     this.#logger = logger;
     this.#unsubscribe = store.onChange(() => this.#pushAll());
-    // Headers at once: the client knows the stream is up even before there is data to send.
-    call.sendMetadata(new Metadata());
-    call.on('data', (b: Buffer) => this.#onRequest(b));
-    call.on('end', () => this.close());
-    call.on('error', () => this.close());
-    call.on('cancelled', () => this.close());
+    bindSessionStream(call, (b) => this.#onRequest(b), () => this.close());
   }
 
   close(): void {
