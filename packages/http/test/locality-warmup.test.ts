@@ -2,13 +2,11 @@
 // localities, end to end: Istio YAML → createMesh → MeshAgent → real servers on 127.0.0.1.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { createMesh, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer, type TestHandler } from './helpers/servers.ts';
+import { writeWebMesh } from './helpers/web-mesh.ts';
 
 const FQDN = 'web.default.svc.cluster.local';
 
@@ -35,34 +33,7 @@ function endpoint(s: TestServer, extra = ''): string {
 }
 
 async function meshFor(eps: string[], trafficPolicy: string, identity: { locality?: string; labels?: Record<string, string> } = {}, retries = 'retries: { attempts: 0 }'): Promise<Mesh> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-locality-'));
-  writeFileSync(join(dir, 'mesh.yaml'), `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: web, namespace: default }
-spec:
-  hosts: [${FQDN}]
-  resolution: STATIC
-  ports: [{ number: 80, name: http }]
-  endpoints:
-${eps.join('\n')}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: web, namespace: default }
-spec:
-  host: web
-  trafficPolicy:
-${trafficPolicy}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: web, namespace: default }
-spec:
-  hosts: [web]
-  http:
-    - route: [{ destination: { host: web } }]
-      ${retries}
-`);
+  const dir = writeWebMesh(eps, trafficPolicy, `    - route: [{ destination: { host: web } }]\n      ${retries}`);
   const mesh = await createMesh({ config: dir, watch: false, logger: silentLogger, ...identity });
   meshes.push(mesh);
   expect(mesh.problems).toEqual([]);

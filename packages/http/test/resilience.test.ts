@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { createMesh, OverflowError, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer, type TestHandler } from './helpers/servers.ts';
+import { writeWebMesh } from './helpers/web-mesh.ts';
 
 const FQDN = 'web.default.svc.cluster.local';
 const CLUSTER = `outbound|80||${FQDN}`;
@@ -36,33 +37,7 @@ function endpointYaml(s: TestServer, locality?: string): string {
 }
 
 async function meshFor(eps: string[], trafficPolicy: string, vsHttp = '    - route: [{ destination: { host: web } }]\n      retries: { attempts: 0 }', identity: { locality?: string } = {}): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-resilience-'));
-  writeFileSync(join(dir, 'mesh.yaml'), `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: web, namespace: default }
-spec:
-  hosts: [${FQDN}]
-  resolution: STATIC
-  ports: [{ number: 80, name: http }]
-  endpoints:
-${eps.join('\n')}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: web, namespace: default }
-spec:
-  host: web
-  trafficPolicy:
-${trafficPolicy}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: web, namespace: default }
-spec:
-  hosts: [web]
-  http:
-${vsHttp}
-`);
+  const dir = writeWebMesh(eps, trafficPolicy, vsHttp);
   mesh = await createMesh({ config: dir, watch: false, logger: silentLogger, ...identity });
   expect(mesh.problems).toEqual([]);
   agent = new MeshAgent({ mesh });
