@@ -53,3 +53,6 @@ export { sniff, replaying, type FirstBytes } from './security/connection-sniff.t
 export { compileRbacFilters, RBAC_FILTER, RBAC_TYPE_URL, type RbacFilterConfig } from './security/rbac-compile.ts';
 export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } from './security/rbac.ts';
 export { translateServerListener, type ServerListenerPolicy } from './security/server-listener.ts';
+export { serverListenerName, type InboundDemand, type InboundPolicyState, type InboundPolicyWatch } from './security/inbound-policy.ts';
+export { ServerPolicy, XDS_INBOUND, type ServerPolicySources } from './security/server-policy.ts';
+export { compileInboundListener, serverListenerAddress, SERVER_LISTENER_PREFIX } from './istio/compile-inbound-listener.ts';

@@ -28,6 +28,7 @@ export interface MeshRuntimeOptions {
   mode?: MeshMode;
 }
 import { TlsCredentials } from './security/tls-credentials.ts';
+import type { InboundDemand, InboundPolicyWatch } from './security/inbound-policy.ts';
 import { SecurityPolicies } from './security/security-policies.ts';
 import { candidateHosts } from './router/service-lookup.ts';
 import type { XdsStatusDump } from './xds/xds-status.ts';
@@ -85,6 +86,7 @@ export class Mesh {
   #closed = false;
   #dumpExtensions: (() => Partial<ConfigDump>)[] = [];
   #demand: ServiceDemand | undefined;
+  #inboundDemand: InboundDemand | undefined;
 
   constructor(identity: ClientIdentity, logger: Logger = defaultLogger, options: MeshRuntimeOptions = {}) {
     this.identity = identity;
@@ -175,6 +177,21 @@ export class Mesh {
   /** Lets a config source fetch services on first use (see ensureService). */
   setServiceDemand(fn: ServiceDemand | undefined): void {
     this.#demand = fn;
+  }
+
+  /**
+   * In xDS mode, follows the policy the control plane sends a server listening on host:port
+   * (its inbound listener: mTLS mode and RBAC filters); undefined in embedded mode, where the
+   * PeerAuthentication and AuthorizationPolicy objects in `policies` decide. Server helpers
+   * (createMeshServer, bindMesh) call it once they are listening; close the watch with them.
+   */
+  watchInboundPolicy(host: string, port: number): InboundPolicyWatch | undefined {
+    return this.#inboundDemand?.(host, port);
+  }
+
+  /** Lets a config source serve watchInboundPolicy. */
+  setInboundDemand(fn: InboundDemand | undefined): void {
+    this.#inboundDemand = fn;
   }
 
   /** Adds fields to configDump() (a config source's own status, e.g. `xds`). */

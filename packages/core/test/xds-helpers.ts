@@ -123,8 +123,9 @@ export async function startXdsProcess(configDir: string, listen = '127.0.0.1:0')
   };
 }
 
-export function bootstrapJson(serverUri: string, opts: { delta?: boolean; namespace?: string; labels?: Record<string, string>; features?: string[]; channelCreds?: object[] } = {}): string {
+export function bootstrapJson(serverUri: string, opts: { delta?: boolean; namespace?: string; labels?: Record<string, string>; features?: string[]; channelCreds?: object[]; serverListenerTemplate?: string } = {}): string {
   return JSON.stringify({
+    ...(opts.serverListenerTemplate !== undefined && { server_listener_resource_name_template: opts.serverListenerTemplate }),
     xds_servers: [{ server_uri: serverUri, channel_creds: opts.channelCreds ?? [{ type: 'insecure' }], server_features: ['xds_v3', ...(opts.delta ? ['delta'] : []), ...(opts.features ?? [])] }],
     node: {
       id: `sidecar~127.0.0.1~client-1.${opts.namespace ?? 'default'}~${opts.namespace ?? 'default'}.svc.cluster.local`,

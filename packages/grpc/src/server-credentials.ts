@@ -12,8 +12,8 @@ import {
   type Server, type ServerInterceptor,
 } from '@grpc/grpc-js';
 import {
-  applicablePolicies, authorize, CertificateError, CertWatcher, istioCertPaths, mtlsModeForPort, peerAuthenticationFor, replaying, sniff, spiffeIdOf,
-  evaluateRbac, type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter,
+  CertificateError, CertWatcher, istioCertPaths, replaying, ServerPolicy, sniff, spiffeIdOf,
+  type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter,
 } from '@meshlet/core';
 import { MeshCertificateProvider } from './certificate-provider-mesh.ts';
 
@@ -25,9 +25,12 @@ export interface MeshServerCredentialsOptions {
   authorization?: boolean;
   /** The workload port PeerAuthentication and AuthorizationPolicy ports name; default: the connection's local port. */
   port?: number;
-  /** RBAC filters in force (e.g. from an xDS inbound listener); when it returns filters they decide instead of the CRDs. */
+  /**
+   * RBAC filters in force from elsewhere; when it returns filters they decide. Not needed in
+   * xDS mode with bindMesh, which follows the server's inbound listener by itself.
+   */
   rbac?: () => readonly RbacFilter[] | undefined;
-  /** The mTLS mode of a port from elsewhere (translateServerListener on an xDS inbound listener); undefined falls back to PeerAuthentication. */
+  /** The mTLS mode of a port from elsewhere; undefined falls back to the inbound listener or PeerAuthentication. */
   mtls?: (port: number) => MtlsMode | undefined;
 }
 
@@ -43,7 +46,11 @@ function watcherFor(opts: MeshServerCredentialsOptions): CertWatcher {
   return w;
 }
 
-/** mTLS server credentials (client certificate required), with AuthorizationPolicy unless turned off. */
+/**
+ * mTLS server credentials (client certificate required), with AuthorizationPolicy unless turned
+ * off. They do not know the address they will be bound to, so they follow the mesh's
+ * AuthorizationPolicy objects (or `rbac`), never an xDS inbound listener: use bindMesh for that.
+ */
 export function meshServerCredentials(opts: MeshServerCredentialsOptions): ServerCredentials {
   const watcher = watcherFor(opts);
   // Fail now, not on the first handshake, when the certificates are unusable.
@@ -51,18 +58,13 @@ export function meshServerCredentials(opts: MeshServerCredentialsOptions): Serve
   if (!m.cert || !m.key || !m.ca) throw new CertificateError(`gRPC server mTLS needs cert-chain.pem, key.pem and root-cert.pem (${watcher.paths.certificateChain})`);
   const provider = new MeshCertificateProvider(watcher);
   const creds = experimental.createCertificateProviderServerCredentials(provider, provider, true);
-  return opts.authorization === false ? creds : experimental.createServerCredentialsWithInterceptors(creds, [meshAuthorizationInterceptor(opts.mesh, opts.port, opts.rbac)]);
+  return opts.authorization === false ? creds : experimental.createServerCredentialsWithInterceptors(creds, [meshAuthorizationInterceptor(new ServerPolicy(opts), opts.port)]);
 }
 
-/** AuthorizationPolicy for every call: DENY first, then ALLOW if any applies (see core authorization-policy.ts). */
-export function meshAuthorizationInterceptor(mesh: Mesh, port?: number, rbac?: () => readonly RbacFilter[] | undefined): ServerInterceptor {
-  let cache = { version: -1, policies: [] as ReturnType<typeof applicablePolicies> };
+/** The server policy's authorization for every call: DENY first, then ALLOW if any applies (core server-policy.ts). */
+export function meshAuthorizationInterceptor(policy: ServerPolicy, port?: number): ServerInterceptor {
   return (methodDescriptor, call) => {
     const listener = new ServerListenerBuilder().withOnReceiveMetadata((metadata, next) => {
-      if (cache.version !== mesh.policies.version) {
-        const id = mesh.identity;
-        cache = { version: mesh.policies.version, policies: applicablePolicies(mesh.policies.authorizationPolicies, { namespace: id.namespace, labels: id.labels }, id.rootNamespace) };
-      }
       const info = call.getConnectionInfo();
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(metadata.getMap())) headers[k] = typeof v === 'string' ? v : v.toString('base64');
@@ -75,10 +77,9 @@ export function meshAuthorizationInterceptor(mesh: Mesh, port?: number, rbac?: (
         port: port ?? info.localPort ?? 0,
         headers,
       };
-      const filters = rbac?.();
-      const decision = filters ? evaluateRbac(filters, request) : authorize(cache.policies, request);
+      const decision = policy.authorize(request);
       if (!decision.allowed) {
-        mesh.logger.debug({ path: methodDescriptor.path, reason: decision.reason }, 'gRPC call denied by AuthorizationPolicy');
+        policy.mesh.logger.debug({ path: methodDescriptor.path, reason: decision.reason }, 'gRPC call denied by AuthorizationPolicy');
         call.sendStatus({ code: status.PERMISSION_DENIED, details: 'RBAC: access denied', metadata: new Metadata() });
         return;
       }
@@ -90,14 +91,19 @@ export function meshAuthorizationInterceptor(mesh: Mesh, port?: number, rbac?: (
 
 export interface MeshBinding {
   readonly port: number;
-  /** The mTLS mode for a port, from the mesh's PeerAuthentication policies. */
+  /** The mTLS mode for a port: the xDS inbound listener's, else the mesh's PeerAuthentication policies'. */
   mtlsMode(port: number): MtlsMode;
+  /** The xDS inbound listener this binding follows (xDS mode). */
+  readonly inboundListener: string | undefined;
   close(): Promise<void>;
 }
 
 /**
- * Serves `server` on host:port (default 127.0.0.1:0) in the mTLS mode PeerAuthentication sets
- * for that port, per connection: a policy edit applies to the next connection.
+ * Serves `server` on host:port (default 127.0.0.1:0) in the mTLS mode set for that port, per
+ * connection: a policy edit applies to the next connection. In xDS mode the mode and the RBAC
+ * rules come from the server's inbound listener (gRFC A36 name from the bootstrap template);
+ * bindMesh resolves once the control plane has answered, and refuses connections while it has
+ * no such listener. In embedded mode PeerAuthentication and AuthorizationPolicy decide.
  *
  * TLS is terminated here (a non-listening tls.Server) and the TLS socket handed to grpc-js as an
  * already-secure connection, because an Envoy sidecar client offers ALPN "istio-h2"/"istio"
@@ -106,7 +112,8 @@ export interface MeshBinding {
  */
 export async function bindMesh(server: Server, opts: MeshServerCredentialsOptions & { host?: string; listenPort?: number }): Promise<MeshBinding> {
   const mesh = opts.mesh;
-  const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(mesh, opts.port, opts.rbac)];
+  const policy = new ServerPolicy(opts);
+  const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(policy, opts.port)];
   // One injector for every connection, TLS already terminated or plaintext; the interceptors
   // ride on its credentials.
   const plain = server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), authz));
@@ -140,12 +147,7 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
     mesh.logger.warn({ error: err.message }, 'gRPC server has no workload certificate: TLS connections will be refused');
   }
   const ownsWatcher = opts.certs !== undefined;
-  const mode = (port: number): MtlsMode => {
-    const given = opts.mtls?.(port);
-    if (given) return given;
-    const id = mesh.identity;
-    return mtlsModeForPort(peerAuthenticationFor(mesh.policies.peerAuthentications, { namespace: id.namespace, labels: id.labels }, id.rootNamespace), port);
-  };
+  const mode = (port: number): MtlsMode => policy.mtlsMode(port).mode;
   const sockets = new Set<Socket>();
   const net: NetServer = createNetServer({ pauseOnConnect: true }, (socket) => {
     sockets.add(socket);
@@ -153,27 +155,40 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
     socket.on('error', () => { /* peer reset during sniffing */ });
     const port = opts.port ?? socket.localPort ?? 0;
     sniff(socket, (kind) => {
-      const m = mode(port);
+      const { mode: m, source } = policy.mtlsMode(port);
       const refuse = (why: string) => { mesh.logger.warn({ remoteAddress: socket.remoteAddress, port, mode: m }, why); socket.destroy(); };
+      const notServing = policy.notServing();
+      if (notServing) return refuse(notServing);
+      const by = source ? ` (${source})` : '';
       if (kind === 'tls') {
-        if (m === 'DISABLE') return refuse(`TLS connection refused: mTLS is disabled on port ${port}`);
+        if (m === 'DISABLE') return refuse(`TLS connection refused: mTLS is disabled on port ${port}${by}`);
         if (!tls) return refuse('TLS connection refused: this server has no workload certificate');
         tls.emit('connection', socket);
       } else {
-        if (m === 'STRICT') return refuse(`plaintext connection refused: port ${port} requires mTLS`);
+        if (m === 'STRICT') return refuse(`plaintext connection refused: port ${port} requires mTLS${by}`);
         plain.injectConnection(replaying(socket));
       }
     });
   });
+  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     net.once('error', reject);
-    net.listen(opts.listenPort ?? 0, opts.host ?? '127.0.0.1', () => { net.off('error', reject); resolve(); });
+    net.listen(opts.listenPort ?? 0, host, () => { net.off('error', reject); resolve(); });
   });
+  const port = (net.address() as AddressInfo).port;
+  try {
+    await policy.attach(host, port);
+  } catch (err) {
+    net.close();
+    throw err;
+  }
   return {
-    port: (net.address() as AddressInfo).port,
+    port,
     mtlsMode: mode,
+    inboundListener: policy.listener,
     async close() {
       const closed = new Promise<void>((r) => net.close(() => r()));
+      policy.close();
       unwatch?.();
       if (ownsWatcher) watcher?.close();
       plain.destroy();

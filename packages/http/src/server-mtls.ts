@@ -5,11 +5,13 @@
 // One listening socket serves every mode, as the sidecar's inbound listener does with its TLS
 // inspector: the first bytes of each connection say whether it is TLS (a ClientHello starts with
 // 0x16), HTTP/2 prior knowledge ("PRI * HTTP/2.0") or HTTP/1. The mTLS mode for the connection's
-// port (PeerAuthentication: workload > namespace > root namespace, oldest first, port-level
-// last) then decides: STRICT refuses plaintext, DISABLE refuses TLS, PERMISSIVE takes both. TLS
-// connections must present a client certificate that chains to the mesh root. Policies are read
-// per connection and per request, so edits apply without a restart; rotated certificates apply
-// to new handshakes while open connections keep theirs.
+// port then decides: STRICT refuses plaintext, DISABLE refuses TLS, PERMISSIVE takes both. The
+// mode and the authorization rules come from the server's inbound listener in xDS mode, else
+// from PeerAuthentication (workload > namespace > root namespace, oldest first, port-level last)
+// and AuthorizationPolicy (core security/server-policy.ts). TLS connections must present a
+// client certificate that chains to the mesh root. Policies are read per connection and per
+// request, so edits apply without a restart; rotated certificates apply to new handshakes while
+// open connections keep theirs.
 //
 // TLS is terminated by a plain tls.Server (which never listens) rather than node:https or
 // node:http2's secure server because of ALPN: an Envoy sidecar client offers only Istio's protocols ("istio-http/1.1", "istio",
@@ -23,8 +25,8 @@ import { createServer as createH2cServer, type Http2ServerRequest, type Http2Ser
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import {
-  applicablePolicies, authorize, CertWatcher, replaying, sniff, CertificateError, istioCertPaths, mtlsModeForPort, peerAuthenticationFor, spiffeIdOf,
-  evaluateRbac, type AuthzDecision, type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter, type VersionedMaterial,
+  CertWatcher, replaying, sniff, CertificateError, istioCertPaths, ServerPolicy, spiffeIdOf,
+  type AuthzDecision, type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter, type VersionedMaterial,
 } from '@meshlet/core';
 
 export type MeshServerRequest = IncomingMessage | Http2ServerRequest;
@@ -42,12 +44,12 @@ export interface MeshServerOptions {
   /** Enforce AuthorizationPolicy (default true). */
   authorization?: boolean;
   /**
-   * RBAC filters in force, e.g. from the xDS inbound listener istiod sends a proxyless server
-   * (translateRbacFilter). When it returns filters they decide instead of the mesh's
-   * AuthorizationPolicy objects; undefined falls back to those.
+   * RBAC filters in force from elsewhere (translateRbacFilter). When it returns filters they
+   * decide instead of the xDS inbound listener or the mesh's AuthorizationPolicy objects.
+   * Not needed in xDS mode: listen() follows the server's inbound listener by itself.
    */
   rbac?: () => readonly RbacFilter[] | undefined;
-  /** The mTLS mode of a port from elsewhere (translateServerListener on an xDS inbound listener); undefined falls back to PeerAuthentication. */
+  /** The mTLS mode of a port from elsewhere; undefined falls back to the inbound listener or PeerAuthentication. */
   mtls?: (port: number) => MtlsMode | undefined;
 }
 
@@ -59,7 +61,6 @@ export interface RefusedConnection {
 }
 
 const PEER = Symbol('meshlet.peerIdentity');
-const XDS_SOURCE = 'xDS inbound listener';
 
 /** The caller's SPIFFE ID, when it connected over mesh mTLS; undefined for plaintext callers. */
 export function peerIdentity(req: MeshServerRequest): string | undefined {
@@ -86,12 +87,13 @@ export class MeshServer extends EventEmitter {
   readonly #plain: ReturnType<typeof createHttpServer>;
   readonly #h2c: ReturnType<typeof createH2cServer> | undefined;
   readonly #sockets = new Set<Socket>();
-  #authz: { version: number; policies: ReturnType<typeof applicablePolicies> } = { version: -1, policies: [] };
+  readonly #policy: ServerPolicy;
   #unwatch: (() => void) | undefined;
 
   constructor(opts: MeshServerOptions, listener: MeshRequestListener) {
     super();
     this.#opts = opts;
+    this.#policy = new ServerPolicy(opts);
     this.#ownsCerts = opts.certs !== undefined;
     this.#certs = opts.certs !== undefined
       ? new CertWatcher(istioCertPaths(opts.certs), { logger: opts.mesh.logger, name: `server certificates ${opts.certs}` })
@@ -126,19 +128,36 @@ export class MeshServer extends EventEmitter {
     this.server = createNetServer({ pauseOnConnect: true }, (socket) => this.#route(socket));
   }
 
-  /** Listens on 127.0.0.1:0 unless told otherwise; resolves with the port. */
-  listen(port = 0, host = '127.0.0.1'): Promise<number> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Listens on 127.0.0.1:0 unless told otherwise; resolves with the port. In xDS mode it then
+   * subscribes to this address's inbound listener and resolves once the control plane has
+   * answered (or its initial fetch timed out): until then connections are refused.
+   */
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    const bound = await new Promise<number>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
         resolve((this.server.address() as AddressInfo).port);
       });
     });
+    try {
+      await this.#policy.attach(host, bound);
+    } catch (err) {
+      this.server.close();
+      throw err;
+    }
+    return bound;
+  }
+
+  /** The xDS inbound listener this server follows, once listening in xDS mode. */
+  get inboundListener(): string | undefined {
+    return this.#policy.listener;
   }
 
   async close(): Promise<void> {
     this.#unwatch?.();
+    this.#policy.close();
     if (this.#ownsCerts) this.#certs?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
@@ -146,13 +165,9 @@ export class MeshServer extends EventEmitter {
     await closed;
   }
 
-  /** The mTLS mode in force for a port, from the mesh's PeerAuthentication policies. */
-  mtlsMode(port: number): { mode: MtlsMode; from: readonly string[] } {
-    const given = this.#opts.mtls?.(port);
-    if (given) return { mode: given, from: [XDS_SOURCE] };
-    const id = this.#opts.mesh.identity;
-    const policy = peerAuthenticationFor(this.#opts.mesh.policies.peerAuthentications, { namespace: id.namespace, labels: id.labels }, id.rootNamespace);
-    return { mode: mtlsModeForPort(policy, port), from: policy.from };
+  /** The mTLS mode in force for a port (the xDS inbound listener, else PeerAuthentication) and what set it. */
+  mtlsMode(port: number): { mode: MtlsMode; source: string | undefined } {
+    return this.#policy.mtlsMode(port);
   }
 
   #route(socket: Socket): void {
@@ -161,8 +176,10 @@ export class MeshServer extends EventEmitter {
     socket.on('error', () => { /* a peer that resets mid-handshake; nothing to do */ });
     const port = this.#opts.port ?? socket.localPort ?? 0;
     sniff(socket, (kind) => {
-      const { mode, from } = this.mtlsMode(port);
-      const policy = from[0] === XDS_SOURCE ? ` (${XDS_SOURCE})` : from.length ? ` (PeerAuthentication ${from.join(' > ')})` : '';
+      const { mode, source } = this.mtlsMode(port);
+      const notServing = this.#policy.notServing();
+      if (notServing) return this.#refuse(socket, port, mode, notServing);
+      const policy = source ? ` (${source})` : '';
       if (kind !== 'tls' && mode === 'STRICT') return this.#refuse(socket, port, mode, `plaintext connection refused: port ${port} requires mTLS${policy}`);
       if (kind === 'tls' && mode === 'DISABLE') return this.#refuse(socket, port, mode, `TLS connection refused: mTLS is disabled on port ${port}${policy}`);
       if (kind === 'tls') {
@@ -223,11 +240,6 @@ export class MeshServer extends EventEmitter {
 
   /** The AuthorizationPolicy decision for a request that reached this server. */
   authorize(req: MeshServerRequest): AuthzDecision {
-    const mesh = this.#opts.mesh;
-    if (this.#authz.version !== mesh.policies.version) {
-      const id = mesh.identity;
-      this.#authz = { version: mesh.policies.version, policies: applicablePolicies(mesh.policies.authorizationPolicies, { namespace: id.namespace, labels: id.labels }, id.rootNamespace) };
-    }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const headers = req.headers as Record<string, string | string[] | undefined>;
@@ -240,8 +252,7 @@ export class MeshServer extends EventEmitter {
       port: this.#opts.port ?? req.socket?.localPort ?? 0,
       headers,
     };
-    const rbac = this.#opts.rbac?.();
-    return rbac ? evaluateRbac(rbac, request) : authorize(this.#authz.policies, request);
+    return this.#policy.authorize(request);
   }
 }
 

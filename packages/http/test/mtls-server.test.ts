@@ -124,7 +124,7 @@ describe('PeerAuthentication', () => {
   portLevelMtls: { "8080": { mode: PERMISSIVE }, "8081": { mode: UNSET } }`),
     ];
     const strict = await server(docs, { port: 9080 });
-    expect(strict.server.mtlsMode(9080)).toEqual({ mode: 'STRICT', from: ['istio-system/mesh', 'default/ns', 'default/reviews'] });
+    expect(strict.server.mtlsMode(9080)).toEqual({ mode: 'STRICT', source: 'PeerAuthentication istio-system/mesh > default/ns > default/reviews' });
     expect(strict.server.mtlsMode(8081).mode).toBe('STRICT');
     await fails(get(plainAgent(), `http://127.0.0.1:${strict.port}/`));
     const permissive = await server(docs, { port: 8080 });
@@ -279,12 +279,12 @@ spec: {}`], { rbac: () => fromXds });
   });
 });
 
-describe('mTLS mode from an xDS inbound listener', () => {
+describe('mTLS mode from the mtls option', () => {
   it('overrides PeerAuthentication while given', async () => {
     let fromXds: 'STRICT' | undefined = 'STRICT';
     const s = await server([], { mtls: () => fromXds });
     await fails(get(plainAgent(), `http://127.0.0.1:${s.port}/`));
-    expect(s.refused[0]!.reason).toMatch(/requires mTLS \(xDS inbound listener\)/);
+    expect(s.refused[0]!.reason).toMatch(/requires mTLS \(the mtls option\)/);
     fromXds = undefined;
     expect((await get(plainAgent(), `http://127.0.0.1:${s.port}/`)).status).toBe(200);
   });

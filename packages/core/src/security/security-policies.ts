@@ -1,7 +1,7 @@
 // The server-side security config in force: PeerAuthentication and AuthorizationPolicy objects,
-// from CRD files (or, later, from xDS listeners). Like the MeshSnapshot, the lists are replaced
-// whole; a server helper reads them per connection (mTLS mode) and per request (authorization),
-// so an edit applies to the next connection or request without a restart.
+// from CRD files (in xDS mode the server's inbound listener carries them instead: server-policy.ts).
+// Like the MeshSnapshot, the lists are replaced whole; a server helper reads them per connection
+// (mTLS mode) and per request (authorization), so an edit applies to the next one without a restart.
 
 import type { AuthorizationPolicy, MeshObject, PeerAuthentication } from '../istio/types.ts';
 

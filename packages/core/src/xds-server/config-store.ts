@@ -9,6 +9,7 @@ import type { ConfigProblem } from '../config/config-error.ts';
 import { formatProblem } from '../config/config-error.ts';
 import { watchPaths } from '../config/file-watch.ts';
 import { compileMesh, type ClientIdentity } from '../istio/compile-mesh.ts';
+import { compileInboundListener } from '../istio/compile-inbound-listener.ts';
 import { LastGoodFiles } from '../config/last-good-files.ts';
 import type { MeshObject } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
@@ -29,6 +30,19 @@ export interface ServedSnapshot {
   /** The store version it was compiled from (SotW version_info). */
   readonly version: string;
   readonly byType: ReadonlyMap<string, ReadonlyMap<string, ServedResource>>;
+  /**
+   * A server's own inbound listener (`xds.istio.io/grpc/lds/inbound/<ip>:<port>`), compiled when
+   * first asked for: the names are the clients' listening addresses, unknown in advance. Never
+   * part of a wildcard answer, as with istiod.
+   */
+  readonly inbound?: (name: string) => ServedResource | undefined;
+}
+
+/** The resource of that type and name a snapshot serves, inbound listeners included. */
+export function servedResource(snapshot: ServedSnapshot, typeUrl: string, name: string): ServedResource | undefined {
+  const r = snapshot.byType.get(typeUrl)?.get(name);
+  if (r || typeUrl !== LISTENER.typeUrl) return r;
+  return snapshot.inbound?.(name);
 }
 
 const KINDS = [
@@ -121,7 +135,18 @@ export class XdsConfigStore {
         if (p.severity === 'error') this.#logger.warn({ client: identity.namespace, problem: formatProblem(p) }, 'compile problem');
       }
       this.#postCompile?.(compiled.resources, identity);
-      s = encodeSnapshot(String(this.#version), compiled.resources);
+      const objects = this.#objects;
+      const inbound = new Map<string, ServedResource | undefined>();
+      s = {
+        ...encodeSnapshot(String(this.#version), compiled.resources),
+        inbound: (name) => {
+          if (!inbound.has(name)) {
+            const l = compileInboundListener(name, objects, identity);
+            inbound.set(name, l && encodeResource(LISTENER.typeUrl, name, l));
+          }
+          return inbound.get(name);
+        },
+      };
       this.#cache.set(key, s);
     }
     return s;
@@ -138,11 +163,13 @@ export function encodeSnapshot(version: string, resources: XdsResources): Served
   const byType = new Map<string, Map<string, ServedResource>>();
   for (const [typeUrl, key] of KINDS) {
     const out = new Map<string, ServedResource>();
-    for (const [name, value] of resources[key] as Map<string, object>) {
-      const { value: bytes } = encodeAny({ '@type': typeUrl, ...value });
-      out.set(name, { name, value, bytes, version: createHash('sha256').update(bytes).digest('base64url').slice(0, 16) });
-    }
+    for (const [name, value] of resources[key] as Map<string, object>) out.set(name, encodeResource(typeUrl, name, value));
     byType.set(typeUrl, out);
   }
   return { version, byType };
+}
+
+function encodeResource(typeUrl: string, name: string, value: object): ServedResource {
+  const { value: bytes } = encodeAny({ '@type': typeUrl, ...value });
+  return { name, value, bytes, version: createHash('sha256').update(bytes).digest('base64url').slice(0, 16) };
 }

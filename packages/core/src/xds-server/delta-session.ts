@@ -11,7 +11,7 @@ import { decodeRequest, encodeResponse } from '../xds/discovery-envelope.ts';
 import { CLUSTER, LISTENER, resourceTypeOf } from '../xds/resource-types.ts';
 import { identityOfNode, type NodeJson } from './client-identity.ts';
 import { bindSessionStream } from './session-stream.ts';
-import type { XdsConfigStore } from './config-store.ts';
+import { servedResource, type XdsConfigStore } from './config-store.ts';
 
 interface TypeState {
   wildcard: boolean;
@@ -105,7 +105,7 @@ export class DeltaSession {
     const removed: string[] = [];
     const wanted = st.wildcard ? new Set([...all.keys(), ...st.names]) : st.names;
     for (const name of wanted) {
-      const r = all.get(name);
+      const r = servedResource(snapshot, typeUrl, name);
       if (r) {
         if (st.known.get(name) === r.version) continue;
         st.known.set(name, r.version);
@@ -117,7 +117,7 @@ export class DeltaSession {
     }
     // Resources the client held under a wildcard that no longer exist.
     for (const [name, v] of st.known) {
-      if (v !== '' && !all.has(name)) {
+      if (v !== '' && !wanted.has(name) && !all.has(name)) {
         st.known.set(name, '');
         removed.push(name);
       }

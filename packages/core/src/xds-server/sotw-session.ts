@@ -10,7 +10,7 @@ import { decodeRequest, encodeResponse } from '../xds/discovery-envelope.ts';
 import { CLUSTER, LISTENER, resourceTypeOf } from '../xds/resource-types.ts';
 import { identityOfNode, type NodeJson } from './client-identity.ts';
 import { bindSessionStream } from './session-stream.ts';
-import type { ServedResource, ServedSnapshot, XdsConfigStore } from './config-store.ts';
+import { servedResource, type ServedResource, type ServedSnapshot, type XdsConfigStore } from './config-store.ts';
 
 interface TypeState {
   names: Set<string> | '*';
@@ -103,12 +103,10 @@ export class SotwSession {
 }
 
 export function select(snapshot: ServedSnapshot, typeUrl: string, names: Set<string> | '*'): ServedResource[] {
-  const all = snapshot.byType.get(typeUrl);
-  if (!all) return [];
-  if (names === '*') return [...all.values()];
+  if (names === '*') return [...(snapshot.byType.get(typeUrl)?.values() ?? [])];
   const out: ServedResource[] = [];
   for (const n of names) {
-    const r = all.get(n);
+    const r = servedResource(snapshot, typeUrl, n);
     if (r) out.push(r);
   }
   return out;

@@ -7,6 +7,7 @@
 import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager } from './resources.ts';
 import { TYPE_URL } from './resources.ts';
 import { translateListener } from './translate-listener.ts';
+import { translateServerListener } from '../security/server-listener.ts';
 import { translateRouteConfiguration } from './translate-route-config.ts';
 import { translateCluster, translateLoadAssignment } from './translate-cluster.ts';
 import type { Result } from './translate-result.ts';
@@ -52,6 +53,11 @@ export const LISTENER: ResourceType = {
   sotwComplete: true,
   nameOf: (v) => (v as Listener).name ?? '',
   validate(v) {
+    // A listener without an apiListener is a server's own inbound listener (gRFC A36).
+    if (isServerListener(v as Listener)) {
+      const s = translateServerListener(v as Listener);
+      return s.ok ? ok(undefined) : s;
+    }
     const r = translateListener(v as Listener);
     if (!r.ok) return r;
     if (r.value.inlineRouteConfig) {
@@ -113,6 +119,11 @@ export const CLUSTER_LOAD_ASSIGNMENT: ResourceType = {
   },
   references: () => [],
 };
+
+/** A server's inbound listener (it has filter chains and no apiListener), not a client's. */
+export function isServerListener(l: Listener): boolean {
+  return !l.apiListener && (l.filterChains?.length ?? 0) > 0;
+}
 
 /** In chain order. */
 export const RESOURCE_TYPES: readonly ResourceType[] = [LISTENER, ROUTE_CONFIGURATION, CLUSTER, CLUSTER_LOAD_ASSIGNMENT];

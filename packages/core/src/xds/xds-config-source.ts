@@ -13,17 +13,25 @@
 // does-not-exist timer) rather than publishing a route to nowhere. A new listener still warming
 // does not hold back updates to the others. While the stream is down nothing changes here, so
 // traffic runs on the last published snapshot.
+//
+// Server helpers add one more kind of subscription (watchInbound): the server's own inbound
+// listener, named from the bootstrap's server_listener_resource_name_template. It is policy
+// for the server side, not routes, so it never enters a snapshot; the helper reads it from the
+// watch state directly.
 
 import type { Mesh } from '../mesh.ts';
 import type { XdsResources } from './resources.ts';
 import { AdsClient, type AdsClientOptions } from './ads-client.ts';
 import type { Bootstrap } from './bootstrap.ts';
-import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, LISTENER, ROUTE_CONFIGURATION } from './resource-types.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, isServerListener, LISTENER, ROUTE_CONFIGURATION } from './resource-types.ts';
 import type { ResourceWatchState } from './resource-watch-state.ts';
 import { xdsStatus } from './xds-status.ts';
 import { listenerClosure } from './listener-closure.ts';
 import { ConfigError } from '../errors.ts';
 import type { Listener } from './resources.ts';
+import type { Result } from './translate-result.ts';
+import { serverListenerName, type InboundPolicyState, type InboundPolicyWatch } from '../security/inbound-policy.ts';
+import { translateServerListener, type ServerListenerPolicy } from '../security/server-listener.ts';
 
 export interface XdsSourceOptions {
   /** Listener names (`<fqdn>:<port>`) to subscribe to at start; '*' = every listener the server has. */
@@ -43,7 +51,7 @@ export interface XdsSourceOptions {
 const MAX_ABSENT_ON_DEMAND = 256;
 
 interface Waiter {
-  listener: string;
+  done: () => boolean;
   resolve: () => void;
 }
 
@@ -54,6 +62,9 @@ export class XdsConfigSource {
   readonly #listeners = new Set<string>();
   /** Listeners added by want(), oldest first. */
   readonly #onDemand = new Set<string>();
+  /** Server helpers' own inbound listeners (watchInbound), with how many watches hold each. */
+  readonly #inbound = new Map<string, number>();
+  readonly #initialFetchTimeoutMs: number;
   #published = new Set<string>();
   #publishedGeneration = -1;
   #scheduled = false;
@@ -63,6 +74,7 @@ export class XdsConfigSource {
   constructor(mesh: Mesh, bootstrap: Bootstrap, opts: XdsSourceOptions = {}) {
     this.#mesh = mesh;
     this.#wildcard = opts.listeners === '*';
+    this.#initialFetchTimeoutMs = opts.initialFetchTimeoutMs ?? 15_000;
     if (opts.listeners !== '*') for (const l of opts.listeners ?? []) this.#listeners.add(l);
     const client = AdsClient.create(bootstrap, {
       logger: mesh.logger,
@@ -74,11 +86,12 @@ export class XdsConfigSource {
     this.client = client.value;
     mesh.extendConfigDump(() => ({ xds: xdsStatus(this.client) }));
     mesh.setServiceDemand((name) => this.want(name));
+    mesh.setInboundDemand((host, port) => this.watchInbound(host, port));
     mesh.onClose(() => this.close());
   }
 
   /** Connects and waits (bounded) until the initial listeners are ready. */
-  async start(initialFetchTimeoutMs = 15_000): Promise<void> {
+  async start(initialFetchTimeoutMs = this.#initialFetchTimeoutMs): Promise<void> {
     this.#reconcile();
     this.client.start();
     const initial = this.#wildcard ? [] : [...this.#listeners];
@@ -88,7 +101,7 @@ export class XdsConfigSource {
       timer = setTimeout(() => resolve('timeout'), initialFetchTimeoutMs);
       timer.unref();
     });
-    const ready = this.#wildcard ? this.#firstPublish() : Promise.all(initial.map((l) => this.#whenSettled(l)));
+    const ready = this.#wildcard ? this.#when(() => this.#settledAndPublished('*')) : Promise.all(initial.map((l) => this.#whenSettled(l)));
     const result = await Promise.race([ready, timeout]);
     clearTimeout(timer);
     if (result === 'timeout') {
@@ -111,6 +124,60 @@ export class XdsConfigSource {
     return this.#whenSettled(listener);
   }
 
+  /**
+   * Subscribes to the inbound listener of a server listening on host:port and follows its
+   * policy (security/inbound-policy.ts). Throws a ConfigError when the bootstrap names no
+   * server listener template, as a gRPC xDS server does.
+   */
+  watchInbound(host: string, port: number): InboundPolicyWatch {
+    const bootstrap = this.client.bootstrap;
+    const template = bootstrap.serverListenerResourceNameTemplate;
+    if (template === undefined) {
+      throw new ConfigError(`xDS bootstrap ${bootstrap.origin}: server_listener_resource_name_template is not set, so a server cannot ask for its inbound policy (istio-agent writes "xds.istio.io/grpc/lds/inbound/%s")`);
+    }
+    if (this.#wildcard) {
+      throw new ConfigError('a server\'s inbound policy from xDS needs listeners subscribed by name: createMesh({ listeners: \'*\' }) asks for every client listener only');
+    }
+    const name = serverListenerName(template, host, port);
+    this.#inbound.set(name, (this.#inbound.get(name) ?? 0) + 1);
+    this.#reconcile();
+    const st = this.client.state;
+    const translated = new WeakMap<object, Result<ServerListenerPolicy>>();
+    const current = (): InboundPolicyState => {
+      const w = st.get(LISTENER.typeUrl, name);
+      const notServing = (reason: string): InboundPolicyState => ({ status: 'not-serving', listener: name, reason });
+      if (this.#closed) return notServing('the mesh is closed');
+      if (!w || !w.settled) return notServing(`waiting for Listener ${name} from ${this.client.server.serverUri}`);
+      if (w.value === undefined) {
+        if (w.nack) return notServing(`Listener ${name} was rejected: ${w.nack.error}`);
+        return notServing(`the xDS server has no Listener ${name} (istiod sends one only for ports of a Service that selects this workload)`);
+      }
+      const value = w.value as Listener;
+      let r = translated.get(value);
+      if (!r) translated.set(value, (r = translateServerListener(value)));
+      return r.ok ? { status: 'serving', listener: name, policy: r.value } : notServing(r.error);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const ready = Promise.race([
+      this.#when(() => st.get(LISTENER.typeUrl, name)?.settled === true),
+      new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#initialFetchTimeoutMs); timer.unref(); }),
+    ]).finally(() => clearTimeout(timer));
+    let closed = false;
+    return {
+      listener: name,
+      current,
+      ready,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        const n = (this.#inbound.get(name) ?? 1) - 1;
+        if (n > 0) this.#inbound.set(name, n);
+        else this.#inbound.delete(name);
+        if (!this.#closed) this.#reconcile();
+      },
+    };
+  }
+
   #dropOldAbsent(): void {
     const absent = [...this.#onDemand].filter((l) => this.client.state.get(LISTENER.typeUrl, l)?.status === 'DOES_NOT_EXIST');
     for (const l of absent.slice(0, Math.max(0, absent.length - MAX_ABSENT_ON_DEMAND))) {
@@ -123,19 +190,20 @@ export class XdsConfigSource {
     if (this.#closed) return;
     this.#closed = true;
     this.#mesh.setServiceDemand(undefined);
+    this.#mesh.setInboundDemand(undefined);
     this.client.close();
     for (const w of this.#waiters) w.resolve();
     this.#waiters = [];
   }
 
   #whenSettled(listener: string): Promise<void> {
-    if (this.#settledAndPublished(listener)) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ listener, resolve }));
+    return this.#when(() => this.#settledAndPublished(listener));
   }
 
-  #firstPublish(): Promise<void> {
-    if (this.#settledAndPublished('*')) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ listener: '*', resolve }));
+  /** Resolves once `done()` holds, checked after every change. */
+  #when(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ done, resolve }));
   }
 
   // A listener is settled for a waiter once it is absent, or present and published; '*' once
@@ -163,7 +231,7 @@ export class XdsConfigSource {
   #reconcile(): void {
     const client = this.client;
     const st = client.state;
-    client.setSubscription(LISTENER.typeUrl, this.#wildcard ? '*' : [...this.#listeners]);
+    client.setSubscription(LISTENER.typeUrl, this.#wildcard ? '*' : [...this.#listeners, ...this.#inbound.keys()]);
     const listeners = this.#wantedListeners(st);
     const routes = new Set<string>();
     const clusters = new Set<string>();
@@ -190,9 +258,10 @@ export class XdsConfigSource {
     this.#wake();
   }
 
+  // Client listeners only: a server's inbound listener is policy, not routes.
   #wantedListeners(st: ResourceWatchState): string[] {
     if (!this.#wildcard) return [...this.#listeners];
-    return [...st.of(LISTENER.typeUrl).keys()];
+    return [...st.of(LISTENER.typeUrl)].filter(([, w]) => !(w.value && isServerListener(w.value as Listener))).map(([n]) => n);
   }
 
   #maybePublish(listeners: readonly string[]): void {
@@ -231,7 +300,7 @@ export class XdsConfigSource {
     if (this.#waiters.length === 0) return;
     const still: Waiter[] = [];
     for (const w of this.#waiters) {
-      if (this.#settledAndPublished(w.listener)) w.resolve();
+      if (w.done()) w.resolve();
       else still.push(w);
     }
     this.#waiters = still;

@@ -1,0 +1,94 @@
+// What one server helper (createMeshServer in @meshlet/http, bindMesh in @meshlet/grpc)
+// enforces, from whichever source is in force, first match wins:
+//   1. functions the caller passed (`mtls`, `rbac`), for policy from elsewhere;
+//   2. in xDS mode, the server's own inbound listener (inbound-policy.ts), once attach() has
+//      named the listening address — until it has arrived, or while the control plane has
+//      none, nothing is served;
+//   3. the mesh's PeerAuthentication and AuthorizationPolicy objects (embedded mode).
+// Both are read per connection (mTLS mode) and per request (authorization), so an update
+// applies to the next one without a restart.
+
+import type { Mesh } from '../mesh.ts';
+import { applicablePolicies, authorize, type AuthzDecision, type AuthzRequest } from './authorization-policy.ts';
+import type { InboundPolicyWatch } from './inbound-policy.ts';
+import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from './peer-authentication.ts';
+import { evaluateRbac, type RbacFilter } from './rbac.ts';
+
+export interface ServerPolicySources {
+  mesh: Mesh;
+  /** RBAC filters in force from elsewhere; when it returns filters they decide. */
+  rbac?: (() => readonly RbacFilter[] | undefined) | undefined;
+  /** The mTLS mode of a port from elsewhere; undefined falls through to the next source. */
+  mtls?: ((port: number) => MtlsMode | undefined) | undefined;
+}
+
+export const XDS_INBOUND = 'xDS inbound listener';
+
+export class ServerPolicy {
+  readonly #opts: ServerPolicySources;
+  #watch: InboundPolicyWatch | undefined;
+  #authz: { version: number; policies: ReturnType<typeof applicablePolicies> } = { version: -1, policies: [] };
+
+  constructor(opts: ServerPolicySources) {
+    this.#opts = opts;
+  }
+
+  get mesh(): Mesh {
+    return this.#opts.mesh;
+  }
+
+  /** The inbound listener followed, if any. */
+  get listener(): string | undefined {
+    return this.#watch?.listener;
+  }
+
+  /**
+   * Once listening on host:port: in xDS mode, subscribes to the server's inbound listener and
+   * waits (bounded by the initial fetch timeout) for the control plane's answer. A no-op in
+   * embedded mode.
+   */
+  async attach(host: string, port: number): Promise<void> {
+    if (this.#watch) return;
+    this.#watch = this.#opts.mesh.watchInboundPolicy(host, port);
+    await this.#watch?.ready;
+  }
+
+  /** Why no connection may be served now (the xDS inbound listener is pending, absent or rejected); undefined when serving. */
+  notServing(): string | undefined {
+    const s = this.#watch?.current();
+    return s?.status === 'not-serving' ? `not serving: ${s.reason}` : undefined;
+  }
+
+  /** The mTLS mode for a port, and what set it (for messages; undefined: the PERMISSIVE default). */
+  mtlsMode(port: number): { mode: MtlsMode; source: string | undefined } {
+    const given = this.#opts.mtls?.(port);
+    if (given) return { mode: given, source: 'the mtls option' };
+    const s = this.#watch?.current();
+    if (s?.status === 'serving') return { mode: s.policy.mtls, source: `${XDS_INBOUND} ${s.listener}` };
+    const mesh = this.#opts.mesh;
+    const id = mesh.identity;
+    const policy = peerAuthenticationFor(mesh.policies.peerAuthentications, { namespace: id.namespace, labels: id.labels }, id.rootNamespace);
+    return { mode: mtlsModeForPort(policy, port), source: policy.from.length ? `PeerAuthentication ${policy.from.join(' > ')}` : undefined };
+  }
+
+  /** The decision for one request: DENY first, then ALLOW if any applies. */
+  authorize(request: AuthzRequest): AuthzDecision {
+    const given = this.#opts.rbac?.();
+    if (given) return evaluateRbac(given, request);
+    const s = this.#watch?.current();
+    if (s?.status === 'serving') return evaluateRbac(s.policy.rbac, request);
+    // Not serving: connections are refused before any request; deny one that got through anyway.
+    if (s) return { allowed: false, policy: undefined, reason: `not serving: ${s.reason}` };
+    const mesh = this.#opts.mesh;
+    if (this.#authz.version !== mesh.policies.version) {
+      const id = mesh.identity;
+      this.#authz = { version: mesh.policies.version, policies: applicablePolicies(mesh.policies.authorizationPolicies, { namespace: id.namespace, labels: id.labels }, id.rootNamespace) };
+    }
+    return authorize(this.#authz.policies, request);
+  }
+
+  close(): void {
+    this.#watch?.close();
+    this.#watch = undefined;
+  }
+}
