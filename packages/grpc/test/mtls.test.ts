@@ -6,6 +6,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, type AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, ServerCredentials, status, type Client } from '@grpc/grpc-js';
@@ -26,7 +28,7 @@ function serverCredentials(dir: string): ServerCredentials {
   return ServerCredentials.createSsl(file('root-cert.pem'), [{ cert_chain: file('cert-chain.pem'), private_key: file('key.pem') }], true);
 }
 
-function meshConfig(name: string, opts: { serviceAccount: string }): string {
+function meshConfig(name: string, opts: { serviceAccount: string; port?: number }): string {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'mesh.yaml'), `
@@ -39,7 +41,7 @@ spec:
   resolution: STATIC
   ports: [{ number: 9000, name: grpc, protocol: GRPC }]
   endpoints:
-    - { address: 127.0.0.1, ports: { grpc: ${secure.port} }, serviceAccount: ${opts.serviceAccount} }
+    - { address: 127.0.0.1, ports: { grpc: ${opts.port ?? secure.port} }, serviceAccount: ${opts.serviceAccount} }
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -142,5 +144,45 @@ describe('mesh mTLS over gRPC', () => {
         expect(err.metadata.get('meshlet-error')).toEqual(['MESHLET_CERTIFICATE']);
       });
     });
+  });
+
+  it("offers Istio's ALPN, so a PERMISSIVE sidecar's mTLS chain takes the connection", async () => {
+    // A stand-in for an Envoy sidecar's inbound listener in PERMISSIVE mode: a TLS connection
+    // reaches the mTLS chain only when the client offers one of Istio's ALPN names (Istio's
+    // allIstioMtlsALPNs); the chain terminates mTLS and forwards plaintext h2 to the app.
+    const istio = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
+    const offered: string[][] = [];
+    const file = (f: string) => readFileSync(join(root, 'server', f));
+    const sidecar = createTlsServer({
+      key: file('key.pem'), cert: file('cert-chain.pem'), ca: file('root-cert.pem'), requestCert: true, rejectUnauthorized: true,
+      ALPNCallback: ({ protocols }) => {
+        offered.push(protocols);
+        return protocols.some((p) => istio.includes(p)) ? 'h2' : undefined;
+      },
+    }, (tls: TLSSocket) => {
+      const app = netConnect(plain.port, '127.0.0.1');
+      tls.pipe(app).pipe(tls);
+      const end = () => { tls.destroy(); app.destroy(); };
+      tls.on('error', end).on('close', end);
+      app.on('error', end).on('close', end);
+    });
+    sidecar.on('tlsClientError', () => { /* the refused h2-only handshake below */ });
+    const port = await new Promise<number>((resolve) => sidecar.listen(0, '127.0.0.1', () => resolve((sidecar.address() as AddressInfo).port)));
+    try {
+      await withMesh(meshConfig('sidecar', { serviceAccount: 'echo', port }), join(root, 'client'), async () => {
+        await withClient(`mesh:///${HOST}`, meshCredentials(), async (c) => {
+          expect((await unary(c)).reply.server).toBe('plain');
+        });
+      });
+      expect(offered[0]).toEqual(['istio-h2', 'istio', 'h2']);
+      // What grpc-js's own TLS credentials offer ("h2" alone) does not get in.
+      const file2 = (f: string) => readFileSync(join(root, 'client', f));
+      await withClient(`127.0.0.1:${port}`, credentials.createSsl(file2('root-cert.pem'), file2('key.pem'), file2('cert-chain.pem'), { checkServerIdentity: () => undefined }), async (c) => {
+        expect((await unaryError(c, {}, { deadlineMs: 3000 })).code).toBe(status.UNAVAILABLE);
+      });
+      expect(offered.at(-1)).toEqual(['h2']);
+    } finally {
+      await new Promise((resolve) => sidecar.close(resolve));
+    }
   });
 });
