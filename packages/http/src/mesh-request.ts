@@ -238,6 +238,7 @@ export class MeshRequest implements AttemptOwner {
     this.#grant?.end(this.#status < 500);
     this.#trace.end({ status: this.#status });
     this.#handler.onResponseEnd?.(this.#outer, trailers);
+    this.#outer.release();
   }
 
   failed(attempt: Attempt, err: Error, perTryTimeout: boolean): void {
@@ -300,6 +301,7 @@ export class MeshRequest implements AttemptOwner {
     attempt?.span.end({ error: err });
     this.#trace.end({ ...(this.#responded && { status: this.#status }), error: err });
     this.#handler.onResponseError?.(this.#outer, err);
+    this.#outer.release();
   }
 
   #onCallerAbort(reason: Error): void {

@@ -13,7 +13,7 @@ export class OuterController implements Controller {
   #paused = false;
   #aborted = false;
   #reason: Error | null = null;
-  readonly #onAbort: (reason: Error) => void;
+  #onAbort: (reason: Error) => void;
 
   constructor(onAbort: (reason: Error) => void) {
     this.#onAbort = onAbort;
@@ -29,6 +29,15 @@ export class OuterController implements Controller {
   get reason() { return this.#reason; }
   pause() { this.#paused = true; this.#target?.pause(); }
   resume() { this.#paused = false; this.#target?.resume(); }
+  /**
+   * The request is over: there is nothing left to steer. A caller may keep this controller
+   * long after (the response body holds it), so it lets go of the attempt and the request.
+   */
+  release() {
+    this.#target = null;
+    this.#onAbort = ignore;
+  }
+
   abort(reason: Error) {
     if (this.#aborted) return;
     this.#aborted = true;
@@ -37,3 +46,5 @@ export class OuterController implements Controller {
     this.#onAbort(reason);
   }
 }
+
+function ignore(): void {}
