@@ -9,7 +9,7 @@
 // take a call, and each call waits for (or fails over from) its own endpoint's connection.
 
 import { connectivityState as ConnectivityState, experimental, type ChannelOptions, type CallCredentials } from '@grpc/grpc-js';
-import { EndpointState, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
+import { endpointTls, EndpointState, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
 import { CLUSTER_ARG, TLS_ARG } from './credentials.ts';
 import { clusterTlsCredentials, tlsSignature, type ClusterTlsCredentials } from './credentials-tls.ts';
 import { MeshTarget } from './mesh-target.ts';
@@ -120,7 +120,8 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
    */
   connection(cluster: ClusterConfig | undefined, endpoint: EndpointState): Connection {
     const name = cluster?.name ?? DIRECT_CLUSTER;
-    const tls = cluster?.tls ? this.#clusterTls(cluster, cluster.tls) : undefined;
+    const settings = cluster ? endpointTls(cluster, endpoint, this.#target!.mesh.credentials) : undefined;
+    const tls = settings ? this.#clusterTls(cluster!, settings) : undefined;
     const key = `${name} ${endpoint.key}`;
     const existing = this.#connections.get(key);
     if (existing && existing.tls === tls) return existing;
@@ -140,10 +141,12 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
 
   #clusterTls(cluster: ClusterConfig, tls: NonNullable<ClusterConfig['tls']>): ClusterTlsCredentials {
     const material = this.#target!.mesh.credentials.resolve(tls);
-    const cached = this.#tls.get(cluster.name);
+    // One entry per transport socket of the cluster: its own, or the nth of its matches.
+    const key = tls === cluster.tls ? cluster.name : `${cluster.name} #${cluster.tlsMatches.findIndex((m) => m.tls === tls)}`;
+    const cached = this.#tls.get(key);
     if (cached && cached.signature === tlsSignature(tls, material)) return cached;
     const fresh = clusterTlsCredentials(cluster, tls, material);
-    this.#tls.set(cluster.name, fresh);
+    this.#tls.set(key, fresh);
     return fresh;
   }
 
@@ -183,7 +186,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
       this.#connections.delete(key);
     }
     for (const cluster of this.#callCredentials.keys()) if (!snapshot.clusters.has(cluster)) this.#callCredentials.delete(cluster);
-    for (const cluster of this.#tls.keys()) if (!snapshot.clusters.has(cluster)) this.#tls.delete(cluster);
+    for (const key of this.#tls.keys()) if (!snapshot.clusters.has(key.split(' ')[0]!)) this.#tls.delete(key);
   }
 
   exitIdle(): void {

@@ -185,4 +185,32 @@ describe('mesh mTLS over gRPC', () => {
       await new Promise((resolve) => sidecar.close(resolve));
     }
   });
+
+  it('uses auto-mTLS without a DestinationRule: mTLS to an endpoint with a service account, when the workload has certificates', async () => {
+    const dir = join(root, 'auto');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'mesh.yaml'), `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: echo, namespace: default }
+spec:
+  hosts: [echo.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 9000, name: grpc, protocol: GRPC }]
+  endpoints: [{ address: 127.0.0.1, ports: { grpc: ${secure.port} }, serviceAccount: echo }]
+`);
+    await withMesh(dir, join(root, 'client'), async () => {
+      await withClient(`mesh:///${HOST}`, meshCredentials(), async (c) => {
+        expect((await unary(c)).reply.server).toBe('secure');
+        expect(secure.calls.at(-1)!.peerSans).toContain(`URI:${id('frontend')}`);
+      });
+    });
+    // Without a workload certificate the client is outside the mesh: plaintext, which this
+    // mTLS-only server refuses.
+    await withMesh(dir, undefined, async () => {
+      await withClient(`mesh:///${HOST}`, meshCredentials(), async (c) => {
+        expect((await unaryError(c, {}, { deadlineMs: 3000 })).code).toBe(status.UNAVAILABLE);
+      });
+    });
+  });
 });

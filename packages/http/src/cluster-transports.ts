@@ -8,7 +8,7 @@
 // while the old one drains — in-flight requests finish on the connections they have.
 
 import { Agent, type Dispatcher } from 'undici';
-import { CertificateError, type ClusterConfig, type EndpointState, type MeshSnapshot, type ResolvedTls, type TlsCredentials } from '@meshlet/core';
+import { CertificateError, endpointTls, type ClusterConfig, type ClusterTls, type EndpointState, type MeshSnapshot, type ResolvedTls, type TlsCredentials } from '@meshlet/core';
 import { tlsConnectOptions } from './tls-connect.ts';
 import { tlsConnector } from './tls-connector.ts';
 
@@ -32,11 +32,6 @@ function agentOptions(cluster: ClusterConfig, endpointCount: number): Agent.Opti
   };
 }
 
-/** The origin an attempt on `endpoint` dispatches with: https:// exactly when the cluster has TLS. */
-export function originFor(cluster: ClusterConfig, endpoint: EndpointState): string {
-  return `${cluster.tls ? 'https' : 'http'}://${endpoint.socketPath !== undefined ? 'localhost' : endpoint.key}`;
-}
-
 // ALPN offered to a TLS cluster: the transport socket's own list; else, for mesh (ISTIO_MUTUAL)
 // clusters, what a sidecar's istio.alpn filter sends for HTTP/1.1 — so a PERMISSIVE sidecar
 // picks its mTLS HTTP chain — followed by "http/1.1" for servers that are not Envoy.
@@ -56,17 +51,26 @@ export class ClusterTransports {
     this.#credentials = credentials;
   }
 
+  /** The origin an attempt on `endpoint` dispatches with: https:// exactly when the endpoint gets TLS. */
+  origin(cluster: ClusterConfig, endpoint: EndpointState): string {
+    return endpoint.origin(endpointTls(cluster, endpoint, this.#credentials) !== undefined);
+  }
+
   for(cluster: ClusterConfig, endpoint: EndpointState): Dispatcher {
     const socketPath = endpoint.socketPath;
-    // Unix-socket endpoints need their own Agent: the socket path is a connection option.
-    const key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
+    // The endpoint's TLS: the cluster's, or one of its transport socket matches (auto-mTLS).
+    const settings = endpointTls(cluster, endpoint, this.#credentials);
+    // Unix-socket endpoints need their own Agent: the socket path is a connection option; so
+    // does each transport socket a cluster's matches give some of its endpoints.
+    let key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
+    if (settings !== cluster.tls) key += ` #${cluster.tlsMatches.findIndex((m) => m.tls === settings)}`;
     const cur = this.#agents.get(key);
     // Hot path: the same (immutable) cluster config, and no certificate changed since.
     const epoch = this.#credentials?.epoch ?? 0;
-    if (cur && cur.cluster === cluster && (!cluster.tls || cur.epoch === epoch)) return cur.agent;
+    if (cur && cur.cluster === cluster && (!settings || cur.epoch === epoch)) return cur.agent;
     // Throws CertificateError when the certificates are missing: the attempt fails, nothing is
     // sent in plaintext.
-    const tls = cluster.tls ? this.#tls(cluster) : undefined;
+    const tls = settings ? this.#tls(cluster, settings) : undefined;
     const signature = tls ? `${transportSignature(cluster)}|${tls.signature}` : transportSignature(cluster);
     if (cur && cur.signature === signature) {
       cur.cluster = cluster;
@@ -75,17 +79,16 @@ export class ClusterTransports {
     }
     if (cur) void cur.agent.close();
     const connect = tls
-      ? tlsConnector({ cluster: cluster.name, tls: tls.connect, alpn: alpnFor(cluster.tls!), timeoutMs: cluster.connectTimeoutMs, socketPath })
+      ? tlsConnector({ cluster: cluster.name, tls: tls.connect, alpn: alpnFor(settings!), timeoutMs: cluster.connectTimeoutMs, socketPath })
       : socketPath !== undefined ? { socketPath } : undefined;
     const agent = new Agent({ ...this.#options, ...agentOptions(cluster, cluster.endpoints.length), ...(connect && { connect }) });
     this.#agents.set(key, { agent, signature, cluster, epoch });
     return agent;
   }
 
-  #tls(cluster: ClusterConfig): { signature: string; connect: ReturnType<typeof tlsConnectOptions> } {
+  #tls(cluster: ClusterConfig, t: ClusterTls): { signature: string; connect: ReturnType<typeof tlsConnectOptions> } {
     if (!this.#credentials) throw new CertificateError(`cluster ${cluster.name} requires TLS but this transport has no mesh credentials`);
-    const material: ResolvedTls = this.#credentials.resolve(cluster.tls!);
-    const t = cluster.tls!;
+    const material: ResolvedTls = this.#credentials.resolve(t);
     const signature = `${material.version}|${material.verify}|${t.sni ?? ''}|${t.alpn.join(',')}|${t.subjectAltNames.map((s) => `${s.sanType ?? '*'}=${s.text}`).join(',')}`;
     return { signature, connect: tlsConnectOptions(cluster, t, material) };
   }

@@ -159,7 +159,7 @@ export class MeshRequest implements AttemptOwner {
     if (perTry > 0) attempt.startPerTryTimer(perTry);
     try {
       this.#transports.for(cluster, endpoint).dispatch(
-        { ...this.#opts, origin: endpoint.origin(cluster.tls !== undefined), path: this.#path, headers: headers as Record<string, string | string[]> },
+        { ...this.#opts, origin: this.#transports.origin(cluster, endpoint), path: this.#path, headers: headers as Record<string, string | string[]> },
         attempt,
       );
     } catch (err) {

@@ -6,7 +6,7 @@
 
 import type { Dispatcher } from 'undici';
 import type { Mesh, MutableHeaders } from '@meshlet/core';
-import { originFor, type ClusterTransports } from './cluster-transports.ts';
+import type { ClusterTransports } from './cluster-transports.ts';
 import { isReplayableBody } from './request-headers.ts';
 
 export function shadowHost(host: string): string {
@@ -41,7 +41,7 @@ export function sendMirrors(
     const host = typeof headers['host'] === 'string' ? headers['host'] : '';
     try {
       transports.for(cluster, endpoint).dispatch(
-        { ...opts, origin: originFor(cluster, endpoint), path, headers: m.keepHost ? headers : { ...headers, host: shadowHost(host) } as Record<string, string | string[]> },
+        { ...opts, origin: transports.origin(cluster, endpoint), path, headers: m.keepHost ? headers : { ...headers, host: shadowHost(host) } as Record<string, string | string[]> },
         DISCARD,
       );
     } catch {

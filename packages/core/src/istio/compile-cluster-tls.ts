@@ -21,7 +21,16 @@ import type { ClientTLSSettings } from './types.ts';
 
 const PROVIDER = 'default';
 
-export function applyClientTls(c: Cluster, tls: ClientTLSSettings | undefined, svc: MeshService, trustDomain: string): void {
+export function applyClientTls(c: Cluster, tls: ClientTLSSettings | undefined, svc: MeshService, trustDomain: string, autoMtls = false): void {
+  if ((!tls || tls.mode === undefined) && autoMtls) {
+    // Auto-mTLS, as the sidecar generator writes it (cluster_builder.go buildAutoMtlsSettings):
+    // Istio mTLS to endpoints marked tlsMode "istio", plaintext to the rest.
+    c.transportSocketMatches = [
+      { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transportSocket: { name: TLS_TRANSPORT_SOCKET, typedConfig: istioMutual({ mode: 'ISTIO_MUTUAL' }, serviceIdentities(svc, trustDomain)) } },
+      { name: 'tlsMode-disabled', match: {}, transportSocket: { name: 'envoy.transport_sockets.raw_buffer' } },
+    ];
+    return;
+  }
   if (!tls || tls.mode === undefined || tls.mode === 'DISABLE') return;
   const ctx = tls.mode === 'ISTIO_MUTUAL' ? istioMutual(tls, serviceIdentities(svc, trustDomain)) : fileTls(tls);
   c.transportSocket = { name: TLS_TRANSPORT_SOCKET, typedConfig: ctx };

@@ -13,6 +13,7 @@ import type { CompileContext } from './compile-context.ts';
 import { configPath } from './compile-context.ts';
 import { applyTrafficPolicy, setMetadata } from './compile-cluster-policy.ts';
 import { applyClientTls } from './compile-cluster-tls.ts';
+import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from '../security/peer-authentication.ts';
 import { loadAssignment, localityEndpoints } from './compile-endpoints.ts';
 import { applyLocalityLoadBalancing } from './compile-locality.ts';
 import type { MeshService, ServiceRegistry } from './compile-services.ts';
@@ -59,7 +60,7 @@ function buildCluster(
   const name = clusterName(port.number, subset?.name ?? '', svc.hostname);
   const passthrough = subset?.trafficPolicy?.loadBalancer?.simple === 'PASSTHROUGH';
   const c: Cluster = { name, altStatName: `${name};`, type: discoveryType(svc, passthrough) };
-  let endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels);
+  let endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels, (ep, p) => workloadMtlsMode(ctx, ep.namespace, ep.labels, p) === 'DISABLE');
   if (subset && endpoints.length === 0 && svc.endpoints.length > 0 && c.type !== 'ORIGINAL_DST') {
     const origin = rule?.subsetOrigin.get(subset.name);
     if (origin) {
@@ -88,7 +89,10 @@ function buildCluster(
     if (c.loadAssignment) c.loadAssignment = loadAssignment(name, endpoints);
     if (located.localityWeighted) c.commonLbConfig = { ...c.commonLbConfig, localityWeightedLbConfig: {} };
   }
-  applyClientTls(c, policy?.tls, svc, ctx.client.clusterDomain);
+  // Auto-mTLS (Istio's default) for a mesh service without TLS settings, unless the service's
+  // namespace or mesh PeerAuthentication disables mTLS (istiod's BestEffortInferServiceMTLSMode).
+  const autoMtls = svc.location === 'MESH_INTERNAL' && workloadMtlsMode(ctx, svc.namespace, {}, port.number) !== 'DISABLE';
+  applyClientTls(c, policy?.tls, svc, ctx.client.clusterDomain, autoMtls);
   let assignment: ReturnType<typeof loadAssignment> | undefined;
   if (c.type === 'EDS') {
     c.edsClusterConfig = { serviceName: name, edsConfig: { ads: {} } };
@@ -114,4 +118,11 @@ function discoveryType(svc: MeshService, passthrough: boolean): Cluster['type'] 
     default:
       return 'ORIGINAL_DST';
   }
+}
+
+/** The mTLS mode PeerAuthentication gives a workload's port (PERMISSIVE when none applies). */
+function workloadMtlsMode(ctx: CompileContext, namespace: string, labels: Record<string, string>, port: number): MtlsMode {
+  const policies = ctx.peerAuthentications ?? [];
+  if (policies.length === 0) return 'PERMISSIVE';
+  return mtlsModeForPort(peerAuthenticationFor(policies, { namespace, labels }, ctx.client.rootNamespace), port);
 }

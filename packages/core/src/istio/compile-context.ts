@@ -4,7 +4,7 @@
 
 import type { ConfigProblem, Severity } from '../config/config-error.ts';
 import { fieldPath, formatProblem } from '../config/config-error.ts';
-import type { MeshObject } from './types.ts';
+import type { MeshObject, PeerAuthentication } from './types.ts';
 
 /** The workload the compiled config is for: istiod compiles per proxy, and so do we. */
 export interface ClientIdentity {
@@ -55,6 +55,8 @@ export class Problems {
 export interface CompileContext {
   client: ClientIdentity;
   problems: Problems;
+  /** The mesh's PeerAuthentication policies: they decide where auto-mTLS applies. */
+  peerAuthentications?: readonly PeerAuthentication[];
 }
 
 /**

@@ -4,7 +4,8 @@
 // endpoint HEALTHY with weight 1 unless it says otherwise.
 //
 // Metadata: istiod puts `envoy.transport_socket_match: {tlsMode: 'istio'}` on endpoints that
-// take Istio mTLS and a compressed telemetry string under `istio.workload`. It does not send
+// take Istio mTLS (labelled so, or with a service account; not when the workload's
+// PeerAuthentication disables mTLS on that port) — auto-mTLS picks mTLS by it — and a compressed telemetry string under `istio.workload`. It does not send
 // endpoint labels; Meshlet adds them under `meshlet.labels` so subset and locality decisions can
 // be explained from a config dump.
 
@@ -18,13 +19,16 @@ import type { ServicePort } from './types.ts';
 export const DEFAULT_CLUSTER_ID = 'Kubernetes';
 const UINT32_MAX = 4294967295;
 
-/** Endpoints of `service` on `port`, restricted to `subsetLabels` when given. */
-export function localityEndpoints(service: MeshService, port: ServicePort, subsetLabels?: Record<string, string>): LocalityLbEndpoints[] {
+/**
+ * Endpoints of `service` on `port`, restricted to `subsetLabels` when given. `mtlsDisabled`
+ * says whether an endpoint's own PeerAuthentication turns mTLS off on the port it serves.
+ */
+export function localityEndpoints(service: MeshService, port: ServicePort, subsetLabels?: Record<string, string>, mtlsDisabled?: (ep: MeshEndpoint, port: number) => boolean): LocalityLbEndpoints[] {
   const byLocality = new Map<string, LbEndpoint[]>();
   for (const ep of service.endpoints) {
     if (!labelsMatch(subsetLabels, ep.labels)) continue;
     const list = byLocality.get(ep.locality) ?? [];
-    list.push(lbEndpoint(ep, port));
+    list.push(lbEndpoint(ep, port, mtlsDisabled));
     byLocality.set(ep.locality, list);
   }
   const localities = [...byLocality.keys()];
@@ -41,9 +45,9 @@ export function loadAssignment(clusterName: string, endpoints: LocalityLbEndpoin
   return { clusterName, endpoints };
 }
 
-function lbEndpoint(ep: MeshEndpoint, port: ServicePort): LbEndpoint {
+function lbEndpoint(ep: MeshEndpoint, port: ServicePort, mtlsDisabled?: (ep: MeshEndpoint, port: number) => boolean): LbEndpoint {
   const filterMetadata: Record<string, Record<string, unknown>> = {};
-  if (ep.tlsMode !== '' && ep.tlsMode !== 'disabled') {
+  if (ep.tlsMode !== '' && ep.tlsMode !== 'disabled' && !mtlsDisabled?.(ep, endpointPort(ep, port))) {
     filterMetadata['envoy.transport_socket_match'] = { tlsMode: ep.tlsMode };
   }
   filterMetadata['istio'] = { workload: telemetryWorkload(ep) };

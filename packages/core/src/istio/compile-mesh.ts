@@ -24,7 +24,7 @@ import { buildServiceRegistry } from './compile-services.ts';
 import { selectVirtualServices } from './compile-virtual-services.ts';
 import { checkDestinationRules } from './destination-rule-checks.ts';
 import { DestinationRuleIndex } from './destination-rule-index.ts';
-import type { DestinationRule, MeshObject, ServiceEntry, VirtualService, WorkloadEntry } from './types.ts';
+import type { DestinationRule, MeshObject, PeerAuthentication, ServiceEntry, VirtualService, WorkloadEntry } from './types.ts';
 import type { GatewayRoute } from './gateway-api-types.ts';
 import { convertGatewayRoutes } from './compile-gateway-api.ts';
 
@@ -36,7 +36,8 @@ export interface CompileResult {
 }
 
 export function compileMesh(objects: readonly MeshObject[], client: ClientIdentity): CompileResult {
-  const ctx: CompileContext = { client, problems: new Problems() };
+  const peerAuthentications = objects.filter((o): o is PeerAuthentication => o.kind === 'PeerAuthentication');
+  const ctx: CompileContext = { client, problems: new Problems(), peerAuthentications };
   const virtualServices: VirtualService[] = [];
   const destinationRules: DestinationRule[] = [];
   const serviceEntries: ServiceEntry[] = [];
@@ -61,7 +62,7 @@ export function compileMesh(objects: readonly MeshObject[], client: ClientIdenti
         gatewayRoutes.push(o);
         break;
       default:
-        // PeerAuthentication shapes the server side and transport security, not these resources.
+        // PeerAuthentication (above) only shapes auto-mTLS here; the server side reads it itself.
         break;
     }
   }

@@ -42,10 +42,39 @@ export interface ClusterTls {
   readonly alpn: readonly string[];
 }
 
+/** One transport socket match: endpoints whose metadata has every `match` entry get `tls`. */
+export interface TlsMatch {
+  readonly match: Readonly<Record<string, string>>;
+  /** undefined = plaintext (raw_buffer). */
+  readonly tls: ClusterTls | undefined;
+}
+
 type Json = Record<string, unknown>;
 
 function isObj(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Translates Cluster.transportSocketMatches. Any entry that does not translate rejects the
+ * cluster, as a bad transportSocket does: dropping it could send an endpoint's traffic in plaintext.
+ */
+export function translateTransportSocketMatches(cluster: string, matches: readonly { name?: string; match?: Json; transportSocket?: { name: string; typedConfig?: Json } }[] | undefined): Result<TlsMatch[]> {
+  const out: TlsMatch[] = [];
+  for (let i = 0; i < (matches ?? []).length; i++) {
+    const m = matches![i]!;
+    const at = `Cluster ${cluster}: transportSocketMatches[${i}]${m.name ? ` (${m.name})` : ''}`;
+    const match: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.match ?? {})) {
+      if (typeof v !== 'string') return fail(`${at}.match.${k}: only string values are supported`);
+      match[k] = v;
+    }
+    if (!m.transportSocket) return fail(`${at}.transportSocket: required`);
+    const tls = translateTransportSocket(cluster, m.transportSocket);
+    if (!tls.ok) return fail(`${at}: ${tls.error}`);
+    out.push({ match, tls: tls.value });
+  }
+  return ok(out);
 }
 
 /** Translates Cluster.transportSocket; undefined when the cluster is plaintext. */

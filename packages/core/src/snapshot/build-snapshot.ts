@@ -188,6 +188,7 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
       state.priority = spec.priority;
       state.localityWeight = spec.localityWeight;
       state.labels = spec.labels;
+      state.socketMatch = spec.socketMatch;
       return state;
     });
   }
@@ -204,6 +205,7 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
     connections: settings.connections,
     runtime,
     tls: dnsClusterTls(settings.tls, settings.dns ? specs?.value : undefined),
+    tlsMatches: settings.tlsMatches,
   };
   // A DNS cluster's hosts change without a new snapshot: its config reads them live.
   if (settings.dns) Object.defineProperty(config, 'endpoints', { get: () => runtime.config.endpoints, enumerable: true });

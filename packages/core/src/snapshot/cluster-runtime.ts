@@ -154,6 +154,7 @@ export class ClusterRuntime {
       state.priority = spec.priority;
       state.localityWeight = spec.localityWeight;
       state.labels = spec.labels;
+      state.socketMatch = spec.socketMatch;
       out.push(state);
     }
     return out;

@@ -24,6 +24,8 @@ export class EndpointState {
    */
   usableSince = 0;
   labels: Readonly<Record<string, string>> = {};
+  /** `envoy.transport_socket_match` metadata: picks a cluster's per-endpoint transport socket (auto-mTLS). */
+  socketMatch: Readonly<Record<string, string>> | undefined = undefined;
 
   // Outlier detection (resilience/outlier-detector.ts owns these).
   /** Time (ms since epoch) until which the host is ejected; 0 when it is not. */

@@ -11,7 +11,7 @@ import type { RouteMatcher } from '../router/route-match.ts';
 import type { RetryPolicy } from '../resilience/retry-policy.ts';
 import type { LoadBalancer } from '../lb/load-balancer.ts';
 import type { EndpointState } from './endpoint-state.ts';
-import type { ClusterTls } from '../security/cluster-tls.ts';
+import type { ClusterTls, TlsMatch } from '../security/cluster-tls.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
@@ -154,4 +154,6 @@ export interface ClusterConfig {
   readonly runtime: ClusterRuntime;
   /** TLS (mTLS) to the endpoints, from the cluster's transport socket; undefined = plaintext. */
   readonly tls: ClusterTls | undefined;
+  /** Per-endpoint transport sockets, tried first (security/endpoint-tls.ts): Istio's auto-mTLS. */
+  readonly tlsMatches: readonly TlsMatch[];
 }

@@ -244,6 +244,8 @@ export interface Cluster {
   roundRobinLbConfig?: { slowStartConfig?: SlowStartConfig };
   metadata?: { filterMetadata?: Record<string, Record<string, unknown>> };
   transportSocket?: { name: string; typedConfig?: Any };
+  /** Per-endpoint transport sockets: the first whose `match` the endpoint's `envoy.transport_socket_match` metadata satisfies (Istio's auto-mTLS). */
+  transportSocketMatches?: { name?: string; match?: Record<string, unknown>; transportSocket?: { name: string; typedConfig?: Any } }[];
   /** Stats name istiod gives the cluster (`<name>;`). */
   altStatName?: string;
   /** uint64 wrappers, hence strings in JSON. */

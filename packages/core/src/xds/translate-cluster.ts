@@ -6,7 +6,7 @@ import { HTTP_PROTOCOL_OPTIONS } from './resources.ts';
 import { durationToMs } from './duration.ts';
 import { fail, ok, type Result } from './translate-result.ts';
 import type { LbKind } from '../snapshot/mesh-snapshot.ts';
-import { translateTransportSocket, type ClusterTls } from '../security/cluster-tls.ts';
+import { translateTransportSocket, translateTransportSocketMatches, type ClusterTls, type TlsMatch } from '../security/cluster-tls.ts';
 import { clusterLimits, type ClusterLimits } from '../resilience/cluster-limits.ts';
 import { outlierConfig, type OutlierConfig } from '../resilience/outlier-config.ts';
 import type { HashLbOptions } from '../lb/create-load-balancer.ts';
@@ -29,6 +29,8 @@ export interface ClusterSettings {
   readonly connections: ConnectionSettings;
   /** TLS to the endpoints (transportSocket envoy.transport_sockets.tls); undefined = plaintext. */
   readonly tls: ClusterTls | undefined;
+  /** Per-endpoint transport sockets (transportSocketMatches), tried before `tls`. */
+  readonly tlsMatches: readonly TlsMatch[];
   /** Ring / table sizes for RING_HASH and MAGLEV (undefined for other policies). */
   readonly hashLb: HashLbOptions | undefined;
   /** STRICT_DNS / LOGICAL_DNS: how host-name endpoints are resolved (snapshot/dns-refresh.ts). */
@@ -95,6 +97,8 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
   // would send the cluster's traffic in plaintext.
   const tls = translateTransportSocket(c.name, c.transportSocket);
   if (!tls.ok) return tls;
+  const tlsMatches = translateTransportSocketMatches(c.name, c.transportSocketMatches);
+  if (!tlsMatches.ok) return tlsMatches;
   const outlier = outlierConfig(c.outlierDetection, `Cluster ${c.name}: outlierDetection`);
   if (!outlier.ok) return outlier;
   // A Percent message that is present but empty is 0 (proto3 drops zero values on the wire);
@@ -115,6 +119,7 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
     panicThreshold: panic,
     connections: { maxRequestsPerConnection: common?.maxRequestsPerConnection || undefined, idleTimeoutMs: idle || undefined },
     tls: tls.value,
+    tlsMatches: tlsMatches.value,
     hashLb: hashLb.value,
     dns: dns.value,
     localityWeighted: c.commonLbConfig?.localityWeightedLbConfig !== undefined,
@@ -195,6 +200,8 @@ export interface EndpointSpec {
   /** The locality group's loadBalancingWeight (0 when absent: Envoy sends such a locality nothing under locality-weighted balancing). */
   readonly localityWeight: number;
   readonly labels: Readonly<Record<string, string>>;
+  /** The endpoint's `envoy.transport_socket_match` metadata (string values), for transportSocketMatches. */
+  readonly socketMatch: Readonly<Record<string, string>> | undefined;
 }
 
 // EDS health: UNKNOWN and HEALTHY take traffic; DEGRADED does too (it only matters when healthy
@@ -214,6 +221,7 @@ export function translateLoadAssignment(cla: ClusterLoadAssignment): Result<Endp
       const field = `ClusterLoadAssignment ${cla.clusterName}: endpoints[${g}].lbEndpoints[${i}]`;
       const addr = eps[i]!.endpoint?.address;
       const labels = eps[i]!.metadata?.filterMetadata?.['meshlet']?.['labels'];
+      const socketMatch = stringEntries(eps[i]!.metadata?.filterMetadata?.['envoy.transport_socket_match']);
       const common = {
         weight: eps[i]!.loadBalancingWeight ?? 1,
         healthy: takesTraffic(eps[i]!.healthStatus),
@@ -221,6 +229,7 @@ export function translateLoadAssignment(cla: ClusterLoadAssignment): Result<Endp
         priority: group.priority ?? 0,
         localityWeight: group.loadBalancingWeight ?? 0,
         labels: labels && typeof labels === 'object' ? (labels as Record<string, string>) : {},
+        socketMatch,
       };
       if (!Number.isInteger(common.weight) || common.weight < 1) return fail(`${field}.loadBalancingWeight: ${common.weight} must be at least 1`);
       if (addr?.pipe) {
@@ -237,4 +246,11 @@ export function translateLoadAssignment(cla: ClusterLoadAssignment): Result<Endp
     }
   }
   return ok(out);
+}
+
+function stringEntries(v: Record<string, unknown> | undefined): Record<string, string> | undefined {
+  if (!v) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
 }

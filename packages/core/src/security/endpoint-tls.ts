@@ -1,0 +1,33 @@
+// Which TLS one endpoint of a cluster gets. Envoy picks the first of the cluster's
+// transport_socket_matches whose `match` entries all appear in the endpoint's
+// `envoy.transport_socket_match` metadata, else the cluster's transport_socket. Istio's
+// auto-mTLS is written this way: endpoints marked tlsMode "istio" get Istio mTLS, the rest
+// plaintext.
+//
+// One difference, on purpose: a match that needs a certificate provider this process does not
+// have (a workload started without certificates) is passed over. A sidecar always has its
+// workload certificate; a Node process without one is a client outside the mesh, and auto-mTLS
+// is Istio's choice rather than the user's policy. A cluster whose own transport socket asks
+// for TLS (a DestinationRule) still fails closed without certificates.
+
+import type { ClusterConfig } from '../snapshot/mesh-snapshot.ts';
+import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { ClusterTls } from './cluster-tls.ts';
+import type { TlsCredentials } from './tls-credentials.ts';
+
+export function endpointTls(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsCredentials | undefined): ClusterTls | undefined {
+  const matches = cluster.tlsMatches;
+  if (matches.length === 0) return cluster.tls;
+  const meta = endpoint.socketMatch;
+  for (const m of matches) {
+    let hit = true;
+    for (const k in m.match) {
+      if (meta?.[k] !== m.match[k]) { hit = false; break; }
+    }
+    if (!hit) continue;
+    const chain = m.tls?.certificate?.chain;
+    if (chain?.kind === 'provider' && !credentials?.provider(chain.instance)) continue;
+    return m.tls;
+  }
+  return cluster.tls;
+}
