@@ -7,6 +7,7 @@ import { Agent, Dispatcher } from 'undici';
 import { decisionAttributes, redirectPath, requestView, type Decision, type Mesh, type MutableHeaders, type RedirectActionConfig, type RequestTrace, type RequestView } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
+import { NO_TRACE } from './no-trace.ts';
 import { sendLocalReply } from './local-reply.ts';
 import { toHeaderRecord } from './request-headers.ts';
 
@@ -145,9 +146,6 @@ function localAddress(): string | undefined {
   }
   return sourceIp;
 }
-
-const NO_ATTEMPT_TRACE = { inject() {}, end() {} };
-const NO_TRACE: RequestTrace = { attempt: () => NO_ATTEMPT_TRACE, event() {}, end() {} };
 
 /** Wraps a caller's handler so the request's outcome ends its (observe-mode) span. */
 function observed(handler: Dispatcher.DispatchHandler, trace: RequestTrace): Dispatcher.DispatchHandler {

@@ -23,6 +23,7 @@ import { OuterController } from './outer-controller.ts';
 import { sendLocalReply } from './local-reply.ts';
 import { sendMirrors } from './mirror.ts';
 import { isReplayableBody } from './request-headers.ts';
+import { NO_ATTEMPT_TRACE } from './no-trace.ts';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -38,6 +39,8 @@ export class MeshRequest implements AttemptOwner {
   readonly #path: string;
   /** Hosts already tried, made on the first retry (most requests never need it). */
   #tried: Set<EndpointState> | undefined;
+  /** The first attempt's host, until a retry needs the set. */
+  #firstTried: EndpointState | undefined;
   /** Priority levels tried, when the route's retries leave them out (retryRemoteLocalities). */
   #priorities: PreviousPriorities | undefined;
   #attempts = 0;
@@ -132,7 +135,7 @@ export class MeshRequest implements AttemptOwner {
     if (retry?.previousPrioritiesUpdateFrequency !== undefined) this.#priorities ??= new PreviousPriorities(retry.previousPrioritiesUpdateFrequency);
     const endpoint = cluster.originalDst
       ? this.#originalDestination()
-      : cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#tried : undefined, retry?.hostSelectionAttempts ?? 1, this.#hash?.hash, this.#priorities);
+      : cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#triedHosts() : undefined, retry?.hostSelectionAttempts ?? 1, this.#hash?.hash, this.#priorities);
     if (!endpoint) {
       this.#fail(new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy or every one is ejected'));
       return;
@@ -144,11 +147,16 @@ export class MeshRequest implements AttemptOwner {
       return;
     }
     this.#attempts++;
-    if (retry?.avoidPreviousHosts) (this.#tried ??= new Set()).add(endpoint);
+    if (retry?.avoidPreviousHosts) {
+      if (this.#tried) this.#tried.add(endpoint);
+      else this.#firstTried = endpoint;
+    }
     this.#priorities?.onHostAttempted(endpoint);
-    const headers = this.#upstreamHeaders();
-    if (this.#attempts > 1) headers['x-envoy-attempt-count'] = String(this.#attempts);
     const span = this.#trace.attempt(this.#attempts, endpoint);
+    // The first attempt sends the request's own header record (MeshAgent's copy of the
+    // caller's) when nothing would change it; every other attempt, and mirrors, get a copy.
+    const headers = this.#attempts === 1 && span === NO_ATTEMPT_TRACE && this.#headersUnchanged() ? this.#headers : this.#upstreamHeaders();
+    if (this.#attempts > 1) headers['x-envoy-attempt-count'] = String(this.#attempts);
     span.inject(headers);
     if (this.#attempts > 1) this.#mesh.telemetry?.retried(this.#runtime.name, this.#retryReason);
     const attempt = new Attempt(this, this.#runtime, endpoint, this.#retryHeld, span);
@@ -165,6 +173,17 @@ export class MeshRequest implements AttemptOwner {
     } catch (err) {
       attempt.onResponseError(null, err as Error);
     }
+  }
+
+  /** Hosts the retry policy avoids: the set is made when the first retry needs it. */
+  #triedHosts(): Set<EndpointState> | undefined {
+    if (!this.#tried && this.#firstTried) this.#tried = new Set([this.#firstTried]);
+    return this.#tried;
+  }
+
+  /** No route or cluster header mutation and no host rewrite: upstream headers are the request's. */
+  #headersUnchanged(): boolean {
+    return isEmpty(this.#d.route.requestHeaders) && isEmpty(this.#d.target.requestHeaders) && this.#d.action.hostRewrite === undefined;
   }
 
   /** The request headers as the upstream sees them: route and cluster mutations, the logical Host. */
