@@ -127,7 +127,8 @@ export class MeshCall implements AttemptOwner {
     if (this.#done) return;
     const d = this.#plan.decision;
     const mesh = this.#target.mesh;
-    if (d.kind !== 'passthrough' && mesh.telemetry) {
+    // No SDK listening: skip building the attributes too (they cost as much as routing).
+    if (d.kind !== 'passthrough' && mesh.telemetry && !mesh.telemetry.idle()) {
       const attrs = decisionAttributes(d);
       if (mesh.mode === 'observe') attrs['meshlet.mode'] = 'observe';
       this.#trace = mesh.telemetry.startRequest({
