@@ -25,6 +25,8 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
   }
 
   pick(exclude?: ReadonlySet<EndpointState>, attempts = 5): EndpointState | undefined {
+    // Nothing to avoid (every first attempt): no closure for pickAvoiding.
+    if (!exclude || exclude.size === 0) return this.#once();
     return pickAvoiding(() => this.#once(), exclude, attempts);
   }
 
