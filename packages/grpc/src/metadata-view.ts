@@ -3,20 +3,50 @@
 // and route header mutations are applied to it through core's one implementation.
 
 import type { Metadata } from '@grpc/grpc-js';
-import { applyHeaderMutations, requestView, type CompiledRoute, type MutableHeaders, type RequestView } from '@meshlet/core';
+import { applyHeaderMutations, type CompiledRoute, type MutableHeaders, type RequestView } from '@meshlet/core';
 
 type HeaderMutations = CompiledRoute['requestHeaders'];
 
-/** The request a route matcher sees for one call. Binary (`-bin`) metadata is left out: no matcher can compare it as text. */
+/**
+ * The request a route matcher sees for one call. Headers are read from the metadata when a
+ * matcher asks, not copied up front: most routes look at one header or none. Binary (`-bin`)
+ * metadata is left out: no matcher can compare it as text.
+ */
 export function metadataRequestView(authority: string, path: string, metadata: Metadata): RequestView {
-  const headers: Record<string, string | string[]> = { 'content-type': 'application/grpc', te: 'trailers' };
-  const all = metadata.toJSON();
-  for (const key in all) {
-    if (key.endsWith('-bin')) continue;
-    const values = all[key] as string[];
-    if (values.length > 0) headers[key] = values.length === 1 ? values[0]! : values;
+  return new MetadataView(authority, path, metadata);
+}
+
+class MetadataView implements RequestView {
+  readonly method = 'POST';
+  readonly scheme = 'http';
+  readonly authority: string;
+  readonly path: string;
+  readonly query = '';
+  readonly #metadata: Metadata;
+
+  constructor(authority: string, path: string, metadata: Metadata) {
+    this.authority = authority;
+    this.path = path;
+    this.#metadata = metadata;
   }
-  return requestView('POST', 'http', authority, path, headers);
+
+  header(name: string): string | undefined {
+    switch (name) {
+      case ':method': return 'POST';
+      case ':authority': case 'host': return this.authority;
+      case ':path': return this.path;
+      case ':scheme': return 'http';
+    }
+    if (!name.endsWith('-bin')) {
+      const values = this.#metadata.get(name);
+      if (values.length === 1 && typeof values[0] === 'string') return values[0];
+      if (values.length > 0) return values.filter((v): v is string => typeof v === 'string').join(',');
+    }
+    // What every gRPC request carries on the wire, as Envoy sees it.
+    if (name === 'content-type') return 'application/grpc';
+    if (name === 'te') return 'trailers';
+    return undefined;
+  }
 }
 
 /** Applies Envoy-style header mutations (route or weighted-cluster level) to metadata in place. */
