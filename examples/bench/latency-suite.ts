@@ -2,6 +2,11 @@
 // for each row in turn (the order rotating each round), so this noisy two-core machine drifts
 // on all rows alike and each ratio compares numbers from the same minutes.
 //
+// Every round starts a fresh process per row: a process can settle early into a state that
+// lasts (V8 pretenuring the allocation sites of a request's objects turned a client's scavenges
+// from ~1 ms into 12–19 ms for the rest of its life), so the median over rounds must be a median
+// over processes, not repeated samples of one.
+//
 // Per row and payload: p50/p90/p99 at each fixed rate (open loop), the highest sustained
 // throughput (closed loop), CPU seconds per 10k requests summed over the client, the upstream
 // and the proxies at the highest fixed rate, and resident memory of the client and proxies.
@@ -80,24 +85,31 @@ const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math
 
 export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promise<RowResult[]> {
   const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
-  const handles = new Map<number, ClientHandle>();
-  // Start every client; a row that cannot set up is reported as skipped with its reason.
-  await Promise.all(rows.map(async (row, i) => {
-    if (row.skip !== undefined) return;
-    const h = new ClientHandle(row.client);
-    const m = await h.next(120_000);
-    if (m['ready']) { handles.set(i, h); return; }
-    results[i]!.skipped = String(m['skip']);
-    h.stop();
-  }));
+  // Start a client for every row still live; a row that cannot set up is reported as skipped
+  // with its reason (and is not tried again in later rounds).
+  const startClients = async (): Promise<Map<number, ClientHandle>> => {
+    const handles = new Map<number, ClientHandle>();
+    await Promise.all(rows.map(async (row, i) => {
+      if (row.skip !== undefined || results[i]!.skipped !== undefined) return;
+      const h = new ClientHandle(row.client);
+      const m = await h.next(120_000);
+      if (m['ready']) { handles.set(i, h); return; }
+      results[i]!.skipped = String(m['skip']);
+      o.log(`  ${row.name}: skipped — ${results[i]!.skipped}`);
+      h.stop();
+    }));
+    return handles;
+  };
   for (const [i, r] of results.entries()) if (r.skipped) o.log(`  ${rows[i]!.name}: skipped — ${r.skipped}`);
-  const live = [...handles.keys()];
+  let live: number[] = [];
 
   const samples = new Map<string, number[]>();
   const add = (key: string, v: number) => { const l = samples.get(key) ?? []; l.push(v); samples.set(key, l); };
   const topRate = Math.max(...o.rates);
 
   for (let round = 0; round < o.rounds; round++) {
+    const handles = await startClients();
+    live = [...handles.keys()];
     const order = live.map((_, k) => live[(k + round) % live.length]!);
     for (const payload of o.payloads) {
       for (const rate of o.rates) {
@@ -133,6 +145,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
         o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${r.result.rps.toFixed(0)} req/s${r.result.errors ? ` (${r.result.errors} errors: ${r.result.firstError})` : ''}`);
       }
     }
+    for (const h of handles.values()) h.stop();
   }
 
   for (const i of live) {
@@ -157,6 +170,5 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
     res.clientRssMiB = Math.max(...(samples.get(`${i}|rss`) ?? [NaN]));
     if (row.extraPids?.length) res.proxyRssMiB = row.extraPids.reduce((s, pid) => s + rssMiB(pid), 0);
   }
-  for (const h of handles.values()) h.stop();
   return results;
 }
