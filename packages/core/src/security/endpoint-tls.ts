@@ -18,8 +18,20 @@ import type { TlsCredentials } from './tls-credentials.ts';
 export function endpointTls(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsCredentials | undefined): ClusterTls | undefined {
   const matches = cluster.tlsMatches;
   if (matches.length === 0) return cluster.tls;
+  // Asked on every request: the answer holds while the cluster config (immutable, replaced on
+  // change), the endpoint's metadata and the certificates (a provider added, a rotation) stay
+  // the same.
+  const epoch = credentials?.epoch ?? 0;
+  const memo = endpoint.tlsMemo;
+  if (memo && memo.cluster === cluster && memo.epoch === epoch && memo.match === endpoint.socketMatch) return memo.tls;
+  const tls = pick(cluster, endpoint, credentials);
+  endpoint.tlsMemo = { cluster, epoch, match: endpoint.socketMatch, tls };
+  return tls;
+}
+
+function pick(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsCredentials | undefined): ClusterTls | undefined {
   const meta = endpoint.socketMatch;
-  for (const m of matches) {
+  for (const m of cluster.tlsMatches) {
     let hit = true;
     for (const k in m.match) {
       if (meta?.[k] !== m.match[k]) { hit = false; break; }
