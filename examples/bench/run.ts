@@ -1,4 +1,4 @@
-// `pnpm bench`: every benchmark in one run, loopback only, bounded in time (about 8 minutes by
+// `pnpm bench`: every benchmark in one run, loopback only, bounded in time (about 15 minutes by
 // default; BENCH_QUICK=1 for a ~2 minute smoke run). Writes docs/benchmarks.md, the chart
 // docs/benchmarks.svg and the raw numbers docs/benchmarks.json.
 //
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     openSeconds: QUICK ? 2 : 4,
     closedSeconds: QUICK ? 1.5 : 3,
     concurrency: 32,
-    rounds: QUICK ? 1 : 3,
+    rounds: QUICK ? 1 : 5,
     log,
   };
   report.settings = { ...suite, log: undefined, quick: QUICK, grpcRates: GRPC_RATES };
