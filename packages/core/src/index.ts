@@ -55,5 +55,5 @@ export { compileRbacFilters, RBAC_FILTER, RBAC_TYPE_URL, type RbacFilterConfig }
 export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } from './security/rbac.ts';
 export { translateServerListener, type ServerListenerPolicy } from './security/server-listener.ts';
 export { serverListenerName, type InboundDemand, type InboundPolicyState, type InboundPolicyWatch } from './security/inbound-policy.ts';
-export { ServerPolicy, XDS_INBOUND, type ServerPolicySources } from './security/server-policy.ts';
+export { ServerPolicy, type ServerPolicySources } from './security/server-policy.ts';
 export { compileInboundListener, serverListenerAddress, SERVER_LISTENER_PREFIX } from './istio/compile-inbound-listener.ts';

@@ -22,7 +22,7 @@ export interface ServerPolicySources {
   mtls?: ((port: number) => MtlsMode | undefined) | undefined;
 }
 
-export const XDS_INBOUND = 'xDS inbound listener';
+const XDS_INBOUND = 'xDS inbound listener';
 
 export class ServerPolicy {
   readonly #opts: ServerPolicySources;
