@@ -2,22 +2,32 @@
 // `import * as xds from '@meshlet/grpc/xds'` and xds:/// targets are served by Meshlet. The mesh
 // is created on first use the way createMesh() does with no options: from GRPC_XDS_BOOTSTRAP
 // (or GRPC_XDS_BOOTSTRAP_CONFIG) when set, else from the Istio YAML in MESHLET_CONFIG.
+//
+// Servers too: XdsServer with XdsServerCredentials serves each bound port through bindMesh, so
+// its mTLS mode and authorization come from the server's inbound listener, as grpc-js-xds's do.
 
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createMesh, type Mesh } from '@meshlet/core';
+import { bindMesh, type MeshBinding } from './server-credentials.ts';
 import { registerMeshBalancer } from './load-balancer-mesh.ts';
 import { registerMeshResolver, setMeshSource } from './resolver-mesh.ts';
 import { MeshChannelCredentials } from './credentials.ts';
 
 let pending: Promise<Mesh> | undefined;
 
+function sharedMesh(): Promise<Mesh> {
+  pending ??= createMesh();
+  return pending;
+}
+
 /** Registers the xds: scheme with grpc-js, as @grpc/grpc-js-xds's register() does. */
 export function register(): void {
   registerMeshBalancer();
   registerMeshResolver('xds');
-  pending ??= createMesh();
+  sharedMesh();
   // A failure is reported to each channel that resolves (UNAVAILABLE with the reason), not thrown here.
-  pending.catch(() => {});
-  setMeshSource('xds', pending);
+  pending!.catch(() => {});
+  setMeshSource('xds', pending!);
 }
 
 /** The mesh behind xds:/// targets, once register() was called. */
@@ -27,3 +37,65 @@ export function mesh(): Promise<Mesh> | undefined {
 
 /** @grpc/grpc-js-xds's name for credentials that follow the mesh per cluster, with a fallback. */
 export { MeshChannelCredentials as XdsChannelCredentials };
+
+/**
+ * @grpc/grpc-js-xds's server credentials: security from the control plane (the inbound
+ * listener's mTLS mode, the workload certificate of the bootstrap's certificate provider).
+ * `fallback` is kept for the API's sake; a plaintext chain is served as plaintext.
+ */
+export class XdsServerCredentials extends ServerCredentials {
+  readonly fallback: ServerCredentials;
+
+  constructor(fallback: ServerCredentials) {
+    super(null);
+    this.fallback = fallback;
+  }
+
+  override _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/**
+ * @grpc/grpc-js-xds's XdsServer: a grpc-js Server whose ports bound with XdsServerCredentials
+ * follow their inbound listener (gRFC A36) through bindMesh — refused while the control plane
+ * has none. Ports bound with other credentials are plain grpc-js ports.
+ */
+export class XdsServer extends Server {
+  readonly #bindings = new Set<MeshBinding>();
+
+  override bindAsync(port: string, creds: ServerCredentials, callback: (error: Error | null, port: number) => void): void {
+    if (!(creds instanceof XdsServerCredentials)) {
+      super.bindAsync(port, creds, callback);
+      return;
+    }
+    const address = hostPort(port);
+    if (!address) {
+      process.nextTick(() => callback(new Error(`XdsServer.bindAsync: ${JSON.stringify(port)} is not host:port`), 0));
+      return;
+    }
+    sharedMesh()
+      .then((mesh) => bindMesh(this, { mesh, host: address.host, listenPort: address.port }))
+      .then((binding) => {
+        this.#bindings.add(binding);
+        callback(null, binding.port);
+      }, (err: Error) => callback(err, 0));
+  }
+
+  override forceShutdown(): void {
+    for (const b of this.#bindings) void b.close();
+    this.#bindings.clear();
+    super.forceShutdown();
+  }
+
+  override tryShutdown(callback: (error?: Error) => void): void {
+    const closing = [...this.#bindings].map((b) => b.close());
+    this.#bindings.clear();
+    Promise.all(closing).then(() => super.tryShutdown(callback), callback);
+  }
+}
+
+function hostPort(s: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s);
+  return m ? { host: m[1] ?? m[2]!, port: Number(m[3]) } : undefined;
+}

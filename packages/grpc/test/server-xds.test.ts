@@ -2,7 +2,8 @@
 // server's own inbound listener (gRFC A36 name from the bootstrap template) and enforces its
 // mTLS mode and RBAC filters. `meshlet xds` serves that listener from PeerAuthentication and
 // AuthorizationPolicy files as istiod's grpc generator does — and @grpc/grpc-js-xds's own
-// XdsServer, an independent implementation, must accept it and enforce the same decisions.
+// XdsServer, an independent implementation, must accept it and enforce the same decisions; so
+// must the XdsServer of Meshlet's drop-in for it (@meshlet/grpc/xds).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { credentials, Server, ServerCredentials, status, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { createMesh, silentLogger, XdsServer, type Logger, type Mesh } from '@meshlet/core';
 import { bindMesh, meshCredentials, peerIdentityOfCall, register } from '@meshlet/grpc';
+import * as meshletXds from '@meshlet/grpc/xds';
 import { EchoClient, EchoService, type EchoReply, type EchoRequest } from './helpers/echo-server.ts';
 import { unary, unaryError } from './helpers/calls.ts';
 import { createPki, id, type Pki } from '../../http/test/helpers/mtls.ts';
@@ -149,4 +151,20 @@ describe('@grpc/grpc-js-xds XdsServer (gRFC A36) reading the inbound listener me
     await new Promise<void>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, new xds.XdsServerCredentials(ServerCredentials.createInsecure()), (err) => (err ? reject(err) : resolve())));
     await expectDecisions(port);
   }, 30_000);
+});
+
+describe("the @meshlet/grpc/xds drop-in's XdsServer", () => {
+  it('serves a port bound with XdsServerCredentials through its inbound listener', async () => {
+    process.env['GRPC_XDS_BOOTSTRAP'] = bootstrap('meshlet-xds-server');
+    const server = new meshletXds.XdsServer();
+    server.addService(EchoService, { unary: reply, other: reply });
+    cleanup.push(async () => {
+      server.forceShutdown();
+      await (await meshletXds.mesh())?.close();
+      delete process.env['GRPC_XDS_BOOTSTRAP'];
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', new meshletXds.XdsServerCredentials(ServerCredentials.createInsecure()), (err, p) => (err ? reject(err) : resolve(p))));
+    expect(port).toBeGreaterThan(0);
+    await expectDecisions(port);
+  });
 });
