@@ -36,21 +36,27 @@ export function applyClientTls(c: Cluster, tls: ClientTLSSettings | undefined, s
   c.transportSocket = { name: TLS_TRANSPORT_SOCKET, typedConfig: ctx };
 }
 
-function istioMutual(tls: ClientTLSSettings, accounts: string[]): Any {
-  const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : accounts;
+/**
+ * The commonTlsContext istiod's grpc generator writes for Istio mTLS (buildCommonTLSContext): the
+ * workload certificate and the roots from provider instance "default", in the current fields and
+ * the deprecated ones older gRPC implementations read; `sans` pins the peer's identity.
+ */
+export function istioCommonTlsContext(sans: readonly string[]): Record<string, unknown> {
   const cert = { instanceName: PROVIDER, certificateName: 'default' };
   const root = { instanceName: PROVIDER, certificateName: 'ROOTCA' };
-  const ctx: Any = {
-    '@type': UPSTREAM_TLS_CONTEXT,
-    commonTlsContext: {
-      tlsCertificateProviderInstance: cert,
-      tlsCertificateCertificateProviderInstance: cert,
-      combinedValidationContext: {
-        defaultValidationContext: { ...(sans.length > 0 && { matchSubjectAltNames: exact(sans) }), caCertificateProviderInstance: root },
-        validationContextCertificateProviderInstance: root,
-      },
+  return {
+    tlsCertificateProviderInstance: cert,
+    tlsCertificateCertificateProviderInstance: cert,
+    combinedValidationContext: {
+      defaultValidationContext: { ...(sans.length > 0 && { matchSubjectAltNames: exact(sans) }), caCertificateProviderInstance: root },
+      validationContextCertificateProviderInstance: root,
     },
   };
+}
+
+function istioMutual(tls: ClientTLSSettings, accounts: string[]): Any {
+  const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : accounts;
+  const ctx: Any = { '@type': UPSTREAM_TLS_CONTEXT, commonTlsContext: istioCommonTlsContext(sans) };
   if (tls.sni) ctx['sni'] = tls.sni;
   return ctx;
 }

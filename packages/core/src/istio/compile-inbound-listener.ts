@@ -15,17 +15,15 @@
 import { applicablePolicies } from '../security/authorization-policy.ts';
 import { mtlsModeForPort, peerAuthenticationFor } from '../security/peer-authentication.ts';
 import { compileRbacFilters } from '../security/rbac-compile.ts';
-import { TLS_TRANSPORT_SOCKET } from '../security/cluster-tls.ts';
-import type { Listener } from '../xds/resources.ts';
+import { DOWNSTREAM_TLS_CONTEXT, TLS_TRANSPORT_SOCKET } from '../security/cluster-tls.ts';
+import { TYPE_URL, type Listener } from '../xds/resources.ts';
+import { istioCommonTlsContext } from './compile-cluster-tls.ts';
 import type { ClientIdentity } from './compile-context.ts';
 import type { AuthorizationPolicy, MeshObject, PeerAuthentication } from './types.ts';
 
 export const SERVER_LISTENER_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 const ROUTER = { name: 'envoy.filters.http.router', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
-const PROVIDER = 'default';
 
 /** `<host>:<port>` of a server listener name, or undefined when the name is not one. */
 export function serverListenerAddress(name: string): { host: string; port: number } | undefined {
@@ -56,7 +54,7 @@ export function compileInboundListener(name: string, objects: readonly MeshObjec
     filters: [{
       name: `inbound-hcm${suffix}`,
       typedConfig: {
-        '@type': HCM,
+        '@type': TYPE_URL.HttpConnectionManager,
         routeConfig: {
           name: 'inbound',
           virtualHosts: [{ domains: ['*'], routes: [{ match: { prefix: '/' }, nonForwardingAction: {} }] }],
@@ -69,16 +67,9 @@ export function compileInboundListener(name: string, objects: readonly MeshObjec
     chain['transportSocket'] = {
       name: TLS_TRANSPORT_SOCKET,
       typedConfig: {
-        '@type': DOWNSTREAM_TLS,
-        commonTlsContext: {
-          // The current fields and the deprecated ones older gRPC servers read, as grpcgen writes both.
-          tlsCertificateProviderInstance: { instanceName: PROVIDER, certificateName: 'default' },
-          tlsCertificateCertificateProviderInstance: { instanceName: PROVIDER, certificateName: 'default' },
-          combinedValidationContext: {
-            defaultValidationContext: { caCertificateProviderInstance: { instanceName: PROVIDER, certificateName: 'ROOTCA' } },
-            validationContextCertificateProviderInstance: { instanceName: PROVIDER, certificateName: 'ROOTCA' },
-          },
-        },
+        '@type': DOWNSTREAM_TLS_CONTEXT,
+        // No SAN list: grpcgen checks callers' identities with RBAC, not in the handshake.
+        commonTlsContext: istioCommonTlsContext([]),
         requireClientCertificate: true,
       },
     };

@@ -11,12 +11,12 @@
 
 import type { Listener } from '../xds/resources.ts';
 import { fail, ok, type Result } from '../xds/translate-result.ts';
+import { TYPE_URL } from '../xds/resources.ts';
+import { DOWNSTREAM_TLS_CONTEXT } from './cluster-tls.ts';
+import { RBAC_TYPE_URL } from './rbac-compile.ts';
 import type { MtlsMode } from './peer-authentication.ts';
 import { translateRbacFilter, type RbacFilter } from './rbac.ts';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 
 export interface ServerListenerPolicy {
   readonly mtls: MtlsMode;
@@ -39,19 +39,19 @@ export function translateServerListener(l: Listener): Result<ServerListenerPolic
     const ts = chain['transportSocket'];
     if (ts !== undefined) {
       const cfg = isObj(ts) ? ts['typedConfig'] : undefined;
-      if (!isObj(cfg) || cfg['@type'] !== DOWNSTREAM_TLS) return fail(`${cat}.transportSocket: only a DownstreamTlsContext is supported`);
+      if (!isObj(cfg) || cfg['@type'] !== DOWNSTREAM_TLS_CONTEXT) return fail(`${cat}.transportSocket: only a DownstreamTlsContext is supported`);
       if (cfg['requireClientCertificate'] !== true) return fail(`${cat}.transportSocket.typedConfig.requireClientCertificate: mesh servers require client certificates (one-way TLS is not supported)`);
       tlsChains++;
     }
     const filters = Array.isArray(chain['filters']) ? chain['filters'] : [];
-    const hcm = filters.map((f) => (isObj(f) ? f['typedConfig'] : undefined)).find((c): c is Json => isObj(c) && c['@type'] === HCM);
+    const hcm = filters.map((f) => (isObj(f) ? f['typedConfig'] : undefined)).find((c): c is Json => isObj(c) && c['@type'] === TYPE_URL.HttpConnectionManager);
     if (!hcm) return fail(`${cat}.filters: no HttpConnectionManager`);
     const chainRbac: RbacFilter[] = [];
     const httpFilters = Array.isArray(hcm['httpFilters']) ? hcm['httpFilters'] : [];
     for (let j = 0; j < httpFilters.length; j++) {
       const f = httpFilters[j];
       const cfg = isObj(f) ? f['typedConfig'] : undefined;
-      if (!isObj(cfg) || cfg['@type'] !== RBAC) continue;
+      if (!isObj(cfg) || cfg['@type'] !== RBAC_TYPE_URL) continue;
       const r = translateRbacFilter(cfg, `${cat}.filters[hcm].httpFilters[${j}] (${String((f as Json)['name'])})`);
       if (!r.ok) return r;
       if (r.value) chainRbac.push(r.value);
