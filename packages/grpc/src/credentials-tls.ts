@@ -13,7 +13,7 @@
 
 import { connect as tlsConnect, createSecureContext, checkServerIdentity as checkHostName, type PeerCertificate, type SecureContext } from 'node:tls';
 import { isIP, type Socket } from 'node:net';
-import { CallCredentials, ChannelCredentials, type ChannelOptions, type experimental } from '@grpc/grpc-js';
+import { CallCredentials, ChannelCredentials, experimental, type ChannelOptions } from '@grpc/grpc-js';
 import { dnsSans, PeerIdentityError, uriSans, type ClusterConfig, type ResolvedTls } from '@meshlet/core';
 
 type ClusterTls = NonNullable<ClusterConfig['tls']>;
@@ -78,7 +78,7 @@ class ClusterChannelCredentials extends ChannelCredentials {
   _createSecureConnector(channelTarget: experimental.GrpcUri, options: ChannelOptions, callCredentials?: CallCredentials): experimental.SecureConnector {
     // SNI as grpc-js sets it: the override (the cluster's sni), else the target's host — never an IP.
     const override = options['grpc.ssl_target_name_override'];
-    const host = typeof override === 'string' ? override : hostOf(channelTarget.path);
+    const host = typeof override === 'string' ? override : experimental.splitHostPort(channelTarget.path)?.host;
     const connectOptions = {
       secureContext: this.#context,
       ALPNProtocols: [...this.#alpn],
@@ -100,12 +100,6 @@ class ClusterChannelCredentials extends ChannelCredentials {
       destroy: () => {},
     };
   }
-}
-
-function hostOf(authority: string): string | undefined {
-  if (authority.startsWith('[')) return authority.slice(1, authority.indexOf(']'));
-  const m = /^(.*?)(?::\d+)?$/.exec(authority);
-  return m?.[1] || undefined;
 }
 
 export function clusterTlsCredentials(cluster: ClusterConfig, tls: ClusterTls, material: ResolvedTls): ClusterTlsCredentials {

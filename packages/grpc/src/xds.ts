@@ -6,7 +6,7 @@
 // Servers too: XdsServer with XdsServerCredentials serves each bound port through bindMesh, so
 // its mTLS mode and authorization come from the server's inbound listener, as grpc-js-xds's do.
 
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { experimental, Server, ServerCredentials } from '@grpc/grpc-js';
 import { createMesh, type Mesh } from '@meshlet/core';
 import { bindMesh, type MeshBinding } from './server-credentials.ts';
 import { registerMeshBalancer } from './load-balancer-mesh.ts';
@@ -24,10 +24,10 @@ function sharedMesh(): Promise<Mesh> {
 export function register(): void {
   registerMeshBalancer();
   registerMeshResolver('xds');
-  sharedMesh();
+  const mesh = sharedMesh();
   // A failure is reported to each channel that resolves (UNAVAILABLE with the reason), not thrown here.
-  pending!.catch(() => {});
-  setMeshSource('xds', pending!);
+  mesh.catch(() => {});
+  setMeshSource('xds', mesh);
 }
 
 /** The mesh behind xds:/// targets, once register() was called. */
@@ -69,13 +69,13 @@ export class XdsServer extends Server {
       super.bindAsync(port, creds, callback);
       return;
     }
-    const address = hostPort(port);
-    if (!address) {
+    const address = experimental.splitHostPort(port);
+    if (address?.port === undefined) {
       process.nextTick(() => callback(new Error(`XdsServer.bindAsync: ${JSON.stringify(port)} is not host:port`), 0));
       return;
     }
     sharedMesh()
-      .then((mesh) => bindMesh(this, { mesh, host: address.host, listenPort: address.port }))
+      .then((mesh) => bindMesh(this, { mesh, host: address.host, listenPort: address.port! }))
       .then((binding) => {
         this.#bindings.add(binding);
         callback(null, binding.port);
@@ -93,9 +93,4 @@ export class XdsServer extends Server {
     this.#bindings.clear();
     Promise.all(closing).then(() => super.tryShutdown(callback), callback);
   }
-}
-
-function hostPort(s: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s);
-  return m ? { host: m[1] ?? m[2]!, port: Number(m[3]) } : undefined;
 }
