@@ -2,14 +2,14 @@
 // endpoints marked tlsMode "istio" (labelled so, or with a service account) and plaintext to
 // the rest — as the sidecar generator writes it (transport socket matches on the cluster, the
 // `envoy.transport_socket_match` metadata on endpoints), unless PeerAuthentication disables mTLS
-// or the service is MESH_EXTERNAL. endpointTls() then picks per endpoint; a process without a
+// or the service is MESH_EXTERNAL. endpointTransport() then picks per endpoint; a process without a
 // workload certificate talks plaintext, as a client outside the mesh would.
 
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMesh, endpointTls, issueDevCertificates, silentLogger, type Mesh } from '../src/index.ts';
+import { createMesh, endpointTransport, issueDevCertificates, silentLogger, type Mesh } from '../src/index.ts';
 
 const FQDN = 'reviews.default.svc.cluster.local';
 const CLUSTER = `outbound|9080||${FQDN}`;
@@ -46,7 +46,7 @@ function tlsByEndpoint(mesh: Mesh): Record<string, string> {
   const c = mesh.snapshot.clusters.get(CLUSTER)!;
   const out: Record<string, string> = {};
   for (const ep of c.endpoints) {
-    const tls = endpointTls(c, ep, mesh.credentials);
+    const { tls } = endpointTransport(c, ep, mesh.credentials);
     out[ep.address] = tls ? tls.subjectAltNames.map((s) => s.text).join(',') : 'plaintext';
   }
   return out;

@@ -9,7 +9,7 @@
 // take a call, and each call waits for (or fails over from) its own endpoint's connection.
 
 import { connectivityState as ConnectivityState, experimental, type ChannelOptions, type CallCredentials } from '@grpc/grpc-js';
-import { endpointTls, EndpointState, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
+import { endpointTransport, EndpointState, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
 import { CLUSTER_ARG, TLS_ARG } from './credentials.ts';
 import { clusterTlsCredentials, tlsSignature, type ClusterTlsCredentials } from './credentials-tls.ts';
 import { MeshTarget } from './mesh-target.ts';
@@ -120,8 +120,8 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
    */
   connection(cluster: ClusterConfig | undefined, endpoint: EndpointState): Connection {
     const name = cluster?.name ?? DIRECT_CLUSTER;
-    const settings = cluster ? endpointTls(cluster, endpoint, this.#target!.mesh.credentials) : undefined;
-    const tls = settings ? this.#clusterTls(cluster!, settings) : undefined;
+    const transport = cluster ? endpointTransport(cluster, endpoint, this.#target!.mesh.credentials) : undefined;
+    const tls = transport?.tls ? this.#clusterTls(cluster!, transport.tls, transport.slot) : undefined;
     const key = `${name} ${endpoint.key}`;
     const existing = this.#connections.get(key);
     if (existing && existing.tls === tls) return existing;
@@ -139,10 +139,10 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     return c;
   }
 
-  #clusterTls(cluster: ClusterConfig, tls: NonNullable<ClusterConfig['tls']>): ClusterTlsCredentials {
+  #clusterTls(cluster: ClusterConfig, tls: NonNullable<ClusterConfig['tls']>, slot: string): ClusterTlsCredentials {
     const material = this.#target!.mesh.credentials.resolve(tls);
-    // One entry per transport socket of the cluster: its own, or the nth of its matches.
-    const key = tls === cluster.tls ? cluster.name : `${cluster.name} #${cluster.tlsMatches.findIndex((m) => m.tls === tls)}`;
+    // One entry per transport socket of the cluster: its own, or one of its matches.
+    const key = cluster.name + slot;
     const cached = this.#tls.get(key);
     if (cached && cached.signature === tlsSignature(tls, material)) return cached;
     const fresh = clusterTlsCredentials(cluster, tls, material);

@@ -8,7 +8,7 @@
 // while the old one drains — in-flight requests finish on the connections they have.
 
 import { Agent, type Dispatcher } from 'undici';
-import { CertificateError, endpointTls, type ClusterConfig, type ClusterTls, type EndpointState, type MeshSnapshot, type ResolvedTls, type TlsCredentials } from '@meshlet/core';
+import { CertificateError, endpointTransport, type ClusterConfig, type ClusterTls, type EndpointState, type MeshSnapshot, type ResolvedTls, type TlsCredentials } from '@meshlet/core';
 import { tlsConnectOptions } from './tls-connect.ts';
 import { tlsConnector } from './tls-connector.ts';
 
@@ -53,17 +53,17 @@ export class ClusterTransports {
 
   /** The origin an attempt on `endpoint` dispatches with: https:// exactly when the endpoint gets TLS. */
   origin(cluster: ClusterConfig, endpoint: EndpointState): string {
-    return endpoint.origin(endpointTls(cluster, endpoint, this.#credentials) !== undefined);
+    return endpoint.origin(endpointTransport(cluster, endpoint, this.#credentials).tls !== undefined);
   }
 
   for(cluster: ClusterConfig, endpoint: EndpointState): Dispatcher {
     const socketPath = endpoint.socketPath;
     // The endpoint's TLS: the cluster's, or one of its transport socket matches (auto-mTLS).
-    const settings = endpointTls(cluster, endpoint, this.#credentials);
+    const { tls: settings, slot } = endpointTransport(cluster, endpoint, this.#credentials);
     // Unix-socket endpoints need their own Agent: the socket path is a connection option; so
     // does each transport socket a cluster's matches give some of its endpoints.
     let key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
-    if (settings !== cluster.tls) key += ` #${cluster.tlsMatches.findIndex((m) => m.tls === settings)}`;
+    if (slot !== '') key += slot;
     const cur = this.#agents.get(key);
     // Hot path: the same (immutable) cluster config, and no certificate changed since.
     const epoch = this.#credentials?.epoch ?? 0;

@@ -15,23 +15,34 @@ import type { EndpointState } from '../snapshot/endpoint-state.ts';
 import type { ClusterTls } from './cluster-tls.ts';
 import type { TlsCredentials } from './tls-credentials.ts';
 
-export function endpointTls(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsCredentials | undefined): ClusterTls | undefined {
-  const matches = cluster.tlsMatches;
-  if (matches.length === 0) return cluster.tls;
+/** The transport socket one endpoint of a cluster gets. */
+export interface EndpointTransport {
+  /** undefined = plaintext. */
+  readonly tls: ClusterTls | undefined;
+  /**
+   * '' for the cluster's own transport socket, ' #<n>' for its nth match: transports keep one
+   * connection pool per cluster and slot.
+   */
+  readonly slot: string;
+}
+
+export function endpointTransport(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsCredentials | undefined): EndpointTransport {
+  if (cluster.tlsMatches.length === 0) return cluster.ownTransport;
   // Asked on every request: the answer holds while the cluster config (immutable, replaced on
   // change), the endpoint's metadata and the certificates (a provider added, a rotation) stay
   // the same.
   const epoch = credentials?.epoch ?? 0;
   const memo = endpoint.tlsMemo;
-  if (memo && memo.cluster === cluster && memo.epoch === epoch && memo.match === endpoint.socketMatch) return memo.tls;
-  const tls = pick(cluster, endpoint, credentials);
-  endpoint.tlsMemo = { cluster, epoch, match: endpoint.socketMatch, tls };
-  return tls;
+  if (memo && memo.cluster === cluster && memo.epoch === epoch && memo.match === endpoint.socketMatch) return memo.transport;
+  const transport = pick(cluster, endpoint, credentials);
+  endpoint.tlsMemo = { cluster, epoch, match: endpoint.socketMatch, transport };
+  return transport;
 }
 
-function pick(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsCredentials | undefined): ClusterTls | undefined {
+function pick(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsCredentials | undefined): EndpointTransport {
   const meta = endpoint.socketMatch;
-  for (const m of cluster.tlsMatches) {
+  for (let i = 0; i < cluster.tlsMatches.length; i++) {
+    const m = cluster.tlsMatches[i]!;
     let hit = true;
     for (const k in m.match) {
       if (meta?.[k] !== m.match[k]) { hit = false; break; }
@@ -39,7 +50,7 @@ function pick(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsC
     if (!hit) continue;
     const chain = m.tls?.certificate?.chain;
     if (chain?.kind === 'provider' && !credentials?.provider(chain.instance)) continue;
-    return m.tls;
+    return { tls: m.tls, slot: ` #${i}` };
   }
-  return cluster.tls;
+  return cluster.ownTransport;
 }

@@ -193,6 +193,7 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
     });
   }
   runtime.configure(runtimeConfig(endpoints));
+  const tls = dnsClusterTls(settings.tls, settings.dns ? specs?.value : undefined);
   const config: ClusterConfig = {
     name,
     lbPolicy: settings.lbPolicy,
@@ -204,8 +205,9 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
     outlier: settings.outlier,
     connections: settings.connections,
     runtime,
-    tls: dnsClusterTls(settings.tls, settings.dns ? specs?.value : undefined),
+    tls,
     tlsMatches: settings.tlsMatches,
+    ownTransport: { tls, slot: '' },
   };
   // A DNS cluster's hosts change without a new snapshot: its config reads them live.
   if (settings.dns) Object.defineProperty(config, 'endpoints', { get: () => runtime.config.endpoints, enumerable: true });

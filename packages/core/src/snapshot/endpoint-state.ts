@@ -3,7 +3,7 @@
 // EndpointState for an address that is still present, so in-flight counts stay true.
 
 import type { Locality } from '../xds/resources.ts';
-import type { ClusterTls } from '../security/cluster-tls.ts';
+import type { EndpointTransport } from '../security/endpoint-tls.ts';
 
 export class EndpointState {
   readonly address: string;
@@ -27,8 +27,8 @@ export class EndpointState {
   labels: Readonly<Record<string, string>> = {};
   /** `envoy.transport_socket_match` metadata: picks a cluster's per-endpoint transport socket (auto-mTLS). */
   socketMatch: Readonly<Record<string, string>> | undefined = undefined;
-  /** endpointTls()'s last answer, valid for that cluster config and certificate epoch (it runs per request). */
-  tlsMemo: { readonly cluster: object; readonly epoch: number; readonly match: object | undefined; readonly tls: ClusterTls | undefined } | undefined = undefined;
+  /** endpointTransport()'s last answer, valid for that cluster config, metadata and certificate epoch (it runs per request). */
+  tlsMemo: { readonly cluster: object; readonly epoch: number; readonly match: object | undefined; readonly transport: EndpointTransport } | undefined = undefined;
 
   // Outlier detection (resilience/outlier-detector.ts owns these).
   /** Time (ms since epoch) until which the host is ejected; 0 when it is not. */

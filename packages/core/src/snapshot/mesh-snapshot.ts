@@ -12,6 +12,7 @@ import type { RetryPolicy } from '../resilience/retry-policy.ts';
 import type { LoadBalancer } from '../lb/load-balancer.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import type { ClusterTls, TlsMatch } from '../security/cluster-tls.ts';
+import type { EndpointTransport } from '../security/endpoint-tls.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
@@ -156,4 +157,6 @@ export interface ClusterConfig {
   readonly tls: ClusterTls | undefined;
   /** Per-endpoint transport sockets, tried first (security/endpoint-tls.ts): Istio's auto-mTLS. */
   readonly tlsMatches: readonly TlsMatch[];
+  /** `tls` as the transport every endpoint gets when no match applies (built once, handed out per request). */
+  readonly ownTransport: EndpointTransport;
 }
