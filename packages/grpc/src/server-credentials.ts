@@ -155,17 +155,13 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
     socket.on('error', () => { /* peer reset during sniffing */ });
     const port = opts.port ?? socket.localPort ?? 0;
     sniff(socket, (kind) => {
-      const { mode: m, source } = policy.mtlsMode(port);
-      const refuse = (why: string) => { mesh.logger.warn({ remoteAddress: socket.remoteAddress, port, mode: m }, why); socket.destroy(); };
-      const notServing = policy.notServing();
-      if (notServing) return refuse(notServing);
-      const by = source ? ` (${source})` : '';
+      const { mode, refusal } = policy.admit(port, kind === 'tls');
+      const refuse = (why: string) => { mesh.logger.warn({ remoteAddress: socket.remoteAddress, port, mode }, why); socket.destroy(); };
+      if (refusal) return refuse(refusal);
       if (kind === 'tls') {
-        if (m === 'DISABLE') return refuse(`TLS connection refused: mTLS is disabled on port ${port}${by}`);
         if (!tls) return refuse('TLS connection refused: this server has no workload certificate');
         tls.emit('connection', socket);
       } else {
-        if (m === 'STRICT') return refuse(`plaintext connection refused: port ${port} requires mTLS${by}`);
         plain.injectConnection(replaying(socket));
       }
     });

@@ -176,12 +176,8 @@ export class MeshServer extends EventEmitter {
     socket.on('error', () => { /* a peer that resets mid-handshake; nothing to do */ });
     const port = this.#opts.port ?? socket.localPort ?? 0;
     sniff(socket, (kind) => {
-      const { mode, source } = this.mtlsMode(port);
-      const notServing = this.#policy.notServing();
-      if (notServing) return this.#refuse(socket, port, mode, notServing);
-      const policy = source ? ` (${source})` : '';
-      if (kind !== 'tls' && mode === 'STRICT') return this.#refuse(socket, port, mode, `plaintext connection refused: port ${port} requires mTLS${policy}`);
-      if (kind === 'tls' && mode === 'DISABLE') return this.#refuse(socket, port, mode, `TLS connection refused: mTLS is disabled on port ${port}${policy}`);
+      const { mode, refusal } = this.#policy.admit(port, kind === 'tls');
+      if (refusal) return this.#refuse(socket, port, mode, refusal);
       if (kind === 'tls') {
         if (!this.#tls) return this.#refuse(socket, port, mode, 'TLS connection refused: this server has no workload certificate (pass certs or createMesh({ certs }))');
         // The TLS socket takes over the connection's handle and replays the sniffed bytes itself.

@@ -54,7 +54,7 @@ export class ServerPolicy {
   }
 
   /** Why no connection may be served now (the xDS inbound listener is pending, absent or rejected); undefined when serving. */
-  notServing(): string | undefined {
+  #notServing(): string | undefined {
     const s = this.#watch?.current();
     return s?.status === 'not-serving' ? `not serving: ${s.reason}` : undefined;
   }
@@ -69,6 +69,21 @@ export class ServerPolicy {
     const id = mesh.identity;
     const policy = peerAuthenticationFor(mesh.policies.peerAuthentications, { namespace: id.namespace, labels: id.labels }, id.rootNamespace);
     return { mode: mtlsModeForPort(policy, port), source: policy.from.length ? `PeerAuthentication ${policy.from.join(' > ')}` : undefined };
+  }
+
+  /**
+   * Whether a new connection on `port` may go on, by what its first bytes said (TLS or not):
+   * the mode in force, and the reason to refuse it when it may not — not serving, plaintext on
+   * a STRICT port, TLS on a DISABLE port.
+   */
+  admit(port: number, tls: boolean): { mode: MtlsMode; refusal: string | undefined } {
+    const { mode, source } = this.mtlsMode(port);
+    const notServing = this.#notServing();
+    if (notServing) return { mode, refusal: notServing };
+    const by = source ? ` (${source})` : '';
+    if (!tls && mode === 'STRICT') return { mode, refusal: `plaintext connection refused: port ${port} requires mTLS${by}` };
+    if (tls && mode === 'DISABLE') return { mode, refusal: `TLS connection refused: mTLS is disabled on port ${port}${by}` };
+    return { mode, refusal: undefined };
   }
 
   /** The decision for one request: DENY first, then ALLOW if any applies. */
