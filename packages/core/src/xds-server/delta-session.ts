@@ -7,10 +7,8 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
-import { decodeRequest, encodeResponse } from '../xds/discovery-envelope.ts';
-import { CLUSTER, LISTENER, resourceTypeOf } from '../xds/resource-types.ts';
-import { identityOfNode, type NodeJson } from './client-identity.ts';
-import { bindSessionStream } from './session-stream.ts';
+import { CLUSTER, LISTENER } from '../xds/resource-types.ts';
+import { SessionStream, type SessionRequest } from './session-stream.ts';
 import { servedResource, type XdsConfigStore } from './config-store.ts';
 
 interface TypeState {
@@ -20,59 +18,31 @@ interface TypeState {
   known: Map<string, string>;
 }
 
-interface DeltaRequest {
-  node?: NodeJson;
-  typeUrl?: string;
+interface DeltaRequest extends SessionRequest {
   resourceNamesSubscribe?: string[];
   resourceNamesUnsubscribe?: string[];
   initialResourceVersions?: Record<string, string>;
-  responseNonce?: string;
-  errorDetail?: { message?: string };
 }
 
 export class DeltaSession {
-  readonly #call: grpc.ServerDuplexStream<Buffer, Uint8Array>;
-  readonly #store: XdsConfigStore;
-  readonly #logger: Logger;
+  readonly #stream: SessionStream<DeltaRequest>;
   readonly #types = new Map<string, TypeState>();
-  readonly #unsubscribe: () => void;
-  #node: NodeJson | undefined;
   #nonce = 0;
-  #closed = false;
 
   constructor(call: grpc.ServerDuplexStream<Buffer, Uint8Array>, store: XdsConfigStore, logger: Logger) {
-    this.#call = call;
-    this.#store = store;
-    this.#logger = logger;
-    this.#unsubscribe = store.onChange(() => {
-      for (const typeUrl of this.#types.keys()) this.#send(typeUrl);
+    this.#stream = new SessionStream(call, store, logger, true, {
+      request: (req, typeUrl) => this.#onRequest(req, typeUrl),
+      storeChanged: () => {
+        for (const typeUrl of this.#types.keys()) this.#send(typeUrl);
+      },
     });
-    bindSessionStream(call, (b) => this.#onRequest(b), () => this.close());
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#unsubscribe();
-    this.#call.end();
+    this.#stream.close();
   }
 
-  #onRequest(bytes: Buffer): void {
-    const decoded = decodeRequest(true, bytes);
-    if (!decoded.ok) {
-      this.#logger.warn({ error: decoded.error.message }, 'undecodable DeltaDiscoveryRequest ignored');
-      return;
-    }
-    const req = decoded.value as DeltaRequest;
-    this.#node ??= req.node;
-    const typeUrl = req.typeUrl ?? '';
-    if (!resourceTypeOf(typeUrl)) {
-      this.#logger.warn({ node: this.#node?.id, typeUrl }, 'request for a type this server does not serve');
-      return;
-    }
-    if (req.errorDetail) {
-      this.#logger.warn({ node: this.#node?.id, typeUrl, nonce: req.responseNonce, error: req.errorDetail.message }, 'client NACKed');
-    }
+  #onRequest(req: DeltaRequest, typeUrl: string): void {
     const sub = req.resourceNamesSubscribe ?? [];
     const unsub = req.resourceNamesUnsubscribe ?? [];
     let st = this.#types.get(typeUrl);
@@ -97,9 +67,9 @@ export class DeltaSession {
   }
 
   #send(typeUrl: string): void {
-    if (this.#closed) return;
+    if (this.#stream.closed) return;
     const st = this.#types.get(typeUrl)!;
-    const snapshot = this.#store.snapshotFor(identityOfNode(this.#node));
+    const snapshot = this.#stream.snapshot();
     const all = snapshot.byType.get(typeUrl) ?? new Map();
     const resources: { version: string; name: string; resource: object }[] = [];
     const removed: string[] = [];
@@ -123,7 +93,6 @@ export class DeltaSession {
       }
     }
     if (resources.length === 0 && removed.length === 0) return;
-    const response = { systemVersionInfo: snapshot.version, resources, typeUrl, nonce: String(++this.#nonce), removedResources: removed };
-    this.#call.write(encodeResponse(true, response));
+    this.#stream.write({ systemVersionInfo: snapshot.version, resources, typeUrl, nonce: String(++this.#nonce), removedResources: removed });
   }
 }

@@ -6,10 +6,8 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
-import { decodeRequest, encodeResponse } from '../xds/discovery-envelope.ts';
-import { CLUSTER, LISTENER, resourceTypeOf } from '../xds/resource-types.ts';
-import { identityOfNode, type NodeJson } from './client-identity.ts';
-import { bindSessionStream } from './session-stream.ts';
+import { CLUSTER, LISTENER } from '../xds/resource-types.ts';
+import { SessionStream, type SessionRequest } from './session-stream.ts';
 import { servedResource, type ServedResource, type ServedSnapshot, type XdsConfigStore } from './config-store.ts';
 
 interface TypeState {
@@ -19,50 +17,30 @@ interface TypeState {
   digest: string;
 }
 
+interface SotwRequest extends SessionRequest {
+  resourceNames?: string[];
+}
+
 export class SotwSession {
-  readonly #call: grpc.ServerDuplexStream<Buffer, Uint8Array>;
-  readonly #store: XdsConfigStore;
-  readonly #logger: Logger;
+  readonly #stream: SessionStream<SotwRequest>;
   readonly #types = new Map<string, TypeState>();
-  readonly #unsubscribe: () => void;
-  #node: NodeJson | undefined;
   #nonce = 0;
-  #closed = false;
 
   constructor(call: grpc.ServerDuplexStream<Buffer, Uint8Array>, store: XdsConfigStore, logger: Logger) {
-    this.#call = call;
-    this.#store = store;
-    this.#logger = logger;
-    this.#unsubscribe = store.onChange(() => this.#pushAll());
-    bindSessionStream(call, (b) => this.#onRequest(b), () => this.close());
+    this.#stream = new SessionStream(call, store, logger, false, {
+      request: (req, typeUrl) => this.#onRequest(req, typeUrl),
+      storeChanged: () => this.#pushAll(),
+    });
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#unsubscribe();
-    this.#call.end();
+    this.#stream.close();
   }
 
-  #onRequest(bytes: Buffer): void {
-    const decoded = decodeRequest(false, bytes);
-    if (!decoded.ok) {
-      this.#logger.warn({ error: decoded.error.message }, 'undecodable DiscoveryRequest ignored');
-      return;
-    }
-    const req = decoded.value as { node?: NodeJson; typeUrl?: string; resourceNames?: string[]; responseNonce?: string; versionInfo?: string; errorDetail?: { message?: string } };
-    this.#node ??= req.node;
-    const typeUrl = req.typeUrl ?? '';
-    if (!resourceTypeOf(typeUrl)) {
-      this.#logger.warn({ node: this.#node?.id, typeUrl }, 'request for a type this server does not serve');
-      return;
-    }
+  #onRequest(req: SotwRequest, typeUrl: string): void {
     const st = this.#types.get(typeUrl);
     const nonce = req.responseNonce ?? '';
     if (st && nonce !== '' && nonce !== st.nonce) return; // stale: answers an older response
-    if (req.errorDetail) {
-      this.#logger.warn({ node: this.#node?.id, typeUrl, version: req.versionInfo, error: req.errorDetail.message }, 'client NACKed');
-    }
     const names = req.resourceNames ?? [];
     const wildcard = names.includes('*') || (names.length === 0 && (typeUrl === LISTENER.typeUrl || typeUrl === CLUSTER.typeUrl) && (!st || st.names === '*'));
     const want: Set<string> | '*' = wildcard ? '*' : new Set(names);
@@ -82,9 +60,9 @@ export class SotwSession {
   }
 
   #send(typeUrl: string, force: boolean): void {
-    if (this.#closed) return;
+    if (this.#stream.closed) return;
     const st = this.#types.get(typeUrl)!;
-    const snapshot = this.#store.snapshotFor(identityOfNode(this.#node));
+    const snapshot = this.#stream.snapshot();
     const resources = select(snapshot, typeUrl, st.names);
     const digest = resources.map((r) => `${r.name}@${r.version}`).join(',');
     if (!force && digest === st.digest) return;
@@ -92,13 +70,12 @@ export class SotwSession {
     if (st.names !== '*' && st.names.size === 0 && !force) return;
     st.digest = digest;
     st.nonce = String(++this.#nonce);
-    const response = {
+    this.#stream.write({
       versionInfo: snapshot.version,
       resources: resources.map((r) => ({ '@type': typeUrl, '@bytes': r.bytes })),
       typeUrl,
       nonce: st.nonce,
-    };
-    this.#call.write(encodeResponse(false, response));
+    });
   }
 }
 
