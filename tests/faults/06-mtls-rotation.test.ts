@@ -85,12 +85,15 @@ kind: DestinationRule
 metadata: { name: reviews, namespace: default }
 spec:
   host: ${FQDN}
-  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+  trafficPolicy:
+    tls: { mode: ISTIO_MUTUAL }
+    # Connections turn over every 50 requests, so new handshakes keep happening under load: a
+    # rotated server certificate is only seen on a new connection, and keep-alive timeouts
+    # never fire while requests flow.
+    connectionPool: { http: { maxRequestsPerConnection: 50 } }
 `);
   const mesh = await core.createMesh({ config: cliConfig, watch: false, logger: core.silentLogger, certs: join(root, 'sleep') });
-  // Short keep-alive, so connections turn over during the run and new handshakes happen
-  // without the client having to notice a rotation first.
-  const agent = new http.MeshAgent({ mesh, connections: { keepAliveTimeout: 1_000, keepAliveMaxTimeout: 1_000 } });
+  const agent = new http.MeshAgent({ mesh });
   const seen = { client: new Set<string>(), server: new Set<string>() };
   let last = { client: '', server: '' };
   const load = startLoad({
