@@ -63,7 +63,7 @@ function pbToJson(type: protobuf.Type, msg: Record<string, any>): any {
     return null;
   }
   if (name === 'google.protobuf.ListValue') return (msg['values'] ?? []).map((v: any) => pbToJson(root.lookupType('google.protobuf.Value'), v));
-  if (name === 'google.protobuf.FieldMask') return (msg['paths'] ?? []).map((p: string) => p.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())).join(',');
+  if (name === 'google.protobuf.FieldMask') return (msg['paths'] ?? []).map((p: string) => p.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())).join(',');
   if (name === 'google.protobuf.Any') {
     const url: string = msg['type_url'] ?? '';
     const inner = root.lookup(url.slice(url.lastIndexOf('/') + 1));

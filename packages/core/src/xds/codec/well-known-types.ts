@@ -68,9 +68,10 @@ export function parseTimestamp(text: string): { seconds: number; nanos: number }
   return { seconds, nanos: m[7] ? Number(m[7].padEnd(9, '0')) : 0 };
 }
 
-/** FieldMask paths ("foo_bar.baz") to the JSON form ("fooBar.baz,qux"). */
+/** FieldMask paths ("foo_bar.baz") to the JSON form ("fooBar.baz,qux"). Only "_" before a lowercase
+ * letter folds (as protobuf's ToCamelCase does), so "a_9" stays and parse(format(x)) is stable. */
 export function formatFieldMask(paths: readonly string[]): string {
-  return paths.map((p) => p.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())).join(',');
+  return paths.map((p) => p.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())).join(',');
 }
 
 /** The JSON form of a FieldMask back to its snake_case paths. */
