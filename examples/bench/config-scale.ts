@@ -10,7 +10,7 @@
 
 import { Mesh, resolveIdentity, requestView, silentLogger } from '@meshlet/core';
 import type { ClusterLoadAssignment, XdsResources } from '@meshlet/core';
-import { compileMesh } from '../../packages/core/src/istio/compile-mesh.ts';
+import { compileMesh } from '../../packages/core/src/istio/compile/compile-mesh.ts';
 import type { MeshObject, SourceRef } from '../../packages/core/src/istio/types.ts';
 
 const source: SourceRef = { file: 'generated.yaml', line: 1, lineOf: () => 1 };

@@ -10,8 +10,8 @@
 
 import { afterAll, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseConfigText } from '../../packages/core/src/istio/load-yaml.ts';
-import { compileMesh } from '../../packages/core/src/istio/compile-mesh.ts';
+import { parseConfigText } from '../../packages/core/src/istio/load/load-yaml.ts';
+import { compileMesh } from '../../packages/core/src/istio/compile/compile-mesh.ts';
 import { encodeMessage } from '../../packages/core/src/xds/codec/index.ts';
 import type { XdsResources } from '../../packages/core/src/index.ts';
 import { int, mulberry32, mutateJson, mutateText, pick, type Rnd } from './fuzz/mutate.ts';

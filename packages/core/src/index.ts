@@ -56,4 +56,4 @@ export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } 
 export { translateServerListener, type ServerListenerPolicy } from './security/server-listener.ts';
 export { serverListenerName, type InboundDemand, type InboundPolicyState, type InboundPolicyWatch } from './security/inbound-policy.ts';
 export { ServerPolicy, type ServerPolicySources } from './security/server-policy.ts';
-export { compileInboundListener, serverListenerAddress, SERVER_LISTENER_PREFIX } from './istio/compile-inbound-listener.ts';
+export { compileInboundListener, serverListenerAddress, SERVER_LISTENER_PREFIX } from './istio/compile/compile-inbound-listener.ts';

@@ -6,9 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../src/istio/load-yaml.ts';
+import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { decodeMessage, encodeMessage } from '../src/xds/codec/index.ts';
-import type { CompileResult } from '../src/istio/compile-mesh.ts';
+import type { CompileResult } from '../src/istio/compile/compile-mesh.ts';
 import type { MeshObject } from '../src/istio/types.ts';
 import { assignment, client, cluster, compile, routes } from './compile-helpers.ts';
 

@@ -3,11 +3,11 @@
 // then compiled like any VirtualService.
 
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../src/istio/load-yaml.ts';
+import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { formatProblem } from '../src/config/config-error.ts';
-import { compileMesh } from '../src/istio/compile-mesh.ts';
-import { convertGatewayRoutes, gatewayRuleSource } from '../src/istio/compile-gateway-api.ts';
-import { Problems, type ClientIdentity } from '../src/istio/compile-context.ts';
+import { compileMesh } from '../src/istio/compile/compile-mesh.ts';
+import { convertGatewayRoutes, gatewayRuleSource } from '../src/istio/compile/compile-gateway-api.ts';
+import { Problems, type ClientIdentity } from '../src/istio/compile/compile-context.ts';
 import type { GatewayRoute } from '../src/istio/gateway-api-types.ts';
 import type { MeshObject, ServiceEntry, VirtualService } from '../src/istio/types.ts';
 import type { Route } from '../src/xds/resources.ts';

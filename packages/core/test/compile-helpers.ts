@@ -1,8 +1,8 @@
 // Builders for compiler tests: Istio objects written in-test, with a SourceRef whose lineOf is
 // predictable (document line + path depth), so a problem's line says which field it blames.
 
-import type { ClientIdentity } from '../src/istio/compile-context.ts';
-import { compileMesh, type CompileResult } from '../src/istio/compile-mesh.ts';
+import type { ClientIdentity } from '../src/istio/compile/compile-context.ts';
+import { compileMesh, type CompileResult } from '../src/istio/compile/compile-mesh.ts';
 import type {
   DestinationRuleSpec,
   MeshObject,

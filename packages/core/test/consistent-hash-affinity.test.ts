@@ -3,8 +3,8 @@
 // calls exactly these: action.hash(req, sourceIp) and cluster.loadBalancer.pick(exclude, n, hash).
 
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../src/istio/load-yaml.ts';
-import { compileMesh } from '../src/istio/compile-mesh.ts';
+import { parseConfigText } from '../src/istio/load/load-yaml.ts';
+import { compileMesh } from '../src/istio/compile/compile-mesh.ts';
 import { Mesh } from '../src/mesh.ts';
 import { resolveIdentity } from '../src/identity.ts';
 import { silentLogger } from '../src/logger.ts';

@@ -196,8 +196,8 @@ describe('DNS clusters in a snapshot (real resolver, names from /etc/hosts only)
 
 describe('TLS to a DNS service', () => {
   it('sends the resolved host name as SNI when the DestinationRule sets none', async () => {
-    const { parseConfigText } = await import('../src/istio/load-yaml.ts');
-    const { compileMesh } = await import('../src/istio/compile-mesh.ts');
+    const { parseConfigText } = await import('../src/istio/load/load-yaml.ts');
+    const { compileMesh } = await import('../src/istio/compile/compile-mesh.ts');
     const yaml = `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: api, namespace: default }

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { parseConfigText } from '../src/istio/load-yaml.ts';
-import { compileMesh } from '../src/istio/compile-mesh.ts';
+import { parseConfigText } from '../src/istio/load/load-yaml.ts';
+import { compileMesh } from '../src/istio/compile/compile-mesh.ts';
 
 const client = { namespace: 'default', labels: {}, clusterDomain: 'cluster.local', rootNamespace: 'istio-system' };
 const SE = `apiVersion: networking.istio.io/v1

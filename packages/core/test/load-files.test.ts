@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateCommand } from '../src/cli/validate.ts';
 import { formatProblem } from '../src/config/config-error.ts';
-import { listConfigFiles, loadConfigFiles } from '../src/istio/load-files.ts';
+import { listConfigFiles, loadConfigFiles } from '../src/istio/load/load-files.ts';
 
 const dr = (name: string, host = 'reviews'): string =>
   `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: ${name}\nspec:\n  host: ${host}\n`;

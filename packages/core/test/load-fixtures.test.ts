@@ -6,8 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../src/config/config-error.ts';
-import { loadConfigFiles } from '../src/istio/load-files.ts';
-import { parseConfigText } from '../src/istio/load-yaml.ts';
+import { loadConfigFiles } from '../src/istio/load/load-files.ts';
+import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../../shared/fixtures/istio');
 const files = readdirSync(FIXTURES).sort();

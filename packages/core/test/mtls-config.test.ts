@@ -7,7 +7,7 @@ import { createMesh, silentLogger, Mesh, resolveIdentity, peerAuthenticationFor,
 import { decodeAny, encodeAny } from '../src/xds/codec/index.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
 import { translateTransportSocket } from '../src/security/cluster-tls.ts';
-import { parseConfigText } from '../src/istio/load-yaml.ts';
+import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import type { AuthorizationPolicy, PeerAuthentication } from '../src/istio/types.ts';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';

@@ -3,7 +3,7 @@
 
 import { expect, it } from 'vitest';
 import { formatProblem } from '../src/config/config-error.ts';
-import { parseConfigText } from '../src/istio/load-yaml.ts';
+import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 
 export type Kind = 'VirtualService' | 'DestinationRule' | 'ServiceEntry' | 'WorkloadEntry' | 'PeerAuthentication';
 

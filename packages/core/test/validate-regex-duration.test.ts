@@ -2,8 +2,8 @@
 // (time.ParseDuration). Expected results are Go's.
 
 import { describe, expect, it } from 'vitest';
-import { checkIstioDuration, goDurationToMs, parseGoDuration } from '../src/istio/validate-duration.ts';
-import { checkIstioRegex, checkRe2Syntax } from '../src/istio/validate-regex.ts';
+import { checkIstioDuration, goDurationToMs, parseGoDuration } from '../src/istio/validate/validate-duration.ts';
+import { checkIstioRegex, checkRe2Syntax } from '../src/istio/validate/validate-regex.ts';
 
 describe('RE2 syntax', () => {
   const accepted = [

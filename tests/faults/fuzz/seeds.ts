@@ -8,8 +8,8 @@
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfigText } from '../../../packages/core/src/istio/load-yaml.ts';
-import { compileMesh } from '../../../packages/core/src/istio/compile-mesh.ts';
+import { parseConfigText } from '../../../packages/core/src/istio/load/load-yaml.ts';
+import { compileMesh } from '../../../packages/core/src/istio/compile/compile-mesh.ts';
 import { Mesh, resolveIdentity, silentLogger, type XdsResources } from '../../../packages/core/src/index.ts';
 
 export const SEED_YAML = `apiVersion: networking.istio.io/v1

@@ -2,7 +2,7 @@
 // wrong with them, in the one format every Meshlet tool uses.
 
 import { formatProblem } from '../config/config-error.ts';
-import { loadConfigFiles } from '../istio/load-files.ts';
+import { loadConfigFiles } from '../istio/load/load-files.ts';
 
 /**
  * Validates the Istio YAML/JSON under `paths` (files, or directories read recursively) and

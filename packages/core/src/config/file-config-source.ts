@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import type { Mesh } from '../mesh.ts';
-import { compileMesh } from '../istio/compile-mesh.ts';
+import { compileMesh } from '../istio/compile/compile-mesh.ts';
 import { watchPaths } from './file-watch.ts';
 import { LastGoodFiles } from './last-good-files.ts';
 import { formatProblem, type ConfigProblem } from './config-error.ts';

@@ -3,7 +3,7 @@
 // contributes what did load). Shared by the embedded config source and `meshlet xds`.
 
 import type { MeshObject } from '../istio/types.ts';
-import { loadConfigFiles } from '../istio/load-files.ts';
+import { loadConfigFiles } from '../istio/load/load-files.ts';
 import type { ConfigProblem } from './config-error.ts';
 
 export interface FilesLoad {

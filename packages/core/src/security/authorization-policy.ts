@@ -12,7 +12,7 @@
 
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { AuthorizationCondition, AuthorizationOperation, AuthorizationPolicy, AuthorizationRule, AuthorizationSource } from '../istio/types.ts';
-import { labelsMatch } from '../istio/compile-context.ts';
+import { labelsMatch } from '../istio/compile/compile-context.ts';
 import type { Workload } from './peer-authentication.ts';
 
 export interface AuthzRequest {

@@ -3,7 +3,7 @@
 // namespace inside an Istio node id (`sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local`).
 // The compiler uses it for sourceLabels, sourceNamespace, exportTo and short-name resolution.
 
-import type { ClientIdentity } from '../istio/compile-mesh.ts';
+import type { ClientIdentity } from '../istio/compile/compile-mesh.ts';
 import { namespaceFromNodeId } from '../xds/bootstrap.ts';
 
 export interface NodeJson {

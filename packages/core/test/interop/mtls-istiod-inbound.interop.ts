@@ -10,7 +10,7 @@ import { ADS_SERVICE_DEFINITION } from '../../src/xds/ads-service.ts';
 import { encodeRequest, readSotwResponse } from '../../src/xds/discovery-envelope.ts';
 import { decodeAny } from '../../src/xds/codec/index.ts';
 import { TYPE_URL } from '../../src/xds/resources.ts';
-import { parseConfigText } from '../../src/istio/load-yaml.ts';
+import { parseConfigText } from '../../src/istio/load/load-yaml.ts';
 import type { AuthorizationPolicy, PeerAuthentication } from '../../src/istio/types.ts';
 import { tempDir, writeConfig } from '../xds-helpers.ts';
 import { buildGo, HAS_GO, startGoServer, type GoServer } from './go-build.ts';

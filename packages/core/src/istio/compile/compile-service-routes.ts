@@ -1,0 +1,135 @@
+// LDS and RDS for every visible service port: which VirtualService (if any) routes each service,
+// and the listener and route table that result.
+//
+// A VirtualService routes a service when one of its hosts names it exactly, or when one of its
+// wildcard hosts is the most specific VirtualService host covering it
+// (sidecar.computeWildcardHostVirtualServiceIndex). VirtualServices are tried in istiod's order
+// (compile-virtual-services.ts), and the first that yields routes for the port takes the
+// service; later ones are reported and ignored for it, as istiod drops their duplicate virtual
+// host. A VirtualService none of whose rules applies to this client on this port routes nothing,
+// so the service keeps its default route.
+
+import type { Route, XdsResources } from '../../xds/resources.ts';
+import type { CompileContext } from './compile-context.ts';
+import { objectKey } from './compile-context.ts';
+import { clusterName } from './compile-clusters.ts';
+import { toHashPolicy } from './compile-hash-policy.ts';
+import { apiListener } from './compile-listeners.ts';
+import type { RouteEnv } from './compile-route-action.ts';
+import { routeConfiguration } from './compile-route-config.ts';
+import { buildVirtualServiceRoutes, defaultRoute } from './compile-routes.ts';
+import type { MeshService, ServiceRegistry } from './compile-services.ts';
+import { isDeclared, isHttpOrSniffed } from './compile-services.ts';
+import type { ServicePort } from '../types.ts';
+import type { ResolvedVirtualService } from './compile-virtual-services.ts';
+import type { DestinationRuleIndex } from './destination-rule-index.ts';
+import { hashForService } from './destination-rule-policy.ts';
+import { hostPort, hostsOverlap, isWildcardHost, mostSpecificHostMatch } from './host-names.ts';
+
+interface Claim {
+  vs: ResolvedVirtualService;
+  routes: Route[];
+  /** Route tables that took these routes so far. */
+  used: number;
+}
+
+export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegistry, rules: DestinationRuleIndex, vss: ResolvedVirtualService[], out: XdsResources): void {
+  reportUnmatchedHosts(ctx, registry, vss);
+  // Route tables are per listener port, as istiod builds them: group the services by port once.
+  const byPort = new Map<number, { svc: MeshService; port: ServicePort }[]>();
+  for (const svc of registry.services) {
+    for (const p of svc.ports) {
+      // A service lists each port number once (compile-services merges by number).
+      const list = byPort.get(p.number) ?? [];
+      list.push({ svc, port: p });
+      byPort.set(p.number, list);
+    }
+  }
+  for (const [port, onPort] of byPort) {
+    const env: RouteEnv = { ctx, registry, rules, listenPort: port };
+    const httpServices = onPort.filter((e) => isHttpOrSniffed(e.port)).map((e) => e.svc);
+    const claims = claimServices(env, httpServices, vss);
+    const known = new Set<string>();
+    for (const s of httpServices) known.add(s.hostname).add(hostPort(s.hostname, port));
+    for (const { svc, port: sp } of onPort) {
+      const rcName = clusterName(port, '', svc.hostname);
+      out.listeners.set(hostPort(svc.hostname, port), apiListener(svc, port, rcName));
+      const http = isHttpOrSniffed(sp);
+      const claim = http ? claims.get(svc.hostname) : undefined;
+      // Routes of a VirtualService shared by several services are copied for all but the first,
+      // so no two route tables share mutable objects.
+      const routes = claim
+        ? claim.used++ === 0
+          ? claim.routes
+          : structuredClone(claim.routes)
+        : [defaultRoute(svc.hostname, port, rcName, http ? toHashPolicy(hashForService(rules.lookup(svc.hostname, svc.namespace), port)) : undefined, http)];
+      out.routeConfigs.set(rcName, routeConfiguration(rcName, svc, port, routes, ctx.client, known));
+    }
+  }
+}
+
+function claimServices(env: RouteEnv, services: MeshService[], vss: ResolvedVirtualService[]): Map<string, Claim> {
+  const index = mostSpecificVirtualService(vss, services);
+  const byHost = new Map(services.map((s) => [s.hostname, s]));
+  const claims = new Map<string, Claim>();
+  for (const vs of vss) {
+    // The services this VirtualService would route on this port, with the host that names each.
+    const targets: { svc: MeshService; hostIndex: number }[] = [];
+    vs.hosts.forEach((h, hostIndex) => {
+      if (isWildcardHost(h)) {
+        for (const svc of services) if (hostsOverlap(svc.hostname, h) && index.get(svc.hostname) === vs) targets.push({ svc, hostIndex });
+      } else {
+        const svc = byHost.get(h);
+        if (svc) targets.push({ svc, hostIndex });
+      }
+    });
+    if (targets.length === 0) continue;
+    const routes = buildVirtualServiceRoutes(env, vs);
+    if (routes.length === 0) continue;
+    for (const { svc, hostIndex } of targets) {
+      const prior = claims.get(svc.hostname);
+      if (!prior) {
+        claims.set(svc.hostname, { vs, routes, used: 0 });
+      } else if (prior.vs !== vs) {
+        env.ctx.problems.warn(vs.obj, ['spec', 'hosts', hostIndex], `VirtualService ${objectKey(prior.vs.obj)} also routes ${svc.hostname} and comes first (older, or closer to namespace ${env.ctx.client.namespace}); this one is ignored for that host`);
+      }
+    }
+  }
+  return claims;
+}
+
+/** For each service, the first VirtualService with the most specific host covering it. */
+function mostSpecificVirtualService(vss: ResolvedVirtualService[], services: MeshService[]): Map<string, ResolvedVirtualService> {
+  const exact = new Map<string, ResolvedVirtualService>();
+  const wildcard = new Map<string, ResolvedVirtualService>();
+  for (const vs of vss) {
+    for (const h of vs.hosts) {
+      const map = isWildcardHost(h) ? wildcard : exact;
+      if (!map.has(h)) map.set(h, vs);
+    }
+  }
+  const out = new Map<string, ResolvedVirtualService>();
+  for (const svc of services) {
+    const found = mostSpecificHostMatch(svc.hostname, exact, wildcard);
+    if (found) out.set(svc.hostname, found.value);
+  }
+  return out;
+}
+
+function reportUnmatchedHosts(ctx: CompileContext, registry: ServiceRegistry, vss: ResolvedVirtualService[]): void {
+  const visibleWildcards = registry.services.filter((s) => isWildcardHost(s.hostname)).map((s) => s.hostname);
+  for (const vs of vss) {
+    vs.hosts.forEach((h, i) => {
+      const matched = isWildcardHost(h) ? registry.services.some((s) => hostsOverlap(s.hostname, h)) : registry.byHost.has(h);
+      if (matched) return;
+      const wildcard = visibleWildcards.find((w) => hostsOverlap(w, h));
+      if (wildcard) {
+        ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} is only covered by the wildcard service ${wildcard}; routes are kept per declared host, as istiod's proxyless generator keeps them, so these rules route nothing (declare ${h} in a ServiceEntry)`);
+        return;
+      }
+      const hidden = isDeclared(registry, h);
+      const why = hidden ? `the ServiceEntry declaring it is not exported to namespace ${ctx.client.namespace}` : 'no ServiceEntry declares it';
+      ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} has no service: ${why}, so these rules route nothing`);
+    });
+  }
+}

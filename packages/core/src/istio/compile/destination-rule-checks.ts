@@ -1,0 +1,40 @@
+// DestinationRule settings that compile to nothing, reported so a user does not believe they
+// hold: fields istiod ignores, fields Meshlet does not enforce yet, and rules whose host no
+// ServiceEntry declares.
+
+import type { CompileContext, Path } from './compile-context.ts';
+import type { ServiceRegistry } from './compile-services.ts';
+import { isDeclared } from './compile-services.ts';
+import { resolveShortName } from './host-names.ts';
+import type { DestinationRule, TrafficPolicy } from '../types.ts';
+
+export function checkDestinationRules(ctx: CompileContext, rules: readonly DestinationRule[], registry: ServiceRegistry): void {
+  for (const dr of rules) {
+    const host = resolveShortName(dr.spec.host, dr.metadata.namespace, ctx.client.clusterDomain);
+    if (!isDeclared(registry, host)) {
+      ctx.problems.warn(dr, ['spec', 'host'], `no ServiceEntry declares ${host}; this rule applies to nothing`);
+    }
+    checkPolicy(ctx, dr, dr.spec.trafficPolicy, ['spec', 'trafficPolicy']);
+    (dr.spec.subsets ?? []).forEach((s, i) => checkPolicy(ctx, dr, s.trafficPolicy, ['spec', 'subsets', i, 'trafficPolicy']));
+  }
+}
+
+function checkPolicy(ctx: CompileContext, dr: DestinationRule, policy: TrafficPolicy | undefined, path: Path): void {
+  if (!policy) return;
+  checkBlocks(ctx, dr, policy, path);
+  (policy.portLevelSettings ?? []).forEach((p, i) => checkBlocks(ctx, dr, p, [...path, 'portLevelSettings', i]));
+}
+
+function checkBlocks(ctx: CompileContext, dr: DestinationRule, p: Omit<TrafficPolicy, 'portLevelSettings'>, path: Path): void {
+  const od = p.outlierDetection;
+  if (od?.consecutiveErrors !== undefined && od.consecutive5xxErrors === undefined) {
+    ctx.problems.warn(dr, [...path, 'outlierDetection', 'consecutiveErrors'], 'consecutiveErrors is deprecated and istiod ignores it; use consecutive5xxErrors or consecutiveGatewayErrors');
+  }
+  const lb = p.loadBalancer;
+  if ((lb?.warmup || lb?.warmupDurationSecs) && (lb.simple === 'RANDOM' || lb.simple === 'PASSTHROUGH' || lb.consistentHash)) {
+    // istiod writes slow start only into the ROUND_ROBIN / LEAST_REQUEST configs.
+    ctx.problems.warn(dr, [...path, 'loadBalancer', lb.warmup ? 'warmup' : 'warmupDurationSecs'], 'warmup applies only to ROUND_ROBIN and LEAST_REQUEST balancing; it is ignored here');
+  }
+  if (p.tunnel !== undefined) ctx.problems.warn(dr, [...path, 'tunnel'], 'tunnel settings are not applied by Meshlet');
+  if (p.proxyProtocol !== undefined) ctx.problems.warn(dr, [...path, 'proxyProtocol'], 'PROXY protocol is not applied by Meshlet');
+}
