@@ -306,7 +306,7 @@ const cases: Case[] = [
   { name: 'tcp match with a bad subnet', error: ['spec.tcp[0].match[0].destinationSubnets[0]', 'CIDR'], spec: `hosts: [db]\ntcp:\n- match: [{destinationSubnets: ["10.0.0.0/40"]}]\n  route:\n  - destination: {host: db}` },
 
   // ---- structure ----
-  { name: 'misspelled field is pruned with a warning', warn: ['spec.http[0].retires', 'unknown field'], spec: `hosts: [reviews]\nhttp:\n- retires: {attempts: 3}\n  route:\n  - destination: {host: reviews}` },
+  { name: 'misspelled field is an error naming the field meant', error: ['spec.http[0].retires', 'unknown field "retires"; did you mean "retries"?'], spec: `hosts: [reviews]\nhttp:\n- retires: {attempts: 3}\n  route:\n  - destination: {host: reviews}` },
   { name: 'hosts as a string', error: ['spec.hosts', 'expected a list'], spec: `hosts: reviews\nhttp:\n- ${route.trim()}` },
   { name: 'http rule that is not an object', error: ['spec.http[0]', 'expected an object'], spec: `hosts: [reviews]\nhttp:\n- just-a-string` },
 

@@ -80,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
           header: { type: 'string', short: 'H', multiple: true },
           bootstrap: { type: 'string' },
           listener: { type: 'string', multiple: true },
+          'skip-invalid-objects': { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -98,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
       const mesh = await createMesh({
         config: values.config,
         watch: false,
+        skipInvalidObjects: values['skip-invalid-objects'] === true,
         ...(values.namespace !== undefined && { namespace: values.namespace }),
         logger: { ...silentLogger, error: (o) => problems.push(String(o)), warn: (o) => problems.push(String(o)) },
       });

@@ -77,6 +77,7 @@ function sourceMatches(s: AuthorizationSource, req: AuthzRequest): boolean {
   return field(s.principals, s.notPrincipals, principal)
     && field(s.namespaces, s.notNamespaces, ns)
     && field(s.serviceAccounts, s.notServiceAccounts, ns && sa ? `${ns}/${sa}` : undefined)
+    && field(s.trustDomains, s.notTrustDomains, principal?.split('/')[0])
     // No RequestAuthentication in Meshlet: request principals (JWT) are never present.
     && field(s.requestPrincipals, s.notRequestPrincipals, undefined)
     && ipField(s.ipBlocks, s.notIpBlocks, req.sourceIp)

@@ -134,7 +134,7 @@ export function convertGatewayRoutes(ctx: CompileContext, routes: readonly Gatew
         let b = buckets.get(key);
         if (!b) buckets.set(key, (b = { name: key.replaceAll('/', '~'), namespace: route.metadata.namespace, host, consumer, routes: [], rules: [] }));
         if (!b.routes.includes(route)) b.routes.push(route);
-        b.rules.push(...forParent);
+        for (const r of forParent) b.rules.push(r);
       }
     });
     if (meshParents === 0 && (route.spec.parentRefs?.length ?? 0) > 0) {

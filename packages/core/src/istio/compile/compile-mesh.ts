@@ -71,7 +71,7 @@ export function compileMesh(objects: readonly MeshObject[], client: ClientIdenti
   const rules = new DestinationRuleIndex(ctx, destinationRules);
   checkDestinationRules(ctx, destinationRules, registry);
   // Gateway API routes for the mesh become VirtualServices, as istiod converts them.
-  virtualServices.push(...convertGatewayRoutes(ctx, gatewayRoutes, serviceEntries));
+  for (const vs of convertGatewayRoutes(ctx, gatewayRoutes, serviceEntries)) virtualServices.push(vs);
   const vss = selectVirtualServices(ctx, virtualServices);
 
   const resources: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };

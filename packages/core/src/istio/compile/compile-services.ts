@@ -125,7 +125,8 @@ function mergeEntries(ctx: CompileContext, host: string, namespace: string, list
     for (const p of se.spec.ports ?? []) {
       if (!svc.ports.some((q) => q.number === p.number)) svc.ports.push(p);
     }
-    svc.endpoints.push(...entryEndpoints(se, host, workloads));
+    // A loop, not push(...spread): one entry may select 100k WorkloadEntries.
+    for (const ep of entryEndpoints(se, host, workloads)) svc.endpoints.push(ep);
   }
   return svc;
 }

@@ -90,7 +90,7 @@ function resolveRoot(ctx: CompileContext, vs: VirtualService, delegates: Map<str
       ctx.problems.warn(vs, ['spec', 'http', ruleIndex, 'delegate'], `delegate VirtualService ${key} is not exported to namespace ${ns}; this rule is skipped`);
       return;
     }
-    rules.push(...mergeDelegateRules(ctx, http, origin, target, domain));
+    for (const r of mergeDelegateRules(ctx, http, origin, target, domain)) rules.push(r);
   });
   return { obj: vs, hosts, rules };
 }

@@ -6,7 +6,17 @@ import type { MeshObject } from '../types.ts';
 import { AUTHORIZATION_POLICY_KIND } from '../validate/validate-authorization-policy.ts';
 import { GRPC_ROUTE_KIND, HTTP_ROUTE_KIND } from '../validate/validate-gateway-api.ts';
 
-export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string; versions: readonly string[] }>> = {
+export interface KindInfo {
+  group: string;
+  versions: readonly string[];
+  /**
+   * Top-level fields besides apiVersion, kind, metadata, spec and status, for kinds that keep
+   * their data there (ConfigMap's `data`, EndpointSlice's `endpoints`); any other is an error.
+   */
+  topLevel?: readonly string[];
+}
+
+export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], KindInfo>> = {
   VirtualService: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   DestinationRule: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   ServiceEntry: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
@@ -18,8 +28,10 @@ export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string;
   GRPCRoute: GRPC_ROUTE_KIND,
 };
 
+const COMMON_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'] as const;
+
 export type KindVerdict =
-  | { handled: true; kind: MeshObject['kind'] }
+  | { handled: true; kind: MeshObject['kind']; topLevel: readonly string[] }
   /** A kind Meshlet does not read: skip it with a warning. */
   | { handled: false; known: false }
   /** One of Meshlet's kinds under a version the CRD does not serve: an error, the user meant it. */
@@ -38,5 +50,5 @@ export function classifyKind(apiVersion: string, kind: string): KindVerdict {
       message: `apiVersion ${apiVersion} is not served for ${kind}; use ${entry.versions.map((v) => `${group}/${v}`).join(', ')}`,
     };
   }
-  return { handled: true, kind: kind as MeshObject['kind'] };
+  return { handled: true, kind: kind as MeshObject['kind'], topLevel: [...COMMON_TOP_LEVEL, ...(entry.topLevel ?? [])] };
 }
