@@ -6,6 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import type { Mesh } from '../mesh.ts';
+import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { compileMesh } from '../istio/compile/compile-mesh.ts';
 import { watchPaths } from './file-watch.ts';
 import { LastGoodFiles } from './last-good-files.ts';
@@ -61,8 +62,12 @@ export class FileConfigSource {
         );
       }
     }
-    const compiled = compileMesh(objects, this.#mesh.identity);
-    const problems = [...loadProblems, ...compiled.problems];
+    const identity = this.#mesh.identity;
+    // The analyzers' findings (IST0101, ...) are the ones `meshlet validate` prints; the
+    // compiler adds what holds only for this client (its namespace, labels, ports).
+    const findings = analyzeMesh(objects, { clusterDomain: identity.clusterDomain, rootNamespace: identity.rootNamespace });
+    const compiled = compileMesh(objects, identity);
+    const problems = [...loadProblems, ...findings, ...compiled.problems];
     for (const p of problems) {
       const line = formatProblem(p);
       if (p.severity === 'error') this.#mesh.logger.error(line);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { ConfigProblem } from '../config/config-error.ts';
 import { formatProblem } from '../config/config-error.ts';
 import { watchPaths } from '../config/file-watch.ts';
+import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { compileMesh, type ClientIdentity } from '../istio/compile/compile-mesh.ts';
 import { compileInboundListener } from '../istio/compile/compile-inbound-listener.ts';
 import { LastGoodFiles, type FilesLoad } from '../config/last-good-files.ts';
@@ -119,7 +120,8 @@ export class XdsConfigStore {
     this.#apply(await this.#files.load());
   }
 
-  #apply({ objects, problems, keptFiles }: FilesLoad): void {
+  #apply({ objects, problems: loadProblems, keptFiles }: FilesLoad): void {
+    const problems = [...loadProblems, ...analyzeMesh(objects)];
     for (const p of problems) {
       if (p.severity === 'error') this.#logger.error(formatProblem(p));
       else if (p.severity === 'warning') this.#logger.warn(formatProblem(p));

@@ -69,7 +69,7 @@ export function compileMesh(objects: readonly MeshObject[], client: ClientIdenti
 
   const registry = buildServiceRegistry(ctx, serviceEntries, workloadEntries);
   const rules = new DestinationRuleIndex(ctx, destinationRules);
-  checkDestinationRules(ctx, destinationRules, registry);
+  checkDestinationRules(ctx, destinationRules);
   // Gateway API routes for the mesh become VirtualServices, as istiod converts them.
   for (const vs of convertGatewayRoutes(ctx, gatewayRoutes, serviceEntries)) virtualServices.push(vs);
   const vss = selectVirtualServices(ctx, virtualServices);

@@ -126,7 +126,7 @@ function mergeEntries(ctx: CompileContext, host: string, namespace: string, list
       if (!svc.ports.some((q) => q.number === p.number)) svc.ports.push(p);
     }
     // A loop, not push(...spread): one entry may select 100k WorkloadEntries.
-    for (const ep of entryEndpoints(se, host, workloads)) svc.endpoints.push(ep);
+    for (const ep of serviceEntryEndpoints(se, host, workloads)) svc.endpoints.push(ep);
   }
   return svc;
 }
@@ -140,7 +140,8 @@ function stripHostMask(address: string): string {
   return (ip.includes(':') ? bits === 128 : bits === 32) ? ip : address;
 }
 
-function entryEndpoints(se: ServiceEntry, host: string, workloads: WorkloadEntry[]): MeshEndpoint[] {
+/** The endpoints one ServiceEntry gives `host`: its own, the WorkloadEntries it selects, or (DNS, none listed) the host itself. */
+export function serviceEntryEndpoints(se: ServiceEntry, host: string, workloads: readonly WorkloadEntry[]): MeshEndpoint[] {
   const ns = se.metadata.namespace;
   const spec = se.spec;
   const resolution = spec.resolution ?? 'NONE';
