@@ -224,7 +224,7 @@ function sourceBytes(node: Node, text: string, limit: number): number {
 
 function readList(data: Record<string, unknown>, node: Node, source: SourceRef, ctx: DocContext): void {
   const listProblem = (path: (string | number)[], message: string): void => {
-    ctx.out.problems.push({ ...bareProblem('error', ctx.file, source.lineOf(path), message), kind: String(data.kind), field: fieldPath(path) });
+    ctx.out.problems.push({ ...bareProblem('error', ctx.file, source.lineOf(path), message), field: fieldPath(path) });
   };
   if (data.kind === 'List') {
     for (const key of Object.keys(data)) if (!LIST_TOP_LEVEL.includes(key)) listProblem([key], unknownFieldMessage(key, LIST_TOP_LEVEL));
