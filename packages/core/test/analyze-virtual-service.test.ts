@@ -60,6 +60,28 @@ describe('virtualservice.DestinationSubsets (IST0101)', () => {
   });
 });
 
+describe('virtualservice.Delegates (IST0101)', () => {
+  it('a delegate that is missing, or not exported to the delegating namespace; a found one is fine', () => {
+    const delegate = (name: string, ns: string, exportTo = ''): string => virtualService(name, `${exportTo}  http:\n  - route:\n    - destination: { host: reviews.default.svc.cluster.local }`, ns);
+    const yaml = REVIEWS
+      + virtualService('root', `  hosts: [reviews]
+  http:
+  - match: [{ uri: { prefix: /a } }]
+    delegate: { name: missing }
+  - match: [{ uri: { prefix: /b } }]
+    delegate: { name: private, namespace: team }
+  - match: [{ uri: { prefix: /c } }]
+    delegate: { name: shared, namespace: team }
+  - route:
+    - destination: { host: reviews }`)
+      + delegate('private', 'team', '  exportTo: ["."]\n') + delegate('shared', 'team');
+    expect(analyzeYaml(yaml)).toEqual([
+      `mesh.yaml:${lineOf(yaml, 'name: missing')}: VirtualService default/root: spec.http[0].delegate: Referenced delegate VirtualService not found: "default/missing"; this rule is skipped and its requests fall through to the next rules [IST0101]`,
+      `mesh.yaml:${lineOf(yaml, 'name: private')}: VirtualService default/root: spec.http[1].delegate: Referenced delegate VirtualService not found: "team/private" is not exported to namespace default; this rule is skipped and its requests fall through to the next rules [IST0101]`,
+    ]);
+  });
+});
+
 describe('virtualservice.ConflictingMeshGatewayHosts (IST0109)', () => {
   const vs = (name: string, hosts: string, exportTo = ''): string => virtualService(name, `  hosts: ${hosts}\n${exportTo}  http:\n  - route:\n    - destination: { host: reviews.default.svc.cluster.local }`);
 
