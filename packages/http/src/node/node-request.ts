@@ -85,6 +85,9 @@ export class NodeMeshRequest {
     // Ahead of the caller's own listener (http.request(url, cb) adds it first), so outlier
     // detection sees the status and the response headers are the route's before anyone reads them.
     req.prependListener('response', this.#onResponse);
+    // An upgrade (101) or CONNECT answer hands the socket to the caller: the request is over.
+    req.prependListener('upgrade', this.#onUpgrade);
+    req.prependListener('connect', this.#onUpgrade);
   }
 
   /** Before the request's header is written: the route's header and path rewrites, the trace context. */
@@ -253,6 +256,17 @@ export class NodeMeshRequest {
     if (this.#plan.attempts > 1 && status < 500) this.#runtime.counters.retrySuccess++;
     if (!responseHeadersUnchanged(this.#d, this.#hash)) rewriteResponseHeaders(res, this.#d, this.#hash);
     res.once('close', this.#onResponseClose);
+  };
+
+  readonly #onUpgrade = (res: IncomingMessage): void => {
+    if (this.#done || this.#socket === undefined || this.#res) return;
+    const status = res.statusCode ?? 0;
+    this.#runtime.record(this.#endpoint!, { kind: 'response', status, grpcStatus: undefined, headers: res.headers });
+    this.#span?.end({ status });
+    this.#span = undefined;
+    this.#finish();
+    this.#grant?.end(true);
+    this.#trace.end({ status });
   };
 
   readonly #onResponseClose = (): void => {
