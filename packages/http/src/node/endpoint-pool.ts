@@ -88,7 +88,7 @@ export class EndpointPool {
       socket.once('close', () => this.#closed(c));
       // Upgraded (101) and CONNECT sockets leave the pool: they belong to the caller now.
       socket.once('agentRemove', () => this.#forget(c));
-      if (w.cancelled || this.#closing) this.#release(c);
+      if (w.cancelled) this.#release(c);
       else this.#hand(c, w, false);
     });
   }
@@ -112,13 +112,17 @@ export class EndpointPool {
     const keepAliveHint = hintMs(s);
     (s as { _httpMessage?: unknown })._httpMessage = null;
     const max = this.#limits.maxRequestsPerConnection;
-    if (this.#closing || !usable(s) || (max !== undefined && c.uses >= max)) {
+    if (!usable(s) || (max !== undefined && c.uses >= max)) {
       s.destroy();
       return;
     }
     for (let w = this.#waiting.shift(); w; w = this.#waiting.shift()) {
       if (w.cancelled) continue;
       this.#hand(c, w, true);
+      return;
+    }
+    if (this.#closing) {
+      s.destroy();
       return;
     }
     c.idle = true;
@@ -145,7 +149,6 @@ export class EndpointPool {
 
   /** A connection slot opened: the next live waiter gets a new connection. */
   #serveWaiting(): void {
-    if (this.#closing) return;
     const max = this.#limits.maxConnections;
     while (this.#waiting.length > 0 && (max === undefined || this.#open < max)) {
       const w = this.#waiting.shift()!;
@@ -153,16 +156,20 @@ export class EndpointPool {
     }
   }
 
-  /** No new requests: idle connections close now, busy ones when their request is done. */
+  /**
+   * No new requests (its cluster's transport was replaced or dropped): idle connections close
+   * now; requests already waiting here are still served, and each connection closes once no
+   * one waits for it.
+   */
   close(): void {
     this.#closing = true;
     for (const c of this.#idle) c.socket.destroy();
     this.#idle = [];
-    for (const w of this.#waiting.splice(0)) if (!w.cancelled) w.onConnectError(new Error(`the connection pool of ${this.#endpoint.key} closed`));
   }
 
   destroy(err: Error | undefined): void {
     this.close();
+    for (const w of this.#waiting.splice(0)) if (!w.cancelled) w.onConnectError(err ?? new Error(`the connection pool of ${this.#endpoint.key} was destroyed`));
     for (const c of this.#conns.values()) c.socket.destroy(err);
   }
 }

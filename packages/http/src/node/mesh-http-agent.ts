@@ -55,6 +55,7 @@ export class MeshHttpAgent extends http.Agent {
       mesh: this.mesh,
       scheme: 'http',
       defaultPort: 80,
+      closed: () => this.transports.closed,
       pools: () => this.transports.plain,
       passthrough: (req, options) => httpAddRequest.call(this, req, options),
     };
@@ -100,6 +101,7 @@ export class MeshHttpsAgent extends https.Agent {
       mesh: this.mesh,
       scheme: 'https',
       defaultPort: 443,
+      closed: () => this.transports.closed,
       pools: (req, options) => this.#callerPools(req, options),
       passthrough: (req, options) => httpsAddRequest.call(this, req, options),
     };

@@ -36,6 +36,8 @@ export interface RouteContext {
   readonly mesh: Mesh;
   readonly scheme: 'http' | 'https';
   readonly defaultPort: number;
+  /** The agent was closed: its requests fail, as MeshAgent's do. */
+  closed(): boolean;
   /** Where a forwarded request's attempts get their connections. */
   pools(req: ClientRequest, options: RequestOptions): NodePools;
   /** The agent's own pooling, for hosts outside the mesh and observe mode. */
@@ -43,6 +45,10 @@ export interface RouteContext {
 }
 
 export function addMeshRequest(ctx: RouteContext, req: ClientRequest, options: RequestOptions): void {
+  if (ctx.closed()) {
+    (req.onSocket as (s: Socket | undefined, e?: Error) => void).call(req, undefined, new Error(`Mesh${ctx.scheme === 'https' ? 'Https' : 'Http'}Agent is closed`));
+    return;
+  }
   if (options.socketPath !== undefined || ctx.mesh.closed) {
     ctx.passthrough(req, options);
     return;
