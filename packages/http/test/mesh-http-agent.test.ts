@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createMesh, silentLogger, type Mesh } from '@meshlet/core';
@@ -27,15 +27,24 @@ afterAll(async () => { await Promise.all([a, b, slow].map((s) => s.close())); })
 
 let mesh: Mesh | undefined;
 let agent: MeshHttpAgent | undefined;
+const dirs: string[] = [];
 afterEach(async () => {
   await agent?.close();
   await mesh?.close();
   agent = mesh = undefined;
   connections = { a: 0, b: 0 };
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** writeWebMesh, with the folder removed after the test. */
+function webMesh(...args: Parameters<typeof writeWebMesh>): string {
+  const dir = writeWebMesh(...args);
+  dirs.push(dir);
+  return dir;
+}
+
 async function meshWith(trafficPolicy: string, rules: string, endpoints = [webEndpoint(a.port, ', labels: { v: a }'), webEndpoint(b.port, ', labels: { v: b }')]): Promise<MeshHttpAgent> {
-  const dir = writeWebMesh(endpoints, trafficPolicy, rules);
+  const dir = webMesh(endpoints, trafficPolicy, rules);
   mesh = await createMesh({ config: dir, watch: false, logger: silentLogger });
   agent = new MeshHttpAgent({ mesh });
   return agent;
@@ -147,7 +156,7 @@ describe('MeshHttpAgent', () => {
   });
 
   it('is what `agent: false` builds once installed as the global agent', async () => {
-    const dir = writeWebMesh([webEndpoint(b.port)], '    loadBalancer: { simple: ROUND_ROBIN }', '  - route: [{ destination: { host: web } }]');
+    const dir = webMesh([webEndpoint(b.port)], '    loadBalancer: { simple: ROUND_ROBIN }', '  - route: [{ destination: { host: web } }]');
     mesh = await createMesh({ config: dir, watch: false, logger: silentLogger });
     const restore = installGlobalAgents(mesh);
     try {
@@ -176,7 +185,7 @@ describe('MeshHttpsAgent', () => {
   afterAll(() => { tlsServer.closeAllConnections(); tlsServer.close(); pki.cleanup(); });
 
   it("routes an https:// request to a mesh host with the caller's own TLS, and passes other hosts through", async () => {
-    const dir = writeWebMesh([webEndpoint(tlsPort)], '    loadBalancer: { simple: ROUND_ROBIN }', '  - route: [{ destination: { host: web } }]');
+    const dir = webMesh([webEndpoint(tlsPort)], '    loadBalancer: { simple: ROUND_ROBIN }', '  - route: [{ destination: { host: web } }]');
     mesh = await createMesh({ config: dir, watch: false, logger: silentLogger });
     // The ServiceEntry's port is 80: an https:// URL to web:80 is routed to the TLS endpoint.
     const tlsAgent = new MeshHttpsAgent({ mesh, rejectUnauthorized: false });
