@@ -64,7 +64,7 @@ export class MeshAgent extends Dispatcher {
   }
 
   #execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: URL, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
-    const trace = d.kind === 'passthrough' ? undefined : this.#trace(d, opts.method, origin, port);
+    const trace = d.kind === 'passthrough' ? undefined : this.#trace(d, opts.method, origin, port, headers, opts.path);
     if (this.mesh.mode === 'observe') {
       // Observe mode: the decision is recorded, the request goes out as if the mesh were absent.
       return this.#passthrough.dispatch(opts, trace ? observed(handler, trace) : handler);
@@ -90,13 +90,13 @@ export class MeshAgent extends Dispatcher {
     }
   }
 
-  #trace(d: Exclude<Decision, { kind: 'passthrough' }>, method: string, origin: URL, port: number): RequestTrace {
+  #trace(d: Exclude<Decision, { kind: 'passthrough' }>, method: string, origin: URL, port: number, headers: MutableHeaders, path: string): RequestTrace {
     const telemetry = this.mesh.telemetry;
     // No SDK listening: skip building the attributes too (they cost as much as routing).
     if (!telemetry || telemetry.idle()) return NO_TRACE;
     const attrs = decisionAttributes(d);
     if (this.mesh.mode === 'observe') attrs['meshlet.mode'] = 'observe';
-    return telemetry.startRequest({ protocol: 'http', method, url: origin.href, serverAddress: origin.hostname, serverPort: port, mesh: attrs });
+    return telemetry.startRequest({ protocol: 'http', method, url: origin.href, serverAddress: origin.hostname, serverPort: port, mesh: attrs, headers, path });
   }
 
   // undici's Dispatcher offers close/destroy with a callback or a promise; both forms end here.
