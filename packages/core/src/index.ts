@@ -62,3 +62,4 @@ export { JwksCache, parseJwks, refreshIntervalFromEnv, DEFAULT_JWKS_REFRESH_MS, 
 export { compileJwtAuthn, applicableRequestAuthentications, type JwtAuthnConfig, type JwtProviderConfig, type JwtRequirement } from './security/jwt/jwt-config.ts';
 export { JwtAuthenticator, wwwAuthenticate, type JwtRequestView, type JwtResult, type RequestEdits } from './security/jwt/jwt-authn.ts';
 export { STATUS_MESSAGE as JWT_STATUS_MESSAGE, type JwtStatus } from './security/jwt/jwt-verify.ts';
+export { tokenFile, type TokenProvider } from './security/jwt/token-source.ts';

@@ -95,3 +95,31 @@ describe('RequestAuthentication over gRPC', () => {
     await expect(call('unary')).rejects.toMatchObject({ code: status.PERMISSION_DENIED, details: 'RBAC: access denied' });
   });
 });
+
+describe('client side: meshCredentials attaches a token per cluster', () => {
+  it('a mesh:/// client with `token` passes the requestPrincipals rule', async () => {
+    const { meshCredentials, register } = await import('../src/index.ts');
+    const clientMesh = await createMesh({ config: cfg.write([`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: echo, namespace: default }
+spec:
+  hosts: [echo.default.svc.cluster.local]
+  resolution: STATIC
+  ports: [{ number: 9090, name: grpc, protocol: GRPC }]
+  endpoints: [{ address: 127.0.0.1, ports: { grpc: ${binding.port} } }]`]), watch: false, logger: silentLogger, namespace: 'default' });
+    register(clientMesh);
+    const t = await token(key, { iss: ISS, sub: 'grpc-client', aud: 'echo' });
+    const clusters: string[] = [];
+    const meshClient = new EchoClient('mesh:///echo.default.svc.cluster.local:9090', meshCredentials(undefined, { token: (c) => { clusters.push(c); return Promise.resolve(t); } }));
+    try {
+      const r = await new Promise<{ headers: { sub: string | null } }>((resolve, reject) => {
+        (meshClient as unknown as Record<string, (r: object, md: Metadata, o: object, cb: (e: ServiceError | null, v?: unknown) => void) => void>)['unary']!({}, new Metadata(), { deadline: Date.now() + 5000 }, (err, v) => (err ? reject(err) : resolve(v as { headers: { sub: string | null } })));
+      });
+      expect(r.headers.sub).toBe('grpc-client');
+      expect(clusters[0]).toBe('outbound|9090||echo.default.svc.cluster.local');
+    } finally {
+      meshClient.close();
+      await clientMesh.close();
+    }
+  });
+});

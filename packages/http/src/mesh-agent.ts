@@ -4,7 +4,7 @@
 
 import { networkInterfaces } from 'node:os';
 import { Agent, Dispatcher } from 'undici';
-import { decisionAttributes, redirectPath, requestView, type Decision, type Mesh, type MutableHeaders, type RedirectActionConfig, type RequestTrace, type RequestView } from '@meshlet/core';
+import { decisionAttributes, redirectPath, requestView, type Decision, type Mesh, type MutableHeaders, type RedirectActionConfig, type RequestTrace, type RequestView, type TokenProvider } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
 import { NO_TRACE } from './no-trace.ts';
@@ -17,6 +17,13 @@ export interface MeshAgentOptions {
   connections?: Agent.Options;
   /** Where requests to hosts outside the mesh go; an ordinary Agent by default. */
   passthrough?: Dispatcher;
+  /**
+   * A bearer token for requests routed to a cluster (`authorization: Bearer <token>`, unless the
+   * request has an `authorization` header already), for servers that check JWTs
+   * (RequestAuthentication). tokenFile(path) from @meshlet/core reads a token file and follows
+   * its rotation. Undefined sends none.
+   */
+  token?: TokenProvider;
 }
 
 export class MeshAgent extends Dispatcher {
@@ -25,6 +32,7 @@ export class MeshAgent extends Dispatcher {
   readonly #passthrough: Dispatcher;
   readonly #ownsPassthrough: boolean;
   readonly #unsubscribe: () => void;
+  readonly #token: TokenProvider | undefined;
   #closed = false;
 
   constructor(opts: MeshAgentOptions) {
@@ -33,6 +41,7 @@ export class MeshAgent extends Dispatcher {
     this.#transports = new ClusterTransports(opts.connections, opts.mesh.credentials);
     this.#passthrough = opts.passthrough ?? new Agent(opts.connections);
     this.#ownsPassthrough = opts.passthrough === undefined;
+    this.#token = opts.token;
     this.#unsubscribe = this.mesh.subscribe((s) => this.#transports.reconcile(s));
   }
 
@@ -84,9 +93,24 @@ export class MeshAgent extends Dispatcher {
         trace!.end({ status: d.action.status });
         localReply(handler, opts.method, d.action.status, { location: redirectLocation(d.action, origin, opts.path) }, '');
         return true;
-      case 'forward':
-        new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!, d.action.hash?.(view, localAddress())).start();
+      case 'forward': {
+        const go = () => new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!, d.action.hash?.(view, localAddress())).start();
+        const token = this.#token && headers['authorization'] === undefined ? this.#token(d.cluster.name) : undefined;
+        if (token === undefined || typeof token === 'string') {
+          if (token) headers['authorization'] = `Bearer ${token}`;
+          go();
+        } else {
+          token.then((t) => {
+            if (t) headers['authorization'] = `Bearer ${t}`;
+            go();
+          }, (err: unknown) => {
+            const e = err instanceof Error ? err : new Error(String(err));
+            trace!.end({ error: e });
+            failFast(handler, e);
+          });
+        }
         return true;
+      }
     }
   }
 

@@ -327,3 +327,46 @@ describe('RequestAuthentication over HTTP/2', () => {
     expect(await h2get({})).toEqual({ status: 403, body: 'RBAC: access denied' });
   });
 });
+
+describe('client side: MeshAgent attaches a token per cluster', () => {
+  it('sends the token from a file, follows its rotation, and leaves other clusters alone', async () => {
+    const { MeshAgent } = await import('@meshlet/http');
+    const { tokenFile } = await import('@meshlet/core');
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const s = await start([requestAuthn(), authz('need-jwt', `  - from: [{ source: { requestPrincipals: ["${ISS}/*"] } }]`)]);
+    const file = join(cfg.dir, 'istio-token');
+    writeFileSync(file, `${await token(key, { iss: ISS, sub: 'first', aud: 'reviews' })}\n`);
+    const client = await createMesh({ config: cfg.write([`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  resolution: STATIC
+  ports: [{ number: 9080, name: http }]
+  endpoints: [{ address: 127.0.0.1, ports: { http: ${s.port} } }]`]), watch: false, logger: { debug() {}, info() {}, warn() {}, error() {} }, namespace: 'default' });
+    const seen: string[] = [];
+    const fromFile = tokenFile(file, { checkMs: 0 });
+    const agent2 = new MeshAgent({ mesh: client, token: (cluster) => { seen.push(cluster); return fromFile(cluster); } });
+    try {
+      const sub = async () => {
+        const r = await request('http://reviews:9080/', { dispatcher: agent2 });
+        const body = await r.body.text();
+        return r.statusCode === 200 ? (JSON.parse(body).headers as Record<string, string>)['x-jwt-sub'] : `${r.statusCode} ${body}`;
+      };
+      expect(await sub()).toBe('first');
+      expect(seen[0]).toBe('outbound|9080||reviews.default.svc.cluster.local');
+      await new Promise((r) => setTimeout(r, 20)); // a distinct mtime
+      writeFileSync(file, await token(key, { iss: ISS, sub: 'second', aud: 'reviews' }));
+      expect(await sub()).toBe('second');
+      // A caller's own authorization header wins.
+      const own = await token(key, { iss: ISS, sub: 'caller', aud: 'reviews' });
+      const r = await request('http://reviews:9080/', { dispatcher: agent2, headers: bearer(own) });
+      expect((JSON.parse(await r.body.text()).headers as Record<string, string>)['x-jwt-sub']).toBe('caller');
+    } finally {
+      await agent2.close();
+      await client.close();
+      await s.close();
+    }
+  });
+});
