@@ -63,3 +63,4 @@ export { compileJwtAuthn, applicableRequestAuthentications, type JwtAuthnConfig,
 export { JwtAuthenticator, wwwAuthenticate, type JwtRequestView, type JwtResult, type RequestEdits } from './security/jwt/jwt-authn.ts';
 export { STATUS_MESSAGE as JWT_STATUS_MESSAGE, type JwtStatus } from './security/jwt/jwt-verify.ts';
 export { tokenFile, type TokenProvider } from './security/jwt/token-source.ts';
+export { translateJwtAuthn, JWT_AUTHN_TYPE_URL } from './security/jwt/jwt-filter.ts';

@@ -88,3 +88,31 @@ describe('RequestAuthentication → jwt_authn config (istiod convertToEnvoyJwtCo
     expect(compileJwtAuthn([ra('empty', 'default', {})])).toBeUndefined();
   });
 });
+
+describe('jwt_authn filter from and to xDS', () => {
+  it('compiles to Envoy\'s JwtAuthentication, survives the codec, and translates back to the same config', async () => {
+    const { jwtAuthnFilterConfig, translateJwtAuthn } = await import('../src/security/jwt/jwt-filter.ts');
+    const c = compileJwtAuthn([ra('a', 'default', { jwtRules: [
+      { issuer: 'iss-a', audiences: ['x'], jwks: '{"keys":[]}', fromHeaders: [{ name: 'x-tok', prefix: 'T ' }], forwardOriginalToken: true, outputPayloadToHeader: 'x-p', outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }] },
+      { issuer: 'iss-b', jwksUri: 'https://keys.example.com/jwks', timeout: '2s', fromCookies: ['session'] },
+    ] })])!;
+    const envoy = jwtAuthnFilterConfig(c);
+    const wire = encodeAny(envoy as { '@type': string });
+    const back = decodeAny(wire.typeUrl, wire.value);
+    if (!back.ok) throw back.error;
+    expect(back.value).toEqual(envoy);
+    const t = translateJwtAuthn(back.value, 'f');
+    if (!t.ok) throw new Error(t.error);
+    expect(t.value.requires).toEqual(c.requires);
+    expect([...t.value.providers.values()]).toEqual([...c.providers.values()]);
+    expect((envoy['providers'] as Record<string, { remoteJwks?: { httpUri: { cluster: string } } }>)['origins-1']!.remoteJwks!.httpUri.cluster).toBe('outbound|443||keys.example.com');
+  });
+
+  it('refuses what it cannot enforce exactly, naming the field', async () => {
+    const { translateJwtAuthn } = await import('../src/security/jwt/jwt-filter.ts');
+    const p = { issuer: 'i', localJwks: { inlineString: '{"keys":[]}' } };
+    expect(translateJwtAuthn({ providers: { p }, rules: [{ match: { prefix: '/api' }, requires: { providerName: 'p' } }] }, 'f')).toEqual({ ok: false, error: 'f.rules: only one rule matching prefix "/" is supported' });
+    expect(translateJwtAuthn({ providers: { p: { issuer: 'i', localJwks: { filename: '/k' } } } }, 'f')).toEqual({ ok: false, error: 'f.providers[p].localJwks: only inline JWKS (inlineString, inlineBytes) is supported' });
+    expect(translateJwtAuthn({ providers: { p }, rules: [{ match: { prefix: '/' }, requires: { providerName: 'q' } }] }, 'f')).toEqual({ ok: false, error: 'f.rules[0].requires.providerName: provider "q" is not configured' });
+  });
+});

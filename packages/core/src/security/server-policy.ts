@@ -37,6 +37,7 @@ export class ServerPolicy {
   #watch: InboundPolicyWatch | undefined;
   #authz: { version: number; policies: AuthorizationPolicy[] } = { version: -1, policies: [] };
   #jwt: { version: number; authenticator: JwtAuthenticator | undefined } = { version: -1, authenticator: undefined };
+  #xdsJwt: JwtAuthenticator | undefined;
   readonly #unsubscribe: () => void;
 
   constructor(opts: ServerPolicySources) {
@@ -101,11 +102,23 @@ export class ServerPolicy {
   /**
    * JWT authentication for one request, before authorize(): undefined when no RequestAuthentication
    * applies (nothing to do), else the verdict — a refusal (401, or 403 for a wrong audience) or
-   * the verified payload and the header edits to make. In xDS mode the inbound listener decides
-   * (istiod's proxyless generator sends no jwt_authn filter), so nothing is checked here.
+   * the verified payload and the header edits to make. In xDS mode the inbound listener's
+   * jwt_authn filter decides (istiod's sidecar generator writes one; its proxyless generator
+   * sends none, and then nothing is checked).
    */
   authenticate(request: JwtRequestView): Promise<JwtResult> | undefined {
-    if (this.#opts.rbac || this.#watch) return undefined;
+    if (this.#opts.rbac) return undefined;
+    if (this.#watch) {
+      const s = this.#watch.current();
+      if (s.status !== 'serving' || !s.policy.jwt) return undefined;
+      if (this.#xdsJwt?.config !== s.policy.jwt) {
+        // A new listener version: hold its key sources, then let the previous ones go.
+        const previous = this.#xdsJwt;
+        this.#xdsJwt = new JwtAuthenticator(s.policy.jwt, this.#opts.mesh.jwks);
+        previous?.release();
+      }
+      return this.#xdsJwt.authenticate(request);
+    }
     this.#refreshJwt();
     return this.#jwt.authenticator?.authenticate(request);
   }
@@ -141,6 +154,8 @@ export class ServerPolicy {
     this.#unsubscribe();
     this.#jwt.authenticator?.release();
     this.#jwt = { version: -1, authenticator: undefined };
+    this.#xdsJwt?.release();
+    this.#xdsJwt = undefined;
     this.#watch?.close();
     this.#watch = undefined;
   }
