@@ -5,17 +5,16 @@
 
 import type { AuthorizationPolicySpec } from '../types.ts';
 import { checkIpOrCidr, checkPort, checkSelectorLabels, type FieldPath, type ValidationContext } from './validate-common.ts';
-import { arr, obj, str, map, type Schema } from './validate-schema.ts';
+import { arr, map, obj, policyTargetRef, str, type Schema } from './validate-schema.ts';
 
 export const AUTHORIZATION_POLICY_KIND = { group: 'security.istio.io', versions: ['v1', 'v1beta1'] } as const;
 
 const strings = () => arr(str());
-const targetRef = () => obj({ group: str({ maxLength: 253 }), kind: str({ maxLength: 63 }), name: str({ maxLength: 253 }), namespace: str() }, { required: ['kind', 'name'] });
 
 export const authorizationPolicySchema: Schema = obj({
   selector: obj({ matchLabels: map(str({ maxLength: 63 }), { maxProperties: 4096 }) }),
-  targetRef: targetRef(),
-  targetRefs: arr(targetRef(), { maxItems: 16 }),
+  targetRef: policyTargetRef(),
+  targetRefs: arr(policyTargetRef(), { maxItems: 16 }),
   action: str({ enum: ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'] }),
   provider: obj({ name: str() }),
   rules: arr(obj({

@@ -60,6 +60,9 @@ export const obj = (
 ): ObjectSchema => ({ type: 'object', fields, ...opts });
 /** A string map such as labels. */
 export const strMap = (opts: { maxProperties?: number } = {}): Schema => map(str(), opts);
+/** Istio's PolicyTargetReference (targetRef / targetRefs of the security and telemetry kinds). */
+export const policyTargetRef = (): ObjectSchema =>
+  obj({ group: str({ maxLength: 253 }), kind: str({ maxLength: 63 }), name: str({ maxLength: 253 }), namespace: str() }, { required: ['kind', 'name'] });
 /** google.protobuf wrapper types (UInt32Value, DoubleValue, BoolValue) appear in YAML as the bare value. */
 export const percent = (): Schema => obj({ value: num() });
 
