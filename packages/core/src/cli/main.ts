@@ -20,7 +20,8 @@ Usage:
       host (IST0109), unreachable rules and matches (IST0130, IST0131), subsets that select no
       endpoint (IST0173), DestinationRules for unknown hosts (IST0174), ServiceEntries with
       conflicting protocols (IST0177), VirtualService hosts with no service (MSH0001),
-      conflicting DestinationRules (MSH0002), TLS modes a PeerAuthentication refuses (MSH0003).
+      conflicting DestinationRules (MSH0002), TLS modes a PeerAuthentication refuses (MSH0003),
+      several namespace-wide Telemetries (IST0160).
       Prints one line per problem as file:line: Kind ns/name: field: message [CODE] and a
       summary; exits 1 if any problem is an error (with --strict, also a warning).
       -o json prints a JSON list instead: code, level, file, line, kind, namespace, name,

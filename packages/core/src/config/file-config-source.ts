@@ -59,7 +59,7 @@ export class FileConfigSource {
       const errors = loadProblems.filter((p) => p.severity === 'error');
       if (errors.length > 0) {
         throw new ConfigError(
-          `${errors.length === 1 ? 'an error' : `${errors.length} errors`} in ${this.#paths.join(', ')}; nothing was applied (fix ${errors.length === 1 ? 'it' : 'them'}, or pass createMesh({ skipInvalidObjects: true }) to start without the invalid objects):`,
+          `${errors.length === 1 ? 'an error' : `${errors.length} errors`} in ${this.#paths.join(', ')}; nothing was applied (fix ${errors.length === 1 ? 'it' : 'them'}, or start without the invalid objects: createMesh({ skipInvalidObjects: true }), --skip-invalid-objects on the command line):`,
           errors,
         );
       }

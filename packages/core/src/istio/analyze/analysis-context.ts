@@ -5,7 +5,7 @@ import type { ConfigProblem } from '../../config/config-error.ts';
 import { fieldPath, formatProblem } from '../../config/config-error.ts';
 import { resolveShortName } from '../compile/host-names.ts';
 import type { GatewayRoute } from '../gateway-api-types.ts';
-import type { DestinationRule, MeshObject, PeerAuthentication, ServiceEntry, VirtualService, WorkloadEntry } from '../types.ts';
+import type { DestinationRule, MeshObject, PeerAuthentication, ServiceEntry, Telemetry, VirtualService, WorkloadEntry } from '../types.ts';
 import { MESSAGES, type MessageName } from './analysis-messages.ts';
 import { ServiceIndex } from './analysis-services.ts';
 
@@ -27,6 +27,7 @@ export class AnalysisContext {
   readonly workloadEntries: WorkloadEntry[] = [];
   readonly peerAuthentications: PeerAuthentication[] = [];
   readonly gatewayRoutes: GatewayRoute[] = [];
+  readonly telemetries: Telemetry[] = [];
   readonly services: ServiceIndex;
   readonly findings: ConfigProblem[] = [];
   readonly #seen = new Set<string>();
@@ -42,6 +43,7 @@ export class AnalysisContext {
         case 'WorkloadEntry': this.workloadEntries.push(o); break;
         case 'PeerAuthentication': this.peerAuthentications.push(o); break;
         case 'HTTPRoute': case 'GRPCRoute': this.gatewayRoutes.push(o); break;
+        case 'Telemetry': this.telemetries.push(o); break;
         default: break;
       }
     }

@@ -18,6 +18,7 @@ export const MESSAGES = {
   VirtualServiceIneffectiveMatch: { code: 'IST0131', level: 'info', description: 'A VirtualService rule match duplicates a match in a previous rule.' },
   DestinationRuleSubsetNotSelectPods: { code: 'IST0173', level: 'error', description: 'A subset defined in a DestinationRule selects no endpoint.' },
   UnknownDestinationRuleHost: { code: 'IST0174', level: 'warning', description: 'The host of a DestinationRule matches no service in the mesh.' },
+  MultipleTelemetriesWithoutWorkloadSelectors: { code: 'IST0160', level: 'error', description: 'More than one Telemetry resource in a namespace has no workload selector.' },
   ConflictingServiceEntryProtocol: { code: 'IST0177', level: 'warning', description: 'Several ServiceEntries define the same host and port with different protocols.' },
   VirtualServiceHostNotFound: { code: 'MSH0001', level: 'warning', description: 'A VirtualService host is declared by no service, so its rules route nothing.' },
   ConflictingDestinationRules: { code: 'MSH0002', level: 'warning', description: 'Several DestinationRules for one host merge, and a later one loses a subset or its trafficPolicy.' },

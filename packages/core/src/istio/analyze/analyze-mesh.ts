@@ -15,6 +15,7 @@ import { destinationSubsets } from './analyze-destination-subsets.ts';
 import { gatewayRoutes } from './analyze-gateway-routes.ts';
 import { serviceEntryProtocols } from './analyze-service-entry-protocols.ts';
 import { subsetEndpoints } from './analyze-subset-endpoints.ts';
+import { telemetrySelectors } from './analyze-telemetry-selectors.ts';
 import { tlsPeerAuthentication } from './analyze-tls-peer-authentication.ts';
 import { unreachableRules } from './analyze-unreachable-rules.ts';
 import { virtualServiceHosts } from './analyze-virtual-service-hosts.ts';
@@ -34,6 +35,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   tlsPeerAuthentication,
   gatewayRoutes,
   serviceEntryProtocols,
+  telemetrySelectors,
 ];
 
 /** Every finding of every analyzer over `objects` (loaded and valid), in analyzer order. */
