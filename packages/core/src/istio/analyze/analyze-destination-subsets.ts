@@ -19,10 +19,10 @@ export const destinationSubsets: Analyzer = {
       if (!names) subsets.set(host, (names = new Set()));
       for (const s of dr.spec.subsets ?? []) names.add(s.name);
     }
+    const wildcards = [...subsets].filter(([h]) => isWildcardHost(h));
     const defines = (host: string, subset: string): boolean => {
       if (subsets.get(host)?.has(subset)) return true;
-      for (const [h, names] of subsets) if (isWildcardHost(h) && hostCovers(h, host) && names.has(subset)) return true;
-      return false;
+      return wildcards.some(([h, names]) => hostCovers(h, host) && names.has(subset));
     };
     for (const vs of ctx.virtualServices) {
       for (const { destination, path, mirror } of virtualServiceDestinations(vs)) {
