@@ -42,6 +42,7 @@ export interface EndpointIdentity {
 /** Pods, Nodes and Namespaces, indexed the way endpoint building looks them up. */
 export class PodIndex {
   readonly #byKey = new Map<string, KubePod>();
+  readonly #byNamespace = new Map<string, KubePod[]>();
   readonly #readyByIp = new Map<string, KubePod[]>();
   readonly #nodes = new Map<string, KubeNode>();
   readonly #systemNetwork: string | undefined;
@@ -50,6 +51,9 @@ export class PodIndex {
   constructor(pods: readonly KubePod[], nodes: readonly KubeNode[], namespaces: readonly KubeNamespace[], rootNamespace: string, clusterId = DEFAULT_CLUSTER_ID) {
     for (const p of pods) {
       this.#byKey.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+      const inNs = this.#byNamespace.get(p.metadata.namespace);
+      if (inNs) inNs.push(p);
+      else this.#byNamespace.set(p.metadata.namespace, [p]);
       // istiod's pod cache indexes by IP only pods that may be endpoints and are ready.
       const ip = podIp(p);
       if (ip && inEndpoints(p) && isReady(p)) {
@@ -73,8 +77,8 @@ export class PodIndex {
   }
 
   /** Every pod of a namespace, for Services whose endpoints are derived from their selector. */
-  *inNamespace(namespace: string): Iterable<KubePod> {
-    for (const p of this.#byKey.values()) if (p.metadata.namespace === namespace) yield p;
+  inNamespace(namespace: string): readonly KubePod[] {
+    return this.#byNamespace.get(namespace) ?? [];
   }
 
   hasNode(name: string): boolean {
