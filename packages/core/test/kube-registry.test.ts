@@ -302,6 +302,19 @@ spec: { hosts: [ratings.example.com], ports: [{ number: 9080, name: http }], res
     expect(messages(r)).toEqual([expect.stringMatching(/^Service default\/nowhere spec.externalName: this ExternalName Service is an alias of api.example.com, which is not a service visible in namespace default/)]);
   });
 
+  it("take routes without a destination port on their only port (istiod's GetDestinationCluster)", () => {
+    const r = compile(load(
+      service('', 'reviews', 'default', '[{ name: http, port: 80 }]'),
+      service('', 'ratings', 'default', '[{ name: http, port: 9080 }]').replace('10.96.0.13', '10.96.0.12'),
+      `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec: { hosts: [reviews], http: [{ route: [{ destination: { host: ratings } }] }] }`,
+    ));
+    expect(routes(r, C('', FQDN, 80))[0]?.route?.cluster).toBe(C('', 'ratings.default.svc.cluster.local', 9080));
+    expect(messages(r)).toEqual([]);
+  });
+
   it('are hidden by networking.istio.io/exportTo from other namespaces', () => {
     const objs = load(service('annotations: { networking.istio.io/exportTo: "." }'), slice('a', ep('10.0.0.1', undefined)));
     expect(compile(objs).resources.clusters.has(C())).toBe(true);

@@ -39,12 +39,14 @@ export interface RouteEnv {
  * always means "the port the client called").
  */
 export function destinationCluster(env: RouteEnv, dest: Destination, origin: RuleOrigin, path: Path): string {
-  const port = dest.port?.number ?? env.listenPort;
-  // A destination that is an ExternalName alias goes to the concrete service's clusters (istiod's GetDestinationCluster).
+  // istiod's GetDestinationCluster: a destination that is an ExternalName alias goes to the
+  // concrete service's clusters; without a port, a service with a single port is sent to it,
+  // any other to the port the request came in on.
   const host = env.registry.aliases.get(dest.host) ?? dest.host;
+  const svc = env.registry.byHost.get(host);
+  const port = dest.port?.number ?? (svc?.ports.length === 1 ? svc.ports[0]?.number : undefined) ?? env.listenPort;
   const name = clusterName(port, dest.subset ?? '', host);
   const problems = env.ctx.problems;
-  const svc = env.registry.byHost.get(host);
   if (!svc) {
     const why = env.registry.declaredHosts.has(host)
       ? `the Service or ServiceEntry declaring ${host} is not exported to namespace ${env.ctx.client.namespace}`
