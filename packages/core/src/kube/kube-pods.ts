@@ -41,7 +41,8 @@ export interface EndpointIdentity {
 
 /** Pods, Nodes and Namespaces, indexed the way endpoint building looks them up. */
 export class PodIndex {
-  readonly #byKey = new Map<string, KubePod>();
+  /** namespace → name → pod */
+  readonly #byName = new Map<string, Map<string, KubePod>>();
   readonly #byNamespace = new Map<string, KubePod[]>();
   readonly #readyByIp = new Map<string, KubePod[]>();
   readonly #nodes = new Map<string, KubeNode>();
@@ -50,10 +51,13 @@ export class PodIndex {
 
   constructor(pods: readonly KubePod[], nodes: readonly KubeNode[], namespaces: readonly KubeNamespace[], rootNamespace: string, clusterId = DEFAULT_CLUSTER_ID) {
     for (const p of pods) {
-      this.#byKey.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
-      const inNs = this.#byNamespace.get(p.metadata.namespace);
+      const ns = p.metadata.namespace;
+      let names = this.#byName.get(ns);
+      if (!names) this.#byName.set(ns, (names = new Map()));
+      names.set(p.metadata.name, p);
+      const inNs = this.#byNamespace.get(ns);
       if (inNs) inNs.push(p);
-      else this.#byNamespace.set(p.metadata.namespace, [p]);
+      else this.#byNamespace.set(ns, [p]);
       // istiod's pod cache indexes by IP only pods that may be endpoints and are ready.
       const ip = podIp(p);
       if (ip && inEndpoints(p) && isReady(p)) {
@@ -68,7 +72,7 @@ export class PodIndex {
   }
 
   byName(namespace: string, name: string): KubePod | undefined {
-    return this.#byKey.get(`${namespace}/${name}`);
+    return this.#byName.get(namespace)?.get(name);
   }
 
   /** A ready pod with this IP in `namespace` (istiod's guess for endpoints without a targetRef). */
