@@ -179,13 +179,20 @@ subsets:
   it("carry the pod's identity: service account, tlsMode, labels with topology, locality from its Node, network, workload name", () => {
     const r = compile(load(
       service(),
-      slice('reviews-a', [ep('10.0.0.1', 'reviews-v1-6d4f8c9b7d-q8w2e'), ep('10.0.0.2', 'plain'), ep('10.0.0.3', 'pinned'), ep('10.0.0.4', undefined, '{ ready: true }', ', zone: eu-west-1c')].join('\n')),
+      slice('reviews-a', [
+        ep('10.0.0.1', 'reviews-v1-6d4f8c9b7d-q8w2e', undefined, ', zone: not-this-one'),
+        ep('10.0.0.2', 'plain', undefined, ', zone: us-east-1c'),
+        ep('10.0.0.3', 'pinned'),
+        ep('10.0.0.4', undefined, '{ ready: true }', ', zone: eu-west-1c'),
+        ep('10.0.0.5', 'nowhere'),
+      ].join('\n')),
       pod('reviews-v1-6d4f8c9b7d-q8w2e', '10.0.0.1', {
         labels: 'app: reviews, version: v1, pod-template-hash: 6d4f8c9b7d, security.istio.io/tlsMode: istio',
         sa: 'bookinfo-reviews', node: 'node-a',
         extraMeta: ', generateName: reviews-v1-6d4f8c9b7d-, ownerReferences: [{ apiVersion: apps/v1, kind: ReplicaSet, name: reviews-v1-6d4f8c9b7d, controller: true }]',
       }),
       pod('plain', '10.0.0.2', { node: 'node-unknown' }),
+      pod('nowhere', '10.0.0.5'),
       pod('pinned', '10.0.0.3', { labels: 'app: reviews, istio-locality: us-west.zone1, topology.istio.io/network: net-b', node: 'node-a' }),
       `apiVersion: v1
 kind: Node
@@ -199,7 +206,9 @@ metadata: { name: istio-system, labels: { topology.istio.io/network: net-a } }`,
     const localityOf = (ip: string) => groups.find((g) => g.lbEndpoints?.some((e) => e.endpoint?.address?.socketAddress?.address === ip))?.locality;
     const meta = (ip: string) => byIp.get(ip)?.metadata?.filterMetadata ?? {};
     expect(localityOf('10.0.0.1')).toEqual({ region: 'us-east-1', zone: 'us-east-1a', subZone: 'rack-7' });
-    expect(localityOf('10.0.0.2')).toEqual({});
+    // Its Node is not in the config: the slice's zone stands in.
+    expect(localityOf('10.0.0.2')).toEqual({ zone: 'us-east-1c' });
+    expect(localityOf('10.0.0.5')).toEqual({});
     expect(localityOf('10.0.0.3')).toEqual({ region: 'us-west', zone: 'zone1' });
     expect(localityOf('10.0.0.4')).toEqual({ zone: 'eu-west-1c' });
     expect(meta('10.0.0.1')['envoy.transport_socket_match']).toEqual({ tlsMode: 'istio' });

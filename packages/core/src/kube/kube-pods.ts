@@ -90,14 +90,15 @@ export class PodIndex {
   }
 
   /**
-   * The endpoint's identity from `pod`; without one, from what the EndpointSlice says (its node,
-   * or just its zone when no Node object is known).
+   * The endpoint's identity from `pod`; without one, from what the EndpointSlice says (its node).
+   * When no Node object is known, the slice's zone stands in for the locality.
    */
   identity(pod: KubePod | undefined, fallback: { namespace: string; nodeName?: string | undefined; zone?: string | undefined }): EndpointIdentity {
     const podLabels = pod?.metadata.labels ?? {};
     const nodeName = pod?.spec.nodeName || fallback.nodeName || '';
-    let locality = pod ? localityLabel(podLabels) ?? this.#nodeLocality(nodeName) : this.#nodeLocality(nodeName);
-    if (!pod && locality === '' && fallback.zone && !this.#nodes.has(nodeName)) locality = `/${fallback.zone}/`;
+    let locality = (pod ? localityLabel(podLabels) : undefined) ?? this.#nodeLocality(nodeName);
+    // A namespace's dump has no Nodes (they are cluster-scoped): the slice's zone is all there is.
+    if (locality === '' && fallback.zone && !this.#nodes.has(nodeName)) locality = `/${fallback.zone}/`;
     const network = podLabels[NETWORK_LABEL] || this.#systemNetwork;
     const labels = augmentLabels(podLabels, this.#clusterId, locality, pod?.spec.nodeName ?? '', network);
     const out: EndpointIdentity = {
