@@ -4,9 +4,11 @@
 // the jason route. Every pod is a real server on its own loopback address (127.0.0.x, port 9080
 // as in the EndpointSlices) with a workload certificate for its service account, refusing
 // anything but Istio mTLS. The client is productpage: MeshAgent with productpage's identity.
+// Should another run on this machine hold those addresses, the pods move to a free 127.a.b.0/24
+// block (a copy of the fixture with its addresses rewritten), so parallel runs never collide.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -18,15 +20,18 @@ import { createPki, id, serverConfig, type Pki } from './helpers/mtls.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../tests/fixtures');
 const BOOKINFO = join(FIXTURES, 'bookinfo');
-const SPLIT = [join(BOOKINFO, 'platform'), join(BOOKINFO, 'networking/destination-rule-all.yaml'), join(FIXTURES, 'bookinfo-reviews-50-v3')];
+const NETWORKING = join(BOOKINFO, 'networking');
 const PRODUCTPAGE = id('bookinfo-productpage');
 
 interface Reply { pod: string; version: string; peer: string | undefined }
 
 let pki: Pki;
 let pods: KubePod[];
+/** The cluster dump in use: the fixture's, or a copy on another address block. */
+let platform = join(BOOKINFO, 'platform');
+let relocated: string | undefined;
 const serverMeshes: Mesh[] = [];
-const servers: MeshServer[] = [];
+let servers: MeshServer[] = [];
 let warnings: string[];
 let jason: { mesh: Mesh; agent: MeshAgent };
 let split: { mesh: Mesh; agent: MeshAgent };
@@ -50,12 +55,19 @@ function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, 
   return out;
 }
 
-beforeAll(async () => {
-  pki = createPki();
-  // The pods as the fixture declares them: one server each, on the pod's IP and the slice's port.
-  pods = (await loadConfigFiles([join(BOOKINFO, 'platform/pods.yaml')])).objects as KubePod[];
+/** A copy of the fixture's cluster dump with every 127.0.0.x address moved to `prefix`x. */
+function relocate(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlet-bookinfo-'));
+  for (const f of readdirSync(join(BOOKINFO, 'platform'))) {
+    writeFileSync(join(dir, f), readFileSync(join(BOOKINFO, 'platform', f), 'utf8').replaceAll('127.0.0.', prefix));
+  }
+  return dir;
+}
+
+async function startPods(meshBySa: Map<string, Mesh>): Promise<void> {
+  // The pods as the dump declares them: one server each, on the pod's IP and the slice's port.
+  pods = (await loadConfigFiles([join(platform, 'pods.yaml')])).objects as KubePod[];
   expect(pods.length).toBe(8);
-  const meshBySa = new Map<string, Mesh>();
   for (const pod of pods) {
     const sa = pod.spec.serviceAccountName as string;
     let mesh = meshBySa.get(sa);
@@ -74,10 +86,28 @@ spec: { mtls: { mode: STRICT } }`]);
     servers.push(server);
     await server.listen(9080, pod.status?.podIP);
   }
+}
+
+beforeAll(async () => {
+  pki = createPki();
+  const meshBySa = new Map<string, Mesh>();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await startPods(meshBySa);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw err;
+      for (const s of servers) await s.close();
+      servers = [];
+      if (relocated) rmSync(relocated, { recursive: true, force: true });
+      relocated = relocate(`127.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}.`);
+      platform = relocated;
+    }
+  }
   pki.issue('bookinfo-productpage-client', 'bookinfo-productpage');
   warnings = [];
-  jason = await client(BOOKINFO, pki.dir('bookinfo-productpage-client'), warnings);
-  split = await client(SPLIT, pki.dir('bookinfo-productpage-client'));
+  jason = await client([platform, NETWORKING], pki.dir('bookinfo-productpage-client'), warnings);
+  split = await client([platform, join(NETWORKING, 'destination-rule-all.yaml'), join(FIXTURES, 'bookinfo-reviews-50-v3')], pki.dir('bookinfo-productpage-client'));
 });
 
 afterAll(async () => {
@@ -88,6 +118,7 @@ afterAll(async () => {
   for (const s of servers) await s.close();
   for (const m of serverMeshes) await m.close();
   pki?.cleanup();
+  if (relocated) rmSync(relocated, { recursive: true, force: true });
 });
 
 const podOf = (suffix: string): string => pods.find((p) => p.metadata.name.endsWith(suffix))?.metadata.name as string;
@@ -133,7 +164,7 @@ describe('bookinfo from a cluster dump, in the embedded mode', () => {
     const replies = await Promise.all(['details', 'ratings', 'reviews', 'productpage'].map((s) => get(jason, `http://${s}:9080/`)));
     expect(replies.map((r) => r.peer)).toEqual([PRODUCTPAGE, PRODUCTPAGE, PRODUCTPAGE, PRODUCTPAGE]);
     // A client without a workload certificate is outside the mesh: plaintext, which the STRICT pods refuse.
-    const outside = await client(BOOKINFO, undefined);
+    const outside = await client([platform, NETWORKING], undefined);
     try {
       await expect(request('http://details:9080/', { dispatcher: outside.agent })).rejects.toThrow();
     } finally {
