@@ -45,13 +45,18 @@ export interface AttemptTrace {
 
 export interface RequestTrace {
   attempt(n: number, endpoint: { address: string; port: number; key: string }): AttemptTrace;
+  /**
+   * Adds the request span's traceparent to headers written once for every attempt (node:http:
+   * the header is written before the first attempt starts and cannot change per attempt).
+   */
+  inject(headers: Record<string, string | string[]>): void;
   event(name: string, attrs?: Attrs): void;
   /** Ends the request: its status, or the error that ended it. */
   end(result: { status?: number; grpcStatus?: number; error?: Error }): void;
 }
 
 const NOOP_ATTEMPT: AttemptTrace = { inject() {}, end() {} };
-const NOOP_REQUEST: RequestTrace = { attempt: () => NOOP_ATTEMPT, event() {}, end() {} };
+const NOOP_REQUEST: RequestTrace = { attempt: () => NOOP_ATTEMPT, inject() {}, event() {}, end() {} };
 
 export class MeshTelemetry {
   readonly #api: Api;
@@ -209,6 +214,7 @@ export class MeshTelemetry {
           },
         };
       },
+      inject: (headers) => api.propagation.inject(spanCtx, headers, HEADER_SETTER),
       event: (name, eventAttrs) => span?.addEvent(name, eventAttrs),
       end: (r) => {
         const metricAttrs: Attrs = info.protocol === 'http'
