@@ -3,7 +3,7 @@
 // through an ordinary Agent unchanged (Istio's ALLOW_ANY outbound policy).
 
 import { Agent, Dispatcher } from 'undici';
-import { requestView, type Decision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView } from '@meshlet/core';
+import { requestView, type Decision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView, type TokenProvider } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
 import { redirectLocation, sendLocalReply } from './local-reply.ts';
@@ -17,6 +17,13 @@ export interface MeshAgentOptions {
   connections?: Agent.Options;
   /** Where requests to hosts outside the mesh go; an ordinary Agent by default. */
   passthrough?: Dispatcher;
+  /**
+   * A bearer token for requests routed to a cluster (`authorization: Bearer <token>`, unless the
+   * request has an `authorization` header already), for servers that check JWTs
+   * (RequestAuthentication). tokenFile(path) from @meshlet/core reads a token file and follows
+   * its rotation. Undefined sends none.
+   */
+  token?: TokenProvider;
 }
 
 export class MeshAgent extends Dispatcher {
@@ -25,6 +32,7 @@ export class MeshAgent extends Dispatcher {
   readonly #passthrough: Dispatcher;
   readonly #ownsPassthrough: boolean;
   readonly #unsubscribe: () => void;
+  readonly #token: TokenProvider | undefined;
   #closed = false;
 
   constructor(opts: MeshAgentOptions) {
@@ -33,6 +41,7 @@ export class MeshAgent extends Dispatcher {
     this.#transports = new ClusterTransports(opts.connections, opts.mesh.credentials);
     this.#passthrough = opts.passthrough ?? new Agent(opts.connections);
     this.#ownsPassthrough = opts.passthrough === undefined;
+    this.#token = opts.token;
     this.#unsubscribe = this.mesh.subscribe((s) => this.#transports.reconcile(s));
   }
 
@@ -64,7 +73,7 @@ export class MeshAgent extends Dispatcher {
   }
 
   #execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: URL, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
-    const trace = d.kind === 'passthrough' ? undefined : startRequestTrace(this.mesh, d, opts.method, origin.href, origin.hostname, port);
+    const trace = d.kind === 'passthrough' ? undefined : startRequestTrace(this.mesh, d, opts.method, origin.href, origin.hostname, port, headers, opts.path);
     if (this.mesh.mode === 'observe') {
       // Observe mode: the decision is recorded, the request goes out as if the mesh were absent.
       return this.#passthrough.dispatch(opts, trace ? observed(handler, trace) : handler);
@@ -84,9 +93,24 @@ export class MeshAgent extends Dispatcher {
         trace!.end({ status: d.action.status });
         localReply(handler, opts.method, d.action.status, { location: redirectLocation(d.action, origin, opts.path) }, '');
         return true;
-      case 'forward':
-        new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!, d.action.hash?.(view, localAddress())).start();
+      case 'forward': {
+        const go = () => new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!, d.action.hash?.(view, localAddress())).start();
+        const token = this.#token && headers['authorization'] === undefined ? this.#token(d.cluster.name) : undefined;
+        if (token === undefined || typeof token === 'string') {
+          if (token) headers['authorization'] = `Bearer ${token}`;
+          go();
+        } else {
+          token.then((t) => {
+            if (t) headers['authorization'] = `Bearer ${t}`;
+            go();
+          }, (err: unknown) => {
+            const e = err instanceof Error ? err : new Error(String(err));
+            trace!.end({ error: e });
+            failFast(handler, e);
+          });
+        }
         return true;
+      }
     }
   }
 

@@ -129,7 +129,7 @@ class PendingNodeRequest {
       return;
     }
     const url = `${scheme}://${view.authority}${req.path}`;
-    const trace = startRequestTrace(mesh, d, req.method, url, this.#host, this.#port);
+    const trace = startRequestTrace(mesh, d, req.method, url, this.#host, this.#port, headers, req.path);
     if (mesh.mode === 'observe') {
       // The decision is recorded; the request goes out as if the mesh were absent.
       if (writable) this.#writeHead();
