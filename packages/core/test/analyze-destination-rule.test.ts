@@ -3,14 +3,17 @@
 // PeerAuthentication refuses (MSH0003), and ServiceEntries that disagree on a port's protocol
 // (IST0177) — each at its file:line.
 
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { analyzeMesh } from '../src/istio/analyze/analyze-mesh.ts';
+import { loadConfigFiles } from '../src/istio/load/load-files.ts';
 import { analyzeYaml, destinationRule, lineOf, peerAuthentication, REVIEWS, serviceEntry } from './analyze-helpers.ts';
 
 describe('destinationrule.Hosts (IST0174)', () => {
   it('a rule for a host no service declares applies to nothing', () => {
     const yaml = REVIEWS + destinationRule('ghost', '  host: ghost.example.com\n  trafficPolicy: { loadBalancer: { simple: RANDOM } }');
     expect(analyzeYaml(yaml)).toEqual([
-      `mesh.yaml:${lineOf(yaml, 'host: ghost')}: DestinationRule default/ghost: spec.host: warning: The host ghost.example.com defined in the DestinationRule does not match any services in the mesh (no ServiceEntry declares it); this rule applies to nothing [IST0174]`,
+      `mesh.yaml:${lineOf(yaml, 'host: ghost')}: DestinationRule default/ghost: spec.host: warning: The host ghost.example.com defined in the DestinationRule does not match any services in the mesh (no Service or ServiceEntry declares it); this rule applies to nothing [IST0174]`,
     ]);
   });
 
@@ -24,6 +27,16 @@ describe('destinationrule.SubsetSelectsEndpoints (IST0173)', () => {
     const yaml = REVIEWS + destinationRule('reviews', '  host: reviews\n  subsets:\n  - { name: v1, labels: { version: v1 } }\n  - name: v3\n    labels: { version: v3 }');
     expect(analyzeYaml(yaml)).toEqual([
       `mesh.yaml:${lineOf(yaml, 'labels: { version: v3 }')}: DestinationRule default/reviews: spec.subsets[1].labels: The Subset v3 defined in the DestinationRule does not select any endpoint of reviews.default.svc.cluster.local (labels version=v3 match none of its 2); requests routed to it fail with no healthy upstream (503 UH) [IST0173]`,
+    ]);
+  });
+
+  it('over a cluster dump (Kubernetes Services, EndpointSlices, Pods): Bookinfo\'s rules, the subsets no pod carries', async () => {
+    const { objects } = await loadConfigFiles([join(import.meta.dirname, '../../../tests/fixtures/bookinfo')]);
+    expect(analyzeMesh(objects).map((p) => `${p.code} ${p.name} ${p.field}`)).toEqual([
+      'IST0173 ratings spec.subsets[1].labels',
+      'IST0173 ratings spec.subsets[2].labels',
+      'IST0173 ratings spec.subsets[3].labels',
+      'IST0173 details spec.subsets[1].labels',
     ]);
   });
 

@@ -13,7 +13,7 @@ describe('gateway.RouteReferences (IST0101)', () => {
     const yaml = SVC + route('r', '  parentRefs:\n  - { group: networking.istio.io, kind: ServiceEntry, name: gone }\n  - { group: "", kind: Service, name: nobody }\n  rules:\n  - backendRefs: [{ name: svc, port: 80 }]');
     expect(analyzeYaml(yaml)).toEqual([
       `mesh.yaml:${lineOf(yaml, 'name: gone')}: HTTPRoute default/r: spec.parentRefs[0]: Referenced ServiceEntry not found: "default/gone"; this parent routes nothing [IST0101]`,
-      `mesh.yaml:${lineOf(yaml, 'name: nobody')}: HTTPRoute default/r: spec.parentRefs[1]: Referenced Service not found: "nobody.default.svc.cluster.local" (no ServiceEntry declares it); this parent routes nothing [IST0101]`,
+      `mesh.yaml:${lineOf(yaml, 'name: nobody')}: HTTPRoute default/r: spec.parentRefs[1]: Referenced Service not found: "nobody.default.svc.cluster.local" (no Service or ServiceEntry declares it); this parent routes nothing [IST0101]`,
     ]);
   });
 
@@ -25,10 +25,10 @@ describe('gateway.RouteReferences (IST0101)', () => {
     - { name: nowhere, port: 80 }
     - { name: svc, port: 8080 }`) + route('g', '  parentRefs: [{ group: "", kind: Service, name: svc }]\n  rules:\n  - backendRefs: [{ name: grpc-gone, port: 80 }]', 'GRPCRoute');
     expect(analyzeYaml(yaml)).toEqual([
-      `mesh.yaml:${lineOf(yaml, 'name: nowhere')}: HTTPRoute default/r: spec.rules[0].backendRefs[0].name: Referenced backend not found: "nowhere.default.svc.cluster.local" (no ServiceEntry declares it); requests sent to it fail [IST0101]`,
+      `mesh.yaml:${lineOf(yaml, 'name: nowhere')}: HTTPRoute default/r: spec.rules[0].backendRefs[0].name: Referenced backend not found: "nowhere.default.svc.cluster.local" (no Service or ServiceEntry declares it); requests sent to it fail [IST0101]`,
       `mesh.yaml:${lineOf(yaml, 'port: 8080')}: HTTPRoute default/r: spec.rules[0].backendRefs[1].port: Referenced backend host:port not found: "svc.default.svc.cluster.local:8080" (the service has port 80); requests sent to it fail [IST0101]`,
-      `mesh.yaml:${lineOf(yaml, 'name: shadow')}: HTTPRoute default/r: spec.rules[0].filters[0].requestMirror.backendRef.name: Referenced backend not found: "shadow.default.svc.cluster.local" (no ServiceEntry declares it); requests sent to it fail [IST0101]`,
-      `mesh.yaml:${lineOf(yaml, 'name: grpc-gone')}: GRPCRoute default/g: spec.rules[0].backendRefs[0].name: Referenced backend not found: "grpc-gone.default.svc.cluster.local" (no ServiceEntry declares it); requests sent to it fail [IST0101]`,
+      `mesh.yaml:${lineOf(yaml, 'name: shadow')}: HTTPRoute default/r: spec.rules[0].filters[0].requestMirror.backendRef.name: Referenced backend not found: "shadow.default.svc.cluster.local" (no Service or ServiceEntry declares it); requests sent to it fail [IST0101]`,
+      `mesh.yaml:${lineOf(yaml, 'name: grpc-gone')}: GRPCRoute default/g: spec.rules[0].backendRefs[0].name: Referenced backend not found: "grpc-gone.default.svc.cluster.local" (no Service or ServiceEntry declares it); requests sent to it fail [IST0101]`,
     ]);
   });
 

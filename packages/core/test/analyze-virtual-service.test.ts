@@ -14,7 +14,7 @@ describe('virtualservice.DestinationHosts (IST0101)', () => {
   it('a destination host no service declares', () => {
     const yaml = REVIEWS + virtualService('reviews', route('{ host: ratings }'));
     expect(analyzeYaml(yaml)).toEqual([
-      `mesh.yaml:${lineOf(yaml, 'host: ratings')}: VirtualService default/reviews: spec.http[0].route[0].destination.host: Referenced host not found: "ratings.default.svc.cluster.local" (no ServiceEntry declares it); requests routed there fail [IST0101]`,
+      `mesh.yaml:${lineOf(yaml, 'host: ratings')}: VirtualService default/reviews: spec.http[0].route[0].destination.host: Referenced host not found: "ratings.default.svc.cluster.local" (no Service or ServiceEntry declares it); requests routed there fail [IST0101]`,
     ]);
   });
 
@@ -33,7 +33,7 @@ describe('virtualservice.DestinationHosts (IST0101)', () => {
     const yaml = REVIEWS + virtualService('reviews', route('{ host: reviews, port: { number: 9999 } }', '    mirror: { host: shadow }'));
     expect(analyzeYaml(yaml)).toEqual([
       `mesh.yaml:${lineOf(yaml, 'number: 9999')}: VirtualService default/reviews: spec.http[0].route[0].destination.port.number: Referenced host:port not found: "reviews.default.svc.cluster.local:9999" (the service has port 9080); requests routed there fail [IST0101]`,
-      `mesh.yaml:${lineOf(yaml, 'mirror:')}: VirtualService default/reviews: spec.http[0].mirror.host: Referenced mirror host not found: "shadow.default.svc.cluster.local" (no ServiceEntry declares it); nothing is mirrored there [IST0101]`,
+      `mesh.yaml:${lineOf(yaml, 'mirror:')}: VirtualService default/reviews: spec.http[0].mirror.host: Referenced mirror host not found: "shadow.default.svc.cluster.local" (no Service or ServiceEntry declares it); nothing is mirrored there [IST0101]`,
     ]);
   });
 
@@ -110,7 +110,7 @@ describe('virtualservice.Hosts (MSH0001)', () => {
   it('a host no service declares, and a wildcard host that covers none, route nothing', () => {
     const yaml = REVIEWS + virtualService('ghost', '  hosts: [ghost.example.com, "*.nothing.org", reviews]\n  http:\n  - route:\n    - destination: { host: reviews }');
     expect(analyzeYaml(yaml)).toEqual([
-      `mesh.yaml:${lineOf(yaml, 'hosts: [ghost')}: VirtualService default/ghost: spec.hosts[0]: warning: host ghost.example.com has no service (no ServiceEntry declares it), so these rules route nothing [MSH0001]`,
+      `mesh.yaml:${lineOf(yaml, 'hosts: [ghost')}: VirtualService default/ghost: spec.hosts[0]: warning: host ghost.example.com has no service (no Service or ServiceEntry declares it), so these rules route nothing [MSH0001]`,
       `mesh.yaml:${lineOf(yaml, 'hosts: [ghost')}: VirtualService default/ghost: spec.hosts[1]: warning: host *.nothing.org covers no host any ServiceEntry declares, so these rules route nothing [MSH0001]`,
     ]);
   });

@@ -231,7 +231,7 @@ describe('compileMesh: clusters and DestinationRules', () => {
       expect.stringMatching(/reviews spec.trafficPolicy.outlierDetection.consecutiveErrors: consecutiveErrors is deprecated/),
       expect.stringMatching(/reviews spec.trafficPolicy.loadBalancer.warmup: warmup applies only to ROUND_ROBIN and LEAST_REQUEST/),
     ]);
-    expect(findings(objects)).toEqual([expect.stringMatching(/^\[IST0174\] DestinationRule default\/ghost spec.host: The host ghost.example.com defined in the DestinationRule does not match any services in the mesh \(no ServiceEntry declares it\)/)]);
+    expect(findings(objects)).toEqual([expect.stringMatching(/^\[IST0174\] DestinationRule default\/ghost spec.host: The host ghost.example.com defined in the DestinationRule does not match any services in the mesh \(no Service or ServiceEntry declares it\)/)]);
   });
 });
 

@@ -321,7 +321,7 @@ describe('GAMMA compiled to Envoy routes (gateway semantics)', () => {
     expect(rs[1]!.route!.prefixRewrite).toBe('/v2');
     // A backend with no service is reported at the HTTPRoute's backendRef, by file and line.
     expect(analyzeMesh(load(yaml)).map(formatProblem)).toEqual([
-      expect.stringMatching(/^routes.yaml:\d+: HTTPRoute default\/r: spec.rules\[2\].backendRefs\[0\].name: Referenced backend not found: "nowhere.default.svc.cluster.local" \(no ServiceEntry declares it\); requests sent to it fail \[IST0101\]$/),
+      expect.stringMatching(/^routes.yaml:\d+: HTTPRoute default\/r: spec.rules\[2\].backendRefs\[0\].name: Referenced backend not found: "nowhere.default.svc.cluster.local" \(no Service or ServiceEntry declares it\); requests sent to it fail \[IST0101\]$/),
     ]);
   });
 });

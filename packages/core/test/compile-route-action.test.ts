@@ -95,7 +95,7 @@ describe('compileMesh: VirtualService route actions', () => {
       ['IST0101', 'error', 107, 'spec.http[1].route[0].destination.subset'],
     ]);
     expect(found.map((p) => p.message)).toEqual([
-      expect.stringMatching(/^Referenced host not found: "ratings.default.svc.cluster.local" \(no ServiceEntry declares it\)/),
+      expect.stringMatching(/^Referenced host not found: "ratings.default.svc.cluster.local" \(no Service or ServiceEntry declares it\)/),
       expect.stringMatching(/^Referenced host:port not found: "reviews.default.svc.cluster.local:1234" \(the service has port 9080\)/),
       expect.stringMatching(/^Referenced host\+subset in destinationrule not found: "reviews.default.svc.cluster.local\+v9" \(the DestinationRule for reviews.default.svc.cluster.local has no subset v9\)/),
     ]);
@@ -292,7 +292,7 @@ describe('compileMesh: delegation and competing VirtualServices', () => {
     expect(messages(compile(objects))).toEqual([]);
     expect(findings(objects)).toEqual([
       expect.stringMatching(/^\[IST0101\] VirtualService default\/ghost spec.http\[0\].route\[0\].destination.host: Referenced host not found: "ghost.example.com"/),
-      expect.stringMatching(/^\[MSH0001\] VirtualService default\/ghost spec.hosts\[0\]: host ghost.example.com has no service \(no ServiceEntry declares it\), so these rules route nothing/),
+      expect.stringMatching(/^\[MSH0001\] VirtualService default\/ghost spec.hosts\[0\]: host ghost.example.com has no service \(no Service or ServiceEntry declares it\), so these rules route nothing/),
     ]);
   });
 
@@ -304,7 +304,7 @@ describe('compileMesh: delegation and competing VirtualServices', () => {
     expect(messages(compile(objects, client('owner')))).toEqual([]);
     // Seen from namespace default, the VirtualService applies (exported everywhere) but its service is hidden.
     expect(messages(compile(objects, client('default')))).toEqual([
-      'VirtualService owner/hidden spec.hosts[0]: host hidden.example.com has no service for namespace default: the ServiceEntry declaring it is not exported there, so these rules route nothing for this client',
+      'VirtualService owner/hidden spec.hosts[0]: host hidden.example.com has no service for namespace default: the Service or ServiceEntry declaring it is not exported there, so these rules route nothing for this client',
     ]);
     expect(findings(objects)).toEqual([]);
   });

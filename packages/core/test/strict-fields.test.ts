@@ -10,7 +10,8 @@ import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { nearestName } from '../src/istio/validate/validate-field-name.ts';
 import { specSchema } from '../src/istio/validate/validate-object.ts';
 import type { Schema } from '../src/istio/validate/validate-schema.ts';
-import type { AuthorizationPolicy, MeshObject } from '../src/istio/types.ts';
+import type { AuthorizationPolicy, IstioConfigObject } from '../src/istio/types.ts';
+import { KUBE_SCHEMAS } from '../src/kube/kube-schemas.ts';
 import { authorize } from '../src/security/authorization-policy.ts';
 
 function load(yaml: string) {
@@ -141,20 +142,39 @@ spec:
     expect(problems.map(formatProblem)).toEqual(['mesh.yaml:3: itmes: unknown field "itmes"; did you mean "items"?']);
   });
 
-  // Strictness lives in the schema DSL's obj(): a kind is strict at every depth unless its
-  // schema opts out with any(). Each opt-out is listed here, so a new one is a deliberate choice.
-  it('no kind\'s schema accepts arbitrary fields anywhere', () => {
+  // Strictness lives in the schema DSL: obj() is strict at every depth; any() and openObj() opt
+  // out. Each opt-out is listed here, so a new one is a deliberate choice.
+  function looseParts(root: Schema, name: string): string[] {
     const loose: string[] = [];
     const walk = (s: Schema, path: string, seen: Set<Schema>): void => {
       if (seen.has(s)) return;
       seen.add(s);
-      if (s.type === 'any') loose.push(path);
-      else if (s.type === 'object') for (const [k, f] of Object.entries(s.fields)) walk(f, `${path}.${k}`, seen);
-      else if (s.type === 'array') walk(s.items, `${path}[]`, seen);
+      if (s.type === 'any') loose.push(`${path} (any)`);
+      else if (s.type === 'object') {
+        if (s.open) loose.push(`${path} (open)`);
+        for (const [k, f] of Object.entries(s.fields)) walk(f, `${path}.${k}`, seen);
+      } else if (s.type === 'array') walk(s.items, `${path}[]`, seen);
       else if (s.type === 'map') walk(s.values, `${path}{}`, seen);
     };
-    for (const kind of Object.keys(HANDLED_KINDS) as MeshObject['kind'][]) walk(specSchema(kind), `${kind}.spec`, new Set());
-    expect(loose).toEqual([]);
+    walk(root, name, new Set());
+    return loose;
+  }
+
+  it('no Istio kind\'s schema accepts arbitrary fields anywhere', () => {
+    for (const kind of Object.keys(HANDLED_KINDS) as IstioConfigObject['kind'][]) expect(looseParts(specSchema(kind), `${kind}.spec`)).toEqual([]);
+  });
+
+  it('Kubernetes objects are open only in the parts Meshlet does not read', () => {
+    const loose = Object.entries(KUBE_SCHEMAS).flatMap(([kind, s]) => looseParts(s, kind));
+    expect(loose).toEqual([
+      'Service.spec (open)', 'Service.spec.ports[] (open)', 'Service.spec.ports[].targetPort (any)', 'Service.status (any)',
+      'EndpointSlice.endpoints[] (open)', 'EndpointSlice.endpoints[].conditions (open)', 'EndpointSlice.endpoints[].targetRef (open)', 'EndpointSlice.ports[] (open)',
+      'Endpoints.subsets[] (open)', 'Endpoints.subsets[].addresses[] (open)', 'Endpoints.subsets[].addresses[].targetRef (open)',
+      'Endpoints.subsets[].notReadyAddresses[] (open)', 'Endpoints.subsets[].notReadyAddresses[].targetRef (open)', 'Endpoints.subsets[].ports[] (open)',
+      'Pod.spec (open)', 'Pod.spec.containers[] (open)', 'Pod.spec.containers[].ports[] (open)', 'Pod.spec.initContainers[] (open)', 'Pod.spec.initContainers[].ports[] (open)', 'Pod.status (open)', 'Pod.status.podIPs[] (open)', 'Pod.status.conditions[] (open)',
+      'Node.spec (any)', 'Node.status (any)',
+      'Namespace.spec (any)', 'Namespace.status (any)',
+    ]);
   });
 });
 

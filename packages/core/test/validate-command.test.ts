@@ -55,7 +55,7 @@ describe('meshlet validate', () => {
     writeFileSync(file, SERVICE + ERROR);
     const { out, stdout, stderr } = capture();
     expect(await validateCommand([dir], out)).toBe(1);
-    expect(stderr).toEqual([`${file}:13: VirtualService default/web: spec.http[0].route[0].destination.host: Referenced host not found: "nowhere.default.svc.cluster.local" (no ServiceEntry declares it); requests routed there fail [IST0101]`]);
+    expect(stderr).toEqual([`${file}:13: VirtualService default/web: spec.http[0].route[0].destination.host: Referenced host not found: "nowhere.default.svc.cluster.local" (no Service or ServiceEntry declares it); requests routed there fail [IST0101]`]);
     expect(stdout).toEqual(['invalid: 2 objects loaded from 1 file; 1 error, 0 warnings']);
   });
 

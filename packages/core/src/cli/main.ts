@@ -14,8 +14,10 @@ const HELP = `meshlet: a service mesh inside your Node.js process
 Usage:
   meshlet validate [--strict] [-o text|json] <paths..>
       istioctl validate + istioctl analyze, offline. Checks each object of the Istio YAML
-      files or folders as the API server and istiod's webhook do (unknown fields are errors,
-      as kubectl's strict field validation makes them), then runs the cross-object analyzers:
+      files or folders (and the Kubernetes Services, EndpointSlices, Endpoints, Pods, Nodes
+      and Namespaces beside them, as kubectl get -o yaml prints them) as the API server and
+      istiod's webhook do (unknown fields are errors, as kubectl's strict field validation
+      makes them), then runs the cross-object analyzers:
       missing hosts, ports, subsets and delegates (IST0101), VirtualServices conflicting on a
       host (IST0109), unreachable rules and matches (IST0130, IST0131), subsets that select no
       endpoint (IST0173), DestinationRules for unknown hosts (IST0174), ServiceEntries with
@@ -56,7 +58,8 @@ Usage:
       (default: every listener), and print the config dump with each resource's xDS status.
 
 Options:
-  --config <path>      Istio CRD YAML folder or file (repeatable). explain, dump and xds refuse
+  --config <path>      Istio CRD YAML folder or file, Kubernetes objects included (repeatable).
+                       explain, dump and xds refuse
                        to start when an object has errors (every error listed), as createMesh does
   --skip-invalid-objects
                        start anyway, leaving the invalid objects out (createMesh's skipInvalidObjects)

@@ -26,7 +26,8 @@ export interface ConfigProblem {
 
 export function formatProblem(p: ConfigProblem): string {
   const where = `${p.file}:${p.line}`;
-  const what = p.kind ? `${p.kind} ${p.namespace}/${p.name}` : '';
+  // Cluster-scoped kinds (Node, Namespace) have no namespace.
+  const what = p.kind ? `${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name}` : '';
   const prefix = p.severity === 'error' ? '' : `${p.severity}: `;
   const code = p.code ? ` [${p.code}]` : '';
   return [where, what, p.field, prefix + p.message + code].filter((s) => s !== '').join(': ');

@@ -8,6 +8,7 @@ import type { GatewayRoute } from '../gateway-api-types.ts';
 import type { DestinationRule, MeshObject, PeerAuthentication, ServiceEntry, Telemetry, VirtualService, WorkloadEntry } from '../types.ts';
 import { MESSAGES, type MessageName } from './analysis-messages.ts';
 import { ServiceIndex } from './analysis-services.ts';
+import { buildKubeRegistry } from '../../kube/kube-registry.ts';
 
 export interface AnalysisOptions {
   /** DNS suffix of Kubernetes services (default 'cluster.local'). */
@@ -47,7 +48,9 @@ export class AnalysisContext {
         default: break;
       }
     }
-    this.services = new ServiceIndex(this.serviceEntries, this.workloadEntries, this.clusterDomain);
+    // Problems with the Kubernetes objects themselves are the compiler's to report.
+    const kube = buildKubeRegistry(objects, { clusterDomain: this.clusterDomain, trustDomain: this.clusterDomain, rootNamespace: this.rootNamespace }, { warn() {} });
+    this.services = new ServiceIndex(this.serviceEntries, this.workloadEntries, kube, this.clusterDomain);
   }
 
   /** The FQDN `host` means in an object of `namespace` (short names are Kubernetes services). */

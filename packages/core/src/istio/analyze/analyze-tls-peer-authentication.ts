@@ -7,7 +7,7 @@
 // it (mesh, namespace, workload, port).
 
 import { labelsMatch } from '../compile/compile-context.ts';
-import { endpointPort, type MeshEndpoint } from '../compile/compile-services.ts';
+import { endpointPort, type MeshEndpoint } from '../service-model.ts';
 import { mtlsModeForPort, peerAuthenticationFor } from '../../security/peer-authentication.ts';
 import type { ClientTLSSettings, ServicePort, TrafficPolicy } from '../types.ts';
 import type { AnalysisContext, Analyzer, Path } from './analysis-context.ts';

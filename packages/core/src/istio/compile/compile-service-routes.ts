@@ -17,8 +17,10 @@ import { apiListener } from './compile-listeners.ts';
 import type { RouteEnv } from './compile-route-action.ts';
 import { routeConfiguration } from './compile-route-config.ts';
 import { buildVirtualServiceRoutes, defaultRoute } from './compile-routes.ts';
-import type { MeshService, ServiceRegistry } from './compile-services.ts';
-import { isDeclared, isHttpOrSniffed } from './compile-services.ts';
+import type { ServiceRegistry } from './compile-services.ts';
+import { isDeclared } from './compile-services.ts';
+import type { MeshService } from '../service-model.ts';
+import { isHttpOrSniffed } from '../service-model.ts';
 import type { ServicePort } from '../types.ts';
 import type { ResolvedVirtualService } from './compile-virtual-services.ts';
 import type { DestinationRuleIndex } from './destination-rule-index.ts';
@@ -49,10 +51,12 @@ export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegis
     const httpServices = onPort.filter((e) => isHttpOrSniffed(e.port)).map((e) => e.svc);
     const claims = claimServices(env, httpServices, vss);
     const known = new Set<string>();
-    for (const s of httpServices) known.add(s.hostname).add(hostPort(s.hostname, port));
+    for (const s of httpServices) for (const h of [s.hostname, ...s.aliases]) known.add(h).add(hostPort(h, port));
     for (const { svc, port: sp } of onPort) {
       const rcName = clusterName(port, '', svc.hostname);
       out.listeners.set(hostPort(svc.hostname, port), apiListener(svc, port, rcName));
+      // An ExternalName alias is looked up by its own name and routed by the concrete service's table.
+      for (const alias of svc.aliases) out.listeners.set(hostPort(alias, port), apiListener(svc, port, rcName, alias));
       const http = isHttpOrSniffed(sp);
       const claim = http ? claims.get(svc.hostname) : undefined;
       // Routes of a VirtualService shared by several services are copied for all but the first,
@@ -119,9 +123,15 @@ function reportUnmatchedHosts(ctx: CompileContext, registry: ServiceRegistry, vs
   for (const vs of vss) {
     vs.hosts.forEach((h, i) => {
       const matched = isWildcardHost(h) ? registry.services.some((s) => hostsOverlap(s.hostname, h)) : registry.byHost.has(h);
-      if (matched || !isDeclared(registry, h)) return;
+      if (matched) return;
+      const concrete = registry.aliases.get(h);
+      if (concrete) {
+        ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} is an ExternalName alias of ${concrete}, which Meshlet routes by ${concrete}'s rules; route ${concrete} instead (these rules route nothing)`);
+        return;
+      }
+      if (!isDeclared(registry, h)) return;
       if (!isWildcardHost(h) && registry.services.some((s) => isWildcardHost(s.hostname) && hostsOverlap(s.hostname, h))) return;
-      ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} has no service for namespace ${ctx.client.namespace}: the ServiceEntry declaring it is not exported there, so these rules route nothing for this client`);
+      ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} has no service for namespace ${ctx.client.namespace}: the Service or ServiceEntry declaring it is not exported there, so these rules route nothing for this client`);
     });
   }
 }

@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ConfigProblem } from '../../config/config-error.ts';
 import { formatBytes, LOAD_LIMITS, type LoadLimits } from './load-limits.ts';
-import { dropDuplicates, parseConfigText, type LoadResult } from './load-yaml.ts';
+import { dropDuplicates, parseConfigTextInto, reportSkippedKinds, type LoadResult, type SkippedKinds } from './load-yaml.ts';
 
 export type { LoadResult } from './load-yaml.ts';
 
@@ -112,6 +112,7 @@ export interface FilesLoadResult extends LoadResult {
 export async function loadConfigFiles(paths: readonly string[], limits: LoadLimits = LOAD_LIMITS): Promise<FilesLoadResult> {
   const { files, problems, unavailable } = await listConfigFiles(paths);
   const result: FilesLoadResult = { objects: [], problems, unavailable };
+  const skipped: SkippedKinds = new Map();
   for (const file of files) {
     if (result.objects.length >= limits.totalObjects) {
       result.problems.push(fileProblem(file, `not read: the config already holds ${limits.totalObjects} objects (the limit)`));
@@ -119,7 +120,8 @@ export async function loadConfigFiles(paths: readonly string[], limits: LoadLimi
     }
     const text = await readBounded(file, limits, result.problems);
     if (text === undefined) continue;
-    const one = parseConfigText(text, file, limits);
+    const one: LoadResult = { objects: [], problems: [] };
+    parseConfigTextInto(text, file, one, skipped, limits);
     if (result.objects.length + one.objects.length > limits.totalObjects) {
       result.problems.push(fileProblem(file, `not read: its ${one.objects.length} objects would take the config over ${limits.totalObjects} objects (the limit)`));
       continue;
@@ -128,6 +130,7 @@ export async function loadConfigFiles(paths: readonly string[], limits: LoadLimi
     for (const o of one.objects) result.objects.push(o);
     for (const p of one.problems) result.problems.push(p);
   }
+  reportSkippedKinds(result, skipped);
   dropDuplicates(result);
   return result;
 }

@@ -1,7 +1,9 @@
-// Reads Istio CRDs from YAML (or JSON) text: multi-document streams, `kind: List` wrappers, the
-// handled kinds validated (./validate-object.ts), everything else skipped with a warning. A bad
-// document never stops the others: a YAML syntax error, a document that is not an object or an
-// invalid object each become problems, and loading carries on with the next document.
+// Reads Istio CRDs and the Kubernetes registry's objects from YAML (or JSON) text: multi-document
+// streams, `kind: List` wrappers, the handled kinds validated (../validate/validate-object.ts,
+// ../../kube/kube-read.ts), everything else skipped with a warning — workload controllers with
+// one note per kind, however many a cluster dump holds. A bad document never stops the others: a
+// YAML syntax error, a document that is not an object or an invalid object each become problems,
+// and loading carries on with the next document.
 //
 // The text is read one document at a time and held to the limits of ./load-limits.ts: reading
 // stops after too many documents, and a document nested too deeply is refused before it is
@@ -14,8 +16,10 @@ import { classifyKind } from './load-kinds.ts';
 import { formatBytes, LOAD_LIMITS, type LoadLimits } from './load-limits.ts';
 import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';
-import type { MeshObject, ObjectMeta, SourceRef } from '../types.ts';
+import type { IstioConfigObject, MeshObject, ObjectMeta, SourceRef } from '../types.ts';
 import { validateMeshObject } from '../validate/validate-object.ts';
+import { isKubeKind, KUBE_KINDS } from '../../kube/kube-kinds.ts';
+import { readKubeObject } from '../../kube/kube-read.ts';
 import { checkShape } from '../validate/validate-schema.ts';
 import { listMetaSchema, objectMetaSchema } from '../validate/validate-schema-object-meta.ts';
 import { unknownFieldMessage } from '../validate/validate-field-name.ts';
@@ -28,6 +32,7 @@ export interface LoadResult {
 }
 
 const LIST_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'items'];
+const ISTIO_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const DEFAULT_NAMESPACE = 'default';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -47,6 +52,9 @@ function stringMap(v: unknown): Record<string, string> | undefined {
   return Object.values(v).every((x) => typeof x === 'string') ? (v as Record<string, string>) : undefined;
 }
 
+/** Objects of kinds Meshlet deliberately skips, collected so each kind is reported once. */
+export type SkippedKinds = Map<string, { problem: ConfigProblem; apiVersion: string; reason: string; names: string[] }>;
+
 interface DocContext {
   file: string;
   text: string;
@@ -54,6 +62,7 @@ interface DocContext {
   lineCounter: LineCounter;
   limits: LoadLimits;
   out: LoadResult;
+  skipped: SkippedKinds;
 }
 
 /**
@@ -62,10 +71,19 @@ interface DocContext {
  */
 export function parseConfigText(text: string, file: string, limits: LoadLimits = LOAD_LIMITS): LoadResult {
   const out: LoadResult = { objects: [], problems: [] };
+  const skipped: SkippedKinds = new Map();
+  parseConfigTextInto(text, file, out, skipped, limits);
+  reportSkippedKinds(out, skipped);
+  dropDuplicates(out);
+  return out;
+}
+
+/** parseConfigText for one of several files: skipped kinds are reported by the caller, once. */
+export function parseConfigTextInto(text: string, file: string, out: LoadResult, skipped: SkippedKinds, limits: LoadLimits = LOAD_LIMITS): void {
   const lineCounter = new LineCounter();
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
   const composer = new Composer({ merge: true, uniqueKeys: true });
-  const read = (doc: Document.Parsed): void => readDocument(doc, { file, text, doc, lineCounter, limits, out });
+  const read = (doc: Document.Parsed): void => readDocument(doc, { file, text, doc, lineCounter, limits, out, skipped });
   let documents = 0;
   let stopped: ConfigProblem | undefined;
   for (const token of cstTokens(text, lineCounter, limits)) {
@@ -88,8 +106,17 @@ export function parseConfigText(text: string, file: string, limits: LoadLimits =
   }
   for (const doc of composer.end()) read(doc);
   if (stopped) out.problems.push(stopped);
-  dropDuplicates(out);
-  return out;
+}
+
+/** One warning per skipped kind, at its first object, counting and naming the rest. */
+export function reportSkippedKinds(out: LoadResult, skipped: SkippedKinds): void {
+  for (const [kind, s] of skipped) {
+    const shown = s.names.slice(0, 5).join(', ');
+    const more = s.names.length > 5 ? `, and ${s.names.length - 5} more` : '';
+    const count = s.names.length === 1 ? `1 ${kind}` : `${s.names.length} ${kind}s`;
+    out.problems.push({ ...s.problem, message: `kind ${kind} (${s.apiVersion}): ${s.reason}; skipped ${count} (${shown}${more})` });
+  }
+  skipped.clear();
 }
 
 const TOO_DEEP = 'meshlet: nesting limit';
@@ -268,6 +295,7 @@ function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocCo
   const verdict = classifyKind(data.apiVersion, kindText);
   if (!verdict.handled) {
     if (verdict.known) problem('error', ['apiVersion'], verdict.message);
+    else if (verdict.reason) noteSkipped(ctx, kindText, data.apiVersion, verdict.reason, source.line, meta);
     else problem('warning', [], `kind ${kindText} (${data.apiVersion}) is not handled by Meshlet; skipped`);
     return;
   }
@@ -294,20 +322,43 @@ function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocCo
   if (metaErrors.length) return;
 
   // Strict field validation, as kubectl: an unknown field anywhere is an error naming the
-  // nearest known one. The spec is checked against its kind's schema by validateMeshObject.
-  for (const key of Object.keys(data)) {
-    if (!verdict.topLevel.includes(key)) problem('error', [key], unknownFieldMessage(key, verdict.topLevel));
-  }
+  // nearest known one. The spec is checked against its kind's schema by validateMeshObject, a
+  // Kubernetes object's body by readKubeObject.
   checkShape(meta, objectMetaSchema, ['metadata'], { error: (p, m) => problem('error', p, m), warn: (p, m) => problem('warning', p, m) });
 
-  const metadata: ObjectMeta = { name, namespace };
+  // Node and Namespace have no namespace, whatever the document says.
+  const scoped = isKubeKind(verdict.kind) && !KUBE_KINDS[verdict.kind].namespaced ? '' : namespace;
+  const metadata: ObjectMeta = { name, namespace: scoped };
   if (labels) metadata.labels = labels;
   if (annotations) metadata.annotations = annotations;
   if (typeof created === 'string') metadata.creationTimestamp = created;
-  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as MeshObject;
+  if (isKubeKind(verdict.kind)) {
+    // A Kubernetes object's fields sit at the top level (an EndpointSlice has no spec): its
+    // schema checks them all.
+    const read = readKubeObject(data, { apiVersion: data.apiVersion, kind: verdict.kind, metadata, source });
+    for (const p of read.problems) out.problems.push(p);
+    if (read.object && errors === 0) out.objects.push(read.object);
+    return;
+  }
+  for (const key of Object.keys(data)) {
+    if (!ISTIO_TOP_LEVEL.includes(key)) problem('error', [key], unknownFieldMessage(key, ISTIO_TOP_LEVEL));
+  }
+  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as IstioConfigObject;
   const problems = validateMeshObject(obj);
   for (const p of problems) out.problems.push(p);
   if (errors === 0 && !problems.some((p) => p.severity === 'error')) out.objects.push(obj);
+}
+
+function noteSkipped(ctx: DocContext, kind: string, apiVersion: string, reason: string, line: number, meta: Record<string, unknown> | undefined): void {
+  const name = typeof meta?.name === 'string' ? meta.name : '';
+  const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
+  const seen = ctx.skipped.get(kind);
+  if (seen) {
+    seen.names.push(`${namespace}/${name}`);
+    return;
+  }
+  const problem: ConfigProblem = { severity: 'warning', file: ctx.file, line, kind: '', namespace: '', name: '', field: '', message: '' };
+  ctx.skipped.set(kind, { problem, apiVersion, reason, names: [`${namespace}/${name}`] });
 }
 
 /**

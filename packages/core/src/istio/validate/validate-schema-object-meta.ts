@@ -24,7 +24,7 @@ export const objectMetaSchema: ObjectSchema = obj({
   finalizers: arr(str()),
   ownerReferences: arr(obj(
     { apiVersion: str(), kind: str(), name: str(), uid: str(), controller: bool(), blockOwnerDeletion: bool() },
-    { required: ['apiVersion', 'kind', 'name', 'uid'] },
+    { required: ['kind', 'name'] },
   )),
   managedFields: arr(obj({
     manager: str(),

@@ -3,14 +3,15 @@
 // ("oneOf") and the CRDs' CEL rules on durations. Unknown fields are errors at every depth, as
 // `kubectl apply` reports them by default since Kubernetes 1.27 (strict field validation), with
 // the nearest known field suggested: every `obj()` schema is strict, so a kind written with these
-// constructors gets that for free. Only an object whose shape is right goes on to the semantic
+// constructors gets that for free. `openObj()` (parts of Kubernetes objects Meshlet does not read)
+// keeps unlisted fields, but still refuses one that looks like a misspelling of a listed field. Only an object whose shape is right goes on to the semantic
 // validators, so those can trust the TypeScript types in ./types.ts.
 //
 // Schemas are written per kind in validate-schema-*.ts with the small constructors below.
 
 import { type FieldPath, type Report } from './validate-common.ts';
 import { checkIstioDuration, parseGoDuration } from './validate-duration.ts';
-import { unknownFieldMessage } from './validate-field-name.ts';
+import { nearestName, unknownFieldMessage } from './validate-field-name.ts';
 
 /**
  * How strictly a duration string is checked:
@@ -40,6 +41,12 @@ export interface ObjectSchema {
   required?: readonly string[];
   /** Groups of fields of which at most one may be set (protobuf oneofs). */
   oneOf?: readonly (readonly string[])[];
+  /**
+   * Fields not listed are kept as they are, unchecked: for Kubernetes objects, whose many fields
+   * Meshlet does not read must never make real `kubectl get -o yaml` output fail. One that looks
+   * like a misspelling of a listed field (`selectr`) is still an error.
+   */
+  open?: boolean;
 }
 
 // ---- constructors ---------------------------------------------------------------------------
@@ -58,6 +65,8 @@ export const obj = (
   fields: Record<string, Schema>,
   opts: { required?: readonly string[]; oneOf?: readonly (readonly string[])[] } = {},
 ): ObjectSchema => ({ type: 'object', fields, ...opts });
+/** An object whose listed fields are checked and whose other fields are left alone (ObjectSchema.open). */
+export const openObj = (fields: Record<string, Schema>, opts: { required?: readonly string[] } = {}): ObjectSchema => ({ type: 'object', fields, open: true, ...opts });
 /** A string map such as labels. */
 export const strMap = (opts: { maxProperties?: number } = {}): Schema => map(str(), opts);
 /** Istio's PolicyTargetReference (targetRef / targetRefs of the security and telemetry kinds). */
@@ -174,7 +183,12 @@ export function checkShape(value: unknown, schema: Schema, path: FieldPath, repo
     if (!isPlainObject(v)) return typeError(p, `expected an object, got ${describe(v)}`);
     dropNulls(v);
     for (const k of Object.keys(v)) {
-      if (!Object.hasOwn(s.fields, k)) {
+      if (Object.hasOwn(s.fields, k)) continue;
+      // An open object (a Kubernetes object's parts Meshlet does not read) keeps fields it does
+      // not list, unless one looks like a misspelling of a field Meshlet reads: that is the typo
+      // that would silently change what it reads.
+      const near = s.open ? nearestName(k, Object.keys(s.fields)) : undefined;
+      if (!s.open || near !== undefined) {
         // A value error, not a type error: with the field removed the object has its declared
         // shape, so the semantic rules can still run and report everything else in one pass.
         error([...p, k], unknownFieldMessage(k, Object.keys(s.fields)));
