@@ -1,10 +1,10 @@
 // createMesh(): the one entry point. Embedded mode reads Istio CRD files (watched); xDS mode
 // reads a gRPC-style bootstrap. With no options: GRPC_XDS_BOOTSTRAP(_CONFIG) if set, else the
-// MESHLET_CONFIG folder.
+// MESHLET_CONFIG folder. Each config source is imported when its mode is chosen, so an embedded
+// user never loads the xDS client (nor grpc-js) and an xDS user never loads the YAML loader.
 
 import { Mesh } from './mesh.ts';
 import { resolveIdentity, type IdentityOptions } from './identity.ts';
-import { FileConfigSource } from './config/file-config-source.ts';
 import { ConfigError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { BreakerOptions } from './resilience/error-rate-breaker.ts';
@@ -14,7 +14,7 @@ import { defaultLogger } from './logger.ts';
 import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
-import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
+import type { XdsSourceOptions } from './xds/xds-config-source.ts';
 
 export interface MeshOptions extends IdentityOptions {
   /** Istio CRD YAML: a folder (read recursively) or files. Embedded mode. */
@@ -80,12 +80,13 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   const certs = options.certs ?? process.env['MESHLET_CERTS'];
   if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
   if (config !== undefined) {
-    const source = new FileConfigSource(mesh, {
-      paths: Array.isArray(config) ? config : [config],
-      watch: options.watch ?? true,
-      ...(options.skipInvalidObjects !== undefined && { skipInvalidObjects: options.skipInvalidObjects }),
-    });
     try {
+      const { FileConfigSource } = await import('./config/file-config-source.ts');
+      const source = new FileConfigSource(mesh, {
+        paths: Array.isArray(config) ? config : [config],
+        watch: options.watch ?? true,
+        ...(options.skipInvalidObjects !== undefined && { skipInvalidObjects: options.skipInvalidObjects }),
+      });
       await source.load();
     } catch (err) {
       await mesh.close();
@@ -95,6 +96,7 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   }
   if (xds !== undefined) {
     try {
+      const { XdsConfigSource } = await import('./xds/xds-config-source.ts');
       const source = new XdsConfigSource(mesh, xds, { ...options.xds, ...(options.listeners !== undefined && { listeners: options.listeners }) });
       await source.start(options.xds?.initialFetchTimeoutMs);
     } catch (err) {

@@ -7,10 +7,13 @@
 // opossum wraps a function; here the "function" is the request's own outcome: admit() fires the
 // breaker with a promise the request settles when it ends. opossum's own timeout stays off (the
 // mesh's real timeouts cancel requests), snapshots are off, and every breaker's buckets rotate
-// on one shared timer, so a thousand clusters cost one interval, not two thousand.
+// on one shared timer, so a thousand clusters cost one interval, not two thousand. opossum is
+// required when the first breaker group is made (it is CommonJS, so synchronously): a mesh
+// without `breaker` never loads it.
 
 import { EventEmitter } from 'node:events';
-import CircuitBreaker from 'opossum';
+import { createRequire } from 'node:module';
+import type CircuitBreaker from 'opossum';
 
 export interface BreakerOptions {
   /** Failure percentage in the window that opens the breaker (default 50). */
@@ -31,6 +34,7 @@ export interface BreakerTicket {
 const BUCKETS = 10;
 
 export class BreakerGroup {
+  readonly #opossum = createRequire(import.meta.url)('opossum') as typeof CircuitBreaker;
   readonly #rotate = new EventEmitter();
   readonly #timer: NodeJS.Timeout;
   readonly options: Required<BreakerOptions>;
@@ -48,7 +52,7 @@ export class BreakerGroup {
   }
 
   create(name: string): ErrorRateBreaker {
-    return new ErrorRateBreaker(name, this.options, this.#rotate);
+    return new ErrorRateBreaker(this.#opossum, name, this.options, this.#rotate);
   }
 
   close(): void {
@@ -59,8 +63,8 @@ export class BreakerGroup {
 export class ErrorRateBreaker {
   readonly #breaker: CircuitBreaker<[Promise<void>], void>;
 
-  constructor(name: string, o: Required<BreakerOptions>, rotate: EventEmitter) {
-    this.#breaker = new CircuitBreaker((outcome: Promise<void>) => outcome, {
+  constructor(opossum: typeof CircuitBreaker, name: string, o: Required<BreakerOptions>, rotate: EventEmitter) {
+    this.#breaker = new opossum((outcome: Promise<void>) => outcome, {
       name,
       timeout: false,
       errorThresholdPercentage: o.errorThresholdPercentage,
