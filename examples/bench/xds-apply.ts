@@ -160,8 +160,8 @@ async function largeSnapshot(dir: string, address: string, delta: boolean): Prom
 }
 
 function writeMeshYaml(dir: string, objects: ReturnType<typeof generateMesh>): void {
-  // JSON is YAML: one document per object.
-  const docs = objects.map((o) => JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec }));
+  // JSON is YAML: one document per object, without the loader's source positions.
+  const docs = objects.map(({ source: _, ...doc }) => JSON.stringify(doc));
   writeFileSync(join(dir, 'mesh.yaml'), docs.join('\n---\n'));
 }
 
