@@ -96,6 +96,37 @@ function latencyTable(rows: RowResult[], rates: number[], payloads: string[], pr
   return s;
 }
 
+// ---- import time ----
+
+function importTargets(imports: ImportReport | undefined): Target[] {
+  const ms = imports?.ms ?? {};
+  const undici = ms['undici'];
+  const one = (pkg: string, times: number): Target => {
+    const v = ms[pkg];
+    const r = v !== undefined && undici !== undefined ? v / undici : undefined;
+    return { name: `import ${pkg} ≤ ${times === 1 ? '' : `${times}× `}undici's`, met: r === undefined ? undefined : r <= times, detail: r === undefined ? 'not measured' : `${f(v, 1)} ms vs ${f(undici, 1)} ms = ${f(r)}×` };
+  };
+  return [one('@meshlet/core', 1), one('@meshlet/http', 2)];
+}
+
+function importSection(imports: ImportReport): string {
+  const entries = imports.entries ?? Object.fromEntries(Object.entries(imports.ms).map(([k, ms]) => [k, { ms, samples: [ms] }]));
+  const row = (k: string) => {
+    const e = entries[k]!;
+    const spread = e.samples.length > 1 ? `${f(Math.min(...e.samples), 1)}–${f(Math.max(...e.samples), 1)}` : '–';
+    return `| ${k} | ${f(e.ms, 1)} | ${spread} | ${e.modules ?? '–'} | ${e.packages ? e.packages.join(', ') || 'none' : '–'} |`;
+  };
+  const head = '| | ms (median) | min–max | module files | third-party packages loaded |\n|---|---:|---:|---:|---|\n';
+  const paths = imports.paths ?? [];
+  let md = `\n## Import time\n\nCold, in a fresh node per sample, ${imports.form}, samples interleaved, median.${imports.note ? ` Note: ${imports.note}.` : ''}
+Each package alone (\`await import()\`):\n\n${head}${Object.keys(entries).filter((k) => !paths.includes(k)).map(row).join('\n')}\n`;
+  if (paths.length) {
+    md += `\nStart-up of each mode, up to the first request (each mode imports its own config source when chosen):\n\n${head}${paths.map(row).join('\n')}\n\n`;
+    md += paths.map((k) => `- ${k}: ${entries[k]!.does ?? ''}`).join('\n') + '\n';
+  }
+  return md;
+}
+
 // ---- chart ----
 
 function bars(title: string, x0: number, y0: number, width: number, items: { label: string; value: number; note: string; color: string }[], max: number): string {
@@ -206,6 +237,7 @@ export function writeReport(repo: string, report: BenchReport, outDir = join(rep
     const p50 = mg && xg ? (mg.latency[payload]?.[top]?.p50 ?? NaN) - (xg.latency[payload]?.[top]?.p50 ?? NaN) : undefined;
     targets.push({ name: `Meshlet gRPC no slower than grpc-js-xds (${payload})`, met: t === undefined ? undefined : t >= 1 && p50! <= 0, detail: t === undefined ? 'not measured' : `throughput ${f(t)}× grpc-js-xds; p50 @${top}/s ${p50! <= 0 ? '' : '+'}${f(p50, 3)} ms` });
   }
+  targets.push(...importTargets(report.imports));
   const big = report.scale?.scale.find((s) => s.services === 10_000);
   targets.push({ name: 'one endpoint change, 10k-service mesh, < 5 ms', met: big ? big.endpointChangeMs.p50 < 5 && big.endpointChangeMs.p90 < 5 : undefined, detail: big ? `p50 ${f(big.endpointChangeMs.p50)} ms, p90 ${f(big.endpointChangeMs.p90)} ms` : 'not measured' });
 
@@ -261,10 +293,7 @@ including building the request view, µs per request:
 | µs | ${f(report.scale.routeMatch.nsPerDecide.first / 1000, 2)} | ${f(report.scale.routeMatch.nsPerDecide.middle / 1000, 2)} | ${f(report.scale.routeMatch.nsPerDecide.last / 1000, 2)} |
 `;
   }
-  if (report.imports) {
-    md += `\n## Import time\n\nCold \`await import()\` in a fresh node, ${report.imports.form}, median.${report.imports.note ? ` Note: ${report.imports.note}.` : ''}\n\n| package | ms |\n|---|---:|\n`;
-    md += Object.entries(report.imports.ms).map(([k, v]) => `| ${k} | ${f(v, 1)} |`).join('\n') + '\n';
-  }
+  if (report.imports) md += importSection(report.imports);
   if (report.notes.length) md += `\n## Notes from this run\n\n${report.notes.map((n) => `- ${n}`).join('\n')}\n`;
   md += WHERE_THE_TIME_GOES;
   const files = [join(outDir, 'benchmarks.md'), join(outDir, 'benchmarks.svg'), join(outDir, 'benchmarks.json')];

@@ -6,7 +6,8 @@
 //      node:http: a keep-alive http.Agent · MeshHttpAgent (fewer rounds, one rate: kept cheap)
 //   2. gRPC:  plain grpc-js · grpc-js-xds via meshlet xds · Meshlet mesh:/// · HAProxy pair (h2)
 //   3. config scale: 1k/10k services, 100k endpoints; one endpoint change; 1,000-route matching
-//   4. import time of each package and of @grpc/grpc-js-xds
+//   4. import time of each package and of @grpc/grpc-js-xds; start-up of the embedded HTTP path
+//      and of the xDS path
 //
 // Every ratio in the report compares numbers taken in this run, rows interleaved.
 
@@ -115,11 +116,19 @@ async function main(): Promise<void> {
       report.nodeHttp = await section('node:http', () => runSuite(rows, { ...suite, rates: NODE_HTTP_RATES, rounds: QUICK ? 1 : 3, upstreamPid: upstream.pid }));
     }
 
+    // One `meshlet xds` for the gRPC rows and the import section's xDS path.
+    let xdsStarted: XdsControlPlane | { skip: string } | undefined;
+    const controlPlane = async (): Promise<XdsControlPlane | { skip: string }> => {
+      if (xdsStarted) return xdsStarted;
+      const started = xdsStarted = await startXds(REPO, meshDir, dir);
+      if ('stop' in started) cleanups.push(() => started.stop());
+      return started;
+    };
+
     if (ONLY.has('grpc')) {
       log('\n== gRPC ==');
-      const xds: XdsControlPlane | { skip: string } = await startXds(REPO, meshDir, dir);
-      if ('stop' in xds) cleanups.push(() => xds.stop());
-      else log(`xDS rows skipped: ${xds.skip}`);
+      const xds = await controlPlane();
+      if (!('stop' in xds)) log(`xDS rows skipped: ${xds.skip}`);
       const target = `${GRPC_FQDN}:${MESH_GRPC_PORT}`;
       const rows: RowSpec[] = [
         { name: 'grpc-js (bare client)', client: { kind: 'grpc-js', address: `127.0.0.1:${upstream.ports.grpc}` } },
@@ -144,7 +153,9 @@ async function main(): Promise<void> {
     }
     if (ONLY.has('import')) {
       log('\n== import time ==');
-      report.imports = await section('import time', async () => measureImports(REPO, QUICK ? 3 : 7, log));
+      const xds = await controlPlane();
+      if (!('stop' in xds)) log(`xDS path left out: ${xds.skip}`);
+      report.imports = await section('import time', async () => measureImports(REPO, QUICK ? 3 : 7, log, { meshDir, ...('stop' in xds && { bootstrap: xds.bootstrap }) }));
     }
   } finally {
     for (const c of cleanups.reverse()) {
