@@ -28,30 +28,31 @@ export interface MeshAgentOptions {
 
 export class MeshAgent extends Dispatcher {
   readonly mesh: Mesh;
-  readonly #transports: ClusterTransports;
-  readonly #passthrough: Dispatcher;
+  // Plain fields, not #private ones, for what every request reads: request-lifecycle.ts says why.
+  private readonly transports: ClusterTransports;
+  private readonly passthrough: Dispatcher;
+  private readonly token: TokenProvider | undefined;
+  private closed = false;
   readonly #ownsPassthrough: boolean;
   readonly #unsubscribe: () => void;
-  readonly #token: TokenProvider | undefined;
-  #closed = false;
 
   constructor(opts: MeshAgentOptions) {
     super();
     this.mesh = opts.mesh;
-    this.#transports = new ClusterTransports(opts.connections, opts.mesh.credentials);
-    this.#passthrough = opts.passthrough ?? new Agent(opts.connections);
+    this.transports = new ClusterTransports(opts.connections, opts.mesh.credentials);
+    this.passthrough = opts.passthrough ?? new Agent(opts.connections);
     this.#ownsPassthrough = opts.passthrough === undefined;
-    this.#token = opts.token;
-    this.#unsubscribe = this.mesh.subscribe((s) => this.#transports.reconcile(s));
+    this.token = opts.token;
+    this.#unsubscribe = this.mesh.subscribe((s) => this.transports.reconcile(s));
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (this.#closed) throw new Error('MeshAgent is closed');
+    if (this.closed) throw new Error('MeshAgent is closed');
     const origin = opts.origin === undefined ? undefined : typeof opts.origin === 'string' ? parseOrigin(opts.origin) : opts.origin;
     // Only plain-HTTP requests are routed: the application speaks plain HTTP to the logical
     // service and the mesh decides about TLS per cluster (DestinationRule tls). An https:// URL
     // means the caller already chose TLS to a concrete host, so it goes out as it is.
-    if (!origin || origin.protocol !== 'http:') return this.#passthrough.dispatch(opts, handler);
+    if (!origin || origin.protocol !== 'http:') return this.passthrough.dispatch(opts, handler);
     const headers = toHeaderRecord(opts.headers);
     const port = origin.port ? Number(origin.port) : 80;
     // The logical Host the upstream must see, kept in the record every attempt copies.
@@ -64,23 +65,23 @@ export class MeshAgent extends Dispatcher {
       // answer before deciding the host is outside the mesh, or the first request to every
       // service would go out unrouted.
       this.mesh.ensureService(origin.hostname, port).then(
-        () => this.#execute(opts, handler, origin, port, headers, view, this.mesh.decide(view, origin.hostname, port)),
+        () => this.execute(opts, handler, origin, port, headers, view, this.mesh.decide(view, origin.hostname, port)),
         (err: unknown) => failFast(handler, err instanceof Error ? err : new Error(String(err))),
       );
       return true;
     }
-    return this.#execute(opts, handler, origin, port, headers, view, d);
+    return this.execute(opts, handler, origin, port, headers, view, d);
   }
 
-  #execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: URL, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
+  private execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: URL, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
     const trace = d.kind === 'passthrough' ? undefined : startRequestTrace(this.mesh, d, opts.method, origin.href, origin.hostname, port, headers, opts.path);
     if (this.mesh.mode === 'observe') {
       // Observe mode: the decision is recorded, the request goes out as if the mesh were absent.
-      return this.#passthrough.dispatch(opts, trace ? observed(handler, trace) : handler);
+      return this.passthrough.dispatch(opts, trace ? observed(handler, trace) : handler);
     }
     switch (d.kind) {
       case 'passthrough':
-        return this.#passthrough.dispatch(opts, handler);
+        return this.passthrough.dispatch(opts, handler);
       case 'error':
         trace!.end({ error: d.error });
         failFast(handler, d.error);
@@ -94,8 +95,8 @@ export class MeshAgent extends Dispatcher {
         localReply(handler, opts.method, d.action.status, { location: redirectLocation(d.action, origin, opts.path) }, '');
         return true;
       case 'forward': {
-        const go = () => new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!, d.action.hash?.(view, localAddress())).start();
-        const token = this.#token && headers['authorization'] === undefined ? this.#token(d.cluster.name) : undefined;
+        const go = () => new MeshRequest(this.mesh, d, opts, headers, handler, this.transports, trace!, d.action.hash?.(view, localAddress())).start();
+        const token = this.token && headers['authorization'] === undefined ? this.token(d.cluster.name) : undefined;
         if (token === undefined || typeof token === 'string') {
           if (token) headers['authorization'] = `Bearer ${token}`;
           go();
@@ -136,15 +137,15 @@ export class MeshAgent extends Dispatcher {
   }
 
   async #shutdown(err: Error | undefined, force: boolean): Promise<void> {
-    if (this.#closed && !force) return;
-    this.#closed = true;
+    if (this.closed && !force) return;
+    this.closed = true;
     this.#unsubscribe();
     if (force) {
-      await this.#transports.destroy(err);
-      if (this.#ownsPassthrough) await this.#passthrough.destroy(err ?? null);
+      await this.transports.destroy(err);
+      if (this.#ownsPassthrough) await this.passthrough.destroy(err ?? null);
     } else {
-      await this.#transports.close();
-      if (this.#ownsPassthrough) await this.#passthrough.close();
+      await this.transports.close();
+      if (this.#ownsPassthrough) await this.passthrough.close();
     }
   }
 }
