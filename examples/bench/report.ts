@@ -4,7 +4,7 @@
 
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RowResult } from './latency-suite.ts';
+import type { RowResult, YoungResult } from './latency-suite.ts';
 import type { ConfigScaleReport } from './config-scale.ts';
 import type { ImportReport } from './import-time.ts';
 
@@ -13,6 +13,8 @@ export interface BenchReport {
   machine: string;
   settings: Record<string, unknown>;
   http: RowResult[] | undefined;
+  /** The first requests of fresh client processes, one at a time. */
+  young?: YoungResult[] | undefined;
   /** node:http clients: a keep-alive http.Agent against MeshHttpAgent. */
   nodeHttp?: RowResult[] | undefined;
   grpc: RowResult[] | undefined;
@@ -22,7 +24,12 @@ export interface BenchReport {
   elapsedSeconds?: number;
 }
 
+/** The row that does by hand, with undici, the mutual TLS Meshlet does (same certificates). */
+export const MTLS_BY_HAND = 'undici Agent, the same mTLS by hand';
+
 const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+/** A difference with its sign: +0.012, -0.006. */
+const signed = (x: number | undefined, d = 3) => (x === undefined || !Number.isFinite(x) ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(d)}`);
 const ok = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? '**met**' : '**missed**');
 
 function live(rows: RowResult[] | undefined): RowResult[] {
@@ -40,15 +47,30 @@ function addedShare(row: RowResult | undefined, bare: RowResult | undefined, pro
   return { share: added / proxyAdded, added, proxyAdded };
 }
 
-function latencyTargets(label: string, rows: RowResult[] | undefined, meshName: string, rates: number[], payloads: string[]): Target[] {
+/** `row`'s throughput over `base`'s in each round (same round, same payload), then the median. */
+function roundRatios(row: RowResult | undefined, base: RowResult | undefined, payload: string): { rounds: number[]; median: number } | undefined {
+  if (!row || !base) return undefined;
+  const a = row.throughputRounds?.[payload] ?? [], b = base.throughputRounds?.[payload] ?? [];
+  const rounds = a.map((x, k) => x / b[k]!).filter(Number.isFinite);
+  const median = row.throughput[payload]! / base.throughput[payload]!;
+  return { rounds, median };
+}
+
+function ratioTarget(name: string, r: { rounds: number[]; median: number } | undefined, min: number, everyRound: boolean): Target {
+  if (!r) return { name, met: undefined, detail: 'not measured' };
+  const met = everyRound && r.rounds.length > 0 ? r.rounds.every((x) => x >= min) : r.median >= min;
+  const spread = r.rounds.length ? `; rounds ${r.rounds.map((x) => f(x)).join(', ')} (spread ${f(Math.min(...r.rounds))}–${f(Math.max(...r.rounds))})` : '';
+  return { name, met, detail: `median ${f(r.median)}×${spread}` };
+}
+
+function latencyTargets(label: string, rows: RowResult[] | undefined, meshName: string, rates: number[], payloads: string[], minRatio: number, everyRound: boolean): Target[] {
   const all = rows ?? [];
   const bare = all[0]?.skipped ? undefined : all[0];
   const mesh = live(all).find((r) => r.name === meshName);
   const proxy = live(all).find((r) => r.name.includes('HAProxy'));
   const out: Target[] = [];
   for (const payload of payloads) {
-    const t = mesh && bare ? mesh.throughput[payload]! / bare.throughput[payload]! : undefined;
-    out.push({ name: `${label} throughput ≥ 0.9× bare (${payload})`, met: t === undefined ? undefined : t >= 0.9, detail: `${f(t)}×` });
+    out.push(ratioTarget(`${label} throughput ≥ ${minRatio}× bare${everyRound ? ' in every round' : ''} (${payload})`, roundRatios(mesh, bare, payload), minRatio, everyRound));
     for (const q of ['p50', 'p99'] as const) {
       const shares = rates.map((rate) => ({ rate, s: addedShare(mesh, bare, proxy, payload, rate, q) }));
       const measured = shares.filter((x) => x.s !== undefined);
@@ -56,7 +78,7 @@ function latencyTargets(label: string, rows: RowResult[] | undefined, meshName: 
       out.push({
         name: `${label} ${q} added < 10% of the proxy pair's (${payload})`,
         met,
-        detail: measured.map((x) => `@${x.rate}/s: +${f(x.s!.added, 3)} ms vs +${f(x.s!.proxyAdded, 3)} ms = ${f(100 * x.s!.share, 0)}%`).join('; ') || 'not measured',
+        detail: measured.map((x) => `@${x.rate}/s: ${signed(x.s!.added)} ms vs ${signed(x.s!.proxyAdded)} ms = ${f(100 * x.s!.share, 0)}%`).join('; ') || 'not measured',
       });
     }
   }
@@ -85,7 +107,7 @@ function latencyTable(rows: RowResult[], rates: number[], payloads: string[], pr
       // A row that died part-way has only some cells; what is missing prints as '–'.
       const at = (row: RowResult, q: 'p50' | 'p99') => row.latency[payload]?.[top]?.[q] ?? NaN;
       const added = bare && !bare.skipped && r !== bare
-        ? `+${f(at(r, 'p50') - at(bare, 'p50'), 3)} / +${f(at(r, 'p99') - at(bare, 'p99'), 3)}`
+        ? `${signed(at(r, 'p50') - at(bare, 'p50'))} / ${signed(at(r, 'p99') - at(bare, 'p99'))}`
         : '—';
       const ratio = bare && !bare.skipped ? (r.throughput[payload] ?? NaN) / (bare.throughput[payload] ?? NaN) : NaN;
       const cpu = r.cpuPer10k[payload];
@@ -94,6 +116,53 @@ function latencyTable(rows: RowResult[], rates: number[], payloads: string[], pr
     }
   }
   return s;
+}
+
+// ---- young processes, mTLS ----
+
+function youngTargets(young: YoungResult[] | undefined): Target[] {
+  const l = (young ?? []).filter((r) => !r.skipped);
+  const bare = l.find((r) => r.name.includes('bare'));
+  const mesh = l.find((r) => r.name === 'Meshlet MeshAgent');
+  const proxy = l.find((r) => r.name.includes('HAProxy'));
+  const name = 'HTTP, young process: added p50 ≤ 5% of the proxy pair\'s (first 1,000 requests)';
+  if (!bare || !mesh || !proxy) return [{ name, met: undefined, detail: 'not measured' }];
+  // Each round's own share (rows of one round ran back to back), and the share of the medians.
+  const shares = mesh.rounds.map((m, k) => {
+    const b = bare.rounds[k], p = proxy.rounds[k];
+    return b && p ? (m.p50 - b.p50) / (p.p50 - b.p50) : NaN;
+  }).filter(Number.isFinite);
+  const added = mesh.p50 - bare.p50, proxyAdded = proxy.p50 - bare.p50;
+  return [{
+    name, met: added <= 0.05 * proxyAdded,
+    detail: `${signed(added * 1000, 1)} µs vs ${signed(proxyAdded * 1000, 1)} µs = ${f(100 * added / proxyAdded, 1)}%${shares.length ? `; by round ${shares.map((x) => `${f(100 * x, 0)}%`).join(', ')}` : ''}`,
+  }];
+}
+
+function mtlsTargets(rows: RowResult[] | undefined, payloads: string[]): Target[] {
+  const l = live(rows);
+  const mesh = l.find((r) => r.name === 'Meshlet MeshAgent, mTLS');
+  const hand = l.find((r) => r.name === MTLS_BY_HAND);
+  const proxy = l.find((r) => r.name.includes('HAProxy'));
+  return payloads.flatMap((payload) => [
+    ratioTarget(`mTLS throughput ≥ 0.95× undici doing it by hand (${payload})`, roundRatios(mesh, hand, payload), 0.95, false),
+    ratioTarget(`mTLS throughput ≥ 2× the proxy pair (${payload})`, roundRatios(mesh, proxy, payload), 2, false),
+  ]);
+}
+
+function youngSection(young: YoungResult[], requests: number): string {
+  const bare = young.find((r) => !r.skipped && r.name.includes('bare'));
+  let md = `\n## HTTP, young processes\n\nThe first ${requests} requests of a fresh client process (after one that opens the connection), one at a time,
+small GET; a new process per row and round, rows back to back, ${young[0]?.rounds.length ?? 0} rounds, medians of the rounds' figures.
+Beside it, the warmed processes' latency is the tables above at 500 req/s.\n\n`;
+  md += '| client | p50 / p90 / p99 (ms) | mean (ms) | added p50 (µs) | p50 by tenth of the run (ms) |\n|---|---:|---:|---:|---|\n';
+  for (const r of young) {
+    if (r.skipped) { md += `| ${r.name} | skipped: ${r.skipped} | | | |\n`; continue; }
+    const tenths = r.rounds[0] ? r.rounds.map((x) => x.p50ByTenth).reduce((acc, xs) => acc.map((a, k) => a + (xs[k] ?? NaN)), new Array(r.rounds[0].p50ByTenth.length).fill(0)).map((x) => x / r.rounds.length) : [];
+    const added = bare && r !== bare ? signed((r.p50 - bare.p50) * 1000, 1) : '—';
+    md += `| ${r.name}${r.failures?.length ? ` (failed: ${r.failures.join('; ')})` : ''} | ${f(r.p50, 3)} / ${f(r.p90, 3)} / ${f(r.p99, 3)} | ${f(r.mean, 3)} | ${added} | ${tenths.map((x) => f(x, 3)).join(' ')} |\n`;
+  }
+  return md;
 }
 
 // ---- import time ----
@@ -225,8 +294,10 @@ export function writeReport(repo: string, report: BenchReport, outDir = join(rep
   const nodeHttpRates = (report.settings['nodeHttpRates'] as number[] | undefined) ?? rates;
   const payloads = ['small', '16k'];
   const targets: Target[] = [
-    ...latencyTargets('HTTP', report.http, 'Meshlet MeshAgent', rates, payloads),
-    ...latencyTargets('gRPC', report.grpc, 'Meshlet mesh:/// (xDS from meshlet xds)', grpcRates, payloads),
+    ...latencyTargets('HTTP', report.http, 'Meshlet MeshAgent', rates, payloads, 0.95, true),
+    ...youngTargets(report.young),
+    ...mtlsTargets(report.http, payloads),
+    ...latencyTargets('gRPC', report.grpc, 'Meshlet mesh:/// (xDS from meshlet xds)', grpcRates, payloads, 0.97, false),
   ];
   const g = live(report.grpc);
   const mg = g.find((r) => r.name.startsWith('Meshlet'));
@@ -266,6 +337,7 @@ medians reported.
 ${targets.map((t) => `| ${t.name} | ${ok(t.met)} | ${t.detail} |`).join('\n')}
 `;
   if (report.http) md += `\n## HTTP (undici)\n${latencyTable(report.http, rates, payloads)}`;
+  if (report.young) md += youngSection(report.young, (report.settings['youngRequests'] as number | undefined) ?? 1000);
   if (report.nodeHttp) {
     md += `\n## HTTP (node:http: axios, got, node-fetch, superagent)\n\n\`http.request\` through a keep-alive \`http.Agent\` and through \`MeshHttpAgent\`, ${nodeHttpRates.join(' and ')} req/s.\n${latencyTable(report.nodeHttp, nodeHttpRates, payloads)}`;
   }
