@@ -10,14 +10,14 @@
 //
 //   node --conditions=source --max-semi-space-size=512 examples/bench/profile-young.ts [plain] [requests=1000] [block=100]
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { Agent, request, type Dispatcher } from 'undici';
 import { startUpstream, writeMeshConfig } from './fixtures.ts';
+import { startProfile } from './profile-session.ts';
 
 const plain = process.argv.includes('plain');
 const nums = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
@@ -44,14 +44,7 @@ let gcs = 0;
 const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
 obs.observe({ entryTypes: ['gc'] });
 
-const profileOut = process.env['PROFILE_OUT'];
-const session = profileOut ? new Session() : undefined;
-if (session) {
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 25 });
-  await session.post('Profiler.start');
-}
+const profiler = process.env['PROFILE_OUT'] ? await startProfile(25) : undefined;
 const lat = new Float64Array(total);
 const rows: string[] = [];
 for (let start = 0; start < total; start += block) {
@@ -72,11 +65,7 @@ for (let start = 0; start < total; start += block) {
   const sorted = lat.slice(start, start + n).sort();
   rows.push(`${String(start).padStart(6)}  p50 ${(sorted[Math.floor(n / 2)]! * 1000).toFixed(0).padStart(5)} µs  p99 ${(sorted[Math.floor(n * 0.99)]! * 1000).toFixed(0).padStart(6)} µs  cpu ${(((cpu.user + cpu.system) / n)).toFixed(1).padStart(6)} µs/req  ${gcs === gc0 ? `alloc ${(heap / n / 1024).toFixed(2)} KiB/req` : `(${gcs - gc0} GC)`}`);
 }
-if (session) {
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(profileOut!, JSON.stringify(profile));
-  session.disconnect();
-}
+await profiler?.(total);
 const all = [...lat].sort((a, b) => a - b);
 process.stdout.write(`${plain ? 'undici' : 'meshlet'}, ${total} sequential requests in a fresh process\n${rows.join('\n')}\nall: p50 ${(all[Math.floor(total / 2)]! * 1000).toFixed(0)} µs, p99 ${(all[Math.floor(total * 0.99)]! * 1000).toFixed(0)} µs, ${gcs} GC\n`);
 obs.disconnect();
