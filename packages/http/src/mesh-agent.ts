@@ -3,7 +3,7 @@
 // through an ordinary Agent unchanged (Istio's ALLOW_ANY outbound policy).
 
 import { Agent, Dispatcher } from 'undici';
-import { requestView, type Decision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView, type TokenProvider } from '@meshlet/core';
+import { requestView, type Decision, type ForwardDecision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView, type TokenProvider } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
 import { redirectLocation, sendLocalReply } from './local-reply.ts';
@@ -48,13 +48,13 @@ export class MeshAgent extends Dispatcher {
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (this.closed) throw new Error('MeshAgent is closed');
-    const origin = opts.origin === undefined ? undefined : typeof opts.origin === 'string' ? parseOrigin(opts.origin) : opts.origin;
+    const origin = opts.origin === undefined ? undefined : typeof opts.origin === 'string' ? parseOrigin(opts.origin) : originOf(opts.origin);
     // Only plain-HTTP requests are routed: the application speaks plain HTTP to the logical
     // service and the mesh decides about TLS per cluster (DestinationRule tls). An https:// URL
     // means the caller already chose TLS to a concrete host, so it goes out as it is.
     if (!origin || origin.protocol !== 'http:') return this.passthrough.dispatch(opts, handler);
     const headers = toHeaderRecord(opts.headers);
-    const port = origin.port ? Number(origin.port) : 80;
+    const port = origin.portNumber;
     // The logical Host the upstream must see, kept in the record every attempt copies.
     if (headers['host'] === undefined) headers['host'] = origin.host;
     const authority = typeof headers['host'] === 'string' ? headers['host'] : origin.host;
@@ -73,7 +73,7 @@ export class MeshAgent extends Dispatcher {
     return this.execute(opts, handler, origin, port, headers, view, d);
   }
 
-  private execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: URL, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
+  private execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: Origin, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
     const trace = d.kind === 'passthrough' ? undefined : startRequestTrace(this.mesh, d, opts.method, origin.href, origin.hostname, port, headers, opts.path);
     if (this.mesh.mode === 'observe') {
       // Observe mode: the decision is recorded, the request goes out as if the mesh were absent.
@@ -95,15 +95,14 @@ export class MeshAgent extends Dispatcher {
         localReply(handler, opts.method, d.action.status, { location: redirectLocation(d.action, origin, opts.path) }, '');
         return true;
       case 'forward': {
-        const go = () => new MeshRequest(this.mesh, d, opts, headers, handler, this.transports, trace!, d.action.hash?.(view, localAddress())).start();
         const token = this.token && headers['authorization'] === undefined ? this.token(d.cluster.name) : undefined;
         if (token === undefined || typeof token === 'string') {
           if (token) headers['authorization'] = `Bearer ${token}`;
-          go();
+          this.forward(opts, handler, headers, view, d, trace!);
         } else {
           token.then((t) => {
             if (t) headers['authorization'] = `Bearer ${t}`;
-            go();
+            this.forward(opts, handler, headers, view, d, trace!);
           }, (err: unknown) => {
             const e = err instanceof Error ? err : new Error(String(err));
             trace!.end({ error: e });
@@ -113,6 +112,10 @@ export class MeshAgent extends Dispatcher {
         return true;
       }
     }
+  }
+
+  private forward(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, headers: MutableHeaders, view: RequestView, d: ForwardDecision, trace: RequestTrace): void {
+    new MeshRequest(this.mesh, d, opts, headers, handler, this.transports, trace, d.action.hash?.(view, localAddress())).start();
   }
 
   // undici's Dispatcher offers close/destroy with a callback or a promise; both forms end here.
@@ -163,19 +166,35 @@ function observed(handler: Dispatcher.DispatchHandler, trace: RequestTrace): Dis
   };
 }
 
+/** The parts of a request's origin routing reads, as plain strings (a URL's getters build a new string on every read). */
+interface Origin {
+  readonly protocol: string;
+  /** host[:port] */
+  readonly host: string;
+  readonly hostname: string;
+  /** As written; '' for the scheme's default. */
+  readonly port: string;
+  readonly portNumber: number;
+  readonly href: string;
+}
+
+function originOf(url: URL): Origin {
+  return { protocol: url.protocol, host: url.host, hostname: url.hostname, port: url.port, portNumber: url.port ? Number(url.port) : 80, href: url.href };
+}
+
 // undici hands every request its origin as a string; parsing it is the costliest single step
-// of routing a request, and the same few origins come back again and again. The parsed URLs
+// of routing a request, and the same few origins come back again and again. The parsed origins
 // are only read, never changed. Bounded, since callers may name any number of hosts.
 const ORIGINS_KEPT = 512;
-const parsedOrigins = new Map<string, URL>();
+const parsedOrigins = new Map<string, Origin>();
 
-function parseOrigin(origin: string): URL {
-  let url = parsedOrigins.get(origin);
-  if (url) return url;
-  url = new URL(origin);
+function parseOrigin(origin: string): Origin {
+  let parsed = parsedOrigins.get(origin);
+  if (parsed) return parsed;
+  parsed = originOf(new URL(origin));
   if (parsedOrigins.size >= ORIGINS_KEPT) parsedOrigins.clear();
-  parsedOrigins.set(origin, url);
-  return url;
+  parsedOrigins.set(origin, parsed);
+  return parsed;
 }
 
 function failFast(handler: Dispatcher.DispatchHandler, error: Error): void {
