@@ -1,6 +1,8 @@
 // createMesh(): the one entry point. Embedded mode reads Istio CRD files (watched); xDS mode
 // reads a gRPC-style bootstrap. With no options: GRPC_XDS_BOOTSTRAP(_CONFIG) if set, else the
-// MESHLET_CONFIG folder.
+// MESHLET_CONFIG folder. A MeshConfig (createMesh({ meshConfig }), MESHLET_MESH_CONFIG, or a
+// document in the folder) applies to either; with defaultConfig.holdApplicationUntilProxyStarts
+// createMesh resolves only once config is complete (holdUntilReady below).
 
 import { Mesh } from './mesh.ts';
 import { resolveIdentity, type IdentityOptions } from './identity.ts';
@@ -15,6 +17,12 @@ import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
 import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
+import type { MeshConfigSpec } from './istio/types.ts';
+import { MESH_CONFIG_OPTION, optionMeshConfig } from './istio/load/load-mesh-config.ts';
+import { meshSettings, type MeshSettings } from './istio/mesh-config.ts';
+import { formatProblem } from './config/config-error.ts';
+import { MeshConfigFile } from './config/mesh-config-file.ts';
+import { existsSync } from 'node:fs';
 
 export interface MeshOptions extends IdentityOptions {
   /** Istio CRD YAML: a folder (read recursively) or files. Embedded mode. */
@@ -29,6 +37,12 @@ export interface MeshOptions extends IdentityOptions {
   listeners?: string[] | '*';
   /** xDS mode: reconnect back-off, does-not-exist timer, initial fetch timeout. */
   xds?: Omit<XdsSourceOptions, 'listeners'>;
+  /**
+   * Istio's MeshConfig: a file (the istio ConfigMap as kubectl prints it, or the bare MeshConfig
+   * YAML, e.g. /etc/istio/config/mesh; watched) or the fields as an object. In force over any
+   * MeshConfig document in `config`. Default: MESHLET_MESH_CONFIG.
+   */
+  meshConfig?: string | MeshConfigSpec;
   /** Re-apply config files when they change (default true). */
   watch?: boolean;
   logger?: Logger;
@@ -58,8 +72,12 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   const config = options.config ?? (options.bootstrap === undefined && !bootstrapFromEnv() ? process.env['MESHLET_CONFIG'] : undefined);
   const bootstrap = options.bootstrap ?? (config === undefined ? bootstrapFromEnv() : undefined);
   const xds = config === undefined && bootstrap !== undefined ? await readBootstrap(options.bootstrap) : undefined;
+  const identity = resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options);
+  const logger = options.logger ?? defaultLogger;
+  const meshConfig = readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], identity.rootNamespace, logger);
   const telemetry = options.telemetry === false ? undefined : await MeshTelemetry.load(options.telemetry ?? {});
-  const mesh = new Mesh(resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options), options.logger ?? defaultLogger, {
+  const mesh = new Mesh(identity, logger, {
+    ...(meshConfig?.settings && { meshConfig: meshConfig.settings }),
     ...(options.breaker && { breaker: options.breaker }),
     ...(telemetry && { telemetry }),
     ...(options.mode && { mode: options.mode }),
@@ -70,10 +88,16 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   if (xds) registerBootstrapCertificateProviders(mesh.credentials, xds.certificateProviders, mesh.logger);
   const certs = options.certs ?? process.env['MESHLET_CERTS'];
   if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
+  const fetchTimeoutMs = options.xds?.initialFetchTimeoutMs ?? 15_000;
   if (config !== undefined) {
-    const source = new FileConfigSource(mesh, { paths: Array.isArray(config) ? config : [config], watch: options.watch ?? true });
     try {
+      const source = new FileConfigSource(mesh, {
+        paths: Array.isArray(config) ? config : [config],
+        watch: options.watch ?? true,
+        meshConfig: meshConfig && ('path' in meshConfig ? { path: meshConfig.path } : { object: meshConfig.object }),
+      });
       await source.load();
+      await holdUntilReady(mesh, fetchTimeoutMs);
     } catch (err) {
       await mesh.close();
       throw err;
@@ -82,8 +106,10 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   }
   if (xds !== undefined) {
     try {
+      if (meshConfig && 'path' in meshConfig) await new MeshConfigFile(mesh, meshConfig.path, options.watch ?? true).load();
       const source = new XdsConfigSource(mesh, xds, { ...options.xds, ...(options.listeners !== undefined && { listeners: options.listeners }) });
-      await source.start(options.xds?.initialFetchTimeoutMs);
+      await source.start(options.xds?.initialFetchTimeoutMs, mesh.meshConfig.holdApplicationUntilProxyStarts);
+      await holdUntilReady(mesh, fetchTimeoutMs);
     } catch (err) {
       await mesh.close();
       throw err;
@@ -92,6 +118,52 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   }
   await mesh.close();
   throw new ConfigError('no mesh config: pass createMesh({ config: <folder of Istio YAML> }) or createMesh({ bootstrap: <file> }), or set MESHLET_CONFIG or GRPC_XDS_BOOTSTRAP');
+}
+
+type MeshConfigOption =
+  | { path: string; settings?: undefined }
+  | { object: NonNullable<ReturnType<typeof optionMeshConfig>['object']>; settings: MeshSettings };
+
+/** createMesh's meshConfig: a file to read with the config (checked to exist), or an object validated now. */
+function readMeshConfigOption(value: string | MeshConfigSpec | undefined, rootNamespace: string, logger: Logger): MeshConfigOption | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'string') {
+    if (!existsSync(value)) throw new ConfigError(`meshConfig ${value} does not exist: point createMesh({ meshConfig }) or MESHLET_MESH_CONFIG at a MeshConfig file (the istio ConfigMap, or its mesh key)`);
+    return { path: value };
+  }
+  const r = optionMeshConfig(value);
+  const errors = r.problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0 || !r.object) throw new ConfigError(`${MESH_CONFIG_OPTION} is not a valid MeshConfig`, errors.map(formatProblem));
+  for (const p of r.problems) logger.warn(formatProblem(p));
+  return { object: r.object, settings: meshSettings(r.object.spec, { rootNamespace, origin: MESH_CONFIG_OPTION }) };
+}
+
+/**
+ * MeshConfig defaultConfig.holdApplicationUntilProxyStarts: a sidecar holds the application
+ * until Envoy is ready (its config received, its certificates issued). In-process the same
+ * means: the config source has delivered (files read; in xDS mode the initial listeners, or
+ * the stream, without the start-anyway fallback) and, when a workload certificate is
+ * configured, it is readable and complete. Past `timeoutMs` createMesh fails instead.
+ */
+async function holdUntilReady(mesh: Mesh, timeoutMs: number): Promise<void> {
+  if (!mesh.meshConfig.holdApplicationUntilProxyStarts) return;
+  const certs = mesh.credentials.provider('default');
+  if (!certs) return;
+  const complete = (): boolean => {
+    try {
+      const m = certs.current;
+      return m.cert !== undefined && m.key !== undefined && m.ca !== undefined;
+    } catch {
+      return false; // not readable yet (an agent still writing them)
+    }
+  };
+  // Polled: the watcher reports changes of a set it has read, not the first read of files that
+  // appear later.
+  const deadline = Date.now() + timeoutMs;
+  while (!complete()) {
+    if (Date.now() >= deadline) throw new ConfigError(`holdApplicationUntilProxyStarts: no complete workload certificate (cert-chain.pem, key.pem, root-cert.pem) at ${certs.paths.certificateChain} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The bootstrap (file, else GRPC_XDS_BOOTSTRAP, else GRPC_XDS_BOOTSTRAP_CONFIG), or a ConfigError saying what to fix. */

@@ -4,7 +4,11 @@
 // (PERMISSION_DENIED "RBAC: access denied", as gRPC's xDS RBAC filter answers), the caller's
 // SPIFFE ID for handlers, and bindMesh(), which serves one port in whatever mode
 // PeerAuthentication says — STRICT, PERMISSIVE (mTLS and plaintext h2c on the same port, told
-// apart by the first bytes) or DISABLE — through grpc-js connection injectors.
+// apart by the first bytes) or DISABLE — through grpc-js connection injectors. bindMesh also
+// refuses callers outside the mesh's trust domains (MeshConfig trustDomain, trustDomainAliases)
+// and follows the workload's Sidecar: listening at an ingress listener's defaultEndpoint means
+// listening at its port, and the inbound connection pool's tcp.maxConnections and
+// http.http2MaxRequests apply (an overflowing call ends UNAVAILABLE, as Envoy's 503 maps).
 
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
@@ -13,7 +17,7 @@ import {
   type Server, type ServerInterceptor,
 } from '@grpc/grpc-js';
 import {
-  CertificateError, CertWatcher, istioCertPaths, replaying, ServerPolicy, sniff, spiffeIdOf,
+  CertificateError, CertWatcher, InboundConnections, InboundGate, istioCertPaths, replaying, ServerPolicy, sniff, spiffeIdOf,
   type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter,
 } from '@meshlet/core';
 import { MeshCertificateProvider } from './certificate-provider-mesh.ts';
@@ -112,6 +116,37 @@ export function meshAuthorizationInterceptor(policy: ServerPolicy, port?: number
   };
 }
 
+/**
+ * The Sidecar's inbound request limit (http.http2MaxRequests) for every call: one over it ends at
+ * once with UNAVAILABLE, what Envoy's 503 overflow becomes for a gRPC client, and never reaches
+ * the handler.
+ */
+export function meshInboundLimitsInterceptor(limits: InboundConnections, port?: number): ServerInterceptor {
+  return (_methodDescriptor, call) => {
+    let release: (() => void) | undefined;
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        const admitted = limits.request(undefined, port ?? call.getConnectionInfo().localPort ?? 0);
+        if (typeof admitted === 'string') {
+          call.sendStatus({ code: status.UNAVAILABLE, details: admitted, metadata: new Metadata() });
+          return;
+        }
+        release = admitted.release;
+        next(metadata);
+      })
+      .withOnCancel(() => release?.())
+      .build();
+    const responder = new ResponderBuilder()
+      .withStart((next) => next(listener))
+      .withSendStatus((s, next) => {
+        release?.();
+        next(s);
+      })
+      .build();
+    return new ServerInterceptingCall(call, responder);
+  };
+}
+
 export interface MeshBinding {
   readonly port: number;
   /** The mTLS mode for a port: the xDS inbound listener's, else the mesh's PeerAuthentication policies'. */
@@ -136,7 +171,8 @@ export interface MeshBinding {
 export async function bindMesh(server: Server, opts: MeshServerCredentialsOptions & { host?: string; listenPort?: number }): Promise<MeshBinding> {
   const mesh = opts.mesh;
   const policy = new ServerPolicy(opts);
-  const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(policy, opts.port)];
+  const limits = new InboundConnections(new InboundGate((port) => policy.inboundLimits(port)), (key) => (key as Socket).destroy());
+  const authz = [meshInboundLimitsInterceptor(limits, opts.port), ...(opts.authorization === false ? [] : [meshAuthorizationInterceptor(policy, opts.port)])];
   // One injector for every connection, TLS already terminated or plaintext; the interceptors
   // ride on its credentials.
   const plain = server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), authz));
@@ -160,6 +196,12 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
         s.destroy();
         return;
       }
+      const foreign = policy.peerIdentityProblem(spiffeIdOf(s.getPeerCertificate().subjectaltname));
+      if (foreign) {
+        mesh.logger.warn({ remoteAddress: s.remoteAddress, reason: foreign }, 'gRPC mTLS client certificate rejected');
+        s.destroy();
+        return;
+      }
       plain.injectConnection(s);
     });
     t.on('tlsClientError', () => { /* handshake failures: the peer sees the alert */ });
@@ -177,6 +219,12 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => { /* peer reset during sniffing */ });
     const port = opts.port ?? socket.localPort ?? 0;
+    const overLimit = limits.accept(socket, port);
+    if (overLimit) {
+      mesh.logger.warn({ remoteAddress: socket.remoteAddress, port }, overLimit);
+      socket.destroy();
+      return;
+    }
     sniff(socket, (kind) => {
       const { mode, refusal } = policy.admit(port, kind === 'tls');
       const refuse = (why: string) => { mesh.logger.warn({ remoteAddress: socket.remoteAddress, port, mode }, why); socket.destroy(); };
@@ -189,10 +237,17 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
       }
     });
   });
-  const host = opts.host ?? '127.0.0.1';
+  let host = opts.host ?? '127.0.0.1';
+  let listenPort = opts.listenPort ?? 0;
+  const ingress = listenPort === 0 ? undefined : policy.ingressAddress(host, listenPort);
+  if (ingress) {
+    mesh.logger.info({ requested: `${host}:${listenPort}`, listening: `${ingress.host}:${ingress.port}` }, ingress.reason);
+    host = ingress.host;
+    listenPort = ingress.port;
+  }
   await new Promise<void>((resolve, reject) => {
     net.once('error', reject);
-    net.listen(opts.listenPort ?? 0, host, () => { net.off('error', reject); resolve(); });
+    net.listen(listenPort, host, () => { net.off('error', reject); resolve(); });
   });
   const port = (net.address() as AddressInfo).port;
   try {

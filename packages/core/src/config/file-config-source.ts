@@ -3,10 +3,11 @@
 // broken edit never takes routes away; its problems are reported with file:line.
 
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Mesh } from '../mesh.ts';
 import { compileMesh } from '../istio/compile/compile-mesh.ts';
 import { compileTelemetryPolicy } from '../istio/compile/compile-telemetry.ts';
-import type { Telemetry } from '../istio/types.ts';
+import type { MeshConfigObject, MeshObject, Telemetry } from '../istio/types.ts';
 import { watchPaths } from './file-watch.ts';
 import { LastGoodFiles } from './last-good-files.ts';
 import { formatProblem, type ConfigProblem } from './config-error.ts';
@@ -15,20 +16,29 @@ import { ConfigError } from '../errors.ts';
 export interface FileSourceOptions {
   paths: string[];
   watch: boolean;
+  /**
+   * createMesh({ meshConfig }): a MeshConfig file (read with the others, watched, whatever its
+   * name) or an object already validated. Either is in force over MeshConfig documents found in
+   * `paths`.
+   */
+  meshConfig?: { path: string } | { object: MeshConfigObject } | undefined;
 }
 
 export class FileConfigSource {
   readonly #mesh: Mesh;
   readonly #paths: string[];
   readonly #files: LastGoodFiles;
+  readonly #meshConfig: FileSourceOptions['meshConfig'];
   #watcher: { close(): void } | undefined;
   #reloading: Promise<void> = Promise.resolve();
 
   constructor(mesh: Mesh, opts: FileSourceOptions) {
     this.#mesh = mesh;
-    this.#paths = opts.paths;
-    this.#files = new LastGoodFiles(opts.paths);
-    for (const p of opts.paths) {
+    const meshConfigPath = opts.meshConfig && 'path' in opts.meshConfig ? resolve(opts.meshConfig.path) : undefined;
+    this.#paths = meshConfigPath === undefined || opts.paths.some((p) => resolve(p) === meshConfigPath) ? opts.paths : [...opts.paths, meshConfigPath];
+    this.#meshConfig = opts.meshConfig;
+    this.#files = new LastGoodFiles(this.#paths, new Set(meshConfigPath === undefined ? [] : [meshConfigPath]));
+    for (const p of this.#paths) {
       if (!existsSync(p)) throw new ConfigError(`config path ${p} does not exist: point createMesh({ config }) or MESHLET_CONFIG at a folder or file of Istio YAML`);
     }
     if (opts.watch) {
@@ -44,7 +54,7 @@ export class FileConfigSource {
   /** Loads, compiles and applies the files. Returns the problems found (errors and warnings). */
   async load(): Promise<ConfigProblem[]> {
     const { objects, problems: loadProblems, keptFiles } = await this.#files.load();
-    const compiled = compileMesh(objects, this.#mesh.identity);
+    const compiled = compileMesh(objects, this.#mesh.baseIdentity, { meshConfig: this.#preferredMeshConfig(objects) });
     const problems = [...loadProblems, ...compiled.problems];
     for (const p of problems) {
       const line = formatProblem(p);
@@ -52,11 +62,22 @@ export class FileConfigSource {
       else this.#mesh.logger.warn(line);
     }
     if (keptFiles.length > 0) this.#mesh.logger.warn(`keeping the last good version of ${keptFiles.join(', ')}`);
+    // The MeshConfig first: the root namespace it names decides which policies apply below.
+    this.#mesh.setMeshConfig(compiled.mesh);
     this.#mesh.policies.update(objects);
     const id = this.#mesh.identity;
     this.#mesh.telemetry?.setPolicy(compileTelemetryPolicy(objects.filter((o): o is Telemetry => o.kind === 'Telemetry'), { namespace: id.namespace, labels: id.labels, rootNamespace: id.rootNamespace }));
-    this.#mesh.applyResources(compiled.resources, `files:${this.#paths.join(',')}`, problems.map(formatProblem));
+    this.#mesh.applyResources(compiled.resources, `files:${this.#paths.join(',')}`, problems.map(formatProblem), { outbound: compiled.outbound, scope: compiled.scope });
     return problems;
+  }
+
+  /** createMesh({ meshConfig }): the object given, or the MeshConfig read from the file it names. */
+  #preferredMeshConfig(objects: readonly MeshObject[]): MeshConfigObject | undefined {
+    const mc = this.#meshConfig;
+    if (!mc) return undefined;
+    if ('object' in mc) return mc.object;
+    const file = resolve(mc.path);
+    return objects.find((o): o is MeshConfigObject => o.kind === 'MeshConfig' && resolve(o.source.file) === file);
   }
 
   /** Waits for a reload in progress (tests and tools use it). */

@@ -29,6 +29,20 @@ export interface MeshSnapshot {
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   /** The resources this snapshot was built from, for configDump(). */
   readonly resources: XdsResources;
+  /** Where a host:port no service takes goes (Istio's outbound traffic policy). Absent: passthrough (ALLOW_ANY). */
+  readonly outbound?: OutboundPolicy | undefined;
+}
+
+/** Istio's outbound traffic policy as a sidecar's catch-all listener (virtualOutbound) carries it. */
+export interface OutboundPolicy {
+  /** REGISTRY_ONLY: the catch-all is BlackHoleCluster. */
+  readonly blocked: boolean;
+  readonly listener: string;
+  readonly cluster: string;
+  /** What set the policy (`Sidecar ns/name`, `MeshConfig file:line`), when known. */
+  readonly origin?: string | undefined;
+  /** ALLOW_ANY with an egress proxy: the catch-all route table, every host to `cluster`. */
+  readonly routes?: ServiceRoutes | undefined;
 }
 
 export interface WildcardService {

@@ -2,7 +2,7 @@
 // generator writes it (networking/core/cluster_traffic_policy.go). The proxyless generator keeps
 // only max_requests and ROUND_ROBIN/LEAST_REQUEST/ring hash; Meshlet enforces the rest, so it
 // writes the sidecar's full form:
-//  - connection pool: connectTimeout (mesh default 10s) and one circuit-breaker threshold whose
+//  - connection pool: connectTimeout (MeshConfig connectTimeout, 10s unless set) and one circuit-breaker threshold whose
 //    four limits are 2^32-1 unless the rule sets them — always written, as the sidecar does,
 //    so "no limit" is explicit rather than Envoy's 1024;
 //  - outlier detection only when the rule has it, with istiod's enforcing percentages and
@@ -21,14 +21,14 @@ const UINT32_MAX = 4294967295;
 /** MeshConfig.connectTimeout default. */
 export const DEFAULT_CONNECT_TIMEOUT = '10s';
 
-export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined): void {
-  applyConnectionPool(c, policy?.connectionPool ?? {}, policy?.retryBudget);
+export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined, meshConnectTimeout = DEFAULT_CONNECT_TIMEOUT): void {
+  applyConnectionPool(c, policy?.connectionPool ?? {}, policy?.retryBudget, meshConnectTimeout);
   if (policy?.outlierDetection) applyOutlierDetection(c, policy.outlierDetection);
   applyLoadBalancer(c, policy?.loadBalancer);
   if (c.type === 'ORIGINAL_DST') c.lbPolicy = 'CLUSTER_PROVIDED';
 }
 
-function applyConnectionPool(c: Cluster, pool: ConnectionPoolSettings, budget: TrafficPolicy['retryBudget']): void {
+function applyConnectionPool(c: Cluster, pool: ConnectionPoolSettings, budget: TrafficPolicy['retryBudget'], meshConnectTimeout: string): void {
   const t: CircuitBreakerThresholds = {
     maxConnections: UINT32_MAX,
     maxPendingRequests: UINT32_MAX,
@@ -49,7 +49,7 @@ function applyConnectionPool(c: Cluster, pool: ConnectionPoolSettings, budget: T
   if (http?.http1MaxPendingRequests && http.http1MaxPendingRequests > 0) t.maxPendingRequests = http.http1MaxPendingRequests;
   if (http?.maxRetries && http.maxRetries > 0) t.maxRetries = http.maxRetries;
   if (tcp?.maxConnections && tcp.maxConnections > 0) t.maxConnections = tcp.maxConnections;
-  c.connectTimeout = toDuration(tcp?.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT;
+  c.connectTimeout = toDuration(tcp?.connectTimeout) ?? toDuration(meshConnectTimeout) ?? DEFAULT_CONNECT_TIMEOUT;
   c.circuitBreakers = { thresholds: [t] };
 
   const common: Record<string, unknown> = {};

@@ -15,13 +15,19 @@
 
 import type { Any, Cluster, StringMatcher } from '../../xds/resources.ts';
 import { TLS_TRANSPORT_SOCKET, UPSTREAM_TLS_CONTEXT } from '../../security/cluster-tls.ts';
-import { spiffeId } from '../../security/spiffe.ts';
+import { parseSpiffeId, SPIFFE_SCHEME, spiffeId } from '../../security/spiffe.ts';
 import type { MeshService } from './compile-services.ts';
 import type { ClientTLSSettings } from '../types.ts';
 
 const PROVIDER = 'default';
 
-export function applyClientTls(c: Cluster, tls: ClientTLSSettings | undefined, svc: MeshService, trustDomain: string, autoMtls = false): void {
+/** The mesh's trust domain and its aliases (MeshConfig trustDomain, trustDomainAliases). */
+export interface TrustDomains {
+  readonly trustDomain: string;
+  readonly trustDomainAliases: readonly string[];
+}
+
+export function applyClientTls(c: Cluster, tls: ClientTLSSettings | undefined, svc: MeshService, trustDomain: TrustDomains, autoMtls = false): void {
   if ((!tls || tls.mode === undefined) && autoMtls) {
     // Auto-mTLS, as the sidecar generator writes it (cluster_builder.go buildAutoMtlsSettings):
     // Istio mTLS to endpoints marked tlsMode "istio", plaintext to the rest.
@@ -82,11 +88,20 @@ function fileTls(tls: ClientTLSSettings): Any {
   return ctx;
 }
 
-/** The SPIFFE IDs a service's endpoints run as (istiod's PushContext.ServiceAccounts), sorted. */
-export function serviceIdentities(svc: MeshService, trustDomain: string): string[] {
+/**
+ * The SPIFFE IDs a service's endpoints run as (istiod's PushContext.ServiceAccounts), each also
+ * under every trust domain alias (spiffe.ExpandWithTrustDomains), sorted.
+ */
+export function serviceIdentities(svc: MeshService, trust: TrustDomains): string[] {
   const ids = new Set<string>();
   for (const e of svc.entries) for (const san of e.spec.subjectAltNames ?? []) ids.add(san);
-  for (const ep of svc.endpoints) if (ep.serviceAccount) ids.add(spiffeId(trustDomain, ep.namespace, ep.serviceAccount));
+  for (const ep of svc.endpoints) if (ep.serviceAccount) ids.add(spiffeId(trust.trustDomain, ep.namespace, ep.serviceAccount));
+  for (const id of [...ids]) {
+    const parts = parseSpiffeId(id);
+    if (!parts) continue;
+    const path = id.slice(SPIFFE_SCHEME.length + parts.trustDomain.length);
+    for (const alias of trust.trustDomainAliases) ids.add(`${SPIFFE_SCHEME}${alias}${path}`);
+  }
   return [...ids].sort();
 }
 

@@ -21,16 +21,13 @@ import type { ConsolidatedRule, DestinationRuleIndex } from './destination-rule-
 import { portLevelPolicy, subsetPolicy } from './destination-rule-policy.ts';
 import type { DestinationRule, ServicePort, Subset, TrafficPolicy } from '../types.ts';
 
-/** MeshConfig.dnsRefreshRate default. */
-export const DNS_REFRESH_RATE = '60s';
-
 /** istiod's cluster (and RDS) naming: model.BuildSubsetKey for the outbound direction. */
 export function clusterName(port: number, subset: string, host: string): string {
   return `outbound|${port}|${subset}|${host}`;
 }
 
 export function compileClusters(ctx: CompileContext, registry: ServiceRegistry, rules: DestinationRuleIndex, out: XdsResources): void {
-  for (const svc of registry.services) {
+  for (const svc of [...registry.services, ...registry.destinationOnly]) {
     const rule = rules.lookup(svc.hostname, svc.namespace);
     for (const port of svc.ports) {
       const top = portLevelPolicy(rule?.spec.trafficPolicy, port.number).policy;
@@ -74,16 +71,16 @@ function buildCluster(
     // As the sidecar generator writes DNS clusters: the mesh's refresh rate, the records' TTL
     // respected, IPv4 answers only (istiod's choice for an IPv4 proxy; a client library does not
     // know its own addresses, and IPv4 is what nearly every mesh runs on).
-    c.dnsRefreshRate = DNS_REFRESH_RATE;
+    c.dnsRefreshRate = ctx.mesh.dnsRefreshRate;
     c.respectDnsTtl = true;
     c.dnsLookupFamily = 'V4_ONLY';
   }
   if (c.type === 'ORIGINAL_DST' && svc.resolution === 'NONE' && port.targetPort) {
     c.originalDstLbConfig = { upstreamPortOverride: port.targetPort };
   }
-  applyTrafficPolicy(c, policy);
+  applyTrafficPolicy(c, policy, ctx.mesh.connectTimeout);
   if (c.type !== 'ORIGINAL_DST') {
-    const located = applyLocalityLoadBalancing(endpoints, policy, ctx.client);
+    const located = applyLocalityLoadBalancing(endpoints, policy, ctx.client, ctx.mesh.localityLbSetting);
     endpoints = located.groups;
     // failoverPriority splits groups into new ones: a DNS cluster's inline assignment follows.
     if (c.loadAssignment) c.loadAssignment = loadAssignment(name, endpoints);
@@ -91,8 +88,9 @@ function buildCluster(
   }
   // Auto-mTLS (Istio's default) for a mesh service without TLS settings, unless the service's
   // namespace or mesh PeerAuthentication disables mTLS (istiod's BestEffortInferServiceMTLSMode).
-  const autoMtls = svc.location === 'MESH_INTERNAL' && workloadMtlsMode(ctx, svc.namespace, {}, port.number) !== 'DISABLE';
-  applyClientTls(c, policy?.tls, svc, ctx.client.clusterDomain, autoMtls);
+  // MeshConfig enableAutoMtls: false turns it off mesh-wide.
+  const autoMtls = ctx.mesh.enableAutoMtls && svc.location === 'MESH_INTERNAL' && workloadMtlsMode(ctx, svc.namespace, {}, port.number) !== 'DISABLE';
+  applyClientTls(c, policy?.tls, svc, ctx.mesh, autoMtls);
   let assignment: ReturnType<typeof loadAssignment> | undefined;
   if (c.type === 'EDS') {
     c.edsClusterConfig = { serviceName: name, edsConfig: { ads: {} } };

@@ -5,6 +5,8 @@
 import type { ConfigProblem, Severity } from '../../config/config-error.ts';
 import { fieldPath, formatProblem } from '../../config/config-error.ts';
 import type { MeshObject, PeerAuthentication } from '../types.ts';
+import type { MeshSettings } from '../mesh-config.ts';
+import type { SidecarScope } from './sidecar-scope.ts';
 
 /** The workload the compiled config is for: istiod compiles per proxy, and so do we. */
 export interface ClientIdentity {
@@ -55,16 +57,21 @@ export class Problems {
 export interface CompileContext {
   client: ClientIdentity;
   problems: Problems;
+  /** The MeshConfig in force (istiod's defaults when none): retries, timeouts, exportTo defaults, ... */
+  mesh: MeshSettings;
+  /** The Sidecar that limits what this client sees; undefined when none applies. */
+  scope?: SidecarScope | undefined;
   /** The mesh's PeerAuthentication policies: they decide where auto-mTLS applies. */
   peerAuthentications?: readonly PeerAuthentication[];
 }
 
 /**
  * exportTo as Istio reads it for services and VirtualServices: absent or empty means the mesh
- * default '*'; '.' is the owner's namespace; '~' hides the object from everyone.
+ * default (`defaults`, MeshConfig's default*ExportTo, '*' unless set); '.' is the owner's
+ * namespace; '~' hides the object from everyone.
  */
-export function visibleTo(exportTo: readonly string[] | undefined, ownerNamespace: string, clientNamespace: string): boolean {
-  if (exportTo === undefined || exportTo.length === 0) return true;
+export function visibleTo(exportTo: readonly string[] | undefined, ownerNamespace: string, clientNamespace: string, defaults: readonly string[] = ['*']): boolean {
+  if (exportTo === undefined || exportTo.length === 0) exportTo = defaults;
   if (exportTo.includes('*')) return true;
   if (exportTo.includes('~')) return false;
   return exportTo.some((e) => (e === '.' ? ownerNamespace : e) === clientNamespace);
@@ -96,6 +103,7 @@ export function configPath(obj: MeshObject): string {
     obj.kind === 'PeerAuthentication' || obj.kind === 'AuthorizationPolicy' || obj.kind === 'RequestAuthentication' ? 'security.istio.io'
     : obj.kind === 'Telemetry' ? 'telemetry.istio.io'
     : obj.kind === 'HTTPRoute' || obj.kind === 'GRPCRoute' ? 'gateway.networking.k8s.io'
+    : obj.kind === 'MeshConfig' ? 'mesh.istio.io'
     : 'networking.istio.io';
   const kebab = obj.kind.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
   return `/apis/${group}/v1/namespaces/${obj.metadata.namespace}/${kebab}/${obj.metadata.name}`;

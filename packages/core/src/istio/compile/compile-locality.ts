@@ -25,7 +25,7 @@
 
 import type { LbEndpoint, Locality, LocalityLbEndpoints } from '../../xds/resources.ts';
 import { DEFAULT_CLUSTER_ID } from './compile-endpoints.ts';
-import type { TrafficPolicy } from '../types.ts';
+import type { LocalityLoadBalancerSetting, TrafficPolicy } from '../types.ts';
 
 const REGION_LABEL = 'topology.kubernetes.io/region';
 const ZONE_LABEL = 'topology.kubernetes.io/zone';
@@ -60,8 +60,12 @@ export function localityMatches(locality: Locality | undefined, rule: string): b
     && (subZone === '*' || subZone === '' || (locality?.subZone ?? '') === subZone);
 }
 
-export function applyLocalityLoadBalancing(groups: LocalityLbEndpoints[], policy: TrafficPolicy | undefined, client: LocalityClient): LocalityResult {
-  const setting = policy?.loadBalancer?.localityLbSetting;
+/**
+ * `meshSetting` is MeshConfig.localityLbSetting: a DestinationRule without a setting of its own
+ * inherits it whole (loadbalancer.GetEffectiveLbSetting).
+ */
+export function applyLocalityLoadBalancing(groups: LocalityLbEndpoints[], policy: TrafficPolicy | undefined, client: LocalityClient, meshSetting?: LocalityLoadBalancerSetting): LocalityResult {
+  const setting = policy?.loadBalancer?.localityLbSetting ?? meshSetting;
   if (setting?.enabled === false) return { groups, localityWeighted: false };
   const clientLocality = parseLocality(client.locality);
   if (setting?.distribute?.length) {

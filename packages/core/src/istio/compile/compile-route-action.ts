@@ -144,7 +144,8 @@ export function applyRouteDestination(env: RouteEnv, out: Route, rule: HTTPRoute
   if (regexRewrite) action.regexRewrite = regexRewrite;
   if (hostRewrite) action.hostRewriteLiteral = hostRewrite;
   action.timeout = timeout;
-  const retry = convertRetryPolicy(rule.retries, consistentHash);
+  // A rule without `retries` gets MeshConfig's defaultHttpRetryPolicy (Istio's default when unset).
+  const retry = convertRetryPolicy(rule.retries ?? env.ctx.mesh.defaultHttpRetryPolicy, consistentHash);
   if (retry) action.retryPolicy = retry;
   if (mirrors.length > 0) action.requestMirrorPolicies = mirrors;
   if (hashPolicy.length > 0) action.hashPolicy = hashPolicy;

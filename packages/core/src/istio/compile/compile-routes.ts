@@ -13,13 +13,13 @@ import { FILTER_NAME } from '../../xds/resources.ts';
 import { configPath, labelsMatch, objectKey } from './compile-context.ts';
 import { faultAny, translateCors, translateFault } from './compile-fault.ts';
 import { applyHeaderMutations, translateHeaders } from './compile-headers.ts';
-import { defaultRetryPolicy } from './compile-retry.ts';
+import { convertRetryPolicy } from './compile-retry.ts';
 import type { RouteEnv } from './compile-route-action.ts';
 import { applyDirectResponse, applyRedirect, applyRouteDestination } from './compile-route-action.ts';
 import { isCatchAll, translateRouteMatch } from './compile-route-match.ts';
 import type { ResolvedRule, ResolvedVirtualService } from './compile-virtual-services.ts';
 import { hostPort } from './host-names.ts';
-import type { HTTPMatchRequest } from '../types.ts';
+import type { HTTPMatchRequest, HTTPRetry } from '../types.ts';
 import { usesGatewaySemantics } from './compile-gateway-api.ts';
 
 /** Name istiod gives the route of a service that has no VirtualService. */
@@ -141,11 +141,11 @@ function routeOperation(r: Route, vsName: string, port: number): string {
 }
 
 /**
- * The route of a service without a VirtualService: everything to the default cluster, default
- * retries, no timeout. istiod builds it without proxy context, which is why it carries the
+ * The route of a service without a VirtualService: everything to the default cluster, the
+ * mesh's default retries (MeshConfig defaultHttpRetryPolicy, else Istio's), no timeout. istiod builds it without proxy context, which is why it carries the
  * deprecated maxGrpcTimeout rather than maxStreamDuration.
  */
-export function defaultRoute(host: string, port: number, cluster: string, hash: HashPolicy | undefined, http: boolean): Route {
+export function defaultRoute(host: string, port: number, cluster: string, hash: HashPolicy | undefined, http: boolean, meshRetry?: HTTPRetry): Route {
   const route: Route = {
     name: DEFAULT_ROUTE_NAME,
     match: { prefix: '/' },
@@ -156,7 +156,8 @@ export function defaultRoute(host: string, port: number, cluster: string, hash: 
   // Non-HTTP ports have no HTTP routes in istiod (a sidecar TCP-proxies them to the default
   // cluster, a proxyless client cannot use them). Meshlet forwards to that cluster the same way,
   // without HTTP retries, which a TCP proxy would not make either.
-  if (http) action.retryPolicy = defaultRetryPolicy(false);
+  const retry = http ? convertRetryPolicy(meshRetry, false) : undefined;
+  if (retry) action.retryPolicy = retry;
   else route.metadata = { filterMetadata: { meshlet: { protocol: 'tcp', note: 'non-HTTP port: forwarded to the default cluster, as a sidecar TCP proxy would' } } };
   if (hash) action.hashPolicy = [hash];
   return route;

@@ -23,6 +23,7 @@ import { isDeclared, isHttpOrSniffed } from './compile-services.ts';
 import type { ServicePort } from '../types.ts';
 import type { ResolvedVirtualService } from './compile-virtual-services.ts';
 import type { DestinationRuleIndex } from './destination-rule-index.ts';
+import { usesGatewaySemantics } from './compile-gateway-api.ts';
 import { hashForService } from './destination-rule-policy.ts';
 import { hostPort, hostsOverlap, isWildcardHost, mostSpecificHostMatch } from './host-names.ts';
 
@@ -48,7 +49,10 @@ export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegis
   for (const [port, onPort] of byPort) {
     const env: RouteEnv = { ctx, registry, rules, listenPort: port };
     const httpServices = onPort.filter((e) => isHttpOrSniffed(e.port)).map((e) => e.svc);
-    const claims = claimServices(env, httpServices, vss);
+    // With a Sidecar, a port's routes come from the VirtualServices its egress listener selects.
+    const scope = ctx.scope;
+    const onPortVss = scope ? vss.filter((vs) => scope.selects(vs.obj, vs.hosts, usesGatewaySemantics(vs.obj), port)) : vss;
+    const claims = claimServices(env, httpServices, onPortVss);
     const known = new Set<string>();
     for (const s of httpServices) known.add(s.hostname).add(hostPort(s.hostname, port));
     for (const { svc, port: sp } of onPort) {
@@ -62,7 +66,7 @@ export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegis
         ? claim.used++ === 0
           ? claim.routes
           : structuredClone(claim.routes)
-        : [defaultRoute(svc.hostname, port, rcName, http ? toHashPolicy(hashForService(rules.lookup(svc.hostname, svc.namespace), port)) : undefined, http)];
+        : [defaultRoute(svc.hostname, port, rcName, http ? toHashPolicy(hashForService(rules.lookup(svc.hostname, svc.namespace), port)) : undefined, http, ctx.mesh.defaultHttpRetryPolicy)];
       out.routeConfigs.set(rcName, routeConfiguration(rcName, svc, port, routes, ctx.client, known));
     }
   }

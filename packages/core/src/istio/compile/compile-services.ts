@@ -2,12 +2,15 @@
 // endpoints behind it. Mirrors istiod's serviceentry conversion (one service per host; endpoints
 // from `endpoints`, from WorkloadEntries picked by `workloadSelector`, or — for DNS resolution
 // with neither — the host itself) and the sidecar scope's rule for a host declared in several
-// namespaces (the client's own namespace wins, else the oldest declaration).
+// namespaces (the client's own namespace wins, else the oldest declaration). A Sidecar in force
+// (ctx.scope, ./sidecar-scope.ts) narrows the visible services to those its egress hosts import,
+// trimmed to the ports they import; the hosts it leaves out are recorded for explain().
 
 import type { CompileContext, Path } from './compile-context.ts';
 import { compareByCreation, labelsMatch, visibleTo } from './compile-context.ts';
 import { hostsOverlap, isWildcardHost, resolveShortName } from './host-names.ts';
 import type { MeshObject, ServiceEntry, ServicePort, WorkloadEntry, WorkloadEntrySpec } from '../types.ts';
+import type { PortImport } from './sidecar-scope.ts';
 
 export type Resolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
 
@@ -56,6 +59,10 @@ export interface ServiceRegistry {
   declaredHosts: Set<string>;
   /** The wildcard ones among them. */
   declaredWildcards: string[];
+  /** Hosts exported to the client's namespace that its Sidecar leaves out: host → declaring namespace. */
+  outOfScope: Map<string, string>;
+  /** Services the Sidecar does not import but a selected VirtualService sends to: clusters, no listener. */
+  destinationOnly: MeshService[];
 }
 
 const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
@@ -66,6 +73,8 @@ export function buildServiceRegistry(ctx: CompileContext, entries: ServiceEntry[
   const { client } = ctx;
   const sorted = [...entries].sort(compareByCreation);
   const declaredHosts = new Set<string>();
+  const outOfScope = new Map<string, string>();
+  const imports = new Map<string, PortImport>();
   // host → namespace → declaring entries (creation order)
   const byHostNs = new Map<string, Map<string, ServiceEntry[]>>();
   for (const se of sorted) {
@@ -73,7 +82,15 @@ export function buildServiceRegistry(ctx: CompileContext, entries: ServiceEntry[
     for (const raw of hosts) {
       const host = resolveShortName(raw.toLowerCase(), se.metadata.namespace, client.clusterDomain);
       declaredHosts.add(host);
-      if (!visibleTo(se.spec.exportTo, se.metadata.namespace, client.namespace)) continue;
+      if (!visibleTo(se.spec.exportTo, se.metadata.namespace, client.namespace, ctx.mesh.defaultServiceExportTo)) continue;
+      if (ctx.scope) {
+        const imported = ctx.scope.imports(host, se.metadata.namespace);
+        if (!imported) {
+          outOfScope.set(host, se.metadata.namespace);
+          continue;
+        }
+        imports.set(`${host}\n${se.metadata.namespace}`, imported);
+      }
       let perNs = byHostNs.get(host);
       if (!perNs) byHostNs.set(host, (perNs = new Map()));
       const list = perNs.get(se.metadata.namespace) ?? [];
@@ -91,11 +108,22 @@ export function buildServiceRegistry(ctx: CompileContext, entries: ServiceEntry[
       const first = list[0] as ServiceEntry;
       ctx.problems.warn(first, ['spec', 'hosts'], `host ${host} is also declared in namespace ${chosenNs}; for clients in ${client.namespace} that declaration wins and this one is ignored`);
     }
-    services.push(mergeEntries(ctx, host, chosenNs, perNs.get(chosenNs) as ServiceEntry[], workloads));
+    const svc = mergeEntries(ctx, host, chosenNs, perNs.get(chosenNs) as ServiceEntry[], workloads);
+    if (trimPorts(svc, imports.get(`${host}\n${chosenNs}`))) services.push(svc);
+    else outOfScope.set(host, chosenNs);
   }
   services.sort((a, b) => compareByCreation(a.entries[0] as ServiceEntry, b.entries[0] as ServiceEntry) || (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
   const declaredWildcards = [...declaredHosts].filter(isWildcardHost);
-  return { services, byHost: new Map(services.map((s) => [s.hostname, s])), declaredHosts, declaredWildcards };
+  const byHost = new Map(services.map((s) => [s.hostname, s]));
+  for (const host of byHost.keys()) outOfScope.delete(host);
+  return { services, byHost, declaredHosts, declaredWildcards, outOfScope, destinationOnly: [] };
+}
+
+/** Keeps the ports a Sidecar imports (all when `imported` is undefined or 'all'); false when none is left. */
+export function trimPorts(svc: MeshService, imported: PortImport | undefined): boolean {
+  if (imported === undefined || imported === 'all') return true;
+  svc.ports = svc.ports.filter((p) => imported.has(p.number));
+  return svc.ports.length > 0;
 }
 
 // Several ServiceEntries in one namespace for one host make one service: istiod merges their

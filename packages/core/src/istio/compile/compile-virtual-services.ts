@@ -4,7 +4,8 @@
 // istiod (PushContext.initVirtualServices, VirtualServicesForGateway, ResolveVirtualServiceShortnames,
 // mergeVirtualServices): a VirtualService applies to sidecars and proxyless clients when its
 // `gateways` is empty or names `mesh`; it is visible to the client's namespace by exportTo (absent
-// = '*'); candidates come in three groups — those kept private to the client's namespace, those
+// = MeshConfig defaultVirtualServiceExportTo, '*' unless set) and, with a Sidecar in force, when
+// its egress hosts select it (./sidecar-scope.ts); candidates come in three groups — those kept private to the client's namespace, those
 // exported to it by name, then public ones — each oldest first. Hosts and destinations without a
 // dot are short for `<name>.<VirtualService namespace>.svc.<domain>`.
 
@@ -14,7 +15,7 @@ import { mergeDelegateRules } from './compile-delegate.ts';
 import { resolveShortName } from './host-names.ts';
 import type { Destination, HTTPRoute, VirtualService } from '../types.ts';
 import type { GatewayRoute } from '../gateway-api-types.ts';
-import { gatewayRuleSource } from './compile-gateway-api.ts';
+import { gatewayRuleSource, usesGatewaySemantics } from './compile-gateway-api.ts';
 
 /** Where a compiled rule came from: the root VirtualService rule, and the delegate's if any. */
 export interface RuleOrigin {
@@ -54,19 +55,27 @@ export function selectVirtualServices(ctx: CompileContext, all: readonly Virtual
     }
     const gateways = vs.spec.gateways ?? [];
     if (gateways.length > 0 && !gateways.includes('mesh')) continue; // bound to gateways only
-    const exportTo = new Set((vs.spec.exportTo ?? []).map((e) => (e === '.' ? vs.metadata.namespace : e)));
+    const given = vs.spec.exportTo?.length ? vs.spec.exportTo : ctx.mesh.defaultVirtualServiceExportTo;
+    const exportTo = new Set(given.map((e) => (e === '.' ? vs.metadata.namespace : e)));
     if (exportTo.size === 0 || exportTo.has('*')) publicList.push(vs);
     else if (exportTo.has('~')) continue;
     else if (exportTo.has(clientNs)) (vs.metadata.namespace === clientNs ? privateList : exportedList).push(vs);
   }
   const ordered = [...privateList.sort(compareByCreation), ...exportedList.sort(compareByCreation), ...publicList.sort(compareByCreation)];
-  return ordered.map((vs) => resolveRoot(ctx, vs, delegates));
+  const scope = ctx.scope;
+  const inScope = scope ? ordered.filter((vs) => scope.selects(vs, hostsOf(vs, ctx.client.clusterDomain), usesGatewaySemantics(vs))) : ordered;
+  return inScope.map((vs) => resolveRoot(ctx, vs, delegates));
+}
+
+/** A VirtualService's hosts as FQDNs (short names are in its own namespace), lower-cased. */
+function hostsOf(vs: VirtualService, domain: string): string[] {
+  return (vs.spec.hosts ?? []).map((h) => resolveShortName(h.toLowerCase(), vs.metadata.namespace, domain));
 }
 
 function resolveRoot(ctx: CompileContext, vs: VirtualService, delegates: Map<string, VirtualService>): ResolvedVirtualService {
   const domain = ctx.client.clusterDomain;
   const ns = vs.metadata.namespace;
-  const hosts = (vs.spec.hosts ?? []).map((h) => resolveShortName(h.toLowerCase(), ns, domain));
+  const hosts = hostsOf(vs, domain);
   if ((vs.spec.tcp?.length ?? 0) > 0) ctx.problems.warn(vs, ['spec', 'tcp'], 'tcp routes are not compiled: Meshlet, like istiod for proxyless clients, only applies http routes');
   if ((vs.spec.tls?.length ?? 0) > 0) ctx.problems.warn(vs, ['spec', 'tls'], 'tls routes are not compiled: Meshlet, like istiod for proxyless clients, only applies http routes');
   const rules: ResolvedRule[] = [];

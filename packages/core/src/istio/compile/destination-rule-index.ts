@@ -57,8 +57,9 @@ export class DestinationRuleIndex {
     const ns = dr.metadata.namespace;
     const host = resolveShortName(dr.spec.host, ns, this.client.clusterDomain);
     this.hosts.add(host);
-    // A rule with a workloadSelector is never exported beyond its namespace.
-    const exportTo = new Set<string>(dr.spec.workloadSelector ? ['.'] : (dr.spec.exportTo ?? []));
+    // A rule with a workloadSelector is never exported beyond its namespace; one without
+    // exportTo gets MeshConfig's defaultDestinationRuleExportTo.
+    const exportTo = new Set<string>(dr.spec.workloadSelector ? ['.'] : dr.spec.exportTo?.length ? dr.spec.exportTo : ctx.mesh.defaultDestinationRuleExportTo);
     if (exportTo.size === 0 || exportTo.has('*') || exportTo.has('.') || exportTo.has(ns)) {
       mergeRule(ctx, hostRulesFor(this.namespaceLocal, ns), host, dr, exportTo);
     }

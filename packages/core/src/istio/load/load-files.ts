@@ -8,13 +8,15 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ConfigProblem } from '../../config/config-error.ts';
 import { dropDuplicates, parseConfigText, type LoadResult } from './load-yaml.ts';
+import { isMeshConfigFileName } from './load-mesh-config.ts';
 
 export type { LoadResult } from './load-yaml.ts';
 
 const CONFIG_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 export function isConfigFileName(name: string): boolean {
-  return !name.startsWith('.') && CONFIG_EXTENSIONS.some((ext) => name.endsWith(ext));
+  // `mesh` without an extension: the key of the istio ConfigMap as a volume mount shows it.
+  return !name.startsWith('.') && (CONFIG_EXTENSIONS.some((ext) => name.endsWith(ext)) || name === 'mesh');
 }
 
 function fileProblem(file: string, message: string, severity: ConfigProblem['severity'] = 'error'): ConfigProblem {
@@ -80,8 +82,11 @@ export async function listConfigFiles(paths: readonly string[]): Promise<{ files
   return { files, problems };
 }
 
-/** Loads and validates every config file `paths` stand for. Never throws for bad input. */
-export async function loadConfigFiles(paths: string[]): Promise<LoadResult> {
+/**
+ * Loads and validates every config file `paths` stand for. Never throws for bad input.
+ * `meshConfigFiles` are read as MeshConfig whatever their names (createMesh({ meshConfig })).
+ */
+export async function loadConfigFiles(paths: string[], meshConfigFiles: ReadonlySet<string> = new Set()): Promise<LoadResult> {
   const { files, problems } = await listConfigFiles(paths);
   const result: LoadResult = { objects: [], problems };
   for (const file of files) {
@@ -93,7 +98,7 @@ export async function loadConfigFiles(paths: string[]): Promise<LoadResult> {
       result.problems.push(fileProblem(file, `cannot read: ${(e as Error).message}`));
       continue;
     }
-    const one = parseConfigText(text, file);
+    const one = parseConfigText(text, file, { meshConfigFile: isMeshConfigFileName(file) || meshConfigFiles.has(resolve(file)) });
     result.objects.push(...one.objects);
     result.problems.push(...one.problems);
   }

@@ -1,6 +1,7 @@
 // Which Kubernetes kinds Meshlet reads, and under which API versions. Everything else in a config
-// directory (Gateways, Sidecars, Deployments, TCPRoutes, ...) is skipped with a warning:
-// Meshlet runs inside the client, so gateway and workload-side resources do not apply to it.
+// directory (Gateways, Deployments, TCPRoutes, ...) is skipped with a warning: Meshlet runs
+// inside the client, so gateway resources do not apply to it. MeshConfig is not a kind: it is
+// recognised by ./load-mesh-config.ts.
 
 import type { MeshObject } from '../types.ts';
 import { AUTHORIZATION_POLICY_KIND } from '../validate/validate-authorization-policy.ts';
@@ -8,7 +9,7 @@ import { GRPC_ROUTE_KIND, HTTP_ROUTE_KIND } from '../validate/validate-gateway-a
 import { REQUEST_AUTHENTICATION_KIND } from '../validate/validate-request-authentication.ts';
 import { TELEMETRY_KIND } from '../validate/validate-telemetry.ts';
 
-export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string; versions: readonly string[] }>> = {
+export const HANDLED_KINDS: Readonly<Record<Exclude<MeshObject['kind'], 'MeshConfig'>, { group: string; versions: readonly string[] }>> = {
   VirtualService: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   DestinationRule: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   ServiceEntry: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
@@ -22,10 +23,13 @@ export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string;
   // Gateway API routes for the mesh (GAMMA): parentRefs naming a Service or ServiceEntry.
   HTTPRoute: HTTP_ROUTE_KIND,
   GRPCRoute: GRPC_ROUTE_KIND,
+  // The workload's own proxy settings: egress scope and outbound policy for the client, ingress
+  // and inbound connection pools for the server helpers.
+  Sidecar: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
 };
 
 export type KindVerdict =
-  | { handled: true; kind: MeshObject['kind'] }
+  | { handled: true; kind: Exclude<MeshObject['kind'], 'MeshConfig'> }
   /** A kind Meshlet does not read: skip it with a warning. */
   | { handled: false; known: false }
   /** One of Meshlet's kinds under a version the CRD does not serve: an error, the user meant it. */
@@ -35,7 +39,7 @@ export function classifyKind(apiVersion: string, kind: string): KindVerdict {
   const slash = apiVersion.lastIndexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
   const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
-  const entry = Object.hasOwn(HANDLED_KINDS, kind) ? HANDLED_KINDS[kind as MeshObject['kind']] : undefined;
+  const entry = Object.hasOwn(HANDLED_KINDS, kind) ? HANDLED_KINDS[kind as keyof typeof HANDLED_KINDS] : undefined;
   if (!entry || entry.group !== group) return { handled: false, known: false };
   if (!entry.versions.includes(version)) {
     return {
@@ -44,5 +48,5 @@ export function classifyKind(apiVersion: string, kind: string): KindVerdict {
       message: `apiVersion ${apiVersion} is not served for ${kind}; use ${entry.versions.map((v) => `${group}/${v}`).join(', ')}`,
     };
   }
-  return { handled: true, kind: kind as MeshObject['kind'] };
+  return { handled: true, kind: kind as keyof typeof HANDLED_KINDS };
 }

@@ -10,6 +10,8 @@ import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';
 import type { MeshObject, ObjectMeta, SourceRef } from '../types.ts';
 import { validateMeshObject } from '../validate/validate-object.ts';
+import { bareMeshConfig, configMapMeshConfig, isIstioConfigMap } from './load-mesh-config.ts';
+import { MESH_CONFIG_FIELDS } from '../validate/validate-mesh-config.ts';
 
 export interface LoadResult {
   /** Objects that passed validation (warnings allowed), in document order. */
@@ -43,13 +45,20 @@ interface DocContext {
   doc: Document;
   lineCounter: LineCounter;
   out: LoadResult;
+  /** Documents without apiVersion and kind are MeshConfig (load-mesh-config.ts). */
+  meshConfigFile: boolean;
+}
+
+export interface ParseOptions {
+  /** The file holds a bare MeshConfig document (named mesh.yaml, or given as createMesh({ meshConfig })). */
+  meshConfigFile?: boolean;
 }
 
 /**
  * Parses one file's text. `file` is only used to name locations in problems. Never throws for
  * bad input; YAML is read as YAML 1.2 with `<<` merge keys enabled, as kubectl accepts them.
  */
-export function parseConfigText(text: string, file: string): LoadResult {
+export function parseConfigText(text: string, file: string, opts: ParseOptions = {}): LoadResult {
   const out: LoadResult = { objects: [], problems: [] };
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
@@ -74,7 +83,7 @@ export function parseConfigText(text: string, file: string): LoadResult {
       out.problems.push(bareProblem('error', file, lineAt(root.range?.[0] ?? 0), `cannot read document: ${(e as Error).message}`));
       continue;
     }
-    readValue(data, root, { file, doc, lineCounter, out });
+    readValue(data, root, { file, doc, lineCounter, out, meshConfigFile: opts.meshConfigFile ?? false });
   }
   dropDuplicates(out);
   return out;
@@ -91,12 +100,17 @@ function readValue(data: unknown, node: Node, ctx: DocContext): void {
     return;
   }
   const kind = data.kind;
+  if (ctx.meshConfigFile && data.apiVersion === undefined && kind === undefined) {
+    const obj = bareMeshConfig(data, source, (severity, line, message) => ctx.out.problems.push(bareProblem(severity, ctx.file, line, message)));
+    if (obj) addValidated(obj, ctx.out);
+    return;
+  }
   // `kubectl get -o yaml` wraps several objects in a List (or <Kind>List) with `items`.
   if (typeof kind === 'string' && (kind === 'List' || (kind.endsWith('List') && 'items' in data))) {
     readList(data, node, source, ctx);
     return;
   }
-  readObject(data, source, ctx);
+  readObject(data, node, source, ctx);
 }
 
 function readList(data: Record<string, unknown>, node: Node, source: SourceRef, ctx: DocContext): void {
@@ -113,7 +127,7 @@ function readList(data: Record<string, unknown>, node: Node, source: SourceRef, 
   });
 }
 
-function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocContext): void {
+function readObject(data: Record<string, unknown>, node: Node, source: SourceRef, ctx: DocContext): void {
   const { out, file } = ctx;
   const meta = isPlainObject(data.metadata) ? data.metadata : undefined;
   const name = typeof meta?.name === 'string' ? meta.name : '';
@@ -124,11 +138,21 @@ function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocCo
   };
 
   if (typeof data.apiVersion !== 'string' || data.apiVersion === '') {
-    problem('error', ['apiVersion'], 'apiVersion is required (e.g. networking.istio.io/v1)');
+    const meshConfigLike = data.kind === undefined && Object.keys(data).some((k) => MESH_CONFIG_FIELDS.has(k));
+    problem('error', ['apiVersion'], meshConfigLike
+      ? 'apiVersion is required; if this document is a MeshConfig, put it in a file named mesh.yaml (or meshconfig.yaml), or pass it as createMesh({ meshConfig })'
+      : 'apiVersion is required (e.g. networking.istio.io/v1)');
     return;
   }
   if (kindText === '') {
     problem('error', ['kind'], 'kind is required (e.g. VirtualService)');
+    return;
+  }
+  if (isIstioConfigMap(data.apiVersion, kindText, name) && meta) {
+    const obj = configMapMeshConfig(data, { name, namespace }, node, { file, doc: ctx.doc, source }, (severity, line, message) => {
+      out.problems.push({ severity, file, line, kind: 'MeshConfig', namespace, name, field: '', message });
+    });
+    if (obj) addValidated(obj, out);
     return;
   }
   const verdict = classifyKind(data.apiVersion, kindText);
@@ -168,6 +192,10 @@ function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocCo
   if (annotations) metadata.annotations = annotations;
   if (typeof created === 'string') metadata.creationTimestamp = created;
   const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as MeshObject;
+  addValidated(obj, out);
+}
+
+function addValidated(obj: MeshObject, out: LoadResult): void {
   const problems = validateMeshObject(obj);
   out.problems.push(...problems);
   if (!problems.some((p) => p.severity === 'error')) out.objects.push(obj);
