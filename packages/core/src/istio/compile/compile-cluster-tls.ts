@@ -16,7 +16,7 @@
 import type { Any, Cluster, StringMatcher } from '../../xds/resources.ts';
 import { TLS_TRANSPORT_SOCKET, UPSTREAM_TLS_CONTEXT } from '../../security/cluster-tls.ts';
 import { parseSpiffeId, SPIFFE_SCHEME, spiffeId } from '../../security/spiffe.ts';
-import type { MeshService } from './compile-services.ts';
+import type { MeshService } from '../service-model.ts';
 import type { ClientTLSSettings } from '../types.ts';
 
 const PROVIDER = 'default';
@@ -94,7 +94,7 @@ function fileTls(tls: ClientTLSSettings): Any {
  */
 export function serviceIdentities(svc: MeshService, trust: TrustDomains): string[] {
   const ids = new Set<string>();
-  for (const e of svc.entries) for (const san of e.spec.subjectAltNames ?? []) ids.add(san);
+  for (const san of svc.subjectAltNames) ids.add(san);
   for (const ep of svc.endpoints) if (ep.serviceAccount) ids.add(spiffeId(trust.trustDomain, ep.namespace, ep.serviceAccount));
   for (const id of [...ids]) {
     const parts = parseSpiffeId(id);

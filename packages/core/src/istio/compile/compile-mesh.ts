@@ -1,12 +1,14 @@
 // The CRD → xDS compiler: Istio VirtualServices, DestinationRules, ServiceEntries and
-// WorkloadEntries in, the Listener / RouteConfiguration / Cluster / ClusterLoadAssignment set
+// WorkloadEntries, and Kubernetes Services with their EndpointSlices and Pods, in; the
+// Listener / RouteConfiguration / Cluster / ClusterLoadAssignment set
 // istiod's proxyless (grpcgen) generator would send this client out — extended with what the
 // sidecar generator writes where grpcgen drops a feature, since Meshlet enforces it.
 //
 // Stages, each in its own file:
 //   mesh config   ../mesh-config.ts            the MeshConfig in force (defaults, retries, exportTo, ...)
 //   scope         sidecar-scope.ts             the Sidecar that applies to the client and what it imports
-//   services      compile-services.ts          ServiceEntry/WorkloadEntry → visible services + endpoints
+//   registry      ../../kube/kube-registry.ts  Service/EndpointSlice/Pod → Kubernetes services + endpoints
+//   services      compile-services.ts          + ServiceEntry/WorkloadEntry → visible services (in scope) + endpoints
 //   dest. rules   destination-rule-index.ts    which merged DestinationRule applies to each host
 //   GAMMA         compile-gateway-api.ts       HTTPRoute / GRPCRoute → VirtualServices
 //   routing       compile-virtual-services.ts  which VirtualServices apply, resolved and delegated
@@ -30,6 +32,7 @@ import { DestinationRuleIndex } from './destination-rule-index.ts';
 import type { DestinationRule, MeshConfigObject, MeshObject, PeerAuthentication, ServiceEntry, Sidecar, VirtualService, WorkloadEntry } from '../types.ts';
 import type { GatewayRoute } from '../gateway-api-types.ts';
 import { convertGatewayRoutes, usesGatewaySemantics } from './compile-gateway-api.ts';
+import { buildKubeRegistry } from '../../kube/kube-registry.ts';
 import { meshConfigOrigin, meshSettings, selectMeshConfig, type MeshSettings } from '../mesh-config.ts';
 import { outboundChoice, selectSidecar, SidecarScope, virtualServiceDestinations } from './sidecar-scope.ts';
 import { compileOutbound, type CompiledOutbound } from './compile-outbound.ts';
@@ -100,14 +103,16 @@ export function compileMesh(objects: readonly MeshObject[], identity: ClientIden
         break;
       default:
         // PeerAuthentication (above) only shapes auto-mTLS here; the server side reads it itself.
+        // Kubernetes objects are read by the registry (buildKubeRegistry).
         break;
     }
   }
 
-  const registry = buildServiceRegistry(ctx, serviceEntries, workloadEntries);
+  const kube = buildKubeRegistry(objects, { clusterDomain: client.clusterDomain, trustDomain: mesh.trustDomain, rootNamespace: client.rootNamespace }, ctx.problems);
+  const registry = buildServiceRegistry(ctx, serviceEntries, workloadEntries, kube);
   // Every service the namespace could see, for checks about the config itself and for the
   // destinations of selected VirtualServices that the Sidecar does not import by name.
-  const visible = scope ? buildServiceRegistry({ ...ctx, scope: undefined, problems: new Problems() }, serviceEntries, workloadEntries) : registry;
+  const visible = scope ? buildServiceRegistry({ ...ctx, scope: undefined, problems: new Problems() }, serviceEntries, workloadEntries, kube) : registry;
   const rules = new DestinationRuleIndex(ctx, destinationRules);
   checkDestinationRules(ctx, destinationRules, visible);
   // Gateway API routes for the mesh become VirtualServices, as istiod converts them.

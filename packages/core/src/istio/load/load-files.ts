@@ -7,7 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ConfigProblem } from '../../config/config-error.ts';
-import { dropDuplicates, parseConfigText, type LoadResult } from './load-yaml.ts';
+import { dropDuplicates, parseConfigTextInto, reportSkippedKinds, type LoadResult, type SkippedKinds } from './load-yaml.ts';
 import { isMeshConfigFileName } from './load-mesh-config.ts';
 
 export type { LoadResult } from './load-yaml.ts';
@@ -89,6 +89,7 @@ export async function listConfigFiles(paths: readonly string[]): Promise<{ files
 export async function loadConfigFiles(paths: string[], meshConfigFiles: ReadonlySet<string> = new Set()): Promise<LoadResult> {
   const { files, problems } = await listConfigFiles(paths);
   const result: LoadResult = { objects: [], problems };
+  const skipped: SkippedKinds = new Map();
   for (const file of files) {
     let text: string;
     try {
@@ -98,10 +99,9 @@ export async function loadConfigFiles(paths: string[], meshConfigFiles: Readonly
       result.problems.push(fileProblem(file, `cannot read: ${(e as Error).message}`));
       continue;
     }
-    const one = parseConfigText(text, file, { meshConfigFile: isMeshConfigFileName(file) || meshConfigFiles.has(resolve(file)) });
-    result.objects.push(...one.objects);
-    result.problems.push(...one.problems);
+    parseConfigTextInto(text, file, result, skipped, { meshConfigFile: isMeshConfigFileName(file) || meshConfigFiles.has(resolve(file)) });
   }
+  reportSkippedKinds(result, skipped);
   dropDuplicates(result);
   return result;
 }
