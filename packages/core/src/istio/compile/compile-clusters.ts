@@ -11,6 +11,7 @@
 import type { Cluster, XdsResources } from '../../xds/resources.ts';
 import type { CompileContext } from './compile-context.ts';
 import { configPath } from './compile-context.ts';
+import { toDuration } from './compile-duration.ts';
 import { applyTrafficPolicy, setMetadata } from './compile-cluster-policy.ts';
 import { applyClientTls } from './compile-cluster-tls.ts';
 import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from '../../security/peer-authentication.ts';
@@ -74,7 +75,7 @@ function buildCluster(
     // As the sidecar generator writes DNS clusters: the mesh's refresh rate, the records' TTL
     // respected, IPv4 answers only (istiod's choice for an IPv4 proxy; a client library does not
     // know its own addresses, and IPv4 is what nearly every mesh runs on).
-    c.dnsRefreshRate = ctx.mesh.dnsRefreshRate;
+    c.dnsRefreshRate = toDuration(ctx.mesh.dnsRefreshRate) ?? '60s';
     c.respectDnsTtl = true;
     c.dnsLookupFamily = 'V4_ONLY';
   }

@@ -257,6 +257,11 @@ export function dropDuplicates(result: LoadResult): void {
   const first = new Map<string, MeshObject>();
   const kept: MeshObject[] = [];
   for (const obj of result.objects) {
+    // MeshConfig documents are many names for one setting: istio/mesh-config.ts picks the one in force.
+    if (obj.kind === 'MeshConfig') {
+      kept.push(obj);
+      continue;
+    }
     const key = `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
     const earlier = first.get(key);
     if (earlier) {
