@@ -45,6 +45,15 @@ export interface MeshOptions extends IdentityOptions {
   meshConfig?: string | MeshConfigSpec;
   /** Re-apply config files when they change (default true). */
   watch?: boolean;
+  /**
+   * Embedded mode, at start-up: leave out objects with errors (a typo'd field, a bad regex, a
+   * file over the size limits) and start with the rest, each error logged. Default false:
+   * createMesh rejects with a ConfigError listing every error with its file:line — with no last
+   * good version to fall back on, leaving an object out would silently change where traffic goes
+   * (a split whose second route is invalid sends everything to the first). Later edits are not
+   * affected: a file whose new version has errors keeps its last good version either way.
+   */
+  skipInvalidObjects?: boolean;
   logger?: Logger;
   /**
    * Workload certificates in istio-agent's layout (cert-chain.pem, key.pem, root-cert.pem), for
@@ -95,6 +104,7 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
         paths: Array.isArray(config) ? config : [config],
         watch: options.watch ?? true,
         meshConfig: meshConfig && ('path' in meshConfig ? { path: meshConfig.path } : { object: meshConfig.object }),
+        ...(options.skipInvalidObjects !== undefined && { skipInvalidObjects: options.skipInvalidObjects }),
       });
       await source.load();
       await holdUntilReady(mesh, fetchTimeoutMs);

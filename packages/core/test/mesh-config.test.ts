@@ -93,19 +93,19 @@ describe('reading a MeshConfig', () => {
     ]);
     // A Kubernetes object in mesh.yaml is read as one (web-mesh.ts writes CRDs there); which of
     // several MeshConfigs is in force is decided later (one compile test below).
-    const both = parseConfigText(`${CONFIGMAP.replace('0.5ms', '1s')}---\nenableAutoMtls: false\n`, 'meshconfig.yaml', { meshConfigFile: true });
+    const both = parseConfigText(`${CONFIGMAP.replace('0.5ms', '1s')}---\nenableAutoMtls: false\n`, 'meshconfig.yaml', undefined, { meshConfigFile: true });
     expect(both.objects.map((o) => o.kind)).toEqual(['MeshConfig', 'MeshConfig']);
   });
 
   it('lists unknown and not-applied fields in one warning, with the nearest real name', () => {
-    const r = parseConfigText('conectTimeout: 1s\ningressClass: nginx\ndefaultConfig: { holdApplicationUntilProxyStart: true, concurrency: 2 }\n', 'mesh.yaml', { meshConfigFile: true });
+    const r = parseConfigText('conectTimeout: 1s\ningressClass: nginx\ndefaultConfig: { holdApplicationUntilProxyStart: true, concurrency: 2 }\n', 'mesh.yaml', undefined, { meshConfigFile: true });
     expect(r.problems.map(formatProblem)).toEqual([
       'mesh.yaml:1: MeshConfig istio-system/istio: warning: MeshConfig fields not applied by Meshlet (they configure the Envoy proxy, istiod or telemetry providers, not a client library): ingressClass, defaultConfig.concurrency; fields not MeshConfig fields, ignored as istiod ignores them: conectTimeout (did you mean connectTimeout?), defaultConfig.holdApplicationUntilProxyStart (did you mean holdApplicationUntilProxyStarts?)',
     ]);
   });
 
   it('accepts snake_case names as protobuf JSON does, and checks what istiod checks', () => {
-    const ok = parseConfigText('outbound_traffic_policy: { mode: REGISTRY_ONLY }\ntrust_domain_aliases: [old.example]\n', 'mesh.yaml', { meshConfigFile: true });
+    const ok = parseConfigText('outbound_traffic_policy: { mode: REGISTRY_ONLY }\ntrust_domain_aliases: [old.example]\n', 'mesh.yaml', undefined, { meshConfigFile: true });
     expect(ok.problems).toEqual([]);
     expect(meshSettings(meshConfigOf(ok.objects).spec)).toMatchObject({ outboundTrafficPolicy: 'REGISTRY_ONLY', trustDomainAliases: ['old.example'] });
     const bad = parseConfigText([
@@ -116,7 +116,7 @@ describe('reading a MeshConfig', () => {
       'pathNormalization: { normalization: SOMETIMES }',
       'defaultServiceExportTo: ["*", "."]',
       '',
-    ].join('\n'), 'mesh.yaml', { meshConfigFile: true });
+    ].join('\n'), 'mesh.yaml', undefined, { meshConfigFile: true });
     expect(bad.problems.map((p) => `${p.line} ${p.field}: ${p.message}`)).toEqual([
       '1 outboundTrafficPolicy.mode: mode "DENY_ALL" must be one of REGISTRY_ONLY, ALLOW_ANY, ALLOW_ANY_DYNAMIC_DNS',
       '4 defaultHttpRetryPolicy: invalid default http retry policy: retry settings are given but attempts is 0 (unset means 0), which disables retries',

@@ -1,10 +1,13 @@
 // The embedded config source: Istio CRD files in, compiled xDS resources out, re-applied when
 // the files change. A file whose new version has errors keeps its last good objects, so a
-// broken edit never takes routes away; its problems are reported with file:line.
+// broken edit never takes routes away; its problems are reported with file:line. The first load
+// has no last good version to fall back on, so any error there fails it (ConfigError, every
+// error listed) unless the caller chose to start without the invalid objects.
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Mesh } from '../mesh.ts';
+import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { compileMesh } from '../istio/compile/compile-mesh.ts';
 import { compileTelemetryPolicy } from '../istio/compile/compile-telemetry.ts';
 import type { MeshConfigObject, MeshObject, Telemetry } from '../istio/types.ts';
@@ -22,6 +25,8 @@ export interface FileSourceOptions {
    * `paths`.
    */
   meshConfig?: { path: string } | { object: MeshConfigObject } | undefined;
+  /** First load: leave invalid objects (and unreadable files) out instead of failing. */
+  skipInvalidObjects?: boolean;
 }
 
 export class FileConfigSource {
@@ -31,6 +36,8 @@ export class FileConfigSource {
   readonly #meshConfig: FileSourceOptions['meshConfig'];
   #watcher: { close(): void } | undefined;
   #reloading: Promise<void> = Promise.resolve();
+  readonly #skipInvalidObjects: boolean;
+  #applied = false;
 
   constructor(mesh: Mesh, opts: FileSourceOptions) {
     this.#mesh = mesh;
@@ -38,6 +45,7 @@ export class FileConfigSource {
     this.#paths = meshConfigPath === undefined || opts.paths.some((p) => resolve(p) === meshConfigPath) ? opts.paths : [...opts.paths, meshConfigPath];
     this.#meshConfig = opts.meshConfig;
     this.#files = new LastGoodFiles(this.#paths, new Set(meshConfigPath === undefined ? [] : [meshConfigPath]));
+    this.#skipInvalidObjects = opts.skipInvalidObjects ?? false;
     for (const p of this.#paths) {
       if (!existsSync(p)) throw new ConfigError(`config path ${p} does not exist: point createMesh({ config }) or MESHLET_CONFIG at a folder or file of Istio YAML`);
     }
@@ -51,15 +59,31 @@ export class FileConfigSource {
     }
   }
 
-  /** Loads, compiles and applies the files. Returns the problems found (errors and warnings). */
+  /**
+   * Loads, compiles and applies the files. Returns the problems found (errors and warnings).
+   * The first load rejects with a ConfigError when a file has errors, unless skipInvalidObjects.
+   */
   async load(): Promise<ConfigProblem[]> {
     const { objects, problems: loadProblems, keptFiles } = await this.#files.load();
+    if (!this.#applied && !this.#skipInvalidObjects) {
+      const errors = loadProblems.filter((p) => p.severity === 'error');
+      if (errors.length > 0) {
+        throw new ConfigError(
+          `${errors.length === 1 ? 'an error' : `${errors.length} errors`} in ${this.#paths.join(', ')}; nothing was applied (fix ${errors.length === 1 ? 'it' : 'them'}, or start without the invalid objects: createMesh({ skipInvalidObjects: true }), --skip-invalid-objects on the command line):`,
+          errors,
+        );
+      }
+    }
     const compiled = compileMesh(objects, this.#mesh.baseIdentity, { meshConfig: this.#preferredMeshConfig(objects) });
-    const problems = [...loadProblems, ...compiled.problems];
+    // The analyzers' findings (IST0101, ...) are the ones `meshlet validate` prints; the
+    // compiler adds what holds only for this client (its namespace, labels, ports).
+    const findings = analyzeMesh(objects, { clusterDomain: this.#mesh.baseIdentity.clusterDomain, rootNamespace: compiled.mesh.rootNamespace });
+    const problems = [...loadProblems, ...findings, ...compiled.problems];
     for (const p of problems) {
       const line = formatProblem(p);
       if (p.severity === 'error') this.#mesh.logger.error(line);
-      else this.#mesh.logger.warn(line);
+      else if (p.severity === 'warning') this.#mesh.logger.warn(line);
+      else this.#mesh.logger.info(line);
     }
     if (keptFiles.length > 0) this.#mesh.logger.warn(`keeping the last good version of ${keptFiles.join(', ')}`);
     // The MeshConfig first: the root namespace it names decides which policies apply below.
@@ -68,6 +92,7 @@ export class FileConfigSource {
     const id = this.#mesh.identity;
     this.#mesh.telemetry?.setPolicy(compileTelemetryPolicy(objects.filter((o): o is Telemetry => o.kind === 'Telemetry'), { namespace: id.namespace, labels: id.labels, rootNamespace: id.rootNamespace }));
     this.#mesh.applyResources(compiled.resources, `files:${this.#paths.join(',')}`, problems.map(formatProblem), { outbound: compiled.outbound, scope: compiled.scope });
+    this.#applied = true;
     return problems;
   }
 

@@ -114,9 +114,9 @@ export function compileMesh(objects: readonly MeshObject[], identity: ClientIden
   // destinations of selected VirtualServices that the Sidecar does not import by name.
   const visible = scope ? buildServiceRegistry({ ...ctx, scope: undefined, problems: new Problems() }, serviceEntries, workloadEntries, kube) : registry;
   const rules = new DestinationRuleIndex(ctx, destinationRules);
-  checkDestinationRules(ctx, destinationRules, visible);
+  checkDestinationRules(ctx, destinationRules);
   // Gateway API routes for the mesh become VirtualServices, as istiod converts them.
-  virtualServices.push(...convertGatewayRoutes(ctx, gatewayRoutes, serviceEntries));
+  for (const vs of convertGatewayRoutes(ctx, gatewayRoutes, serviceEntries)) virtualServices.push(vs);
   const vss = selectVirtualServices(ctx, virtualServices);
   if (scope) importDestinations(scope, vss, client.namespace, registry, visible);
 

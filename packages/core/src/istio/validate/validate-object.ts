@@ -48,6 +48,11 @@ const RULES: Readonly<Record<IstioConfigObject['kind'], KindRules>> = {
   MeshConfig: { schema: any(), specRequired: false, validate: validateMeshConfig },
 };
 
+/** The structural schema of a kind's spec (tests walk it to prove every level is strict). */
+export function specSchema(kind: IstioConfigObject['kind']): Schema {
+  return RULES[kind].schema;
+}
+
 // Annotations istiod refuses on these kinds: dry-run is for AuthorizationPolicy only, and the
 // internal ones are reserved for configuration istiod generates itself.
 const FORBIDDEN_ANNOTATIONS: ReadonlyMap<string, string> = new Map([
