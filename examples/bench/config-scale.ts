@@ -8,6 +8,7 @@
 // Every 10th service also has a VirtualService (header match, 90/10 split over two subsets)
 // and a DestinationRule, so routes and subset clusters are part of the snapshot.
 
+import { pathToFileURL } from 'node:url';
 import { Mesh, resolveIdentity, requestView, silentLogger } from '@meshlet/core';
 import type { ClusterLoadAssignment, XdsResources } from '@meshlet/core';
 import { compileMesh } from '../../packages/core/src/istio/compile/compile-mesh.ts';
@@ -177,4 +178,5 @@ async function main(): Promise<void> {
   process.send!({ scale, routeMatch } satisfies ConfigScaleReport);
 }
 
-if (process.send) await main();
+// Only when forked to run it (config-scale-runner.ts), not when another bench imports generateMesh.
+if (process.send && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
