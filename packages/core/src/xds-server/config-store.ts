@@ -127,7 +127,7 @@ export class XdsConfigStore {
 
   /** The resources for one client, compiled against its identity (cached per version). */
   snapshotFor(identity: ClientIdentity): ServedSnapshot {
-    const key = `${identity.namespace}|${JSON.stringify(Object.entries(identity.labels).sort())}|${identity.serviceAccount ?? ''}`;
+    const key = `${identity.namespace}|${JSON.stringify(Object.entries(identity.labels).sort())}|${identity.serviceAccount ?? ''}|${identity.locality ?? ''}|${identity.grpcOnly ? 'grpc' : ''}`;
     let s = this.#cache.get(key);
     if (!s) {
       const compiled = compileMesh(this.#objects, identity);

@@ -35,6 +35,8 @@ export interface AdsClientOptions {
 }
 
 const USER_AGENT_VERSION = '0.1.0';
+/** What `meshlet xds` reads to know the client is Meshlet's (xds-server/client-identity.ts). */
+export const MESHLET_USER_AGENT = 'meshlet';
 
 export class AdsClient implements StreamHandler {
   readonly state = new ResourceWatchState();
@@ -83,7 +85,7 @@ export class AdsClient implements StreamHandler {
       cluster: n.cluster,
       metadata: n.metadata,
       locality: n.locality,
-      userAgentName: 'meshlet',
+      userAgentName: MESHLET_USER_AGENT,
       userAgentVersion: USER_AGENT_VERSION,
       clientFeatures: ['envoy.lb.does_not_support_overprovisioning', 'xds.config.resource-in-sotw'],
     };
