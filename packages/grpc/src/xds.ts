@@ -12,6 +12,7 @@ import { bindMesh, type MeshBinding } from './server-credentials.ts';
 import { registerMeshBalancer } from './load-balancer-mesh.ts';
 import { registerMeshResolver, setMeshSource } from './resolver-mesh.ts';
 import { MeshChannelCredentials } from './credentials.ts';
+import { registerMeshAdmin } from './admin-services.ts';
 
 let pending: Promise<Mesh> | undefined;
 
@@ -28,6 +29,8 @@ export function register(): void {
   // A failure is reported to each channel that resolves (UNAVAILABLE with the reason), not thrown here.
   mesh.catch(() => {});
   setMeshSource('xds', mesh);
+  // grpc-js's addAdminServicesToServer then serves CSDS for it, as grpc-js-xds's register() arranges.
+  registerMeshAdmin(mesh);
 }
 
 /** The mesh behind xds:/// targets, once register() was called. */
