@@ -44,5 +44,5 @@ export function unregister(schemes: readonly ('mesh' | 'xds')[] = ['mesh', 'xds'
 
 export { MeshChannelCredentials, meshCredentials, CLUSTER_ARG, type MeshCredentialsOptions } from './credentials.ts';
 export { httpToGrpcStatus } from './status-mesh.ts';
-export { bindMesh, meshServerCredentials, meshAuthorizationInterceptor, peerIdentityOfCall, type MeshBinding, type MeshServerCredentialsOptions } from './server-credentials.ts';
+export { bindMesh, meshServerCredentials, meshAuthorizationInterceptor, peerIdentityOfCall, type BindMeshOptions, type MeshBinding, type MeshServerCredentialsOptions } from './server-credentials.ts';
 export { addMeshAdminServices, registerMeshAdmin } from './admin-services.ts';

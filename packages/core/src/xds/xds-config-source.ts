@@ -167,6 +167,7 @@ export class XdsConfigSource {
       listener: name,
       current,
       ready,
+      untilServing: () => this.#when(() => closed || current().status === 'serving'),
       close: () => {
         if (closed) return;
         closed = true;
@@ -174,6 +175,7 @@ export class XdsConfigSource {
         if (n > 0) this.#inbound.set(name, n);
         else this.#inbound.delete(name);
         if (!this.#closed) this.#reconcile();
+        this.#wake();
       },
     };
   }
