@@ -30,7 +30,7 @@ export function findService(snapshot: MeshSnapshot, host: string, port: number, 
   const candidates = candidateHosts(host, scope);
   for (const fqdn of candidates) {
     const service = snapshot.services.get(`${fqdn}:${port}`);
-    if (service) return { service, fqdn };
+    if (service) return { service, fqdn: service.host ?? fqdn };
   }
   for (const w of snapshot.wildcardServices) {
     if (w.port !== port) continue;

@@ -38,5 +38,7 @@ export function identityOfNode(node: NodeJson | undefined): ClientIdentity {
   const l = node?.locality;
   if (l?.region) identity.locality = [l.region, l.zone ?? '', l.subZone ?? ''].join('/').replace(/\/+$/, '');
   if (md['GENERATOR'] === 'grpc' && node?.userAgentName !== MESHLET_USER_AGENT) identity.grpcOnly = true;
+  // istiod's rule: no GENERATOR is an Envoy sidecar, served by its default generator.
+  identity.generator = md['GENERATOR'] === undefined || md['GENERATOR'] === '' ? 'sidecar' : 'grpc';
   return identity;
 }

@@ -55,7 +55,21 @@ export interface Listener {
   name: string;
   address?: Address;
   apiListener?: { apiListener: Any }; // holds an HttpConnectionManager
-  filterChains?: unknown[];
+  /** A server's (gRFC A36) or an Envoy sidecar's listener: sockets with filter chains. */
+  filterChains?: FilterChain[];
+  defaultFilterChain?: FilterChain;
+  /** Sidecar listeners: OUTBOUND or INBOUND (proxyless listeners leave it unset). */
+  trafficDirection?: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
+  /** The sidecar's virtualOutbound: connections are handed to the listener of their original destination. */
+  useOriginalDst?: boolean;
+  bindToPort?: boolean;
+}
+
+export interface FilterChain {
+  name?: string;
+  filterChainMatch?: Record<string, unknown>;
+  filters?: { name: string; typedConfig?: Any }[];
+  transportSocket?: { name: string; typedConfig?: Any };
 }
 
 export interface HttpConnectionManager {

@@ -23,6 +23,12 @@ export interface ClientIdentity {
    * over the service's endpoints. Meshlet's own client and the embedded mode leave it unset.
    */
   grpcOnly?: boolean | undefined;
+  /**
+   * Which of istiod's generators the client asked for (node metadata GENERATOR): 'grpc', or
+   * 'sidecar' when absent (istiod's default: an Envoy sidecar's config). `meshlet xds` serves
+   * the sidecar form from the same compile (xds-server/sidecar-form.ts).
+   */
+  generator?: 'grpc' | 'sidecar' | undefined;
 }
 
 export type Path = readonly (string | number)[];
