@@ -21,6 +21,7 @@ import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
 import { ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
+import { ListenerDirectory } from './listener-directory.ts';
 import type { Result } from './translate-result.ts';
 import { ok } from './translate-result.ts';
 import type { Logger } from '../logger.ts';
@@ -36,6 +37,8 @@ export interface AdsClientOptions {
   types?: readonly ResourceType[];
   /** The node sent on each stream's first request; default: the bootstrap's. */
   node?: object;
+  /** Keep the server's listener names on a second, wildcard LDS stream (listener-directory.ts). */
+  listenerDirectory?: boolean;
 }
 
 export const USER_AGENT_VERSION = '0.1.0';
@@ -99,7 +102,11 @@ export class AdsClient implements StreamHandler {
       userAgentVersion: USER_AGENT_VERSION,
       clientFeatures: [...CLIENT_FEATURES],
     };
+    this.directory = opts.listenerDirectory ? new ListenerDirectory(this.#client, this.server.delta, this.#node, () => opts.onChange(), opts.logger, opts.backoff) : undefined;
   }
+
+  /** The server's listener names, when listenerDirectory is on. */
+  readonly directory: ListenerDirectory | undefined;
 
   get connected(): boolean {
     return this.#stream?.established === true;
@@ -115,6 +122,15 @@ export class AdsClient implements StreamHandler {
 
   start(): void {
     if (!this.#closed && !this.#stream) this.#open();
+    this.directory?.start();
+  }
+
+  /** Declares a requested resource absent now (the server's complete listing lacks it). */
+  declareAbsent(typeUrl: string, name: string): void {
+    const w = this.state.get(typeUrl, name);
+    if (!w || w.status !== 'REQUESTED' || w.value !== undefined) return;
+    w.markDoesNotExist(Date.now());
+    this.#changed();
   }
 
   /**
@@ -145,6 +161,7 @@ export class AdsClient implements StreamHandler {
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = undefined;
     this.state.clearTimers();
+    this.directory?.close();
     this.#stream?.close();
     this.#stream = undefined;
     this.#client.close();

@@ -48,6 +48,12 @@ export interface XdsSourceOptions {
   doesNotExistMs?: number;
   /** How long start() waits for the first complete config before resolving anyway (default 15 s). */
   initialFetchTimeoutMs?: number;
+  /**
+   * Proxyless profile: keep the server's listener names on a second, wildcard LDS stream, so a
+   * host outside the mesh is known at once rather than after the 15 s does-not-exist timer
+   * (default true; listener-directory.ts).
+   */
+  listenerDirectory?: boolean;
 }
 
 /**
@@ -93,6 +99,8 @@ export class XdsConfigSource {
       logger: mesh.logger,
       onChange: () => this.#schedule(),
       ...(this.#sidecar && { types: SIDECAR_RESOURCE_TYPES, node: sidecarNode(bootstrap, mesh.identity) }),
+      // Wildcard subscriptions know every name already; named ones learn absence from the directory.
+      listenerDirectory: !this.#wildcard && opts.listenerDirectory !== false,
       ...(opts.backoff !== undefined && { backoff: opts.backoff }),
       ...(opts.doesNotExistMs !== undefined && { doesNotExistMs: opts.doesNotExistMs }),
     });
@@ -255,6 +263,12 @@ export class XdsConfigSource {
     const client = this.client;
     const st = client.state;
     client.setSubscription(LISTENER.typeUrl, this.#wildcard ? '*' : [...this.#listeners, ...this.#inbound.keys()]);
+    // Client listeners the server's complete listing lacks do not exist: say so now. (Inbound
+    // listeners are never in a wildcard answer; they keep the timer.)
+    const directory = client.directory;
+    if (directory?.size !== undefined) {
+      for (const name of this.#listeners) if (directory.has(name) === false) client.declareAbsent(LISTENER.typeUrl, name);
+    }
     const listeners = this.#wantedListeners(st);
     const routes = new Set<string>();
     const clusters = new Set<string>();
