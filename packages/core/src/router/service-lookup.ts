@@ -112,6 +112,7 @@ const vhostCache = new WeakMap<ServiceRoutes, Map<string, VirtualHostRoutes>>();
  * authority itself picks the virtual host (then the other names never matter).
  */
 export function virtualHostFor(service: ServiceRoutes, authority: string, fqdn: string, port: number): VirtualHostRoutes | undefined {
+  if (service.ignorePort) authority = withoutPort(authority);
   let m = vhostCache.get(service);
   const hit = m?.get(authority);
   if (hit) return hit;
@@ -122,5 +123,11 @@ export function virtualHostFor(service: ServiceRoutes, authority: string, fqdn: 
     m.set(authority, byAuthority);
     return byAuthority;
   }
-  return selectVirtualHost(service, [`${fqdn}:${port}`, fqdn]);
+  return selectVirtualHost(service, service.ignorePort ? [fqdn] : [`${fqdn}:${port}`, fqdn]);
+}
+
+/** `host:port` → `host` (`[v6]:port` → `[v6]`), as Envoy's ignore_port_in_host_matching strips it. */
+function withoutPort(authority: string): string {
+  const i = authority.lastIndexOf(':');
+  return i > 0 && !authority.endsWith(']') && /^\d+$/.test(authority.slice(i + 1)) ? authority.slice(0, i) : authority;
 }

@@ -15,6 +15,7 @@ import { fail, ok, type Result } from '../xds/translate-result.ts';
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
 export const UPSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const DOWNSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+const RAW_BUFFER = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
 /** Where PEM text comes from. */
 export type PemSource =
@@ -86,7 +87,8 @@ export function translateTransportSocket(cluster: string, ts: { name?: string; t
   const at = `Cluster ${cluster}: transportSocket`;
   const cfg = ts.typedConfig;
   const type = cfg?.['@type'];
-  if (ts.name === 'envoy.transport_sockets.raw_buffer' && !cfg) return ok(undefined);
+  // Plaintext: by name alone, or with its (empty) RawBuffer config as istiod's sidecar form writes it.
+  if (ts.name === 'envoy.transport_sockets.raw_buffer' && (!cfg || type === RAW_BUFFER)) return ok(undefined);
   if (ts.name !== TLS_TRANSPORT_SOCKET && type !== UPSTREAM_TLS_CONTEXT) {
     return fail(`${at}.name: ${JSON.stringify(ts.name)} is not supported (only ${TLS_TRANSPORT_SOCKET})`);
   }

@@ -61,6 +61,8 @@ export interface ServiceRoutes {
   readonly virtualHosts: readonly VirtualHostRoutes[];
   /** The service's own hostname when the route table serves many (sidecar profile: one table per port). */
   readonly host?: string | undefined;
+  /** The route table matches domains against the Host without its port (ignore_port_in_host_matching). */
+  readonly ignorePort?: boolean | undefined;
 }
 
 export interface VirtualHostRoutes {

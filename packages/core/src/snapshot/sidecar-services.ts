@@ -7,7 +7,7 @@
 // block_all) answers hosts no virtual host names on a port that has a listener; the
 // virtualOutbound's catch-all answers ports that have none.
 
-import type { Listener } from '../xds/resources.ts';
+import type { Listener, RouteConfiguration } from '../xds/resources.ts';
 import { translateSidecarListener } from '../xds/translate-sidecar-listener.ts';
 import { translateRouteConfiguration } from '../xds/translate-route-config.ts';
 import type { OutboundPolicy, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
@@ -36,6 +36,7 @@ export function emptySidecarRouting(): SidecarRouting {
 export function placeSidecarListener(
   name: string,
   l: Listener,
+  routeConfigs: ReadonlyMap<string, RouteConfiguration>,
   routeTables: ReadonlyMap<string, VirtualHostRoutes[]>,
   services: Map<string, ServiceRoutes>,
   wildcards: WildcardService[],
@@ -54,6 +55,7 @@ export function placeSidecarListener(
   }
   let virtualHosts: readonly VirtualHostRoutes[] | undefined;
   let routeConfig: string;
+  const ignorePort = (s.inlineRouteConfig ?? (s.routeConfigName !== undefined ? routeConfigs.get(s.routeConfigName) : undefined))?.ignorePortInHostMatching === true;
   if (s.inlineRouteConfig) {
     const inline = translateRouteConfiguration(s.inlineRouteConfig);
     if (!inline.ok) return `Listener ${name}: ${inline.error}`;
@@ -68,13 +70,13 @@ export function placeSidecarListener(
   }
   const port = s.port;
   if (port === undefined) return `Listener ${name}: address.socketAddress.portValue: required for an HTTP listener`;
-  routing.portRoutes.set(port, { listener: name, routeConfig, virtualHosts });
+  routing.portRoutes.set(port, { listener: name, routeConfig, virtualHosts, ...(ignorePort && { ignorePort }) });
   const suffix = `:${port}`;
   for (const vh of virtualHosts) {
     if (vh.domains.includes('*')) continue;
     // istiod names a virtual host `<hostname>:<port>`; its first domain is the hostname too.
     const host = vh.name.endsWith(suffix) ? vh.name.slice(0, -suffix.length) : vh.domains[0]!;
-    const service: ServiceRoutes = { listener: name, routeConfig, virtualHosts, host };
+    const service: ServiceRoutes = { listener: name, routeConfig, virtualHosts, host, ...(ignorePort && { ignorePort }) };
     for (const raw of vh.domains) {
       let d = raw.toLowerCase();
       if (d.endsWith(suffix)) d = d.slice(0, -suffix.length);

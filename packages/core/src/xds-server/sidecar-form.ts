@@ -44,7 +44,7 @@ export function toSidecarForm(proxyless: XdsResources, ports: readonly CompiledS
     if (http.length > 0) {
       const rc = String(port);
       out.routeConfigs.set(rc, portRouteTable(rc, http, proxyless, outbound));
-      chains.push({ filters: [{ name: HCM_FILTER, typedConfig: httpConnectionManager(name, rc) }] });
+      chains.push({ filterChainMatch: { transportProtocol: 'raw_buffer', applicationProtocols: ['http/1.1', 'h2c'] }, filters: [{ name: HCM_FILTER, typedConfig: httpConnectionManager(name, rc) }] });
     }
     for (const t of tcp) chains.push({ name: `outbound|${port}||${t.host}`, filters: [tcpProxy(`outbound|${port}||${t.host}`)] });
     out.listeners.set(name, {
@@ -53,6 +53,8 @@ export function toSidecarForm(proxyless: XdsResources, ports: readonly CompiledS
       trafficDirection: 'OUTBOUND',
       bindToPort: false,
       filterChains: chains,
+      // What is not HTTP on the port goes where the mesh's catch-all says.
+      defaultFilterChain: { name: 'PassthroughFilterChain', filterChainMatch: {}, filters: [tcpProxy(outbound === 'REGISTRY_ONLY' ? BLACK_HOLE_CLUSTER : PASSTHROUGH_CLUSTER)] },
     });
   }
   const catchAll = outbound === 'REGISTRY_ONLY' ? BLACK_HOLE_CLUSTER : PASSTHROUGH_CLUSTER;
@@ -84,18 +86,21 @@ function portRouteTable(name: string, http: readonly CompiledServicePort[], prox
   for (const p of http) {
     for (const vh of proxyless.routeConfigs.get(p.routeConfig)?.virtualHosts ?? []) hosts.push(vh);
   }
+  // The sidecar's table lists each name once, without ports, and matches the Host without its port.
+  const portless = hosts.map((vh) => ({ ...vh, domains: vh.domains.filter((d) => !/:\d+$/.test(d) || d.endsWith(']')) }));
+  hosts.splice(0, hosts.length, ...portless);
   hosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   hosts.push(outbound === 'REGISTRY_ONLY'
     ? { name: 'block_all', domains: ['*'], routes: [{ name: 'block_all', match: { prefix: '/' }, directResponse: { status: 502 } }], includeRequestAttemptCount: true }
     : { name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: '0s', maxGrpcTimeout: '0s' } }], includeRequestAttemptCount: true });
-  return { name, virtualHosts: hosts, validateClusters: false };
+  return { name, virtualHosts: hosts, validateClusters: false, maxDirectResponseBodySizeBytes: 1048576, ignorePortInHostMatching: true };
 }
 
 function httpConnectionManager(listener: string, routeConfigName: string): Any {
   return {
     '@type': TYPE_URL.HttpConnectionManager,
     statPrefix: `outbound_${listener}`,
-    rds: { configSource: { ads: {}, resourceApiVersion: 'V3' }, routeConfigName },
+    rds: { configSource: { ads: {}, initialFetchTimeout: '0s', resourceApiVersion: 'V3' }, routeConfigName },
     httpFilters: [
       { name: FILTER_NAME.fault, typedConfig: { '@type': TYPE_URL.HTTPFault } },
       { name: FILTER_NAME.router, typedConfig: { '@type': TYPE_URL.Router } },

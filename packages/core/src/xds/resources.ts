@@ -93,6 +93,9 @@ export interface RouteConfiguration {
   name: string;
   virtualHosts?: VirtualHost[];
   validateClusters?: boolean;
+  /** Match virtual host domains against the Host without its port (istiod's sidecar route tables set it). */
+  ignorePortInHostMatching?: boolean;
+  maxDirectResponseBodySizeBytes?: number;
 }
 
 export interface VirtualHost {

@@ -24,6 +24,8 @@ import { fail, ok, type Result } from './translate-result.ts';
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+/** istiod's catch-all clusters (pilot/pkg/networking/util): where unmatched connections go. */
+const CATCH_ALL_CLUSTERS = new Set(['PassthroughCluster', 'BlackHoleCluster', 'InboundPassthroughCluster']);
 
 export interface SidecarListener {
   readonly name: string;
@@ -91,6 +93,9 @@ export function translateSidecarListener(l: Listener): Result<SidecarListener> {
     }
     // istiod's guard against connections to the catch-all's own port looping: nothing to route.
     if (virtualOutbound && chain.filterChainMatch?.['destinationPort'] === port) continue;
+    // A port's own catch-all (non-HTTP bytes to PassthroughCluster) loses nothing: Meshlet's
+    // requests are HTTP, and hosts outside the mesh are answered by the route table's `*` host.
+    if (cluster !== undefined && CATCH_ALL_CLUSTERS.has(cluster)) continue;
     const what = tcp ? `TCP proxy to ${cluster ?? 'weighted clusters'}` : `network filters ${filters.map((f) => f.name).join(', ') || '(none)'}`;
     notes.push(`${label}: ${what} ignored: Meshlet routes HTTP and gRPC requests, not TCP connections`);
   }
