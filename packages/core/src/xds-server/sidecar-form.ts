@@ -17,7 +17,7 @@
 //  - EDS: unchanged.
 
 import type { Any, Cluster, Listener, RouteConfiguration, VirtualHost, XdsResources } from '../xds/resources.ts';
-import { FILTER_NAME, TYPE_URL } from '../xds/resources.ts';
+import { FILTER_NAME, HTTP_PROTOCOL_OPTIONS, TYPE_URL } from '../xds/resources.ts';
 import type { CompiledServicePort } from '../istio/compile/compile-service-routes.ts';
 import { HCM_FILTER, TCP_PROXY_FILTER, TCP_PROXY_TYPE_URL } from '../xds/translate-sidecar-listener.ts';
 import { BLACK_HOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '../snapshot/sidecar-services.ts';
@@ -77,6 +77,7 @@ export function toSidecarForm(proxyless: XdsResources, ports: readonly CompiledS
     lbPolicy: 'CLUSTER_PROVIDED',
     connectTimeout: '10s',
     circuitBreakers: { thresholds: [{ maxConnections: UINT32_MAX, maxPendingRequests: UINT32_MAX, maxRequests: UINT32_MAX, maxRetries: UINT32_MAX }] },
+    typedExtensionProtocolOptions: { [HTTP_PROTOCOL_OPTIONS]: { '@type': TYPE_URL.HttpProtocolOptions, commonHttpProtocolOptions: { idleTimeout: '300s' } } },
   });
   return out;
 }
