@@ -27,6 +27,8 @@ export interface PreviousBuild {
   readonly servicesByListener: ReadonlyMap<string, ServiceRoutes>;
   readonly services: ReadonlyMap<string, ServiceRoutes>;
   readonly wildcards: readonly WildcardService[];
+  /** Services by `ip:port` (a virtual host domain that is an address). */
+  readonly byAddress: ReadonlyMap<string, ServiceRoutes>;
   readonly listenerErrors: readonly string[];
   /** Sidecar listeners' port route tables, catch-all and notes; undefined when there are none. */
   readonly sidecar: SidecarRouting | undefined;

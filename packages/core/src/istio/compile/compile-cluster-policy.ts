@@ -6,7 +6,7 @@
 //    four limits are 2^32-1 unless the rule sets them — always written, as the sidecar does,
 //    so "no limit" is explicit rather than Envoy's 1024;
 //  - outlier detection only when the rule has it, with istiod's enforcing percentages and
-//    healthyPanicThreshold from minHealthPercent — else 0 (panic off), as istiod writes it;
+//    healthyPanicThreshold from minHealthPercent;
 //  - load balancer: LEAST_REQUEST by default, consistent hash → RING_HASH / MAGLEV,
 //    PASSTHROUGH → ORIGINAL_DST with CLUSTER_PROVIDED; `warmup` (or the deprecated
 //    `warmupDurationSecs`) → slow_start_config of ROUND_ROBIN / LEAST_REQUEST;
@@ -26,11 +26,6 @@ export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined
   if (policy?.outlierDetection) applyOutlierDetection(c, policy.outlierDetection);
   applyLoadBalancer(c, policy?.loadBalancer);
   if (c.type === 'ORIGINAL_DST') c.lbPolicy = 'CLUSTER_PROVIDED';
-  // istiod sends unready endpoints too (PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS, on by default) and so
-  // turns panic mode off on every cluster whose balancer picks hosts (applyLoadBalancer in
-  // cluster_traffic_policy.go): never balance onto hosts that are not ready. minHealthPercent
-  // (above) sets it otherwise.
-  else if (c.commonLbConfig?.healthyPanicThreshold === undefined) c.commonLbConfig = { ...c.commonLbConfig, healthyPanicThreshold: {} };
 }
 
 function applyConnectionPool(c: Cluster, pool: ConnectionPoolSettings, budget: TrafficPolicy['retryBudget']): void {
