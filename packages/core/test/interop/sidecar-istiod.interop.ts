@@ -1,8 +1,10 @@
 // The sidecar profile against istiod's sidecar generator (istiod/main.go: istiod's
 // DiscoveryServer fed Kubernetes objects through its fake client), on bookinfo: its Services,
-// DestinationRules and the jason VirtualService unchanged, plus a DestinationRule with outlier
-// detection, connection-pool limits and SIMPLE TLS origination, and the Pods and EndpointSlices
-// of pods that are real servers on 127.0.0.x. Through istiod, Meshlet must make the decisions
+// DestinationRules and the jason VirtualService (tests/fixtures/bookinfo) unchanged, plus a
+// DestinationRule with outlier detection, connection-pool limits and SIMPLE TLS origination, and
+// the Pods and EndpointSlices of pods that are real servers on 127.0.0.101+ (this test's own: the
+// fixture's pods listen on 127.0.0.1x:9080, which the default suite's bookinfo test binds, and
+// ratings needs a second, failing pod). Through istiod, Meshlet must make the decisions
 // the embedded compiler makes on the same files, and enforce them the same way, measured: a
 // failing pod ejected, an overflow failing fast, TLS originated. And a host outside the mesh is
 // reached without waiting in both xDS profiles; REGISTRY_ONLY blocks it.
@@ -131,7 +133,15 @@ describe.skipIf(!HAS_GO)('the sidecar profile against istiod, on bookinfo', () =
   });
 
   it.each(REQUESTS)('decides $url $headers as the embedded compiler does', (req) => {
-    expect(decision(sidecar.explain(req))).toEqual(decision(embedded.explain(req)));
+    const viaIstiod = sidecar.explain(req);
+    expect(viaIstiod.action).toBe('forward');
+    expect(decision(viaIstiod)).toEqual(decision(embedded.explain(req)));
+  });
+
+  it('follows the jason route to reviews v2, and everyone else to v3 (bookinfo\'s VirtualService)', () => {
+    const to = (headers: Record<string, string>) => sidecar.explain({ url: 'http://reviews:9080/', headers }).clusters.map((c) => [c.name, c.endpoints?.map((e) => e.address)]);
+    expect(to({ 'end-user': 'jason' })).toEqual([['outbound|9080|v2|reviews.default.svc.cluster.local', [`127.0.0.106:${pod('reviews-v2-0').port}`]]]);
+    expect(to({})).toEqual([['outbound|9080|v3|reviews.default.svc.cluster.local', [`127.0.0.107:${pod('reviews-v3-0').port}`]]]);
   });
 
   it('holds every protection of the DestinationRules, as the embedded compiler does', () => {
