@@ -137,14 +137,19 @@ interface ScaleRow {
 
 type Profile = 'proxyless' | 'sidecar';
 
-/** One routing decision, averaged over 100 services × 1,000 requests (virtual hosts cached after the first). */
+/** One routing decision, averaged over 100 services × 1,000 requests (virtual hosts cached after the first), best of 7 rounds. */
 function decideMicros(mesh: Mesh): number {
   const hosts = Array.from({ length: 100 }, (_, i) => `svc-${i * Math.floor(SERVICES / 100)}.ns-${(i * Math.floor(SERVICES / 100)) % 50}.svc.cluster.local`);
   const views = hosts.map((h) => requestView('GET', 'http', `${h}:8080`, '/', {}));
   for (let i = 0; i < hosts.length; i++) if (mesh.decide(views[i]!, hosts[i]!, 8080).kind !== 'forward') throw new Error(`${hosts[i]} is not routed`);
-  const t0 = performance.now();
-  for (let r = 0; r < 1000; r++) for (let i = 0; i < hosts.length; i++) mesh.decide(views[i]!, hosts[i]!, 8080);
-  return ((performance.now() - t0) * 1000) / (hosts.length * 1000);
+  // The best of 7 rounds: on a shared machine the slowest rounds measure the neighbours.
+  let best = Infinity;
+  for (let k = 0; k < 7; k++) {
+    const t0 = performance.now();
+    for (let r = 0; r < 1000; r++) for (let i = 0; i < hosts.length; i++) mesh.decide(views[i]!, hosts[i]!, 8080);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (best * 1000) / (hosts.length * 1000);
 }
 
 async function largeSnapshot(dir: string, address: string, delta: boolean, profile: Profile): Promise<ScaleRow> {

@@ -130,11 +130,11 @@ const vhostCache = new WeakMap<ServiceRoutes, Map<string, VirtualHostRoutes>>();
  * authority itself picks the virtual host (then the other names never matter).
  */
 export function virtualHostFor(service: ServiceRoutes, authority: string, fqdn: string, port: number): VirtualHostRoutes | undefined {
-  if (service.ignorePort) authority = withoutPort(authority);
   let m = vhostCache.get(service);
   const hit = m?.get(authority);
   if (hit) return hit;
-  const byAuthority = bestForName(service, authority.toLowerCase());
+  // Cached under the authority as sent; the port is stripped only to match (ignore_port_in_host_matching).
+  const byAuthority = bestForName(service, (service.ignorePort ? withoutPort(authority) : authority).toLowerCase());
   if (byAuthority) {
     if (!m) { m = new Map(); vhostCache.set(service, m); }
     if (m.size >= CACHE_LIMIT) m.clear();
