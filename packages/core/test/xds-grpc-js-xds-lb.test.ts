@@ -17,9 +17,9 @@ const grpc = requireFromXds('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
 const WHO = '/meshlet.test.Echo/Who';
 const raw = { serialize: (b: Buffer): Buffer => b, deserialize: (b: Buffer): Buffer => b };
 
-/** One service per setting; `lb` is the DestinationRule's trafficPolicy (YAML flow mapping body). */
+/** One service per setting; `policy` is the DestinationRule's trafficPolicy (a YAML flow mapping; '' for none). */
 const CASES: { name: string; policy: string; expect: 'spread' | 'sticky' | 'ok' | { only: string } }[] = [
-  { name: 'unset', policy: '{}', expect: 'spread' },
+  { name: 'unset', policy: '', expect: 'spread' },
   { name: 'round-robin', policy: '{ loadBalancer: { simple: ROUND_ROBIN } }', expect: 'spread' },
   { name: 'least-request', policy: '{ loadBalancer: { simple: LEAST_REQUEST } }', expect: 'spread' },
   { name: 'least-conn', policy: '{ loadBalancer: { simple: LEAST_CONN } }', expect: 'spread' },
@@ -61,14 +61,14 @@ kind: DestinationRule
 metadata: { name: lb-${c.name}, namespace: default }
 spec:
   host: ${host(c.name)}
-  trafficPolicy: ${c.policy}
-`).join('---\n');
+${c.policy ? `  trafficPolicy: ${c.policy}\n` : ''}`).join('---\n');
 }
 
 describe('meshlet xds serves every DestinationRule load balancer so that each client takes one', () => {
   let backends: { name: string; port: number; server: import('@grpc/grpc-js').Server }[];
   let xds: XdsServer;
   let dir: string;
+  let bsDir: string;
   let mesh: Mesh;
   const clients = new Map<string, import('@grpc/grpc-js').Client>();
 
@@ -89,6 +89,7 @@ describe('meshlet xds serves every DestinationRule load balancer so that each cl
       return { name, port, server };
     }));
     dir = tempDir('xds-lb');
+    bsDir = tempDir('xds-lb-bs');
     writeConfig(dir, { 'mesh.yaml': meshYaml(Object.fromEntries(backends.map((b) => [b.name, b.port]))) });
     xds = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
     const bootstrap = JSON.parse(JSON.stringify({
@@ -100,7 +101,7 @@ describe('meshlet xds serves every DestinationRule load balancer so that each cl
     (requireFromXds('@grpc/grpc-js-xds') as { register(): void }).register();
     for (const c of CASES) clients.set(c.name, new grpc.Client(`xds:///${host(c.name)}:9080`, grpc.credentials.createInsecure()));
     mesh = await createMesh({
-      bootstrap: writeBootstrap(dir, xds.address),
+      bootstrap: writeBootstrap(bsDir, xds.address),
       listeners: CASES.map((c) => `${host(c.name)}:9080`),
       logger: silentLogger,
     });
@@ -112,7 +113,7 @@ describe('meshlet xds serves every DestinationRule load balancer so that each cl
     xds?.close();
     await Promise.all((backends ?? []).map((b) => new Promise<void>((r) => b.server.tryShutdown(() => r()))));
     delete process.env['GRPC_XDS_BOOTSTRAP_CONFIG'];
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const d of [dir, bsDir]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
   for (const c of CASES) {

@@ -12,12 +12,14 @@ import { REVIEWS, routesYaml, servicesYaml, startBackend, tempDir, writeBootstra
 
 let backends: Backend[];
 let dir: string;
+let bootstraps: string;
 let server: XdsServer;
 const meshes: Mesh[] = [];
 
 beforeAll(async () => {
   backends = await Promise.all(['v1', 'v2', 'v3', 'outside'].map((n) => startBackend(n)));
   dir = tempDir('xds-outside');
+  bootstraps = tempDir('xds-outside-bs');
   writeConfig(dir, { 'services.yaml': servicesYaml({ v1: backends[0]!.port, v2: backends[1]!.port, v3: backends[2]!.port }), 'routes.yaml': routesYaml({ v1: 100, v3: 0 }) });
   server = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
 }, 30_000);
@@ -26,7 +28,7 @@ afterAll(async () => {
   await Promise.all(meshes.map((m) => m.close()));
   server?.close();
   await Promise.all((backends ?? []).map((b) => b.close()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const d of [dir, bootstraps]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 /** Time to the answer of one request to the server outside the mesh, through a MeshAgent. */
@@ -48,7 +50,7 @@ describe('a host outside the mesh', () => {
   const doesNotExistMs = 6000;
 
   it('is reached at once by the proxyless profile (listener directory), while mesh hosts still route', async () => {
-    const mesh = await createMesh({ bootstrap: writeBootstrap(dir, server.address), logger: silentLogger, xds: { doesNotExistMs } });
+    const mesh = await createMesh({ bootstrap: writeBootstrap(bootstraps, server.address), logger: silentLogger, xds: { doesNotExistMs } });
     meshes.push(mesh);
     const { ms, body } = await reachOutside(mesh);
     expect(body).toBe('outside');
@@ -59,7 +61,7 @@ describe('a host outside the mesh', () => {
   });
 
   it('is reached at once by the sidecar profile', async () => {
-    const mesh = await createMesh({ bootstrap: writeBootstrap(dir, server.address), logger: silentLogger, xds: { generator: 'sidecar', doesNotExistMs } });
+    const mesh = await createMesh({ bootstrap: writeBootstrap(bootstraps, server.address), logger: silentLogger, xds: { generator: 'sidecar', doesNotExistMs } });
     meshes.push(mesh);
     const { ms, body } = await reachOutside(mesh);
     expect(body).toBe('outside');
@@ -67,7 +69,7 @@ describe('a host outside the mesh', () => {
   });
 
   it('waits for the does-not-exist timer without the directory (what the directory saves)', async () => {
-    const mesh = await createMesh({ bootstrap: writeBootstrap(dir, server.address), logger: silentLogger, xds: { doesNotExistMs, listenerDirectory: false } });
+    const mesh = await createMesh({ bootstrap: writeBootstrap(bootstraps, server.address), logger: silentLogger, xds: { doesNotExistMs, listenerDirectory: false } });
     meshes.push(mesh);
     const { ms, body } = await reachOutside(mesh);
     expect(body).toBe('outside');

@@ -63,6 +63,7 @@ function decision(e: Explanation): unknown {
 describe('the sidecar profile against meshlet xds', () => {
   let backends: Backend[];
   let dir: string;
+  let bsDir: string;
   let allowAny: XdsServer;
   let registryOnly: XdsServer;
   let embedded: Mesh;
@@ -74,6 +75,7 @@ describe('the sidecar profile against meshlet xds', () => {
     backends = await Promise.all(['v1', 'v2', 'v3', 'ratings', 'outside'].map((n) => startBackend(n)));
     const [v1, v2, v3, ratings] = backends;
     dir = tempDir('xds-sidecar');
+    bsDir = tempDir('xds-sidecar-bs');
     writeConfig(dir, {
       'services.yaml': servicesYaml({ v1: v1!.port, v2: v2!.port, v3: v3!.port }),
       'routes.yaml': routesYaml({ v1: 75, v3: 25 }),
@@ -82,8 +84,8 @@ describe('the sidecar profile against meshlet xds', () => {
     allowAny = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
     registryOnly = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger, outboundTrafficPolicy: 'REGISTRY_ONLY' });
     embedded = await createMesh({ config: dir, watch: false, logger: silentLogger });
-    sidecar = await createMesh({ bootstrap: writeBootstrap(dir, allowAny.address), xds: { generator: 'sidecar' }, logger: silentLogger });
-    blocked = await createMesh({ bootstrap: writeBootstrap(dir, registryOnly.address, { delta: true }), xds: { generator: 'sidecar' }, logger: silentLogger });
+    sidecar = await createMesh({ bootstrap: writeBootstrap(bsDir, allowAny.address), xds: { generator: 'sidecar' }, logger: silentLogger });
+    blocked = await createMesh({ bootstrap: writeBootstrap(bsDir, registryOnly.address, { delta: true }), xds: { generator: 'sidecar' }, logger: silentLogger });
     agent = new MeshAgent({ mesh: sidecar });
   }, 30_000);
 
@@ -93,7 +95,7 @@ describe('the sidecar profile against meshlet xds', () => {
     allowAny?.close();
     registryOnly?.close();
     await Promise.all((backends ?? []).map((b) => b.close()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const d of [dir, bsDir]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
   it('asks as an Envoy sidecar and holds its listeners, route tables by port and catch-all clusters', () => {

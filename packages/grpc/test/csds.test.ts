@@ -63,7 +63,7 @@ spec:
   ports: [{ number: 9000, name: grpc, protocol: GRPC }]
   endpoints: [{ address: 127.0.0.1, ports: { grpc: ${echo.port} } }]
 `);
-  control = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
+  control = await XdsServer.start({ config: [join(dir, 'mesh.yaml')], listen: '127.0.0.1:0', logger: silentLogger });
   const bootstrap = join(dir, 'bootstrap.json');
   writeFileSync(bootstrap, JSON.stringify({
     xds_servers: [{ server_uri: control.address, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
@@ -101,7 +101,7 @@ describe('CSDS', () => {
   });
 
   it('is served by addMeshAdminServices on any grpc-js server, over StreamClientStatus too', async () => {
-    const mesh: Mesh = await createMesh({ config: dir, watch: false, logger: silentLogger });
+    const mesh: Mesh = await createMesh({ config: join(dir, 'mesh.yaml'), watch: false, logger: silentLogger });
     cleanup.push(() => mesh.close());
     const { address, server } = await serve((s) => addMeshAdminServices(s, mesh));
     cleanup.push(() => server.forceShutdown());
@@ -124,7 +124,7 @@ describe('CSDS', () => {
   });
 
   it('refuses node matchers, as grpc-js-xds does', async () => {
-    const mesh: Mesh = await createMesh({ config: dir, watch: false, logger: silentLogger });
+    const mesh: Mesh = await createMesh({ config: join(dir, 'mesh.yaml'), watch: false, logger: silentLogger });
     cleanup.push(() => mesh.close());
     const { address, server } = await serve((s) => addMeshAdminServices(s, mesh));
     cleanup.push(() => server.forceShutdown());

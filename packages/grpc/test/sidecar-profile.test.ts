@@ -51,7 +51,7 @@ spec:
       route: [{ destination: { host: echo, subset: v2 } }]
     - route: [{ destination: { host: echo, subset: v1 } }]
 `);
-  server = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger });
+  server = await XdsServer.start({ config: [join(dir, 'mesh.yaml')], listen: '127.0.0.1:0', logger: silentLogger });
   const bootstrap = join(dir, 'bootstrap.json');
   writeFileSync(bootstrap, JSON.stringify({
     xds_servers: [{ server_uri: server.address, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],

@@ -9,7 +9,7 @@
 // failing pod ejected, an overflow failing fast, TLS originated. And a host outside the mesh is
 // reached without waiting in both xDS profiles; REGISTRY_ONLY blocks it.
 
-import { cpSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,7 @@ function decision(e: Explanation): unknown {
 describe.skipIf(!HAS_GO)('the sidecar profile against istiod, on bookinfo', () => {
   let binary: string;
   let dir: string;
+  let bsDir: string;
   let pods: LoopbackPod[];
   let outside: Backend;
   let istiod: GoServer;
@@ -78,6 +79,7 @@ describe.skipIf(!HAS_GO)('the sidecar profile against istiod, on bookinfo', () =
     const ca = createRootCa();
     const detailsCert = issueWorkloadCert(ca, { dnsNames: [SNI] });
     dir = tempDir('istiod-sidecar');
+    bsDir = tempDir('istiod-sidecar-bootstrap');
     const caFile = join(dir, 'ca.pem');
     writeFileSync(caFile, ca.certPem);
     [binary, pods, outside] = await Promise.all([
@@ -112,11 +114,12 @@ describe.skipIf(!HAS_GO)('the sidecar profile against istiod, on bookinfo', () =
     await Promise.all(meshes.map((m) => m.close()));
     await Promise.all([istiod?.stop(), registryOnly?.stop()]);
     await Promise.all([...(pods ?? []).map((p) => p.close()), outside?.close()]);
+    for (const d of [dir, bsDir]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
   /** The productpage pod's bootstrap, as istio-agent writes it (GENERATOR grpc; the sidecar profile drops it). */
   function bootstrapFor(server: GoServer, delta = false): string {
-    return writeBootstrap(tempDir('istiod-sidecar-bootstrap'), server.address, { delta, labels: { app: 'productpage', version: 'v1' } });
+    return writeBootstrap(bsDir, server.address, { delta, labels: { app: 'productpage', version: 'v1' } });
   }
 
   function findFixture(name: string): string {
