@@ -85,11 +85,9 @@ export function toSidecarForm(proxyless: XdsResources, ports: readonly CompiledS
 function portRouteTable(name: string, http: readonly CompiledServicePort[], proxyless: XdsResources, outbound: OutboundTrafficPolicy): RouteConfiguration {
   const hosts: VirtualHost[] = [];
   for (const p of http) {
-    for (const vh of proxyless.routeConfigs.get(p.routeConfig)?.virtualHosts ?? []) hosts.push(vh);
+    // The sidecar's table lists each name once, without ports, and matches the Host without its port.
+    for (const vh of proxyless.routeConfigs.get(p.routeConfig)?.virtualHosts ?? []) hosts.push({ ...vh, domains: vh.domains.filter((d) => !/:\d+$/.test(d) || d.endsWith(']')) });
   }
-  // The sidecar's table lists each name once, without ports, and matches the Host without its port.
-  const portless = hosts.map((vh) => ({ ...vh, domains: vh.domains.filter((d) => !/:\d+$/.test(d) || d.endsWith(']')) }));
-  hosts.splice(0, hosts.length, ...portless);
   hosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   hosts.push(outbound === 'REGISTRY_ONLY'
     ? { name: 'block_all', domains: ['*'], routes: [{ name: 'block_all', match: { prefix: '/' }, directResponse: { status: 502 } }], includeRequestAttemptCount: true }

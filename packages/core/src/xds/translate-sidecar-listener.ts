@@ -102,11 +102,10 @@ export function translateSidecarListener(l: Listener): Result<SidecarListener> {
   return ok({ name: l.name, port, inbound, virtualOutbound, routeConfigName, inlineRouteConfig, catchAllCluster, notes });
 }
 
-/** A chain with no match conditions but the destination port of the listener itself is where unmatched connections go. */
+/** A chain with no match conditions is where a listener's unmatched connections go. */
 function isCatchAll(chain: FilterChain): boolean {
   const m = chain.filterChainMatch;
-  if (!m) return true;
-  return Object.keys(m).every((k) => k === 'destinationPort' ? false : (Array.isArray(m[k]) ? (m[k] as unknown[]).length === 0 : m[k] === undefined));
+  return !m || Object.values(m).every((v) => v === undefined || (Array.isArray(v) && v.length === 0));
 }
 
 function hcmRoutes(hcm: HttpConnectionManager, field: string): Result<{ routeConfigName: string | undefined; inlineRouteConfig: RouteConfiguration | undefined }> {
