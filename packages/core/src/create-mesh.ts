@@ -27,7 +27,11 @@ export interface MeshOptions extends IdentityOptions {
    * fetched on first use (Mesh#ensureService, or the first request to the host).
    */
   listeners?: string[] | '*';
-  /** xDS mode: reconnect back-off, does-not-exist timer, initial fetch timeout. */
+  /**
+   * xDS mode: which of istiod's generators to ask (`generator: 'sidecar'` consumes an Envoy
+   * sidecar's config; default 'grpc', the proxyless one), the listener directory, reconnect
+   * back-off, does-not-exist timer, initial fetch timeout.
+   */
   xds?: Omit<XdsSourceOptions, 'listeners'>;
   /** Re-apply config files when they change (default true). */
   watch?: boolean;
