@@ -35,7 +35,11 @@ export interface MeshOptions extends IdentityOptions {
    * fetched on first use (Mesh#ensureService, or the first request to the host).
    */
   listeners?: string[] | '*';
-  /** xDS mode: reconnect back-off, does-not-exist timer, initial fetch timeout. */
+  /**
+   * xDS mode: which of istiod's generators to ask (`generator: 'sidecar'` consumes an Envoy
+   * sidecar's config; default 'grpc', the proxyless one), the listener directory, reconnect
+   * back-off, does-not-exist timer, initial fetch timeout.
+   */
   xds?: Omit<XdsSourceOptions, 'listeners'>;
   /**
    * Istio's MeshConfig: a file (the istio ConfigMap as kubectl prints it, or the bare MeshConfig

@@ -4,6 +4,7 @@
 export { createMesh, type MeshOptions } from './create-mesh.ts';
 export { MeshTelemetry, type TelemetryOptions, type RequestTrace, type AttemptTrace, type RequestInfo } from './telemetry/mesh-telemetry.ts';
 export { createAdminHandler, type AdminHandler } from './admin/admin-handler.ts';
+export { CSDS_SERVICE, CSDS_SERVICE_DEFINITION, csdsHandlers } from './admin/csds-service.ts';
 export type { ClientStatusResponse, GenericXdsConfig } from './xds/client-status.ts';
 export { decisionAttributes, subsetOf } from './telemetry/decision-attributes.ts';
 export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest, type ResourceContext } from './mesh.ts';

@@ -156,21 +156,50 @@ export interface MeshBinding {
   close(): Promise<void>;
 }
 
+export interface BindMeshOptions extends MeshServerCredentialsOptions {
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port to listen on (default 0: any free port). */
+  listenPort?: number;
+  /**
+   * gRFC A36, as @grpc/grpc-js-xds's XdsServer does it: in xDS mode, open the port only once
+   * the inbound listener is serving, and resolve then — however long the control plane takes.
+   * Needs a listenPort, since the listener is named after the address. Default false: listen at
+   * once and refuse connections while not serving.
+   */
+  listenWhenServing?: boolean;
+  /** Gives up a bind still waiting to serve (rejects with an AbortError). */
+  signal?: AbortSignal;
+}
+
 /**
  * Serves `server` on host:port (default 127.0.0.1:0) in the mTLS mode set for that port, per
  * connection: a policy edit applies to the next connection. In xDS mode the mode and the RBAC
  * rules come from the server's inbound listener (gRFC A36 name from the bootstrap template);
  * bindMesh resolves once the control plane has answered, and refuses connections while it has
- * no such listener. In embedded mode PeerAuthentication and AuthorizationPolicy decide.
+ * no such listener (or, with listenWhenServing, does not listen before it has one). In embedded
+ * mode PeerAuthentication and AuthorizationPolicy decide.
  *
  * TLS is terminated here (a non-listening tls.Server) and the TLS socket handed to grpc-js as an
  * already-secure connection, because an Envoy sidecar client offers ALPN "istio-h2"/"istio"
  * only, which grpc-js's secure server (ALPN "h2") refuses. grpc-js still reads the caller's
  * certificate from the socket for getAuthContext().
  */
-export async function bindMesh(server: Server, opts: MeshServerCredentialsOptions & { host?: string; listenPort?: number }): Promise<MeshBinding> {
+export async function bindMesh(server: Server, opts: BindMeshOptions): Promise<MeshBinding> {
   const mesh = opts.mesh;
   const policy = new ServerPolicy(opts);
+  let host = opts.host ?? '127.0.0.1';
+  let listenPort = opts.listenPort ?? 0;
+  const ingress = listenPort === 0 ? undefined : policy.ingressAddress(host, listenPort);
+  if (ingress) {
+    mesh.logger.info({ requested: `${host}:${listenPort}`, listening: `${ingress.host}:${ingress.port}` }, ingress.reason);
+    host = ingress.host;
+    listenPort = ingress.port;
+  }
+  if (opts.listenWhenServing) {
+    if (!listenPort) throw new Error(`bindMesh: listenWhenServing needs a listenPort: the inbound listener is named after the address (gRFC A36), so ${host}:0 cannot be asked for`);
+    await untilServing(policy, host, listenPort, opts.signal);
+  }
   const limits = new InboundConnections(new InboundGate((port) => policy.inboundLimits(port)), (key) => (key as Socket).destroy());
   const authz = [meshInboundLimitsInterceptor(limits, opts.port), ...(opts.authorization === false ? [] : [meshAuthorizationInterceptor(policy, opts.port)])];
   // One injector for every connection, TLS already terminated or plaintext; the interceptors
@@ -179,6 +208,7 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
   let tls: TlsServer | undefined;
   let unwatch: (() => void) | undefined;
   let watcher: CertWatcher | undefined;
+  let noCertificate: string | undefined;
   try {
     watcher = watcherFor(opts);
     const m = watcher.current;
@@ -209,7 +239,8 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
     tls = t;
   } catch (err) {
     if (!(err instanceof CertificateError)) throw err;
-    mesh.logger.warn({ error: err.message }, 'gRPC server has no workload certificate: TLS connections will be refused');
+    // Said below only if the port's mode needs TLS: a plaintext server needs no certificate.
+    noCertificate = err.message;
   }
   const ownsWatcher = opts.certs !== undefined;
   const mode = (port: number): MtlsMode => policy.mtlsMode(port).mode;
@@ -237,24 +268,24 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
       }
     });
   });
-  let host = opts.host ?? '127.0.0.1';
-  let listenPort = opts.listenPort ?? 0;
-  const ingress = listenPort === 0 ? undefined : policy.ingressAddress(host, listenPort);
-  if (ingress) {
-    mesh.logger.info({ requested: `${host}:${listenPort}`, listening: `${ingress.host}:${ingress.port}` }, ingress.reason);
-    host = ingress.host;
-    listenPort = ingress.port;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      net.once('error', reject);
+      net.listen(listenPort, host, () => { net.off('error', reject); resolve(); });
+    });
+  } catch (err) {
+    policy.close();
+    throw err;
   }
-  await new Promise<void>((resolve, reject) => {
-    net.once('error', reject);
-    net.listen(listenPort, host, () => { net.off('error', reject); resolve(); });
-  });
   const port = (net.address() as AddressInfo).port;
   try {
     await policy.attach(host, port);
   } catch (err) {
     net.close();
     throw err;
+  }
+  if (noCertificate !== undefined && mode(opts.port ?? port) === 'STRICT') {
+    mesh.logger.warn({ error: noCertificate, port }, 'gRPC server has no workload certificate and its port requires mTLS: every connection will be refused');
   }
   return {
     port,
@@ -270,4 +301,21 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
       await closed;
     },
   };
+}
+
+/** Waits until the policy for host:port serves (A36), giving up on `signal`; the policy is closed on failure. */
+async function untilServing(policy: ServerPolicy, host: string, port: number, signal: AbortSignal | undefined): Promise<void> {
+  const abort = () => policy.close();
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    if (signal?.aborted) throw signal.reason;
+    await policy.attach(host, port, true);
+    if (signal?.aborted) throw signal.reason;
+    if (!policy.serving) throw new Error(`bindMesh ${host}:${port}: the mesh closed before the inbound listener ${policy.listener ?? ''} was serving`);
+  } catch (err) {
+    policy.close();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
 }

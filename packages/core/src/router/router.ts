@@ -10,13 +10,13 @@ import { blockedReason } from '../snapshot/outbound-policy.ts';
 export type RouteResult =
   /** The host is not a mesh service: send the request as it is (Istio's ALLOW_ANY). */
   | { readonly kind: 'passthrough' }
-  /** The host is not a mesh service and the outbound traffic policy is REGISTRY_ONLY. */
+  /** The host is not a mesh service and the outbound traffic policy is REGISTRY_ONLY (embedded mode, sidecar profile). */
   | { readonly kind: 'blocked'; readonly reason: string }
   | { readonly kind: 'no-route'; readonly service: ServiceRoutes; readonly fqdn: string; readonly reason: string }
   | { readonly kind: 'matched'; readonly service: ServiceRoutes; readonly fqdn: string; readonly virtualHost: VirtualHostRoutes; readonly route: CompiledRoute };
 
 export function routeRequest(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope): RouteResult {
-  const found = lookupService(snapshot, host, port, scope) ?? outsideTheMesh(snapshot, host);
+  const found = lookupService(snapshot, host, port, scope) ?? outsideTheMesh(snapshot, host, port);
   if (!found) {
     const o = snapshot.outbound;
     if (o?.blocked) return { kind: 'blocked', reason: blockedReason(o, host, port) };
@@ -42,8 +42,13 @@ export function pickWeightedCluster(action: ForwardAction, random: () => number 
   return list[list.length - 1]!;
 }
 
-/** An egress proxy's catch-all route table (ALLOW_ANY with egressProxy) takes hosts no service takes. */
-function outsideTheMesh(snapshot: MeshSnapshot, host: string): { service: ServiceRoutes; fqdn: string } | undefined {
-  const routes = snapshot.outbound?.routes;
-  return routes ? { service: routes, fqdn: host } : undefined;
+/**
+ * A host no service takes: in the sidecar profile, on a port that has a listener, that port's
+ * route table (its `*` host: allow_any to PassthroughCluster, or block_all's 502), as the Envoy
+ * sidecar's port listener takes it; else the catch-all route table of an egress proxy (embedded
+ * mode, ALLOW_ANY with a Sidecar egressProxy).
+ */
+function outsideTheMesh(snapshot: MeshSnapshot, host: string, port: number): { service: ServiceRoutes; fqdn: string } | undefined {
+  const service = snapshot.portRoutes?.get(port) ?? snapshot.outbound?.routes;
+  return service ? { service, fqdn: host } : undefined;
 }

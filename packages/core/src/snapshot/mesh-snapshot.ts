@@ -31,8 +31,18 @@ export interface MeshSnapshot {
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   /** The resources this snapshot was built from, for configDump(). */
   readonly resources: XdsResources;
-  /** Where a host:port no service takes goes (Istio's outbound traffic policy). Absent: passthrough (ALLOW_ANY). */
+  /**
+   * Sidecar profile: per port with an HTTP listener, its whole route table — the route for a
+   * host none of its virtual hosts names (its `*` host: allow_any or block_all).
+   */
+  readonly portRoutes?: ReadonlyMap<number, ServiceRoutes> | undefined;
+  /**
+   * Where a host:port no listener takes goes (Istio's outbound traffic policy): the sidecar
+   * profile's virtualOutbound catch-all, or the embedded compiler's decision. Absent: passthrough.
+   */
   readonly outbound?: OutboundPolicy | undefined;
+  /** Resources held but not acted on (TCP listeners and filter chains), one line each. */
+  readonly notes?: readonly string[] | undefined;
 }
 
 /** Istio's outbound traffic policy as a sidecar's catch-all listener (virtualOutbound) carries it. */
@@ -58,6 +68,10 @@ export interface ServiceRoutes {
   readonly listener: string;
   readonly routeConfig: string;
   readonly virtualHosts: readonly VirtualHostRoutes[];
+  /** The service's own hostname when the route table serves many (sidecar profile: one table per port). */
+  readonly host?: string | undefined;
+  /** The route table matches domains against the Host without its port (ignore_port_in_host_matching). */
+  readonly ignorePort?: boolean | undefined;
 }
 
 export interface VirtualHostRoutes {

@@ -24,7 +24,7 @@ import type { XdsResources } from '../../xds/resources.ts';
 import type { ClientIdentity, CompileContext } from './compile-context.ts';
 import { Problems } from './compile-context.ts';
 import { compileClusters } from './compile-clusters.ts';
-import { compileServiceRoutes } from './compile-service-routes.ts';
+import { compileServiceRoutes, type CompiledServicePort } from './compile-service-routes.ts';
 import { buildServiceRegistry } from './compile-services.ts';
 import { selectVirtualServices } from './compile-virtual-services.ts';
 import { checkDestinationRules } from './destination-rule-checks.ts';
@@ -66,6 +66,8 @@ export interface CompileResult {
   outbound: CompiledOutbound;
   /** The Sidecar in force; undefined when none applies (no scoping). */
   scope: ScopeReport | undefined;
+  /** Every service port compiled, with its protocol class. */
+  servicePorts: CompiledServicePort[];
 }
 
 export function compileMesh(objects: readonly MeshObject[], identity: ClientIdentity, opts: CompileOptions = {}): CompileResult {
@@ -122,7 +124,8 @@ export function compileMesh(objects: readonly MeshObject[], identity: ClientIden
 
   const resources: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
   compileClusters(ctx, registry, rules, resources);
-  compileServiceRoutes(ctx, registry, rules, vss, resources);
+  const servicePorts: CompiledServicePort[] = [];
+  compileServiceRoutes(ctx, registry, rules, vss, resources, servicePorts);
   const outbound = compileOutbound(ctx, outboundChoice(sidecar, mesh), registry);
   const report: ScopeReport | undefined = scope && {
     sidecar: scope.name,
@@ -130,7 +133,7 @@ export function compileMesh(objects: readonly MeshObject[], identity: ClientIden
     outOfScope: registry.outOfScope,
     servicesInScope: registry.services.length,
   };
-  return { resources, problems: ctx.problems.list, mesh, outbound, scope: report };
+  return { resources, problems: ctx.problems.list, mesh, outbound, scope: report, servicePorts };
 }
 
 /**
