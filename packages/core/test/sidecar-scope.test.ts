@@ -5,6 +5,11 @@
 // explain() say about a host it hides.
 
 import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { formatProblem } from '../src/config/config-error.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { Mesh } from '../src/mesh.ts';
@@ -196,4 +201,39 @@ describe('what a client is told about a host its Sidecar hides', () => {
     expect(blocked.configDump().outboundTrafficPolicy).toEqual({ mode: 'REGISTRY_ONLY', origin: 'Sidecar shop/default' });
     await blocked.close();
   });
+});
+
+describe('meshlet explain and dump', () => {
+  it('take the client\'s labels and a MeshConfig file, and name the Sidecar that hid a host', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshlet-cli-sidecar-'));
+    const meshFile = join(mkdtempSync(join(tmpdir(), 'meshlet-cli-mesh-')), 'istio-mesh.conf');
+    try {
+      writeFileSync(join(dir, 'a.yaml'), `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: reviews, namespace: books }
+spec: { hosts: [reviews.books.svc.cluster.local], ports: [{ number: 9080, name: http }], resolution: STATIC, endpoints: [{ address: 10.0.0.1 }] }
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: cart, namespace: shop }
+spec: { workloadSelector: { labels: { app: cart } }, egress: [{ hosts: ["./*"] }] }
+`);
+      writeFileSync(meshFile, 'outboundTrafficPolicy: { mode: REGISTRY_ONLY }\n');
+      const main = join(import.meta.dirname, '../src/cli/main.ts');
+      const run = (...args: string[]) => promisify(execFile)(process.execPath, ['--conditions=source', main, ...args]);
+      const explained = JSON.parse((await run('explain', '--config', dir, '--namespace', 'shop', '--label', 'app=cart', '--mesh-config', meshFile, 'GET', 'http://reviews.books:9080/')).stdout) as { action: string; outOfScope: string };
+      expect(explained.action).toBe('blocked');
+      expect(explained.outOfScope).toContain('Sidecar shop/cart does not import it');
+      // Without the label the Sidecar does not select the client: the host is in scope.
+      const other = JSON.parse((await run('explain', '--config', dir, '--namespace', 'shop', 'GET', 'http://reviews.books:9080/')).stdout) as { action: string };
+      expect(other.action).toBe('forward');
+      const dump = JSON.parse((await run('dump', '--config', dir, '--namespace', 'shop', '--label', 'app=cart')).stdout) as { sidecarScope: { sidecar: string; outOfScope: Record<string, string> }; listeners: unknown[] };
+      expect(dump.sidecarScope.sidecar).toBe('shop/cart');
+      expect(dump.sidecarScope.outOfScope).toEqual({ 'reviews.books.svc.cluster.local': 'books' });
+      expect(dump.listeners).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(join(meshFile, '..'), { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -23,21 +23,24 @@ Usage:
       endpoint (IST0173), DestinationRules for unknown hosts (IST0174), ServiceEntries with
       conflicting protocols (IST0177), VirtualService hosts with no service (MSH0001),
       conflicting DestinationRules (MSH0002), TLS modes a PeerAuthentication refuses (MSH0003),
-      several namespace-wide Telemetries (IST0160).
+      several namespace-wide Telemetries (IST0160), several namespace-wide Sidecars (IST0111).
+      A MeshConfig (the istio ConfigMap, or a bare document in mesh.yaml) is checked too.
       Prints one line per problem as file:line: Kind ns/name: field: message [CODE] and a
       summary; exits 1 if any problem is an error (with --strict, also a warning).
       -o json prints a JSON list instead: code, level, file, line, kind, namespace, name,
       field, message.
 
-  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] [--skip-invalid-objects]
-                  <METHOD> <URL>
+  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] [--label k=v]...
+                  [--mesh-config <file>] [--skip-invalid-objects] <METHOD> <URL>
       Print, as JSON, what the mesh would do with this request: the service, the matched
       route (VirtualService and rule), the weighted clusters (named as istiod names them),
-      timeout, retry policy, fault, rewrites and header changes. Nothing is sent.
+      timeout, retry policy, fault, rewrites and header changes — or that the host is outside
+      the mesh (passthrough, or blocked under REGISTRY_ONLY) and which Sidecar hid it.
+      Nothing is sent.
 
-  meshlet dump --config <dir> [--namespace <ns>] [--skip-invalid-objects]
+  meshlet dump --config <dir> [--namespace <ns>] [--label k=v]... [--mesh-config <file>] [--skip-invalid-objects]
       Print the compiled xDS resources (listeners, route configurations, clusters, endpoints)
-      with the config version and any problems, as JSON.
+      with the config version, the MeshConfig and Sidecar in force and any problems, as JSON.
 
   meshlet certs --out <dir> [--namespace <ns>] [--service-account <sa>] [--ca <dir>]
                 [--trust-domain <td>] [--hours <n>] [--dns <name>]...
@@ -74,6 +77,8 @@ Options:
                        where sidecar-form clients send hosts outside the mesh (default ALLOW_ANY;
                        a MeshConfig in the folder, or the client's Sidecar, decides instead)
   --namespace <ns>     the client's namespace (default: default)
+  --label k=v          a label of the client (repeatable): selects its Sidecar, sourceLabels, ...
+  --mesh-config <file> a MeshConfig file, in force over one in the folder (createMesh's meshConfig)
   -H, --header 'k: v'  a request header for explain (repeatable)
   -h, --help           this text
 `;
@@ -108,6 +113,8 @@ export async function main(argv: string[]): Promise<number> {
         options: {
           config: { type: 'string', multiple: true },
           namespace: { type: 'string' },
+          label: { type: 'string', multiple: true },
+          'mesh-config': { type: 'string' },
           header: { type: 'string', short: 'H', multiple: true },
           bootstrap: { type: 'string' },
           listener: { type: 'string', multiple: true },
@@ -126,12 +133,20 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       if (!values.config?.length) { out.error(`meshlet ${command}: --config <dir> is required`); return 2; }
+      const labels: Record<string, string> = {};
+      for (const l of values.label ?? []) {
+        const eq = l.indexOf('=');
+        if (eq <= 0) { out.error(`meshlet ${command}: --label ${l}: give key=value`); return 2; }
+        labels[l.slice(0, eq)] = l.slice(eq + 1);
+      }
       const problems: string[] = [];
       const mesh = await createMesh({
         config: values.config,
         watch: false,
         skipInvalidObjects: values['skip-invalid-objects'] === true,
         ...(values.namespace !== undefined && { namespace: values.namespace }),
+        ...(values.label !== undefined && { labels }),
+        ...(values['mesh-config'] !== undefined && { meshConfig: values['mesh-config'] }),
         logger: { ...silentLogger, error: (o) => problems.push(String(o)), warn: (o) => problems.push(String(o)) },
       });
       try {
