@@ -11,6 +11,7 @@ import type { BreakerOptions } from './resilience/error-rate-breaker.ts';
 import { MeshTelemetry, type TelemetryOptions } from './telemetry/mesh-telemetry.ts';
 import type { MeshMode } from './mesh.ts';
 import { defaultLogger } from './logger.ts';
+import { PATH_NORMALIZATIONS, type PathNormalization } from './security/request-target.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
 import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
@@ -46,6 +47,17 @@ export interface MeshOptions extends IdentityOptions {
   telemetry?: TelemetryOptions | false;
   /** 'observe' records every decision but sends requests as if Meshlet were absent. */
   mode?: MeshMode;
+  /**
+   * Istio's MeshConfig pathNormalization, applied by the server helpers before authorization
+   * and before the handler sees the request: BASE (default; RFC 3986, as Envoy's
+   * normalize_path), NONE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES.
+   */
+  pathNormalization?: PathNormalization;
+}
+
+function checkPathNormalization(mode: PathNormalization): PathNormalization {
+  if (!PATH_NORMALIZATIONS.includes(mode)) throw new TypeError(`createMesh: pathNormalization ${JSON.stringify(mode)} must be one of ${PATH_NORMALIZATIONS.join(', ')}`);
+  return mode;
 }
 
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
@@ -57,6 +69,7 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     ...(options.breaker && { breaker: options.breaker }),
     ...(telemetry && { telemetry }),
     ...(options.mode && { mode: options.mode }),
+    ...(options.pathNormalization && { pathNormalization: checkPathNormalization(options.pathNormalization) }),
   });
   // The bootstrap's certificate providers (istio-agent's file_watcher) first; an explicit
   // certs folder replaces instance "default".

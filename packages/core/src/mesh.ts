@@ -26,10 +26,13 @@ export interface MeshRuntimeOptions {
   breaker?: BreakerOptions;
   telemetry?: MeshTelemetry;
   mode?: MeshMode;
+  /** Istio's mesh-wide pathNormalization for the server helpers (default BASE). */
+  pathNormalization?: PathNormalization;
 }
 import { TlsCredentials } from './security/tls-credentials.ts';
 import type { InboundDemand, InboundPolicyWatch } from './security/inbound-policy.ts';
 import { SecurityPolicies } from './security/security-policies.ts';
+import type { PathNormalization } from './security/request-target.ts';
 import { candidateHosts } from './router/service-lookup.ts';
 import type { XdsStatusDump } from './xds/xds-status.ts';
 
@@ -76,6 +79,11 @@ export class Mesh {
   readonly credentials: TlsCredentials;
   /** PeerAuthentication and AuthorizationPolicy in force, for the server helpers. */
   readonly policies = new SecurityPolicies();
+  /**
+   * How the server helpers normalize a request's path before authorization and the handler
+   * (Istio's MeshConfig pathNormalization; security/request-target.ts).
+   */
+  readonly pathNormalization: PathNormalization;
   #snapshot: MeshSnapshot;
   readonly #registry: ClusterRuntimeRegistry;
   readonly #breakers: BreakerGroup | undefined;
@@ -93,6 +101,7 @@ export class Mesh {
     this.logger = logger;
     this.telemetry = options.telemetry;
     this.mode = options.mode ?? 'enforce';
+    this.pathNormalization = options.pathNormalization ?? 'BASE';
     this.telemetry?.observe(this);
     this.credentials = new TlsCredentials(logger);
     this.#breakers = options.breaker ? new BreakerGroup(options.breaker) : undefined;

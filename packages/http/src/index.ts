@@ -2,4 +2,4 @@
 
 export { MeshAgent, type MeshAgentOptions } from './mesh-agent.ts';
 export { installGlobalDispatcher } from './install-global.ts';
-export { createMeshServer, MeshServer, peerIdentity, type MeshServerOptions, type MeshRequestListener, type MeshServerRequest, type MeshServerResponse, type RefusedConnection } from './server-mtls.ts';
+export { createMeshServer, MeshServer, peerIdentity, type MeshServerOptions, type MeshRequestListener, type MeshServerRequest, type MeshServerResponse, type RefusedConnection, type RejectedRequest } from './server-mtls.ts';
