@@ -19,6 +19,7 @@ import type { Bootstrap, XdsServerConfig } from './bootstrap.ts';
 import { channelCredentials } from './ads-service.ts';
 import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
+import { DEFAULT_RESPONSE_LIMITS, transportLimit, type ResponseLimits } from './response-limits.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
 import { ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
 import type { Result } from './translate-result.ts';
@@ -32,6 +33,8 @@ export interface AdsClientOptions {
   backoff?: BackoffOptions;
   /** How long a requested resource may stay unanswered before it is declared absent (gRFC A27: 15 s). */
   doesNotExistMs?: number;
+  /** Bounds on one response (response-limits.ts); defaults far above a real mesh. */
+  limits?: ResponseLimits;
 }
 
 const USER_AGENT_VERSION = '0.1.0';
@@ -44,6 +47,7 @@ export class AdsClient implements StreamHandler {
   readonly #opts: AdsClientOptions;
   readonly #backoff: Backoff;
   readonly #doesNotExistMs: number;
+  readonly #limits: ResponseLimits;
   readonly #node: object;
   /** The names last asked for, per type ('*' = wildcard); replayed on every new stream. */
   readonly #subscriptions = new Map<string, readonly string[] | '*'>();
@@ -70,9 +74,11 @@ export class AdsClient implements StreamHandler {
     this.#opts = opts;
     this.#backoff = new Backoff(opts.backoff);
     this.#doesNotExistMs = opts.doesNotExistMs ?? 15_000;
-    // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.
+    this.#limits = opts.limits ?? DEFAULT_RESPONSE_LIMITS;
+    // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit; the bound
+    // is ours (twice the size a response may have to be NACKed rather than dropped).
     this.#client = new grpc.Client(this.server.serverUri, creds, {
-      'grpc.max_receive_message_length': -1,
+      'grpc.max_receive_message_length': transportLimit(this.#limits),
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
@@ -139,7 +145,7 @@ export class AdsClient implements StreamHandler {
   }
 
   #open(): void {
-    const stream = new AdsStream(this.#client, this.server.delta, this.#node, this);
+    const stream = new AdsStream(this.#client, this.server.delta, this.#node, this, this.#limits);
     this.#stream = stream;
     // Replay every subscription in chain order, so a new stream asks for exactly what the old
     // one had (delta: with the versions held).
@@ -269,6 +275,10 @@ export class AdsClient implements StreamHandler {
     return errors.length > 0 ? errors.join('; ') : undefined;
   }
 
+  onRefused(typeUrl: string, reason: string): void {
+    this.#opts.logger.warn({ server: this.server.serverUri, typeUrl, reason }, 'xDS response NACKed: over a limit; the last good config stays');
+  }
+
   onClosed(stream: AdsStream, healthy: boolean, status: grpc.StatusObject): void {
     if (stream !== this.#stream) return;
     this.#stream = undefined;
@@ -279,6 +289,7 @@ export class AdsClient implements StreamHandler {
     if (healthy) this.#backoff.reset();
     const delay = this.#backoff.nextDelayMs();
     this.#lastError = `${grpc.status[status.code] ?? status.code}: ${status.details}`;
+    if (status.code === grpc.status.RESOURCE_EXHAUSTED) this.#lastError += ` (the transport refuses responses over ${transportLimit(this.#limits)} bytes: twice createMesh xds.maxResponseBytes)`;
     this.#opts.logger.warn(
       { server: this.server.serverUri, status: this.#lastError, retryInMs: delay },
       'xDS stream closed; traffic stays on the last good config while reconnecting',

@@ -9,6 +9,7 @@
 // lists the versions held (initial_resource_versions) so the server can skip what we have.
 
 import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_RESPONSE_LIMITS, limitExceeded, type ResponseLimits } from './response-limits.ts';
 import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
 import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from './discovery-envelope.ts';
 import { resourceTypeOf, type ResourceType } from './resource-types.ts';
@@ -35,6 +36,8 @@ export interface StreamHandler {
   onRequested(typeUrl: string): void;
   /** The encoded bytes of the version of `name` the client holds, if any. */
   heldBytes(typeUrl: string, name: string): Uint8Array | undefined;
+  /** A response was NACKed whole, before decoding, for going over a limit. */
+  onRefused(typeUrl: string, reason: string): void;
 }
 
 interface TypeState {
@@ -44,6 +47,7 @@ interface TypeState {
   /** What the server was last told we want: a name list, or '*'. */
   sent: Set<string> | '*' | undefined;
 }
+
 
 const INVALID_ARGUMENT = 3;
 
@@ -61,8 +65,11 @@ export class AdsStream {
   /** Set when we end the stream because of what the server sent. */
   #failure: string | undefined;
 
-  constructor(client: grpc.Client, delta: boolean, node: object, handler: StreamHandler) {
+  readonly #limits: ResponseLimits;
+
+  constructor(client: grpc.Client, delta: boolean, node: object, handler: StreamHandler, limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS) {
     this.delta = delta;
+    this.#limits = limits;
     this.#handler = handler;
     this.#node = node;
     // Requests are serialized by the codec (no .proto files). Responses are left as bytes here:
@@ -170,6 +177,13 @@ export class AdsStream {
       this.#send({ typeUrl, versionInfo: '', responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: `type ${typeUrl} was not requested` } });
       return;
     }
+    const over = limitExceeded(this.#limits, bytes.byteLength, env.value.resources.length);
+    if (over !== undefined) {
+      st.nonce = nonce;
+      this.#handler.onRefused(typeUrl, over);
+      this.#send(this.#sotwRequest(typeUrl, st, over));
+      return;
+    }
     const updates = env.value.resources.map((r) => this.#update(type, r, versionInfo));
     st.nonce = nonce;
     const nack = this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
@@ -184,6 +198,12 @@ export class AdsStream {
     const type = resourceTypeOf(typeUrl);
     if (!type || !this.#types.has(typeUrl)) {
       this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: `type ${typeUrl} was not requested` } });
+      return;
+    }
+    const over = limitExceeded(this.#limits, bytes.byteLength, env.value.resources.length + removedResources.length);
+    if (over !== undefined) {
+      this.#handler.onRefused(typeUrl, over);
+      this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: over } });
       return;
     }
     const updates = env.value.resources.map((r) => this.#update(type, r, r.version ?? ''));

@@ -19,6 +19,7 @@
 // for the server side, not routes, so it never enters a snapshot; the helper reads it from the
 // watch state directly.
 
+import { responseLimits } from './response-limits.ts';
 import type { Mesh } from '../mesh.ts';
 import type { XdsResources } from './resources.ts';
 import { AdsClient, type AdsClientOptions } from './ads-client.ts';
@@ -40,6 +41,10 @@ export interface XdsSourceOptions {
   doesNotExistMs?: number;
   /** How long start() waits for the first complete config before resolving anyway (default 15 s). */
   initialFetchTimeoutMs?: number;
+  /** A response larger than this many bytes is NACKed (default 128 MiB). */
+  maxResponseBytes?: number;
+  /** A response with more resources than this is NACKed (default 100,000). */
+  maxResourcesPerResponse?: number;
 }
 
 /**
@@ -81,6 +86,10 @@ export class XdsConfigSource {
       onChange: () => this.#schedule(),
       ...(opts.backoff !== undefined && { backoff: opts.backoff }),
       ...(opts.doesNotExistMs !== undefined && { doesNotExistMs: opts.doesNotExistMs }),
+      limits: responseLimits({
+        ...(opts.maxResponseBytes !== undefined && { maxResponseBytes: opts.maxResponseBytes }),
+        ...(opts.maxResourcesPerResponse !== undefined && { maxResourcesPerResponse: opts.maxResourcesPerResponse }),
+      }),
     });
     if (!client.ok) throw new ConfigError(client.error);
     this.client = client.value;
