@@ -10,14 +10,18 @@
 //      covers decoding, per-resource validation, ACKs, the subscription walk and the snapshot
 //      build. Plus one endpoint change in that mesh (an EDS push: SotW resends every
 //      assignment, delta only the changed one).
+//   3. the worst event-loop pause while that snapshot applies (perf_hooks
+//      monitorEventLoopDelay, 1 ms resolution): how long a request arriving meanwhile could
+//      wait. The snapshot is still published whole; the client yields between chunks of work.
 //
 //   node --conditions=source examples/bench/xds-apply.ts [services=1000]
 //
 // Writes docs/bench-xds-apply.md. Numbers from one run on one machine; compare within a run.
 
 import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMesh, requestView, silentLogger, XdsServer, type Mesh } from '@meshlet/core';
@@ -124,18 +128,29 @@ interface ScaleRow {
   applyWallMs: number;
   endpointChangeCpuMs: number;
   endpointChangeWallMs: number;
+  /** Worst event-loop delay while the snapshot applied / while the endpoint change applied (ms). */
+  applyPauseMs: number;
+  endpointChangePauseMs: number;
+}
+
+function pauseMonitor(): { stop(): number } {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  return { stop: () => { h.disable(); return h.max / 1e6; } };
 }
 
 async function largeSnapshot(dir: string, address: string, delta: boolean): Promise<ScaleRow> {
   const bs = bootstrap(tmp('bs'), address, delta);
   const cpu0 = process.cpuUsage();
+  const pause0 = pauseMonitor();
   const t0 = performance.now();
   const mesh = await createMesh({ bootstrap: bs, listeners: '*', logger: silentLogger, xds: { initialFetchTimeoutMs: 120_000 } });
   const applyWallMs = performance.now() - t0;
+  const applyPauseMs = pause0.stop();
   const applyCpuMs = cpuMs(cpu0);
   if (mesh.snapshot.services.size !== SERVICES) throw new Error(`expected ${SERVICES} services, got ${mesh.snapshot.services.size}`);
   const resources = mesh.configDump().xds!.resources.length;
-  progress(`${delta ? 'delta' : 'SotW'}: applied ${resources} resources in ${applyWallMs.toFixed(0)} ms`);
+  progress(`${delta ? 'delta' : 'SotW'}: applied ${resources} resources in ${applyWallMs.toFixed(0)} ms, worst event-loop pause ${applyPauseMs.toFixed(0)} ms`);
 
   // One endpoint changes: the server recompiles (its own process) and pushes.
   const objects = generateMesh(SERVICES, SERVICES * 4);
@@ -151,12 +166,14 @@ async function largeSnapshot(dir: string, address: string, delta: boolean): Prom
   });
   writeMeshYaml(dir, objects);
   const cpu1 = process.cpuUsage();
+  const pause1 = pauseMonitor();
   const t1 = performance.now();
   await changed;
   const endpointChangeWallMs = performance.now() - t1;
+  const endpointChangePauseMs = pause1.stop();
   const endpointChangeCpuMs = cpuMs(cpu1);
   await mesh.close();
-  return { protocol: delta ? 'delta' : 'SotW', resources, applyCpuMs, applyWallMs, endpointChangeCpuMs, endpointChangeWallMs };
+  return { protocol: delta ? 'delta' : 'SotW', resources, applyCpuMs, applyWallMs, endpointChangeCpuMs, endpointChangeWallMs, applyPauseMs, endpointChangePauseMs };
 }
 
 function writeMeshYaml(dir: string, objects: ReturnType<typeof generateMesh>): void {
@@ -194,7 +211,7 @@ const f = (n: number): string => n.toFixed(1);
 const lines = [
   '# xDS client: push-to-effect and snapshot apply cost',
   '',
-  `Measured by \`node --conditions=source examples/bench/xds-apply.ts ${SERVICES}\` on ${new Date().toISOString().slice(0, 10)} (Node ${process.version}, one run).`,
+  `Measured by \`node --conditions=source examples/bench/xds-apply.ts ${SERVICES}\` on ${new Date().toISOString().slice(0, 10)} (Node ${process.version}, one run, load average ${loadavg()[0]!.toFixed(1)} at the end on ${cpus().length} cores).`,
   '',
   '## Push to effect (small mesh, server in-process: reload + compile + push + client apply)',
   '',
@@ -204,9 +221,9 @@ const lines = [
   '',
   `## ${SERVICES.toLocaleString('en')}-service snapshot over ADS (\`meshlet xds\` in another process; client CPU = this process's user + system time)`,
   '',
-  '| protocol | resources | apply CPU ms | apply wall ms | one endpoint change: CPU ms | wall ms |',
-  '| --- | --- | --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${f(r.endpointChangeCpuMs)} | ${f(r.endpointChangeWallMs)} |`),
+  '| protocol | resources | apply CPU ms | apply wall ms | worst event-loop pause ms | one endpoint change: CPU ms | wall ms | worst pause ms |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map((r) => `| ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${f(r.applyPauseMs)} | ${f(r.endpointChangeCpuMs)} | ${f(r.endpointChangeWallMs)} | ${f(r.endpointChangePauseMs)} |`),
   '',
   'The endpoint change includes the server noticing the file (50 ms debounce) and recompiling',
   `all ${SERVICES} services; the client CPU column is the client's share only. SotW resends every`,

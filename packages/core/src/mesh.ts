@@ -3,7 +3,7 @@
 // it in whole, then tells the adapters. Requests read `mesh.snapshot` once and use only that.
 
 import type { XdsResources } from './xds/resources.ts';
-import { buildSnapshot } from './snapshot/build-snapshot.ts';
+import { buildSnapshot, buildSnapshotSliced, type BuildResult } from './snapshot/build-snapshot.ts';
 import { ClusterRuntimeRegistry } from './snapshot/cluster-runtime.ts';
 import { BreakerGroup, type BreakerOptions } from './resilience/error-rate-breaker.ts';
 import type { MeshSnapshot } from './snapshot/mesh-snapshot.ts';
@@ -67,6 +67,9 @@ export interface ConfigDump {
  */
 export type ServiceDemand = (listenerName: string) => Promise<void>;
 
+/** Longest run of snapshot building before the event loop gets a turn (ms). */
+const BUILD_SLICE_MS = 4;
+
 const EMPTY_RESOURCES: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
 
 export class Mesh {
@@ -125,7 +128,21 @@ export class Mesh {
    * translate are left out and reported; the rest applies. Returns the rejection messages.
    */
   applyResources(resources: XdsResources, source: string, problems: readonly string[] = []): string[] {
-    const { snapshot, errors } = buildSnapshot(resources, this.#registry, this.#snapshot.version + 1);
+    return this.#publish(buildSnapshot(resources, this.#registry, this.#snapshot.version + 1), source, problems);
+  }
+
+  /**
+   * applyResources for large sets: the build gives the event loop a turn every few
+   * milliseconds, so requests keep being served on the snapshot in force, which is then
+   * replaced whole. Callers run one at a time (the xDS source queues them); undefined when the
+   * mesh closed meanwhile.
+   */
+  async applyResourcesSliced(resources: XdsResources, source: string, problems: readonly string[] = []): Promise<string[] | undefined> {
+    const built = await buildSnapshotSliced(resources, this.#registry, this.#snapshot.version + 1, BUILD_SLICE_MS, () => this.#closed);
+    return built && !this.#closed ? this.#publish(built, source, problems) : undefined;
+  }
+
+  #publish({ snapshot, errors }: BuildResult, source: string, problems: readonly string[]): string[] {
     this.#snapshot = snapshot;
     this.#source = source;
     this.#problems = [...problems, ...errors];

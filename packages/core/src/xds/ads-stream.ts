@@ -51,6 +51,10 @@ interface TypeState {
 
 const INVALID_ARGUMENT = 3;
 
+/** Longest run of decoding before the event loop gets a turn (ms). */
+const SLICE_MS = 4;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export class AdsStream {
   readonly delta: boolean;
   readonly #call: grpc.ClientDuplexStream<Record<string, unknown>, Buffer>;
@@ -64,6 +68,9 @@ export class AdsStream {
   #ended = false;
   /** Set when we end the stream because of what the server sent. */
   #failure: string | undefined;
+  /** Responses received and not yet handled, oldest first. */
+  readonly #queue: Buffer[] = [];
+  #pumping = false;
 
   readonly #limits: ResponseLimits;
 
@@ -162,11 +169,49 @@ export class AdsStream {
   #onData(bytes: Buffer): void {
     if (this.#closed) return;
     this.#healthy = true;
-    if (this.delta) this.#onDelta(bytes);
-    else this.#onSotw(bytes);
+    this.#queue.push(bytes);
+    if (!this.#pumping) void this.#pump();
   }
 
-  #onSotw(bytes: Uint8Array): void {
+  // Responses are handled one at a time, in order; decoding a large one yields to the event
+  // loop between slices (#decodeAll), so the next waits in the queue meanwhile.
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        const bytes = this.#queue.shift()!;
+        if (this.delta) await this.#onDelta(bytes);
+        else await this.#onSotw(bytes);
+      }
+    } catch (err) {
+      this.#failure = `response handling failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.close();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /**
+   * Decodes and validates each resource, giving the event loop a turn whenever a slice of
+   * SLICE_MS has been used: a 10k-resource response is then many short pauses instead of one
+   * long one. Undefined when the stream closed meanwhile (the response is dropped unanswered,
+   * as it would be had the stream closed before it arrived).
+   */
+  async #decodeAll(type: ResourceType, raws: readonly RawResource[], version: (r: RawResource) => string): Promise<ResourceUpdate[] | undefined> {
+    const out: ResourceUpdate[] = [];
+    let sliceStart = performance.now();
+    for (const raw of raws) {
+      out.push(this.#update(type, raw, version(raw)));
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await nextTurn();
+        if (this.#closed) return undefined;
+        sliceStart = performance.now();
+      }
+    }
+    return out;
+  }
+
+  async #onSotw(bytes: Uint8Array): Promise<void> {
     const env = readSotwResponse(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, versionInfo, nonce } = env.value;
@@ -184,14 +229,15 @@ export class AdsStream {
       this.#send(this.#sotwRequest(typeUrl, st, over));
       return;
     }
-    const updates = env.value.resources.map((r) => this.#update(type, r, versionInfo));
+    const updates = await this.#decodeAll(type, env.value.resources, () => versionInfo);
+    if (!updates) return;
     st.nonce = nonce;
     const nack = this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
     if (nack === undefined) st.version = versionInfo;
     this.#send(this.#sotwRequest(typeUrl, st, nack));
   }
 
-  #onDelta(bytes: Uint8Array): void {
+  async #onDelta(bytes: Uint8Array): Promise<void> {
     const env = readDeltaResponse(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, systemVersionInfo, nonce, removedResources } = env.value;
@@ -206,7 +252,8 @@ export class AdsStream {
       this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: over } });
       return;
     }
-    const updates = env.value.resources.map((r) => this.#update(type, r, r.version ?? ''));
+    const updates = await this.#decodeAll(type, env.value.resources, (r) => r.version ?? '');
+    if (!updates) return;
     const nack = this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
     const req: Record<string, unknown> = { typeUrl, responseNonce: nonce };
     if (nack !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: nack };

@@ -3,6 +3,7 @@
 // request does no parsing. Any invalid field rejects the whole resource with a message naming
 // the field, which becomes the NACK's error detail.
 
+import { memoByObject } from './translate-memo.ts';
 import type { Any, HashPolicy, HTTPFault, RegexMatcher, Route, RouteConfiguration, VirtualHost } from './resources.ts';
 import { FILTER_NAME } from './resources.ts';
 import { durationToMs } from './duration.ts';
@@ -19,7 +20,10 @@ const REDIRECT_CODES: Record<string, number> = {
   MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
 };
 
-export function translateRouteConfiguration(rc: RouteConfiguration): Result<VirtualHostRoutes[]> {
+/** Remembered per resource object (translate-memo.ts). */
+export const translateRouteConfiguration = memoByObject(translateRouteConfigurationOnce);
+
+function translateRouteConfigurationOnce(rc: RouteConfiguration): Result<VirtualHostRoutes[]> {
   if (!rc.name) return fail('RouteConfiguration: name is required');
   const hosts: VirtualHostRoutes[] = [];
   const vhs = rc.virtualHosts ?? [];
