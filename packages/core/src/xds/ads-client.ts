@@ -131,7 +131,7 @@ export class AdsClient implements StreamHandler {
     // LDS/CDS request would read as a wildcard subscription.
     if (prev === undefined && names !== '*' && names.length === 0) return;
     this.#subscriptions.set(typeUrl, names);
-    this.#stream?.subscribe(typeUrl, names, this.state.versionsOf(typeUrl));
+    this.#stream?.subscribe(typeUrl, names, () => this.state.versionsOf(typeUrl));
   }
 
   close(): void {
@@ -151,7 +151,7 @@ export class AdsClient implements StreamHandler {
     // one had (delta: with the versions held).
     for (const t of RESOURCE_TYPES) {
       const names = this.#subscriptions.get(t.typeUrl);
-      if (names !== undefined) stream.subscribe(t.typeUrl, names, this.state.versionsOf(t.typeUrl));
+      if (names !== undefined) stream.subscribe(t.typeUrl, names, () => this.state.versionsOf(t.typeUrl));
     }
   }
 

@@ -108,9 +108,10 @@ export class AdsStream {
 
   /**
    * Tells the server the full set of names wanted for `typeUrl` ('*' = every resource, empty =
-   * none). `versions` are the versions held, sent on a delta stream's first request of a type.
+   * none). `versions` gives the versions held, sent on a delta stream's first request of a
+   * type (asked only then: at 10k resources building it on every change is not free).
    */
-  subscribe(typeUrl: string, names: readonly string[] | '*', versions: Record<string, string>): void {
+  subscribe(typeUrl: string, names: readonly string[] | '*', versionsHeld: () => Record<string, string>): void {
     if (this.#closed) return;
     let st = this.#types.get(typeUrl);
     const first = !st;
@@ -121,6 +122,7 @@ export class AdsStream {
       const req: Record<string, unknown> = { typeUrl };
       if (first) {
         req['resourceNamesSubscribe'] = want === '*' ? ['*'] : [...want];
+        const versions = versionsHeld();
         if (Object.keys(versions).length > 0) req['initialResourceVersions'] = versions;
       } else {
         const before = st.sent === '*' ? new Set(['*']) : st.sent ?? new Set<string>();
