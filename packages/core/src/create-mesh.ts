@@ -12,6 +12,7 @@ import { MeshTelemetry, type TelemetryOptions } from './telemetry/mesh-telemetry
 import type { MeshMode } from './mesh.ts';
 import { defaultLogger } from './logger.ts';
 import { PATH_NORMALIZATIONS, type PathNormalization } from './security/request-target.ts';
+import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
 import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
@@ -53,6 +54,11 @@ export interface MeshOptions extends IdentityOptions {
    * normalize_path), NONE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES.
    */
   pathNormalization?: PathNormalization;
+  /**
+   * RequestAuthentication key fetching: `refreshIntervalMs` (default PILOT_JWT_PUB_KEY_REFRESH_INTERVAL,
+   * else istiod's 20 minutes).
+   */
+  jwks?: JwksCacheOptions;
 }
 
 function checkPathNormalization(mode: PathNormalization): PathNormalization {
@@ -70,6 +76,7 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     ...(telemetry && { telemetry }),
     ...(options.mode && { mode: options.mode }),
     ...(options.pathNormalization && { pathNormalization: checkPathNormalization(options.pathNormalization) }),
+    ...(options.jwks && { jwks: options.jwks }),
   });
   // The bootstrap's certificate providers (istio-agent's file_watcher) first; an explicit
   // certs folder replaces instance "default".

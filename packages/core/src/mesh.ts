@@ -24,6 +24,8 @@ export type MeshMode = 'enforce' | 'observe';
 
 export interface MeshRuntimeOptions {
   breaker?: BreakerOptions;
+  /** JWKS fetching for RequestAuthentication (refresh interval). */
+  jwks?: JwksCacheOptions;
   telemetry?: MeshTelemetry;
   mode?: MeshMode;
   /** Istio's mesh-wide pathNormalization for the server helpers (default BASE). */
@@ -33,6 +35,7 @@ import { TlsCredentials } from './security/tls-credentials.ts';
 import type { InboundDemand, InboundPolicyWatch } from './security/inbound-policy.ts';
 import { SecurityPolicies } from './security/security-policies.ts';
 import type { PathNormalization } from './security/request-target.ts';
+import { JwksCache, type JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { candidateHosts } from './router/service-lookup.ts';
 import type { XdsStatusDump } from './xds/xds-status.ts';
 
@@ -87,6 +90,8 @@ export class Mesh {
    * (Istio's MeshConfig pathNormalization; security/request-target.ts).
    */
   readonly pathNormalization: PathNormalization;
+  /** JWT public keys for RequestAuthentication, shared by the server helpers. */
+  readonly jwks: JwksCache;
   #snapshot: MeshSnapshot;
   readonly #registry: ClusterRuntimeRegistry;
   readonly #breakers: BreakerGroup | undefined;
@@ -107,6 +112,7 @@ export class Mesh {
     this.pathNormalization = options.pathNormalization ?? 'BASE';
     this.telemetry?.observe(this);
     this.credentials = new TlsCredentials(logger);
+    this.jwks = new JwksCache(logger, options.jwks);
     this.#breakers = options.breaker ? new BreakerGroup(options.breaker) : undefined;
     const breakers = this.#breakers;
     this.#registry = new ClusterRuntimeRegistry(logger, breakers && ((name) => breakers.create(name)));
@@ -278,6 +284,7 @@ export class Mesh {
     this.#subscribers.clear();
     for (const fn of this.#closers.reverse()) await fn();
     this.credentials.close();
+    this.jwks.close();
     this.#registry.close();
     this.#breakers?.close();
   }

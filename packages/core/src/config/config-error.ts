@@ -20,7 +20,8 @@ export interface ConfigProblem {
 
 export function formatProblem(p: ConfigProblem): string {
   const where = `${p.file}:${p.line}`;
-  const what = p.kind ? `${p.kind} ${p.namespace}/${p.name}` : '';
+  // Cluster-scoped kinds (Node, Namespace) have no namespace.
+  const what = p.kind ? `${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name}` : '';
   const prefix = p.severity === 'warning' ? 'warning: ' : '';
   return [where, what, p.field, prefix + p.message].filter((s) => s !== '').join(': ');
 }

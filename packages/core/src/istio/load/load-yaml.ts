@@ -1,15 +1,19 @@
-// Reads Istio CRDs from YAML (or JSON) text: multi-document streams, `kind: List` wrappers, the
-// handled kinds validated (./validate-object.ts), everything else skipped with a warning. A bad
-// document never stops the others: a YAML syntax error, a document that is not an object or an
-// invalid object each become problems, and loading carries on with the next document.
+// Reads Istio CRDs and the Kubernetes registry's objects from YAML (or JSON) text: multi-document
+// streams, `kind: List` wrappers, the handled kinds validated (../validate/validate-object.ts,
+// ../../kube/kube-read.ts), everything else skipped with a warning — workload controllers with
+// one note per kind, however many a cluster dump holds. A bad document never stops the others: a
+// YAML syntax error, a document that is not an object or an invalid object each become problems,
+// and loading carries on with the next document.
 
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { fieldPath, type ConfigProblem } from '../../config/config-error.ts';
 import { classifyKind } from './load-kinds.ts';
 import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';
-import type { MeshObject, ObjectMeta, SourceRef } from '../types.ts';
+import type { IstioConfigObject, MeshObject, ObjectMeta, SourceRef } from '../types.ts';
 import { validateMeshObject } from '../validate/validate-object.ts';
+import { isKubeKind, KUBE_KINDS } from '../../kube/kube-kinds.ts';
+import { readKubeObject } from '../../kube/kube-read.ts';
 
 export interface LoadResult {
   /** Objects that passed validation (warnings allowed), in document order. */
@@ -38,11 +42,15 @@ function stringMap(v: unknown): Record<string, string> | undefined {
   return Object.values(v).every((x) => typeof x === 'string') ? (v as Record<string, string>) : undefined;
 }
 
+/** Objects of kinds Meshlet deliberately skips, collected so each kind is reported once. */
+export type SkippedKinds = Map<string, { problem: ConfigProblem; apiVersion: string; reason: string; names: string[] }>;
+
 interface DocContext {
   file: string;
   doc: Document;
   lineCounter: LineCounter;
   out: LoadResult;
+  skipped: SkippedKinds;
 }
 
 /**
@@ -51,6 +59,15 @@ interface DocContext {
  */
 export function parseConfigText(text: string, file: string): LoadResult {
   const out: LoadResult = { objects: [], problems: [] };
+  const skipped: SkippedKinds = new Map();
+  parseConfigTextInto(text, file, out, skipped);
+  reportSkippedKinds(out, skipped);
+  dropDuplicates(out);
+  return out;
+}
+
+/** parseConfigText for one of several files: skipped kinds are reported by the caller, once. */
+export function parseConfigTextInto(text: string, file: string, out: LoadResult, skipped: SkippedKinds): void {
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
   const docs = Array.isArray(parsed) ? parsed : [];
@@ -74,10 +91,19 @@ export function parseConfigText(text: string, file: string): LoadResult {
       out.problems.push(bareProblem('error', file, lineAt(root.range?.[0] ?? 0), `cannot read document: ${(e as Error).message}`));
       continue;
     }
-    readValue(data, root, { file, doc, lineCounter, out });
+    readValue(data, root, { file, doc, lineCounter, out, skipped });
   }
-  dropDuplicates(out);
-  return out;
+}
+
+/** One warning per skipped kind, at its first object, counting and naming the rest. */
+export function reportSkippedKinds(out: LoadResult, skipped: SkippedKinds): void {
+  for (const [kind, s] of skipped) {
+    const shown = s.names.slice(0, 5).join(', ');
+    const more = s.names.length > 5 ? `, and ${s.names.length - 5} more` : '';
+    const count = s.names.length === 1 ? `1 ${kind}` : `${s.names.length} ${kind}s`;
+    out.problems.push({ ...s.problem, message: `kind ${kind} (${s.apiVersion}): ${s.reason}; skipped ${count} (${shown}${more})` });
+  }
+  skipped.clear();
 }
 
 function bareProblem(severity: ConfigProblem['severity'], file: string, line: number, message: string): ConfigProblem {
@@ -134,6 +160,7 @@ function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocCo
   const verdict = classifyKind(data.apiVersion, kindText);
   if (!verdict.handled) {
     if (verdict.known) problem('error', ['apiVersion'], verdict.message);
+    else if (verdict.reason) noteSkipped(ctx, kindText, data.apiVersion, verdict.reason, source.line, meta);
     else problem('warning', [], `kind ${kindText} (${data.apiVersion}) is not handled by Meshlet; skipped`);
     return;
   }
@@ -159,18 +186,39 @@ function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocCo
   }
   if (metaErrors.length) return;
 
-  for (const key of Object.keys(data)) {
-    if (!TOP_LEVEL_FIELDS.has(key)) problem('warning', [key], `unknown top-level field "${key}"; ignored`);
-  }
-
-  const metadata: ObjectMeta = { name, namespace };
+  // Node and Namespace have no namespace, whatever the document says.
+  const scoped = isKubeKind(verdict.kind) && !KUBE_KINDS[verdict.kind].namespaced ? '' : namespace;
+  const metadata: ObjectMeta = { name, namespace: scoped };
   if (labels) metadata.labels = labels;
   if (annotations) metadata.annotations = annotations;
   if (typeof created === 'string') metadata.creationTimestamp = created;
-  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as MeshObject;
+  if (isKubeKind(verdict.kind)) {
+    // A Kubernetes object's fields sit at the top level (an EndpointSlice has no spec): its
+    // schema checks them all.
+    const read = readKubeObject(data, { apiVersion: data.apiVersion, kind: verdict.kind, metadata, source });
+    out.problems.push(...read.problems);
+    if (read.object) out.objects.push(read.object);
+    return;
+  }
+  for (const key of Object.keys(data)) {
+    if (!TOP_LEVEL_FIELDS.has(key)) problem('warning', [key], `unknown top-level field "${key}"; ignored`);
+  }
+  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as IstioConfigObject;
   const problems = validateMeshObject(obj);
   out.problems.push(...problems);
   if (!problems.some((p) => p.severity === 'error')) out.objects.push(obj);
+}
+
+function noteSkipped(ctx: DocContext, kind: string, apiVersion: string, reason: string, line: number, meta: Record<string, unknown> | undefined): void {
+  const name = typeof meta?.name === 'string' ? meta.name : '';
+  const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
+  const seen = ctx.skipped.get(kind);
+  if (seen) {
+    seen.names.push(`${namespace}/${name}`);
+    return;
+  }
+  const problem: ConfigProblem = { severity: 'warning', file: ctx.file, line, kind: '', namespace: '', name: '', field: '', message: '' };
+  ctx.skipped.set(kind, { problem, apiVersion, reason, names: [`${namespace}/${name}`] });
 }
 
 /**
