@@ -178,7 +178,7 @@ async function largeSnapshot(dir: string, address: string, delta: boolean): Prom
 
 function writeMeshYaml(dir: string, objects: ReturnType<typeof generateMesh>): void {
   // JSON is YAML: one document per object.
-  const docs = objects.map((o) => JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec }));
+  const docs = objects.map((o) => JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: (o as { spec?: unknown }).spec }));
   writeFileSync(join(dir, 'mesh.yaml'), docs.join('\n---\n'));
 }
 
