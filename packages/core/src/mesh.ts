@@ -3,7 +3,7 @@
 // it in whole, then tells the adapters. Requests read `mesh.snapshot` once and use only that.
 
 import type { XdsResources } from './xds/resources.ts';
-import { buildSnapshot, buildSnapshotSliced, type BuildResult } from './snapshot/build-snapshot.ts';
+import { buildSnapshot, buildSteps, type BuildResult } from './snapshot/build-snapshot.ts';
 import { ClusterRuntimeRegistry } from './snapshot/cluster-runtime.ts';
 import { BreakerGroup, type BreakerOptions } from './resilience/error-rate-breaker.ts';
 import type { MeshSnapshot } from './snapshot/mesh-snapshot.ts';
@@ -70,9 +70,6 @@ export interface ConfigDump {
  */
 export type ServiceDemand = (listenerName: string) => Promise<void>;
 
-/** Longest run of snapshot building before the event loop gets a turn (ms). */
-const BUILD_SLICE_MS = 4;
-
 const EMPTY_RESOURCES: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
 
 export class Mesh {
@@ -138,14 +135,14 @@ export class Mesh {
   }
 
   /**
-   * applyResources for large sets: the build gives the event loop a turn every few
-   * milliseconds, so requests keep being served on the snapshot in force, which is then
-   * replaced whole. Callers run one at a time (the xDS source queues them); undefined when the
-   * mesh closed meanwhile.
+   * applyResources as steps, for large sets: the caller runs them in slices with turns of the
+   * event loop between, so requests keep being served on the snapshot in force, which is
+   * replaced whole by the last step. One such build at a time (the xDS source runs them in
+   * turn); one abandoned midway publishes nothing.
    */
-  async applyResourcesSliced(resources: XdsResources, source: string, problems: readonly string[] = []): Promise<string[] | undefined> {
-    const built = await buildSnapshotSliced(resources, this.#registry, this.#snapshot.version + 1, BUILD_SLICE_MS, () => this.#closed);
-    return built && !this.#closed ? this.#publish(built, source, problems) : undefined;
+  *applyResourcesInSteps(resources: XdsResources, source: string, problems: readonly string[] = []): Generator<void, string[]> {
+    const built = yield* buildSteps(resources, this.#registry, this.#snapshot.version + 1);
+    return this.#publish(built, source, problems);
   }
 
   #publish({ snapshot, errors }: BuildResult, source: string, problems: readonly string[]): string[] {

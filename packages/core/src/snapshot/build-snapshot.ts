@@ -8,8 +8,8 @@
 // build reuses what that build made of it (snapshot-reuse.ts), so one endpoint change in a large
 // mesh retranslates one cluster, not every route table and cluster.
 //
-// A build can also run in slices (buildSnapshotSliced), giving the event loop a turn between
-// them so requests are served while a 10k-service snapshot is built. Nothing a request can see
+// A build can also run in slices (buildSteps), giving the event loop a turn between them so
+// requests are served while a 10k-service snapshot is built. Nothing a request can see
 // changes before the new snapshot is swapped in whole: the slices translate route tables and
 // listeners (pure) and set up clusters that have no runtime yet (no snapshot in force reaches
 // them); clusters already in force are reconfigured in the final, unbroken step.
@@ -45,24 +45,11 @@ export function buildSnapshot(resources: XdsResources, registry: ClusterRuntimeR
 }
 
 /**
- * The same build, yielding to the event loop whenever `sliceMs` of work has run. `cancelled` is
- * asked after each turn; a cancelled build returns undefined and changes nothing in force.
+ * The build as steps: it yields between resources, so a caller can spread a large build over
+ * turns of the event loop (Mesh#applyResourcesInSteps); abandoning it midway changes nothing in
+ * force.
  */
-export async function buildSnapshotSliced(resources: XdsResources, registry: ClusterRuntimeRegistry, version: number, sliceMs: number, cancelled: () => boolean): Promise<BuildResult | undefined> {
-  const steps = buildSteps(resources, registry, version);
-  let sliceStart = performance.now();
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    if (performance.now() - sliceStart > sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (cancelled()) return undefined;
-      sliceStart = performance.now();
-    }
-  }
-}
-
-function* buildSteps(resources: XdsResources, registry: ClusterRuntimeRegistry, version: number): Steps<BuildResult> {
+export function* buildSteps(resources: XdsResources, registry: ClusterRuntimeRegistry, version: number): Steps<BuildResult> {
   const prev = previousBuild(registry);
   const routes = yield* buildRouteTables(resources, prev);
   const services = yield* buildServices(resources, prev, routes);

@@ -53,7 +53,6 @@ const INVALID_ARGUMENT = 3;
 
 /** Longest run of decoding before the event loop gets a turn (ms). */
 const SLICE_MS = 4;
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class AdsStream {
   readonly delta: boolean;
@@ -70,6 +69,8 @@ export class AdsStream {
   #failure: string | undefined;
   /** Responses received and not yet handled, oldest first. */
   readonly #queue: Buffer[] = [];
+  /** The response being handled, when its handling spans turns of the event loop. */
+  #current: Generator<void, void> | undefined;
   #pumping = false;
 
   readonly #limits: ResponseLimits;
@@ -172,48 +173,50 @@ export class AdsStream {
     if (this.#closed) return;
     this.#healthy = true;
     this.#queue.push(bytes);
-    if (!this.#pumping) void this.#pump();
+    if (!this.#pumping) this.#pump();
   }
 
-  // Responses are handled one at a time, in order; decoding a large one yields to the event
-  // loop between slices (#decodeAll), so the next waits in the queue meanwhile.
-  async #pump(): Promise<void> {
+  // Responses are handled one at a time, in order. Handling one is a generator that yields
+  // between resources; it runs on in this turn of the event loop until SLICE_MS is used, then
+  // goes on in the next (setImmediate), so a 10k-resource response is many short pauses instead
+  // of one long one, and a small response is still answered before 'data' returns.
+  #pump(): void {
     this.#pumping = true;
+    const sliceStart = performance.now();
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
-        const bytes = this.#queue.shift()!;
-        if (this.delta) await this.#onDelta(bytes);
-        else await this.#onSotw(bytes);
+      while (!this.#closed) {
+        if (!this.#current) {
+          const bytes = this.#queue.shift();
+          if (!bytes) break;
+          this.#current = this.delta ? this.#onDelta(bytes) : this.#onSotw(bytes);
+        }
+        let done = false;
+        while (!done && performance.now() - sliceStart <= SLICE_MS) done = this.#current.next().done === true;
+        if (!done) {
+          setImmediate(() => this.#pump());
+          return;
+        }
+        this.#current = undefined;
       }
     } catch (err) {
       this.#failure = `response handling failed: ${err instanceof Error ? err.message : String(err)}`;
       this.close();
-    } finally {
-      this.#pumping = false;
     }
+    this.#current = undefined;
+    this.#pumping = false;
   }
 
-  /**
-   * Decodes and validates each resource, giving the event loop a turn whenever a slice of
-   * SLICE_MS has been used: a 10k-resource response is then many short pauses instead of one
-   * long one. Undefined when the stream closed meanwhile (the response is dropped unanswered,
-   * as it would be had the stream closed before it arrived).
-   */
-  async #decodeAll(type: ResourceType, raws: readonly RawResource[], version: (r: RawResource) => string): Promise<ResourceUpdate[] | undefined> {
+  /** Decodes and validates each resource, yielding after each (see #pump). */
+  *#decodeAll(type: ResourceType, raws: readonly RawResource[], version: (r: RawResource) => string): Generator<void, ResourceUpdate[]> {
     const out: ResourceUpdate[] = [];
-    let sliceStart = performance.now();
     for (const raw of raws) {
       out.push(this.#update(type, raw, version(raw)));
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await nextTurn();
-        if (this.#closed) return undefined;
-        sliceStart = performance.now();
-      }
+      yield;
     }
     return out;
   }
 
-  async #onSotw(bytes: Uint8Array): Promise<void> {
+  *#onSotw(bytes: Uint8Array): Generator<void, void> {
     const env = readSotwResponse(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, versionInfo, nonce } = env.value;
@@ -231,15 +234,14 @@ export class AdsStream {
       this.#send(this.#sotwRequest(typeUrl, st, over));
       return;
     }
-    const updates = await this.#decodeAll(type, env.value.resources, () => versionInfo);
-    if (!updates) return;
+    const updates = yield* this.#decodeAll(type, env.value.resources, () => versionInfo);
     st.nonce = nonce;
     const nack = this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
     if (nack === undefined) st.version = versionInfo;
     this.#send(this.#sotwRequest(typeUrl, st, nack));
   }
 
-  async #onDelta(bytes: Uint8Array): Promise<void> {
+  *#onDelta(bytes: Uint8Array): Generator<void, void> {
     const env = readDeltaResponse(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, systemVersionInfo, nonce, removedResources } = env.value;
@@ -254,8 +256,7 @@ export class AdsStream {
       this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: over } });
       return;
     }
-    const updates = await this.#decodeAll(type, env.value.resources, (r) => r.version ?? '');
-    if (!updates) return;
+    const updates = yield* this.#decodeAll(type, env.value.resources, (r) => r.version ?? '');
     const nack = this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
     const req: Record<string, unknown> = { typeUrl, responseNonce: nonce };
     if (nack !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: nack };

@@ -82,7 +82,8 @@ export class XdsConfigSource {
   #published = new Set<string>();
   /** Listeners to publish next (the newest wanted list), while a publish job runs. */
   #pendingListeners: readonly string[] | undefined;
-  #applying = false;
+  #job: Generator<void, void> | undefined;
+  #publishing = false;
   #publishedGeneration = -1;
   #scheduled = false;
   #waiters: Waiter[] = [];
@@ -292,47 +293,65 @@ export class XdsConfigSource {
     if (this.#wildcard && !client.answered.has(LISTENER.typeUrl)) return;
     this.#publishedGeneration = client.generation;
     this.#pendingListeners = listeners;
-    if (!this.#applying) void this.#applyPending();
+    if (!this.#publishing) this.#drivePublish();
   }
 
   // Publishing runs one job at a time: assemble the resources the wanted listeners reach, then
-  // build the snapshot (Mesh#applyResourcesSliced), both giving the event loop a turn every few
-  // milliseconds, so a 10k-service snapshot does not stall requests. A change that comes
-  // meanwhile replaces the listener list still waiting; only the newest matters. Listeners
-  // count as published, and waiters are woken, once their snapshot is in force.
-  async #applyPending(): Promise<void> {
-    this.#applying = true;
-    try {
-      while (this.#pendingListeners && !this.#closed) {
+  // build the snapshot (Mesh#applyResourcesInSteps). A job runs on in this turn of the event
+  // loop until PUBLISH_SLICE_MS is used, then goes on in the next (setImmediate): a small
+  // change publishes at once, a 10k-service snapshot does not stall requests. A change that
+  // comes meanwhile replaces the listener list still waiting; only the newest matters.
+  #drivePublish(): void {
+    this.#publishing = true;
+    const sliceStart = performance.now();
+    while (!this.#closed) {
+      if (!this.#job) {
         const listeners = this.#pendingListeners;
+        if (!listeners) break;
         this.#pendingListeners = undefined;
-        const set = await this.#assemble(listeners);
-        if (this.#closed) return;
-        if (!set) {
-          // A listener in force is mid-change: nothing is published until its closure is here.
-          this.#publishedGeneration = -1;
-          continue;
-        }
-        const applied = await this.#mesh.applyResourcesSliced(set.all, `xds:${this.client.server.serverUri}`, set.problems);
-        if (applied === undefined) return;
-        this.#published = set.published;
-        this.#wake();
+        this.#job = this.#publishJob(listeners);
       }
-    } finally {
-      this.#applying = false;
+      let step: IteratorResult<void, void>;
+      try {
+        step = this.#job.next();
+        while (!step.done && performance.now() - sliceStart <= PUBLISH_SLICE_MS) step = this.#job.next();
+      } catch (err) {
+        // A bug, not bad config (translators return results): leave the source able to publish.
+        this.#job = undefined;
+        this.#publishing = false;
+        throw err;
+      }
+      if (!step.done) {
+        setImmediate(() => this.#drivePublish());
+        return;
+      }
+      this.#job = undefined;
     }
+    this.#job = undefined;
+    this.#publishing = false;
+  }
+
+  /** Listeners count as published, and waiters are woken, once their snapshot is in force. */
+  *#publishJob(listeners: readonly string[]): Generator<void, void> {
+    const set = yield* this.#assemble(listeners);
+    if (!set) {
+      // A listener in force is mid-change: nothing is published until its closure is here.
+      this.#publishedGeneration = -1;
+      return;
+    }
+    yield* this.#mesh.applyResourcesInSteps(set.all, `xds:${this.client.server.serverUri}`, set.problems);
+    this.#published = set.published;
+    this.#wake();
   }
 
   /**
-   * The resources the listeners reach, one listener's closure at a time (each one consistent
-   * on its own, as go-control-plane requires); undefined when a listener in force is
-   * mid-change.
+   * The resources the listeners reach, one listener's closure per step (each consistent on its
+   * own, as go-control-plane requires); undefined when a listener in force is mid-change.
    */
-  async #assemble(listeners: readonly string[]): Promise<PendingApply | undefined> {
+  *#assemble(listeners: readonly string[]): Generator<void, PendingApply | undefined> {
     const st = this.client.state;
     const all: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
     const published = new Set<string>();
-    let sliceStart = performance.now();
     for (const name of listeners) {
       const closure = listenerClosure(st, name);
       if (!closure) {
@@ -343,11 +362,7 @@ export class XdsConfigSource {
         for (const [n, v] of closure[k]) (all[k] as Map<string, unknown>).set(n, v);
       }
       if (closure.listeners.size > 0) published.add(name);
-      if (performance.now() - sliceStart > PUBLISH_SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.#closed) return undefined;
-        sliceStart = performance.now();
-      }
+      yield;
     }
     const problems: string[] = [];
     for (const w of st.all()) {
