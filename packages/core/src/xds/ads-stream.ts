@@ -48,7 +48,6 @@ interface TypeState {
   sent: Set<string> | '*' | undefined;
 }
 
-
 const INVALID_ARGUMENT = 3;
 
 /** Longest run of decoding before the event loop gets a turn (ms). */
