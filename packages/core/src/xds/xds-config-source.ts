@@ -84,6 +84,7 @@ export class XdsConfigSource {
   #pendingListeners: readonly string[] | undefined;
   #job: Generator<void, void> | undefined;
   #publishing = false;
+  readonly #settledWaiters: (() => void)[] = [];
   #publishedGeneration = -1;
   #scheduled = false;
   #waiters: Waiter[] = [];
@@ -329,6 +330,16 @@ export class XdsConfigSource {
     }
     this.#job = undefined;
     this.#publishing = false;
+    for (const resolve of this.#settledWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Resolves once no snapshot is being published or waiting to be: a small change publishes
+   * within the turn that brought it, a large one over several turns (#drivePublish).
+   */
+  settled(): Promise<void> {
+    if (!this.#publishing && !this.#pendingListeners) return Promise.resolve();
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
   }
 
   /** Listeners count as published, and waiters are woken, once their snapshot is in force. */
