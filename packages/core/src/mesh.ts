@@ -3,7 +3,7 @@
 // it in whole, then tells the adapters. Requests read `mesh.snapshot` once and use only that.
 
 import type { XdsResources } from './xds/resources.ts';
-import { buildSnapshot } from './snapshot/build-snapshot.ts';
+import { buildSnapshot, buildSteps, type BuildResult } from './snapshot/build-snapshot.ts';
 import { ClusterRuntimeRegistry } from './snapshot/cluster-runtime.ts';
 import { BreakerGroup, type BreakerOptions } from './resilience/error-rate-breaker.ts';
 import type { MeshSnapshot } from './snapshot/mesh-snapshot.ts';
@@ -30,10 +30,13 @@ export interface MeshRuntimeOptions {
   jwks?: JwksCacheOptions;
   telemetry?: MeshTelemetry;
   mode?: MeshMode;
+  /** The server helpers' path normalization over the MeshConfig's pathNormalization (default: the MeshConfig's, BASE). */
+  pathNormalization?: PathNormalization;
 }
 import { TlsCredentials } from './security/tls-credentials.ts';
 import type { InboundDemand, InboundPolicyWatch } from './security/inbound-policy.ts';
 import { SecurityPolicies } from './security/security-policies.ts';
+import type { PathNormalization } from './security/request-target.ts';
 import { JwksCache, type JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { candidateHosts } from './router/service-lookup.ts';
 import type { XdsStatusDump } from './xds/xds-status.ts';
@@ -105,6 +108,7 @@ export class Mesh {
   readonly credentials: TlsCredentials;
   /** PeerAuthentication and AuthorizationPolicy in force, for the server helpers. */
   readonly policies = new SecurityPolicies();
+  readonly #pathNormalization: PathNormalization | undefined;
   /** JWT public keys for RequestAuthentication, shared by the server helpers. */
   readonly jwks: JwksCache;
   #snapshot: MeshSnapshot;
@@ -126,6 +130,7 @@ export class Mesh {
     this.logger = logger;
     this.telemetry = options.telemetry;
     this.mode = options.mode ?? 'enforce';
+    this.#pathNormalization = options.pathNormalization;
     this.telemetry?.observe(this);
     this.credentials = new TlsCredentials(logger);
     this.jwks = new JwksCache(logger, options.jwks);
@@ -143,6 +148,15 @@ export class Mesh {
   /** The identity createMesh was given, before any MeshConfig: what config sources compile against. */
   get baseIdentity(): ClientIdentity {
     return this.#baseIdentity;
+  }
+
+  /**
+   * How the server helpers normalize a request's path before authorization and the handler
+   * (security/request-target.ts): createMesh({ pathNormalization }) when given, else the
+   * MeshConfig's pathNormalization in force (BASE by default) — one value, followed live.
+   */
+  get pathNormalization(): PathNormalization {
+    return this.#pathNormalization ?? this.#meshConfig.pathNormalization;
   }
 
   /** The MeshConfig settings in force (istiod's defaults until a MeshConfig is read). */
@@ -174,8 +188,23 @@ export class Mesh {
    * translate are left out and reported; the rest applies. Returns the rejection messages.
    */
   applyResources(resources: XdsResources, source: string, problems: readonly string[] = [], context: ResourceContext = {}): string[] {
-    const built = buildSnapshot(resources, this.#registry, this.#snapshot.version + 1);
+    return this.#publish(buildSnapshot(resources, this.#registry, this.#snapshot.version + 1), source, problems, context);
+  }
+
+  /**
+   * applyResources as steps, for large sets: the caller runs them in slices with turns of the
+   * event loop between, so requests keep being served on the snapshot in force, which is
+   * replaced whole by the last step. One such build at a time (the xDS source runs them in
+   * turn); one abandoned midway publishes nothing.
+   */
+  *applyResourcesInSteps(resources: XdsResources, source: string, problems: readonly string[] = [], context: ResourceContext = {}): Generator<void, string[]> {
+    const built = yield* buildSteps(resources, this.#registry, this.#snapshot.version + 1);
+    return this.#publish(built, source, problems, context);
+  }
+
+  #publish(built: BuildResult, source: string, problems: readonly string[], context: ResourceContext): string[] {
     const errors = built.errors;
+    // The embedded compile's outbound policy, else the one the resources carry (sidecar profile).
     const outbound = outboundPolicy(context.outbound) ?? built.snapshot.outbound;
     const snapshot = outbound === built.snapshot.outbound ? built.snapshot : { ...built.snapshot, outbound };
     this.#snapshot = snapshot;

@@ -161,6 +161,22 @@ describe('Sidecar inbound connection pool', () => {
   });
 });
 
+describe('MeshConfig pathNormalization', () => {
+  it('is the server helpers\' normalization unless createMesh sets one', async () => {
+    const url = (port: number) => `http://127.0.0.1:${port}//a//b/../c`;
+    const merged = await server([meshConfig('pathNormalization: { normalization: MERGE_SLASHES }')], (req, res) => res.end(req.url));
+    expect(merged.mesh.pathNormalization).toBe('MERGE_SLASHES');
+    expect(await (await request(url(merged.port), { dispatcher: agent() })).body.text()).toBe('/a/c');
+    // BASE (the default) removes dot segments only.
+    const base = await server([], (req, res) => res.end(req.url));
+    expect(await (await request(url(base.port), { dispatcher: agent() })).body.text()).toBe('//a//c');
+    const dir = serverConfig(join(pki.root, `pn-${Math.random().toString(36).slice(2)}`), [meshConfig('pathNormalization: { normalization: MERGE_SLASHES }')]);
+    const explicit = await createMesh({ config: dir, watch: false, logger: silentLogger, pathNormalization: 'NONE' });
+    expect(explicit.pathNormalization).toBe('NONE');
+    await explicit.close();
+  });
+});
+
 describe('trust domains', () => {
   it('refuses a caller outside the mesh\'s trust domains; an alias lets it in and AuthorizationPolicy principals cover it', async () => {
     const authz = `apiVersion: security.istio.io/v1
