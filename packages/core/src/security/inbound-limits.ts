@@ -14,7 +14,7 @@
 // application, no retries inbound) and are ignored.
 
 import type { ConnectionPoolSettings } from '../istio/types.ts';
-import { parseDurationNanos } from '../istio/compile/compile-duration.ts';
+import { parseDurationNanos } from '../istio/compile/common/compile-duration.ts';
 
 export interface InboundLimits {
   /** What set them, for messages: `Sidecar ns/name inboundConnectionPool`. */

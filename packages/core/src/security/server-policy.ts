@@ -17,7 +17,7 @@ import type { Mesh } from '../mesh.ts';
 import type { AuthorizationPolicy } from '../istio/types.ts';
 import { applicablePolicies, authorize, type AuthzDecision, type AuthzRequest } from './authorization-policy.ts';
 import { migrateTrustDomain, peerTrustDomainProblem } from './trust-domain.ts';
-import { selectSidecar } from '../istio/compile/sidecar-scope.ts';
+import { selectSidecar } from '../istio/compile/common/sidecar-scope.ts';
 import { inboundConnectionPool, ingressForEndpoint, type IngressAddress } from './sidecar-ingress.ts';
 import { inboundLimits, type InboundLimits } from './inbound-limits.ts';
 import type { Sidecar } from '../istio/types.ts';

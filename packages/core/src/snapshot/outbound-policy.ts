@@ -1,5 +1,5 @@
 // The outbound traffic policy a snapshot carries, in the shape of a sidecar's catch-all — from the
-// embedded compiler's decision (istio/compile/compile-outbound.ts) or, in the sidecar profile,
+// embedded compiler's decision (istio/compile/routes/compile-outbound.ts) or, in the sidecar profile,
 // from istiod's virtualOutbound listener (sidecar-services.ts): REGISTRY_ONLY is a blocked
 // BlackHoleCluster; an egress proxy a catch-all route table `allow_any` sending every host to
 // the proxy's cluster (as istiod's buildCatchAllVirtualHost writes it: no timeout, no retry

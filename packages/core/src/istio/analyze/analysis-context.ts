@@ -3,7 +3,7 @@
 
 import type { ConfigProblem } from '../../config/config-error.ts';
 import { fieldPath, formatProblem } from '../../config/config-error.ts';
-import { resolveShortName } from '../compile/host-names.ts';
+import { resolveShortName } from '../compile/common/host-names.ts';
 import type { GatewayRoute } from '../gateway-api-types.ts';
 import type { DestinationRule, MeshObject, PeerAuthentication, ServiceEntry, Sidecar, Telemetry, VirtualService, WorkloadEntry } from '../types.ts';
 import { MESSAGES, type MessageName } from './analysis-messages.ts';

@@ -1,11 +1,11 @@
 // MSH0002: DestinationRules for one host in one namespace merge as istiod merges them — subsets
 // join by name, the oldest rule's top-level trafficPolicy stays — so a later rule's duplicate
 // subset or its whole trafficPolicy silently does nothing. (istioctl has no analyzer for this.)
-// The merge itself is the compiler's (compile/destination-rule-index.ts); it records what it
+// The merge itself is the compiler's (compile/clusters/destination-rule-index.ts); it records what it
 // leaves out, and this reports it.
 
-import { Problems } from '../compile/compile-context.ts';
-import { DestinationRuleIndex } from '../compile/destination-rule-index.ts';
+import { Problems } from '../compile/common/compile-context.ts';
+import { DestinationRuleIndex } from '../compile/clusters/destination-rule-index.ts';
 import type { Analyzer } from './analysis-context.ts';
 
 export const conflictingDestinationRules: Analyzer = {

@@ -1,6 +1,6 @@
 // IST0111: more than one Sidecar in a namespace without a workload selector — istioctl's
 // sidecar.DefaultSelectorAnalyzer. A namespace has one default Sidecar; with several, istiod (and
-// compile/sidecar-scope.ts) uses the oldest, so the egress scope of the others silently does nothing.
+// compile/common/sidecar-scope.ts) uses the oldest, so the egress scope of the others silently does nothing.
 
 import type { Sidecar } from '../types.ts';
 import type { Analyzer } from './analysis-context.ts';

@@ -22,8 +22,8 @@ import { mtlsModeForPort, peerAuthenticationFor } from '../../security/peer-auth
 import { compileRbacFilters } from '../../security/rbac-compile.ts';
 import { DOWNSTREAM_TLS_CONTEXT, TLS_TRANSPORT_SOCKET } from '../../security/cluster-tls.ts';
 import { TYPE_URL, type Listener } from '../../xds/resources.ts';
-import { istioCommonTlsContext } from './compile-cluster-tls.ts';
-import type { ClientIdentity } from './compile-context.ts';
+import { istioCommonTlsContext } from './clusters/compile-cluster-tls.ts';
+import type { ClientIdentity } from './common/compile-context.ts';
 import type { AuthorizationPolicy, MeshObject, PeerAuthentication, RequestAuthentication } from '../types.ts';
 import { applicableRequestAuthentications, compileJwtAuthn } from '../../security/jwt/jwt-config.ts';
 import { jwtAuthnFilterConfig } from '../../security/jwt/jwt-filter.ts';

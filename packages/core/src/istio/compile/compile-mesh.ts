@@ -4,43 +4,45 @@
 // istiod's proxyless (grpcgen) generator would send this client out — extended with what the
 // sidecar generator writes where grpcgen drops a feature, since Meshlet enforces it.
 //
-// Stages, each in its own file:
-//   mesh config   ../mesh-config.ts            the MeshConfig in force (defaults, retries, exportTo, ...)
-//   scope         sidecar-scope.ts             the Sidecar that applies to the client and what it imports
-//   registry      ../../kube/kube-registry.ts  Service/EndpointSlice/Pod → Kubernetes services + endpoints
-//   services      compile-services.ts          + ServiceEntry/WorkloadEntry → visible services (in scope) + endpoints
-//   dest. rules   destination-rule-index.ts    which merged DestinationRule applies to each host
-//   GAMMA         compile-gateway-api.ts       HTTPRoute / GRPCRoute → VirtualServices
-//   routing       compile-virtual-services.ts  which VirtualServices apply, resolved and delegated
-//   CDS + EDS     compile-clusters.ts          default and subset clusters, load assignments
-//   LDS + RDS     compile-service-routes.ts    API listeners and per-service route tables
-//   outbound      compile-outbound.ts          where hosts outside the registry go (ALLOW_ANY, REGISTRY_ONLY)
+// Stages, each in its own file; the folders hold the files every stage shares (common/), the
+// registry, DestinationRules and CDS/EDS (clusters/), and VirtualServices, routes and LDS/RDS
+// (routes/). Imports go one way: this file → routes → clusters → common.
+//   mesh config   ../mesh-config.ts                     the MeshConfig in force (defaults, retries, exportTo, ...)
+//   scope         common/sidecar-scope.ts               the Sidecar that applies to the client and what it imports
+//   registry      ../../kube/kube-registry.ts           Service/EndpointSlice/Pod → Kubernetes services + endpoints
+//   services      clusters/compile-services.ts          + ServiceEntry/WorkloadEntry → visible services (in scope) + endpoints
+//   dest. rules   clusters/destination-rule-index.ts    which merged DestinationRule applies to each host
+//   GAMMA         routes/compile-gateway-api.ts         HTTPRoute / GRPCRoute → VirtualServices
+//   routing       routes/compile-virtual-services.ts    which VirtualServices apply, resolved and delegated
+//   CDS + EDS     clusters/compile-clusters.ts          default and subset clusters, load assignments
+//   LDS + RDS     routes/compile-service-routes.ts      API listeners and per-service route tables
+//   outbound      routes/compile-outbound.ts            where hosts outside the registry go (ALLOW_ANY, REGISTRY_ONLY)
 // Problems are semantic (the loader already checked the schema): references to things that do
 // not exist, rules that lose to others, settings that compile to nothing. None stops the
 // compile; like istiod, Meshlet builds everything it can and says what it could not.
 
 import type { ConfigProblem } from '../../config/config-error.ts';
 import type { XdsResources } from '../../xds/resources.ts';
-import type { ClientIdentity, CompileContext } from './compile-context.ts';
-import { Problems } from './compile-context.ts';
-import { compileClusters } from './compile-clusters.ts';
-import { compileServiceRoutes, type CompiledServicePort } from './compile-service-routes.ts';
-import { buildServiceRegistry } from './compile-services.ts';
-import { selectVirtualServices } from './compile-virtual-services.ts';
-import { checkDestinationRules } from './destination-rule-checks.ts';
-import { DestinationRuleIndex } from './destination-rule-index.ts';
+import type { ClientIdentity, CompileContext } from './common/compile-context.ts';
+import { Problems } from './common/compile-context.ts';
+import { compileClusters } from './clusters/compile-clusters.ts';
+import { compileServiceRoutes, type CompiledServicePort } from './routes/compile-service-routes.ts';
+import { buildServiceRegistry } from './clusters/compile-services.ts';
+import { selectVirtualServices } from './routes/compile-virtual-services.ts';
+import { checkDestinationRules } from './clusters/destination-rule-checks.ts';
+import { DestinationRuleIndex } from './clusters/destination-rule-index.ts';
 import type { DestinationRule, MeshConfigObject, MeshObject, PeerAuthentication, ServiceEntry, Sidecar, VirtualService, WorkloadEntry } from '../types.ts';
 import type { GatewayRoute } from '../gateway-api-types.ts';
-import { convertGatewayRoutes, usesGatewaySemantics } from './compile-gateway-api.ts';
+import { convertGatewayRoutes, usesGatewaySemantics } from './routes/compile-gateway-api.ts';
 import { buildKubeRegistry } from '../../kube/kube-registry.ts';
 import { meshConfigOrigin, meshSettings, selectMeshConfig, type MeshSettings } from '../mesh-config.ts';
-import { outboundChoice, selectSidecar, SidecarScope, virtualServiceDestinations } from './sidecar-scope.ts';
-import { compileOutbound, type CompiledOutbound } from './compile-outbound.ts';
-import type { ResolvedVirtualService } from './compile-virtual-services.ts';
-import { trimPorts, type ServiceRegistry } from './compile-services.ts';
+import { outboundChoice, selectSidecar, SidecarScope, virtualServiceDestinations } from './common/sidecar-scope.ts';
+import { compileOutbound, type CompiledOutbound } from './routes/compile-outbound.ts';
+import type { ResolvedVirtualService } from './routes/compile-virtual-services.ts';
+import { trimPorts, type ServiceRegistry } from './clusters/compile-services.ts';
 
-export type { ClientIdentity } from './compile-context.ts';
-export type { CompiledOutbound } from './compile-outbound.ts';
+export type { ClientIdentity } from './common/compile-context.ts';
+export type { CompiledOutbound } from './routes/compile-outbound.ts';
 
 export interface CompileOptions {
   /** createMesh({ meshConfig }): in force whatever MeshConfig documents `objects` hold. */

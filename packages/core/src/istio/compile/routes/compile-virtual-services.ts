@@ -9,12 +9,12 @@
 // exported to it by name, then public ones — each oldest first. Hosts and destinations without a
 // dot are short for `<name>.<VirtualService namespace>.svc.<domain>`.
 
-import type { CompileContext, Path } from './compile-context.ts';
-import { compareByCreation, objectKey } from './compile-context.ts';
+import type { CompileContext, Path } from '../common/compile-context.ts';
+import { compareByCreation, objectKey } from '../common/compile-context.ts';
 import { mergeDelegateRules } from './compile-delegate.ts';
-import { resolveShortName } from './host-names.ts';
-import type { Destination, HTTPRoute, VirtualService } from '../types.ts';
-import type { GatewayRoute } from '../gateway-api-types.ts';
+import { resolveShortName } from '../common/host-names.ts';
+import type { Destination, HTTPRoute, VirtualService } from '../../types.ts';
+import type { GatewayRoute } from '../../gateway-api-types.ts';
 import { gatewayRuleSource, usesGatewaySemantics } from './compile-gateway-api.ts';
 
 /** Where a compiled rule came from: the root VirtualService rule, and the delegate's if any. */

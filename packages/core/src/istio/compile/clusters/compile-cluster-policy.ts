@@ -12,10 +12,10 @@
 //    `warmupDurationSecs`) → slow_start_config of ROUND_ROBIN / LEAST_REQUEST;
 //  - tls becomes the transport socket in compile-cluster-tls.ts (it needs the service's identities).
 
-import type { Cluster, CircuitBreakerThresholds, OutlierDetection as EnvoyOutlierDetection, SlowStartConfig } from '../../xds/resources.ts';
-import { HTTP_PROTOCOL_OPTIONS, TYPE_URL } from '../../xds/resources.ts';
-import { durationSeconds, toDuration } from './compile-duration.ts';
-import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, TrafficPolicy } from '../types.ts';
+import type { Cluster, CircuitBreakerThresholds, OutlierDetection as EnvoyOutlierDetection, SlowStartConfig } from '../../../xds/resources.ts';
+import { HTTP_PROTOCOL_OPTIONS, TYPE_URL } from '../../../xds/resources.ts';
+import { durationSeconds, toDuration } from '../common/compile-duration.ts';
+import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, TrafficPolicy } from '../../types.ts';
 
 const UINT32_MAX = 4294967295;
 /** MeshConfig.connectTimeout default. */

@@ -4,8 +4,8 @@
 // this way and are dropped — except that setting `:authority`/`host` becomes a host rewrite
 // (`set` winning over `add`).
 
-import type { HeaderValueOption } from '../../xds/resources.ts';
-import type { HeaderOperations, Headers } from '../types.ts';
+import type { HeaderValueOption } from '../../../xds/resources.ts';
+import type { HeaderOperations, Headers } from '../../types.ts';
 
 export interface HeaderMutations {
   requestHeadersToAdd: HeaderValueOption[];

@@ -8,9 +8,9 @@
 // dropped at compile time: another port, other source labels or namespace, or only non-mesh
 // gateways.
 
-import type { HashPolicy, Route } from '../../xds/resources.ts';
-import { FILTER_NAME } from '../../xds/resources.ts';
-import { configPath, labelsMatch, objectKey } from './compile-context.ts';
+import type { HashPolicy, Route } from '../../../xds/resources.ts';
+import { FILTER_NAME } from '../../../xds/resources.ts';
+import { configPath, labelsMatch, objectKey } from '../common/compile-context.ts';
 import { faultAny, translateCors, translateFault } from './compile-fault.ts';
 import { applyHeaderMutations, translateHeaders } from './compile-headers.ts';
 import { convertRetryPolicy } from './compile-retry.ts';
@@ -18,8 +18,8 @@ import type { RouteEnv } from './compile-route-action.ts';
 import { applyDirectResponse, applyRedirect, applyRouteDestination } from './compile-route-action.ts';
 import { isCatchAll, translateRouteMatch } from './compile-route-match.ts';
 import type { ResolvedRule, ResolvedVirtualService } from './compile-virtual-services.ts';
-import { hostPort } from './host-names.ts';
-import type { HTTPMatchRequest, HTTPRetry } from '../types.ts';
+import { hostPort } from '../common/host-names.ts';
+import type { HTTPMatchRequest, HTTPRetry } from '../../types.ts';
 import { usesGatewaySemantics } from './compile-gateway-api.ts';
 
 /** Name istiod gives the route of a service that has no VirtualService. */

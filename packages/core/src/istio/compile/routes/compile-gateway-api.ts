@@ -26,8 +26,8 @@
 //    refused-stream, unavailable, cancelled plus the listed codes, backoff.
 // Conversion problems are reported against the route's own file and line.
 
-import type { CompileContext, Path } from './compile-context.ts';
-import { compareByCreation } from './compile-context.ts';
+import type { CompileContext, Path } from '../common/compile-context.ts';
+import { compareByCreation } from '../common/compile-context.ts';
 import type {
   GatewayGRPCRoute,
   GatewayHTTPRoute,
@@ -40,9 +40,9 @@ import type {
   GwHTTPRouteMatch,
   GwRouteFilter,
   GwValueMatch,
-} from '../gateway-api-types.ts';
-import { resolveShortName } from './host-names.ts';
-import type { Destination, HeaderOperations, HTTPMatchRequest, HTTPRedirect, HTTPRoute, HTTPRouteDestination, ServiceEntry, StringMatch, VirtualService } from '../types.ts';
+} from '../../gateway-api-types.ts';
+import { resolveShortName } from '../common/host-names.ts';
+import type { Destination, HeaderOperations, HTTPMatchRequest, HTTPRedirect, HTTPRoute, HTTPRouteDestination, ServiceEntry, StringMatch, VirtualService } from '../../types.ts';
 
 export const ROUTE_SEMANTICS_ANNOTATION = 'internal.istio.io/route-semantics';
 export const PARENTS_ANNOTATION = 'internal.istio.io/parents';

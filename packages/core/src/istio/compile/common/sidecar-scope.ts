@@ -18,8 +18,8 @@
 //  - outboundTrafficPolicy: the Sidecar's when it sets one (proto3: no `mode` is REGISTRY_ONLY),
 //    else the mesh's.
 
-import type { Destination, HTTPRoute, Sidecar, VirtualService } from '../types.ts';
-import type { MeshSettings, OutboundMode } from '../mesh-config.ts';
+import type { Destination, HTTPRoute, Sidecar, VirtualService } from '../../types.ts';
+import type { MeshSettings, OutboundMode } from '../../mesh-config.ts';
 import { compareByCreation, labelsMatch, objectKey, type ClientIdentity } from './compile-context.ts';
 import { hostCovers, hostsOverlap, isWildcardHost } from './host-names.ts';
 

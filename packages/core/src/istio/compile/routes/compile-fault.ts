@@ -7,11 +7,11 @@
 // abort without `percentage` carries none, which Envoy reads as 0%. Only fixed delays and
 // HTTP/gRPC aborts exist in Envoy; others are dropped as istiod drops them.
 
-import type { Any, HTTPFault, StringMatcher } from '../../xds/resources.ts';
-import { TYPE_URL } from '../../xds/resources.ts';
-import { integerPercentToFraction, parseDurationNanos, percentToFraction, toDuration } from './compile-duration.ts';
+import type { Any, HTTPFault, StringMatcher } from '../../../xds/resources.ts';
+import { TYPE_URL } from '../../../xds/resources.ts';
+import { integerPercentToFraction, parseDurationNanos, percentToFraction, toDuration } from '../common/compile-duration.ts';
 import { toStringMatcher } from './compile-route-match.ts';
-import type { HTTPFaultInjection, StringMatch } from '../types.ts';
+import type { HTTPFaultInjection, StringMatch } from '../../types.ts';
 
 /** gRPC status names Istio accepts for `abort.grpcStatus`, with their codes. */
 export const GRPC_STATUS: Readonly<Record<string, number>> = {

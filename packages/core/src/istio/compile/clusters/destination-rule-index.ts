@@ -14,10 +14,10 @@
 // What a merge leaves out (a duplicate subset, a second trafficPolicy) is kept in `conflicts`
 // for the analyzer that reports it (analyze/analyze-conflicting-destination-rules.ts).
 
-import type { ClientIdentity, CompileContext } from './compile-context.ts';
-import { compareByCreation, labelsMatch } from './compile-context.ts';
-import { hostCovers, isWildcardHost, mostSpecificHostMatch, resolveShortName } from './host-names.ts';
-import type { DestinationRule, DestinationRuleSpec, Subset } from '../types.ts';
+import type { ClientIdentity, CompileContext } from '../common/compile-context.ts';
+import { compareByCreation, labelsMatch } from '../common/compile-context.ts';
+import { hostCovers, isWildcardHost, mostSpecificHostMatch, resolveShortName } from '../common/host-names.ts';
+import type { DestinationRule, DestinationRuleSpec, Subset } from '../../types.ts';
 
 /** One or more DestinationRules for one host, merged as istiod merges them. */
 export interface ConsolidatedRule {

@@ -2,7 +2,7 @@
 // google.protobuf.Duration strings ("0.008s", "90s", "0.500s"), and Istio percentages become
 // Envoy FractionalPercents. Both conversions live here so every field converts the same way.
 
-import type { Duration, FractionalPercent } from '../../xds/resources.ts';
+import type { Duration, FractionalPercent } from '../../../xds/resources.ts';
 
 const UNIT_NANOS: Record<string, number> = {
   ns: 1,

@@ -3,7 +3,7 @@
 // model.MergeTrafficPolicy) — and the consistent-hash key a route must carry for it
 // (route.HashForHTTPDestination, hashForService).
 
-import type { Destination, LoadBalancerSettings, TrafficPolicy } from '../types.ts';
+import type { Destination, LoadBalancerSettings, TrafficPolicy } from '../../types.ts';
 import type { ConsolidatedRule } from './destination-rule-index.ts';
 
 export type ConsistentHash = NonNullable<LoadBalancerSettings['consistentHash']>;

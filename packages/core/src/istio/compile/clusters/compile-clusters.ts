@@ -8,21 +8,21 @@
 // generator writes them: STRICT_DNS / LOGICAL_DNS with the endpoints inline, ORIGINAL_DST with
 // CLUSTER_PROVIDED balancing.
 
-import type { Cluster, XdsResources } from '../../xds/resources.ts';
-import type { CompileContext } from './compile-context.ts';
-import { configPath } from './compile-context.ts';
-import { toDuration } from './compile-duration.ts';
+import type { Cluster, XdsResources } from '../../../xds/resources.ts';
+import type { CompileContext } from '../common/compile-context.ts';
+import { configPath } from '../common/compile-context.ts';
+import { toDuration } from '../common/compile-duration.ts';
 import { applyTrafficPolicy, setMetadata } from './compile-cluster-policy.ts';
 import { applyClientTls } from './compile-cluster-tls.ts';
 import { applyLoadBalancingPolicy } from './compile-lb-policy.ts';
-import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from '../../security/peer-authentication.ts';
+import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from '../../../security/peer-authentication.ts';
 import { loadAssignment, localityEndpoints } from './compile-endpoints.ts';
 import { applyLocalityLoadBalancing } from './compile-locality.ts';
 import type { ServiceRegistry } from './compile-services.ts';
-import type { MeshService } from '../service-model.ts';
+import type { MeshService } from '../../service-model.ts';
 import type { ConsolidatedRule, DestinationRuleIndex } from './destination-rule-index.ts';
 import { portLevelPolicy, subsetPolicy } from './destination-rule-policy.ts';
-import type { DestinationRule, ServicePort, Subset, TrafficPolicy } from '../types.ts';
+import type { DestinationRule, ServicePort, Subset, TrafficPolicy } from '../../types.ts';
 
 /** istiod's cluster (and RDS) naming: model.BuildSubsetKey for the outbound direction. */
 export function clusterName(port: number, subset: string, host: string): string {

@@ -2,9 +2,9 @@
 // cluster gets RING_HASH/MAGLEV; the route says what to hash: a header, a cookie (Envoy
 // generates it when `ttl` is set), the source IP, or a query parameter.
 
-import type { HashPolicy } from '../../xds/resources.ts';
-import { toDuration } from './compile-duration.ts';
-import type { ConsistentHash } from './destination-rule-policy.ts';
+import type { HashPolicy } from '../../../xds/resources.ts';
+import { toDuration } from '../common/compile-duration.ts';
+import type { ConsistentHash } from '../clusters/destination-rule-policy.ts';
 
 export function toHashPolicy(ch: ConsistentHash | undefined): HashPolicy | undefined {
   if (!ch) return undefined;

@@ -10,13 +10,13 @@
 // hosts import, trimmed to the ports they import; the hosts it leaves out are recorded for
 // explain() and the config dump.
 
-import type { CompileContext, Path } from './compile-context.ts';
-import { compareByCreation, labelsMatch, objectKey, visibleTo } from './compile-context.ts';
-import { hostsOverlap, isWildcardHost, resolveShortName } from './host-names.ts';
-import type { MeshEndpoint, MeshService, Resolution } from '../service-model.ts';
-import type { MeshObject, ServiceEntry, WorkloadEntry, WorkloadEntrySpec } from '../types.ts';
-import type { KubeAlias, KubeRegistry, KubeRegistryService } from '../../kube/kube-registry.ts';
-import type { PortImport } from './sidecar-scope.ts';
+import type { CompileContext, Path } from '../common/compile-context.ts';
+import { compareByCreation, labelsMatch, objectKey, visibleTo } from '../common/compile-context.ts';
+import { hostsOverlap, isWildcardHost, resolveShortName } from '../common/host-names.ts';
+import type { MeshEndpoint, MeshService, Resolution } from '../../service-model.ts';
+import type { MeshObject, ServiceEntry, WorkloadEntry, WorkloadEntrySpec } from '../../types.ts';
+import type { KubeAlias, KubeRegistry, KubeRegistryService } from '../../../kube/kube-registry.ts';
+import type { PortImport } from '../common/sidecar-scope.ts';
 
 export interface ServiceRegistry {
   /** Visible services, oldest declaration first (istiod's service order). */

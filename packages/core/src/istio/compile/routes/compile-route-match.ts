@@ -11,8 +11,8 @@
 //  - queryParams → QueryParameterMatcher (sorted by name: istiod's order is Go map order,
 //    i.e. none, and the ANDed result does not depend on it).
 
-import type { HeaderMatcher, QueryParameterMatcher, RouteMatch, StringMatcher } from '../../xds/resources.ts';
-import type { HTTPMatchRequest, StringMatch } from '../types.ts';
+import type { HeaderMatcher, QueryParameterMatcher, RouteMatch, StringMatcher } from '../../../xds/resources.ts';
+import type { HTTPMatchRequest, StringMatch } from '../../types.ts';
 
 export function translateRouteMatch(m: HTTPMatchRequest | undefined, gatewaySemantics = false): RouteMatch {
   const out: RouteMatch = { prefix: '/' };

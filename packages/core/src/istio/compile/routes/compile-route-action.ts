@@ -6,18 +6,18 @@
 // answers "cluster not found"); each such reference is reported as a warning, since that is how
 // istiod behaves and the config stays usable for every other route.
 
-import type { ClusterWeight, HashPolicy, RedirectAction, Route, RouteAction } from '../../xds/resources.ts';
-import type { CompileContext, Path } from './compile-context.ts';
-import { clusterName } from './compile-clusters.ts';
-import { percentToFraction, integerPercentToFraction, toDuration } from './compile-duration.ts';
+import type { ClusterWeight, HashPolicy, RedirectAction, Route, RouteAction } from '../../../xds/resources.ts';
+import type { CompileContext, Path } from '../common/compile-context.ts';
+import { clusterName } from '../clusters/compile-clusters.ts';
+import { percentToFraction, integerPercentToFraction, toDuration } from '../common/compile-duration.ts';
 import { toHashPolicy } from './compile-hash-policy.ts';
 import { applyHeaderMutations, translateHeaders } from './compile-headers.ts';
 import { convertRetryPolicy } from './compile-retry.ts';
-import type { ServiceRegistry } from './compile-services.ts';
+import type { ServiceRegistry } from '../clusters/compile-services.ts';
 import type { RuleOrigin } from './compile-virtual-services.ts';
-import type { DestinationRuleIndex } from './destination-rule-index.ts';
-import { hashForDestination } from './destination-rule-policy.ts';
-import type { Destination, HTTPDirectResponse, HTTPRedirect, HTTPRoute } from '../types.ts';
+import type { DestinationRuleIndex } from '../clusters/destination-rule-index.ts';
+import { hashForDestination } from '../clusters/destination-rule-policy.ts';
+import type { Destination, HTTPDirectResponse, HTTPRedirect, HTTPRoute } from '../../types.ts';
 import { usesGatewaySemantics, type GatewayRedirect } from './compile-gateway-api.ts';
 
 function escapeRegex(s: string): string {

@@ -23,9 +23,9 @@
 // The cluster gets commonLbConfig.localityWeightedLbConfig for `distribute`, and for explicit
 // `failover`/`failoverPriority` with outlier detection, exactly when istiod sets it.
 
-import type { LbEndpoint, Locality, LocalityLbEndpoints } from '../../xds/resources.ts';
+import type { LbEndpoint, Locality, LocalityLbEndpoints } from '../../../xds/resources.ts';
 import { DEFAULT_CLUSTER_ID } from './compile-endpoints.ts';
-import type { LocalityLoadBalancerSetting, TrafficPolicy } from '../types.ts';
+import type { LocalityLoadBalancerSetting, TrafficPolicy } from '../../types.ts';
 
 const REGION_LABEL = 'topology.kubernetes.io/region';
 const ZONE_LABEL = 'topology.kubernetes.io/zone';

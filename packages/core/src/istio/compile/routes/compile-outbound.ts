@@ -7,12 +7,12 @@
 // carries it to the router (snapshot/outbound-policy.ts), the same field the sidecar profile
 // fills from istiod's virtualOutbound listener.
 
-import type { OutboundMode } from '../mesh-config.ts';
-import type { CompileContext } from './compile-context.ts';
-import { clusterName } from './compile-clusters.ts';
-import type { ServiceRegistry } from './compile-services.ts';
-import { resolveShortName } from './host-names.ts';
-import type { OutboundChoice } from './sidecar-scope.ts';
+import type { OutboundMode } from '../../mesh-config.ts';
+import type { CompileContext } from '../common/compile-context.ts';
+import { clusterName } from '../clusters/compile-clusters.ts';
+import type { ServiceRegistry } from '../clusters/compile-services.ts';
+import { resolveShortName } from '../common/host-names.ts';
+import type { OutboundChoice } from '../common/sidecar-scope.ts';
 
 export interface CompiledOutbound {
   readonly mode: OutboundMode;

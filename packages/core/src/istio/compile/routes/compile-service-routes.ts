@@ -9,24 +9,24 @@
 // host. A VirtualService none of whose rules applies to this client on this port routes nothing,
 // so the service keeps its default route.
 
-import type { Route, XdsResources } from '../../xds/resources.ts';
-import type { CompileContext } from './compile-context.ts';
-import { clusterName } from './compile-clusters.ts';
+import type { Route, XdsResources } from '../../../xds/resources.ts';
+import type { CompileContext } from '../common/compile-context.ts';
+import { clusterName } from '../clusters/compile-clusters.ts';
 import { toHashPolicy } from './compile-hash-policy.ts';
 import { apiListener } from './compile-listeners.ts';
 import type { RouteEnv } from './compile-route-action.ts';
 import { routeConfiguration } from './compile-route-config.ts';
 import { buildVirtualServiceRoutes, defaultRoute } from './compile-routes.ts';
-import type { ServiceRegistry } from './compile-services.ts';
-import { isDeclared } from './compile-services.ts';
-import type { MeshService } from '../service-model.ts';
-import { isHttpOrSniffed } from '../service-model.ts';
-import type { ServicePort } from '../types.ts';
+import type { ServiceRegistry } from '../clusters/compile-services.ts';
+import { isDeclared } from '../clusters/compile-services.ts';
+import type { MeshService } from '../../service-model.ts';
+import { isHttpOrSniffed } from '../../service-model.ts';
+import type { ServicePort } from '../../types.ts';
 import type { ResolvedVirtualService } from './compile-virtual-services.ts';
-import type { DestinationRuleIndex } from './destination-rule-index.ts';
+import type { DestinationRuleIndex } from '../clusters/destination-rule-index.ts';
 import { usesGatewaySemantics } from './compile-gateway-api.ts';
-import { hashForService } from './destination-rule-policy.ts';
-import { hostPort, hostsOverlap, isWildcardHost, mostSpecificHostMatch } from './host-names.ts';
+import { hashForService } from '../clusters/destination-rule-policy.ts';
+import { hostPort, hostsOverlap, isWildcardHost, mostSpecificHostMatch } from '../common/host-names.ts';
 
 interface Claim {
   vs: ResolvedVirtualService;

@@ -9,10 +9,10 @@
 // (name.ns, name.ns.svc) may use, each with and without port; the same for every ExternalName
 // alias of the service; then the service's addresses (a Kubernetes Service's cluster IPs).
 
-import type { Route, RouteConfiguration, VirtualHost } from '../../xds/resources.ts';
-import type { ClientIdentity } from './compile-context.ts';
-import type { MeshService } from '../service-model.ts';
-import { hostPort, ipv6Compliant, isIpAddress } from './host-names.ts';
+import type { Route, RouteConfiguration, VirtualHost } from '../../../xds/resources.ts';
+import type { ClientIdentity } from '../common/compile-context.ts';
+import type { MeshService } from '../../service-model.ts';
+import { hostPort, ipv6Compliant, isIpAddress } from '../common/host-names.ts';
 
 export function routeConfiguration(name: string, svc: MeshService, port: number, routes: Route[], client: ClientIdentity, knownFqdns: ReadonlySet<string>): RouteConfiguration {
   const vh: VirtualHost = {

@@ -2,8 +2,8 @@
 // hold: fields istiod ignores and fields Meshlet does not enforce yet. (A rule whose host no
 // ServiceEntry declares is an analyzer finding, IST0174, analyze/.)
 
-import type { CompileContext, Path } from './compile-context.ts';
-import type { DestinationRule, TrafficPolicy } from '../types.ts';
+import type { CompileContext, Path } from '../common/compile-context.ts';
+import type { DestinationRule, TrafficPolicy } from '../../types.ts';
 
 export function checkDestinationRules(ctx: CompileContext, rules: readonly DestinationRule[]): void {
   for (const dr of rules) {

@@ -10,10 +10,10 @@
 // istiod writes no retryBackOff unless `backoff` is set: Envoy's own default (25 ms base, 10×
 // cap) applies, and Meshlet's retry layer uses the same default.
 
-import type { Any, RetryPolicy } from '../../xds/resources.ts';
-import { PREVIOUS_HOSTS_PREDICATE, PREVIOUS_PRIORITIES, TYPE_URL } from '../../xds/resources.ts';
-import { toDuration } from './compile-duration.ts';
-import type { HTTPRetry } from '../types.ts';
+import type { Any, RetryPolicy } from '../../../xds/resources.ts';
+import { PREVIOUS_HOSTS_PREDICATE, PREVIOUS_PRIORITIES, TYPE_URL } from '../../../xds/resources.ts';
+import { toDuration } from '../common/compile-duration.ts';
+import type { HTTPRetry } from '../../types.ts';
 
 export const DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
 export const DEFAULT_NUM_RETRIES = 2;

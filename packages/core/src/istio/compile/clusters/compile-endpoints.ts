@@ -12,11 +12,11 @@
 // endpoint labels; Meshlet adds them under `meshlet.labels` so subset and locality decisions can
 // be explained from a config dump.
 
-import type { Address, ClusterLoadAssignment, LbEndpoint, Locality, LocalityLbEndpoints } from '../../xds/resources.ts';
-import { labelsMatch } from './compile-context.ts';
-import type { MeshEndpoint, MeshService } from '../service-model.ts';
-import { endpointPort, servesPort } from '../service-model.ts';
-import type { ServicePort } from '../types.ts';
+import type { Address, ClusterLoadAssignment, LbEndpoint, Locality, LocalityLbEndpoints } from '../../../xds/resources.ts';
+import { labelsMatch } from '../common/compile-context.ts';
+import type { MeshEndpoint, MeshService } from '../../service-model.ts';
+import { endpointPort, servesPort } from '../../service-model.ts';
+import type { ServicePort } from '../../types.ts';
 
 /** istiod's default cluster ID, the last field of the `istio.workload` telemetry string. */
 export const DEFAULT_CLUSTER_ID = 'Kubernetes';

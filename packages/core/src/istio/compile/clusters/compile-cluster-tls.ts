@@ -13,11 +13,11 @@
 //  - credentialName (a Kubernetes secret istiod serves over SDS) is written as the SDS reference
 //    the sidecar gets, which the translator refuses by name: no silent plaintext.
 
-import type { Any, Cluster, StringMatcher } from '../../xds/resources.ts';
-import { TLS_TRANSPORT_SOCKET, UPSTREAM_TLS_CONTEXT } from '../../security/cluster-tls.ts';
-import { parseSpiffeId, SPIFFE_SCHEME, spiffeId } from '../../security/spiffe.ts';
-import type { MeshService } from '../service-model.ts';
-import type { ClientTLSSettings } from '../types.ts';
+import type { Any, Cluster, StringMatcher } from '../../../xds/resources.ts';
+import { TLS_TRANSPORT_SOCKET, UPSTREAM_TLS_CONTEXT } from '../../../security/cluster-tls.ts';
+import { parseSpiffeId, SPIFFE_SCHEME, spiffeId } from '../../../security/spiffe.ts';
+import type { MeshService } from '../../service-model.ts';
+import type { ClientTLSSettings } from '../../types.ts';
 
 const PROVIDER = 'default';
 

@@ -15,8 +15,8 @@
 // policy, and its gRPC fallback is wrapped in WrrLocality, gRPC's way to weight localities
 // (what grpc-js-xds makes of a ROUND_ROBIN enum by itself).
 
-import type { Any, Cluster, LoadBalancingPolicy } from '../../xds/resources.ts';
-import { LB_POLICY_TYPE_URL } from '../../xds/resources.ts';
+import type { Any, Cluster, LoadBalancingPolicy } from '../../../xds/resources.ts';
+import { LB_POLICY_TYPE_URL } from '../../../xds/resources.ts';
 
 type PolicyName = keyof typeof LB_POLICY_TYPE_URL;
 

@@ -4,10 +4,10 @@
 // dropped as conflicting), and the root rule's settings fill whatever the delegate rule leaves
 // unset. Names compose as `<root>-<delegate>`.
 
-import type { CompileContext } from './compile-context.ts';
+import type { CompileContext } from '../common/compile-context.ts';
 import type { ResolvedRule, RuleOrigin } from './compile-virtual-services.ts';
 import { resolveRuleHosts } from './compile-virtual-services.ts';
-import type { HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService } from '../types.ts';
+import type { HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService } from '../../types.ts';
 
 export function mergeDelegateRules(ctx: CompileContext, root: HTTPRoute, origin: RuleOrigin, delegate: VirtualService, domain: string): ResolvedRule[] {
   const out: ResolvedRule[] = [];
