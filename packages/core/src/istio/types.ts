@@ -5,11 +5,16 @@
 
 import type { GatewayGRPCRoute, GatewayHTTPRoute } from './gateway-api-types.ts';
 
-/** Where an object came from, so every error can name `file:line`. */
+/**
+ * Where an object came from, so every error can name `file:line` — or, for an object read from
+ * the Kubernetes API, its resourceVersion (file '' and line 0 then).
+ */
 export interface SourceRef {
   file: string;
   /** 1-based line of the document's first line. */
   line: number;
+  /** metadata.resourceVersion of an object read from the Kubernetes API. */
+  resourceVersion?: string;
   /** 1-based line of a field inside the document, e.g. ['spec','http',0,'route']; falls back to the nearest parent that exists. */
   lineOf(path: readonly (string | number)[]): number;
 }

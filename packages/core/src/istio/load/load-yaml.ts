@@ -4,38 +4,17 @@
 // invalid object each become problems, and loading carries on with the next document.
 
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
-import { fieldPath, type ConfigProblem } from '../../config/config-error.ts';
-import { classifyKind } from './load-kinds.ts';
+import type { ConfigProblem } from '../../config/config-error.ts';
 import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';
-import type { MeshObject, ObjectMeta, SourceRef } from '../types.ts';
-import { validateMeshObject } from '../validate/validate-object.ts';
+import type { MeshObject, SourceRef } from '../types.ts';
+import { describe, isPlainObject, readObject } from './load-object.ts';
 
 export interface LoadResult {
   /** Objects that passed validation (warnings allowed), in document order. */
   objects: MeshObject[];
   /** Every error and warning found, in document order (duplicate-object errors last). */
   problems: ConfigProblem[];
-}
-
-const TOP_LEVEL_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
-const DEFAULT_NAMESPACE = 'default';
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'an empty value';
-  if (Array.isArray(v)) return 'a list';
-  return `a ${typeof v}`;
-}
-
-/** A string map as Kubernetes metadata holds them (labels, annotations); undefined if malformed. */
-function stringMap(v: unknown): Record<string, string> | undefined {
-  if (!isPlainObject(v)) return undefined;
-  return Object.values(v).every((x) => typeof x === 'string') ? (v as Record<string, string>) : undefined;
 }
 
 interface DocContext {
@@ -96,7 +75,7 @@ function readValue(data: unknown, node: Node, ctx: DocContext): void {
     readList(data, node, source, ctx);
     return;
   }
-  readObject(data, source, ctx);
+  readObject(data, source, ctx.out);
 }
 
 function readList(data: Record<string, unknown>, node: Node, source: SourceRef, ctx: DocContext): void {
@@ -111,66 +90,6 @@ function readList(data: Record<string, unknown>, node: Node, source: SourceRef, 
     const itemNode = isSeq(itemsNode) ? itemsNode.items[i] : undefined;
     readValue(item, itemNode && typeof itemNode === 'object' ? (itemNode as Node) : node, ctx);
   });
-}
-
-function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocContext): void {
-  const { out, file } = ctx;
-  const meta = isPlainObject(data.metadata) ? data.metadata : undefined;
-  const name = typeof meta?.name === 'string' ? meta.name : '';
-  const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
-  const kindText = typeof data.kind === 'string' ? data.kind : '';
-  const problem = (severity: ConfigProblem['severity'], path: (string | number)[], message: string): void => {
-    out.problems.push({ severity, file, line: source.lineOf(path), kind: kindText, namespace, name, field: fieldPath(path), message });
-  };
-
-  if (typeof data.apiVersion !== 'string' || data.apiVersion === '') {
-    problem('error', ['apiVersion'], 'apiVersion is required (e.g. networking.istio.io/v1)');
-    return;
-  }
-  if (kindText === '') {
-    problem('error', ['kind'], 'kind is required (e.g. VirtualService)');
-    return;
-  }
-  const verdict = classifyKind(data.apiVersion, kindText);
-  if (!verdict.handled) {
-    if (verdict.known) problem('error', ['apiVersion'], verdict.message);
-    else problem('warning', [], `kind ${kindText} (${data.apiVersion}) is not handled by Meshlet; skipped`);
-    return;
-  }
-  if (!meta) {
-    problem('error', ['metadata'], `metadata is required, with at least a name (got ${describe(data.metadata)})`);
-    return;
-  }
-  if (name === '') {
-    problem('error', ['metadata', 'name'], 'metadata.name is required');
-    return;
-  }
-  const metaErrors: string[] = [];
-  if (meta.namespace !== undefined && meta.namespace !== null && typeof meta.namespace !== 'string') metaErrors.push('namespace');
-  const labels = meta.labels === undefined || meta.labels === null ? undefined : stringMap(meta.labels);
-  if (meta.labels !== undefined && meta.labels !== null && !labels) metaErrors.push('labels');
-  const annotations = meta.annotations === undefined || meta.annotations === null ? undefined : stringMap(meta.annotations);
-  if (meta.annotations !== undefined && meta.annotations !== null && !annotations) metaErrors.push('annotations');
-  const created = meta.creationTimestamp;
-  if (created !== undefined && created !== null && typeof created !== 'string') metaErrors.push('creationTimestamp');
-  for (const field of metaErrors) {
-    const hint = field === 'labels' || field === 'annotations' ? ' (a map of strings; quote numbers and booleans)' : ' (a string)';
-    problem('error', ['metadata', field], `metadata.${field} has the wrong type${hint}`);
-  }
-  if (metaErrors.length) return;
-
-  for (const key of Object.keys(data)) {
-    if (!TOP_LEVEL_FIELDS.has(key)) problem('warning', [key], `unknown top-level field "${key}"; ignored`);
-  }
-
-  const metadata: ObjectMeta = { name, namespace };
-  if (labels) metadata.labels = labels;
-  if (annotations) metadata.annotations = annotations;
-  if (typeof created === 'string') metadata.creationTimestamp = created;
-  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as MeshObject;
-  const problems = validateMeshObject(obj);
-  out.problems.push(...problems);
-  if (!problems.some((p) => p.severity === 'error')) out.objects.push(obj);
 }
 
 /**

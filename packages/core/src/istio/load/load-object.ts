@@ -1,0 +1,95 @@
+// One Kubernetes object, as a JSON value, to a validated MeshObject. Shared by the file loader
+// (./load-yaml.ts, which parses YAML documents into values) and the Kubernetes API source
+// (./load-api-object.ts, which receives values): both report problems through the object's
+// SourceRef, so a file names file:line and an API object its resourceVersion.
+
+import { fieldPath, locate, type ConfigProblem } from '../../config/config-error.ts';
+import { classifyKind } from './load-kinds.ts';
+import type { MeshObject, ObjectMeta, SourceRef } from '../types.ts';
+import { validateMeshObject } from '../validate/validate-object.ts';
+import type { LoadResult } from './load-yaml.ts';
+
+const TOP_LEVEL_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+const DEFAULT_NAMESPACE = 'default';
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'an empty value';
+  if (Array.isArray(v)) return 'a list';
+  return `a ${typeof v}`;
+}
+
+/** A string map as Kubernetes metadata holds them (labels, annotations); undefined if malformed. */
+function stringMap(v: unknown): Record<string, string> | undefined {
+  if (!isPlainObject(v)) return undefined;
+  return Object.values(v).every((x) => typeof x === 'string') ? (v as Record<string, string>) : undefined;
+}
+
+/**
+ * Reads one object (apiVersion, kind, metadata, spec) from its JSON value: checks the envelope,
+ * skips kinds Meshlet does not read with a warning, validates the rest. Valid objects go to
+ * `out.objects`; every problem, located through `source`, to `out.problems`.
+ */
+export function readObject(data: Record<string, unknown>, source: SourceRef, out: LoadResult): void {
+  const meta = isPlainObject(data.metadata) ? data.metadata : undefined;
+  const name = typeof meta?.name === 'string' ? meta.name : '';
+  const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
+  const kindText = typeof data.kind === 'string' ? data.kind : '';
+  const problem = (severity: ConfigProblem['severity'], path: (string | number)[], message: string): void => {
+    out.problems.push({ severity, ...locate(source, path), kind: kindText, namespace, name, field: fieldPath(path), message });
+  };
+
+  if (typeof data.apiVersion !== 'string' || data.apiVersion === '') {
+    problem('error', ['apiVersion'], 'apiVersion is required (e.g. networking.istio.io/v1)');
+    return;
+  }
+  if (kindText === '') {
+    problem('error', ['kind'], 'kind is required (e.g. VirtualService)');
+    return;
+  }
+  const verdict = classifyKind(data.apiVersion, kindText);
+  if (!verdict.handled) {
+    if (verdict.known) problem('error', ['apiVersion'], verdict.message);
+    else problem('warning', [], `kind ${kindText} (${data.apiVersion}) is not handled by Meshlet; skipped`);
+    return;
+  }
+  if (!meta) {
+    problem('error', ['metadata'], `metadata is required, with at least a name (got ${describe(data.metadata)})`);
+    return;
+  }
+  if (name === '') {
+    problem('error', ['metadata', 'name'], 'metadata.name is required');
+    return;
+  }
+  const metaErrors: string[] = [];
+  if (meta.namespace !== undefined && meta.namespace !== null && typeof meta.namespace !== 'string') metaErrors.push('namespace');
+  const labels = meta.labels === undefined || meta.labels === null ? undefined : stringMap(meta.labels);
+  if (meta.labels !== undefined && meta.labels !== null && !labels) metaErrors.push('labels');
+  const annotations = meta.annotations === undefined || meta.annotations === null ? undefined : stringMap(meta.annotations);
+  if (meta.annotations !== undefined && meta.annotations !== null && !annotations) metaErrors.push('annotations');
+  const created = meta.creationTimestamp;
+  if (created !== undefined && created !== null && typeof created !== 'string') metaErrors.push('creationTimestamp');
+  for (const field of metaErrors) {
+    const hint = field === 'labels' || field === 'annotations' ? ' (a map of strings; quote numbers and booleans)' : ' (a string)';
+    problem('error', ['metadata', field], `metadata.${field} has the wrong type${hint}`);
+  }
+  if (metaErrors.length) return;
+
+  for (const key of Object.keys(data)) {
+    if (!TOP_LEVEL_FIELDS.has(key)) problem('warning', [key], `unknown top-level field "${key}"; ignored`);
+  }
+
+  const metadata: ObjectMeta = { name, namespace };
+  if (labels) metadata.labels = labels;
+  if (annotations) metadata.annotations = annotations;
+  if (typeof created === 'string') metadata.creationTimestamp = created;
+  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as MeshObject;
+  const problems = validateMeshObject(obj);
+  out.problems.push(...problems);
+  if (!problems.some((p) => p.severity === 'error')) out.objects.push(obj);
+}
+
