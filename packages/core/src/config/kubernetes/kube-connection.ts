@@ -74,7 +74,7 @@ export class KubeConnection {
     if (opts.kubeconfig === undefined && opts.context === undefined) {
       const host = process.env['KUBERNETES_SERVICE_HOST'];
       if (!host || !process.env['KUBERNETES_SERVICE_PORT']) {
-        throw new ConfigError('kubernetes: not running in a cluster (KUBERNETES_SERVICE_HOST/PORT are unset); pass createMesh({ kubernetes: { kubeconfig, context } }) to use a kubeconfig');
+        throw new ConfigError('kubernetes: not running in a cluster (KUBERNETES_SERVICE_HOST/PORT are unset); give a kubeconfig (createMesh({ kubernetes: { kubeconfig, context } }), or meshlet --kubeconfig / --context)');
       }
       if (!existsSync(IN_CLUSTER_TOKEN)) {
         throw new ConfigError(`kubernetes: no service account token at ${IN_CLUSTER_TOKEN}; mount one (automountServiceAccountToken) or pass a kubeconfig`);
