@@ -6,11 +6,12 @@
 // Rows that need a piece of Meshlet that is not there yet (mTLS, @meshlet/grpc, meshlet xds)
 // report { skip: reason } instead of ready.
 
+import http from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import { closedLoop, openLoop, type Send } from './load-loops.ts';
 import { REQUEST_BODY, type Payload } from './payloads.ts';
 
-export type ClientKind = 'undici' | 'meshlet' | 'meshlet-mtls' | 'sidecars' | 'grpc-js' | 'grpc-js-xds' | 'meshlet-grpc' | 'grpc-sidecars';
+export type ClientKind = 'undici' | 'meshlet' | 'meshlet-mtls' | 'sidecars' | 'node-http' | 'meshlet-node-http' | 'grpc-js' | 'grpc-js-xds' | 'meshlet-grpc' | 'grpc-sidecars';
 
 export interface ClientSpec {
   kind: ClientKind;
@@ -24,6 +25,11 @@ export interface ClientSpec {
   bootstrap?: string;
   /** The logical URL (HTTP) or target (gRPC) the mesh routes. */
   target?: string;
+  /**
+   * Exit abruptly, as a crash would, after answering this many load commands. Only the
+   * harness's own test sets it, to prove a row that dies mid-run is reported and the run goes on.
+   */
+  exitAfterCommands?: number;
 }
 
 export type Command =
@@ -43,6 +49,20 @@ async function httpSender(dispatcher: Dispatcher, base: string): Promise<Sender>
     await res.body.dump({ limit: 1 << 20 });
     if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
   };
+}
+
+// node:http clients (axios, got, node-fetch...) send through an http.Agent: a plain keep-alive
+// one, or MeshHttpAgent.
+function nodeHttpSender(agent: http.Agent, base: string): Sender {
+  return (payload) => new Promise<void>((resolve, reject) => {
+    const req = http.request(`${base}/${payload === 'small' ? 'small' : '16k'}`, { agent, method: payload === 'small' ? 'GET' : 'POST' }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload === 'small' ? undefined : REQUEST_BODY['16k']);
+  });
 }
 
 async function grpcSender(target: string): Promise<{ send: Sender; close(): void }> {
@@ -69,6 +89,14 @@ async function setup(spec: ClientSpec): Promise<Sender | { skip: string }> {
       const { MeshAgent } = await import('@meshlet/http');
       const mesh = await createMesh({ config: spec.meshConfig!, watch: false, ...(spec.meshCerts !== undefined && { certs: spec.meshCerts }) });
       return httpSender(new MeshAgent({ mesh }), spec.target!);
+    }
+    case 'node-http':
+      return nodeHttpSender(new http.Agent({ keepAlive: true }), spec.address!);
+    case 'meshlet-node-http': {
+      const { createMesh } = await import('@meshlet/core');
+      const { MeshHttpAgent } = await import('@meshlet/http');
+      const mesh = await createMesh({ config: spec.meshConfig!, watch: false });
+      return nodeHttpSender(new MeshHttpAgent({ mesh }), spec.target!);
     }
     case 'grpc-js':
     case 'grpc-sidecars':
@@ -113,12 +141,15 @@ async function main(): Promise<void> {
     return;
   }
   process.send!({ ready: true, rss: process.memoryUsage.rss() / 2 ** 20 });
+  let answered = 0;
   process.on('message', (cmd: Command) => {
     void (async () => {
       if (cmd.op === 'exit') process.exit(0);
       const send: Send = () => sender(cmd.payload);
       const result = cmd.op === 'open' ? await openLoop(send, cmd.rate, cmd.seconds) : await closedLoop(send, cmd.concurrency, cmd.seconds);
-      process.send!({ result, rss: process.memoryUsage.rss() / 2 ** 20 });
+      process.send!({ result, rss: process.memoryUsage.rss() / 2 ** 20 }, () => {
+        if (++answered === spec.exitAfterCommands) process.exit(3);
+      });
     })();
   });
   process.on('disconnect', () => process.exit(0));

@@ -219,7 +219,7 @@ describe('compileMesh: clusters and DestinationRules', () => {
     expect(messages(r)).toEqual([
       expect.stringMatching(/reviews spec.trafficPolicy.outlierDetection.consecutiveErrors: consecutiveErrors is deprecated/),
       expect.stringMatching(/reviews spec.trafficPolicy.loadBalancer.warmup: warmup applies only to ROUND_ROBIN and LEAST_REQUEST/),
-      expect.stringMatching(/ghost spec.host: no ServiceEntry declares ghost.example.com/),
+      expect.stringMatching(/ghost spec.host: no Service or ServiceEntry declares ghost.example.com/),
     ]);
   });
 });

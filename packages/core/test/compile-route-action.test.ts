@@ -273,6 +273,6 @@ describe('compileMesh: delegation and competing VirtualServices', () => {
 
   it('warns about a host no service declares', () => {
     const r = compile([virtualService('ghost', { hosts: ['ghost.example.com'], http: [{ route: [{ destination: { host: 'ghost.example.com' } }] }] })]);
-    expect(messages(r)).toEqual([expect.stringMatching(/spec.hosts\[0\]: host ghost.example.com has no service: no ServiceEntry declares it/)]);
+    expect(messages(r)).toEqual([expect.stringMatching(/spec.hosts\[0\]: host ghost.example.com has no service: no Service or ServiceEntry declares it/)]);
   });
 });

@@ -133,8 +133,9 @@ metadata: {name: not-istio}
     expect(problems.map(formatProblem)).toEqual([
       'other.yaml:1: Gateway istio-system/gw: warning: kind Gateway (networking.istio.io/v1) is not handled by Meshlet; skipped',
       'other.yaml:9: TCPRoute default/r: warning: kind TCPRoute (gateway.networking.k8s.io/v1alpha2) is not handled by Meshlet; skipped',
-      'other.yaml:14: Deployment prod/d: warning: kind Deployment (apps/v1) is not handled by Meshlet; skipped',
       'other.yaml:18: ServiceEntry default/not-istio: warning: kind ServiceEntry (networking.k8s.io/v1) is not handled by Meshlet; skipped',
+      // Workload controllers: one note per kind, after the file's other problems.
+      "other.yaml:14: warning: kind Deployment (apps/v1): a Deployment is not an endpoint — Meshlet, like istiod, takes a Service's endpoints from its EndpointSlices (or Endpoints) and the Pods they name; skipped 1 Deployment (prod/d)",
     ]);
   });
 

@@ -12,8 +12,10 @@ const HELP = `meshlet: a service mesh inside your Node.js process
 
 Usage:
   meshlet validate <paths..>
-      Check Istio YAML files or folders. Prints one line per problem as
-      file:line: Kind ns/name: field: message, and exits 1 if any is an error.
+      Check Istio YAML files or folders (and the Kubernetes Services, EndpointSlices,
+      Endpoints, Pods, Nodes and Namespaces beside them, as kubectl get -o yaml prints them).
+      Prints one line per problem as file:line: Kind ns/name: field: message, and exits 1 if
+      any is an error.
 
   meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] <METHOD> <URL>
       Print, as JSON, what the mesh would do with this request: the service, the matched
@@ -52,7 +54,7 @@ Usage:
       (default: every listener), and print the config dump with each resource's xDS status.
 
 Options:
-  --config <path>      Istio CRD YAML folder or file (repeatable)
+  --config <path>      Istio CRD YAML folder or file, Kubernetes objects included (repeatable)
   --bootstrap <file>   a GRPC_XDS_BOOTSTRAP-format file (dump)
   --listener <name>    a listener to fetch with --bootstrap, e.g. reviews.default.svc.cluster.local:9080
   --kubernetes         read config from the Kubernetes API (explain, dump)

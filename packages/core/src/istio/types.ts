@@ -4,28 +4,10 @@
 // the validators.
 
 import type { GatewayGRPCRoute, GatewayHTTPRoute } from './gateway-api-types.ts';
+import type { ObjectMeta, SourceRef } from './object-meta.ts';
+import type { KubeObject } from '../kube/kube-types.ts';
 
-/**
- * Where an object came from, so every error can name `file:line` — or, for an object read from
- * the Kubernetes API, its resourceVersion (file '' and line 0 then).
- */
-export interface SourceRef {
-  file: string;
-  /** 1-based line of the document's first line. */
-  line: number;
-  /** metadata.resourceVersion of an object read from the Kubernetes API. */
-  resourceVersion?: string;
-  /** 1-based line of a field inside the document, e.g. ['spec','http',0,'route']; falls back to the nearest parent that exists. */
-  lineOf(path: readonly (string | number)[]): number;
-}
-
-export interface ObjectMeta {
-  name: string;
-  namespace: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-}
+export type { ObjectMeta, SourceRef } from './object-meta.ts';
 
 export interface IstioObject<K extends string, S> {
   apiVersion: string;
@@ -41,8 +23,14 @@ export type ServiceEntry = IstioObject<'ServiceEntry', ServiceEntrySpec>;
 export type WorkloadEntry = IstioObject<'WorkloadEntry', WorkloadEntrySpec>;
 export type PeerAuthentication = IstioObject<'PeerAuthentication', PeerAuthenticationSpec>;
 export type AuthorizationPolicy = IstioObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
+export type RequestAuthentication = IstioObject<'RequestAuthentication', RequestAuthenticationSpec>;
+export type Telemetry = IstioObject<'Telemetry', TelemetrySpec>;
 /** Gateway API routes for the mesh (GAMMA), compiled as VirtualServices: ./gateway-api-types.ts. */
-export type MeshObject = VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication | AuthorizationPolicy | GatewayHTTPRoute | GatewayGRPCRoute;
+export type IstioConfigObject =
+  | VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication | AuthorizationPolicy
+  | RequestAuthentication | Telemetry | GatewayHTTPRoute | GatewayGRPCRoute;
+/** Everything a config folder holds that Meshlet reads: Istio's kinds and Kubernetes' (../kube/kube-types.ts). */
+export type MeshObject = IstioConfigObject | KubeObject;
 
 // ---- VirtualService -------------------------------------------------------------------------
 
@@ -347,4 +335,74 @@ export interface AuthorizationCondition {
   key: string;
   values?: string[];
   notValues?: string[];
+}
+
+// ---- RequestAuthentication (security.istio.io) ----------------------------------------------
+
+export interface RequestAuthenticationSpec {
+  selector?: { matchLabels?: Record<string, string> };
+  targetRef?: unknown;
+  targetRefs?: unknown[];
+  jwtRules?: JwtRule[];
+}
+
+export interface JwtRule {
+  issuer?: string;
+  audiences?: string[];
+  jwksUri?: string;
+  /** The CRD also accepts the proto's snake_case name. */
+  jwks_uri?: string;
+  jwks?: string;
+  fromHeaders?: { name: string; prefix?: string }[];
+  fromParams?: string[];
+  fromCookies?: string[];
+  outputPayloadToHeader?: string;
+  forwardOriginalToken?: boolean;
+  outputClaimToHeaders?: { header: string; claim: string }[];
+  spaceDelimitedClaims?: string[];
+  timeout?: string;
+  presence?: 'OPTIONAL' | 'REQUIRED';
+}
+
+// ---- Telemetry (telemetry.istio.io) ---------------------------------------------------------
+
+export type WorkloadMode = 'CLIENT_AND_SERVER' | 'CLIENT' | 'SERVER';
+
+export interface TelemetrySpec {
+  selector?: { matchLabels?: Record<string, string> };
+  targetRef?: unknown;
+  targetRefs?: unknown[];
+  tracing?: TelemetryTracing[];
+  metrics?: TelemetryMetrics[];
+  accessLogging?: unknown[];
+}
+
+export interface TelemetryTracing {
+  match?: { mode?: WorkloadMode };
+  providers?: { name: string }[];
+  randomSamplingPercentage?: number;
+  disableSpanReporting?: boolean;
+  customTags?: Record<string, TelemetryCustomTag>;
+  useRequestIdForTraceSampling?: boolean;
+  enableIstioTags?: boolean;
+  disableContextPropagation?: boolean;
+}
+
+export interface TelemetryCustomTag {
+  literal?: { value: string };
+  environment?: { name: string; defaultValue?: string };
+  header?: { name: string; defaultValue?: string };
+  formatter?: { value: string };
+}
+
+export interface TelemetryMetrics {
+  providers?: { name: string }[];
+  overrides?: TelemetryMetricsOverride[];
+  reportingInterval?: string;
+}
+
+export interface TelemetryMetricsOverride {
+  match?: { metric?: string; customMetric?: string; mode?: WorkloadMode };
+  disabled?: boolean;
+  tagOverrides?: Record<string, { operation?: 'UPSERT' | 'REMOVE'; value?: string }>;
 }

@@ -1,7 +1,9 @@
 // Which mesh service a request's host:port names, as Kubernetes DNS and Istio's virtual-host
 // domains resolve it for a client in namespace `ns`: `reviews` → reviews.<ns>.svc.<domain>,
 // `reviews.prod` → reviews.prod.svc.<domain>, `reviews.prod.svc` → + .<domain>, anything else
-// is taken as written; then wildcard ServiceEntry hosts (`*.foo.com` matches `a.foo.com`).
+// is taken as written; then wildcard ServiceEntry hosts (`*.foo.com` matches `a.foo.com`). An
+// IP address names the service whose virtual host lists it (a Kubernetes cluster IP, a
+// ServiceEntry address), as a sidecar's per-port route table matches it.
 
 import type { MeshSnapshot, ServiceRoutes, VirtualHostRoutes } from '../snapshot/mesh-snapshot.ts';
 
@@ -27,6 +29,9 @@ export function candidateHosts(host: string, scope: ClientScope): string[] {
 }
 
 export function findService(snapshot: MeshSnapshot, host: string, port: number, scope: ClientScope): ServiceMatch | undefined {
+  const address = addressKey(host);
+  const byAddress = address === undefined ? undefined : snapshot.addressServices.get(`${address}:${port}`);
+  if (byAddress) return { service: byAddress, fqdn: listenerHost(byAddress.listener) };
   const candidates = candidateHosts(host, scope);
   for (const fqdn of candidates) {
     const service = snapshot.services.get(`${fqdn}:${port}`);
@@ -37,6 +42,19 @@ export function findService(snapshot: MeshSnapshot, host: string, port: number, 
     for (const fqdn of candidates) if (fqdn.endsWith(w.suffix) && fqdn.length > w.suffix.length) return { service: w.service, fqdn };
   }
   return undefined;
+}
+
+/** `host` as an address key (IPv6 bracketed), or undefined when it is a name. */
+function addressKey(host: string): string | undefined {
+  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(host)) return host;
+  if (host.startsWith('[') && host.endsWith(']')) return host.toLowerCase();
+  if (host.includes(':')) return `[${host.toLowerCase()}]`;
+  return undefined;
+}
+
+function listenerHost(listener: string): string {
+  const i = listener.lastIndexOf(':');
+  return i < 0 || listener.endsWith(']') ? listener : listener.slice(0, i);
 }
 
 /**

@@ -35,11 +35,11 @@ export function buildSnapshot(resources: XdsResources, registry: ClusterRuntimeR
   rememberBuild(registry, {
     resources,
     routeTables: routes.routeTables, routeErrors: routes.routeErrors,
-    services: services.services, servicesByListener: services.servicesByListener, wildcards: services.wildcards, listenerErrors: services.listenerErrors,
+    services: services.services, servicesByListener: services.servicesByListener, wildcards: services.wildcards, byAddress: services.byAddress, listenerErrors: services.listenerErrors,
     clusters: clusters.clusters, clusterErrors: clusters.clusterErrors, edsReaders: clusters.edsReaders,
   });
   const errors = [...routes.routeErrors, ...services.listenerErrors, ...clusters.clusterErrors.values()];
-  return { snapshot: { version, services: services.services, wildcardServices: services.wildcards, clusters: clusters.clusters, resources }, errors };
+  return { snapshot: { version, services: services.services, wildcardServices: services.wildcards, addressServices: services.byAddress, clusters: clusters.clusters, resources }, errors };
 }
 
 function buildRouteTables(resources: XdsResources, prev: PreviousBuild | undefined): Pick<PreviousBuild, 'routeTables' | 'routeErrors'> {
@@ -56,7 +56,7 @@ function buildRouteTables(resources: XdsResources, prev: PreviousBuild | undefin
   return { routeTables, routeErrors };
 }
 
-type ServicesBuild = Pick<PreviousBuild, 'services' | 'servicesByListener' | 'wildcards' | 'listenerErrors'>;
+type ServicesBuild = Pick<PreviousBuild, 'services' | 'servicesByListener' | 'wildcards' | 'byAddress' | 'listenerErrors'>;
 
 function buildServices(resources: XdsResources, prev: PreviousBuild | undefined, { routeTables }: Pick<PreviousBuild, 'routeTables'>): ServicesBuild {
   if (prev && prev.routeTables === routeTables && unchanged(prev.resources.listeners, resources.listeners)) return prev;
@@ -93,7 +93,30 @@ function buildServices(resources: XdsResources, prev: PreviousBuild | undefined,
     place(name, service);
   }
   wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
-  return { services, servicesByListener, wildcards, listenerErrors };
+  return { services, servicesByListener, wildcards, byAddress: indexAddresses(servicesByListener), listenerErrors };
+}
+
+// A request may name a service by its address (a Kubernetes cluster IP, a ServiceEntry
+// address): every `ip:port` domain of a virtual host names the service of that listener — the
+// one the virtual host belongs to when several listeners share the table (an ExternalName alias).
+function indexAddresses(servicesByListener: ReadonlyMap<string, ServiceRoutes>): Map<string, ServiceRoutes> {
+  const byAddress = new Map<string, ServiceRoutes>();
+  for (const [name, service] of servicesByListener) {
+    for (const vh of service.virtualHosts) {
+      for (const d of vh.domains) {
+        const hp = splitHostPort(d);
+        if (!hp || !isIpLiteral(hp.host)) continue;
+        const key = d.toLowerCase();
+        const prior = byAddress.get(key);
+        if (!prior || (prior.listener !== vh.name && name === vh.name)) byAddress.set(key, service);
+      }
+    }
+  }
+  return byAddress;
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || (host.startsWith('[') && host.endsWith(']'));
 }
 
 type ClustersBuild = Pick<PreviousBuild, 'clusters' | 'clusterErrors' | 'edsReaders'>;

@@ -26,6 +26,8 @@ export interface MeshSnapshot {
   readonly services: ReadonlyMap<string, ServiceRoutes>;
   /** Services whose host is a wildcard (`*.foo.com`), longest suffix first. */
   readonly wildcardServices: readonly WildcardService[];
+  /** Services by an address they answer to, `<ip>:<port>` (`[<ipv6>]:<port>`): a cluster IP, a ServiceEntry address. */
+  readonly addressServices: ReadonlyMap<string, ServiceRoutes>;
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   /** The resources this snapshot was built from, for configDump(). */
   readonly resources: XdsResources;

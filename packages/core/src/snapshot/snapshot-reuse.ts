@@ -26,6 +26,8 @@ export interface PreviousBuild {
   readonly servicesByListener: ReadonlyMap<string, ServiceRoutes>;
   readonly services: ReadonlyMap<string, ServiceRoutes>;
   readonly wildcards: readonly WildcardService[];
+  /** Services by `ip:port` (a virtual host domain that is an address). */
+  readonly byAddress: ReadonlyMap<string, ServiceRoutes>;
   readonly listenerErrors: readonly string[];
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   /** Rejected clusters: name → why. */

@@ -1,9 +1,10 @@
-// Which API resources the live source watches: exactly the kinds the loader reads
-// (istio/load/load-kinds.ts), found through API discovery so the version is one the server
+// Which API resources the live source watches: exactly the kinds the loader reads (Istio's in
+// istio/load/load-kinds.ts, the Kubernetes registry's in kube/kube-kinds.ts), found through API discovery so the version is one the server
 // serves and the plural and scope are the server's own. An Istio or Gateway API kind whose CRD
 // is not installed is noted once and skipped; a core kind that is missing is an error.
 
 import { HANDLED_KINDS } from '../../istio/load/load-kinds.ts';
+import { KUBE_KINDS } from '../../kube/kube-kinds.ts';
 import { KubeApiError, type KubeConnection } from './kube-connection.ts';
 
 export interface WatchedResource {
@@ -52,7 +53,7 @@ export function resourceName(r: { plural: string; group: string }): string {
 
 /** Discovers every kind the loader reads. Errors other than "not served" (e.g. 401) are thrown. */
 export async function discoverResources(conn: KubeConnection): Promise<{ resources: WatchedResource[]; missing: MissingResource[] }> {
-  const wanted = Object.entries(HANDLED_KINDS).filter(([kind]) => !NOT_WATCHED.has(kind));
+  const wanted = [...Object.entries(HANDLED_KINDS), ...Object.entries(KUBE_KINDS)].filter(([kind]) => !NOT_WATCHED.has(kind));
   const byGroup = new Map<string, { kind: string; versions: readonly string[] }[]>();
   for (const [kind, { group, versions }] of wanted) {
     const list = byGroup.get(group) ?? [];

@@ -16,7 +16,8 @@ import { applyClientTls } from './compile-cluster-tls.ts';
 import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from '../../security/peer-authentication.ts';
 import { loadAssignment, localityEndpoints } from './compile-endpoints.ts';
 import { applyLocalityLoadBalancing } from './compile-locality.ts';
-import type { MeshService, ServiceRegistry } from './compile-services.ts';
+import type { ServiceRegistry } from './compile-services.ts';
+import type { MeshService } from '../service-model.ts';
 import type { ConsolidatedRule, DestinationRuleIndex } from './destination-rule-index.ts';
 import { portLevelPolicy, subsetPolicy } from './destination-rule-policy.ts';
 import type { DestinationRule, ServicePort, Subset, TrafficPolicy } from '../types.ts';
@@ -60,7 +61,9 @@ function buildCluster(
   const name = clusterName(port.number, subset?.name ?? '', svc.hostname);
   const passthrough = subset?.trafficPolicy?.loadBalancer?.simple === 'PASSTHROUGH';
   const c: Cluster = { name, altStatName: `${name};`, type: discoveryType(svc, passthrough) };
-  let endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels, (ep, p) => workloadMtlsMode(ctx, ep.namespace, ep.labels, p) === 'DISABLE');
+  // Unhealthy endpoints go out unless panic mode could route to them (minHealthPercent > 0).
+  const sendUnhealthy = !((policy?.outlierDetection?.minHealthPercent ?? 0) > 0);
+  let endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels, (ep, p) => workloadMtlsMode(ctx, ep.namespace, ep.labels, p) === 'DISABLE', sendUnhealthy);
   if (subset && endpoints.length === 0 && svc.endpoints.length > 0 && c.type !== 'ORIGINAL_DST') {
     const origin = rule?.subsetOrigin.get(subset.name);
     if (origin) {
@@ -82,6 +85,11 @@ function buildCluster(
     c.originalDstLbConfig = { upstreamPortOverride: port.targetPort };
   }
   applyTrafficPolicy(c, policy);
+  // istiod turns panic mode off where the rule leaves it unset, since unhealthy endpoints are
+  // sent: Envoy's default 50% would otherwise route to not-ready pods (applyLoadBalancer).
+  if (c.type !== 'ORIGINAL_DST' && c.commonLbConfig?.healthyPanicThreshold === undefined) {
+    c.commonLbConfig = { ...c.commonLbConfig, healthyPanicThreshold: { value: 0 } };
+  }
   if (c.type !== 'ORIGINAL_DST') {
     const located = applyLocalityLoadBalancing(endpoints, policy, ctx.client);
     endpoints = located.groups;

@@ -1,10 +1,12 @@
 // The CRD → xDS compiler: Istio VirtualServices, DestinationRules, ServiceEntries and
-// WorkloadEntries in, the Listener / RouteConfiguration / Cluster / ClusterLoadAssignment set
+// WorkloadEntries, and Kubernetes Services with their EndpointSlices and Pods, in; the
+// Listener / RouteConfiguration / Cluster / ClusterLoadAssignment set
 // istiod's proxyless (grpcgen) generator would send this client out — extended with what the
 // sidecar generator writes where grpcgen drops a feature, since Meshlet enforces it.
 //
 // Stages, each in its own file:
-//   services      compile-services.ts          ServiceEntry/WorkloadEntry → visible services + endpoints
+//   registry      ../../kube/kube-registry.ts  Service/EndpointSlice/Pod → Kubernetes services + endpoints
+//   services      compile-services.ts          + ServiceEntry/WorkloadEntry → visible services + endpoints
 //   dest. rules   destination-rule-index.ts    which merged DestinationRule applies to each host
 //   GAMMA         compile-gateway-api.ts       HTTPRoute / GRPCRoute → VirtualServices
 //   routing       compile-virtual-services.ts  which VirtualServices apply, resolved and delegated
@@ -27,6 +29,7 @@ import { DestinationRuleIndex } from './destination-rule-index.ts';
 import type { DestinationRule, MeshObject, PeerAuthentication, ServiceEntry, VirtualService, WorkloadEntry } from '../types.ts';
 import type { GatewayRoute } from '../gateway-api-types.ts';
 import { convertGatewayRoutes } from './compile-gateway-api.ts';
+import { buildKubeRegistry } from '../../kube/kube-registry.ts';
 
 export type { ClientIdentity } from './compile-context.ts';
 
@@ -63,11 +66,13 @@ export function compileMesh(objects: readonly MeshObject[], client: ClientIdenti
         break;
       default:
         // PeerAuthentication (above) only shapes auto-mTLS here; the server side reads it itself.
+        // Kubernetes objects are read by the registry (buildKubeRegistry).
         break;
     }
   }
 
-  const registry = buildServiceRegistry(ctx, serviceEntries, workloadEntries);
+  const kube = buildKubeRegistry(objects, { clusterDomain: client.clusterDomain, trustDomain: client.clusterDomain, rootNamespace: client.rootNamespace }, ctx.problems);
+  const registry = buildServiceRegistry(ctx, serviceEntries, workloadEntries, kube);
   const rules = new DestinationRuleIndex(ctx, destinationRules);
   checkDestinationRules(ctx, destinationRules, registry);
   // Gateway API routes for the mesh become VirtualServices, as istiod converts them.

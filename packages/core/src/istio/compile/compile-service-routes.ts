@@ -18,8 +18,10 @@ import { apiListener } from './compile-listeners.ts';
 import type { RouteEnv } from './compile-route-action.ts';
 import { routeConfiguration } from './compile-route-config.ts';
 import { buildVirtualServiceRoutes, defaultRoute } from './compile-routes.ts';
-import type { MeshService, ServiceRegistry } from './compile-services.ts';
-import { isDeclared, isHttpOrSniffed } from './compile-services.ts';
+import type { ServiceRegistry } from './compile-services.ts';
+import { isDeclared } from './compile-services.ts';
+import type { MeshService } from '../service-model.ts';
+import { isHttpOrSniffed } from '../service-model.ts';
 import type { ServicePort } from '../types.ts';
 import type { ResolvedVirtualService } from './compile-virtual-services.ts';
 import type { DestinationRuleIndex } from './destination-rule-index.ts';
@@ -50,10 +52,12 @@ export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegis
     const httpServices = onPort.filter((e) => isHttpOrSniffed(e.port)).map((e) => e.svc);
     const claims = claimServices(env, httpServices, vss);
     const known = new Set<string>();
-    for (const s of httpServices) known.add(s.hostname).add(hostPort(s.hostname, port));
+    for (const s of httpServices) for (const h of [s.hostname, ...s.aliases]) known.add(h).add(hostPort(h, port));
     for (const { svc, port: sp } of onPort) {
       const rcName = clusterName(port, '', svc.hostname);
       out.listeners.set(hostPort(svc.hostname, port), apiListener(svc, port, rcName));
+      // An ExternalName alias is looked up by its own name and routed by the concrete service's table.
+      for (const alias of svc.aliases) out.listeners.set(hostPort(alias, port), apiListener(svc, port, rcName, alias));
       const http = isHttpOrSniffed(sp);
       const claim = http ? claims.get(svc.hostname) : undefined;
       // Routes of a VirtualService shared by several services are copied for all but the first,
@@ -122,13 +126,18 @@ function reportUnmatchedHosts(ctx: CompileContext, registry: ServiceRegistry, vs
     vs.hosts.forEach((h, i) => {
       const matched = isWildcardHost(h) ? registry.services.some((s) => hostsOverlap(s.hostname, h)) : registry.byHost.has(h);
       if (matched) return;
+      const concrete = registry.aliases.get(h);
+      if (concrete) {
+        ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} is an ExternalName alias of ${concrete}, which Meshlet routes by ${concrete}'s rules; route ${concrete} instead (these rules route nothing)`);
+        return;
+      }
       const wildcard = visibleWildcards.find((w) => hostsOverlap(w, h));
       if (wildcard) {
         ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} is only covered by the wildcard service ${wildcard}; routes are kept per declared host, as istiod's proxyless generator keeps them, so these rules route nothing (declare ${h} in a ServiceEntry)`);
         return;
       }
       const hidden = isDeclared(registry, h);
-      const why = hidden ? `the ServiceEntry declaring it is not exported to namespace ${ctx.client.namespace}` : 'no ServiceEntry declares it';
+      const why = hidden ? `the Service or ServiceEntry declaring it is not exported to namespace ${ctx.client.namespace}` : 'no Service or ServiceEntry declares it';
       ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} has no service: ${why}, so these rules route nothing`);
     });
   }

@@ -1,6 +1,6 @@
 // DestinationRule settings that compile to nothing, reported so a user does not believe they
 // hold: fields istiod ignores, fields Meshlet does not enforce yet, and rules whose host no
-// ServiceEntry declares.
+// Service or ServiceEntry declares.
 
 import type { CompileContext, Path } from './compile-context.ts';
 import type { ServiceRegistry } from './compile-services.ts';
@@ -12,7 +12,7 @@ export function checkDestinationRules(ctx: CompileContext, rules: readonly Desti
   for (const dr of rules) {
     const host = resolveShortName(dr.spec.host, dr.metadata.namespace, ctx.client.clusterDomain);
     if (!isDeclared(registry, host)) {
-      ctx.problems.warn(dr, ['spec', 'host'], `no ServiceEntry declares ${host}; this rule applies to nothing`);
+      ctx.problems.warn(dr, ['spec', 'host'], `no Service or ServiceEntry declares ${host}; this rule applies to nothing`);
     }
     checkPolicy(ctx, dr, dr.spec.trafficPolicy, ['spec', 'trafficPolicy']);
     (dr.spec.subsets ?? []).forEach((s, i) => checkPolicy(ctx, dr, s.trafficPolicy, ['spec', 'subsets', i, 'trafficPolicy']));

@@ -7,7 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ConfigProblem } from '../../config/config-error.ts';
-import { dropDuplicates, parseConfigText, type LoadResult } from './load-yaml.ts';
+import { dropDuplicates, parseConfigTextInto, reportSkippedKinds, type LoadResult, type SkippedKinds } from './load-yaml.ts';
 
 export type { LoadResult } from './load-yaml.ts';
 
@@ -84,6 +84,7 @@ export async function listConfigFiles(paths: readonly string[]): Promise<{ files
 export async function loadConfigFiles(paths: string[]): Promise<LoadResult> {
   const { files, problems } = await listConfigFiles(paths);
   const result: LoadResult = { objects: [], problems };
+  const skipped: SkippedKinds = new Map();
   for (const file of files) {
     let text: string;
     try {
@@ -93,10 +94,9 @@ export async function loadConfigFiles(paths: string[]): Promise<LoadResult> {
       result.problems.push(fileProblem(file, `cannot read: ${(e as Error).message}`));
       continue;
     }
-    const one = parseConfigText(text, file);
-    result.objects.push(...one.objects);
-    result.problems.push(...one.problems);
+    parseConfigTextInto(text, file, result, skipped);
   }
+  reportSkippedKinds(result, skipped);
   dropDuplicates(result);
   return result;
 }

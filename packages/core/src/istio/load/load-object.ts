@@ -1,13 +1,19 @@
-// One Kubernetes object, as a JSON value, to a validated MeshObject. Shared by the file loader
-// (./load-yaml.ts, which parses YAML documents into values) and the Kubernetes API source
-// (./load-api-object.ts, which receives values): both report problems through the object's
-// SourceRef, so a file names file:line and an API object its resourceVersion.
+// One object, as a JSON value, to a validated MeshObject: an Istio CRD or a Kubernetes registry
+// object. Shared by the file loader (./load-yaml.ts, which parses YAML documents into values)
+// and the Kubernetes API source (./load-api-object.ts, which receives values): both report
+// problems through the object's SourceRef, so a file names file:line and an API object its
+// resourceVersion.
 
 import { fieldPath, locate, type ConfigProblem } from '../../config/config-error.ts';
 import { classifyKind } from './load-kinds.ts';
-import type { MeshObject, ObjectMeta, SourceRef } from '../types.ts';
+import type { IstioConfigObject, ObjectMeta, SourceRef } from '../types.ts';
 import { validateMeshObject } from '../validate/validate-object.ts';
+import { isKubeKind, KUBE_KINDS } from '../../kube/kube-kinds.ts';
+import { readKubeObject } from '../../kube/kube-read.ts';
 import type { LoadResult } from './load-yaml.ts';
+
+/** Objects of kinds Meshlet deliberately skips, collected so each kind is reported once. */
+export type SkippedKinds = Map<string, { problem: ConfigProblem; apiVersion: string; reason: string; names: string[] }>;
 
 const TOP_LEVEL_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
 const DEFAULT_NAMESPACE = 'default';
@@ -30,11 +36,12 @@ function stringMap(v: unknown): Record<string, string> | undefined {
 }
 
 /**
- * Reads one object (apiVersion, kind, metadata, spec) from its JSON value: checks the envelope,
- * skips kinds Meshlet does not read with a warning, validates the rest. Valid objects go to
- * `out.objects`; every problem, located through `source`, to `out.problems`.
+ * Reads one object (apiVersion, kind, metadata, and spec or a Kubernetes kind's own fields)
+ * from its JSON value: checks the envelope, skips kinds Meshlet does not read (workload kinds
+ * into `skipped`, to be reported once per kind; others with a warning), validates the rest.
+ * Valid objects go to `out.objects`; every problem, located through `source`, to `out.problems`.
  */
-export function readObject(data: Record<string, unknown>, source: SourceRef, out: LoadResult): void {
+export function readObject(data: Record<string, unknown>, source: SourceRef, out: LoadResult, skipped?: SkippedKinds): void {
   const meta = isPlainObject(data.metadata) ? data.metadata : undefined;
   const name = typeof meta?.name === 'string' ? meta.name : '';
   const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
@@ -54,6 +61,8 @@ export function readObject(data: Record<string, unknown>, source: SourceRef, out
   const verdict = classifyKind(data.apiVersion, kindText);
   if (!verdict.handled) {
     if (verdict.known) problem('error', ['apiVersion'], verdict.message);
+    else if (verdict.reason && skipped) noteSkipped(skipped, kindText, data.apiVersion, verdict.reason, source, meta);
+    else if (verdict.reason) problem('warning', [], `kind ${kindText} (${data.apiVersion}): ${verdict.reason}; skipped`);
     else problem('warning', [], `kind ${kindText} (${data.apiVersion}) is not handled by Meshlet; skipped`);
     return;
   }
@@ -79,17 +88,38 @@ export function readObject(data: Record<string, unknown>, source: SourceRef, out
   }
   if (metaErrors.length) return;
 
-  for (const key of Object.keys(data)) {
-    if (!TOP_LEVEL_FIELDS.has(key)) problem('warning', [key], `unknown top-level field "${key}"; ignored`);
-  }
-
-  const metadata: ObjectMeta = { name, namespace };
+  // Node and Namespace have no namespace, whatever the document says.
+  const scoped = isKubeKind(verdict.kind) && !KUBE_KINDS[verdict.kind].namespaced ? '' : namespace;
+  const metadata: ObjectMeta = { name, namespace: scoped };
   if (labels) metadata.labels = labels;
   if (annotations) metadata.annotations = annotations;
   if (typeof created === 'string') metadata.creationTimestamp = created;
-  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as MeshObject;
+  if (isKubeKind(verdict.kind)) {
+    // A Kubernetes object's fields sit at the top level (an EndpointSlice has no spec): its
+    // schema checks them all.
+    const read = readKubeObject(data, { apiVersion: data.apiVersion, kind: verdict.kind, metadata, source });
+    out.problems.push(...read.problems);
+    if (read.object) out.objects.push(read.object);
+    return;
+  }
+  for (const key of Object.keys(data)) {
+    if (!TOP_LEVEL_FIELDS.has(key)) problem('warning', [key], `unknown top-level field "${key}"; ignored`);
+  }
+  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as IstioConfigObject;
   const problems = validateMeshObject(obj);
   out.problems.push(...problems);
   if (!problems.some((p) => p.severity === 'error')) out.objects.push(obj);
+}
+
+function noteSkipped(skipped: SkippedKinds, kind: string, apiVersion: string, reason: string, source: SourceRef, meta: Record<string, unknown> | undefined): void {
+  const name = typeof meta?.name === 'string' ? meta.name : '';
+  const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
+  const seen = skipped.get(kind);
+  if (seen) {
+    seen.names.push(`${namespace}/${name}`);
+    return;
+  }
+  const problem: ConfigProblem = { severity: 'warning', ...locate(source, []), kind: '', namespace: '', name: '', field: '', message: '' };
+  skipped.set(kind, { problem, apiVersion, reason, names: [`${namespace}/${name}`] });
 }
 

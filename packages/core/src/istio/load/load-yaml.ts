@@ -1,14 +1,18 @@
-// Reads Istio CRDs from YAML (or JSON) text: multi-document streams, `kind: List` wrappers, the
-// handled kinds validated (./validate-object.ts), everything else skipped with a warning. A bad
-// document never stops the others: a YAML syntax error, a document that is not an object or an
-// invalid object each become problems, and loading carries on with the next document.
+// Reads Istio CRDs and the Kubernetes registry's objects from YAML (or JSON) text: multi-document
+// streams, `kind: List` wrappers, the handled kinds validated (../validate/validate-object.ts,
+// ../../kube/kube-read.ts), everything else skipped with a warning — workload controllers with
+// one note per kind, however many a cluster dump holds. A bad document never stops the others: a
+// YAML syntax error, a document that is not an object or an invalid object each become problems,
+// and loading carries on with the next document.
 
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { ConfigProblem } from '../../config/config-error.ts';
 import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';
 import type { MeshObject, SourceRef } from '../types.ts';
-import { describe, isPlainObject, readObject } from './load-object.ts';
+import { describe, isPlainObject, readObject, type SkippedKinds } from './load-object.ts';
+
+export type { SkippedKinds } from './load-object.ts';
 
 export interface LoadResult {
   /** Objects that passed validation (warnings allowed), in document order. */
@@ -22,6 +26,7 @@ interface DocContext {
   doc: Document;
   lineCounter: LineCounter;
   out: LoadResult;
+  skipped: SkippedKinds;
 }
 
 /**
@@ -30,6 +35,15 @@ interface DocContext {
  */
 export function parseConfigText(text: string, file: string): LoadResult {
   const out: LoadResult = { objects: [], problems: [] };
+  const skipped: SkippedKinds = new Map();
+  parseConfigTextInto(text, file, out, skipped);
+  reportSkippedKinds(out, skipped);
+  dropDuplicates(out);
+  return out;
+}
+
+/** parseConfigText for one of several files: skipped kinds are reported by the caller, once. */
+export function parseConfigTextInto(text: string, file: string, out: LoadResult, skipped: SkippedKinds): void {
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
   const docs = Array.isArray(parsed) ? parsed : [];
@@ -53,10 +67,19 @@ export function parseConfigText(text: string, file: string): LoadResult {
       out.problems.push(bareProblem('error', file, lineAt(root.range?.[0] ?? 0), `cannot read document: ${(e as Error).message}`));
       continue;
     }
-    readValue(data, root, { file, doc, lineCounter, out });
+    readValue(data, root, { file, doc, lineCounter, out, skipped });
   }
-  dropDuplicates(out);
-  return out;
+}
+
+/** One warning per skipped kind, at its first object, counting and naming the rest. */
+export function reportSkippedKinds(out: LoadResult, skipped: SkippedKinds): void {
+  for (const [kind, s] of skipped) {
+    const shown = s.names.slice(0, 5).join(', ');
+    const more = s.names.length > 5 ? `, and ${s.names.length - 5} more` : '';
+    const count = s.names.length === 1 ? `1 ${kind}` : `${s.names.length} ${kind}s`;
+    out.problems.push({ ...s.problem, message: `kind ${kind} (${s.apiVersion}): ${s.reason}; skipped ${count} (${shown}${more})` });
+  }
+  skipped.clear();
 }
 
 function bareProblem(severity: ConfigProblem['severity'], file: string, line: number, message: string): ConfigProblem {
@@ -75,7 +98,7 @@ function readValue(data: unknown, node: Node, ctx: DocContext): void {
     readList(data, node, source, ctx);
     return;
   }
-  readObject(data, source, ctx.out);
+  readObject(data, source, ctx.out, ctx.skipped);
 }
 
 function readList(data: Record<string, unknown>, node: Node, source: SourceRef, ctx: DocContext): void {

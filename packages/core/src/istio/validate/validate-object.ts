@@ -4,11 +4,13 @@
 // object's SourceRef, at the exact field), the object and the dotted field path.
 
 import { fieldPath, locate, type ConfigProblem } from '../../config/config-error.ts';
-import type { MeshObject, SourceRef } from '../types.ts';
+import type { IstioConfigObject, MeshObject, SourceRef } from '../types.ts';
 import { checkLabelKey, checkLabels, type FieldPath, type Report, type ValidationContext } from './validate-common.ts';
 import { validateDestinationRule } from './validate-destination-rule.ts';
 import { validatePeerAuthentication } from './validate-peer-authentication.ts';
 import { authorizationPolicySchema, validateAuthorizationPolicy } from './validate-authorization-policy.ts';
+import { requestAuthenticationSchema, validateRequestAuthentication } from './validate-request-authentication.ts';
+import { telemetrySchema, validateTelemetry } from './validate-telemetry.ts';
 import { checkShape, type Schema } from './validate-schema.ts';
 import { grpcRouteSchema, httpRouteSchema, validateGrpcRoute, validateHttpRoute } from './validate-gateway-api.ts';
 import { destinationRuleSchema } from './validate-schema-destination-rule.ts';
@@ -27,13 +29,15 @@ interface KindRules {
   validate(spec: never, ctx: ValidationContext): void;
 }
 
-const RULES: Readonly<Record<MeshObject['kind'], KindRules>> = {
+const RULES: Readonly<Record<IstioConfigObject['kind'], KindRules>> = {
   VirtualService: { schema: virtualServiceSchema, specRequired: false, validate: validateVirtualService },
   DestinationRule: { schema: destinationRuleSchema, specRequired: false, validate: validateDestinationRule },
   ServiceEntry: { schema: serviceEntrySchema, specRequired: true, validate: validateServiceEntry },
   WorkloadEntry: { schema: workloadEntrySchema(), specRequired: true, validate: validateWorkloadEntry },
   PeerAuthentication: { schema: peerAuthenticationSchema, specRequired: false, validate: validatePeerAuthentication },
   AuthorizationPolicy: { schema: authorizationPolicySchema, specRequired: false, validate: validateAuthorizationPolicy },
+  RequestAuthentication: { schema: requestAuthenticationSchema, specRequired: false, validate: validateRequestAuthentication },
+  Telemetry: { schema: telemetrySchema, specRequired: false, validate: validateTelemetry },
   HTTPRoute: { schema: httpRouteSchema, specRequired: true, validate: validateHttpRoute },
   GRPCRoute: { schema: grpcRouteSchema, specRequired: true, validate: validateGrpcRoute },
 };
@@ -75,12 +79,13 @@ export function createProblemCollector(
   };
 }
 
-function checkMetadata(obj: MeshObject, r: Report): void {
+/** Metadata rules every kind shares; `namespace` is '' only for cluster-scoped Kubernetes kinds. */
+export function checkMetadata(obj: MeshObject, r: Report): void {
   const { name, namespace, labels, annotations, creationTimestamp } = obj.metadata;
   if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
     r.error(['metadata', 'name'], `name "${name}" must be a lowercase DNS-1123 subdomain (a-z, 0-9, '-', '.'; at most 253 characters)`);
   }
-  if (namespace.length > 63 || !DNS1123_LABEL_LOWER.test(namespace)) {
+  if (namespace !== '' && (namespace.length > 63 || !DNS1123_LABEL_LOWER.test(namespace))) {
     r.error(['metadata', 'namespace'], `namespace "${namespace}" must be a lowercase DNS-1123 label (a-z, 0-9, '-'; at most 63 characters)`);
   }
   checkLabels(labels, ['metadata', 'labels'], r);
@@ -100,7 +105,7 @@ function checkMetadata(obj: MeshObject, r: Report): void {
  * warnings). The spec is normalized in place the way the API server stores it: null fields
  * dropped, unknown fields pruned (each with a warning).
  */
-export function validateMeshObject(obj: MeshObject): ConfigProblem[] {
+export function validateMeshObject(obj: IstioConfigObject): ConfigProblem[] {
   const { report, problems } = createProblemCollector({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, source: obj.source });
   checkMetadata(obj, report);
   const rules = RULES[obj.kind];

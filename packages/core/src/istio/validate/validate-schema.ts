@@ -35,6 +35,11 @@ export interface ObjectSchema {
   required?: readonly string[];
   /** Groups of fields of which at most one may be set (protobuf oneofs). */
   oneOf?: readonly (readonly string[])[];
+  /**
+   * Fields not listed are kept as they are, unchecked: for Kubernetes objects, whose many fields
+   * Meshlet does not read must never make real `kubectl get -o yaml` output fail.
+   */
+  open?: boolean;
 }
 
 // ---- constructors ---------------------------------------------------------------------------
@@ -52,6 +57,8 @@ export const obj = (
   fields: Record<string, Schema>,
   opts: { required?: readonly string[]; oneOf?: readonly (readonly string[])[] } = {},
 ): ObjectSchema => ({ type: 'object', fields, ...opts });
+/** An object whose listed fields are checked and whose other fields are left alone (ObjectSchema.open). */
+export const openObj = (fields: Record<string, Schema>, opts: { required?: readonly string[] } = {}): ObjectSchema => ({ type: 'object', fields, open: true, ...opts });
 /** A string map such as labels. */
 export const strMap = (opts: { maxProperties?: number } = {}): Schema => map(str(), opts);
 /** google.protobuf wrapper types (UInt32Value, DoubleValue, BoolValue) appear in YAML as the bare value. */
@@ -162,7 +169,7 @@ export function checkShape(value: unknown, schema: Schema, path: FieldPath, repo
   function walkObject(v: unknown, s: ObjectSchema, p: FieldPath): void {
     if (!isPlainObject(v)) return typeError(p, `expected an object, got ${describe(v)}`);
     dropNulls(v);
-    for (const k of Object.keys(v)) {
+    for (const k of s.open ? [] : Object.keys(v)) {
       if (!(k in s.fields)) {
         report.warn([...p, k], `unknown field "${k}"; ignored`);
         delete v[k];
