@@ -3,7 +3,13 @@
 // live source itself runs against a real API server in the interop suite
 // (test/interop/kubernetes-live.interop.ts).
 
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { compileMesh } from '../src/istio/compile/compile-mesh.ts';
+import { trimObject } from '../src/config/kubernetes/kube-trim.ts';
 import { formatProblem } from '../src/config/config-error.ts';
 import { loadApiObject } from '../src/istio/load/load-api-object.ts';
 import { LastGoodObjects } from '../src/config/kubernetes/last-good-objects.ts';
@@ -105,5 +111,41 @@ describe('LastGoodObjects', () => {
     for (const n of ['b', 'c', 'a']) b.upsert(vs('1', toV1, n));
     expect(a.objects().map((o) => o.metadata.name)).toEqual(['a', 'b', 'c']);
     expect(b.objects().map((o) => o.metadata.name)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('trimObject', () => {
+  // Istio's bookinfo as a cluster holds it: injected pods, nodes, a namespace, slices, services.
+  const dir = fileURLToPath(new URL('../../../tests/fixtures/bookinfo/', import.meta.url));
+  const files = ['platform', 'networking'].flatMap((d) => readdirSync(join(dir, d)).map((f) => join(dir, d, f)));
+  const raw = (): KubeObject[] => files.flatMap((f) => parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as KubeObject & { items?: KubeObject[] }))
+    .filter(Boolean)
+    .flatMap((o) => (o.kind === 'List' ? o.items ?? [] : [o]))
+    .map((o, i) => ({ ...o, metadata: { ...o.metadata, resourceVersion: String(100 + i) } }));
+  const compiled = (objects: KubeObject[]) => {
+    const loaded = objects.flatMap((o) => loadApiObject(o).objects);
+    const { resources } = compileMesh(loaded, { namespace: 'default', labels: {}, clusterDomain: 'cluster.local', rootNamespace: 'istio-system' });
+    return JSON.stringify([...resources.listeners, ...resources.routeConfigs, ...resources.clusters, ...resources.endpoints]);
+  };
+
+  it('keeps everything the registry reads: bookinfo compiles the same with and without it', () => {
+    const whole = raw();
+    const trimmed = raw();
+    for (const o of trimmed) trimObject(o);
+    const out = compiled(whole);
+    // Pod-derived facts are in the output: service accounts (identities) and pod addresses.
+    expect(out).toContain('bookinfo-reviews');
+    expect(out).toContain('127.0.0.11');
+    expect(compiled(trimmed)).toBe(out);
+  });
+
+  it('drops most of an injected pod and all of a node but its labels', () => {
+    const pods = raw().filter((o) => o.kind === 'Pod');
+    const before = JSON.stringify(pods).length;
+    for (const p of pods) trimObject(p);
+    expect(JSON.stringify(pods).length).toBeLessThan(before / 2);
+    const node: KubeObject = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'z1' }, managedFields: [{}] }, spec: { podCIDR: '10.0.0.0/24' }, status: { images: [{ names: ['x'] }] } };
+    trimObject(node);
+    expect(node).toEqual({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'z1' } } });
   });
 });

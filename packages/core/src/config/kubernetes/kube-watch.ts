@@ -9,6 +9,7 @@
 import { ListWatch } from '@kubernetes/client-node';
 import { Backoff, type BackoffOptions } from '../../xds/backoff.ts';
 import type { KubeConnection, KubeObject } from './kube-connection.ts';
+import { trimObject } from './kube-trim.ts';
 import { apiVersionOf, resourceName, resourcePath, type WatchedResource } from './kube-resources.ts';
 
 export interface WatchEvents {
@@ -65,14 +66,11 @@ export class ResourceWatch {
     const path = resourcePath(resource, opts.namespace);
     const apiVersion = apiVersionOf(resource);
     // List items of built-in kinds come without apiVersion and kind; the loader needs both.
-    // managedFields and the last-applied annotation are dropped: nothing reads them, and for
-    // pods they are a good share of the memory a large cluster's objects take.
+    // What nothing reads is dropped before the informer caches it (./kube-trim.ts).
     const trim = (obj: KubeObject): void => {
       obj.apiVersion ??= apiVersion;
       obj.kind ??= resource.kind;
-      delete obj.metadata.managedFields;
-      const annotations = obj.metadata['annotations'] as Record<string, string> | undefined;
-      if (annotations) delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
+      trimObject(obj);
     };
     const list = async () => {
       const result = await conn.list(path, { labelSelector: opts.labelSelector });
