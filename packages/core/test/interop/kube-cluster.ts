@@ -108,7 +108,7 @@ export class KubeApiRequestError extends Error {
 export interface KubeResource {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [field: string]: unknown;
 }
 

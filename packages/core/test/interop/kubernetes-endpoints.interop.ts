@@ -43,7 +43,7 @@ function podStatus(p: Pod): KubeResource {
 function slice(pods: Pod[]): KubeResource {
   return {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-    metadata: { name: 'reviews-x7k2p', namespace: NS, labels: { 'kubernetes.io/service-name': 'reviews' } } as KubeResource['metadata'],
+    metadata: { name: 'reviews-x7k2p', namespace: NS, labels: { 'kubernetes.io/service-name': 'reviews' } },
     addressType: 'IPv4',
     ports: [{ name: 'http', port: 9080, protocol: 'TCP' }],
     endpoints: pods.map((p) => ({ addresses: [p.ip], conditions: { ready: p.ready, serving: p.ready, terminating: false }, targetRef: { kind: 'Pod', name: p.name, namespace: NS } })),
