@@ -47,6 +47,8 @@ export interface KubernetesStatus {
   server: string;
   credentials: string;
   objects: number;
+  /** How long the last compile and snapshot build took (ms): it grows with what is watched. */
+  lastCompileMs: number;
   watches: WatchStatus[];
   /** Kinds the loader reads that this cluster does not serve (CRD not installed). */
   missing: MissingResource[];
@@ -243,6 +245,7 @@ export class KubernetesConfigSource {
       server: this.#conn.server,
       credentials: this.#conn.origin,
       objects: this.#store.size,
+      lastCompileMs: Math.round(this.#lastCompileMs * 10) / 10,
       watches: this.#watches.map((w) => w.status()),
       missing: this.#missing,
     };
