@@ -88,7 +88,7 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     return mesh;
   }
   await mesh.close();
-  throw new ConfigError('no mesh config: pass createMesh({ config: <folder of Istio YAML> }) or createMesh({ bootstrap: <file> }), or set MESHLET_CONFIG or GRPC_XDS_BOOTSTRAP');
+  throw new ConfigError('no mesh config: pass createMesh({ config: <folder of Istio YAML> }), createMesh({ bootstrap: <file> }) or createMesh({ kubernetes: {} }), or set MESHLET_CONFIG or GRPC_XDS_BOOTSTRAP');
 }
 
 /** The Mesh with its identity, telemetry and workload certificates, before any config. */
