@@ -38,6 +38,16 @@ export interface MeshOptions extends IdentityOptions {
   xds?: Omit<XdsSourceOptions, 'listeners'>;
   /** Re-apply config files when they change (default true). */
   watch?: boolean;
+  /**
+   * Embedded mode, at start-up: leave out objects with errors (a typo'd field, a bad regex, a
+   * file over the size limits) and start with the rest, each error logged. Default false:
+   * createMesh rejects with a ConfigError listing every error with its file:line — with no last
+   * good version to fall back on, leaving an object out would silently change where traffic goes
+   * (a split whose second route is invalid sends everything to the first). Later edits are not
+   * affected: a file whose new version has errors keeps its last good version either way.
+   * Kubernetes-native mode defaults to true instead (see KubernetesOptions.skipInvalidObjects).
+   */
+  skipInvalidObjects?: boolean;
   logger?: Logger;
   /**
    * Workload certificates in istio-agent's layout (cert-chain.pem, key.pem, root-cert.pem), for
@@ -68,7 +78,11 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   const xds = config === undefined && bootstrap !== undefined ? await readBootstrap(options.bootstrap) : undefined;
   const mesh = await newMesh(options, xds);
   if (config !== undefined) {
-    const source = new FileConfigSource(mesh, { paths: Array.isArray(config) ? config : [config], watch: options.watch ?? true });
+    const source = new FileConfigSource(mesh, {
+      paths: Array.isArray(config) ? config : [config],
+      watch: options.watch ?? true,
+      ...(options.skipInvalidObjects !== undefined && { skipInvalidObjects: options.skipInvalidObjects }),
+    });
     try {
       await source.load();
     } catch (err) {
@@ -119,7 +133,7 @@ async function createKubernetesMesh(options: MeshOptions, kubernetes: Kubernetes
   const mesh = await newMesh(options, undefined);
   try {
     const { KubernetesConfigSource } = await import('./config/kubernetes/kubernetes-config-source.ts');
-    await KubernetesConfigSource.start(mesh, kubernetes);
+    await KubernetesConfigSource.start(mesh, { ...kubernetes, skipInvalidObjects: kubernetes.skipInvalidObjects ?? options.skipInvalidObjects ?? true });
   } catch (err) {
     await mesh.close();
     throw err;

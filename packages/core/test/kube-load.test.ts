@@ -185,7 +185,13 @@ addressType: IPv4
     ]);
   });
 
-  it('keeps unknown top-level fields out, as for Istio kinds', () => {
-    expect(problemsOf('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: {}\nextra: 1\n')).toEqual(['k.yaml:5: Pod default/p: extra: warning: unknown field "extra"; ignored']);
+  it('refuses unknown top-level fields, as for Istio kinds (kubectl\'s strict field validation)', () => {
+    expect(problemsOf('apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: {}\nextra: 1\n')).toEqual(['k.yaml:5: Pod default/p: extra: unknown field "extra"']);
+  });
+
+  it('in the open parts of a Kubernetes object, a misspelling of a field Meshlet reads is an error; other fields pass', () => {
+    const service = 'apiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec:\n  selectr: { app: web }\n  sessionAffinity: None\n  ports: [{ port: 80 }]\n';
+    expect(problemsOf(service)).toEqual(['k.yaml:5: Service default/web: spec.selectr: unknown field "selectr"; did you mean "selector"?']);
+    expect(problemsOf(service.replace('selectr', 'selector'))).toEqual([]);
   });
 });

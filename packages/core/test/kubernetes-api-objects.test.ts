@@ -76,11 +76,11 @@ describe('formatProblem', () => {
 describe('LastGoodObjects', () => {
   it('keeps the last good version of an object whose new version is invalid, and reports the new one', () => {
     const store = new LastGoodObjects();
-    expect(store.upsert(vs('1', toV1))).toEqual({ changed: true, problems: [] });
+    expect(store.upsert(vs('1', toV1))).toEqual({ changed: true, kept: false, problems: [] });
     const good = store.objects();
 
     const rejected = store.upsert(vs('2', badRegex));
-    expect(rejected.changed).toBe(false);
+    expect(rejected).toMatchObject({ changed: false, kept: true });
     expect(rejected.problems[0]?.resourceVersion).toBe('2');
     expect(store.objects()).toBe(good);
     expect(store.objects()[0]?.source.resourceVersion).toBe('1');
@@ -95,7 +95,7 @@ describe('LastGoodObjects', () => {
   it('removes an object and its problems on delete, even one that never validated', () => {
     const store = new LastGoodObjects();
     store.upsert(vs('1', toV1, 'a'));
-    store.upsert(vs('2', badRegex, 'b'));
+    expect(store.upsert(vs('2', badRegex, 'b'))).toMatchObject({ changed: false, kept: false });
     expect(store.size).toBe(1);
     expect(store.problems()).toHaveLength(1);
     expect(store.remove(vs('3', [], 'b'))).toBe(false);

@@ -176,12 +176,13 @@ metadata: {name: not-istio}
     expect(objects[0]?.source.lineOf(['spec', 'subsets', 0, 'labels', 'version'])).toBe(lineOf(text, '"version"'));
   });
 
-  it('keeps objects with warnings and prunes unknown fields', () => {
+  it('rejects an unknown field as kubectl does, naming its line and the nearest known field', () => {
     const text = vs('a').replace('  - route:', '  - retires: {attempts: 3}\n    route:');
     const { objects, problems } = parseConfigText(text, 'w.yaml');
-    expect(objects).toHaveLength(1);
-    expect(problems.map((p) => [p.severity, p.field])).toEqual([['warning', 'spec.http[0].retires']]);
-    expect(objects[0]?.spec).not.toHaveProperty('http.0.retires');
+    expect(objects).toHaveLength(0);
+    expect(problems.map(formatProblem)).toEqual([
+      `w.yaml:${lineOf(text, 'retires')}: VirtualService default/a: spec.http[0].retires: unknown field "retires"; did you mean "retries"?`,
+    ]);
   });
 
   it('reports a duplicate object and keeps the first', () => {
@@ -237,7 +238,7 @@ spec: {host: reviews}
     const { objects, problems } = parseConfigText(text, 'meta.yaml');
     expect(objects).toEqual([]);
     expect(problems.map((p) => `${p.line} ${p.severity} ${p.field}`)).toEqual([
-      '9 warning extra',
+      '9 error extra',
       '4 error metadata.name',
       '5 error metadata.namespace',
       '6 error metadata.labels.-bad',

@@ -125,12 +125,13 @@ const podOf = (suffix: string): string => pods.find((p) => p.metadata.name.endsW
 
 describe('bookinfo from a cluster dump, in the embedded mode', () => {
   it('loads with one note per skipped kind and the subsets no pod carries, nothing else', () => {
-    expect(warnings.filter((w) => w.startsWith('ERROR'))).toEqual([]);
+    // The only errors: istioctl analyze's IST0173 for the subsets no pod carries (as below).
+    expect(warnings.filter((w) => w.startsWith('ERROR') && !w.endsWith('[IST0173]'))).toEqual([]);
     expect(warnings.filter((w) => w.includes('kind Deployment (apps/v1)'))).toHaveLength(1);
     expect(warnings.filter((w) => w.includes('kind ServiceAccount (v1)'))).toHaveLength(1);
     expect(warnings.find((w) => w.includes('kind Deployment'))).toMatch(/a Deployment is not an endpoint .* skipped 6 Deployments/);
     const rest = warnings.filter((w) => !w.includes('kind Deployment') && !w.includes('kind ServiceAccount'));
-    expect(rest.map((w) => /subset (\S+) selects no endpoint of (\w+)/.exec(w)?.slice(1).join(' '))).toEqual(['v2 details', 'v2 ratings', 'v2-mysql ratings', 'v2-mysql-vm ratings']);
+    expect(rest.map((w) => /The Subset (\S+) defined in the DestinationRule does not select any endpoint of (\w+)/.exec(w)?.slice(1).join(' ')).sort()).toEqual(['v2 details', 'v2 ratings', 'v2-mysql ratings', 'v2-mysql-vm ratings']);
   });
 
   it('routes jason to reviews v2 and everyone else to v3, by the pods\' version labels', async () => {

@@ -22,6 +22,7 @@ export async function explainDumpCommand(command: 'explain' | 'dump', args: stri
       kubeconfig: { type: 'string' },
       context: { type: 'string' },
       'watch-namespace': { type: 'string', multiple: true },
+      'skip-invalid-objects': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -49,7 +50,7 @@ export async function explainDumpCommand(command: 'explain' | 'dump', args: stri
       },
     };
   } else {
-    options = { ...base, config: values.config!, watch: false, logger };
+    options = { ...base, config: values.config!, watch: false, skipInvalidObjects: values['skip-invalid-objects'] === true, logger };
   }
 
   const mesh = await createMesh(options);

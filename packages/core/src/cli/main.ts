@@ -11,18 +11,30 @@ import { MeshError } from '../errors.ts';
 const HELP = `meshlet: a service mesh inside your Node.js process
 
 Usage:
-  meshlet validate <paths..>
-      Check Istio YAML files or folders (and the Kubernetes Services, EndpointSlices,
-      Endpoints, Pods, Nodes and Namespaces beside them, as kubectl get -o yaml prints them).
-      Prints one line per problem as file:line: Kind ns/name: field: message, and exits 1 if
-      any is an error.
+  meshlet validate [--strict] [-o text|json] <paths..>
+      istioctl validate + istioctl analyze, offline. Checks each object of the Istio YAML
+      files or folders (and the Kubernetes Services, EndpointSlices, Endpoints, Pods, Nodes
+      and Namespaces beside them, as kubectl get -o yaml prints them) as the API server and
+      istiod's webhook do (unknown fields are errors, as kubectl's strict field validation
+      makes them), then runs the cross-object analyzers:
+      missing hosts, ports, subsets and delegates (IST0101), VirtualServices conflicting on a
+      host (IST0109), unreachable rules and matches (IST0130, IST0131), subsets that select no
+      endpoint (IST0173), DestinationRules for unknown hosts (IST0174), ServiceEntries with
+      conflicting protocols (IST0177), VirtualService hosts with no service (MSH0001),
+      conflicting DestinationRules (MSH0002), TLS modes a PeerAuthentication refuses (MSH0003),
+      several namespace-wide Telemetries (IST0160).
+      Prints one line per problem as file:line: Kind ns/name: field: message [CODE] and a
+      summary; exits 1 if any problem is an error (with --strict, also a warning).
+      -o json prints a JSON list instead: code, level, file, line, kind, namespace, name,
+      field, message.
 
-  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] <METHOD> <URL>
+  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] [--skip-invalid-objects]
+                  <METHOD> <URL>
       Print, as JSON, what the mesh would do with this request: the service, the matched
       route (VirtualService and rule), the weighted clusters (named as istiod names them),
       timeout, retry policy, fault, rewrites and header changes. Nothing is sent.
 
-  meshlet dump --config <dir> [--namespace <ns>]
+  meshlet dump --config <dir> [--namespace <ns>] [--skip-invalid-objects]
       Print the compiled xDS resources (listeners, route configurations, clusters, endpoints)
       with the config version and any problems, as JSON.
 
@@ -42,7 +54,7 @@ Usage:
       dev root CA kept in --ca (default <out>/../ca; created on first use). Use the folder
       with createMesh({ certs }) and the server helpers.
 
-  meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--no-watch] [-v]
+  meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--no-watch] [--skip-invalid-objects] [-v]
       Serve the compiled CRDs over ADS (state-of-the-world and delta) to any number of xDS
       clients — Meshlet, @grpc/grpc-js-xds, anything that speaks ADS — compiled per client
       from its node metadata (NAMESPACE, LABELS), and push on every file change. Prints the
@@ -54,7 +66,13 @@ Usage:
       (default: every listener), and print the config dump with each resource's xDS status.
 
 Options:
-  --config <path>      Istio CRD YAML folder or file, Kubernetes objects included (repeatable)
+  --config <path>      Istio CRD YAML folder or file, Kubernetes objects included (repeatable).
+                       explain, dump and xds refuse
+                       to start when an object has errors (every error listed), as createMesh does
+  --skip-invalid-objects
+                       start anyway, leaving the invalid objects out (createMesh's skipInvalidObjects)
+  --strict             validate: warnings fail too
+  -o, --output <fmt>   validate: text (default) or json
   --bootstrap <file>   a GRPC_XDS_BOOTSTRAP-format file (dump)
   --listener <name>    a listener to fetch with --bootstrap, e.g. reviews.default.svc.cluster.local:9080
   --kubernetes         read config from the Kubernetes API (explain, dump)
@@ -77,10 +95,16 @@ export async function main(argv: string[]): Promise<number> {
   const out = { log: (s: string) => process.stdout.write(`${s}\n`), error: (s: string) => process.stderr.write(`${s}\n`) };
   switch (command) {
     case 'validate': {
-      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { help: { type: 'boolean', short: 'h' }, strict: { type: 'boolean' }, output: { type: 'string', short: 'o' } },
+      });
       if (values.help) { process.stdout.write(HELP); return 0; }
       if (positionals.length === 0) { out.error('meshlet validate: give at least one file or folder'); return 2; }
-      return validateCommand(positionals, out);
+      const output = values.output ?? 'text';
+      if (output !== 'text' && output !== 'json') { out.error(`meshlet validate: -o ${output}: use text or json`); return 2; }
+      return validateCommand(positionals, out, { strict: values.strict === true, output });
     }
     case 'xds':
       return xdsCommand(rest, out, HELP);

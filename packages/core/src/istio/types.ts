@@ -318,6 +318,9 @@ export interface AuthorizationSource {
   notIpBlocks?: string[];
   remoteIpBlocks?: string[];
   notRemoteIpBlocks?: string[];
+  /** The peer's SPIFFE trust domain (`spiffe://<trust domain>/...`). */
+  trustDomains?: string[];
+  notTrustDomains?: string[];
 }
 
 export interface AuthorizationOperation {

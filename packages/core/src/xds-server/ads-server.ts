@@ -24,6 +24,11 @@ export interface XdsServerOptions {
   postCompile?: PostCompile;
   /** Serve over TLS (or mutual TLS) instead of plaintext. */
   credentials?: grpc.ServerCredentials;
+  /**
+   * At start: serve what is valid, leaving invalid objects out. Default false: start() rejects
+   * with a ConfigError listing every error, as createMesh does (see MeshOptions.skipInvalidObjects).
+   */
+  skipInvalidObjects?: boolean;
 }
 
 export class XdsServer {
@@ -41,7 +46,7 @@ export class XdsServer {
 
   static async start(opts: XdsServerOptions): Promise<XdsServer> {
     const store = new XdsConfigStore(opts.config, opts.logger, opts.postCompile);
-    await store.start(opts.watch ?? true);
+    await store.start(opts.watch ?? true, opts.skipInvalidObjects ?? false);
     // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.
     const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
     // Each session unsubscribes from the store when its stream ends.

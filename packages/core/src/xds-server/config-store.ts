@@ -2,15 +2,18 @@
 // into the xDS resources istiod's proxyless generator would send that client, each encoded
 // once and given a content version. A file edit bumps the store version and tells every
 // session; a file whose new version is broken keeps its last good objects (as the embedded
-// mode does), so a typo never withdraws routes from every client.
+// mode does), so a typo never withdraws routes from every client. At start there is nothing to
+// keep, so errors fail the start unless invalid objects are to be skipped.
 
 import { createHash } from 'node:crypto';
 import type { ConfigProblem } from '../config/config-error.ts';
 import { formatProblem } from '../config/config-error.ts';
 import { watchPaths } from '../config/file-watch.ts';
+import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { compileMesh, type ClientIdentity } from '../istio/compile/compile-mesh.ts';
 import { compileInboundListener } from '../istio/compile/compile-inbound-listener.ts';
-import { LastGoodFiles } from '../config/last-good-files.ts';
+import { LastGoodFiles, type FilesLoad } from '../config/last-good-files.ts';
+import { ConfigError } from '../errors.ts';
 import type { MeshObject } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
 import { encodeAny } from '../xds/codec/index.ts';
@@ -88,9 +91,17 @@ export class XdsConfigStore {
     return this.#problems;
   }
 
-  /** Reads the files; later edits are picked up when `watch` is on. */
-  async start(watch: boolean): Promise<void> {
-    await this.reload();
+  /**
+   * Reads the files; later edits are picked up when `watch` is on. Rejects with a ConfigError
+   * listing every error unless `skipInvalidObjects`.
+   */
+  async start(watch: boolean, skipInvalidObjects = false): Promise<void> {
+    const first = await this.#files.load();
+    const errors = first.problems.filter((p) => p.severity === 'error');
+    if (errors.length > 0 && !skipInvalidObjects) {
+      throw new ConfigError(`${errors.length === 1 ? 'an error' : `${errors.length} errors`} in ${this.#paths.join(', ')}; not serving (fix ${errors.length === 1 ? 'it' : 'them'}, or start with --skip-invalid-objects to serve the rest):`, errors);
+    }
+    this.#apply(first);
     if (watch) {
       this.#watcher = watchPaths(this.#paths, () => {
         this.#reloading = this.#reloading.then(() => this.reload()).catch((err: unknown) => {
@@ -106,11 +117,17 @@ export class XdsConfigStore {
   }
 
   async reload(): Promise<void> {
-    const { objects, problems } = await this.#files.load();
+    this.#apply(await this.#files.load());
+  }
+
+  #apply({ objects, problems: loadProblems, keptFiles }: FilesLoad): void {
+    const problems = [...loadProblems, ...analyzeMesh(objects)];
     for (const p of problems) {
       if (p.severity === 'error') this.#logger.error(formatProblem(p));
-      else this.#logger.warn(formatProblem(p));
+      else if (p.severity === 'warning') this.#logger.warn(formatProblem(p));
+      else this.#logger.info(formatProblem(p));
     }
+    if (keptFiles.length > 0) this.#logger.warn(`keeping the last good version of ${keptFiles.join(', ')}`);
     this.#objects = objects;
     this.#problems = problems;
     this.#version++;

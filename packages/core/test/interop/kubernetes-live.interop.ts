@@ -170,6 +170,22 @@ describe.skipIf(!HAS_GO)('Kubernetes-native mode against a real kube-apiserver (
     await agent.close();
   });
 
+  it('starts beside an invalid object written before it, leaving it out, or refuses to when told to', async () => {
+    const ns = 'invalid-at-start';
+    await reviewsIn(ns);
+    await cluster.apply(virtualService(ns, 'reviews', [{ route: [{ destination: { host: 'reviews', subset: 'v1' }, weight: -1 }] }]));
+    const logger = recordingLogger();
+    const mesh = await meshFor(ns, undefined, logger);
+    // As istiod does: the object is left out (reported), the rest applies.
+    expect(subsetOf(mesh, 'http://reviews:9080/')).toBe('');
+    expect(mesh.problems.some((p) => p.startsWith(`VirtualService ${ns}/reviews (resourceVersion `) && p.includes('spec.http[0].route[0].weight'))).toBe(true);
+    expect(logger.lines.some((l) => l.text === `kubernetes: VirtualService ${ns}/reviews is left out until a valid version of it arrives`)).toBe(true);
+
+    const err = await createMesh({ kubernetes: { kubeconfig: cluster.writeKubeconfig('admin'), namespaces: [ns] }, skipInvalidObjects: false, namespace: ns, logger: recordingLogger(), telemetry: false }).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/^kubernetes: an invalid object in https:\/\/127\.0\.0\.1:\d+; nothing was applied/);
+    expect(err?.message).toContain(`VirtualService ${ns}/reviews (resourceVersion `);
+  });
+
   it('serves every request while the API server restarts, then resumes its watches and follows edits', async () => {
     const ns = 'restart';
     await reviewsIn(ns);

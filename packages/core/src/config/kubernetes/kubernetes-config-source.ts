@@ -15,7 +15,7 @@
 // from the root namespace, where mesh-wide rules live), pods by label selector.
 
 import type { Mesh } from '../../mesh.ts';
-import { compileMesh } from '../../istio/compile/compile-mesh.ts';
+import { applyObjects } from '../apply-objects.ts';
 import { formatProblem, type ConfigProblem } from '../config-error.ts';
 import { ConfigError } from '../../errors.ts';
 import type { BackoffOptions } from '../../xds/backoff.ts';
@@ -39,7 +39,14 @@ export interface KubernetesOptions extends KubeConnectionOptions {
   debounceMs?: number;
   /** How long createMesh waits for the first complete view of the cluster (default 30 s). */
   initialSyncTimeoutMs?: number;
-  /** Re-list/re-watch back-off after an error (default 0.5 s doubling ×1.6 to 30 s, ±20 %). */
+  /**
+   * At start-up, leave out objects with errors (each logged) and start with the rest — what
+   * istiod does with an invalid object that got past its webhook. Default true here, unlike
+   * files: the cluster's objects are written by others, and one bad VirtualService anywhere
+   * should not stop every new pod. false: createMesh rejects, listing every error.
+   */
+  skipInvalidObjects?: boolean;
+  /** Re-list/re-watch back-off after an error (default 0.5 s, ×1.6 each time, up to 30 s, ±20 %). */
   backoff?: BackoffOptions;
 }
 
@@ -69,7 +76,7 @@ export class KubernetesConfigSource {
   #closed = false;
   /** Lines already logged for lost watches (one per watch and cause, not one per retry). */
   #reported = new Set<string>();
-  /** The last compile's problems, formatted: only new ones are logged. */
+  /** The last compile's and analysis's problems, formatted: only new ones are logged. */
   #compileProblems: string[] = [];
   /** How long the last compile and snapshot build took, and when it ended (performance.now()). */
   #lastCompileMs = 0;
@@ -143,6 +150,10 @@ export class KubernetesConfigSource {
       for (const w of this.#watches) w.start();
       if (this.#watches.length === 0) finish();
     });
+    const errors = this.#store.problems().filter((p) => p.severity === 'error');
+    if (errors.length > 0 && this.#opts.skipInvalidObjects === false) {
+      throw new ConfigError(`kubernetes: ${errors.length === 1 ? 'an invalid object' : `${errors.length} invalid objects`} in ${conn.server}; nothing was applied (fix ${errors.length === 1 ? 'it' : 'them'}, or leave skipInvalidObjects at its default to start without them):`, errors);
+    }
     this.#ready = true;
     this.#apply();
   }
@@ -160,10 +171,11 @@ export class KubernetesConfigSource {
   // ---- WatchEvents --------------------------------------------------------------------------
 
   upsert(obj: KubeObject): void {
-    const { changed, problems } = this.#store.upsert(obj);
+    const { changed, kept, problems } = this.#store.upsert(obj);
     for (const p of problems) this.#log(p);
     if (problems.some((p) => p.severity === 'error')) {
-      this.#mesh.logger.warn(`kubernetes: keeping the last good version of ${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
+      const what = `${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name ?? ''}`;
+      this.#mesh.logger.warn(kept ? `kubernetes: keeping the last good version of ${what}` : `kubernetes: ${what} is left out until a valid version of it arrives`);
     }
     if (changed) this.#changed();
     else this.#problemsChanged();
@@ -222,22 +234,21 @@ export class KubernetesConfigSource {
     this.#dirty = false;
     // Every watch recovered: messages about it may be said again next time.
     if (this.#watches.every((w) => w.lastError === undefined)) this.#reported.clear();
-    const objects = this.#store.objects();
-    const compiled = compileMesh(objects, this.#mesh.identity);
+    const problems = applyObjects(this.#mesh, this.#store.objects(), `kubernetes:${this.#conn.server}`, this.#store.problems());
+    // Logged when new: an unchanged finding is not said again on every compile.
     const previous = new Set(this.#compileProblems);
-    this.#compileProblems = compiled.problems.map(formatProblem);
-    compiled.problems.forEach((p, i) => {
+    this.#compileProblems = problems.map(formatProblem);
+    problems.forEach((p, i) => {
       if (!previous.has(this.#compileProblems[i]!)) this.#log(p);
     });
-    this.#mesh.policies.update(objects);
-    this.#mesh.applyResources(compiled.resources, `kubernetes:${this.#conn.server}`, [...this.#store.problems().map(formatProblem), ...this.#compileProblems]);
     this.#lastCompileEnd = performance.now();
     this.#lastCompileMs = this.#lastCompileEnd - start;
   }
 
   #log(p: ConfigProblem): void {
     if (p.severity === 'error') this.#mesh.logger.error(formatProblem(p));
-    else this.#mesh.logger.warn(formatProblem(p));
+    else if (p.severity === 'warning') this.#mesh.logger.warn(formatProblem(p));
+    else this.#mesh.logger.info(formatProblem(p));
   }
 
   status(): KubernetesStatus {

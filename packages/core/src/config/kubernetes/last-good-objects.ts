@@ -10,6 +10,8 @@ import type { KubeObject } from './kube-connection.ts';
 export interface UpsertResult {
   /** The object in force changed (a new valid version, or a new object). */
   changed: boolean;
+  /** A rejected version left an earlier good one in force (false: the object is simply absent). */
+  kept: boolean;
   /** The problems of this version (errors mean it was rejected). */
   problems: ConfigProblem[];
 }
@@ -25,10 +27,10 @@ export class LastGoodObjects {
     if (problems.length > 0) this.#problems.set(key, problems);
     else this.#problems.delete(key);
     const obj = objects[0];
-    if (!obj) return { changed: false, problems };
+    if (!obj) return { changed: false, kept: this.#good.has(key), problems };
     this.#good.set(key, obj);
     this.#list = undefined;
-    return { changed: true, problems };
+    return { changed: true, kept: false, problems };
   }
 
   /** Returns true when an object in force was removed. */

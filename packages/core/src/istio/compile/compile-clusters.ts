@@ -64,12 +64,7 @@ function buildCluster(
   // Unhealthy endpoints go out unless panic mode could route to them (minHealthPercent > 0).
   const sendUnhealthy = !((policy?.outlierDetection?.minHealthPercent ?? 0) > 0);
   let endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels, (ep, p) => workloadMtlsMode(ctx, ep.namespace, ep.labels, p) === 'DISABLE', sendUnhealthy);
-  if (subset && endpoints.length === 0 && svc.endpoints.length > 0 && c.type !== 'ORIGINAL_DST') {
-    const origin = rule?.subsetOrigin.get(subset.name);
-    if (origin) {
-      ctx.problems.warn(origin.rule, ['spec', 'subsets', origin.index, 'labels'], `subset ${subset.name} selects no endpoint of ${svc.hostname}; its cluster ${name} has no hosts`);
-    }
-  }
+  // A subset that selects no endpoint is an analyzer finding (IST0173, analyze/).
   if (c.type === 'STRICT_DNS' || c.type === 'LOGICAL_DNS') {
     // istiod drops a DNS cluster with nothing to resolve rather than send an empty one.
     if (endpoints.length === 0) return undefined;

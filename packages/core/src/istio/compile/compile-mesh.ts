@@ -74,9 +74,9 @@ export function compileMesh(objects: readonly MeshObject[], client: ClientIdenti
   const kube = buildKubeRegistry(objects, { clusterDomain: client.clusterDomain, trustDomain: client.clusterDomain, rootNamespace: client.rootNamespace }, ctx.problems);
   const registry = buildServiceRegistry(ctx, serviceEntries, workloadEntries, kube);
   const rules = new DestinationRuleIndex(ctx, destinationRules);
-  checkDestinationRules(ctx, destinationRules, registry);
+  checkDestinationRules(ctx, destinationRules);
   // Gateway API routes for the mesh become VirtualServices, as istiod converts them.
-  virtualServices.push(...convertGatewayRoutes(ctx, gatewayRoutes, serviceEntries));
+  for (const vs of convertGatewayRoutes(ctx, gatewayRoutes, serviceEntries)) virtualServices.push(vs);
   const vss = selectVirtualServices(ctx, virtualServices);
 
   const resources: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };

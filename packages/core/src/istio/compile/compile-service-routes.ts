@@ -11,7 +11,6 @@
 
 import type { Route, XdsResources } from '../../xds/resources.ts';
 import type { CompileContext } from './compile-context.ts';
-import { objectKey } from './compile-context.ts';
 import { clusterName } from './compile-clusters.ts';
 import { toHashPolicy } from './compile-hash-policy.ts';
 import { apiListener } from './compile-listeners.ts';
@@ -78,25 +77,21 @@ function claimServices(env: RouteEnv, services: MeshService[], vss: ResolvedVirt
   const claims = new Map<string, Claim>();
   for (const vs of vss) {
     // The services this VirtualService would route on this port, with the host that names each.
-    const targets: { svc: MeshService; hostIndex: number }[] = [];
-    vs.hosts.forEach((h, hostIndex) => {
+    const targets: { svc: MeshService }[] = [];
+    for (const h of vs.hosts) {
       if (isWildcardHost(h)) {
-        for (const svc of services) if (hostsOverlap(svc.hostname, h) && index.get(svc.hostname) === vs) targets.push({ svc, hostIndex });
+        for (const svc of services) if (hostsOverlap(svc.hostname, h) && index.get(svc.hostname) === vs) targets.push({ svc });
       } else {
         const svc = byHost.get(h);
-        if (svc) targets.push({ svc, hostIndex });
+        if (svc) targets.push({ svc });
       }
-    });
+    }
     if (targets.length === 0) continue;
     const routes = buildVirtualServiceRoutes(env, vs);
     if (routes.length === 0) continue;
-    for (const { svc, hostIndex } of targets) {
-      const prior = claims.get(svc.hostname);
-      if (!prior) {
-        claims.set(svc.hostname, { vs, routes, used: 0 });
-      } else if (prior.vs !== vs) {
-        env.ctx.problems.warn(vs.obj, ['spec', 'hosts', hostIndex], `VirtualService ${objectKey(prior.vs.obj)} also routes ${svc.hostname} and comes first (older, or closer to namespace ${env.ctx.client.namespace}); this one is ignored for that host`);
-      }
+    for (const { svc } of targets) {
+      // A second VirtualService for the host is ignored here; the analyzers report it (IST0109).
+      if (!claims.has(svc.hostname)) claims.set(svc.hostname, { vs, routes, used: 0 });
     }
   }
   return claims;
@@ -120,8 +115,11 @@ function mostSpecificVirtualService(vss: ResolvedVirtualService[], services: Mes
   return out;
 }
 
+/**
+ * VirtualService hosts whose service exists but is not exported to this client's namespace. A
+ * host no service declares (or only a wildcard one) is an analyzer finding (MSH0001, analyze/).
+ */
 function reportUnmatchedHosts(ctx: CompileContext, registry: ServiceRegistry, vss: ResolvedVirtualService[]): void {
-  const visibleWildcards = registry.services.filter((s) => isWildcardHost(s.hostname)).map((s) => s.hostname);
   for (const vs of vss) {
     vs.hosts.forEach((h, i) => {
       const matched = isWildcardHost(h) ? registry.services.some((s) => hostsOverlap(s.hostname, h)) : registry.byHost.has(h);
@@ -131,14 +129,9 @@ function reportUnmatchedHosts(ctx: CompileContext, registry: ServiceRegistry, vs
         ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} is an ExternalName alias of ${concrete}, which Meshlet routes by ${concrete}'s rules; route ${concrete} instead (these rules route nothing)`);
         return;
       }
-      const wildcard = visibleWildcards.find((w) => hostsOverlap(w, h));
-      if (wildcard) {
-        ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} is only covered by the wildcard service ${wildcard}; routes are kept per declared host, as istiod's proxyless generator keeps them, so these rules route nothing (declare ${h} in a ServiceEntry)`);
-        return;
-      }
-      const hidden = isDeclared(registry, h);
-      const why = hidden ? `the Service or ServiceEntry declaring it is not exported to namespace ${ctx.client.namespace}` : 'no Service or ServiceEntry declares it';
-      ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} has no service: ${why}, so these rules route nothing`);
+      if (!isDeclared(registry, h)) return;
+      if (!isWildcardHost(h) && registry.services.some((s) => isWildcardHost(s.hostname) && hostsOverlap(s.hostname, h))) return;
+      ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} has no service for namespace ${ctx.client.namespace}: the Service or ServiceEntry declaring it is not exported there, so these rules route nothing for this client`);
     });
   }
 }

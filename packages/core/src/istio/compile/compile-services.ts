@@ -96,7 +96,7 @@ function withEntryEndpoints(ctx: CompileContext, host: string, kube: KubeRegistr
   const svc: MeshService = { ...kube.service, endpoints: [...kube.service.endpoints], aliases: [] };
   for (const se of entries) {
     ctx.problems.warn(se, ['spec', 'hosts'], `host ${host} is the Kubernetes Service ${objectKey(svc.origin)}, which takes precedence as in istiod: this ServiceEntry's ports, addresses and resolution are ignored for it; its endpoints join the Service's`);
-    svc.endpoints.push(...entryEndpoints(se, host, workloads));
+    for (const ep of serviceEntryEndpoints(se, host, workloads)) svc.endpoints.push(ep);
   }
   return svc;
 }
@@ -167,7 +167,8 @@ function mergeEntries(ctx: CompileContext, host: string, namespace: string, list
     for (const p of se.spec.ports ?? []) {
       if (!svc.ports.some((q) => q.number === p.number)) svc.ports.push(p);
     }
-    svc.endpoints.push(...entryEndpoints(se, host, workloads));
+    // A loop, not push(...spread): one entry may select 100k WorkloadEntries.
+    for (const ep of serviceEntryEndpoints(se, host, workloads)) svc.endpoints.push(ep);
   }
   return svc;
 }
@@ -181,7 +182,8 @@ function stripHostMask(address: string): string {
   return (ip.includes(':') ? bits === 128 : bits === 32) ? ip : address;
 }
 
-function entryEndpoints(se: ServiceEntry, host: string, workloads: WorkloadEntry[]): MeshEndpoint[] {
+/** The endpoints one ServiceEntry gives `host`: its own, the WorkloadEntries it selects, or (DNS, none listed) the host itself. */
+export function serviceEntryEndpoints(se: ServiceEntry, host: string, workloads: readonly WorkloadEntry[]): MeshEndpoint[] {
   const ns = se.metadata.namespace;
   const spec = se.spec;
   const resolution = spec.resolution ?? 'NONE';

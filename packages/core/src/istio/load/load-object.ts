@@ -10,12 +10,15 @@ import type { IstioConfigObject, ObjectMeta, SourceRef } from '../types.ts';
 import { validateMeshObject } from '../validate/validate-object.ts';
 import { isKubeKind, KUBE_KINDS } from '../../kube/kube-kinds.ts';
 import { readKubeObject } from '../../kube/kube-read.ts';
+import { checkShape } from '../validate/validate-schema.ts';
+import { objectMetaSchema } from '../validate/validate-schema-object-meta.ts';
+import { unknownFieldMessage } from '../validate/validate-field-name.ts';
 import type { LoadResult } from './load-yaml.ts';
 
 /** Objects of kinds Meshlet deliberately skips, collected so each kind is reported once. */
 export type SkippedKinds = Map<string, { problem: ConfigProblem; apiVersion: string; reason: string; names: string[] }>;
 
-const TOP_LEVEL_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+const ISTIO_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const DEFAULT_NAMESPACE = 'default';
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -38,15 +41,18 @@ function stringMap(v: unknown): Record<string, string> | undefined {
 /**
  * Reads one object (apiVersion, kind, metadata, and spec or a Kubernetes kind's own fields)
  * from its JSON value: checks the envelope, skips kinds Meshlet does not read (workload kinds
- * into `skipped`, to be reported once per kind; others with a warning), validates the rest.
- * Valid objects go to `out.objects`; every problem, located through `source`, to `out.problems`.
+ * into `skipped`, to be reported once per kind; others with a warning), validates the rest
+ * strictly (an unknown field is an error, as kubectl's). Valid objects go to `out.objects`;
+ * every problem, located through `source`, to `out.problems`.
  */
 export function readObject(data: Record<string, unknown>, source: SourceRef, out: LoadResult, skipped?: SkippedKinds): void {
   const meta = isPlainObject(data.metadata) ? data.metadata : undefined;
   const name = typeof meta?.name === 'string' ? meta.name : '';
   const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
   const kindText = typeof data.kind === 'string' ? data.kind : '';
-  const problem = (severity: ConfigProblem['severity'], path: (string | number)[], message: string): void => {
+  let errors = 0;
+  const problem = (severity: ConfigProblem['severity'], path: readonly (string | number)[], message: string): void => {
+    if (severity === 'error') errors++;
     out.problems.push({ severity, ...locate(source, path), kind: kindText, namespace, name, field: fieldPath(path), message });
   };
 
@@ -88,6 +94,11 @@ export function readObject(data: Record<string, unknown>, source: SourceRef, out
   }
   if (metaErrors.length) return;
 
+  // Strict field validation, as kubectl: an unknown field anywhere is an error naming the
+  // nearest known one. The spec is checked against its kind's schema by validateMeshObject, a
+  // Kubernetes object's body by readKubeObject.
+  checkShape(meta, objectMetaSchema, ['metadata'], { error: (p, m) => problem('error', p, m), warn: (p, m) => problem('warning', p, m) });
+
   // Node and Namespace have no namespace, whatever the document says.
   const scoped = isKubeKind(verdict.kind) && !KUBE_KINDS[verdict.kind].namespaced ? '' : namespace;
   const metadata: ObjectMeta = { name, namespace: scoped };
@@ -98,17 +109,17 @@ export function readObject(data: Record<string, unknown>, source: SourceRef, out
     // A Kubernetes object's fields sit at the top level (an EndpointSlice has no spec): its
     // schema checks them all.
     const read = readKubeObject(data, { apiVersion: data.apiVersion, kind: verdict.kind, metadata, source });
-    out.problems.push(...read.problems);
-    if (read.object) out.objects.push(read.object);
+    for (const p of read.problems) out.problems.push(p);
+    if (read.object && errors === 0) out.objects.push(read.object);
     return;
   }
   for (const key of Object.keys(data)) {
-    if (!TOP_LEVEL_FIELDS.has(key)) problem('warning', [key], `unknown top-level field "${key}"; ignored`);
+    if (!ISTIO_TOP_LEVEL.includes(key)) problem('error', [key], unknownFieldMessage(key, ISTIO_TOP_LEVEL));
   }
   const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as IstioConfigObject;
   const problems = validateMeshObject(obj);
-  out.problems.push(...problems);
-  if (!problems.some((p) => p.severity === 'error')) out.objects.push(obj);
+  for (const p of problems) out.problems.push(p);
+  if (errors === 0 && !problems.some((p) => p.severity === 'error')) out.objects.push(obj);
 }
 
 function noteSkipped(skipped: SkippedKinds, kind: string, apiVersion: string, reason: string, source: SourceRef, meta: Record<string, unknown> | undefined): void {

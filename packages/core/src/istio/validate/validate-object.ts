@@ -42,6 +42,11 @@ const RULES: Readonly<Record<IstioConfigObject['kind'], KindRules>> = {
   GRPCRoute: { schema: grpcRouteSchema, specRequired: true, validate: validateGrpcRoute },
 };
 
+/** The structural schema of a kind's spec (tests walk it to prove every level is strict). */
+export function specSchema(kind: IstioConfigObject['kind']): Schema {
+  return RULES[kind].schema;
+}
+
 // Annotations istiod refuses on these kinds: dry-run is for AuthorizationPolicy only, and the
 // internal ones are reserved for configuration istiod generates itself.
 const FORBIDDEN_ANNOTATIONS: ReadonlyMap<string, string> = new Map([
