@@ -54,6 +54,10 @@ export interface Watcher {
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 /** Page size of lists: a relist of 10k pods is 20 requests, never one response of 100 MB. */
 const LIST_PAGE = 500;
+/** A watch with no byte (event or bookmark) for this long is presumed dead and reopened. */
+const WATCH_IDLE_MS = 150_000;
+/** Server-side watch duration: between this and twice this, at random (client-go's choice). */
+const WATCH_MIN_S = 300;
 
 export class KubeConnection {
   readonly config: KubeConfig;
@@ -136,6 +140,12 @@ export class KubeConnection {
    */
   watcher(transform: (obj: KubeObject) => void, onOpen: () => void): Watcher {
     const watch = new Watch(this.config);
+    // client-node gives up on a watch after 30 s without a byte and opens a new one, which for
+    // a quiet collection means a new request every 30 s per watch (N processes × 21 watches on
+    // the API server). The server's bookmarks arrive about once a minute, so 150 s still
+    // catches a dead connection; the server ends each watch after 5–10 minutes as client-go's
+    // reflector asks it to, so reconnects are spread out.
+    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_IDLE_MS;
     return {
       watch: async (path, query, callback, done) => {
         const wrapped: WatchCallback = (phase, obj, raw) => {
@@ -143,7 +153,8 @@ export class KubeConnection {
           callback(phase, obj, raw);
         };
         let failed = false;
-        const controller = await watch.watch(path, { ...query, allowWatchBookmarks: true }, wrapped, (err) => {
+        const timeoutSeconds = WATCH_MIN_S + Math.floor(Math.random() * WATCH_MIN_S);
+        const controller = await watch.watch(path, { ...query, allowWatchBookmarks: true, timeoutSeconds }, wrapped, (err) => {
           if (err) failed = true;
           done(err);
         });

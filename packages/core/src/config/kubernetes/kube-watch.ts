@@ -15,8 +15,11 @@ import { apiVersionOf, resourceName, resourcePath, type WatchedResource } from '
 export interface WatchEvents {
   upsert(obj: KubeObject): void;
   remove(obj: KubeObject): void;
-  /** The view matches the server as of a list (first list, relist) or a resumed watch. */
-  synced(watch: ResourceWatch): void;
+  /**
+   * The view matches the server as of a list (first list, relist) or a resumed watch;
+   * `recovered` when the watch had failed since it last did.
+   */
+  synced(watch: ResourceWatch, recovered: boolean): void;
   /** The list or watch failed; it is retried after `retryInMs`. */
   failed(watch: ResourceWatch, error: WatchFailure): void;
 }
@@ -87,9 +90,10 @@ export class ResourceWatch {
       // ListWatch opens the watch right after applying a list (or to resume); once the server
       // has accepted it, the view is consistent at that resourceVersion.
       () => {
+        const recovered = this.#lastError !== undefined;
         this.#synced = true;
         this.#lastError = undefined;
-        this.#events.synced(this);
+        this.#events.synced(this, recovered);
       },
     );
     const counting: typeof watcher = {

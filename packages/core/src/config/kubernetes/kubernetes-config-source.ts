@@ -186,8 +186,8 @@ export class KubernetesConfigSource {
     else this.#problemsChanged();
   }
 
-  synced(watch: ResourceWatch): void {
-    if (watch.lastError === undefined && this.#ready) this.#mesh.logger.info(`kubernetes: watching ${watch.description}`);
+  synced(watch: ResourceWatch, recovered: boolean): void {
+    if (recovered && this.#ready) this.#mesh.logger.info(`kubernetes: watching ${watch.description} again`);
     this.#onSynced?.();
   }
 
