@@ -4,7 +4,7 @@
 
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,33 @@ export function buildGoTools(name: string, build: GoToolsBuild): Promise<string>
       resolve(outDir);
     });
   });
+}
+
+/**
+ * Runs `fn` holding a lock shared by every test process on this machine (a directory that
+ * exists while held), so test files starting together build a module once instead of each
+ * compiling it again beside the others; the later ones find the stamp and skip. A lock older
+ * than an hour is taken to be left by a killed run.
+ */
+export async function withBuildLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const lock = join(tmpdir(), 'meshlet-interop-build', `${name}.lock`);
+  mkdirSync(join(tmpdir(), 'meshlet-interop-build'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 3_600_000) rmSync(lock, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** The istio.io/istio version istiod/go.mod pins (the only one the Go module proxy serves here). */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
 import { parseAllDocuments } from 'yaml';
-import { buildGo, buildGoTools } from './go-build.ts';
+import { buildGo, buildGoTools, withBuildLock } from './go-build.ts';
 
 export const KUBE_VERSION = 'v1.37.2';
 export const ISTIO_API_VERSION = 'v1.32.0';
@@ -31,10 +31,11 @@ export async function buildKubeBinaries(): Promise<{ apiserver: string; kubectl:
   for (const p of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
     ld.push('-X', `${p}.gitVersion=${KUBE_VERSION}`, '-X', `${p}.gitMajor=1`, '-X', `${p}.gitMinor=37`);
   }
-  const [kubeDir, etcd] = await Promise.all([
+  // Test files start together; one builds while the others wait, then find it built.
+  const [kubeDir, etcd] = await withBuildLock('kube', () => Promise.all([
     buildGoTools('kube-apiserver', { packages: ['k8s.io/kubernetes/cmd/kube-apiserver', 'k8s.io/kubernetes/cmd/kubectl'], ldflags: ld.join(' ') }),
     buildGo('kube-etcd'),
-  ]);
+  ]));
   return { apiserver: join(kubeDir, 'kube-apiserver'), kubectl: join(kubeDir, 'kubectl'), etcd };
 }
 
