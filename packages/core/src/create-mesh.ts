@@ -11,6 +11,7 @@ import type { BreakerOptions } from './resilience/error-rate-breaker.ts';
 import { MeshTelemetry, type TelemetryOptions } from './telemetry/mesh-telemetry.ts';
 import type { MeshMode } from './mesh.ts';
 import { defaultLogger } from './logger.ts';
+import { PATH_NORMALIZATIONS, type PathNormalization } from './security/request-target.ts';
 import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
@@ -34,7 +35,11 @@ export interface MeshOptions extends IdentityOptions {
    * fetched on first use (Mesh#ensureService, or the first request to the host).
    */
   listeners?: string[] | '*';
-  /** xDS mode: reconnect back-off, does-not-exist timer, initial fetch timeout. */
+  /**
+   * xDS mode: which of istiod's generators to ask (`generator: 'sidecar'` consumes an Envoy
+   * sidecar's config; default 'grpc', the proxyless one), the listener directory, reconnect
+   * back-off, does-not-exist timer, initial fetch timeout.
+   */
   xds?: Omit<XdsSourceOptions, 'listeners'>;
   /** Re-apply config files when they change (default true). */
   watch?: boolean;
@@ -65,10 +70,21 @@ export interface MeshOptions extends IdentityOptions {
   /** 'observe' records every decision but sends requests as if Meshlet were absent. */
   mode?: MeshMode;
   /**
+   * Istio's MeshConfig pathNormalization, applied by the server helpers before authorization
+   * and before the handler sees the request: BASE (default; RFC 3986, as Envoy's
+   * normalize_path), NONE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES.
+   */
+  pathNormalization?: PathNormalization;
+  /**
    * RequestAuthentication key fetching: `refreshIntervalMs` (default PILOT_JWT_PUB_KEY_REFRESH_INTERVAL,
    * else istiod's 20 minutes).
    */
   jwks?: JwksCacheOptions;
+}
+
+function checkPathNormalization(mode: PathNormalization): PathNormalization {
+  if (!PATH_NORMALIZATIONS.includes(mode)) throw new TypeError(`createMesh: pathNormalization ${JSON.stringify(mode)} must be one of ${PATH_NORMALIZATIONS.join(', ')}`);
+  return mode;
 }
 
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
@@ -112,6 +128,7 @@ async function newMesh(options: MeshOptions, xds: Bootstrap | undefined): Promis
     ...(options.breaker && { breaker: options.breaker }),
     ...(telemetry && { telemetry }),
     ...(options.mode && { mode: options.mode }),
+    ...(options.pathNormalization && { pathNormalization: checkPathNormalization(options.pathNormalization) }),
     ...(options.jwks && { jwks: options.jwks }),
   });
   // The bootstrap's certificate providers (istio-agent's file_watcher) first; an explicit

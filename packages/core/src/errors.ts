@@ -19,6 +19,16 @@ export class NoRouteError extends MeshError {
   }
 }
 
+/**
+ * The host is not a service of the mesh and Istio's outbound traffic policy is REGISTRY_ONLY:
+ * the Envoy sidecar sends such a connection to its BlackHoleCluster (sidecar profile).
+ */
+export class OutboundBlockedError extends MeshError {
+  constructor(message: string) {
+    super('MESHLET_OUTBOUND_BLOCKED', message);
+  }
+}
+
 /** The chosen cluster has no endpoint that may take traffic. */
 export class NoHealthyUpstreamError extends MeshError {
   readonly cluster: string;

@@ -1,6 +1,7 @@
 // explain(): the decision for a request, spelled out as JSON, without sending anything. It walks
 // the same router as the data path, but lists every weighted cluster instead of drawing one.
 
+import { rewriteText } from './regex/re2.ts';
 import type { FaultConfig, HeaderMutations, MeshSnapshot, PathRewrite } from './snapshot/mesh-snapshot.ts';
 import type { RequestView } from './router/request-view.ts';
 import { routeRequest } from './router/router.ts';
@@ -9,7 +10,7 @@ import { setCookieHeader } from './router/hash-policy.ts';
 
 export interface Explanation {
   request: { method: string; authority: string; path: string };
-  /** 'forward' | 'redirect' | 'direct' | 'passthrough' (not a mesh host) | 'no-route'. */
+  /** 'forward' | 'redirect' | 'direct' | 'passthrough' (not a mesh host) | 'blocked' (not a mesh host, REGISTRY_ONLY) | 'no-route'. */
   action: string;
   service: string | null;
   routeConfig: string | null;
@@ -47,6 +48,11 @@ export function explainDecision(snapshot: MeshSnapshot, req: RequestView, host: 
   const r = routeRequest(snapshot, req, host, port, scope);
   if (r.kind === 'passthrough') {
     out.reason = `${host}:${port} is not a mesh service; the request goes out unchanged`;
+    return out;
+  }
+  if (r.kind === 'blocked') {
+    out.action = 'blocked';
+    out.reason = r.reason;
     return out;
   }
   out.service = r.service.listener;
@@ -127,7 +133,7 @@ function rewriteJson(r: PathRewrite | undefined, authority: string | undefined):
   if (!r && authority === undefined) return null;
   const out: NonNullable<Explanation['rewrite']> = {};
   if (r?.kind === 'prefix') out.prefix = r.prefix;
-  if (r?.kind === 'regex') { out.regex = r.pattern.source; out.substitution = r.substitution; }
+  if (r?.kind === 'regex') { out.regex = r.pattern.source; out.substitution = rewriteText(r.substitution); }
   if (authority !== undefined) out.authority = authority;
   return out;
 }

@@ -4,6 +4,7 @@
 export { createMesh, type MeshOptions } from './create-mesh.ts';
 export { MeshTelemetry, type TelemetryOptions, type RequestTrace, type AttemptTrace, type RequestInfo } from './telemetry/mesh-telemetry.ts';
 export { createAdminHandler, type AdminHandler } from './admin/admin-handler.ts';
+export { CSDS_SERVICE, CSDS_SERVICE_DEFINITION, csdsHandlers } from './admin/csds-service.ts';
 export type { ClientStatusResponse, GenericXdsConfig } from './xds/client-status.ts';
 export { decisionAttributes, subsetOf } from './telemetry/decision-attributes.ts';
 export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest } from './mesh.ts';
@@ -55,6 +56,8 @@ export { peerAuthenticationFor, mtlsModeForPort, type MtlsMode, type MtlsPolicy,
 export { authorize, applicablePolicies, type AuthzRequest, type AuthzDecision } from './security/authorization-policy.ts';
 export { issueDevCertificates, type DevCertOptions } from './security/dev-certs.ts';
 export { sniff, replaying, type FirstBytes } from './security/connection-sniff.ts';
+export { normalizeRequestTarget, canonicalPath, mergeSlashes, methodProblem, PATH_NORMALIZATIONS, type PathNormalization, type TargetResult } from './security/request-target.ts';
+export { compileRe2, RegexError, DEFAULT_MAX_PROGRAM_SIZE, type Re2Regex } from './regex/re2.ts';
 export { compileRbacFilters, RBAC_FILTER, RBAC_TYPE_URL, type RbacFilterConfig } from './security/rbac-compile.ts';
 export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } from './security/rbac.ts';
 export { translateServerListener, type ServerListenerPolicy } from './security/server-listener.ts';

@@ -54,12 +54,14 @@ Usage:
       dev root CA kept in --ca (default <out>/../ca; created on first use). Use the folder
       with createMesh({ certs }) and the server helpers.
 
-  meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--no-watch] [--skip-invalid-objects] [-v]
+  meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--outbound-traffic-policy <mode>] [--no-watch] [--skip-invalid-objects] [-v]
       Serve the compiled CRDs over ADS (state-of-the-world and delta) to any number of xDS
       clients — Meshlet, @grpc/grpc-js-xds, anything that speaks ADS — compiled per client
-      from its node metadata (NAMESPACE, LABELS), and push on every file change. Prints the
-      address it listens on (default 127.0.0.1:15010; port 0 picks one), logs to stderr, runs
-      until interrupted. For development and tests; production uses istiod.
+      from its node metadata (NAMESPACE, LABELS, locality), and push on every file change. A
+      node with GENERATOR grpc gets istiod's proxyless form; one without GENERATOR gets the
+      Envoy sidecar's form, as istiod decides. Prints the address it listens on (default
+      127.0.0.1:15010; port 0 picks one), logs to stderr, runs until interrupted. For
+      development and tests; production uses istiod.
 
   meshlet dump --bootstrap <file> [--listener <fqdn>:<port>]...
       Connect to the xDS server a GRPC_XDS_BOOTSTRAP file names, fetch the given listeners
@@ -81,6 +83,8 @@ Options:
   --context <ctx>      a kubeconfig context for --kubernetes
   --watch-namespace <ns>  watch only this namespace (repeatable; default: all)
   --listen <host:port> where meshlet xds listens
+  --outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY
+                       where sidecar-form clients send hosts outside the mesh (default ALLOW_ANY)
   --namespace <ns>     the client's namespace (default: default)
   -H, --header 'k: v'  a request header for explain (repeatable)
   -h, --help           this text

@@ -13,6 +13,7 @@ import type { CompileContext } from './compile-context.ts';
 import { configPath } from './compile-context.ts';
 import { applyTrafficPolicy, setMetadata } from './compile-cluster-policy.ts';
 import { applyClientTls } from './compile-cluster-tls.ts';
+import { applyLoadBalancingPolicy } from './compile-lb-policy.ts';
 import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from '../../security/peer-authentication.ts';
 import { loadAssignment, localityEndpoints } from './compile-endpoints.ts';
 import { applyLocalityLoadBalancing } from './compile-locality.ts';
@@ -59,7 +60,12 @@ function buildCluster(
   policy: TrafficPolicy | undefined,
 ): { cluster: Cluster; assignment?: ReturnType<typeof loadAssignment> } | undefined {
   const name = clusterName(port.number, subset?.name ?? '', svc.hostname);
-  const passthrough = subset?.trafficPolicy?.loadBalancer?.simple === 'PASSTHROUGH';
+  if (ctx.client.grpcOnly && policy?.loadBalancer?.simple === 'PASSTHROUGH') {
+    // A gRPC client has no ORIGINAL_DST cluster: istiod's grpc generator ignores PASSTHROUGH
+    // ("cannot apply LbPolicy") and the client balances round robin over the endpoints.
+    policy = { ...policy, loadBalancer: { ...policy.loadBalancer, simple: 'ROUND_ROBIN' } };
+  }
+  const passthrough = subset?.trafficPolicy?.loadBalancer?.simple === 'PASSTHROUGH' && !ctx.client.grpcOnly;
   const c: Cluster = { name, altStatName: `${name};`, type: discoveryType(svc, passthrough) };
   // Unhealthy endpoints go out unless panic mode could route to them (minHealthPercent > 0).
   const sendUnhealthy = !((policy?.outlierDetection?.minHealthPercent ?? 0) > 0);
@@ -92,6 +98,7 @@ function buildCluster(
     if (c.loadAssignment) c.loadAssignment = loadAssignment(name, endpoints);
     if (located.localityWeighted) c.commonLbConfig = { ...c.commonLbConfig, localityWeightedLbConfig: {} };
   }
+  applyLoadBalancingPolicy(c);
   // Auto-mTLS (Istio's default) for a mesh service without TLS settings, unless the service's
   // namespace or mesh PeerAuthentication disables mTLS (istiod's BestEffortInferServiceMTLSMode).
   const autoMtls = svc.location === 'MESH_INTERNAL' && workloadMtlsMode(ctx, svc.namespace, {}, port.number) !== 'DISABLE';

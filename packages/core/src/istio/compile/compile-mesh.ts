@@ -21,7 +21,7 @@ import type { XdsResources } from '../../xds/resources.ts';
 import type { ClientIdentity, CompileContext } from './compile-context.ts';
 import { Problems } from './compile-context.ts';
 import { compileClusters } from './compile-clusters.ts';
-import { compileServiceRoutes } from './compile-service-routes.ts';
+import { compileServiceRoutes, type CompiledServicePort } from './compile-service-routes.ts';
 import { buildServiceRegistry } from './compile-services.ts';
 import { selectVirtualServices } from './compile-virtual-services.ts';
 import { checkDestinationRules } from './destination-rule-checks.ts';
@@ -36,6 +36,8 @@ export type { ClientIdentity } from './compile-context.ts';
 export interface CompileResult {
   resources: XdsResources;
   problems: ConfigProblem[];
+  /** Every service port compiled, with its protocol class. */
+  servicePorts: CompiledServicePort[];
 }
 
 export function compileMesh(objects: readonly MeshObject[], client: ClientIdentity): CompileResult {
@@ -81,6 +83,7 @@ export function compileMesh(objects: readonly MeshObject[], client: ClientIdenti
 
   const resources: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
   compileClusters(ctx, registry, rules, resources);
-  compileServiceRoutes(ctx, registry, rules, vss, resources);
-  return { resources, problems: ctx.problems.list };
+  const servicePorts: CompiledServicePort[] = [];
+  compileServiceRoutes(ctx, registry, rules, vss, resources, servicePorts);
+  return { resources, problems: ctx.problems.list, servicePorts };
 }

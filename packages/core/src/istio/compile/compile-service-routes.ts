@@ -34,7 +34,18 @@ interface Claim {
   used: number;
 }
 
-export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegistry, rules: DestinationRuleIndex, vss: ResolvedVirtualService[], out: XdsResources): void {
+/** One service port as compiled: what an Envoy sidecar's listeners are built from (xds-server/sidecar-form.ts). */
+export interface CompiledServicePort {
+  readonly host: string;
+  readonly port: number;
+  /** HTTP (or a protocol sniffed as HTTP): routed by the route table; otherwise a TCP service. */
+  readonly http: boolean;
+  /** Listener and route configuration the proxyless form gives it. */
+  readonly listener: string;
+  readonly routeConfig: string;
+}
+
+export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegistry, rules: DestinationRuleIndex, vss: ResolvedVirtualService[], out: XdsResources, ports: CompiledServicePort[] = []): void {
   reportUnmatchedHosts(ctx, registry, vss);
   // Route tables are per listener port, as istiod builds them: group the services by port once.
   const byPort = new Map<number, { svc: MeshService; port: ServicePort }[]>();
@@ -58,6 +69,7 @@ export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegis
       // An ExternalName alias is looked up by its own name and routed by the concrete service's table.
       for (const alias of svc.aliases) out.listeners.set(hostPort(alias, port), apiListener(svc, port, rcName, alias));
       const http = isHttpOrSniffed(sp);
+      ports.push({ host: svc.hostname, port, http, listener: hostPort(svc.hostname, port), routeConfig: rcName });
       const claim = http ? claims.get(svc.hostname) : undefined;
       // Routes of a VirtualService shared by several services are copied for all but the first,
       // so no two route tables share mutable objects.
