@@ -38,6 +38,7 @@ import type { PathNormalization } from './security/request-target.ts';
 import { JwksCache, type JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { candidateHosts } from './router/service-lookup.ts';
 import type { XdsStatusDump } from './xds/xds-status.ts';
+import type { KubernetesStatus } from './config/kubernetes/kubernetes-config-source.ts';
 
 export interface ClientIdentity extends ClientScope {
   readonly labels: Readonly<Record<string, string>>;
@@ -64,6 +65,8 @@ export interface ConfigDump {
   notes?: string[];
   /** xDS mode: every subscribed resource with its version, status (ACKED, NACKED with the error, DOES_NOT_EXIST, REQUESTED) and age. */
   xds?: XdsStatusDump;
+  /** Kubernetes-native mode: the API server, every watch (synced, resourceVersion, relists, last error) and the kinds not served. */
+  kubernetes?: KubernetesStatus;
 }
 
 /**
