@@ -1,8 +1,9 @@
 // createMesh(): the one entry point. Embedded mode reads Istio CRD files (watched); xDS mode
-// reads a gRPC-style bootstrap. With no options: GRPC_XDS_BOOTSTRAP(_CONFIG) if set, else the
-// MESHLET_CONFIG folder. A MeshConfig (createMesh({ meshConfig }), MESHLET_MESH_CONFIG, or a
-// document in the folder) applies to either; with defaultConfig.holdApplicationUntilProxyStarts
-// createMesh resolves only once config is complete (holdUntilReady below).
+// reads a gRPC-style bootstrap; Kubernetes-native mode watches the Kubernetes API. With no options:
+// GRPC_XDS_BOOTSTRAP(_CONFIG) if set, else the MESHLET_CONFIG folder. A MeshConfig
+// (createMesh({ meshConfig }), MESHLET_MESH_CONFIG, or a document in the folder or the cluster)
+// applies to each; with defaultConfig.holdApplicationUntilProxyStarts createMesh resolves only
+// once config is complete (holdUntilReady below).
 
 import { Mesh } from './mesh.ts';
 import { resolveIdentity, type IdentityOptions } from './identity.ts';
@@ -18,16 +19,23 @@ import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
 import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
-import type { MeshConfigSpec } from './istio/types.ts';
+import type { MeshConfigObject, MeshConfigSpec } from './istio/types.ts';
 import { MESH_CONFIG_OPTION, optionMeshConfig } from './istio/load/load-mesh-config.ts';
-import { meshSettings, type MeshSettings } from './istio/mesh-config.ts';
+import { meshSettings } from './istio/mesh-config.ts';
 import { formatProblem } from './config/config-error.ts';
 import { MeshConfigFile } from './config/mesh-config-file.ts';
 import { existsSync } from 'node:fs';
+import type { KubernetesOptions } from './config/kubernetes/kubernetes-config-source.ts';
 
 export interface MeshOptions extends IdentityOptions {
   /** Istio CRD YAML: a folder (read recursively) or files. Embedded mode. */
   config?: string | string[];
+  /**
+   * Kubernetes-native mode: Istio's CRDs, Services, EndpointSlices, Pods, Nodes and Namespaces
+   * watched live from the Kubernetes API, no istiod. `{}` uses the pod's service account;
+   * `kubeconfig` / `context` a kubeconfig. `namespaces` limits what is watched.
+   */
+  kubernetes?: KubernetesOptions;
   /** A GRPC_XDS_BOOTSTRAP-format file. xDS mode. */
   bootstrap?: string;
   /**
@@ -57,6 +65,7 @@ export interface MeshOptions extends IdentityOptions {
    * good version to fall back on, leaving an object out would silently change where traffic goes
    * (a split whose second route is invalid sends everything to the first). Later edits are not
    * affected: a file whose new version has errors keeps its last good version either way.
+   * Kubernetes-native mode defaults to true instead (see KubernetesOptions.skipInvalidObjects).
    */
   skipInvalidObjects?: boolean;
   logger?: Logger;
@@ -94,26 +103,13 @@ function checkPathNormalization(mode: PathNormalization): PathNormalization {
 }
 
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
+  if (options.kubernetes !== undefined) return createKubernetesMesh(options, options.kubernetes);
   const config = options.config ?? (options.bootstrap === undefined && !bootstrapFromEnv() ? process.env['MESHLET_CONFIG'] : undefined);
   const bootstrap = options.bootstrap ?? (config === undefined ? bootstrapFromEnv() : undefined);
   const xds = config === undefined && bootstrap !== undefined ? await readBootstrap(options.bootstrap) : undefined;
-  const identity = resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options);
   const logger = options.logger ?? defaultLogger;
-  const meshConfig = readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], identity.rootNamespace, logger);
-  const telemetry = options.telemetry === false ? undefined : await MeshTelemetry.load(options.telemetry ?? {});
-  const mesh = new Mesh(identity, logger, {
-    ...(meshConfig?.settings && { meshConfig: meshConfig.settings }),
-    ...(options.breaker && { breaker: options.breaker }),
-    ...(telemetry && { telemetry }),
-    ...(options.mode && { mode: options.mode }),
-    ...(options.pathNormalization && { pathNormalization: checkPathNormalization(options.pathNormalization) }),
-    ...(options.jwks && { jwks: options.jwks }),
-  });
-  // The bootstrap's certificate providers (istio-agent's file_watcher) first; an explicit
-  // certs folder replaces instance "default".
-  if (xds) registerBootstrapCertificateProviders(mesh.credentials, xds.certificateProviders, mesh.logger);
-  const certs = options.certs ?? process.env['MESHLET_CERTS'];
-  if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
+  const meshConfig = readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], logger);
+  const mesh = await newMesh(options, xds, meshConfig);
   const fetchTimeoutMs = options.xds?.initialFetchTimeoutMs ?? 15_000;
   if (config !== undefined) {
     try {
@@ -144,15 +140,65 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     return mesh;
   }
   await mesh.close();
-  throw new ConfigError('no mesh config: pass createMesh({ config: <folder of Istio YAML> }) or createMesh({ bootstrap: <file> }), or set MESHLET_CONFIG or GRPC_XDS_BOOTSTRAP');
+  throw new ConfigError('no mesh config: pass createMesh({ config: <folder of Istio YAML> }), createMesh({ bootstrap: <file> }) or createMesh({ kubernetes: {} }), or set MESHLET_CONFIG or GRPC_XDS_BOOTSTRAP');
 }
 
-type MeshConfigOption =
-  | { path: string; settings?: undefined }
-  | { object: NonNullable<ReturnType<typeof optionMeshConfig>['object']>; settings: MeshSettings };
+/** The Mesh with its identity, telemetry and workload certificates, before any config. */
+async function newMesh(options: MeshOptions, xds: Bootstrap | undefined, meshConfig: MeshConfigOption | undefined): Promise<Mesh> {
+  const identity = resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options);
+  const telemetry = options.telemetry === false ? undefined : await MeshTelemetry.load(options.telemetry ?? {});
+  const mesh = new Mesh(identity, options.logger ?? defaultLogger, {
+    ...(meshConfig && 'object' in meshConfig && { meshConfig: meshSettings(meshConfig.object.spec, { rootNamespace: identity.rootNamespace, origin: MESH_CONFIG_OPTION }) }),
+    ...(options.breaker && { breaker: options.breaker }),
+    ...(telemetry && { telemetry }),
+    ...(options.mode && { mode: options.mode }),
+    ...(options.pathNormalization && { pathNormalization: checkPathNormalization(options.pathNormalization) }),
+    ...(options.jwks && { jwks: options.jwks }),
+  });
+  // The bootstrap's certificate providers (istio-agent's file_watcher) first; an explicit
+  // certs folder replaces instance "default".
+  if (xds) registerBootstrapCertificateProviders(mesh.credentials, xds.certificateProviders, mesh.logger);
+  const certs = options.certs ?? process.env['MESHLET_CERTS'];
+  if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
+  return mesh;
+}
+
+/**
+ * Kubernetes-native mode. The source (and @kubernetes/client-node, a large module) is imported
+ * only here, so the other modes never load it. The MeshConfig is the istio ConfigMap's, watched
+ * in the root namespace; createMesh({ meshConfig }) (an object, or a file watched) is in force
+ * over it.
+ */
+async function createKubernetesMesh(options: MeshOptions, kubernetes: KubernetesOptions): Promise<Mesh> {
+  if (options.config !== undefined || options.bootstrap !== undefined) {
+    throw new ConfigError('createMesh: pass one of config, bootstrap and kubernetes');
+  }
+  const meshConfig = readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], options.logger ?? defaultLogger);
+  const mesh = await newMesh(options, undefined, meshConfig);
+  try {
+    const { KubernetesConfigSource } = await import('./config/kubernetes/kubernetes-config-source.ts');
+    let preferred: MeshConfigObject | undefined = meshConfig && 'object' in meshConfig ? meshConfig.object : undefined;
+    let source: { meshConfigChanged(): void } | undefined;
+    if (meshConfig && 'path' in meshConfig) {
+      // Read before the cluster, so the first compile already has it; a later edit re-applies.
+      await new MeshConfigFile(mesh, meshConfig.path, options.watch ?? true, (obj) => {
+        preferred = obj;
+        source?.meshConfigChanged();
+      }).load();
+    }
+    source = await KubernetesConfigSource.start(mesh, { ...kubernetes, skipInvalidObjects: kubernetes.skipInvalidObjects ?? options.skipInvalidObjects ?? true }, () => preferred);
+    await holdUntilReady(mesh, options.xds?.initialFetchTimeoutMs ?? 15_000);
+  } catch (err) {
+    await mesh.close();
+    throw err;
+  }
+  return mesh;
+}
+
+type MeshConfigOption = { path: string } | { object: MeshConfigObject };
 
 /** createMesh's meshConfig: a file to read with the config (checked to exist), or an object validated now. */
-function readMeshConfigOption(value: string | MeshConfigSpec | undefined, rootNamespace: string, logger: Logger): MeshConfigOption | undefined {
+function readMeshConfigOption(value: string | MeshConfigSpec | undefined, logger: Logger): MeshConfigOption | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value === 'string') {
     if (!existsSync(value)) throw new ConfigError(`meshConfig ${value} does not exist: point createMesh({ meshConfig }) or MESHLET_MESH_CONFIG at a MeshConfig file (the istio ConfigMap, or its mesh key)`);
@@ -162,7 +208,7 @@ function readMeshConfigOption(value: string | MeshConfigSpec | undefined, rootNa
   const errors = r.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0 || !r.object) throw new ConfigError(`${MESH_CONFIG_OPTION} is not a valid MeshConfig`, errors.map(formatProblem));
   for (const p of r.problems) logger.warn(formatProblem(p));
-  return { object: r.object, settings: meshSettings(r.object.spec, { rootNamespace, origin: MESH_CONFIG_OPTION }) };
+  return { object: r.object };
 }
 
 /**

@@ -39,6 +39,8 @@ export type { ServiceDemand } from './mesh.ts';
 export { loadBootstrap, parseBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 export type { XdsStatusDump, XdsResourceStatus } from './xds/xds-status.ts';
 export type { XdsSourceOptions } from './xds/xds-config-source.ts';
+export type { KubernetesOptions, KubernetesStatus } from './config/kubernetes/kubernetes-config-source.ts';
+export type { WatchStatus as KubernetesWatchStatus } from './config/kubernetes/kube-watch.ts';
 export { XdsServer, type XdsServerOptions } from './xds-server/ads-server.ts';
 // Mesh TLS and workload identity (client and server side).
 export { CertificateError, PeerIdentityError } from './security/tls-errors.ts';

@@ -45,6 +45,7 @@ import type { ScopeReport } from './istio/compile/compile-mesh.ts';
 import { blockedReason, outboundPolicy, type OutboundDecision } from './snapshot/outbound-policy.ts';
 import { lookupService } from './router/service-lookup.ts';
 import { OutboundBlockedError } from './errors.ts';
+import type { KubernetesStatus } from './config/kubernetes/kubernetes-config-source.ts';
 
 export interface ClientIdentity extends ClientScope {
   readonly labels: Readonly<Record<string, string>>;
@@ -85,6 +86,8 @@ export interface ConfigDump {
   notes?: string[];
   /** xDS mode: every subscribed resource with its version, status (ACKED, NACKED with the error, DOES_NOT_EXIST, REQUESTED) and age. */
   xds?: XdsStatusDump;
+  /** Kubernetes-native mode: the API server, every watch (synced, resourceVersion, relists, last error) and the kinds not served. */
+  kubernetes?: KubernetesStatus;
 }
 
 /**

@@ -3,9 +3,12 @@
 // helpers' path normalization and trust domains, holdApplicationUntilProxyStarts) come from
 // this file — in a pod, the istio ConfigMap's `mesh` key mounted at /etc/istio/config/mesh.
 // Read and watched like the embedded mode's files: a broken edit keeps the last good settings.
+// In Kubernetes-native mode (createMesh({ kubernetes, meshConfig: path })) the MeshConfig read
+// is handed to the config source instead (`onLoad`), which compiles with it.
 
 import { resolve } from 'node:path';
 import type { Mesh } from '../mesh.ts';
+import type { MeshConfigObject } from '../istio/types.ts';
 import { meshConfigOrigin, meshSettings, selectMeshConfig } from '../istio/mesh-config.ts';
 import { watchPaths } from './file-watch.ts';
 import { LastGoodFiles } from './last-good-files.ts';
@@ -16,9 +19,11 @@ export class MeshConfigFile {
   readonly #files: LastGoodFiles;
   #watcher: { close(): void } | undefined;
   #reloading: Promise<unknown> = Promise.resolve();
+  readonly #onLoad: ((obj: MeshConfigObject | undefined) => void) | undefined;
 
-  constructor(mesh: Mesh, path: string, watch: boolean) {
+  constructor(mesh: Mesh, path: string, watch: boolean, onLoad?: (obj: MeshConfigObject | undefined) => void) {
     this.#mesh = mesh;
+    this.#onLoad = onLoad;
     this.#files = new LastGoodFiles([path], new Set([resolve(path)]));
     if (watch) {
       this.#watcher = watchPaths([path], () => {
@@ -39,7 +44,8 @@ export class MeshConfigFile {
       else this.#mesh.logger.warn(formatProblem(p));
     }
     if (inForce || !problems.some((p) => p.severity === 'error')) {
-      this.#mesh.setMeshConfig(meshSettings(inForce?.spec, { rootNamespace: this.#mesh.baseIdentity.rootNamespace, ...(inForce && { origin: meshConfigOrigin(inForce) }) }));
+      if (this.#onLoad) this.#onLoad(inForce);
+      else this.#mesh.setMeshConfig(meshSettings(inForce?.spec, { rootNamespace: this.#mesh.baseIdentity.rootNamespace, ...(inForce && { origin: meshConfigOrigin(inForce) }) }));
     }
     return problems;
   }

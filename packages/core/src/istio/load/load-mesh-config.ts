@@ -9,7 +9,7 @@
 // problem names the line of the field in the file, not the line of the `mesh:` key.
 
 import { basename } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, Scalar, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { ConfigProblem } from '../../config/config-error.ts';
 import type { MeshConfigObject, MeshConfigSpec, SourceRef } from '../types.ts';
 import { toJsonValue } from './load-yaml-compat.ts';
@@ -45,14 +45,14 @@ export function bareMeshConfig(data: unknown, source: SourceRef, problem: Proble
 
 /**
  * The MeshConfig in an istio ConfigMap's `data.mesh`, parsed with line numbers that point into
- * the file. `node` is the ConfigMap's YAML node. Undefined (with a problem) when `mesh` is absent,
- * not text, or not YAML.
+ * the file: `meshTextIsBlock` says the text starts on the line after the key (a block scalar,
+ * `mesh: |`), else on the key's own line. Undefined (with a problem) when `mesh` is absent, not
+ * text, or not YAML. An object from the Kubernetes API has no file, so no lines to point at.
  */
 export function configMapMeshConfig(
   data: Record<string, unknown>,
   meta: { name: string; namespace: string },
-  node: Node,
-  outer: { file: string; doc: Document; source: SourceRef },
+  outer: { source: SourceRef; meshTextIsBlock: boolean },
   problem: Problem,
 ): MeshConfigObject | undefined {
   const d = data['data'];
@@ -66,10 +66,7 @@ export function configMapMeshConfig(
     problem('error', keyLine, 'data.mesh must be the MeshConfig YAML as text (a block scalar, `mesh: |`)');
     return undefined;
   }
-  // The embedded text's first line is the line after a block scalar's header, else the key's own.
-  const meshNode = isMap(node) ? (node.getIn(['data', 'mesh'], true) as Node | undefined) : undefined;
-  const block = isScalar(meshNode) && (meshNode.type === Scalar.BLOCK_LITERAL || meshNode.type === Scalar.BLOCK_FOLDED);
-  const offset = block ? keyLine : keyLine - 1;
+  const offset = outer.meshTextIsBlock ? keyLine : keyLine - 1;
   const lineCounter = new LineCounter();
   const inner = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
   const lineAt = (pos: number): number => offset + lineCounter.linePos(pos).line;
@@ -86,12 +83,13 @@ export function configMapMeshConfig(
     return undefined;
   }
   const innerRoot = inner.contents;
-  const innerSource = innerRoot ? createSourceRef(outer.file, innerRoot, lineCounter, inner) : undefined;
+  const innerSource = innerRoot ? createSourceRef(outer.source.file, innerRoot, lineCounter, inner) : undefined;
   const source: SourceRef = {
-    file: outer.file,
+    file: outer.source.file,
     line: outer.source.line,
     lineOf: (path) => (innerSource && path.length > 0 ? offset + innerSource.lineOf(path) : keyLine),
   };
+  if (outer.source.resourceVersion !== undefined) source.resourceVersion = outer.source.resourceVersion;
   if (spec === null || spec === undefined) spec = {};
   if (typeof spec !== 'object' || Array.isArray(spec)) {
     problem('error', keyLine, 'data.mesh must hold a map of MeshConfig fields');
