@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { loadConfigFiles } from '../src/istio/load/load-files.ts';
 import { formatProblem } from '../src/config/config-error.ts';
-import { meshSettings } from '../src/istio/mesh-config.ts';
+import { meshConfigOrigin, meshSettings } from '../src/istio/mesh-config.ts';
+import { loadApiObject } from '../src/istio/load/load-api-object.ts';
 import { optionMeshConfig } from '../src/istio/load/load-mesh-config.ts';
 import { createMesh } from '../src/create-mesh.ts';
 import { silentLogger } from '../src/logger.ts';
@@ -65,6 +66,19 @@ describe('reading a MeshConfig', () => {
     expect(mc.metadata).toEqual({ name: 'istio', namespace: 'istio-system' });
     const s = meshSettings(mc.spec);
     expect(s).toMatchObject({ outboundTrafficPolicy: 'REGISTRY_ONLY', connectTimeout: '2s', rootNamespace: 'istio-config', holdApplicationUntilProxyStarts: true });
+  });
+
+  it('takes the istio ConfigMap from the Kubernetes API too, naming it by resourceVersion', () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system', resourceVersion: '42' }, data: { mesh: 'connectTimeout: 0.5ms\n' } };
+    expect(loadApiObject(cm).problems.map(formatProblem)).toEqual([
+      'MeshConfig istio-system/istio (resourceVersion 42): connectTimeout: invalid connect timeout: 0.5ms is out of range 1ms..8760h',
+    ]);
+    const ok = loadApiObject({ ...cm, data: { mesh: 'outboundTrafficPolicy: { mode: REGISTRY_ONLY }\n' } });
+    const mc = meshConfigOf(ok.objects);
+    expect(meshSettings(mc.spec).outboundTrafficPolicy).toBe('REGISTRY_ONLY');
+    expect(meshConfigOrigin(mc)).toBe('ConfigMap istio-system/istio (resourceVersion 42)');
+    // Another ConfigMap is not Meshlet's.
+    expect(loadApiObject({ ...cm, metadata: { name: 'kube-root-ca.crt', namespace: 'istio-system' } }).objects).toEqual([]);
   });
 
   it('names the line of a field in a quoted single-line mesh value, and YAML errors inside it', () => {

@@ -42,12 +42,12 @@ Usage:
       with the config version, the MeshConfig and Sidecar in force and any problems, as JSON.
 
   meshlet explain --kubernetes [--kubeconfig <file>] [--context <ctx>] [--namespace <ns>]
-                  [--watch-namespace <ns>]... [-H 'name: value']... <METHOD> <URL>
+                  [--label k=v]... [--watch-namespace <ns>]... [-H 'name: value']... <METHOD> <URL>
   meshlet dump --kubernetes [--kubeconfig <file>] [--context <ctx>] [--namespace <ns>]
-               [--watch-namespace <ns>]...
+               [--label k=v]... [--watch-namespace <ns>]...
       The same, from a live cluster's config: Istio's CRDs, Services, EndpointSlices, Pods,
-      Nodes and Namespaces read from the Kubernetes API as createMesh({ kubernetes }) reads
-      them (the pod's service account, or the kubeconfig's current or given context). The
+      Nodes, Namespaces and the istio ConfigMap's MeshConfig read from the Kubernetes API as
+      createMesh({ kubernetes }) reads them (the pod's service account, or the kubeconfig's current or given context). The
       dump adds every watch's state and the kinds the cluster does not serve.
 
   meshlet certs --out <dir> [--namespace <ns>] [--service-account <sa>] [--ca <dir>]

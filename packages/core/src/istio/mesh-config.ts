@@ -77,6 +77,8 @@ function nonEmpty(list: readonly string[] | undefined): readonly string[] | unde
 
 /** `file:line`, the way settings and problems name a MeshConfig document. */
 export function meshConfigOrigin(o: MeshConfigObject): string {
+  // An object from the Kubernetes API has no file: the ConfigMap it came from, and its version.
+  if (o.source.file === '') return `ConfigMap ${o.metadata.namespace}/${o.metadata.name}${o.source.resourceVersion === undefined ? '' : ` (resourceVersion ${o.source.resourceVersion})`}`;
   return o.source.line > 0 ? `${o.source.file}:${o.source.line}` : o.source.file;
 }
 
