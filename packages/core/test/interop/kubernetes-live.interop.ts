@@ -297,7 +297,7 @@ describe.skipIf(!HAS_GO)('Kubernetes-native mode against a real kube-apiserver (
       rules: [
         { apiGroups: [''], resources: ['services', 'pods', 'nodes', 'namespaces'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['networking.istio.io'], resources: ['virtualservices', 'serviceentries', 'workloadentries'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['networking.istio.io'], resources: ['virtualservices', 'serviceentries', 'workloadentries', 'sidecars'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['security.istio.io', 'telemetry.istio.io', 'gateway.networking.k8s.io'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
       ],
     });
