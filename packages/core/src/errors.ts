@@ -19,6 +19,18 @@ export class NoRouteError extends MeshError {
   }
 }
 
+/**
+ * The host is not a service of the mesh and Istio's outbound traffic policy is REGISTRY_ONLY:
+ * an Envoy sidecar sends such a request to its BlackHoleCluster (502). Raised in the embedded mode
+ * (MeshConfig, Sidecar) and in the sidecar profile (istiod's virtualOutbound and block_all). The
+ * message names the policy, what set it, and the Sidecar that left the host out of scope when one did.
+ */
+export class OutboundBlockedError extends MeshError {
+  constructor(message: string) {
+    super('MESHLET_OUTBOUND_BLOCKED', message);
+  }
+}
+
 /** The chosen cluster has no endpoint that may take traffic. */
 export class NoHealthyUpstreamError extends MeshError {
   readonly cluster: string;

@@ -1,6 +1,7 @@
 // explain(): the decision for a request, spelled out as JSON, without sending anything. It walks
 // the same router as the data path, but lists every weighted cluster instead of drawing one.
 
+import { rewriteText } from './regex/re2.ts';
 import type { FaultConfig, HeaderMutations, MeshSnapshot, PathRewrite } from './snapshot/mesh-snapshot.ts';
 import type { RequestView } from './router/request-view.ts';
 import { routeRequest } from './router/router.ts';
@@ -9,8 +10,10 @@ import { setCookieHeader } from './router/hash-policy.ts';
 
 export interface Explanation {
   request: { method: string; authority: string; path: string };
-  /** 'forward' | 'redirect' | 'direct' | 'passthrough' (not a mesh host) | 'no-route'. */
+  /** 'forward' | 'redirect' | 'direct' | 'passthrough' (not a mesh host) | 'blocked' (not a mesh host, REGISTRY_ONLY) | 'no-route'. */
   action: string;
+  /** The host is a service of the mesh that the client's Sidecar leaves out of scope: which, and why. */
+  outOfScope?: string;
   service: string | null;
   routeConfig: string | null;
   virtualHost: string | null;
@@ -37,7 +40,7 @@ export interface Explanation {
 
 interface HeaderMutationsJson { set: { name: string; value: string; mode: string }[]; remove: string[] }
 
-export function explainDecision(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope): Explanation {
+export function explainDecision(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope, outOfScope?: string): Explanation {
   const out: Explanation = {
     request: { method: req.method, authority: req.authority, path: req.query ? `${req.path}?${req.query}` : req.path },
     action: 'passthrough', service: null, routeConfig: null, virtualHost: null, route: null, clusters: [],
@@ -45,8 +48,16 @@ export function explainDecision(snapshot: MeshSnapshot, req: RequestView, host: 
     redirect: null, directResponse: null, mirrors: [], reason: null,
   };
   const r = routeRequest(snapshot, req, host, port, scope);
-  if (r.kind === 'passthrough') {
-    out.reason = `${host}:${port} is not a mesh service; the request goes out unchanged`;
+  if (r.kind === 'passthrough' || r.kind === 'blocked') {
+    if (outOfScope) out.outOfScope = outOfScope;
+    if (r.kind === 'blocked') {
+      out.action = 'blocked';
+      out.reason = outOfScope ? `${r.reason}; ${outOfScope}` : r.reason;
+    } else {
+      out.reason = outOfScope
+        ? `${outOfScope}; the request goes out unchanged, as to any host outside the mesh (ALLOW_ANY)`
+        : `${host}:${port} is not a mesh service; the request goes out unchanged`;
+    }
     return out;
   }
   out.service = r.service.listener;
@@ -127,7 +138,7 @@ function rewriteJson(r: PathRewrite | undefined, authority: string | undefined):
   if (!r && authority === undefined) return null;
   const out: NonNullable<Explanation['rewrite']> = {};
   if (r?.kind === 'prefix') out.prefix = r.prefix;
-  if (r?.kind === 'regex') { out.regex = r.pattern.source; out.substitution = r.substitution; }
+  if (r?.kind === 'regex') { out.regex = r.pattern.source; out.substitution = rewriteText(r.substitution); }
   if (authority !== undefined) out.authority = authority;
   return out;
 }

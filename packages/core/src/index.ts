@@ -4,9 +4,10 @@
 export { createMesh, type MeshOptions } from './create-mesh.ts';
 export { MeshTelemetry, type TelemetryOptions, type RequestTrace, type AttemptTrace, type RequestInfo } from './telemetry/mesh-telemetry.ts';
 export { createAdminHandler, type AdminHandler } from './admin/admin-handler.ts';
+export { CSDS_SERVICE, CSDS_SERVICE_DEFINITION, csdsHandlers } from './admin/csds-service.ts';
 export type { ClientStatusResponse, GenericXdsConfig } from './xds/client-status.ts';
 export { decisionAttributes, subsetOf } from './telemetry/decision-attributes.ts';
-export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest } from './mesh.ts';
+export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest, type ResourceContext } from './mesh.ts';
 export type { Explanation } from './explain.ts';
 export * from './errors.ts';
 export { formatProblem, type ConfigProblem, type Severity } from './config/config-error.ts';
@@ -38,6 +39,8 @@ export type { ServiceDemand } from './mesh.ts';
 export { loadBootstrap, parseBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 export type { XdsStatusDump, XdsResourceStatus } from './xds/xds-status.ts';
 export type { XdsSourceOptions } from './xds/xds-config-source.ts';
+export type { KubernetesOptions, KubernetesStatus } from './config/kubernetes/kubernetes-config-source.ts';
+export type { WatchStatus as KubernetesWatchStatus } from './config/kubernetes/kube-watch.ts';
 export { XdsServer, type XdsServerOptions } from './xds-server/ads-server.ts';
 // Mesh TLS and workload identity (client and server side).
 export { CertificateError, PeerIdentityError } from './security/tls-errors.ts';
@@ -53,11 +56,18 @@ export { peerAuthenticationFor, mtlsModeForPort, type MtlsMode, type MtlsPolicy,
 export { authorize, applicablePolicies, type AuthzRequest, type AuthzDecision } from './security/authorization-policy.ts';
 export { issueDevCertificates, type DevCertOptions } from './security/dev-certs.ts';
 export { sniff, replaying, type FirstBytes } from './security/connection-sniff.ts';
+export { normalizeRequestTarget, canonicalPath, mergeSlashes, methodProblem, PATH_NORMALIZATIONS, type PathNormalization, type TargetResult } from './security/request-target.ts';
+export { compileRe2, RegexError, DEFAULT_MAX_PROGRAM_SIZE, type Re2Regex } from './regex/re2.ts';
 export { compileRbacFilters, RBAC_FILTER, RBAC_TYPE_URL, type RbacFilterConfig } from './security/rbac-compile.ts';
 export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } from './security/rbac.ts';
 export { translateServerListener, type ServerListenerPolicy } from './security/server-listener.ts';
 export { serverListenerName, type InboundDemand, type InboundPolicyState, type InboundPolicyWatch } from './security/inbound-policy.ts';
 export { ServerPolicy, type ServerPolicySources } from './security/server-policy.ts';
+export { InboundGate, InboundConnections, inboundLimits, type InboundLimits, type AdmittedRequest, type ConnectionKey } from './security/inbound-limits.ts';
+export type { IngressAddress } from './security/sidecar-ingress.ts';
+export { expandPrincipal, migrateTrustDomain, peerTrustDomainProblem, type TrustDomainBundle } from './security/trust-domain.ts';
+export { meshSettings, type MeshSettings, type OutboundMode, type PathNormalizationMode } from './istio/mesh-config.ts';
+export type { MeshConfigSpec, Sidecar, SidecarSpec } from './istio/types.ts';
 export { compileInboundListener, serverListenerAddress, SERVER_LISTENER_PREFIX } from './istio/compile/compile-inbound-listener.ts';
 // RequestAuthentication (JWT) for the server helpers.
 export { JwksCache, parseJwks, refreshIntervalFromEnv, DEFAULT_JWKS_REFRESH_MS, type JwksCacheOptions, type KeySpec, type KeySet, type KeySource } from './security/jwt/jwks-cache.ts';

@@ -5,8 +5,7 @@ import { parseArgs } from 'node:util';
 import { validateCommand } from './validate.ts';
 import { xdsCommand } from './xds.ts';
 import { certsCommand } from './certs.ts';
-import { createMesh } from '../create-mesh.ts';
-import { silentLogger } from '../logger.ts';
+import { explainDumpCommand } from './explain-dump.ts';
 import { MeshError } from '../errors.ts';
 
 const HELP = `meshlet: a service mesh inside your Node.js process
@@ -23,21 +22,33 @@ Usage:
       endpoint (IST0173), DestinationRules for unknown hosts (IST0174), ServiceEntries with
       conflicting protocols (IST0177), VirtualService hosts with no service (MSH0001),
       conflicting DestinationRules (MSH0002), TLS modes a PeerAuthentication refuses (MSH0003),
-      several namespace-wide Telemetries (IST0160).
+      several namespace-wide Telemetries (IST0160), several namespace-wide Sidecars (IST0111).
+      A MeshConfig (the istio ConfigMap, or a bare document in mesh.yaml) is checked too.
       Prints one line per problem as file:line: Kind ns/name: field: message [CODE] and a
       summary; exits 1 if any problem is an error (with --strict, also a warning).
       -o json prints a JSON list instead: code, level, file, line, kind, namespace, name,
       field, message.
 
-  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] [--skip-invalid-objects]
-                  <METHOD> <URL>
+  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] [--label k=v]...
+                  [--mesh-config <file>] [--skip-invalid-objects] <METHOD> <URL>
       Print, as JSON, what the mesh would do with this request: the service, the matched
       route (VirtualService and rule), the weighted clusters (named as istiod names them),
-      timeout, retry policy, fault, rewrites and header changes. Nothing is sent.
+      timeout, retry policy, fault, rewrites and header changes — or that the host is outside
+      the mesh (passthrough, or blocked under REGISTRY_ONLY) and which Sidecar hid it.
+      Nothing is sent.
 
-  meshlet dump --config <dir> [--namespace <ns>] [--skip-invalid-objects]
+  meshlet dump --config <dir> [--namespace <ns>] [--label k=v]... [--mesh-config <file>] [--skip-invalid-objects]
       Print the compiled xDS resources (listeners, route configurations, clusters, endpoints)
-      with the config version and any problems, as JSON.
+      with the config version, the MeshConfig and Sidecar in force and any problems, as JSON.
+
+  meshlet explain --kubernetes [--kubeconfig <file>] [--context <ctx>] [--namespace <ns>]
+                  [--label k=v]... [--watch-namespace <ns>]... [-H 'name: value']... <METHOD> <URL>
+  meshlet dump --kubernetes [--kubeconfig <file>] [--context <ctx>] [--namespace <ns>]
+               [--label k=v]... [--watch-namespace <ns>]...
+      The same, from a live cluster's config: Istio's CRDs, Services, EndpointSlices, Pods,
+      Nodes, Namespaces and the istio ConfigMap's MeshConfig read from the Kubernetes API as
+      createMesh({ kubernetes }) reads them (the pod's service account, or the kubeconfig's current or given context). The
+      dump adds every watch's state and the kinds the cluster does not serve.
 
   meshlet certs --out <dir> [--namespace <ns>] [--service-account <sa>] [--ca <dir>]
                 [--trust-domain <td>] [--hours <n>] [--dns <name>]...
@@ -46,12 +57,14 @@ Usage:
       dev root CA kept in --ca (default <out>/../ca; created on first use). Use the folder
       with createMesh({ certs }) and the server helpers.
 
-  meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--no-watch] [--skip-invalid-objects] [-v]
+  meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--outbound-traffic-policy <mode>] [--no-watch] [--skip-invalid-objects] [-v]
       Serve the compiled CRDs over ADS (state-of-the-world and delta) to any number of xDS
       clients — Meshlet, @grpc/grpc-js-xds, anything that speaks ADS — compiled per client
-      from its node metadata (NAMESPACE, LABELS), and push on every file change. Prints the
-      address it listens on (default 127.0.0.1:15010; port 0 picks one), logs to stderr, runs
-      until interrupted. For development and tests; production uses istiod.
+      from its node metadata (NAMESPACE, LABELS, locality), and push on every file change. A
+      node with GENERATOR grpc gets istiod's proxyless form; one without GENERATOR gets the
+      Envoy sidecar's form, as istiod decides. Prints the address it listens on (default
+      127.0.0.1:15010; port 0 picks one), logs to stderr, runs until interrupted. For
+      development and tests; production uses istiod.
 
   meshlet dump --bootstrap <file> [--listener <fqdn>:<port>]...
       Connect to the xDS server a GRPC_XDS_BOOTSTRAP file names, fetch the given listeners
@@ -67,8 +80,18 @@ Options:
   -o, --output <fmt>   validate: text (default) or json
   --bootstrap <file>   a GRPC_XDS_BOOTSTRAP-format file (dump)
   --listener <name>    a listener to fetch with --bootstrap, e.g. reviews.default.svc.cluster.local:9080
+  --kubernetes         read config from the Kubernetes API (explain, dump)
+  --kubeconfig <file>  a kubeconfig for --kubernetes (default: in-cluster service account;
+                       with --context alone, KUBECONFIG or ~/.kube/config)
+  --context <ctx>      a kubeconfig context for --kubernetes
+  --watch-namespace <ns>  watch only this namespace (repeatable; default: all)
   --listen <host:port> where meshlet xds listens
+  --outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY
+                       where sidecar-form clients send hosts outside the mesh (default ALLOW_ANY;
+                       a MeshConfig in the folder, or the client's Sidecar, decides instead)
   --namespace <ns>     the client's namespace (default: default)
+  --label k=v          a label of the client (repeatable): selects its Sidecar, sourceLabels, ...
+  --mesh-config <file> a MeshConfig file, in force over one in the folder (createMesh's meshConfig)
   -H, --header 'k: v'  a request header for explain (repeatable)
   -h, --help           this text
 `;
@@ -96,58 +119,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'xds':
       return xdsCommand(rest, out, HELP);
     case 'explain':
-    case 'dump': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          config: { type: 'string', multiple: true },
-          namespace: { type: 'string' },
-          header: { type: 'string', short: 'H', multiple: true },
-          bootstrap: { type: 'string' },
-          listener: { type: 'string', multiple: true },
-          'skip-invalid-objects': { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-      if (values.help) { process.stdout.write(HELP); return 0; }
-      if (command === 'dump' && values.bootstrap !== undefined) {
-        const mesh = await createMesh({ bootstrap: values.bootstrap, listeners: values.listener ?? '*', logger: { ...silentLogger, error: (o, m) => out.error(`${m ?? ''} ${JSON.stringify(o)}`) } });
-        try {
-          out.log(JSON.stringify(mesh.configDump(), null, 2));
-          return 0;
-        } finally {
-          await mesh.close();
-        }
-      }
-      if (!values.config?.length) { out.error(`meshlet ${command}: --config <dir> is required`); return 2; }
-      const problems: string[] = [];
-      const mesh = await createMesh({
-        config: values.config,
-        watch: false,
-        skipInvalidObjects: values['skip-invalid-objects'] === true,
-        ...(values.namespace !== undefined && { namespace: values.namespace }),
-        logger: { ...silentLogger, error: (o) => problems.push(String(o)), warn: (o) => problems.push(String(o)) },
-      });
-      try {
-        for (const p of problems) out.error(p);
-        if (command === 'dump') {
-          out.log(JSON.stringify(mesh.configDump(), null, 2));
-          return 0;
-        }
-        if (positionals.length !== 2) { out.error('meshlet explain: give <METHOD> <URL>, e.g. GET http://reviews:9080/'); return 2; }
-        const headers: Record<string, string> = {};
-        for (const h of values.header ?? []) {
-          const i = h.indexOf(':');
-          if (i <= 0) { out.error(`meshlet explain: header ${JSON.stringify(h)} is not 'name: value'`); return 2; }
-          headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
-        }
-        out.log(JSON.stringify(mesh.explain({ method: positionals[0]!, url: positionals[1]!, headers }), null, 2));
-        return 0;
-      } finally {
-        await mesh.close();
-      }
-    }
+    case 'dump':
+      return explainDumpCommand(command, rest, out, HELP);
     case 'certs':
       if (rest.includes('-h') || rest.includes('--help')) { process.stdout.write(HELP); return 0; }
       return certsCommand(rest, out);

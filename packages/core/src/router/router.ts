@@ -5,16 +5,23 @@ import type { CompiledRoute, ForwardAction, MeshSnapshot, ServiceRoutes, Virtual
 import type { RequestView } from './request-view.ts';
 import { lookupService, virtualHostFor, type ClientScope } from './service-lookup.ts';
 import { firstMatchingRoute } from './route-index.ts';
+import { blockedReason } from '../snapshot/outbound-policy.ts';
 
 export type RouteResult =
   /** The host is not a mesh service: send the request as it is (Istio's ALLOW_ANY). */
   | { readonly kind: 'passthrough' }
+  /** The host is not a mesh service and the outbound traffic policy is REGISTRY_ONLY (embedded mode, sidecar profile). */
+  | { readonly kind: 'blocked'; readonly reason: string }
   | { readonly kind: 'no-route'; readonly service: ServiceRoutes; readonly fqdn: string; readonly reason: string }
   | { readonly kind: 'matched'; readonly service: ServiceRoutes; readonly fqdn: string; readonly virtualHost: VirtualHostRoutes; readonly route: CompiledRoute };
 
 export function routeRequest(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope): RouteResult {
-  const found = lookupService(snapshot, host, port, scope);
-  if (!found) return { kind: 'passthrough' };
+  const found = lookupService(snapshot, host, port, scope) ?? outsideTheMesh(snapshot, host, port);
+  if (!found) {
+    const o = snapshot.outbound;
+    if (o?.blocked) return { kind: 'blocked', reason: blockedReason(o, host, port) };
+    return { kind: 'passthrough' };
+  }
   const { service, fqdn } = found;
   const vh = virtualHostFor(service, req.authority, fqdn, port);
   if (!vh) return { kind: 'no-route', service, fqdn, reason: `no virtual host of ${service.routeConfig} matches ${req.authority}` };
@@ -33,4 +40,15 @@ export function pickWeightedCluster(action: ForwardAction, random: () => number 
     if (r < 0) return c;
   }
   return list[list.length - 1]!;
+}
+
+/**
+ * A host no service takes: in the sidecar profile, on a port that has a listener, that port's
+ * route table (its `*` host: allow_any to PassthroughCluster, or block_all's 502), as the Envoy
+ * sidecar's port listener takes it; else the catch-all route table of an egress proxy (embedded
+ * mode, ALLOW_ANY with a Sidecar egressProxy).
+ */
+function outsideTheMesh(snapshot: MeshSnapshot, host: string, port: number): { service: ServiceRoutes; fqdn: string } | undefined {
+  const service = snapshot.portRoutes?.get(port) ?? snapshot.outbound?.routes;
+  return service ? { service, fqdn: host } : undefined;
 }

@@ -35,7 +35,7 @@ export function findService(snapshot: MeshSnapshot, host: string, port: number, 
   const candidates = candidateHosts(host, scope);
   for (const fqdn of candidates) {
     const service = snapshot.services.get(`${fqdn}:${port}`);
-    if (service) return { service, fqdn };
+    if (service) return { service, fqdn: service.host ?? fqdn };
   }
   for (const w of snapshot.wildcardServices) {
     if (w.port !== port) continue;
@@ -133,12 +133,19 @@ export function virtualHostFor(service: ServiceRoutes, authority: string, fqdn: 
   let m = vhostCache.get(service);
   const hit = m?.get(authority);
   if (hit) return hit;
-  const byAuthority = bestForName(service, authority.toLowerCase());
+  // Cached under the authority as sent; the port is stripped only to match (ignore_port_in_host_matching).
+  const byAuthority = bestForName(service, (service.ignorePort ? withoutPort(authority) : authority).toLowerCase());
   if (byAuthority) {
     if (!m) { m = new Map(); vhostCache.set(service, m); }
     if (m.size >= CACHE_LIMIT) m.clear();
     m.set(authority, byAuthority);
     return byAuthority;
   }
-  return selectVirtualHost(service, [`${fqdn}:${port}`, fqdn]);
+  return selectVirtualHost(service, service.ignorePort ? [fqdn] : [`${fqdn}:${port}`, fqdn]);
+}
+
+/** `host:port` → `host` (`[v6]:port` → `[v6]`), as Envoy's ignore_port_in_host_matching strips it. */
+function withoutPort(authority: string): string {
+  const i = authority.lastIndexOf(':');
+  return i > 0 && !authority.endsWith(']') && /^\d+$/.test(authority.slice(i + 1)) ? authority.slice(0, i) : authority;
 }

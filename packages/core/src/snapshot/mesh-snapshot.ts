@@ -18,6 +18,7 @@ import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
 import type { ConnectionSettings } from '../xds/translate-cluster.ts';
 import type { RequestHasher } from '../router/hash-policy.ts';
+import type { Re2Regex, Re2Rewrite } from '../regex/re2.ts';
 
 export interface MeshSnapshot {
   /** Increases by one with every snapshot a mesh publishes. */
@@ -31,6 +32,30 @@ export interface MeshSnapshot {
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   /** The resources this snapshot was built from, for configDump(). */
   readonly resources: XdsResources;
+  /**
+   * Sidecar profile: per port with an HTTP listener, its whole route table — the route for a
+   * host none of its virtual hosts names (its `*` host: allow_any or block_all).
+   */
+  readonly portRoutes?: ReadonlyMap<number, ServiceRoutes> | undefined;
+  /**
+   * Where a host:port no listener takes goes (Istio's outbound traffic policy): the sidecar
+   * profile's virtualOutbound catch-all, or the embedded compiler's decision. Absent: passthrough.
+   */
+  readonly outbound?: OutboundPolicy | undefined;
+  /** Resources held but not acted on (TCP listeners and filter chains), one line each. */
+  readonly notes?: readonly string[] | undefined;
+}
+
+/** Istio's outbound traffic policy as a sidecar's catch-all listener (virtualOutbound) carries it. */
+export interface OutboundPolicy {
+  /** REGISTRY_ONLY: the catch-all is BlackHoleCluster. */
+  readonly blocked: boolean;
+  readonly listener: string;
+  readonly cluster: string;
+  /** What set the policy (`Sidecar ns/name`, `MeshConfig file:line`), when known. */
+  readonly origin?: string | undefined;
+  /** ALLOW_ANY with an egress proxy: the catch-all route table, every host to `cluster`. */
+  readonly routes?: ServiceRoutes | undefined;
 }
 
 export interface WildcardService {
@@ -44,6 +69,10 @@ export interface ServiceRoutes {
   readonly listener: string;
   readonly routeConfig: string;
   readonly virtualHosts: readonly VirtualHostRoutes[];
+  /** The service's own hostname when the route table serves many (sidecar profile: one table per port). */
+  readonly host?: string | undefined;
+  /** The route table matches domains against the Host without its port (ignore_port_in_host_matching). */
+  readonly ignorePort?: boolean | undefined;
 }
 
 export interface VirtualHostRoutes {
@@ -102,7 +131,7 @@ export interface MirrorConfig {
 
 export type PathRewrite =
   | { readonly kind: 'prefix'; readonly prefix: string; readonly replaceWholePath: boolean; readonly matchedPrefix: string; readonly caseSensitive: boolean }
-  | { readonly kind: 'regex'; readonly pattern: RegExp; readonly substitution: string };
+  | { readonly kind: 'regex'; readonly pattern: Re2Regex; readonly substitution: Re2Rewrite };
 
 export interface RedirectActionConfig {
   readonly kind: 'redirect';

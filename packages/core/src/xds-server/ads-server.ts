@@ -1,6 +1,7 @@
 // `meshlet xds`: a development ADS server. It serves the Istio CRDs in a folder as the xDS
-// resources istiod would send a proxyless client — compiled per client identity (node
-// metadata NAMESPACE and LABELS), state-of-the-world and delta, to any number of clients —
+// resources istiod would send a proxyless client (node metadata GENERATOR grpc), or an Envoy
+// sidecar (no GENERATOR) — compiled per client identity (node metadata NAMESPACE and LABELS),
+// state-of-the-world and delta, to any number of clients —
 // and pushes on every file change. It exists for local development and tests; production
 // uses istiod. grpc-js and the server's own code load when a server starts, so the export costs
 // an importer of @meshlet/core nothing.
@@ -9,6 +10,7 @@ import { rmSync } from 'node:fs';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
 import type { XdsConfigStore, PostCompile } from './config-store.ts';
+import type { OutboundTrafficPolicy } from './sidecar-form.ts';
 
 export interface XdsServerOptions {
   /** Istio CRD YAML folders or files. */
@@ -22,6 +24,12 @@ export interface XdsServerOptions {
   postCompile?: PostCompile;
   /** Serve over TLS (or mutual TLS) instead of plaintext. */
   credentials?: grpc.ServerCredentials;
+  /**
+   * Istio's outboundTrafficPolicy.mode for sidecar-form clients (default ALLOW_ANY): where their
+   * catch-all listener and route send hosts outside the mesh — unless a MeshConfig in the config
+   * folder sets one, or the client's Sidecar does, as istiod takes them.
+   */
+  outboundTrafficPolicy?: OutboundTrafficPolicy;
   /**
    * At start: serve what is valid, leaving invalid objects out. Default false: start() rejects
    * with a ConfigError listing every error, as createMesh does (see MeshOptions.skipInvalidObjects).
@@ -46,7 +54,7 @@ export class XdsServer {
     const [grpc, { ADS_SERVICE_DEFINITION }, { XdsConfigStore }, { DeltaSession }, { SotwSession }] = await Promise.all([
       import('@grpc/grpc-js'), import('../xds/ads-service.ts'), import('./config-store.ts'), import('./delta-session.ts'), import('./sotw-session.ts'),
     ]);
-    const store = new XdsConfigStore(opts.config, opts.logger, opts.postCompile);
+    const store = new XdsConfigStore(opts.config, opts.logger, opts.postCompile, opts.outboundTrafficPolicy);
     await store.start(opts.watch ?? true, opts.skipInvalidObjects ?? false);
     // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.
     const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });

@@ -1,6 +1,7 @@
 // What `meshlet xds` serves: the Istio CRDs in the config paths, compiled per client identity
-// into the xDS resources istiod's proxyless generator would send that client, each encoded
-// once and given a content version. A file edit bumps the store version and tells every
+// into the xDS resources istiod's proxyless generator would send that client — or, to a node
+// without GENERATOR, its sidecar generator (sidecar-form.ts) — each encoded once and given a
+// content version. A file edit bumps the store version and tells every
 // session; a file whose new version is broken keeps its last good objects (as the embedded
 // mode does), so a typo never withdraws routes from every client. At start there is nothing to
 // keep, so errors fail the start unless invalid objects are to be skipped.
@@ -19,6 +20,7 @@ import type { Logger } from '../logger.ts';
 import { encodeAny } from '../xds/codec/index.ts';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION } from '../xds/resource-types.ts';
 import type { XdsResources } from '../xds/resources.ts';
+import { toSidecarForm, type OutboundTrafficPolicy } from './sidecar-form.ts';
 
 export interface ServedResource {
   readonly name: string;
@@ -76,11 +78,14 @@ export class XdsConfigStore {
 
   readonly #postCompile: PostCompile | undefined;
 
-  constructor(paths: string[], logger: Logger, postCompile?: PostCompile) {
+  readonly #outbound: OutboundTrafficPolicy;
+
+  constructor(paths: string[], logger: Logger, postCompile?: PostCompile, outbound: OutboundTrafficPolicy = 'ALLOW_ANY') {
     this.#paths = paths;
     this.#files = new LastGoodFiles(paths);
     this.#logger = logger;
     this.#postCompile = postCompile;
+    this.#outbound = outbound;
   }
 
   get version(): number {
@@ -144,7 +149,7 @@ export class XdsConfigStore {
 
   /** The resources for one client, compiled against its identity (cached per version). */
   snapshotFor(identity: ClientIdentity): ServedSnapshot {
-    const key = `${identity.namespace}|${JSON.stringify(Object.entries(identity.labels).sort())}|${identity.serviceAccount ?? ''}`;
+    const key = `${identity.namespace}|${JSON.stringify(Object.entries(identity.labels).sort())}|${identity.serviceAccount ?? ''}|${identity.locality ?? ''}|${identity.grpcOnly ? 'grpc' : ''}|${identity.generator ?? ''}`;
     let s = this.#cache.get(key);
     if (!s) {
       const compiled = compileMesh(this.#objects, identity);
@@ -152,6 +157,15 @@ export class XdsConfigStore {
         if (p.severity === 'error') this.#logger.warn({ client: identity.namespace, problem: formatProblem(p) }, 'compile problem');
       }
       this.#postCompile?.(compiled.resources, identity);
+      if (identity.generator === 'sidecar') {
+        // An Envoy sidecar's form; it has no A36 inbound listeners (its inbound is virtualInbound).
+        // The client's own policy (its Sidecar, the folder's MeshConfig), else the server's option.
+        const o = compiled.outbound;
+        const mode = o.origin === 'default' && this.#outbound ? this.#outbound : o.mode;
+        s = encodeSnapshot(String(this.#version), toSidecarForm(compiled.resources, compiled.servicePorts, mode, mode === 'ALLOW_ANY' ? o.egressCluster : undefined));
+        this.#cache.set(key, s);
+        return s;
+      }
       const objects = this.#objects;
       const inbound = new Map<string, ServedResource | undefined>();
       s = {

@@ -19,8 +19,10 @@ import type { Bootstrap, XdsServerConfig } from './bootstrap.ts';
 import { channelCredentials } from './ads-service.ts';
 import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
-import { RESOURCE_TYPES } from './resource-types.ts';
+import { DEFAULT_RESPONSE_LIMITS, transportLimit, type ResponseLimits } from './response-limits.ts';
+import { RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
 import { ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
+import { ListenerDirectory } from './listener-directory.ts';
 import type { Result } from './translate-result.ts';
 import { ok } from './translate-result.ts';
 import type { Logger } from '../logger.ts';
@@ -32,9 +34,21 @@ export interface AdsClientOptions {
   backoff?: BackoffOptions;
   /** How long a requested resource may stay unanswered before it is declared absent (gRFC A27: 15 s). */
   doesNotExistMs?: number;
+  /** How resources are read (validated, referenced): the proxyless set, or the sidecar profile's. */
+  types?: readonly ResourceType[];
+  /** The node sent on each stream's first request; default: the bootstrap's. */
+  node?: object;
+  /** Keep the server's listener names on a second, wildcard LDS stream (listener-directory.ts). */
+  listenerDirectory?: boolean;
+  /** Bounds on one response (response-limits.ts); defaults far above a real mesh. */
+  limits?: ResponseLimits;
 }
 
-const USER_AGENT_VERSION = '0.1.0';
+export const USER_AGENT_VERSION = '0.1.0';
+/** Features this client declares in its node (gRPC's and Envoy's names). */
+export const CLIENT_FEATURES: readonly string[] = ['envoy.lb.does_not_support_overprovisioning', 'xds.config.resource-in-sotw'];
+/** What `meshlet xds` reads to know the client is Meshlet's (xds-server/client-identity.ts). */
+export const MESHLET_USER_AGENT = 'meshlet';
 
 export class AdsClient implements StreamHandler {
   readonly state = new ResourceWatchState();
@@ -44,7 +58,9 @@ export class AdsClient implements StreamHandler {
   readonly #opts: AdsClientOptions;
   readonly #backoff: Backoff;
   readonly #doesNotExistMs: number;
+  readonly #limits: ResponseLimits;
   readonly #node: object;
+  readonly #types: ReadonlyMap<string, ResourceType>;
   /** The names last asked for, per type ('*' = wildcard); replayed on every new stream. */
   readonly #subscriptions = new Map<string, readonly string[] | '*'>();
   #stream: AdsStream | undefined;
@@ -70,24 +86,33 @@ export class AdsClient implements StreamHandler {
     this.#opts = opts;
     this.#backoff = new Backoff(opts.backoff);
     this.#doesNotExistMs = opts.doesNotExistMs ?? 15_000;
-    // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.
+    this.#limits = opts.limits ?? DEFAULT_RESPONSE_LIMITS;
+    // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit; the bound
+    // is ours (twice the size a response may have to be NACKed rather than dropped).
     this.#client = new grpc.Client(this.server.serverUri, creds, {
-      'grpc.max_receive_message_length': -1,
+      'grpc.max_receive_message_length': transportLimit(this.#limits),
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
     });
+    this.#types = new Map((opts.types ?? RESOURCE_TYPES).map((t) => [t.typeUrl, t]));
     const n = bootstrap.node;
-    this.#node = {
+    this.#node = opts.node ?? {
       id: n.id,
       cluster: n.cluster,
-      metadata: n.metadata,
+      // The proxyless profile names istiod's grpc generator even when the bootstrap does not
+      // (istio-agent always writes it): without it istiod, and `meshlet xds`, answer as to a sidecar.
+      metadata: { ...n.metadata, GENERATOR: n.metadata['GENERATOR'] ?? 'grpc' },
       locality: n.locality,
-      userAgentName: 'meshlet',
+      userAgentName: MESHLET_USER_AGENT,
       userAgentVersion: USER_AGENT_VERSION,
-      clientFeatures: ['envoy.lb.does_not_support_overprovisioning', 'xds.config.resource-in-sotw'],
+      clientFeatures: [...CLIENT_FEATURES],
     };
+    this.directory = opts.listenerDirectory ? new ListenerDirectory(this.#client, this.server.delta, this.#node, () => opts.onChange(), opts.logger, this.#limits, opts.backoff) : undefined;
   }
+
+  /** The server's listener names, when listenerDirectory is on. */
+  readonly directory: ListenerDirectory | undefined;
 
   get connected(): boolean {
     return this.#stream?.established === true;
@@ -103,6 +128,15 @@ export class AdsClient implements StreamHandler {
 
   start(): void {
     if (!this.#closed && !this.#stream) this.#open();
+    this.directory?.start();
+  }
+
+  /** Declares a requested resource absent now (the server's complete listing lacks it). */
+  declareAbsent(typeUrl: string, name: string): void {
+    const w = this.state.get(typeUrl, name);
+    if (!w || w.status !== 'REQUESTED' || w.value !== undefined) return;
+    w.markDoesNotExist(Date.now());
+    this.#changed();
   }
 
   /**
@@ -125,7 +159,7 @@ export class AdsClient implements StreamHandler {
     // LDS/CDS request would read as a wildcard subscription.
     if (prev === undefined && names !== '*' && names.length === 0) return;
     this.#subscriptions.set(typeUrl, names);
-    this.#stream?.subscribe(typeUrl, names, this.state.versionsOf(typeUrl));
+    this.#stream?.subscribe(typeUrl, names, () => this.state.versionsOf(typeUrl));
   }
 
   close(): void {
@@ -133,19 +167,20 @@ export class AdsClient implements StreamHandler {
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = undefined;
     this.state.clearTimers();
+    this.directory?.close();
     this.#stream?.close();
     this.#stream = undefined;
     this.#client.close();
   }
 
   #open(): void {
-    const stream = new AdsStream(this.#client, this.server.delta, this.#node, this);
+    const stream = new AdsStream(this.#client, this.server.delta, this.#node, this, this.#limits);
     this.#stream = stream;
     // Replay every subscription in chain order, so a new stream asks for exactly what the old
     // one had (delta: with the versions held).
     for (const t of RESOURCE_TYPES) {
       const names = this.#subscriptions.get(t.typeUrl);
-      if (names !== undefined) stream.subscribe(t.typeUrl, names, this.state.versionsOf(t.typeUrl));
+      if (names !== undefined) stream.subscribe(t.typeUrl, names, () => this.state.versionsOf(t.typeUrl));
     }
   }
 
@@ -158,6 +193,15 @@ export class AdsClient implements StreamHandler {
         w.timer.unref();
       }
     }
+  }
+
+  typeOf(typeUrl: string): ResourceType | undefined {
+    return this.#types.get(typeUrl);
+  }
+
+  /** The node this client sends (its id and metadata as the control plane sees them). */
+  get node(): object {
+    return this.#node;
   }
 
   heldBytes(typeUrl: string, name: string): Uint8Array | undefined {
@@ -269,6 +313,10 @@ export class AdsClient implements StreamHandler {
     return errors.length > 0 ? errors.join('; ') : undefined;
   }
 
+  onRefused(typeUrl: string, reason: string): void {
+    this.#opts.logger.warn({ server: this.server.serverUri, typeUrl, reason }, 'xDS response NACKed: over a limit; the last good config stays');
+  }
+
   onClosed(stream: AdsStream, healthy: boolean, status: grpc.StatusObject): void {
     if (stream !== this.#stream) return;
     this.#stream = undefined;
@@ -279,6 +327,7 @@ export class AdsClient implements StreamHandler {
     if (healthy) this.#backoff.reset();
     const delay = this.#backoff.nextDelayMs();
     this.#lastError = `${grpc.status[status.code] ?? status.code}: ${status.details}`;
+    if (status.code === grpc.status.RESOURCE_EXHAUSTED) this.#lastError += ` (the transport refuses responses over ${transportLimit(this.#limits)} bytes: twice createMesh xds.maxResponseBytes)`;
     this.#opts.logger.warn(
       { server: this.server.serverUri, status: this.#lastError, retryInMs: delay },
       'xDS stream closed; traffic stays on the last good config while reconnecting',

@@ -19,11 +19,13 @@
 // for the server side, not routes, so it never enters a snapshot; the helper reads it from the
 // watch state directly.
 
+import { responseLimits } from './response-limits.ts';
 import type { Mesh } from '../mesh.ts';
 import type { XdsResources } from './resources.ts';
 import { AdsClient, type AdsClientOptions } from './ads-client.ts';
 import type { Bootstrap } from './bootstrap.ts';
-import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, isServerListener, LISTENER, ROUTE_CONFIGURATION } from './resource-types.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, isServerListener, LISTENER, ROUTE_CONFIGURATION, SIDECAR_RESOURCE_TYPES } from './resource-types.ts';
+import { sidecarNode } from './sidecar-node.ts';
 import type { ResourceWatchState } from './resource-watch-state.ts';
 import { xdsStatus } from './xds-status.ts';
 import { listenerClosure } from './listener-closure.ts';
@@ -34,12 +36,29 @@ import { serverListenerName, type InboundPolicyState, type InboundPolicyWatch } 
 import { translateServerListener, type ServerListenerPolicy } from '../security/server-listener.ts';
 
 export interface XdsSourceOptions {
+  /**
+   * Which of istiod's generators to ask for: 'grpc' (default) identifies as a proxyless gRPC
+   * client (node metadata GENERATOR grpc, per-service API listeners fetched on first use);
+   * 'sidecar' identifies as an Envoy sidecar (no GENERATOR: istiod's default generator) and
+   * consumes the sidecar's config — every listener, route table by port, cluster and endpoint.
+   */
+  generator?: 'grpc' | 'sidecar';
   /** Listener names (`<fqdn>:<port>`) to subscribe to at start; '*' = every listener the server has. */
   listeners?: readonly string[] | '*';
   backoff?: AdsClientOptions['backoff'];
   doesNotExistMs?: number;
   /** How long start() waits for the first complete config before resolving anyway (default 15 s). */
   initialFetchTimeoutMs?: number;
+  /**
+   * Proxyless profile: keep the server's listener names on a second, wildcard LDS stream, so a
+   * host outside the mesh is known at once rather than after the 15 s does-not-exist timer
+   * (default true; listener-directory.ts).
+   */
+  listenerDirectory?: boolean;
+  /** A response larger than this many bytes is NACKed (default 128 MiB). */
+  maxResponseBytes?: number;
+  /** A response with more resources than this is NACKed (default 100,000). */
+  maxResourcesPerResponse?: number;
 }
 
 /**
@@ -49,6 +68,15 @@ export interface XdsSourceOptions {
  * used again).
  */
 const MAX_ABSENT_ON_DEMAND = 256;
+
+/** Longest run of snapshot assembly before the event loop gets a turn (ms). */
+const PUBLISH_SLICE_MS = 4;
+
+interface PendingApply {
+  readonly all: XdsResources;
+  readonly problems: string[];
+  readonly published: Set<string>;
+}
 
 interface Waiter {
   done: () => boolean;
@@ -65,7 +93,14 @@ export class XdsConfigSource {
   /** Server helpers' own inbound listeners (watchInbound), with how many watches hold each. */
   readonly #inbound = new Map<string, number>();
   readonly #initialFetchTimeoutMs: number;
+  /** The sidecar profile: wildcard LDS and CDS, Envoy's listeners. */
+  readonly #sidecar: boolean;
   #published = new Set<string>();
+  /** Listeners to publish next (the newest wanted list), while a publish job runs. */
+  #pendingListeners: readonly string[] | undefined;
+  #job: Generator<void, void> | undefined;
+  #publishing = false;
+  readonly #settledWaiters: (() => void)[] = [];
   #publishedGeneration = -1;
   #scheduled = false;
   #waiters: Waiter[] = [];
@@ -73,14 +108,24 @@ export class XdsConfigSource {
 
   constructor(mesh: Mesh, bootstrap: Bootstrap, opts: XdsSourceOptions = {}) {
     this.#mesh = mesh;
-    this.#wildcard = opts.listeners === '*';
+    this.#sidecar = opts.generator === 'sidecar';
+    // A sidecar asks for every listener, as Envoy does: a host none of them names is known to be
+    // outside the mesh as soon as they arrive.
+    this.#wildcard = opts.listeners === '*' || this.#sidecar;
     this.#initialFetchTimeoutMs = opts.initialFetchTimeoutMs ?? 15_000;
-    if (opts.listeners !== '*') for (const l of opts.listeners ?? []) this.#listeners.add(l);
+    if (!this.#wildcard) for (const l of opts.listeners ?? []) this.#listeners.add(l);
     const client = AdsClient.create(bootstrap, {
       logger: mesh.logger,
       onChange: () => this.#schedule(),
+      ...(this.#sidecar && { types: SIDECAR_RESOURCE_TYPES, node: sidecarNode(bootstrap, mesh.identity) }),
+      // Wildcard subscriptions know every name already; named ones learn absence from the directory.
+      listenerDirectory: !this.#wildcard && opts.listenerDirectory !== false,
       ...(opts.backoff !== undefined && { backoff: opts.backoff }),
       ...(opts.doesNotExistMs !== undefined && { doesNotExistMs: opts.doesNotExistMs }),
+      limits: responseLimits({
+        ...(opts.maxResponseBytes !== undefined && { maxResponseBytes: opts.maxResponseBytes }),
+        ...(opts.maxResourcesPerResponse !== undefined && { maxResourcesPerResponse: opts.maxResourcesPerResponse }),
+      }),
     });
     if (!client.ok) throw new ConfigError(client.error);
     this.client = client.value;
@@ -90,20 +135,29 @@ export class XdsConfigSource {
     mesh.onClose(() => this.close());
   }
 
-  /** Connects and waits (bounded) until the initial listeners are ready. */
-  async start(initialFetchTimeoutMs = this.#initialFetchTimeoutMs): Promise<void> {
+  /**
+   * Connects and waits (bounded) until the initial listeners are ready. With `hold` (MeshConfig
+   * defaultConfig.holdApplicationUntilProxyStarts) it also waits for the stream when no listener
+   * is named, and a timeout is an error instead of a start without config.
+   */
+  async start(initialFetchTimeoutMs = this.#initialFetchTimeoutMs, hold = false): Promise<void> {
     this.#reconcile();
     this.client.start();
     const initial = this.#wildcard ? [] : [...this.#listeners];
-    if (!this.#wildcard && initial.length === 0) return;
+    if (!this.#wildcard && initial.length === 0 && !hold) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), initialFetchTimeoutMs);
       timer.unref();
     });
-    const ready = this.#wildcard ? this.#when(() => this.#settledAndPublished('*')) : Promise.all(initial.map((l) => this.#whenSettled(l)));
+    const ready = this.#wildcard ? this.#when(() => this.#settledAndPublished('*'))
+      : initial.length > 0 ? Promise.all(initial.map((l) => this.#whenSettled(l)))
+      : this.#connected();
     const result = await Promise.race([ready, timeout]);
     clearTimeout(timer);
+    if (result === 'timeout' && hold) {
+      throw new ConfigError(`holdApplicationUntilProxyStarts: no complete config from the xDS server within ${initialFetchTimeoutMs} ms (${this.client.lastError ?? 'no answer'}); check xds_servers[0].server_uri in ${this.client.bootstrap.origin}`);
+    }
     if (result === 'timeout') {
       this.#mesh.logger.error(
         { server: this.client.server.serverUri, lastError: this.client.lastError },
@@ -115,6 +169,8 @@ export class XdsConfigSource {
   /** Subscribes to one more listener (first use of a service); resolves once it is settled. */
   want(listener: string): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    // The sidecar holds every listener: a name is answered once they have all arrived.
+    if (this.#sidecar) return this.#when(() => this.#settledAndPublished('*'));
     if (!this.#wildcard && !this.#listeners.has(listener)) {
       this.#listeners.add(listener);
       this.#onDemand.add(listener);
@@ -134,6 +190,9 @@ export class XdsConfigSource {
     const template = bootstrap.serverListenerResourceNameTemplate;
     if (template === undefined) {
       throw new ConfigError(`xDS bootstrap ${bootstrap.origin}: server_listener_resource_name_template is not set, so a server cannot ask for its inbound policy (istio-agent writes "xds.istio.io/grpc/lds/inbound/%s")`);
+    }
+    if (this.#sidecar) {
+      throw new ConfigError('a server\'s inbound policy from xDS is not read in the sidecar profile (createMesh({ xds: { generator: \'sidecar\' } })): istiod sends a sidecar its inbound policy inside virtualInbound, which Meshlet does not translate; use the proxyless profile for servers');
     }
     if (this.#wildcard) {
       throw new ConfigError('a server\'s inbound policy from xDS needs listeners subscribed by name: createMesh({ listeners: \'*\' }) asks for every client listener only');
@@ -167,6 +226,7 @@ export class XdsConfigSource {
       listener: name,
       current,
       ready,
+      untilServing: () => this.#when(() => closed || current().status === 'serving'),
       close: () => {
         if (closed) return;
         closed = true;
@@ -174,6 +234,7 @@ export class XdsConfigSource {
         if (n > 0) this.#inbound.set(name, n);
         else this.#inbound.delete(name);
         if (!this.#closed) this.#reconcile();
+        this.#wake();
       },
     };
   }
@@ -196,6 +257,17 @@ export class XdsConfigSource {
     this.#waiters = [];
   }
 
+  /** Resolves once the ADS stream is up (checked every 20 ms: a stream with nothing subscribed has no response to wait for). */
+  #connected(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.client.connected || this.#closed) resolve();
+        else setTimeout(check, 20).unref();
+      };
+      check();
+    });
+  }
+
   #whenSettled(listener: string): Promise<void> {
     return this.#when(() => this.#settledAndPublished(listener));
   }
@@ -214,7 +286,9 @@ export class XdsConfigSource {
       return [...this.client.state.of(LISTENER.typeUrl).keys()].every((l) => this.#settledAndPublished(l));
     }
     const w = this.client.state.get(LISTENER.typeUrl, listener);
-    if (!w || !w.settled) return false;
+    // Under a wildcard subscription, a name missing from the server's (complete) answer is absent.
+    if (!w) return this.#wildcard && this.client.answered.has(LISTENER.typeUrl);
+    if (!w.settled) return false;
     return w.value === undefined || this.#published.has(listener);
   }
 
@@ -232,6 +306,12 @@ export class XdsConfigSource {
     const client = this.client;
     const st = client.state;
     client.setSubscription(LISTENER.typeUrl, this.#wildcard ? '*' : [...this.#listeners, ...this.#inbound.keys()]);
+    // Client listeners the server's complete listing lacks do not exist: say so now. (Inbound
+    // listeners are never in a wildcard answer; they keep the timer.)
+    const directory = client.directory;
+    if (directory?.size !== undefined) {
+      for (const name of this.#listeners) if (directory.has(name) === false) client.declareAbsent(LISTENER.typeUrl, name);
+    }
     const listeners = this.#wantedListeners(st);
     const routes = new Set<string>();
     const clusters = new Set<string>();
@@ -247,9 +327,10 @@ export class XdsConfigSource {
       const w = st.get(ROUTE_CONFIGURATION.typeUrl, name);
       if (w?.value) for (const c of w.references) clusters.add(c);
     }
-    client.setSubscription(CLUSTER.typeUrl, [...clusters]);
+    // The sidecar takes every cluster, as Envoy does (istiod sends them all anyway).
+    client.setSubscription(CLUSTER.typeUrl, this.#sidecar ? '*' : [...clusters]);
     const assignments = new Set<string>();
-    for (const name of clusters) {
+    for (const name of this.#sidecar ? st.of(CLUSTER.typeUrl).keys() : clusters) {
       const w = st.get(CLUSTER.typeUrl, name);
       if (w?.value) for (const e of w.references) assignments.add(e);
     }
@@ -261,6 +342,7 @@ export class XdsConfigSource {
   // Client listeners only: a server's inbound listener is policy, not routes.
   #wantedListeners(st: ResourceWatchState): string[] {
     if (!this.#wildcard) return [...this.#listeners];
+    if (this.#sidecar) return [...st.of(LISTENER.typeUrl).keys()];
     return [...st.of(LISTENER.typeUrl)].filter(([, w]) => !(w.value && isServerListener(w.value as Listener))).map(([n]) => n);
   }
 
@@ -269,20 +351,88 @@ export class XdsConfigSource {
     if (client.generation === this.#publishedGeneration) return;
     // Until the server has said which listeners exist, an empty wildcard set means nothing.
     if (this.#wildcard && !client.answered.has(LISTENER.typeUrl)) return;
-    const st = client.state;
+    this.#publishedGeneration = client.generation;
+    this.#pendingListeners = listeners;
+    if (!this.#publishing) this.#drivePublish();
+  }
+
+  // Publishing runs one job at a time: assemble the resources the wanted listeners reach, then
+  // build the snapshot (Mesh#applyResourcesInSteps). A job runs on in this turn of the event
+  // loop until PUBLISH_SLICE_MS is used, then goes on in the next (setImmediate): a small
+  // change publishes at once, a 10k-service snapshot does not stall requests. A change that
+  // comes meanwhile replaces the listener list still waiting; only the newest matters.
+  #drivePublish(): void {
+    this.#publishing = true;
+    const sliceStart = performance.now();
+    while (!this.#closed) {
+      if (!this.#job) {
+        const listeners = this.#pendingListeners;
+        if (!listeners) break;
+        this.#pendingListeners = undefined;
+        this.#job = this.#publishJob(listeners);
+      }
+      let step: IteratorResult<void, void>;
+      try {
+        step = this.#job.next();
+        while (!step.done && performance.now() - sliceStart <= PUBLISH_SLICE_MS) step = this.#job.next();
+      } catch (err) {
+        // A bug, not bad config (translators return results): leave the source able to publish.
+        this.#job = undefined;
+        this.#publishing = false;
+        throw err;
+      }
+      if (!step.done) {
+        setImmediate(() => this.#drivePublish());
+        return;
+      }
+      this.#job = undefined;
+    }
+    this.#job = undefined;
+    this.#publishing = false;
+    for (const resolve of this.#settledWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Resolves once no snapshot is being published or waiting to be: a small change publishes
+   * within the turn that brought it, a large one over several turns (#drivePublish).
+   */
+  settled(): Promise<void> {
+    if (!this.#publishing && !this.#pendingListeners) return Promise.resolve();
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
+  }
+
+  /** Listeners count as published, and waiters are woken, once their snapshot is in force. */
+  *#publishJob(listeners: readonly string[]): Generator<void, void> {
+    const set = yield* this.#assemble(listeners);
+    if (!set) {
+      // A listener in force is mid-change: nothing is published until its closure is here.
+      this.#publishedGeneration = -1;
+      return;
+    }
+    yield* this.#mesh.applyResourcesInSteps(set.all, `xds:${this.client.server.serverUri}`, set.problems);
+    this.#published = set.published;
+    this.#wake();
+  }
+
+  /**
+   * The resources the listeners reach, one listener's closure per step (each consistent on its
+   * own, as go-control-plane requires); undefined when a listener in force is mid-change.
+   */
+  *#assemble(listeners: readonly string[]): Generator<void, PendingApply | undefined> {
+    const st = this.client.state;
     const all: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
-    const publishedNow = new Set<string>();
+    const published = new Set<string>();
     for (const name of listeners) {
-      const closure = listenerClosure(st, name);
+      const closure = listenerClosure(st, name, (typeUrl) => st.isWildcard(typeUrl) && this.client.answered.has(typeUrl));
       if (!closure) {
-        // A listener in force is mid-change: publish nothing until its new closure is here.
-        if (this.#published.has(name)) return;
+        if (this.#published.has(name)) return undefined;
         continue;
       }
       for (const k of ['listeners', 'routeConfigs', 'clusters', 'endpoints'] as const) {
         for (const [n, v] of closure[k]) (all[k] as Map<string, unknown>).set(n, v);
       }
-      if (closure.listeners.size > 0) publishedNow.add(name);
+      if (closure.listeners.size > 0) published.add(name);
+      yield;
     }
     const problems: string[] = [];
     for (const w of st.all()) {
@@ -291,9 +441,7 @@ export class XdsConfigSource {
     for (const name of listeners) {
       if (st.get(LISTENER.typeUrl, name)?.status === 'DOES_NOT_EXIST') problems.push(`Listener ${name}: the xDS server has no such listener`);
     }
-    this.#publishedGeneration = client.generation;
-    this.#published = publishedNow;
-    this.#mesh.applyResources(all, `xds:${client.server.serverUri}`, problems);
+    return { all, problems, published };
   }
 
   #wake(): void {

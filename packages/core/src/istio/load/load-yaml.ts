@@ -10,19 +10,19 @@
 // composed (composing recurses), so hostile input ends in an error naming file and line, never
 // in a stack overflow.
 
-import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type CST, type Document, type Node } from 'yaml';
+import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, Scalar, type CST, type Document, type Node } from 'yaml';
 import { fieldPath, type ConfigProblem } from '../../config/config-error.ts';
-import { classifyKind } from './load-kinds.ts';
 import { formatBytes, LOAD_LIMITS, type LoadLimits } from './load-limits.ts';
 import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';
-import type { IstioConfigObject, MeshObject, ObjectMeta, SourceRef } from '../types.ts';
-import { validateMeshObject } from '../validate/validate-object.ts';
-import { isKubeKind, KUBE_KINDS } from '../../kube/kube-kinds.ts';
-import { readKubeObject } from '../../kube/kube-read.ts';
+import type { MeshObject, SourceRef } from '../types.ts';
 import { checkShape } from '../validate/validate-schema.ts';
-import { listMetaSchema, objectMetaSchema } from '../validate/validate-schema-object-meta.ts';
+import { listMetaSchema } from '../validate/validate-schema-object-meta.ts';
 import { unknownFieldMessage } from '../validate/validate-field-name.ts';
+import { bareMeshConfig } from './load-mesh-config.ts';
+import { addValidated, describe, isPlainObject, readObject, type SkippedKinds } from './load-object.ts';
+
+export type { SkippedKinds } from './load-object.ts';
 
 export interface LoadResult {
   /** Objects that passed validation (warnings allowed), in document order. */
@@ -32,29 +32,6 @@ export interface LoadResult {
 }
 
 const LIST_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'items'];
-const ISTIO_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
-const DEFAULT_NAMESPACE = 'default';
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'an empty value';
-  if (Array.isArray(v)) return 'a list';
-  return `a ${typeof v}`;
-}
-
-/** A string map as Kubernetes metadata holds them (labels, annotations); undefined if malformed. */
-function stringMap(v: unknown): Record<string, string> | undefined {
-  if (!isPlainObject(v)) return undefined;
-  return Object.values(v).every((x) => typeof x === 'string') ? (v as Record<string, string>) : undefined;
-}
-
-/** Objects of kinds Meshlet deliberately skips, collected so each kind is reported once. */
-export type SkippedKinds = Map<string, { problem: ConfigProblem; apiVersion: string; reason: string; names: string[] }>;
-
 interface DocContext {
   file: string;
   text: string;
@@ -63,27 +40,34 @@ interface DocContext {
   limits: LoadLimits;
   out: LoadResult;
   skipped: SkippedKinds;
+  /** Documents without apiVersion and kind are MeshConfig (load-mesh-config.ts). */
+  meshConfigFile: boolean;
+}
+
+export interface ParseOptions {
+  /** The file holds a bare MeshConfig document (named mesh.yaml, or given as createMesh({ meshConfig })). */
+  meshConfigFile?: boolean;
 }
 
 /**
  * Parses one file's text. `file` is only used to name locations in problems. Never throws for
  * bad input; YAML is read as YAML 1.2 with `<<` merge keys enabled, as kubectl accepts them.
  */
-export function parseConfigText(text: string, file: string, limits: LoadLimits = LOAD_LIMITS): LoadResult {
+export function parseConfigText(text: string, file: string, limits: LoadLimits = LOAD_LIMITS, opts: ParseOptions = {}): LoadResult {
   const out: LoadResult = { objects: [], problems: [] };
   const skipped: SkippedKinds = new Map();
-  parseConfigTextInto(text, file, out, skipped, limits);
+  parseConfigTextInto(text, file, out, skipped, limits, opts);
   reportSkippedKinds(out, skipped);
   dropDuplicates(out);
   return out;
 }
 
 /** parseConfigText for one of several files: skipped kinds are reported by the caller, once. */
-export function parseConfigTextInto(text: string, file: string, out: LoadResult, skipped: SkippedKinds, limits: LoadLimits = LOAD_LIMITS): void {
+export function parseConfigTextInto(text: string, file: string, out: LoadResult, skipped: SkippedKinds, limits: LoadLimits = LOAD_LIMITS, opts: ParseOptions = {}): void {
   const lineCounter = new LineCounter();
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
   const composer = new Composer({ merge: true, uniqueKeys: true });
-  const read = (doc: Document.Parsed): void => readDocument(doc, { file, text, doc, lineCounter, limits, out, skipped });
+  const read = (doc: Document.Parsed): void => readDocument(doc, { file, text, doc, lineCounter, limits, out, skipped, meshConfigFile: opts.meshConfigFile ?? false });
   let documents = 0;
   let stopped: ConfigProblem | undefined;
   for (const token of cstTokens(text, lineCounter, limits)) {
@@ -227,6 +211,11 @@ function readValue(data: unknown, node: Node, ctx: DocContext): void {
     return;
   }
   const kind = data.kind;
+  if (ctx.meshConfigFile && data.apiVersion === undefined && kind === undefined) {
+    const obj = bareMeshConfig(data, source, (severity, line, message) => ctx.out.problems.push(bareProblem(severity, ctx.file, line, message)));
+    if (obj) addValidated(obj, ctx.out);
+    return;
+  }
   // `kubectl get -o yaml` wraps several objects in a List (or <Kind>List) with `items`.
   if (typeof kind === 'string' && (kind === 'List' || (kind.endsWith('List') && 'items' in data))) {
     readList(data, node, source, ctx);
@@ -238,7 +227,11 @@ function readValue(data: unknown, node: Node, ctx: DocContext): void {
     ctx.out.problems.push(bareProblem('error', ctx.file, source.line, `${what} is ${formatBytes(bytes)} of YAML, over the limit of ${formatBytes(ctx.limits.objectBytes)} per object (the Kubernetes API server refuses it too); it is not read`));
     return;
   }
-  readObject(data, source, ctx);
+  // An istio ConfigMap's data.mesh is MeshConfig YAML whose lines are counted from the file's:
+  // from the line after a block scalar's header, else from the key's own line.
+  const mesh = isMap(node) ? node.getIn(['data', 'mesh'], true) : undefined;
+  const meshBlock = isScalar(mesh) && (mesh.type === Scalar.BLOCK_LITERAL || mesh.type === Scalar.BLOCK_FOLDED);
+  readObject(data, source, ctx.out, ctx.skipped, { meshTextIsBlock: meshBlock });
 }
 
 /** UTF-8 bytes of a node's text; only counted exactly when the character count says it may matter. */
@@ -272,95 +265,6 @@ function readList(data: Record<string, unknown>, node: Node, source: SourceRef, 
   });
 }
 
-function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocContext): void {
-  const { out, file } = ctx;
-  const meta = isPlainObject(data.metadata) ? data.metadata : undefined;
-  const name = typeof meta?.name === 'string' ? meta.name : '';
-  const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
-  const kindText = typeof data.kind === 'string' ? data.kind : '';
-  let errors = 0;
-  const problem = (severity: ConfigProblem['severity'], path: readonly (string | number)[], message: string): void => {
-    if (severity === 'error') errors++;
-    out.problems.push({ severity, file, line: source.lineOf(path), kind: kindText, namespace, name, field: fieldPath(path), message });
-  };
-
-  if (typeof data.apiVersion !== 'string' || data.apiVersion === '') {
-    problem('error', ['apiVersion'], 'apiVersion is required (e.g. networking.istio.io/v1)');
-    return;
-  }
-  if (kindText === '') {
-    problem('error', ['kind'], 'kind is required (e.g. VirtualService)');
-    return;
-  }
-  const verdict = classifyKind(data.apiVersion, kindText);
-  if (!verdict.handled) {
-    if (verdict.known) problem('error', ['apiVersion'], verdict.message);
-    else if (verdict.reason) noteSkipped(ctx, kindText, data.apiVersion, verdict.reason, source.line, meta);
-    else problem('warning', [], `kind ${kindText} (${data.apiVersion}) is not handled by Meshlet; skipped`);
-    return;
-  }
-  if (!meta) {
-    problem('error', ['metadata'], `metadata is required, with at least a name (got ${describe(data.metadata)})`);
-    return;
-  }
-  if (name === '') {
-    problem('error', ['metadata', 'name'], 'metadata.name is required');
-    return;
-  }
-  const metaErrors: string[] = [];
-  if (meta.namespace !== undefined && meta.namespace !== null && typeof meta.namespace !== 'string') metaErrors.push('namespace');
-  const labels = meta.labels === undefined || meta.labels === null ? undefined : stringMap(meta.labels);
-  if (meta.labels !== undefined && meta.labels !== null && !labels) metaErrors.push('labels');
-  const annotations = meta.annotations === undefined || meta.annotations === null ? undefined : stringMap(meta.annotations);
-  if (meta.annotations !== undefined && meta.annotations !== null && !annotations) metaErrors.push('annotations');
-  const created = meta.creationTimestamp;
-  if (created !== undefined && created !== null && typeof created !== 'string') metaErrors.push('creationTimestamp');
-  for (const field of metaErrors) {
-    const hint = field === 'labels' || field === 'annotations' ? ' (a map of strings; quote numbers and booleans)' : ' (a string)';
-    problem('error', ['metadata', field], `metadata.${field} has the wrong type${hint}`);
-  }
-  if (metaErrors.length) return;
-
-  // Strict field validation, as kubectl: an unknown field anywhere is an error naming the
-  // nearest known one. The spec is checked against its kind's schema by validateMeshObject, a
-  // Kubernetes object's body by readKubeObject.
-  checkShape(meta, objectMetaSchema, ['metadata'], { error: (p, m) => problem('error', p, m), warn: (p, m) => problem('warning', p, m) });
-
-  // Node and Namespace have no namespace, whatever the document says.
-  const scoped = isKubeKind(verdict.kind) && !KUBE_KINDS[verdict.kind].namespaced ? '' : namespace;
-  const metadata: ObjectMeta = { name, namespace: scoped };
-  if (labels) metadata.labels = labels;
-  if (annotations) metadata.annotations = annotations;
-  if (typeof created === 'string') metadata.creationTimestamp = created;
-  if (isKubeKind(verdict.kind)) {
-    // A Kubernetes object's fields sit at the top level (an EndpointSlice has no spec): its
-    // schema checks them all.
-    const read = readKubeObject(data, { apiVersion: data.apiVersion, kind: verdict.kind, metadata, source });
-    for (const p of read.problems) out.problems.push(p);
-    if (read.object && errors === 0) out.objects.push(read.object);
-    return;
-  }
-  for (const key of Object.keys(data)) {
-    if (!ISTIO_TOP_LEVEL.includes(key)) problem('error', [key], unknownFieldMessage(key, ISTIO_TOP_LEVEL));
-  }
-  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as IstioConfigObject;
-  const problems = validateMeshObject(obj);
-  for (const p of problems) out.problems.push(p);
-  if (errors === 0 && !problems.some((p) => p.severity === 'error')) out.objects.push(obj);
-}
-
-function noteSkipped(ctx: DocContext, kind: string, apiVersion: string, reason: string, line: number, meta: Record<string, unknown> | undefined): void {
-  const name = typeof meta?.name === 'string' ? meta.name : '';
-  const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
-  const seen = ctx.skipped.get(kind);
-  if (seen) {
-    seen.names.push(`${namespace}/${name}`);
-    return;
-  }
-  const problem: ConfigProblem = { severity: 'warning', file: ctx.file, line, kind: '', namespace: '', name: '', field: '', message: '' };
-  ctx.skipped.set(kind, { problem, apiVersion, reason, names: [`${namespace}/${name}`] });
-}
-
 /**
  * Kubernetes keeps one object per kind, namespace and name; two in the same config would
  * silently replace each other, so the later one is an error and the first stays.
@@ -369,6 +273,11 @@ export function dropDuplicates(result: LoadResult): void {
   const first = new Map<string, MeshObject>();
   const kept: MeshObject[] = [];
   for (const obj of result.objects) {
+    // MeshConfig documents are many names for one setting: istio/mesh-config.ts picks the one in force.
+    if (obj.kind === 'MeshConfig') {
+      kept.push(obj);
+      continue;
+    }
     const key = `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
     const earlier = first.get(key);
     if (earlier) {
