@@ -3,14 +3,14 @@
 // protobuf codec unchanged).
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMesh, Mesh, resolveIdentity, silentLogger, type Logger, type XdsResources } from '../src/index.ts';
 import { decodeAny, decodeMessage, encodeAny, encodeMessage } from '../src/xds/codec/index.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
 import { fixtureFiles, fixturePath } from './istio-fixtures.ts';
+import { tempDir } from './temp-dir.ts';
 
 const DEMO = fileURLToPath(new URL('../../../examples/demo/mesh', import.meta.url));
 
@@ -128,7 +128,7 @@ spec:
   const target = (m: Mesh) => m.explain({ url: 'http://web/' }).clusters.map((c) => c.name);
 
   it('applies a valid edit within a second and keeps the last good config on a broken one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-watch-'));
+    const dir = tempDir('watch');
     writeFileSync(join(dir, 'services.yaml'), se);
     writeFileSync(join(dir, 'routes.yaml'), vs('v1'));
     const log = recordingLogger();
