@@ -24,6 +24,11 @@ export interface ClientSpec {
   bootstrap?: string;
   /** The logical URL (HTTP) or target (gRPC) the mesh routes. */
   target?: string;
+  /**
+   * Exit abruptly, as a crash would, after answering this many load commands. Only the
+   * harness's own test sets it, to prove a row that dies mid-run is reported and the run goes on.
+   */
+  exitAfterCommands?: number;
 }
 
 export type Command =
@@ -113,12 +118,15 @@ async function main(): Promise<void> {
     return;
   }
   process.send!({ ready: true, rss: process.memoryUsage.rss() / 2 ** 20 });
+  let answered = 0;
   process.on('message', (cmd: Command) => {
     void (async () => {
       if (cmd.op === 'exit') process.exit(0);
       const send: Send = () => sender(cmd.payload);
       const result = cmd.op === 'open' ? await openLoop(send, cmd.rate, cmd.seconds) : await closedLoop(send, cmd.concurrency, cmd.seconds);
-      process.send!({ result, rss: process.memoryUsage.rss() / 2 ** 20 });
+      process.send!({ result, rss: process.memoryUsage.rss() / 2 ** 20 }, () => {
+        if (++answered === spec.exitAfterCommands) process.exit(3);
+      });
     })();
   });
   process.on('disconnect', () => process.exit(0));

@@ -40,7 +40,10 @@ export interface SuiteOptions {
 
 export interface RowResult {
   name: string;
+  /** The row never produced a measurement; why. */
   skipped?: string;
+  /** Rounds in which the row's client died or failed to set up after measuring in an earlier round, and why. */
+  failures?: string[];
   /** payload → rate → percentiles (medians over rounds). */
   latency: Record<string, Record<number, { p50: number; p90: number; p99: number; errors: number; shed: number }>>;
   /** payload → requests/s (median over rounds). */
@@ -51,33 +54,56 @@ export interface RowResult {
   proxyRssMiB: number | undefined;
 }
 
+/**
+ * One row's client process. It may die at any moment (a crash, a setup that fails and exits),
+ * so nothing here throws or emits an unhandled 'error': a message to a dead child is dropped,
+ * and every wait ends with { skip: reason } instead of an answer.
+ */
 class ClientHandle {
   readonly proc: ChildProcess;
   #waiters: ((m: Record<string, unknown>) => void)[] = [];
+  #gone: string | undefined;
 
   constructor(spec: ClientSpec) {
     const script = fileURLToPath(new URL('./client-process.ts', import.meta.url));
     this.proc = fork(script, [JSON.stringify(spec)], { execArgv: ['--conditions=source', '--no-warnings'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.proc.on('message', (m) => this.#waiters.shift()?.(m as Record<string, unknown>));
-    this.proc.on('exit', (code) => { for (const w of this.#waiters.splice(0)) w({ skip: `client process exited (${code})` }); });
+    // 'error' covers a failed spawn and a send to a child that has already gone (EPIPE): without
+    // a listener either one would end the whole benchmark run.
+    this.proc.on('error', (err) => this.#end(`client process error: ${err.message}`));
+    this.proc.on('exit', (code, signal) => this.#end(`client process exited (${signal ?? code})`));
+  }
+
+  #end(reason: string): void {
+    this.#gone ??= reason;
+    for (const w of this.#waiters.splice(0)) w({ skip: this.#gone });
+  }
+
+  #send(message: Command): boolean {
+    if (this.#gone !== undefined || !this.proc.connected) return false;
+    // With a callback, a failed send is reported there rather than as an 'error' event.
+    this.proc.send(message, (err) => { if (err) this.#end(`client process unreachable: ${err.message}`); });
+    return true;
   }
 
   next(timeoutMs: number): Promise<Record<string, unknown>> {
+    if (this.#gone !== undefined) return Promise.resolve({ skip: this.#gone });
     return new Promise((resolve) => {
       const t = setTimeout(() => resolve({ skip: `no answer within ${timeoutMs / 1000} s` }), timeoutMs);
       this.#waiters.push((m) => { clearTimeout(t); resolve(m); });
     });
   }
 
-  async run(cmd: Command, timeoutMs: number): Promise<{ result: OpenLoopResult & ClosedLoopResult; rss: number } | undefined> {
-    this.proc.send(cmd);
+  /** The command's result, or the reason there is none. */
+  async run(cmd: Command, timeoutMs: number): Promise<{ result: OpenLoopResult & ClosedLoopResult; rss: number } | { failed: string }> {
+    if (!this.#send(cmd)) return { failed: this.#gone ?? 'client process not connected' };
     const m = await this.next(timeoutMs);
-    return m['result'] ? (m as { result: OpenLoopResult & ClosedLoopResult; rss: number }) : undefined;
+    return m['result'] ? (m as { result: OpenLoopResult & ClosedLoopResult; rss: number }) : { failed: String(m['skip'] ?? 'no result') };
   }
 
   stop(): void {
-    if (this.proc.connected) this.proc.send({ op: 'exit' } satisfies Command);
-    setTimeout(() => this.proc.kill('SIGKILL'), 2000).unref();
+    this.#send({ op: 'exit' });
+    if (this.proc.exitCode === null && this.proc.signalCode === null) setTimeout(() => this.proc.kill('SIGKILL'), 2000).unref();
   }
 }
 
@@ -85,41 +111,51 @@ const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math
 
 export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promise<RowResult[]> {
   const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
-  // Start a client for every row still live; a row that cannot set up is reported as skipped
-  // with its reason (and is not tried again in later rounds).
-  const startClients = async (): Promise<Map<number, ClientHandle>> => {
+  // A row that fails (its client cannot set up, or dies mid-run) is not tried again: if it
+  // measured nothing it is reported as skipped, else as failed in that round, keeping the
+  // medians of the rounds it finished. Either way the run goes on and writes its report.
+  const dead = new Set<number>();
+  const measured = new Set<number>();
+  const fail = (i: number, round: number, reason: string) => {
+    if (dead.has(i)) return;
+    dead.add(i);
+    if (measured.has(i)) (results[i]!.failures ??= []).push(`round ${round + 1}: ${reason}`);
+    else results[i]!.skipped = reason;
+    o.log(`  ${rows[i]!.name}: ${measured.has(i) ? `failed in round ${round + 1}` : 'skipped'} — ${reason}`);
+  };
+  const startClients = async (round: number): Promise<Map<number, ClientHandle>> => {
     const handles = new Map<number, ClientHandle>();
     await Promise.all(rows.map(async (row, i) => {
-      if (row.skip !== undefined || results[i]!.skipped !== undefined) return;
+      if (row.skip !== undefined || dead.has(i)) return;
       const h = new ClientHandle(row.client);
       const m = await h.next(120_000);
       if (m['ready']) { handles.set(i, h); return; }
-      results[i]!.skipped = String(m['skip']);
-      o.log(`  ${row.name}: skipped — ${results[i]!.skipped}`);
+      fail(i, round, String(m['skip']));
       h.stop();
     }));
     return handles;
   };
   for (const [i, r] of results.entries()) if (r.skipped) o.log(`  ${rows[i]!.name}: skipped — ${r.skipped}`);
-  let live: number[] = [];
 
   const samples = new Map<string, number[]>();
   const add = (key: string, v: number) => { const l = samples.get(key) ?? []; l.push(v); samples.set(key, l); };
   const topRate = Math.max(...o.rates);
 
   for (let round = 0; round < o.rounds; round++) {
-    const handles = await startClients();
-    live = [...handles.keys()];
+    const handles = await startClients(round);
+    const live = [...handles.keys()];
     const order = live.map((_, k) => live[(k + round) % live.length]!);
     for (const payload of o.payloads) {
       for (const rate of o.rates) {
         for (const i of order) {
+          if (dead.has(i)) continue;
           const row = rows[i]!;
           const pids = [o.upstreamPid, ...(row.extraPids ?? [])];
           const meter = cpuMeter(pids);
           const proxyMeter = cpuMeter(row.extraPids ?? []);
           const r = await handles.get(i)!.run({ op: 'open', payload, rate, seconds: o.openSeconds }, (o.openSeconds + 30) * 1000);
-          if (!r) { o.log(`  ${row.name} ${payload} @${rate}/s: no result`); continue; }
+          if ('failed' in r) { fail(i, round, `${payload} @${rate}/s: ${r.failed}`); continue; }
+          measured.add(i);
           const others = meter();
           // Let stragglers and the proxies' queues drain before the next row starts.
           await new Promise((r) => setTimeout(r, 300));
@@ -137,9 +173,11 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
         }
       }
       for (const i of order) {
+        if (dead.has(i)) continue;
         const row = rows[i]!;
         const r = await handles.get(i)!.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: o.closedSeconds }, (o.closedSeconds + 30) * 1000);
-        if (!r) continue;
+        if ('failed' in r) { fail(i, round, `${payload} closed loop: ${r.failed}`); continue; }
+        measured.add(i);
         add(`${i}|${payload}|rps`, r.result.rps);
         add(`${i}|rss`, r.rss);
         o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${r.result.rps.toFixed(0)} req/s${r.result.errors ? ` (${r.result.errors} errors: ${r.result.firstError})` : ''}`);
@@ -148,7 +186,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
     for (const h of handles.values()) h.stop();
   }
 
-  for (const i of live) {
+  for (const i of measured) {
     const res = results[i]!;
     const row = rows[i]!;
     for (const payload of o.payloads) {

@@ -80,12 +80,15 @@ function latencyTable(rows: RowResult[], rates: number[], payloads: string[], pr
         return `${f(l.p50, 3)} / ${f(l.p90, 3)} / ${f(l.p99, 3)}${bad}`;
       });
       const top = rates[rates.length - 1]!;
+      // A row that died part-way has only some cells; what is missing prints as '–'.
+      const at = (row: RowResult, q: 'p50' | 'p99') => row.latency[payload]?.[top]?.[q] ?? NaN;
       const added = bare && !bare.skipped && r !== bare
-        ? `+${f(r.latency[payload]![top]!.p50 - bare.latency[payload]![top]!.p50, 3)} / +${f(r.latency[payload]![top]!.p99 - bare.latency[payload]![top]!.p99, 3)}`
+        ? `+${f(at(r, 'p50') - at(bare, 'p50'), 3)} / +${f(at(r, 'p99') - at(bare, 'p99'), 3)}`
         : '—';
-      const ratio = bare && !bare.skipped ? r.throughput[payload]! / bare.throughput[payload]! : NaN;
+      const ratio = bare && !bare.skipped ? (r.throughput[payload] ?? NaN) / (bare.throughput[payload] ?? NaN) : NaN;
       const cpu = r.cpuPer10k[payload];
-      s += `| ${r.name} | ${lat.join(' | ')} | ${f(r.throughput[payload], 0)} | ${f(ratio)} | ${added} | ${f(cpu?.total)} (client ${f(cpu?.client)}${r.proxyRssMiB !== undefined ? `, proxies ${f(cpu?.proxies)}` : ''}) | ${f(r.clientRssMiB, 0)} | ${r.proxyRssMiB === undefined ? '—' : f(r.proxyRssMiB, 0)} |\n`;
+      const name = r.failures?.length ? `${r.name} (**failed**: ${r.failures.join('; ')}; medians of the rounds before)` : r.name;
+      s += `| ${name} | ${lat.join(' | ')} | ${f(r.throughput[payload], 0)} | ${f(ratio)} | ${added} | ${f(cpu?.total)} (client ${f(cpu?.client)}${r.proxyRssMiB !== undefined ? `, proxies ${f(cpu?.proxies)}` : ''}) | ${f(r.clientRssMiB, 0)} | ${r.proxyRssMiB === undefined ? '—' : f(r.proxyRssMiB, 0)} |\n`;
     }
   }
   return s;
@@ -121,7 +124,7 @@ function chart(report: BenchReport, rates: number[], grpcRates: number[]): strin
     for (const payload of ['small', '16k']) {
       const tp = l.map((r, i) => ({ label: r.name, value: r.throughput[payload]! / bare.throughput[payload]!, note: `${f(r.throughput[payload]! / bare.throughput[payload]!)}× (${f(r.throughput[payload], 0)}/s)`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
       sections.push({ title: `${proto} ${payload}: max throughput, × bare client (higher is better)`, items: tp, max: Math.max(1.1, ...tp.map((x) => x.value)) });
-      const p99 = l.map((r, i) => ({ label: r.name, value: r.latency[payload]![top]!.p99, note: `p50 ${f(r.latency[payload]![top]!.p50, 2)} · p99 ${f(r.latency[payload]![top]!.p99, 2)} ms`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
+      const p99 = l.map((r, i) => ({ label: r.name, value: (r.latency[payload]?.[top]?.p99 ?? NaN), note: `p50 ${f((r.latency[payload]?.[top]?.p50 ?? NaN), 2)} · p99 ${f((r.latency[payload]?.[top]?.p99 ?? NaN), 2)} ms`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
       sections.push({ title: `${proto} ${payload}: p99 latency at ${top} req/s, ms (lower is better)`, items: p99, max: Math.max(...p99.map((x) => x.value).filter(Number.isFinite), 0.001) });
     }
   }
@@ -197,7 +200,7 @@ export function writeReport(repo: string, report: BenchReport, outDir = join(rep
   for (const payload of payloads) {
     const top = grpcRates[grpcRates.length - 1]!;
     const t = mg && xg ? mg.throughput[payload]! / xg.throughput[payload]! : undefined;
-    const p50 = mg && xg ? mg.latency[payload]![top]!.p50 - xg.latency[payload]![top]!.p50 : undefined;
+    const p50 = mg && xg ? (mg.latency[payload]?.[top]?.p50 ?? NaN) - (xg.latency[payload]?.[top]?.p50 ?? NaN) : undefined;
     targets.push({ name: `Meshlet gRPC no slower than grpc-js-xds (${payload})`, met: t === undefined ? undefined : t >= 1 && p50! <= 0, detail: t === undefined ? 'not measured' : `throughput ${f(t)}× grpc-js-xds; p50 @${top}/s ${p50! <= 0 ? '' : '+'}${f(p50, 3)} ms` });
   }
   const big = report.scale?.scale.find((s) => s.services === 10_000);

@@ -49,6 +49,18 @@ async function main(): Promise<void> {
     log,
   };
   report.settings = { ...suite, log: undefined, quick: QUICK, grpcRates: GRPC_RATES };
+  // A section that throws is noted in the report, and the run goes on to the next one and
+  // writes what it has: a bad row or section never costs the whole run.
+  const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await run();
+    } catch (err) {
+      const line = `${name} section failed: ${(err as Error).stack?.split('\n').slice(0, 2).join(' ') ?? String(err)}`;
+      log(line);
+      report.notes.push(line);
+      return undefined;
+    }
+  };
   try {
     let certs: BenchCerts | undefined;
     try {
@@ -89,7 +101,7 @@ async function main(): Promise<void> {
           ? { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars', address: `http://127.0.0.1:${proxies.httpPort}` }, extraPids: proxies.pids }
           : { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars' }, skip: proxySkip! },
       ];
-      report.http = await runSuite(rows, { ...suite, upstreamPid: upstream.pid });
+      report.http = await section('HTTP', () => runSuite(rows, { ...suite, upstreamPid: upstream.pid }));
     }
 
     if (ONLY.has('grpc')) {
@@ -112,16 +124,16 @@ async function main(): Promise<void> {
       ];
       // Lower rates than HTTP: unary gRPC costs more per call, and at 2000/s with 16 KiB the
       // proxy pair is past its capacity on this machine, which would measure queueing only.
-      report.grpc = await runSuite(rows, { ...suite, rates: GRPC_RATES, upstreamPid: upstream.pid });
+      report.grpc = await section('gRPC', () => runSuite(rows, { ...suite, rates: GRPC_RATES, upstreamPid: upstream.pid }));
     }
 
     if (ONLY.has('scale')) {
       log('\n== config scale ==');
-      report.scale = await runConfigScale(QUICK, log);
+      report.scale = await section('config scale', () => runConfigScale(QUICK, log));
     }
     if (ONLY.has('import')) {
       log('\n== import time ==');
-      report.imports = measureImports(REPO, QUICK ? 3 : 7, log);
+      report.imports = await section('import time', async () => measureImports(REPO, QUICK ? 3 : 7, log));
     }
   } finally {
     for (const c of cleanups.reverse()) {

@@ -1,0 +1,88 @@
+// The benchmark harness survives a bad row: a client that cannot set up, and one that dies in
+// the middle of a round, are reported with their reasons while the other rows are measured and
+// the report is still written. (A run once crashed after 17 minutes with nothing written: a
+// setup failure made the suite message a child that had already exited, and the unhandled
+// EPIPE ended the process.)
+
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSuite, type RowSpec } from './latency-suite.ts';
+import { writeReport, type BenchReport } from './report.ts';
+
+let server: Server;
+let base = '';
+let closedPort = 0;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end(req.url === '/16k' ? Buffer.alloc(16 * 1024) : 'hello, bench!'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  // A port nothing listens on: bind one, note it, close it.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  closedPort = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+});
+
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+describe('runSuite with rows that fail', () => {
+  it('reports a setup failure as skipped and a mid-run death as failed, measures the rest, and writes the report', async () => {
+    const rows: RowSpec[] = [
+      { name: 'healthy', client: { kind: 'undici', address: base } },
+      { name: 'cannot set up', client: { kind: 'undici', address: `http://127.0.0.1:${closedPort}` } },
+      // Answers two load commands (round 1's open loop and closed loop of 'small'), then exits.
+      { name: 'dies mid-run', client: { kind: 'undici', address: base, exitAfterCommands: 2 } },
+    ];
+    const log: string[] = [];
+    const results = await runSuite(rows, {
+      payloads: ['small', '16k'],
+      rates: [50],
+      openSeconds: 0.2,
+      closedSeconds: 0.2,
+      concurrency: 4,
+      rounds: 2,
+      upstreamPid: process.pid,
+      log: (s) => log.push(s),
+    });
+
+    const [healthy, setup, dies] = results;
+    expect(healthy!.skipped).toBeUndefined();
+    expect(healthy!.failures).toBeUndefined();
+    expect(healthy!.throughput['small']).toBeGreaterThan(0);
+    expect(healthy!.throughput['16k']).toBeGreaterThan(0);
+
+    expect(setup!.skipped).toMatch(/undici: .*(ECONNREFUSED|connect)/i);
+    expect(setup!.throughput).toEqual({});
+
+    // It measured 'small' in round 1, then died on the next command: failed, with its reason,
+    // and its measurements kept.
+    expect(dies!.skipped).toBeUndefined();
+    expect(dies!.failures).toHaveLength(1);
+    expect(dies!.failures![0]).toMatch(/^round 1: 16k @50\/s: client process (exited|unreachable|error)/);
+    expect(dies!.throughput['small']).toBeGreaterThan(0);
+    expect(log.some((l) => l.includes('dies mid-run: failed in round 1'))).toBe(true);
+
+    const out = mkdtempSync(join(tmpdir(), 'meshlet-bench-report-'));
+    try {
+      const report: BenchReport = {
+        date: new Date().toISOString(), machine: 'test', settings: { rates: [50] },
+        http: results, grpc: undefined, scale: undefined, imports: undefined, notes: [],
+      };
+      writeReport(out, report, out);
+      const md = readFileSync(join(out, 'benchmarks.md'), 'utf8');
+      expect(md).toContain('| cannot set up | skipped: ');
+      expect(md).toMatch(/\| dies mid-run \(\*\*failed\*\*: round 1: 16k @50\/s: client process/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
