@@ -135,17 +135,26 @@ spec: { selector: { matchLabels: { app: reviews } }, mtls: { mode: STRICT }, por
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/istio');
 
+/** Seed texts as [file, text], split by whether they load: what the text fuzzer starts from. */
+export interface SeedTexts {
+  /** The seed config, each CRD set (config-*.yaml) whole, each valid validation document. */
+  loading: [string, string][];
+  /** Each invalid validation document: every one holds an error Istio rejects. */
+  rejected: [string, string][];
+}
+
 /**
- * The seed config plus the fixture corpus, as [file, text]: each CRD set (config-*.yaml) whole,
- * since its objects refer to each other, and each validation document on its own, as Istio
- * validates them (which also keeps every mutated input small, so 16k of them stay quick).
+ * The seed config plus the fixture corpus. CRD sets stay whole, since their objects refer to
+ * each other; validation documents go one by one, as Istio validates them, which also keeps
+ * every mutated input small, so 16k of them stay quick.
  */
-export function seedTexts(): [string, string][] {
-  const out: [string, string][] = [['seed.yaml', SEED_YAML]];
+export function seedTexts(): SeedTexts {
+  const out: SeedTexts = { loading: [['seed.yaml', SEED_YAML]], rejected: [] };
   for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.yaml')).sort()) {
     const text = readFileSync(join(FIXTURES, f), 'utf8');
-    if (!f.startsWith('validation-')) out.push([f, text]);
-    else text.split(/^---[ \t]*$/m).forEach((doc, i) => out.push([`${f}#${i}`, doc]));
+    if (!f.startsWith('validation-')) { out.loading.push([f, text]); continue; }
+    const docs = text.split(/^---[ \t]*$/m).filter((d) => /^[a-z]/im.test(d));
+    docs.forEach((doc, i) => (f.endsWith('-invalid.yaml') ? out.rejected : out.loading).push([`${f}#${i}`, doc]));
   }
   return out;
 }
