@@ -6,11 +6,12 @@
 // Rows that need a piece of Meshlet that is not there yet (mTLS, @meshlet/grpc, meshlet xds)
 // report { skip: reason } instead of ready.
 
+import http from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import { closedLoop, openLoop, type Send } from './load-loops.ts';
 import { REQUEST_BODY, type Payload } from './payloads.ts';
 
-export type ClientKind = 'undici' | 'meshlet' | 'meshlet-mtls' | 'sidecars' | 'grpc-js' | 'grpc-js-xds' | 'meshlet-grpc' | 'grpc-sidecars';
+export type ClientKind = 'undici' | 'meshlet' | 'meshlet-mtls' | 'sidecars' | 'node-http' | 'meshlet-node-http' | 'grpc-js' | 'grpc-js-xds' | 'meshlet-grpc' | 'grpc-sidecars';
 
 export interface ClientSpec {
   kind: ClientKind;
@@ -50,6 +51,20 @@ async function httpSender(dispatcher: Dispatcher, base: string): Promise<Sender>
   };
 }
 
+// node:http clients (axios, got, node-fetch...) send through an http.Agent: a plain keep-alive
+// one, or MeshHttpAgent.
+function nodeHttpSender(agent: http.Agent, base: string): Sender {
+  return (payload) => new Promise<void>((resolve, reject) => {
+    const req = http.request(`${base}/${payload === 'small' ? 'small' : '16k'}`, { agent, method: payload === 'small' ? 'GET' : 'POST' }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload === 'small' ? undefined : REQUEST_BODY['16k']);
+  });
+}
+
 async function grpcSender(target: string): Promise<{ send: Sender; close(): void }> {
   const grpc = await import('@grpc/grpc-js');
   const id = (b: Buffer) => b;
@@ -74,6 +89,14 @@ async function setup(spec: ClientSpec): Promise<Sender | { skip: string }> {
       const { MeshAgent } = await import('@meshlet/http');
       const mesh = await createMesh({ config: spec.meshConfig!, watch: false, ...(spec.meshCerts !== undefined && { certs: spec.meshCerts }) });
       return httpSender(new MeshAgent({ mesh }), spec.target!);
+    }
+    case 'node-http':
+      return nodeHttpSender(new http.Agent({ keepAlive: true }), spec.address!);
+    case 'meshlet-node-http': {
+      const { createMesh } = await import('@meshlet/core');
+      const { MeshHttpAgent } = await import('@meshlet/http');
+      const mesh = await createMesh({ config: spec.meshConfig!, watch: false });
+      return nodeHttpSender(new MeshHttpAgent({ mesh }), spec.target!);
     }
     case 'grpc-js':
     case 'grpc-sidecars':

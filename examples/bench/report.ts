@@ -13,6 +13,8 @@ export interface BenchReport {
   machine: string;
   settings: Record<string, unknown>;
   http: RowResult[] | undefined;
+  /** node:http clients: a keep-alive http.Agent against MeshHttpAgent. */
+  nodeHttp?: RowResult[] | undefined;
   grpc: RowResult[] | undefined;
   scale: ConfigScaleReport | undefined;
   imports: ImportReport | undefined;
@@ -189,6 +191,7 @@ export function writeReport(repo: string, report: BenchReport, outDir = join(rep
   mkdirSync(outDir, { recursive: true });
   const rates = (report.settings['rates'] as number[] | undefined) ?? [];
   const grpcRates = (report.settings['grpcRates'] as number[] | undefined) ?? rates;
+  const nodeHttpRates = (report.settings['nodeHttpRates'] as number[] | undefined) ?? rates;
   const payloads = ['small', '16k'];
   const targets: Target[] = [
     ...latencyTargets('HTTP', report.http, 'Meshlet MeshAgent', rates, payloads),
@@ -231,6 +234,9 @@ medians reported.
 ${targets.map((t) => `| ${t.name} | ${ok(t.met)} | ${t.detail} |`).join('\n')}
 `;
   if (report.http) md += `\n## HTTP (undici)\n${latencyTable(report.http, rates, payloads)}`;
+  if (report.nodeHttp) {
+    md += `\n## HTTP (node:http: axios, got, node-fetch, superagent)\n\n\`http.request\` through a keep-alive \`http.Agent\` and through \`MeshHttpAgent\`, ${nodeHttpRates.join(' and ')} req/s.\n${latencyTable(report.nodeHttp, nodeHttpRates, payloads)}`;
+  }
   if (report.grpc) md += `\n## gRPC (grpc-js, unary)\n${latencyTable(report.grpc, grpcRates, payloads, 'grpc')}`;
   if (report.scale) {
     md += `\n## Config scale\n\nServices with 100k endpoints in all; every 10th service has a VirtualService (header match, 90/10 subset split)

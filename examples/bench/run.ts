@@ -3,6 +3,7 @@
 // docs/benchmarks.svg and the raw numbers docs/benchmarks.json.
 //
 //   1. HTTP:  plain undici · Meshlet · Meshlet mTLS · client → HAProxy → mTLS → HAProxy → server
+//      node:http: a keep-alive http.Agent · MeshHttpAgent (fewer rounds, one rate: kept cheap)
 //   2. gRPC:  plain grpc-js · grpc-js-xds via meshlet xds · Meshlet mesh:/// · HAProxy pair (h2)
 //   3. config scale: 1k/10k services, 100k endpoints; one endpoint change; 1,000-route matching
 //   4. import time of each package and of @grpc/grpc-js-xds
@@ -24,7 +25,8 @@ import { writeReport, type BenchReport } from './report.ts';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const GRPC_RATES = [250, 1000];
-const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,grpc,scale,import').split(','));
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,nodehttp,grpc,scale,import').split(','));
+const NODE_HTTP_RATES = [500];
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`,
     settings: { quick: QUICK },
-    http: undefined, grpc: undefined, scale: undefined, imports: undefined, notes: [],
+    http: undefined, nodeHttp: undefined, grpc: undefined, scale: undefined, imports: undefined, notes: [],
   };
   const suite = {
     payloads: PAYLOADS,
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
     rounds: QUICK ? 1 : 5,
     log,
   };
-  report.settings = { ...suite, log: undefined, quick: QUICK, grpcRates: GRPC_RATES };
+  report.settings = { ...suite, log: undefined, quick: QUICK, grpcRates: GRPC_RATES, nodeHttpRates: NODE_HTTP_RATES };
   // A section that throws is noted in the report, and the run goes on to the next one and
   // writes what it has: a bad row or section never costs the whole run.
   const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
@@ -102,6 +104,15 @@ async function main(): Promise<void> {
           : { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars' }, skip: proxySkip! },
       ];
       report.http = await section('HTTP', () => runSuite(rows, { ...suite, upstreamPid: upstream.pid }));
+    }
+
+    if (ONLY.has('nodehttp')) {
+      log('\n== HTTP, node:http clients ==');
+      const rows: RowSpec[] = [
+        { name: 'http.Agent, keep-alive (bare client)', client: { kind: 'node-http', address: `http://127.0.0.1:${upstream.ports.http}` } },
+        { name: 'Meshlet MeshHttpAgent', client: { kind: 'meshlet-node-http', meshConfig: meshDir, target: 'http://bench:80' } },
+      ];
+      report.nodeHttp = await section('node:http', () => runSuite(rows, { ...suite, rates: NODE_HTTP_RATES, rounds: QUICK ? 1 : 3, upstreamPid: upstream.pid }));
     }
 
     if (ONLY.has('grpc')) {

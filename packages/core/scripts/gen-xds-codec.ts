@@ -38,6 +38,8 @@ export const ROOT_TYPES = [
   'envoy.extensions.filters.http.fault.v3.HTTPFault',
   'envoy.extensions.filters.http.rbac.v3.RBAC',
   'envoy.extensions.filters.http.rbac.v3.RBACPerRoute',
+  // RequestAuthentication on a sidecar's inbound listener (istiod's sidecar generator).
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
   'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
   'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',

@@ -11,6 +11,7 @@ import type { BreakerOptions } from './resilience/error-rate-breaker.ts';
 import { MeshTelemetry, type TelemetryOptions } from './telemetry/mesh-telemetry.ts';
 import type { MeshMode } from './mesh.ts';
 import { defaultLogger } from './logger.ts';
+import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
 import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
@@ -46,6 +47,11 @@ export interface MeshOptions extends IdentityOptions {
   telemetry?: TelemetryOptions | false;
   /** 'observe' records every decision but sends requests as if Meshlet were absent. */
   mode?: MeshMode;
+  /**
+   * RequestAuthentication key fetching: `refreshIntervalMs` (default PILOT_JWT_PUB_KEY_REFRESH_INTERVAL,
+   * else istiod's 20 minutes).
+   */
+  jwks?: JwksCacheOptions;
 }
 
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
@@ -57,6 +63,7 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     ...(options.breaker && { breaker: options.breaker }),
     ...(telemetry && { telemetry }),
     ...(options.mode && { mode: options.mode }),
+    ...(options.jwks && { jwks: options.jwks }),
   });
   // The bootstrap's certificate providers (istio-agent's file_watcher) first; an explicit
   // certs folder replaces instance "default".

@@ -57,3 +57,10 @@ export { translateServerListener, type ServerListenerPolicy } from './security/s
 export { serverListenerName, type InboundDemand, type InboundPolicyState, type InboundPolicyWatch } from './security/inbound-policy.ts';
 export { ServerPolicy, type ServerPolicySources } from './security/server-policy.ts';
 export { compileInboundListener, serverListenerAddress, SERVER_LISTENER_PREFIX } from './istio/compile/compile-inbound-listener.ts';
+// RequestAuthentication (JWT) for the server helpers.
+export { JwksCache, parseJwks, refreshIntervalFromEnv, DEFAULT_JWKS_REFRESH_MS, type JwksCacheOptions, type KeySpec, type KeySet, type KeySource } from './security/jwt/jwks-cache.ts';
+export { compileJwtAuthn, applicableRequestAuthentications, type JwtAuthnConfig, type JwtProviderConfig, type JwtRequirement } from './security/jwt/jwt-config.ts';
+export { JwtAuthenticator, wwwAuthenticate, type JwtRequestView, type JwtResult, type RequestEdits } from './security/jwt/jwt-authn.ts';
+export { STATUS_MESSAGE as JWT_STATUS_MESSAGE, type JwtStatus } from './security/jwt/jwt-verify.ts';
+export { tokenFile, type TokenProvider } from './security/jwt/token-source.ts';
+export { translateJwtAuthn, JWT_AUTHN_TYPE_URL } from './security/jwt/jwt-filter.ts';

@@ -24,12 +24,15 @@ export type MeshMode = 'enforce' | 'observe';
 
 export interface MeshRuntimeOptions {
   breaker?: BreakerOptions;
+  /** JWKS fetching for RequestAuthentication (refresh interval). */
+  jwks?: JwksCacheOptions;
   telemetry?: MeshTelemetry;
   mode?: MeshMode;
 }
 import { TlsCredentials } from './security/tls-credentials.ts';
 import type { InboundDemand, InboundPolicyWatch } from './security/inbound-policy.ts';
 import { SecurityPolicies } from './security/security-policies.ts';
+import { JwksCache, type JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { candidateHosts } from './router/service-lookup.ts';
 import type { XdsStatusDump } from './xds/xds-status.ts';
 
@@ -76,6 +79,8 @@ export class Mesh {
   readonly credentials: TlsCredentials;
   /** PeerAuthentication and AuthorizationPolicy in force, for the server helpers. */
   readonly policies = new SecurityPolicies();
+  /** JWT public keys for RequestAuthentication, shared by the server helpers. */
+  readonly jwks: JwksCache;
   #snapshot: MeshSnapshot;
   readonly #registry: ClusterRuntimeRegistry;
   readonly #breakers: BreakerGroup | undefined;
@@ -95,6 +100,7 @@ export class Mesh {
     this.mode = options.mode ?? 'enforce';
     this.telemetry?.observe(this);
     this.credentials = new TlsCredentials(logger);
+    this.jwks = new JwksCache(logger, options.jwks);
     this.#breakers = options.breaker ? new BreakerGroup(options.breaker) : undefined;
     const breakers = this.#breakers;
     this.#registry = new ClusterRuntimeRegistry(logger, breakers && ((name) => breakers.create(name)));
@@ -252,6 +258,7 @@ export class Mesh {
     this.#subscribers.clear();
     for (const fn of this.#closers.reverse()) await fn();
     this.credentials.close();
+    this.jwks.close();
     this.#registry.close();
     this.#breakers?.close();
   }

@@ -71,8 +71,8 @@ describe('AuthorizationPolicy ⇄ RBAC', () => {
   });
 
   it('names the field it cannot enforce instead of enforcing loosely', () => {
-    const r = translateRbacFilter({ rules: { action: 'ALLOW', policies: { p: { permissions: [{ any: true }], principals: [{ metadata: { filter: 'istio_authn' } }] } } } }, 'Listener x: filter rbac');
-    expect(r).toEqual({ ok: false, error: 'Listener x: filter rbac.rules.policies[p].principals[0]: metadata is not a supported principal' });
+    const r = translateRbacFilter({ rules: { action: 'ALLOW', policies: { p: { permissions: [{ any: true }], principals: [{ metadata: { filter: 'istio_authn', path: [{ key: 'source.principal' }] } }] } } } }, 'Listener x: filter rbac');
+    expect(r).toEqual({ ok: false, error: 'Listener x: filter rbac.rules.policies[p].principals[0].metadata: only envoy.filters.http.jwt_authn metadata under "payload" is supported (got istio_authn source.principal)' });
     expect(translateRbacFilter({ rules: { policies: { p: { condition: {}, permissions: [], principals: [] } } } }, 'f')).toMatchObject({ ok: false, error: 'f.rules.policies[p].condition: CEL conditions are not supported' });
   });
 });

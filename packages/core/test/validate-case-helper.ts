@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 import { formatProblem } from '../src/config/config-error.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 
-export type Kind = 'VirtualService' | 'DestinationRule' | 'ServiceEntry' | 'WorkloadEntry' | 'PeerAuthentication';
+export type Kind = 'VirtualService' | 'DestinationRule' | 'ServiceEntry' | 'WorkloadEntry' | 'PeerAuthentication' | 'RequestAuthentication' | 'Telemetry';
 
 const API_VERSION: Record<Kind, string> = {
   VirtualService: 'networking.istio.io/v1',
@@ -13,6 +13,8 @@ const API_VERSION: Record<Kind, string> = {
   ServiceEntry: 'networking.istio.io/v1',
   WorkloadEntry: 'networking.istio.io/v1',
   PeerAuthentication: 'security.istio.io/v1',
+  RequestAuthentication: 'security.istio.io/v1',
+  Telemetry: 'telemetry.istio.io/v1',
 };
 
 export interface Case {

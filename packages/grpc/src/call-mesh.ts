@@ -134,6 +134,7 @@ export class MeshCall implements AttemptOwner {
       this.#trace = mesh.telemetry.startRequest({
         protocol: 'grpc', method: this.#plan.method, url: `grpc://${this.#target.authority}${this.#plan.method}`,
         serverAddress: this.#target.host, serverPort: this.#target.port, mesh: attrs,
+        headers: metadataHeaders(this.#metadata), path: this.#plan.method,
       });
     }
     if (d.kind === 'passthrough' && !this.#target.passthrough && mesh.mode !== 'observe') {
@@ -522,4 +523,11 @@ function retryReason(outcomes: readonly Outcome[]): string {
   if (!o) return 'unknown';
   if (o.kind !== 'response') return o.kind.replace(/-/g, '_');
   return o.grpcStatus !== undefined ? `grpc_status_${o.grpcStatus}` : `status_${o.status}`;
+}
+
+/** String metadata as headers, for Telemetry custom tags and tag overrides. */
+function metadataHeaders(md: Metadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(md.getMap())) if (typeof v === 'string') out[k] = v;
+  return out;
 }

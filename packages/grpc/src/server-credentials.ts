@@ -1,5 +1,6 @@
 // Server side of mesh mTLS for grpc-js servers: credentials that terminate mTLS with the
-// workload certificate (rotating with the files), AuthorizationPolicy as a server interceptor
+// workload certificate (rotating with the files), RequestAuthentication (JWT) and
+// AuthorizationPolicy as a server interceptor
 // (PERMISSION_DENIED "RBAC: access denied", as gRPC's xDS RBAC filter answers), the caller's
 // SPIFFE ID for handlers, and bindMesh(), which serves one port in whatever mode
 // PeerAuthentication says — STRICT, PERMISSIVE (mTLS and plaintext h2c on the same port, told
@@ -21,7 +22,7 @@ export interface MeshServerCredentialsOptions {
   mesh: Mesh;
   /** Workload certificates in istio-agent's layout; default: the mesh's provider "default" (createMesh({ certs })). */
   certs?: string;
-  /** Enforce AuthorizationPolicy (default true). */
+  /** Enforce RequestAuthentication (JWT) and AuthorizationPolicy (default true). */
   authorization?: boolean;
   /** The workload port PeerAuthentication and AuthorizationPolicy ports name; default: the connection's local port. */
   port?: number;
@@ -61,7 +62,12 @@ export function meshServerCredentials(opts: MeshServerCredentialsOptions): Serve
   return opts.authorization === false ? creds : experimental.createServerCredentialsWithInterceptors(creds, [meshAuthorizationInterceptor(new ServerPolicy(opts), opts.port)]);
 }
 
-/** The server policy's authorization for every call: DENY first, then ALLOW if any applies (core server-policy.ts). */
+/**
+ * The server policy for every call (core server-policy.ts): RequestAuthentication first — an
+ * invalid token ends the call with UNAUTHENTICATED (PERMISSION_DENIED for a wrong audience) and
+ * Envoy's text, as Envoy's local reply maps 401/403 for gRPC — then AuthorizationPolicy, DENY
+ * first, then ALLOW if any applies.
+ */
 export function meshAuthorizationInterceptor(policy: ServerPolicy, port?: number): ServerInterceptor {
   return (methodDescriptor, call) => {
     const listener = new ServerListenerBuilder().withOnReceiveMetadata((metadata, next) => {
@@ -77,13 +83,30 @@ export function meshAuthorizationInterceptor(policy: ServerPolicy, port?: number
         port: port ?? info.localPort ?? 0,
         headers,
       };
-      const decision = policy.authorize(request);
-      if (!decision.allowed) {
-        policy.mesh.logger.debug({ path: methodDescriptor.path, reason: decision.reason }, 'gRPC call denied by AuthorizationPolicy');
-        call.sendStatus({ code: status.PERMISSION_DENIED, details: 'RBAC: access denied', metadata: new Metadata() });
-        return;
-      }
-      next(metadata);
+      const authorizeThenNext = (jwt: AuthzRequest['jwt']) => {
+        const decision = policy.authorize({ ...request, jwt });
+        if (!decision.allowed) {
+          policy.mesh.logger.debug({ path: methodDescriptor.path, reason: decision.reason }, 'gRPC call denied by AuthorizationPolicy');
+          call.sendStatus({ code: status.PERMISSION_DENIED, details: 'RBAC: access denied', metadata: new Metadata() });
+          return;
+        }
+        next(metadata);
+      };
+      const authn = policy.authenticate(request);
+      if (!authn) return authorizeThenNext(undefined);
+      authn.then((r) => {
+        if (!r.ok) {
+          policy.mesh.logger.debug({ path: methodDescriptor.path, reason: r.message }, 'gRPC call refused by RequestAuthentication');
+          call.sendStatus({ code: r.httpStatus === 403 ? status.PERMISSION_DENIED : status.UNAUTHENTICATED, details: r.message, metadata: new Metadata() });
+          return;
+        }
+        for (const h of r.edits.removeHeaders) metadata.remove(h);
+        for (const [k, v] of Object.entries(r.edits.setHeaders)) metadata.set(k, v);
+        authorizeThenNext(r.payload);
+      }, (err: unknown) => {
+        policy.mesh.logger.error({ error: String(err) }, 'JWT authentication failed unexpectedly');
+        call.sendStatus({ code: status.INTERNAL, details: 'JWT authentication error', metadata: new Metadata() });
+      });
     }).build();
     return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
   };

@@ -1,5 +1,7 @@
-// @meshlet/http: undici and fetch requests routed by the mesh.
+// @meshlet/http: undici, fetch and node:http requests routed by the mesh.
 
 export { MeshAgent, type MeshAgentOptions } from './mesh-agent.ts';
 export { installGlobalDispatcher } from './install-global.ts';
+export { MeshHttpAgent, MeshHttpsAgent, type MeshHttpAgentOptions, type MeshHttpsAgentOptions } from './node/mesh-http-agent.ts';
+export { installGlobalAgents, type GlobalAgentOptions } from './node/install-agents.ts';
 export { createMeshServer, MeshServer, peerIdentity, type MeshServerOptions, type MeshRequestListener, type MeshServerRequest, type MeshServerResponse, type RefusedConnection } from './server-mtls.ts';

@@ -1,7 +1,42 @@
 // Responses the mesh answers itself, with no network hop: fault aborts, direct responses and
-// redirects. They go through the caller's handler exactly as a server's response would.
+// redirects. What they say is decided here for both HTTP adapters; sendLocalReply hands one to
+// an undici handler exactly as a server's response would arrive (the node:http adapter writes
+// the same reply onto an in-memory socket: node/reply-socket.ts).
 
 import type { Dispatcher } from 'undici';
+import { redirectPath, type FaultDraw, type RedirectActionConfig } from '@meshlet/core';
+
+export interface LocalReply {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** Envoy's fault-filter abort: the HTTP status with "fault filter abort", or a gRPC status in trailers-only form. */
+export function faultAbortReply(fault: FaultDraw): LocalReply {
+  if (fault.abortGrpcStatus !== undefined) {
+    return {
+      status: fault.abortStatus ?? 200,
+      headers: { 'content-type': 'application/grpc', 'grpc-status': String(fault.abortGrpcStatus), 'grpc-message': 'fault filter abort' },
+      body: '',
+    };
+  }
+  return { status: fault.abortStatus ?? 200, headers: {}, body: 'fault filter abort' };
+}
+
+// Envoy builds the Location from the request, replacing what the redirect sets.
+export function redirectLocation(r: RedirectActionConfig, origin: { readonly protocol: string; readonly hostname: string; readonly port: string }, pathAndQuery: string): string {
+  const q = pathAndQuery.indexOf('?');
+  let path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
+  const query = q < 0 || r.stripQuery ? '' : pathAndQuery.slice(q);
+  path = redirectPath(r, path);
+  const scheme = r.scheme ?? origin.protocol.slice(0, -1);
+  const host = r.host ?? origin.hostname;
+  const defaultPort = scheme === 'https' ? 443 : 80;
+  const port = r.port ?? (r.scheme !== undefined ? defaultPort : origin.port ? Number(origin.port) : defaultPort);
+  const hostPort = port === defaultPort ? host : `${host}:${port}`;
+  return `${scheme}://${hostPort}${path}${query}`;
+}
 
 export function sendLocalReply(
   handler: Dispatcher.DispatchHandler,

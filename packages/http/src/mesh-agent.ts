@@ -2,14 +2,14 @@
 // `dispatcher` to undici or fetch, or install it globally. Hosts the mesh does not know go out
 // through an ordinary Agent unchanged (Istio's ALLOW_ANY outbound policy).
 
-import { networkInterfaces } from 'node:os';
 import { Agent, Dispatcher } from 'undici';
-import { decisionAttributes, redirectPath, requestView, type Decision, type Mesh, type MutableHeaders, type RedirectActionConfig, type RequestTrace, type RequestView } from '@meshlet/core';
+import { requestView, type Decision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView, type TokenProvider } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
-import { NO_TRACE } from './no-trace.ts';
-import { sendLocalReply } from './local-reply.ts';
+import { redirectLocation, sendLocalReply } from './local-reply.ts';
 import { toHeaderRecord } from './request-headers.ts';
+import { startRequestTrace } from './request-trace.ts';
+import { localAddress } from './source-address.ts';
 
 export interface MeshAgentOptions {
   mesh: Mesh;
@@ -17,6 +17,13 @@ export interface MeshAgentOptions {
   connections?: Agent.Options;
   /** Where requests to hosts outside the mesh go; an ordinary Agent by default. */
   passthrough?: Dispatcher;
+  /**
+   * A bearer token for requests routed to a cluster (`authorization: Bearer <token>`, unless the
+   * request has an `authorization` header already), for servers that check JWTs
+   * (RequestAuthentication). tokenFile(path) from @meshlet/core reads a token file and follows
+   * its rotation. Undefined sends none.
+   */
+  token?: TokenProvider;
 }
 
 export class MeshAgent extends Dispatcher {
@@ -25,6 +32,7 @@ export class MeshAgent extends Dispatcher {
   readonly #passthrough: Dispatcher;
   readonly #ownsPassthrough: boolean;
   readonly #unsubscribe: () => void;
+  readonly #token: TokenProvider | undefined;
   #closed = false;
 
   constructor(opts: MeshAgentOptions) {
@@ -33,6 +41,7 @@ export class MeshAgent extends Dispatcher {
     this.#transports = new ClusterTransports(opts.connections, opts.mesh.credentials);
     this.#passthrough = opts.passthrough ?? new Agent(opts.connections);
     this.#ownsPassthrough = opts.passthrough === undefined;
+    this.#token = opts.token;
     this.#unsubscribe = this.mesh.subscribe((s) => this.#transports.reconcile(s));
   }
 
@@ -64,7 +73,7 @@ export class MeshAgent extends Dispatcher {
   }
 
   #execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: URL, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
-    const trace = d.kind === 'passthrough' ? undefined : this.#trace(d, opts.method, origin, port);
+    const trace = d.kind === 'passthrough' ? undefined : startRequestTrace(this.mesh, d, opts.method, origin.href, origin.hostname, port, headers, opts.path);
     if (this.mesh.mode === 'observe') {
       // Observe mode: the decision is recorded, the request goes out as if the mesh were absent.
       return this.#passthrough.dispatch(opts, trace ? observed(handler, trace) : handler);
@@ -84,19 +93,25 @@ export class MeshAgent extends Dispatcher {
         trace!.end({ status: d.action.status });
         localReply(handler, opts.method, d.action.status, { location: redirectLocation(d.action, origin, opts.path) }, '');
         return true;
-      case 'forward':
-        new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!, d.action.hash?.(view, localAddress())).start();
+      case 'forward': {
+        const go = () => new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!, d.action.hash?.(view, localAddress())).start();
+        const token = this.#token && headers['authorization'] === undefined ? this.#token(d.cluster.name) : undefined;
+        if (token === undefined || typeof token === 'string') {
+          if (token) headers['authorization'] = `Bearer ${token}`;
+          go();
+        } else {
+          token.then((t) => {
+            if (t) headers['authorization'] = `Bearer ${t}`;
+            go();
+          }, (err: unknown) => {
+            const e = err instanceof Error ? err : new Error(String(err));
+            trace!.end({ error: e });
+            failFast(handler, e);
+          });
+        }
         return true;
+      }
     }
-  }
-
-  #trace(d: Exclude<Decision, { kind: 'passthrough' }>, method: string, origin: URL, port: number): RequestTrace {
-    const telemetry = this.mesh.telemetry;
-    // No SDK listening: skip building the attributes too (they cost as much as routing).
-    if (!telemetry || telemetry.idle()) return NO_TRACE;
-    const attrs = decisionAttributes(d);
-    if (this.mesh.mode === 'observe') attrs['meshlet.mode'] = 'observe';
-    return telemetry.startRequest({ protocol: 'http', method, url: origin.href, serverAddress: origin.hostname, serverPort: port, mesh: attrs });
   }
 
   // undici's Dispatcher offers close/destroy with a callback or a promise; both forms end here.
@@ -132,19 +147,6 @@ export class MeshAgent extends Dispatcher {
       if (this.#ownsPassthrough) await this.#passthrough.close();
     }
   }
-}
-
-// The address requests leave from, for useSourceIp hashing: this workload's first external
-// interface address (a pod's IP), found once.
-let sourceIp: string | undefined | null = null;
-function localAddress(): string | undefined {
-  if (sourceIp !== null) return sourceIp;
-  sourceIp = undefined;
-  for (const list of Object.values(networkInterfaces())) {
-    const found = list?.find((i) => !i.internal && i.family === 'IPv4');
-    if (found) { sourceIp = found.address; break; }
-  }
-  return sourceIp;
 }
 
 /** Wraps a caller's handler so the request's outcome ends its (observe-mode) span. */
@@ -199,18 +201,4 @@ function staticController(): Dispatcher.DispatchController {
     pause() {},
     resume() {},
   };
-}
-
-// Envoy builds the Location from the request, replacing what the redirect sets.
-function redirectLocation(r: RedirectActionConfig, origin: URL, pathAndQuery: string): string {
-  const q = pathAndQuery.indexOf('?');
-  let path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
-  const query = q < 0 || r.stripQuery ? '' : pathAndQuery.slice(q);
-  path = redirectPath(r, path);
-  const scheme = r.scheme ?? origin.protocol.slice(0, -1);
-  const host = r.host ?? origin.hostname;
-  const defaultPort = scheme === 'https' ? 443 : 80;
-  const port = r.port ?? (r.scheme !== undefined ? defaultPort : origin.port ? Number(origin.port) : defaultPort);
-  const hostPort = port === defaultPort ? host : `${host}:${port}`;
-  return `${scheme}://${hostPort}${path}${query}`;
 }

@@ -13,14 +13,16 @@
 
 import type { Dispatcher } from 'undici';
 import {
-  applyHeaderMutations, backoffMs, EndpointState, classifyError, isRetriable, PreviousPriorities, RouteTimeoutError, NoHealthyUpstreamError,
-  UpstreamError, RequestGrant, rewritePath, routeLabel, setCookieHeader,
+  backoffMs, EndpointState, classifyError, RouteTimeoutError,
+  UpstreamError, RequestGrant, rewritePath, routeLabel,
   type ClusterRuntime, type ForwardDecision, type Mesh, type MutableHeaders, type Outcome, type RequestHash, type RequestTrace,
 } from '@meshlet/core';
 import type { ClusterTransports } from './cluster-transports.ts';
 import { Attempt, type AttemptOwner } from './attempt.ts';
+import { AttemptPlan } from './attempt-plan.ts';
+import { mutateRequestHeaders, mutateResponseHeaders, requestHeadersUnchanged, responseHeadersUnchanged } from './header-policy.ts';
 import { OuterController } from './outer-controller.ts';
-import { sendLocalReply } from './local-reply.ts';
+import { faultAbortReply, sendLocalReply } from './local-reply.ts';
 import { sendMirrors } from './mirror.ts';
 import { isReplayableBody } from './request-headers.ts';
 import { NO_ATTEMPT_TRACE } from './no-trace.ts';
@@ -37,14 +39,8 @@ export class MeshRequest implements AttemptOwner {
   readonly #outer: OuterController;
   readonly #replayable: boolean;
   readonly #path: string;
-  /** Hosts already tried, made on the first retry (most requests never need it). */
-  #tried: Set<EndpointState> | undefined;
-  /** The first attempt's host, until a retry needs the set. */
-  #firstTried: EndpointState | undefined;
-  /** Priority levels tried, when the route's retries leave them out (retryRemoteLocalities). */
-  #priorities: PreviousPriorities | undefined;
-  #attempts = 0;
-  #deadline = 0;
+  /** Host choice and retry admission (shared with the node:http adapter). */
+  readonly #plan: AttemptPlan;
   #routeTimer: NodeJS.Timeout | undefined;
   #waitTimer: NodeJS.Timeout | undefined;
   #current: Attempt | undefined;
@@ -75,6 +71,7 @@ export class MeshRequest implements AttemptOwner {
     this.#replayable = isReplayableBody(opts.body);
     this.#path = rewritePath(d.action.rewrite, opts.path);
     this.#runtime = d.cluster.runtime;
+    this.#plan = new AttemptPlan(d, hash, () => this.#originalDestination());
   }
 
   start(): void {
@@ -97,14 +94,8 @@ export class MeshRequest implements AttemptOwner {
       this.#done = true;
       this.#mesh.telemetry?.faultInjected('abort');
       this.#trace.end({ status: fault.abortStatus ?? 200, ...(fault.abortGrpcStatus !== undefined && { grpcStatus: fault.abortGrpcStatus }) });
-      const headers: Record<string, string> = {};
-      if (fault.abortGrpcStatus !== undefined) {
-        headers['content-type'] = 'application/grpc';
-        headers['grpc-status'] = String(fault.abortGrpcStatus);
-        headers['grpc-message'] = 'fault filter abort';
-      }
-      const status = fault.abortStatus ?? 200;
-      sendLocalReply(this.#handler, this.#outer, status, headers, fault.abortGrpcStatus !== undefined ? '' : 'fault filter abort', this.#opts.method);
+      const reply = faultAbortReply(fault);
+      sendLocalReply(this.#handler, this.#outer, reply.status, reply.headers, reply.body, this.#opts.method);
       return;
     }
     const admitted = this.#runtime.admitRequest();
@@ -117,7 +108,7 @@ export class MeshRequest implements AttemptOwner {
     this.#grant = admitted;
     const timeout = this.#d.action.timeoutMs;
     if (timeout > 0) {
-      this.#deadline = Date.now() + timeout;
+      this.#plan.deadline = Date.now() + timeout;
       this.#routeTimer = setTimeout(() => {
         this.#runtime.counters.timeouts++;
         this.#fail(new RouteTimeoutError(timeout, routeLabel(this.#d.route)));
@@ -132,12 +123,9 @@ export class MeshRequest implements AttemptOwner {
     if (this.#done) return;
     const cluster = this.#d.cluster;
     const retry = this.#d.action.retry;
-    if (retry?.previousPrioritiesUpdateFrequency !== undefined) this.#priorities ??= new PreviousPriorities(retry.previousPrioritiesUpdateFrequency);
-    const endpoint = cluster.originalDst
-      ? this.#originalDestination()
-      : cluster.loadBalancer.pick(retry?.avoidPreviousHosts ? this.#triedHosts() : undefined, retry?.hostSelectionAttempts ?? 1, this.#hash?.hash, this.#priorities);
+    const endpoint = this.#plan.next();
     if (!endpoint) {
-      this.#fail(new NoHealthyUpstreamError(cluster.name, cluster.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is healthy or every one is ejected'));
+      this.#fail(this.#plan.noHost());
       return;
     }
     const overflow = this.#runtime.admitPending();
@@ -146,19 +134,14 @@ export class MeshRequest implements AttemptOwner {
       this.#fail(overflow);
       return;
     }
-    this.#attempts++;
-    if (retry?.avoidPreviousHosts) {
-      if (this.#tried) this.#tried.add(endpoint);
-      else this.#firstTried = endpoint;
-    }
-    this.#priorities?.onHostAttempted(endpoint);
-    const span = this.#trace.attempt(this.#attempts, endpoint);
+    const attempts = this.#plan.attempts;
+    const span = this.#trace.attempt(attempts, endpoint);
     // The first attempt sends the request's own header record (MeshAgent's copy of the
     // caller's) when nothing would change it; every other attempt, and mirrors, get a copy.
-    const headers = this.#attempts === 1 && span === NO_ATTEMPT_TRACE && this.#headersUnchanged() ? this.#headers : this.#upstreamHeaders();
-    if (this.#attempts > 1) headers['x-envoy-attempt-count'] = String(this.#attempts);
+    const headers = attempts === 1 && span === NO_ATTEMPT_TRACE && requestHeadersUnchanged(this.#d) ? this.#headers : this.#upstreamHeaders();
+    if (attempts > 1) headers['x-envoy-attempt-count'] = String(attempts);
     span.inject(headers);
-    if (this.#attempts > 1) this.#mesh.telemetry?.retried(this.#runtime.name, this.#retryReason);
+    if (attempts > 1) this.#mesh.telemetry?.retried(this.#runtime.name, this.#retryReason);
     const attempt = new Attempt(this, this.#runtime, endpoint, this.#retryHeld, span);
     this.#retryHeld = false;
     this.#current = attempt;
@@ -175,24 +158,11 @@ export class MeshRequest implements AttemptOwner {
     }
   }
 
-  /** Hosts the retry policy avoids: the set is made when the first retry needs it. */
-  #triedHosts(): Set<EndpointState> | undefined {
-    if (!this.#tried && this.#firstTried) this.#tried = new Set([this.#firstTried]);
-    return this.#tried;
-  }
-
-  /** No route or cluster header mutation and no host rewrite: upstream headers are the request's. */
-  #headersUnchanged(): boolean {
-    return isEmpty(this.#d.route.requestHeaders) && isEmpty(this.#d.target.requestHeaders) && this.#d.action.hostRewrite === undefined;
-  }
-
   /** The request headers as the upstream sees them: route and cluster mutations, the logical Host. */
   #upstreamHeaders(): MutableHeaders {
-    const headers: MutableHeaders = { ...this.#headers };
-    applyHeaderMutations(headers, this.#d.route.requestHeaders);
-    applyHeaderMutations(headers, this.#d.target.requestHeaders);
     // MeshAgent always sets the logical Host in the record it hands over.
-    if (this.#d.action.hostRewrite !== undefined) headers['host'] = this.#d.action.hostRewrite;
+    const headers: MutableHeaders = { ...this.#headers };
+    mutateRequestHeaders(this.#d, headers);
     return headers;
   }
 
@@ -220,26 +190,17 @@ export class MeshRequest implements AttemptOwner {
     this.#responded = true;
     this.#status = status;
     attempt.span.end({ status });
-    if (this.#attempts > 1 && status < 500) this.#runtime.counters.retrySuccess++;
+    if (this.#plan.attempts > 1 && status < 500) this.#runtime.counters.retrySuccess++;
     this.#outer.target = controller;
-    // A cookie hash policy that generated its key hands the cookie back, as Envoy does.
-    const cookie = this.#hash?.setCookie;
-    const routeMut = this.#d.route.responseHeaders;
-    const targetMut = this.#d.target.responseHeaders;
     // Nothing to change (the common case): hand undici's headers on as they are, uncopied.
-    if (!cookie && isEmpty(routeMut) && isEmpty(targetMut)) {
+    if (responseHeadersUnchanged(this.#d, this.#hash)) {
       this.#handler.onResponseStart?.(this.#outer, status, headers as MutableHeaders, message);
       return true;
     }
+    // A cookie hash policy that generated its key hands the cookie back, as Envoy does.
     const out: MutableHeaders = {};
     for (const k in headers) { const v = headers[k]; if (v !== undefined) out[k] = v; }
-    applyHeaderMutations(out, routeMut);
-    applyHeaderMutations(out, targetMut);
-    if (cookie) {
-      const prev = out['set-cookie'];
-      const line = setCookieHeader(cookie);
-      out['set-cookie'] = prev === undefined ? line : [...(Array.isArray(prev) ? prev : [prev]), line];
-    }
+    mutateResponseHeaders(this.#d, this.#hash, out);
     this.#handler.onResponseStart?.(this.#outer, status, out, message);
     return true;
   }
@@ -275,20 +236,13 @@ export class MeshRequest implements AttemptOwner {
       this.#scheduleRetry();
       return;
     }
-    this.#fail(perTryTimeout ? err : new UpstreamError(this.#d.cluster.name, this.#attempts, err));
+    this.#fail(perTryTimeout ? err : new UpstreamError(this.#d.cluster.name, this.#plan.attempts, err));
   }
 
   // ---- decisions ----
 
   #mayRetry(outcome: Outcome): boolean {
-    const retry = this.#d.action.retry;
-    if (!retry || this.#attempts > retry.numRetries) return false;
-    if (!this.#replayable || this.#outer.aborted) return false;
-    if (this.#deadline > 0 && Date.now() >= this.#deadline) return false;
-    if (!isRetriable(retry, outcome)) return false;
-    // The retry needs a slot under max_retries (or the retry budget); without one the failure
-    // stands (Envoy's upstream_rq_retry_overflow).
-    if (!this.#runtime.admitRetry()) return false;
+    if (!this.#plan.mayRetry(outcome, this.#replayable && !this.#outer.aborted)) return false;
     this.#retryHeld = true;
     return true;
   }
@@ -296,7 +250,7 @@ export class MeshRequest implements AttemptOwner {
   #scheduleRetry(): void {
     const retry = this.#d.action.retry!;
     this.#current = undefined;
-    const wait = backoffMs(retry, this.#attempts);
+    const wait = backoffMs(retry, this.#plan.attempts);
     if (wait <= 0) {
       queueMicrotask(() => this.#attempt());
       return;
@@ -335,7 +289,3 @@ export class MeshRequest implements AttemptOwner {
   }
 }
 
-
-function isEmpty(m: { readonly set: readonly unknown[]; readonly remove: readonly unknown[] }): boolean {
-  return m.set.length === 0 && m.remove.length === 0;
-}

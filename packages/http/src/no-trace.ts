@@ -5,4 +5,4 @@
 import type { AttemptTrace, RequestTrace } from '@meshlet/core';
 
 export const NO_ATTEMPT_TRACE: AttemptTrace = { inject() {}, end() {} };
-export const NO_TRACE: RequestTrace = { attempt: () => NO_ATTEMPT_TRACE, event() {}, end() {} };
+export const NO_TRACE: RequestTrace = { attempt: () => NO_ATTEMPT_TRACE, inject() {}, event() {}, end() {} };

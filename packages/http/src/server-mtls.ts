@@ -25,8 +25,8 @@ import { createServer as createH2cServer, type Http2ServerRequest, type Http2Ser
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import {
-  CertWatcher, replaying, sniff, CertificateError, istioCertPaths, ServerPolicy, spiffeIdOf,
-  type AuthzDecision, type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter, type VersionedMaterial,
+  CertWatcher, replaying, sniff, CertificateError, istioCertPaths, ServerPolicy, spiffeIdOf, wwwAuthenticate,
+  type AuthzDecision, type AuthzRequest, type JwtResult, type Mesh, type MtlsMode, type RbacFilter, type RequestEdits, type VersionedMaterial,
 } from '@meshlet/core';
 
 export type MeshServerRequest = IncomingMessage | Http2ServerRequest;
@@ -41,7 +41,7 @@ export interface MeshServerOptions {
   port?: number;
   /** 'http1' serves HTTP/1.1 (node:https / node:http); 'http2' serves h2 and HTTP/1.1 over TLS, h2c and HTTP/1.1 in plaintext. */
   protocol?: 'http1' | 'http2';
-  /** Enforce AuthorizationPolicy (default true). */
+  /** Enforce RequestAuthentication (JWT) and AuthorizationPolicy (default true). */
   authorization?: boolean;
   /**
    * RBAC filters in force from elsewhere (translateRbacFilter). When it returns filters they
@@ -73,9 +73,10 @@ export function peerIdentity(req: MeshServerRequest): string | undefined {
 }
 
 /**
- * Events: 'refused' (RefusedConnection) when a connection breaks the mTLS mode, 'denied'
- * ({ req, decision }) when AuthorizationPolicy denies a request, 'tlsClientError' (err) for
- * failed handshakes (no or untrusted client certificate).
+ * Events: 'refused' (RefusedConnection) when a connection breaks the mTLS mode,
+ * 'unauthenticated' ({ req, status, message }) when RequestAuthentication refuses a token,
+ * 'denied' ({ req, decision }) when AuthorizationPolicy denies a request, 'tlsClientError' (err)
+ * for failed handshakes (no or untrusted client certificate).
  */
 export class MeshServer extends EventEmitter {
   readonly server: NetServer;
@@ -221,34 +222,99 @@ export class MeshServer extends EventEmitter {
       socket.destroy();
       return;
     }
-    if (this.#opts.authorization !== false) {
-      const decision = this.authorize(req);
-      if (!decision.allowed) {
-        this.emit('denied', { req, decision });
-        // Envoy's RBAC filter answers exactly this.
-        (res as ServerResponse).writeHead(403, { 'content-type': 'text/plain' });
-        (res as ServerResponse).end('RBAC: access denied');
-        return;
-      }
+    if (this.#opts.authorization === false) {
+      listener(req, res);
+      return;
+    }
+    // One view of the request for both filters, as Envoy's jwt_authn and RBAC read the same headers.
+    const request = this.#requestView(req);
+    const authn = this.#policy.authenticate(request);
+    if (!authn) {
+      this.#authorizeThenServe(req, res, request, listener);
+      return;
+    }
+    authn.then((r) => this.#authenticated(req, res, request, r, listener), (err: unknown) => {
+      this.#opts.mesh.logger.error({ error: String(err) }, 'JWT authentication failed unexpectedly');
+      if (!res.headersSent) (res as ServerResponse).writeHead(500, { 'content-type': 'text/plain' });
+      res.end('JWT authentication error');
+    });
+  }
+
+  #authenticated(req: MeshServerRequest, res: MeshServerResponse, request: AuthzRequest, r: JwtResult, listener: MeshRequestListener): void {
+    if (!r.ok) {
+      this.emit('unauthenticated', { req, status: r.status, message: r.message });
+      // Envoy's jwt_authn local reply: the status text, and where to authenticate.
+      (res as ServerResponse).writeHead(r.httpStatus, { 'content-type': 'text/plain', 'www-authenticate': wwwAuthenticate(r.status, originalUri(req, request)) });
+      res.end(r.message);
+      return;
+    }
+    applyEdits(req, r.edits);
+    this.#authorizeThenServe(req, res, { ...request, jwt: r.payload }, listener);
+  }
+
+  #authorizeThenServe(req: MeshServerRequest, res: MeshServerResponse, request: AuthzRequest, listener: MeshRequestListener): void {
+    const decision = this.#policy.authorize(request);
+    if (!decision.allowed) {
+      this.emit('denied', { req, decision });
+      // Envoy's RBAC filter answers exactly this.
+      (res as ServerResponse).writeHead(403, { 'content-type': 'text/plain' });
+      (res as ServerResponse).end('RBAC: access denied');
+      return;
     }
     listener(req, res);
   }
 
-  /** The AuthorizationPolicy decision for a request that reached this server. */
-  authorize(req: MeshServerRequest): AuthzDecision {
+  /** The AuthorizationPolicy decision for a request that reached this server, with the JWT payload RequestAuthentication verified (if any). */
+  authorize(req: MeshServerRequest, jwt?: Readonly<Record<string, unknown>>): AuthzDecision {
+    return this.#policy.authorize({ ...this.#requestView(req), jwt });
+  }
+
+  #requestView(req: MeshServerRequest): AuthzRequest {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const headers = req.headers as Record<string, string | string[] | undefined>;
-    const request: AuthzRequest = {
+    return {
       peerIdentity: peerIdentity(req),
       sourceIp: req.socket?.remoteAddress,
       method: req.method ?? 'GET',
       path: q < 0 ? url : url.slice(0, q),
+      query: q < 0 ? undefined : url.slice(q + 1),
       host: String(headers[':authority'] ?? headers['host'] ?? ''),
       port: this.#opts.port ?? req.socket?.localPort ?? 0,
       headers,
     };
-    return this.#policy.authorize(request);
+  }
+}
+
+/** The URL Envoy names as the realm of a 401: scheme, host and path (no query), the path cut at 256 characters. */
+function originalUri(req: MeshServerRequest, request: AuthzRequest): string {
+  const forwarded = request.headers['x-forwarded-proto'];
+  const scheme = typeof forwarded === 'string' ? forwarded : (req.socket as TLSSocket | null)?.encrypted ? 'https' : 'http';
+  return `${scheme}://${request.host}${request.path.slice(0, 256)}`;
+}
+
+/** What jwt_authn changes in the request the handler sees: the token removed unless forwarded, payload and claim headers set. */
+function applyEdits(req: MeshServerRequest, edits: RequestEdits): void {
+  const headers = req.headers as Record<string, string | string[] | undefined>;
+  const touched = new Set([...edits.removeHeaders, ...Object.keys(edits.setHeaders)]);
+  if (touched.size > 0) {
+    for (const h of edits.removeHeaders) delete headers[h];
+    Object.assign(headers, edits.setHeaders);
+    // Keep rawHeaders in step, for handlers (and frameworks) that read those.
+    const raw = req.rawHeaders;
+    const kept: string[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) if (!touched.has(raw[i]!.toLowerCase())) kept.push(raw[i]!, raw[i + 1]!);
+    for (const [k, v] of Object.entries(edits.setHeaders)) kept.push(k, v);
+    raw.splice(0, raw.length, ...kept);
+  }
+  if (edits.removeParams.length > 0 && req.url) {
+    const q = req.url.indexOf('?');
+    if (q >= 0) {
+      const params = new URLSearchParams(req.url.slice(q + 1));
+      for (const p of edits.removeParams) params.delete(p);
+      const rest = params.toString();
+      req.url = req.url.slice(0, q) + (rest ? `?${rest}` : '');
+    }
   }
 }
 

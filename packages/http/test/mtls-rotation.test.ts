@@ -57,17 +57,27 @@ spec: { mtls: { mode: STRICT } }`]),
     }
   };
   const workers = Array.from({ length: 16 }, worker);
+  // Each step waits for a number of completed requests, not for a time: on a loaded machine a
+  // fixed sleep may see few requests, and the point is that traffic flows across every rotation.
+  const afterRequests = async (n: number) => {
+    const target = ok + failures.length + n;
+    const deadline = Date.now() + 15_000;
+    while (ok + failures.length < target) {
+      if (Date.now() > deadline) throw new Error(`only ${ok} requests succeeded (${failures.length} failed) within 15 s`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   const clientSerials = [serial(pki.dir('sleep'))];
   const serverSerials = [serial(pki.dir('reviews'))];
   for (let round = 0; round < 3; round++) {
-    await new Promise((r) => setTimeout(r, 300));
+    await afterRequests(60);
     issueDevCertificates({ out: pki.dir('sleep'), caDir: join(pki.root, 'ca'), namespace: 'default', serviceAccount: 'sleep' });
     clientSerials.push(serial(pki.dir('sleep')));
-    await new Promise((r) => setTimeout(r, 150));
+    await afterRequests(30);
     issueDevCertificates({ out: pki.dir('reviews'), caDir: join(pki.root, 'ca'), namespace: 'default', serviceAccount: 'reviews' });
     serverSerials.push(serial(pki.dir('reviews')));
   }
-  await new Promise((r) => setTimeout(r, 400));
+  await afterRequests(80);
   running = false;
   await Promise.all(workers);
 

@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import type { Mesh } from '../mesh.ts';
 import { compileMesh } from '../istio/compile/compile-mesh.ts';
+import { compileTelemetryPolicy } from '../istio/compile/compile-telemetry.ts';
+import type { Telemetry } from '../istio/types.ts';
 import { watchPaths } from './file-watch.ts';
 import { LastGoodFiles } from './last-good-files.ts';
 import { formatProblem, type ConfigProblem } from './config-error.ts';
@@ -51,6 +53,8 @@ export class FileConfigSource {
     }
     if (keptFiles.length > 0) this.#mesh.logger.warn(`keeping the last good version of ${keptFiles.join(', ')}`);
     this.#mesh.policies.update(objects);
+    const id = this.#mesh.identity;
+    this.#mesh.telemetry?.setPolicy(compileTelemetryPolicy(objects.filter((o): o is Telemetry => o.kind === 'Telemetry'), { namespace: id.namespace, labels: id.labels, rootNamespace: id.rootNamespace }));
     this.#mesh.applyResources(compiled.resources, `files:${this.#paths.join(',')}`, problems.map(formatProblem));
     return problems;
   }

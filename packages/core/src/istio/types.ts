@@ -36,8 +36,12 @@ export type ServiceEntry = IstioObject<'ServiceEntry', ServiceEntrySpec>;
 export type WorkloadEntry = IstioObject<'WorkloadEntry', WorkloadEntrySpec>;
 export type PeerAuthentication = IstioObject<'PeerAuthentication', PeerAuthenticationSpec>;
 export type AuthorizationPolicy = IstioObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
+export type RequestAuthentication = IstioObject<'RequestAuthentication', RequestAuthenticationSpec>;
+export type Telemetry = IstioObject<'Telemetry', TelemetrySpec>;
 /** Gateway API routes for the mesh (GAMMA), compiled as VirtualServices: ./gateway-api-types.ts. */
-export type MeshObject = VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication | AuthorizationPolicy | GatewayHTTPRoute | GatewayGRPCRoute;
+export type MeshObject =
+  | VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication | AuthorizationPolicy
+  | RequestAuthentication | Telemetry | GatewayHTTPRoute | GatewayGRPCRoute;
 
 // ---- VirtualService -------------------------------------------------------------------------
 
@@ -342,4 +346,74 @@ export interface AuthorizationCondition {
   key: string;
   values?: string[];
   notValues?: string[];
+}
+
+// ---- RequestAuthentication (security.istio.io) ----------------------------------------------
+
+export interface RequestAuthenticationSpec {
+  selector?: { matchLabels?: Record<string, string> };
+  targetRef?: unknown;
+  targetRefs?: unknown[];
+  jwtRules?: JwtRule[];
+}
+
+export interface JwtRule {
+  issuer?: string;
+  audiences?: string[];
+  jwksUri?: string;
+  /** The CRD also accepts the proto's snake_case name. */
+  jwks_uri?: string;
+  jwks?: string;
+  fromHeaders?: { name: string; prefix?: string }[];
+  fromParams?: string[];
+  fromCookies?: string[];
+  outputPayloadToHeader?: string;
+  forwardOriginalToken?: boolean;
+  outputClaimToHeaders?: { header: string; claim: string }[];
+  spaceDelimitedClaims?: string[];
+  timeout?: string;
+  presence?: 'OPTIONAL' | 'REQUIRED';
+}
+
+// ---- Telemetry (telemetry.istio.io) ---------------------------------------------------------
+
+export type WorkloadMode = 'CLIENT_AND_SERVER' | 'CLIENT' | 'SERVER';
+
+export interface TelemetrySpec {
+  selector?: { matchLabels?: Record<string, string> };
+  targetRef?: unknown;
+  targetRefs?: unknown[];
+  tracing?: TelemetryTracing[];
+  metrics?: TelemetryMetrics[];
+  accessLogging?: unknown[];
+}
+
+export interface TelemetryTracing {
+  match?: { mode?: WorkloadMode };
+  providers?: { name: string }[];
+  randomSamplingPercentage?: number;
+  disableSpanReporting?: boolean;
+  customTags?: Record<string, TelemetryCustomTag>;
+  useRequestIdForTraceSampling?: boolean;
+  enableIstioTags?: boolean;
+  disableContextPropagation?: boolean;
+}
+
+export interface TelemetryCustomTag {
+  literal?: { value: string };
+  environment?: { name: string; defaultValue?: string };
+  header?: { name: string; defaultValue?: string };
+  formatter?: { value: string };
+}
+
+export interface TelemetryMetrics {
+  providers?: { name: string }[];
+  overrides?: TelemetryMetricsOverride[];
+  reportingInterval?: string;
+}
+
+export interface TelemetryMetricsOverride {
+  match?: { metric?: string; customMetric?: string; mode?: WorkloadMode };
+  disabled?: boolean;
+  tagOverrides?: Record<string, { operation?: 'UPSERT' | 'REMOVE'; value?: string }>;
 }

@@ -17,8 +17,14 @@ const CONNECT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'EADDRNOTAVAIL',
 ]);
 
-/** Sorts a transport error into connect-failure / refused-stream / reset. */
-export function classifyError(error: Error): Outcome {
+/**
+ * Sorts a transport error into connect-failure / refused-stream / reset. `beforeConnect`: the
+ * adapter knows the error came before the connection was up (TCP connect and TLS handshake,
+ * nothing sent), so it is a connect failure whatever its code — Envoy counts a failed TLS
+ * handshake (a wrong peer identity included) as upstream_cx_connect_fail too.
+ */
+export function classifyError(error: Error, beforeConnect = false): Outcome {
+  if (beforeConnect) return { kind: 'connect-failure', error };
   const code = errorCode(error);
   if (code !== undefined && CONNECT_CODES.has(code)) return { kind: 'connect-failure', error };
   if (code === 'ERR_HTTP2_STREAM_ERROR' && /REFUSED_STREAM/.test(error.message)) return { kind: 'refused-stream', error };

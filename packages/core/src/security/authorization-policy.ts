@@ -9,11 +9,14 @@
 // field set must match, a field matches when any value does and no `not*` value does. Values
 // match exactly, by prefix ("abc*"), by suffix ("*abc") or always ("*"). Peer fields
 // (principals, namespaces) need an mTLS peer: a plaintext caller has none, so they do not match.
+// Request fields (requestPrincipals, request.auth.*) need a JWT that RequestAuthentication
+// verified (jwt/jwt-claims.ts); a request without one has no request principal.
 
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import type { AuthorizationCondition, AuthorizationOperation, AuthorizationPolicy, AuthorizationRule, AuthorizationSource } from '../istio/types.ts';
+import type { AuthorizationCondition, AuthorizationOperation, AuthorizationPolicy, AuthorizationRule, AuthorizationSource, RequestAuthentication } from '../istio/types.ts';
 import { labelsMatch } from '../istio/compile/compile-context.ts';
 import type { Workload } from './peer-authentication.ts';
+import { jwtConditionValues, jwtValueMatches, requestPrincipalMatches } from './jwt/jwt-claims.ts';
 
 export interface AuthzRequest {
   /** The caller's SPIFFE ID (from its certificate), when it connected over mTLS. */
@@ -27,6 +30,10 @@ export interface AuthzRequest {
   readonly port: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly sni?: string | undefined;
+  /** The query string without '?' (JWTs may be read from parameters). */
+  readonly query?: string | undefined;
+  /** The payload of the JWT RequestAuthentication verified for this request (Envoy's jwt_authn `payload` metadata). */
+  readonly jwt?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface AuthzDecision {
@@ -36,7 +43,8 @@ export interface AuthzDecision {
   readonly reason: string;
 }
 
-export function applicablePolicies(policies: readonly AuthorizationPolicy[], workload: Workload, rootNamespace: string): AuthorizationPolicy[] {
+/** The policies (AuthorizationPolicy, RequestAuthentication) of the root namespace and the workload's own whose selector matches it. */
+export function applicablePolicies<P extends AuthorizationPolicy | RequestAuthentication>(policies: readonly P[], workload: Workload, rootNamespace: string): P[] {
   return policies.filter((p) => {
     if (p.metadata.namespace !== rootNamespace && p.metadata.namespace !== workload.namespace) return false;
     // targetRef(s) name gateways and services (waypoints); they do not select a workload.
@@ -77,8 +85,7 @@ function sourceMatches(s: AuthorizationSource, req: AuthzRequest): boolean {
   return field(s.principals, s.notPrincipals, principal)
     && field(s.namespaces, s.notNamespaces, ns)
     && field(s.serviceAccounts, s.notServiceAccounts, ns && sa ? `${ns}/${sa}` : undefined)
-    // No RequestAuthentication in Meshlet: request principals (JWT) are never present.
-    && field(s.requestPrincipals, s.notRequestPrincipals, undefined)
+    && requestPrincipalField(s.requestPrincipals, s.notRequestPrincipals, req.jwt)
     && ipField(s.ipBlocks, s.notIpBlocks, req.sourceIp)
     && ipField(s.remoteIpBlocks, s.notRemoteIpBlocks, req.sourceIp);
 }
@@ -90,7 +97,20 @@ function operationMatches(o: AuthorizationOperation, req: AuthzRequest): boolean
     && hostField(o.hosts, o.notHosts, req.host);
 }
 
+function requestPrincipalField(values: readonly string[] | undefined, notValues: readonly string[] | undefined, jwt: AuthzRequest['jwt']): boolean {
+  if (values?.length && !values.some((v) => requestPrincipalMatches(v, jwt))) return false;
+  if (notValues?.length && notValues.some((v) => requestPrincipalMatches(v, jwt))) return false;
+  return true;
+}
+
 function conditionMatches(c: AuthorizationCondition, req: AuthzRequest): boolean {
+  const auth = jwtConditionValues(c.key, req.jwt);
+  if (auth?.kind === 'principal') return requestPrincipalField(c.values, c.notValues, req.jwt);
+  if (auth) {
+    const pos = c.values?.length ? auth.values.some((v) => c.values!.some((p) => jwtValueMatches(p, v))) : true;
+    const neg = c.notValues?.length ? auth.values.some((v) => c.notValues!.some((p) => jwtValueMatches(p, v))) : false;
+    return pos && !neg;
+  }
   const values = attribute(c.key, req);
   const pos = c.values?.length ? values.some((v) => c.values!.some((p) => valueMatches(p, v))) : true;
   const neg = c.notValues?.length ? values.some((v) => c.notValues!.some((p) => valueMatches(p, v))) : false;

@@ -4,13 +4,16 @@
 // filter with no policies denies everything, as an ALLOW policy with no rules does). Each rule
 // becomes a Policy named `<ns>-<name>-<i>` as grpcgen names them: permissions from `to` (any entry;
 // fields ANDed, values ORed) plus destination-side `when` conditions; principals from `from`
-// plus source/request-side `when` conditions. Principals are matched on the SPIFFE URI.
+// plus source/request-side `when` conditions. Principals are matched on the SPIFFE URI; request
+// principals and request.auth.* conditions are metadata matchers on the jwt_authn filter's
+// `payload` (istiod's requestPrincipalGenerator, requestClaimGenerator, ...).
 //
 // rbac.ts evaluates the same configs, so a server can enforce policies that arrive either way;
 // the tests check both paths give the same decisions.
 
 import type { AuthorizationCondition, AuthorizationOperation, AuthorizationPolicy, AuthorizationRule, AuthorizationSource } from '../istio/types.ts';
 import type { StringMatcher } from '../xds/resources.ts';
+import { claimPath } from './jwt/jwt-claims.ts';
 
 export const RBAC_FILTER = 'envoy.filters.http.rbac';
 export const RBAC_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
@@ -18,6 +21,7 @@ export const RBAC_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.
 type Json = Record<string, unknown>;
 const ANY: Json = { any: true };
 const NEVER_ID: Json = { notId: { any: true } };
+export const JWT_AUTHN_FILTER = 'envoy.filters.http.jwt_authn';
 
 export interface RbacFilterConfig {
   '@type': typeof RBAC_TYPE_URL;
@@ -123,8 +127,7 @@ function source(s: AuthorizationSource): Json[] {
     ...idsField(s.principals, s.notPrincipals, principal),
     ...idsField(s.namespaces, s.notNamespaces, namespace),
     ...idsField(s.serviceAccounts, s.notServiceAccounts, serviceAccount),
-    // No RequestAuthentication here: request principals (JWT) are never present.
-    ...idsField(s.requestPrincipals, s.notRequestPrincipals, () => NEVER_ID),
+    ...idsField(s.requestPrincipals, s.notRequestPrincipals, requestPrincipal),
     ...idsField(s.ipBlocks, s.notIpBlocks, (v) => ({ directRemoteIp: cidr(v) })),
     ...idsField(s.remoteIpBlocks, s.notRemoteIpBlocks, (v) => ({ remoteIp: cidr(v) })),
   ];
@@ -159,7 +162,51 @@ function permissionCondition(c: AuthorizationCondition): Json {
   return andRules(rulesField(c.values, c.notValues, one));
 }
 
+/** A metadata matcher on the verified JWT payload at `claims`. */
+function jwtMetadata(claims: readonly string[], value: Json): Json {
+  return { metadata: { filter: JWT_AUTHN_FILTER, path: ['payload', ...claims].map((key) => ({ key })), value } };
+}
+
+/** "iss/sub", split at the last '/': the issuer and subject claims matched separately. */
+function requestPrincipal(v: string): Json {
+  const idx = v.lastIndexOf('/');
+  const found = idx >= 0;
+  const iss = found ? v.slice(0, idx) : v;
+  const sub = found ? v.slice(idx + 1) : '';
+  const any: StringMatcher = { safeRegex: { regex: '.+' } };
+  let mi: StringMatcher;
+  let ms: StringMatcher;
+  if (v === '*') { mi = any; ms = any; }
+  else if (v.startsWith('*')) {
+    if (found) { mi = iss === '*' ? any : { suffix: iss.slice(1) }; ms = { exact: sub }; }
+    else { mi = any; ms = { suffix: v.slice(1) }; }
+  } else if (v.endsWith('*')) {
+    if (found) { mi = { exact: iss }; ms = sub === '*' ? any : { prefix: sub.slice(0, -1) }; }
+    else { mi = { prefix: v.slice(0, -1) }; ms = any; }
+  } else { mi = { exact: iss }; ms = { exact: sub }; }
+  return andIds([jwtMetadata(['iss'], { stringMatch: mi }), jwtMetadata(['sub'], { stringMatch: ms })]);
+}
+
+/** A claim holding one of `values`: a matching string, or a list with a matching string. */
+function claimMatcher(claims: readonly string[], values: readonly string[]): Json {
+  const strings = values.map((v): Json => ({ stringMatch: istioStringMatcher(v) }));
+  const one: Json = strings.length === 1 ? strings[0]! : { orMatch: { valueMatchers: strings } };
+  return jwtMetadata(claims, { orMatch: { valueMatchers: [{ listMatch: { oneOf: one } }, one] } });
+}
+
+function jwtCondition(c: AuthorizationCondition): Json | undefined {
+  const claims = c.key === 'request.auth.audiences' ? ['aud'] : c.key === 'request.auth.presenter' ? ['azp'] : claimPath(c.key);
+  if (c.key === 'request.auth.principal') return andIds(idsField(c.values, c.notValues, requestPrincipal));
+  if (!claims) return undefined;
+  const out: Json[] = [];
+  if (c.values?.length) out.push(claimMatcher(claims, c.values));
+  if (c.notValues?.length) out.push({ notId: claimMatcher(claims, c.notValues) });
+  return andIds(out);
+}
+
 function principalCondition(c: AuthorizationCondition): Json {
+  const jwt = jwtCondition(c);
+  if (jwt) return jwt;
   const h = /^request\.headers\[(.+)\]$/.exec(c.key);
   const one = (v: string): Json => {
     if (h) return header(h[1]!.toLowerCase(), v);
@@ -168,7 +215,7 @@ function principalCondition(c: AuthorizationCondition): Json {
       case 'source.namespace': return namespace(v);
       case 'source.ip': return { directRemoteIp: cidr(v) };
       case 'remote.ip': return { remoteIp: cidr(v) };
-      // request.auth.* (JWT) and anything else Meshlet has no value for: never present.
+      // Anything else Meshlet has no value for: never present.
       default: return NEVER_ID;
     }
   };

@@ -1,7 +1,8 @@
 // Envoy's RBAC HTTP filter (envoy.extensions.filters.http.rbac.v3.RBAC), evaluated in process:
 // what istiod sends a proxyless server (or a sidecar's inbound listener) for AuthorizationPolicy.
 // translateRbacFilter() validates a filter config into predicates, naming the field of anything
-// it cannot honour (metadata and CEL matchers, filter state) so the listener can be NACKed
+// it cannot honour (CEL matchers, filter state, metadata other than the jwt_authn filter's
+// verified `payload`, which request principals and request.auth.* read) so the listener can be NACKed
 // rather than enforced loosely; evaluateRbac() applies a chain of filters in order: a DENY filter
 // denies when a policy matches, an ALLOW filter denies when none does, LOG only observes.
 // A policy matches when one of its permissions and one of its principals match.
@@ -11,6 +12,7 @@ import type { StringMatcher } from '../xds/resources.ts';
 import { compileStringMatcher } from '../router/route-match.ts';
 import { fail, ok, type Result } from '../xds/translate-result.ts';
 import type { AuthzDecision, AuthzRequest } from './authorization-policy.ts';
+import { JWT_AUTHN_FILTER } from './rbac-compile.ts';
 
 export interface RbacRequest extends AuthzRequest {
   readonly destinationIp?: string | undefined;
@@ -107,6 +109,7 @@ function principalOf(v: unknown, at: string): Pred {
   }
   if (v['header'] !== undefined) return headerPred(v['header'], `${at}.header`);
   if (v['urlPath'] !== undefined) return pathPred(v['urlPath'], `${at}.urlPath`);
+  if (v['metadata'] !== undefined) return metadataPred(v['metadata'], `${at}.metadata`);
   throw new Unsupported(`${at}: ${Object.keys(v).join(', ') || 'empty'} is not a supported principal`);
 }
 
@@ -168,4 +171,35 @@ function cidrPred(v: unknown, at: string): (ip: string | undefined) => boolean {
     const a = ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
     return list.check(a, isIPv4(a) ? 'ipv4' : 'ipv6');
   };
+}
+
+/** A MetadataMatcher on the jwt_authn filter's `payload` (the JWT that RequestAuthentication verified). */
+function metadataPred(v: unknown, at: string): Pred {
+  if (!isObj(v)) throw new Unsupported(`${at}: must be a metadata matcher`);
+  const path = list(v['path'], `${at}.path`).map((p, i) => {
+    if (!isObj(p) || typeof p['key'] !== 'string') throw new Unsupported(`${at}.path[${i}].key: required`);
+    return p['key'];
+  });
+  if (v['filter'] !== JWT_AUTHN_FILTER || path[0] !== 'payload') {
+    throw new Unsupported(`${at}: only ${JWT_AUTHN_FILTER} metadata under "payload" is supported (got ${String(v['filter'])} ${path.join('.')})`);
+  }
+  const value = valueMatcher(v['value'], `${at}.value`);
+  const invert = v['invert'] === true;
+  return (r) => {
+    let cur: unknown = r.jwt;
+    for (const k of path.slice(1)) cur = isObj(cur) ? cur[k] : undefined;
+    const hit = cur !== undefined && value(cur);
+    return invert ? !hit : hit;
+  };
+}
+
+function valueMatcher(v: unknown, at: string): (x: unknown) => boolean {
+  if (!isObj(v)) throw new Unsupported(`${at}: must be a value matcher`);
+  if (v['stringMatch'] !== undefined) { const m = matcher(v['stringMatch'], `${at}.stringMatch`); return (x) => typeof x === 'string' && m(x); }
+  if (isObj(v['listMatch'])) { const m = valueMatcher(v['listMatch']['oneOf'], `${at}.listMatch.oneOf`); return (x) => Array.isArray(x) && x.some(m); }
+  if (isObj(v['orMatch'])) { const ms = list(v['orMatch']['valueMatchers'], `${at}.orMatch.valueMatchers`).map((m, i) => valueMatcher(m, `${at}.orMatch.valueMatchers[${i}]`)); return (x) => ms.some((m) => m(x)); }
+  if (v['presentMatch'] !== undefined) { const want = v['presentMatch'] === true; return (x) => (x !== undefined) === want; }
+  if (v['boolMatch'] !== undefined) { const b = v['boolMatch'] === true; return (x) => x === b; }
+  if (v['nullMatch'] !== undefined) return (x) => x === null;
+  throw new Unsupported(`${at}: ${Object.keys(v).join(', ') || 'empty'} is not a supported value matcher`);
 }

@@ -1,24 +1,28 @@
-// The server-side security config in force: PeerAuthentication and AuthorizationPolicy objects,
+// The server-side security config in force: PeerAuthentication, AuthorizationPolicy and
+// RequestAuthentication objects,
 // from CRD files (in xDS mode the server's inbound listener carries them instead: server-policy.ts).
 // Like the MeshSnapshot, the lists are replaced whole; a server helper reads them per connection
 // (mTLS mode) and per request (authorization), so an edit applies to the next one without a restart.
 
-import type { AuthorizationPolicy, MeshObject, PeerAuthentication } from '../istio/types.ts';
+import type { AuthorizationPolicy, MeshObject, PeerAuthentication, RequestAuthentication } from '../istio/types.ts';
 
 export class SecurityPolicies {
   #peer: readonly PeerAuthentication[] = [];
   #authz: readonly AuthorizationPolicy[] = [];
+  #requestAuthn: readonly RequestAuthentication[] = [];
   #version = 0;
 
   get peerAuthentications(): readonly PeerAuthentication[] { return this.#peer; }
   get authorizationPolicies(): readonly AuthorizationPolicy[] { return this.#authz; }
+  get requestAuthentications(): readonly RequestAuthentication[] { return this.#requestAuthn; }
   /** Grows by one with every update. */
   get version(): number { return this.#version; }
 
-  /** Replaces both lists with the matching objects of a complete config set. */
+  /** Replaces the lists with the matching objects of a complete config set. */
   update(objects: readonly MeshObject[]): void {
     this.#peer = objects.filter((o): o is PeerAuthentication => o.kind === 'PeerAuthentication');
     this.#authz = objects.filter((o): o is AuthorizationPolicy => o.kind === 'AuthorizationPolicy');
+    this.#requestAuthn = objects.filter((o): o is RequestAuthentication => o.kind === 'RequestAuthentication');
     this.#version++;
   }
 }

@@ -7,12 +7,20 @@
 //   3. the mesh's PeerAuthentication and AuthorizationPolicy objects (embedded mode).
 // Both are read per connection (mTLS mode) and per request (authorization), so an update
 // applies to the next one without a restart.
+//
+// JWT (RequestAuthentication, embedded mode) runs before authorization, as Envoy's jwt_authn
+// filter runs before RBAC: authenticate() says whether a token present is valid and returns its
+// payload, which the request then carries into authorize(). Its keys are fetched as soon as the
+// policies name them (on every config update), not on the first request.
 
 import type { Mesh } from '../mesh.ts';
+import type { AuthorizationPolicy } from '../istio/types.ts';
 import { applicablePolicies, authorize, type AuthzDecision, type AuthzRequest } from './authorization-policy.ts';
 import type { InboundPolicyWatch } from './inbound-policy.ts';
 import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from './peer-authentication.ts';
 import { evaluateRbac, type RbacFilter } from './rbac.ts';
+import { applicableRequestAuthentications, compileJwtAuthn } from './jwt/jwt-config.ts';
+import { JwtAuthenticator, type JwtRequestView, type JwtResult } from './jwt/jwt-authn.ts';
 
 export interface ServerPolicySources {
   mesh: Mesh;
@@ -27,10 +35,15 @@ const XDS_INBOUND = 'xDS inbound listener';
 export class ServerPolicy {
   readonly #opts: ServerPolicySources;
   #watch: InboundPolicyWatch | undefined;
-  #authz: { version: number; policies: ReturnType<typeof applicablePolicies> } = { version: -1, policies: [] };
+  #authz: { version: number; policies: AuthorizationPolicy[] } = { version: -1, policies: [] };
+  #jwt: { version: number; authenticator: JwtAuthenticator | undefined } = { version: -1, authenticator: undefined };
+  #xdsJwt: JwtAuthenticator | undefined;
+  readonly #unsubscribe: () => void;
 
   constructor(opts: ServerPolicySources) {
     this.#opts = opts;
+    this.#refreshJwt();
+    this.#unsubscribe = opts.mesh.subscribe(() => this.#refreshJwt());
   }
 
   get mesh(): Mesh {
@@ -86,6 +99,41 @@ export class ServerPolicy {
     return { mode, refusal: undefined };
   }
 
+  /**
+   * JWT authentication for one request, before authorize(): undefined when no RequestAuthentication
+   * applies (nothing to do), else the verdict — a refusal (401, or 403 for a wrong audience) or
+   * the verified payload and the header edits to make. In xDS mode the inbound listener's
+   * jwt_authn filter decides (istiod's sidecar generator writes one; its proxyless generator
+   * sends none, and then nothing is checked).
+   */
+  authenticate(request: JwtRequestView): Promise<JwtResult> | undefined {
+    if (this.#opts.rbac) return undefined;
+    if (this.#watch) {
+      const s = this.#watch.current();
+      if (s.status !== 'serving' || !s.policy.jwt) return undefined;
+      if (this.#xdsJwt?.config !== s.policy.jwt) {
+        // A new listener version: hold its key sources, then let the previous ones go.
+        const previous = this.#xdsJwt;
+        this.#xdsJwt = new JwtAuthenticator(s.policy.jwt, this.#opts.mesh.jwks);
+        previous?.release();
+      }
+      return this.#xdsJwt.authenticate(request);
+    }
+    this.#refreshJwt();
+    return this.#jwt.authenticator?.authenticate(request);
+  }
+
+  /** Recompiles the JWT config when the mesh's policies changed; the previous key sources are released after the new ones are held. */
+  #refreshJwt(): void {
+    const mesh = this.#opts.mesh;
+    if (this.#jwt.version === mesh.policies.version) return;
+    const id = mesh.identity;
+    const config = compileJwtAuthn(applicableRequestAuthentications(mesh.policies.requestAuthentications, { namespace: id.namespace, labels: id.labels }, id.rootNamespace));
+    const previous = this.#jwt.authenticator;
+    this.#jwt = { version: mesh.policies.version, authenticator: config && new JwtAuthenticator(config, mesh.jwks) };
+    previous?.release();
+  }
+
   /** The decision for one request: DENY first, then ALLOW if any applies. */
   authorize(request: AuthzRequest): AuthzDecision {
     const given = this.#opts.rbac?.();
@@ -103,6 +151,11 @@ export class ServerPolicy {
   }
 
   close(): void {
+    this.#unsubscribe();
+    this.#jwt.authenticator?.release();
+    this.#jwt = { version: -1, authenticator: undefined };
+    this.#xdsJwt?.release();
+    this.#xdsJwt = undefined;
     this.#watch?.close();
     this.#watch = undefined;
   }

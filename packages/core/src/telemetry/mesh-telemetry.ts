@@ -7,10 +7,20 @@
 // its child, carrying `http.request.resend_count` on retries. The W3C traceparent sent upstream
 // is the attempt span's. Beside undici's auto-instrumentation, which already makes a span per
 // attempt, choose spans: 'request' so nothing is counted twice.
+//
+// Telemetry objects (telemetry-policy.ts, set with setPolicy) shape this per request:
+// randomSamplingPercentage decides for requests with no sampling decision yet (an unsampled one
+// records no span and sends `traceparent` with the sampled flag off, so the upstream does not
+// sample either), disableSpanReporting drops the spans, disableContextPropagation stops the
+// headers, customTags become attributes of the request span, and metric overrides disable an
+// instrument or remove/upsert its attributes.
 
 import type * as OTel from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
 import type { Mesh } from '../mesh.ts';
 import type { Attributes, MeterProviderLike, OpenTelemetryApi, TracerProviderLike } from './otel-types.ts';
+import type { TagContext } from './tag-expression.ts';
+import { applyTagOverrides, DEFAULT_TELEMETRY_POLICY, type TelemetryPolicy } from './telemetry-policy.ts';
 
 export interface TelemetryOptions {
   /** Which client spans Meshlet emits (default 'all'). */
@@ -36,6 +46,10 @@ export interface RequestInfo {
   serverPort: number;
   /** Mesh attributes of the decision: route, cluster, subset, fault... */
   mesh: Attrs;
+  /** Request headers (custom tags and tag overrides read them). */
+  headers?: Readonly<Record<string, string | string[] | undefined>>;
+  /** Path with the query (tag overrides read it). */
+  path?: string;
 }
 
 export interface AttemptTrace {
@@ -46,13 +60,18 @@ export interface AttemptTrace {
 
 export interface RequestTrace {
   attempt(n: number, endpoint: { address: string; port: number; key: string }): AttemptTrace;
+  /**
+   * Adds the request span's traceparent to headers written once for every attempt (node:http:
+   * the header is written before the first attempt starts and cannot change per attempt).
+   */
+  inject(headers: Record<string, string | string[]>): void;
   event(name: string, attrs?: Attrs): void;
   /** Ends the request: its status, or the error that ended it. */
   end(result: { status?: number; grpcStatus?: number; error?: Error }): void;
 }
 
 const NOOP_ATTEMPT: AttemptTrace = { inject() {}, end() {} };
-const NOOP_REQUEST: RequestTrace = { attempt: () => NOOP_ATTEMPT, event() {}, end() {} };
+const NOOP_REQUEST: RequestTrace = { attempt: () => NOOP_ATTEMPT, inject() {}, event() {}, end() {} };
 
 export class MeshTelemetry {
   readonly #api: Api;
@@ -65,6 +84,10 @@ export class MeshTelemetry {
   readonly #faults: OTel.Counter | undefined;
   readonly #configUpdates: OTel.Counter | undefined;
   readonly #configRejected: OTel.Counter | undefined;
+  readonly #requests: OTel.Counter | undefined;
+  #policy: TelemetryPolicy = DEFAULT_TELEMETRY_POLICY;
+  /** Draws in [0, 100) for randomSamplingPercentage; replaceable for tests. */
+  readonly #random: () => number;
   readonly #meter: OTel.Meter | undefined;
   /** The global provider a late-registered SDK plugs into; checked per request (see #idle). */
   readonly #tracerProvider: OTel.TracerProvider | undefined;
@@ -84,9 +107,10 @@ export class MeshTelemetry {
   }
 
   /** `api` is the @opentelemetry/api module; typed loosely so the public types never import it. */
-  constructor(otelApi: OpenTelemetryApi, options: TelemetryOptions = {}) {
+  constructor(otelApi: OpenTelemetryApi, options: TelemetryOptions & { random?: () => number } = {}) {
     const api = otelApi as Api;
     this.#api = api;
+    this.#random = options.random ?? (() => Math.random() * 100);
     this.#spans = options.spans ?? 'all';
     this.#noopTracerProvider = new api.ProxyTracerProvider().getDelegate();
     if (this.#spans !== 'none') {
@@ -107,6 +131,7 @@ export class MeshTelemetry {
       this.#faults = meter.createCounter('meshlet.client.faults', { description: 'Injected faults (delay, abort).' });
       this.#configUpdates = meter.createCounter('meshlet.config.updates', { description: 'Config snapshots applied.' });
       this.#configRejected = meter.createCounter('meshlet.config.rejected', { description: 'Config objects or xDS resources rejected (NACKed).' });
+      this.#requests = meter.createCounter('meshlet.client.requests', { description: 'Requests sent through the mesh (Istio\'s istio_requests_total, REQUEST_COUNT).' });
     }
     const noopHistogram = api.createNoopMeter().createHistogram('noop').constructor;
     this.#metricsIdle = this.#httpDuration === undefined || this.#httpDuration.constructor === noopHistogram;
@@ -146,21 +171,38 @@ export class MeshTelemetry {
     }, [active, ejected, ejections, version]);
   }
 
+  /** The Telemetry settings in force (compiled from Telemetry objects); applies to the next request. */
+  setPolicy(policy: TelemetryPolicy): void {
+    this.#policy = policy;
+  }
+
+  get policy(): TelemetryPolicy {
+    return this.#policy;
+  }
+
+  /** Records on a counter unless a Telemetry override disabled it, with its tag overrides. */
+  #count(counter: OTel.Counter | undefined, name: string, attrs: Attrs): void {
+    if (!counter) return;
+    const o = this.#policy.metrics.get(name);
+    if (o?.disabled) return;
+    counter.add(1, applyTagOverrides(attrs, o, () => bareContext(attrs)));
+  }
+
   configApplied(source: string, rejected: number): void {
     this.#configUpdates?.add(1, { 'meshlet.config.source': source.split(':')[0]! });
     if (rejected > 0) this.#configRejected?.add(rejected, { 'meshlet.config.source': source.split(':')[0]! });
   }
 
   retried(cluster: string, reason: string): void {
-    this.#retries?.add(1, { 'meshlet.cluster': cluster, 'meshlet.retry.reason': reason });
+    this.#count(this.#retries, 'meshlet.client.retries', { 'meshlet.cluster': cluster, 'meshlet.retry.reason': reason });
   }
 
   overflowed(cluster: string, limit: string): void {
-    this.#overflows?.add(1, { 'meshlet.cluster': cluster, 'meshlet.overflow.limit': limit });
+    this.#count(this.#overflows, 'meshlet.client.overflows', { 'meshlet.cluster': cluster, 'meshlet.overflow.limit': limit });
   }
 
   faultInjected(kind: 'delay' | 'abort'): void {
-    this.#faults?.add(1, { 'meshlet.fault.type': kind });
+    this.#count(this.#faults, 'meshlet.client.faults', { 'meshlet.fault.type': kind });
   }
 
   /** Starts the logical request's span (a child of the caller's active context). */
@@ -168,7 +210,18 @@ export class MeshTelemetry {
     if (this.idle()) return NOOP_REQUEST;
     const started = performance.now();
     const api = this.#api;
-    const parent = api.context.active();
+    const tracing = this.#policy.tracing;
+    let parent = api.context.active();
+    let traced = !tracing.disableSpanReporting;
+    // Envoy's random sampling applies only when no decision was made upstream of this request.
+    if (traced && tracing.randomSamplingPercentage !== undefined && !api.trace.getSpanContext(parent)) {
+      if (!(this.#random() < tracing.randomSamplingPercentage)) {
+        traced = false;
+        // Carry the "not sampled" decision on, as the sidecar does.
+        parent = api.trace.setSpanContext(parent, { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: api.TraceFlags.NONE });
+      }
+    }
+    const propagate = !tracing.disableContextPropagation;
     const attrs: Attrs = {
       ...(info.protocol === 'http'
         ? { 'http.request.method': info.method, 'url.full': info.url }
@@ -177,11 +230,18 @@ export class MeshTelemetry {
       'server.port': info.serverPort,
       ...info.mesh,
     };
-    const span = this.#tracer?.startSpan(info.protocol === 'http' ? info.method : info.method, { kind: api.SpanKind.CLIENT, attributes: attrs }, parent);
+    for (const tag of tracing.customTags) {
+      const v = tag.value(info.headers);
+      if (v !== undefined) attrs[tag.name] = v;
+    }
+    const span = traced ? this.#tracer?.startSpan(info.method, { kind: api.SpanKind.CLIENT, attributes: attrs }, parent) : undefined;
     const spanCtx = span ? api.trace.setSpan(parent, span) : parent;
-    const histogram = info.protocol === 'http' ? this.#httpDuration : this.#rpcDuration;
-    const tracer = this.#spans === 'all' ? this.#tracer : undefined;
-    if (!span && !histogram) return NOOP_REQUEST;
+    const histogramName = info.protocol === 'http' ? 'http.client.request.duration' : 'rpc.client.call.duration';
+    const histogram = this.#policy.metrics.get(histogramName)?.disabled ? undefined : info.protocol === 'http' ? this.#httpDuration : this.#rpcDuration;
+    const tracer = traced && this.#spans === 'all' ? this.#tracer : undefined;
+    const policy = this.#policy;
+    // Sampled out or not reported: still carry the decision (and count the request).
+    if (!span && !histogram && !this.#requests && traced) return NOOP_REQUEST;
     return {
       attempt: (n, endpoint) => {
         const attemptAttrs: Attrs = {
@@ -193,10 +253,10 @@ export class MeshTelemetry {
           'meshlet.endpoint': endpoint.key,
           ...(n > 1 && { 'http.request.resend_count': n - 1 }),
         };
-        const a = tracer?.startSpan(info.protocol === 'http' ? info.method : info.method, { kind: api.SpanKind.CLIENT, attributes: attemptAttrs }, spanCtx);
+        const a = tracer?.startSpan(info.method, { kind: api.SpanKind.CLIENT, attributes: attemptAttrs }, spanCtx);
         const injectCtx = a ? api.trace.setSpan(spanCtx, a) : spanCtx;
         return {
-          inject: (headers) => api.propagation.inject(injectCtx, headers, HEADER_SETTER),
+          inject: (headers) => { if (propagate) api.propagation.inject(injectCtx, headers, HEADER_SETTER); },
           end: (r) => {
             if (!a) return;
             if (r.status !== undefined) a.setAttribute('http.response.status_code', r.status);
@@ -212,6 +272,7 @@ export class MeshTelemetry {
           },
         };
       },
+      inject: (headers) => api.propagation.inject(spanCtx, headers, HEADER_SETTER),
       event: (name, eventAttrs) => span?.addEvent(name, eventAttrs),
       end: (r) => {
         const metricAttrs: Attrs = info.protocol === 'http'
@@ -222,7 +283,14 @@ export class MeshTelemetry {
         if (r.grpcStatus !== undefined) metricAttrs['rpc.grpc.status_code'] = r.grpcStatus;
         if (r.error) metricAttrs['error.type'] = errorType(r.error);
         else if (r.status !== undefined && r.status >= 500) metricAttrs['error.type'] = String(r.status);
-        histogram?.record((performance.now() - started) / 1000, metricAttrs);
+        const ctx = (): TagContext => ({
+          method: info.method, host: info.serverAddress, path: info.path ?? '', scheme: info.protocol === 'http' ? 'http' : 'grpc', port: info.serverPort,
+          headers: info.headers, status: r.status, grpcStatus: r.grpcStatus,
+          cluster: info.mesh['meshlet.cluster'] as string | undefined, route: info.mesh['meshlet.route'] as string | undefined,
+        });
+        histogram?.record((performance.now() - started) / 1000, applyTagOverrides(metricAttrs, policy.metrics.get(histogramName), ctx));
+        const count = policy.metrics.get('meshlet.client.requests');
+        if (!count?.disabled) this.#requests?.add(1, applyTagOverrides(metricAttrs, count, ctx));
         if (!span) return;
         if (r.status !== undefined) span.setAttribute('http.response.status_code', r.status);
         if (r.error || (r.status !== undefined && r.status >= 500)) {
@@ -240,6 +308,12 @@ const HEADER_SETTER: OTel.TextMapSetter<Record<string, string | string[]>> = {
     carrier[key] = value;
   },
 };
+
+/** What a counter outside a request can offer tag expressions: its cluster, nothing else. */
+function bareContext(attrs: Attrs): TagContext {
+  const cluster = attrs['meshlet.cluster'];
+  return { method: '', host: '', path: '', scheme: '', port: 0, headers: undefined, status: undefined, grpcStatus: undefined, cluster: typeof cluster === 'string' ? cluster : undefined, route: undefined };
+}
 
 /** `error.type`: the mesh's error code, or the error's class name. */
 function errorType(err: Error): string {

@@ -93,7 +93,8 @@ function creationMillis(o: MeshObject): number {
 /** The `istio.config` metadata istiod attaches to routes and clusters (util.BuildConfigInfoMetadata). */
 export function configPath(obj: MeshObject): string {
   const group =
-    obj.kind === 'PeerAuthentication' || obj.kind === 'AuthorizationPolicy' ? 'security.istio.io'
+    obj.kind === 'PeerAuthentication' || obj.kind === 'AuthorizationPolicy' || obj.kind === 'RequestAuthentication' ? 'security.istio.io'
+    : obj.kind === 'Telemetry' ? 'telemetry.istio.io'
     : obj.kind === 'HTTPRoute' || obj.kind === 'GRPCRoute' ? 'gateway.networking.k8s.io'
     : 'networking.istio.io';
   const kebab = obj.kind.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();

@@ -9,6 +9,9 @@
 //  - the chain's HttpConnectionManager: an inline RouteConfiguration "inbound" (every path, a
 //    NonForwardingAction), then the RBAC filters of the AuthorizationPolicies selecting the
 //    workload ("envoy.filters.http.rbac.DENY", then "envoy.filters.http.rbac"), then the router.
+//  - Beyond grpcgen: the RequestAuthentication policies of the workload as the jwt_authn filter
+//    istiod's sidecar generator writes, first in the chain and marked optional, so a gRPC
+//    server that does not know it (grpc-js-xds) still accepts the listener.
 // istiod answers only for ports where a Service selects the workload; `meshlet xds` answers for
 // any port (docs/istiod-differences.md).
 
@@ -19,7 +22,9 @@ import { DOWNSTREAM_TLS_CONTEXT, TLS_TRANSPORT_SOCKET } from '../../security/clu
 import { TYPE_URL, type Listener } from '../../xds/resources.ts';
 import { istioCommonTlsContext } from './compile-cluster-tls.ts';
 import type { ClientIdentity } from './compile-context.ts';
-import type { AuthorizationPolicy, MeshObject, PeerAuthentication } from '../types.ts';
+import type { AuthorizationPolicy, MeshObject, PeerAuthentication, RequestAuthentication } from '../types.ts';
+import { applicableRequestAuthentications, compileJwtAuthn } from '../../security/jwt/jwt-config.ts';
+import { jwtAuthnFilterConfig } from '../../security/jwt/jwt-filter.ts';
 
 export const SERVER_LISTENER_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
 
@@ -44,6 +49,8 @@ export function compileInboundListener(name: string, objects: readonly MeshObjec
   let mode = mtlsModeForPort(peer, address.port);
   if (mode === 'PERMISSIVE') mode = client.labels['security.istio.io/tlsMode'] === 'istio' ? 'STRICT' : 'DISABLE';
   const authz = applicablePolicies(objects.filter((o): o is AuthorizationPolicy => o.kind === 'AuthorizationPolicy'), workload, client.rootNamespace);
+  const jwt = compileJwtAuthn(applicableRequestAuthentications(objects.filter((o): o is RequestAuthentication => o.kind === 'RequestAuthentication'), workload, client.rootNamespace));
+  const jwtFilter = jwt ? [{ name: 'envoy.filters.http.jwt_authn', typedConfig: jwtAuthnFilterConfig(jwt), isOptional: true }] : [];
   const rbac = compileRbacFilters(authz).map((typedConfig) => ({
     name: typedConfig.rules.action === 'DENY' ? 'envoy.filters.http.rbac.DENY' : 'envoy.filters.http.rbac',
     typedConfig,
@@ -59,7 +66,7 @@ export function compileInboundListener(name: string, objects: readonly MeshObjec
           name: 'inbound',
           virtualHosts: [{ domains: ['*'], routes: [{ match: { prefix: '/' }, nonForwardingAction: {} }] }],
         },
-        httpFilters: [...rbac, ROUTER],
+        httpFilters: [...jwtFilter, ...rbac, ROUTER],
       },
     }],
   };

@@ -5,6 +5,8 @@
 import type { MeshObject } from '../types.ts';
 import { AUTHORIZATION_POLICY_KIND } from '../validate/validate-authorization-policy.ts';
 import { GRPC_ROUTE_KIND, HTTP_ROUTE_KIND } from '../validate/validate-gateway-api.ts';
+import { REQUEST_AUTHENTICATION_KIND } from '../validate/validate-request-authentication.ts';
+import { TELEMETRY_KIND } from '../validate/validate-telemetry.ts';
 
 export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string; versions: readonly string[] }>> = {
   VirtualService: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
@@ -13,6 +15,10 @@ export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string;
   WorkloadEntry: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   PeerAuthentication: { group: 'security.istio.io', versions: ['v1', 'v1beta1'] },
   AuthorizationPolicy: AUTHORIZATION_POLICY_KIND,
+  // JWT for the server helpers (security/jwt/).
+  RequestAuthentication: REQUEST_AUTHENTICATION_KIND,
+  // Tracing and metric settings for the client's OpenTelemetry instruments.
+  Telemetry: TELEMETRY_KIND,
   // Gateway API routes for the mesh (GAMMA): parentRefs naming a Service or ServiceEntry.
   HTTPRoute: HTTP_ROUTE_KIND,
   GRPCRoute: GRPC_ROUTE_KIND,

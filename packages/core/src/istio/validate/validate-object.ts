@@ -9,6 +9,8 @@ import { checkLabelKey, checkLabels, type FieldPath, type Report, type Validatio
 import { validateDestinationRule } from './validate-destination-rule.ts';
 import { validatePeerAuthentication } from './validate-peer-authentication.ts';
 import { authorizationPolicySchema, validateAuthorizationPolicy } from './validate-authorization-policy.ts';
+import { requestAuthenticationSchema, validateRequestAuthentication } from './validate-request-authentication.ts';
+import { telemetrySchema, validateTelemetry } from './validate-telemetry.ts';
 import { checkShape, type Schema } from './validate-schema.ts';
 import { grpcRouteSchema, httpRouteSchema, validateGrpcRoute, validateHttpRoute } from './validate-gateway-api.ts';
 import { destinationRuleSchema } from './validate-schema-destination-rule.ts';
@@ -34,6 +36,8 @@ const RULES: Readonly<Record<MeshObject['kind'], KindRules>> = {
   WorkloadEntry: { schema: workloadEntrySchema(), specRequired: true, validate: validateWorkloadEntry },
   PeerAuthentication: { schema: peerAuthenticationSchema, specRequired: false, validate: validatePeerAuthentication },
   AuthorizationPolicy: { schema: authorizationPolicySchema, specRequired: false, validate: validateAuthorizationPolicy },
+  RequestAuthentication: { schema: requestAuthenticationSchema, specRequired: false, validate: validateRequestAuthentication },
+  Telemetry: { schema: telemetrySchema, specRequired: false, validate: validateTelemetry },
   HTTPRoute: { schema: httpRouteSchema, specRequired: true, validate: validateHttpRoute },
   GRPCRoute: { schema: grpcRouteSchema, specRequired: true, validate: validateGrpcRoute },
 };

@@ -1,0 +1,125 @@
+// The connection pools of mesh traffic, one per cluster transport, for either HTTP adapter (an
+// undici Agent per cluster for MeshAgent, a node:http pool set per cluster for MeshHttpAgent;
+// DESIGN: "undici Agent per cluster"). Inside each, connections are pooled per endpoint, so a
+// cluster's connection settings apply to all its endpoints. Transports of clusters that leave the
+// config are closed gracefully: requests in flight finish on them.
+//
+// TLS clusters get the certificates of the moment in their connect options; the certificates'
+// version is part of the transport's signature, so a rotation builds a new transport for new
+// requests while the old one drains — in-flight requests finish on the connections they have.
+
+import type { ConnectionOptions } from 'node:tls';
+import { CertificateError, endpointTransport, type ClusterConfig, type ClusterTls, type EndpointState, type MeshSnapshot, type ResolvedTls, type TlsCredentials } from '@meshlet/core';
+import { tlsConnectOptions } from './tls-connect.ts';
+
+/** How a transport reaches a cluster's endpoints: mesh TLS (if any) and a Unix socket path (if any). */
+export interface TransportConnect {
+  /** TLS options and the ALPN list to offer; undefined = plaintext. */
+  readonly tls: { readonly options: ConnectionOptions; readonly alpn: readonly string[] } | undefined;
+  readonly socketPath: string | undefined;
+}
+
+export interface TransportFactory<T> {
+  create(cluster: ClusterConfig, connect: TransportConnect): T;
+  /** Lets requests in flight finish, then closes. */
+  close(transport: T): Promise<void>;
+  destroy(transport: T, err: Error | undefined): Promise<void>;
+}
+
+// Everything about a cluster that shapes its connections. A change replaces the transport (the
+// old one drains); anything else about the cluster leaves connections alone.
+function transportSignature(cluster: ClusterConfig): string {
+  const c = cluster.connections;
+  return `${cluster.connectTimeoutMs}|${cluster.limits.maxConnections}|${c.maxRequestsPerConnection ?? ''}|${c.idleTimeoutMs ?? ''}`;
+}
+
+/**
+ * Envoy's max_connections is per cluster; both adapters pool per endpoint, so the cluster's
+ * budget is shared out evenly (at least one connection each). undefined: no limit.
+ */
+export function connectionsPerEndpoint(cluster: ClusterConfig): number | undefined {
+  const max = cluster.limits.maxConnections;
+  if (max >= 4294967295) return undefined;
+  return Math.max(1, Math.floor(max / Math.max(1, cluster.endpoints.length)));
+}
+
+// ALPN offered to a TLS cluster: the transport socket's own list; else, for mesh (ISTIO_MUTUAL)
+// clusters, what a sidecar's istio.alpn filter sends for HTTP/1.1 — so a PERMISSIVE sidecar
+// picks its mTLS HTTP chain — followed by "http/1.1" for servers that are not Envoy.
+const MESH_ALPN = ['istio-http/1.1', 'istio', 'http/1.1'] as const;
+function alpnFor(tls: ClusterTls): readonly string[] {
+  if (tls.alpn.length > 0) return tls.alpn.includes('http/1.1') ? tls.alpn : [...tls.alpn, 'http/1.1'];
+  return tls.certificate?.chain.kind === 'provider' ? MESH_ALPN : ['http/1.1'];
+}
+
+export class TransportTable<T> {
+  #entries = new Map<string, { transport: T; signature: string; cluster: ClusterConfig; epoch: number; tls: boolean }>();
+  readonly #factory: TransportFactory<T>;
+  readonly #credentials: TlsCredentials | undefined;
+
+  constructor(factory: TransportFactory<T>, credentials?: TlsCredentials) {
+    this.#factory = factory;
+    this.#credentials = credentials;
+  }
+
+  /** Does this endpoint of the cluster get TLS from the mesh? */
+  usesTls(cluster: ClusterConfig, endpoint: EndpointState): boolean {
+    return endpointTransport(cluster, endpoint, this.#credentials).tls !== undefined;
+  }
+
+  for(cluster: ClusterConfig, endpoint: EndpointState): T {
+    const socketPath = endpoint.socketPath;
+    // The endpoint's TLS: the cluster's, or one of its transport socket matches (auto-mTLS).
+    const { tls: settings, slot } = endpointTransport(cluster, endpoint, this.#credentials);
+    // Unix-socket endpoints need their own transport: the socket path is a connection option;
+    // so does each transport socket a cluster's matches give some of its endpoints.
+    let key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
+    if (slot !== '') key += slot;
+    const cur = this.#entries.get(key);
+    // Hot path: the same (immutable) cluster config, and no certificate changed since.
+    const epoch = this.#credentials?.epoch ?? 0;
+    if (cur && cur.cluster === cluster && (!settings || cur.epoch === epoch)) return cur.transport;
+    // Throws CertificateError when the certificates are missing: the attempt fails, nothing is
+    // sent in plaintext.
+    const tls = settings ? this.#tls(cluster, settings) : undefined;
+    const signature = tls ? `${transportSignature(cluster)}|${tls.signature}` : transportSignature(cluster);
+    if (cur && cur.signature === signature) {
+      cur.cluster = cluster;
+      cur.epoch = epoch;
+      return cur.transport;
+    }
+    if (cur) void this.#factory.close(cur.transport);
+    const transport = this.#factory.create(cluster, { tls: tls && { options: tls.connect, alpn: alpnFor(settings!) }, socketPath });
+    this.#entries.set(key, { transport, signature, cluster, epoch, tls: tls !== undefined });
+    return transport;
+  }
+
+  #tls(cluster: ClusterConfig, t: ClusterTls): { signature: string; connect: ConnectionOptions } {
+    if (!this.#credentials) throw new CertificateError(`cluster ${cluster.name} requires TLS but this transport has no mesh credentials`);
+    const material: ResolvedTls = this.#credentials.resolve(t);
+    const signature = `${material.version}|${material.verify}|${t.sni ?? ''}|${t.alpn.join(',')}|${t.subjectAltNames.map((s) => `${s.sanType ?? '*'}=${s.text}`).join(',')}`;
+    return { signature, connect: tlsConnectOptions(cluster, t, material) };
+  }
+
+  /** Closes the transports of clusters the new snapshot no longer has. */
+  reconcile(snapshot: MeshSnapshot): void {
+    for (const [key, t] of this.#entries) {
+      if (!snapshot.clusters.has(key.split(' ')[0]!)) {
+        this.#entries.delete(key);
+        void this.#factory.close(t.transport);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#entries.values()];
+    this.#entries.clear();
+    await Promise.all(all.map((t) => this.#factory.close(t.transport)));
+  }
+
+  async destroy(err?: Error): Promise<void> {
+    const all = [...this.#entries.values()];
+    this.#entries.clear();
+    await Promise.all(all.map((t) => this.#factory.destroy(t.transport, err)));
+  }
+}
