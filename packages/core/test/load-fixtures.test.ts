@@ -7,10 +7,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../src/config/config-error.ts';
 import { loadConfigFiles } from '../src/istio/load/load-files.ts';
+import { HANDLED_KINDS } from '../src/istio/load/load-kinds.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { documents, expectedError, fixtureFiles, fixturePath, nameOf } from './istio-fixtures.ts';
 
-const KINDS = ['virtualservice', 'destinationrule', 'serviceentry', 'workloadentry', 'peerauthentication', 'authorizationpolicy', 'httproute', 'grpcroute'];
+/** Every kind Meshlet reads has a valid and an invalid file, named by its lowercased kind. */
+const KINDS = Object.keys(HANDLED_KINDS).map((k) => k.toLowerCase());
 
 describe('Istio validation fixtures', () => {
   it('has a valid and an invalid file for every kind Meshlet reads', () => {
