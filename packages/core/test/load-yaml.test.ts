@@ -183,6 +183,26 @@ metadata: {name: not-istio}
     expect(objects[0]?.spec).not.toHaveProperty('http.0.retires');
   });
 
+  it('treats field names Object.prototype has (constructor, toString) as unknown, not as known fields', () => {
+    // Found by the CRD fuzzer: "constructor" in an AuthorizationPolicy operation passed the
+    // schema as a known field, and the validator then crashed iterating it as a list.
+    const text = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: p, namespace: default }
+spec:
+  rules:
+    - to: [{ operation: { methods: [GET], constructor: CLUSTER_PROVIDED } }]
+      when: [{ key: source.namespace, values: [a], toString: x }]
+`;
+    const { objects, problems } = parseConfigText(text, 'p.yaml');
+    expect(problems.map((p) => [p.severity, p.field])).toEqual([
+      ['warning', 'spec.rules[0].to[0].operation.constructor'],
+      ['warning', 'spec.rules[0].when[0].toString'],
+    ]);
+    expect(objects).toHaveLength(1);
+    expect(Object.hasOwn(objects[0]?.spec.rules?.[0]?.to?.[0]?.operation ?? {}, 'constructor')).toBe(false);
+  });
+
   it('reports a duplicate object and keeps the first', () => {
     const text = `${vs('a')}---\n${vs('a').replace('host: reviews', 'host: ratings')}`;
     const { objects, problems } = parseConfigText(text, 'd.yaml');

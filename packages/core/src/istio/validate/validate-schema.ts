@@ -163,20 +163,21 @@ export function checkShape(value: unknown, schema: Schema, path: FieldPath, repo
     if (!isPlainObject(v)) return typeError(p, `expected an object, got ${describe(v)}`);
     dropNulls(v);
     for (const k of Object.keys(v)) {
-      if (!(k in s.fields)) {
+      // Own fields only: `k in` would take "constructor" or "toString" for known fields.
+      if (!Object.hasOwn(s.fields, k)) {
         report.warn([...p, k], `unknown field "${k}"; ignored`);
         delete v[k];
       }
     }
     for (const r of s.required ?? []) {
-      if (!(r in v)) typeError([...p, r], `${r} is required`);
+      if (!Object.hasOwn(v, r)) typeError([...p, r], `${r} is required`);
     }
     for (const group of s.oneOf ?? []) {
-      const set = group.filter((f) => f in v);
+      const set = group.filter((f) => Object.hasOwn(v, f));
       if (set.length > 1) error([...p, set[1] as string], `only one of ${group.join(', ')} may be set (found ${set.join(' and ')})`);
     }
     for (const [k, fs] of Object.entries(s.fields)) {
-      if (k in v) walk(v[k], fs, [...p, k]);
+      if (Object.hasOwn(v, k)) walk(v[k], fs, [...p, k]);
     }
   }
 }
