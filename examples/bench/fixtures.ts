@@ -95,7 +95,7 @@ export async function startXds(repo: string, configDir: string, dir: string): Pr
   writeFileSync(bootstrap, JSON.stringify({
     xds_servers: [{ server_uri: address, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
     // grpc-js-xds requires node.locality to be present, even empty.
-    node: { id: 'sidecar~127.0.0.1~bench-client.default~default.svc.cluster.local', locality: {}, metadata: { NAMESPACE: 'default' } },
+    node: { id: 'sidecar~127.0.0.1~bench-client.default~default.svc.cluster.local', locality: {}, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
   }, null, 2));
   return { address, bootstrap, stop: () => proc.kill('SIGTERM') };
 }

@@ -9,9 +9,12 @@
 //      process's CPU time (user + system) from createMesh() to the published snapshot, which
 //      covers decoding, per-resource validation, ACKs, the subscription walk and the snapshot
 //      build. Plus one endpoint change in that mesh (an EDS push: SotW resends every
-//      assignment, delta only the changed one).
+//      assignment, delta only the changed one). Both xDS profiles: proxyless (istiod's grpc
+//      generator's form: an API listener and route table per service) and sidecar (the Envoy
+//      sidecar's: one listener and route table per port, every cluster), with the heap each
+//      snapshot holds (after a full collection) and the cost of one routing decision.
 //
-//   node --conditions=source examples/bench/xds-apply.ts [services=1000]
+//   node --conditions=source --expose-gc examples/bench/xds-apply.ts [services=1000]
 //
 // Writes docs/bench-xds-apply.md. Numbers from one run on one machine; compare within a run.
 
@@ -31,6 +34,9 @@ const tmp = (p: string): string => mkdtempSync(join(tmpdir(), `meshlet-bench-${p
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.9 * xs.length))]!;
 const cpuMs = (since: NodeJS.CpuUsage): number => { const u = process.cpuUsage(since); return (u.user + u.system) / 1000; };
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const heapMb = (): number => { gc?.(); gc?.(); return process.memoryUsage().heapUsed / 2 ** 20; };
 
 function bootstrap(dir: string, address: string, delta: boolean): string {
   const file = join(dir, `bootstrap-${delta ? 'delta' : 'sotw'}.json`);
@@ -118,24 +124,49 @@ async function startXdsProcess(dir: string): Promise<{ address: string; stop(): 
 }
 
 interface ScaleRow {
+  profile: Profile;
   protocol: string;
   resources: number;
+  heapMb: number;
+  decideUs: number;
   applyCpuMs: number;
   applyWallMs: number;
   endpointChangeCpuMs: number;
   endpointChangeWallMs: number;
 }
 
-async function largeSnapshot(dir: string, address: string, delta: boolean): Promise<ScaleRow> {
+type Profile = 'proxyless' | 'sidecar';
+
+/** One routing decision, averaged over 100 services × 1,000 requests (virtual hosts cached after the first), best of 7 rounds. */
+function decideMicros(mesh: Mesh): number {
+  const hosts = Array.from({ length: 100 }, (_, i) => `svc-${i * Math.floor(SERVICES / 100)}.ns-${(i * Math.floor(SERVICES / 100)) % 50}.svc.cluster.local`);
+  const views = hosts.map((h) => requestView('GET', 'http', `${h}:8080`, '/', {}));
+  for (let i = 0; i < hosts.length; i++) if (mesh.decide(views[i]!, hosts[i]!, 8080).kind !== 'forward') throw new Error(`${hosts[i]} is not routed`);
+  // The best of 7 rounds: on a shared machine the slowest rounds measure the neighbours.
+  let best = Infinity;
+  for (let k = 0; k < 7; k++) {
+    const t0 = performance.now();
+    for (let r = 0; r < 1000; r++) for (let i = 0; i < hosts.length; i++) mesh.decide(views[i]!, hosts[i]!, 8080);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (best * 1000) / (hosts.length * 1000);
+}
+
+async function largeSnapshot(dir: string, address: string, delta: boolean, profile: Profile): Promise<ScaleRow> {
   const bs = bootstrap(tmp('bs'), address, delta);
+  const heap0 = heapMb();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const mesh = await createMesh({ bootstrap: bs, listeners: '*', logger: silentLogger, xds: { initialFetchTimeoutMs: 120_000 } });
+  const mesh = await createMesh({ bootstrap: bs, listeners: '*', logger: silentLogger, xds: { initialFetchTimeoutMs: 120_000, generator: profile === 'sidecar' ? 'sidecar' : 'grpc' } });
   const applyWallMs = performance.now() - t0;
   const applyCpuMs = cpuMs(cpu0);
-  if (mesh.snapshot.services.size !== SERVICES) throw new Error(`expected ${SERVICES} services, got ${mesh.snapshot.services.size}`);
+  const heap = heapMb() - heap0;
+  for (const host of ['svc-0.ns-0.svc.cluster.local', `svc-${SERVICES - 1}.ns-${(SERVICES - 1) % 50}.svc.cluster.local`]) {
+    if (mesh.explain({ url: `http://${host}:8080/` }).action !== 'forward') throw new Error(`${profile}: ${host} is not routed`);
+  }
+  const decideUs = decideMicros(mesh);
   const resources = mesh.configDump().xds!.resources.length;
-  progress(`${delta ? 'delta' : 'SotW'}: applied ${resources} resources in ${applyWallMs.toFixed(0)} ms`);
+  progress(`${profile} ${delta ? 'delta' : 'SotW'}: applied ${resources} resources in ${applyWallMs.toFixed(0)} ms, ${heap.toFixed(1)} MB heap`);
 
   // One endpoint changes: the server recompiles (its own process) and pushes.
   const objects = generateMesh(SERVICES, SERVICES * 4);
@@ -156,7 +187,7 @@ async function largeSnapshot(dir: string, address: string, delta: boolean): Prom
   const endpointChangeWallMs = performance.now() - t1;
   const endpointChangeCpuMs = cpuMs(cpu1);
   await mesh.close();
-  return { protocol: delta ? 'delta' : 'SotW', resources, applyCpuMs, applyWallMs, endpointChangeCpuMs, endpointChangeWallMs };
+  return { profile, protocol: delta ? 'delta' : 'SotW', resources, heapMb: heap, decideUs, applyCpuMs, applyWallMs, endpointChangeCpuMs, endpointChangeWallMs };
 }
 
 function writeMeshYaml(dir: string, objects: ReturnType<typeof generateMesh>): void {
@@ -177,14 +208,18 @@ writeMeshYaml(dir, generateMesh(SERVICES, SERVICES * 4));
 const server = await startXdsProcess(dir);
 const rows: ScaleRow[] = [];
 try {
-  // Warm-up run so the JIT is not billed to the first protocol measured.
-  await largeSnapshot(dir, server.address, false);
-  writeMeshYaml(dir, generateMesh(SERVICES, SERVICES * 4));
-  await new Promise((r) => setTimeout(r, 500));
-  for (const delta of [false, true]) {
-    rows.push(await largeSnapshot(dir, server.address, delta));
+  // Warm-up runs so the JIT is not billed to the first profile measured.
+  for (const profile of ['proxyless', 'sidecar'] as const) {
+    await largeSnapshot(dir, server.address, false, profile);
     writeMeshYaml(dir, generateMesh(SERVICES, SERVICES * 4));
     await new Promise((r) => setTimeout(r, 500));
+  }
+  for (const profile of ['proxyless', 'sidecar'] as const) {
+    for (const delta of [false, true]) {
+      rows.push(await largeSnapshot(dir, server.address, delta, profile));
+      writeMeshYaml(dir, generateMesh(SERVICES, SERVICES * 4));
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 } finally {
   await server.stop();
@@ -194,7 +229,7 @@ const f = (n: number): string => n.toFixed(1);
 const lines = [
   '# xDS client: push-to-effect and snapshot apply cost',
   '',
-  `Measured by \`node --conditions=source examples/bench/xds-apply.ts ${SERVICES}\` on ${new Date().toISOString().slice(0, 10)} (Node ${process.version}, one run).`,
+  `Measured by \`node --conditions=source --expose-gc examples/bench/xds-apply.ts ${SERVICES}\` on ${new Date().toISOString().slice(0, 10)} (Node ${process.version}, one run).`,
   '',
   '## Push to effect (small mesh, server in-process: reload + compile + push + client apply)',
   '',
@@ -204,13 +239,17 @@ const lines = [
   '',
   `## ${SERVICES.toLocaleString('en')}-service snapshot over ADS (\`meshlet xds\` in another process; client CPU = this process's user + system time)`,
   '',
-  '| protocol | resources | apply CPU ms | apply wall ms | one endpoint change: CPU ms | wall ms |',
-  '| --- | --- | --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${f(r.endpointChangeCpuMs)} | ${f(r.endpointChangeWallMs)} |`),
+  '| profile | protocol | resources | apply CPU ms | apply wall ms | heap MB | decide µs | one endpoint change: CPU ms | wall ms |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map((r) => `| ${r.profile} | ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${gc ? f(r.heapMb) : 'run with --expose-gc'} | ${r.decideUs.toFixed(2)} | ${f(r.endpointChangeCpuMs)} | ${f(r.endpointChangeWallMs)} |`),
   '',
   'The endpoint change includes the server noticing the file (50 ms debounce) and recompiling',
   `all ${SERVICES} services; the client CPU column is the client's share only. SotW resends every`,
   'ClusterLoadAssignment of the mesh on an EDS change; delta sends the one that changed.',
+  'Heap: what the applied snapshot and the client\'s resource cache hold, after a full collection.',
+  'Decide: one routing decision (host → route → weighted cluster) in the applied snapshot.',
+  'The proxyless rows subscribe to every listener here; in use that profile fetches services on',
+  'first use, so it holds only those a process calls.',
   '',
 ];
 process.stdout.write(lines.join('\n'));

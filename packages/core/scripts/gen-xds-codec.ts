@@ -55,6 +55,12 @@ export const ROOT_TYPES = [
   'envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality',
   'envoy.extensions.load_balancing_policies.pick_first.v3.PickFirst',
   'envoy.extensions.load_balancing_policies.client_side_weighted_round_robin.v3.ClientSideWeightedRoundRobin',
+  'envoy.extensions.load_balancing_policies.random.v3.Random',
+  'envoy.extensions.load_balancing_policies.maglev.v3.Maglev',
+  // What an Envoy sidecar's listeners and clusters hold beside HTTP: TCP proxy filter chains
+  // (read to learn where the catch-all chain sends traffic) and plaintext transport sockets.
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   'envoy.service.status.v3.ClientStatusRequest',
   'envoy.service.status.v3.ClientStatusResponse',

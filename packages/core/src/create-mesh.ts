@@ -27,10 +27,23 @@ export interface MeshOptions extends IdentityOptions {
    * fetched on first use (Mesh#ensureService, or the first request to the host).
    */
   listeners?: string[] | '*';
-  /** xDS mode: reconnect back-off, does-not-exist timer, initial fetch timeout. */
+  /**
+   * xDS mode: which of istiod's generators to ask (`generator: 'sidecar'` consumes an Envoy
+   * sidecar's config; default 'grpc', the proxyless one), the listener directory, reconnect
+   * back-off, does-not-exist timer, initial fetch timeout.
+   */
   xds?: Omit<XdsSourceOptions, 'listeners'>;
   /** Re-apply config files when they change (default true). */
   watch?: boolean;
+  /**
+   * Embedded mode, at start-up: leave out objects with errors (a typo'd field, a bad regex, a
+   * file over the size limits) and start with the rest, each error logged. Default false:
+   * createMesh rejects with a ConfigError listing every error with its file:line — with no last
+   * good version to fall back on, leaving an object out would silently change where traffic goes
+   * (a split whose second route is invalid sends everything to the first). Later edits are not
+   * affected: a file whose new version has errors keeps its last good version either way.
+   */
+  skipInvalidObjects?: boolean;
   logger?: Logger;
   /**
    * Workload certificates in istio-agent's layout (cert-chain.pem, key.pem, root-cert.pem), for
@@ -71,7 +84,11 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   const certs = options.certs ?? process.env['MESHLET_CERTS'];
   if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
   if (config !== undefined) {
-    const source = new FileConfigSource(mesh, { paths: Array.isArray(config) ? config : [config], watch: options.watch ?? true });
+    const source = new FileConfigSource(mesh, {
+      paths: Array.isArray(config) ? config : [config],
+      watch: options.watch ?? true,
+      ...(options.skipInvalidObjects !== undefined && { skipInvalidObjects: options.skipInvalidObjects }),
+    });
     try {
       await source.load();
     } catch (err) {

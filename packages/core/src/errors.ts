@@ -1,6 +1,8 @@
 // Every error a request can meet inside the mesh, in one file (as undici keeps lib/core/errors.js).
 // Each carries a stable `code` and the `reason` a user needs to act on it.
 
+import { formatProblem, type ConfigProblem } from './config/config-error.ts';
+
 export class MeshError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -14,6 +16,16 @@ export class MeshError extends Error {
 export class NoRouteError extends MeshError {
   constructor(message: string) {
     super('MESHLET_NO_ROUTE', message);
+  }
+}
+
+/**
+ * The host is not a service of the mesh and Istio's outbound traffic policy is REGISTRY_ONLY:
+ * the Envoy sidecar sends such a connection to its BlackHoleCluster (sidecar profile).
+ */
+export class OutboundBlockedError extends MeshError {
+  constructor(message: string) {
+    super('MESHLET_OUTBOUND_BLOCKED', message);
   }
 }
 
@@ -65,12 +77,20 @@ export class UpstreamError extends MeshError {
   }
 }
 
-/** Config could not be loaded at start-up (at run time a bad edit is reported and skipped instead). */
+/**
+ * Config could not be loaded at start-up: a missing path, a bad bootstrap, or config files with
+ * errors (every one listed). At run time a bad edit is reported and the last good config kept.
+ */
 export class ConfigError extends MeshError {
+  /** Each problem as one line, `file:line: Kind ns/name: field: message`. */
   readonly problems: readonly string[];
-  constructor(message: string, problems: readonly string[] = []) {
-    super('MESHLET_CONFIG', problems.length ? `${message}\n  ${problems.join('\n  ')}` : message);
-    this.problems = problems;
+  /** The problems found in config files, as records (file, line, kind, namespace, name, field, message). */
+  readonly details: readonly ConfigProblem[];
+  constructor(message: string, problems: readonly string[] | readonly ConfigProblem[] = []) {
+    const lines = problems.map((p) => (typeof p === 'string' ? p : formatProblem(p)));
+    super('MESHLET_CONFIG', lines.length ? `${message}\n  ${lines.join('\n  ')}` : message);
+    this.problems = lines;
+    this.details = problems.filter((p): p is ConfigProblem => typeof p !== 'string');
   }
 }
 

@@ -9,7 +9,7 @@ import { setCookieHeader } from './router/hash-policy.ts';
 
 export interface Explanation {
   request: { method: string; authority: string; path: string };
-  /** 'forward' | 'redirect' | 'direct' | 'passthrough' (not a mesh host) | 'no-route'. */
+  /** 'forward' | 'redirect' | 'direct' | 'passthrough' (not a mesh host) | 'blocked' (not a mesh host, REGISTRY_ONLY) | 'no-route'. */
   action: string;
   service: string | null;
   routeConfig: string | null;
@@ -47,6 +47,11 @@ export function explainDecision(snapshot: MeshSnapshot, req: RequestView, host: 
   const r = routeRequest(snapshot, req, host, port, scope);
   if (r.kind === 'passthrough') {
     out.reason = `${host}:${port} is not a mesh service; the request goes out unchanged`;
+    return out;
+  }
+  if (r.kind === 'blocked') {
+    out.action = 'blocked';
+    out.reason = r.reason;
     return out;
   }
   out.service = r.service.listener;

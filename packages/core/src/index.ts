@@ -4,11 +4,14 @@
 export { createMesh, type MeshOptions } from './create-mesh.ts';
 export { MeshTelemetry, type TelemetryOptions, type RequestTrace, type AttemptTrace, type RequestInfo } from './telemetry/mesh-telemetry.ts';
 export { createAdminHandler, type AdminHandler } from './admin/admin-handler.ts';
+export { CSDS_SERVICE, CSDS_SERVICE_DEFINITION, csdsHandlers } from './admin/csds-service.ts';
 export type { ClientStatusResponse, GenericXdsConfig } from './xds/client-status.ts';
 export { decisionAttributes, subsetOf } from './telemetry/decision-attributes.ts';
 export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest } from './mesh.ts';
 export type { Explanation } from './explain.ts';
 export * from './errors.ts';
+export { formatProblem, type ConfigProblem, type Severity } from './config/config-error.ts';
+export { LOAD_LIMITS, type LoadLimits } from './istio/load/load-limits.ts';
 export type { Logger } from './logger.ts';
 export { defaultLogger, silentLogger } from './logger.ts';
 export { requestView, type RequestView, type HeaderRecord } from './router/request-view.ts';

@@ -57,6 +57,8 @@ export interface ConfigDump {
   clusters: unknown[];
   endpoints: unknown[];
   problems: string[];
+  /** Resources held but not acted on (the sidecar profile's TCP listeners and filter chains), one line each. */
+  notes?: string[];
   /** xDS mode: every subscribed resource with its version, status (ACKED, NACKED with the error, DOES_NOT_EXIST, REQUESTED) and age. */
   xds?: XdsStatusDump;
 }
@@ -230,6 +232,7 @@ export class Mesh {
       clusters: [...r.clusters.values()],
       endpoints: [...r.endpoints.values()],
       problems: [...this.#problems],
+      ...(this.#snapshot.notes?.length && { notes: [...this.#snapshot.notes] }),
       ...extra,
     };
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DestinationRuleSpec } from '../src/istio/types.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
+import { analyzeMesh } from '../src/istio/analyze/analyze-mesh.ts';
 import {
   assignment,
   client,
@@ -8,6 +9,7 @@ import {
   compile,
   destinationRule,
   endpointAddresses,
+  findings,
   messages,
   routes,
   serviceEntry,
@@ -52,10 +54,12 @@ describe('compileMesh: clusters and DestinationRules', () => {
     expect(r.problems).toEqual([]);
   });
 
-  it('warns about a subset that selects no endpoint', () => {
-    const r = withRule({ host: 'reviews', subsets: [{ name: 'v3', labels: { version: 'v3' } }] });
+  it('a subset that selects no endpoint gets an empty cluster, and the analyzers say so (IST0173)', () => {
+    const spec: DestinationRuleSpec = { host: 'reviews', subsets: [{ name: 'v3', labels: { version: 'v3' } }] };
+    const r = withRule(spec);
     expect(endpointAddresses(assignment(r, `outbound|9080|v3|${HOST}`))).toEqual([]);
-    expect(messages(r)).toEqual([expect.stringMatching(/spec.subsets\[0\].labels: subset v3 selects no endpoint/)]);
+    expect(messages(r)).toEqual([]);
+    expect(findings([SVC, destinationRule('reviews', spec)])).toEqual([expect.stringMatching(/^\[IST0173\] DestinationRule default\/reviews spec.subsets\[0\].labels: The Subset v3 defined in the DestinationRule does not select any endpoint/)]);
   });
 
   it('loadBalancer.simple → lbPolicy', () => {
@@ -180,15 +184,22 @@ describe('compileMesh: clusters and DestinationRules', () => {
   });
 
   it('merges rules for one host: subsets join by unique name, the oldest top-level policy wins', () => {
-    const r = compile([
+    const objects = [
       SVC,
       destinationRule('b', { host: 'reviews', trafficPolicy: { loadBalancer: { simple: 'RANDOM' } }, subsets: [{ name: 'v2', labels: { version: 'v2' } }, { name: 'v1', labels: { version: 'nope' } }] }, { creationTimestamp: '2024-05-01T00:00:00Z', line: 30 }),
       destinationRule('a', { host: 'reviews', trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } }, subsets: [{ name: 'v1', labels: { version: 'v1' } }] }, { creationTimestamp: '2024-01-01T00:00:00Z' }),
-    ]);
+    ];
+    const r = compile(objects);
     expect([...r.resources.clusters.keys()]).toEqual([DEFAULT, `outbound|9080|v1|${HOST}`, `outbound|9080|v2|${HOST}`]);
     expect(cluster(r, DEFAULT).lbPolicy).toBe('ROUND_ROBIN');
     expect(endpointAddresses(assignment(r, `outbound|9080|v1|${HOST}`))).toEqual(['10.0.0.1:9080']);
-    expect(r.problems.map((p) => `${p.name} ${p.line} ${p.field}`)).toEqual(['b 34 spec.subsets[1].name', 'b 32 spec.trafficPolicy']);
+    expect(r.problems).toEqual([]);
+    // What the merge leaves out is the analyzers' to report, at the losing rule's fields.
+    expect(analyzeMesh(objects).map((p) => `${p.code} ${p.name} ${p.line} ${p.field}`)).toEqual([
+      'IST0173 b 34 spec.subsets[1].labels', // version: nope selects nothing (and loses to a's v1 anyway)
+      'MSH0002 b 34 spec.subsets[1].name',
+      'MSH0002 b 32 spec.trafficPolicy',
+    ]);
   });
 
   it('a rule with a workloadSelector applies only to matching clients of its namespace', () => {
@@ -211,16 +222,16 @@ describe('compileMesh: clusters and DestinationRules', () => {
   });
 
   it('reports settings that compile to nothing', () => {
-    const r = compile([
+    const objects = [
       SVC,
       destinationRule('reviews', { host: 'reviews', trafficPolicy: { outlierDetection: { consecutiveErrors: 5 }, loadBalancer: { simple: 'RANDOM', warmup: { duration: '30s' } } } }),
       destinationRule('ghost', { host: 'ghost.example.com' }),
-    ]);
-    expect(messages(r)).toEqual([
+    ];
+    expect(messages(compile(objects))).toEqual([
       expect.stringMatching(/reviews spec.trafficPolicy.outlierDetection.consecutiveErrors: consecutiveErrors is deprecated/),
       expect.stringMatching(/reviews spec.trafficPolicy.loadBalancer.warmup: warmup applies only to ROUND_ROBIN and LEAST_REQUEST/),
-      expect.stringMatching(/ghost spec.host: no ServiceEntry declares ghost.example.com/),
     ]);
+    expect(findings(objects)).toEqual([expect.stringMatching(/^\[IST0174\] DestinationRule default\/ghost spec.host: The host ghost.example.com defined in the DestinationRule does not match any services in the mesh \(no Service or ServiceEntry declares it\)/)]);
   });
 });
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { formatProblem } from '../src/config/config-error.ts';
 import { compileMesh } from '../src/istio/compile/compile-mesh.ts';
+import { analyzeMesh } from '../src/istio/analyze/analyze-mesh.ts';
 import { convertGatewayRoutes, gatewayRuleSource } from '../src/istio/compile/compile-gateway-api.ts';
 import { Problems, type ClientIdentity } from '../src/istio/compile/compile-context.ts';
 import type { GatewayRoute } from '../src/istio/gateway-api-types.ts';
@@ -318,8 +319,10 @@ describe('GAMMA compiled to Envoy routes (gateway semantics)', () => {
     expect(rs[0]!.metadata!.filterMetadata!['istio']).toEqual({ config: '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproute/r' });
     expect(rs[1]!.match).toEqual({ pathSeparatedPrefix: '/v1', caseSensitive: true });
     expect(rs[1]!.route!.prefixRewrite).toBe('/v2');
-    // A backend with no service is reported at the HTTPRoute's rule, by file and line.
-    expect(r.problems.map(formatProblem).some((p) => p.startsWith('routes.yaml:') && p.includes('HTTPRoute default/r') && p.includes('nowhere.default.svc.cluster.local'))).toBe(true);
+    // A backend with no service is reported at the HTTPRoute's backendRef, by file and line.
+    expect(analyzeMesh(load(yaml)).map(formatProblem)).toEqual([
+      expect.stringMatching(/^routes.yaml:\d+: HTTPRoute default\/r: spec.rules\[2\].backendRefs\[0\].name: Referenced backend not found: "nowhere.default.svc.cluster.local" \(no Service or ServiceEntry declares it\); requests sent to it fail \[IST0101\]$/),
+    ]);
   });
 });
 

@@ -2,6 +2,7 @@
 // predictable (document line + path depth), so a problem's line says which field it blames.
 
 import type { ClientIdentity } from '../src/istio/compile/compile-context.ts';
+import { analyzeMesh } from '../src/istio/analyze/analyze-mesh.ts';
 import { compileMesh, type CompileResult } from '../src/istio/compile/compile-mesh.ts';
 import type {
   DestinationRuleSpec,
@@ -90,4 +91,9 @@ export function endpointAddresses(a: ClusterLoadAssignment): string[] {
 
 export function messages(r: CompileResult): string[] {
   return r.problems.map((p) => `${p.kind} ${p.namespace}/${p.name} ${p.field}: ${p.message}`);
+}
+
+/** The analyzers' findings over the same objects, as `[CODE] Kind ns/name field: message`. */
+export function findings(objects: MeshObject[]): string[] {
+  return analyzeMesh(objects).map((p) => `[${p.code}] ${p.kind} ${p.namespace}/${p.name} ${p.field}: ${p.message}`);
 }

@@ -47,7 +47,8 @@ describe('localityLbSetting.distribute (applyLocalityWeights)', () => {
       'us-east/a/2 10.0.0.2': [60, 0, 1],
       'us-west/c/ 10.0.0.3': [20, 0, 1],
     });
-    expect(cluster(r, CLUSTER).commonLbConfig).toEqual({ localityWeightedLbConfig: {} });
+    // Panic mode off, as istiod writes it for every cluster whose rule leaves it unset.
+    expect(cluster(r, CLUSTER).commonLbConfig).toEqual({ healthyPanicThreshold: { value: 0 }, localityWeightedLbConfig: {} });
     expect(messages(r)).toEqual([]);
   });
 
@@ -71,7 +72,7 @@ describe('localityLbSetting.distribute (applyLocalityWeights)', () => {
   it('enabled: false turns it all off', () => {
     const r = geo(eps, { loadBalancer: { localityLbSetting: { enabled: false, distribute: distribute.loadBalancer.localityLbSetting.distribute } } }, { locality: 'us-east/a/1' });
     expect(Object.values(groups(r)).map((g) => g[0])).toEqual([1, 1, 3, 1]);
-    expect(cluster(r, CLUSTER).commonLbConfig).toBeUndefined();
+    expect(cluster(r, CLUSTER).commonLbConfig).toEqual({ healthyPanicThreshold: { value: 0 } });
   });
 });
 
@@ -115,7 +116,7 @@ describe('localityLbSetting.failoverPriority (applyFailoverPriorities)', () => {
   it('does nothing without outlier detection (traffic could never fail over)', () => {
     const r = geo(eps, { loadBalancer: { localityLbSetting: { failoverPriority: ['version'] } } }, who);
     expect(Object.values(groups(r)).map((g) => g[1])).toEqual([0, 0, 0]);
-    expect(cluster(r, CLUSTER).commonLbConfig).toBeUndefined();
+    expect(cluster(r, CLUSTER).commonLbConfig).toEqual({ healthyPanicThreshold: { value: 0 } });
   });
 });
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { HTTPRoute } from '../src/istio/types.ts';
 import type { Route } from '../src/xds/resources.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
-import { client, compile, destinationRule, messages, routes, serviceEntry, staticService, virtualService } from './compile-helpers.ts';
+import { analyzeMesh } from '../src/istio/analyze/analyze-mesh.ts';
+import { client, compile, destinationRule, findings, messages, routes, serviceEntry, staticService, virtualService } from './compile-helpers.ts';
 
 const HOST = 'reviews.default.svc.cluster.local';
 const RC = `outbound|9080||${HOST}`;
@@ -62,8 +63,8 @@ describe('compileMesh: VirtualService route actions', () => {
     expect(r.problems).toEqual([]);
   });
 
-  it('keeps a route to an unknown host, subset or port and warns with the field line', () => {
-    const r = compile([
+  it('keeps a route to an unknown host, subset or port; the analyzers report each at its field line (IST0101)', () => {
+    const objects = [
       SVC,
       SUBSETS,
       virtualService(
@@ -78,18 +79,26 @@ describe('compileMesh: VirtualService route actions', () => {
         },
         { line: 100 },
       ),
-    ]);
+    ];
+    const r = compile(objects);
     expect(routes(r, RC).map((x) => x.route?.cluster)).toEqual([
       'outbound|9080||ratings.default.svc.cluster.local',
       `outbound|9080|v9|${HOST}`,
       `outbound|1234||${HOST}`,
     ]);
-    expect(r.problems.map((p) => [p.severity, p.line, p.field])).toEqual([
-      ['warning', 107, 'spec.http[0].route[0].destination.host'],
-      ['warning', 107, 'spec.http[1].route[0].destination.subset'],
-      ['warning', 107, 'spec.http[2].route[0].destination.port'],
+    // Nothing here depends on the client: the analyzers report it, once, for every client.
+    expect(r.problems).toEqual([]);
+    const found = analyzeMesh(objects);
+    expect(found.map((p) => [p.code, p.severity, p.line, p.field])).toEqual([
+      ['IST0101', 'error', 107, 'spec.http[0].route[0].destination.host'],
+      ['IST0101', 'error', 108, 'spec.http[2].route[0].destination.port.number'],
+      ['IST0101', 'error', 107, 'spec.http[1].route[0].destination.subset'],
     ]);
-    expect(r.problems[1]?.message).toMatch(/unknown subset v9/);
+    expect(found.map((p) => p.message)).toEqual([
+      expect.stringMatching(/^Referenced host not found: "ratings.default.svc.cluster.local" \(no Service or ServiceEntry declares it\)/),
+      expect.stringMatching(/^Referenced host:port not found: "reviews.default.svc.cluster.local:1234" \(the service has port 9080\)/),
+      expect.stringMatching(/^Referenced host\+subset in destinationrule not found: "reviews.default.svc.cluster.local\+v9" \(the DestinationRule for reviews.default.svc.cluster.local has no subset v9\)/),
+    ]);
   });
 
   it('distinguishes a host hidden by exportTo from an undeclared one', () => {
@@ -228,20 +237,23 @@ describe('compileMesh: delegation and competing VirtualServices', () => {
     expect(r.problems.map((p) => `${p.name} ${p.line} ${p.field}`)).toEqual(['leaf 54 spec.http[1].match']);
   });
 
-  it('skips a rule whose delegate is missing or not exported to the root namespace', () => {
-    const r = compile([
+  it('skips a rule whose delegate is missing, has hosts, or is not exported to the root namespace', () => {
+    const objects = [
       SVC,
-      virtualService('root', { hosts: ['reviews'], http: [{ delegate: { name: 'nope' } }, { delegate: { name: 'private', namespace: 'team' } }, { name: 'rest', route: [{ destination: { host: 'reviews' } }] }] }),
+      virtualService('root', { hosts: ['reviews'], http: [{ delegate: { name: 'nope' } }, { delegate: { name: 'private', namespace: 'team' } }, { delegate: { name: 'root' } }, { name: 'rest', route: [{ destination: { host: 'reviews' } }] }] }),
       virtualService('private', { exportTo: ['.'], http: [{ route: [{ destination: { host: 'reviews.default.svc.cluster.local' } }] }] }, { namespace: 'team' }),
-    ]);
+    ];
+    const r = compile(objects);
     expect(routes(r, RC).map((x) => x.name)).toEqual(['rest']);
-    expect(messages(r)).toEqual([
-      expect.stringMatching(/spec.http\[0\].delegate: delegate VirtualService default\/nope not found/),
-      expect.stringMatching(/spec.http\[1\].delegate: delegate VirtualService team\/private is not exported to namespace default/),
+    expect(messages(r)).toEqual([]);
+    expect(findings(objects).filter((f) => f.startsWith('[IST0101]'))).toEqual([
+      expect.stringMatching(/^\[IST0101\] VirtualService default\/root spec.http\[0\].delegate: Referenced delegate VirtualService not found: "default\/nope"; this rule is skipped/),
+      expect.stringMatching(/^\[IST0101\] VirtualService default\/root spec.http\[1\].delegate: Referenced delegate VirtualService not found: "team\/private" is not exported to namespace default/),
+      expect.stringMatching(/^\[IST0101\] VirtualService default\/root spec.http\[2\].delegate: Referenced delegate VirtualService not found: "default\/root" has hosts/),
     ]);
   });
 
-  it('the oldest VirtualService for a host wins; the others are reported', () => {
+  it('the oldest VirtualService for a host wins; the analyzers report the conflict (IST0109)', () => {
     const objs = [
       SVC,
       virtualService('newer', { hosts: ['reviews'], http: [{ name: 'newer', route: [{ destination: { host: 'reviews' } }] }] }, { creationTimestamp: '2025-06-01T00:00:00Z', line: 40 }),
@@ -249,7 +261,11 @@ describe('compileMesh: delegation and competing VirtualServices', () => {
     ];
     const r = compile(objs);
     expect(routes(r, RC).map((x) => x.name)).toEqual(['older']);
-    expect(r.problems.map((p) => `${p.name} ${p.line} ${p.field}`)).toEqual(['newer 43 spec.hosts[0]']);
+    expect(r.problems).toEqual([]);
+    expect(analyzeMesh(objs).map((p) => `${p.code} ${p.severity} ${p.name} ${p.line} ${p.field}`)).toEqual([
+      'IST0109 error newer 43 spec.hosts[0]',
+      'IST0109 error older 4 spec.hosts[0]',
+    ]);
   });
 
   it('an exact host beats a wildcard host; the most specific wildcard wins otherwise', () => {
@@ -271,8 +287,25 @@ describe('compileMesh: delegation and competing VirtualServices', () => {
     expect(routes(compile(objs, client('other')), RC).map((x) => x.name)).toEqual(['default']);
   });
 
-  it('warns about a host no service declares', () => {
-    const r = compile([virtualService('ghost', { hosts: ['ghost.example.com'], http: [{ route: [{ destination: { host: 'ghost.example.com' } }] }] })]);
-    expect(messages(r)).toEqual([expect.stringMatching(/spec.hosts\[0\]: host ghost.example.com has no service: no ServiceEntry declares it/)]);
+  it('a host no service declares routes nothing; the analyzers say so for the host and the destination', () => {
+    const objects = [virtualService('ghost', { hosts: ['ghost.example.com'], http: [{ route: [{ destination: { host: 'ghost.example.com' } }] }] })];
+    expect(messages(compile(objects))).toEqual([]);
+    expect(findings(objects)).toEqual([
+      expect.stringMatching(/^\[IST0101\] VirtualService default\/ghost spec.http\[0\].route\[0\].destination.host: Referenced host not found: "ghost.example.com"/),
+      expect.stringMatching(/^\[MSH0001\] VirtualService default\/ghost spec.hosts\[0\]: host ghost.example.com has no service \(no Service or ServiceEntry declares it\), so these rules route nothing/),
+    ]);
+  });
+
+  it('a host hidden from the client by exportTo is the compiler\'s to report, per client', () => {
+    const objects = [
+      serviceEntry('hidden', { hosts: ['hidden.example.com'], ports: [{ number: 80, name: 'http' }], resolution: 'STATIC', endpoints: [{ address: '10.0.0.9' }], exportTo: ['.'] }, { namespace: 'owner' }),
+      virtualService('hidden', { hosts: ['hidden.example.com'], http: [{ route: [{ destination: { host: 'hidden.example.com' } }] }] }, { namespace: 'owner' }),
+    ];
+    expect(messages(compile(objects, client('owner')))).toEqual([]);
+    // Seen from namespace default, the VirtualService applies (exported everywhere) but its service is hidden.
+    expect(messages(compile(objects, client('default')))).toEqual([
+      'VirtualService owner/hidden spec.hosts[0]: host hidden.example.com has no service for namespace default: the Service or ServiceEntry declaring it is not exported there, so these rules route nothing for this client',
+    ]);
+    expect(findings(objects)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HTTPMatchRequest, HTTPRoute } from '../src/istio/types.ts';
 import type { Route } from '../src/xds/resources.ts';
-import { client, compile, routes, staticService, virtualService } from './compile-helpers.ts';
+import { client, compile, findings, routes, staticService, virtualService } from './compile-helpers.ts';
 
 const HOST = 'reviews.default.svc.cluster.local';
 const RC = `outbound|9080||${HOST}`;
@@ -94,15 +94,27 @@ describe('compileMesh: VirtualService match translation', () => {
     expect(b.map((r) => r.name)).toEqual(['first']);
   });
 
-  it('reports the first unreachable rule', () => {
-    const r = compile([
-      staticService(HOST, 9080),
+  it('a rule after a rule with no match is the analyzers\' to report (IST0130); one unreachable only for this client is the compiler\'s', () => {
+    const service = staticService(HOST, 9080);
+    const plain = [
+      service,
       virtualService('reviews', {
         hosts: ['reviews'],
         http: [{ route: [{ destination: { host: 'reviews' } }] }, { match: [{ uri: { prefix: '/x' } }], route: [{ destination: { host: 'reviews' } }] }],
       }),
-    ]);
-    expect(r.problems.map((p) => [p.field, p.message])).toEqual([['spec.http[1]', 'never used: the earlier rule spec.http[0] matches every request on port 9080']]);
+    ];
+    expect(compile(plain).problems).toEqual([]);
+    expect(findings(plain)).toEqual([expect.stringMatching(/^\[IST0130\] VirtualService default\/reviews spec.http\[1\]: rule #1 is never used/)]);
+    // A match on the client's own labels is a catch-all for this client only.
+    const forClient = [
+      service,
+      virtualService('reviews', {
+        hosts: ['reviews'],
+        http: [{ match: [{ sourceLabels: { app: 'web' } }], route: [{ destination: { host: 'reviews' } }] }, { match: [{ uri: { prefix: '/x' } }], route: [{ destination: { host: 'reviews' } }] }],
+      }),
+    ];
+    expect(compile(forClient, client('default', { app: 'web' })).problems.map((p) => [p.field, p.message])).toEqual([['spec.http[1]', 'never used: the earlier rule spec.http[0] matches every request on port 9080']]);
+    expect(findings(forClient)).toEqual([]);
   });
 
   it('selects entries by the client: sourceLabels, sourceNamespace, port, gateways', () => {

@@ -1,7 +1,7 @@
 // The config watcher against real files in a temporary directory: edits in place, editors that
 // replace the file, files appearing and disappearing, debouncing, and close().
 
-import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -107,6 +107,29 @@ describe('watchPaths', () => {
 
     changed = r.next();
     unlinkSync(join(dir, 'sub/deeper/new.yaml'));
+    await changed;
+  });
+
+  it('reports a ConfigMap volume swapping its ..data symlink, and a key symlink removed', async () => {
+    // Node's recursive watcher on Linux is silent about symlinks replaced in the directory.
+    mkdirSync(join(dir, '..2026_01_01'));
+    writeFileSync(join(dir, '..2026_01_01/mesh.yaml'), 'a: 1\n');
+    symlinkSync('..2026_01_01', join(dir, '..data'));
+    symlinkSync('..data/mesh.yaml', join(dir, 'mesh.yaml'));
+    const r = recorder();
+    watch([dir], r.onChange);
+    await sleep(SETTLE_MS);
+
+    let changed = r.next();
+    unlinkSync(join(dir, '..data'));
+    await changed;
+
+    changed = r.next();
+    symlinkSync('..2026_01_01', join(dir, '..data'));
+    await changed;
+
+    changed = r.next();
+    unlinkSync(join(dir, 'mesh.yaml'));
     await changed;
   });
 

@@ -133,8 +133,9 @@ metadata: {name: not-istio}
     expect(problems.map(formatProblem)).toEqual([
       'other.yaml:1: Gateway istio-system/gw: warning: kind Gateway (networking.istio.io/v1) is not handled by Meshlet; skipped',
       'other.yaml:9: TCPRoute default/r: warning: kind TCPRoute (gateway.networking.k8s.io/v1alpha2) is not handled by Meshlet; skipped',
-      'other.yaml:14: Deployment prod/d: warning: kind Deployment (apps/v1) is not handled by Meshlet; skipped',
       'other.yaml:18: ServiceEntry default/not-istio: warning: kind ServiceEntry (networking.k8s.io/v1) is not handled by Meshlet; skipped',
+      // Workload controllers: one note per kind, after the file's other problems.
+      "other.yaml:14: warning: kind Deployment (apps/v1): a Deployment is not an endpoint — Meshlet, like istiod, takes a Service's endpoints from its EndpointSlices (or Endpoints) and the Pods they name; skipped 1 Deployment (prod/d)",
     ]);
   });
 
@@ -175,15 +176,16 @@ metadata: {name: not-istio}
     expect(objects[0]?.source.lineOf(['spec', 'subsets', 0, 'labels', 'version'])).toBe(lineOf(text, '"version"'));
   });
 
-  it('keeps objects with warnings and prunes unknown fields', () => {
+  it('rejects an unknown field as kubectl does, naming its line and the nearest known field', () => {
     const text = vs('a').replace('  - route:', '  - retires: {attempts: 3}\n    route:');
     const { objects, problems } = parseConfigText(text, 'w.yaml');
-    expect(objects).toHaveLength(1);
-    expect(problems.map((p) => [p.severity, p.field])).toEqual([['warning', 'spec.http[0].retires']]);
-    expect(objects[0]?.spec).not.toHaveProperty('http.0.retires');
+    expect(objects).toHaveLength(0);
+    expect(problems.map(formatProblem)).toEqual([
+      `w.yaml:${lineOf(text, 'retires')}: VirtualService default/a: spec.http[0].retires: unknown field "retires"; did you mean "retries"?`,
+    ]);
   });
 
-  it('treats field names Object.prototype has (constructor, toString) as unknown, not as known fields', () => {
+  it('treats field names Object.prototype has (constructor, toString) as unknown fields, and never throws on them', () => {
     // Found by the CRD fuzzer: "constructor" in an AuthorizationPolicy operation passed the
     // schema as a known field, and the validator then crashed iterating it as a list.
     const text = `apiVersion: security.istio.io/v1
@@ -195,12 +197,11 @@ spec:
       when: [{ key: source.namespace, values: [a], toString: x }]
 `;
     const { objects, problems } = parseConfigText(text, 'p.yaml');
-    expect(problems.map((p) => [p.severity, p.field])).toEqual([
-      ['warning', 'spec.rules[0].to[0].operation.constructor'],
-      ['warning', 'spec.rules[0].when[0].toString'],
+    expect(problems.map((p) => [p.severity, p.field, p.message])).toEqual([
+      ['error', 'spec.rules[0].to[0].operation.constructor', 'unknown field "constructor"'],
+      ['error', 'spec.rules[0].when[0].toString', 'unknown field "toString"'],
     ]);
-    expect(objects).toHaveLength(1);
-    expect(Object.hasOwn(objects[0]?.spec.rules?.[0]?.to?.[0]?.operation ?? {}, 'constructor')).toBe(false);
+    expect(objects).toHaveLength(0);
   });
 
   it('reports a duplicate object and keeps the first', () => {
@@ -256,7 +257,7 @@ spec: {host: reviews}
     const { objects, problems } = parseConfigText(text, 'meta.yaml');
     expect(objects).toEqual([]);
     expect(problems.map((p) => `${p.line} ${p.severity} ${p.field}`)).toEqual([
-      '9 warning extra',
+      '9 error extra',
       '4 error metadata.name',
       '5 error metadata.namespace',
       '6 error metadata.labels.-bad',

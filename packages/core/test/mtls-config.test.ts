@@ -120,11 +120,39 @@ describe('DestinationRule tls → transport socket', () => {
   });
 });
 
+describe("the sidecar's SDS secrets, read as istio-agent serves them", () => {
+  const UTC = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+  const sds = (name: string) => ({ name, sdsConfig: { apiConfigSource: { apiType: 'GRPC', grpcServices: [{ envoyGrpc: { clusterName: 'sds-grpc' } }] } } });
+  it('default / ROOTCA are the workload certificate and root', () => {
+    const r = translateTransportSocket('c', { name: 'envoy.transport_sockets.tls', typedConfig: { '@type': UTC, sni: 'outbound_.9080_._.reviews.default.svc.cluster.local', commonTlsContext: {
+      alpnProtocols: ['istio-peer-exchange', 'istio'],
+      tlsCertificateSdsSecretConfigs: [sds('default')],
+      combinedValidationContext: { defaultValidationContext: { matchSubjectAltNames: [{ exact: 'spiffe://cluster.local/ns/default/sa/reviews' }] }, validationContextSdsSecretConfig: sds('ROOTCA') },
+    } } });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value!.certificate).toEqual({ chain: { kind: 'provider', instance: 'default', certificateName: 'default' }, key: { kind: 'provider', instance: 'default', certificateName: 'default' } });
+    expect(r.value!.trust).toEqual({ kind: 'provider', instance: 'default', certificateName: 'ROOTCA' });
+    expect(r.value!.sni).toBe('outbound_.9080_._.reviews.default.svc.cluster.local');
+  });
+  it('file-cert: / file-root: are the DestinationRule files; file-root:system the system roots', () => {
+    const r = translateTransportSocket('c', { name: 'envoy.transport_sockets.tls', typedConfig: { '@type': UTC, commonTlsContext: {
+      tlsCertificateSdsSecretConfigs: [sds('file-cert:/etc/certs/c.pem~/etc/certs/k.pem')],
+      combinedValidationContext: { defaultValidationContext: {}, validationContextSdsSecretConfig: sds('file-root:/etc/certs/ca.pem') },
+    } } });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value!.certificate).toEqual({ chain: { kind: 'file', path: '/etc/certs/c.pem' }, key: { kind: 'file', path: '/etc/certs/k.pem' } });
+    expect(r.value!.trust).toEqual({ kind: 'file', path: '/etc/certs/ca.pem' });
+    const system = translateTransportSocket('c', { name: 'envoy.transport_sockets.tls', typedConfig: { '@type': UTC, commonTlsContext: { combinedValidationContext: { defaultValidationContext: {}, validationContextSdsSecretConfig: sds('file-root:system') } } } });
+    expect(system.ok && system.value!.trust).toEqual({ kind: 'system' });
+  });
+});
+
 describe('transport socket NACKs name the field and keep the cluster from going plaintext', () => {
   const UTC = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
   const cases: [string, object, RegExp][] = [
     ['unknown socket', { name: 'envoy.transport_sockets.alts' }, /transportSocket\.name: "envoy\.transport_sockets\.alts" is not supported/],
-    ['SDS', { name: 'envoy.transport_sockets.tls', typedConfig: { '@type': UTC, commonTlsContext: { tlsCertificateSdsSecretConfigs: [{ name: 'default' }] } } }, /commonTlsContext: SDS secrets are not supported/],
+    ['SDS secret from a credentialName', { name: 'envoy.transport_sockets.tls', typedConfig: { '@type': UTC, commonTlsContext: { tlsCertificateSdsSecretConfigs: [{ name: 'kubernetes://client-cert' }] } } }, /tlsCertificateSdsSecretConfigs\[0\]\.name: SDS secret "kubernetes:\/\/client-cert" is not one Meshlet can read/],
+    ['SDS root from a credentialName', { name: 'envoy.transport_sockets.tls', typedConfig: { '@type': UTC, commonTlsContext: { combinedValidationContext: { defaultValidationContext: {}, validationContextSdsSecretConfig: { name: 'kubernetes://ca-cacert' } } } } }, /combinedValidationContext\.validationContextSdsSecretConfig\.name: SDS secret "kubernetes:\/\/ca-cacert"/],
     ['SAN without CA', { name: 'envoy.transport_sockets.tls', typedConfig: { '@type': UTC, commonTlsContext: { validationContext: { matchSubjectAltNames: [{ exact: 'x' }] } } } }, /validationContext: SAN matching needs a trusted CA/],
     ['provider without instance', { name: 'envoy.transport_sockets.tls', typedConfig: { '@type': UTC, commonTlsContext: { tlsCertificateProviderInstance: {} } } }, /tlsCertificateProviderInstance\.instanceName: required/],
     ['bad typed SAN', { name: 'envoy.transport_sockets.tls', typedConfig: { '@type': UTC, commonTlsContext: { validationContext: { trustedCa: { filename: '/ca' }, matchTypedSubjectAltNames: [{ sanType: 'OTHER', matcher: { exact: 'x' } }] } } } }, /matchTypedSubjectAltNames\[0\]\.sanType: "OTHER"/],

@@ -127,7 +127,7 @@ const cases: Case[] = [
   // ---- port-level, tunnel ----
   { name: 'port-level policy without a port', error: ['spec.trafficPolicy.portLevelSettings[0].port', 'needs a port'], spec: `host: reviews\ntrafficPolicy:\n  portLevelSettings:\n  - loadBalancer: {simple: RANDOM}` },
   { name: 'port-level policy with only a port', error: ['spec.trafficPolicy.portLevelSettings[0]', 'at least one of'], spec: `host: reviews\ntrafficPolicy:\n  portLevelSettings:\n  - port: {number: 80}` },
-  { name: 'port-level retryBudget is not a field', warn: ['spec.trafficPolicy.portLevelSettings[0].retryBudget', 'unknown field'], spec: `host: reviews\ntrafficPolicy:\n  portLevelSettings:\n  - port: {number: 80}\n    tls: {mode: DISABLE}\n    retryBudget: {percent: 5}` },
+  { name: 'port-level retryBudget is not a field', error: ['spec.trafficPolicy.portLevelSettings[0].retryBudget', 'unknown field "retryBudget"'], spec: `host: reviews\ntrafficPolicy:\n  portLevelSettings:\n  - port: {number: 80}\n    tls: {mode: DISABLE}\n    retryBudget: {percent: 5}` },
   { name: 'tunnel and proxyProtocol', error: ['spec.trafficPolicy.tunnel', 'cannot be set together'], spec: `host: reviews\ntrafficPolicy:\n  tunnel: {targetHost: proxy.example.com, targetPort: 3128}\n  proxyProtocol: {version: V2}` },
   { name: 'tunnel protocol GET', error: ['spec.trafficPolicy.tunnel.protocol', 'CONNECT'], spec: `host: reviews\ntrafficPolicy:\n  tunnel: {protocol: GET, targetHost: proxy.example.com, targetPort: 3128}` },
   { name: 'tunnel port 0', error: ['spec.trafficPolicy.tunnel.targetPort', '1..65535'], spec: `host: reviews\ntrafficPolicy:\n  tunnel: {targetHost: proxy.example.com, targetPort: 0}` },

@@ -3,11 +3,13 @@
 // gets the mesh's routes, weighted splits, balancing, timeouts, retries and faults, through
 // grpc-js's own extension points: a resolver, a config selector, a load-balancing policy.
 // bindMesh() / meshServerCredentials() are the inbound side: mesh mTLS as PeerAuthentication
-// says and AuthorizationPolicy for a grpc-js server (server-credentials.ts).
+// says and AuthorizationPolicy for a grpc-js server (server-credentials.ts). register() also
+// makes grpc-js's addAdminServicesToServer serve CSDS for the mesh (admin-services.ts).
 
 import type { Mesh } from '@meshlet/core';
 import { registerMeshBalancer } from './load-balancer-mesh.ts';
 import { registerMeshResolver, setMeshSource } from './resolver-mesh.ts';
+import { registerMeshAdmin } from './admin-services.ts';
 
 export interface RegisterOptions {
   /**
@@ -28,6 +30,7 @@ export function register(mesh: Mesh, options: RegisterOptions = {}): void {
   registerMeshBalancer();
   registerMeshResolver('mesh');
   setMeshSource('mesh', mesh);
+  registerMeshAdmin(mesh);
   if (options.xds) {
     registerMeshResolver('xds');
     setMeshSource('xds', mesh);
@@ -41,4 +44,5 @@ export function unregister(schemes: readonly ('mesh' | 'xds')[] = ['mesh', 'xds'
 
 export { MeshChannelCredentials, meshCredentials, CLUSTER_ARG, type MeshCredentialsOptions } from './credentials.ts';
 export { httpToGrpcStatus } from './status-mesh.ts';
-export { bindMesh, meshServerCredentials, meshAuthorizationInterceptor, peerIdentityOfCall, type MeshBinding, type MeshServerCredentialsOptions } from './server-credentials.ts';
+export { bindMesh, meshServerCredentials, meshAuthorizationInterceptor, peerIdentityOfCall, type BindMeshOptions, type MeshBinding, type MeshServerCredentialsOptions } from './server-credentials.ts';
+export { addMeshAdminServices, registerMeshAdmin } from './admin-services.ts';

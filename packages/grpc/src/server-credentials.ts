@@ -121,21 +121,43 @@ export interface MeshBinding {
   close(): Promise<void>;
 }
 
+export interface BindMeshOptions extends MeshServerCredentialsOptions {
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port to listen on (default 0: any free port). */
+  listenPort?: number;
+  /**
+   * gRFC A36, as @grpc/grpc-js-xds's XdsServer does it: in xDS mode, open the port only once
+   * the inbound listener is serving, and resolve then — however long the control plane takes.
+   * Needs a listenPort, since the listener is named after the address. Default false: listen at
+   * once and refuse connections while not serving.
+   */
+  listenWhenServing?: boolean;
+  /** Gives up a bind still waiting to serve (rejects with an AbortError). */
+  signal?: AbortSignal;
+}
+
 /**
  * Serves `server` on host:port (default 127.0.0.1:0) in the mTLS mode set for that port, per
  * connection: a policy edit applies to the next connection. In xDS mode the mode and the RBAC
  * rules come from the server's inbound listener (gRFC A36 name from the bootstrap template);
  * bindMesh resolves once the control plane has answered, and refuses connections while it has
- * no such listener. In embedded mode PeerAuthentication and AuthorizationPolicy decide.
+ * no such listener (or, with listenWhenServing, does not listen before it has one). In embedded
+ * mode PeerAuthentication and AuthorizationPolicy decide.
  *
  * TLS is terminated here (a non-listening tls.Server) and the TLS socket handed to grpc-js as an
  * already-secure connection, because an Envoy sidecar client offers ALPN "istio-h2"/"istio"
  * only, which grpc-js's secure server (ALPN "h2") refuses. grpc-js still reads the caller's
  * certificate from the socket for getAuthContext().
  */
-export async function bindMesh(server: Server, opts: MeshServerCredentialsOptions & { host?: string; listenPort?: number }): Promise<MeshBinding> {
+export async function bindMesh(server: Server, opts: BindMeshOptions): Promise<MeshBinding> {
   const mesh = opts.mesh;
   const policy = new ServerPolicy(opts);
+  const host = opts.host ?? '127.0.0.1';
+  if (opts.listenWhenServing) {
+    if (!opts.listenPort) throw new Error(`bindMesh: listenWhenServing needs a listenPort: the inbound listener is named after the address (gRFC A36), so ${host}:0 cannot be asked for`);
+    await untilServing(policy, host, opts.listenPort, opts.signal);
+  }
   const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(policy, opts.port)];
   // One injector for every connection, TLS already terminated or plaintext; the interceptors
   // ride on its credentials.
@@ -143,6 +165,7 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
   let tls: TlsServer | undefined;
   let unwatch: (() => void) | undefined;
   let watcher: CertWatcher | undefined;
+  let noCertificate: string | undefined;
   try {
     watcher = watcherFor(opts);
     const m = watcher.current;
@@ -167,7 +190,8 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
     tls = t;
   } catch (err) {
     if (!(err instanceof CertificateError)) throw err;
-    mesh.logger.warn({ error: err.message }, 'gRPC server has no workload certificate: TLS connections will be refused');
+    // Said below only if the port's mode needs TLS: a plaintext server needs no certificate.
+    noCertificate = err.message;
   }
   const ownsWatcher = opts.certs !== undefined;
   const mode = (port: number): MtlsMode => policy.mtlsMode(port).mode;
@@ -189,17 +213,24 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
       }
     });
   });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    net.once('error', reject);
-    net.listen(opts.listenPort ?? 0, host, () => { net.off('error', reject); resolve(); });
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      net.once('error', reject);
+      net.listen(opts.listenPort ?? 0, host, () => { net.off('error', reject); resolve(); });
+    });
+  } catch (err) {
+    policy.close();
+    throw err;
+  }
   const port = (net.address() as AddressInfo).port;
   try {
     await policy.attach(host, port);
   } catch (err) {
     net.close();
     throw err;
+  }
+  if (noCertificate !== undefined && mode(opts.port ?? port) === 'STRICT') {
+    mesh.logger.warn({ error: noCertificate, port }, 'gRPC server has no workload certificate and its port requires mTLS: every connection will be refused');
   }
   return {
     port,
@@ -215,4 +246,21 @@ export async function bindMesh(server: Server, opts: MeshServerCredentialsOption
       await closed;
     },
   };
+}
+
+/** Waits until the policy for host:port serves (A36), giving up on `signal`; the policy is closed on failure. */
+async function untilServing(policy: ServerPolicy, host: string, port: number, signal: AbortSignal | undefined): Promise<void> {
+  const abort = () => policy.close();
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    if (signal?.aborted) throw signal.reason;
+    await policy.attach(host, port, true);
+    if (signal?.aborted) throw signal.reason;
+    if (!policy.serving) throw new Error(`bindMesh ${host}:${port}: the mesh closed before the inbound listener ${policy.listener ?? ''} was serving`);
+  } catch (err) {
+    policy.close();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
 }

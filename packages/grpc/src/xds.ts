@@ -6,12 +6,14 @@
 // Servers too: XdsServer with XdsServerCredentials serves each bound port through bindMesh, so
 // its mTLS mode and authorization come from the server's inbound listener, as grpc-js-xds's do.
 
+import { isIP } from 'node:net';
 import { experimental, Server, ServerCredentials } from '@grpc/grpc-js';
 import { createMesh, type Mesh } from '@meshlet/core';
 import { bindMesh, type MeshBinding } from './server-credentials.ts';
 import { registerMeshBalancer } from './load-balancer-mesh.ts';
 import { registerMeshResolver, setMeshSource } from './resolver-mesh.ts';
 import { MeshChannelCredentials } from './credentials.ts';
+import { registerMeshAdmin } from './admin-services.ts';
 
 let pending: Promise<Mesh> | undefined;
 
@@ -28,6 +30,8 @@ export function register(): void {
   // A failure is reported to each channel that resolves (UNAVAILABLE with the reason), not thrown here.
   mesh.catch(() => {});
   setMeshSource('xds', mesh);
+  // grpc-js's addAdminServicesToServer then serves CSDS for it, as grpc-js-xds's register() arranges.
+  registerMeshAdmin(mesh);
 }
 
 /** The mesh behind xds:/// targets, once register() was called. */
@@ -58,11 +62,16 @@ export class XdsServerCredentials extends ServerCredentials {
 
 /**
  * @grpc/grpc-js-xds's XdsServer: a grpc-js Server whose ports bound with XdsServerCredentials
- * follow their inbound listener (gRFC A36) through bindMesh — refused while the control plane
- * has none. Ports bound with other credentials are plain grpc-js ports.
+ * follow their inbound listener (gRFC A36) through bindMesh. As in grpc-js-xds, such a port is
+ * opened only once the control plane's listener for it is serving, and only then is the
+ * bindAsync callback called — with an unreachable control plane, never: nothing listens and
+ * nothing claims to be bound. The address must be IP:port with a non-zero port, since the
+ * listener is named after it. Ports bound with other credentials are plain grpc-js ports.
  */
 export class XdsServer extends Server {
   readonly #bindings = new Set<MeshBinding>();
+  /** Aborts binds still waiting for their listener when the server shuts down. */
+  readonly #pending = new AbortController();
 
   override bindAsync(port: string, creds: ServerCredentials, callback: (error: Error | null, port: number) => void): void {
     if (!(creds instanceof XdsServerCredentials)) {
@@ -70,25 +79,31 @@ export class XdsServer extends Server {
       return;
     }
     const address = experimental.splitHostPort(port);
-    if (address?.port === undefined) {
-      process.nextTick(() => callback(new Error(`XdsServer.bindAsync: ${JSON.stringify(port)} is not host:port`), 0));
-      return;
+    if (!address?.port || isIP(address.host) === 0) {
+      throw new Error(`Listening port string must have the format IP:port with non-zero port, got ${port}`);
     }
+    const signal = this.#pending.signal;
     sharedMesh()
-      .then((mesh) => bindMesh(this, { mesh, host: address.host, listenPort: address.port! }))
+      .then((mesh) => bindMesh(this, { mesh, host: address.host, listenPort: address.port!, listenWhenServing: true, signal }))
       .then((binding) => {
+        if (signal.aborted) return void binding.close();
         this.#bindings.add(binding);
         callback(null, binding.port);
-      }, (err: Error) => callback(err, 0));
+      }, (err: Error) => {
+        // Shut down before the listener arrived: like grpc-js-xds, the callback is never called.
+        if (!signal.aborted) callback(err, 0);
+      });
   }
 
   override forceShutdown(): void {
+    this.#pending.abort();
     for (const b of this.#bindings) void b.close();
     this.#bindings.clear();
     super.forceShutdown();
   }
 
   override tryShutdown(callback: (error?: Error) => void): void {
+    this.#pending.abort();
     const closing = [...this.#bindings].map((b) => b.close());
     this.#bindings.clear();
     Promise.all(closing).then(() => super.tryShutdown(callback), callback);

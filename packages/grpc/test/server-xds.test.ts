@@ -106,6 +106,13 @@ afterAll(async () => {
   pki?.cleanup();
 });
 
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as AddressInfo).port)));
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 async function expectDecisions(port: number): Promise<void> {
   const frontend = await meshClient(port, 'frontend');
   expect((await unary(frontend)).reply).toMatchObject({ path: '/test.Echo/Unary', text: id('frontend') });
@@ -136,9 +143,7 @@ describe('bindMesh in xDS mode', () => {
 describe('@grpc/grpc-js-xds XdsServer (gRFC A36) reading the inbound listener meshlet xds serves', () => {
   it('accepts it and enforces the same mTLS and RBAC decisions', async () => {
     // XdsServer names its listener after the address it is given, so pick a free port first.
-    const probe = createServer();
-    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as AddressInfo).port)));
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     process.env['GRPC_XDS_BOOTSTRAP'] = bootstrap('grpc-js-xds');
     // grpc-js-xds 1.14 registers its RBAC filter only behind this switch (read when it loads).
     process.env['GRPC_XDS_EXPERIMENTAL_RBAC'] = 'true';
@@ -163,8 +168,11 @@ describe("the @meshlet/grpc/xds drop-in's XdsServer", () => {
       await (await meshletXds.mesh())?.close();
       delete process.env['GRPC_XDS_BOOTSTRAP'];
     });
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', new meshletXds.XdsServerCredentials(ServerCredentials.createInsecure()), (err, p) => (err ? reject(err) : resolve(p))));
-    expect(port).toBeGreaterThan(0);
+    // Like grpc-js-xds's, it names its listener after the address it is given: port 0 is refused.
+    expect(() => server.bindAsync('127.0.0.1:0', new meshletXds.XdsServerCredentials(ServerCredentials.createInsecure()), () => {})).toThrow(/non-zero port/);
+    const free = await freePort();
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${free}`, new meshletXds.XdsServerCredentials(ServerCredentials.createInsecure()), (err, p) => (err ? reject(err) : resolve(p))));
+    expect(port).toBe(free);
     await expectDecisions(port);
   });
 });

@@ -13,16 +13,30 @@ import { MeshError } from '../errors.ts';
 const HELP = `meshlet: a service mesh inside your Node.js process
 
 Usage:
-  meshlet validate <paths..>
-      Check Istio YAML files or folders. Prints one line per problem as
-      file:line: Kind ns/name: field: message, and exits 1 if any is an error.
+  meshlet validate [--strict] [-o text|json] <paths..>
+      istioctl validate + istioctl analyze, offline. Checks each object of the Istio YAML
+      files or folders (and the Kubernetes Services, EndpointSlices, Endpoints, Pods, Nodes
+      and Namespaces beside them, as kubectl get -o yaml prints them) as the API server and
+      istiod's webhook do (unknown fields are errors, as kubectl's strict field validation
+      makes them), then runs the cross-object analyzers:
+      missing hosts, ports, subsets and delegates (IST0101), VirtualServices conflicting on a
+      host (IST0109), unreachable rules and matches (IST0130, IST0131), subsets that select no
+      endpoint (IST0173), DestinationRules for unknown hosts (IST0174), ServiceEntries with
+      conflicting protocols (IST0177), VirtualService hosts with no service (MSH0001),
+      conflicting DestinationRules (MSH0002), TLS modes a PeerAuthentication refuses (MSH0003),
+      several namespace-wide Telemetries (IST0160).
+      Prints one line per problem as file:line: Kind ns/name: field: message [CODE] and a
+      summary; exits 1 if any problem is an error (with --strict, also a warning).
+      -o json prints a JSON list instead: code, level, file, line, kind, namespace, name,
+      field, message.
 
-  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] <METHOD> <URL>
+  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] [--skip-invalid-objects]
+                  <METHOD> <URL>
       Print, as JSON, what the mesh would do with this request: the service, the matched
       route (VirtualService and rule), the weighted clusters (named as istiod names them),
       timeout, retry policy, fault, rewrites and header changes. Nothing is sent.
 
-  meshlet dump --config <dir> [--namespace <ns>]
+  meshlet dump --config <dir> [--namespace <ns>] [--skip-invalid-objects]
       Print the compiled xDS resources (listeners, route configurations, clusters, endpoints)
       with the config version and any problems, as JSON.
 
@@ -33,22 +47,32 @@ Usage:
       dev root CA kept in --ca (default <out>/../ca; created on first use). Use the folder
       with createMesh({ certs }) and the server helpers.
 
-  meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--no-watch] [-v]
+  meshlet xds --config <dir> [--listen 127.0.0.1:<port>] [--outbound-traffic-policy <mode>] [--no-watch] [--skip-invalid-objects] [-v]
       Serve the compiled CRDs over ADS (state-of-the-world and delta) to any number of xDS
       clients — Meshlet, @grpc/grpc-js-xds, anything that speaks ADS — compiled per client
-      from its node metadata (NAMESPACE, LABELS), and push on every file change. Prints the
-      address it listens on (default 127.0.0.1:15010; port 0 picks one), logs to stderr, runs
-      until interrupted. For development and tests; production uses istiod.
+      from its node metadata (NAMESPACE, LABELS, locality), and push on every file change. A
+      node with GENERATOR grpc gets istiod's proxyless form; one without GENERATOR gets the
+      Envoy sidecar's form, as istiod decides. Prints the address it listens on (default
+      127.0.0.1:15010; port 0 picks one), logs to stderr, runs until interrupted. For
+      development and tests; production uses istiod.
 
   meshlet dump --bootstrap <file> [--listener <fqdn>:<port>]...
       Connect to the xDS server a GRPC_XDS_BOOTSTRAP file names, fetch the given listeners
       (default: every listener), and print the config dump with each resource's xDS status.
 
 Options:
-  --config <path>      Istio CRD YAML folder or file (repeatable)
+  --config <path>      Istio CRD YAML folder or file, Kubernetes objects included (repeatable).
+                       explain, dump and xds refuse
+                       to start when an object has errors (every error listed), as createMesh does
+  --skip-invalid-objects
+                       start anyway, leaving the invalid objects out (createMesh's skipInvalidObjects)
+  --strict             validate: warnings fail too
+  -o, --output <fmt>   validate: text (default) or json
   --bootstrap <file>   a GRPC_XDS_BOOTSTRAP-format file (dump)
   --listener <name>    a listener to fetch with --bootstrap, e.g. reviews.default.svc.cluster.local:9080
   --listen <host:port> where meshlet xds listens
+  --outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY
+                       where sidecar-form clients send hosts outside the mesh (default ALLOW_ANY)
   --namespace <ns>     the client's namespace (default: default)
   -H, --header 'k: v'  a request header for explain (repeatable)
   -h, --help           this text
@@ -73,10 +97,16 @@ export async function main(argv: string[]): Promise<number> {
   const out = { log: (s: string) => process.stdout.write(`${s}\n`), error: (s: string) => process.stderr.write(`${s}\n`) };
   switch (command) {
     case 'validate': {
-      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { help: { type: 'boolean', short: 'h' }, strict: { type: 'boolean' }, output: { type: 'string', short: 'o' } },
+      });
       if (values.help) { process.stdout.write(HELP); return 0; }
       if (positionals.length === 0) { out.error('meshlet validate: give at least one file or folder'); return 2; }
-      return validateCommand(positionals, out);
+      const output = values.output ?? 'text';
+      if (output !== 'text' && output !== 'json') { out.error(`meshlet validate: -o ${output}: use text or json`); return 2; }
+      return validateCommand(positionals, out, { strict: values.strict === true, output });
     }
     case 'xds':
       return xdsCommand(rest, out, HELP);
@@ -91,6 +121,7 @@ export async function main(argv: string[]): Promise<number> {
           header: { type: 'string', short: 'H', multiple: true },
           bootstrap: { type: 'string' },
           listener: { type: 'string', multiple: true },
+          'skip-invalid-objects': { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -109,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
       const mesh = await createMesh({
         config: values.config,
         watch: false,
+        skipInvalidObjects: values['skip-invalid-objects'] === true,
         ...(values.namespace !== undefined && { namespace: values.namespace }),
         logger: { ...silentLogger, error: (o) => problems.push(String(o)), warn: (o) => problems.push(String(o)) },
       });

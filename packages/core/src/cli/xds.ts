@@ -27,6 +27,8 @@ export async function xdsCommand(args: string[], out: { log(s: string): void; er
       config: { type: 'string', multiple: true },
       listen: { type: 'string' },
       'no-watch': { type: 'boolean' },
+      'outbound-traffic-policy': { type: 'string' },
+      'skip-invalid-objects': { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -36,7 +38,16 @@ export async function xdsCommand(args: string[], out: { log(s: string): void; er
   const missing = values.config.filter((p) => !existsSync(p));
   if (missing.length > 0) { out.error(`meshlet xds: --config ${missing.join(', ')}: no such file or folder`); return 2; }
   const listen = values.listen ?? '127.0.0.1:15010';
-  const server = await XdsServer.start({ config: values.config, listen, logger: stderrLogger(values.verbose === true), watch: values['no-watch'] !== true });
+  const outbound = values['outbound-traffic-policy'] ?? 'ALLOW_ANY';
+  if (outbound !== 'ALLOW_ANY' && outbound !== 'REGISTRY_ONLY') { out.error(`meshlet xds: --outbound-traffic-policy ${outbound}: give ALLOW_ANY or REGISTRY_ONLY`); return 2; }
+  const server = await XdsServer.start({
+    config: values.config,
+    listen,
+    logger: stderrLogger(values.verbose === true),
+    watch: values['no-watch'] !== true,
+    skipInvalidObjects: values['skip-invalid-objects'] === true,
+    outboundTrafficPolicy: outbound,
+  });
   out.log(`meshlet xds: serving ${values.config.join(', ')} over ADS (SotW and delta) on ${server.address}`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {

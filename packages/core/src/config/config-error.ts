@@ -1,9 +1,13 @@
 // One problem found in a config input, formatted the way every Meshlet tool prints it:
-//   file:line: Kind ns/name: field: message
-// Errors reject the object they are found in (the last good config stays in force); warnings
-// are reported and the object is used.
+//   file:line: Kind ns/name: field: message [CODE]
+// Errors found while loading reject the object they are found in (the last good config stays in
+// force); warnings are reported and the object is used. Problems found by the cross-object
+// analyzers (istio/analyze/) carry the code istioctl analyze gives the same finding (IST0101,
+// ...) or a Meshlet one (MSH...), and never drop an object: they say what the config, applied as
+// written, will do wrong.
 
-export type Severity = 'error' | 'warning';
+/** istioctl analyze's levels: Error, Warning, Info. */
+export type Severity = 'error' | 'warning' | 'info';
 
 export interface ConfigProblem {
   severity: Severity;
@@ -16,13 +20,17 @@ export interface ConfigProblem {
   /** Dotted field path inside the object, e.g. 'spec.http[0].route[1].weight'; empty for the whole object. */
   field: string;
   message: string;
+  /** The analyzer message code, e.g. 'IST0101' (istioctl analyze's) or 'MSH0001' (Meshlet's own). */
+  code?: string;
 }
 
 export function formatProblem(p: ConfigProblem): string {
   const where = `${p.file}:${p.line}`;
-  const what = p.kind ? `${p.kind} ${p.namespace}/${p.name}` : '';
-  const prefix = p.severity === 'warning' ? 'warning: ' : '';
-  return [where, what, p.field, prefix + p.message].filter((s) => s !== '').join(': ');
+  // Cluster-scoped kinds (Node, Namespace) have no namespace.
+  const what = p.kind ? `${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name}` : '';
+  const prefix = p.severity === 'error' ? '' : `${p.severity}: `;
+  const code = p.code ? ` [${p.code}]` : '';
+  return [where, what, p.field, prefix + p.message + code].filter((s) => s !== '').join(': ');
 }
 
 /** Renders a path like ['spec','http',0,'route'] as 'spec.http[0].route'. */

@@ -1,9 +1,12 @@
 // The embedded config source: Istio CRD files in, compiled xDS resources out, re-applied when
 // the files change. A file whose new version has errors keeps its last good objects, so a
-// broken edit never takes routes away; its problems are reported with file:line.
+// broken edit never takes routes away; its problems are reported with file:line. The first load
+// has no last good version to fall back on, so any error there fails it (ConfigError, every
+// error listed) unless the caller chose to start without the invalid objects.
 
 import { existsSync } from 'node:fs';
 import type { Mesh } from '../mesh.ts';
+import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { compileMesh } from '../istio/compile/compile-mesh.ts';
 import { compileTelemetryPolicy } from '../istio/compile/compile-telemetry.ts';
 import type { Telemetry } from '../istio/types.ts';
@@ -15,6 +18,8 @@ import { ConfigError } from '../errors.ts';
 export interface FileSourceOptions {
   paths: string[];
   watch: boolean;
+  /** First load: leave invalid objects (and unreadable files) out instead of failing. */
+  skipInvalidObjects?: boolean;
 }
 
 export class FileConfigSource {
@@ -23,11 +28,14 @@ export class FileConfigSource {
   readonly #files: LastGoodFiles;
   #watcher: { close(): void } | undefined;
   #reloading: Promise<void> = Promise.resolve();
+  readonly #skipInvalidObjects: boolean;
+  #applied = false;
 
   constructor(mesh: Mesh, opts: FileSourceOptions) {
     this.#mesh = mesh;
     this.#paths = opts.paths;
     this.#files = new LastGoodFiles(opts.paths);
+    this.#skipInvalidObjects = opts.skipInvalidObjects ?? false;
     for (const p of opts.paths) {
       if (!existsSync(p)) throw new ConfigError(`config path ${p} does not exist: point createMesh({ config }) or MESHLET_CONFIG at a folder or file of Istio YAML`);
     }
@@ -41,21 +49,39 @@ export class FileConfigSource {
     }
   }
 
-  /** Loads, compiles and applies the files. Returns the problems found (errors and warnings). */
+  /**
+   * Loads, compiles and applies the files. Returns the problems found (errors and warnings).
+   * The first load rejects with a ConfigError when a file has errors, unless skipInvalidObjects.
+   */
   async load(): Promise<ConfigProblem[]> {
     const { objects, problems: loadProblems, keptFiles } = await this.#files.load();
-    const compiled = compileMesh(objects, this.#mesh.identity);
-    const problems = [...loadProblems, ...compiled.problems];
+    if (!this.#applied && !this.#skipInvalidObjects) {
+      const errors = loadProblems.filter((p) => p.severity === 'error');
+      if (errors.length > 0) {
+        throw new ConfigError(
+          `${errors.length === 1 ? 'an error' : `${errors.length} errors`} in ${this.#paths.join(', ')}; nothing was applied (fix ${errors.length === 1 ? 'it' : 'them'}, or start without the invalid objects: createMesh({ skipInvalidObjects: true }), --skip-invalid-objects on the command line):`,
+          errors,
+        );
+      }
+    }
+    const identity = this.#mesh.identity;
+    // The analyzers' findings (IST0101, ...) are the ones `meshlet validate` prints; the
+    // compiler adds what holds only for this client (its namespace, labels, ports).
+    const findings = analyzeMesh(objects, { clusterDomain: identity.clusterDomain, rootNamespace: identity.rootNamespace });
+    const compiled = compileMesh(objects, identity);
+    const problems = [...loadProblems, ...findings, ...compiled.problems];
     for (const p of problems) {
       const line = formatProblem(p);
       if (p.severity === 'error') this.#mesh.logger.error(line);
-      else this.#mesh.logger.warn(line);
+      else if (p.severity === 'warning') this.#mesh.logger.warn(line);
+      else this.#mesh.logger.info(line);
     }
     if (keptFiles.length > 0) this.#mesh.logger.warn(`keeping the last good version of ${keptFiles.join(', ')}`);
     this.#mesh.policies.update(objects);
     const id = this.#mesh.identity;
     this.#mesh.telemetry?.setPolicy(compileTelemetryPolicy(objects.filter((o): o is Telemetry => o.kind === 'Telemetry'), { namespace: id.namespace, labels: id.labels, rootNamespace: id.rootNamespace }));
     this.#mesh.applyResources(compiled.resources, `files:${this.#paths.join(',')}`, problems.map(formatProblem));
+    this.#applied = true;
     return problems;
   }
 

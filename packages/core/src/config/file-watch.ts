@@ -4,7 +4,9 @@
 //   `kubectl cp`) replace the inode, so a watch on the file itself goes silent: files are
 //   watched through their parent directory, filtered by name;
 // - files created or deleted later in a watched directory: directories are watched recursively;
-// - a Kubernetes ConfigMap volume swaps a `..data` symlink: those events pass the filter;
+// - a Kubernetes ConfigMap volume swaps a `..data` symlink: those events pass the filter, and
+//   a watched directory also has a plain watch of its own entries, because Node's recursive
+//   watcher on Linux reports nothing when a symlink in it is removed or replaced;
 // - a watched path that is missing or removed: it is polled for until it exists again, then
 //   watched anew (and that counts as a change).
 // Events come in bursts (one save is several events), so callbacks are debounced; a burst that
@@ -80,6 +82,8 @@ class PathWatch {
   readonly #path: string;
   readonly #onEvent: () => void;
   #watcher: FSWatcher | undefined;
+  /** A directory's own entries (see the header: symlinks the recursive watcher misses). */
+  #entries: FSWatcher | undefined;
   #poll: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -97,6 +101,8 @@ class PathWatch {
   #disarm(): void {
     this.#watcher?.close();
     this.#watcher = undefined;
+    this.#entries?.close();
+    this.#entries = undefined;
     if (this.#poll) clearInterval(this.#poll);
     this.#poll = undefined;
   }
@@ -107,11 +113,14 @@ class PathWatch {
     const mode = modeOf(this.#path);
     try {
       if (mode === 'dir') {
-        this.#watcher = watch(this.#path, { recursive: true, persistent: false }, (type) => {
+        const onEvent = (type: string): void => {
           this.#onEvent();
           // The directory itself was removed or replaced: watch for it to come back.
           if (type === 'rename' && modeOf(this.#path) !== 'dir') this.#arm();
-        });
+        };
+        this.#watcher = watch(this.#path, { recursive: true, persistent: false }, onEvent);
+        this.#entries = watch(this.#path, { persistent: false }, onEvent);
+        this.#entries.on('error', () => this.#arm());
       } else {
         // A file (or a path that does not exist yet): watch its directory for that name.
         const dir = dirname(this.#path);

@@ -1,7 +1,11 @@
 // Reading CRD files so a broken edit never takes config away: a file whose new version has
 // errors keeps the objects its last good version had (a file that never loaded cleanly
-// contributes what did load). Shared by the embedded config source and `meshlet xds`.
+// contributes what did load), and so does every file under a path that cannot be seen right
+// now — a watched folder renamed away or remounted, a ConfigMap symlink between two versions —
+// until it is back; a file deleted from a folder that is still there is a real deletion.
+// Shared by the embedded config source and `meshlet xds`.
 
+import { resolve, sep } from 'node:path';
 import type { MeshObject } from '../istio/types.ts';
 import { loadConfigFiles } from '../istio/load/load-files.ts';
 import type { ConfigProblem } from './config-error.ts';
@@ -9,7 +13,7 @@ import type { ConfigProblem } from './config-error.ts';
 export interface FilesLoad {
   objects: MeshObject[];
   problems: ConfigProblem[];
-  /** Files whose last good version was kept because the new one has errors. */
+  /** Files whose last good version was kept: the new one has errors, or it cannot be seen. */
   keptFiles: string[];
 }
 
@@ -33,6 +37,15 @@ export class LastGoodFiles {
     for (const file of new Set(loaded.problems.filter((p) => p.severity === 'error').map((p) => p.file))) {
       const previous = this.#lastGood.get(file);
       if (previous) {
+        byFile.set(file, previous);
+        keptFiles.push(file);
+      }
+    }
+    const unavailable = loaded.unavailable.map((u) => resolve(u));
+    for (const [file, previous] of this.#lastGood) {
+      if (byFile.has(file)) continue;
+      const full = resolve(file);
+      if (unavailable.some((u) => full === u || full.startsWith(u + sep))) {
         byFile.set(file, previous);
         keptFiles.push(file);
       }

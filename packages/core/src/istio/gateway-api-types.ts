@@ -59,7 +59,7 @@ export interface GwRequestMirror {
   fraction?: { numerator: number; denominator?: number };
 }
 
-export type GwFilterType = 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestMirror' | 'RequestRedirect' | 'URLRewrite' | 'ExtensionRef' | 'CORS';
+export type GwFilterType = 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestMirror' | 'RequestRedirect' | 'URLRewrite' | 'ExtensionRef' | 'CORS' | 'ExternalAuth';
 
 export interface GwRouteFilter {
   type: GwFilterType;
@@ -70,6 +70,8 @@ export interface GwRouteFilter {
   urlRewrite?: GwURLRewrite;
   extensionRef?: { group: string; kind: string; name: string };
   cors?: unknown;
+  /** Experimental channel; Meshlet does not call external authorizers, so such a rule is not programmed. */
+  externalAuth?: unknown;
 }
 
 export interface GwValueMatch {

@@ -4,23 +4,10 @@
 // the validators.
 
 import type { GatewayGRPCRoute, GatewayHTTPRoute } from './gateway-api-types.ts';
+import type { ObjectMeta, SourceRef } from './object-meta.ts';
+import type { KubeObject } from '../kube/kube-types.ts';
 
-/** Where an object came from, so every error can name `file:line`. */
-export interface SourceRef {
-  file: string;
-  /** 1-based line of the document's first line. */
-  line: number;
-  /** 1-based line of a field inside the document, e.g. ['spec','http',0,'route']; falls back to the nearest parent that exists. */
-  lineOf(path: readonly (string | number)[]): number;
-}
-
-export interface ObjectMeta {
-  name: string;
-  namespace: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-}
+export type { ObjectMeta, SourceRef } from './object-meta.ts';
 
 export interface IstioObject<K extends string, S> {
   apiVersion: string;
@@ -39,9 +26,11 @@ export type AuthorizationPolicy = IstioObject<'AuthorizationPolicy', Authorizati
 export type RequestAuthentication = IstioObject<'RequestAuthentication', RequestAuthenticationSpec>;
 export type Telemetry = IstioObject<'Telemetry', TelemetrySpec>;
 /** Gateway API routes for the mesh (GAMMA), compiled as VirtualServices: ./gateway-api-types.ts. */
-export type MeshObject =
+export type IstioConfigObject =
   | VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication | AuthorizationPolicy
   | RequestAuthentication | Telemetry | GatewayHTTPRoute | GatewayGRPCRoute;
+/** Everything a config folder holds that Meshlet reads: Istio's kinds and Kubernetes' (../kube/kube-types.ts). */
+export type MeshObject = IstioConfigObject | KubeObject;
 
 // ---- VirtualService -------------------------------------------------------------------------
 
@@ -329,6 +318,9 @@ export interface AuthorizationSource {
   notIpBlocks?: string[];
   remoteIpBlocks?: string[];
   notRemoteIpBlocks?: string[];
+  /** The peer's SPIFFE trust domain (`spiffe://<trust domain>/...`). */
+  trustDomains?: string[];
+  notTrustDomains?: string[];
 }
 
 export interface AuthorizationOperation {

@@ -72,7 +72,8 @@ function buildTable(hosts: readonly EndpointState[], size: number): Int32Array {
     target: 0,
     next: 0,
   }));
-  const maxWeight = Math.max(...entries.map((e) => e.weight));
+  // reduce, not Math.max(...spread): a cluster of 100k hosts would overflow the stack.
+  const maxWeight = entries.reduce((m, e) => Math.max(m, e.weight), 0);
   const table = new Int32Array(size).fill(-1);
   let filled = 0;
   for (let iteration = 1; filled < size; iteration++) {

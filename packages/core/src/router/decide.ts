@@ -2,7 +2,7 @@
 // apply to it. The adapters (undici, grpc-js) execute a Decision; explain() prints one.
 
 import type { ClusterConfig, CompiledRoute, DirectResponseConfig, ForwardAction, MeshSnapshot, RedirectActionConfig, ServiceRoutes, WeightedClusterConfig } from '../snapshot/mesh-snapshot.ts';
-import { ClusterNotFoundError, NoRouteError, type MeshError } from '../errors.ts';
+import { ClusterNotFoundError, NoRouteError, OutboundBlockedError, type MeshError } from '../errors.ts';
 import { drawFault, type FaultDraw } from './fault.ts';
 import type { RequestView } from './request-view.ts';
 import { pickWeightedCluster, routeRequest } from './router.ts';
@@ -29,6 +29,7 @@ export interface ForwardDecision {
 export function decide(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope, random: () => number = Math.random): Decision {
   const r = routeRequest(snapshot, req, host, port, scope);
   if (r.kind === 'passthrough') return r;
+  if (r.kind === 'blocked') return { kind: 'error', error: new OutboundBlockedError(r.reason), route: undefined };
   if (r.kind === 'no-route') return { kind: 'error', error: new NoRouteError(r.reason), route: undefined };
   const route = r.route;
   const action = route.action;

@@ -9,12 +9,18 @@ import { firstMatchingRoute } from './route-index.ts';
 export type RouteResult =
   /** The host is not a mesh service: send the request as it is (Istio's ALLOW_ANY). */
   | { readonly kind: 'passthrough' }
+  /** The host is not a mesh service and the outbound traffic policy is REGISTRY_ONLY (sidecar profile). */
+  | { readonly kind: 'blocked'; readonly reason: string }
   | { readonly kind: 'no-route'; readonly service: ServiceRoutes; readonly fqdn: string; readonly reason: string }
   | { readonly kind: 'matched'; readonly service: ServiceRoutes; readonly fqdn: string; readonly virtualHost: VirtualHostRoutes; readonly route: CompiledRoute };
 
 export function routeRequest(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope): RouteResult {
-  const found = lookupService(snapshot, host, port, scope);
-  if (!found) return { kind: 'passthrough' };
+  const found = lookupService(snapshot, host, port, scope) ?? outsideTheMesh(snapshot, host, port);
+  if (!found) {
+    const o = snapshot.outbound;
+    if (o?.blocked) return { kind: 'blocked', reason: `${host}:${port} is not a service of the mesh and the outbound traffic policy is REGISTRY_ONLY (listener ${o.listener} sends it to ${o.cluster})` };
+    return { kind: 'passthrough' };
+  }
   const { service, fqdn } = found;
   const vh = virtualHostFor(service, req.authority, fqdn, port);
   if (!vh) return { kind: 'no-route', service, fqdn, reason: `no virtual host of ${service.routeConfig} matches ${req.authority}` };
@@ -33,4 +39,14 @@ export function pickWeightedCluster(action: ForwardAction, random: () => number 
     if (r < 0) return c;
   }
   return list[list.length - 1]!;
+}
+
+/**
+ * Sidecar profile: a host no virtual host names, on a port that has a listener, takes that
+ * port's route table (its `*` host: allow_any to PassthroughCluster, or block_all's 502), as the
+ * Envoy sidecar's port listener takes it.
+ */
+function outsideTheMesh(snapshot: MeshSnapshot, host: string, port: number): { service: ServiceRoutes; fqdn: string } | undefined {
+  const service = snapshot.portRoutes?.get(port);
+  return service ? { service, fqdn: host } : undefined;
 }

@@ -1,7 +1,9 @@
 // Which mesh service a request's host:port names, as Kubernetes DNS and Istio's virtual-host
 // domains resolve it for a client in namespace `ns`: `reviews` → reviews.<ns>.svc.<domain>,
 // `reviews.prod` → reviews.prod.svc.<domain>, `reviews.prod.svc` → + .<domain>, anything else
-// is taken as written; then wildcard ServiceEntry hosts (`*.foo.com` matches `a.foo.com`).
+// is taken as written; then wildcard ServiceEntry hosts (`*.foo.com` matches `a.foo.com`). An
+// IP address names the service whose virtual host lists it (a Kubernetes cluster IP, a
+// ServiceEntry address), as a sidecar's per-port route table matches it.
 
 import type { MeshSnapshot, ServiceRoutes, VirtualHostRoutes } from '../snapshot/mesh-snapshot.ts';
 
@@ -27,16 +29,32 @@ export function candidateHosts(host: string, scope: ClientScope): string[] {
 }
 
 export function findService(snapshot: MeshSnapshot, host: string, port: number, scope: ClientScope): ServiceMatch | undefined {
+  const address = addressKey(host);
+  const byAddress = address === undefined ? undefined : snapshot.addressServices.get(`${address}:${port}`);
+  if (byAddress) return { service: byAddress, fqdn: listenerHost(byAddress.listener) };
   const candidates = candidateHosts(host, scope);
   for (const fqdn of candidates) {
     const service = snapshot.services.get(`${fqdn}:${port}`);
-    if (service) return { service, fqdn };
+    if (service) return { service, fqdn: service.host ?? fqdn };
   }
   for (const w of snapshot.wildcardServices) {
     if (w.port !== port) continue;
     for (const fqdn of candidates) if (fqdn.endsWith(w.suffix) && fqdn.length > w.suffix.length) return { service: w.service, fqdn };
   }
   return undefined;
+}
+
+/** `host` as an address key (IPv6 bracketed), or undefined when it is a name. */
+function addressKey(host: string): string | undefined {
+  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(host)) return host;
+  if (host.startsWith('[') && host.endsWith(']')) return host.toLowerCase();
+  if (host.includes(':')) return `[${host.toLowerCase()}]`;
+  return undefined;
+}
+
+function listenerHost(listener: string): string {
+  const i = listener.lastIndexOf(':');
+  return i < 0 || listener.endsWith(']') ? listener : listener.slice(0, i);
 }
 
 /**
@@ -115,12 +133,19 @@ export function virtualHostFor(service: ServiceRoutes, authority: string, fqdn: 
   let m = vhostCache.get(service);
   const hit = m?.get(authority);
   if (hit) return hit;
-  const byAuthority = bestForName(service, authority.toLowerCase());
+  // Cached under the authority as sent; the port is stripped only to match (ignore_port_in_host_matching).
+  const byAuthority = bestForName(service, (service.ignorePort ? withoutPort(authority) : authority).toLowerCase());
   if (byAuthority) {
     if (!m) { m = new Map(); vhostCache.set(service, m); }
     if (m.size >= CACHE_LIMIT) m.clear();
     m.set(authority, byAuthority);
     return byAuthority;
   }
-  return selectVirtualHost(service, [`${fqdn}:${port}`, fqdn]);
+  return selectVirtualHost(service, service.ignorePort ? [fqdn] : [`${fqdn}:${port}`, fqdn]);
+}
+
+/** `host:port` → `host` (`[v6]:port` → `[v6]`), as Envoy's ignore_port_in_host_matching strips it. */
+function withoutPort(authority: string): string {
+  const i = authority.lastIndexOf(':');
+  return i > 0 && !authority.endsWith(']') && /^\d+$/.test(authority.slice(i + 1)) ? authority.slice(0, i) : authority;
 }

@@ -85,6 +85,7 @@ function sourceMatches(s: AuthorizationSource, req: AuthzRequest): boolean {
   return field(s.principals, s.notPrincipals, principal)
     && field(s.namespaces, s.notNamespaces, ns)
     && field(s.serviceAccounts, s.notServiceAccounts, ns && sa ? `${ns}/${sa}` : undefined)
+    && field(s.trustDomains, s.notTrustDomains, principal?.split('/')[0])
     && requestPrincipalField(s.requestPrincipals, s.notRequestPrincipals, req.jwt)
     && ipField(s.ipBlocks, s.notIpBlocks, req.sourceIp)
     && ipField(s.remoteIpBlocks, s.notRemoteIpBlocks, req.sourceIp);

@@ -2,9 +2,11 @@
 // TLS settings the transports apply. Accepts what istiod writes for proxyless clients
 // (certificate provider instances "default", certificate names "default" and "ROOTCA", in both
 // the current and the deprecated fields), what its sidecar form writes for SIMPLE/MUTUAL (file
-// or inline data sources, sni, SAN matchers), and refuses — naming the field — anything whose
-// meaning would be lost, such as SDS secrets: a cluster whose TLS cannot be honoured is
-// rejected whole, never downgraded to plaintext.
+// or inline data sources, sni, SAN matchers), what it writes an Envoy sidecar (SDS secrets named
+// as istio-agent serves them: "default"/"ROOTCA" for the workload certificate, file-cert: and
+// file-root: for DestinationRule files), and refuses — naming the field — anything whose
+// meaning would be lost, such as a credentialName secret: a cluster whose TLS cannot be honoured
+// is rejected whole, never downgraded to plaintext.
 
 import type { StringMatcher } from '../xds/resources.ts';
 import { compileStringMatcher } from '../router/route-match.ts';
@@ -13,6 +15,7 @@ import { fail, ok, type Result } from '../xds/translate-result.ts';
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
 export const UPSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const DOWNSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+const RAW_BUFFER = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
 /** Where PEM text comes from. */
 export type PemSource =
@@ -84,7 +87,8 @@ export function translateTransportSocket(cluster: string, ts: { name?: string; t
   const at = `Cluster ${cluster}: transportSocket`;
   const cfg = ts.typedConfig;
   const type = cfg?.['@type'];
-  if (ts.name === 'envoy.transport_sockets.raw_buffer' && !cfg) return ok(undefined);
+  // Plaintext: by name alone, or with its (empty) RawBuffer config as istiod's sidecar form writes it.
+  if (ts.name === 'envoy.transport_sockets.raw_buffer' && (!cfg || type === RAW_BUFFER)) return ok(undefined);
   if (ts.name !== TLS_TRANSPORT_SOCKET && type !== UPSTREAM_TLS_CONTEXT) {
     return fail(`${at}.name: ${JSON.stringify(ts.name)} is not supported (only ${TLS_TRANSPORT_SOCKET})`);
   }
@@ -94,9 +98,8 @@ export function translateTransportSocket(cluster: string, ts: { name?: string; t
   const c = common ?? {};
   const ctxAt = `${at}.typedConfig.commonTlsContext`;
 
-  if (c['tlsCertificateSdsSecretConfigs'] !== undefined || c['validationContextSdsSecretConfig'] !== undefined) {
-    return fail(`${ctxAt}: SDS secrets are not supported; use certificate provider instances or file data sources`);
-  }
+  const sdsCerts = c['tlsCertificateSdsSecretConfigs'];
+  if (sdsCerts !== undefined && (!Array.isArray(sdsCerts) || sdsCerts.length > 1)) return fail(`${ctxAt}.tlsCertificateSdsSecretConfigs: at most one secret is supported`);
   if (c['tlsCertificateCertificateProvider'] !== undefined || c['validationContextCertificateProvider'] !== undefined) {
     return fail(`${ctxAt}: inline certificate provider plugins are not supported; use certificate provider instances`);
   }
@@ -104,7 +107,11 @@ export function translateTransportSocket(cluster: string, ts: { name?: string; t
   // Client certificate: the current provider field, the deprecated one istiod also sends, or files.
   let certificate: ClusterTls['certificate'];
   const inst = c['tlsCertificateProviderInstance'] ?? c['tlsCertificateCertificateProviderInstance'];
-  if (inst !== undefined) {
+  if (Array.isArray(sdsCerts) && sdsCerts.length === 1) {
+    const r = sdsCertificate(sdsCerts[0], `${ctxAt}.tlsCertificateSdsSecretConfigs[0]`);
+    if (!r.ok) return r;
+    certificate = r.value;
+  } else if (inst !== undefined) {
     const r = providerRef(inst, `${ctxAt}.tlsCertificateProviderInstance`, 'default');
     if (!r.ok) return r;
     certificate = { chain: r.value, key: r.value };
@@ -122,7 +129,12 @@ export function translateTransportSocket(cluster: string, ts: { name?: string; t
   let vc: Json | undefined;
   let vcAt = `${ctxAt}.validationContext`;
   let caProvider: unknown;
-  if (c['validationContext'] !== undefined) {
+  let sdsTrust: unknown;
+  let sdsTrustAt = `${ctxAt}.validationContextSdsSecretConfig`;
+  if (c['validationContextSdsSecretConfig'] !== undefined) {
+    sdsTrust = c['validationContextSdsSecretConfig'];
+    vc = {};
+  } else if (c['validationContext'] !== undefined) {
     if (!isObj(c['validationContext'])) return fail(`${vcAt}: must be an object`);
     vc = c['validationContext'];
   } else if (c['combinedValidationContext'] !== undefined) {
@@ -133,13 +145,19 @@ export function translateTransportSocket(cluster: string, ts: { name?: string; t
     if (d !== undefined && !isObj(d)) return fail(`${vcAt}: must be an object`);
     vc = d ?? {};
     caProvider = combined['validationContextCertificateProviderInstance'];
+    sdsTrust = combined['validationContextSdsSecretConfig'];
+    sdsTrustAt = `${ctxAt}.combinedValidationContext.validationContextSdsSecretConfig`;
   }
 
   let trust: ClusterTls['trust'] = { kind: 'none' };
   const sans: SanMatcher[] = [];
   if (vc) {
     const provider = vc['caCertificateProviderInstance'] ?? caProvider;
-    if (provider !== undefined) {
+    if (sdsTrust !== undefined) {
+      const r = sdsRoots(sdsTrust, sdsTrustAt);
+      if (!r.ok) return r;
+      trust = r.value;
+    } else if (provider !== undefined) {
       const r = providerRef(provider, `${vcAt}.caCertificateProviderInstance`, 'ROOTCA');
       if (!r.ok) return r;
       trust = r.value;
@@ -178,14 +196,14 @@ export function translateTransportSocket(cluster: string, ts: { name?: string; t
       }
     }
     // Envoy refuses SAN checks without a trust anchor: a name on an unverified certificate proves nothing.
-    if (sans.length > 0 && trust.kind === 'none') return fail(`${vcAt}: SAN matching needs a trusted CA (trustedCa, caCertificateProviderInstance or systemRootCerts)`);
+    if (sans.length > 0 && trust.kind === 'none') return fail(`${vcAt}: SAN matching needs a trusted CA (trustedCa, caCertificateProviderInstance, systemRootCerts or an SDS root)`);
   }
 
   const sni = cfg['sni'];
   if (sni !== undefined && typeof sni !== 'string') return fail(`${at}.typedConfig.sni: must be a string`);
   const alpn = c['alpnProtocols'];
   if (alpn !== undefined && (!Array.isArray(alpn) || alpn.some((a) => typeof a !== 'string'))) return fail(`${ctxAt}.alpnProtocols: must be a list of strings`);
-  return ok({ certificate, trust, subjectAltNames: sans, sni: sni || undefined, alpn: (alpn as string[] | undefined) ?? [] });
+  return ok({ certificate, trust, subjectAltNames: sans, sni: sni || undefined, alpn: meshAlpn((alpn as string[] | undefined) ?? []) });
 }
 
 function providerRef(v: unknown, field: string, defaultName: string): Result<PemSource> {
@@ -217,4 +235,52 @@ function sanMatcher(v: unknown, sanType: string | undefined, field: string): Res
   }
   const text = sm.exact ?? (sm.prefix !== undefined ? `prefix:${sm.prefix}` : sm.suffix !== undefined ? `suffix:${sm.suffix}` : sm.contains !== undefined ? `contains:${sm.contains}` : `regex:${sm.safeRegex?.regex}`);
   return ok({ sanType, text, test });
+}
+
+// SDS secrets by the names istio-agent serves them under (istio/istio pkg/security
+// SdsCertificateConfig): the agent's own answers are the workload certificate and files on
+// disk, so Meshlet reads the same sources directly instead of fetching them over SDS. A secret
+// the agent would fetch from elsewhere (a Kubernetes credentialName) cannot be honoured here,
+// and rejects the cluster.
+const SDS_WORKLOAD = 'default';
+const SDS_ROOT = 'ROOTCA';
+
+function sdsName(v: unknown, field: string): Result<string> {
+  if (!isObj(v) || typeof v['name'] !== 'string' || v['name'] === '') return fail(`${field}.name: required`);
+  return ok(v['name']);
+}
+
+function sdsCertificate(v: unknown, field: string): Result<NonNullable<ClusterTls['certificate']>> {
+  const n = sdsName(v, field);
+  if (!n.ok) return n;
+  if (n.value === SDS_WORKLOAD) {
+    const src: PemSource = { kind: 'provider', instance: 'default', certificateName: 'default' };
+    return ok({ chain: src, key: src });
+  }
+  if (n.value.startsWith('file-cert:')) {
+    const [chain, key, ...rest] = n.value.slice('file-cert:'.length).split('~');
+    if (!chain || !key || rest.length > 0) return fail(`${field}.name: ${JSON.stringify(n.value)} is not file-cert:<chain>~<key>`);
+    return ok({ chain: { kind: 'file', path: chain }, key: { kind: 'file', path: key } });
+  }
+  return fail(`${field}.name: SDS secret ${JSON.stringify(n.value)} is not one Meshlet can read (the workload's "default", or "file-cert:<chain>~<key>"); a credentialName secret is for a gateway`);
+}
+
+function sdsRoots(v: unknown, field: string): Result<ClusterTls['trust']> {
+  const n = sdsName(v, field);
+  if (!n.ok) return n;
+  if (n.value === SDS_ROOT) return ok({ kind: 'provider', instance: 'default', certificateName: SDS_ROOT });
+  if (n.value === 'file-root:system') return ok({ kind: 'system' });
+  if (n.value.startsWith('file-root:') && n.value.length > 'file-root:'.length) return ok({ kind: 'file', path: n.value.slice('file-root:'.length) });
+  return fail(`${field}.name: SDS secret ${JSON.stringify(n.value)} is not one Meshlet can read (the workload's "ROOTCA", or "file-root:<ca file>")`);
+}
+
+/**
+ * The sidecar generator writes Istio mTLS clusters' ALPN as ["istio-peer-exchange", "istio"]:
+ * the metadata-exchange marker and the in-mesh name, which Envoy's istio.alpn filter replaces
+ * per request with the protocol's own ("istio-http/1.1", "istio-h2"). Read as no list, so the
+ * transports offer those themselves, as that filter makes Envoy do.
+ */
+function meshAlpn(alpn: readonly string[]): readonly string[] {
+  const rest = alpn.filter((a) => a !== 'istio-peer-exchange');
+  return rest.length === alpn.length ? alpn : rest.filter((a) => a !== 'istio');
 }

@@ -20,6 +20,11 @@ export interface InboundPolicyWatch {
   current(): InboundPolicyState;
   /** Resolves once the control plane has answered for the listener, or the initial fetch timed out. */
   readonly ready: Promise<void>;
+  /**
+   * Resolves once the listener is serving (gRFC A36: an xDS server listens only then), or when
+   * the watch or the mesh is closed first; no time limit. Check current() after.
+   */
+  untilServing(): Promise<void>;
   close(): void;
 }
 

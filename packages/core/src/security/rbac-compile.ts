@@ -114,6 +114,13 @@ function serviceAccount(v: string): Json {
   const [ns = '', sa = ''] = v.split('/');
   return { authenticated: { principalName: { safeRegex: { regex: `spiffe://[^/]+/ns/${escape(ns)}/sa/${escape(sa)}` } } } };
 }
+/** istiod's srcTrustDomainGenerator: `*` any, a plain name a prefix, one `*` a wildcard within the domain. */
+function trustDomain(v: string): Json {
+  if (v === '*') return { authenticated: { principalName: { prefix: 'spiffe://' } } };
+  if (!v.includes('*')) return { authenticated: { principalName: { prefix: `spiffe://${v}/` } } };
+  const [head = '', tail = ''] = v.split('*', 2);
+  return { authenticated: { principalName: { safeRegex: { regex: `spiffe://${escape(head)}[^/]*${escape(tail)}/.*` } } } };
+}
 function cidr(v: string): Json {
   const [addr = '', bits] = v.split('/');
   return { addressPrefix: addr, prefixLen: bits !== undefined ? Number(bits) : addr.includes(':') ? 128 : 32 };
@@ -127,6 +134,7 @@ function source(s: AuthorizationSource): Json[] {
     ...idsField(s.principals, s.notPrincipals, principal),
     ...idsField(s.namespaces, s.notNamespaces, namespace),
     ...idsField(s.serviceAccounts, s.notServiceAccounts, serviceAccount),
+    ...idsField(s.trustDomains, s.notTrustDomains, trustDomain),
     ...idsField(s.requestPrincipals, s.notRequestPrincipals, requestPrincipal),
     ...idsField(s.ipBlocks, s.notIpBlocks, (v) => ({ directRemoteIp: cidr(v) })),
     ...idsField(s.remoteIpBlocks, s.notRemoteIpBlocks, (v) => ({ remoteIp: cidr(v) })),

@@ -57,13 +57,19 @@ export class ServerPolicy {
 
   /**
    * Once listening on host:port: in xDS mode, subscribes to the server's inbound listener and
-   * waits (bounded by the initial fetch timeout) for the control plane's answer. A no-op in
-   * embedded mode.
+   * waits (bounded by the initial fetch timeout) for the control plane's answer — or, with
+   * `untilServing` (gRFC A36, before listening), until the listener is serving, however long
+   * that takes, or the policy is closed. A no-op in embedded mode.
    */
-  async attach(host: string, port: number): Promise<void> {
+  async attach(host: string, port: number, untilServing = false): Promise<void> {
     if (this.#watch) return;
     this.#watch = this.#opts.mesh.watchInboundPolicy(host, port);
-    await this.#watch?.ready;
+    await (untilServing ? this.#watch?.untilServing() : this.#watch?.ready);
+  }
+
+  /** Whether connections may be served now (always, unless an xDS inbound listener says not). */
+  get serving(): boolean {
+    return this.#notServing() === undefined;
   }
 
   /** Why no connection may be served now (the xDS inbound listener is pending, absent or rejected); undefined when serving. */

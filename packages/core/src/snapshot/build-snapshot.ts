@@ -19,6 +19,7 @@ import { needsResolving } from './dns-refresh.ts';
 import type { ClusterRuntimeRegistry } from './cluster-runtime.ts';
 import type { ClusterConfig, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
 import { OverlayMap } from './overlay-map.ts';
+import { emptySidecarRouting, placeSidecarListener, type SidecarRouting } from './sidecar-services.ts';
 import { clusterEdsName, noteClusterEndpoints, noteInlineRoutes, previousBuild, rememberBuild, reusableCluster, reusableRouteTable, reusableService, type PreviousBuild } from './snapshot-reuse.ts';
 
 export interface BuildResult {
@@ -35,11 +36,14 @@ export function buildSnapshot(resources: XdsResources, registry: ClusterRuntimeR
   rememberBuild(registry, {
     resources,
     routeTables: routes.routeTables, routeErrors: routes.routeErrors,
-    services: services.services, servicesByListener: services.servicesByListener, wildcards: services.wildcards, listenerErrors: services.listenerErrors,
+    services: services.services, servicesByListener: services.servicesByListener, wildcards: services.wildcards, byAddress: services.byAddress, listenerErrors: services.listenerErrors, sidecar: services.sidecar,
     clusters: clusters.clusters, clusterErrors: clusters.clusterErrors, edsReaders: clusters.edsReaders,
   });
   const errors = [...routes.routeErrors, ...services.listenerErrors, ...clusters.clusterErrors.values()];
-  return { snapshot: { version, services: services.services, wildcardServices: services.wildcards, clusters: clusters.clusters, resources }, errors };
+  const base = { version, services: services.services, wildcardServices: services.wildcards, addressServices: services.byAddress, clusters: clusters.clusters, resources };
+  const sc = services.sidecar;
+  const snapshot: MeshSnapshot = sc ? { ...base, portRoutes: sc.portRoutes, outbound: sc.outbound, notes: sc.notes } : base;
+  return { snapshot, errors };
 }
 
 function buildRouteTables(resources: XdsResources, prev: PreviousBuild | undefined): Pick<PreviousBuild, 'routeTables' | 'routeErrors'> {
@@ -56,7 +60,7 @@ function buildRouteTables(resources: XdsResources, prev: PreviousBuild | undefin
   return { routeTables, routeErrors };
 }
 
-type ServicesBuild = Pick<PreviousBuild, 'services' | 'servicesByListener' | 'wildcards' | 'listenerErrors'>;
+type ServicesBuild = Pick<PreviousBuild, 'services' | 'servicesByListener' | 'wildcards' | 'byAddress' | 'listenerErrors' | 'sidecar'>;
 
 function buildServices(resources: XdsResources, prev: PreviousBuild | undefined, { routeTables }: Pick<PreviousBuild, 'routeTables'>): ServicesBuild {
   if (prev && prev.routeTables === routeTables && unchanged(prev.resources.listeners, resources.listeners)) return prev;
@@ -72,7 +76,14 @@ function buildServices(resources: XdsResources, prev: PreviousBuild | undefined,
     if (hp) wildcards.push({ suffix: hp.host.slice(1), port: hp.port, service });
     else services.set(name, service);
   };
+  let sidecar: SidecarRouting | undefined;
   for (const [name, l] of resources.listeners) {
+    // An Envoy sidecar's listener (sidecar profile): filter chains, one route table per port.
+    if (!l.apiListener && l.filterChains !== undefined) {
+      const error = placeSidecarListener(name, l, resources.routeConfigs, routeTables, services, wildcards, (sidecar ??= emptySidecarRouting()));
+      if (error) listenerErrors.push(error);
+      continue;
+    }
     const kept = reusableService(prev, resources, routeTables, name);
     if (kept) { place(name, kept); continue; }
     const r = translateListener(l);
@@ -93,7 +104,30 @@ function buildServices(resources: XdsResources, prev: PreviousBuild | undefined,
     place(name, service);
   }
   wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
-  return { services, servicesByListener, wildcards, listenerErrors };
+  return { services, servicesByListener, wildcards, byAddress: indexAddresses(servicesByListener), listenerErrors, sidecar };
+}
+
+// A request may name a service by its address (a Kubernetes cluster IP, a ServiceEntry
+// address): every `ip:port` domain of a virtual host names the service of that listener — the
+// one the virtual host belongs to when several listeners share the table (an ExternalName alias).
+function indexAddresses(servicesByListener: ReadonlyMap<string, ServiceRoutes>): Map<string, ServiceRoutes> {
+  const byAddress = new Map<string, ServiceRoutes>();
+  for (const [name, service] of servicesByListener) {
+    for (const vh of service.virtualHosts) {
+      for (const d of vh.domains) {
+        const hp = splitHostPort(d);
+        if (!hp || !isIpLiteral(hp.host)) continue;
+        const key = d.toLowerCase();
+        const prior = byAddress.get(key);
+        if (!prior || (prior.listener !== vh.name && name === vh.name)) byAddress.set(key, service);
+      }
+    }
+  }
+  return byAddress;
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || (host.startsWith('[') && host.endsWith(']'));
 }
 
 type ClustersBuild = Pick<PreviousBuild, 'clusters' | 'clusterErrors' | 'edsReaders'>;

@@ -26,9 +26,28 @@ export interface MeshSnapshot {
   readonly services: ReadonlyMap<string, ServiceRoutes>;
   /** Services whose host is a wildcard (`*.foo.com`), longest suffix first. */
   readonly wildcardServices: readonly WildcardService[];
+  /** Services by an address they answer to, `<ip>:<port>` (`[<ipv6>]:<port>`): a cluster IP, a ServiceEntry address. */
+  readonly addressServices: ReadonlyMap<string, ServiceRoutes>;
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   /** The resources this snapshot was built from, for configDump(). */
   readonly resources: XdsResources;
+  /**
+   * Sidecar profile: per port with an HTTP listener, its whole route table — the route for a
+   * host none of its virtual hosts names (its `*` host: allow_any or block_all).
+   */
+  readonly portRoutes?: ReadonlyMap<number, ServiceRoutes> | undefined;
+  /** Sidecar profile: where a host:port no listener takes goes (virtualOutbound's catch-all). Absent: passthrough. */
+  readonly outbound?: OutboundPolicy | undefined;
+  /** Resources held but not acted on (TCP listeners and filter chains), one line each. */
+  readonly notes?: readonly string[] | undefined;
+}
+
+/** Istio's outbound traffic policy as the sidecar's catch-all listener carries it. */
+export interface OutboundPolicy {
+  /** REGISTRY_ONLY: the catch-all is BlackHoleCluster. */
+  readonly blocked: boolean;
+  readonly listener: string;
+  readonly cluster: string;
 }
 
 export interface WildcardService {
@@ -42,6 +61,10 @@ export interface ServiceRoutes {
   readonly listener: string;
   readonly routeConfig: string;
   readonly virtualHosts: readonly VirtualHostRoutes[];
+  /** The service's own hostname when the route table serves many (sidecar profile: one table per port). */
+  readonly host?: string | undefined;
+  /** The route table matches domains against the Host without its port (ignore_port_in_host_matching). */
+  readonly ignorePort?: boolean | undefined;
 }
 
 export interface VirtualHostRoutes {

@@ -17,6 +17,7 @@
 import type { ClusterLoadAssignment, XdsResources } from '../xds/resources.ts';
 import type { ClusterRuntimeRegistry } from './cluster-runtime.ts';
 import type { ClusterConfig, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
+import type { SidecarRouting } from './sidecar-services.ts';
 
 export interface PreviousBuild {
   readonly resources: XdsResources;
@@ -26,7 +27,11 @@ export interface PreviousBuild {
   readonly servicesByListener: ReadonlyMap<string, ServiceRoutes>;
   readonly services: ReadonlyMap<string, ServiceRoutes>;
   readonly wildcards: readonly WildcardService[];
+  /** Services by `ip:port` (a virtual host domain that is an address). */
+  readonly byAddress: ReadonlyMap<string, ServiceRoutes>;
   readonly listenerErrors: readonly string[];
+  /** Sidecar listeners' port route tables, catch-all and notes; undefined when there are none. */
+  readonly sidecar: SidecarRouting | undefined;
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   /** Rejected clusters: name → why. */
   readonly clusterErrors: ReadonlyMap<string, string>;

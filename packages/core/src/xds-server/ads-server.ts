@@ -1,6 +1,7 @@
 // `meshlet xds`: a development ADS server. It serves the Istio CRDs in a folder as the xDS
-// resources istiod would send a proxyless client — compiled per client identity (node
-// metadata NAMESPACE and LABELS), state-of-the-world and delta, to any number of clients —
+// resources istiod would send a proxyless client (node metadata GENERATOR grpc), or an Envoy
+// sidecar (no GENERATOR) — compiled per client identity (node metadata NAMESPACE and LABELS),
+// state-of-the-world and delta, to any number of clients —
 // and pushes on every file change. It exists for local development and tests; production
 // uses istiod.
 
@@ -11,6 +12,7 @@ import { ADS_SERVICE_DEFINITION } from '../xds/ads-service.ts';
 import { XdsConfigStore, type PostCompile } from './config-store.ts';
 import { DeltaSession } from './delta-session.ts';
 import { SotwSession } from './sotw-session.ts';
+import type { OutboundTrafficPolicy } from './sidecar-form.ts';
 
 export interface XdsServerOptions {
   /** Istio CRD YAML folders or files. */
@@ -24,6 +26,16 @@ export interface XdsServerOptions {
   postCompile?: PostCompile;
   /** Serve over TLS (or mutual TLS) instead of plaintext. */
   credentials?: grpc.ServerCredentials;
+  /**
+   * Istio's outboundTrafficPolicy.mode for sidecar-form clients (default ALLOW_ANY): where their
+   * catch-all listener and route send hosts outside the mesh.
+   */
+  outboundTrafficPolicy?: OutboundTrafficPolicy;
+  /**
+   * At start: serve what is valid, leaving invalid objects out. Default false: start() rejects
+   * with a ConfigError listing every error, as createMesh does (see MeshOptions.skipInvalidObjects).
+   */
+  skipInvalidObjects?: boolean;
 }
 
 export class XdsServer {
@@ -40,8 +52,8 @@ export class XdsServer {
   }
 
   static async start(opts: XdsServerOptions): Promise<XdsServer> {
-    const store = new XdsConfigStore(opts.config, opts.logger, opts.postCompile);
-    await store.start(opts.watch ?? true);
+    const store = new XdsConfigStore(opts.config, opts.logger, opts.postCompile, opts.outboundTrafficPolicy);
+    await store.start(opts.watch ?? true, opts.skipInvalidObjects ?? false);
     // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.
     const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
     // Each session unsubscribes from the store when its stream ends.

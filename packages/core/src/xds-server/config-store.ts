@@ -1,21 +1,26 @@
 // What `meshlet xds` serves: the Istio CRDs in the config paths, compiled per client identity
-// into the xDS resources istiod's proxyless generator would send that client, each encoded
-// once and given a content version. A file edit bumps the store version and tells every
+// into the xDS resources istiod's proxyless generator would send that client — or, to a node
+// without GENERATOR, its sidecar generator (sidecar-form.ts) — each encoded once and given a
+// content version. A file edit bumps the store version and tells every
 // session; a file whose new version is broken keeps its last good objects (as the embedded
-// mode does), so a typo never withdraws routes from every client.
+// mode does), so a typo never withdraws routes from every client. At start there is nothing to
+// keep, so errors fail the start unless invalid objects are to be skipped.
 
 import { createHash } from 'node:crypto';
 import type { ConfigProblem } from '../config/config-error.ts';
 import { formatProblem } from '../config/config-error.ts';
 import { watchPaths } from '../config/file-watch.ts';
+import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { compileMesh, type ClientIdentity } from '../istio/compile/compile-mesh.ts';
 import { compileInboundListener } from '../istio/compile/compile-inbound-listener.ts';
-import { LastGoodFiles } from '../config/last-good-files.ts';
+import { LastGoodFiles, type FilesLoad } from '../config/last-good-files.ts';
+import { ConfigError } from '../errors.ts';
 import type { MeshObject } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
 import { encodeAny } from '../xds/codec/index.ts';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION } from '../xds/resource-types.ts';
 import type { XdsResources } from '../xds/resources.ts';
+import { toSidecarForm, type OutboundTrafficPolicy } from './sidecar-form.ts';
 
 export interface ServedResource {
   readonly name: string;
@@ -73,11 +78,14 @@ export class XdsConfigStore {
 
   readonly #postCompile: PostCompile | undefined;
 
-  constructor(paths: string[], logger: Logger, postCompile?: PostCompile) {
+  readonly #outbound: OutboundTrafficPolicy;
+
+  constructor(paths: string[], logger: Logger, postCompile?: PostCompile, outbound: OutboundTrafficPolicy = 'ALLOW_ANY') {
     this.#paths = paths;
     this.#files = new LastGoodFiles(paths);
     this.#logger = logger;
     this.#postCompile = postCompile;
+    this.#outbound = outbound;
   }
 
   get version(): number {
@@ -88,9 +96,17 @@ export class XdsConfigStore {
     return this.#problems;
   }
 
-  /** Reads the files; later edits are picked up when `watch` is on. */
-  async start(watch: boolean): Promise<void> {
-    await this.reload();
+  /**
+   * Reads the files; later edits are picked up when `watch` is on. Rejects with a ConfigError
+   * listing every error unless `skipInvalidObjects`.
+   */
+  async start(watch: boolean, skipInvalidObjects = false): Promise<void> {
+    const first = await this.#files.load();
+    const errors = first.problems.filter((p) => p.severity === 'error');
+    if (errors.length > 0 && !skipInvalidObjects) {
+      throw new ConfigError(`${errors.length === 1 ? 'an error' : `${errors.length} errors`} in ${this.#paths.join(', ')}; not serving (fix ${errors.length === 1 ? 'it' : 'them'}, or start with --skip-invalid-objects to serve the rest):`, errors);
+    }
+    this.#apply(first);
     if (watch) {
       this.#watcher = watchPaths(this.#paths, () => {
         this.#reloading = this.#reloading.then(() => this.reload()).catch((err: unknown) => {
@@ -106,11 +122,17 @@ export class XdsConfigStore {
   }
 
   async reload(): Promise<void> {
-    const { objects, problems } = await this.#files.load();
+    this.#apply(await this.#files.load());
+  }
+
+  #apply({ objects, problems: loadProblems, keptFiles }: FilesLoad): void {
+    const problems = [...loadProblems, ...analyzeMesh(objects)];
     for (const p of problems) {
       if (p.severity === 'error') this.#logger.error(formatProblem(p));
-      else this.#logger.warn(formatProblem(p));
+      else if (p.severity === 'warning') this.#logger.warn(formatProblem(p));
+      else this.#logger.info(formatProblem(p));
     }
+    if (keptFiles.length > 0) this.#logger.warn(`keeping the last good version of ${keptFiles.join(', ')}`);
     this.#objects = objects;
     this.#problems = problems;
     this.#version++;
@@ -127,7 +149,7 @@ export class XdsConfigStore {
 
   /** The resources for one client, compiled against its identity (cached per version). */
   snapshotFor(identity: ClientIdentity): ServedSnapshot {
-    const key = `${identity.namespace}|${JSON.stringify(Object.entries(identity.labels).sort())}|${identity.serviceAccount ?? ''}`;
+    const key = `${identity.namespace}|${JSON.stringify(Object.entries(identity.labels).sort())}|${identity.serviceAccount ?? ''}|${identity.locality ?? ''}|${identity.grpcOnly ? 'grpc' : ''}|${identity.generator ?? ''}`;
     let s = this.#cache.get(key);
     if (!s) {
       const compiled = compileMesh(this.#objects, identity);
@@ -135,6 +157,12 @@ export class XdsConfigStore {
         if (p.severity === 'error') this.#logger.warn({ client: identity.namespace, problem: formatProblem(p) }, 'compile problem');
       }
       this.#postCompile?.(compiled.resources, identity);
+      if (identity.generator === 'sidecar') {
+        // An Envoy sidecar's form; it has no A36 inbound listeners (its inbound is virtualInbound).
+        s = encodeSnapshot(String(this.#version), toSidecarForm(compiled.resources, compiled.servicePorts, this.#outbound));
+        this.#cache.set(key, s);
+        return s;
+      }
       const objects = this.#objects;
       const inbound = new Map<string, ServedResource | undefined>();
       s = {

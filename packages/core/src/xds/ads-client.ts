@@ -19,8 +19,9 @@ import type { Bootstrap, XdsServerConfig } from './bootstrap.ts';
 import { channelCredentials } from './ads-service.ts';
 import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
-import { RESOURCE_TYPES } from './resource-types.ts';
+import { RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
 import { ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
+import { ListenerDirectory } from './listener-directory.ts';
 import type { Result } from './translate-result.ts';
 import { ok } from './translate-result.ts';
 import type { Logger } from '../logger.ts';
@@ -32,9 +33,19 @@ export interface AdsClientOptions {
   backoff?: BackoffOptions;
   /** How long a requested resource may stay unanswered before it is declared absent (gRFC A27: 15 s). */
   doesNotExistMs?: number;
+  /** How resources are read (validated, referenced): the proxyless set, or the sidecar profile's. */
+  types?: readonly ResourceType[];
+  /** The node sent on each stream's first request; default: the bootstrap's. */
+  node?: object;
+  /** Keep the server's listener names on a second, wildcard LDS stream (listener-directory.ts). */
+  listenerDirectory?: boolean;
 }
 
-const USER_AGENT_VERSION = '0.1.0';
+export const USER_AGENT_VERSION = '0.1.0';
+/** Features this client declares in its node (gRPC's and Envoy's names). */
+export const CLIENT_FEATURES: readonly string[] = ['envoy.lb.does_not_support_overprovisioning', 'xds.config.resource-in-sotw'];
+/** What `meshlet xds` reads to know the client is Meshlet's (xds-server/client-identity.ts). */
+export const MESHLET_USER_AGENT = 'meshlet';
 
 export class AdsClient implements StreamHandler {
   readonly state = new ResourceWatchState();
@@ -45,6 +56,7 @@ export class AdsClient implements StreamHandler {
   readonly #backoff: Backoff;
   readonly #doesNotExistMs: number;
   readonly #node: object;
+  readonly #types: ReadonlyMap<string, ResourceType>;
   /** The names last asked for, per type ('*' = wildcard); replayed on every new stream. */
   readonly #subscriptions = new Map<string, readonly string[] | '*'>();
   #stream: AdsStream | undefined;
@@ -77,17 +89,24 @@ export class AdsClient implements StreamHandler {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
     });
+    this.#types = new Map((opts.types ?? RESOURCE_TYPES).map((t) => [t.typeUrl, t]));
     const n = bootstrap.node;
-    this.#node = {
+    this.#node = opts.node ?? {
       id: n.id,
       cluster: n.cluster,
-      metadata: n.metadata,
+      // The proxyless profile names istiod's grpc generator even when the bootstrap does not
+      // (istio-agent always writes it): without it istiod, and `meshlet xds`, answer as to a sidecar.
+      metadata: { ...n.metadata, GENERATOR: n.metadata['GENERATOR'] ?? 'grpc' },
       locality: n.locality,
-      userAgentName: 'meshlet',
+      userAgentName: MESHLET_USER_AGENT,
       userAgentVersion: USER_AGENT_VERSION,
-      clientFeatures: ['envoy.lb.does_not_support_overprovisioning', 'xds.config.resource-in-sotw'],
+      clientFeatures: [...CLIENT_FEATURES],
     };
+    this.directory = opts.listenerDirectory ? new ListenerDirectory(this.#client, this.server.delta, this.#node, () => opts.onChange(), opts.logger, opts.backoff) : undefined;
   }
+
+  /** The server's listener names, when listenerDirectory is on. */
+  readonly directory: ListenerDirectory | undefined;
 
   get connected(): boolean {
     return this.#stream?.established === true;
@@ -103,6 +122,15 @@ export class AdsClient implements StreamHandler {
 
   start(): void {
     if (!this.#closed && !this.#stream) this.#open();
+    this.directory?.start();
+  }
+
+  /** Declares a requested resource absent now (the server's complete listing lacks it). */
+  declareAbsent(typeUrl: string, name: string): void {
+    const w = this.state.get(typeUrl, name);
+    if (!w || w.status !== 'REQUESTED' || w.value !== undefined) return;
+    w.markDoesNotExist(Date.now());
+    this.#changed();
   }
 
   /**
@@ -133,6 +161,7 @@ export class AdsClient implements StreamHandler {
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = undefined;
     this.state.clearTimers();
+    this.directory?.close();
     this.#stream?.close();
     this.#stream = undefined;
     this.#client.close();
@@ -158,6 +187,15 @@ export class AdsClient implements StreamHandler {
         w.timer.unref();
       }
     }
+  }
+
+  typeOf(typeUrl: string): ResourceType | undefined {
+    return this.#types.get(typeUrl);
+  }
+
+  /** The node this client sends (its id and metadata as the control plane sees them). */
+  get node(): object {
+    return this.#node;
   }
 
   heldBytes(typeUrl: string, name: string): Uint8Array | undefined {

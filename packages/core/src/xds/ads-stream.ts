@@ -11,7 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
 import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from './discovery-envelope.ts';
-import { resourceTypeOf, type ResourceType } from './resource-types.ts';
+import type { ResourceType } from './resource-types.ts';
 import { decodeResource, sameBytes, type ResourceUpdate } from './resource-decode.ts';
 
 export type { ResourceUpdate } from './resource-decode.ts';
@@ -33,6 +33,8 @@ export interface StreamHandler {
   onClosed(stream: AdsStream, healthy: boolean, status: grpc.StatusObject): void;
   /** A request listing `names` went out for `typeUrl` (the does-not-exist timers start now). */
   onRequested(typeUrl: string): void;
+  /** How this client reads resources of `typeUrl` (its profile's types); undefined if it does not. */
+  typeOf(typeUrl: string): ResourceType | undefined;
   /** The encoded bytes of the version of `name` the client holds, if any. */
   heldBytes(typeUrl: string, name: string): Uint8Array | undefined;
 }
@@ -163,7 +165,7 @@ export class AdsStream {
     const env = readSotwResponse(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, versionInfo, nonce } = env.value;
-    const type = resourceTypeOf(typeUrl);
+    const type = this.#handler.typeOf(typeUrl);
     const st = this.#types.get(typeUrl);
     if (!type || !st) {
       // Not something we asked for: NACK it so the server's logs say why nothing happened.
@@ -181,7 +183,7 @@ export class AdsStream {
     const env = readDeltaResponse(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, systemVersionInfo, nonce, removedResources } = env.value;
-    const type = resourceTypeOf(typeUrl);
+    const type = this.#handler.typeOf(typeUrl);
     if (!type || !this.#types.has(typeUrl)) {
       this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: `type ${typeUrl} was not requested` } });
       return;

@@ -8,8 +8,12 @@ import type { Listener, XdsResources } from './resources.ts';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, LISTENER, ROUTE_CONFIGURATION } from './resource-types.ts';
 import type { ResourceWatchState } from './resource-watch-state.ts';
 
-/** The resources `listener` reaches, or undefined while any of them is still pending. */
-export function listenerClosure(st: ResourceWatchState, listener: string): XdsResources | undefined {
+/**
+ * The resources `listener` reaches, or undefined while any of them is still pending.
+ * `complete(typeUrl)`: the type is subscribed as wildcard and answered, so a name the state does
+ * not hold does not exist (the sidecar profile's CDS); otherwise such a name is still pending.
+ */
+export function listenerClosure(st: ResourceWatchState, listener: string, complete: (typeUrl: string) => boolean = () => false): XdsResources | undefined {
   const out: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
   const lw = st.get(LISTENER.typeUrl, listener);
   if (!lw?.settled) return undefined;
@@ -26,6 +30,7 @@ export function listenerClosure(st: ResourceWatchState, listener: string): XdsRe
   }
   for (const c of clusters) {
     const cw = st.get(CLUSTER.typeUrl, c);
+    if (!cw && complete(CLUSTER.typeUrl)) continue;
     if (!cw?.settled) return undefined;
     if (cw.value === undefined) continue;
     out.clusters.set(c, cw.value as never);

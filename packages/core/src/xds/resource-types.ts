@@ -7,6 +7,7 @@
 import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager } from './resources.ts';
 import { TYPE_URL } from './resources.ts';
 import { translateListener } from './translate-listener.ts';
+import { filterChainManagers, translateSidecarListener } from './translate-sidecar-listener.ts';
 import { translateServerListener } from '../security/server-listener.ts';
 import { translateRouteConfiguration } from './translate-route-config.ts';
 import { translateCluster, translateLoadAssignment } from './translate-cluster.ts';
@@ -72,6 +73,28 @@ export const LISTENER: ResourceType = {
   },
 };
 
+/**
+ * Listeners in the form istiod's sidecar generator sends an Envoy sidecar (filter chains, RDS
+ * per port): the sidecar profile's LDS. Validated by the same translation the snapshot uses.
+ */
+export const SIDECAR_LISTENER: ResourceType = {
+  ...LISTENER,
+  validate(v) {
+    const r = translateSidecarListener(v as Listener);
+    if (!r.ok) return r;
+    if (r.value.inlineRouteConfig) {
+      const rc = translateRouteConfiguration(r.value.inlineRouteConfig);
+      if (!rc.ok) return fail(`Listener ${r.value.name}: routeConfig: ${rc.error}`);
+    }
+    return ok(undefined);
+  },
+  references(v) {
+    const out = new Set<string>();
+    for (const hcm of filterChainManagers(v as Listener)) if (hcm.rds?.routeConfigName) out.add(hcm.rds.routeConfigName);
+    return [...out];
+  },
+};
+
 export const ROUTE_CONFIGURATION: ResourceType = {
   kind: 'RouteConfiguration',
   typeUrl: TYPE_URL.RouteConfiguration,
@@ -127,6 +150,8 @@ export function isServerListener(l: Listener): boolean {
 
 /** In chain order. */
 export const RESOURCE_TYPES: readonly ResourceType[] = [LISTENER, ROUTE_CONFIGURATION, CLUSTER, CLUSTER_LOAD_ASSIGNMENT];
+/** The sidecar profile's: its listeners are Envoy's, the rest the same. */
+export const SIDECAR_RESOURCE_TYPES: readonly ResourceType[] = [SIDECAR_LISTENER, ROUTE_CONFIGURATION, CLUSTER, CLUSTER_LOAD_ASSIGNMENT];
 
 const BY_URL = new Map(RESOURCE_TYPES.map((t) => [t.typeUrl, t]));
 
@@ -134,7 +159,8 @@ export function resourceTypeOf(typeUrl: string): ResourceType | undefined {
   return BY_URL.get(typeUrl);
 }
 
-/** Clusters an inline route configuration (inside a Listener) sends to. */
+/** Clusters an inline route configuration (inside a Listener, or one of its filter chains) sends to. */
 export function inlineRouteClusters(l: Listener): string[] {
-  return routeClusters(hcmOf(l)?.routeConfig);
+  if (l.apiListener) return routeClusters(hcmOf(l)?.routeConfig);
+  return filterChainManagers(l).flatMap((hcm) => routeClusters(hcm.routeConfig));
 }

@@ -28,6 +28,16 @@ export const FILTER_NAME = {
 
 export const PREVIOUS_HOSTS_PREDICATE = 'envoy.retry_host_predicates.previous_hosts';
 export const PREVIOUS_PRIORITIES = 'envoy.retry_priorities.previous_priorities';
+/** Typed configs of Cluster.loadBalancingPolicy entries (gRFC A52; Envoy's load balancing policy extensions). */
+export const LB_POLICY_TYPE_URL = {
+  LeastRequest: 'type.googleapis.com/envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest',
+  RoundRobin: 'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
+  Random: 'type.googleapis.com/envoy.extensions.load_balancing_policies.random.v3.Random',
+  RingHash: 'type.googleapis.com/envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash',
+  Maglev: 'type.googleapis.com/envoy.extensions.load_balancing_policies.maglev.v3.Maglev',
+  WrrLocality: 'type.googleapis.com/envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality',
+} as const;
+
 /** Key of Cluster.typedExtensionProtocolOptions holding HTTP connection-pool options. */
 export const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -45,7 +55,21 @@ export interface Listener {
   name: string;
   address?: Address;
   apiListener?: { apiListener: Any }; // holds an HttpConnectionManager
-  filterChains?: unknown[];
+  /** A server's (gRFC A36) or an Envoy sidecar's listener: sockets with filter chains. */
+  filterChains?: FilterChain[];
+  defaultFilterChain?: FilterChain;
+  /** Sidecar listeners: OUTBOUND or INBOUND (proxyless listeners leave it unset). */
+  trafficDirection?: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
+  /** The sidecar's virtualOutbound: connections are handed to the listener of their original destination. */
+  useOriginalDst?: boolean;
+  bindToPort?: boolean;
+}
+
+export interface FilterChain {
+  name?: string;
+  filterChainMatch?: Record<string, unknown>;
+  filters?: { name: string; typedConfig?: Any }[];
+  transportSocket?: { name: string; typedConfig?: Any };
 }
 
 export interface HttpConnectionManager {
@@ -69,6 +93,9 @@ export interface RouteConfiguration {
   name: string;
   virtualHosts?: VirtualHost[];
   validateClusters?: boolean;
+  /** Match virtual host domains against the Host without its port (istiod's sidecar route tables set it). */
+  ignorePortInHostMatching?: boolean;
+  maxDirectResponseBodySizeBytes?: number;
 }
 
 export interface VirtualHost {
@@ -236,6 +263,8 @@ export interface Cluster {
   edsClusterConfig?: { serviceName?: string; edsConfig?: { ads?: Record<string, never>; resourceApiVersion?: 'V3' } };
   connectTimeout?: Duration;
   lbPolicy?: LbPolicy;
+  /** Candidate policies in order of preference; the first one the client implements wins, and lbPolicy is then ignored. */
+  loadBalancingPolicy?: LoadBalancingPolicy;
   loadAssignment?: ClusterLoadAssignment;
   circuitBreakers?: { thresholds?: CircuitBreakerThresholds[] };
   outlierDetection?: Record<string, unknown>;
@@ -261,6 +290,10 @@ export interface Cluster {
   /** Use the records' TTL as the refresh interval (istiod sets it). */
   respectDnsTtl?: boolean;
   dnsLookupFamily?: 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
+}
+
+export interface LoadBalancingPolicy {
+  policies?: { typedExtensionConfig?: { name?: string; typedConfig?: Any } }[];
 }
 
 /** Cluster.SlowStartConfig (aggression is a RuntimeDouble, min_weight_percent a Percent). */

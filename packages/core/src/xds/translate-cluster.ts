@@ -11,8 +11,7 @@ import { clusterLimits, type ClusterLimits } from '../resilience/cluster-limits.
 import { outlierConfig, type OutlierConfig } from '../resilience/outlier-config.ts';
 import type { HashLbOptions } from '../lb/create-load-balancer.ts';
 import type { SlowStartSettings } from '../lb/slow-start.ts';
-import { DEFAULT_MIN_RING_SIZE, MAX_RING_SIZE } from '../lb/load-balancer-ring-hash.ts';
-import { DEFAULT_MAGLEV_TABLE_SIZE, isPrime, MAX_MAGLEV_TABLE_SIZE } from '../lb/load-balancer-maglev.ts';
+import { translateLbPolicy } from './translate-lb-policy.ts';
 
 export interface ClusterSettings {
   readonly name: string;
@@ -72,25 +71,10 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
     case 'ORIGINAL_DST': endpointSource = 'original-dst'; break;
     default: return fail(`Cluster ${c.name}: type: ${String(type)} is not supported`);
   }
-  let lbPolicy: LbKind;
-  switch (c.lbPolicy ?? 'ROUND_ROBIN') {
-    case 'CLUSTER_PROVIDED':
-      if (endpointSource !== 'original-dst') return fail(`Cluster ${c.name}: lbPolicy: CLUSTER_PROVIDED needs type ORIGINAL_DST`);
-      lbPolicy = 'ROUND_ROBIN';
-      break;
-    case 'ROUND_ROBIN': lbPolicy = 'ROUND_ROBIN'; break;
-    case 'LEAST_REQUEST': lbPolicy = 'LEAST_REQUEST'; break;
-    case 'RANDOM': lbPolicy = 'RANDOM'; break;
-    case 'RING_HASH': lbPolicy = 'RING_HASH'; break;
-    case 'MAGLEV': lbPolicy = 'MAGLEV'; break;
-    default: return fail(`Cluster ${c.name}: lbPolicy: ${c.lbPolicy} is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)`);
-  }
-  const hashLb = hashLbOptions(c, lbPolicy);
-  if (!hashLb.ok) return hashLb;
+  const lb = translateLbPolicy(c, endpointSource === 'original-dst');
+  if (!lb.ok) return lb;
   const dns = dnsSettings(c, type);
   if (!dns.ok) return dns;
-  const slowStart = slowStartSettings(c, lbPolicy);
-  if (!slowStart.ok) return slowStart;
   const ct = c.connectTimeout !== undefined ? durationToMs(c.connectTimeout) : 5000;
   if (ct === undefined || ct <= 0) return fail(`Cluster ${c.name}: connectTimeout: ${JSON.stringify(c.connectTimeout)} must be a positive duration`);
   // A transport socket that does not translate rejects the whole cluster (NACK): dropping it
@@ -111,7 +95,7 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
   return ok({
     name: c.name,
     edsName: c.edsClusterConfig?.serviceName || c.name,
-    lbPolicy,
+    lbPolicy: lb.value.lbPolicy,
     connectTimeoutMs: ct,
     endpointSource,
     limits: clusterLimits(c),
@@ -120,59 +104,11 @@ export function translateCluster(c: Cluster): Result<ClusterSettings> {
     connections: { maxRequestsPerConnection: common?.maxRequestsPerConnection || undefined, idleTimeoutMs: idle || undefined },
     tls: tls.value,
     tlsMatches: tlsMatches.value,
-    hashLb: hashLb.value,
+    hashLb: lb.value.hashLb,
     dns: dns.value,
-    localityWeighted: c.commonLbConfig?.localityWeightedLbConfig !== undefined,
-    slowStart: slowStart.value,
+    localityWeighted: lb.value.localityWeighted,
+    slowStart: lb.value.slowStart,
   });
-}
-
-// Envoy reads slow_start_config only from the ROUND_ROBIN and LEAST_REQUEST configs, with
-// aggression 1.0 and min_weight_percent 10% when unset. A window of 0 turns it off.
-function slowStartSettings(c: Cluster, policy: LbKind): Result<SlowStartSettings | undefined> {
-  const cfg = policy === 'ROUND_ROBIN' ? c.roundRobinLbConfig?.slowStartConfig : policy === 'LEAST_REQUEST' ? c.leastRequestLbConfig?.slowStartConfig : undefined;
-  if (!cfg || cfg.slowStartWindow === undefined) return ok(undefined);
-  const field = `Cluster ${c.name}: ${policy === 'ROUND_ROBIN' ? 'roundRobinLbConfig' : 'leastRequestLbConfig'}.slowStartConfig`;
-  const windowMs = durationToMs(cfg.slowStartWindow);
-  if (windowMs === undefined || windowMs < 0) return fail(`${field}.slowStartWindow: ${JSON.stringify(cfg.slowStartWindow)} is not a duration`);
-  if (windowMs === 0) return ok(undefined);
-  // Present-but-empty messages are zeros on the wire (see healthyPanicThreshold); an aggression
-  // of 0 is then treated as 1 by the balancer, as Envoy does at run time.
-  const aggression = cfg.aggression ? cfg.aggression.defaultValue ?? 0 : 1;
-  if (!Number.isFinite(aggression)) return fail(`${field}.aggression.defaultValue: ${aggression} is not a number`);
-  const min = cfg.minWeightPercent ? cfg.minWeightPercent.value ?? 0 : 10;
-  if (!(min >= 0 && min <= 100)) return fail(`${field}.minWeightPercent.value: ${min} is not in [0, 100]`);
-  return ok({ windowMs, aggression, minWeightPercent: min });
-}
-
-// Envoy's bounds: ring sizes at most 8M (and minimum <= maximum), a Maglev table a prime of at
-// most 5000011. A bad size is a NACK: Envoy refuses the cluster rather than guess.
-function hashLbOptions(c: Cluster, policy: LbKind): Result<HashLbOptions | undefined> {
-  if (policy === 'RING_HASH') {
-    const cfg = c.ringHashLbConfig;
-    if (cfg?.hashFunction === 'MURMUR_HASH_2') return fail(`Cluster ${c.name}: ringHashLbConfig.hashFunction: MURMUR_HASH_2 is not supported (XX_HASH)`);
-    const min = uint64Field(cfg?.minimumRingSize, DEFAULT_MIN_RING_SIZE);
-    const max = uint64Field(cfg?.maximumRingSize, MAX_RING_SIZE);
-    if (min === undefined || min < 1 || min > MAX_RING_SIZE) return fail(`Cluster ${c.name}: ringHashLbConfig.minimumRingSize: ${JSON.stringify(cfg?.minimumRingSize)} must be in [1, ${MAX_RING_SIZE}]`);
-    if (max === undefined || max < 1 || max > MAX_RING_SIZE) return fail(`Cluster ${c.name}: ringHashLbConfig.maximumRingSize: ${JSON.stringify(cfg?.maximumRingSize)} must be in [1, ${MAX_RING_SIZE}]`);
-    if (min > max) return fail(`Cluster ${c.name}: ringHashLbConfig: minimumRingSize (${min}) > maximumRingSize (${max})`);
-    return ok({ minimumRingSize: min, maximumRingSize: max });
-  }
-  if (policy === 'MAGLEV') {
-    const size = uint64Field(c.maglevLbConfig?.tableSize, DEFAULT_MAGLEV_TABLE_SIZE);
-    if (size === undefined || size > MAX_MAGLEV_TABLE_SIZE || !isPrime(size)) {
-      return fail(`Cluster ${c.name}: maglevLbConfig.tableSize: ${JSON.stringify(c.maglevLbConfig?.tableSize)} must be a prime number no larger than ${MAX_MAGLEV_TABLE_SIZE}`);
-    }
-    return ok({ tableSize: size });
-  }
-  return ok(undefined);
-}
-
-/** A UInt64Value in JSON (a decimal string, or a number from hand-written resources). */
-function uint64Field(v: string | number | undefined, dflt: number): number | undefined {
-  if (v === undefined) return dflt;
-  const n = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : NaN;
-  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 function dnsSettings(c: Cluster, type: NonNullable<Cluster['type']>): Result<DnsSettings | undefined> {

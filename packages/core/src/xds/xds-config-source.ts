@@ -23,7 +23,8 @@ import type { Mesh } from '../mesh.ts';
 import type { XdsResources } from './resources.ts';
 import { AdsClient, type AdsClientOptions } from './ads-client.ts';
 import type { Bootstrap } from './bootstrap.ts';
-import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, isServerListener, LISTENER, ROUTE_CONFIGURATION } from './resource-types.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, isServerListener, LISTENER, ROUTE_CONFIGURATION, SIDECAR_RESOURCE_TYPES } from './resource-types.ts';
+import { sidecarNode } from './sidecar-node.ts';
 import type { ResourceWatchState } from './resource-watch-state.ts';
 import { xdsStatus } from './xds-status.ts';
 import { listenerClosure } from './listener-closure.ts';
@@ -34,12 +35,25 @@ import { serverListenerName, type InboundPolicyState, type InboundPolicyWatch } 
 import { translateServerListener, type ServerListenerPolicy } from '../security/server-listener.ts';
 
 export interface XdsSourceOptions {
+  /**
+   * Which of istiod's generators to ask for: 'grpc' (default) identifies as a proxyless gRPC
+   * client (node metadata GENERATOR grpc, per-service API listeners fetched on first use);
+   * 'sidecar' identifies as an Envoy sidecar (no GENERATOR: istiod's default generator) and
+   * consumes the sidecar's config — every listener, route table by port, cluster and endpoint.
+   */
+  generator?: 'grpc' | 'sidecar';
   /** Listener names (`<fqdn>:<port>`) to subscribe to at start; '*' = every listener the server has. */
   listeners?: readonly string[] | '*';
   backoff?: AdsClientOptions['backoff'];
   doesNotExistMs?: number;
   /** How long start() waits for the first complete config before resolving anyway (default 15 s). */
   initialFetchTimeoutMs?: number;
+  /**
+   * Proxyless profile: keep the server's listener names on a second, wildcard LDS stream, so a
+   * host outside the mesh is known at once rather than after the 15 s does-not-exist timer
+   * (default true; listener-directory.ts).
+   */
+  listenerDirectory?: boolean;
 }
 
 /**
@@ -65,6 +79,8 @@ export class XdsConfigSource {
   /** Server helpers' own inbound listeners (watchInbound), with how many watches hold each. */
   readonly #inbound = new Map<string, number>();
   readonly #initialFetchTimeoutMs: number;
+  /** The sidecar profile: wildcard LDS and CDS, Envoy's listeners. */
+  readonly #sidecar: boolean;
   #published = new Set<string>();
   #publishedGeneration = -1;
   #scheduled = false;
@@ -73,12 +89,18 @@ export class XdsConfigSource {
 
   constructor(mesh: Mesh, bootstrap: Bootstrap, opts: XdsSourceOptions = {}) {
     this.#mesh = mesh;
-    this.#wildcard = opts.listeners === '*';
+    this.#sidecar = opts.generator === 'sidecar';
+    // A sidecar asks for every listener, as Envoy does: a host none of them names is known to be
+    // outside the mesh as soon as they arrive.
+    this.#wildcard = opts.listeners === '*' || this.#sidecar;
     this.#initialFetchTimeoutMs = opts.initialFetchTimeoutMs ?? 15_000;
-    if (opts.listeners !== '*') for (const l of opts.listeners ?? []) this.#listeners.add(l);
+    if (!this.#wildcard) for (const l of opts.listeners ?? []) this.#listeners.add(l);
     const client = AdsClient.create(bootstrap, {
       logger: mesh.logger,
       onChange: () => this.#schedule(),
+      ...(this.#sidecar && { types: SIDECAR_RESOURCE_TYPES, node: sidecarNode(bootstrap, mesh.identity) }),
+      // Wildcard subscriptions know every name already; named ones learn absence from the directory.
+      listenerDirectory: !this.#wildcard && opts.listenerDirectory !== false,
       ...(opts.backoff !== undefined && { backoff: opts.backoff }),
       ...(opts.doesNotExistMs !== undefined && { doesNotExistMs: opts.doesNotExistMs }),
     });
@@ -115,6 +137,8 @@ export class XdsConfigSource {
   /** Subscribes to one more listener (first use of a service); resolves once it is settled. */
   want(listener: string): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    // The sidecar holds every listener: a name is answered once they have all arrived.
+    if (this.#sidecar) return this.#when(() => this.#settledAndPublished('*'));
     if (!this.#wildcard && !this.#listeners.has(listener)) {
       this.#listeners.add(listener);
       this.#onDemand.add(listener);
@@ -134,6 +158,9 @@ export class XdsConfigSource {
     const template = bootstrap.serverListenerResourceNameTemplate;
     if (template === undefined) {
       throw new ConfigError(`xDS bootstrap ${bootstrap.origin}: server_listener_resource_name_template is not set, so a server cannot ask for its inbound policy (istio-agent writes "xds.istio.io/grpc/lds/inbound/%s")`);
+    }
+    if (this.#sidecar) {
+      throw new ConfigError('a server\'s inbound policy from xDS is not read in the sidecar profile (createMesh({ xds: { generator: \'sidecar\' } })): istiod sends a sidecar its inbound policy inside virtualInbound, which Meshlet does not translate; use the proxyless profile for servers');
     }
     if (this.#wildcard) {
       throw new ConfigError('a server\'s inbound policy from xDS needs listeners subscribed by name: createMesh({ listeners: \'*\' }) asks for every client listener only');
@@ -167,6 +194,7 @@ export class XdsConfigSource {
       listener: name,
       current,
       ready,
+      untilServing: () => this.#when(() => closed || current().status === 'serving'),
       close: () => {
         if (closed) return;
         closed = true;
@@ -174,6 +202,7 @@ export class XdsConfigSource {
         if (n > 0) this.#inbound.set(name, n);
         else this.#inbound.delete(name);
         if (!this.#closed) this.#reconcile();
+        this.#wake();
       },
     };
   }
@@ -214,7 +243,9 @@ export class XdsConfigSource {
       return [...this.client.state.of(LISTENER.typeUrl).keys()].every((l) => this.#settledAndPublished(l));
     }
     const w = this.client.state.get(LISTENER.typeUrl, listener);
-    if (!w || !w.settled) return false;
+    // Under a wildcard subscription, a name missing from the server's (complete) answer is absent.
+    if (!w) return this.#wildcard && this.client.answered.has(LISTENER.typeUrl);
+    if (!w.settled) return false;
     return w.value === undefined || this.#published.has(listener);
   }
 
@@ -232,6 +263,12 @@ export class XdsConfigSource {
     const client = this.client;
     const st = client.state;
     client.setSubscription(LISTENER.typeUrl, this.#wildcard ? '*' : [...this.#listeners, ...this.#inbound.keys()]);
+    // Client listeners the server's complete listing lacks do not exist: say so now. (Inbound
+    // listeners are never in a wildcard answer; they keep the timer.)
+    const directory = client.directory;
+    if (directory?.size !== undefined) {
+      for (const name of this.#listeners) if (directory.has(name) === false) client.declareAbsent(LISTENER.typeUrl, name);
+    }
     const listeners = this.#wantedListeners(st);
     const routes = new Set<string>();
     const clusters = new Set<string>();
@@ -247,9 +284,10 @@ export class XdsConfigSource {
       const w = st.get(ROUTE_CONFIGURATION.typeUrl, name);
       if (w?.value) for (const c of w.references) clusters.add(c);
     }
-    client.setSubscription(CLUSTER.typeUrl, [...clusters]);
+    // The sidecar takes every cluster, as Envoy does (istiod sends them all anyway).
+    client.setSubscription(CLUSTER.typeUrl, this.#sidecar ? '*' : [...clusters]);
     const assignments = new Set<string>();
-    for (const name of clusters) {
+    for (const name of this.#sidecar ? st.of(CLUSTER.typeUrl).keys() : clusters) {
       const w = st.get(CLUSTER.typeUrl, name);
       if (w?.value) for (const e of w.references) assignments.add(e);
     }
@@ -261,6 +299,7 @@ export class XdsConfigSource {
   // Client listeners only: a server's inbound listener is policy, not routes.
   #wantedListeners(st: ResourceWatchState): string[] {
     if (!this.#wildcard) return [...this.#listeners];
+    if (this.#sidecar) return [...st.of(LISTENER.typeUrl).keys()];
     return [...st.of(LISTENER.typeUrl)].filter(([, w]) => !(w.value && isServerListener(w.value as Listener))).map(([n]) => n);
   }
 
@@ -273,7 +312,7 @@ export class XdsConfigSource {
     const all: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
     const publishedNow = new Set<string>();
     for (const name of listeners) {
-      const closure = listenerClosure(st, name);
+      const closure = listenerClosure(st, name, (typeUrl) => st.isWildcard(typeUrl) && client.answered.has(typeUrl));
       if (!closure) {
         // A listener in force is mid-change: publish nothing until its new closure is here.
         if (this.#published.has(name)) return;

@@ -2,11 +2,14 @@
 // same CRDs: the input to docs/istiod-differences.md.
 //
 //   node --conditions=source packages/core/test/interop/istiod-diff.ts <config dir> <listener>...
+//   node --conditions=source packages/core/test/interop/istiod-diff.ts --sidecar <config dir>
 //
 // Builds and starts the istiod server of the interop test, fetches the listeners (and what they
 // reach) with Meshlet's ADS client, compiles the same folder, and diffs resource by resource.
+// With --sidecar both sides are the Envoy sidecar's form: istiod's sidecar generator against
+// `meshlet xds` serving the same folder to a node without GENERATOR, every resource.
 
-import { createMesh, silentLogger, TYPE_URL, type ConfigDump } from '../../src/index.ts';
+import { createMesh, silentLogger, TYPE_URL, XdsServer, type ConfigDump } from '../../src/index.ts';
 import { decodeAny, encodeAny } from '../../src/xds/codec/index.ts';
 import { tempDir, writeBootstrap } from '../xds-helpers.ts';
 import { buildGo, startGoServer } from './go-build.ts';
@@ -44,15 +47,22 @@ function byName(kind: keyof typeof TYPES, list: unknown[], key: string): Map<str
   return new Map(list.map((r) => [(r as Record<string, string>)[key]!, normalize(kind, r)]));
 }
 
-const [dir, ...listeners] = process.argv.slice(2);
-if (!dir || listeners.length === 0) {
-  process.stderr.write('usage: istiod-diff.ts <config dir> <fqdn:port>...\n');
+const args = process.argv.slice(2);
+const sidecar = args[0] === '--sidecar';
+const [dir, ...listeners] = sidecar ? args.slice(1) : args;
+if (!dir || (!sidecar && listeners.length === 0)) {
+  process.stderr.write('usage: istiod-diff.ts <config dir> <fqdn:port>...  |  istiod-diff.ts --sidecar <config dir>\n');
   process.exit(2);
 }
 const istiod = await startGoServer(await buildGo('istiod'), ['-config', dir]);
+const ours = sidecar ? await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger, watch: false }) : undefined;
 try {
-  const viaIstiod = await createMesh({ bootstrap: writeBootstrap(tempDir('diff'), istiod.address), listeners, logger: silentLogger });
-  const embedded = await createMesh({ config: dir, watch: false, logger: silentLogger });
+  const viaIstiod = sidecar
+    ? await createMesh({ bootstrap: writeBootstrap(tempDir('diff'), istiod.address), xds: { generator: 'sidecar' }, logger: silentLogger })
+    : await createMesh({ bootstrap: writeBootstrap(tempDir('diff'), istiod.address), listeners, logger: silentLogger });
+  const embedded = ours
+    ? await createMesh({ bootstrap: writeBootstrap(tempDir('diff'), ours.address), xds: { generator: 'sidecar' }, logger: silentLogger })
+    : await createMesh({ config: dir, watch: false, logger: silentLogger });
   const a = viaIstiod.configDump();
   const b = embedded.configDump();
   for (const [kind, key] of [['listeners', 'name'], ['routeConfigs', 'name'], ['clusters', 'name'], ['endpoints', 'clusterName']] as const) {
@@ -60,14 +70,20 @@ try {
     const ib = byName(kind, b[kind as keyof ConfigDump] as unknown[], key);
     for (const name of [...new Set([...ia.keys(), ...ib.keys()])].sort()) {
       // The embedded compiler builds every service; compare only what the listeners reach.
-      if (!ia.has(name)) continue;
+      if (!ia.has(name) && !sidecar) continue;
       const out: string[] = [];
       diff(ia.get(name), ib.get(name), '', out);
       if (out.length) process.stdout.write(`${kind} ${name}\n${out.join('\n')}\n`);
     }
   }
+  for (const [who, m] of [['istiod', viaIstiod], ['meshlet', embedded]] as const) {
+    const d = m.configDump();
+    if (d.problems.length) process.stdout.write(`problems (${who}):\n  ${d.problems.join('\n  ')}\n`);
+    if (d.notes?.length) process.stdout.write(`notes (${who}):\n  ${d.notes.join('\n  ')}\n`);
+  }
   await viaIstiod.close();
   await embedded.close();
 } finally {
+  ours?.close();
   await istiod.stop();
 }

@@ -16,7 +16,7 @@
 import type { Any, Cluster, StringMatcher } from '../../xds/resources.ts';
 import { TLS_TRANSPORT_SOCKET, UPSTREAM_TLS_CONTEXT } from '../../security/cluster-tls.ts';
 import { spiffeId } from '../../security/spiffe.ts';
-import type { MeshService } from './compile-services.ts';
+import type { MeshService } from '../service-model.ts';
 import type { ClientTLSSettings } from '../types.ts';
 
 const PROVIDER = 'default';
@@ -85,7 +85,7 @@ function fileTls(tls: ClientTLSSettings): Any {
 /** The SPIFFE IDs a service's endpoints run as (istiod's PushContext.ServiceAccounts), sorted. */
 export function serviceIdentities(svc: MeshService, trustDomain: string): string[] {
   const ids = new Set<string>();
-  for (const e of svc.entries) for (const san of e.spec.subjectAltNames ?? []) ids.add(san);
+  for (const san of svc.subjectAltNames) ids.add(san);
   for (const ep of svc.endpoints) if (ep.serviceAccount) ids.add(spiffeId(trustDomain, ep.namespace, ep.serviceAccount));
   return [...ids].sort();
 }

@@ -13,10 +13,12 @@ import type { CompileContext } from './compile-context.ts';
 import { configPath } from './compile-context.ts';
 import { applyTrafficPolicy, setMetadata } from './compile-cluster-policy.ts';
 import { applyClientTls } from './compile-cluster-tls.ts';
+import { applyLoadBalancingPolicy } from './compile-lb-policy.ts';
 import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from '../../security/peer-authentication.ts';
 import { loadAssignment, localityEndpoints } from './compile-endpoints.ts';
 import { applyLocalityLoadBalancing } from './compile-locality.ts';
-import type { MeshService, ServiceRegistry } from './compile-services.ts';
+import type { ServiceRegistry } from './compile-services.ts';
+import type { MeshService } from '../service-model.ts';
 import type { ConsolidatedRule, DestinationRuleIndex } from './destination-rule-index.ts';
 import { portLevelPolicy, subsetPolicy } from './destination-rule-policy.ts';
 import type { DestinationRule, ServicePort, Subset, TrafficPolicy } from '../types.ts';
@@ -58,15 +60,17 @@ function buildCluster(
   policy: TrafficPolicy | undefined,
 ): { cluster: Cluster; assignment?: ReturnType<typeof loadAssignment> } | undefined {
   const name = clusterName(port.number, subset?.name ?? '', svc.hostname);
-  const passthrough = subset?.trafficPolicy?.loadBalancer?.simple === 'PASSTHROUGH';
-  const c: Cluster = { name, altStatName: `${name};`, type: discoveryType(svc, passthrough) };
-  let endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels, (ep, p) => workloadMtlsMode(ctx, ep.namespace, ep.labels, p) === 'DISABLE');
-  if (subset && endpoints.length === 0 && svc.endpoints.length > 0 && c.type !== 'ORIGINAL_DST') {
-    const origin = rule?.subsetOrigin.get(subset.name);
-    if (origin) {
-      ctx.problems.warn(origin.rule, ['spec', 'subsets', origin.index, 'labels'], `subset ${subset.name} selects no endpoint of ${svc.hostname}; its cluster ${name} has no hosts`);
-    }
+  if (ctx.client.grpcOnly && policy?.loadBalancer?.simple === 'PASSTHROUGH') {
+    // A gRPC client has no ORIGINAL_DST cluster: istiod's grpc generator ignores PASSTHROUGH
+    // ("cannot apply LbPolicy") and the client balances round robin over the endpoints.
+    policy = { ...policy, loadBalancer: { ...policy.loadBalancer, simple: 'ROUND_ROBIN' } };
   }
+  const passthrough = subset?.trafficPolicy?.loadBalancer?.simple === 'PASSTHROUGH' && !ctx.client.grpcOnly;
+  const c: Cluster = { name, altStatName: `${name};`, type: discoveryType(svc, passthrough) };
+  // Unhealthy endpoints go out unless panic mode could route to them (minHealthPercent > 0).
+  const sendUnhealthy = !((policy?.outlierDetection?.minHealthPercent ?? 0) > 0);
+  let endpoints = c.type === 'ORIGINAL_DST' ? [] : localityEndpoints(svc, port, subset?.labels, (ep, p) => workloadMtlsMode(ctx, ep.namespace, ep.labels, p) === 'DISABLE', sendUnhealthy);
+  // A subset that selects no endpoint is an analyzer finding (IST0173, analyze/).
   if (c.type === 'STRICT_DNS' || c.type === 'LOGICAL_DNS') {
     // istiod drops a DNS cluster with nothing to resolve rather than send an empty one.
     if (endpoints.length === 0) return undefined;
@@ -82,6 +86,11 @@ function buildCluster(
     c.originalDstLbConfig = { upstreamPortOverride: port.targetPort };
   }
   applyTrafficPolicy(c, policy);
+  // istiod turns panic mode off where the rule leaves it unset, since unhealthy endpoints are
+  // sent: Envoy's default 50% would otherwise route to not-ready pods (applyLoadBalancer).
+  if (c.type !== 'ORIGINAL_DST' && c.commonLbConfig?.healthyPanicThreshold === undefined) {
+    c.commonLbConfig = { ...c.commonLbConfig, healthyPanicThreshold: { value: 0 } };
+  }
   if (c.type !== 'ORIGINAL_DST') {
     const located = applyLocalityLoadBalancing(endpoints, policy, ctx.client);
     endpoints = located.groups;
@@ -89,6 +98,7 @@ function buildCluster(
     if (c.loadAssignment) c.loadAssignment = loadAssignment(name, endpoints);
     if (located.localityWeighted) c.commonLbConfig = { ...c.commonLbConfig, localityWeightedLbConfig: {} };
   }
+  applyLoadBalancingPolicy(c);
   // Auto-mTLS (Istio's default) for a mesh service without TLS settings, unless the service's
   // namespace or mesh PeerAuthentication disables mTLS (istiod's BestEffortInferServiceMTLSMode).
   const autoMtls = svc.location === 'MESH_INTERNAL' && workloadMtlsMode(ctx, svc.namespace, {}, port.number) !== 'DISABLE';

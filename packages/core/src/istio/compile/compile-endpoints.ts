@@ -1,7 +1,10 @@
 // ClusterLoadAssignments (and the inline load assignments of DNS clusters) from a service's
 // endpoints, as istiod's EndpointBuilder writes them: endpoints grouped by locality label
 // (localities sorted), each locality weighted by the sum of its endpoints' weights, every
-// endpoint HEALTHY with weight 1 unless it says otherwise.
+// endpoint HEALTHY with weight 1 unless it says otherwise. A not-ready pod is sent UNHEALTHY (so
+// the balancer counts it but never picks it) unless the cluster's outlier detection sets
+// minHealthPercent, whose panic mode would then send it traffic: there it is left out
+// (istiod's supportsUnhealthyEndpoints).
 //
 // Metadata: istiod puts `envoy.transport_socket_match: {tlsMode: 'istio'}` on endpoints that
 // take Istio mTLS (labelled so, or with a service account; not when the workload's
@@ -11,8 +14,8 @@
 
 import type { Address, ClusterLoadAssignment, LbEndpoint, Locality, LocalityLbEndpoints } from '../../xds/resources.ts';
 import { labelsMatch } from './compile-context.ts';
-import type { MeshEndpoint, MeshService } from './compile-services.ts';
-import { endpointPort } from './compile-services.ts';
+import type { MeshEndpoint, MeshService } from '../service-model.ts';
+import { endpointPort, servesPort } from '../service-model.ts';
 import type { ServicePort } from '../types.ts';
 
 /** istiod's default cluster ID, the last field of the `istio.workload` telemetry string. */
@@ -23,10 +26,17 @@ const UINT32_MAX = 4294967295;
  * Endpoints of `service` on `port`, restricted to `subsetLabels` when given. `mtlsDisabled`
  * says whether an endpoint's own PeerAuthentication turns mTLS off on the port it serves.
  */
-export function localityEndpoints(service: MeshService, port: ServicePort, subsetLabels?: Record<string, string>, mtlsDisabled?: (ep: MeshEndpoint, port: number) => boolean): LocalityLbEndpoints[] {
+export function localityEndpoints(
+  service: MeshService,
+  port: ServicePort,
+  subsetLabels?: Record<string, string>,
+  mtlsDisabled?: (ep: MeshEndpoint, port: number) => boolean,
+  sendUnhealthy = true,
+): LocalityLbEndpoints[] {
   const byLocality = new Map<string, LbEndpoint[]>();
   for (const ep of service.endpoints) {
-    if (!labelsMatch(subsetLabels, ep.labels)) continue;
+    if (!servesPort(ep, port) || !labelsMatch(subsetLabels, ep.labels)) continue;
+    if (ep.healthStatus === 'UNHEALTHY' && !sendUnhealthy) continue;
     const list = byLocality.get(ep.locality) ?? [];
     list.push(lbEndpoint(ep, port, mtlsDisabled));
     byLocality.set(ep.locality, list);
@@ -54,7 +64,7 @@ function lbEndpoint(ep: MeshEndpoint, port: ServicePort, mtlsDisabled?: (ep: Mes
   filterMetadata['meshlet'] = ep.network ? { labels: { ...ep.labels }, network: ep.network } : { labels: { ...ep.labels } };
   return {
     endpoint: { address: endpointAddress(ep, port) },
-    healthStatus: 'HEALTHY',
+    healthStatus: ep.healthStatus ?? 'HEALTHY',
     loadBalancingWeight: ep.weight !== undefined && ep.weight > 0 ? ep.weight : 1,
     metadata: { filterMetadata },
   };

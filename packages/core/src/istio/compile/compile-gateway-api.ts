@@ -122,10 +122,7 @@ export function convertGatewayRoutes(ctx: CompileContext, routes: readonly Gatew
         hosts = [`${parent.name}.${ns}.svc.${domain}`];
       } else {
         const se = serviceEntries.find((s) => s.metadata.namespace === ns && s.metadata.name === parent.name);
-        if (!se) {
-          ctx.problems.warn(route, ['spec', 'parentRefs', i], `ServiceEntry ${ns}/${parent.name} not found; this parent routes nothing`);
-          return;
-        }
+        if (!se) return; // routes nothing; the analyzers report it (IST0101)
         hosts = se.spec.hosts.map((h) => resolveShortName(h.toLowerCase(), ns, domain));
       }
       const forParent = parent.port === undefined ? rules : withPort(rules, parent.port);
@@ -134,7 +131,7 @@ export function convertGatewayRoutes(ctx: CompileContext, routes: readonly Gatew
         let b = buckets.get(key);
         if (!b) buckets.set(key, (b = { name: key.replaceAll('/', '~'), namespace: route.metadata.namespace, host, consumer, routes: [], rules: [] }));
         if (!b.routes.includes(route)) b.routes.push(route);
-        b.rules.push(...forParent);
+        for (const r of forParent) b.rules.push(r);
       }
     });
     if (meshParents === 0 && (route.spec.parentRefs?.length ?? 0) > 0) {
@@ -355,19 +352,26 @@ function setDestinations(ctx: CompileContext, route: GatewayRoute, http: HTTPRou
   });
 }
 
+/** The host a backendRef names: a Service's FQDN, a ServiceEntry host (kind Hostname), or undefined for any other kind. */
+export function backendHost(ref: GwBackendObjectReference, routeNamespace: string, clusterDomain: string): string | undefined {
+  const group = ref.group ?? '';
+  const kind = ref.kind ?? 'Service';
+  if (kind === 'Service' && (group === '' || group === 'core')) return `${ref.name}.${ref.namespace ?? routeNamespace}.svc.${clusterDomain}`;
+  if (kind === 'Hostname' && group === 'networking.istio.io') return ref.name.toLowerCase();
+  return undefined;
+}
+
 /** istiod's buildDestination: a Service or a ServiceEntry host (kind Hostname); anything else is an invalid backend. */
 function backendDestination(ctx: CompileContext, route: GatewayRoute, ref: GwBackendObjectReference, path: Path): Destination {
   const group = ref.group ?? '';
   const kind = ref.kind ?? 'Service';
-  const ns = ref.namespace ?? route.metadata.namespace;
-  let host: string;
+  let host = backendHost(ref, route.metadata.namespace, ctx.client.clusterDomain);
   if (kind === 'Service' && (group === '' || group === 'core')) {
     if (ref.name.includes('.')) throw new RuleError([...path, 'name'], 'service name invalid; the name of the Service must be used, not the hostname');
-    host = `${ref.name}.${ns}.svc.${ctx.client.clusterDomain}`;
   } else if (kind === 'Hostname' && group === 'networking.istio.io') {
     if (ref.namespace !== undefined) throw new RuleError([...path, 'namespace'], 'namespace may not be set with Hostname type');
-    host = ref.name.toLowerCase();
-  } else {
+  }
+  if (host === undefined) {
     // istiod keeps an empty destination, so this share of the traffic fails (500) rather than
     // moving to the other backends; Meshlet keeps a cluster that does not exist, to the same end.
     ctx.problems.warn(route, path, `referencing unsupported backendRef: group "${group}" kind "${kind}" (use a Service, or kind Hostname of group networking.istio.io for a ServiceEntry host); requests to it fail`);

@@ -4,10 +4,11 @@
 
 import type { HttpConnectionManager, Listener } from '../../xds/resources.ts';
 import { FILTER_NAME, TYPE_URL } from '../../xds/resources.ts';
-import type { MeshService } from './compile-services.ts';
+import type { MeshService } from '../service-model.ts';
 import { hostPort } from './host-names.ts';
 
-export function apiListener(svc: MeshService, port: number, routeConfigName: string): Listener {
+/** `host` defaults to the service's own; an ExternalName alias gets a listener of its own name on the same routes. */
+export function apiListener(svc: MeshService, port: number, routeConfigName: string, host = svc.hostname): Listener {
   const hcm: HttpConnectionManager = {
     '@type': TYPE_URL.HttpConnectionManager,
     httpFilters: [
@@ -17,7 +18,7 @@ export function apiListener(svc: MeshService, port: number, routeConfigName: str
     rds: { configSource: { ads: {} }, routeConfigName },
   };
   return {
-    name: hostPort(svc.hostname, port),
+    name: hostPort(host, port),
     address: { socketAddress: { address: svc.address, portValue: port } },
     apiListener: { apiListener: { ...hcm, '@type': TYPE_URL.HttpConnectionManager } },
   };

@@ -36,28 +36,33 @@ export interface RouteEnv {
 /**
  * The cluster a destination names: its port, or else the listener's port (istiod's
  * GetDestinationCluster only sees services that have the listener port, so an absent port
- * always means "the port the client called").
+ * always means "the port the client called"). A host, port or subset the config lacks
+ * altogether is an analyzer finding (IST0101, analyze/); what is reported here is what only this
+ * client lacks: a service or subset not exported to its namespace, a called port the
+ * destination does not have.
  */
 export function destinationCluster(env: RouteEnv, dest: Destination, origin: RuleOrigin, path: Path): string {
-  const port = dest.port?.number ?? env.listenPort;
-  const name = clusterName(port, dest.subset ?? '', dest.host);
+  // istiod's GetDestinationCluster: a destination that is an ExternalName alias goes to the
+  // concrete service's clusters; without a port, a service with a single port is sent to it,
+  // any other to the port the request came in on.
+  const host = env.registry.aliases.get(dest.host) ?? dest.host;
+  const svc = env.registry.byHost.get(host);
+  const port = dest.port?.number ?? (svc?.ports.length === 1 ? svc.ports[0]?.number : undefined) ?? env.listenPort;
+  const name = clusterName(port, dest.subset ?? '', host);
   const problems = env.ctx.problems;
-  const svc = env.registry.byHost.get(dest.host);
   if (!svc) {
-    const why = env.registry.declaredHosts.has(dest.host)
-      ? `the ServiceEntry declaring ${dest.host} is not exported to namespace ${env.ctx.client.namespace}`
-      : `no ServiceEntry declares ${dest.host}`;
-    problems.warn(origin.vs, [...path, 'host'], `${why}; the route keeps pointing at cluster ${name}, which does not exist`);
+    if (env.registry.declaredHosts.has(host)) {
+      problems.warn(origin.vs, [...path, 'host'], `the Service or ServiceEntry declaring ${host} is not exported to namespace ${env.ctx.client.namespace}; the route keeps pointing at cluster ${name}, which does not exist`);
+    }
     return name;
   }
-  if (!svc.ports.some((p) => p.number === port)) {
-    const hint = dest.port?.number === undefined ? ` (no destination port is set, so the called port ${port} is used; set port.number)` : '';
-    problems.warn(origin.vs, [...path, dest.port ? 'port' : 'host'], `service ${dest.host} has no port ${port}${hint}; the route keeps pointing at cluster ${name}, which does not exist`);
+  if (dest.port?.number === undefined && !svc.ports.some((p) => p.number === port)) {
+    problems.warn(origin.vs, [...path, 'host'], `service ${host} has no port ${port} (no destination port is set, so the called port ${port} is used; set port.number); the route keeps pointing at cluster ${name}, which does not exist`);
   }
-  if (dest.subset) {
-    const rule = env.rules.lookup(dest.host, svc.namespace);
+  if (dest.subset && env.rules.declaresSubset(host, dest.subset)) {
+    const rule = env.rules.lookup(host, svc.namespace);
     if (!rule?.spec.subsets?.some((s) => s.name === dest.subset)) {
-      problems.warn(origin.vs, [...path, 'subset'], `unknown subset ${dest.subset}: no DestinationRule visible to namespace ${env.ctx.client.namespace} defines it for ${dest.host}; the route keeps pointing at cluster ${name}, which does not exist`);
+      problems.warn(origin.vs, [...path, 'subset'], `unknown subset ${dest.subset}: no DestinationRule visible to namespace ${env.ctx.client.namespace} defines it for ${host}; the route keeps pointing at cluster ${name}, which does not exist`);
     }
   }
   return name;

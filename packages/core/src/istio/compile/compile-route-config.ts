@@ -6,11 +6,12 @@
 // clients match on host:port: the host and host:port; its absolute form (trailing dot, on by
 // default since PILOT_ENABLE_ABSOLUTE_FQDN_VHOST_DOMAIN); for `*.svc.<domain>` hosts the short
 // names a client in the same namespace (name, name.ns, name.ns.svc) or another namespace
-// (name.ns, name.ns.svc) may use, each with and without port; then the service's addresses.
+// (name.ns, name.ns.svc) may use, each with and without port; the same for every ExternalName
+// alias of the service; then the service's addresses (a Kubernetes Service's cluster IPs).
 
 import type { Route, RouteConfiguration, VirtualHost } from '../../xds/resources.ts';
 import type { ClientIdentity } from './compile-context.ts';
-import type { MeshService } from './compile-services.ts';
+import type { MeshService } from '../service-model.ts';
 import { hostPort, ipv6Compliant, isIpAddress } from './host-names.ts';
 
 export function routeConfiguration(name: string, svc: MeshService, port: number, routes: Route[], client: ClientIdentity, knownFqdns: ReadonlySet<string>): RouteConfiguration {
@@ -28,10 +29,14 @@ export function routeConfiguration(name: string, svc: MeshService, port: number,
  * short name equal to one of them belongs to that service and is left out here.
  */
 export function virtualHostDomains(svc: MeshService, port: number, client: ClientIdentity, knownFqdns: ReadonlySet<string>): string[] {
-  const host = svc.hostname;
-  const domains = [ipv6Compliant(host), hostPort(host, port)];
-  const alt = altHosts(host, port, client);
-  domains.push(...alt);
+  const domains: string[] = [];
+  const alt: string[] = [];
+  // The service's own names, then those of its ExternalName aliases (generateVirtualHostDomains).
+  for (const host of [svc.hostname, ...svc.aliases]) {
+    const own = altHosts(host, port, client);
+    domains.push(ipv6Compliant(host), hostPort(host, port), ...own);
+    alt.push(...own);
+  }
   for (const addr of svc.addresses) {
     if (addr !== '' && addr !== '0.0.0.0') domains.push(ipv6Compliant(addr), hostPort(addr, port));
   }

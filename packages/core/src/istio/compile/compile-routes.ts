@@ -30,7 +30,11 @@ export function buildVirtualServiceRoutes(env: RouteEnv, vs: ResolvedVirtualServ
   let catchAllAt: ResolvedRule | undefined;
   for (const rule of vs.rules) {
     if (catchAllAt) {
-      env.ctx.problems.warn(rule.origin.vs, rule.origin.path, `never used: the earlier rule ${fieldOf(catchAllAt)} matches every request on port ${env.listenPort}`);
+      // A rule after a rule of the same VirtualService that has no match at all is an analyzer
+      // finding (IST0130); reported here is what is unreachable only for this client or port.
+      if (!sameListAfterCatchAll(catchAllAt, rule)) {
+        env.ctx.problems.warn(rule.origin.vs, rule.origin.path, `never used: the earlier rule ${fieldOf(catchAllAt)} matches every request on port ${env.listenPort}`);
+      }
       break;
     }
     const matches = rule.http.match ?? [];
@@ -51,6 +55,13 @@ export function buildVirtualServiceRoutes(env: RouteEnv, vs: ResolvedVirtualServ
     }
   }
   return out;
+}
+
+function sameListAfterCatchAll(catchAll: ResolvedRule, rule: ResolvedRule): boolean {
+  return (catchAll.http.match ?? []).length === 0
+    && catchAll.origin.vs.kind === 'VirtualService'
+    && catchAll.origin.vs === rule.origin.vs
+    && catchAll.origin.delegate?.vs === rule.origin.delegate?.vs;
 }
 
 function fieldOf(rule: ResolvedRule): string {

@@ -11,15 +11,16 @@
 
 import type { Route, XdsResources } from '../../xds/resources.ts';
 import type { CompileContext } from './compile-context.ts';
-import { objectKey } from './compile-context.ts';
 import { clusterName } from './compile-clusters.ts';
 import { toHashPolicy } from './compile-hash-policy.ts';
 import { apiListener } from './compile-listeners.ts';
 import type { RouteEnv } from './compile-route-action.ts';
 import { routeConfiguration } from './compile-route-config.ts';
 import { buildVirtualServiceRoutes, defaultRoute } from './compile-routes.ts';
-import type { MeshService, ServiceRegistry } from './compile-services.ts';
-import { isDeclared, isHttpOrSniffed } from './compile-services.ts';
+import type { ServiceRegistry } from './compile-services.ts';
+import { isDeclared } from './compile-services.ts';
+import type { MeshService } from '../service-model.ts';
+import { isHttpOrSniffed } from '../service-model.ts';
 import type { ServicePort } from '../types.ts';
 import type { ResolvedVirtualService } from './compile-virtual-services.ts';
 import type { DestinationRuleIndex } from './destination-rule-index.ts';
@@ -33,7 +34,18 @@ interface Claim {
   used: number;
 }
 
-export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegistry, rules: DestinationRuleIndex, vss: ResolvedVirtualService[], out: XdsResources): void {
+/** One service port as compiled: what an Envoy sidecar's listeners are built from (xds-server/sidecar-form.ts). */
+export interface CompiledServicePort {
+  readonly host: string;
+  readonly port: number;
+  /** HTTP (or a protocol sniffed as HTTP): routed by the route table; otherwise a TCP service. */
+  readonly http: boolean;
+  /** Listener and route configuration the proxyless form gives it. */
+  readonly listener: string;
+  readonly routeConfig: string;
+}
+
+export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegistry, rules: DestinationRuleIndex, vss: ResolvedVirtualService[], out: XdsResources, ports: CompiledServicePort[] = []): void {
   reportUnmatchedHosts(ctx, registry, vss);
   // Route tables are per listener port, as istiod builds them: group the services by port once.
   const byPort = new Map<number, { svc: MeshService; port: ServicePort }[]>();
@@ -50,11 +62,14 @@ export function compileServiceRoutes(ctx: CompileContext, registry: ServiceRegis
     const httpServices = onPort.filter((e) => isHttpOrSniffed(e.port)).map((e) => e.svc);
     const claims = claimServices(env, httpServices, vss);
     const known = new Set<string>();
-    for (const s of httpServices) known.add(s.hostname).add(hostPort(s.hostname, port));
+    for (const s of httpServices) for (const h of [s.hostname, ...s.aliases]) known.add(h).add(hostPort(h, port));
     for (const { svc, port: sp } of onPort) {
       const rcName = clusterName(port, '', svc.hostname);
       out.listeners.set(hostPort(svc.hostname, port), apiListener(svc, port, rcName));
+      // An ExternalName alias is looked up by its own name and routed by the concrete service's table.
+      for (const alias of svc.aliases) out.listeners.set(hostPort(alias, port), apiListener(svc, port, rcName, alias));
       const http = isHttpOrSniffed(sp);
+      ports.push({ host: svc.hostname, port, http, listener: hostPort(svc.hostname, port), routeConfig: rcName });
       const claim = http ? claims.get(svc.hostname) : undefined;
       // Routes of a VirtualService shared by several services are copied for all but the first,
       // so no two route tables share mutable objects.
@@ -74,25 +89,21 @@ function claimServices(env: RouteEnv, services: MeshService[], vss: ResolvedVirt
   const claims = new Map<string, Claim>();
   for (const vs of vss) {
     // The services this VirtualService would route on this port, with the host that names each.
-    const targets: { svc: MeshService; hostIndex: number }[] = [];
-    vs.hosts.forEach((h, hostIndex) => {
+    const targets: { svc: MeshService }[] = [];
+    for (const h of vs.hosts) {
       if (isWildcardHost(h)) {
-        for (const svc of services) if (hostsOverlap(svc.hostname, h) && index.get(svc.hostname) === vs) targets.push({ svc, hostIndex });
+        for (const svc of services) if (hostsOverlap(svc.hostname, h) && index.get(svc.hostname) === vs) targets.push({ svc });
       } else {
         const svc = byHost.get(h);
-        if (svc) targets.push({ svc, hostIndex });
+        if (svc) targets.push({ svc });
       }
-    });
+    }
     if (targets.length === 0) continue;
     const routes = buildVirtualServiceRoutes(env, vs);
     if (routes.length === 0) continue;
-    for (const { svc, hostIndex } of targets) {
-      const prior = claims.get(svc.hostname);
-      if (!prior) {
-        claims.set(svc.hostname, { vs, routes, used: 0 });
-      } else if (prior.vs !== vs) {
-        env.ctx.problems.warn(vs.obj, ['spec', 'hosts', hostIndex], `VirtualService ${objectKey(prior.vs.obj)} also routes ${svc.hostname} and comes first (older, or closer to namespace ${env.ctx.client.namespace}); this one is ignored for that host`);
-      }
+    for (const { svc } of targets) {
+      // A second VirtualService for the host is ignored here; the analyzers report it (IST0109).
+      if (!claims.has(svc.hostname)) claims.set(svc.hostname, { vs, routes, used: 0 });
     }
   }
   return claims;
@@ -116,20 +127,23 @@ function mostSpecificVirtualService(vss: ResolvedVirtualService[], services: Mes
   return out;
 }
 
+/**
+ * VirtualService hosts whose service exists but is not exported to this client's namespace. A
+ * host no service declares (or only a wildcard one) is an analyzer finding (MSH0001, analyze/).
+ */
 function reportUnmatchedHosts(ctx: CompileContext, registry: ServiceRegistry, vss: ResolvedVirtualService[]): void {
-  const visibleWildcards = registry.services.filter((s) => isWildcardHost(s.hostname)).map((s) => s.hostname);
   for (const vs of vss) {
     vs.hosts.forEach((h, i) => {
       const matched = isWildcardHost(h) ? registry.services.some((s) => hostsOverlap(s.hostname, h)) : registry.byHost.has(h);
       if (matched) return;
-      const wildcard = visibleWildcards.find((w) => hostsOverlap(w, h));
-      if (wildcard) {
-        ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} is only covered by the wildcard service ${wildcard}; routes are kept per declared host, as istiod's proxyless generator keeps them, so these rules route nothing (declare ${h} in a ServiceEntry)`);
+      const concrete = registry.aliases.get(h);
+      if (concrete) {
+        ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} is an ExternalName alias of ${concrete}, which Meshlet routes by ${concrete}'s rules; route ${concrete} instead (these rules route nothing)`);
         return;
       }
-      const hidden = isDeclared(registry, h);
-      const why = hidden ? `the ServiceEntry declaring it is not exported to namespace ${ctx.client.namespace}` : 'no ServiceEntry declares it';
-      ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} has no service: ${why}, so these rules route nothing`);
+      if (!isDeclared(registry, h)) return;
+      if (!isWildcardHost(h) && registry.services.some((s) => isWildcardHost(s.hostname) && hostsOverlap(s.hostname, h))) return;
+      ctx.problems.warn(vs.obj, ['spec', 'hosts', i], `host ${h} has no service for namespace ${ctx.client.namespace}: the Service or ServiceEntry declaring it is not exported there, so these rules route nothing for this client`);
     });
   }
 }

@@ -1,84 +1,68 @@
-// The service registry a client sees: every ServiceEntry host visible to its namespace, with the
-// endpoints behind it. Mirrors istiod's serviceentry conversion (one service per host; endpoints
-// from `endpoints`, from WorkloadEntries picked by `workloadSelector`, or — for DNS resolution
-// with neither — the host itself) and the sidecar scope's rule for a host declared in several
-// namespaces (the client's own namespace wins, else the oldest declaration).
+// The service registry a client sees: every Kubernetes Service (../../kube/) and ServiceEntry
+// host visible to its namespace, with the endpoints behind it. Mirrors istiod's serviceentry
+// conversion (one service per host; endpoints from `endpoints`, from WorkloadEntries picked by
+// `workloadSelector`, or — for DNS resolution with neither — the host itself), the push
+// context's rule for one host in one namespace (a Kubernetes Service wins over ServiceEntries,
+// whose endpoints still join it, as EDS shards endpoints by host and namespace), the sidecar
+// scope's rule for a host declared in several namespaces (the client's own namespace wins, else
+// the oldest declaration), and ExternalName Services as aliases of the host they name.
 
 import type { CompileContext, Path } from './compile-context.ts';
-import { compareByCreation, labelsMatch, visibleTo } from './compile-context.ts';
+import { compareByCreation, labelsMatch, objectKey, visibleTo } from './compile-context.ts';
 import { hostsOverlap, isWildcardHost, resolveShortName } from './host-names.ts';
-import type { MeshObject, ServiceEntry, ServicePort, WorkloadEntry, WorkloadEntrySpec } from '../types.ts';
-
-export type Resolution = 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
-
-export interface MeshEndpoint {
-  /** IP, DNS name, or `unix://path`. */
-  address: string;
-  /** Port per service-port name (WorkloadEntry/endpoint `ports`). */
-  ports: Record<string, number>;
-  labels: Record<string, string>;
-  /** `region/zone/subzone`, possibly empty. */
-  locality: string;
-  /** The WorkloadEntry's `network`, for failoverPriority on topology.istio.io/network. */
-  network?: string;
-  weight?: number;
-  serviceAccount?: string;
-  /** Workload name as istiod reports it in telemetry metadata. */
-  workloadName: string;
-  namespace: string;
-  /** 'istio' when the endpoint takes Istio mTLS (label, or a service account), else 'disabled'. */
-  tlsMode: string;
-  /** Where the endpoint was declared, for problems. */
-  origin: MeshObject;
-  path: Path;
-}
-
-export interface MeshService {
-  hostname: string;
-  /** Namespace of the ServiceEntries that declare it (destination-rule lookup step 2). */
-  namespace: string;
-  ports: ServicePort[];
-  resolution: Resolution;
-  location: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
-  /** First `addresses` entry, or 0.0.0.0 as istiod writes for a service without a VIP. */
-  address: string;
-  addresses: string[];
-  endpoints: MeshEndpoint[];
-  /** Declaring ServiceEntries, oldest first; the first decides resolution and location. */
-  entries: ServiceEntry[];
-}
+import type { MeshEndpoint, MeshService, Resolution } from '../service-model.ts';
+import type { MeshObject, ServiceEntry, WorkloadEntry, WorkloadEntrySpec } from '../types.ts';
+import type { KubeAlias, KubeRegistry, KubeRegistryService } from '../../kube/kube-registry.ts';
 
 export interface ServiceRegistry {
   /** Visible services, oldest declaration first (istiod's service order). */
   services: MeshService[];
   byHost: Map<string, MeshService>;
-  /** Every host any ServiceEntry declares, visible or not: tells "hidden" from "unknown". */
+  /** Every host any Service or ServiceEntry declares, visible or not: tells "hidden" from "unknown". */
   declaredHosts: Set<string>;
   /** The wildcard ones among them. */
   declaredWildcards: string[];
+  /** ExternalName aliases visible to the client: alias host → the concrete host it routes as. */
+  aliases: Map<string, string>;
 }
 
 const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 const WORKLOAD_NAME_LABEL = 'service.istio.io/workload-name';
 const AUTO_REGISTRATION_ANNOTATION = 'istio.io/autoRegistrationGroup';
 
-export function buildServiceRegistry(ctx: CompileContext, entries: ServiceEntry[], workloads: WorkloadEntry[]): ServiceRegistry {
+/** One namespace's declarations of one host: a Kubernetes Service and/or ServiceEntries, oldest first. */
+interface Declarations {
+  kube?: KubeRegistryService;
+  entries: ServiceEntry[];
+}
+
+export function buildServiceRegistry(ctx: CompileContext, entries: ServiceEntry[], workloads: WorkloadEntry[], kube: KubeRegistry = { services: [], aliases: [] }): ServiceRegistry {
   const { client } = ctx;
-  const sorted = [...entries].sort(compareByCreation);
   const declaredHosts = new Set<string>();
-  // host → namespace → declaring entries (creation order)
-  const byHostNs = new Map<string, Map<string, ServiceEntry[]>>();
-  for (const se of sorted) {
-    const hosts = se.spec.hosts ?? [];
-    for (const raw of hosts) {
-      const host = resolveShortName(raw.toLowerCase(), se.metadata.namespace, client.clusterDomain);
-      declaredHosts.add(host);
-      if (!visibleTo(se.spec.exportTo, se.metadata.namespace, client.namespace)) continue;
-      let perNs = byHostNs.get(host);
-      if (!perNs) byHostNs.set(host, (perNs = new Map()));
-      const list = perNs.get(se.metadata.namespace) ?? [];
-      if (!list.includes(se)) list.push(se);
-      perNs.set(se.metadata.namespace, list);
+  // host → namespace → declarations, namespaces in the order of their oldest declaration
+  const byHostNs = new Map<string, Map<string, Declarations>>();
+  const declare = (host: string, ns: string, visible: boolean): Declarations | undefined => {
+    declaredHosts.add(host);
+    if (!visible) return undefined;
+    let perNs = byHostNs.get(host);
+    if (!perNs) byHostNs.set(host, (perNs = new Map()));
+    let d = perNs.get(ns);
+    if (!d) perNs.set(ns, (d = { entries: [] }));
+    return d;
+  };
+  const declarations: (ServiceEntry | KubeRegistryService)[] = [...entries, ...kube.services];
+  declarations.sort((a, b) => compareByCreation(declaringObject(a), declaringObject(b)));
+  for (const decl of declarations) {
+    if ('service' in decl) {
+      const ns = decl.service.namespace;
+      const d = declare(decl.service.hostname, ns, visibleTo(decl.exportTo, ns, client.namespace));
+      if (d) d.kube = decl;
+      continue;
+    }
+    const ns = decl.metadata.namespace;
+    for (const raw of decl.spec.hosts ?? []) {
+      const d = declare(resolveShortName(raw.toLowerCase(), ns, client.clusterDomain), ns, visibleTo(decl.spec.exportTo, ns, client.namespace));
+      if (d && !d.entries.includes(decl)) d.entries.push(decl);
     }
   }
 
@@ -86,16 +70,69 @@ export function buildServiceRegistry(ctx: CompileContext, entries: ServiceEntry[
   for (const [host, perNs] of byHostNs) {
     const namespaces = [...perNs.keys()];
     const chosenNs = perNs.has(client.namespace) ? client.namespace : (namespaces[0] as string);
-    for (const [ns, list] of perNs) {
+    for (const [ns, d] of perNs) {
       if (ns === chosenNs) continue;
-      const first = list[0] as ServiceEntry;
-      ctx.problems.warn(first, ['spec', 'hosts'], `host ${host} is also declared in namespace ${chosenNs}; for clients in ${client.namespace} that declaration wins and this one is ignored`);
+      const first = d.kube?.service.origin ?? (d.entries[0] as ServiceEntry);
+      ctx.problems.warn(first, first.kind === 'ServiceEntry' ? ['spec', 'hosts'] : ['metadata', 'name'], `host ${host} is also declared in namespace ${chosenNs}; for clients in ${client.namespace} that declaration wins and this one is ignored`);
     }
-    services.push(mergeEntries(ctx, host, chosenNs, perNs.get(chosenNs) as ServiceEntry[], workloads));
+    const chosen = perNs.get(chosenNs) as Declarations;
+    services.push(chosen.kube ? withEntryEndpoints(ctx, host, chosen.kube, chosen.entries, workloads) : mergeEntries(ctx, host, chosenNs, chosen.entries, workloads));
   }
-  services.sort((a, b) => compareByCreation(a.entries[0] as ServiceEntry, b.entries[0] as ServiceEntry) || (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+  services.sort((a, b) => compareByCreation(a.origin, b.origin) || (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+  const byHost = new Map(services.map((s) => [s.hostname, s]));
+  const aliases = resolveAliases(ctx, kube.aliases, byHost, declaredHosts);
   const declaredWildcards = [...declaredHosts].filter(isWildcardHost);
-  return { services, byHost: new Map(services.map((s) => [s.hostname, s])), declaredHosts, declaredWildcards };
+  return { services, byHost, declaredHosts, declaredWildcards, aliases };
+}
+
+function declaringObject(d: ServiceEntry | KubeRegistryService): MeshObject {
+  return 'service' in d ? d.service.origin : d;
+}
+
+// istiod indexes one service per host and namespace, and a Kubernetes Service takes the host from
+// any ServiceEntry ("domain squatting" is not possible); the entries' endpoints still reach the
+// service through EDS, which shards endpoints by host and namespace, whatever registry sent them.
+function withEntryEndpoints(ctx: CompileContext, host: string, kube: KubeRegistryService, entries: ServiceEntry[], workloads: WorkloadEntry[]): MeshService {
+  const svc: MeshService = { ...kube.service, endpoints: [...kube.service.endpoints], aliases: [] };
+  for (const se of entries) {
+    ctx.problems.warn(se, ['spec', 'hosts'], `host ${host} is the Kubernetes Service ${objectKey(svc.origin)}, which takes precedence as in istiod: this ServiceEntry's ports, addresses and resolution are ignored for it; its endpoints join the Service's`);
+    for (const ep of serviceEntryEndpoints(se, host, workloads)) svc.endpoints.push(ep);
+  }
+  return svc;
+}
+
+/**
+ * ExternalName Services visible to the client, resolved through chains of aliases to the
+ * concrete host (a loop resolves to nothing, as Kubernetes DNS answers NXDOMAIN), and recorded
+ * on the concrete service so its route table answers to the alias names too.
+ */
+function resolveAliases(ctx: CompileContext, aliases: readonly KubeAlias[], byHost: Map<string, MeshService>, declaredHosts: Set<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  if (aliases.length === 0) return out;
+  const raw = new Map<string, string>();
+  for (const a of aliases) {
+    declaredHosts.add(a.hostname);
+    raw.set(a.hostname, a.target);
+  }
+  for (const a of [...aliases].sort((x, y) => compareByCreation(x.origin, y.origin))) {
+    if (!visibleTo(a.exportTo, a.namespace, ctx.client.namespace)) continue;
+    let target = a.target;
+    const seen = new Set([a.hostname]);
+    while (raw.has(target) && !seen.has(target)) {
+      seen.add(target);
+      target = raw.get(target) as string;
+    }
+    const svc = raw.has(target) ? undefined : byHost.get(target);
+    if (!svc) {
+      const why = raw.has(target) ? 'a loop of ExternalName Services' : `${target}, which is not a service visible in namespace ${ctx.client.namespace}`;
+      ctx.problems.warn(a.origin, ['spec', 'externalName'], `this ExternalName Service is an alias of ${why}: requests to ${a.hostname} are not routed by Meshlet (they go out as addressed, as through a sidecar)`);
+      continue;
+    }
+    if (byHost.has(a.hostname) || out.has(a.hostname)) continue;
+    svc.aliases.push(a.hostname);
+    out.set(a.hostname, svc.hostname);
+  }
+  return out;
 }
 
 // Several ServiceEntries in one namespace for one host make one service: istiod merges their
@@ -113,7 +150,11 @@ function mergeEntries(ctx: CompileContext, host: string, namespace: string, list
     address: first.spec.addresses?.[0] !== undefined ? stripHostMask(first.spec.addresses[0]) : '0.0.0.0',
     addresses: (first.spec.addresses ?? []).map(stripHostMask),
     endpoints: [],
+    registry: 'External',
+    origin: first,
     entries: [],
+    subjectAltNames: [],
+    aliases: [],
   };
   for (const se of list) {
     const seResolution = se.spec.resolution ?? 'NONE';
@@ -122,10 +163,12 @@ function mergeEntries(ctx: CompileContext, host: string, namespace: string, list
       continue;
     }
     svc.entries.push(se);
+    for (const san of se.spec.subjectAltNames ?? []) if (!svc.subjectAltNames.includes(san)) svc.subjectAltNames.push(san);
     for (const p of se.spec.ports ?? []) {
       if (!svc.ports.some((q) => q.number === p.number)) svc.ports.push(p);
     }
-    svc.endpoints.push(...entryEndpoints(se, host, workloads));
+    // A loop, not push(...spread): one entry may select 100k WorkloadEntries.
+    for (const ep of serviceEntryEndpoints(se, host, workloads)) svc.endpoints.push(ep);
   }
   return svc;
 }
@@ -139,7 +182,8 @@ function stripHostMask(address: string): string {
   return (ip.includes(':') ? bits === 128 : bits === 32) ? ip : address;
 }
 
-function entryEndpoints(se: ServiceEntry, host: string, workloads: WorkloadEntry[]): MeshEndpoint[] {
+/** The endpoints one ServiceEntry gives `host`: its own, the WorkloadEntries it selects, or (DNS, none listed) the host itself. */
+export function serviceEntryEndpoints(se: ServiceEntry, host: string, workloads: readonly WorkloadEntry[]): MeshEndpoint[] {
   const ns = se.metadata.namespace;
   const spec = se.spec;
   const resolution = spec.resolution ?? 'NONE';
@@ -196,30 +240,9 @@ function fromWorkloadEntry(we: WorkloadEntrySpec, workloadName: string, namespac
   return ep;
 }
 
-/** Does any ServiceEntry (visible to the client or not) declare a host overlapping `host`? */
+/** Does any Service or ServiceEntry (visible to the client or not) declare a host overlapping `host`? */
 export function isDeclared(registry: ServiceRegistry, host: string): boolean {
   if (registry.declaredHosts.has(host)) return true;
   if (registry.declaredWildcards.some((w) => hostsOverlap(w, host))) return true;
   return isWildcardHost(host) && [...registry.declaredHosts].some((d) => hostsOverlap(d, host));
-}
-
-/**
- * The port an endpoint serves a service port on — istiod's order: a unix socket has none,
- * then the endpoint's own port for that port name, then `targetPort`, then the port itself.
- */
-export function endpointPort(ep: MeshEndpoint, port: ServicePort): number {
-  if (ep.address.startsWith('unix://')) return 0;
-  const own = ep.ports[port.name];
-  if (own !== undefined && own > 0) return own;
-  if (port.targetPort !== undefined && port.targetPort > 0) return port.targetPort;
-  return port.number;
-}
-
-// Protocol names istiod recognises as something other than HTTP (protocol.Parse); any other
-// name, or none, is "unsupported" and gets sniffed, i.e. HTTP routes still apply.
-const NON_HTTP_PROTOCOLS = new Set(['tcp', 'udp', 'https', 'tls', 'mongo', 'redis', 'mysql']);
-
-/** Does Istio build HTTP routes for this port (protocol.IsHTTPOrSniffed)? */
-export function isHttpOrSniffed(port: ServicePort): boolean {
-  return !NON_HTTP_PROTOCOLS.has((port.protocol ?? '').toLowerCase());
 }

@@ -25,7 +25,8 @@ export interface TelemetryWorkload {
 }
 
 const appliesToClient = (mode: WorkloadMode | undefined) => mode !== 'SERVER';
-const hasSelector = (t: Telemetry) => Object.keys(t.spec.selector?.matchLabels ?? {}).length > 0 || t.spec.targetRef !== undefined || (t.spec.targetRefs?.length ?? 0) > 0;
+/** Has a non-empty selector or a targetRef: not one of the namespace-wide Telemetries. */
+export const hasSelector = (t: Telemetry): boolean => Object.keys(t.spec.selector?.matchLabels ?? {}).length > 0 || t.spec.targetRef !== undefined || (t.spec.targetRefs?.length ?? 0) > 0;
 
 /** The Telemetry objects that apply to the workload, lowest precedence first. */
 export function applicableTelemetries(objects: readonly Telemetry[], w: TelemetryWorkload): Telemetry[] {

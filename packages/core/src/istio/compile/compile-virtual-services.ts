@@ -82,20 +82,15 @@ function resolveRoot(ctx: CompileContext, vs: VirtualService, delegates: Map<str
     const delegateNs = http.delegate.namespace || ns;
     const key = `${delegateNs}/${http.delegate.name ?? ''}`;
     const target = delegates.get(key);
-    if (!target) {
-      ctx.problems.warn(vs, ['spec', 'http', ruleIndex, 'delegate'], `delegate VirtualService ${key} not found (a delegate has no hosts); this rule is skipped`);
-      return;
-    }
-    if (!delegateVisible(target, ns)) {
-      ctx.problems.warn(vs, ['spec', 'http', ruleIndex, 'delegate'], `delegate VirtualService ${key} is not exported to namespace ${ns}; this rule is skipped`);
-      return;
-    }
-    rules.push(...mergeDelegateRules(ctx, http, origin, target, domain));
+    // A delegate that is missing, has hosts, or is not exported here: the rule is skipped, and
+    // the analyzers report it (IST0101, analyze-delegates.ts).
+    if (!target || !delegateVisible(target, ns)) return;
+    for (const r of mergeDelegateRules(ctx, http, origin, target, domain)) rules.push(r);
   });
   return { obj: vs, hosts, rules };
 }
 
-function delegateVisible(delegate: VirtualService, rootNamespace: string): boolean {
+export function delegateVisible(delegate: VirtualService, rootNamespace: string): boolean {
   const exportTo = delegate.spec.exportTo ?? [];
   if (exportTo.length === 0) return true;
   return exportTo.some((e) => e === '*' || (e === '.' ? delegate.metadata.namespace : e) === rootNamespace);

@@ -1,19 +1,12 @@
 // DestinationRule settings that compile to nothing, reported so a user does not believe they
-// hold: fields istiod ignores, fields Meshlet does not enforce yet, and rules whose host no
-// ServiceEntry declares.
+// hold: fields istiod ignores and fields Meshlet does not enforce yet. (A rule whose host no
+// ServiceEntry declares is an analyzer finding, IST0174, analyze/.)
 
 import type { CompileContext, Path } from './compile-context.ts';
-import type { ServiceRegistry } from './compile-services.ts';
-import { isDeclared } from './compile-services.ts';
-import { resolveShortName } from './host-names.ts';
 import type { DestinationRule, TrafficPolicy } from '../types.ts';
 
-export function checkDestinationRules(ctx: CompileContext, rules: readonly DestinationRule[], registry: ServiceRegistry): void {
+export function checkDestinationRules(ctx: CompileContext, rules: readonly DestinationRule[]): void {
   for (const dr of rules) {
-    const host = resolveShortName(dr.spec.host, dr.metadata.namespace, ctx.client.clusterDomain);
-    if (!isDeclared(registry, host)) {
-      ctx.problems.warn(dr, ['spec', 'host'], `no ServiceEntry declares ${host}; this rule applies to nothing`);
-    }
     checkPolicy(ctx, dr, dr.spec.trafficPolicy, ['spec', 'trafficPolicy']);
     (dr.spec.subsets ?? []).forEach((s, i) => checkPolicy(ctx, dr, s.trafficPolicy, ['spec', 'subsets', i, 'trafficPolicy']));
   }

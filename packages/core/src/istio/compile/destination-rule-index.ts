@@ -11,10 +11,12 @@
 //    host wins over the most specific wildcard;
 //  - among the rules found, one whose workloadSelector matches the client (same namespace)
 //    wins, else the last one without a selector.
+// What a merge leaves out (a duplicate subset, a second trafficPolicy) is kept in `conflicts`
+// for the analyzer that reports it (analyze/analyze-conflicting-destination-rules.ts).
 
 import type { ClientIdentity, CompileContext } from './compile-context.ts';
 import { compareByCreation, labelsMatch } from './compile-context.ts';
-import { isWildcardHost, mostSpecificHostMatch, resolveShortName } from './host-names.ts';
+import { hostCovers, isWildcardHost, mostSpecificHostMatch, resolveShortName } from './host-names.ts';
 import type { DestinationRule, DestinationRuleSpec, Subset } from '../types.ts';
 
 /** One or more DestinationRules for one host, merged as istiod merges them. */
@@ -24,9 +26,19 @@ export interface ConsolidatedRule {
   spec: DestinationRuleSpec;
   /** The rules merged in, first one first; its metadata names the result (istio.config). */
   from: DestinationRule[];
-  /** Which rule (and index) declared each subset, to point problems at the right line. */
+  /** Which rule (and index) declared each subset: a later one with the same name loses to it. */
   subsetOrigin: Map<string, { rule: DestinationRule; index: number }>;
   exportTo: ReadonlySet<string>;
+}
+
+/** Part of a DestinationRule that a merge with an older rule for the same host leaves out. */
+export interface MergeConflict {
+  rule: DestinationRule;
+  path: readonly (string | number)[];
+  /** The older rule that wins. */
+  winner: DestinationRule;
+  host: string;
+  what: 'subset' | 'trafficPolicy';
 }
 
 interface HostRules {
@@ -39,8 +51,9 @@ export class DestinationRuleIndex {
   private readonly exportedByNamespace = new Map<string, HostRules>();
   private readonly rootNamespaceLocal: HostRules = newHostRules();
   private readonly client: ClientIdentity;
-  /** Every host a DestinationRule names, whatever its visibility (diagnostics only). */
-  readonly hosts = new Set<string>();
+  /** Every host a DestinationRule names, whatever its visibility, with its subset names (diagnostics only). */
+  readonly subsetsByHost = new Map<string, Set<string>>();
+  readonly conflicts: MergeConflict[] = [];
 
   constructor(ctx: CompileContext, rules: readonly DestinationRule[]) {
     this.client = ctx.client;
@@ -50,23 +63,33 @@ export class DestinationRuleIndex {
       if (as !== bs) return as ? -1 : 1;
       return compareByCreation(a, b);
     });
-    for (const dr of sorted) this.add(ctx, dr);
+    for (const dr of sorted) this.add(dr);
   }
 
-  private add(ctx: CompileContext, dr: DestinationRule): void {
+  /** Does any DestinationRule, visible to this client or not, define `subset` for `host` (or a wildcard covering it)? */
+  declaresSubset(host: string, subset: string): boolean {
+    for (const [h, names] of this.subsetsByHost) {
+      if (names.has(subset) && (h === host || (isWildcardHost(h) && hostCovers(h, host)))) return true;
+    }
+    return false;
+  }
+
+  private add(dr: DestinationRule): void {
     const ns = dr.metadata.namespace;
     const host = resolveShortName(dr.spec.host, ns, this.client.clusterDomain);
-    this.hosts.add(host);
+    const names = this.subsetsByHost.get(host) ?? new Set<string>();
+    for (const s of dr.spec.subsets ?? []) names.add(s.name);
+    this.subsetsByHost.set(host, names);
     // A rule with a workloadSelector is never exported beyond its namespace.
     const exportTo = new Set<string>(dr.spec.workloadSelector ? ['.'] : (dr.spec.exportTo ?? []));
     if (exportTo.size === 0 || exportTo.has('*') || exportTo.has('.') || exportTo.has(ns)) {
-      mergeRule(ctx, hostRulesFor(this.namespaceLocal, ns), host, dr, exportTo);
+      mergeRule(this.conflicts, hostRulesFor(this.namespaceLocal, ns), host, dr, exportTo);
     }
     const privateOnly = exportTo.size === 1 && (exportTo.has('.') || exportTo.has(ns));
     if (!privateOnly) {
-      mergeRule(ctx, hostRulesFor(this.exportedByNamespace, ns), host, dr, exportTo);
+      mergeRule(this.conflicts, hostRulesFor(this.exportedByNamespace, ns), host, dr, exportTo);
     } else if (ns === this.client.rootNamespace) {
-      mergeRule(ctx, this.rootNamespaceLocal, host, dr, exportTo);
+      mergeRule(this.conflicts, this.rootNamespaceLocal, host, dr, exportTo);
     }
   }
 
@@ -132,7 +155,7 @@ function consolidate(host: string, dr: DestinationRule, exportTo: ReadonlySet<st
   return { host, spec, from: [dr], subsetOrigin, exportTo };
 }
 
-function mergeRule(ctx: CompileContext, rules: HostRules, host: string, dr: DestinationRule, exportTo: ReadonlySet<string>): void {
+function mergeRule(conflicts: MergeConflict[], rules: HostRules, host: string, dr: DestinationRule, exportTo: ReadonlySet<string>): void {
   const map = isWildcardHost(host) ? rules.wildcard : rules.specific;
   const list = map.get(host);
   if (!list) {
@@ -157,20 +180,18 @@ function mergeRule(ctx: CompileContext, rules: HostRules, host: string, dr: Dest
       continue;
     }
     if (bothWithout || (bothWith && selectorsMatch)) appendSeparately = false;
-    joinInto(ctx, existing, dr);
+    joinInto(conflicts, existing, dr);
   }
   if (appendSeparately) list.push(consolidate(host, dr, exportTo));
 }
 
-function joinInto(ctx: CompileContext, existing: ConsolidatedRule, dr: DestinationRule): void {
+function joinInto(conflicts: MergeConflict[], existing: ConsolidatedRule, dr: DestinationRule): void {
   existing.from.push(dr);
   const subsets: Subset[] = existing.spec.subsets ?? [];
   (dr.spec.subsets ?? []).forEach((s, index) => {
     if (existing.subsetOrigin.has(s.name)) {
       const first = existing.subsetOrigin.get(s.name)?.rule as DestinationRule;
-      if (first !== dr) {
-        ctx.problems.warn(dr, ['spec', 'subsets', index, 'name'], `duplicate subset ${s.name} for host ${existing.host}: DestinationRule ${first.metadata.namespace}/${first.metadata.name} already defines it, this one is ignored`);
-      }
+      if (first !== dr) conflicts.push({ rule: dr, path: ['spec', 'subsets', index, 'name'], winner: first, host: existing.host, what: 'subset' });
       return;
     }
     subsets.push(structuredClone(s));
@@ -180,8 +201,7 @@ function joinInto(ctx: CompileContext, existing: ConsolidatedRule, dr: Destinati
   if (existing.spec.trafficPolicy === undefined && dr.spec.trafficPolicy !== undefined) {
     existing.spec.trafficPolicy = structuredClone(dr.spec.trafficPolicy);
   } else if (dr.spec.trafficPolicy !== undefined && existing.from[0] !== dr) {
-    const first = existing.from[0] as DestinationRule;
-    ctx.problems.warn(dr, ['spec', 'trafficPolicy'], `DestinationRule ${first.metadata.namespace}/${first.metadata.name} for host ${existing.host} is older and sets a trafficPolicy; this one is ignored (its subsets still apply)`);
+    conflicts.push({ rule: dr, path: ['spec', 'trafficPolicy'], winner: existing.from[0] as DestinationRule, host: existing.host, what: 'trafficPolicy' });
   }
 }
 

@@ -1,14 +1,17 @@
-// Which Kubernetes kinds Meshlet reads, and under which API versions. Everything else in a config
-// directory (Gateways, Sidecars, Deployments, TCPRoutes, ...) is skipped with a warning:
-// Meshlet runs inside the client, so gateway and workload-side resources do not apply to it.
+// Which Kubernetes kinds Meshlet reads, and under which API versions: Istio's CRDs here, the
+// Kubernetes registry's kinds (Service, EndpointSlice, Pod, ...) in ../../kube/kube-kinds.ts.
+// Everything else in a config directory (Gateways, Sidecars, TCPRoutes, ...) is skipped with a
+// warning: Meshlet runs inside the client, so gateway and workload-side resources do not apply
+// to it. Workload controllers (Deployments, ...) are skipped with one note per kind.
 
-import type { MeshObject } from '../types.ts';
+import type { IstioConfigObject, MeshObject } from '../types.ts';
+import { isKubeKind, KUBE_KINDS, notReadReason } from '../../kube/kube-kinds.ts';
 import { AUTHORIZATION_POLICY_KIND } from '../validate/validate-authorization-policy.ts';
 import { GRPC_ROUTE_KIND, HTTP_ROUTE_KIND } from '../validate/validate-gateway-api.ts';
 import { REQUEST_AUTHENTICATION_KIND } from '../validate/validate-request-authentication.ts';
 import { TELEMETRY_KIND } from '../validate/validate-telemetry.ts';
 
-export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string; versions: readonly string[] }>> = {
+export const HANDLED_KINDS: Readonly<Record<IstioConfigObject['kind'], { group: string; versions: readonly string[] }>> = {
   VirtualService: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   DestinationRule: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
   ServiceEntry: { group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'] },
@@ -26,8 +29,8 @@ export const HANDLED_KINDS: Readonly<Record<MeshObject['kind'], { group: string;
 
 export type KindVerdict =
   | { handled: true; kind: MeshObject['kind'] }
-  /** A kind Meshlet does not read: skip it with a warning. */
-  | { handled: false; known: false }
+  /** A kind Meshlet does not read: skip it with a warning (`reason`: said once per kind). */
+  | { handled: false; known: false; reason?: string }
   /** One of Meshlet's kinds under a version the CRD does not serve: an error, the user meant it. */
   | { handled: false; known: true; message: string };
 
@@ -35,13 +38,16 @@ export function classifyKind(apiVersion: string, kind: string): KindVerdict {
   const slash = apiVersion.lastIndexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
   const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
-  const entry = Object.hasOwn(HANDLED_KINDS, kind) ? HANDLED_KINDS[kind as MeshObject['kind']] : undefined;
-  if (!entry || entry.group !== group) return { handled: false, known: false };
+  const entry = Object.hasOwn(HANDLED_KINDS, kind) ? HANDLED_KINDS[kind as IstioConfigObject['kind']] : isKubeKind(kind) ? KUBE_KINDS[kind] : undefined;
+  if (!entry || entry.group !== group) {
+    const reason = notReadReason(group, kind);
+    return reason ? { handled: false, known: false, reason } : { handled: false, known: false };
+  }
   if (!entry.versions.includes(version)) {
     return {
       handled: false,
       known: true,
-      message: `apiVersion ${apiVersion} is not served for ${kind}; use ${entry.versions.map((v) => `${group}/${v}`).join(', ')}`,
+      message: `apiVersion ${apiVersion} is not served for ${kind}; use ${entry.versions.map((v) => (group ? `${group}/${v}` : v)).join(', ')}`,
     };
   }
   return { handled: true, kind: kind as MeshObject['kind'] };

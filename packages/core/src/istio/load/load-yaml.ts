@@ -1,15 +1,28 @@
-// Reads Istio CRDs from YAML (or JSON) text: multi-document streams, `kind: List` wrappers, the
-// handled kinds validated (./validate-object.ts), everything else skipped with a warning. A bad
-// document never stops the others: a YAML syntax error, a document that is not an object or an
-// invalid object each become problems, and loading carries on with the next document.
+// Reads Istio CRDs and the Kubernetes registry's objects from YAML (or JSON) text: multi-document
+// streams, `kind: List` wrappers, the handled kinds validated (../validate/validate-object.ts,
+// ../../kube/kube-read.ts), everything else skipped with a warning — workload controllers with
+// one note per kind, however many a cluster dump holds. A bad document never stops the others: a
+// YAML syntax error, a document that is not an object or an invalid object each become problems,
+// and loading carries on with the next document.
+//
+// The text is read one document at a time and held to the limits of ./load-limits.ts: reading
+// stops after too many documents, and a document nested too deeply is refused before it is
+// composed (composing recurses), so hostile input ends in an error naming file and line, never
+// in a stack overflow.
 
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type CST, type Document, type Node } from 'yaml';
 import { fieldPath, type ConfigProblem } from '../../config/config-error.ts';
 import { classifyKind } from './load-kinds.ts';
+import { formatBytes, LOAD_LIMITS, type LoadLimits } from './load-limits.ts';
 import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';
-import type { MeshObject, ObjectMeta, SourceRef } from '../types.ts';
+import type { IstioConfigObject, MeshObject, ObjectMeta, SourceRef } from '../types.ts';
 import { validateMeshObject } from '../validate/validate-object.ts';
+import { isKubeKind, KUBE_KINDS } from '../../kube/kube-kinds.ts';
+import { readKubeObject } from '../../kube/kube-read.ts';
+import { checkShape } from '../validate/validate-schema.ts';
+import { listMetaSchema, objectMetaSchema } from '../validate/validate-schema-object-meta.ts';
+import { unknownFieldMessage } from '../validate/validate-field-name.ts';
 
 export interface LoadResult {
   /** Objects that passed validation (warnings allowed), in document order. */
@@ -18,7 +31,8 @@ export interface LoadResult {
   problems: ConfigProblem[];
 }
 
-const TOP_LEVEL_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+const LIST_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'items'];
+const ISTIO_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const DEFAULT_NAMESPACE = 'default';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -38,46 +52,168 @@ function stringMap(v: unknown): Record<string, string> | undefined {
   return Object.values(v).every((x) => typeof x === 'string') ? (v as Record<string, string>) : undefined;
 }
 
+/** Objects of kinds Meshlet deliberately skips, collected so each kind is reported once. */
+export type SkippedKinds = Map<string, { problem: ConfigProblem; apiVersion: string; reason: string; names: string[] }>;
+
 interface DocContext {
   file: string;
+  text: string;
   doc: Document;
   lineCounter: LineCounter;
+  limits: LoadLimits;
   out: LoadResult;
+  skipped: SkippedKinds;
 }
 
 /**
  * Parses one file's text. `file` is only used to name locations in problems. Never throws for
  * bad input; YAML is read as YAML 1.2 with `<<` merge keys enabled, as kubectl accepts them.
  */
-export function parseConfigText(text: string, file: string): LoadResult {
+export function parseConfigText(text: string, file: string, limits: LoadLimits = LOAD_LIMITS): LoadResult {
   const out: LoadResult = { objects: [], problems: [] };
-  const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
-  const docs = Array.isArray(parsed) ? parsed : [];
-  for (const doc of docs) {
-    const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
-    const firstError = doc.errors[0];
-    if (firstError) {
-      const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more error(s) in this document)` : '';
-      out.problems.push(bareProblem('error', file, lineAt(firstError.pos[0]), `YAML syntax error: ${firstError.message}${more}`));
-      continue;
-    }
-    for (const w of doc.warnings) out.problems.push(bareProblem('warning', file, lineAt(w.pos[0]), `YAML: ${w.message}`));
-    const root = doc.contents;
-    // An empty document (a trailing `---`, or only comments) is allowed and holds nothing.
-    if (root === null || (isScalar(root) && root.value === null)) continue;
-    applyKubernetesScalarRules(doc, text);
-    let data: unknown;
-    try {
-      data = toJsonValue(doc.toJS({ maxAliasCount: 100 }));
-    } catch (e) {
-      out.problems.push(bareProblem('error', file, lineAt(root.range?.[0] ?? 0), `cannot read document: ${(e as Error).message}`));
-      continue;
-    }
-    readValue(data, root, { file, doc, lineCounter, out });
-  }
+  const skipped: SkippedKinds = new Map();
+  parseConfigTextInto(text, file, out, skipped, limits);
+  reportSkippedKinds(out, skipped);
   dropDuplicates(out);
   return out;
+}
+
+/** parseConfigText for one of several files: skipped kinds are reported by the caller, once. */
+export function parseConfigTextInto(text: string, file: string, out: LoadResult, skipped: SkippedKinds, limits: LoadLimits = LOAD_LIMITS): void {
+  const lineCounter = new LineCounter();
+  const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
+  const composer = new Composer({ merge: true, uniqueKeys: true });
+  const read = (doc: Document.Parsed): void => readDocument(doc, { file, text, doc, lineCounter, limits, out, skipped });
+  let documents = 0;
+  let stopped: ConfigProblem | undefined;
+  for (const token of cstTokens(text, lineCounter, limits)) {
+    if (token.type === 'error' && token.source === TOO_DEEP) {
+      stopped = bareProblem('error', file, lineAt(token.offset), `maps and lists nest more than ${limits.nestingDepth} levels deep here (the limit); the file is not read from this document on`);
+      break;
+    }
+    if (token.type === 'document') {
+      if (++documents > limits.documentsPerFile) {
+        stopped = bareProblem('error', file, lineAt(token.offset), `more than ${limits.documentsPerFile} YAML documents in one file (the limit); the file is not read from this document on: split it into several files`);
+        break;
+      }
+      const deep = deeperThan(token, limits.nestingDepth);
+      if (deep !== undefined) {
+        out.problems.push(bareProblem('error', file, lineAt(deep), `maps and lists nest more than ${limits.nestingDepth} levels deep here (the limit); this document is not read`));
+        continue;
+      }
+    }
+    for (const doc of composer.next(token)) read(doc);
+  }
+  for (const doc of composer.end()) read(doc);
+  if (stopped) out.problems.push(stopped);
+}
+
+/** One warning per skipped kind, at its first object, counting and naming the rest. */
+export function reportSkippedKinds(out: LoadResult, skipped: SkippedKinds): void {
+  for (const [kind, s] of skipped) {
+    const shown = s.names.slice(0, 5).join(', ');
+    const more = s.names.length > 5 ? `, and ${s.names.length - 5} more` : '';
+    const count = s.names.length === 1 ? `1 ${kind}` : `${s.names.length} ${kind}s`;
+    out.problems.push({ ...s.problem, message: `kind ${kind} (${s.apiVersion}): ${s.reason}; skipped ${count} (${shown}${more})` });
+  }
+  skipped.clear();
+}
+
+const TOO_DEEP = 'meshlet: nesting limit';
+
+/**
+ * The YAML parser's tokens, driven lexeme by lexeme so that runaway nesting (`[[[[...`, or
+ * `- - - -` on one line) is cut off while it is being read: building one deep node costs time
+ * in proportion to its depth, and composing it recurses. The parser's stack holds the document,
+ * each open collection and at most one scalar, so its height bounds the nesting; the exact
+ * check is deeperThan() on each finished document.
+ */
+function* cstTokens(text: string, lineCounter: LineCounter, limits: LoadLimits): Generator<CST.Token> {
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0);
+  for (const lexeme of new Lexer().lex(text)) {
+    yield* parser.next(lexeme);
+    if (parser.stack.length > limits.nestingDepth + 3) {
+      yield { type: 'error', offset: parser.offset, source: TOO_DEEP, message: TOO_DEEP };
+      return;
+    }
+  }
+  yield* parser.end();
+}
+
+/** The offset of the first collection nested deeper than `max`, walked without recursion. */
+function deeperThan(doc: CST.Document, max: number): number | undefined {
+  const stack: [CST.Token, number][] = doc.value ? [[doc.value, 0]] : [];
+  while (stack.length > 0) {
+    const [token, depth] = stack.pop() as [CST.Token, number];
+    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
+    if (depth + 1 > max) return token.offset;
+    for (const item of token.items) {
+      if (item.key) stack.push([item.key, depth + 1]);
+      if (item.value) stack.push([item.value, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+function readDocument(doc: Document.Parsed, ctx: DocContext): void {
+  const { file, out, lineCounter } = ctx;
+  const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
+  const firstError = doc.errors[0];
+  if (firstError) {
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more error(s) in this document)` : '';
+    out.problems.push(bareProblem('error', file, lineAt(firstError.pos[0]), `YAML syntax error: ${firstError.message}${more}`));
+    return;
+  }
+  for (const w of doc.warnings) out.problems.push(bareProblem('warning', file, lineAt(w.pos[0]), `YAML: ${w.message}`));
+  const root = doc.contents;
+  // An empty document (a trailing `---`, or only comments) is allowed and holds nothing.
+  if (root === null || (isScalar(root) && root.value === null)) return;
+  applyKubernetesScalarRules(doc, ctx.text);
+  let data: unknown;
+  try {
+    data = toJsonValue(doc.toJS({ maxAliasCount: 100 }));
+  } catch (e) {
+    out.problems.push(bareProblem('error', file, lineAt(root.range?.[0] ?? 0), `cannot read document: ${(e as Error).message}`));
+    return;
+  }
+  const over = overLimit(data, ctx.limits);
+  if (over) {
+    const line = createSourceRef(file, root, lineCounter, doc).lineOf(over.path);
+    const at = over.path.length ? `${fieldPath(over.path)}: ` : '';
+    out.problems.push(bareProblem('error', file, line, `${at}${over.message}; the document is not read`));
+    return;
+  }
+  readValue(data, root, ctx);
+}
+
+/**
+ * The first string or nesting over the limits in a parsed document, aliases expanded (the YAML
+ * check above only saw the text). Walked without recursion.
+ */
+function overLimit(data: unknown, limits: LoadLimits): { path: (string | number)[]; message: string } | undefined {
+  const long = (s: string): string => `a string of ${s.length} characters is longer than the limit of ${limits.stringLength}`;
+  const stack: [unknown, (string | number)[]][] = [[data, []]];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop() as [unknown, (string | number)[]];
+    if (typeof v === 'string') {
+      if (v.length > limits.stringLength) return { path, message: long(v) };
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length >= limits.nestingDepth) return { path, message: `maps and lists nest more than ${limits.nestingDepth} levels deep (the limit)` };
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], [...path, i]]);
+      continue;
+    }
+    const entries = Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, x] = entries[i] as [string, unknown];
+      if (k.length > limits.stringLength) return { path, message: `a key of ${k.length} characters is longer than the limit of ${limits.stringLength}` };
+      stack.push([x, [...path, k]]);
+    }
+  }
+  return undefined;
 }
 
 function bareProblem(severity: ConfigProblem['severity'], file: string, line: number, message: string): ConfigProblem {
@@ -96,10 +232,33 @@ function readValue(data: unknown, node: Node, ctx: DocContext): void {
     readList(data, node, source, ctx);
     return;
   }
+  const bytes = sourceBytes(node, ctx.text, ctx.limits.objectBytes);
+  if (bytes > ctx.limits.objectBytes) {
+    const what = typeof kind === 'string' && kind !== '' ? `this ${kind}` : 'this object';
+    ctx.out.problems.push(bareProblem('error', ctx.file, source.line, `${what} is ${formatBytes(bytes)} of YAML, over the limit of ${formatBytes(ctx.limits.objectBytes)} per object (the Kubernetes API server refuses it too); it is not read`));
+    return;
+  }
   readObject(data, source, ctx);
 }
 
+/** UTF-8 bytes of a node's text; only counted exactly when the character count says it may matter. */
+function sourceBytes(node: Node, text: string, limit: number): number {
+  if (!node.range) return 0;
+  const [start, , end] = node.range;
+  // A UTF-16 unit is at most 3 bytes of UTF-8.
+  return (end - start) * 3 <= limit ? end - start : Buffer.byteLength(text.slice(start, end));
+}
+
 function readList(data: Record<string, unknown>, node: Node, source: SourceRef, ctx: DocContext): void {
+  const listProblem = (path: (string | number)[], message: string): void => {
+    ctx.out.problems.push({ ...bareProblem('error', ctx.file, source.lineOf(path), message), field: fieldPath(path) });
+  };
+  if (data.kind === 'List') {
+    for (const key of Object.keys(data)) if (!LIST_TOP_LEVEL.includes(key)) listProblem([key], unknownFieldMessage(key, LIST_TOP_LEVEL));
+    if (data.metadata !== undefined && data.metadata !== null) {
+      checkShape(data.metadata, listMetaSchema, ['metadata'], { error: listProblem, warn: listProblem });
+    }
+  }
   const items = data.items;
   if (items === undefined || items === null) return;
   if (!Array.isArray(items)) {
@@ -119,7 +278,9 @@ function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocCo
   const name = typeof meta?.name === 'string' ? meta.name : '';
   const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
   const kindText = typeof data.kind === 'string' ? data.kind : '';
-  const problem = (severity: ConfigProblem['severity'], path: (string | number)[], message: string): void => {
+  let errors = 0;
+  const problem = (severity: ConfigProblem['severity'], path: readonly (string | number)[], message: string): void => {
+    if (severity === 'error') errors++;
     out.problems.push({ severity, file, line: source.lineOf(path), kind: kindText, namespace, name, field: fieldPath(path), message });
   };
 
@@ -134,6 +295,7 @@ function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocCo
   const verdict = classifyKind(data.apiVersion, kindText);
   if (!verdict.handled) {
     if (verdict.known) problem('error', ['apiVersion'], verdict.message);
+    else if (verdict.reason) noteSkipped(ctx, kindText, data.apiVersion, verdict.reason, source.line, meta);
     else problem('warning', [], `kind ${kindText} (${data.apiVersion}) is not handled by Meshlet; skipped`);
     return;
   }
@@ -159,18 +321,44 @@ function readObject(data: Record<string, unknown>, source: SourceRef, ctx: DocCo
   }
   if (metaErrors.length) return;
 
-  for (const key of Object.keys(data)) {
-    if (!TOP_LEVEL_FIELDS.has(key)) problem('warning', [key], `unknown top-level field "${key}"; ignored`);
-  }
+  // Strict field validation, as kubectl: an unknown field anywhere is an error naming the
+  // nearest known one. The spec is checked against its kind's schema by validateMeshObject, a
+  // Kubernetes object's body by readKubeObject.
+  checkShape(meta, objectMetaSchema, ['metadata'], { error: (p, m) => problem('error', p, m), warn: (p, m) => problem('warning', p, m) });
 
-  const metadata: ObjectMeta = { name, namespace };
+  // Node and Namespace have no namespace, whatever the document says.
+  const scoped = isKubeKind(verdict.kind) && !KUBE_KINDS[verdict.kind].namespaced ? '' : namespace;
+  const metadata: ObjectMeta = { name, namespace: scoped };
   if (labels) metadata.labels = labels;
   if (annotations) metadata.annotations = annotations;
   if (typeof created === 'string') metadata.creationTimestamp = created;
-  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as MeshObject;
+  if (isKubeKind(verdict.kind)) {
+    // A Kubernetes object's fields sit at the top level (an EndpointSlice has no spec): its
+    // schema checks them all.
+    const read = readKubeObject(data, { apiVersion: data.apiVersion, kind: verdict.kind, metadata, source });
+    for (const p of read.problems) out.problems.push(p);
+    if (read.object && errors === 0) out.objects.push(read.object);
+    return;
+  }
+  for (const key of Object.keys(data)) {
+    if (!ISTIO_TOP_LEVEL.includes(key)) problem('error', [key], unknownFieldMessage(key, ISTIO_TOP_LEVEL));
+  }
+  const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as IstioConfigObject;
   const problems = validateMeshObject(obj);
-  out.problems.push(...problems);
-  if (!problems.some((p) => p.severity === 'error')) out.objects.push(obj);
+  for (const p of problems) out.problems.push(p);
+  if (errors === 0 && !problems.some((p) => p.severity === 'error')) out.objects.push(obj);
+}
+
+function noteSkipped(ctx: DocContext, kind: string, apiVersion: string, reason: string, line: number, meta: Record<string, unknown> | undefined): void {
+  const name = typeof meta?.name === 'string' ? meta.name : '';
+  const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
+  const seen = ctx.skipped.get(kind);
+  if (seen) {
+    seen.names.push(`${namespace}/${name}`);
+    return;
+  }
+  const problem: ConfigProblem = { severity: 'warning', file: ctx.file, line, kind: '', namespace: '', name: '', field: '', message: '' };
+  ctx.skipped.set(kind, { problem, apiVersion, reason, names: [`${namespace}/${name}`] });
 }
 
 /**

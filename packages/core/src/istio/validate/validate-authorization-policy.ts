@@ -5,7 +5,7 @@
 
 import type { AuthorizationPolicySpec } from '../types.ts';
 import { checkIpOrCidr, checkPort, checkSelectorLabels, type FieldPath, type ValidationContext } from './validate-common.ts';
-import { any, arr, obj, str, map, type Schema } from './validate-schema.ts';
+import { arr, map, obj, policyTargetRef, str, type Schema } from './validate-schema.ts';
 
 export const AUTHORIZATION_POLICY_KIND = { group: 'security.istio.io', versions: ['v1', 'v1beta1'] } as const;
 
@@ -13,8 +13,8 @@ const strings = () => arr(str());
 
 export const authorizationPolicySchema: Schema = obj({
   selector: obj({ matchLabels: map(str({ maxLength: 63 }), { maxProperties: 4096 }) }),
-  targetRef: any(),
-  targetRefs: arr(any()),
+  targetRef: policyTargetRef(),
+  targetRefs: arr(policyTargetRef(), { maxItems: 16 }),
   action: str({ enum: ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'] }),
   provider: obj({ name: str() }),
   rules: arr(obj({
@@ -23,6 +23,7 @@ export const authorizationPolicySchema: Schema = obj({
         principals: strings(), notPrincipals: strings(), requestPrincipals: strings(), notRequestPrincipals: strings(),
         namespaces: strings(), notNamespaces: strings(), serviceAccounts: strings(), notServiceAccounts: strings(),
         ipBlocks: strings(), notIpBlocks: strings(), remoteIpBlocks: strings(), notRemoteIpBlocks: strings(),
+        trustDomains: strings(), notTrustDomains: strings(),
       }),
     })),
     to: arr(obj({

@@ -12,7 +12,7 @@
 import type { GwBackendRef, GwGRPCRouteSpec, GwHTTPRouteSpec, GwRouteFilter, GwValueMatch } from '../gateway-api-types.ts';
 import type { FieldPath, Report, ValidationContext } from './validate-common.ts';
 import { checkRe2Syntax } from './validate-regex.ts';
-import { any, arr, obj, str, type Schema } from './validate-schema.ts';
+import { arr, bool, obj, str, type Schema } from './validate-schema.ts';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 export const HTTP_ROUTE_KIND = { group: GATEWAY_GROUP, versions: ['v1', 'v1beta1'] } as const;
@@ -41,14 +41,38 @@ function filterSchema(types: readonly string[]): Schema {
       requestRedirect: obj({ scheme: str({ enum: ['http', 'https'] }), hostname: str({ maxLength: 253 }), path: pathModifier(), port: port(), statusCode: int(301, 302) }),
       urlRewrite: obj({ hostname: str({ maxLength: 253 }), path: pathModifier() }),
       extensionRef: obj({ group: str({ maxLength: 253 }), kind: str({ maxLength: 63 }), name: str({ maxLength: 253 }) }, { required: ['group', 'kind', 'name'] }),
-      cors: any(),
+      cors: obj({
+        allowOrigins: arr(str({ maxLength: 253 }), { maxItems: 64 }),
+        allowCredentials: bool(),
+        allowMethods: arr(str({ enum: [...METHODS, '*'] }), { maxItems: 9 }),
+        allowHeaders: arr(str({ maxLength: 256 }), { maxItems: 64 }),
+        exposeHeaders: arr(str({ maxLength: 256 }), { maxItems: 64 }),
+        maxAge: int(1, 2147483647),
+      }),
+      externalAuth: obj(
+        {
+          protocol: str({ enum: ['HTTP', 'GRPC'] }),
+          backendRef: backendObjectRef(),
+          grpc: obj({ allowedHeaders: arr(str(), { maxItems: 64 }) }),
+          http: obj({ path: str({ maxLength: 1024 }), allowedHeaders: arr(str(), { maxItems: 64 }), allowedResponseHeaders: arr(str(), { maxItems: 64 }) }),
+          forwardBody: obj({ maxSize: int(0, 65535) }),
+        },
+        { required: ['protocol', 'backendRef'] },
+      ),
     },
     { required: ['type'] },
   );
 }
 
-const HTTP_FILTERS = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS'] as const;
+const HTTP_FILTERS = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS', 'ExternalAuth'] as const;
 const GRPC_FILTERS = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'ExtensionRef'] as const;
+const sessionPersistence = (): Schema =>
+  obj({
+    sessionName: str({ maxLength: 128 }),
+    absoluteTimeout: str(),
+    type: str({ enum: ['Cookie', 'Header'] }),
+    cookieConfig: obj({ lifetimeType: str({ enum: ['Permanent', 'Session'] }) }),
+  });
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
 
 const backendRef = (filterTypes: readonly string[]): Schema =>
@@ -74,6 +98,8 @@ const parentRef = (): Schema =>
 
 export const httpRouteSchema: Schema = obj({
   parentRefs: arr(parentRef(), { maxItems: 32 }),
+  // Experimental channel: attachment to default Gateways, which mesh (GAMMA) routes do not use.
+  useDefaultGateways: str({ enum: ['All', 'None'] }),
   hostnames: arr(str({ maxLength: 253 }), { maxItems: 16 }),
   rules: arr(
     obj({
@@ -91,7 +117,7 @@ export const httpRouteSchema: Schema = obj({
       backendRefs: arr(backendRef(HTTP_FILTERS), { maxItems: 16 }),
       timeouts: obj({ request: str(), backendRequest: str() }),
       retry: obj({ codes: arr(int(400, 599)), attempts: int(0, 2147483647), backoff: str() }),
-      sessionPersistence: any(),
+      sessionPersistence: sessionPersistence(),
     }),
     { maxItems: 16 },
   ),
@@ -99,6 +125,8 @@ export const httpRouteSchema: Schema = obj({
 
 export const grpcRouteSchema: Schema = obj({
   parentRefs: arr(parentRef(), { maxItems: 32 }),
+  // Experimental channel: attachment to default Gateways, which mesh (GAMMA) routes do not use.
+  useDefaultGateways: str({ enum: ['All', 'None'] }),
   hostnames: arr(str({ maxLength: 253 }), { maxItems: 16 }),
   rules: arr(
     obj({
@@ -112,7 +140,7 @@ export const grpcRouteSchema: Schema = obj({
       ),
       filters: arr(filterSchema(GRPC_FILTERS), { maxItems: 16 }),
       backendRefs: arr(backendRef(GRPC_FILTERS), { maxItems: 16 }),
-      sessionPersistence: any(),
+      sessionPersistence: sessionPersistence(),
     }),
     { maxItems: 16 },
   ),
@@ -201,6 +229,7 @@ const FILTER_FIELD: Record<string, keyof GwRouteFilter> = {
   URLRewrite: 'urlRewrite',
   ExtensionRef: 'extensionRef',
   CORS: 'cors',
+  ExternalAuth: 'externalAuth',
 };
 
 /** Filters of one rule (or one backendRef); `prefixMatches` counts the rule's PathPrefix matches for replacePrefixMatch. */

@@ -4,7 +4,7 @@
 // object's SourceRef, at the exact field), the object and the dotted field path.
 
 import { fieldPath, type ConfigProblem } from '../../config/config-error.ts';
-import type { MeshObject, SourceRef } from '../types.ts';
+import type { IstioConfigObject, MeshObject, SourceRef } from '../types.ts';
 import { checkLabelKey, checkLabels, type FieldPath, type Report, type ValidationContext } from './validate-common.ts';
 import { validateDestinationRule } from './validate-destination-rule.ts';
 import { validatePeerAuthentication } from './validate-peer-authentication.ts';
@@ -29,7 +29,7 @@ interface KindRules {
   validate(spec: never, ctx: ValidationContext): void;
 }
 
-const RULES: Readonly<Record<MeshObject['kind'], KindRules>> = {
+const RULES: Readonly<Record<IstioConfigObject['kind'], KindRules>> = {
   VirtualService: { schema: virtualServiceSchema, specRequired: false, validate: validateVirtualService },
   DestinationRule: { schema: destinationRuleSchema, specRequired: false, validate: validateDestinationRule },
   ServiceEntry: { schema: serviceEntrySchema, specRequired: true, validate: validateServiceEntry },
@@ -41,6 +41,11 @@ const RULES: Readonly<Record<MeshObject['kind'], KindRules>> = {
   HTTPRoute: { schema: httpRouteSchema, specRequired: true, validate: validateHttpRoute },
   GRPCRoute: { schema: grpcRouteSchema, specRequired: true, validate: validateGrpcRoute },
 };
+
+/** The structural schema of a kind's spec (tests walk it to prove every level is strict). */
+export function specSchema(kind: IstioConfigObject['kind']): Schema {
+  return RULES[kind].schema;
+}
 
 // Annotations istiod refuses on these kinds: dry-run is for AuthorizationPolicy only, and the
 // internal ones are reserved for configuration istiod generates itself.
@@ -80,12 +85,13 @@ export function createProblemCollector(
   };
 }
 
-function checkMetadata(obj: MeshObject, r: Report): void {
+/** Metadata rules every kind shares; `namespace` is '' only for cluster-scoped Kubernetes kinds. */
+export function checkMetadata(obj: MeshObject, r: Report): void {
   const { name, namespace, labels, annotations, creationTimestamp } = obj.metadata;
   if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
     r.error(['metadata', 'name'], `name "${name}" must be a lowercase DNS-1123 subdomain (a-z, 0-9, '-', '.'; at most 253 characters)`);
   }
-  if (namespace.length > 63 || !DNS1123_LABEL_LOWER.test(namespace)) {
+  if (namespace !== '' && (namespace.length > 63 || !DNS1123_LABEL_LOWER.test(namespace))) {
     r.error(['metadata', 'namespace'], `namespace "${namespace}" must be a lowercase DNS-1123 label (a-z, 0-9, '-'; at most 63 characters)`);
   }
   checkLabels(labels, ['metadata', 'labels'], r);
@@ -105,7 +111,7 @@ function checkMetadata(obj: MeshObject, r: Report): void {
  * warnings). The spec is normalized in place the way the API server stores it: null fields
  * dropped, unknown fields pruned (each with a warning).
  */
-export function validateMeshObject(obj: MeshObject): ConfigProblem[] {
+export function validateMeshObject(obj: IstioConfigObject): ConfigProblem[] {
   const { report, problems } = createProblemCollector({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, source: obj.source });
   checkMetadata(obj, report);
   const rules = RULES[obj.kind];

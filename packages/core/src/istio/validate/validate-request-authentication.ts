@@ -5,7 +5,7 @@
 import type { JwtRule, RequestAuthenticationSpec } from '../types.ts';
 import { checkSelectorLabels, type FieldPath, type Report, type ValidationContext } from './validate-common.ts';
 import { checkIstioDuration, parseGoDuration } from './validate-duration.ts';
-import { any, arr, bool, obj, str, map, type Schema } from './validate-schema.ts';
+import { arr, bool, obj, str, map, policyTargetRef, type Schema } from './validate-schema.ts';
 
 export const REQUEST_AUTHENTICATION_KIND = { group: 'security.istio.io', versions: ['v1', 'v1beta1'] } as const;
 
@@ -13,8 +13,8 @@ const strings = () => arr(str());
 
 export const requestAuthenticationSchema: Schema = obj({
   selector: obj({ matchLabels: map(str({ maxLength: 63 }), { maxProperties: 4096 }) }),
-  targetRef: any(),
-  targetRefs: arr(any(), { maxItems: 16 }),
+  targetRef: policyTargetRef(),
+  targetRefs: arr(policyTargetRef(), { maxItems: 16 }),
   jwtRules: arr(obj({
     issuer: str(),
     audiences: strings(),

@@ -1,7 +1,7 @@
 // The VirtualService spec's structure, as the networking.istio.io CRD (v1, v1beta1 and v1alpha3
 // share it) declares it: field names, types, oneofs and the duration rules.
 
-import { arr, bool, dur, int32, map, obj, percent, str, strMap, uint32, type ObjectSchema, type Schema } from './validate-schema.ts';
+import { arr, bool, dur, int32, map, obj, percent, removed, str, strMap, uint32, type ObjectSchema, type Schema } from './validate-schema.ts';
 
 const stringMatch = (): ObjectSchema => obj({ exact: str(), prefix: str(), regex: str() }, { oneOf: [['exact', 'prefix', 'regex']] });
 
@@ -87,6 +87,7 @@ const httpRoute = obj({
     unmatchedPreflights: str({ enum: ['UNSPECIFIED', 'FORWARD', 'IGNORE'] }),
   }),
   headers: headers(),
+  websocketUpgrade: removed('WebSocket upgrades are always allowed'),
 });
 
 const routeDestination = obj({ destination: destinationSchema(), weight: int32() }, { required: ['destination'] });

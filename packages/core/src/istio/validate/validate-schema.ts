@@ -1,13 +1,17 @@
 // The structural half of validation, which the Kubernetes API server does before istiod's webhook
 // ever runs: field types, enums, required fields, numeric ranges, mutually exclusive fields
-// ("oneOf") and the CRDs' CEL rules on durations. Unknown fields are pruned with a warning, as
-// `kubectl apply` does by default. Only an object whose shape is right goes on to the semantic
+// ("oneOf") and the CRDs' CEL rules on durations. Unknown fields are errors at every depth, as
+// `kubectl apply` reports them by default since Kubernetes 1.27 (strict field validation), with
+// the nearest known field suggested: every `obj()` schema is strict, so a kind written with these
+// constructors gets that for free. `openObj()` (parts of Kubernetes objects Meshlet does not read)
+// keeps unlisted fields, but still refuses one that looks like a misspelling of a listed field. Only an object whose shape is right goes on to the semantic
 // validators, so those can trust the TypeScript types in ./types.ts.
 //
 // Schemas are written per kind in validate-schema-*.ts with the small constructors below.
 
 import { type FieldPath, type Report } from './validate-common.ts';
 import { checkIstioDuration, parseGoDuration } from './validate-duration.ts';
+import { nearestName, unknownFieldMessage } from './validate-field-name.ts';
 
 /**
  * How strictly a duration string is checked:
@@ -27,7 +31,9 @@ export type Schema =
   | ObjectSchema
   | { type: 'array'; items: Schema; minItems?: number; maxItems?: number }
   | { type: 'map'; values: Schema; minProperties?: number; maxProperties?: number; portKeys?: boolean }
-  | { type: 'any' };
+  | { type: 'any' }
+  /** A field Istio's API once had and dropped: old documents still carry it, so it is a warning. */
+  | { type: 'removed'; note: string };
 
 export interface ObjectSchema {
   type: 'object';
@@ -35,6 +41,12 @@ export interface ObjectSchema {
   required?: readonly string[];
   /** Groups of fields of which at most one may be set (protobuf oneofs). */
   oneOf?: readonly (readonly string[])[];
+  /**
+   * Fields not listed are kept as they are, unchecked: for Kubernetes objects, whose many fields
+   * Meshlet does not read must never make real `kubectl get -o yaml` output fail. One that looks
+   * like a misspelling of a listed field (`selectr`) is still an error.
+   */
+  open?: boolean;
 }
 
 // ---- constructors ---------------------------------------------------------------------------
@@ -48,12 +60,18 @@ export const dur = (rule: DurationRule): Schema => ({ type: 'duration', rule });
 export const arr = (items: Schema, opts: { minItems?: number; maxItems?: number } = {}): Schema => ({ type: 'array', items, ...opts });
 export const map = (values: Schema, opts: { minProperties?: number; maxProperties?: number; portKeys?: boolean } = {}): Schema => ({ type: 'map', values, ...opts });
 export const any = (): Schema => ({ type: 'any' });
+export const removed = (note: string): Schema => ({ type: 'removed', note });
 export const obj = (
   fields: Record<string, Schema>,
   opts: { required?: readonly string[]; oneOf?: readonly (readonly string[])[] } = {},
 ): ObjectSchema => ({ type: 'object', fields, ...opts });
+/** An object whose listed fields are checked and whose other fields are left alone (ObjectSchema.open). */
+export const openObj = (fields: Record<string, Schema>, opts: { required?: readonly string[] } = {}): ObjectSchema => ({ type: 'object', fields, open: true, ...opts });
 /** A string map such as labels. */
 export const strMap = (opts: { maxProperties?: number } = {}): Schema => map(str(), opts);
+/** Istio's PolicyTargetReference (targetRef / targetRefs of the security and telemetry kinds). */
+export const policyTargetRef = (): ObjectSchema =>
+  obj({ group: str({ maxLength: 253 }), kind: str({ maxLength: 63 }), name: str({ maxLength: 253 }), namespace: str() }, { required: ['kind', 'name'] });
 /** google.protobuf wrapper types (UInt32Value, DoubleValue, BoolValue) appear in YAML as the bare value. */
 export const percent = (): Schema => obj({ value: num() });
 
@@ -81,7 +99,8 @@ export type ShapeVerdict = 'ok' | 'values' | 'types';
 
 /**
  * Checks `value` against `schema`, reporting at exact paths. Mutates the value the way the API
- * server would store it: null-valued fields are dropped and unknown fields pruned.
+ * server would store it: null-valued fields are dropped; unknown fields are reported as errors
+ * and removed, so the semantic rules that still run (see ShapeVerdict) see only known fields.
  */
 export function checkShape(value: unknown, schema: Schema, path: FieldPath, report: Report): ShapeVerdict {
   let verdict: ShapeVerdict = 'ok';
@@ -100,6 +119,7 @@ export function checkShape(value: unknown, schema: Schema, path: FieldPath, repo
   function walk(v: unknown, s: Schema, p: FieldPath): void {
     switch (s.type) {
       case 'any':
+      case 'removed':
         return;
       case 'string':
         if (typeof v !== 'string') return typeError(p, `expected a string, got ${describe(v)}${typeof v === 'number' || typeof v === 'boolean' ? ' (quote it)' : ''}`);
@@ -163,9 +183,15 @@ export function checkShape(value: unknown, schema: Schema, path: FieldPath, repo
     if (!isPlainObject(v)) return typeError(p, `expected an object, got ${describe(v)}`);
     dropNulls(v);
     for (const k of Object.keys(v)) {
-      // Own fields only: `k in` would take "constructor" or "toString" for known fields.
-      if (!Object.hasOwn(s.fields, k)) {
-        report.warn([...p, k], `unknown field "${k}"; ignored`);
+      if (Object.hasOwn(s.fields, k)) continue;
+      // An open object (a Kubernetes object's parts Meshlet does not read) keeps fields it does
+      // not list, unless one looks like a misspelling of a field Meshlet reads: that is the typo
+      // that would silently change what it reads.
+      const near = s.open ? nearestName(k, Object.keys(s.fields)) : undefined;
+      if (!s.open || near !== undefined) {
+        // A value error, not a type error: with the field removed the object has its declared
+        // shape, so the semantic rules can still run and report everything else in one pass.
+        error([...p, k], unknownFieldMessage(k, Object.keys(s.fields)));
         delete v[k];
       }
     }
@@ -177,7 +203,13 @@ export function checkShape(value: unknown, schema: Schema, path: FieldPath, repo
       if (set.length > 1) error([...p, set[1] as string], `only one of ${group.join(', ')} may be set (found ${set.join(' and ')})`);
     }
     for (const [k, fs] of Object.entries(s.fields)) {
-      if (Object.hasOwn(v, k)) walk(v[k], fs, [...p, k]);
+      if (!Object.hasOwn(v, k)) continue;
+      if (fs.type === 'removed') {
+        report.warn([...p, k], `${k} was removed from Istio's API (${fs.note}); ignored`);
+        delete v[k];
+      } else {
+        walk(v[k], fs, [...p, k]);
+      }
     }
   }
 }

@@ -5,7 +5,7 @@
 
 import type { TelemetrySpec } from '../types.ts';
 import { checkSelectorLabels, type FieldPath, type ValidationContext } from './validate-common.ts';
-import { any, arr, bool, dur, map, num, obj, str, type Schema } from './validate-schema.ts';
+import { arr, bool, dur, map, num, obj, str, policyTargetRef, type Schema } from './validate-schema.ts';
 import { parseTagExpression } from '../../telemetry/tag-expression.ts';
 import { CUSTOM_INSTRUMENTS, METRIC_INSTRUMENTS } from '../../telemetry/telemetry-policy.ts';
 
@@ -21,8 +21,8 @@ const valueWithDefault = () => obj({ name: str(), defaultValue: str() }, { requi
 
 export const telemetrySchema: Schema = obj({
   selector: obj({ matchLabels: map(str({ maxLength: 63 }), { maxProperties: 4096 }) }),
-  targetRef: any(),
-  targetRefs: arr(any(), { maxItems: 16 }),
+  targetRef: policyTargetRef(),
+  targetRefs: arr(policyTargetRef(), { maxItems: 16 }),
   tracing: arr(obj({
     match: obj({ mode: str({ enum: MODES }) }),
     providers: providers(),
@@ -47,7 +47,12 @@ export const telemetrySchema: Schema = obj({
     })),
     reportingInterval: dur('min1ms'),
   })),
-  accessLogging: arr(any()),
+  accessLogging: arr(obj({
+    match: obj({ mode: str({ enum: MODES }) }),
+    providers: providers(),
+    disabled: bool(),
+    filter: obj({ expression: str() }),
+  })),
 });
 
 export function validateTelemetry(spec: TelemetrySpec, ctx: ValidationContext): void {

@@ -19,7 +19,6 @@ import {
   type ValidationContext,
 } from './validate-common.ts';
 import { checkRouteDestinations, validateHttpRoute, type HttpRouteInput } from './validate-http-route.ts';
-import { warnUnreachableRules } from './validate-unreachable-rules.ts';
 
 const MESH_GATEWAY = 'mesh';
 
@@ -102,10 +101,7 @@ export function validateVirtualService(spec: VirtualServiceSpec, ctx: Validation
   tcp.forEach((route, i) => validateTcpRoute(route, ['spec', 'tcp', i], r));
 
   checkExportTo(spec.exportTo, { namespace: ctx.namespace, isServiceEntry: false, drWithSelector: false }, ['spec', 'exportTo'], r);
-
-  warnUnreachableRules(http, ['spec', 'http'], r, true);
-  warnUnreachableRules(tcp, ['spec', 'tcp'], r, false);
-  warnUnreachableRules(tls, ['spec', 'tls'], r, false);
+  // Unreachable rules and matches are findings of the analyzers (analyze-unreachable-rules.ts).
 }
 
 /**

@@ -1,12 +1,15 @@
-// Warnings for VirtualService rules that can never be chosen, because routing stops at the first
-// rule that matches. istiod gives the same three warnings: a rule after a catch-all (a rule with
-// no match), a match identical to an earlier one, and a prefix match an earlier prefix match
-// already covers. The covering test deliberately follows istiod's (it only looks at prefix uri
-// matches and compares the other conditions textually), so `meshlet validate` warns exactly
-// where `istioctl` would.
+// IST0130 / IST0131: VirtualService rules and matches that can never be chosen, because routing
+// stops at the first rule that matches. istiod's webhook and istioctl give the same three
+// findings: a rule after a catch-all (a rule with no match), a match identical to an earlier
+// one, and a prefix match an earlier prefix match already covers. The covering test
+// deliberately follows istiod's (it only looks at prefix uri matches and compares the other
+// conditions textually), so `meshlet validate` reports exactly where `istioctl` would. A rule
+// made unreachable only for some clients (by sourceLabels, port or gateways) is reported by the
+// compiler for the client concerned.
 
 import type { HTTPMatchRequest, StringMatch } from '../types.ts';
-import type { FieldPath, Report } from './validate-common.ts';
+import type { AnalysisContext, Analyzer, Path } from './analysis-context.ts';
+import type { MessageName } from './analysis-messages.ts';
 
 interface RuleLike {
   name?: string;
@@ -49,8 +52,24 @@ function matchLabel(match: object, j: number): string {
   return name ? `"${name}"` : `#${j}`;
 }
 
-/** Warns about unreachable rules and ineffective matches in one list of routes (spec.http, spec.tcp or spec.tls). */
-export function warnUnreachableRules(rules: readonly RuleLike[], path: FieldPath, report: Report, isHttp: boolean): void {
+type Finding = (message: MessageName, path: Path, text: string) => void;
+
+export const unreachableRules: Analyzer = {
+  name: 'virtualservice.UnreachableRules',
+  description: 'no VirtualService rule or match comes after one that takes all its requests',
+  messages: ['VirtualServiceUnreachableRule', 'VirtualServiceIneffectiveMatch'],
+  run(ctx: AnalysisContext) {
+    for (const vs of ctx.virtualServices) {
+      const report: Finding = (message, path, text) => ctx.report(message, vs, path, text);
+      findUnreachable(vs.spec.http ?? [], ['spec', 'http'], report, true);
+      findUnreachable((vs.spec.tcp ?? []) as RuleLike[], ['spec', 'tcp'], report, false);
+      findUnreachable((vs.spec.tls ?? []) as RuleLike[], ['spec', 'tls'], report, false);
+    }
+  },
+};
+
+/** Unreachable rules and ineffective matches in one list of routes (spec.http, spec.tcp or spec.tls). */
+function findUnreachable(rules: readonly RuleLike[], path: Path, report: Finding, isHttp: boolean): void {
   const seen = new Map<string, number>();
   let catchAll = -1;
   const prefixMatches: PrefixMatch[] = [];
@@ -58,13 +77,13 @@ export function warnUnreachableRules(rules: readonly RuleLike[], path: FieldPath
     const matches = rule.match ?? [];
     if (matches.length === 0) {
       if (catchAll >= 0) {
-        report.warn([...path, i], `rule ${ruleLabel(rule, i)} is never used: rule ${ruleLabel(rules[catchAll] as RuleLike, catchAll)} before it has no match and takes every request (only the last rule may have no match)`);
+        report('VirtualServiceUnreachableRule', [...path, i], `rule ${ruleLabel(rule, i)} is never used: rule ${ruleLabel(rules[catchAll] as RuleLike, catchAll)} before it has no match and takes every request (only the last rule may have no match)`);
       }
       catchAll = i;
       return;
     }
     if (catchAll >= 0) {
-      report.warn([...path, i], `rule ${ruleLabel(rule, i)} is never used: rule ${ruleLabel(rules[catchAll] as RuleLike, catchAll)} before it has no match and takes every request`);
+      report('VirtualServiceUnreachableRule', [...path, i], `rule ${ruleLabel(rule, i)} is never used: rule ${ruleLabel(rules[catchAll] as RuleLike, catchAll)} before it has no match and takes every request`);
       return;
     }
     let duplicates = 0;
@@ -72,7 +91,7 @@ export function warnUnreachableRules(rules: readonly RuleLike[], path: FieldPath
       const key = matchKey(match, isHttp);
       const earlier = seen.get(key);
       if (earlier !== undefined) {
-        report.warn([...path, i, 'match', j], `match ${matchLabel(match, j)} of rule ${ruleLabel(rule, i)} is never used: rule ${ruleLabel(rules[earlier] as RuleLike, earlier)} has the same match`);
+        report('VirtualServiceIneffectiveMatch', [...path, i, 'match', j], `match ${matchLabel(match, j)} of rule ${ruleLabel(rule, i)} is never used: rule ${ruleLabel(rules[earlier] as RuleLike, earlier)} has the same match`);
         duplicates++;
         return;
       }
@@ -83,7 +102,7 @@ export function warnUnreachableRules(rules: readonly RuleLike[], path: FieldPath
       }
     });
     if (duplicates === matches.length) {
-      report.warn([...path, i], `rule ${ruleLabel(rule, i)} is never used: all its matches are used by earlier rules`);
+      report('VirtualServiceUnreachableRule', [...path, i], `rule ${ruleLabel(rule, i)} is never used: all its matches are used by earlier rules`);
     }
   });
 
@@ -93,7 +112,8 @@ export function warnUnreachableRules(rules: readonly RuleLike[], path: FieldPath
       const later = prefixMatches[b] as PrefixMatch;
       if (later.prefix === earlier.prefix) continue; // already reported as a duplicate, or differs elsewhere
       if (covers(earlier, later)) {
-        report.warn(
+        report(
+          'VirtualServiceIneffectiveMatch',
           [...path, later.rule, 'match', later.match],
           `match ${later.label} (prefix "${later.prefix}") of rule ${later.ruleLabel} is never used: match ${earlier.label} (prefix "${earlier.prefix}") of rule ${earlier.ruleLabel} takes its requests first`,
         );

@@ -1,0 +1,79 @@
+// CSDS over gRPC: envoy.service.status.v3.ClientStatusDiscoveryService, serving each mesh's
+// client status (Mesh#clientStatus: every xDS resource with its version and ACK/NACK state) the
+// way @grpc/grpc-js-xds serves its own, so `grpcdebug`, `istioctl x proxy-status`-style tools
+// and grpc-js's addAdminServicesToServer see Meshlet's config. Messages go through Meshlet's
+// codec: no .proto file is loaded.
+//
+// Like grpc-js-xds, node matchers are not supported (INVALID_ARGUMENT): each response lists
+// every mesh this process serves.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Mesh } from '../mesh.ts';
+import { decodeMessage, encodeMessage } from '../xds/codec/index.ts';
+import type { ClientStatusResponse } from '../xds/client-status.ts';
+
+export const CSDS_SERVICE = 'envoy.service.status.v3.ClientStatusDiscoveryService';
+const REQUEST = 'envoy.service.status.v3.ClientStatusRequest';
+const RESPONSE = 'envoy.service.status.v3.ClientStatusResponse';
+
+interface ClientStatusRequest {
+  nodeMatchers?: unknown[];
+}
+
+const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+const passBytes = (b: Buffer): Buffer => b;
+
+/** Requests stay bytes until a handler reads them, so a malformed one is an error status, not a thrown deserializer. */
+export const CSDS_SERVICE_DEFINITION: grpc.ServiceDefinition = {
+  StreamClientStatus: {
+    path: `/${CSDS_SERVICE}/StreamClientStatus`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: passBytes,
+    requestDeserialize: passBytes,
+    responseSerialize: toBuffer,
+    responseDeserialize: passBytes,
+  },
+  FetchClientStatus: {
+    path: `/${CSDS_SERVICE}/FetchClientStatus`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: passBytes,
+    requestDeserialize: passBytes,
+    responseSerialize: toBuffer,
+    responseDeserialize: passBytes,
+  },
+};
+
+/** One ClientStatusResponse for the request's bytes, or the status to end the call with. */
+function answer(bytes: Buffer, meshes: () => Iterable<Mesh>): { ok: true; response: Uint8Array } | { ok: false; status: Partial<grpc.StatusObject> } {
+  const req = decodeMessage(REQUEST, bytes);
+  if (!req.ok) return { ok: false, status: { code: grpc.status.INVALID_ARGUMENT, details: `ClientStatusRequest: ${req.error.message}` } };
+  if (((req.value as ClientStatusRequest).nodeMatchers ?? []).length > 0) {
+    return { ok: false, status: { code: grpc.status.INVALID_ARGUMENT, details: 'Node matchers not supported' } };
+  }
+  const config: ClientStatusResponse['config'] = [];
+  for (const mesh of meshes()) if (!mesh.closed) config.push(...mesh.clientStatus().config);
+  return { ok: true, response: encodeMessage(RESPONSE, { config }) };
+}
+
+/** Handlers for CSDS_SERVICE_DEFINITION reporting the meshes `meshes()` yields at each request. */
+export function csdsHandlers(meshes: () => Iterable<Mesh>): grpc.UntypedServiceImplementation {
+  return {
+    FetchClientStatus(call: grpc.ServerUnaryCall<Buffer, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) {
+      const a = answer(call.request, meshes);
+      if (a.ok) callback(null, a.response);
+      else callback(a.status, null);
+    },
+    StreamClientStatus(call: grpc.ServerDuplexStream<Buffer, Uint8Array>) {
+      call.on('data', (bytes: Buffer) => {
+        const a = answer(bytes, meshes);
+        if (a.ok) call.write(a.response);
+        // grpc-js ends a server stream with this status when 'error' is emitted on it.
+        else call.emit('error', a.status);
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => { /* the client went away */ });
+    },
+  };
+}

@@ -1,0 +1,20 @@
+// The parts every object Meshlet reads shares, Istio CRDs and Kubernetes objects alike: its
+// metadata, and where in which file it came from.
+
+/** Where an object came from, so every error can name `file:line`. */
+export interface SourceRef {
+  file: string;
+  /** 1-based line of the document's first line. */
+  line: number;
+  /** 1-based line of a field inside the document, e.g. ['spec','http',0,'route']; falls back to the nearest parent that exists. */
+  lineOf(path: readonly (string | number)[]): number;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+}
+

@@ -1,0 +1,89 @@
+// The sidecar profile's listeners → the snapshot's service model. An Envoy sidecar routes by port
+// and Host header: the listener of the request's port names a route table ("9080") whose virtual
+// hosts list every name a service goes by (short names, FQDN, cluster IP). Meshlet looks a
+// request up by host:port instead, so each of those names becomes a service key `<name>:<port>`
+// pointing at the port's whole route table — a request then picks its virtual host by Host
+// header among all of them, exactly as Envoy does. The table's `*` host (allow_any or
+// block_all) answers hosts no virtual host names on a port that has a listener; the
+// virtualOutbound's catch-all answers ports that have none.
+
+import type { Listener, RouteConfiguration } from '../xds/resources.ts';
+import { translateSidecarListener } from '../xds/translate-sidecar-listener.ts';
+import { translateRouteConfiguration } from '../xds/translate-route-config.ts';
+import type { OutboundPolicy, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
+
+/** What istiod names the catch-all clusters of a sidecar. */
+export const BLACK_HOLE_CLUSTER = 'BlackHoleCluster';
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+
+export interface SidecarRouting {
+  /** Per port with an HTTP listener: its whole route table, for hosts no virtual host names. */
+  readonly portRoutes: Map<number, ServiceRoutes>;
+  outbound: OutboundPolicy | undefined;
+  /** Listeners and filter chains Meshlet holds but does not act on. */
+  readonly notes: string[];
+}
+
+export function emptySidecarRouting(): SidecarRouting {
+  return { portRoutes: new Map(), outbound: undefined, notes: [] };
+}
+
+/**
+ * Places one sidecar listener: its virtual hosts' names into `services` / `wildcards`, its
+ * route table into `routing.portRoutes`, its catch-all into `routing.outbound`. Returns an error
+ * line when the listener (or its route table) does not translate.
+ */
+export function placeSidecarListener(
+  name: string,
+  l: Listener,
+  routeConfigs: ReadonlyMap<string, RouteConfiguration>,
+  routeTables: ReadonlyMap<string, VirtualHostRoutes[]>,
+  services: Map<string, ServiceRoutes>,
+  wildcards: WildcardService[],
+  routing: SidecarRouting,
+): string | undefined {
+  const r = translateSidecarListener(l);
+  if (!r.ok) return r.error;
+  const s = r.value;
+  routing.notes.push(...s.notes);
+  if (s.virtualOutbound && s.catchAllCluster !== undefined) {
+    const blocked = s.catchAllCluster === BLACK_HOLE_CLUSTER;
+    if (!blocked && s.catchAllCluster !== PASSTHROUGH_CLUSTER) {
+      routing.notes.push(`Listener ${name}: hosts outside the mesh go to ${s.catchAllCluster} in Envoy (an egress proxy); Meshlet sends them to their own address`);
+    }
+    routing.outbound = { blocked, listener: name, cluster: s.catchAllCluster };
+  }
+  let virtualHosts: readonly VirtualHostRoutes[] | undefined;
+  let routeConfig: string;
+  const ignorePort = (s.inlineRouteConfig ?? (s.routeConfigName !== undefined ? routeConfigs.get(s.routeConfigName) : undefined))?.ignorePortInHostMatching === true;
+  if (s.inlineRouteConfig) {
+    const inline = translateRouteConfiguration(s.inlineRouteConfig);
+    if (!inline.ok) return `Listener ${name}: ${inline.error}`;
+    virtualHosts = inline.value;
+    routeConfig = s.inlineRouteConfig.name || `${name} (inline)`;
+  } else if (s.routeConfigName !== undefined) {
+    virtualHosts = routeTables.get(s.routeConfigName);
+    routeConfig = s.routeConfigName;
+    if (!virtualHosts) return `Listener ${name}: route configuration ${s.routeConfigName} is missing or invalid`;
+  } else {
+    return undefined;
+  }
+  const port = s.port;
+  if (port === undefined) return `Listener ${name}: address.socketAddress.portValue: required for an HTTP listener`;
+  routing.portRoutes.set(port, { listener: name, routeConfig, virtualHosts, ...(ignorePort && { ignorePort }) });
+  const suffix = `:${port}`;
+  for (const vh of virtualHosts) {
+    if (vh.domains.includes('*')) continue;
+    // istiod names a virtual host `<hostname>:<port>`; its first domain is the hostname too.
+    const host = vh.name.endsWith(suffix) ? vh.name.slice(0, -suffix.length) : vh.domains[0]!;
+    const service: ServiceRoutes = { listener: name, routeConfig, virtualHosts, host, ...(ignorePort && { ignorePort }) };
+    for (const raw of vh.domains) {
+      let d = raw.toLowerCase();
+      if (d.endsWith(suffix)) d = d.slice(0, -suffix.length);
+      else if (/:\d+$/.test(d) && !d.endsWith(']')) continue; // another port's form
+      if (d.startsWith('*.')) wildcards.push({ suffix: d.slice(1), port, service });
+      else if (!d.includes('*') && !services.has(`${d}${suffix}`)) services.set(`${d}${suffix}`, service);
+    }
+  }
+  return undefined;
+}
