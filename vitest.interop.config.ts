@@ -1,5 +1,6 @@
 // `pnpm test:interop`: the slow interop tests against control planes built from Go modules
-// (go-control-plane, istiod). Kept out of `pnpm test` so the default run stays fast.
+// (go-control-plane, istiod, kube-apiserver + etcd). Kept out of `pnpm test` so the default
+// run stays fast.
 
 import { defineConfig } from 'vitest/config';
 
@@ -8,9 +9,10 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['packages/*/test/interop/**/*.interop.ts'],
-    // The first `go build` of istiod's packages downloads and compiles a lot.
+    // The first `go build` of istiod's or kube-apiserver's packages downloads and compiles a
+    // lot (kube-apiserver: 7–9 minutes on two idle cores).
     testTimeout: 60_000,
-    hookTimeout: 1_200_000,
+    hookTimeout: 1_800_000,
     pool: 'forks',
   },
 });

@@ -17,7 +17,9 @@ export async function runConfigScale(quick: boolean, log: (s: string) => void): 
   for (const s of report.scale) {
     log(`  ${s.services} services / ${s.endpoints} endpoints (${s.clusters} clusters): compile ${s.compileMs.toFixed(0)} ms, apply ${s.applyMs.toFixed(0)} ms, heap +${s.heapMiB.toFixed(0)} MiB, one endpoint change p50 ${s.endpointChangeMs.p50.toFixed(2)} ms (p90 ${s.endpointChangeMs.p90.toFixed(2)}); with every map rebuilt p50 ${s.endpointChangeFullSetMs.p50.toFixed(2)} ms`);
   }
-  const r = report.routeMatch.nsPerDecide;
-  log(`  ${report.routeMatch.routes}-route table: decide() ${(r.first / 1000).toFixed(2)} µs (first route), ${(r.middle / 1000).toFixed(2)} µs (middle), ${(r.last / 1000).toFixed(2)} µs (last)`);
+  for (const m of report.routeMatch) {
+    const r = m.nsPerDecide;
+    log(`  ${m.routes}-route table (${m.kind}): decide() ${(r.first / 1000).toFixed(2)} µs (first route), ${(r.middle / 1000).toFixed(2)} µs (middle), ${(r.last / 1000).toFixed(2)} µs (last)`);
+  }
   return report;
 }

@@ -4,7 +4,11 @@
 //   - a full snapshot applied (Mesh#applyResources): time and retained heap
 //   - one endpoint changed (one ClusterLoadAssignment replaced, as an EDS push delivers it):
 //     time to apply, which must not grow with N
-//   - route matching: decide() against a 1,000-route table, for the first, middle and last route
+//   - route matching: decide() against a 1,000-route table, for the first, middle and last route:
+//     prefix routes; regex routes on RE2 with a literal start (the route index skips the rest);
+//     regex routes with no literal start (every earlier route's automaton runs); and, as the
+//     "before" row of the same run, the regex table matched the way Meshlet did before RE2 — a
+//     scan of anchored JavaScript RegExps (the index could not narrow regex routes then)
 // Every 10th service also has a VirtualService (header match, 90/10 split over two subsets)
 // and a DestinationRule, so routes and subset clusters are part of the snapshot.
 
@@ -123,19 +127,30 @@ function measureScale(services: number, endpoints: number, changes: number): Sca
   };
 }
 
+export type RouteTableKind = 'prefix' | 'regex' | 'regex-unindexed' | 'regex-js';
+
 export interface RouteMatchResult {
   routes: number;
+  kind: RouteTableKind;
   /** ns per decide() call (request view included) for the route at each position. */
   nsPerDecide: { first: number; middle: number; last: number };
 }
 
-function measureRouteMatch(routes: number, iterations: number): RouteMatchResult {
+function uriMatch(kind: RouteTableKind, i: number): Record<string, string> {
+  switch (kind) {
+    case 'prefix': return { prefix: `/api/v1/r${i}/` };
+    case 'regex': case 'regex-js': return { regex: `/api/v1/r${i}/[a-z]+/[0-9]+` };
+    case 'regex-unindexed': return { regex: `.*/r${i}/[a-z]+/[0-9]+` };
+  }
+}
+
+function measureRouteMatch(routes: number, iterations: number, kind: RouteTableKind): RouteMatchResult {
   const identity = resolveIdentity({ namespace: 'default' });
   const host = 'big.default.svc.cluster.local';
   const http = Array.from({ length: routes }, (_, i) => ({
     match: [i % 4 === 3
-      ? { uri: { prefix: `/api/v1/r${i}/` }, headers: { 'x-tenant': { exact: `t${i}` } } }
-      : { uri: { prefix: `/api/v1/r${i}/` } }],
+      ? { uri: uriMatch(kind, i), headers: { 'x-tenant': { exact: `t${i}` } } }
+      : { uri: uriMatch(kind, i) }],
     route: [{ destination: { host } }],
   }));
   const objects: MeshObject[] = [
@@ -144,6 +159,14 @@ function measureRouteMatch(routes: number, iterations: number): RouteMatchResult
   ];
   const mesh = new Mesh(identity, silentLogger);
   mesh.applyResources(compileMesh(objects, identity).resources, 'bench');
+  // The "before" row: the same table as anchored JavaScript RegExps, scanned in order, as the
+  // router did before regexes moved to RE2 (request view built the same way).
+  const legacy = http.map((r) => ({ re: new RegExp(`^(?:${r.match[0]!.uri['regex']})$`, 'u'), tenant: r.match[0]!.headers?.['x-tenant'].exact }));
+  const legacyDecide = (path: string, headers: Record<string, string>): boolean => {
+    const req = requestView('GET', 'http', 'big:8080', path, headers);
+    for (const r of legacy) if (r.re.test(req.path) && (r.tenant === undefined || req.header('x-tenant') === r.tenant)) return true;
+    return false;
+  };
   const at = (i: number) => {
     const path = `/api/v1/r${i}/items/42?x=1`;
     const headers = { 'x-tenant': `t${i}`, 'user-agent': 'bench' };
@@ -151,6 +174,10 @@ function measureRouteMatch(routes: number, iterations: number): RouteMatchResult
       let hits = 0;
       const t0 = performance.now();
       for (let k = 0; k < n; k++) {
+        if (kind === 'regex-js') {
+          if (legacyDecide(path, headers)) hits++;
+          continue;
+        }
         const d = mesh.decide(requestView('GET', 'http', 'big:8080', path, headers), 'big', 8080);
         if (d.kind === 'forward') hits++;
       }
@@ -160,21 +187,28 @@ function measureRouteMatch(routes: number, iterations: number): RouteMatchResult
     run(Math.min(iterations, 2000)); // warm-up
     return median([run(iterations), run(iterations), run(iterations)]);
   };
-  const result = { routes, nsPerDecide: { first: at(0), middle: at(Math.floor(routes / 2)), last: at(routes - 1) } };
+  const result = { routes, kind, nsPerDecide: { first: at(0), middle: at(Math.floor(routes / 2)), last: at(routes - 1) } };
   void mesh.close();
   return result;
 }
 
 export interface ConfigScaleReport {
   scale: ScaleResult[];
-  routeMatch: RouteMatchResult;
+  routeMatch: RouteMatchResult[];
 }
 
 async function main(): Promise<void> {
   const quick = process.argv[2] === 'quick';
+  // `routes`: only the route-matching tables (node --conditions=source examples/bench/config-scale.ts routes).
+  if (process.argv[2] === 'routes') {
+    for (const k of ['prefix', 'regex', 'regex-unindexed', 'regex-js'] as const) console.log(JSON.stringify(measureRouteMatch(1_000, k === 'prefix' || k === 'regex' ? 10_000 : 500, k)));
+    return;
+  }
   const scale = [measureScale(1_000, 100_000, quick ? 10 : 30), measureScale(10_000, 100_000, quick ? 10 : 30)];
-  const routeMatch = measureRouteMatch(1_000, quick ? 2_000 : 10_000);
+  const kinds: RouteTableKind[] = ['prefix', 'regex', 'regex-unindexed', 'regex-js'];
+  // Slow tables (every route's automaton or RegExp runs) get fewer iterations.
+  const routeMatch = kinds.map((k) => measureRouteMatch(1_000, (k === 'prefix' || k === 'regex' ? 10_000 : 500) / (quick ? 5 : 1), k));
   process.send!({ scale, routeMatch } satisfies ConfigScaleReport);
 }
 
-if (process.send) await main();
+if (process.send || process.argv[2] === 'routes') await main();

@@ -5,7 +5,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RowResult } from './latency-suite.ts';
-import type { ConfigScaleReport } from './config-scale.ts';
+import type { ConfigScaleReport, RouteTableKind } from './config-scale.ts';
 import type { ImportReport } from './import-time.ts';
 
 export interface BenchReport {
@@ -23,6 +23,12 @@ export interface BenchReport {
 }
 
 const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const ROUTE_TABLE: Record<RouteTableKind, string> = {
+  prefix: 'uri prefix',
+  regex: 'uri regex, RE2 (literal start, indexed)',
+  'regex-unindexed': 'uri regex, RE2 (no literal start)',
+  'regex-js': 'uri regex, JavaScript RegExp scan (before)',
+};
 const ok = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? '**met**' : '**missed**');
 
 function live(rows: RowResult[] | undefined): RowResult[] {
@@ -253,12 +259,16 @@ it: the build diffs that map and rebuilds the one cluster that reads the changed
 last column every map is new (holding the same objects but one), which is how the xDS source builds
 its set today; the build then checks each resource by identity, which is linear in mesh size.
 
-Route matching, one virtual host with ${report.scale.routeMatch.routes} routes (uri prefix; every 4th also a header match), \`Mesh#decide\`
-including building the request view, µs per request:
+Route matching, one virtual host with ${report.scale.routeMatch[0]?.routes ?? 0} routes (every 4th also a header match), \`Mesh#decide\`
+including building the request view, µs per request. Regex routes match on RE2 (\`/api/v1/r<i>/[a-z]+/[0-9]+\`):
+the route index keys them by the literal each starts with, so only the candidates sharing the
+request's prefix run. With no literal start (\`.*/r<i>/[a-z]+/[0-9]+\`) nothing can be skipped and
+every earlier route's automaton runs. The last row is the same regex table matched as before RE2:
+a scan of anchored JavaScript RegExps.
 
-| matched route | first | middle | last |
+| table | first | middle | last |
 |---|---:|---:|---:|
-| µs | ${f(report.scale.routeMatch.nsPerDecide.first / 1000, 2)} | ${f(report.scale.routeMatch.nsPerDecide.middle / 1000, 2)} | ${f(report.scale.routeMatch.nsPerDecide.last / 1000, 2)} |
+${report.scale.routeMatch.map((m) => `| ${ROUTE_TABLE[m.kind]} | ${f(m.nsPerDecide.first / 1000, 2)} | ${f(m.nsPerDecide.middle / 1000, 2)} | ${f(m.nsPerDecide.last / 1000, 2)} |`).join('\n')}
 `;
   }
   if (report.imports) {

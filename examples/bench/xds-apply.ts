@@ -13,14 +13,18 @@
 //      generator's form: an API listener and route table per service) and sidecar (the Envoy
 //      sidecar's: one listener and route table per port, every cluster), with the heap each
 //      snapshot holds (after a full collection) and the cost of one routing decision.
+//   3. the worst event-loop pause while that snapshot applies (perf_hooks
+//      monitorEventLoopDelay, 1 ms resolution): how long a request arriving meanwhile could
+//      wait. The snapshot is still published whole; the client yields between chunks of work.
 //
 //   node --conditions=source --expose-gc examples/bench/xds-apply.ts [services=1000]
 //
 // Writes docs/bench-xds-apply.md. Numbers from one run on one machine; compare within a run.
 
 import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMesh, requestView, silentLogger, XdsServer, type Mesh } from '@meshlet/core';
@@ -133,6 +137,15 @@ interface ScaleRow {
   applyWallMs: number;
   endpointChangeCpuMs: number;
   endpointChangeWallMs: number;
+  /** Worst event-loop delay while the snapshot applied / while the endpoint change applied (ms). */
+  applyPauseMs: number;
+  endpointChangePauseMs: number;
+}
+
+function pauseMonitor(): { stop(): number } {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  return { stop: () => { h.disable(); return h.max / 1e6; } };
 }
 
 type Profile = 'proxyless' | 'sidecar';
@@ -156,9 +169,11 @@ async function largeSnapshot(dir: string, address: string, delta: boolean, profi
   const bs = bootstrap(tmp('bs'), address, delta);
   const heap0 = heapMb();
   const cpu0 = process.cpuUsage();
+  const pause0 = pauseMonitor();
   const t0 = performance.now();
   const mesh = await createMesh({ bootstrap: bs, listeners: '*', logger: silentLogger, xds: { initialFetchTimeoutMs: 120_000, generator: profile === 'sidecar' ? 'sidecar' : 'grpc' } });
   const applyWallMs = performance.now() - t0;
+  const applyPauseMs = pause0.stop();
   const applyCpuMs = cpuMs(cpu0);
   const heap = heapMb() - heap0;
   for (const host of ['svc-0.ns-0.svc.cluster.local', `svc-${SERVICES - 1}.ns-${(SERVICES - 1) % 50}.svc.cluster.local`]) {
@@ -166,7 +181,7 @@ async function largeSnapshot(dir: string, address: string, delta: boolean, profi
   }
   const decideUs = decideMicros(mesh);
   const resources = mesh.configDump().xds!.resources.length;
-  progress(`${profile} ${delta ? 'delta' : 'SotW'}: applied ${resources} resources in ${applyWallMs.toFixed(0)} ms, ${heap.toFixed(1)} MB heap`);
+  progress(`${profile} ${delta ? 'delta' : 'SotW'}: applied ${resources} resources in ${applyWallMs.toFixed(0)} ms, ${heap.toFixed(1)} MB heap, worst event-loop pause ${applyPauseMs.toFixed(0)} ms`);
 
   // One endpoint changes: the server recompiles (its own process) and pushes.
   const objects = generateMesh(SERVICES, SERVICES * 4);
@@ -182,17 +197,19 @@ async function largeSnapshot(dir: string, address: string, delta: boolean, profi
   });
   writeMeshYaml(dir, objects);
   const cpu1 = process.cpuUsage();
+  const pause1 = pauseMonitor();
   const t1 = performance.now();
   await changed;
   const endpointChangeWallMs = performance.now() - t1;
+  const endpointChangePauseMs = pause1.stop();
   const endpointChangeCpuMs = cpuMs(cpu1);
   await mesh.close();
-  return { profile, protocol: delta ? 'delta' : 'SotW', resources, heapMb: heap, decideUs, applyCpuMs, applyWallMs, endpointChangeCpuMs, endpointChangeWallMs };
+  return { profile, protocol: delta ? 'delta' : 'SotW', resources, heapMb: heap, decideUs, applyCpuMs, applyWallMs, endpointChangeCpuMs, endpointChangeWallMs, applyPauseMs, endpointChangePauseMs };
 }
 
 function writeMeshYaml(dir: string, objects: ReturnType<typeof generateMesh>): void {
   // JSON is YAML: one document per object.
-  const docs = objects.map((o) => JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec }));
+  const docs = objects.map((o) => JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: (o as { spec?: unknown }).spec }));
   writeFileSync(join(dir, 'mesh.yaml'), docs.join('\n---\n'));
 }
 
@@ -229,7 +246,7 @@ const f = (n: number): string => n.toFixed(1);
 const lines = [
   '# xDS client: push-to-effect and snapshot apply cost',
   '',
-  `Measured by \`node --conditions=source --expose-gc examples/bench/xds-apply.ts ${SERVICES}\` on ${new Date().toISOString().slice(0, 10)} (Node ${process.version}, one run).`,
+  `Measured by \`node --conditions=source --expose-gc examples/bench/xds-apply.ts ${SERVICES}\` on ${new Date().toISOString().slice(0, 10)} (Node ${process.version}, one run, load average ${loadavg()[0]!.toFixed(1)} at the end on ${cpus().length} cores).`,
   '',
   '## Push to effect (small mesh, server in-process: reload + compile + push + client apply)',
   '',
@@ -239,9 +256,9 @@ const lines = [
   '',
   `## ${SERVICES.toLocaleString('en')}-service snapshot over ADS (\`meshlet xds\` in another process; client CPU = this process's user + system time)`,
   '',
-  '| profile | protocol | resources | apply CPU ms | apply wall ms | heap MB | decide µs | one endpoint change: CPU ms | wall ms |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.profile} | ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${gc ? f(r.heapMb) : 'run with --expose-gc'} | ${r.decideUs.toFixed(2)} | ${f(r.endpointChangeCpuMs)} | ${f(r.endpointChangeWallMs)} |`),
+  '| profile | protocol | resources | apply CPU ms | apply wall ms | worst event-loop pause ms | heap MB | decide µs | one endpoint change: CPU ms | wall ms | worst pause ms |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map((r) => `| ${r.profile} | ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${f(r.applyPauseMs)} | ${gc ? f(r.heapMb) : 'run with --expose-gc'} | ${r.decideUs.toFixed(2)} | ${f(r.endpointChangeCpuMs)} | ${f(r.endpointChangeWallMs)} | ${f(r.endpointChangePauseMs)} |`),
   '',
   'The endpoint change includes the server noticing the file (50 ms debounce) and recompiling',
   `all ${SERVICES} services; the client CPU column is the client's share only. SotW resends every`,

@@ -67,7 +67,7 @@ function check(text: string, file: string): void {
 const seeds = seedTexts();
 const texts = [...seeds.loading, ...seeds.rejected];
 /** Every seed document as a plain object (what structural edits start from). */
-const docs = texts.flatMap(([file, text]) => parseConfigText(text, file).objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec })));
+const docs = texts.flatMap(([file, text]) => parseConfigText(text, file).objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: (o as { spec?: unknown }).spec })));
 const seedArb = fc.noShrink(fc.integer());
 
 it('the seeds themselves load and compile', () => {

@@ -1,5 +1,5 @@
 // createMesh(): the one entry point. Embedded mode reads Istio CRD files (watched); xDS mode
-// reads a gRPC-style bootstrap. With no options: GRPC_XDS_BOOTSTRAP(_CONFIG) if set, else the
+// reads a gRPC-style bootstrap; Kubernetes-native mode watches the Kubernetes API. With no options: GRPC_XDS_BOOTSTRAP(_CONFIG) if set, else the
 // MESHLET_CONFIG folder.
 
 import { Mesh } from './mesh.ts';
@@ -11,14 +11,22 @@ import type { BreakerOptions } from './resilience/error-rate-breaker.ts';
 import { MeshTelemetry, type TelemetryOptions } from './telemetry/mesh-telemetry.ts';
 import type { MeshMode } from './mesh.ts';
 import { defaultLogger } from './logger.ts';
+import { PATH_NORMALIZATIONS, type PathNormalization } from './security/request-target.ts';
 import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
 import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
+import type { KubernetesOptions } from './config/kubernetes/kubernetes-config-source.ts';
 
 export interface MeshOptions extends IdentityOptions {
   /** Istio CRD YAML: a folder (read recursively) or files. Embedded mode. */
   config?: string | string[];
+  /**
+   * Kubernetes-native mode: Istio's CRDs, Services, EndpointSlices, Pods, Nodes and Namespaces
+   * watched live from the Kubernetes API, no istiod. `{}` uses the pod's service account;
+   * `kubeconfig` / `context` a kubeconfig. `namespaces` limits what is watched.
+   */
+  kubernetes?: KubernetesOptions;
   /** A GRPC_XDS_BOOTSTRAP-format file. xDS mode. */
   bootstrap?: string;
   /**
@@ -42,6 +50,7 @@ export interface MeshOptions extends IdentityOptions {
    * good version to fall back on, leaving an object out would silently change where traffic goes
    * (a split whose second route is invalid sends everything to the first). Later edits are not
    * affected: a file whose new version has errors keeps its last good version either way.
+   * Kubernetes-native mode defaults to true instead (see KubernetesOptions.skipInvalidObjects).
    */
   skipInvalidObjects?: boolean;
   logger?: Logger;
@@ -61,28 +70,29 @@ export interface MeshOptions extends IdentityOptions {
   /** 'observe' records every decision but sends requests as if Meshlet were absent. */
   mode?: MeshMode;
   /**
+   * Istio's MeshConfig pathNormalization, applied by the server helpers before authorization
+   * and before the handler sees the request: BASE (default; RFC 3986, as Envoy's
+   * normalize_path), NONE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES.
+   */
+  pathNormalization?: PathNormalization;
+  /**
    * RequestAuthentication key fetching: `refreshIntervalMs` (default PILOT_JWT_PUB_KEY_REFRESH_INTERVAL,
    * else istiod's 20 minutes).
    */
   jwks?: JwksCacheOptions;
 }
 
+function checkPathNormalization(mode: PathNormalization): PathNormalization {
+  if (!PATH_NORMALIZATIONS.includes(mode)) throw new TypeError(`createMesh: pathNormalization ${JSON.stringify(mode)} must be one of ${PATH_NORMALIZATIONS.join(', ')}`);
+  return mode;
+}
+
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
+  if (options.kubernetes !== undefined) return createKubernetesMesh(options, options.kubernetes);
   const config = options.config ?? (options.bootstrap === undefined && !bootstrapFromEnv() ? process.env['MESHLET_CONFIG'] : undefined);
   const bootstrap = options.bootstrap ?? (config === undefined ? bootstrapFromEnv() : undefined);
   const xds = config === undefined && bootstrap !== undefined ? await readBootstrap(options.bootstrap) : undefined;
-  const telemetry = options.telemetry === false ? undefined : await MeshTelemetry.load(options.telemetry ?? {});
-  const mesh = new Mesh(resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options), options.logger ?? defaultLogger, {
-    ...(options.breaker && { breaker: options.breaker }),
-    ...(telemetry && { telemetry }),
-    ...(options.mode && { mode: options.mode }),
-    ...(options.jwks && { jwks: options.jwks }),
-  });
-  // The bootstrap's certificate providers (istio-agent's file_watcher) first; an explicit
-  // certs folder replaces instance "default".
-  if (xds) registerBootstrapCertificateProviders(mesh.credentials, xds.certificateProviders, mesh.logger);
-  const certs = options.certs ?? process.env['MESHLET_CERTS'];
-  if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
+  const mesh = await newMesh(options, xds);
   if (config !== undefined) {
     const source = new FileConfigSource(mesh, {
       paths: Array.isArray(config) ? config : [config],
@@ -108,7 +118,44 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     return mesh;
   }
   await mesh.close();
-  throw new ConfigError('no mesh config: pass createMesh({ config: <folder of Istio YAML> }) or createMesh({ bootstrap: <file> }), or set MESHLET_CONFIG or GRPC_XDS_BOOTSTRAP');
+  throw new ConfigError('no mesh config: pass createMesh({ config: <folder of Istio YAML> }), createMesh({ bootstrap: <file> }) or createMesh({ kubernetes: {} }), or set MESHLET_CONFIG or GRPC_XDS_BOOTSTRAP');
+}
+
+/** The Mesh with its identity, telemetry and workload certificates, before any config. */
+async function newMesh(options: MeshOptions, xds: Bootstrap | undefined): Promise<Mesh> {
+  const telemetry = options.telemetry === false ? undefined : await MeshTelemetry.load(options.telemetry ?? {});
+  const mesh = new Mesh(resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options), options.logger ?? defaultLogger, {
+    ...(options.breaker && { breaker: options.breaker }),
+    ...(telemetry && { telemetry }),
+    ...(options.mode && { mode: options.mode }),
+    ...(options.pathNormalization && { pathNormalization: checkPathNormalization(options.pathNormalization) }),
+    ...(options.jwks && { jwks: options.jwks }),
+  });
+  // The bootstrap's certificate providers (istio-agent's file_watcher) first; an explicit
+  // certs folder replaces instance "default".
+  if (xds) registerBootstrapCertificateProviders(mesh.credentials, xds.certificateProviders, mesh.logger);
+  const certs = options.certs ?? process.env['MESHLET_CERTS'];
+  if (certs !== undefined) mesh.credentials.setIstioCertDir(certs);
+  return mesh;
+}
+
+/**
+ * Kubernetes-native mode. The source (and @kubernetes/client-node, a large module) is imported
+ * only here, so the other modes never load it.
+ */
+async function createKubernetesMesh(options: MeshOptions, kubernetes: KubernetesOptions): Promise<Mesh> {
+  if (options.config !== undefined || options.bootstrap !== undefined) {
+    throw new ConfigError('createMesh: pass one of config, bootstrap and kubernetes');
+  }
+  const mesh = await newMesh(options, undefined);
+  try {
+    const { KubernetesConfigSource } = await import('./config/kubernetes/kubernetes-config-source.ts');
+    await KubernetesConfigSource.start(mesh, { ...kubernetes, skipInvalidObjects: kubernetes.skipInvalidObjects ?? options.skipInvalidObjects ?? true });
+  } catch (err) {
+    await mesh.close();
+    throw err;
+  }
+  return mesh;
 }
 
 /** The bootstrap (file, else GRPC_XDS_BOOTSTRAP, else GRPC_XDS_BOOTSTRAP_CONFIG), or a ConfigError saying what to fix. */

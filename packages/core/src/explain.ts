@@ -1,6 +1,7 @@
 // explain(): the decision for a request, spelled out as JSON, without sending anything. It walks
 // the same router as the data path, but lists every weighted cluster instead of drawing one.
 
+import { rewriteText } from './regex/re2.ts';
 import type { FaultConfig, HeaderMutations, MeshSnapshot, PathRewrite } from './snapshot/mesh-snapshot.ts';
 import type { RequestView } from './router/request-view.ts';
 import { routeRequest } from './router/router.ts';
@@ -132,7 +133,7 @@ function rewriteJson(r: PathRewrite | undefined, authority: string | undefined):
   if (!r && authority === undefined) return null;
   const out: NonNullable<Explanation['rewrite']> = {};
   if (r?.kind === 'prefix') out.prefix = r.prefix;
-  if (r?.kind === 'regex') { out.regex = r.pattern.source; out.substitution = r.substitution; }
+  if (r?.kind === 'regex') { out.regex = r.pattern.source; out.substitution = rewriteText(r.substitution); }
   if (authority !== undefined) out.authority = authority;
   return out;
 }

@@ -39,6 +39,8 @@ export type { ServiceDemand } from './mesh.ts';
 export { loadBootstrap, parseBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 export type { XdsStatusDump, XdsResourceStatus } from './xds/xds-status.ts';
 export type { XdsSourceOptions } from './xds/xds-config-source.ts';
+export type { KubernetesOptions, KubernetesStatus } from './config/kubernetes/kubernetes-config-source.ts';
+export type { WatchStatus as KubernetesWatchStatus } from './config/kubernetes/kube-watch.ts';
 export { XdsServer, type XdsServerOptions } from './xds-server/ads-server.ts';
 // Mesh TLS and workload identity (client and server side).
 export { CertificateError, PeerIdentityError } from './security/tls-errors.ts';
@@ -54,6 +56,8 @@ export { peerAuthenticationFor, mtlsModeForPort, type MtlsMode, type MtlsPolicy,
 export { authorize, applicablePolicies, type AuthzRequest, type AuthzDecision } from './security/authorization-policy.ts';
 export { issueDevCertificates, type DevCertOptions } from './security/dev-certs.ts';
 export { sniff, replaying, type FirstBytes } from './security/connection-sniff.ts';
+export { normalizeRequestTarget, canonicalPath, mergeSlashes, methodProblem, PATH_NORMALIZATIONS, type PathNormalization, type TargetResult } from './security/request-target.ts';
+export { compileRe2, RegexError, DEFAULT_MAX_PROGRAM_SIZE, type Re2Regex } from './regex/re2.ts';
 export { compileRbacFilters, RBAC_FILTER, RBAC_TYPE_URL, type RbacFilterConfig } from './security/rbac-compile.ts';
 export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } from './security/rbac.ts';
 export { translateServerListener, type ServerListenerPolicy } from './security/server-listener.ts';

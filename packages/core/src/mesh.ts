@@ -3,7 +3,7 @@
 // it in whole, then tells the adapters. Requests read `mesh.snapshot` once and use only that.
 
 import type { XdsResources } from './xds/resources.ts';
-import { buildSnapshot } from './snapshot/build-snapshot.ts';
+import { buildSnapshot, buildSteps, type BuildResult } from './snapshot/build-snapshot.ts';
 import { ClusterRuntimeRegistry } from './snapshot/cluster-runtime.ts';
 import { BreakerGroup, type BreakerOptions } from './resilience/error-rate-breaker.ts';
 import type { MeshSnapshot } from './snapshot/mesh-snapshot.ts';
@@ -28,13 +28,17 @@ export interface MeshRuntimeOptions {
   jwks?: JwksCacheOptions;
   telemetry?: MeshTelemetry;
   mode?: MeshMode;
+  /** Istio's mesh-wide pathNormalization for the server helpers (default BASE). */
+  pathNormalization?: PathNormalization;
 }
 import { TlsCredentials } from './security/tls-credentials.ts';
 import type { InboundDemand, InboundPolicyWatch } from './security/inbound-policy.ts';
 import { SecurityPolicies } from './security/security-policies.ts';
+import type { PathNormalization } from './security/request-target.ts';
 import { JwksCache, type JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { candidateHosts } from './router/service-lookup.ts';
 import type { XdsStatusDump } from './xds/xds-status.ts';
+import type { KubernetesStatus } from './config/kubernetes/kubernetes-config-source.ts';
 
 export interface ClientIdentity extends ClientScope {
   readonly labels: Readonly<Record<string, string>>;
@@ -61,6 +65,8 @@ export interface ConfigDump {
   notes?: string[];
   /** xDS mode: every subscribed resource with its version, status (ACKED, NACKED with the error, DOES_NOT_EXIST, REQUESTED) and age. */
   xds?: XdsStatusDump;
+  /** Kubernetes-native mode: the API server, every watch (synced, resourceVersion, relists, last error) and the kinds not served. */
+  kubernetes?: KubernetesStatus;
 }
 
 /**
@@ -81,6 +87,11 @@ export class Mesh {
   readonly credentials: TlsCredentials;
   /** PeerAuthentication and AuthorizationPolicy in force, for the server helpers. */
   readonly policies = new SecurityPolicies();
+  /**
+   * How the server helpers normalize a request's path before authorization and the handler
+   * (Istio's MeshConfig pathNormalization; security/request-target.ts).
+   */
+  readonly pathNormalization: PathNormalization;
   /** JWT public keys for RequestAuthentication, shared by the server helpers. */
   readonly jwks: JwksCache;
   #snapshot: MeshSnapshot;
@@ -100,6 +111,7 @@ export class Mesh {
     this.logger = logger;
     this.telemetry = options.telemetry;
     this.mode = options.mode ?? 'enforce';
+    this.pathNormalization = options.pathNormalization ?? 'BASE';
     this.telemetry?.observe(this);
     this.credentials = new TlsCredentials(logger);
     this.jwks = new JwksCache(logger, options.jwks);
@@ -124,7 +136,21 @@ export class Mesh {
    * translate are left out and reported; the rest applies. Returns the rejection messages.
    */
   applyResources(resources: XdsResources, source: string, problems: readonly string[] = []): string[] {
-    const { snapshot, errors } = buildSnapshot(resources, this.#registry, this.#snapshot.version + 1);
+    return this.#publish(buildSnapshot(resources, this.#registry, this.#snapshot.version + 1), source, problems);
+  }
+
+  /**
+   * applyResources as steps, for large sets: the caller runs them in slices with turns of the
+   * event loop between, so requests keep being served on the snapshot in force, which is
+   * replaced whole by the last step. One such build at a time (the xDS source runs them in
+   * turn); one abandoned midway publishes nothing.
+   */
+  *applyResourcesInSteps(resources: XdsResources, source: string, problems: readonly string[] = []): Generator<void, string[]> {
+    const built = yield* buildSteps(resources, this.#registry, this.#snapshot.version + 1);
+    return this.#publish(built, source, problems);
+  }
+
+  #publish({ snapshot, errors }: BuildResult, source: string, problems: readonly string[]): string[] {
     this.#snapshot = snapshot;
     this.#source = source;
     this.#problems = [...problems, ...errors];

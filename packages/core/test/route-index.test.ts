@@ -17,7 +17,11 @@ const matchArb: fc.Arbitrary<RouteMatch> = fc.oneof(
   pathArb.map((path) => ({ path })),
   pathArb.map((path) => ({ path, caseSensitive: false })),
   fc.constant({ prefix: '/' }),
-  fc.constantFrom('/a.*', '/api/v[0-9]+/.*', '.*b').map((regex) => ({ safeRegex: { regex } })),
+  // Regexes with and without a literal start, literal ones, and ones whose literal must not be
+  // taken for a prefix (alternation, case folding, optional parts, anchors).
+  fc.constantFrom(
+    '/a.*', '/api/v[0-9]+/.*', '.*b', '/a', '/api/v1', '/a(/b)?', '/a|/b', '(?i)/A.*', '/a/?', '^/a.*', '/(a|api)/.*', '/a\\.b', '/api/v1/b*', '/x-y.*',
+  ).map((regex) => ({ safeRegex: { regex } })),
   fc.tuple(pathArb, fc.constantFrom('t1', 't2')).map(([prefix, v]) => ({ prefix, headers: [{ name: 'x-tenant', stringMatch: { exact: v } }] })),
 );
 

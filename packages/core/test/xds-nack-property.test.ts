@@ -48,6 +48,7 @@ describe('a NACKed update never changes routing', () => {
         });
         const nack = source.client.onResponse({ type, delta: false, versionInfo: String(version), updates, removed: [] });
         for (let i = 0; i < 3; i++) await Promise.resolve(); // the coalesced reconcile
+        await source.settled(); // its snapshot, published in slices when the work is large
         return nack;
       };
       try {

@@ -13,8 +13,8 @@ import {
   type Server, type ServerInterceptor,
 } from '@grpc/grpc-js';
 import {
-  CertificateError, CertWatcher, istioCertPaths, replaying, ServerPolicy, sniff, spiffeIdOf,
-  type AuthzRequest, type Mesh, type MtlsMode, type RbacFilter,
+  CertificateError, CertWatcher, istioCertPaths, normalizeRequestTarget, replaying, ServerPolicy, sniff, spiffeIdOf,
+  type AuthzRequest, type Mesh, type MtlsMode, type PathNormalization, type RbacFilter,
 } from '@meshlet/core';
 import { MeshCertificateProvider } from './certificate-provider-mesh.ts';
 
@@ -33,6 +33,8 @@ export interface MeshServerCredentialsOptions {
   rbac?: () => readonly RbacFilter[] | undefined;
   /** The mTLS mode of a port from elsewhere; undefined falls back to the inbound listener or PeerAuthentication. */
   mtls?: (port: number) => MtlsMode | undefined;
+  /** Path normalization before authorization; default the mesh's (createMesh({ pathNormalization }), BASE). */
+  pathNormalization?: PathNormalization;
 }
 
 /** The caller's SPIFFE ID on a grpc-js server call (unary, stream or interceptor), if it used mTLS. */
@@ -59,18 +61,27 @@ export function meshServerCredentials(opts: MeshServerCredentialsOptions): Serve
   if (!m.cert || !m.key || !m.ca) throw new CertificateError(`gRPC server mTLS needs cert-chain.pem, key.pem and root-cert.pem (${watcher.paths.certificateChain})`);
   const provider = new MeshCertificateProvider(watcher);
   const creds = experimental.createCertificateProviderServerCredentials(provider, provider, true);
-  return opts.authorization === false ? creds : experimental.createServerCredentialsWithInterceptors(creds, [meshAuthorizationInterceptor(new ServerPolicy(opts), opts.port)]);
+  return opts.authorization === false ? creds : experimental.createServerCredentialsWithInterceptors(creds, [meshAuthorizationInterceptor(new ServerPolicy(opts), opts.port, opts.pathNormalization)]);
 }
 
 /**
- * The server policy for every call (core server-policy.ts): RequestAuthentication first — an
- * invalid token ends the call with UNAUTHENTICATED (PERMISSION_DENIED for a wrong audience) and
- * Envoy's text, as Envoy's local reply maps 401/403 for gRPC — then AuthorizationPolicy, DENY
- * first, then ALLOW if any applies.
+ * The server policy for every call (core server-policy.ts), on the call's path normalized as
+ * the sidecar would: RequestAuthentication first — an invalid token ends the call with
+ * UNAUTHENTICATED (PERMISSION_DENIED for a wrong audience) and Envoy's text, as Envoy's local
+ * reply maps 401/403 for gRPC — then AuthorizationPolicy, DENY first, then ALLOW if any
+ * applies. grpc-js picks the handler by the exact :path before any interceptor runs, and hands
+ * the interceptor the path the handler was registered under, so a dotted or encoded path never
+ * reaches a handler (UNIMPLEMENTED); normalizing keeps the policy's view an Envoy sidecar's.
  */
-export function meshAuthorizationInterceptor(policy: ServerPolicy, port?: number): ServerInterceptor {
+export function meshAuthorizationInterceptor(policy: ServerPolicy, port?: number, pathNormalization?: PathNormalization): ServerInterceptor {
   return (methodDescriptor, call) => {
     const listener = new ServerListenerBuilder().withOnReceiveMetadata((metadata, next) => {
+      const target = normalizeRequestTarget(methodDescriptor.path, pathNormalization ?? policy.mesh.pathNormalization, false);
+      if (!target.ok) {
+        // Envoy's local reply for a gRPC request: 400 → INTERNAL, 404 → UNIMPLEMENTED.
+        call.sendStatus({ code: target.status === 404 ? status.UNIMPLEMENTED : status.INTERNAL, details: target.reason, metadata: new Metadata() });
+        return;
+      }
       const info = call.getConnectionInfo();
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(metadata.getMap())) headers[k] = typeof v === 'string' ? v : v.toString('base64');
@@ -78,7 +89,7 @@ export function meshAuthorizationInterceptor(policy: ServerPolicy, port?: number
         peerIdentity: peerIdentityOfCall(call),
         sourceIp: info.remoteAddress,
         method: 'POST',
-        path: methodDescriptor.path,
+        path: target.path,
         host: call.getHost(),
         port: port ?? info.localPort ?? 0,
         headers,
@@ -158,7 +169,7 @@ export async function bindMesh(server: Server, opts: BindMeshOptions): Promise<M
     if (!opts.listenPort) throw new Error(`bindMesh: listenWhenServing needs a listenPort: the inbound listener is named after the address (gRFC A36), so ${host}:0 cannot be asked for`);
     await untilServing(policy, host, opts.listenPort, opts.signal);
   }
-  const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(policy, opts.port)];
+  const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(policy, opts.port, opts.pathNormalization)];
   // One injector for every connection, TLS already terminated or plaintext; the interceptors
   // ride on its credentials.
   const plain = server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), authz));

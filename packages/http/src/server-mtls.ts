@@ -9,7 +9,11 @@
 // mode and the authorization rules come from the server's inbound listener in xDS mode, else
 // from PeerAuthentication (workload > namespace > root namespace, oldest first, port-level last)
 // and AuthorizationPolicy (core security/server-policy.ts). TLS connections must present a
-// client certificate that chains to the mesh root. Policies are read per connection and per
+// client certificate that chains to the mesh root. Before any filter runs, the request target
+// is normalized as the sidecar's connection manager does (core security/request-target.ts,
+// Istio's pathNormalization): absolute-form, fragments, dot segments, escapes, and methods that
+// are not uppercase tokens; the handler is handed the same normalized path (req.url), so the
+// policy and the application never read different paths. Policies are read per connection and per
 // request, so edits apply without a restart; rotated certificates apply to new handshakes while
 // open connections keep theirs.
 //
@@ -25,8 +29,8 @@ import { createServer as createH2cServer, type Http2ServerRequest, type Http2Ser
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import {
-  CertWatcher, replaying, sniff, CertificateError, istioCertPaths, ServerPolicy, spiffeIdOf, wwwAuthenticate,
-  type AuthzDecision, type AuthzRequest, type JwtResult, type Mesh, type MtlsMode, type RbacFilter, type RequestEdits, type VersionedMaterial,
+  CertWatcher, replaying, sniff, CertificateError, istioCertPaths, methodProblem, normalizeRequestTarget, ServerPolicy, spiffeIdOf, wwwAuthenticate,
+  type AuthzDecision, type AuthzRequest, type JwtResult, type Mesh, type MtlsMode, type PathNormalization, type RbacFilter, type RequestEdits, type VersionedMaterial,
 } from '@meshlet/core';
 
 export type MeshServerRequest = IncomingMessage | Http2ServerRequest;
@@ -51,6 +55,16 @@ export interface MeshServerOptions {
   rbac?: () => readonly RbacFilter[] | undefined;
   /** The mTLS mode of a port from elsewhere; undefined falls back to the inbound listener or PeerAuthentication. */
   mtls?: (port: number) => MtlsMode | undefined;
+  /** Path normalization before authentication, authorization and the handler; default the mesh's (createMesh({ pathNormalization }), BASE). */
+  pathNormalization?: PathNormalization;
+}
+
+/** A request refused before any policy or handler saw it ('rejected' event). */
+export interface RejectedRequest {
+  readonly method: string | undefined;
+  readonly target: string | undefined;
+  readonly status: 400 | 404;
+  readonly reason: string;
 }
 
 export interface RefusedConnection {
@@ -73,7 +87,8 @@ export function peerIdentity(req: MeshServerRequest): string | undefined {
 }
 
 /**
- * Events: 'refused' (RefusedConnection) when a connection breaks the mTLS mode,
+ * Events: 'refused' (RefusedConnection) when a connection breaks the mTLS mode, 'rejected'
+ * (RejectedRequest) when a request target or method is refused before any filter,
  * 'unauthenticated' ({ req, status, message }) when RequestAuthentication refuses a token,
  * 'denied' ({ req, decision }) when AuthorizationPolicy denies a request, 'tlsClientError' (err)
  * for failed handshakes (no or untrusted client certificate).
@@ -222,6 +237,7 @@ export class MeshServer extends EventEmitter {
       socket.destroy();
       return;
     }
+    if (!this.#normalize(req, res)) return;
     if (this.#opts.authorization === false) {
       listener(req, res);
       return;
@@ -262,6 +278,33 @@ export class MeshServer extends EventEmitter {
       return;
     }
     listener(req, res);
+  }
+
+  /**
+   * Normalizes the request in place (req.url, and Host for an absolute-form target), as the
+   * sidecar forwards it; answers 400/404 and returns false when Envoy would refuse it.
+   */
+  #normalize(req: MeshServerRequest, res: MeshServerResponse): boolean {
+    const method = req.method ?? '';
+    const target = req.url ?? '';
+    const reject = (status: 400 | 404, reason: string) => {
+      const info: RejectedRequest = { method: req.method, target: req.url, status, reason };
+      this.#opts.mesh.logger.debug({ method, target, status }, reason);
+      this.emit('rejected', info);
+      (res as ServerResponse).writeHead(status, { 'content-length': '0' });
+      (res as ServerResponse).end();
+      return false;
+    };
+    const bad = methodProblem(method);
+    if (bad) return reject(400, bad);
+    const http1 = req.httpVersionMajor === 1;
+    const r = normalizeRequestTarget(target, this.#opts.pathNormalization ?? this.#opts.mesh.pathNormalization, http1);
+    if (!r.ok) return reject(r.status, r.reason);
+    const url = r.path + r.query;
+    if (url !== target) req.url = url;
+    // RFC 9112 §3.2.2: an absolute-form target's authority replaces Host.
+    if (r.host !== undefined && http1) req.headers.host = r.host;
+    return true;
   }
 
   /** The AuthorizationPolicy decision for a request that reached this server, with the JWT payload RequestAuthentication verified (if any). */

@@ -104,7 +104,7 @@ export function feedResponse(client: AdsClient, delta: boolean, subscriptions: M
   const call = new FakeCall();
   const fakeGrpc = { makeBidiStreamRequest: () => call } as unknown as ConstructorParameters<typeof AdsStream>[0];
   const stream = new AdsStream(fakeGrpc, delta, { id: 'fuzz' }, client);
-  for (const t of RESOURCE_TYPES) stream.subscribe(t.typeUrl, subscriptions.get(t.typeUrl) ?? [], client.state.versionsOf(t.typeUrl));
+  for (const t of RESOURCE_TYPES) stream.subscribe(t.typeUrl, subscriptions.get(t.typeUrl) ?? [], () => client.state.versionsOf(t.typeUrl));
   const before = call.written;
   call.emit('data', Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   // Every response is answered (ACK or NACK) unless it could not even be taken apart, which

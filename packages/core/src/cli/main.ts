@@ -6,8 +6,7 @@ import { parseArgs } from 'node:util';
 import { validateCommand } from './validate.ts';
 import { xdsCommand } from './xds.ts';
 import { certsCommand } from './certs.ts';
-import { createMesh } from '../create-mesh.ts';
-import { silentLogger } from '../logger.ts';
+import { explainDumpCommand } from './explain-dump.ts';
 import { MeshError } from '../errors.ts';
 
 const HELP = `meshlet: a service mesh inside your Node.js process
@@ -40,6 +39,15 @@ Usage:
       Print the compiled xDS resources (listeners, route configurations, clusters, endpoints)
       with the config version and any problems, as JSON.
 
+  meshlet explain --kubernetes [--kubeconfig <file>] [--context <ctx>] [--namespace <ns>]
+                  [--watch-namespace <ns>]... [-H 'name: value']... <METHOD> <URL>
+  meshlet dump --kubernetes [--kubeconfig <file>] [--context <ctx>] [--namespace <ns>]
+               [--watch-namespace <ns>]...
+      The same, from a live cluster's config: Istio's CRDs, Services, EndpointSlices, Pods,
+      Nodes and Namespaces read from the Kubernetes API as createMesh({ kubernetes }) reads
+      them (the pod's service account, or the kubeconfig's current or given context). The
+      dump adds every watch's state and the kinds the cluster does not serve.
+
   meshlet certs --out <dir> [--namespace <ns>] [--service-account <sa>] [--ca <dir>]
                 [--trust-domain <td>] [--hours <n>] [--dns <name>]...
       Write a development workload identity in istio-agent's layout (cert-chain.pem,
@@ -70,6 +78,11 @@ Options:
   -o, --output <fmt>   validate: text (default) or json
   --bootstrap <file>   a GRPC_XDS_BOOTSTRAP-format file (dump)
   --listener <name>    a listener to fetch with --bootstrap, e.g. reviews.default.svc.cluster.local:9080
+  --kubernetes         read config from the Kubernetes API (explain, dump)
+  --kubeconfig <file>  a kubeconfig for --kubernetes (default: in-cluster service account;
+                       with --context alone, KUBECONFIG or ~/.kube/config)
+  --context <ctx>      a kubeconfig context for --kubernetes
+  --watch-namespace <ns>  watch only this namespace (repeatable; default: all)
   --listen <host:port> where meshlet xds listens
   --outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY
                        where sidecar-form clients send hosts outside the mesh (default ALLOW_ANY)
@@ -111,58 +124,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'xds':
       return xdsCommand(rest, out, HELP);
     case 'explain':
-    case 'dump': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          config: { type: 'string', multiple: true },
-          namespace: { type: 'string' },
-          header: { type: 'string', short: 'H', multiple: true },
-          bootstrap: { type: 'string' },
-          listener: { type: 'string', multiple: true },
-          'skip-invalid-objects': { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-      if (values.help) { process.stdout.write(HELP); return 0; }
-      if (command === 'dump' && values.bootstrap !== undefined) {
-        const mesh = await createMesh({ bootstrap: values.bootstrap, listeners: values.listener ?? '*', logger: { ...silentLogger, error: (o, m) => out.error(`${m ?? ''} ${JSON.stringify(o)}`) } });
-        try {
-          out.log(JSON.stringify(mesh.configDump(), null, 2));
-          return 0;
-        } finally {
-          await mesh.close();
-        }
-      }
-      if (!values.config?.length) { out.error(`meshlet ${command}: --config <dir> is required`); return 2; }
-      const problems: string[] = [];
-      const mesh = await createMesh({
-        config: values.config,
-        watch: false,
-        skipInvalidObjects: values['skip-invalid-objects'] === true,
-        ...(values.namespace !== undefined && { namespace: values.namespace }),
-        logger: { ...silentLogger, error: (o) => problems.push(String(o)), warn: (o) => problems.push(String(o)) },
-      });
-      try {
-        for (const p of problems) out.error(p);
-        if (command === 'dump') {
-          out.log(JSON.stringify(mesh.configDump(), null, 2));
-          return 0;
-        }
-        if (positionals.length !== 2) { out.error('meshlet explain: give <METHOD> <URL>, e.g. GET http://reviews:9080/'); return 2; }
-        const headers: Record<string, string> = {};
-        for (const h of values.header ?? []) {
-          const i = h.indexOf(':');
-          if (i <= 0) { out.error(`meshlet explain: header ${JSON.stringify(h)} is not 'name: value'`); return 2; }
-          headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
-        }
-        out.log(JSON.stringify(mesh.explain({ method: positionals[0]!, url: positionals[1]!, headers }), null, 2));
-        return 0;
-      } finally {
-        await mesh.close();
-      }
-    }
+    case 'dump':
+      return explainDumpCommand(command, rest, out, HELP);
     case 'certs':
       if (rest.includes('-h') || rest.includes('--help')) { process.stdout.write(HELP); return 0; }
       return certsCommand(rest, out);

@@ -6,10 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import type { Mesh } from '../mesh.ts';
-import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
-import { compileMesh } from '../istio/compile/compile-mesh.ts';
-import { compileTelemetryPolicy } from '../istio/compile/compile-telemetry.ts';
-import type { Telemetry } from '../istio/types.ts';
+import { applyObjects } from './apply-objects.ts';
 import { watchPaths } from './file-watch.ts';
 import { LastGoodFiles } from './last-good-files.ts';
 import { formatProblem, type ConfigProblem } from './config-error.ts';
@@ -64,12 +61,7 @@ export class FileConfigSource {
         );
       }
     }
-    const identity = this.#mesh.identity;
-    // The analyzers' findings (IST0101, ...) are the ones `meshlet validate` prints; the
-    // compiler adds what holds only for this client (its namespace, labels, ports).
-    const findings = analyzeMesh(objects, { clusterDomain: identity.clusterDomain, rootNamespace: identity.rootNamespace });
-    const compiled = compileMesh(objects, identity);
-    const problems = [...loadProblems, ...findings, ...compiled.problems];
+    const problems = [...loadProblems, ...applyObjects(this.#mesh, objects, `files:${this.#paths.join(',')}`, loadProblems)];
     for (const p of problems) {
       const line = formatProblem(p);
       if (p.severity === 'error') this.#mesh.logger.error(line);
@@ -77,10 +69,6 @@ export class FileConfigSource {
       else this.#mesh.logger.info(line);
     }
     if (keptFiles.length > 0) this.#mesh.logger.warn(`keeping the last good version of ${keptFiles.join(', ')}`);
-    this.#mesh.policies.update(objects);
-    const id = this.#mesh.identity;
-    this.#mesh.telemetry?.setPolicy(compileTelemetryPolicy(objects.filter((o): o is Telemetry => o.kind === 'Telemetry'), { namespace: id.namespace, labels: id.labels, rootNamespace: id.rootNamespace }));
-    this.#mesh.applyResources(compiled.resources, `files:${this.#paths.join(',')}`, problems.map(formatProblem));
     this.#applied = true;
     return problems;
   }

@@ -1,11 +1,16 @@
 // The parts every object Meshlet reads shares, Istio CRDs and Kubernetes objects alike: its
-// metadata, and where in which file it came from.
+// metadata, and where it came from (a file, or the Kubernetes API).
 
-/** Where an object came from, so every error can name `file:line`. */
+/**
+ * Where an object came from, so every error can name `file:line` — or, for an object read from
+ * the Kubernetes API, its resourceVersion (file '' and line 0 then).
+ */
 export interface SourceRef {
   file: string;
   /** 1-based line of the document's first line. */
   line: number;
+  /** metadata.resourceVersion of an object read from the Kubernetes API. */
+  resourceVersion?: string;
   /** 1-based line of a field inside the document, e.g. ['spec','http',0,'route']; falls back to the nearest parent that exists. */
   lineOf(path: readonly (string | number)[]): number;
 }

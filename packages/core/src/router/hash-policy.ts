@@ -3,7 +3,7 @@
 // ClusterRuntime.pick (RING_HASH / MAGLEV read it, other balancers ignore it).
 //
 // Envoy's rules, kept here:
-//  - each policy hashes one value with xxHash64: a header, a cookie, the source IP, a query parameter (first value, as written, not decoded);
+//  - each policy hashes one value with xxHash64: a header (after its regex_rewrite, if any), a cookie, the source IP, a query parameter (first value, as written, not decoded);
 //  - a policy that finds nothing contributes nothing; the results combine as
 //    hash = rotl(hash, 1) ^ next, so two identical policies do not cancel out;
 //  - `terminal`: once a terminal policy has produced a key, later policies are skipped;
@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { HashPolicy } from '../xds/resources.ts';
 import { durationToMs } from '../xds/duration.ts';
 import { xxHash64 } from '../lb/xxhash64.ts';
+import { compileRe2, RegexError } from '../regex/re2.ts';
 import type { RequestView } from './request-view.ts';
 
 /** A cookie the response must set because the hash policy generated it. */
@@ -80,8 +81,10 @@ function compileOne(p: HashPolicy, field: string): Method | undefined {
     const name = p.header.headerName;
     if (!name || !HEADER_NAME.test(name)) throw new HashPolicyError(`${field}.header.headerName: ${JSON.stringify(name)} is not a header name`);
     const lower = name.toLowerCase();
+    const rewrite = p.header.regexRewrite ? headerRewrite(p.header.regexRewrite, `${field}.header.regexRewrite`) : undefined;
     return (req) => {
-      const v = req.header(lower);
+      const raw = req.header(lower);
+      const v = raw === undefined || rewrite === undefined ? raw : rewrite(raw);
       // A single value hashes exactly as Envoy hashes it. RequestView has already joined a
       // repeated header with ',', and a value may itself hold commas, so the joined text is
       // hashed as one value (Envoy would sort and chain the separate values).
@@ -122,6 +125,19 @@ function compileOne(p: HashPolicy, field: string): Method | undefined {
   // filterState: Envoy hashes an object another filter stored; a client has none, so this
   // policy never yields a key (as in Envoy when the object is absent).
   return undefined;
+}
+
+// The header's value rewritten before hashing: every match of the pattern replaced (Envoy's
+// HeaderHashMethod with regex_rewrite).
+function headerRewrite(r: { pattern: { regex: string }; substitution: string }, field: string): (value: string) => string {
+  try {
+    const re = compileRe2(r.pattern?.regex ?? '');
+    const sub = re.rewrite(r.substitution ?? '');
+    return (v) => re.replaceAll(v, sub);
+  } catch (err) {
+    if (err instanceof RegexError) throw new HashPolicyError(`${field}: ${err.message}`);
+    throw err;
+  }
 }
 
 /**

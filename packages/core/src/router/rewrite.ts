@@ -9,7 +9,7 @@ export function rewritePath(rewrite: PathRewrite | undefined, pathAndQuery: stri
   const q = pathAndQuery.indexOf('?');
   const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
   const query = q < 0 ? '' : pathAndQuery.slice(q);
-  if (rewrite.kind === 'regex') return path.replace(rewrite.pattern, rewrite.substitution) + query;
+  if (rewrite.kind === 'regex') return rewrite.pattern.replaceAll(path, rewrite.substitution) + query;
   if (rewrite.replaceWholePath) return rewrite.prefix + query;
   return rewrite.prefix + path.slice(rewrite.matchedPrefix.length) + query;
 }

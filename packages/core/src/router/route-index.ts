@@ -2,8 +2,11 @@
 // first route whose match holds, in order; a linear scan costs ~40 ns a route, so a request for
 // the last of 1,000 routes spent 40 µs matching. The index narrows the table by path before any
 // matcher runs: routes with an exact path are found by that path, prefix routes by the
-// request path's own prefixes (one map look-up per distinct prefix length in the table), and
-// everything else (regex, case-insensitive, match-all) is always a candidate. The candidates
+// request path's own prefixes (one map look-up per distinct prefix length in the table), regex
+// routes by the literal every match of theirs starts with (read from the compiled RE2 program,
+// so it never hides a route that could match; a regex that is one literal is an exact path),
+// and everything else (regex without a literal start, case-insensitive, match-all) is always a
+// candidate. The candidates
 // then run their full matcher in table order, so the first match is the same route a scan
 // would find. Short tables keep the plain scan, which is faster than building a candidate list.
 
@@ -37,7 +40,13 @@ function buildIndex(routes: readonly CompiledRoute[]): RouteIndex | null {
   };
   routes.forEach((route, i) => {
     const rule = pathRuleOf(route.match);
-    if (!rule || rule.kind === 'regex' || !rule.caseSensitive) always.push(i);
+    if (rule?.kind === 'regex') {
+      // Envoy ignores case_sensitive for safe_regex: the literal is exact.
+      const { prefix, literal } = rule.regex;
+      if (literal) add(exact, prefix, i);
+      else if (prefix.length > 1) add(prefixes, prefix, i);
+      else always.push(i);
+    } else if (!rule || !rule.caseSensitive) always.push(i);
     else if (rule.kind === 'path') add(exact, rule.value, i);
     else if (rule.value === '' || rule.value === '/') always.push(i);
     else add(prefixes, rule.value, i);

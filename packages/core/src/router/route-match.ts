@@ -1,8 +1,9 @@
 // Envoy's RouteMatch, compiled once per snapshot into plain predicates: the path rule, then
-// every header matcher and query matcher must hold. Regexes are compiled here, anchored, so the
-// request path never builds one.
+// every header matcher and query matcher must hold. Regexes are compiled here, on the RE2 engine
+// (regex/re2.ts: linear time, whole-value match), so the request path never builds one.
 
-import type { HeaderMatcher, QueryParameterMatcher, RouteMatch, StringMatcher } from '../xds/resources.ts';
+import type { HeaderMatcher, QueryParameterMatcher, RegexMatcher, RouteMatch, StringMatcher } from '../xds/resources.ts';
+import { compileRe2, RegexError, type Re2Regex } from '../regex/re2.ts';
 import { queryParam, type RequestView } from './request-view.ts';
 
 export type RouteMatcher = (req: RequestView) => boolean;
@@ -12,23 +13,29 @@ export type PathRule =
   /** Envoy's path_separated_prefix: the prefix is the whole path or is followed by '/'. */
   | { kind: 'separated'; value: string; caseSensitive: boolean }
   | { kind: 'path'; value: string; caseSensitive: boolean }
-  | { kind: 'regex'; regex: RegExp };
+  | { kind: 'regex'; regex: Re2Regex };
 
 export class MatchCompileError extends Error {}
 
-/** Compiles an RE2-style pattern as a whole-value match, the way Envoy's safe_regex matches. */
-export function compileRegex(pattern: string, field: string): RegExp {
+/**
+ * Compiles a RegexMatcher for whole-value matching, the way Envoy's safe_regex matches; a
+ * matcher's own google_re2.max_program_size overrides the default limit, as in Envoy.
+ */
+export function compileRegex(m: RegexMatcher | string, field: string): Re2Regex {
+  const pattern = typeof m === 'string' ? m : m.regex;
+  const max = typeof m === 'string' ? undefined : m.googleRe2?.['maxProgramSize'];
   try {
-    return new RegExp(`^(?:${pattern})$`, 'u');
+    return compileRe2(pattern, { maxProgramSize: max === undefined ? undefined : Number(max) });
   } catch (err) {
-    throw new MatchCompileError(`${field}: invalid regex ${JSON.stringify(pattern)}: ${(err as Error).message}`);
+    if (err instanceof RegexError) throw new MatchCompileError(`${field}: invalid regex ${JSON.stringify(pattern)}: ${err.message}`);
+    throw err;
   }
 }
 
 export function pathRule(m: RouteMatch): PathRule {
   const caseSensitive = m.caseSensitive !== false;
   if (m.path !== undefined) return { kind: 'path', value: caseSensitive ? m.path : m.path.toLowerCase(), caseSensitive };
-  if (m.safeRegex !== undefined) return { kind: 'regex', regex: compileRegex(m.safeRegex.regex, 'match.safeRegex.regex') };
+  if (m.safeRegex !== undefined) return { kind: 'regex', regex: compileRegex(m.safeRegex, 'match.safeRegex.regex') };
   if (m.pathSeparatedPrefix !== undefined) {
     const v = m.pathSeparatedPrefix;
     // Envoy's rules for the field: it starts with '/', and does not end with one (except "/").
@@ -79,7 +86,7 @@ function pathCheck(rule: PathRule): RouteMatcher {
     case 'path':
       return rule.caseSensitive ? (req) => req.path === rule.value : (req) => req.path.toLowerCase() === rule.value;
     case 'regex':
-      return (req) => rule.regex.test(req.path);
+      return (req) => rule.regex.matches(req.path);
   }
 }
 
@@ -91,7 +98,7 @@ export function compileStringMatcher(sm: StringMatcher, field: string): (value: 
   if (sm.prefix !== undefined) { const v = norm(sm.prefix); return (s) => norm(s).startsWith(v); }
   if (sm.suffix !== undefined) { const v = norm(sm.suffix); return (s) => norm(s).endsWith(v); }
   if (sm.contains !== undefined) { const v = norm(sm.contains); return (s) => norm(s).includes(v); }
-  if (sm.safeRegex !== undefined) { const re = compileRegex(sm.safeRegex.regex, `${field}.safeRegex.regex`); return (s) => re.test(s); }
+  if (sm.safeRegex !== undefined) { const re = compileRegex(sm.safeRegex, `${field}.safeRegex.regex`); return (s) => re.matches(s); }
   throw new MatchCompileError(`${field}: string matcher sets no match`);
 }
 

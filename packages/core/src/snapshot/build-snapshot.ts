@@ -7,6 +7,12 @@
 // Builds are incremental: a resource that is the very same object as in the mesh's previous
 // build reuses what that build made of it (snapshot-reuse.ts), so one endpoint change in a large
 // mesh retranslates one cluster, not every route table and cluster.
+//
+// A build can also run in slices (buildSteps), giving the event loop a turn between them so
+// requests are served while a 10k-service snapshot is built. Nothing a request can see
+// changes before the new snapshot is swapped in whole: the slices translate route tables and
+// listeners (pure) and set up clusters that have no runtime yet (no snapshot in force reaches
+// them); clusters already in force are reconfigured in the final, unbroken step.
 
 import type { Cluster, XdsResources } from '../xds/resources.ts';
 import { translateListener } from '../xds/translate-listener.ts';
@@ -28,11 +34,27 @@ export interface BuildResult {
   errors: string[];
 }
 
+/** Where a build may pause: the generator yields at these points; a sync build ignores them. */
+type Steps<T> = Generator<void, T, void>;
+
 export function buildSnapshot(resources: XdsResources, registry: ClusterRuntimeRegistry, version: number): BuildResult {
+  const steps = buildSteps(resources, registry, version);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The build as steps: it yields between resources, so a caller can spread a large build over
+ * turns of the event loop (Mesh#applyResourcesInSteps); abandoning it midway changes nothing in
+ * force.
+ */
+export function* buildSteps(resources: XdsResources, registry: ClusterRuntimeRegistry, version: number): Steps<BuildResult> {
   const prev = previousBuild(registry);
-  const routes = buildRouteTables(resources, prev);
-  const services = buildServices(resources, prev, routes);
-  const clusters = buildClusters(resources, prev, registry);
+  const routes = yield* buildRouteTables(resources, prev);
+  const services = yield* buildServices(resources, prev, routes);
+  const clusters = yield* buildClusters(resources, prev, registry);
   rememberBuild(registry, {
     resources,
     routeTables: routes.routeTables, routeErrors: routes.routeErrors,
@@ -46,7 +68,7 @@ export function buildSnapshot(resources: XdsResources, registry: ClusterRuntimeR
   return { snapshot, errors };
 }
 
-function buildRouteTables(resources: XdsResources, prev: PreviousBuild | undefined): Pick<PreviousBuild, 'routeTables' | 'routeErrors'> {
+function* buildRouteTables(resources: XdsResources, prev: PreviousBuild | undefined): Steps<Pick<PreviousBuild, 'routeTables' | 'routeErrors'>> {
   if (prev && unchanged(prev.resources.routeConfigs, resources.routeConfigs)) return prev;
   const routeTables = new Map<string, VirtualHostRoutes[]>();
   const routeErrors: string[] = [];
@@ -56,13 +78,14 @@ function buildRouteTables(resources: XdsResources, prev: PreviousBuild | undefin
     const r = translateRouteConfiguration(rc);
     if (r.ok) routeTables.set(name, r.value);
     else routeErrors.push(r.error);
+    yield;
   }
   return { routeTables, routeErrors };
 }
 
 type ServicesBuild = Pick<PreviousBuild, 'services' | 'servicesByListener' | 'wildcards' | 'byAddress' | 'listenerErrors' | 'sidecar'>;
 
-function buildServices(resources: XdsResources, prev: PreviousBuild | undefined, { routeTables }: Pick<PreviousBuild, 'routeTables'>): ServicesBuild {
+function* buildServices(resources: XdsResources, prev: PreviousBuild | undefined, { routeTables }: Pick<PreviousBuild, 'routeTables'>): Steps<ServicesBuild> {
   if (prev && prev.routeTables === routeTables && unchanged(prev.resources.listeners, resources.listeners)) return prev;
   const services = new Map<string, ServiceRoutes>();
   const servicesByListener = new Map<string, ServiceRoutes>();
@@ -102,6 +125,7 @@ function buildServices(resources: XdsResources, prev: PreviousBuild | undefined,
     const service: ServiceRoutes = { listener: name, routeConfig, virtualHosts };
     if (r.value.inlineRouteConfig) noteInlineRoutes(service);
     place(name, service);
+    yield;
   }
   wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
   return { services, servicesByListener, wildcards, byAddress: indexAddresses(servicesByListener), listenerErrors, sidecar };
@@ -132,7 +156,7 @@ function isIpLiteral(host: string): boolean {
 
 type ClustersBuild = Pick<PreviousBuild, 'clusters' | 'clusterErrors' | 'edsReaders'>;
 
-function buildClusters(resources: XdsResources, prev: PreviousBuild | undefined, registry: ClusterRuntimeRegistry): ClustersBuild {
+function* buildClusters(resources: XdsResources, prev: PreviousBuild | undefined, registry: ClusterRuntimeRegistry): Steps<ClustersBuild> {
   if (prev && unchanged(prev.resources.clusters, resources.clusters)) {
     if (unchanged(prev.resources.endpoints, resources.endpoints)) return prev;
     // Only endpoints changed (an EDS push): rebuild just the clusters that read a changed
@@ -170,9 +194,18 @@ function buildClusters(resources: XdsResources, prev: PreviousBuild | undefined,
   // The registry must forget runtimes of clusters that left; when every cluster name was in
   // the last build and the count is the same, none left and that walk is skipped.
   let allNamesKnown = prev !== undefined;
+  // First, in slices, the clusters no snapshot in force has a runtime for: setting them up
+  // changes nothing a request can reach.
+  const fresh = new Map<string, ClusterBuild>();
   for (const [name, c] of resources.clusters) {
-    const kept = reusableCluster(prev, resources, name);
-    const b = kept ? { ok: true as const, config: kept, edsName: clusterEdsName(kept) } : buildCluster(name, c, resources, registry);
+    if (registry.has(name) || reusableCluster(prev, resources, name)) continue;
+    fresh.set(name, buildCluster(name, c, resources, registry));
+    yield;
+  }
+  // Then, unbroken, in table order: clusters in force are reconfigured here.
+  for (const [name, c] of resources.clusters) {
+    const kept = fresh.has(name) ? undefined : reusableCluster(prev, resources, name);
+    const b = fresh.get(name) ?? (kept ? { ok: true as const, config: kept, edsName: clusterEdsName(kept) } : buildCluster(name, c, resources, registry));
     if (!kept && !prev?.clusters.has(name)) allNamesKnown = false;
     if (b.edsName !== undefined) {
       const readers = edsReaders.get(b.edsName);

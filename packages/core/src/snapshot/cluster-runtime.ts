@@ -375,6 +375,11 @@ export class ClusterRuntimeRegistry {
     return this.#byName.values();
   }
 
+  /** Whether a runtime exists for `name` (a snapshot in force, or a build in progress, made it). */
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
   /** Closes the runtimes of clusters the newest snapshot dropped. */
   retain(names: ReadonlySet<string>): void {
     for (const [name, rt] of this.#byName) {

@@ -18,6 +18,7 @@ import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
 import type { ConnectionSettings } from '../xds/translate-cluster.ts';
 import type { RequestHasher } from '../router/hash-policy.ts';
+import type { Re2Regex, Re2Rewrite } from '../regex/re2.ts';
 
 export interface MeshSnapshot {
   /** Increases by one with every snapshot a mesh publishes. */
@@ -123,7 +124,7 @@ export interface MirrorConfig {
 
 export type PathRewrite =
   | { readonly kind: 'prefix'; readonly prefix: string; readonly replaceWholePath: boolean; readonly matchedPrefix: string; readonly caseSensitive: boolean }
-  | { readonly kind: 'regex'; readonly pattern: RegExp; readonly substitution: string };
+  | { readonly kind: 'regex'; readonly pattern: Re2Regex; readonly substitution: Re2Rewrite };
 
 export interface RedirectActionConfig {
   readonly kind: 'redirect';

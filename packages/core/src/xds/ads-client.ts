@@ -19,6 +19,7 @@ import type { Bootstrap, XdsServerConfig } from './bootstrap.ts';
 import { channelCredentials } from './ads-service.ts';
 import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
+import { DEFAULT_RESPONSE_LIMITS, transportLimit, type ResponseLimits } from './response-limits.ts';
 import { RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
 import { ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
 import { ListenerDirectory } from './listener-directory.ts';
@@ -39,6 +40,8 @@ export interface AdsClientOptions {
   node?: object;
   /** Keep the server's listener names on a second, wildcard LDS stream (listener-directory.ts). */
   listenerDirectory?: boolean;
+  /** Bounds on one response (response-limits.ts); defaults far above a real mesh. */
+  limits?: ResponseLimits;
 }
 
 export const USER_AGENT_VERSION = '0.1.0';
@@ -55,6 +58,7 @@ export class AdsClient implements StreamHandler {
   readonly #opts: AdsClientOptions;
   readonly #backoff: Backoff;
   readonly #doesNotExistMs: number;
+  readonly #limits: ResponseLimits;
   readonly #node: object;
   readonly #types: ReadonlyMap<string, ResourceType>;
   /** The names last asked for, per type ('*' = wildcard); replayed on every new stream. */
@@ -82,9 +86,11 @@ export class AdsClient implements StreamHandler {
     this.#opts = opts;
     this.#backoff = new Backoff(opts.backoff);
     this.#doesNotExistMs = opts.doesNotExistMs ?? 15_000;
-    // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.
+    this.#limits = opts.limits ?? DEFAULT_RESPONSE_LIMITS;
+    // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit; the bound
+    // is ours (twice the size a response may have to be NACKed rather than dropped).
     this.#client = new grpc.Client(this.server.serverUri, creds, {
-      'grpc.max_receive_message_length': -1,
+      'grpc.max_receive_message_length': transportLimit(this.#limits),
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
@@ -102,7 +108,7 @@ export class AdsClient implements StreamHandler {
       userAgentVersion: USER_AGENT_VERSION,
       clientFeatures: [...CLIENT_FEATURES],
     };
-    this.directory = opts.listenerDirectory ? new ListenerDirectory(this.#client, this.server.delta, this.#node, () => opts.onChange(), opts.logger, opts.backoff) : undefined;
+    this.directory = opts.listenerDirectory ? new ListenerDirectory(this.#client, this.server.delta, this.#node, () => opts.onChange(), opts.logger, this.#limits, opts.backoff) : undefined;
   }
 
   /** The server's listener names, when listenerDirectory is on. */
@@ -153,7 +159,7 @@ export class AdsClient implements StreamHandler {
     // LDS/CDS request would read as a wildcard subscription.
     if (prev === undefined && names !== '*' && names.length === 0) return;
     this.#subscriptions.set(typeUrl, names);
-    this.#stream?.subscribe(typeUrl, names, this.state.versionsOf(typeUrl));
+    this.#stream?.subscribe(typeUrl, names, () => this.state.versionsOf(typeUrl));
   }
 
   close(): void {
@@ -168,13 +174,13 @@ export class AdsClient implements StreamHandler {
   }
 
   #open(): void {
-    const stream = new AdsStream(this.#client, this.server.delta, this.#node, this);
+    const stream = new AdsStream(this.#client, this.server.delta, this.#node, this, this.#limits);
     this.#stream = stream;
     // Replay every subscription in chain order, so a new stream asks for exactly what the old
     // one had (delta: with the versions held).
     for (const t of RESOURCE_TYPES) {
       const names = this.#subscriptions.get(t.typeUrl);
-      if (names !== undefined) stream.subscribe(t.typeUrl, names, this.state.versionsOf(t.typeUrl));
+      if (names !== undefined) stream.subscribe(t.typeUrl, names, () => this.state.versionsOf(t.typeUrl));
     }
   }
 
@@ -307,6 +313,10 @@ export class AdsClient implements StreamHandler {
     return errors.length > 0 ? errors.join('; ') : undefined;
   }
 
+  onRefused(typeUrl: string, reason: string): void {
+    this.#opts.logger.warn({ server: this.server.serverUri, typeUrl, reason }, 'xDS response NACKed: over a limit; the last good config stays');
+  }
+
   onClosed(stream: AdsStream, healthy: boolean, status: grpc.StatusObject): void {
     if (stream !== this.#stream) return;
     this.#stream = undefined;
@@ -317,6 +327,7 @@ export class AdsClient implements StreamHandler {
     if (healthy) this.#backoff.reset();
     const delay = this.#backoff.nextDelayMs();
     this.#lastError = `${grpc.status[status.code] ?? status.code}: ${status.details}`;
+    if (status.code === grpc.status.RESOURCE_EXHAUSTED) this.#lastError += ` (the transport refuses responses over ${transportLimit(this.#limits)} bytes: twice createMesh xds.maxResponseBytes)`;
     this.#opts.logger.warn(
       { server: this.server.serverUri, status: this.#lastError, retryInMs: delay },
       'xDS stream closed; traffic stays on the last good config while reconnecting',

@@ -9,6 +9,7 @@
 // lists the versions held (initial_resource_versions) so the server can skip what we have.
 
 import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_RESPONSE_LIMITS, limitExceeded, type ResponseLimits } from './response-limits.ts';
 import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
 import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from './discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
@@ -37,6 +38,8 @@ export interface StreamHandler {
   typeOf(typeUrl: string): ResourceType | undefined;
   /** The encoded bytes of the version of `name` the client holds, if any. */
   heldBytes(typeUrl: string, name: string): Uint8Array | undefined;
+  /** A response was NACKed whole, before decoding, for going over a limit. */
+  onRefused(typeUrl: string, reason: string): void;
 }
 
 interface TypeState {
@@ -48,6 +51,9 @@ interface TypeState {
 }
 
 const INVALID_ARGUMENT = 3;
+
+/** Longest run of decoding before the event loop gets a turn (ms). */
+const SLICE_MS = 4;
 
 export class AdsStream {
   readonly delta: boolean;
@@ -62,9 +68,17 @@ export class AdsStream {
   #ended = false;
   /** Set when we end the stream because of what the server sent. */
   #failure: string | undefined;
+  /** Responses received and not yet handled, oldest first. */
+  readonly #queue: Buffer[] = [];
+  /** The response being handled, when its handling spans turns of the event loop. */
+  #current: Generator<void, void> | undefined;
+  #pumping = false;
 
-  constructor(client: grpc.Client, delta: boolean, node: object, handler: StreamHandler) {
+  readonly #limits: ResponseLimits;
+
+  constructor(client: grpc.Client, delta: boolean, node: object, handler: StreamHandler, limits: ResponseLimits = DEFAULT_RESPONSE_LIMITS) {
     this.delta = delta;
+    this.#limits = limits;
     this.#handler = handler;
     this.#node = node;
     // Requests are serialized by the codec (no .proto files). Responses are left as bytes here:
@@ -96,9 +110,10 @@ export class AdsStream {
 
   /**
    * Tells the server the full set of names wanted for `typeUrl` ('*' = every resource, empty =
-   * none). `versions` are the versions held, sent on a delta stream's first request of a type.
+   * none). `versions` gives the versions held, sent on a delta stream's first request of a
+   * type (asked only then: at 10k resources building it on every change is not free).
    */
-  subscribe(typeUrl: string, names: readonly string[] | '*', versions: Record<string, string>): void {
+  subscribe(typeUrl: string, names: readonly string[] | '*', versionsHeld: () => Record<string, string>): void {
     if (this.#closed) return;
     let st = this.#types.get(typeUrl);
     const first = !st;
@@ -109,6 +124,7 @@ export class AdsStream {
       const req: Record<string, unknown> = { typeUrl };
       if (first) {
         req['resourceNamesSubscribe'] = want === '*' ? ['*'] : [...want];
+        const versions = versionsHeld();
         if (Object.keys(versions).length > 0) req['initialResourceVersions'] = versions;
       } else {
         const before = st.sent === '*' ? new Set(['*']) : st.sent ?? new Set<string>();
@@ -157,11 +173,51 @@ export class AdsStream {
   #onData(bytes: Buffer): void {
     if (this.#closed) return;
     this.#healthy = true;
-    if (this.delta) this.#onDelta(bytes);
-    else this.#onSotw(bytes);
+    this.#queue.push(bytes);
+    if (!this.#pumping) this.#pump();
   }
 
-  #onSotw(bytes: Uint8Array): void {
+  // Responses are handled one at a time, in order. Handling one is a generator that yields
+  // between resources; it runs on in this turn of the event loop until SLICE_MS is used, then
+  // goes on in the next (setImmediate), so a 10k-resource response is many short pauses instead
+  // of one long one, and a small response is still answered before 'data' returns.
+  #pump(): void {
+    this.#pumping = true;
+    const sliceStart = performance.now();
+    try {
+      while (!this.#closed) {
+        if (!this.#current) {
+          const bytes = this.#queue.shift();
+          if (!bytes) break;
+          this.#current = this.delta ? this.#onDelta(bytes) : this.#onSotw(bytes);
+        }
+        let done = false;
+        while (!done && performance.now() - sliceStart <= SLICE_MS) done = this.#current.next().done === true;
+        if (!done) {
+          setImmediate(() => this.#pump());
+          return;
+        }
+        this.#current = undefined;
+      }
+    } catch (err) {
+      this.#failure = `response handling failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.close();
+    }
+    this.#current = undefined;
+    this.#pumping = false;
+  }
+
+  /** Decodes and validates each resource, yielding after each (see #pump). */
+  *#decodeAll(type: ResourceType, raws: readonly RawResource[], version: (r: RawResource) => string): Generator<void, ResourceUpdate[]> {
+    const out: ResourceUpdate[] = [];
+    for (const raw of raws) {
+      out.push(this.#update(type, raw, version(raw)));
+      yield;
+    }
+    return out;
+  }
+
+  *#onSotw(bytes: Uint8Array): Generator<void, void> {
     const env = readSotwResponse(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, versionInfo, nonce } = env.value;
@@ -172,14 +228,21 @@ export class AdsStream {
       this.#send({ typeUrl, versionInfo: '', responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: `type ${typeUrl} was not requested` } });
       return;
     }
-    const updates = env.value.resources.map((r) => this.#update(type, r, versionInfo));
+    const over = limitExceeded(this.#limits, bytes.byteLength, env.value.resources.length);
+    if (over !== undefined) {
+      st.nonce = nonce;
+      this.#handler.onRefused(typeUrl, over);
+      this.#send(this.#sotwRequest(typeUrl, st, over));
+      return;
+    }
+    const updates = yield* this.#decodeAll(type, env.value.resources, () => versionInfo);
     st.nonce = nonce;
     const nack = this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
     if (nack === undefined) st.version = versionInfo;
     this.#send(this.#sotwRequest(typeUrl, st, nack));
   }
 
-  #onDelta(bytes: Uint8Array): void {
+  *#onDelta(bytes: Uint8Array): Generator<void, void> {
     const env = readDeltaResponse(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, systemVersionInfo, nonce, removedResources } = env.value;
@@ -188,7 +251,13 @@ export class AdsStream {
       this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: `type ${typeUrl} was not requested` } });
       return;
     }
-    const updates = env.value.resources.map((r) => this.#update(type, r, r.version ?? ''));
+    const over = limitExceeded(this.#limits, bytes.byteLength, env.value.resources.length + removedResources.length);
+    if (over !== undefined) {
+      this.#handler.onRefused(typeUrl, over);
+      this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: over } });
+      return;
+    }
+    const updates = yield* this.#decodeAll(type, env.value.resources, (r) => r.version ?? '');
     const nack = this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
     const req: Record<string, unknown> = { typeUrl, responseNonce: nonce };
     if (nack !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: nack };

@@ -16,6 +16,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { LISTENER, type ResourceType } from './resource-types.ts';
+import type { ResponseLimits } from './response-limits.ts';
 import { ok } from './translate-result.ts';
 import type { Logger } from '../logger.ts';
 
@@ -29,14 +30,16 @@ export class ListenerDirectory implements StreamHandler {
   readonly #onChange: () => void;
   readonly #logger: Logger;
   readonly #backoff: Backoff;
+  readonly #limits: ResponseLimits;
   readonly #held = new Map<string, Uint8Array>();
   #stream: AdsStream | undefined;
   #retry: NodeJS.Timeout | undefined;
   #answered = false;
   #closed = false;
 
-  constructor(client: grpc.Client, delta: boolean, node: object, onChange: () => void, logger: Logger, backoff?: BackoffOptions) {
+  constructor(client: grpc.Client, delta: boolean, node: object, onChange: () => void, logger: Logger, limits: ResponseLimits, backoff?: BackoffOptions) {
     this.#client = client;
+    this.#limits = limits;
     this.#delta = delta;
     this.#node = node;
     this.#onChange = onChange;
@@ -55,9 +58,9 @@ export class ListenerDirectory implements StreamHandler {
 
   start(): void {
     if (this.#closed || this.#stream) return;
-    const stream = new AdsStream(this.#client, this.#delta, this.#node, this);
+    const stream = new AdsStream(this.#client, this.#delta, this.#node, this, this.#limits);
     this.#stream = stream;
-    stream.subscribe(LISTENER.typeUrl, '*', {});
+    stream.subscribe(LISTENER.typeUrl, '*', () => ({}));
   }
 
   close(): void {
@@ -78,6 +81,11 @@ export class ListenerDirectory implements StreamHandler {
   }
 
   onRequested(): void { /* no timers: absence is the answer */ }
+
+  onRefused(typeUrl: string, reason: string): void {
+    // The names already held stay; the main stream's own answers are unaffected.
+    this.#logger.warn({ typeUrl, reason }, 'xDS listener directory response NACKed: over a limit; the last list stays');
+  }
 
   onResponse(batch: ResponseBatch): undefined {
     const before = this.#answered ? new Set(this.#held.keys()) : undefined;

@@ -194,7 +194,7 @@ export interface RouteAction {
 
 /** One element of RouteAction.hashPolicy (consistent-hash key), as Istio writes them. */
 export interface HashPolicy {
-  header?: { headerName: string };
+  header?: { headerName: string; regexRewrite?: { pattern: RegexMatcher; substitution: string } };
   cookie?: { name: string; ttl?: Duration; path?: string; attributes?: { name: string; value?: string }[] };
   connectionProperties?: { sourceIp: boolean };
   queryParameter?: { name: string };

@@ -1,6 +1,7 @@
 // Cluster and ClusterLoadAssignment → what the data path needs. Like Envoy, a cluster is only
 // usable together with its endpoints; the snapshot builder joins them.
 
+import { memoByObject } from './translate-memo.ts';
 import type { Cluster, ClusterLoadAssignment, HealthStatus, Locality } from './resources.ts';
 import { HTTP_PROTOCOL_OPTIONS } from './resources.ts';
 import { durationToMs } from './duration.ts';
@@ -61,7 +62,10 @@ export interface ConnectionSettings {
   readonly idleTimeoutMs: number | undefined;
 }
 
-export function translateCluster(c: Cluster): Result<ClusterSettings> {
+/** Remembered per resource object (translate-memo.ts). */
+export const translateCluster = memoByObject(translateClusterOnce);
+
+function translateClusterOnce(c: Cluster): Result<ClusterSettings> {
   if (!c.name) return fail('Cluster: name is required');
   const type = c.type ?? 'EDS';
   let endpointSource: ClusterSettings['endpointSource'];
@@ -146,7 +150,10 @@ function takesTraffic(h: HealthStatus | undefined): boolean {
   return h === undefined || h === 'UNKNOWN' || h === 'HEALTHY' || h === 'DEGRADED';
 }
 
-export function translateLoadAssignment(cla: ClusterLoadAssignment): Result<EndpointSpec[]> {
+/** Remembered per resource object (translate-memo.ts). */
+export const translateLoadAssignment = memoByObject(translateLoadAssignmentOnce);
+
+function translateLoadAssignmentOnce(cla: ClusterLoadAssignment): Result<EndpointSpec[]> {
   if (!cla.clusterName) return fail('ClusterLoadAssignment: clusterName is required');
   const out: EndpointSpec[] = [];
   const groups = cla.endpoints ?? [];

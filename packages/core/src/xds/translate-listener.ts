@@ -1,6 +1,7 @@
 // Listener → the route configuration it serves. Client-side (API) listeners carry an
 // HttpConnectionManager that either names a RouteConfiguration (RDS) or holds one inline.
 
+import { memoByObject } from './translate-memo.ts';
 import type { HttpConnectionManager, Listener, RouteConfiguration } from './resources.ts';
 import { TYPE_URL } from './resources.ts';
 import { fail, ok, type Result } from './translate-result.ts';
@@ -11,7 +12,10 @@ export interface ListenerSettings {
   readonly inlineRouteConfig: RouteConfiguration | undefined;
 }
 
-export function translateListener(l: Listener): Result<ListenerSettings> {
+/** Remembered per resource object (translate-memo.ts). */
+export const translateListener = memoByObject(translateListenerOnce);
+
+function translateListenerOnce(l: Listener): Result<ListenerSettings> {
   if (!l.name) return fail('Listener: name is required');
   const any = l.apiListener?.apiListener;
   if (!any) return fail(`Listener ${l.name}: apiListener.apiListener: required for a client listener`);

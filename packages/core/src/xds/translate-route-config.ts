@@ -3,12 +3,14 @@
 // request does no parsing. Any invalid field rejects the whole resource with a message naming
 // the field, which becomes the NACK's error detail.
 
-import type { Any, HashPolicy, HTTPFault, Route, RouteConfiguration, VirtualHost } from './resources.ts';
+import { memoByObject } from './translate-memo.ts';
+import type { Any, HashPolicy, HTTPFault, RegexMatcher, Route, RouteConfiguration, VirtualHost } from './resources.ts';
 import { FILTER_NAME } from './resources.ts';
 import { durationToMs } from './duration.ts';
 import { fail, ok, type Result } from './translate-result.ts';
 import type { CompiledRoute, ForwardAction, PathRewrite, RouteActionConfig, VirtualHostRoutes } from '../snapshot/mesh-snapshot.ts';
-import { compileRouteMatch, MatchCompileError } from '../router/route-match.ts';
+import { compileRegex, compileRouteMatch, MatchCompileError } from '../router/route-match.ts';
+import { RegexError, type Re2Regex, type Re2Rewrite } from '../regex/re2.ts';
 import { compileHeaderMutations } from '../router/header-mutations.ts';
 import { compileFault, perMillion } from '../router/fault.ts';
 import { compileRetryPolicy, type RetryPolicy } from '../resilience/retry-policy.ts';
@@ -18,7 +20,10 @@ const REDIRECT_CODES: Record<string, number> = {
   MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
 };
 
-export function translateRouteConfiguration(rc: RouteConfiguration): Result<VirtualHostRoutes[]> {
+/** Remembered per resource object (translate-memo.ts). */
+export const translateRouteConfiguration = memoByObject(translateRouteConfigurationOnce);
+
+function translateRouteConfigurationOnce(rc: RouteConfiguration): Result<VirtualHostRoutes[]> {
   if (!rc.name) return fail('RouteConfiguration: name is required');
   const hosts: VirtualHostRoutes[] = [];
   const vhs = rc.virtualHosts ?? [];
@@ -160,8 +165,7 @@ function translateForward(r: Route, field: string, vhRetry: RetryPolicy | undefi
   } else if (a.regexRewrite) {
     rewrite = {
       kind: 'regex',
-      pattern: globalRegex(a.regexRewrite.pattern.regex, 'route.regexRewrite.pattern.regex'),
-      substitution: envoySubstitution(a.regexRewrite.substitution),
+      ...regexRewrite(a.regexRewrite, 'route.regexRewrite'),
     };
   }
   let hash;
@@ -184,16 +188,14 @@ function translateForward(r: Route, field: string, vhRetry: RetryPolicy | undefi
   });
 }
 
-// Envoy substitutions use \1 for capture groups; JavaScript uses $1.
-function envoySubstitution(s: string): string {
-  return s.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1');
-}
-
-// regex_rewrite replaces every match anywhere in the path, so this one is not anchored.
-function globalRegex(pattern: string, field: string): RegExp {
+// regex_rewrite replaces every match anywhere in the path (RE2::GlobalReplace), so the pattern
+// is not anchored; the substitution's \N must name a group the pattern has.
+function regexRewrite(r: { pattern: RegexMatcher; substitution: string }, field: string): { pattern: Re2Regex; substitution: Re2Rewrite } {
+  const pattern = compileRegex(r.pattern, `${field}.pattern.regex`);
   try {
-    return new RegExp(pattern, 'gu');
+    return { pattern, substitution: pattern.rewrite(r.substitution ?? '') };
   } catch (err) {
-    throw new MatchCompileError(`${field}: invalid regex ${JSON.stringify(pattern)}: ${(err as Error).message}`);
+    if (err instanceof RegexError) throw new MatchCompileError(`${field}.substitution: ${err.message}`);
+    throw err;
   }
 }

@@ -19,6 +19,7 @@
 // for the server side, not routes, so it never enters a snapshot; the helper reads it from the
 // watch state directly.
 
+import { responseLimits } from './response-limits.ts';
 import type { Mesh } from '../mesh.ts';
 import type { XdsResources } from './resources.ts';
 import { AdsClient, type AdsClientOptions } from './ads-client.ts';
@@ -54,6 +55,10 @@ export interface XdsSourceOptions {
    * (default true; listener-directory.ts).
    */
   listenerDirectory?: boolean;
+  /** A response larger than this many bytes is NACKed (default 128 MiB). */
+  maxResponseBytes?: number;
+  /** A response with more resources than this is NACKed (default 100,000). */
+  maxResourcesPerResponse?: number;
 }
 
 /**
@@ -63,6 +68,15 @@ export interface XdsSourceOptions {
  * used again).
  */
 const MAX_ABSENT_ON_DEMAND = 256;
+
+/** Longest run of snapshot assembly before the event loop gets a turn (ms). */
+const PUBLISH_SLICE_MS = 4;
+
+interface PendingApply {
+  readonly all: XdsResources;
+  readonly problems: string[];
+  readonly published: Set<string>;
+}
 
 interface Waiter {
   done: () => boolean;
@@ -82,6 +96,11 @@ export class XdsConfigSource {
   /** The sidecar profile: wildcard LDS and CDS, Envoy's listeners. */
   readonly #sidecar: boolean;
   #published = new Set<string>();
+  /** Listeners to publish next (the newest wanted list), while a publish job runs. */
+  #pendingListeners: readonly string[] | undefined;
+  #job: Generator<void, void> | undefined;
+  #publishing = false;
+  readonly #settledWaiters: (() => void)[] = [];
   #publishedGeneration = -1;
   #scheduled = false;
   #waiters: Waiter[] = [];
@@ -103,6 +122,10 @@ export class XdsConfigSource {
       listenerDirectory: !this.#wildcard && opts.listenerDirectory !== false,
       ...(opts.backoff !== undefined && { backoff: opts.backoff }),
       ...(opts.doesNotExistMs !== undefined && { doesNotExistMs: opts.doesNotExistMs }),
+      limits: responseLimits({
+        ...(opts.maxResponseBytes !== undefined && { maxResponseBytes: opts.maxResponseBytes }),
+        ...(opts.maxResourcesPerResponse !== undefined && { maxResourcesPerResponse: opts.maxResourcesPerResponse }),
+      }),
     });
     if (!client.ok) throw new ConfigError(client.error);
     this.client = client.value;
@@ -308,20 +331,88 @@ export class XdsConfigSource {
     if (client.generation === this.#publishedGeneration) return;
     // Until the server has said which listeners exist, an empty wildcard set means nothing.
     if (this.#wildcard && !client.answered.has(LISTENER.typeUrl)) return;
-    const st = client.state;
+    this.#publishedGeneration = client.generation;
+    this.#pendingListeners = listeners;
+    if (!this.#publishing) this.#drivePublish();
+  }
+
+  // Publishing runs one job at a time: assemble the resources the wanted listeners reach, then
+  // build the snapshot (Mesh#applyResourcesInSteps). A job runs on in this turn of the event
+  // loop until PUBLISH_SLICE_MS is used, then goes on in the next (setImmediate): a small
+  // change publishes at once, a 10k-service snapshot does not stall requests. A change that
+  // comes meanwhile replaces the listener list still waiting; only the newest matters.
+  #drivePublish(): void {
+    this.#publishing = true;
+    const sliceStart = performance.now();
+    while (!this.#closed) {
+      if (!this.#job) {
+        const listeners = this.#pendingListeners;
+        if (!listeners) break;
+        this.#pendingListeners = undefined;
+        this.#job = this.#publishJob(listeners);
+      }
+      let step: IteratorResult<void, void>;
+      try {
+        step = this.#job.next();
+        while (!step.done && performance.now() - sliceStart <= PUBLISH_SLICE_MS) step = this.#job.next();
+      } catch (err) {
+        // A bug, not bad config (translators return results): leave the source able to publish.
+        this.#job = undefined;
+        this.#publishing = false;
+        throw err;
+      }
+      if (!step.done) {
+        setImmediate(() => this.#drivePublish());
+        return;
+      }
+      this.#job = undefined;
+    }
+    this.#job = undefined;
+    this.#publishing = false;
+    for (const resolve of this.#settledWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Resolves once no snapshot is being published or waiting to be: a small change publishes
+   * within the turn that brought it, a large one over several turns (#drivePublish).
+   */
+  settled(): Promise<void> {
+    if (!this.#publishing && !this.#pendingListeners) return Promise.resolve();
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
+  }
+
+  /** Listeners count as published, and waiters are woken, once their snapshot is in force. */
+  *#publishJob(listeners: readonly string[]): Generator<void, void> {
+    const set = yield* this.#assemble(listeners);
+    if (!set) {
+      // A listener in force is mid-change: nothing is published until its closure is here.
+      this.#publishedGeneration = -1;
+      return;
+    }
+    yield* this.#mesh.applyResourcesInSteps(set.all, `xds:${this.client.server.serverUri}`, set.problems);
+    this.#published = set.published;
+    this.#wake();
+  }
+
+  /**
+   * The resources the listeners reach, one listener's closure per step (each consistent on its
+   * own, as go-control-plane requires); undefined when a listener in force is mid-change.
+   */
+  *#assemble(listeners: readonly string[]): Generator<void, PendingApply | undefined> {
+    const st = this.client.state;
     const all: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
-    const publishedNow = new Set<string>();
+    const published = new Set<string>();
     for (const name of listeners) {
-      const closure = listenerClosure(st, name, (typeUrl) => st.isWildcard(typeUrl) && client.answered.has(typeUrl));
+      const closure = listenerClosure(st, name, (typeUrl) => st.isWildcard(typeUrl) && this.client.answered.has(typeUrl));
       if (!closure) {
-        // A listener in force is mid-change: publish nothing until its new closure is here.
-        if (this.#published.has(name)) return;
+        if (this.#published.has(name)) return undefined;
         continue;
       }
       for (const k of ['listeners', 'routeConfigs', 'clusters', 'endpoints'] as const) {
         for (const [n, v] of closure[k]) (all[k] as Map<string, unknown>).set(n, v);
       }
-      if (closure.listeners.size > 0) publishedNow.add(name);
+      if (closure.listeners.size > 0) published.add(name);
+      yield;
     }
     const problems: string[] = [];
     for (const w of st.all()) {
@@ -330,9 +421,7 @@ export class XdsConfigSource {
     for (const name of listeners) {
       if (st.get(LISTENER.typeUrl, name)?.status === 'DOES_NOT_EXIST') problems.push(`Listener ${name}: the xDS server has no such listener`);
     }
-    this.#publishedGeneration = client.generation;
-    this.#published = publishedNow;
-    this.#mesh.applyResources(all, `xds:${client.server.serverUri}`, problems);
+    return { all, problems, published };
   }
 
   #wake(): void {

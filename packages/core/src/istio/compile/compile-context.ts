@@ -3,7 +3,7 @@
 // paths) that several stages apply the same way.
 
 import type { ConfigProblem, Severity } from '../../config/config-error.ts';
-import { fieldPath, formatProblem } from '../../config/config-error.ts';
+import { fieldPath, formatProblem, locate } from '../../config/config-error.ts';
 import type { MeshObject, PeerAuthentication } from '../types.ts';
 
 /** The workload the compiled config is for: istiod compiles per proxy, and so do we. */
@@ -41,8 +41,7 @@ export class Problems {
   add(severity: Severity, obj: MeshObject, path: Path, message: string): void {
     const p: ConfigProblem = {
       severity,
-      file: obj.source.file,
-      line: obj.source.lineOf(path),
+      ...locate(obj.source, path),
       kind: obj.kind,
       namespace: obj.metadata.namespace,
       name: obj.metadata.name,

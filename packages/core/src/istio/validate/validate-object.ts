@@ -3,7 +3,7 @@
 // webhook rules for the kind. Every finding becomes a ConfigProblem naming file:line (from the
 // object's SourceRef, at the exact field), the object and the dotted field path.
 
-import { fieldPath, type ConfigProblem } from '../../config/config-error.ts';
+import { fieldPath, locate, type ConfigProblem } from '../../config/config-error.ts';
 import type { IstioConfigObject, MeshObject, SourceRef } from '../types.ts';
 import { checkLabelKey, checkLabels, type FieldPath, type Report, type ValidationContext } from './validate-common.ts';
 import { validateDestinationRule } from './validate-destination-rule.ts';
@@ -67,8 +67,7 @@ export function createProblemCollector(
   const add = (severity: ConfigProblem['severity'], path: FieldPath, message: string): void => {
     problems.push({
       severity,
-      file: target.source.file,
-      line: target.source.lineOf(path),
+      ...locate(target.source, path),
       kind: target.kind,
       namespace: target.namespace,
       name: target.name,
