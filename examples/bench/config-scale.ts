@@ -12,6 +12,7 @@
 // Every 10th service also has a VirtualService (header match, 90/10 split over two subsets)
 // and a DestinationRule, so routes and subset clusters are part of the snapshot.
 
+import { pathToFileURL } from 'node:url';
 import { Mesh, resolveIdentity, requestView, silentLogger } from '@meshlet/core';
 import type { ClusterLoadAssignment, XdsResources } from '@meshlet/core';
 import { compileMesh } from '../../packages/core/src/istio/compile/compile-mesh.ts';
@@ -211,4 +212,6 @@ async function main(): Promise<void> {
   process.send!({ scale, routeMatch } satisfies ConfigScaleReport);
 }
 
-if (process.send || process.argv[2] === 'routes') await main();
+// Only when run as itself (forked by config-scale-runner.ts, or `... config-scale.ts routes`), not
+// when another bench imports generateMesh.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && (process.send || process.argv[2] === 'routes')) await main();

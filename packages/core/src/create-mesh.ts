@@ -1,6 +1,9 @@
 // createMesh(): the one entry point. Embedded mode reads Istio CRD files (watched); xDS mode
-// reads a gRPC-style bootstrap; Kubernetes-native mode watches the Kubernetes API. With no options: GRPC_XDS_BOOTSTRAP(_CONFIG) if set, else the
-// MESHLET_CONFIG folder.
+// reads a gRPC-style bootstrap; Kubernetes-native mode watches the Kubernetes API. With no options:
+// GRPC_XDS_BOOTSTRAP(_CONFIG) if set, else the MESHLET_CONFIG folder. A MeshConfig
+// (createMesh({ meshConfig }), MESHLET_MESH_CONFIG, or a document in the folder or the cluster)
+// applies to each; with defaultConfig.holdApplicationUntilProxyStarts createMesh resolves only
+// once config is complete (holdUntilReady below).
 
 import { Mesh } from './mesh.ts';
 import { resolveIdentity, type IdentityOptions } from './identity.ts';
@@ -16,6 +19,12 @@ import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
 import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.ts';
+import type { MeshConfigObject, MeshConfigSpec } from './istio/types.ts';
+import { MESH_CONFIG_OPTION, optionMeshConfig } from './istio/load/load-mesh-config.ts';
+import { meshSettings } from './istio/mesh-config.ts';
+import { formatProblem } from './config/config-error.ts';
+import { MeshConfigFile } from './config/mesh-config-file.ts';
+import { existsSync } from 'node:fs';
 import type { KubernetesOptions } from './config/kubernetes/kubernetes-config-source.ts';
 
 export interface MeshOptions extends IdentityOptions {
@@ -41,6 +50,12 @@ export interface MeshOptions extends IdentityOptions {
    * back-off, does-not-exist timer, initial fetch timeout.
    */
   xds?: Omit<XdsSourceOptions, 'listeners'>;
+  /**
+   * Istio's MeshConfig: a file (the istio ConfigMap as kubectl prints it, or the bare MeshConfig
+   * YAML, e.g. /etc/istio/config/mesh; watched) or the fields as an object. In force over any
+   * MeshConfig document in `config`. Default: MESHLET_MESH_CONFIG.
+   */
+  meshConfig?: string | MeshConfigSpec;
   /** Re-apply config files when they change (default true). */
   watch?: boolean;
   /**
@@ -70,9 +85,9 @@ export interface MeshOptions extends IdentityOptions {
   /** 'observe' records every decision but sends requests as if Meshlet were absent. */
   mode?: MeshMode;
   /**
-   * Istio's MeshConfig pathNormalization, applied by the server helpers before authorization
-   * and before the handler sees the request: BASE (default; RFC 3986, as Envoy's
-   * normalize_path), NONE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES.
+   * Path normalization the server helpers apply before authorization and before the handler
+   * sees the request: BASE (RFC 3986, as Envoy's normalize_path), NONE, MERGE_SLASHES,
+   * DECODE_AND_MERGE_SLASHES. Default: the MeshConfig's pathNormalization (BASE unless set).
    */
   pathNormalization?: PathNormalization;
   /**
@@ -92,15 +107,20 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   const config = options.config ?? (options.bootstrap === undefined && !bootstrapFromEnv() ? process.env['MESHLET_CONFIG'] : undefined);
   const bootstrap = options.bootstrap ?? (config === undefined ? bootstrapFromEnv() : undefined);
   const xds = config === undefined && bootstrap !== undefined ? await readBootstrap(options.bootstrap) : undefined;
-  const mesh = await newMesh(options, xds);
+  const logger = options.logger ?? defaultLogger;
+  const meshConfig = readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], logger);
+  const mesh = await newMesh(options, xds, meshConfig);
+  const fetchTimeoutMs = options.xds?.initialFetchTimeoutMs ?? 15_000;
   if (config !== undefined) {
-    const source = new FileConfigSource(mesh, {
-      paths: Array.isArray(config) ? config : [config],
-      watch: options.watch ?? true,
-      ...(options.skipInvalidObjects !== undefined && { skipInvalidObjects: options.skipInvalidObjects }),
-    });
     try {
+      const source = new FileConfigSource(mesh, {
+        paths: Array.isArray(config) ? config : [config],
+        watch: options.watch ?? true,
+        meshConfig: meshConfig && ('path' in meshConfig ? { path: meshConfig.path } : { object: meshConfig.object }),
+        ...(options.skipInvalidObjects !== undefined && { skipInvalidObjects: options.skipInvalidObjects }),
+      });
       await source.load();
+      await holdUntilReady(mesh, fetchTimeoutMs);
     } catch (err) {
       await mesh.close();
       throw err;
@@ -109,8 +129,10 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   }
   if (xds !== undefined) {
     try {
+      if (meshConfig && 'path' in meshConfig) await new MeshConfigFile(mesh, meshConfig.path, options.watch ?? true).load();
       const source = new XdsConfigSource(mesh, xds, { ...options.xds, ...(options.listeners !== undefined && { listeners: options.listeners }) });
-      await source.start(options.xds?.initialFetchTimeoutMs);
+      await source.start(options.xds?.initialFetchTimeoutMs, mesh.meshConfig.holdApplicationUntilProxyStarts);
+      await holdUntilReady(mesh, fetchTimeoutMs);
     } catch (err) {
       await mesh.close();
       throw err;
@@ -122,9 +144,11 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
 }
 
 /** The Mesh with its identity, telemetry and workload certificates, before any config. */
-async function newMesh(options: MeshOptions, xds: Bootstrap | undefined): Promise<Mesh> {
+async function newMesh(options: MeshOptions, xds: Bootstrap | undefined, meshConfig: MeshConfigOption | undefined): Promise<Mesh> {
+  const identity = resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options);
   const telemetry = options.telemetry === false ? undefined : await MeshTelemetry.load(options.telemetry ?? {});
-  const mesh = new Mesh(resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options), options.logger ?? defaultLogger, {
+  const mesh = new Mesh(identity, options.logger ?? defaultLogger, {
+    ...(meshConfig && 'object' in meshConfig && { meshConfig: meshSettings(meshConfig.object.spec, { rootNamespace: identity.rootNamespace, origin: MESH_CONFIG_OPTION }) }),
     ...(options.breaker && { breaker: options.breaker }),
     ...(telemetry && { telemetry }),
     ...(options.mode && { mode: options.mode }),
@@ -141,21 +165,78 @@ async function newMesh(options: MeshOptions, xds: Bootstrap | undefined): Promis
 
 /**
  * Kubernetes-native mode. The source (and @kubernetes/client-node, a large module) is imported
- * only here, so the other modes never load it.
+ * only here, so the other modes never load it. The MeshConfig is the istio ConfigMap's, watched
+ * in the root namespace; createMesh({ meshConfig }) (an object, or a file watched) is in force
+ * over it.
  */
 async function createKubernetesMesh(options: MeshOptions, kubernetes: KubernetesOptions): Promise<Mesh> {
   if (options.config !== undefined || options.bootstrap !== undefined) {
     throw new ConfigError('createMesh: pass one of config, bootstrap and kubernetes');
   }
-  const mesh = await newMesh(options, undefined);
+  const meshConfig = readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], options.logger ?? defaultLogger);
+  const mesh = await newMesh(options, undefined, meshConfig);
   try {
     const { KubernetesConfigSource } = await import('./config/kubernetes/kubernetes-config-source.ts');
-    await KubernetesConfigSource.start(mesh, { ...kubernetes, skipInvalidObjects: kubernetes.skipInvalidObjects ?? options.skipInvalidObjects ?? true });
+    let preferred: MeshConfigObject | undefined = meshConfig && 'object' in meshConfig ? meshConfig.object : undefined;
+    let source: { meshConfigChanged(): void } | undefined;
+    if (meshConfig && 'path' in meshConfig) {
+      // Read before the cluster, so the first compile already has it; a later edit re-applies.
+      await new MeshConfigFile(mesh, meshConfig.path, options.watch ?? true, (obj) => {
+        preferred = obj;
+        source?.meshConfigChanged();
+      }).load();
+    }
+    source = await KubernetesConfigSource.start(mesh, { ...kubernetes, skipInvalidObjects: kubernetes.skipInvalidObjects ?? options.skipInvalidObjects ?? true }, () => preferred);
+    await holdUntilReady(mesh, options.xds?.initialFetchTimeoutMs ?? 15_000);
   } catch (err) {
     await mesh.close();
     throw err;
   }
   return mesh;
+}
+
+type MeshConfigOption = { path: string } | { object: MeshConfigObject };
+
+/** createMesh's meshConfig: a file to read with the config (checked to exist), or an object validated now. */
+function readMeshConfigOption(value: string | MeshConfigSpec | undefined, logger: Logger): MeshConfigOption | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'string') {
+    if (!existsSync(value)) throw new ConfigError(`meshConfig ${value} does not exist: point createMesh({ meshConfig }) or MESHLET_MESH_CONFIG at a MeshConfig file (the istio ConfigMap, or its mesh key)`);
+    return { path: value };
+  }
+  const r = optionMeshConfig(value);
+  const errors = r.problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0 || !r.object) throw new ConfigError(`${MESH_CONFIG_OPTION} is not a valid MeshConfig`, errors.map(formatProblem));
+  for (const p of r.problems) logger.warn(formatProblem(p));
+  return { object: r.object };
+}
+
+/**
+ * MeshConfig defaultConfig.holdApplicationUntilProxyStarts: a sidecar holds the application
+ * until Envoy is ready (its config received, its certificates issued). In-process the same
+ * means: the config source has delivered (files read; in xDS mode the initial listeners, or
+ * the stream, without the start-anyway fallback) and, when a workload certificate is
+ * configured, it is readable and complete. Past `timeoutMs` createMesh fails instead.
+ */
+async function holdUntilReady(mesh: Mesh, timeoutMs: number): Promise<void> {
+  if (!mesh.meshConfig.holdApplicationUntilProxyStarts) return;
+  const certs = mesh.credentials.provider('default');
+  if (!certs) return;
+  const complete = (): boolean => {
+    try {
+      const m = certs.current;
+      return m.cert !== undefined && m.key !== undefined && m.ca !== undefined;
+    } catch {
+      return false; // not readable yet (an agent still writing them)
+    }
+  };
+  // Polled: the watcher reports changes of a set it has read, not the first read of files that
+  // appear later.
+  const deadline = Date.now() + timeoutMs;
+  while (!complete()) {
+    if (Date.now() >= deadline) throw new ConfigError(`holdApplicationUntilProxyStarts: no complete workload certificate (cert-chain.pem, key.pem, root-cert.pem) at ${certs.paths.certificateChain} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The bootstrap (file, else GRPC_XDS_BOOTSTRAP, else GRPC_XDS_BOOTSTRAP_CONFIG), or a ConfigError saying what to fix. */

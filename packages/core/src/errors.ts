@@ -21,7 +21,9 @@ export class NoRouteError extends MeshError {
 
 /**
  * The host is not a service of the mesh and Istio's outbound traffic policy is REGISTRY_ONLY:
- * the Envoy sidecar sends such a connection to its BlackHoleCluster (sidecar profile).
+ * an Envoy sidecar sends such a request to its BlackHoleCluster (502). Raised in the embedded mode
+ * (MeshConfig, Sidecar) and in the sidecar profile (istiod's virtualOutbound and block_all). The
+ * message names the policy, what set it, and the Sidecar that left the host out of scope when one did.
  */
 export class OutboundBlockedError extends MeshError {
   constructor(message: string) {

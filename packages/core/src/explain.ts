@@ -12,6 +12,8 @@ export interface Explanation {
   request: { method: string; authority: string; path: string };
   /** 'forward' | 'redirect' | 'direct' | 'passthrough' (not a mesh host) | 'blocked' (not a mesh host, REGISTRY_ONLY) | 'no-route'. */
   action: string;
+  /** The host is a service of the mesh that the client's Sidecar leaves out of scope: which, and why. */
+  outOfScope?: string;
   service: string | null;
   routeConfig: string | null;
   virtualHost: string | null;
@@ -38,7 +40,7 @@ export interface Explanation {
 
 interface HeaderMutationsJson { set: { name: string; value: string; mode: string }[]; remove: string[] }
 
-export function explainDecision(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope): Explanation {
+export function explainDecision(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope, outOfScope?: string): Explanation {
   const out: Explanation = {
     request: { method: req.method, authority: req.authority, path: req.query ? `${req.path}?${req.query}` : req.path },
     action: 'passthrough', service: null, routeConfig: null, virtualHost: null, route: null, clusters: [],
@@ -46,13 +48,16 @@ export function explainDecision(snapshot: MeshSnapshot, req: RequestView, host: 
     redirect: null, directResponse: null, mirrors: [], reason: null,
   };
   const r = routeRequest(snapshot, req, host, port, scope);
-  if (r.kind === 'passthrough') {
-    out.reason = `${host}:${port} is not a mesh service; the request goes out unchanged`;
-    return out;
-  }
-  if (r.kind === 'blocked') {
-    out.action = 'blocked';
-    out.reason = r.reason;
+  if (r.kind === 'passthrough' || r.kind === 'blocked') {
+    if (outOfScope) out.outOfScope = outOfScope;
+    if (r.kind === 'blocked') {
+      out.action = 'blocked';
+      out.reason = outOfScope ? `${r.reason}; ${outOfScope}` : r.reason;
+    } else {
+      out.reason = outOfScope
+        ? `${outOfScope}; the request goes out unchanged, as to any host outside the mesh (ALLOW_ANY)`
+        : `${host}:${port} is not a mesh service; the request goes out unchanged`;
+    }
     return out;
   }
   out.service = r.service.listener;

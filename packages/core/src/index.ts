@@ -7,7 +7,7 @@ export { createAdminHandler, type AdminHandler } from './admin/admin-handler.ts'
 export { CSDS_SERVICE, CSDS_SERVICE_DEFINITION, csdsHandlers } from './admin/csds-service.ts';
 export type { ClientStatusResponse, GenericXdsConfig } from './xds/client-status.ts';
 export { decisionAttributes, subsetOf } from './telemetry/decision-attributes.ts';
-export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest } from './mesh.ts';
+export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest, type ResourceContext } from './mesh.ts';
 export type { Explanation } from './explain.ts';
 export * from './errors.ts';
 export { formatProblem, type ConfigProblem, type Severity } from './config/config-error.ts';
@@ -63,6 +63,11 @@ export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } 
 export { translateServerListener, type ServerListenerPolicy } from './security/server-listener.ts';
 export { serverListenerName, type InboundDemand, type InboundPolicyState, type InboundPolicyWatch } from './security/inbound-policy.ts';
 export { ServerPolicy, type ServerPolicySources } from './security/server-policy.ts';
+export { InboundGate, InboundConnections, inboundLimits, type InboundLimits, type AdmittedRequest, type ConnectionKey } from './security/inbound-limits.ts';
+export type { IngressAddress } from './security/sidecar-ingress.ts';
+export { expandPrincipal, migrateTrustDomain, peerTrustDomainProblem, type TrustDomainBundle } from './security/trust-domain.ts';
+export { meshSettings, type MeshSettings, type OutboundMode, type PathNormalizationMode } from './istio/mesh-config.ts';
+export type { MeshConfigSpec, Sidecar, SidecarSpec } from './istio/types.ts';
 export { compileInboundListener, serverListenerAddress, SERVER_LISTENER_PREFIX } from './istio/compile/compile-inbound-listener.ts';
 // RequestAuthentication (JWT) for the server helpers.
 export { JwksCache, parseJwks, refreshIntervalFromEnv, DEFAULT_JWKS_REFRESH_MS, type JwksCacheOptions, type KeySpec, type KeySet, type KeySource } from './security/jwt/jwks-cache.ts';

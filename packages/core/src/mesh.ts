@@ -23,12 +23,14 @@ import { clientStatus, type ClientStatusResponse } from './xds/client-status.ts'
 export type MeshMode = 'enforce' | 'observe';
 
 export interface MeshRuntimeOptions {
+  /** The MeshConfig settings in force at start (createMesh({ meshConfig })); config sources replace them. */
+  meshConfig?: MeshSettings;
   breaker?: BreakerOptions;
   /** JWKS fetching for RequestAuthentication (refresh interval). */
   jwks?: JwksCacheOptions;
   telemetry?: MeshTelemetry;
   mode?: MeshMode;
-  /** Istio's mesh-wide pathNormalization for the server helpers (default BASE). */
+  /** The server helpers' path normalization over the MeshConfig's pathNormalization (default: the MeshConfig's, BASE). */
   pathNormalization?: PathNormalization;
 }
 import { TlsCredentials } from './security/tls-credentials.ts';
@@ -38,6 +40,11 @@ import type { PathNormalization } from './security/request-target.ts';
 import { JwksCache, type JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { candidateHosts } from './router/service-lookup.ts';
 import type { XdsStatusDump } from './xds/xds-status.ts';
+import { meshSettings, type MeshSettings } from './istio/mesh-config.ts';
+import type { ScopeReport } from './istio/compile/compile-mesh.ts';
+import { blockedReason, outboundPolicy, type OutboundDecision } from './snapshot/outbound-policy.ts';
+import { lookupService } from './router/service-lookup.ts';
+import { OutboundBlockedError } from './errors.ts';
 import type { KubernetesStatus } from './config/kubernetes/kubernetes-config-source.ts';
 
 export interface ClientIdentity extends ClientScope {
@@ -53,9 +60,23 @@ export interface ExplainRequest {
   headers?: Record<string, string>;
 }
 
+/** What a config source knows besides the resources: how hosts outside them are treated, and why. */
+export interface ResourceContext {
+  /** The outbound traffic policy (embedded mode; in xDS mode a sidecar listener carries it). */
+  outbound?: OutboundDecision;
+  /** The Sidecar that scoped the resources, and what it left out. */
+  scope?: ScopeReport | undefined;
+}
+
 export interface ConfigDump {
   version: number;
   source: string;
+  /** The MeshConfig in force: where it came from and the settings that differ from istiod's defaults. */
+  meshConfig?: { origin: string; settings: Record<string, unknown> };
+  /** Where hosts outside the mesh go, and what set it (embedded mode). */
+  outboundTrafficPolicy?: { mode: string; origin: string; egressCluster?: string };
+  /** The Sidecar that limits the services this client sees, and the hosts it leaves out (host → namespace). */
+  sidecarScope?: { sidecar: string; egressHosts: string[]; servicesInScope: number; outOfScope: Record<string, string> };
   listeners: unknown[];
   routeConfigs: unknown[];
   clusters: unknown[];
@@ -78,7 +99,10 @@ export type ServiceDemand = (listenerName: string) => Promise<void>;
 const EMPTY_RESOURCES: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
 
 export class Mesh {
-  readonly identity: ClientIdentity;
+  readonly #baseIdentity: ClientIdentity;
+  #identity: ClientIdentity;
+  #meshConfig: MeshSettings;
+  #context: ResourceContext = {};
   readonly logger: Logger;
   /** Traces and metrics; undefined when @opentelemetry/api is not installed or telemetry is off. */
   readonly telemetry: MeshTelemetry | undefined;
@@ -87,11 +111,7 @@ export class Mesh {
   readonly credentials: TlsCredentials;
   /** PeerAuthentication and AuthorizationPolicy in force, for the server helpers. */
   readonly policies = new SecurityPolicies();
-  /**
-   * How the server helpers normalize a request's path before authorization and the handler
-   * (Istio's MeshConfig pathNormalization; security/request-target.ts).
-   */
-  readonly pathNormalization: PathNormalization;
+  readonly #pathNormalization: PathNormalization | undefined;
   /** JWT public keys for RequestAuthentication, shared by the server helpers. */
   readonly jwks: JwksCache;
   #snapshot: MeshSnapshot;
@@ -107,11 +127,13 @@ export class Mesh {
   #inboundDemand: InboundDemand | undefined;
 
   constructor(identity: ClientIdentity, logger: Logger = defaultLogger, options: MeshRuntimeOptions = {}) {
-    this.identity = identity;
+    this.#baseIdentity = identity;
+    this.#meshConfig = options.meshConfig ?? meshSettings(undefined, { rootNamespace: identity.rootNamespace });
+    this.#identity = this.#meshConfig.rootNamespace === identity.rootNamespace ? identity : { ...identity, rootNamespace: this.#meshConfig.rootNamespace };
     this.logger = logger;
     this.telemetry = options.telemetry;
     this.mode = options.mode ?? 'enforce';
-    this.pathNormalization = options.pathNormalization ?? 'BASE';
+    this.#pathNormalization = options.pathNormalization;
     this.telemetry?.observe(this);
     this.credentials = new TlsCredentials(logger);
     this.jwks = new JwksCache(logger, options.jwks);
@@ -119,6 +141,39 @@ export class Mesh {
     const breakers = this.#breakers;
     this.#registry = new ClusterRuntimeRegistry(logger, breakers && ((name) => breakers.create(name)));
     this.#snapshot = buildSnapshot(EMPTY_RESOURCES, this.#registry, 0).snapshot;
+  }
+
+  /** Who this client is; `rootNamespace` follows the MeshConfig in force. */
+  get identity(): ClientIdentity {
+    return this.#identity;
+  }
+
+  /** The identity createMesh was given, before any MeshConfig: what config sources compile against. */
+  get baseIdentity(): ClientIdentity {
+    return this.#baseIdentity;
+  }
+
+  /**
+   * How the server helpers normalize a request's path before authorization and the handler
+   * (security/request-target.ts): createMesh({ pathNormalization }) when given, else the
+   * MeshConfig's pathNormalization in force (BASE by default) — one value, followed live.
+   */
+  get pathNormalization(): PathNormalization {
+    return this.#pathNormalization ?? this.#meshConfig.pathNormalization;
+  }
+
+  /** The MeshConfig settings in force (istiod's defaults until a MeshConfig is read). */
+  get meshConfig(): MeshSettings {
+    return this.#meshConfig;
+  }
+
+  /**
+   * Puts a MeshConfig in force (config sources call it before applying what they compiled with
+   * it). The root namespace it names becomes the identity's.
+   */
+  setMeshConfig(settings: MeshSettings): void {
+    this.#meshConfig = settings;
+    if (settings.rootNamespace !== this.#identity.rootNamespace) this.#identity = { ...this.#identity, rootNamespace: settings.rootNamespace };
   }
 
   /** The snapshot in force. Read it once per request. */
@@ -135,8 +190,8 @@ export class Mesh {
    * Builds and publishes a snapshot from a complete resource set. Resources that do not
    * translate are left out and reported; the rest applies. Returns the rejection messages.
    */
-  applyResources(resources: XdsResources, source: string, problems: readonly string[] = []): string[] {
-    return this.#publish(buildSnapshot(resources, this.#registry, this.#snapshot.version + 1), source, problems);
+  applyResources(resources: XdsResources, source: string, problems: readonly string[] = [], context: ResourceContext = {}): string[] {
+    return this.#publish(buildSnapshot(resources, this.#registry, this.#snapshot.version + 1), source, problems, context);
   }
 
   /**
@@ -145,13 +200,18 @@ export class Mesh {
    * replaced whole by the last step. One such build at a time (the xDS source runs them in
    * turn); one abandoned midway publishes nothing.
    */
-  *applyResourcesInSteps(resources: XdsResources, source: string, problems: readonly string[] = []): Generator<void, string[]> {
+  *applyResourcesInSteps(resources: XdsResources, source: string, problems: readonly string[] = [], context: ResourceContext = {}): Generator<void, string[]> {
     const built = yield* buildSteps(resources, this.#registry, this.#snapshot.version + 1);
-    return this.#publish(built, source, problems);
+    return this.#publish(built, source, problems, context);
   }
 
-  #publish({ snapshot, errors }: BuildResult, source: string, problems: readonly string[]): string[] {
+  #publish(built: BuildResult, source: string, problems: readonly string[], context: ResourceContext): string[] {
+    const errors = built.errors;
+    // The embedded compile's outbound policy, else the one the resources carry (sidecar profile).
+    const outbound = outboundPolicy(context.outbound) ?? built.snapshot.outbound;
+    const snapshot = outbound === built.snapshot.outbound ? built.snapshot : { ...built.snapshot, outbound };
     this.#snapshot = snapshot;
+    this.#context = context;
     this.#source = source;
     this.#problems = [...problems, ...errors];
     for (const e of errors) this.logger.warn({ source, error: e }, 'xDS resource rejected');
@@ -174,12 +234,42 @@ export class Mesh {
 
   /** The decision for one request, read from the current snapshot. */
   decide(req: RequestView, host: string, port: number): Decision {
-    const d = decide(this.#snapshot, req, host, port, this.identity);
+    const d = decide(this.#snapshot, req, host, port, this.#identity);
     // xDS mode: a host the snapshot does not know may simply not be subscribed yet. This
     // request passes through; asking now makes the next ones routed (adapters that can wait
     // call ensureService first).
     if (d.kind === 'passthrough' && this.#demand) void this.ensureService(host, port);
+    if (d.kind === 'error' && d.error instanceof OutboundBlockedError) {
+      const hidden = this.outOfScope(host);
+      if (hidden) return { ...d, error: new OutboundBlockedError(`${d.error.message}; ${hidden}`) };
+    }
     return d;
+  }
+
+  /**
+   * For a request the adapter sends as it is (an https:// URL through MeshAgent): the error when
+   * the outbound traffic policy is REGISTRY_ONLY and no service of the mesh is host:port.
+   */
+  outboundRefusal(host: string, port: number): OutboundBlockedError | undefined {
+    const o = this.#snapshot.outbound;
+    if (!o?.blocked || lookupService(this.#snapshot, host, port, this.#identity)) return undefined;
+    const hidden = this.outOfScope(host);
+    const reason = blockedReason(o, host, port);
+    return new OutboundBlockedError(hidden ? `${reason}; ${hidden}` : reason);
+  }
+
+  /**
+   * When `host` names a service of the mesh that the client's Sidecar leaves out of its scope:
+   * which one, and which Sidecar (a sentence); undefined otherwise.
+   */
+  outOfScope(host: string): string | undefined {
+    const scope = this.#context.scope;
+    if (!scope || scope.outOfScope.size === 0) return undefined;
+    for (const fqdn of candidateHosts(host, this.#identity)) {
+      const ns = scope.outOfScope.get(fqdn);
+      if (ns !== undefined) return `${fqdn} (namespace ${ns}) is out of this client's scope: Sidecar ${scope.sidecar} does not import it (egress hosts ${scope.egressHosts.join(', ')})`;
+    }
+    return undefined;
   }
 
   /**
@@ -242,7 +332,7 @@ export class Mesh {
     const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
     const scheme = url.protocol.slice(0, -1);
     const view = requestView(method, scheme, headers['host'] ?? url.host, url.pathname + url.search, headers);
-    return explainDecision(this.#snapshot, view, url.hostname, port, this.identity);
+    return explainDecision(this.#snapshot, view, url.hostname, port, this.#identity, this.outOfScope(url.hostname));
   }
 
   /** The xDS resources in force, with the snapshot version (CSDS-like JSON). */
@@ -250,9 +340,23 @@ export class Mesh {
     const r = this.#snapshot.resources;
     const extra: Partial<ConfigDump> = {};
     for (const fn of this.#dumpExtensions) Object.assign(extra, fn());
+    const mc = this.#meshConfig;
+    const ctx = this.#context;
+    const defaults = meshSettings(undefined, { rootNamespace: this.#baseIdentity.rootNamespace });
+    const changed: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(mc)) {
+      if (k !== 'origin' && JSON.stringify(v) !== JSON.stringify(defaults[k as keyof MeshSettings])) changed[k] = v;
+    }
     return {
       version: this.#snapshot.version,
       source: this.#source,
+      ...(mc.origin !== 'defaults' && { meshConfig: { origin: mc.origin, settings: changed } }),
+      ...(ctx.outbound && {
+        outboundTrafficPolicy: { mode: ctx.outbound.mode, origin: ctx.outbound.origin, ...(ctx.outbound.egressCluster !== undefined && { egressCluster: ctx.outbound.egressCluster }) },
+      }),
+      ...(ctx.scope && {
+        sidecarScope: { sidecar: ctx.scope.sidecar, egressHosts: [...ctx.scope.egressHosts], servicesInScope: ctx.scope.servicesInScope, outOfScope: Object.fromEntries(ctx.scope.outOfScope) },
+      }),
       listeners: [...r.listeners.values()],
       routeConfigs: [...r.routeConfigs.values()],
       clusters: [...r.clusters.values()],

@@ -1,7 +1,7 @@
 // Builders for compiler tests: Istio objects written in-test, with a SourceRef whose lineOf is
 // predictable (document line + path depth), so a problem's line says which field it blames.
 
-import type { ClientIdentity } from '../src/istio/compile/compile-context.ts';
+import type { ClientIdentity } from '../src/istio/compile/common/compile-context.ts';
 import { analyzeMesh } from '../src/istio/analyze/analyze-mesh.ts';
 import { compileMesh, type CompileResult } from '../src/istio/compile/compile-mesh.ts';
 import type {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDurationNanos, percentToFraction, toDuration } from '../src/istio/compile/compile-duration.ts';
+import { formatDuration, parseDurationNanos, percentToFraction, toDuration } from '../src/istio/compile/common/compile-duration.ts';
 import {
   hostCovers,
   hostPort,
@@ -9,7 +9,7 @@ import {
   mostSpecificHostMatch,
   requestHostCandidates,
   resolveShortName,
-} from '../src/istio/compile/host-names.ts';
+} from '../src/istio/compile/common/host-names.ts';
 
 describe('host names', () => {
   it('resolves short names in the object namespace; dotted names, IPs and * are FQDNs', () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileInboundListener, evaluateRbac, serverListenerAddress, serverListenerName, translateServerListener } from '../src/index.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
-import type { ClientIdentity } from '../src/istio/compile/compile-context.ts';
+import type { ClientIdentity } from '../src/istio/compile/common/compile-context.ts';
 
 const workload = (labels: Record<string, string> = { app: 'reviews' }): ClientIdentity => ({ namespace: 'default', labels, clusterDomain: 'cluster.local', rootNamespace: 'istio-system' });
 const objects = (yaml: string) => parseConfigText(yaml, 'policies.yaml').objects;

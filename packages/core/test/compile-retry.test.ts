@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { convertRetryPolicy, defaultRetryPolicy } from '../src/istio/compile/compile-retry.ts';
+import { convertRetryPolicy, defaultRetryPolicy } from '../src/istio/compile/routes/compile-retry.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
 import { compile, routes, staticService, virtualService } from './compile-helpers.ts';
 

@@ -13,7 +13,7 @@ import { LeastRequestLoadBalancer } from '../src/lb/load-balancer-least-request.
 import type { LoadBalancer } from '../src/lb/load-balancer.ts';
 import { PreviousPriorities } from '../src/resilience/retry-priority.ts';
 import { compileRetryPolicy } from '../src/resilience/retry-policy.ts';
-import { convertRetryPolicy } from '../src/istio/compile/compile-retry.ts';
+import { convertRetryPolicy } from '../src/istio/compile/routes/compile-retry.ts';
 import { clusterLimits } from '../src/resilience/cluster-limits.ts';
 import { silentLogger } from '../src/logger.ts';
 

@@ -96,13 +96,13 @@ describe('meshlet validate', () => {
   };
 
   it('prints each problem, a summary, and exits 1 on errors', async () => {
-    await writeFile(join(dir, 'a.yaml'), `${dr('ok')}---\n${dr('bad', '""')}---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: s, namespace: ns}\n${reviews}`);
+    await writeFile(join(dir, 'a.yaml'), `${dr('ok')}---\n${dr('bad', '""')}---\napiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: s, namespace: ns}\n${reviews}`);
     const { out, lines } = capture();
     const code = await validateCommand([dir], out);
     const file = join(dir, 'a.yaml');
     expect(lines).toEqual([
       `err: ${file}:13: DestinationRule default/bad: spec.host: domain name must not be empty`,
-      `err: ${file}:15: Sidecar ns/s: warning: kind Sidecar (networking.istio.io/v1) is not handled by Meshlet; skipped`,
+      `err: ${file}:15: Gateway ns/s: warning: kind Gateway (networking.istio.io/v1) is not handled by Meshlet; skipped`,
       'out: invalid: 2 objects loaded from 1 file; 1 error, 1 warning',
     ]);
     expect(code).toBe(1);

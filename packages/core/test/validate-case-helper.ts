@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 import { formatProblem } from '../src/config/config-error.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 
-export type Kind = 'VirtualService' | 'DestinationRule' | 'ServiceEntry' | 'WorkloadEntry' | 'PeerAuthentication' | 'RequestAuthentication' | 'Telemetry';
+export type Kind = 'VirtualService' | 'DestinationRule' | 'ServiceEntry' | 'WorkloadEntry' | 'PeerAuthentication' | 'RequestAuthentication' | 'Telemetry' | 'Sidecar';
 
 const API_VERSION: Record<Kind, string> = {
   VirtualService: 'networking.istio.io/v1',
@@ -15,6 +15,7 @@ const API_VERSION: Record<Kind, string> = {
   PeerAuthentication: 'security.istio.io/v1',
   RequestAuthentication: 'security.istio.io/v1',
   Telemetry: 'telemetry.istio.io/v1',
+  Sidecar: 'networking.istio.io/v1',
 };
 
 export interface Case {

@@ -4,7 +4,11 @@
 // (PERMISSION_DENIED "RBAC: access denied", as gRPC's xDS RBAC filter answers), the caller's
 // SPIFFE ID for handlers, and bindMesh(), which serves one port in whatever mode
 // PeerAuthentication says — STRICT, PERMISSIVE (mTLS and plaintext h2c on the same port, told
-// apart by the first bytes) or DISABLE — through grpc-js connection injectors.
+// apart by the first bytes) or DISABLE — through grpc-js connection injectors. bindMesh also
+// refuses callers outside the mesh's trust domains (MeshConfig trustDomain, trustDomainAliases)
+// and follows the workload's Sidecar: listening at an ingress listener's defaultEndpoint means
+// listening at its port, and the inbound connection pool's tcp.maxConnections and
+// http.http2MaxRequests apply (an overflowing call ends UNAVAILABLE, as Envoy's 503 maps).
 
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
@@ -13,7 +17,7 @@ import {
   type Server, type ServerInterceptor,
 } from '@grpc/grpc-js';
 import {
-  CertificateError, CertWatcher, istioCertPaths, normalizeRequestTarget, replaying, ServerPolicy, sniff, spiffeIdOf,
+  CertificateError, CertWatcher, InboundConnections, InboundGate, istioCertPaths, normalizeRequestTarget, replaying, ServerPolicy, sniff, spiffeIdOf,
   type AuthzRequest, type Mesh, type MtlsMode, type PathNormalization, type RbacFilter,
 } from '@meshlet/core';
 import { MeshCertificateProvider } from './certificate-provider-mesh.ts';
@@ -33,7 +37,7 @@ export interface MeshServerCredentialsOptions {
   rbac?: () => readonly RbacFilter[] | undefined;
   /** The mTLS mode of a port from elsewhere; undefined falls back to the inbound listener or PeerAuthentication. */
   mtls?: (port: number) => MtlsMode | undefined;
-  /** Path normalization before authorization; default the mesh's (createMesh({ pathNormalization }), BASE). */
+  /** Path normalization before authorization; default the mesh's (createMesh({ pathNormalization }), else the MeshConfig's pathNormalization, BASE). */
   pathNormalization?: PathNormalization;
 }
 
@@ -123,6 +127,37 @@ export function meshAuthorizationInterceptor(policy: ServerPolicy, port?: number
   };
 }
 
+/**
+ * The Sidecar's inbound request limit (http.http2MaxRequests) for every call: one over it ends at
+ * once with UNAVAILABLE, what Envoy's 503 overflow becomes for a gRPC client, and never reaches
+ * the handler.
+ */
+export function meshInboundLimitsInterceptor(limits: InboundConnections, port?: number): ServerInterceptor {
+  return (_methodDescriptor, call) => {
+    let release: (() => void) | undefined;
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        const admitted = limits.request(undefined, port ?? call.getConnectionInfo().localPort ?? 0);
+        if (typeof admitted === 'string') {
+          call.sendStatus({ code: status.UNAVAILABLE, details: admitted, metadata: new Metadata() });
+          return;
+        }
+        release = admitted.release;
+        next(metadata);
+      })
+      .withOnCancel(() => release?.())
+      .build();
+    const responder = new ResponderBuilder()
+      .withStart((next) => next(listener))
+      .withSendStatus((s, next) => {
+        release?.();
+        next(s);
+      })
+      .build();
+    return new ServerInterceptingCall(call, responder);
+  };
+}
+
 export interface MeshBinding {
   readonly port: number;
   /** The mTLS mode for a port: the xDS inbound listener's, else the mesh's PeerAuthentication policies'. */
@@ -164,12 +199,22 @@ export interface BindMeshOptions extends MeshServerCredentialsOptions {
 export async function bindMesh(server: Server, opts: BindMeshOptions): Promise<MeshBinding> {
   const mesh = opts.mesh;
   const policy = new ServerPolicy(opts);
-  const host = opts.host ?? '127.0.0.1';
-  if (opts.listenWhenServing) {
-    if (!opts.listenPort) throw new Error(`bindMesh: listenWhenServing needs a listenPort: the inbound listener is named after the address (gRFC A36), so ${host}:0 cannot be asked for`);
-    await untilServing(policy, host, opts.listenPort, opts.signal);
+  let host = opts.host ?? '127.0.0.1';
+  let listenPort = opts.listenPort ?? 0;
+  const ingress = listenPort === 0 ? undefined : policy.ingressAddress(host, listenPort);
+  if (ingress) {
+    mesh.logger.info({ requested: `${host}:${listenPort}`, listening: `${ingress.host}:${ingress.port}` }, ingress.reason);
+    host = ingress.host;
+    listenPort = ingress.port;
   }
-  const authz = opts.authorization === false ? [] : [meshAuthorizationInterceptor(policy, opts.port, opts.pathNormalization)];
+  if (opts.listenWhenServing) {
+    if (!listenPort) throw new Error(`bindMesh: listenWhenServing needs a listenPort: the inbound listener is named after the address (gRFC A36), so ${host}:0 cannot be asked for`);
+    await untilServing(policy, host, listenPort, opts.signal);
+  }
+  const limits = new InboundConnections(new InboundGate((port) => policy.inboundLimits(port)), (key) => (key as Socket).destroy());
+  // Authorization first, then the request limit: Envoy's RBAC filter runs before its router
+  // meets the inbound cluster's max_requests.
+  const authz = [...(opts.authorization === false ? [] : [meshAuthorizationInterceptor(policy, opts.port, opts.pathNormalization)]), meshInboundLimitsInterceptor(limits, opts.port)];
   // One injector for every connection, TLS already terminated or plaintext; the interceptors
   // ride on its credentials.
   const plain = server.createConnectionInjector(experimental.createServerCredentialsWithInterceptors(ServerCredentials.createInsecure(), authz));
@@ -194,6 +239,12 @@ export async function bindMesh(server: Server, opts: BindMeshOptions): Promise<M
         s.destroy();
         return;
       }
+      const foreign = policy.peerIdentityProblem(spiffeIdOf(s.getPeerCertificate().subjectaltname));
+      if (foreign) {
+        mesh.logger.warn({ remoteAddress: s.remoteAddress, reason: foreign }, 'gRPC mTLS client certificate rejected');
+        s.destroy();
+        return;
+      }
       plain.injectConnection(s);
     });
     t.on('tlsClientError', () => { /* handshake failures: the peer sees the alert */ });
@@ -212,6 +263,12 @@ export async function bindMesh(server: Server, opts: BindMeshOptions): Promise<M
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => { /* peer reset during sniffing */ });
     const port = opts.port ?? socket.localPort ?? 0;
+    const overLimit = limits.accept(socket, port);
+    if (overLimit) {
+      mesh.logger.warn({ remoteAddress: socket.remoteAddress, port }, overLimit);
+      socket.destroy();
+      return;
+    }
     sniff(socket, (kind) => {
       const { mode, refusal } = policy.admit(port, kind === 'tls');
       const refuse = (why: string) => { mesh.logger.warn({ remoteAddress: socket.remoteAddress, port, mode }, why); socket.destroy(); };
@@ -227,7 +284,7 @@ export async function bindMesh(server: Server, opts: BindMeshOptions): Promise<M
   try {
     await new Promise<void>((resolve, reject) => {
       net.once('error', reject);
-      net.listen(opts.listenPort ?? 0, host, () => { net.off('error', reject); resolve(); });
+      net.listen(listenPort, host, () => { net.off('error', reject); resolve(); });
     });
   } catch (err) {
     policy.close();

@@ -51,7 +51,15 @@ export class MeshAgent extends Dispatcher {
     // Only plain-HTTP requests are routed: the application speaks plain HTTP to the logical
     // service and the mesh decides about TLS per cluster (DestinationRule tls). An https:// URL
     // means the caller already chose TLS to a concrete host, so it goes out as it is.
-    if (!origin || origin.protocol !== 'http:') return this.#passthrough.dispatch(opts, handler);
+    if (!origin || origin.protocol !== 'http:') {
+      // REGISTRY_ONLY still holds: a host outside the registry is refused whatever the scheme.
+      const blocked = origin && this.mesh.mode !== 'observe' ? this.mesh.outboundRefusal(origin.hostname, origin.port ? Number(origin.port) : origin.protocol === 'https:' ? 443 : 80) : undefined;
+      if (blocked) {
+        failFast(handler, blocked);
+        return true;
+      }
+      return this.#passthrough.dispatch(opts, handler);
+    }
     const headers = toHeaderRecord(opts.headers);
     const port = origin.port ? Number(origin.port) : 80;
     // The logical Host the upstream must see, kept in the record every attempt copies.

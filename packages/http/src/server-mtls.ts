@@ -15,7 +15,11 @@
 // are not uppercase tokens; the handler is handed the same normalized path (req.url), so the
 // policy and the application never read different paths. Policies are read per connection and per
 // request, so edits apply without a restart; rotated certificates apply to new handshakes while
-// open connections keep theirs.
+// open connections keep theirs. A caller whose SPIFFE ID is outside the mesh's trust domains
+// (MeshConfig trustDomain, trustDomainAliases) is refused as Envoy's SPIFFE validator refuses it.
+// A Sidecar's ingress side applies too (core security/sidecar-ingress.ts): listening at an
+// ingress listener's defaultEndpoint means listening at its port, and the inbound connection
+// pool limits connections and requests (core security/inbound-limits.ts).
 //
 // TLS is terminated by a plain tls.Server (which never listens) rather than node:https or
 // node:http2's secure server because of ALPN: an Envoy sidecar client offers only Istio's protocols ("istio-http/1.1", "istio",
@@ -29,9 +33,10 @@ import { createServer as createH2cServer, type Http2ServerRequest, type Http2Ser
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import {
-  CertWatcher, replaying, sniff, CertificateError, istioCertPaths, methodProblem, normalizeRequestTarget, ServerPolicy, spiffeIdOf, wwwAuthenticate,
-  type AuthzDecision, type AuthzRequest, type JwtResult, type Mesh, type MtlsMode, type PathNormalization, type RbacFilter, type RequestEdits, type VersionedMaterial,
+  CertWatcher, replaying, sniff, CertificateError, istioCertPaths, methodProblem, normalizeRequestTarget, ServerPolicy, spiffeIdOf, wwwAuthenticate, InboundConnections, InboundGate,
+  type AuthzDecision, type AuthzRequest, type ConnectionKey, type JwtResult, type Mesh, type MtlsMode, type PathNormalization, type RbacFilter, type RequestEdits, type VersionedMaterial,
 } from '@meshlet/core';
+import type { Http2Session } from 'node:http2';
 
 export type MeshServerRequest = IncomingMessage | Http2ServerRequest;
 export type MeshServerResponse = ServerResponse | Http2ServerResponse;
@@ -55,7 +60,7 @@ export interface MeshServerOptions {
   rbac?: () => readonly RbacFilter[] | undefined;
   /** The mTLS mode of a port from elsewhere; undefined falls back to the inbound listener or PeerAuthentication. */
   mtls?: (port: number) => MtlsMode | undefined;
-  /** Path normalization before authentication, authorization and the handler; default the mesh's (createMesh({ pathNormalization }), BASE). */
+  /** Path normalization before authentication, authorization and the handler; default the mesh's (createMesh({ pathNormalization }), else the MeshConfig's pathNormalization, BASE). */
   pathNormalization?: PathNormalization;
 }
 
@@ -86,9 +91,17 @@ export function peerIdentity(req: MeshServerRequest): string | undefined {
   return cert ? spiffeIdOf(cert.subjectaltname) : undefined;
 }
 
+/** A request answered 503 because the Sidecar's inbound http2MaxRequests was reached ('overflow' event). */
+export interface OverflowedRequest {
+  readonly req: MeshServerRequest;
+  readonly reason: string;
+}
+
 /**
- * Events: 'refused' (RefusedConnection) when a connection breaks the mTLS mode, 'rejected'
- * (RejectedRequest) when a request target or method is refused before any filter,
+ * Events: 'refused' (RefusedConnection) when a connection breaks the mTLS mode, the mesh's
+ * trust domains or the Sidecar's connection limit, 'rejected' (RejectedRequest) when a request
+ * target or method is refused before any filter, 'overflow' (OverflowedRequest) when a request
+ * is over the Sidecar's request limit,
  * 'unauthenticated' ({ req, status, message }) when RequestAuthentication refuses a token,
  * 'denied' ({ req, decision }) when AuthorizationPolicy denies a request, 'tlsClientError' (err)
  * for failed handshakes (no or untrusted client certificate).
@@ -104,12 +117,14 @@ export class MeshServer extends EventEmitter {
   readonly #h2c: ReturnType<typeof createH2cServer> | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #policy: ServerPolicy;
+  readonly #limits: InboundConnections;
   #unwatch: (() => void) | undefined;
 
   constructor(opts: MeshServerOptions, listener: MeshRequestListener) {
     super();
     this.#opts = opts;
     this.#policy = new ServerPolicy(opts);
+    this.#limits = new InboundConnections(new InboundGate((port) => this.#policy.inboundLimits(port)), endConnection);
     this.#ownsCerts = opts.certs !== undefined;
     this.#certs = opts.certs !== undefined
       ? new CertWatcher(istioCertPaths(opts.certs), { logger: opts.mesh.logger, name: `server certificates ${opts.certs}` })
@@ -147,9 +162,17 @@ export class MeshServer extends EventEmitter {
   /**
    * Listens on 127.0.0.1:0 unless told otherwise; resolves with the port. In xDS mode it then
    * subscribes to this address's inbound listener and resolves once the control plane has
-   * answered (or its initial fetch timed out): until then connections are refused.
+   * answered (or its initial fetch timed out): until then connections are refused. host:port
+   * that is the defaultEndpoint of a Sidecar ingress listener means that listener's port (and
+   * bind): the traffic a sidecar took there and handed on arrives here directly.
    */
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    const ingress = port === 0 ? undefined : this.#policy.ingressAddress(host, port);
+    if (ingress) {
+      this.#opts.mesh.logger.info({ requested: `${host}:${port}`, listening: `${ingress.host}:${ingress.port}` }, ingress.reason);
+      host = ingress.host;
+      port = ingress.port;
+    }
     const bound = await new Promise<number>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -191,6 +214,8 @@ export class MeshServer extends EventEmitter {
     socket.once('close', () => this.#sockets.delete(socket));
     socket.on('error', () => { /* a peer that resets mid-handshake; nothing to do */ });
     const port = this.#opts.port ?? socket.localPort ?? 0;
+    const overLimit = this.#limits.accept(socket, port);
+    if (overLimit) return this.#refuse(socket, port, this.#policy.mtlsMode(port).mode, overLimit);
     sniff(socket, (kind) => {
       const { mode, refusal } = this.#policy.admit(port, kind === 'tls');
       if (refusal) return this.#refuse(socket, port, mode, refusal);
@@ -215,7 +240,13 @@ export class MeshServer extends EventEmitter {
       this.#refuse(tls, port, this.mtlsMode(port).mode, `mTLS client certificate rejected: ${why}`);
       return;
     }
-    (tls as TLSSocket & { [PEER]?: string })[PEER] = spiffeIdOf(tls.getPeerCertificate().subjectaltname) ?? '';
+    const peer = spiffeIdOf(tls.getPeerCertificate().subjectaltname);
+    const foreign = this.#policy.peerIdentityProblem(peer);
+    if (foreign) {
+      this.#refuse(tls, port, this.mtlsMode(port).mode, `mTLS client certificate rejected: ${foreign}`);
+      return;
+    }
+    (tls as TLSSocket & { [PEER]?: string })[PEER] = peer ?? '';
     const h2 = tls.alpnProtocol === 'h2' || tls.alpnProtocol === 'istio-h2';
     if (h2 && this.#h2c) this.#h2c.emit('connection', tls);
     else this.#plain.emit('connection', tls);
@@ -239,7 +270,7 @@ export class MeshServer extends EventEmitter {
     }
     if (!this.#normalize(req, res)) return;
     if (this.#opts.authorization === false) {
-      listener(req, res);
+      this.#serve(req, res, listener);
       return;
     }
     // One view of the request for both filters, as Envoy's jwt_authn and RBAC read the same headers.
@@ -277,6 +308,26 @@ export class MeshServer extends EventEmitter {
       (res as ServerResponse).end('RBAC: access denied');
       return;
     }
+    this.#serve(req, res, listener);
+  }
+
+  /**
+   * Hands the request to the handler under the Sidecar's inbound request limits — where Envoy's
+   * router meets the inbound cluster's max_requests, after every filter.
+   */
+  #serve(req: MeshServerRequest, res: MeshServerResponse, listener: MeshRequestListener): void {
+    const port = this.#opts.port ?? req.socket?.localPort ?? 0;
+    const admitted = this.#limits.request(connectionOf(req), port);
+    if (typeof admitted === 'string') {
+      this.emit('overflow', { req, reason: admitted } satisfies OverflowedRequest);
+      this.#opts.mesh.logger.debug({ port }, admitted);
+      // What Envoy's inbound cluster answers over its max_requests.
+      (res as ServerResponse).writeHead(503, { 'content-type': 'text/plain', 'x-envoy-overloaded': 'true' });
+      res.end('upstream connect error or disconnect/reset before headers. reset reason: overflow');
+      return;
+    }
+    if (admitted.last && req.httpVersionMajor === 1) (res as ServerResponse).setHeader('connection', 'close');
+    res.once('close', admitted.release);
     listener(req, res);
   }
 
@@ -370,6 +421,18 @@ function applyEdits(req: MeshServerRequest, edits: RequestEdits): void {
 function chooseAlpn(offered: readonly string[], http2: boolean): string | undefined {
   const order = http2 ? ['h2', 'istio-h2', 'http/1.1', 'istio-http/1.1', 'istio', 'http/1.0', 'istio-http/1.0'] : ['http/1.1', 'istio-http/1.1', 'istio', 'http/1.0', 'istio-http/1.0'];
   return order.find((p) => offered.includes(p));
+}
+
+/** The connection a request came on, as the limits count it: its HTTP/2 session, else its socket. */
+function connectionOf(req: MeshServerRequest): ConnectionKey | undefined {
+  return (req as Http2ServerRequest).stream?.session ?? req.socket ?? undefined;
+}
+
+/** Closes a connection once its requests are done: GOAWAY for HTTP/2, FIN for HTTP/1. */
+function endConnection(key: ConnectionKey): void {
+  const session = key as Partial<Http2Session>;
+  if (typeof session.goaway === 'function' && typeof session.close === 'function') session.close();
+  else (key as Socket).end();
 }
 
 /** A server that speaks mesh mTLS as PeerAuthentication says, with AuthorizationPolicy enforced. */

@@ -15,6 +15,8 @@ export async function explainDumpCommand(command: 'explain' | 'dump', args: stri
     options: {
       config: { type: 'string', multiple: true },
       namespace: { type: 'string' },
+      label: { type: 'string', multiple: true },
+      'mesh-config': { type: 'string' },
       header: { type: 'string', short: 'H', multiple: true },
       bootstrap: { type: 'string' },
       listener: { type: 'string', multiple: true },
@@ -33,9 +35,20 @@ export async function explainDumpCommand(command: 'explain' | 'dump', args: stri
   if (values.bootstrap !== undefined && command !== 'dump') { out.error('meshlet explain: --bootstrap is for dump; explain takes --config or --kubernetes'); return 2; }
   if (sources.length === 0) { out.error(`meshlet ${command}: --config <dir> or --kubernetes is required`); return 2; }
 
+  const labels: Record<string, string> = {};
+  for (const l of values.label ?? []) {
+    const eq = l.indexOf('=');
+    if (eq <= 0) { out.error(`meshlet ${command}: --label ${l}: give key=value`); return 2; }
+    labels[l.slice(0, eq)] = l.slice(eq + 1);
+  }
   const problems: string[] = [];
   const logger = { ...silentLogger, error: (o: object | string) => problems.push(String(o)), warn: (o: object | string) => problems.push(String(o)) };
-  const base: MeshOptions = { ...(values.namespace !== undefined && { namespace: values.namespace }), telemetry: false };
+  const base: MeshOptions = {
+    ...(values.namespace !== undefined && { namespace: values.namespace }),
+    ...(values.label !== undefined && { labels }),
+    ...(values['mesh-config'] !== undefined && { meshConfig: values['mesh-config'] }),
+    telemetry: false,
+  };
   let options: MeshOptions;
   if (values.bootstrap !== undefined) {
     options = { ...base, bootstrap: values.bootstrap, listeners: values.listener ?? '*', logger: { ...silentLogger, error: (o, m) => out.error(`${m ?? ''} ${JSON.stringify(o)}`) } };

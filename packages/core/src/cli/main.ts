@@ -23,29 +23,32 @@ Usage:
       endpoint (IST0173), DestinationRules for unknown hosts (IST0174), ServiceEntries with
       conflicting protocols (IST0177), VirtualService hosts with no service (MSH0001),
       conflicting DestinationRules (MSH0002), TLS modes a PeerAuthentication refuses (MSH0003),
-      several namespace-wide Telemetries (IST0160).
+      several namespace-wide Telemetries (IST0160), several namespace-wide Sidecars (IST0111).
+      A MeshConfig (the istio ConfigMap, or a bare document in mesh.yaml) is checked too.
       Prints one line per problem as file:line: Kind ns/name: field: message [CODE] and a
       summary; exits 1 if any problem is an error (with --strict, also a warning).
       -o json prints a JSON list instead: code, level, file, line, kind, namespace, name,
       field, message.
 
-  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] [--skip-invalid-objects]
-                  <METHOD> <URL>
+  meshlet explain --config <dir> [-H 'name: value']... [--namespace <ns>] [--label k=v]...
+                  [--mesh-config <file>] [--skip-invalid-objects] <METHOD> <URL>
       Print, as JSON, what the mesh would do with this request: the service, the matched
       route (VirtualService and rule), the weighted clusters (named as istiod names them),
-      timeout, retry policy, fault, rewrites and header changes. Nothing is sent.
+      timeout, retry policy, fault, rewrites and header changes — or that the host is outside
+      the mesh (passthrough, or blocked under REGISTRY_ONLY) and which Sidecar hid it.
+      Nothing is sent.
 
-  meshlet dump --config <dir> [--namespace <ns>] [--skip-invalid-objects]
+  meshlet dump --config <dir> [--namespace <ns>] [--label k=v]... [--mesh-config <file>] [--skip-invalid-objects]
       Print the compiled xDS resources (listeners, route configurations, clusters, endpoints)
-      with the config version and any problems, as JSON.
+      with the config version, the MeshConfig and Sidecar in force and any problems, as JSON.
 
   meshlet explain --kubernetes [--kubeconfig <file>] [--context <ctx>] [--namespace <ns>]
-                  [--watch-namespace <ns>]... [-H 'name: value']... <METHOD> <URL>
+                  [--label k=v]... [--watch-namespace <ns>]... [-H 'name: value']... <METHOD> <URL>
   meshlet dump --kubernetes [--kubeconfig <file>] [--context <ctx>] [--namespace <ns>]
-               [--watch-namespace <ns>]...
+               [--label k=v]... [--watch-namespace <ns>]...
       The same, from a live cluster's config: Istio's CRDs, Services, EndpointSlices, Pods,
-      Nodes and Namespaces read from the Kubernetes API as createMesh({ kubernetes }) reads
-      them (the pod's service account, or the kubeconfig's current or given context). The
+      Nodes, Namespaces and the istio ConfigMap's MeshConfig read from the Kubernetes API as
+      createMesh({ kubernetes }) reads them (the pod's service account, or the kubeconfig's current or given context). The
       dump adds every watch's state and the kinds the cluster does not serve.
 
   meshlet certs --out <dir> [--namespace <ns>] [--service-account <sa>] [--ca <dir>]
@@ -85,8 +88,11 @@ Options:
   --watch-namespace <ns>  watch only this namespace (repeatable; default: all)
   --listen <host:port> where meshlet xds listens
   --outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY
-                       where sidecar-form clients send hosts outside the mesh (default ALLOW_ANY)
+                       where sidecar-form clients send hosts outside the mesh (default ALLOW_ANY;
+                       a MeshConfig in the folder, or the client's Sidecar, decides instead)
   --namespace <ns>     the client's namespace (default: default)
+  --label k=v          a label of the client (repeatable): selects its Sidecar, sourceLabels, ...
+  --mesh-config <file> a MeshConfig file, in force over one in the folder (createMesh's meshConfig)
   -H, --header 'k: v'  a request header for explain (repeatable)
   -h, --help           this text
   --version            print meshlet's version (that of @meshlet/core)

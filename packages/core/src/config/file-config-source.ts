@@ -5,7 +5,9 @@
 // error listed) unless the caller chose to start without the invalid objects.
 
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Mesh } from '../mesh.ts';
+import type { MeshConfigObject, MeshObject } from '../istio/types.ts';
 import { applyObjects } from './apply-objects.ts';
 import { watchPaths } from './file-watch.ts';
 import { LastGoodFiles } from './last-good-files.ts';
@@ -15,6 +17,12 @@ import { ConfigError } from '../errors.ts';
 export interface FileSourceOptions {
   paths: string[];
   watch: boolean;
+  /**
+   * createMesh({ meshConfig }): a MeshConfig file (read with the others, watched, whatever its
+   * name) or an object already validated. Either is in force over MeshConfig documents found in
+   * `paths`.
+   */
+  meshConfig?: { path: string } | { object: MeshConfigObject } | undefined;
   /** First load: leave invalid objects (and unreadable files) out instead of failing. */
   skipInvalidObjects?: boolean;
 }
@@ -23,6 +31,7 @@ export class FileConfigSource {
   readonly #mesh: Mesh;
   readonly #paths: string[];
   readonly #files: LastGoodFiles;
+  readonly #meshConfig: FileSourceOptions['meshConfig'];
   #watcher: { close(): void } | undefined;
   #reloading: Promise<void> = Promise.resolve();
   readonly #skipInvalidObjects: boolean;
@@ -30,10 +39,12 @@ export class FileConfigSource {
 
   constructor(mesh: Mesh, opts: FileSourceOptions) {
     this.#mesh = mesh;
-    this.#paths = opts.paths;
-    this.#files = new LastGoodFiles(opts.paths);
+    const meshConfigPath = opts.meshConfig && 'path' in opts.meshConfig ? resolve(opts.meshConfig.path) : undefined;
+    this.#paths = meshConfigPath === undefined || opts.paths.some((p) => resolve(p) === meshConfigPath) ? opts.paths : [...opts.paths, meshConfigPath];
+    this.#meshConfig = opts.meshConfig;
+    this.#files = new LastGoodFiles(this.#paths, new Set(meshConfigPath === undefined ? [] : [meshConfigPath]));
     this.#skipInvalidObjects = opts.skipInvalidObjects ?? false;
-    for (const p of opts.paths) {
+    for (const p of this.#paths) {
       if (!existsSync(p)) throw new ConfigError(`config path ${p} does not exist: point createMesh({ config }) or MESHLET_CONFIG at a folder or file of Istio YAML`);
     }
     if (opts.watch) {
@@ -61,7 +72,7 @@ export class FileConfigSource {
         );
       }
     }
-    const problems = [...loadProblems, ...applyObjects(this.#mesh, objects, `files:${this.#paths.join(',')}`, loadProblems)];
+    const problems = [...loadProblems, ...applyObjects(this.#mesh, objects, `files:${this.#paths.join(',')}`, loadProblems, { meshConfig: this.#preferredMeshConfig(objects) })];
     for (const p of problems) {
       const line = formatProblem(p);
       if (p.severity === 'error') this.#mesh.logger.error(line);
@@ -71,6 +82,15 @@ export class FileConfigSource {
     if (keptFiles.length > 0) this.#mesh.logger.warn(`keeping the last good version of ${keptFiles.join(', ')}`);
     this.#applied = true;
     return problems;
+  }
+
+  /** createMesh({ meshConfig }): the object given, or the MeshConfig read from the file it names. */
+  #preferredMeshConfig(objects: readonly MeshObject[]): MeshConfigObject | undefined {
+    const mc = this.#meshConfig;
+    if (!mc) return undefined;
+    if ('object' in mc) return mc.object;
+    const file = resolve(mc.path);
+    return objects.find((o): o is MeshConfigObject => o.kind === 'MeshConfig' && resolve(o.source.file) === file);
   }
 
   /** Waits for a reload in progress (tests and tools use it). */

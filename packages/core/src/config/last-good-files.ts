@@ -19,14 +19,17 @@ export interface FilesLoad {
 
 export class LastGoodFiles {
   readonly paths: readonly string[];
+  readonly #meshConfigFiles: ReadonlySet<string>;
   #lastGood = new Map<string, MeshObject[]>();
 
-  constructor(paths: readonly string[]) {
+  /** `meshConfigFiles`: files read as MeshConfig whatever their names (absolute paths). */
+  constructor(paths: readonly string[], meshConfigFiles: ReadonlySet<string> = new Set()) {
     this.paths = paths;
+    this.#meshConfigFiles = meshConfigFiles;
   }
 
   async load(): Promise<FilesLoad> {
-    const loaded = await loadConfigFiles([...this.paths]);
+    const loaded = await loadConfigFiles([...this.paths], undefined, this.#meshConfigFiles);
     const byFile = new Map<string, MeshObject[]>();
     for (const obj of loaded.objects) {
       const list = byFile.get(obj.source.file);

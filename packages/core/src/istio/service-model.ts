@@ -1,5 +1,5 @@
 // The service registry's model, which both registries produce — ServiceEntries and WorkloadEntries
-// (compile/compile-services.ts) and Kubernetes Services with their EndpointSlices and Pods
+// (compile/clusters/compile-services.ts) and Kubernetes Services with their EndpointSlices and Pods
 // (../kube/) — and the compiler reads: istiod's model.Service and model.IstioEndpoint, reduced to
 // what a client needs.
 

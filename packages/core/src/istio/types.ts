@@ -25,10 +25,17 @@ export type PeerAuthentication = IstioObject<'PeerAuthentication', PeerAuthentic
 export type AuthorizationPolicy = IstioObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type RequestAuthentication = IstioObject<'RequestAuthentication', RequestAuthenticationSpec>;
 export type Telemetry = IstioObject<'Telemetry', TelemetrySpec>;
+export type Sidecar = IstioObject<'Sidecar', SidecarSpec>;
+/**
+ * Istio's MeshConfig (the `mesh` key of the `istio` ConfigMap, or the document itself): not a
+ * Kubernetes kind, but carried like one so it is loaded, kept last-good and reported the same
+ * way. Its metadata names the ConfigMap it came from (a bare document: istio-system/istio).
+ */
+export type MeshConfigObject = IstioObject<'MeshConfig', MeshConfigSpec>;
 /** Gateway API routes for the mesh (GAMMA), compiled as VirtualServices: ./gateway-api-types.ts. */
 export type IstioConfigObject =
   | VirtualService | DestinationRule | ServiceEntry | WorkloadEntry | PeerAuthentication | AuthorizationPolicy
-  | RequestAuthentication | Telemetry | GatewayHTTPRoute | GatewayGRPCRoute;
+  | RequestAuthentication | Telemetry | GatewayHTTPRoute | GatewayGRPCRoute | Sidecar | MeshConfigObject;
 /** Everything a config folder holds that Meshlet reads: Istio's kinds and Kubernetes' (../kube/kube-types.ts). */
 export type MeshObject = IstioConfigObject | KubeObject;
 
@@ -169,14 +176,17 @@ export interface LoadBalancerSettings {
     maglev?: { tableSize?: number };
     minimumRingSize?: number;
   };
-  localityLbSetting?: {
-    distribute?: { from?: string; to?: Record<string, number> }[];
-    failover?: { from?: string; to?: string }[];
-    failoverPriority?: string[];
-    enabled?: boolean;
-  };
+  localityLbSetting?: LocalityLoadBalancerSetting;
   warmupDurationSecs?: string;
   warmup?: { duration?: string; minimumPercent?: number; aggression?: number };
+}
+
+/** Also MeshConfig.localityLbSetting, the mesh-wide default. */
+export interface LocalityLoadBalancerSetting {
+  distribute?: { from?: string; to?: Record<string, number> }[];
+  failover?: { from?: string; to?: string }[];
+  failoverPriority?: string[];
+  enabled?: boolean;
 }
 
 export interface ConnectionPoolSettings {
@@ -408,4 +418,81 @@ export interface TelemetryMetricsOverride {
   match?: { metric?: string; customMetric?: string; mode?: WorkloadMode };
   disabled?: boolean;
   tagOverrides?: Record<string, { operation?: 'UPSERT' | 'REMOVE'; value?: string }>;
+}
+
+// ---- Sidecar --------------------------------------------------------------------------------
+
+export interface SidecarSpec {
+  workloadSelector?: { labels?: Record<string, string> };
+  ingress?: IstioIngressListener[];
+  egress?: IstioEgressListener[];
+  inboundConnectionPool?: ConnectionPoolSettings;
+  outboundTrafficPolicy?: OutboundTrafficPolicy;
+}
+
+export interface SidecarPort {
+  number?: number;
+  protocol?: string;
+  name?: string;
+  targetPort?: number;
+}
+
+export type CaptureMode = 'DEFAULT' | 'IPTABLES' | 'NONE';
+
+export interface IstioIngressListener {
+  port?: SidecarPort;
+  bind?: string;
+  captureMode?: CaptureMode;
+  defaultEndpoint?: string;
+  tls?: {
+    mode?: string;
+    serverCertificate?: string;
+    privateKey?: string;
+    caCertificates?: string;
+    credentialName?: string;
+    credentialNames?: string[];
+    tlsCertificates?: unknown[];
+    subjectAltNames?: string[];
+    httpsRedirect?: boolean;
+    minProtocolVersion?: string;
+    maxProtocolVersion?: string;
+    cipherSuites?: string[];
+  };
+  connectionPool?: ConnectionPoolSettings;
+}
+
+export interface IstioEgressListener {
+  port?: SidecarPort;
+  bind?: string;
+  captureMode?: CaptureMode;
+  hosts?: string[];
+}
+
+export interface OutboundTrafficPolicy {
+  mode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  egressProxy?: Destination;
+}
+
+// ---- MeshConfig (istio.mesh.v1alpha1) --------------------------------------------------------
+
+/**
+ * The MeshConfig fields Meshlet reads (others are kept as they came, to be named in one
+ * warning). Durations are strings as in YAML; enums their names.
+ */
+export interface MeshConfigSpec {
+  outboundTrafficPolicy?: { mode?: 'REGISTRY_ONLY' | 'ALLOW_ANY' | 'ALLOW_ANY_DYNAMIC_DNS'; tls?: unknown };
+  defaultHttpRetryPolicy?: HTTPRetry;
+  connectTimeout?: string;
+  localityLbSetting?: LocalityLoadBalancerSetting;
+  trustDomain?: string;
+  trustDomainAliases?: string[];
+  pathNormalization?: { normalization?: 'DEFAULT' | 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES' };
+  enableAutoMtls?: boolean;
+  defaultServiceExportTo?: string[];
+  defaultVirtualServiceExportTo?: string[];
+  defaultDestinationRuleExportTo?: string[];
+  rootNamespace?: string;
+  dnsRefreshRate?: string;
+  defaultConfig?: { holdApplicationUntilProxyStarts?: boolean; [field: string]: unknown };
+  [field: string]: unknown;
 }

@@ -6,7 +6,7 @@
 // A pure function of the objects: the same call serves a folder of YAML and, re-run on every
 // change, a live watch of the API server. What one client sees of it (exportTo, the precedence of
 // a Kubernetes Service over a ServiceEntry for its host) is decided by the compiler
-// (../istio/compile/compile-services.ts).
+// (../istio/compile/clusters/compile-services.ts).
 
 import type { MeshService, ObjectPath } from '../istio/service-model.ts';
 import type { MeshObject } from '../istio/types.ts';

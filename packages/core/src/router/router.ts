@@ -5,11 +5,12 @@ import type { CompiledRoute, ForwardAction, MeshSnapshot, ServiceRoutes, Virtual
 import type { RequestView } from './request-view.ts';
 import { lookupService, virtualHostFor, type ClientScope } from './service-lookup.ts';
 import { firstMatchingRoute } from './route-index.ts';
+import { blockedReason } from '../snapshot/outbound-policy.ts';
 
 export type RouteResult =
   /** The host is not a mesh service: send the request as it is (Istio's ALLOW_ANY). */
   | { readonly kind: 'passthrough' }
-  /** The host is not a mesh service and the outbound traffic policy is REGISTRY_ONLY (sidecar profile). */
+  /** The host is not a mesh service and the outbound traffic policy is REGISTRY_ONLY (embedded mode, sidecar profile). */
   | { readonly kind: 'blocked'; readonly reason: string }
   | { readonly kind: 'no-route'; readonly service: ServiceRoutes; readonly fqdn: string; readonly reason: string }
   | { readonly kind: 'matched'; readonly service: ServiceRoutes; readonly fqdn: string; readonly virtualHost: VirtualHostRoutes; readonly route: CompiledRoute };
@@ -18,7 +19,7 @@ export function routeRequest(snapshot: MeshSnapshot, req: RequestView, host: str
   const found = lookupService(snapshot, host, port, scope) ?? outsideTheMesh(snapshot, host, port);
   if (!found) {
     const o = snapshot.outbound;
-    if (o?.blocked) return { kind: 'blocked', reason: `${host}:${port} is not a service of the mesh and the outbound traffic policy is REGISTRY_ONLY (listener ${o.listener} sends it to ${o.cluster})` };
+    if (o?.blocked) return { kind: 'blocked', reason: blockedReason(o, host, port) };
     return { kind: 'passthrough' };
   }
   const { service, fqdn } = found;
@@ -42,11 +43,12 @@ export function pickWeightedCluster(action: ForwardAction, random: () => number 
 }
 
 /**
- * Sidecar profile: a host no virtual host names, on a port that has a listener, takes that
- * port's route table (its `*` host: allow_any to PassthroughCluster, or block_all's 502), as the
- * Envoy sidecar's port listener takes it.
+ * A host no service takes: in the sidecar profile, on a port that has a listener, that port's
+ * route table (its `*` host: allow_any to PassthroughCluster, or block_all's 502), as the Envoy
+ * sidecar's port listener takes it; else the catch-all route table of an egress proxy (embedded
+ * mode, ALLOW_ANY with a Sidecar egressProxy).
  */
 function outsideTheMesh(snapshot: MeshSnapshot, host: string, port: number): { service: ServiceRoutes; fqdn: string } | undefined {
-  const service = snapshot.portRoutes?.get(port);
+  const service = snapshot.portRoutes?.get(port) ?? snapshot.outbound?.routes;
   return service ? { service, fqdn: host } : undefined;
 }

@@ -16,6 +16,11 @@
 import type { Mesh } from '../mesh.ts';
 import type { AuthorizationPolicy } from '../istio/types.ts';
 import { applicablePolicies, authorize, type AuthzDecision, type AuthzRequest } from './authorization-policy.ts';
+import { migrateTrustDomain, peerTrustDomainProblem } from './trust-domain.ts';
+import { selectSidecar } from '../istio/compile/common/sidecar-scope.ts';
+import { inboundConnectionPool, ingressForEndpoint, type IngressAddress } from './sidecar-ingress.ts';
+import { inboundLimits, type InboundLimits } from './inbound-limits.ts';
+import type { Sidecar } from '../istio/types.ts';
 import type { InboundPolicyWatch } from './inbound-policy.ts';
 import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from './peer-authentication.ts';
 import { evaluateRbac, type RbacFilter } from './rbac.ts';
@@ -38,6 +43,7 @@ export class ServerPolicy {
   #authz: { version: number; policies: AuthorizationPolicy[] } = { version: -1, policies: [] };
   #jwt: { version: number; authenticator: JwtAuthenticator | undefined } = { version: -1, authenticator: undefined };
   #xdsJwt: JwtAuthenticator | undefined;
+  #sidecar: { version: number; sidecar: Sidecar | undefined; limits: Map<number, InboundLimits | undefined> } = { version: -1, sidecar: undefined, limits: new Map() };
   readonly #unsubscribe: () => void;
 
   constructor(opts: ServerPolicySources) {
@@ -140,6 +146,39 @@ export class ServerPolicy {
     previous?.release();
   }
 
+  /** The Sidecar that applies to this workload (embedded mode): its ingress and inbound pool shape the server. */
+  sidecar(): Sidecar | undefined {
+    return this.#sidecarState().sidecar;
+  }
+
+  /** Where to listen when asked for host:port: the Sidecar ingress listener whose defaultEndpoint that is, if any. */
+  ingressAddress(host: string, port: number | string): IngressAddress | undefined {
+    return ingressForEndpoint(this.sidecar(), host, port);
+  }
+
+  /** The Sidecar's inbound connection limits for a port (ingress connectionPool, else inboundConnectionPool). */
+  inboundLimits(port: number): InboundLimits | undefined {
+    const st = this.#sidecarState();
+    if (!st.limits.has(port)) {
+      const p = inboundConnectionPool(st.sidecar, port);
+      st.limits.set(port, p && inboundLimits(p.pool, p.source));
+    }
+    return st.limits.get(port);
+  }
+
+  #sidecarState(): { sidecar: Sidecar | undefined; limits: Map<number, InboundLimits | undefined> } {
+    const mesh = this.#opts.mesh;
+    if (this.#sidecar.version !== mesh.policies.version) {
+      this.#sidecar = { version: mesh.policies.version, sidecar: selectSidecar(mesh.policies.sidecars, mesh.identity), limits: new Map() };
+    }
+    return this.#sidecar;
+  }
+
+  /** Why a caller's certificate identity is refused: its trust domain is not the mesh's (MeshConfig trustDomain, trustDomainAliases). */
+  peerIdentityProblem(spiffeId: string | undefined): string | undefined {
+    return peerTrustDomainProblem(spiffeId, this.#opts.mesh.meshConfig);
+  }
+
   /** The decision for one request: DENY first, then ALLOW if any applies. */
   authorize(request: AuthzRequest): AuthzDecision {
     const given = this.#opts.rbac?.();
@@ -151,7 +190,9 @@ export class ServerPolicy {
     const mesh = this.#opts.mesh;
     if (this.#authz.version !== mesh.policies.version) {
       const id = mesh.identity;
-      this.#authz = { version: mesh.policies.version, policies: applicablePolicies(mesh.policies.authorizationPolicies, { namespace: id.namespace, labels: id.labels }, id.rootNamespace) };
+      // Principals stand for the same identity in every trust domain of the mesh (MeshConfig aliases).
+      const policies = applicablePolicies(mesh.policies.authorizationPolicies, { namespace: id.namespace, labels: id.labels }, id.rootNamespace);
+      this.#authz = { version: mesh.policies.version, policies: migrateTrustDomain(policies, mesh.meshConfig) };
     }
     return authorize(this.#authz.policies, request);
   }

@@ -37,18 +37,25 @@ export interface MeshSnapshot {
    * host none of its virtual hosts names (its `*` host: allow_any or block_all).
    */
   readonly portRoutes?: ReadonlyMap<number, ServiceRoutes> | undefined;
-  /** Sidecar profile: where a host:port no listener takes goes (virtualOutbound's catch-all). Absent: passthrough. */
+  /**
+   * Where a host:port no listener takes goes (Istio's outbound traffic policy): the sidecar
+   * profile's virtualOutbound catch-all, or the embedded compiler's decision. Absent: passthrough.
+   */
   readonly outbound?: OutboundPolicy | undefined;
   /** Resources held but not acted on (TCP listeners and filter chains), one line each. */
   readonly notes?: readonly string[] | undefined;
 }
 
-/** Istio's outbound traffic policy as the sidecar's catch-all listener carries it. */
+/** Istio's outbound traffic policy as a sidecar's catch-all listener (virtualOutbound) carries it. */
 export interface OutboundPolicy {
   /** REGISTRY_ONLY: the catch-all is BlackHoleCluster. */
   readonly blocked: boolean;
   readonly listener: string;
   readonly cluster: string;
+  /** What set the policy (`Sidecar ns/name`, `MeshConfig file:line`), when known. */
+  readonly origin?: string | undefined;
+  /** ALLOW_ANY with an egress proxy: the catch-all route table, every host to `cluster`. */
+  readonly routes?: ServiceRoutes | undefined;
 }
 
 export interface WildcardService {

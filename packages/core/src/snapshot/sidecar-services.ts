@@ -11,10 +11,9 @@ import type { Listener, RouteConfiguration } from '../xds/resources.ts';
 import { translateSidecarListener } from '../xds/translate-sidecar-listener.ts';
 import { translateRouteConfiguration } from '../xds/translate-route-config.ts';
 import type { OutboundPolicy, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
+import { BLACK_HOLE_CLUSTER, egressRoutes, PASSTHROUGH_CLUSTER } from './outbound-policy.ts';
 
-/** What istiod names the catch-all clusters of a sidecar. */
-export const BLACK_HOLE_CLUSTER = 'BlackHoleCluster';
-export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+export { BLACK_HOLE_CLUSTER, PASSTHROUGH_CLUSTER } from './outbound-policy.ts';
 
 export interface SidecarRouting {
   /** Per port with an HTTP listener: its whole route table, for hosts no virtual host names. */
@@ -48,10 +47,10 @@ export function placeSidecarListener(
   routing.notes.push(...s.notes);
   if (s.virtualOutbound && s.catchAllCluster !== undefined) {
     const blocked = s.catchAllCluster === BLACK_HOLE_CLUSTER;
-    if (!blocked && s.catchAllCluster !== PASSTHROUGH_CLUSTER) {
-      routing.notes.push(`Listener ${name}: hosts outside the mesh go to ${s.catchAllCluster} in Envoy (an egress proxy); Meshlet sends them to their own address`);
-    }
-    routing.outbound = { blocked, listener: name, cluster: s.catchAllCluster };
+    // An egress proxy (Sidecar outboundTrafficPolicy.egressProxy): hosts outside the mesh go to
+    // its cluster, as the embedded mode sends them (outbound-policy.ts).
+    const routes = !blocked && s.catchAllCluster !== PASSTHROUGH_CLUSTER ? egressRoutes(name, s.catchAllCluster) : undefined;
+    routing.outbound = { blocked, listener: name, cluster: s.catchAllCluster, ...(routes && { routes }) };
   }
   let virtualHosts: readonly VirtualHostRoutes[] | undefined;
   let routeConfig: string;

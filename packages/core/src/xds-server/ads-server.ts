@@ -28,7 +28,8 @@ export interface XdsServerOptions {
   credentials?: grpc.ServerCredentials;
   /**
    * Istio's outboundTrafficPolicy.mode for sidecar-form clients (default ALLOW_ANY): where their
-   * catch-all listener and route send hosts outside the mesh.
+   * catch-all listener and route send hosts outside the mesh — unless a MeshConfig in the config
+   * folder sets one, or the client's Sidecar does, as istiod takes them.
    */
   outboundTrafficPolicy?: OutboundTrafficPolicy;
   /**

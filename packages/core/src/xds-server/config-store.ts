@@ -159,7 +159,10 @@ export class XdsConfigStore {
       this.#postCompile?.(compiled.resources, identity);
       if (identity.generator === 'sidecar') {
         // An Envoy sidecar's form; it has no A36 inbound listeners (its inbound is virtualInbound).
-        s = encodeSnapshot(String(this.#version), toSidecarForm(compiled.resources, compiled.servicePorts, this.#outbound));
+        // The client's own policy (its Sidecar, the folder's MeshConfig), else the server's option.
+        const o = compiled.outbound;
+        const mode = o.origin === 'default' && this.#outbound ? this.#outbound : o.mode;
+        s = encodeSnapshot(String(this.#version), toSidecarForm(compiled.resources, compiled.servicePorts, mode, mode === 'ALLOW_ANY' ? o.egressCluster : undefined));
         this.#cache.set(key, s);
         return s;
       }

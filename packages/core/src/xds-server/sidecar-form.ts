@@ -18,7 +18,7 @@
 
 import type { Any, Cluster, Listener, RouteConfiguration, VirtualHost, XdsResources } from '../xds/resources.ts';
 import { FILTER_NAME, HTTP_PROTOCOL_OPTIONS, TYPE_URL } from '../xds/resources.ts';
-import type { CompiledServicePort } from '../istio/compile/compile-service-routes.ts';
+import type { CompiledServicePort } from '../istio/compile/routes/compile-service-routes.ts';
 import { HCM_FILTER, TCP_PROXY_FILTER, TCP_PROXY_TYPE_URL } from '../xds/translate-sidecar-listener.ts';
 import { BLACK_HOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '../snapshot/sidecar-services.ts';
 import { UPSTREAM_TLS_CONTEXT } from '../security/cluster-tls.ts';
@@ -29,7 +29,12 @@ export type OutboundTrafficPolicy = 'ALLOW_ANY' | 'REGISTRY_ONLY';
 const VIRTUAL_OUTBOUND_PORT = 15001;
 const UINT32_MAX = 4294967295;
 
-export function toSidecarForm(proxyless: XdsResources, ports: readonly CompiledServicePort[], outbound: OutboundTrafficPolicy): XdsResources {
+/**
+ * `egressCluster`: ALLOW_ANY with a Sidecar egressProxy — the cluster istiod's catch-alls send
+ * hosts outside the mesh to instead of PassthroughCluster.
+ */
+export function toSidecarForm(proxyless: XdsResources, ports: readonly CompiledServicePort[], outbound: OutboundTrafficPolicy, egressCluster?: string): XdsResources {
+  const allowAnyCluster = egressCluster ?? PASSTHROUGH_CLUSTER;
   const out: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: proxyless.endpoints };
   const byPort = new Map<number, { http: CompiledServicePort[]; tcp: CompiledServicePort[] }>();
   for (const p of ports) {
@@ -43,7 +48,7 @@ export function toSidecarForm(proxyless: XdsResources, ports: readonly CompiledS
     const chains: NonNullable<Listener['filterChains']> = [];
     if (http.length > 0) {
       const rc = String(port);
-      out.routeConfigs.set(rc, portRouteTable(rc, http, proxyless, outbound));
+      out.routeConfigs.set(rc, portRouteTable(rc, http, proxyless, outbound, allowAnyCluster));
       chains.push({ filterChainMatch: { transportProtocol: 'raw_buffer', applicationProtocols: ['http/1.1', 'h2c'] }, filters: [{ name: HCM_FILTER, typedConfig: httpConnectionManager(name, rc) }] });
     }
     for (const t of tcp) chains.push({ name: `outbound|${port}||${t.host}`, filters: [tcpProxy(`outbound|${port}||${t.host}`)] });
@@ -54,10 +59,10 @@ export function toSidecarForm(proxyless: XdsResources, ports: readonly CompiledS
       bindToPort: false,
       filterChains: chains,
       // What is not HTTP on the port goes where the mesh's catch-all says.
-      defaultFilterChain: { name: 'PassthroughFilterChain', filterChainMatch: {}, filters: [tcpProxy(outbound === 'REGISTRY_ONLY' ? BLACK_HOLE_CLUSTER : PASSTHROUGH_CLUSTER)] },
+      defaultFilterChain: { name: 'PassthroughFilterChain', filterChainMatch: {}, filters: [tcpProxy(outbound === 'REGISTRY_ONLY' ? BLACK_HOLE_CLUSTER : allowAnyCluster)] },
     });
   }
-  const catchAll = outbound === 'REGISTRY_ONLY' ? BLACK_HOLE_CLUSTER : PASSTHROUGH_CLUSTER;
+  const catchAll = outbound === 'REGISTRY_ONLY' ? BLACK_HOLE_CLUSTER : allowAnyCluster;
   out.listeners.set('virtualOutbound', {
     name: 'virtualOutbound',
     address: { socketAddress: { address: '0.0.0.0', portValue: VIRTUAL_OUTBOUND_PORT } },
@@ -82,7 +87,7 @@ export function toSidecarForm(proxyless: XdsResources, ports: readonly CompiledS
   return out;
 }
 
-function portRouteTable(name: string, http: readonly CompiledServicePort[], proxyless: XdsResources, outbound: OutboundTrafficPolicy): RouteConfiguration {
+function portRouteTable(name: string, http: readonly CompiledServicePort[], proxyless: XdsResources, outbound: OutboundTrafficPolicy, allowAnyCluster: string): RouteConfiguration {
   const hosts: VirtualHost[] = [];
   for (const p of http) {
     // The sidecar's table lists each name once, without ports, and matches the Host without its port.
@@ -91,7 +96,7 @@ function portRouteTable(name: string, http: readonly CompiledServicePort[], prox
   hosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   hosts.push(outbound === 'REGISTRY_ONLY'
     ? { name: 'block_all', domains: ['*'], routes: [{ name: 'block_all', match: { prefix: '/' }, directResponse: { status: 502 } }], includeRequestAttemptCount: true }
-    : { name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: '0s', maxGrpcTimeout: '0s' } }], includeRequestAttemptCount: true });
+    : { name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: allowAnyCluster, timeout: '0s', maxGrpcTimeout: '0s' } }], includeRequestAttemptCount: true });
   return { name, virtualHosts: hosts, validateClusters: false, maxDirectResponseBodySizeBytes: 1048576, ignorePortInHostMatching: true };
 }
 

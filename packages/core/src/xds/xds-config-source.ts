@@ -135,20 +135,29 @@ export class XdsConfigSource {
     mesh.onClose(() => this.close());
   }
 
-  /** Connects and waits (bounded) until the initial listeners are ready. */
-  async start(initialFetchTimeoutMs = this.#initialFetchTimeoutMs): Promise<void> {
+  /**
+   * Connects and waits (bounded) until the initial listeners are ready. With `hold` (MeshConfig
+   * defaultConfig.holdApplicationUntilProxyStarts) it also waits for the stream when no listener
+   * is named, and a timeout is an error instead of a start without config.
+   */
+  async start(initialFetchTimeoutMs = this.#initialFetchTimeoutMs, hold = false): Promise<void> {
     this.#reconcile();
     this.client.start();
     const initial = this.#wildcard ? [] : [...this.#listeners];
-    if (!this.#wildcard && initial.length === 0) return;
+    if (!this.#wildcard && initial.length === 0 && !hold) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), initialFetchTimeoutMs);
       timer.unref();
     });
-    const ready = this.#wildcard ? this.#when(() => this.#settledAndPublished('*')) : Promise.all(initial.map((l) => this.#whenSettled(l)));
+    const ready = this.#wildcard ? this.#when(() => this.#settledAndPublished('*'))
+      : initial.length > 0 ? Promise.all(initial.map((l) => this.#whenSettled(l)))
+      : this.#connected();
     const result = await Promise.race([ready, timeout]);
     clearTimeout(timer);
+    if (result === 'timeout' && hold) {
+      throw new ConfigError(`holdApplicationUntilProxyStarts: no complete config from the xDS server within ${initialFetchTimeoutMs} ms (${this.client.lastError ?? 'no answer'}); check xds_servers[0].server_uri in ${this.client.bootstrap.origin}`);
+    }
     if (result === 'timeout') {
       this.#mesh.logger.error(
         { server: this.client.server.serverUri, lastError: this.client.lastError },
@@ -246,6 +255,17 @@ export class XdsConfigSource {
     this.client.close();
     for (const w of this.#waiters) w.resolve();
     this.#waiters = [];
+  }
+
+  /** Resolves once the ADS stream is up (checked every 20 ms: a stream with nothing subscribed has no response to wait for). */
+  #connected(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.client.connected || this.#closed) resolve();
+        else setTimeout(check, 20).unref();
+      };
+      check();
+    });
   }
 
   #whenSettled(listener: string): Promise<void> {

@@ -45,6 +45,8 @@ export interface WatchStatus {
 export interface ResourceWatchOptions {
   namespace?: string;
   labelSelector?: string;
+  /** e.g. metadata.name=istio: one named object (the istio ConfigMap), not the collection. */
+  fieldSelector?: string;
   backoff?: BackoffOptions;
 }
 
@@ -60,10 +62,12 @@ export class ResourceWatch {
   #lists = 0;
   #expired = 0;
   #lastError: WatchFailure | undefined;
+  readonly #objectName: string | undefined;
 
   constructor(conn: KubeConnection, resource: WatchedResource, events: WatchEvents, opts: ResourceWatchOptions = {}) {
     this.resource = resource;
     this.namespace = opts.namespace;
+    this.#objectName = opts.fieldSelector?.startsWith('metadata.name=') ? opts.fieldSelector.slice('metadata.name='.length) : undefined;
     this.#events = events;
     this.#backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...opts.backoff });
     const path = resourcePath(resource, opts.namespace);
@@ -76,7 +80,7 @@ export class ResourceWatch {
       trimObject(obj);
     };
     const list = async () => {
-      const result = await conn.list(path, { labelSelector: opts.labelSelector });
+      const result = await conn.list(path, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
       for (const item of result.items) trim(item);
       this.#lists++;
       this.#backoff.reset();
@@ -104,7 +108,7 @@ export class ResourceWatch {
         }, done),
     };
     // ListWatch's types want its own Watch class; ours has the one method it calls.
-    this.#informer = new ListWatch<KubeObject>(path, counting as never, list as never, false, opts.labelSelector);
+    this.#informer = new ListWatch<KubeObject>(path, counting as never, list as never, false, opts.labelSelector, opts.fieldSelector);
     this.#informer.on('add', (o) => this.#events.upsert(o));
     this.#informer.on('update', (o) => this.#events.upsert(o));
     this.#informer.on('delete', (o) => this.#events.remove(o));
@@ -119,9 +123,9 @@ export class ResourceWatch {
     return this.#lastError;
   }
 
-  /** `pods` or `pods in namespace default`, for messages. */
+  /** `pods`, `pods in namespace default` or `configmaps istio in namespace istio-system`, for messages. */
   get description(): string {
-    const name = resourceName(this.resource);
+    const name = resourceName(this.resource) + (this.#objectName === undefined ? '' : ` ${this.#objectName}`);
     return this.namespace === undefined || !this.resource.namespaced ? name : `${name} in namespace ${this.namespace}`;
   }
 

@@ -13,9 +13,12 @@
 //   the last compile's time: constant pod churn never takes more than about a third of a core.
 // Watches are scoped as the options say: the namespaces the workload reads (Istio config also
 // from the root namespace, where mesh-wide rules live), pods by label selector.
+// The MeshConfig is istiod's: the `istio` ConfigMap's data.mesh, watched as one named object in
+// the root namespace (istiod's own); createMesh({ meshConfig }) is in force over it.
 
 import type { Mesh } from '../../mesh.ts';
 import { applyObjects } from '../apply-objects.ts';
+import type { MeshConfigObject } from '../../istio/types.ts';
 import { formatProblem, type ConfigProblem } from '../config-error.ts';
 import { ConfigError } from '../../errors.ts';
 import type { BackoffOptions } from '../../xds/backoff.ts';
@@ -48,6 +51,13 @@ export interface KubernetesOptions extends KubeConnectionOptions {
   skipInvalidObjects?: boolean;
   /** Re-list/re-watch back-off after an error (default 0.5 s, ×1.6 each time, up to 30 s, ±20 %). */
   backoff?: BackoffOptions;
+  /**
+   * The ConfigMap holding the MeshConfig (its `mesh` key), in the root namespace: `istio`
+   * (default), `istio-<revision>` for a revision's, or false to read none (istiod's defaults,
+   * or createMesh({ meshConfig })). Reading it needs get/list/watch on that one ConfigMap
+   * (examples/kubernetes/native-rbac.yaml); without the grant the defaults apply, with a warning.
+   */
+  meshConfigMap?: string | false;
 }
 
 export interface KubernetesStatus {
@@ -62,6 +72,7 @@ export interface KubernetesStatus {
 }
 
 const CORE_GROUPS = new Set(['', 'discovery.k8s.io']);
+const CONFIG_MAPS: WatchedResource = { kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps', namespaced: true };
 
 export class KubernetesConfigSource {
   readonly #mesh: Mesh;
@@ -83,11 +94,17 @@ export class KubernetesConfigSource {
   #lastCompileEnd = 0;
   #onInitialFailure: ((err: Error) => void) | undefined;
   #onSynced: (() => void) | undefined;
+  /** createMesh({ meshConfig }), in force over the ConfigMap's. */
+  readonly #preferredMeshConfig: () => MeshConfigObject | undefined;
+  /** The istio ConfigMap's watch, and whether RBAC refused it (the defaults apply then). */
+  #meshConfigWatch: ResourceWatch | undefined;
+  #meshConfigRefused = false;
 
-  private constructor(mesh: Mesh, conn: KubeConnection, opts: KubernetesOptions) {
+  private constructor(mesh: Mesh, conn: KubeConnection, opts: KubernetesOptions, preferredMeshConfig: () => MeshConfigObject | undefined) {
     this.#mesh = mesh;
     this.#conn = conn;
     this.#opts = opts;
+    this.#preferredMeshConfig = preferredMeshConfig;
   }
 
   /**
@@ -95,8 +112,8 @@ export class KubernetesConfigSource {
    * objects and the first snapshot is applied. Rejects (after stopping everything) when the
    * API server cannot be reached in time or RBAC forbids a kind.
    */
-  static async start(mesh: Mesh, opts: KubernetesOptions): Promise<KubernetesConfigSource> {
-    const source = new KubernetesConfigSource(mesh, KubeConnection.open(opts), opts);
+  static async start(mesh: Mesh, opts: KubernetesOptions, preferredMeshConfig: () => MeshConfigObject | undefined = () => undefined): Promise<KubernetesConfigSource> {
+    const source = new KubernetesConfigSource(mesh, KubeConnection.open(opts), opts, preferredMeshConfig);
     mesh.onClose(() => source.close());
     mesh.extendConfigDump(() => ({ kubernetes: source.status() }));
     try {
@@ -129,11 +146,20 @@ export class KubernetesConfigSource {
         }));
       }
     }
+    const meshConfigMap = this.#opts.meshConfigMap ?? 'istio';
+    if (meshConfigMap !== false) {
+      this.#meshConfigWatch = new ResourceWatch(conn, CONFIG_MAPS, this, {
+        namespace: this.#mesh.baseIdentity.rootNamespace,
+        fieldSelector: `metadata.name=${meshConfigMap}`,
+        ...(this.#opts.backoff && { backoff: this.#opts.backoff }),
+      });
+      this.#watches.push(this.#meshConfigWatch);
+    }
 
     const timeoutMs = this.#opts.initialSyncTimeoutMs ?? 30_000;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        const waiting = this.#watches.filter((w) => !w.synced).map((w) => `${w.description}${w.lastError ? ` (${w.lastError.message})` : ''}`);
+        const waiting = this.#watches.filter((w) => !this.#settled(w)).map((w) => `${w.description}${w.lastError ? ` (${w.lastError.message})` : ''}`);
         reject(new ConfigError(`kubernetes: no complete view of ${conn.server} after ${timeoutMs} ms; still waiting for ${waiting.join(', ')}`));
       }, timeoutMs);
       const finish = (err?: Error): void => {
@@ -144,7 +170,7 @@ export class KubernetesConfigSource {
         else resolve();
       };
       this.#onSynced = () => {
-        if (this.#watches.every((w) => w.synced)) finish();
+        if (this.#watches.every((w) => this.#settled(w))) finish();
       };
       this.#onInitialFailure = finish;
       for (const w of this.#watches) w.start();
@@ -156,6 +182,16 @@ export class KubernetesConfigSource {
     }
     this.#ready = true;
     this.#apply();
+  }
+
+  /** Synced, or the MeshConfig's watch that RBAC refused (start-up does not wait for it). */
+  #settled(w: ResourceWatch): boolean {
+    return w.synced || (w === this.#meshConfigWatch && this.#meshConfigRefused);
+  }
+
+  /** createMesh({ meshConfig: path }) read a new version of its file. */
+  meshConfigChanged(): void {
+    this.#changed();
   }
 
   /** undefined = cluster-wide (or a cluster-scoped resource). */
@@ -187,12 +223,22 @@ export class KubernetesConfigSource {
   }
 
   synced(watch: ResourceWatch, recovered: boolean): void {
+    if (watch === this.#meshConfigWatch) this.#meshConfigRefused = false;
     if (recovered && this.#ready) this.#mesh.logger.info(`kubernetes: watching ${watch.description} again`);
     this.#onSynced?.();
   }
 
   failed(watch: ResourceWatch, error: WatchFailure): void {
     const forbidden = error.statusCode === 401 || error.statusCode === 403;
+    if (watch === this.#meshConfigWatch && error.statusCode === 403) {
+      // The MeshConfig is optional, as a missing ConfigMap is: say so once, and go on without it.
+      if (!this.#meshConfigRefused) {
+        this.#meshConfigRefused = true;
+        this.#mesh.logger.warn(`kubernetes: forbidden: cannot read ${watch.description} as ${this.#conn.origin}: ${error.message}; istiod's MeshConfig defaults apply${this.#preferredMeshConfig() ? ' under createMesh({ meshConfig })' : ''}. Grant get, list and watch on that ConfigMap (examples/kubernetes/native-rbac.yaml), or pass kubernetes.meshConfigMap: false`);
+        this.#onSynced?.();
+      }
+      return;
+    }
     const message = forbidden
       ? `kubernetes: ${error.statusCode === 403 ? 'forbidden' : 'unauthorized'}: cannot list/watch ${watch.description} as ${this.#conn.origin}: ${error.message}; grant get, list and watch on ${resourceName(watch.resource)} (examples/kubernetes/rbac.yaml)`
       : `kubernetes: lost ${watch.description} (${error.message}); keeping the last good config, retrying in ${error.retryInMs} ms`;
@@ -233,8 +279,8 @@ export class KubernetesConfigSource {
     const start = performance.now();
     this.#dirty = false;
     // Every watch recovered: messages about it may be said again next time.
-    if (this.#watches.every((w) => w.lastError === undefined)) this.#reported.clear();
-    const problems = applyObjects(this.#mesh, this.#store.objects(), `kubernetes:${this.#conn.server}`, this.#store.problems());
+    if (this.#watches.every((w) => w.lastError === undefined || (w === this.#meshConfigWatch && this.#meshConfigRefused))) this.#reported.clear();
+    const problems = applyObjects(this.#mesh, this.#store.objects(), `kubernetes:${this.#conn.server}`, this.#store.problems(), { meshConfig: this.#preferredMeshConfig() });
     // Logged when new: an unchanged finding is not said again on every compile.
     const previous = new Set(this.#compileProblems);
     this.#compileProblems = problems.map(formatProblem);

@@ -3,17 +3,18 @@
 
 import type { ConfigProblem } from '../../config/config-error.ts';
 import { fieldPath, formatProblem } from '../../config/config-error.ts';
-import { resolveShortName } from '../compile/host-names.ts';
+import { resolveShortName } from '../compile/common/host-names.ts';
 import type { GatewayRoute } from '../gateway-api-types.ts';
-import type { DestinationRule, MeshObject, PeerAuthentication, ServiceEntry, Telemetry, VirtualService, WorkloadEntry } from '../types.ts';
+import type { DestinationRule, MeshObject, PeerAuthentication, ServiceEntry, Sidecar, Telemetry, VirtualService, WorkloadEntry } from '../types.ts';
 import { MESSAGES, type MessageName } from './analysis-messages.ts';
 import { ServiceIndex } from './analysis-services.ts';
 import { buildKubeRegistry } from '../../kube/kube-registry.ts';
+import { meshSettings, selectMeshConfig, type MeshSettings } from '../mesh-config.ts';
 
 export interface AnalysisOptions {
   /** DNS suffix of Kubernetes services (default 'cluster.local'). */
   clusterDomain?: string;
-  /** Istio's config root namespace (default 'istio-system'). */
+  /** Istio's config root namespace when the objects hold no MeshConfig naming one (default 'istio-system'). */
   rootNamespace?: string;
 }
 
@@ -22,6 +23,9 @@ export type Path = readonly (string | number)[];
 export class AnalysisContext {
   readonly clusterDomain: string;
   readonly rootNamespace: string;
+  /** The MeshConfig among the objects (istiod's defaults when none). */
+  readonly mesh: MeshSettings;
+  readonly sidecars: Sidecar[] = [];
   readonly virtualServices: VirtualService[] = [];
   readonly destinationRules: DestinationRule[] = [];
   readonly serviceEntries: ServiceEntry[] = [];
@@ -35,7 +39,8 @@ export class AnalysisContext {
 
   constructor(objects: readonly MeshObject[], options: AnalysisOptions = {}) {
     this.clusterDomain = options.clusterDomain ?? 'cluster.local';
-    this.rootNamespace = options.rootNamespace ?? 'istio-system';
+    this.mesh = meshSettings(selectMeshConfig(objects).inForce?.spec, { rootNamespace: options.rootNamespace });
+    this.rootNamespace = this.mesh.rootNamespace;
     for (const o of objects) {
       switch (o.kind) {
         case 'VirtualService': this.virtualServices.push(o); break;
@@ -45,11 +50,12 @@ export class AnalysisContext {
         case 'PeerAuthentication': this.peerAuthentications.push(o); break;
         case 'HTTPRoute': case 'GRPCRoute': this.gatewayRoutes.push(o); break;
         case 'Telemetry': this.telemetries.push(o); break;
+        case 'Sidecar': this.sidecars.push(o); break;
         default: break;
       }
     }
     // Problems with the Kubernetes objects themselves are the compiler's to report.
-    const kube = buildKubeRegistry(objects, { clusterDomain: this.clusterDomain, trustDomain: this.clusterDomain, rootNamespace: this.rootNamespace }, { warn() {} });
+    const kube = buildKubeRegistry(objects, { clusterDomain: this.clusterDomain, trustDomain: this.mesh.trustDomain, rootNamespace: this.rootNamespace }, { warn() {} });
     this.services = new ServiceIndex(this.serviceEntries, this.workloadEntries, kube, this.clusterDomain);
   }
 

@@ -1,7 +1,7 @@
 // The destinations a VirtualService or a Gateway API route sends to, each with its field path,
 // so the analyzers that check references walk them one way.
 
-import { backendHost } from '../compile/compile-gateway-api.ts';
+import { backendHost } from '../compile/routes/compile-gateway-api.ts';
 import type { GatewayRoute, GwBackendObjectReference } from '../gateway-api-types.ts';
 import type { Destination, VirtualService } from '../types.ts';
 import type { Path } from './analysis-context.ts';

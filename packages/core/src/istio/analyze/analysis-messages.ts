@@ -19,6 +19,7 @@ export const MESSAGES = {
   DestinationRuleSubsetNotSelectPods: { code: 'IST0173', level: 'error', description: 'A subset defined in a DestinationRule selects no endpoint.' },
   UnknownDestinationRuleHost: { code: 'IST0174', level: 'warning', description: 'The host of a DestinationRule matches no service in the mesh.' },
   MultipleTelemetriesWithoutWorkloadSelectors: { code: 'IST0160', level: 'error', description: 'More than one Telemetry resource in a namespace has no workload selector.' },
+  MultipleSidecarsWithoutWorkloadSelectors: { code: 'IST0111', level: 'error', description: 'More than one sidecar resource in a namespace has no workload selector.' },
   ConflictingServiceEntryProtocol: { code: 'IST0177', level: 'warning', description: 'Several ServiceEntries define the same host and port with different protocols.' },
   VirtualServiceHostNotFound: { code: 'MSH0001', level: 'warning', description: 'A VirtualService host is declared by no service, so its rules route nothing.' },
   ConflictingDestinationRules: { code: 'MSH0002', level: 'warning', description: 'Several DestinationRules for one host merge, and a later one loses a subset or its trafficPolicy.' },

@@ -6,9 +6,9 @@
 // analyzers look from the namespace of the object that refers to a host (as istioctl analyze
 // does), for every namespace at once.
 
-import { visibleTo } from '../compile/compile-context.ts';
-import { serviceEntryEndpoints } from '../compile/compile-services.ts';
-import { hostCovers, isWildcardHost, resolveShortName } from '../compile/host-names.ts';
+import { visibleTo } from '../compile/common/compile-context.ts';
+import { serviceEntryEndpoints } from '../compile/clusters/compile-services.ts';
+import { hostCovers, isWildcardHost, resolveShortName } from '../compile/common/host-names.ts';
 import type { MeshEndpoint } from '../service-model.ts';
 import type { MeshObject, ServiceEntry, ServicePort, WorkloadEntry } from '../types.ts';
 import type { KubeRegistry } from '../../kube/kube-registry.ts';

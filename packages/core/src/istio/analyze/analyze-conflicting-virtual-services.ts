@@ -3,7 +3,7 @@
 // that host (the one in its own namespace, else the oldest) and ignores the other's rules, so the
 // file that looks right may not be the one in force.
 
-import { hostsOverlap } from '../compile/host-names.ts';
+import { hostsOverlap } from '../compile/common/host-names.ts';
 import type { VirtualService } from '../types.ts';
 import type { Analyzer } from './analysis-context.ts';
 

@@ -2,7 +2,7 @@
 // a delegate (it has hosts), or is not exported to the delegating one's namespace: the rule is
 // skipped, so requests it would have matched fall through to the next rules.
 
-import { delegateVisible } from '../compile/compile-virtual-services.ts';
+import { delegateVisible } from '../compile/routes/compile-virtual-services.ts';
 import type { VirtualService } from '../types.ts';
 import type { Analyzer } from './analysis-context.ts';
 

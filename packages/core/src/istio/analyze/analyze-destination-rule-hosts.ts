@@ -1,7 +1,7 @@
 // IST0174: a DestinationRule whose host matches no service, so its policies and subsets apply to
 // nothing — istioctl's check in destinationrule.SubsetSelectPodAnalyzer.
 
-import { hostCovers, isWildcardHost } from '../compile/host-names.ts';
+import { hostCovers, isWildcardHost } from '../compile/common/host-names.ts';
 import type { Analyzer } from './analysis-context.ts';
 import { explainLookup } from './analysis-services.ts';
 

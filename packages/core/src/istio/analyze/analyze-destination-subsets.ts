@@ -3,7 +3,7 @@
 // destination counts too (it applies to that host). Which rule a client actually gets also
 // depends on its namespace; the compiler reports that case per client.
 
-import { hostCovers, isWildcardHost } from '../compile/host-names.ts';
+import { hostCovers, isWildcardHost } from '../compile/common/host-names.ts';
 import type { Analyzer } from './analysis-context.ts';
 import { virtualServiceDestinations } from './analysis-destinations.ts';
 

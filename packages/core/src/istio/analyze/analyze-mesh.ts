@@ -16,6 +16,7 @@ import { gatewayRoutes } from './analyze-gateway-routes.ts';
 import { serviceEntryProtocols } from './analyze-service-entry-protocols.ts';
 import { subsetEndpoints } from './analyze-subset-endpoints.ts';
 import { telemetrySelectors } from './analyze-telemetry-selectors.ts';
+import { sidecarSelectors } from './analyze-sidecar-selectors.ts';
 import { tlsPeerAuthentication } from './analyze-tls-peer-authentication.ts';
 import { unreachableRules } from './analyze-unreachable-rules.ts';
 import { virtualServiceHosts } from './analyze-virtual-service-hosts.ts';
@@ -36,6 +37,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   gatewayRoutes,
   serviceEntryProtocols,
   telemetrySelectors,
+  sidecarSelectors,
 ];
 
 /** Every finding of every analyzer over `objects` (loaded and valid), in analyzer order. */

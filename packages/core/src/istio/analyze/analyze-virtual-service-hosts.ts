@@ -4,7 +4,7 @@
 // analyzer for this: on a gateway such a host is legal.) A host hidden from some namespaces by
 // exportTo is reported per client by the compiler.
 
-import { hostsOverlap, isWildcardHost } from '../compile/host-names.ts';
+import { hostsOverlap, isWildcardHost } from '../compile/common/host-names.ts';
 import type { Analyzer } from './analysis-context.ts';
 import { explainLookup } from './analysis-services.ts';
 

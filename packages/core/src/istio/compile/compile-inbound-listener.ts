@@ -15,13 +15,15 @@
 // istiod answers only for ports where a Service selects the workload; `meshlet xds` answers for
 // any port (docs/istiod-differences.md).
 
+import { meshSettings, selectMeshConfig } from '../mesh-config.ts';
+import { migrateTrustDomain } from '../../security/trust-domain.ts';
 import { applicablePolicies } from '../../security/authorization-policy.ts';
 import { mtlsModeForPort, peerAuthenticationFor } from '../../security/peer-authentication.ts';
 import { compileRbacFilters } from '../../security/rbac-compile.ts';
 import { DOWNSTREAM_TLS_CONTEXT, TLS_TRANSPORT_SOCKET } from '../../security/cluster-tls.ts';
 import { TYPE_URL, type Listener } from '../../xds/resources.ts';
-import { istioCommonTlsContext } from './compile-cluster-tls.ts';
-import type { ClientIdentity } from './compile-context.ts';
+import { istioCommonTlsContext } from './clusters/compile-cluster-tls.ts';
+import type { ClientIdentity } from './common/compile-context.ts';
 import type { AuthorizationPolicy, MeshObject, PeerAuthentication, RequestAuthentication } from '../types.ts';
 import { applicableRequestAuthentications, compileJwtAuthn } from '../../security/jwt/jwt-config.ts';
 import { jwtAuthnFilterConfig } from '../../security/jwt/jwt-filter.ts';
@@ -45,11 +47,14 @@ export function compileInboundListener(name: string, objects: readonly MeshObjec
   const address = serverListenerAddress(name);
   if (!address) return undefined;
   const workload = { namespace: client.namespace, labels: client.labels };
-  const peer = peerAuthenticationFor(objects.filter((o): o is PeerAuthentication => o.kind === 'PeerAuthentication'), workload, client.rootNamespace);
+  // The MeshConfig among the objects names the root namespace and the trust domains principals expand to.
+  const mesh = meshSettings(selectMeshConfig(objects).inForce?.spec, { rootNamespace: client.rootNamespace });
+  const rootNamespace = mesh.rootNamespace;
+  const peer = peerAuthenticationFor(objects.filter((o): o is PeerAuthentication => o.kind === 'PeerAuthentication'), workload, rootNamespace);
   let mode = mtlsModeForPort(peer, address.port);
   if (mode === 'PERMISSIVE') mode = client.labels['security.istio.io/tlsMode'] === 'istio' ? 'STRICT' : 'DISABLE';
-  const authz = applicablePolicies(objects.filter((o): o is AuthorizationPolicy => o.kind === 'AuthorizationPolicy'), workload, client.rootNamespace);
-  const jwt = compileJwtAuthn(applicableRequestAuthentications(objects.filter((o): o is RequestAuthentication => o.kind === 'RequestAuthentication'), workload, client.rootNamespace));
+  const authz = migrateTrustDomain(applicablePolicies(objects.filter((o): o is AuthorizationPolicy => o.kind === 'AuthorizationPolicy'), workload, rootNamespace), mesh);
+  const jwt = compileJwtAuthn(applicableRequestAuthentications(objects.filter((o): o is RequestAuthentication => o.kind === 'RequestAuthentication'), workload, rootNamespace));
   const jwtFilter = jwt ? [{ name: 'envoy.filters.http.jwt_authn', typedConfig: jwtAuthnFilterConfig(jwt), isOptional: true }] : [];
   const rbac = compileRbacFilters(authz).map((typedConfig) => ({
     name: typedConfig.rules.action === 'DENY' ? 'envoy.filters.http.rbac.DENY' : 'envoy.filters.http.rbac',

@@ -9,13 +9,15 @@ import { join, resolve } from 'node:path';
 import type { ConfigProblem } from '../../config/config-error.ts';
 import { formatBytes, LOAD_LIMITS, type LoadLimits } from './load-limits.ts';
 import { dropDuplicates, parseConfigTextInto, reportSkippedKinds, type LoadResult, type SkippedKinds } from './load-yaml.ts';
+import { isMeshConfigFileName } from './load-mesh-config.ts';
 
 export type { LoadResult } from './load-yaml.ts';
 
 const CONFIG_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 export function isConfigFileName(name: string): boolean {
-  return !name.startsWith('.') && CONFIG_EXTENSIONS.some((ext) => name.endsWith(ext));
+  // `mesh` without an extension: the key of the istio ConfigMap as a volume mount shows it.
+  return !name.startsWith('.') && (CONFIG_EXTENSIONS.some((ext) => name.endsWith(ext)) || name === 'mesh');
 }
 
 function fileProblem(file: string, message: string, severity: ConfigProblem['severity'] = 'error'): ConfigProblem {
@@ -107,9 +109,10 @@ export interface FilesLoadResult extends LoadResult {
 
 /**
  * Loads and validates every config file `paths` stand for, within `limits` (see
- * ./load-limits.ts). Never throws for bad input.
+ * ./load-limits.ts). Never throws for bad input. `meshConfigFiles` (absolute paths) are read as
+ * MeshConfig whatever their names (createMesh({ meshConfig })).
  */
-export async function loadConfigFiles(paths: readonly string[], limits: LoadLimits = LOAD_LIMITS): Promise<FilesLoadResult> {
+export async function loadConfigFiles(paths: readonly string[], limits: LoadLimits = LOAD_LIMITS, meshConfigFiles: ReadonlySet<string> = new Set()): Promise<FilesLoadResult> {
   const { files, problems, unavailable } = await listConfigFiles(paths);
   const result: FilesLoadResult = { objects: [], problems, unavailable };
   const skipped: SkippedKinds = new Map();
@@ -121,7 +124,7 @@ export async function loadConfigFiles(paths: readonly string[], limits: LoadLimi
     const text = await readBounded(file, limits, result.problems);
     if (text === undefined) continue;
     const one: LoadResult = { objects: [], problems: [] };
-    parseConfigTextInto(text, file, one, skipped, limits);
+    parseConfigTextInto(text, file, one, skipped, limits, { meshConfigFile: isMeshConfigFileName(file) || meshConfigFiles.has(resolve(file)) });
     if (result.objects.length + one.objects.length > limits.totalObjects) {
       result.problems.push(fileProblem(file, `not read: its ${one.objects.length} objects would take the config over ${limits.totalObjects} objects (the limit)`));
       continue;

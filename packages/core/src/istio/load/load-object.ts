@@ -14,6 +14,8 @@ import { checkShape } from '../validate/validate-schema.ts';
 import { objectMetaSchema } from '../validate/validate-schema-object-meta.ts';
 import { unknownFieldMessage } from '../validate/validate-field-name.ts';
 import type { LoadResult } from './load-yaml.ts';
+import { configMapMeshConfig, isIstioConfigMap } from './load-mesh-config.ts';
+import { MESH_CONFIG_FIELDS } from '../validate/validate-mesh-config.ts';
 
 /** Objects of kinds Meshlet deliberately skips, collected so each kind is reported once. */
 export type SkippedKinds = Map<string, { problem: ConfigProblem; apiVersion: string; reason: string; names: string[] }>;
@@ -45,7 +47,7 @@ function stringMap(v: unknown): Record<string, string> | undefined {
  * strictly (an unknown field is an error, as kubectl's). Valid objects go to `out.objects`;
  * every problem, located through `source`, to `out.problems`.
  */
-export function readObject(data: Record<string, unknown>, source: SourceRef, out: LoadResult, skipped?: SkippedKinds): void {
+export function readObject(data: Record<string, unknown>, source: SourceRef, out: LoadResult, skipped?: SkippedKinds, opts: { meshTextIsBlock?: boolean } = {}): void {
   const meta = isPlainObject(data.metadata) ? data.metadata : undefined;
   const name = typeof meta?.name === 'string' ? meta.name : '';
   const namespace = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
@@ -57,11 +59,23 @@ export function readObject(data: Record<string, unknown>, source: SourceRef, out
   };
 
   if (typeof data.apiVersion !== 'string' || data.apiVersion === '') {
-    problem('error', ['apiVersion'], 'apiVersion is required (e.g. networking.istio.io/v1)');
+    const meshConfigLike = data.kind === undefined && Object.keys(data).some((k) => MESH_CONFIG_FIELDS.has(k));
+    problem('error', ['apiVersion'], meshConfigLike
+      ? 'apiVersion is required; if this document is a MeshConfig, put it in a file named mesh.yaml (or meshconfig.yaml), or pass it as createMesh({ meshConfig })'
+      : 'apiVersion is required (e.g. networking.istio.io/v1)');
     return;
   }
   if (kindText === '') {
     problem('error', ['kind'], 'kind is required (e.g. VirtualService)');
+    return;
+  }
+  // istiod's own ConfigMap (istio, istio-<revision>): its data.mesh is the MeshConfig
+  // (./load-mesh-config.ts). Other ConfigMaps are not Meshlet's and are skipped below.
+  if (isIstioConfigMap(data.apiVersion, kindText, name) && meta) {
+    const obj = configMapMeshConfig(data, { name, namespace }, { source, meshTextIsBlock: opts.meshTextIsBlock ?? false }, (severity, line, message) => {
+      out.problems.push({ severity, ...locate(source, []), line, kind: 'MeshConfig', namespace, name, field: '', message });
+    });
+    if (obj) addValidated(obj, out);
     return;
   }
   const verdict = classifyKind(data.apiVersion, kindText);
@@ -117,9 +131,14 @@ export function readObject(data: Record<string, unknown>, source: SourceRef, out
     if (!ISTIO_TOP_LEVEL.includes(key)) problem('error', [key], unknownFieldMessage(key, ISTIO_TOP_LEVEL));
   }
   const obj = { apiVersion: data.apiVersion, kind: verdict.kind, metadata, spec: data.spec ?? undefined, source } as IstioConfigObject;
+  addValidated(obj, out, errors);
+}
+
+/** Validates an Istio object; it joins `out.objects` when neither it nor its envelope had errors. */
+export function addValidated(obj: IstioConfigObject, out: LoadResult, earlierErrors = 0): void {
   const problems = validateMeshObject(obj);
   for (const p of problems) out.problems.push(p);
-  if (errors === 0 && !problems.some((p) => p.severity === 'error')) out.objects.push(obj);
+  if (earlierErrors === 0 && !problems.some((p) => p.severity === 'error')) out.objects.push(obj);
 }
 
 function noteSkipped(skipped: SkippedKinds, kind: string, apiVersion: string, reason: string, source: SourceRef, meta: Record<string, unknown> | undefined): void {

@@ -10,7 +10,7 @@
 // composed (composing recurses), so hostile input ends in an error naming file and line, never
 // in a stack overflow.
 
-import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type CST, type Document, type Node } from 'yaml';
+import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, Scalar, type CST, type Document, type Node } from 'yaml';
 import { fieldPath, type ConfigProblem } from '../../config/config-error.ts';
 import { formatBytes, LOAD_LIMITS, type LoadLimits } from './load-limits.ts';
 import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
@@ -19,7 +19,8 @@ import type { MeshObject, SourceRef } from '../types.ts';
 import { checkShape } from '../validate/validate-schema.ts';
 import { listMetaSchema } from '../validate/validate-schema-object-meta.ts';
 import { unknownFieldMessage } from '../validate/validate-field-name.ts';
-import { describe, isPlainObject, readObject, type SkippedKinds } from './load-object.ts';
+import { bareMeshConfig } from './load-mesh-config.ts';
+import { addValidated, describe, isPlainObject, readObject, type SkippedKinds } from './load-object.ts';
 
 export type { SkippedKinds } from './load-object.ts';
 
@@ -39,27 +40,34 @@ interface DocContext {
   limits: LoadLimits;
   out: LoadResult;
   skipped: SkippedKinds;
+  /** Documents without apiVersion and kind are MeshConfig (load-mesh-config.ts). */
+  meshConfigFile: boolean;
+}
+
+export interface ParseOptions {
+  /** The file holds a bare MeshConfig document (named mesh.yaml, or given as createMesh({ meshConfig })). */
+  meshConfigFile?: boolean;
 }
 
 /**
  * Parses one file's text. `file` is only used to name locations in problems. Never throws for
  * bad input; YAML is read as YAML 1.2 with `<<` merge keys enabled, as kubectl accepts them.
  */
-export function parseConfigText(text: string, file: string, limits: LoadLimits = LOAD_LIMITS): LoadResult {
+export function parseConfigText(text: string, file: string, limits: LoadLimits = LOAD_LIMITS, opts: ParseOptions = {}): LoadResult {
   const out: LoadResult = { objects: [], problems: [] };
   const skipped: SkippedKinds = new Map();
-  parseConfigTextInto(text, file, out, skipped, limits);
+  parseConfigTextInto(text, file, out, skipped, limits, opts);
   reportSkippedKinds(out, skipped);
   dropDuplicates(out);
   return out;
 }
 
 /** parseConfigText for one of several files: skipped kinds are reported by the caller, once. */
-export function parseConfigTextInto(text: string, file: string, out: LoadResult, skipped: SkippedKinds, limits: LoadLimits = LOAD_LIMITS): void {
+export function parseConfigTextInto(text: string, file: string, out: LoadResult, skipped: SkippedKinds, limits: LoadLimits = LOAD_LIMITS, opts: ParseOptions = {}): void {
   const lineCounter = new LineCounter();
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
   const composer = new Composer({ merge: true, uniqueKeys: true });
-  const read = (doc: Document.Parsed): void => readDocument(doc, { file, text, doc, lineCounter, limits, out, skipped });
+  const read = (doc: Document.Parsed): void => readDocument(doc, { file, text, doc, lineCounter, limits, out, skipped, meshConfigFile: opts.meshConfigFile ?? false });
   let documents = 0;
   let stopped: ConfigProblem | undefined;
   for (const token of cstTokens(text, lineCounter, limits)) {
@@ -203,6 +211,11 @@ function readValue(data: unknown, node: Node, ctx: DocContext): void {
     return;
   }
   const kind = data.kind;
+  if (ctx.meshConfigFile && data.apiVersion === undefined && kind === undefined) {
+    const obj = bareMeshConfig(data, source, (severity, line, message) => ctx.out.problems.push(bareProblem(severity, ctx.file, line, message)));
+    if (obj) addValidated(obj, ctx.out);
+    return;
+  }
   // `kubectl get -o yaml` wraps several objects in a List (or <Kind>List) with `items`.
   if (typeof kind === 'string' && (kind === 'List' || (kind.endsWith('List') && 'items' in data))) {
     readList(data, node, source, ctx);
@@ -214,7 +227,11 @@ function readValue(data: unknown, node: Node, ctx: DocContext): void {
     ctx.out.problems.push(bareProblem('error', ctx.file, source.line, `${what} is ${formatBytes(bytes)} of YAML, over the limit of ${formatBytes(ctx.limits.objectBytes)} per object (the Kubernetes API server refuses it too); it is not read`));
     return;
   }
-  readObject(data, source, ctx.out, ctx.skipped);
+  // An istio ConfigMap's data.mesh is MeshConfig YAML whose lines are counted from the file's:
+  // from the line after a block scalar's header, else from the key's own line.
+  const mesh = isMap(node) ? node.getIn(['data', 'mesh'], true) : undefined;
+  const meshBlock = isScalar(mesh) && (mesh.type === Scalar.BLOCK_LITERAL || mesh.type === Scalar.BLOCK_FOLDED);
+  readObject(data, source, ctx.out, ctx.skipped, { meshTextIsBlock: meshBlock });
 }
 
 /** UTF-8 bytes of a node's text; only counted exactly when the character count says it may matter. */
@@ -256,6 +273,11 @@ export function dropDuplicates(result: LoadResult): void {
   const first = new Map<string, MeshObject>();
   const kept: MeshObject[] = [];
   for (const obj of result.objects) {
+    // MeshConfig documents are many names for one setting: istio/mesh-config.ts picks the one in force.
+    if (obj.kind === 'MeshConfig') {
+      kept.push(obj);
+      continue;
+    }
     const key = `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
     const earlier = first.get(key);
     if (earlier) {

@@ -348,9 +348,11 @@ function checkDirectResponse(http: HttpRouteInput, path: FieldPath, report: Repo
 }
 
 function checkRetries(http: HttpRouteInput, path: FieldPath, report: Report): void {
-  const r = http.retries;
-  if (!r) return;
-  const rp = [...path, 'retries'];
+  if (http.retries) checkHttpRetry(http.retries, [...path, 'retries'], report);
+}
+
+/** istiod's ValidateHTTPRetry: a VirtualService's `retries`, and MeshConfig.defaultHttpRetryPolicy. */
+export function checkHttpRetry(r: NonNullable<HttpRouteInput['retries']>, rp: FieldPath, report: Report): void {
   const attempts = r.attempts ?? 0;
   if (attempts < 0) report.error([...rp, 'attempts'], 'attempts cannot be negative');
   if (attempts === 0 && (r.perTryTimeout !== undefined || (r.retryOn ?? '') !== '' || r.retryRemoteLocalities !== undefined)) {

@@ -20,6 +20,9 @@ import { virtualServiceSchema } from './validate-schema-virtual-service.ts';
 import { validateServiceEntry } from './validate-service-entry.ts';
 import { validateVirtualService } from './validate-virtual-service.ts';
 import { validateWorkloadEntry } from './validate-workload-entry.ts';
+import { sidecarSchema, validateSidecar } from './validate-sidecar.ts';
+import { validateMeshConfig } from './validate-mesh-config.ts';
+import { any } from './validate-schema.ts';
 
 interface KindRules {
   schema: Schema;
@@ -40,6 +43,9 @@ const RULES: Readonly<Record<IstioConfigObject['kind'], KindRules>> = {
   Telemetry: { schema: telemetrySchema, specRequired: false, validate: validateTelemetry },
   HTTPRoute: { schema: httpRouteSchema, specRequired: true, validate: validateHttpRoute },
   GRPCRoute: { schema: grpcRouteSchema, specRequired: true, validate: validateGrpcRoute },
+  Sidecar: { schema: sidecarSchema, specRequired: false, validate: validateSidecar },
+  // Read leniently, as istiod reads it: the validator checks what Meshlet applies and names the rest.
+  MeshConfig: { schema: any(), specRequired: false, validate: validateMeshConfig },
 };
 
 /** The structural schema of a kind's spec (tests walk it to prove every level is strict). */

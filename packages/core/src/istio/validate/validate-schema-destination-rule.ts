@@ -5,6 +5,15 @@ import { arr, bool, dur, int32, map, num, obj, str, strMap, uint32, type Schema 
 
 const failover = (): Schema => arr(obj({ from: str(), to: str() }));
 
+/** Also MeshConfig.localityLbSetting. */
+export const localityLbSetting = (): Schema =>
+  obj({
+    distribute: arr(obj({ from: str(), to: map(uint32()) })),
+    failover: failover(),
+    failoverPriority: arr(str()),
+    enabled: bool(),
+  });
+
 const loadBalancer = (): Schema =>
   obj(
     {
@@ -31,12 +40,7 @@ const loadBalancer = (): Schema =>
         errorUtilizationPenaltyPercent: uint32(),
         metricNamesForComputingUtilization: arr(str()),
       }),
-      localityLbSetting: obj({
-        distribute: arr(obj({ from: str(), to: map(uint32()) })),
-        failover: failover(),
-        failoverPriority: arr(str()),
-        enabled: bool(),
-      }),
+      localityLbSetting: localityLbSetting(),
       zoneAwareLbSetting: obj({
         failover: failover(),
         failoverPriority: arr(str()),
@@ -52,7 +56,8 @@ const loadBalancer = (): Schema =>
     { oneOf: [['simple', 'consistentHash', 'backendUtilization']] },
   );
 
-const connectionPool = (): Schema =>
+/** Also the Sidecar's inboundConnectionPool and ingress connectionPool. */
+export const connectionPool = (): Schema =>
   obj({
     tcp: obj({
       maxConnections: int32(),

@@ -10,6 +10,17 @@ const portSelector = (): Schema => obj({ number: uint32() });
 export const destinationSchema = (): ObjectSchema =>
   obj({ host: str(), subset: str(), port: portSelector() }, { required: ['host'] });
 
+/** Also MeshConfig.defaultHttpRetryPolicy. */
+export const httpRetry = (): Schema =>
+  obj({
+    attempts: int32(),
+    perTryTimeout: dur('istio'),
+    retryOn: str(),
+    retryRemoteLocalities: bool(),
+    retryIgnorePreviousHosts: bool(),
+    backoff: dur('istio'),
+  });
+
 const headerOperations = (): Schema => obj({ set: strMap(), add: strMap(), remove: arr(str()) });
 const headers = (): Schema => obj({ request: headerOperations(), response: headerOperations() });
 
@@ -53,14 +64,7 @@ const httpRoute = obj({
   delegate: obj({ name: str(), namespace: str() }),
   rewrite: obj({ uri: str(), authority: str(), uriRegexRewrite: obj({ match: str(), rewrite: str() }) }),
   timeout: dur('istio'),
-  retries: obj({
-    attempts: int32(),
-    perTryTimeout: dur('istio'),
-    retryOn: str(),
-    retryRemoteLocalities: bool(),
-    retryIgnorePreviousHosts: bool(),
-    backoff: dur('istio'),
-  }),
+  retries: httpRetry(),
   fault: obj({
     delay: obj(
       { fixedDelay: dur('istio'), exponentialDelay: dur('istio'), percentage: percent(), percent: int32() },

@@ -87,7 +87,8 @@ function checkOutlierDetection(od: OutlierDetection | undefined, path: FieldPath
   checkPercent(od.minHealthPercent, [...path, 'minHealthPercent'], r);
 }
 
-function checkConnectionPool(cp: ConnectionPoolInput | undefined, path: FieldPath, r: Report): void {
+/** istiod's validateConnectionPool (also for a Sidecar's inbound connection pools). */
+export function checkConnectionPool(cp: ConnectionPoolInput | undefined, path: FieldPath, r: Report): void {
   if (!cp) return;
   if (!cp.http && !cp.tcp) {
     r.error(path, 'connectionPool is empty; set tcp or http settings or remove it');
@@ -175,7 +176,8 @@ function checkFailover(failover: { from?: string; to?: string }[], path: FieldPa
   });
 }
 
-function checkLocalityLb(lb: LoadBalancerSettings['localityLbSetting'], outlier: OutlierDetection | undefined, path: FieldPath, r: Report): void {
+/** istiod's ValidateLocalityLbSetting (also for MeshConfig.localityLbSetting, with no outlier detection to warn about). */
+export function checkLocalityLb(lb: LoadBalancerSettings['localityLbSetting'], outlier: OutlierDetection | undefined | false, path: FieldPath, r: Report): void {
   if (!lb) return;
   const distribute = lb.distribute ?? [];
   const failover = lb.failover ?? [];
@@ -211,7 +213,7 @@ function checkLocalityLb(lb: LoadBalancerSettings['localityLbSetting'], outlier:
   }
   const srcErr = checkLocalities(distribute.map((d) => d.from ?? ''));
   if (srcErr) r.error([...path, 'distribute'], srcErr);
-  if ((failover.length || priority.length) && !outlier) {
+  if ((failover.length || priority.length) && outlier === undefined) {
     r.warn(path, 'failover only happens with outlierDetection set; add an outlierDetection policy');
   }
   checkFailover(failover, [...path, 'failover'], r);
