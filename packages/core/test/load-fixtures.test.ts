@@ -80,13 +80,9 @@ describe('Istio CRD sets load', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['VirtualService/edge-catch-all']);
   });
 
-  it('skips the Sidecar and the Deployment, keeping the Service and ServiceEntries beside them', async () => {
+  it('skips the Deployment, keeping the Sidecar, the Service and the ServiceEntries beside it', async () => {
     const { objects, problems } = await loadConfigFiles([fixturePath('config-sidecar-and-workloads.yaml')]);
-    expect(problems.map((p) => p.severity)).toEqual(['warning', 'warning']);
-    expect(problems.map((p) => p.message)).toEqual([
-      expect.stringContaining('kind Sidecar (networking.istio.io/v1) is not handled by Meshlet; skipped'),
-      expect.stringContaining('kind Deployment (apps/v1)'),
-    ]);
-    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Service/picker', 'ServiceEntry/picker-tcp', 'ServiceEntry/picker-http', 'ServiceEntry/packer-dns']);
+    expect(problems.map((p) => [p.severity, p.message])).toEqual([['warning', expect.stringContaining('kind Deployment (apps/v1)')]]);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Sidecar/default', 'Service/picker', 'ServiceEntry/picker-tcp', 'ServiceEntry/picker-http', 'ServiceEntry/packer-dns']);
   });
 });
