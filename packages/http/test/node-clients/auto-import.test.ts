@@ -169,5 +169,28 @@ describe('node --import @meshlet/http/auto with a config that does not load', ()
     const c = await runApp('app-get.mjs', ['http://web/'], { MESHLET_CONFIG: world.config, MESHLET_MODE: 'shadow' });
     expect(c.code).not.toBe(0);
     expect(c.stderr).toContain('MESHLET_MODE="shadow": must be "enforce" or "observe"');
+
+    // A typo in the YAML: the process never starts on a config that differs from the files,
+    // and the message names the file, the line and the field.
+    const typo = join(root, 'typo');
+    mkdirSync(typo);
+    writeFileSync(join(typo, 'vs.yaml'), [
+      'apiVersion: networking.istio.io/v1',
+      'kind: VirtualService',
+      'metadata: { name: web, namespace: default }',
+      'spec:',
+      '  hosts: [web]',
+      '  http:',
+      '  - route:',
+      '    - destination: { host: web, subset: a }',
+      '      weight: 80',
+      '    - destination: { host: web, subset: b }',
+      '      weigth: 20',
+      '',
+    ].join('\n'));
+    const d = await runApp('app-get.mjs', ['http://web/'], { MESHLET_CONFIG: typo });
+    expect(d.code).not.toBe(0);
+    expect(d.stdout).toBe('');
+    expect(d.stderr).toContain(`${join(typo, 'vs.yaml')}:11: VirtualService default/web: spec.http[0].route[1].weigth: unknown field "weigth"; did you mean "weight"?`);
   }, 120_000);
 });
