@@ -8,8 +8,9 @@
 // breaker with a promise the request settles when it ends. opossum's own timeout stays off (the
 // mesh's real timeouts cancel requests), snapshots are off, and every breaker's buckets rotate
 // on one shared timer, so a thousand clusters cost one interval, not two thousand. opossum is
-// required when the first breaker group is made (it is CommonJS, so synchronously): a mesh
-// without `breaker` never loads it.
+// required when the first breaker is made (it is CommonJS, so synchronously): a mesh without
+// `breaker` never loads it. Its types stay out of the published declarations, which must compile
+// for an application without @types/opossum.
 
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
@@ -33,8 +34,10 @@ export interface BreakerTicket {
 
 const BUCKETS = 10;
 
+let opossum: typeof CircuitBreaker | undefined;
+const loadOpossum = (): typeof CircuitBreaker => (opossum ??= createRequire(import.meta.url)('opossum') as typeof CircuitBreaker);
+
 export class BreakerGroup {
-  readonly #opossum = createRequire(import.meta.url)('opossum') as typeof CircuitBreaker;
   readonly #rotate = new EventEmitter();
   readonly #timer: NodeJS.Timeout;
   readonly options: Required<BreakerOptions>;
@@ -52,7 +55,7 @@ export class BreakerGroup {
   }
 
   create(name: string): ErrorRateBreaker {
-    return new ErrorRateBreaker(this.#opossum, name, this.options, this.#rotate);
+    return new ErrorRateBreaker(name, this.options, this.#rotate);
   }
 
   close(): void {
@@ -63,8 +66,8 @@ export class BreakerGroup {
 export class ErrorRateBreaker {
   readonly #breaker: CircuitBreaker<[Promise<void>], void>;
 
-  constructor(opossum: typeof CircuitBreaker, name: string, o: Required<BreakerOptions>, rotate: EventEmitter) {
-    this.#breaker = new opossum((outcome: Promise<void>) => outcome, {
+  constructor(name: string, o: Required<BreakerOptions>, rotate: EventEmitter) {
+    this.#breaker = new (loadOpossum())((outcome: Promise<void>) => outcome, {
       name,
       timeout: false,
       errorThresholdPercentage: o.errorThresholdPercentage,
