@@ -21,7 +21,7 @@
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import {
   backoffMs, decisionAttributes, effectiveStatus, isRetriable, NoHealthyUpstreamError, PreviousPriorities, RequestGrant, RouteTimeoutError, UpstreamError, rewritePath, routeLabel,
-  type ClusterRuntime, type EndpointState, type ForwardDecision, type Outcome, type RequestTrace, type RetryPolicy,
+  type ClusterRuntime, type CompiledRoute, type EndpointState, type ForwardDecision, type Outcome, type RequestTrace, type RetryPolicy,
 } from '@meshlet/core';
 import { Attempt, type AttemptOwner, type SubchannelCall, type SubchannelCallListener } from './call-attempt.ts';
 import { formatGrpcTimeout, parseGrpcTimeout } from './call-deadline.ts';
@@ -43,14 +43,32 @@ const DIRECT_CONNECT_TIMEOUT_MS = 10_000;
 const PREVIOUS_ATTEMPTS = 'grpc-previous-rpc-attempts';
 
 /** Where attempts go and under which policies: a forward decision, or straight to the target (passthrough). */
-interface Upstream {
-  readonly label: string;
+class Upstream {
+  readonly route: CompiledRoute | undefined;
   readonly cluster: string;
   readonly decision: ForwardDecision | undefined;
   readonly retry: RetryPolicy | undefined;
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
+
+  constructor(decision: ForwardDecision | undefined) {
+    this.route = decision?.route;
+    this.cluster = decision ? decision.cluster.name : DIRECT_CLUSTER;
+    this.decision = decision;
+    this.retry = decision?.action.retry;
+    this.timeoutMs = decision ? decision.action.timeoutMs : 0;
+    this.connectTimeoutMs = decision ? decision.cluster.connectTimeoutMs : DIRECT_CONNECT_TIMEOUT_MS;
+  }
+
+  /** For messages only: built when one is written, not per call. */
+  get label(): string {
+    return this.route ? routeLabel(this.route) : 'passthrough';
+  }
 }
+
+/** Calls that leave the mesh all go the same way; made on first use (load-balancer-mesh.ts, which DIRECT_CLUSTER comes from, imports this module). */
+let passthrough: Upstream | undefined;
+const passthroughUpstream = (): Upstream => (passthrough ??= new Upstream(undefined));
 
 export class MeshCall implements AttemptOwner {
   private readonly lb: MeshLoadBalancer;
@@ -61,6 +79,8 @@ export class MeshCall implements AttemptOwner {
   private readonly listener: SubchannelCallListener;
   private readonly callNumber: number;
   private readonly callerDeadline: number;
+  /** grpc-js put the caller's deadline in the metadata as grpc-timeout (each attempt sends its own). */
+  private readonly callerTimeout: boolean;
   private upstream: Upstream | undefined;
   private attemptMetadata: Metadata | undefined;
   private authority = '';
@@ -105,7 +125,9 @@ export class MeshCall implements AttemptOwner {
     this.listener = listener;
     this.callNumber = callNumber;
     this.sent = new ReplayBuffer(lb.retryBufferBytes);
-    const callerMs = parseGrpcTimeout(metadata.get('grpc-timeout')[0]);
+    const timeout = metadata.get('grpc-timeout');
+    this.callerTimeout = timeout.length > 0;
+    const callerMs = parseGrpcTimeout(timeout[0]);
     this.callerDeadline = callerMs === undefined ? Infinity : Date.now() + callerMs;
   }
 
@@ -147,7 +169,7 @@ export class MeshCall implements AttemptOwner {
     // Observe mode: the decision is recorded, the call goes where the caller pointed, as if
     // there were no mesh.
     if (d.kind === 'passthrough' || mesh.mode === 'observe') {
-      this.upstream = { label: 'passthrough', cluster: DIRECT_CLUSTER, decision: undefined, retry: undefined, timeoutMs: 0, connectTimeoutMs: DIRECT_CONNECT_TIMEOUT_MS };
+      this.upstream = passthroughUpstream();
       this.startForwarding();
       return;
     }
@@ -170,23 +192,22 @@ export class MeshCall implements AttemptOwner {
     if (this.done) return;
     const d = this.plan.decision;
     if (d.kind !== 'forward' && d.kind !== 'direct' && d.kind !== 'redirect') return;
-    const label = routeLabel(d.route);
     const fault = d.fault;
     if (fault.abortGrpcStatus !== undefined || fault.abortStatus !== undefined) {
       const code = fault.abortGrpcStatus ?? httpToGrpcStatus(fault.abortStatus!);
       const what = fault.abortGrpcStatus !== undefined ? `grpc-status ${fault.abortGrpcStatus}` : `HTTP ${fault.abortStatus}`;
       this.target.mesh.telemetry?.faultInjected('abort');
-      this.finish(meshStatus(code, `fault filter abort (${what}) by route ${label}`, 'MESHLET_FAULT_ABORT'));
+      this.finish(meshStatus(code, `fault filter abort (${what}) by route ${routeLabel(d.route)}`, 'MESHLET_FAULT_ABORT'));
       return;
     }
     switch (d.kind) {
       case 'direct': {
         const body = d.action.body ? `: ${d.action.body}` : '';
-        this.finish(meshStatus(httpToGrpcStatus(d.action.status), `route ${label} answers directly with HTTP ${d.action.status}${body}`, 'MESHLET_DIRECT_RESPONSE'));
+        this.finish(meshStatus(httpToGrpcStatus(d.action.status), `route ${routeLabel(d.route)} answers directly with HTTP ${d.action.status}${body}`, 'MESHLET_DIRECT_RESPONSE'));
         return;
       }
       case 'redirect':
-        this.finish(meshStatus(httpToGrpcStatus(d.action.status), `route ${label} redirects (HTTP ${d.action.status}); gRPC does not follow redirects`, 'MESHLET_REDIRECT'));
+        this.finish(meshStatus(httpToGrpcStatus(d.action.status), `route ${routeLabel(d.route)} redirects (HTTP ${d.action.status}); gRPC does not follow redirects`, 'MESHLET_REDIRECT'));
         return;
       case 'forward': {
         const runtime = d.cluster.runtime;
@@ -194,19 +215,12 @@ export class MeshCall implements AttemptOwner {
         if (!(admitted instanceof RequestGrant)) {
           // Overflow fails fast, is never retried, and says the mesh refused it.
           this.target.mesh.telemetry?.overflowed(runtime.name, 'limit' in admitted ? admitted.limit : 'error_rate_breaker');
-          this.finish(meshStatus(Status.UNAVAILABLE, `${admitted.message} (route ${label})`, admitted.code), admitted);
+          this.finish(meshStatus(Status.UNAVAILABLE, `${admitted.message} (route ${routeLabel(d.route)})`, admitted.code), admitted);
           return;
         }
         this.runtime = runtime;
         this.grant = admitted;
-        this.upstream = {
-          label,
-          cluster: d.cluster.name,
-          decision: d,
-          retry: d.action.retry,
-          timeoutMs: d.action.timeoutMs,
-          connectTimeoutMs: d.cluster.connectTimeoutMs,
-        };
+        this.upstream = new Upstream(d);
         this.startForwarding();
       }
     }
@@ -219,7 +233,7 @@ export class MeshCall implements AttemptOwner {
     // rewrites, and the logical authority the caller addressed.
     // grpc-js cloned this metadata for this call alone (LoadBalancingCall); it is ours to change.
     const md = this.metadata;
-    md.remove('grpc-timeout');
+    if (this.callerTimeout) md.remove('grpc-timeout');
     if (d) {
       mutateMetadata(md, d.route.requestHeaders);
       mutateMetadata(md, d.target.requestHeaders);
@@ -348,7 +362,7 @@ export class MeshCall implements AttemptOwner {
     // Outlier detection hears every attempt's verdict: how it failed on the wire, or the gRPC
     // status the server ended it with (UNAVAILABLE counts as a 503, as Envoy maps it).
     // A status the mesh produced itself (a refusal before sending) says nothing about the endpoint.
-    if (this.runtime && status.metadata.get('meshlet-error').length === 0) this.runtime.record(attempt.endpoint, outcomes[0] ?? grpcReading(status.code));
+    if (this.runtime && (status.code === Status.OK || status.metadata.get('meshlet-error').length === 0)) this.runtime.record(attempt.endpoint, outcomes[0] ?? grpcReading(status.code));
     if (this.committed || status.code === Status.OK) {
       if (status.code === Status.OK && this.attempts > 1 && this.runtime) this.runtime.counters.retrySuccess++;
       attempt.span?.end(verdict(status, outcomes));
