@@ -43,9 +43,11 @@ export class ReplayBuffer {
     }
     if (this.replayable) {
       this.writes.push({ message, context, acked: true });
-      const callback = context.callback;
-      if (callback) process.nextTick(callback);
       open?.sendMessageWithContext(NO_CALLBACK, message);
+      // Acked now, not a tick later: the writer is grpc-js's own RetryingCall, which already
+      // told the application on a tick of its own, and whose completion handler only moves its
+      // cursor to the next buffered entry. Everything is handed on before the ack, so order holds.
+      context.callback?.();
       return;
     }
     if (open) {
