@@ -98,7 +98,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     const limit = options['grpc.per_rpc_retry_buffer_size'];
     this.#retryBufferBytes = typeof limit === 'number' && limit >= 0 ? limit : DEFAULT_RETRY_BUFFER_BYTES;
     this.#prune(target.mesh.snapshot);
-    this.#helper.updateState(ConnectivityState.READY, new MeshPicker(this, target), null);
+    this.#helper.updateState(ConnectivityState.READY, new MeshPicker(this), null);
     return true;
   }
 

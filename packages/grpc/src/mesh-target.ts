@@ -1,25 +1,20 @@
 // What one grpc-js channel to a mesh:/// target shares between its resolver, config selector
 // and balancer: the mesh, and the logical host:port the caller named. The plan the config
 // selector makes for a call travels to the balancer as the call's `pickInformation` object,
-// which grpc-js hands unchanged to every pick of that call without reading it: the plan itself,
-// a class the picker recognises. (An object literal with the plan under a symbol key cost more
-// per call than the whole route decision: V8 defines a computed key in a literal at run time.)
+// which grpc-js hands unchanged to every pick of that call without reading it: the plan is the
+// call's MeshCallSubchannel itself (subchannel-mesh-call.ts), which the picker returns. (An
+// object literal with the plan under a symbol key cost more per call than the whole route
+// decision: V8 defines a computed key in a literal at run time.)
 
 import type { Decision, Mesh } from '@meshlet/core';
 
 /** The logical decision for one call, made once by the config selector (route → weighted cluster). */
-export class CallPlan {
+export interface CallPlan {
   readonly decision: Decision;
   /** `/<service>/<method>` as the caller invoked it. */
   readonly method: string;
   /** The route's consistent-hash key (hash_policy on a metadata header, ...); RING_HASH and MAGLEV clusters pick by it. */
   readonly hash: bigint | undefined;
-
-  constructor(decision: Decision, method: string, hash: bigint | undefined) {
-    this.decision = decision;
-    this.method = method;
-    this.hash = hash;
-  }
 }
 
 export class MeshTarget {
@@ -43,16 +38,6 @@ export class MeshTarget {
     this.authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
 
-}
-
-/** The pickInformation grpc-js carries from the config selector to the picker for one call. */
-export function pickInformationFor(plan: CallPlan): Record<string, string> {
-  return plan as unknown as Record<string, string>;
-}
-
-/** The plan the config selector made for the call being picked. */
-export function planOf(pickInformation: object): CallPlan | undefined {
-  return pickInformation instanceof CallPlan ? pickInformation : undefined;
 }
 
 export type ParsedTarget = { ok: true; host: string; port: number } | { ok: false; error: string };
