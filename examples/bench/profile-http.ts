@@ -2,16 +2,22 @@
 // MeshAgent (or a plain undici Agent with `plain`) against the bench upstream in its own
 // process, so a CPU profile of this process is the client's cost alone.
 //
-//   node --conditions=source --cpu-prof --cpu-prof-dir=/tmp/prof examples/bench/profile-http.ts [plain] [16k] [seconds]
+//   node --conditions=source --cpu-prof --cpu-prof-dir=/tmp/prof examples/bench/profile-http.ts [plain] [16k] [mtls] [seconds]
+//
+// `mtls`: the upstream speaks TLS and wants a client certificate; MeshAgent reaches it under
+// ISTIO_MUTUAL, and `plain` is undici doing the same mutual TLS by hand (same certificates,
+// the server's SPIFFE ID checked), as the bench's mTLS rows do.
 //   node examples/bench/cpuprofile-top.ts /tmp/prof/<file>.cpuprofile
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { createMesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startUpstream, writeMeshConfig } from './fixtures.ts';
+import { makeCerts } from './openssl-certs.ts';
 import { closedLoop } from './load-loops.ts';
 import { allocatedPer, allocationSites, startProfile } from './profile-session.ts';
 import { REQUEST_BODY } from './payloads.ts';
@@ -19,12 +25,24 @@ import { REQUEST_BODY } from './payloads.ts';
 const plain = process.argv.includes('plain');
 const large = process.argv.includes('16k');
 const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? 5);
-const upstream = await startUpstream(undefined);
+const mtls = process.argv.includes('mtls');
 const dir = mkdtempSync(join(tmpdir(), 'meshlet-prof-'));
-writeMeshConfig(dir, upstream.ports, undefined);
-const mesh = await createMesh({ config: dir, watch: false, ...(process.argv.includes('notel') && { telemetry: false as const }) });
-const dispatcher: Dispatcher = plain ? new Agent() : new MeshAgent({ mesh });
-const url = `${plain ? `http://127.0.0.1:${upstream.ports.http}` : 'http://bench:80'}/${large ? '16k' : 'small'}`;
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const certs = mtls ? makeCerts(join(dir, 'certs')) : undefined;
+const upstream = await startUpstream(certs);
+writeMeshConfig(dir, upstream.ports, certs?.serverSpiffeId);
+const mesh = await createMesh({ config: dir, watch: false, ...(certs && { certs: certs.meshletCertDir }), ...(process.argv.includes('notel') && { telemetry: false as const }) });
+function byHand(): Agent {
+  const c = certs!.meshletCertDir;
+  const id = `URI:${certs!.serverSpiffeId}`;
+  return new Agent({ connect: {
+    cert: readFileSync(join(c, 'cert-chain.pem')), key: readFileSync(join(c, 'key.pem')), ca: readFileSync(join(c, 'root-cert.pem')),
+    checkServerIdentity: (_host: string, cert: PeerCertificate) => (cert.subjectaltname?.split(', ').includes(id) ? undefined : new Error(`server is not ${id}`)),
+  } });
+}
+const dispatcher: Dispatcher = plain ? (mtls ? byHand() : new Agent()) : new MeshAgent({ mesh });
+const origin = plain ? (mtls ? `https://127.0.0.1:${upstream.ports.https}` : `http://127.0.0.1:${upstream.ports.http}`) : mtls ? 'http://bench-tls:80' : 'http://bench:80';
+const url = `${origin}/${large ? '16k' : 'small'}`;
 const send = async () => {
   const res = large ? await request(url, { dispatcher, method: 'POST', body: REQUEST_BODY['16k'] }) : await request(url, { dispatcher });
   await res.body.dump();
