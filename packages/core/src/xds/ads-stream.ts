@@ -28,8 +28,11 @@ export interface ResponseBatch {
 }
 
 export interface StreamHandler {
-  /** Applies a response; returns the NACK error detail, or undefined to ACK. */
-  onResponse(batch: ResponseBatch): string | undefined;
+  /**
+   * Applies a response, yielding between resources (the stream runs it in slices, see #pump);
+   * returns the NACK error detail, or undefined to ACK.
+   */
+  onResponse(batch: ResponseBatch): Generator<void, string | undefined>;
   /** The stream ended; `healthy` when it delivered at least one response. */
   onClosed(stream: AdsStream, healthy: boolean, status: grpc.StatusObject): void;
   /** A request listing `names` went out for `typeUrl` (the does-not-exist timers start now). */
@@ -178,9 +181,10 @@ export class AdsStream {
   }
 
   // Responses are handled one at a time, in order. Handling one is a generator that yields
-  // between resources; it runs on in this turn of the event loop until SLICE_MS is used, then
-  // goes on in the next (setImmediate), so a 10k-resource response is many short pauses instead
-  // of one long one, and a small response is still answered before 'data' returns.
+  // between resources, while decoding them and while the client applies them; it runs on in
+  // this turn of the event loop until SLICE_MS is used, then goes on in the next
+  // (setImmediate), so a 10k-resource response is many short pauses instead of one long one,
+  // and a small response is still answered before 'data' returns.
   #pump(): void {
     this.#pumping = true;
     const sliceStart = performance.now();
@@ -203,6 +207,8 @@ export class AdsStream {
       this.#failure = `response handling failed: ${err instanceof Error ? err.message : String(err)}`;
       this.close();
     }
+    // Closed mid-response: end the handling so the client counts what it applied so far.
+    this.#current?.return();
     this.#current = undefined;
     this.#pumping = false;
   }
@@ -236,8 +242,11 @@ export class AdsStream {
       return;
     }
     const updates = yield* this.#decodeAll(type, env.value.resources, () => versionInfo);
+    const nack = yield* this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
+    // The nonce is taken only now: a subscription change sent while this response was being
+    // handled carried the previous one (servers ignore it as stale), and this ACK carries the
+    // full name list anyway.
     st.nonce = nonce;
-    const nack = this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
     if (nack === undefined) st.version = versionInfo;
     this.#send(this.#sotwRequest(typeUrl, st, nack));
   }
@@ -258,7 +267,7 @@ export class AdsStream {
       return;
     }
     const updates = yield* this.#decodeAll(type, env.value.resources, (r) => r.version ?? '');
-    const nack = this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
+    const nack = yield* this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
     const req: Record<string, unknown> = { typeUrl, responseNonce: nonce };
     if (nack !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: nack };
     this.#send(req);
