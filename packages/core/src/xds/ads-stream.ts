@@ -14,6 +14,7 @@ import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
 import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from './discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
 import { decodeResource, sameBytes, type ResourceUpdate } from './resource-decode.ts';
+import { turnDeadline } from './turn-budget.ts';
 
 export type { ResourceUpdate } from './resource-decode.ts';
 
@@ -55,8 +56,6 @@ interface TypeState {
 
 const INVALID_ARGUMENT = 3;
 
-/** Longest run of decoding before the event loop gets a turn (ms). */
-const SLICE_MS = 4;
 
 export class AdsStream {
   readonly delta: boolean;
@@ -182,12 +181,12 @@ export class AdsStream {
 
   // Responses are handled one at a time, in order. Handling one is a generator that yields
   // between resources, while decoding them and while the client applies them; it runs on in
-  // this turn of the event loop until SLICE_MS is used, then goes on in the next
-  // (setImmediate), so a 10k-resource response is many short pauses instead of one long one,
-  // and a small response is still answered before 'data' returns.
+  // this turn of the event loop until the turn's budget is used (turn-budget.ts), then goes
+  // on in the next (setImmediate), so a 10k-resource response is many short pauses instead of
+  // one long one, and a small response is still answered before 'data' returns.
   #pump(): void {
     this.#pumping = true;
-    const sliceStart = performance.now();
+    const deadline = turnDeadline();
     try {
       while (!this.#closed) {
         if (!this.#current) {
@@ -195,8 +194,8 @@ export class AdsStream {
           if (!bytes) break;
           this.#current = this.delta ? this.#onDelta(bytes) : this.#onSotw(bytes);
         }
-        let done = false;
-        while (!done && performance.now() - sliceStart <= SLICE_MS) done = this.#current.next().done === true;
+        let done = this.#current.next().done === true;
+        while (!done && performance.now() <= deadline) done = this.#current.next().done === true;
         if (!done) {
           setImmediate(() => this.#pump());
           return;

@@ -34,6 +34,7 @@ import type { Listener } from './resources.ts';
 import type { Result } from './translate-result.ts';
 import { serverListenerName, type InboundPolicyState, type InboundPolicyWatch } from '../security/inbound-policy.ts';
 import { translateServerListener, type ServerListenerPolicy } from '../security/server-listener.ts';
+import { turnDeadline } from './turn-budget.ts';
 
 export interface XdsSourceOptions {
   /**
@@ -69,8 +70,6 @@ export interface XdsSourceOptions {
  */
 const MAX_ABSENT_ON_DEMAND = 256;
 
-/** Longest run of subscription walk or snapshot assembly before the event loop gets a turn (ms). */
-const SLICE_MS = 4;
 /** Names walked between two chances to end the turn. */
 const WALK_YIELD_EVERY = 256;
 
@@ -388,15 +387,15 @@ export class XdsConfigSource {
   // The work after a change runs as jobs: the subscription walk (#reconcileJob), then the
   // publishing of the snapshot it calls for — assemble the resources the wanted listeners
   // reach, then build the snapshot (Mesh#applyResourcesInSteps). A job runs on in this turn of
-  // the event loop until SLICE_MS is used, then goes on in the next (setImmediate): a small
-  // change takes effect at once, a 10k-service snapshot does not stall requests. A walk asked
-  // for meanwhile runs before the publishing goes on (a first use waits on its subscription);
-  // a publish asked for meanwhile replaces the listener list still waiting: only the newest
-  // matters.
+  // the event loop until the turn's budget is used (turn-budget.ts), then goes on in the next
+  // (setImmediate): a small change takes effect at once, a 10k-service snapshot does not stall
+  // requests. A walk asked for meanwhile runs before the publishing goes on (a first use waits
+  // on its subscription); a publish asked for meanwhile replaces the listener list still
+  // waiting: only the newest matters.
   #drive(): void {
     if (this.#driving || this.#closed) return;
     this.#driving = true;
-    const sliceStart = performance.now();
+    const deadline = turnDeadline();
     try {
       for (;;) {
         if (this.#closed) return;
@@ -412,7 +411,7 @@ export class XdsConfigSource {
         const job = this.#reconciling ?? this.#publishing;
         if (!job) break;
         let step = job.next();
-        while (!step.done && performance.now() - sliceStart <= SLICE_MS) step = job.next();
+        while (!step.done && performance.now() <= deadline) step = job.next();
         if (!step.done) {
           if (!this.#resume) this.#resume = setImmediate(() => { this.#resume = undefined; this.#drive(); });
           return;
