@@ -4,7 +4,7 @@
 //
 //   node --conditions=source --cpu-prof --cpu-prof-dir=/tmp/prof examples/bench/profile-grpc.ts [plain] [seconds]
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -18,6 +18,8 @@ const plain = process.argv.includes('plain');
 const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? 5);
 const upstream = await startUpstream(undefined);
 const dir = mkdtempSync(join(tmpdir(), 'meshlet-prof-'));
+// COUNT and ALLOC runs end with process.exit: the folder goes then too.
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 writeMeshConfig(dir, upstream.ports, undefined);
 const mesh = await createMesh({ config: dir, watch: false });
 register(mesh);
