@@ -22,7 +22,7 @@ import { XdsConfigSource, type XdsSourceOptions } from './xds/xds-config-source.
 import type { MeshConfigObject, MeshConfigSpec } from './istio/types.ts';
 import { MESH_CONFIG_OPTION, optionMeshConfig } from './istio/load/load-mesh-config.ts';
 import { meshSettings } from './istio/mesh-config.ts';
-import { formatProblem } from './config/config-error.ts';
+import { formatProblem } from './config-error.ts';
 import { MeshConfigFile } from './config/mesh-config-file.ts';
 import { existsSync } from 'node:fs';
 import type { KubernetesOptions } from './config/kubernetes/kubernetes-config-source.ts';

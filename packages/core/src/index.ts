@@ -10,7 +10,7 @@ export { decisionAttributes, subsetOf } from './telemetry/decision-attributes.ts
 export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest, type ResourceContext } from './mesh.ts';
 export type { Explanation } from './explain.ts';
 export * from './errors.ts';
-export { formatProblem, type ConfigProblem, type Severity } from './config/config-error.ts';
+export { formatProblem, type ConfigProblem, type Severity } from './config-error.ts';
 export { LOAD_LIMITS, type LoadLimits } from './istio/load/load-limits.ts';
 export type { Logger } from './logger.ts';
 export { defaultLogger, silentLogger } from './logger.ts';

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { loadConfigFiles } from '../src/istio/load/load-files.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 

@@ -6,7 +6,7 @@
 // One MeshConfig is in force, as istiod has one: createMesh({ meshConfig }) when given, else the
 // first found in the config files; any other is reported and ignored.
 
-import type { ConfigProblem } from '../config/config-error.ts';
+import type { ConfigProblem } from '../config-error.ts';
 import type { HTTPRetry, LocalityLoadBalancerSetting, MeshConfigObject, MeshConfigSpec, MeshObject } from './types.ts';
 import type { PathNormalization } from '../security/request-target.ts';
 

@@ -7,8 +7,8 @@
 // keep, so errors fail the start unless invalid objects are to be skipped.
 
 import { createHash } from 'node:crypto';
-import type { ConfigProblem } from '../config/config-error.ts';
-import { formatProblem } from '../config/config-error.ts';
+import type { ConfigProblem } from '../config-error.ts';
+import { formatProblem } from '../config-error.ts';
 import { watchPaths } from '../config/file-watch.ts';
 import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { compileMesh, type ClientIdentity } from '../istio/compile/compile-mesh.ts';

@@ -19,7 +19,7 @@
 import type { Mesh } from '../../mesh.ts';
 import { applyObjects } from '../apply-objects.ts';
 import type { MeshConfigObject } from '../../istio/types.ts';
-import { formatProblem, type ConfigProblem } from '../config-error.ts';
+import { formatProblem, type ConfigProblem } from '../../config-error.ts';
 import { ConfigError } from '../../errors.ts';
 import type { BackoffOptions } from '../../xds/backoff.ts';
 import { KubeConnection, type KubeConnectionOptions, type KubeObject } from './kube-connection.ts';

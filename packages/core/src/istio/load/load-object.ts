@@ -4,7 +4,7 @@
 // problems through the object's SourceRef, so a file names file:line and an API object its
 // resourceVersion.
 
-import { fieldPath, locate, type ConfigProblem } from '../../config/config-error.ts';
+import { fieldPath, locate, type ConfigProblem } from '../../config-error.ts';
 import { classifyKind } from './load-kinds.ts';
 import type { IstioConfigObject, ObjectMeta, SourceRef } from '../types.ts';
 import { validateMeshObject } from '../validate/validate-object.ts';

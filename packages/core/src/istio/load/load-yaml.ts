@@ -11,7 +11,7 @@
 // in a stack overflow.
 
 import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, Scalar, type CST, type Document, type Node } from 'yaml';
-import { fieldPath, type ConfigProblem } from '../../config/config-error.ts';
+import { fieldPath, type ConfigProblem } from '../../config-error.ts';
 import { formatBytes, LOAD_LIMITS, type LoadLimits } from './load-limits.ts';
 import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';

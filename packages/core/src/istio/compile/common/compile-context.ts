@@ -2,8 +2,8 @@
 // the small Istio conventions (visibility by exportTo, creation-time order, config metadata
 // paths) that several stages apply the same way.
 
-import type { ConfigProblem, Severity } from '../../../config/config-error.ts';
-import { fieldPath, formatProblem, locate } from '../../../config/config-error.ts';
+import type { ConfigProblem, Severity } from '../../../config-error.ts';
+import { fieldPath, formatProblem, locate } from '../../../config-error.ts';
 import type { MeshObject, PeerAuthentication } from '../../types.ts';
 import type { MeshSettings } from '../../mesh-config.ts';
 import type { SidecarScope } from './sidecar-scope.ts';
