@@ -7,7 +7,7 @@ export { createAdminHandler, type AdminHandler } from './admin/admin-handler.ts'
 export { CSDS_SERVICE, CSDS_SERVICE_DEFINITION, csdsHandlers } from './admin/csds-service.ts';
 export type { ClientStatusResponse, GenericXdsConfig } from './xds/client-status.ts';
 export { decisionAttributes, subsetOf } from './telemetry/decision-attributes.ts';
-export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ConfigDump, type ExplainRequest, type ResourceContext } from './mesh.ts';
+export { Mesh, type MeshMode, type MeshRuntimeOptions, type ClientIdentity, type ExplainRequest, type ResourceContext } from './mesh.ts';
 export type { Explanation } from './explain.ts';
 export * from './errors.ts';
 export { formatProblem, type ConfigProblem, type Severity } from './config-error.ts';
@@ -37,10 +37,9 @@ export { TYPE_URL, FILTER_NAME } from './xds/resources.ts';
 export { resolveIdentity, type IdentityOptions } from './identity.ts';
 export type { ServiceDemand } from './mesh.ts';
 export { loadBootstrap, parseBootstrap, type Bootstrap } from './xds/bootstrap.ts';
-export type { XdsStatusDump, XdsResourceStatus } from './xds/xds-status.ts';
 export type { XdsSourceOptions } from './xds/xds-config-source.ts';
-export type { KubernetesOptions, KubernetesStatus } from './config/kubernetes/kubernetes-config-source.ts';
-export type { WatchStatus as KubernetesWatchStatus } from './config/kubernetes/kube-watch.ts';
+export type { KubernetesOptions } from './config/kubernetes/kubernetes-config-source.ts';
+export type { ConfigDump, XdsStatusDump, XdsResourceStatus, KubernetesStatus, WatchStatus as KubernetesWatchStatus } from './config-dump.ts';
 export { XdsServer, type XdsServerOptions } from './xds-server/ads-server.ts';
 // Mesh TLS and workload identity (client and server side).
 export { CertificateError, PeerIdentityError } from './security/tls-errors.ts';
