@@ -61,9 +61,9 @@ export { compileRbacFilters, RBAC_FILTER, RBAC_TYPE_URL, type RbacFilterConfig }
 export { translateRbacFilter, evaluateRbac, type RbacFilter, type RbacRequest } from './security/rbac.ts';
 export { translateServerListener, type ServerListenerPolicy } from './security/server-listener.ts';
 export { serverListenerName, type InboundDemand, type InboundPolicyState, type InboundPolicyWatch } from './security/inbound-policy.ts';
-export { ServerPolicy, type ServerPolicySources } from './security/server-policy.ts';
-export { InboundGate, InboundConnections, inboundLimits, type InboundLimits, type AdmittedRequest, type ConnectionKey } from './security/inbound-limits.ts';
-export type { IngressAddress } from './security/sidecar-ingress.ts';
+export { ServerPolicy, type ServerPolicySources } from './server/server-policy.ts';
+export { InboundGate, InboundConnections, inboundLimits, type InboundLimits, type AdmittedRequest, type ConnectionKey } from './server/inbound-limits.ts';
+export type { IngressAddress } from './server/sidecar-ingress.ts';
 export { expandPrincipal, migrateTrustDomain, peerTrustDomainProblem, type TrustDomainBundle } from './security/trust-domain.ts';
 export { meshSettings, type MeshSettings, type OutboundMode, type PathNormalizationMode } from './istio/mesh-config.ts';
 export type { MeshConfigSpec, Sidecar, SidecarSpec } from './istio/types.ts';
