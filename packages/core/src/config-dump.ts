@@ -27,7 +27,7 @@ export interface ConfigDump {
 }
 
 // xDS mode: the CSDS view of this client (envoy.service.status.v3's per-resource status, in plain
-// JSON), filled by xds/xds-status.ts.
+// JSON), filled by config/xds/xds-status.ts.
 
 export type ResourceStatus = 'REQUESTED' | 'ACKED' | 'NACKED' | 'DOES_NOT_EXIST';
 

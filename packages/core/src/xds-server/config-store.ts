@@ -18,7 +18,7 @@ import { ConfigError } from '../errors.ts';
 import type { MeshObject } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
 import { encodeAny } from '../xds/codec/index.ts';
-import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION } from '../xds/resource-types.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION } from '../config/xds/resource-types.ts';
 import type { XdsResources } from '../xds/resources.ts';
 import { toSidecarForm, type OutboundTrafficPolicy } from './sidecar-form.ts';
 

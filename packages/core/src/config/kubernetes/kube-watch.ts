@@ -7,7 +7,7 @@
 // meanwhile, so a lost API server costs no config.
 
 import { ListWatch } from '@kubernetes/client-node';
-import { Backoff, type BackoffOptions } from '../../xds/backoff.ts';
+import { Backoff, type BackoffOptions } from '../backoff.ts';
 import type { KubeConnection, KubeObject } from './kube-connection.ts';
 import { trimObject } from './kube-trim.ts';
 import { apiVersionOf, resourceName, resourcePath, type WatchedResource } from './kube-resources.ts';

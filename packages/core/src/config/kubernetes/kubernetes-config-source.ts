@@ -21,7 +21,7 @@ import { applyObjects } from '../apply-objects.ts';
 import type { MeshConfigObject } from '../../istio/types.ts';
 import { formatProblem, type ConfigProblem } from '../../config-error.ts';
 import { ConfigError } from '../../errors.ts';
-import type { BackoffOptions } from '../../xds/backoff.ts';
+import type { BackoffOptions } from '../backoff.ts';
 import { KubeConnection, type KubeConnectionOptions, type KubeObject } from './kube-connection.ts';
 import { discoverResources, resourceName, type WatchedResource } from './kube-resources.ts';
 import { ResourceWatch, type WatchFailure } from './kube-watch.ts';

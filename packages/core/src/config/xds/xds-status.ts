@@ -6,7 +6,7 @@
 
 import type { AdsClient } from './ads-client.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
-import type { XdsResourceStatus, XdsStatusDump } from '../config-dump.ts';
+import type { XdsResourceStatus, XdsStatusDump } from '../../config-dump.ts';
 
 export function xdsStatus(client: AdsClient, now = Date.now()): XdsStatusDump {
   const resources: XdsResourceStatus[] = [];
