@@ -10,7 +10,8 @@
 
 import type { HashPolicy, Route } from '../../../xds/resources.ts';
 import { FILTER_NAME } from '../../../xds/resources.ts';
-import { configPath, labelsMatch, objectKey } from '../common/compile-context.ts';
+import { configPath } from '../common/compile-context.ts';
+import { labelsMatch, objectKey } from '../../object-conventions.ts';
 import { faultAny, translateCors, translateFault } from './compile-fault.ts';
 import { applyHeaderMutations, translateHeaders } from './compile-headers.ts';
 import { convertRetryPolicy } from './compile-retry.ts';

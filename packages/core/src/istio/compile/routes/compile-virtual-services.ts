@@ -10,7 +10,7 @@
 // dot are short for `<name>.<VirtualService namespace>.svc.<domain>`.
 
 import type { CompileContext, Path } from '../common/compile-context.ts';
-import { compareByCreation, objectKey } from '../common/compile-context.ts';
+import { compareByCreation, objectKey } from '../../object-conventions.ts';
 import { mergeDelegateRules } from './compile-delegate.ts';
 import { resolveShortName } from '../common/host-names.ts';
 import type { Destination, HTTPRoute, VirtualService } from '../../types.ts';
