@@ -14,6 +14,9 @@
 
 import type { EndpointState } from '../snapshot/endpoint-state.ts';
 
+/** The balancing policies Meshlet implements (Envoy's lb_policy names). */
+export type LbKind = 'LEAST_REQUEST' | 'ROUND_ROBIN' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
+
 export interface LoadBalancer {
   pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint, priorities?: RetryPriorityFilter): EndpointState | undefined;
 }

@@ -13,9 +13,8 @@
 // That reaches levels the original load gives nothing (a fully healthy level 0 takes 100%).
 
 import type { EndpointState } from '../snapshot/endpoint-state.ts';
-import type { LbKind } from '../snapshot/mesh-snapshot.ts';
 import type { HashLbOptions } from './create-load-balancer.ts';
-import type { LoadBalancer, RetryPriorityFilter } from './load-balancer.ts';
+import type { LbKind, LoadBalancer, RetryPriorityFilter } from './load-balancer.ts';
 import { levelBalancer, type LevelOptions } from './locality-weighted-load-balancer.ts';
 
 const OVERPROVISIONING = 1.4;

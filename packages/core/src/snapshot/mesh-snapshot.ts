@@ -9,7 +9,7 @@
 import type { XdsResources } from '../xds/resources.ts';
 import type { RouteMatcher } from '../router/route-match.ts';
 import type { RetryPolicy } from '../resilience/retry-policy.ts';
-import type { LoadBalancer } from '../lb/load-balancer.ts';
+import type { LbKind, LoadBalancer } from '../lb/load-balancer.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import type { ClusterTls, TlsMatch } from '../security/cluster-tls.ts';
 import type { EndpointTransport } from '../security/endpoint-tls.ts';
@@ -167,8 +167,6 @@ export interface FaultConfig {
   readonly abortGrpcStatus: number | undefined;
   readonly abortPerMillion: number;
 }
-
-export type LbKind = 'LEAST_REQUEST' | 'ROUND_ROBIN' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
 
 export interface ClusterConfig {
   readonly name: string;

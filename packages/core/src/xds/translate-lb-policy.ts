@@ -11,7 +11,7 @@ import type { Any, Cluster, LoadBalancingPolicy, SlowStartConfig } from './resou
 import { LB_POLICY_TYPE_URL } from './resources.ts';
 import { durationToMs } from './duration.ts';
 import { fail, ok, type Result } from './translate-result.ts';
-import type { LbKind } from '../snapshot/mesh-snapshot.ts';
+import type { LbKind } from '../lb/load-balancer.ts';
 import type { HashLbOptions } from '../lb/create-load-balancer.ts';
 import type { SlowStartSettings } from '../lb/slow-start.ts';
 import { DEFAULT_MIN_RING_SIZE, MAX_RING_SIZE } from '../lb/load-balancer-ring-hash.ts';
