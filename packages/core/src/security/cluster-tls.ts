@@ -53,6 +53,17 @@ export interface TlsMatch {
   readonly tls: ClusterTls | undefined;
 }
 
+/** The transport socket one endpoint of a cluster gets (chosen by endpoint-tls.ts). */
+export interface EndpointTransport {
+  /** undefined = plaintext. */
+  readonly tls: ClusterTls | undefined;
+  /**
+   * '' for the cluster's own transport socket, ' #<n>' for its nth match: transports keep one
+   * connection pool per cluster and slot.
+   */
+  readonly slot: string;
+}
+
 type Json = Record<string, unknown>;
 
 function isObj(v: unknown): v is Json {

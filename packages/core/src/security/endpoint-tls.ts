@@ -12,19 +12,8 @@
 
 import type { ClusterConfig } from '../snapshot/mesh-snapshot.ts';
 import type { EndpointState } from '../snapshot/endpoint-state.ts';
-import type { ClusterTls } from './cluster-tls.ts';
+import type { EndpointTransport } from './cluster-tls.ts';
 import type { TlsCredentials } from './tls-credentials.ts';
-
-/** The transport socket one endpoint of a cluster gets. */
-export interface EndpointTransport {
-  /** undefined = plaintext. */
-  readonly tls: ClusterTls | undefined;
-  /**
-   * '' for the cluster's own transport socket, ' #<n>' for its nth match: transports keep one
-   * connection pool per cluster and slot.
-   */
-  readonly slot: string;
-}
 
 export function endpointTransport(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsCredentials | undefined): EndpointTransport {
   if (cluster.tlsMatches.length === 0) return cluster.ownTransport;
