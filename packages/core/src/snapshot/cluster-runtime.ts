@@ -19,7 +19,7 @@ import { PriorityLoadBalancer } from '../lb/priority-load-balancer.ts';
 import { levelBalancer } from '../lb/locality-weighted-load-balancer.ts';
 import type { SlowStartSettings } from '../lb/slow-start.ts';
 import type { Logger } from '../logger.ts';
-import type { DnsSettings, EndpointSpec } from '../xds/translate-cluster.ts';
+import type { DnsSettings, EndpointSpec } from './translate-cluster.ts';
 import { DnsEndpoints, type DnsResolver } from './dns-refresh.ts';
 
 export interface ClusterRuntimeConfig {

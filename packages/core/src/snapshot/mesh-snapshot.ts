@@ -15,7 +15,7 @@ import type { ClusterTls, EndpointTransport, TlsMatch } from '../security/cluste
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
-import type { ConnectionSettings } from '../xds/translate-cluster.ts';
+import type { ConnectionSettings } from './translate-cluster.ts';
 import type { RequestHasher } from '../router/hash-policy.ts';
 import type { Re2Regex, Re2Rewrite } from '../regex/re2.ts';
 

@@ -6,11 +6,11 @@
 
 import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager } from '../../xds/resources.ts';
 import { TYPE_URL } from '../../xds/resources.ts';
-import { translateListener } from '../../xds/translate-listener.ts';
-import { filterChainManagers, translateSidecarListener } from '../../xds/translate-sidecar-listener.ts';
+import { translateListener } from '../../snapshot/translate-listener.ts';
+import { filterChainManagers, translateSidecarListener } from '../../snapshot/translate-sidecar-listener.ts';
 import { translateServerListener } from '../../security/server-listener.ts';
-import { translateRouteConfiguration } from '../../xds/translate-route-config.ts';
-import { translateCluster, translateLoadAssignment } from '../../xds/translate-cluster.ts';
+import { translateRouteConfiguration } from '../../snapshot/translate-route-config.ts';
+import { translateCluster, translateLoadAssignment } from '../../snapshot/translate-cluster.ts';
 import type { Result } from '../../xds/translate-result.ts';
 import { fail, ok } from '../../xds/translate-result.ts';
 
