@@ -26,7 +26,7 @@ export { isRetriable, backoffMs, type RetryPolicy } from './resilience/retry-pol
 export { PreviousPriorities } from './resilience/retry-priority.ts';
 export { classifyError, isSuccess, type Outcome } from './resilience/outcome.ts';
 export type { MeshSnapshot, ClusterConfig, CompiledRoute, ForwardAction, WeightedClusterConfig, RedirectActionConfig } from './snapshot/mesh-snapshot.ts';
-export { EndpointState } from './snapshot/endpoint-state.ts';
+export { EndpointState } from './lb/endpoint-state.ts';
 export { ClusterRuntime, RequestGrant, type ClusterStats, type ClusterRuntimeConfig } from './snapshot/cluster-runtime.ts';
 export type { ClusterLimits } from './resilience/cluster-limits.ts';
 export type { OutlierConfig } from './resilience/outlier-config.ts';

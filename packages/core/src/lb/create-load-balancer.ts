@@ -1,4 +1,4 @@
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
 import type { LbKind, LoadBalancer } from './load-balancer.ts';
 import { LeastRequestLoadBalancer } from './load-balancer-least-request.ts';
 import { MaglevLoadBalancer } from './load-balancer-maglev.ts';

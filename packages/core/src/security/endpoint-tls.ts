@@ -11,7 +11,7 @@
 // for TLS (a DestinationRule) still fails closed without certificates.
 
 import type { ClusterConfig } from '../snapshot/mesh-snapshot.ts';
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from '../lb/endpoint-state.ts';
 import type { EndpointTransport } from './cluster-tls.ts';
 import type { TlsCredentials } from './tls-credentials.ts';
 

@@ -18,7 +18,7 @@ import type { Cluster, XdsResources } from '../xds/resources.ts';
 import { translateListener } from './translate-listener.ts';
 import { translateRouteConfiguration } from './translate-route-config.ts';
 import { translateCluster, translateLoadAssignment } from './translate-cluster.ts';
-import type { EndpointState } from './endpoint-state.ts';
+import type { EndpointState } from '../lb/endpoint-state.ts';
 import type { ClusterTls } from '../security/cluster-tls.ts';
 import type { EndpointSpec } from './translate-cluster.ts';
 import { needsResolving } from './dns-refresh.ts';

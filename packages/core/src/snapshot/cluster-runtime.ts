@@ -7,7 +7,7 @@
 //   admitRequest → pick → [admitRetry → pick ...] → record(outcome) → endRequest
 
 import { CircuitOpenError, OverflowError } from '../errors.ts';
-import { EndpointState } from './endpoint-state.ts';
+import { EndpointState } from '../lb/endpoint-state.ts';
 import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
 import { OutlierDetector } from '../resilience/outlier-detector.ts';

@@ -10,7 +10,7 @@ import type { XdsResources } from '../xds/resources.ts';
 import type { RouteMatcher } from '../router/route-match.ts';
 import type { RetryPolicy } from '../resilience/retry-policy.ts';
 import type { LbKind, LoadBalancer } from '../lb/load-balancer.ts';
-import type { EndpointState } from './endpoint-state.ts';
+import type { EndpointState } from '../lb/endpoint-state.ts';
 import type { ClusterTls, EndpointTransport, TlsMatch } from '../security/cluster-tls.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import type { ClusterLimits } from '../resilience/cluster-limits.ts';
