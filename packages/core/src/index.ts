@@ -47,7 +47,7 @@ export { spiffeId, parseSpiffeId, principalOf, spiffeIdOf, uriSans, dnsSans, SPI
 export { ISTIO_CERT_FILES, istioCertPaths, readCertFiles, type CertFilePaths, type CertMaterial } from './security/cert-files.ts';
 export { CertWatcher, type VersionedMaterial } from './security/cert-watch.ts';
 export type { ClusterTls, EndpointTransport, PemSource, SanMatcher, TlsMatch } from './security/cluster-tls.ts';
-export { endpointTransport } from './security/endpoint-tls.ts';
+export { endpointTransport } from './snapshot/endpoint-tls.ts';
 export { TlsCredentials, type ResolvedTls, type CertificateProviderConfig } from './security/tls-credentials.ts';
 export { certificateProvidersFromBootstrap } from './security/bootstrap-certificate-providers.ts';
 export { SecurityPolicies } from './security/security-policies.ts';

@@ -53,7 +53,7 @@ export interface TlsMatch {
   readonly tls: ClusterTls | undefined;
 }
 
-/** The transport socket one endpoint of a cluster gets (chosen by endpoint-tls.ts). */
+/** The transport socket one endpoint of a cluster gets (chosen by snapshot/endpoint-tls.ts). */
 export interface EndpointTransport {
   /** undefined = plaintext. */
   readonly tls: ClusterTls | undefined;

@@ -183,7 +183,7 @@ export interface ClusterConfig {
   readonly runtime: ClusterRuntime;
   /** TLS (mTLS) to the endpoints, from the cluster's transport socket; undefined = plaintext. */
   readonly tls: ClusterTls | undefined;
-  /** Per-endpoint transport sockets, tried first (security/endpoint-tls.ts): Istio's auto-mTLS. */
+  /** Per-endpoint transport sockets, tried first (endpoint-tls.ts): Istio's auto-mTLS. */
   readonly tlsMatches: readonly TlsMatch[];
   /** `tls` as the transport every endpoint gets when no match applies (built once, handed out per request). */
   readonly ownTransport: EndpointTransport;
