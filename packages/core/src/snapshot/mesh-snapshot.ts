@@ -8,6 +8,9 @@
 
 import type { XdsResources } from '../xds/resources.ts';
 import type { RouteMatcher } from '../router/route-match.ts';
+import type { FaultConfig } from '../router/fault.ts';
+import type { HeaderMutations } from '../router/header-mutations.ts';
+import type { PathRewrite, RedirectActionConfig } from '../router/rewrite.ts';
 import type { RetryPolicy } from '../resilience/retry-policy.ts';
 import type { LbKind, LoadBalancer } from '../lb/load-balancer.ts';
 import type { EndpointState } from '../lb/endpoint-state.ts';
@@ -17,7 +20,6 @@ import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
 import type { ConnectionSettings } from './translate-cluster.ts';
 import type { RequestHasher } from '../router/hash-policy.ts';
-import type { Re2Regex, Re2Rewrite } from '../regex/re2.ts';
 
 export interface MeshSnapshot {
   /** Increases by one with every snapshot a mesh publishes. */
@@ -128,43 +130,10 @@ export interface MirrorConfig {
   readonly keepHost: boolean;
 }
 
-export type PathRewrite =
-  | { readonly kind: 'prefix'; readonly prefix: string; readonly replaceWholePath: boolean; readonly matchedPrefix: string; readonly caseSensitive: boolean }
-  | { readonly kind: 'regex'; readonly pattern: Re2Regex; readonly substitution: Re2Rewrite };
-
-export interface RedirectActionConfig {
-  readonly kind: 'redirect';
-  readonly status: number;
-  readonly scheme: string | undefined;
-  readonly host: string | undefined;
-  readonly port: number | undefined;
-  readonly path: string | undefined;
-  readonly prefixRewrite: string | undefined;
-  /** The route's matched prefix, which prefixRewrite replaces (router/rewrite.ts redirectPath). */
-  readonly matchedPrefix?: string | undefined;
-  readonly stripQuery: boolean;
-}
-
 export interface DirectResponseConfig {
   readonly kind: 'direct';
   readonly status: number;
   readonly body: string;
-}
-
-export interface HeaderMutations {
-  /** [lower-case name, value, mode]. */
-  readonly set: readonly (readonly [string, string, 'append' | 'overwrite' | 'add-if-absent' | 'overwrite-if-exists'])[];
-  readonly remove: readonly string[];
-}
-
-export const NO_HEADER_MUTATIONS: HeaderMutations = Object.freeze({ set: [], remove: [] });
-
-export interface FaultConfig {
-  readonly delayMs: number | undefined;
-  readonly delayPerMillion: number;
-  readonly abortStatus: number | undefined;
-  readonly abortGrpcStatus: number | undefined;
-  readonly abortPerMillion: number;
 }
 
 export interface ClusterConfig {

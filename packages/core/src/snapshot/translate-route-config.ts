@@ -8,7 +8,8 @@ import type { Any, HashPolicy, HTTPFault, RegexMatcher, Route, RouteConfiguratio
 import { FILTER_NAME } from '../xds/resources.ts';
 import { durationToMs } from '../xds/duration.ts';
 import { fail, ok, type Result } from '../xds/translate-result.ts';
-import type { CompiledRoute, ForwardAction, PathRewrite, RouteActionConfig, VirtualHostRoutes } from './mesh-snapshot.ts';
+import type { CompiledRoute, ForwardAction, RouteActionConfig, VirtualHostRoutes } from './mesh-snapshot.ts';
+import type { PathRewrite } from '../router/rewrite.ts';
 import { compileRegex, compileRouteMatch, MatchCompileError } from '../router/route-match.ts';
 import { RegexError, type Re2Regex, type Re2Rewrite } from '../regex/re2.ts';
 import { compileHeaderMutations } from '../router/header-mutations.ts';
