@@ -2,7 +2,7 @@
 // lower-case header record. Removal runs before additions, as in Envoy.
 
 import type { HeaderValueOption } from '../xds/resources.ts';
-import { MatchCompileError } from './route-match.ts';
+import { MatchCompileError } from '../xds/string-matcher.ts';
 
 export interface HeaderMutations {
   /** [lower-case name, value, mode]. */

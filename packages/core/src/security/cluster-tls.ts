@@ -9,7 +9,7 @@
 // is rejected whole, never downgraded to plaintext.
 
 import type { StringMatcher } from '../xds/resources.ts';
-import { compileStringMatcher } from '../router/route-match.ts';
+import { compileStringMatcher } from '../xds/string-matcher.ts';
 import { fail, ok, type Result } from '../xds/translate-result.ts';
 
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
