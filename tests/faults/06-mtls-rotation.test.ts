@@ -11,8 +11,7 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import * as core from '../../packages/core/src/index.ts';
 import * as http from '../../packages/http/src/index.ts';
 import { quantile, sleep, startLoad, waitUntil } from './helpers/load.ts';
 import { record, ROOT } from './helpers/report.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 const CLI = join(ROOT, 'packages/core/src/cli/main.ts');
 const FQDN = 'reviews.default.svc.cluster.local';
@@ -57,7 +57,7 @@ function startServer(certs: string, config: string): Promise<number> {
 }
 
 it.skipIf(missing.length > 0)('rotates client and server certificates ten times under mTLS load with no failed request', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'meshlet-faults-mtls-'));
+  const root = tempDir('faults-mtls');
   const clientSerials = [await rotate(root, 'sleep')];
   const serverSerials = [await rotate(root, 'reviews')];
   const srvConfig = join(root, 'server-config');

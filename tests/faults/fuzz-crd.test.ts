@@ -2,7 +2,7 @@
 // loader and istiod-equivalent validation), then what it accepts through the compiler, the
 // codec (every compiled resource must encode: the compiler's output is what a server sends)
 // and snapshot building and routing. Inputs are generated and mutated: the seed config and
-// Istio's test configs (when present) with text edits YAML cares about (indentation, flow and
+// the Istio fixture corpus (tests/fixtures/istio) with text edits YAML cares about (indentation, flow and
 // block characters, anchors, tags, scalars swapped for edge values, lines repeated, dropped
 // and swapped), the same objects with structural edits written back as JSON, and documents
 // built from random fragments. No input may throw or hang; problems must be typed (severity,
@@ -64,20 +64,32 @@ function check(text: string, file: string): void {
   applyAndRoute(mesh, compiled.resources, stats);
 }
 
-const texts = seedTexts();
+const seeds = seedTexts();
+const texts = [...seeds.loading, ...seeds.rejected];
 /** Every seed document as a plain object (what structural edits start from). */
 const docs = texts.flatMap(([file, text]) => parseConfigText(text, file).objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: (o as { spec?: unknown }).spec })));
 const seedArb = fc.noShrink(fc.integer());
 
 it('the seeds themselves load and compile', () => {
-  expect(docs.length).toBeGreaterThan(8);
+  // The seed config, the fixture corpus's CRD sets and each of its validation documents.
+  expect(seeds.loading.length).toBeGreaterThan(50);
+  expect(seeds.rejected.length).toBeGreaterThan(80);
+  for (const [file, text] of seeds.loading) {
+    const loaded = parseConfigText(text, file);
+    expect(loaded.problems.filter((p) => p.severity === 'error'), file).toEqual([]);
+    expect(loaded.objects.length, file).toBeGreaterThan(0);
+  }
+  for (const [file, text] of seeds.rejected) expect(parseConfigText(text, file).problems.some((p) => p.severity === 'error'), file).toBe(true);
+  expect(docs.length).toBeGreaterThan(100);
   for (const [file, text] of texts) check(text, file);
 });
 
 it(`${RUNS.text} seed configs with YAML text edits`, () => {
   fc.assert(fc.property(seedArb, (seed) => {
     const rnd = mulberry32(seed);
-    const [, text] = pick(rnd, texts);
+    // Three in four start from a config that loads, so mutants reach the compiler as often as
+    // they fail validation; the rest from a document Istio rejects.
+    const [, text] = pick(rnd, rnd() < 0.75 ? seeds.loading : seeds.rejected);
     const mutated = mutateText(text, rnd);
     assertTypedThrowFree(`text seed ${seed}`, () => timed(stats, 'CRD text', () => check(mutated, 'fuzz.yaml')));
   }), { numRuns: RUNS.text });

@@ -6,16 +6,16 @@
 // workload certificate talks plaintext, as a client outside the mesh would.
 
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMesh, endpointTransport, issueDevCertificates, silentLogger, type Mesh } from '../src/index.ts';
+import { tempDir } from './temp-dir.ts';
 
 const FQDN = 'reviews.default.svc.cluster.local';
 const CLUSTER = `outbound|9080||${FQDN}`;
 
 function config(extra = '', location = 'MESH_INTERNAL'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-automtls-'));
+  const dir = tempDir('automtls');
   writeFileSync(join(dir, 'mesh.yaml'), `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: reviews, namespace: default }
@@ -53,7 +53,7 @@ function tlsByEndpoint(mesh: Mesh): Record<string, string> {
 }
 
 const certs = (() => {
-  const root = mkdtempSync(join(tmpdir(), 'meshlet-automtls-certs-'));
+  const root = tempDir('automtls-certs');
   return issueDevCertificates({ out: join(root, 'w'), caDir: join(root, 'ca'), namespace: 'default', serviceAccount: 'sleep' }).dir;
 })();
 

@@ -1,10 +1,9 @@
-// Every Istio config fixture (istio/istio tests/testdata/config) loaded with Meshlet's loader and
-// compiled for a client in the fixtures' namespace: no crash, resources named as istiod names
+// Every CRD set of the project's Istio fixtures (tests/fixtures/istio/config-*.yaml) loaded with
+// Meshlet's loader and compiled for a client in each of the fixtures' namespaces: no crash, resources named as istiod names
 // them, consistent with each other and valid Envoy v3 messages, and every dangling reference
 // reported.
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { decodeMessage, encodeMessage } from '../src/xds/codec/index.ts';
@@ -12,12 +11,12 @@ import type { CompileResult } from '../src/istio/compile/compile-mesh.ts';
 import type { MeshObject } from '../src/istio/types.ts';
 import { analyzeMesh } from '../src/istio/analyze/analyze-mesh.ts';
 import { assignment, client, cluster, compile, routes } from './compile-helpers.ts';
+import { fixtureFiles, fixturePath } from './istio-fixtures.ts';
 
-const DIR = '/work/shared/fixtures/istio';
-const FILES = readdirSync(DIR).filter((f) => /^config-.*\.yaml$/.test(f)).sort();
+const FILES = fixtureFiles(/^config-.*\.yaml$/);
 
 function load(file: string): MeshObject[] {
-  const path = join(DIR, file);
+  const path = fixturePath(file);
   return parseConfigText(readFileSync(path, 'utf8'), path).objects;
 }
 
@@ -92,56 +91,77 @@ describe('compileMesh: Istio config fixtures', () => {
     }
   });
 
-  it('config-rule-weighted-route: a 75/25 split across subset clusters', () => {
-    const r = compile(load('config-rule-weighted-route.yaml'), client('testns'));
-    expect(routes(r, 'outbound|80||c-weighted.extsvc.com')[0]?.route?.weightedClusters).toEqual({
+  it('has every CRD set to compile', () => expect(FILES.length).toBeGreaterThanOrEqual(20));
+
+  it('config-split-weighted: a 70/30 split across subset clusters', () => {
+    const r = compile(load('config-split-weighted.yaml'), client('shop'));
+    expect(routes(r, 'outbound|80||basket.shop.internal')[0]?.route?.weightedClusters).toEqual({
       clusters: [
-        { name: 'outbound|80|v1|c-weighted.extsvc.com', weight: 75 },
-        { name: 'outbound|80|v2|c-weighted.extsvc.com', weight: 25 },
+        { name: 'outbound|80|blue|basket.shop.internal', weight: 70 },
+        { name: 'outbound|80|green|basket.shop.internal', weight: 30 },
       ],
     });
-    expect(assignment(r, 'outbound|80|v2|c-weighted.extsvc.com').endpoints?.[0]?.lbEndpoints?.[0]?.endpoint?.address?.socketAddress).toEqual({ address: '127.0.0.3', portValue: 7074 });
+    expect(assignment(r, 'outbound|80|green|basket.shop.internal').endpoints?.[0]?.lbEndpoints?.map((e) => e.endpoint?.address?.socketAddress)).toEqual([{ address: '10.50.0.2', portValue: 8082 }]);
+    expect(assignment(r, 'outbound|80|blue|basket.shop.internal').endpoints?.[0]?.lbEndpoints?.map((e) => e.endpoint?.address?.socketAddress)).toEqual([{ address: '10.50.0.1', portValue: 8081 }]);
   });
 
-  it('config-rule-regex-route: the regex header rule applies to a v1 client only', () => {
-    const objects = load('config-rule-regex-route.yaml');
-    const v1 = routes(compile(objects, client('testns', { version: 'v1' })), 'outbound|9003||regex.extsvc.com');
-    expect(v1.map((x) => [x.match.headers?.[0], x.route?.cluster])).toEqual([
-      [{ name: 'foo', stringMatch: { safeRegex: { regex: 'b.*' } } }, 'outbound|9003|v2|regex.extsvc.com'],
-      [undefined, 'outbound|9003|v1|regex.extsvc.com'],
+  it('config-header-regex-route: the regex header rule applies to a track=blue client only', () => {
+    const objects = load('config-header-regex-route.yaml');
+    const blue = routes(compile(objects, client('shop', { track: 'blue' })), 'outbound|9200||search.shop.internal');
+    expect(blue.map((x) => [x.match.headers?.[0], x.route?.cluster])).toEqual([
+      [{ name: 'x-query', stringMatch: { safeRegex: { regex: 'q[0-9]+' } } }, 'outbound|9200|green|search.shop.internal'],
+      [undefined, 'outbound|9200|blue|search.shop.internal'],
     ]);
-    const v2 = routes(compile(objects, client('testns', { version: 'v2' })), 'outbound|9003||regex.extsvc.com');
-    expect(v2.map((x) => x.route?.cluster)).toEqual(['outbound|9003|v1|regex.extsvc.com']);
+    const green = routes(compile(objects, client('shop', { track: 'green' })), 'outbound|9200||search.shop.internal');
+    expect(green.map((x) => x.route?.cluster)).toEqual(['outbound|9200|blue|search.shop.internal']);
   });
 
   it('config-destination-rule-all: every traffic-policy field lands on the clusters', () => {
-    const r = compile(load('config-destination-rule-all.yaml'), client('testns'));
-    const base = cluster(r, 'outbound|81||destall.default.svc.cluster.local');
+    const r = compile(load('config-destination-rule-all.yaml'), client('shop'));
+    const base = cluster(r, 'outbound|8443||ledger.shop.svc.cluster.local');
     expect(base).toMatchObject({
       lbPolicy: 'ROUND_ROBIN',
-      connectTimeout: '6s',
-      circuitBreakers: { thresholds: [{ maxConnections: 99, maxPendingRequests: 14, maxRequests: 33, maxRetries: 4 }] },
-      outlierDetection: { interval: '0.008s', baseEjectionTime: '60s', maxEjectionPercent: 11 },
+      connectTimeout: '4s',
+      circuitBreakers: { thresholds: [{ maxConnections: 120, maxPendingRequests: 20, maxRequests: 48, maxRetries: 6 }] },
+      outlierDetection: { interval: '0.015s', baseEjectionTime: '120s', maxEjectionPercent: 35 },
     });
     // tls mode DISABLE: no transport socket (plaintext), as istiod writes it.
     expect(base.transportSocket).toBeUndefined();
-    expect(cluster(r, 'outbound|81|v2|destall.default.svc.cluster.local')).toMatchObject({ lbPolicy: 'RING_HASH', ringHashLbConfig: { minimumRingSize: '42' } });
-    expect(assignment(r, 'outbound|81||destall.default.svc.cluster.local').endpoints?.[0]?.lbEndpoints?.[0]?.endpoint?.address?.socketAddress).toEqual({ address: '127.0.0.2', portValue: 7072 });
+    // The deprecated consistentHash.minimumRingSize still sizes the ring.
+    expect(cluster(r, 'outbound|8443|green|ledger.shop.svc.cluster.local')).toMatchObject({ lbPolicy: 'RING_HASH', ringHashLbConfig: { minimumRingSize: '64' } });
+    expect(assignment(r, 'outbound|8443||ledger.shop.svc.cluster.local').endpoints?.[0]?.lbEndpoints?.[0]?.endpoint?.address?.socketAddress).toEqual({ address: '10.50.1.2', portValue: 9443 });
   });
 
-  it('config-static-weighted-se: endpoint weights and localities', () => {
-    const r = compile(load('config-static-weighted-se.yaml'));
-    expect(assignment(r, 'outbound|80||weighted.static.svc.cluster.local').endpoints?.map((l) => [l.locality, l.loadBalancingWeight, l.lbEndpoints?.length])).toEqual([
-      [{ region: 'a' }, 9, 2],
-      [{ region: 'b' }, 3, 1],
+  it('config-endpoint-weights-localities: endpoint weights and localities', () => {
+    const r = compile(load('config-endpoint-weights-localities.yaml'));
+    expect(assignment(r, 'outbound|80||inventory.static.internal').endpoints?.map((l) => [l.locality, l.loadBalancingWeight, l.lbEndpoints?.length])).toEqual([
+      [{ region: 'eu-west' }, 6, 2],
+      [{ region: 'us-east' }, 4, 1],
     ]);
   });
 
-  it('config-rule-fault-injection: fault on the route, the missing destination reported', () => {
-    const objects = load('config-rule-fault-injection.yaml');
-    const r = compile(objects, client('testns', { version: 'v1' }));
-    const [route] = routes(r, 'outbound|8080||fault.test.istio.io');
-    expect(route?.typedPerFilterConfig?.['envoy.filters.http.fault']).toMatchObject({ delay: { fixedDelay: '5s' }, abort: { httpStatus: 503 } });
+  it('config-fault-injection: fault on the route, the missing destination reported', () => {
+    const objects = load('config-fault-injection.yaml');
+    const r = compile(objects, client('shop', { track: 'blue' }));
+    const [route] = routes(r, 'outbound|8080||reviews-api.shop.internal');
+    expect(route?.typedPerFilterConfig?.['envoy.filters.http.fault']).toMatchObject({ delay: { fixedDelay: '3s' }, abort: { httpStatus: 502 } });
     expect(analyzeMesh(objects).some((p) => p.code === 'IST0101' && p.field === 'spec.http[0].route[0].destination.host')).toBe(true);
+  });
+
+  it('config-gateway-bound-routes: routes bound to a gateway only never reach a mesh client', () => {
+    const r = compile(load('config-gateway-bound-routes.yaml'), client('shop'));
+    const rs = routes(r, 'outbound|80||promo.shop.internal');
+    expect(rs.map((x) => x.route?.cluster)).toEqual(['outbound|80||promo.shop.internal']);
+    expect(rs.some((x) => x.route?.prefixRewrite !== undefined || x.route?.regexRewrite !== undefined)).toBe(false);
+  });
+
+  it('config-workload-entries: the selected VMs are the endpoints, with their ports, weights and localities', () => {
+    const r = compile(load('config-workload-entries.yaml'), client('payments'));
+    const localities = assignment(r, 'outbound|8080||billing.payments.svc.cluster.local').endpoints ?? [];
+    const endpoints = localities.flatMap((l) => (l.lbEndpoints ?? []).map((e) => [l.locality, e.endpoint?.address?.socketAddress, e.loadBalancingWeight]));
+    expect(endpoints).toEqual([
+      [{ region: 'eu-west', zone: 'zone-1' }, { address: '10.90.0.1', portValue: 18080 }, 2],
+      [{ region: 'eu-west', zone: 'zone-2' }, { address: '10.90.0.2', portValue: 28080 }, 1],
+    ]);
   });
 });

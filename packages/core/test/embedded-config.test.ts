@@ -3,16 +3,16 @@
 // protobuf codec unchanged).
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, writeFileSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMesh, Mesh, resolveIdentity, silentLogger, type Logger, type XdsResources } from '../src/index.ts';
 import { decodeAny, decodeMessage, encodeAny, encodeMessage } from '../src/xds/codec/index.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
+import { fixtureFiles, fixturePath } from './istio-fixtures.ts';
+import { tempDir } from './temp-dir.ts';
 
 const DEMO = fileURLToPath(new URL('../../../examples/demo/mesh', import.meta.url));
-const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/istio', import.meta.url));
 
 let mesh: Mesh | undefined;
 afterEach(async () => { await mesh?.close(); mesh = undefined; });
@@ -82,13 +82,13 @@ describe('CSDS', () => {
   });
 });
 
-describe("Istio's own config fixtures", () => {
-  const files = readdirSync(FIXTURES).filter((f) => /^config-.*\.yaml$/.test(f));
-  it('has fixtures to read', () => expect(files.length).toBeGreaterThan(20));
+describe("the Istio fixtures' CRD sets", () => {
+  const files = fixtureFiles(/^config-.*\.yaml$/);
+  it('has fixtures to read', () => expect(files.length).toBeGreaterThanOrEqual(20));
   for (const f of files) {
     it(`loads ${f} without a crash, naming anything it skips`, async () => {
       const log = recordingLogger();
-      mesh = await createMesh({ config: join(FIXTURES, f), watch: false, logger: log });
+      mesh = await createMesh({ config: fixturePath(f), watch: false, logger: log });
       // Every message names where: file:line for CRD problems, kind and name for a resource the
       // data plane cannot use yet.
       for (const line of log.lines) expect(line).toMatch(new RegExp(`${f.replace(/\./g, '\\.')}:\\d+: |(Cluster|Listener|RouteConfiguration|ClusterLoadAssignment) \\S+: `));
@@ -128,7 +128,7 @@ spec:
   const target = (m: Mesh) => m.explain({ url: 'http://web/' }).clusters.map((c) => c.name);
 
   it('applies a valid edit within a second and keeps the last good config on a broken one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-watch-'));
+    const dir = tempDir('watch');
     writeFileSync(join(dir, 'services.yaml'), se);
     writeFileSync(join(dir, 'routes.yaml'), vs('v1'));
     const log = recordingLogger();

@@ -185,6 +185,25 @@ metadata: {name: not-istio}
     ]);
   });
 
+  it('treats field names Object.prototype has (constructor, toString) as unknown fields, and never throws on them', () => {
+    // Found by the CRD fuzzer: "constructor" in an AuthorizationPolicy operation passed the
+    // schema as a known field, and the validator then crashed iterating it as a list.
+    const text = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: p, namespace: default }
+spec:
+  rules:
+    - to: [{ operation: { methods: [GET], constructor: CLUSTER_PROVIDED } }]
+      when: [{ key: source.namespace, values: [a], toString: x }]
+`;
+    const { objects, problems } = parseConfigText(text, 'p.yaml');
+    expect(problems.map((p) => [p.severity, p.field, p.message])).toEqual([
+      ['error', 'spec.rules[0].to[0].operation.constructor', 'unknown field "constructor"'],
+      ['error', 'spec.rules[0].when[0].toString', 'unknown field "toString"'],
+    ]);
+    expect(objects).toHaveLength(0);
+  });
+
   it('reports a duplicate object and keeps the first', () => {
     const text = `${vs('a')}---\n${vs('a').replace('host: reviews', 'host: ratings')}`;
     const { objects, problems } = parseConfigText(text, 'd.yaml');

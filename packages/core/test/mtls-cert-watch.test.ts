@@ -1,13 +1,13 @@
 // CertWatcher: the certificates a mesh serves change only to a complete, consistent set.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CertWatcher } from '../src/security/cert-watch.ts';
 import { istioCertPaths } from '../src/security/cert-files.ts';
 import { createRootCa, issueDevCertificates, issueWorkloadCert } from '../src/security/dev-certs.ts';
 import type { Logger } from '../src/logger.ts';
+import { tempDir } from './temp-dir.ts';
 
 const watchers: CertWatcher[] = [];
 afterEach(() => { for (const w of watchers.splice(0)) w.close(); });
@@ -27,7 +27,7 @@ async function until(check: () => boolean, ms = 3000): Promise<void> {
 
 describe('CertWatcher', () => {
   it('never publishes a chain with a key that is not its own, and picks up the pair once complete', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'meshlet-watch-'));
+    const root = tempDir('watch');
     const first = issueDevCertificates({ out: join(root, 'w'), caDir: join(root, 'ca'), namespace: 'default', serviceAccount: 'a' });
     const log = logger();
     const w = new CertWatcher(istioCertPaths(first.dir), { logger: log, name: 'test', refreshMs: 50 });
@@ -48,7 +48,7 @@ describe('CertWatcher', () => {
   });
 
   it('reports missing files with their path, then serves them once they appear', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-watch-'));
+    const dir = tempDir('watch');
     const w = new CertWatcher(istioCertPaths(dir), { logger: logger(), name: 'test' });
     watchers.push(w);
     expect(() => w.current).toThrow(/cannot read the certificate chain .*cert-chain\.pem: no such file/);
@@ -62,7 +62,7 @@ describe('CertWatcher', () => {
   });
 
   it('warns once when the certificate it serves has expired', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-watch-'));
+    const dir = tempDir('watch');
     const ca = createRootCa();
     const leaf = issueWorkloadCert(ca, { uris: ['spiffe://cluster.local/ns/x/sa/y'], notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 3600_000) });
     writeFileSync(join(dir, 'cert-chain.pem'), leaf.certPem);

@@ -9,17 +9,17 @@ import { TYPE_URL } from '../src/xds/resources.ts';
 import { translateTransportSocket } from '../src/security/cluster-tls.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import type { AuthorizationPolicy, PeerAuthentication } from '../src/istio/types.ts';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.ts';
 
 const FQDN = 'reviews.default.svc.cluster.local';
 
 async function compiled(tls: object, extraSe = ''): Promise<Cluster[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-tlscfg-'));
+  const dir = tempDir('tlscfg');
   writeFileSync(join(dir, 'c.yaml'), `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: reviews, namespace: default }
@@ -276,7 +276,7 @@ describe('meshlet certs', () => {
   const run = (args: string[]) => execFileSync(process.execPath, ['--conditions=source', MAIN, 'certs', ...args], { encoding: 'utf8' });
 
   it('writes workload identities in istio-agent\'s layout under one dev root', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-certs-cli-'));
+    const dir = tempDir('certs-cli');
     expect(run(['--out', join(dir, 'reviews'), '--namespace', 'bookinfo', '--service-account', 'reviews'])).toContain('spiffe://cluster.local/ns/bookinfo/sa/reviews');
     run(['--out', join(dir, 'ratings'), '--namespace', 'bookinfo', '--service-account', 'ratings', '--hours', '2']);
     const read = (w: string, f: string) => readFileSync(join(dir, w, f), 'utf8');
@@ -304,7 +304,7 @@ describe('meshlet certs', () => {
   });
 
   it('rejects a bad name with a usage error', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-certs-cli-'));
+    const dir = tempDir('certs-cli');
     let status = 0;
     let stderr = '';
     try { run(['--out', dir, '--service-account', 'Bad_Name']); } catch (err) { status = (err as { status: number }).status; stderr = String((err as { stderr: string }).stderr); }

@@ -11,6 +11,7 @@ import { MeshAgent } from '../../http/src/index.ts';
 import { parseBootstrap } from '../src/config/xds/bootstrap.ts';
 import { AdsClient } from '../src/config/xds/ads-client.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
+import { fixturePath } from './istio-fixtures.ts';
 import { encodeMessage } from '../src/xds/codec/index.ts';
 import { cluster, REVIEWS, routesYaml, servicesYaml, startBackend, tempDir, waitFor, writeBootstrap, writeConfig, type Backend } from './xds-helpers.ts';
 
@@ -198,17 +199,49 @@ describe('does-not-exist timer', () => {
 });
 
 describe('bootstrap', () => {
-  const fixture = '/work/shared/fixtures/istio/grpc-bootstrap.json';
+  const fixture = fixturePath('grpc-bootstrap-istio-agent.json');
 
   it("reads istio-agent's bootstrap: unix socket, node id, certificate providers, listener template", () => {
     const b = parseBootstrap(readFileSync(fixture, 'utf8'), fixture);
     if (!b.ok) throw new Error(b.error);
-    expect(b.value.xdsServers[0]).toMatchObject({ serverUri: 'unix:///etc/istio/XDS', channelCreds: { type: 'insecure' }, delta: false, ignoreResourceDeletion: false });
-    expect(b.value.node.id).toBe('sidecar~127.0.0.1~pod1.fake-namespace~fake-namespace.svc.cluster.local');
+    expect(b.value.xdsServers[0]).toMatchObject({ serverUri: 'unix:///var/run/meshlet-agent/xds.sock', channelCreds: { type: 'insecure' }, delta: false, ignoreResourceDeletion: false });
+    expect(b.value.node.id).toBe('sidecar~10.50.0.7~checkout-6c9f8d7b5-x2lpq.shop~shop.svc.cluster.local');
     expect(b.value.node.metadata['GENERATOR']).toBe('grpc');
-    expect(b.value.namespace).toBe('fake-namespace');
-    expect(b.value.certificateProviders['default']?.pluginName).toBe('file_watcher');
+    // No NAMESPACE in the metadata: the namespace comes from the node id, as istiod reads it.
+    expect(b.value.namespace).toBe('shop');
+    expect(b.value.certificateProviders['default']).toEqual({
+      pluginName: 'file_watcher',
+      config: {
+        certificate_file: '/var/run/meshlet-agent/certs/cert-chain.pem',
+        private_key_file: '/var/run/meshlet-agent/certs/key.pem',
+        ca_certificate_file: '/var/run/meshlet-agent/certs/root-cert.pem',
+        refresh_interval: '600s',
+      },
+    });
     expect(b.value.serverListenerResourceNameTemplate).toBe('xds.istio.io/grpc/lds/inbound/%s');
+  });
+
+  it('reads a TCP bootstrap: the first supported channel creds, delta and ignore_resource_deletion, NAMESPACE and LABELS, locality', () => {
+    const file = fixturePath('grpc-bootstrap-tcp-delta.json');
+    const b = parseBootstrap(readFileSync(file, 'utf8'), file);
+    if (!b.ok) throw new Error(b.error);
+    expect(b.value.xdsServers[0]).toMatchObject({ serverUri: 'istiod.istio-system.svc:15010', channelCreds: { type: 'insecure' }, delta: true, ignoreResourceDeletion: true });
+    expect(b.value.namespace).toBe('warehouse');
+    expect(b.value.labels).toEqual({ app: 'warehouse', track: 'green' });
+    expect(b.value.node.locality).toEqual({ region: 'eu-west', zone: 'zone-2' });
+  });
+
+  it.each([
+    ['grpc-bootstrap-invalid-no-node-id.json', 'node.id: required'],
+    ['grpc-bootstrap-invalid-server-scheme.json', 'xds_servers[0].server_uri: "https://istiod.istio-system.svc:15012": the scheme must be unix:, dns:, ipv4: or ipv6:'],
+    ['grpc-bootstrap-invalid-creds.json', 'xds_servers[0].channel_creds: none of ["google_default","alts"] is supported'],
+    ['grpc-bootstrap-invalid-labels.json', 'node.metadata.LABELS: must be an object of string values'],
+    ['grpc-bootstrap-invalid-mtls-half.json', 'certificate_file and private_key_file go together'],
+  ])('rejects the fixture %s, naming the file and what to fix', (file, message) => {
+    const b = parseBootstrap(readFileSync(fixturePath(file), 'utf8'), file);
+    expect(b.ok).toBe(false);
+    if (!b.ok) expect(b.error.startsWith(`xDS bootstrap ${file}: `), b.error).toBe(true);
+    if (!b.ok) expect(b.error).toContain(message);
   });
 
   it('takes NAMESPACE and LABELS from node metadata, TLS creds, and server features', () => {

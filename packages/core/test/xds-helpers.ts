@@ -4,8 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -33,9 +32,7 @@ export async function startBackend(name: string): Promise<Backend> {
   return b;
 }
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `meshlet-${prefix}-`));
-}
+export { tempDir } from './temp-dir.ts';
 
 /** A `reviews` service with subsets v1/v2/v3 on the given ports, round-robin (so grpc-js-xds accepts it too). */
 export function servicesYaml(ports: { v1: number; v2: number; v3: number }, loadBalancer = '{ simple: ROUND_ROBIN }'): string {

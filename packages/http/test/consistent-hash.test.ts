@@ -2,13 +2,13 @@
 // hash policies → MeshAgent → real servers on 127.0.0.1.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createMesh, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer } from './helpers/servers.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 let mesh: Mesh | undefined;
 let agent: MeshAgent | undefined;
@@ -22,7 +22,7 @@ afterEach(async () => {
 async function meshWith(lb: string): Promise<TestServer[]> {
   const list = await Promise.all([0, 1, 2, 3].map((i) => startServer(`e${i}`)));
   servers.push(...list);
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-hash-'));
+  const dir = tempDir('hash');
   writeFileSync(join(dir, 'mesh.yaml'), `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: cart, namespace: default }

@@ -2,13 +2,13 @@
 // only — never the internet), the cluster's endpoints become addresses, and real traffic flows.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createMesh, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer } from './helpers/servers.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 let server: TestServer;
 let mesh: Mesh;
@@ -16,7 +16,7 @@ let agent: MeshAgent;
 
 beforeAll(async () => {
   server = await startServer('dns-backend');
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-dns-'));
+  const dir = tempDir('dns');
   writeFileSync(join(dir, 'se.yaml'), `
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry

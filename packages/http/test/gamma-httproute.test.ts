@@ -2,13 +2,13 @@
 // backends, a prefix rewrite with header changes, and a redirect answered by the client itself.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createMesh, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer } from './helpers/servers.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 let v1: TestServer, v2: TestServer, front: TestServer;
 let mesh: Mesh;
@@ -30,7 +30,7 @@ beforeAll(async () => {
   v1 = await startServer('v1');
   v2 = await startServer('v2');
   front = await startServer('front');
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-gamma-'));
+  const dir = tempDir('gamma');
   writeFileSync(join(dir, 'services.yaml'), serviceEntry('reviews', front.port) + serviceEntry('reviews-v1', v1.port) + serviceEntry('reviews-v2', v2.port));
   writeFileSync(join(dir, 'route.yaml'), `
 apiVersion: gateway.networking.k8s.io/v1

@@ -2,13 +2,13 @@
 // endpoint, keys spread over every endpoint, and a cookie policy issues its cookie and sticks.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createMesh, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer } from './helpers/servers.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 const HOST = 'ratings.default.svc.cluster.local';
 let servers: TestServer[] = [];
@@ -16,7 +16,7 @@ const meshes: Mesh[] = [];
 const agents: MeshAgent[] = [];
 
 async function agentFor(consistentHash: string): Promise<MeshAgent> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-hash-'));
+  const dir = tempDir('hash');
   writeFileSync(join(dir, 'mesh.yaml'), `
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry

@@ -2,14 +2,14 @@
 // createMesh → MeshAgent → real servers on 127.0.0.1.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createMesh, OverflowError, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer, type TestHandler } from './helpers/servers.ts';
 import { writeWebMesh } from './helpers/web-mesh.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 const FQDN = 'web.default.svc.cluster.local';
 const CLUSTER = `outbound|80||${FQDN}`;
@@ -254,7 +254,7 @@ describe('error-rate breaker (opt-in, opossum)', () => {
   it('opens after the volume threshold of failures, fails fast, lets one trial through after the reset timeout, and closes on success', async () => {
     let down = true;
     const [s] = await servers_([(_req, res) => { res.statusCode = down ? 500 : 200; res.end(); }]);
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-breaker-'));
+    const dir = tempDir('breaker');
     writeFileSync(join(dir, 'se.yaml'), `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: web, namespace: default }

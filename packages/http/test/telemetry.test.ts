@@ -4,8 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { context, propagation, trace } from '@opentelemetry/api';
@@ -16,6 +15,7 @@ import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetr
 import { createAdminHandler, createMesh, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer } from './helpers/servers.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 class TestReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -47,7 +47,7 @@ afterEach(async () => {
 });
 
 async function meshWith(yaml: string, extra: Parameters<typeof createMesh>[0] = {}): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-otel-'));
+  const dir = tempDir('otel');
   writeFileSync(join(dir, 'mesh.yaml'), yaml);
   reader = new TestReader();
   meterProvider = new MeterProvider({ readers: [reader] });
@@ -126,7 +126,7 @@ spec:
   it("spans: 'request' emits only the logical span, for use beside undici's auto-instrumentation", async () => {
     const s = await startServer('s');
     servers.push(s);
-    const dir = mkdtempSync(join(tmpdir(), 'meshlet-otel-'));
+    const dir = tempDir('otel');
     writeFileSync(join(dir, 'mesh.yaml'), serviceYaml('web.default.svc.cluster.local', 80, [s.port]));
     mesh = await createMesh({ config: dir, watch: false, logger: silentLogger, telemetry: { tracerProvider, spans: 'request', metrics: false } });
     agent = new MeshAgent({ mesh });

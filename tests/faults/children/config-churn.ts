@@ -11,7 +11,7 @@
 //
 // argv: <backend ports JSON> <updates>
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMesh, silentLogger } from '../../../packages/core/src/index.ts';
@@ -77,6 +77,8 @@ ${extra}`;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'meshlet-faults-churn-'));
+// This child runs outside vitest: it removes its own folder however it ends (normally or by an error).
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const file = join(dir, 'mesh.yaml');
 writeFileSync(file, configFor(0));
 const mesh = await createMesh({ config: dir, watch: false, logger: silentLogger });

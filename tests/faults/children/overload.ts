@@ -6,7 +6,7 @@
 //
 // argv: <backend port> <requests> <concurrency>
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMesh, OverflowError, silentLogger } from '../../../packages/core/src/index.ts';
@@ -21,6 +21,8 @@ const LIMIT = 50;
 const CLUSTER = 'outbound|80||web.default.svc.cluster.local';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshlet-faults-overload-'));
+// This child runs outside vitest: it removes its own folder however it ends (normally or by an error).
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(join(dir, 'web.yaml'), `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: web, namespace: default }

@@ -2,11 +2,11 @@
 // understand (matches of every kind, weights, retries, timeouts, faults, mirrors, rewrites,
 // redirects, header changes, subsets, balancers, pools, outlier detection, TLS, consistent
 // hashing, DNS and static ServiceEntries, WorkloadEntries, PeerAuthentication), its compiled
-// xDS resources, and — when the machine has them — Istio's own test configs from
-// ../shared/fixtures/istio. Mutating real, rich inputs reaches far deeper into the decoders
-// and validators than random bytes do.
+// xDS resources, and the project's Istio fixture corpus (tests/fixtures/istio: valid and invalid
+// documents of every kind, and CRD sets). Mutating real, rich inputs reaches far deeper into the
+// decoders and validators than random bytes do.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfigText } from '../../../packages/core/src/istio/load/load-yaml.ts';
 import { compileMesh } from '../../../packages/core/src/istio/compile/compile-mesh.ts';
@@ -133,13 +133,28 @@ metadata: { name: reviews, namespace: default }
 spec: { selector: { matchLabels: { app: reviews } }, mtls: { mode: STRICT }, portLevelMtls: { 9080: { mode: PERMISSIVE } } }
 `;
 
-const FIXTURES = '/work/shared/fixtures/istio';
+const FIXTURES = join(import.meta.dirname, '../../fixtures/istio');
 
-/** The seed config plus Istio's test configs when present, as [file, text]. */
-export function seedTexts(): [string, string][] {
-  const out: [string, string][] = [['seed.yaml', SEED_YAML]];
-  if (existsSync(FIXTURES)) {
-    for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.yaml')).sort()) out.push([f, readFileSync(join(FIXTURES, f), 'utf8')]);
+/** Seed texts as [file, text], split by whether they load: what the text fuzzer starts from. */
+export interface SeedTexts {
+  /** The seed config, each CRD set (config-*.yaml) whole, each valid validation document. */
+  loading: [string, string][];
+  /** Each invalid validation document: every one holds an error Istio rejects. */
+  rejected: [string, string][];
+}
+
+/**
+ * The seed config plus the fixture corpus. CRD sets stay whole, since their objects refer to
+ * each other; validation documents go one by one, as Istio validates them, which also keeps
+ * every mutated input small, so 16k of them stay quick.
+ */
+export function seedTexts(): SeedTexts {
+  const out: SeedTexts = { loading: [['seed.yaml', SEED_YAML]], rejected: [] };
+  for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.yaml')).sort()) {
+    const text = readFileSync(join(FIXTURES, f), 'utf8');
+    if (!f.startsWith('validation-')) { out.loading.push([f, text]); continue; }
+    const docs = text.split(/^---[ \t]*$/m).filter((d) => /^[a-z]/im.test(d));
+    docs.forEach((doc, i) => (f.endsWith('-invalid.yaml') ? out.rejected : out.loading).push([`${f}#${i}`, doc]));
   }
   return out;
 }

@@ -2,10 +2,10 @@
 // DestinationRule traffic policy and VirtualService rules, written to a temp folder that
 // createMesh({ config }) reads (and watches, where a scenario edits it).
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeshAgent } from '../../../packages/http/src/index.ts';
+import { tempDir } from './temp-dir.ts';
 
 export interface ServiceSpec {
   /** Short name in namespace default: `web` → web.default.svc.cluster.local. */
@@ -63,7 +63,7 @@ ${s.http}
 }
 
 export function configDir(prefix: string, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), `meshlet-faults-${prefix}-`));
+  const dir = tempDir(`faults-${prefix}`);
   writeConfig(dir, files);
   return dir;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The meshlet command line. Run from the repository root as `pnpm meshlet <command> ...`.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { validateCommand } from './validate.ts';
 import { xdsCommand } from './xds.ts';
@@ -94,13 +95,23 @@ Options:
   --mesh-config <file> a MeshConfig file, in force over one in the folder (createMesh's meshConfig)
   -H, --header 'k: v'  a request header for explain (repeatable)
   -h, --help           this text
+  --version            print meshlet's version (that of @meshlet/core)
 `;
+
+/** @meshlet/core's version: package.json is two folders up from both src/cli and dist/cli. */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(HELP);
+    process.stdout.write(`${HELP}\nmeshlet ${version()}\n`);
     return command === undefined ? 1 : 0;
+  }
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
   }
   const out = { log: (s: string) => process.stdout.write(`${s}\n`), error: (s: string) => process.stderr.write(`${s}\n`) };
   switch (command) {

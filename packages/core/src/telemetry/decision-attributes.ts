@@ -1,7 +1,7 @@
 // The mesh attributes of a decision, shared by the HTTP and gRPC adapters so spans from both
 // say the same things in the same words.
 
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes } from './otel-types.ts';
 import type { Decision } from '../router/decide.ts';
 
 /** 'outbound|9080|v2|reviews.default.svc.cluster.local' → 'v2'. */

@@ -18,6 +18,7 @@
 import type * as OTel from '@opentelemetry/api';
 import { randomBytes } from 'node:crypto';
 import type { MeshSnapshot } from '../snapshot/mesh-snapshot.ts';
+import type { Attributes, MeterProviderLike, OpenTelemetryApi, TracerProviderLike } from './otel-types.ts';
 import type { TagContext } from './tag-expression.ts';
 import { applyTagOverrides, DEFAULT_TELEMETRY_POLICY, type TelemetryPolicy } from './telemetry-policy.ts';
 
@@ -27,12 +28,12 @@ export interface TelemetryOptions {
   /** Record metrics (default true). */
   metrics?: boolean;
   /** Defaults to the global providers the application's SDK registered. */
-  tracerProvider?: OTel.TracerProvider;
-  meterProvider?: OTel.MeterProvider;
+  tracerProvider?: TracerProviderLike;
+  meterProvider?: MeterProviderLike;
 }
 
 type Api = typeof OTel;
-type Attrs = OTel.Attributes;
+type Attrs = Attributes;
 
 const SCOPE = '@meshlet/core';
 
@@ -105,17 +106,19 @@ export class MeshTelemetry {
     return new MeshTelemetry(api, options);
   }
 
-  constructor(api: Api, options: TelemetryOptions & { random?: () => number } = {}) {
+  /** `api` is the @opentelemetry/api module; typed loosely so the public types never import it. */
+  constructor(otelApi: OpenTelemetryApi, options: TelemetryOptions & { random?: () => number } = {}) {
+    const api = otelApi as Api;
     this.#api = api;
     this.#random = options.random ?? (() => Math.random() * 100);
     this.#spans = options.spans ?? 'all';
     this.#noopTracerProvider = new api.ProxyTracerProvider().getDelegate();
     if (this.#spans !== 'none') {
-      this.#tracerProvider = options.tracerProvider ?? api.trace.getTracerProvider();
+      this.#tracerProvider = (options.tracerProvider as OTel.TracerProvider | undefined) ?? api.trace.getTracerProvider();
       this.#tracer = this.#tracerProvider.getTracer(SCOPE);
     }
     if (options.metrics !== false) {
-      const meter = (options.meterProvider ?? api.metrics.getMeterProvider()).getMeter(SCOPE);
+      const meter = ((options.meterProvider as OTel.MeterProvider | undefined) ?? api.metrics.getMeterProvider()).getMeter(SCOPE);
       this.#meter = meter;
       this.#httpDuration = meter.createHistogram('http.client.request.duration', {
         unit: 's',

@@ -8,7 +8,7 @@
 // A customMetric names one of Meshlet's instruments directly (e.g. meshlet.client.retries).
 // Meshlet records no size, TCP or gRPC-message metrics, so those selectors have nothing to act on.
 
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes } from './otel-types.ts';
 import { UNKNOWN, type TagContext, type TagExpression } from './tag-expression.ts';
 
 export const METRIC_INSTRUMENTS: Readonly<Record<string, readonly string[]>> = {

@@ -1,6 +1,10 @@
 // Builds the Go interop servers in test setup: `go build` in their folder (go.mod pinned, go.sum
 // committed, modules from the Go module proxy) into a temp folder. Go's build cache makes every
 // run after the first take seconds. Nothing built here is committed.
+//
+// The one temp folder tests keep on purpose: <tmpdir>/meshlet-interop-build holds the built
+// binaries and pilot-discovery between runs (rebuilding istiod takes minutes); it has a fixed
+// name, so it never multiplies. Every other test folder is removed after its test file.
 
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';

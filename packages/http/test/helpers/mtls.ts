@@ -2,10 +2,10 @@
 // in istio-agent's layout, a second (untrusted) root, an expired certificate, and the YAML that
 // makes `reviews` an ISTIO_MUTUAL service backed by a server on 127.0.0.1.
 
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRootCa, issueDevCertificates, issueWorkloadCert } from '../../../core/src/security/dev-certs.ts';
+import { tempDir } from './temp-dir.ts';
 
 export const FQDN = 'reviews.default.svc.cluster.local';
 export const id = (sa: string, ns = 'default') => `spiffe://cluster.local/ns/${ns}/sa/${sa}`;
@@ -23,7 +23,7 @@ export interface Pki {
 }
 
 export function createPki(): Pki {
-  const root = mkdtempSync(join(tmpdir(), 'meshlet-mtls-'));
+  const root = tempDir('mtls');
   const caDir = join(root, 'ca');
   const dir = (name: string) => join(root, name);
   const issue = (name: string, sa: string, opts: { hours?: number; ns?: string } = {}) =>

@@ -2,9 +2,9 @@
 // DestinationRule with the given trafficPolicy, and a VirtualService with the given http rules.
 // Writes it to a fresh folder and returns the folder, for createMesh({ config }).
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.ts';
 
 export const WEB_FQDN = 'web.default.svc.cluster.local';
 
@@ -14,7 +14,7 @@ export function webEndpoint(port: number, extra = ''): string {
 }
 
 export function writeWebMesh(endpoints: string[], trafficPolicy: string, httpRules: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlet-web-'));
+  const dir = tempDir('web');
   writeFileSync(join(dir, 'mesh.yaml'), `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: web, namespace: default }

@@ -60,13 +60,15 @@ const WATCH_IDLE_MS = 150_000;
 const WATCH_MIN_S = 300;
 
 export class KubeConnection {
-  readonly config: KubeConfig;
+  // ES-private: the published types must not name client-node's KubeConfig, whose own types
+  // need @types/ws, which an application compiling with skipLibCheck: false may not have.
+  readonly #config: KubeConfig;
   readonly server: string;
   /** Where the credentials came from, for messages. */
   readonly origin: string;
 
   private constructor(config: KubeConfig, origin: string) {
-    this.config = config;
+    this.#config = config;
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new ConfigError(`kubernetes: ${origin} names no cluster`);
     this.server = cluster.server.replace(/\/+$/, '');
@@ -107,7 +109,7 @@ export class KubeConnection {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
     const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-    await this.config.applySecurityAuthentication(ctx);
+    await this.#config.applySecurityAuthentication(ctx);
     const res = await fetch(url, {
       headers: { ...ctx.getHeaders(), accept: 'application/json' },
       dispatcher: ctx.getDispatcher(),
@@ -139,7 +141,7 @@ export class KubeConnection {
    * has accepted the watch.
    */
   watcher(transform: (obj: KubeObject) => void, onOpen: () => void): Watcher {
-    const watch = new Watch(this.config);
+    const watch = new Watch(this.#config);
     // client-node gives up on a watch after 30 s without a byte and opens a new one, which for
     // a quiet collection means a new request every 30 s per watch (N processes × 21 watches on
     // the API server). The server's bookmarks arrive about once a minute, so 150 s still
