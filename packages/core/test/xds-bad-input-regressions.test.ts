@@ -3,6 +3,7 @@
 // exceptions, and never cost a service its last good config.
 
 import { describe, expect, it } from 'vitest';
+import { applyResponse } from './xds-helpers.ts';
 import { silentLogger, parseBootstrap } from '../src/index.ts';
 import { AdsClient } from '../src/config/xds/ads-client.ts';
 import { LISTENER, ROUTE_CONFIGURATION } from '../src/config/xds/resource-types.ts';
@@ -39,15 +40,15 @@ describe('SotW response with a resource whose name cannot be read', () => {
       const name = 'web.default.svc.cluster.local:80';
       client.setSubscription(LISTENER.typeUrl, [name]);
       const good = { name, apiListener: { apiListener: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', rds: { routeConfigName: 'r', configSource: { ads: {} } } } } };
-      expect(client.onResponse({ type: LISTENER, delta: false, versionInfo: '1', updates: [{ name, version: '1', value: good, error: undefined }], removed: [] })).toBeUndefined();
-      const nack = client.onResponse({ type: LISTENER, delta: false, versionInfo: '2', updates: [{ name: '', version: '2', value: undefined, error: 'Listener : cannot decode' }], removed: [] });
+      expect(applyResponse(client, { type: LISTENER, delta: false, versionInfo: '1', updates: [{ name, version: '1', value: good, error: undefined }], removed: [] })).toBeUndefined();
+      const nack = applyResponse(client, { type: LISTENER, delta: false, versionInfo: '2', updates: [{ name: '', version: '2', value: undefined, error: 'Listener : cannot decode' }], removed: [] });
       expect(nack).toContain('cannot decode');
       const w = client.state.get(LISTENER.typeUrl, name)!;
       expect(w.status).toBe('NACKED');
       expect(w.value).toEqual(good);
       expect(w.version).toBe('1');
       // A later complete response without it is a real deletion again.
-      client.onResponse({ type: LISTENER, delta: false, versionInfo: '3', updates: [], removed: [] });
+      applyResponse(client, { type: LISTENER, delta: false, versionInfo: '3', updates: [], removed: [] });
       expect(w.status).toBe('DOES_NOT_EXIST');
     } finally {
       client.close();

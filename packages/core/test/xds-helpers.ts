@@ -151,3 +151,15 @@ export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = '
 
 export const REVIEWS = 'reviews.default.svc.cluster.local:9080';
 export const cluster = (subset: string): string => `outbound|9080|${subset}|reviews.default.svc.cluster.local`;
+
+/**
+ * Runs one response through an ADS client at once (the stream applies it in slices across
+ * turns of the event loop; a test handing a batch straight to the client does not need to).
+ */
+export function applyResponse(client: { onResponse(batch: never): Generator<void, string | undefined> }, batch: object): string | undefined {
+  const handling = client.onResponse(batch as never);
+  for (;;) {
+    const step = handling.next();
+    if (step.done) return step.value;
+  }
+}

@@ -5,6 +5,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { applyResponse } from './xds-helpers.ts';
 import { Mesh, requestView, resolveIdentity, silentLogger } from '../src/index.ts';
 import { decodeResource } from '../src/config/xds/resource-decode.ts';
 import { parseBootstrap } from '../src/config/xds/bootstrap.ts';
@@ -46,7 +47,7 @@ describe('a NACKed update never changes routing', () => {
           const { typeUrl, value } = encodeAny({ '@type': type.typeUrl, ...v });
           return decodeResource(type, { typeUrl, bytes: value }, String(version));
         });
-        const nack = source.client.onResponse({ type, delta: false, versionInfo: String(version), updates, removed: [] });
+        const nack = applyResponse(source.client, { type, delta: false, versionInfo: String(version), updates, removed: [] });
         for (let i = 0; i < 3; i++) await Promise.resolve(); // the coalesced reconcile
         await source.settled(); // its snapshot, published in slices when the work is large
         return nack;
@@ -103,10 +104,10 @@ describe('duplicate names in one SotW response', () => {
     try {
       const tick = async (): Promise<void> => { for (let i = 0; i < 3; i++) await Promise.resolve(); };
       await tick();
-      source.client.onResponse(batch(LISTENER, [listener], '1'));
+      applyResponse(source.client, batch(LISTENER, [listener], '1'));
       await tick(); // the route configuration is subscribed once the listener is in
-      source.client.onResponse(batch(ROUTE_CONFIGURATION, [route(A, true)], '1'));
-      const nack = source.client.onResponse(batch(ROUTE_CONFIGURATION, [route(B, true), route(A, true)], '2'));
+      applyResponse(source.client, batch(ROUTE_CONFIGURATION, [route(A, true)], '1'));
+      const nack = applyResponse(source.client, batch(ROUTE_CONFIGURATION, [route(B, true), route(A, true)], '2'));
       expect(nack).toContain(`RouteConfiguration ${RC} appears more than once`);
       const w = source.client.state.get(TYPE_URL.RouteConfiguration, RC)!;
       expect(w.status).toBe('NACKED');

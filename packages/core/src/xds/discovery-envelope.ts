@@ -55,7 +55,7 @@ function readAny(r: WireReader): { typeUrl: string; bytes: Uint8Array } {
     const no = tag >>> 3;
     const wt = tag & 7;
     if (no === 1 && wt === WIRE_LEN) typeUrl = r.string();
-    else if (no === 2 && wt === WIRE_LEN) bytes = r.bytes();
+    else if (no === 2 && wt === WIRE_LEN) bytes = r.alias();
     else r.skip(wt, no, 1);
   }
   r.limit = saved;

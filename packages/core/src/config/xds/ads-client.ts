@@ -70,6 +70,7 @@ export class AdsClient implements StreamHandler {
   #connectedSince: number | undefined;
   /** Bumped on every change to a value or status; the config source publishes on change. */
   generation = 0;
+
   /** Types the server has answered at least once (a wildcard subscription is only known then). */
   readonly answered = new Set<string>();
 
@@ -144,6 +145,12 @@ export class AdsClient implements StreamHandler {
    * wanted are dropped; new ones start as REQUESTED.
    */
   setSubscription(typeUrl: string, names: readonly string[] | '*'): void {
+    const steps = this.subscribe(typeUrl, names);
+    while (!steps.next().done);
+  }
+
+  /** setSubscription in steps, yielding every few hundred names (for a 10k-name walk). */
+  *subscribe(typeUrl: string, names: readonly string[] | '*'): Generator<void, void> {
     const prev = this.#subscriptions.get(typeUrl);
     if (prev !== undefined && sameNames(prev, names)) return;
     const watches = this.state.of(typeUrl);
@@ -152,8 +159,15 @@ export class AdsClient implements StreamHandler {
     } else {
       this.state.setWildcard(typeUrl, false);
       const want = new Set(names);
-      for (const name of [...watches.keys()]) if (!want.has(name)) this.state.delete(typeUrl, name);
-      for (const name of want) this.state.ensure(typeUrl, name).named = true;
+      let i = 0;
+      for (const name of [...watches.keys()]) {
+        if (++i % SUBSCRIBE_YIELD_EVERY === 0) yield;
+        if (!want.has(name)) this.state.delete(typeUrl, name);
+      }
+      for (const name of want) {
+        if (++i % SUBSCRIBE_YIELD_EVERY === 0) yield;
+        this.state.ensure(typeUrl, name).named = true;
+      }
     }
     // A type never asked for is not mentioned while nothing of it is wanted: an empty SotW
     // LDS/CDS request would read as a wildcard subscription.
@@ -209,7 +223,7 @@ export class AdsClient implements StreamHandler {
     return w?.value !== undefined ? w.bytes : undefined;
   }
 
-  onResponse(batch: ResponseBatch): string | undefined {
+  *onResponse(batch: ResponseBatch): Generator<void, string | undefined> {
     if (this.#connectedSince === undefined) this.#connectedSince = Date.now();
     this.#lastError = undefined;
     const { type } = batch;
@@ -230,8 +244,25 @@ export class AdsClient implements StreamHandler {
     }
     const errors: string[] = [];
     let changed = false;
+    const change = (): void => {
+      changed = true;
+    };
+    // Handling may stop between slices (the stream closed): what was applied by then still
+    // counts as a change, or a resend of the same values would never be published.
+    try {
+      return yield* this.#apply(batch, errors, change, now, wildcard);
+    } finally {
+      if (changed) this.#changed();
+    }
+  }
+
+  *#apply(batch: ResponseBatch, errors: string[], change: () => void, now: number, wildcard: boolean): Generator<void, string | undefined> {
+    const { type } = batch;
     const present = new Set<string>();
+    let i = 0;
     for (const u of batch.updates) {
+      // A turn of the event loop may end here (AdsStream slices the work).
+      if (++i % YIELD_EVERY === 0) yield;
       present.add(u.name);
       let w = this.state.get(type.typeUrl, u.name);
       if (!w) {
@@ -248,7 +279,7 @@ export class AdsClient implements StreamHandler {
         if (w.status !== 'ACKED') {
           w.status = 'ACKED';
           w.nack = undefined;
-          changed = true;
+          change();
         }
         continue;
       }
@@ -256,7 +287,7 @@ export class AdsClient implements StreamHandler {
         w.reject(u.version, u.error, now);
         if (this.server.failOnDataErrors) w.dropValue(now);
         errors.push(u.error);
-        changed = true;
+        change();
         continue;
       }
       if (w.status === 'ACKED' && sameValue(w.value, u.value)) {
@@ -267,7 +298,7 @@ export class AdsClient implements StreamHandler {
       }
       w.accept(u.value, u.version, now, u.bytes);
       w.references = type.references(u.value);
-      changed = true;
+      change();
     }
     // SotW LDS/CDS: a resource we hold that a response leaves out was deleted. One never
     // received is not judged by absence — the response may answer a request sent before it was
@@ -282,7 +313,7 @@ export class AdsClient implements StreamHandler {
       for (const w of this.state.of(type.typeUrl).values()) {
         if (!present.has(w.name) && w.value !== undefined) {
           w.reject(batch.versionInfo, error, now);
-          changed = true;
+          change();
         }
       }
     }
@@ -301,7 +332,7 @@ export class AdsClient implements StreamHandler {
       if (!w.named && !wildcard) continue;
       if (!w.named) this.state.delete(type.typeUrl, name);
       else w.markDoesNotExist(now);
-      changed = true;
+      change();
     }
     if (errors.length > 0) {
       const kept = this.server.failOnDataErrors ? 'dropping them (fail_on_data_errors)' : 'keeping their last good versions';
@@ -309,7 +340,6 @@ export class AdsClient implements StreamHandler {
     } else {
       this.#opts.logger.debug({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, resources: batch.updates.length }, 'xDS response ACKed');
     }
-    if (changed) this.#changed();
     return errors.length > 0 ? errors.join('; ') : undefined;
   }
 
@@ -352,6 +382,11 @@ export class AdsClient implements StreamHandler {
     this.#opts.onChange();
   }
 }
+
+/** Resources applied between two chances to end the event loop's turn (see AdsStream#pump). */
+const YIELD_EVERY = 16;
+/** Names subscribed or dropped between two chances to end the turn. */
+const SUBSCRIBE_YIELD_EVERY = 512;
 
 function sameNames(a: readonly string[] | '*', b: readonly string[] | '*'): boolean {
   if (a === '*' || b === '*') return a === b;

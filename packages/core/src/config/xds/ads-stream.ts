@@ -14,6 +14,7 @@ import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
 import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
 import { decodeResource, sameBytes, type ResourceUpdate } from './resource-decode.ts';
+import { turnDeadline } from './turn-budget.ts';
 
 export type { ResourceUpdate } from './resource-decode.ts';
 
@@ -28,8 +29,11 @@ export interface ResponseBatch {
 }
 
 export interface StreamHandler {
-  /** Applies a response; returns the NACK error detail, or undefined to ACK. */
-  onResponse(batch: ResponseBatch): string | undefined;
+  /**
+   * Applies a response, yielding between resources (the stream runs it in slices, see #pump);
+   * returns the NACK error detail, or undefined to ACK.
+   */
+  onResponse(batch: ResponseBatch): Generator<void, string | undefined>;
   /** The stream ended; `healthy` when it delivered at least one response. */
   onClosed(stream: AdsStream, healthy: boolean, status: grpc.StatusObject): void;
   /** A request listing `names` went out for `typeUrl` (the does-not-exist timers start now). */
@@ -52,8 +56,6 @@ interface TypeState {
 
 const INVALID_ARGUMENT = 3;
 
-/** Longest run of decoding before the event loop gets a turn (ms). */
-const SLICE_MS = 4;
 
 export class AdsStream {
   readonly delta: boolean;
@@ -178,12 +180,13 @@ export class AdsStream {
   }
 
   // Responses are handled one at a time, in order. Handling one is a generator that yields
-  // between resources; it runs on in this turn of the event loop until SLICE_MS is used, then
-  // goes on in the next (setImmediate), so a 10k-resource response is many short pauses instead
-  // of one long one, and a small response is still answered before 'data' returns.
+  // between resources, while decoding them and while the client applies them; it runs on in
+  // this turn of the event loop until the turn's budget is used (turn-budget.ts), then goes
+  // on in the next (setImmediate), so a 10k-resource response is many short pauses instead of
+  // one long one, and a small response is still answered before 'data' returns.
   #pump(): void {
     this.#pumping = true;
-    const sliceStart = performance.now();
+    const deadline = turnDeadline();
     try {
       while (!this.#closed) {
         if (!this.#current) {
@@ -191,8 +194,8 @@ export class AdsStream {
           if (!bytes) break;
           this.#current = this.delta ? this.#onDelta(bytes) : this.#onSotw(bytes);
         }
-        let done = false;
-        while (!done && performance.now() - sliceStart <= SLICE_MS) done = this.#current.next().done === true;
+        let done = this.#current.next().done === true;
+        while (!done && performance.now() <= deadline) done = this.#current.next().done === true;
         if (!done) {
           setImmediate(() => this.#pump());
           return;
@@ -203,6 +206,8 @@ export class AdsStream {
       this.#failure = `response handling failed: ${err instanceof Error ? err.message : String(err)}`;
       this.close();
     }
+    // Closed mid-response: end the handling so the client counts what it applied so far.
+    this.#current?.return();
     this.#current = undefined;
     this.#pumping = false;
   }
@@ -236,8 +241,11 @@ export class AdsStream {
       return;
     }
     const updates = yield* this.#decodeAll(type, env.value.resources, () => versionInfo);
+    const nack = yield* this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
+    // The nonce is taken only now: a subscription change sent while this response was being
+    // handled carried the previous one (servers ignore it as stale), and this ACK carries the
+    // full name list anyway.
     st.nonce = nonce;
-    const nack = this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
     if (nack === undefined) st.version = versionInfo;
     this.#send(this.#sotwRequest(typeUrl, st, nack));
   }
@@ -258,7 +266,7 @@ export class AdsStream {
       return;
     }
     const updates = yield* this.#decodeAll(type, env.value.resources, (r) => r.version ?? '');
-    const nack = this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
+    const nack = yield* this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
     const req: Record<string, unknown> = { typeUrl, responseNonce: nonce };
     if (nack !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: nack };
     this.#send(req);

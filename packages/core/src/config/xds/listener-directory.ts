@@ -87,7 +87,8 @@ export class ListenerDirectory implements StreamHandler {
     this.#logger.warn({ typeUrl, reason }, 'xDS listener directory response NACKed: over a limit; the last list stays');
   }
 
-  onResponse(batch: ResponseBatch): undefined {
+  // A generator for the stream's sake; a name list is cheap to take whole, so it never yields.
+  *onResponse(batch: ResponseBatch): Generator<void, undefined> {
     const before = this.#answered ? new Set(this.#held.keys()) : undefined;
     if (!batch.delta) {
       // A SotW LDS answer is complete: what it leaves out is gone.

@@ -34,6 +34,7 @@ import type { Listener } from '../../xds/resources.ts';
 import type { Result } from '../../xds/translate-result.ts';
 import { serverListenerName, type InboundPolicyState, type InboundPolicyWatch } from '../../security/inbound-policy.ts';
 import { translateServerListener, type ServerListenerPolicy } from '../../security/server-listener.ts';
+import { turnDeadline } from './turn-budget.ts';
 
 export interface XdsSourceOptions {
   /**
@@ -69,8 +70,8 @@ export interface XdsSourceOptions {
  */
 const MAX_ABSENT_ON_DEMAND = 256;
 
-/** Longest run of snapshot assembly before the event loop gets a turn (ms). */
-const PUBLISH_SLICE_MS = 4;
+/** Names walked between two chances to end the turn. */
+const WALK_YIELD_EVERY = 256;
 
 interface PendingApply {
   readonly all: XdsResources;
@@ -98,8 +99,14 @@ export class XdsConfigSource {
   #published = new Set<string>();
   /** Listeners to publish next (the newest wanted list), while a publish job runs. */
   #pendingListeners: readonly string[] | undefined;
-  #job: Generator<void, void> | undefined;
-  #publishing = false;
+  /** Subscriptions must be worked out again (something changed). */
+  #dirty = false;
+  /** The subscription walk under way, when it spans turns of the event loop (#drive). */
+  #reconciling: Generator<void, void> | undefined;
+  /** The publish job under way, likewise. */
+  #publishing: Generator<void, void> | undefined;
+  #driving = false;
+  #resume: NodeJS.Immediate | undefined;
   readonly #settledWaiters: (() => void)[] = [];
   #publishedGeneration = -1;
   #scheduled = false;
@@ -253,8 +260,12 @@ export class XdsConfigSource {
     this.#mesh.setServiceDemand(undefined);
     this.#mesh.setInboundDemand(undefined);
     this.client.close();
+    if (this.#resume) clearImmediate(this.#resume);
+    this.#reconciling = undefined;
+    this.#publishing = undefined;
     for (const w of this.#waiters) w.resolve();
     this.#waiters = [];
+    for (const resolve of this.#settledWaiters.splice(0)) resolve();
   }
 
   /** Resolves once the ADS stream is up (checked every 20 ms: a stream with nothing subscribed has no response to wait for). */
@@ -294,47 +305,65 @@ export class XdsConfigSource {
 
   // Responses arrive in bursts (one per type); reconcile once, after the client has ACKed.
   #schedule(): void {
+    this.#dirty = true;
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
-      if (!this.#closed) this.#reconcile();
+      this.#drive();
     });
   }
 
+  /** Works out the subscriptions again now (a first use waits on it), in slices if large. */
   #reconcile(): void {
+    this.#dirty = true;
+    this.#drive();
+  }
+
+  // The subscription walk: what the wanted listeners reach, type by type, down the chain. It
+  // yields every few names (#drive slices it), so at 10k services it is many short pauses. The
+  // state may change between slices (a response is applied in slices too): each resource is
+  // read once, old or new, and both versions' references stay subscribed, so nothing still
+  // referenced is ever dropped; what only the newest state names is added by the reconcile the
+  // change schedules.
+  *#reconcileJob(): Generator<void, void> {
     const client = this.client;
     const st = client.state;
-    client.setSubscription(LISTENER.typeUrl, this.#wildcard ? '*' : [...this.#listeners, ...this.#inbound.keys()]);
+    yield* client.subscribe(LISTENER.typeUrl, this.#wildcard ? '*' : [...this.#listeners, ...this.#inbound.keys()]);
     // Client listeners the server's complete listing lacks do not exist: say so now. (Inbound
     // listeners are never in a wildcard answer; they keep the timer.)
     const directory = client.directory;
     if (directory?.size !== undefined) {
       for (const name of this.#listeners) if (directory.has(name) === false) client.declareAbsent(LISTENER.typeUrl, name);
     }
+    yield;
     const listeners = this.#wantedListeners(st);
     const routes = new Set<string>();
     const clusters = new Set<string>();
+    let n = 0;
     // References were worked out when each resource was accepted (ResourceWatch.references).
     for (const name of listeners) {
+      if (++n % WALK_YIELD_EVERY === 0) yield;
       const w = st.get(LISTENER.typeUrl, name);
       if (!w?.value) continue;
       for (const r of w.references) routes.add(r);
       for (const c of inlineRouteClusters(w.value as Listener)) clusters.add(c);
     }
-    client.setSubscription(ROUTE_CONFIGURATION.typeUrl, [...routes]);
+    yield* client.subscribe(ROUTE_CONFIGURATION.typeUrl, [...routes]);
     for (const name of routes) {
+      if (++n % WALK_YIELD_EVERY === 0) yield;
       const w = st.get(ROUTE_CONFIGURATION.typeUrl, name);
       if (w?.value) for (const c of w.references) clusters.add(c);
     }
     // The sidecar takes every cluster, as Envoy does (istiod sends them all anyway).
-    client.setSubscription(CLUSTER.typeUrl, this.#sidecar ? '*' : [...clusters]);
+    yield* client.subscribe(CLUSTER.typeUrl, this.#sidecar ? '*' : [...clusters]);
     const assignments = new Set<string>();
-    for (const name of this.#sidecar ? st.of(CLUSTER.typeUrl).keys() : clusters) {
+    for (const name of this.#sidecar ? [...st.of(CLUSTER.typeUrl).keys()] : clusters) {
+      if (++n % WALK_YIELD_EVERY === 0) yield;
       const w = st.get(CLUSTER.typeUrl, name);
       if (w?.value) for (const e of w.references) assignments.add(e);
     }
-    client.setSubscription(CLUSTER_LOAD_ASSIGNMENT.typeUrl, [...assignments]);
+    yield* client.subscribe(CLUSTER_LOAD_ASSIGNMENT.typeUrl, [...assignments]);
     this.#maybePublish(listeners);
     this.#wake();
   }
@@ -353,51 +382,60 @@ export class XdsConfigSource {
     if (this.#wildcard && !client.answered.has(LISTENER.typeUrl)) return;
     this.#publishedGeneration = client.generation;
     this.#pendingListeners = listeners;
-    if (!this.#publishing) this.#drivePublish();
   }
 
-  // Publishing runs one job at a time: assemble the resources the wanted listeners reach, then
-  // build the snapshot (Mesh#applyResourcesInSteps). A job runs on in this turn of the event
-  // loop until PUBLISH_SLICE_MS is used, then goes on in the next (setImmediate): a small
-  // change publishes at once, a 10k-service snapshot does not stall requests. A change that
-  // comes meanwhile replaces the listener list still waiting; only the newest matters.
-  #drivePublish(): void {
-    this.#publishing = true;
-    const sliceStart = performance.now();
-    while (!this.#closed) {
-      if (!this.#job) {
-        const listeners = this.#pendingListeners;
-        if (!listeners) break;
-        this.#pendingListeners = undefined;
-        this.#job = this.#publishJob(listeners);
+  // The work after a change runs as jobs: the subscription walk (#reconcileJob), then the
+  // publishing of the snapshot it calls for — assemble the resources the wanted listeners
+  // reach, then build the snapshot (Mesh#applyResourcesInSteps). A job runs on in this turn of
+  // the event loop until the turn's budget is used (turn-budget.ts), then goes on in the next
+  // (setImmediate): a small change takes effect at once, a 10k-service snapshot does not stall
+  // requests. A walk asked for meanwhile runs before the publishing goes on (a first use waits
+  // on its subscription); a publish asked for meanwhile replaces the listener list still
+  // waiting: only the newest matters.
+  #drive(): void {
+    if (this.#driving || this.#closed) return;
+    this.#driving = true;
+    const deadline = turnDeadline();
+    try {
+      for (;;) {
+        if (this.#closed) return;
+        if (!this.#reconciling && this.#dirty) {
+          this.#dirty = false;
+          this.#reconciling = this.#reconcileJob();
+        }
+        if (!this.#reconciling && !this.#publishing && this.#pendingListeners) {
+          const listeners = this.#pendingListeners;
+          this.#pendingListeners = undefined;
+          this.#publishing = this.#publishJob(listeners);
+        }
+        const job = this.#reconciling ?? this.#publishing;
+        if (!job) break;
+        let step = job.next();
+        while (!step.done && performance.now() <= deadline) step = job.next();
+        if (!step.done) {
+          if (!this.#resume) this.#resume = setImmediate(() => { this.#resume = undefined; this.#drive(); });
+          return;
+        }
+        if (job === this.#reconciling) this.#reconciling = undefined;
+        else this.#publishing = undefined;
       }
-      let step: IteratorResult<void, void>;
-      try {
-        step = this.#job.next();
-        while (!step.done && performance.now() - sliceStart <= PUBLISH_SLICE_MS) step = this.#job.next();
-      } catch (err) {
-        // A bug, not bad config (translators return results): leave the source able to publish.
-        this.#job = undefined;
-        this.#publishing = false;
-        throw err;
-      }
-      if (!step.done) {
-        setImmediate(() => this.#drivePublish());
-        return;
-      }
-      this.#job = undefined;
+    } catch (err) {
+      // A bug, not bad config (translators return results): leave the source able to go on.
+      this.#reconciling = undefined;
+      this.#publishing = undefined;
+      throw err;
+    } finally {
+      this.#driving = false;
     }
-    this.#job = undefined;
-    this.#publishing = false;
     for (const resolve of this.#settledWaiters.splice(0)) resolve();
   }
 
   /**
    * Resolves once no snapshot is being published or waiting to be: a small change publishes
-   * within the turn that brought it, a large one over several turns (#drivePublish).
+   * within the turn that brought it, a large one over several turns (#drive).
    */
   settled(): Promise<void> {
-    if (!this.#publishing && !this.#pendingListeners) return Promise.resolve();
+    if (!this.#reconciling && !this.#publishing && !this.#pendingListeners && !this.#dirty) return Promise.resolve();
     return new Promise((resolve) => this.#settledWaiters.push(resolve));
   }
 
@@ -435,7 +473,9 @@ export class XdsConfigSource {
       yield;
     }
     const problems: string[] = [];
+    let n = 0;
     for (const w of st.all()) {
+      if (++n % WALK_YIELD_EVERY === 0) yield;
       if (w.nack) problems.push(`NACKed ${w.nack.version ? `version ${w.nack.version}: ` : ''}${w.nack.error}`);
     }
     for (const name of listeners) {
