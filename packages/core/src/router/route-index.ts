@@ -5,14 +5,19 @@
 // request path's own prefixes (one map look-up per distinct prefix length in the table), regex
 // routes by the literal every match of theirs starts with (read from the compiled RE2 program,
 // so it never hides a route that could match; a regex that is one literal is an exact path),
-// and everything else (regex without a literal start, case-insensitive, match-all) is always a
-// candidate. The candidates
-// then run their full matcher in table order, so the first match is the same route a scan
-// would find. Short tables keep the plain scan, which is faster than building a candidate list.
+// regex routes without a literal start by a literal every match of theirs contains
+// (regex/required-literal.ts), all of which one pass over the path finds (regex/literal-set.ts:
+// a table of 1,000 such routes cost 1,000 automaton runs per request before), and everything
+// else (a regex with no provable literal, case-insensitive paths, match-all) is always a
+// candidate. The candidates then run their full matcher in table order, so the first match is
+// the same route a scan would find. Short tables keep the plain scan, which is faster than
+// building a candidate list.
 
 import type { CompiledRoute, VirtualHostRoutes } from '../snapshot/mesh-snapshot.ts';
 import type { RequestView } from './request-view.ts';
 import { pathRuleOf } from './route-match.ts';
+import { requiredLiteral } from '../regex/required-literal.ts';
+import { LiteralSet } from '../regex/literal-set.ts';
 
 /** Below this many routes a scan is as fast as the index. */
 const INDEX_FROM = 16;
@@ -24,6 +29,8 @@ interface RouteIndex {
   readonly prefixes: ReadonlyMap<string, readonly number[]>;
   /** Distinct prefix lengths, ascending. */
   readonly prefixLengths: readonly number[];
+  /** Regex routes found by a literal the path must contain: the set's positions → route positions. */
+  readonly contained: { readonly literals: LiteralSet; readonly routes: readonly number[] } | undefined;
 }
 
 const indexes = new WeakMap<readonly CompiledRoute[], RouteIndex | null>();
@@ -33,6 +40,8 @@ function buildIndex(routes: readonly CompiledRoute[]): RouteIndex | null {
   const always: number[] = [];
   const exact = new Map<string, number[]>();
   const prefixes = new Map<string, number[]>();
+  const literals: string[] = [];
+  const byLiteral: number[] = [];
   const add = (m: Map<string, number[]>, k: string, i: number) => {
     const l = m.get(k);
     if (l) l.push(i);
@@ -45,7 +54,13 @@ function buildIndex(routes: readonly CompiledRoute[]): RouteIndex | null {
       const { prefix, literal } = rule.regex;
       if (literal) add(exact, prefix, i);
       else if (prefix.length > 1) add(prefixes, prefix, i);
-      else always.push(i);
+      else {
+        const inner = requiredLiteral(rule.regex.source);
+        if (inner) {
+          literals.push(inner);
+          byLiteral.push(i);
+        } else always.push(i);
+      }
     } else if (!rule || !rule.caseSensitive) always.push(i);
     else if (rule.kind === 'path') add(exact, rule.value, i);
     else if (rule.value === '' || rule.value === '/') always.push(i);
@@ -54,7 +69,8 @@ function buildIndex(routes: readonly CompiledRoute[]): RouteIndex | null {
   // Nothing to narrow by: scanning is simpler and as fast.
   if (always.length === routes.length) return null;
   const prefixLengths = [...new Set([...prefixes.keys()].map((k) => k.length))].sort((a, b) => a - b);
-  return { always, exact, prefixes, prefixLengths };
+  const contained = literals.length > 0 ? { literals: new LiteralSet(literals), routes: byLiteral } : undefined;
+  return { always, exact, prefixes, prefixLengths, contained };
 }
 
 /** The first route of `vh` whose match holds for `req`, as Envoy picks it. */
@@ -78,6 +94,19 @@ export function firstMatchingRoute(vh: VirtualHostRoutes, req: RequestView): Com
     else for (const i of list) candidates.push(i);
   };
   take(index.exact.get(path));
+  if (index.contained) {
+    const { literals, routes: at } = index.contained;
+    // A literal may occur many times in a path: each route is a candidate once.
+    let seen: Set<number> | undefined;
+    literals.scan(path, (j) => {
+      const i = at[j]!;
+      if (!seen) seen = new Set();
+      else if (seen.has(i)) return;
+      seen.add(i);
+      if (!candidates) candidates = [i];
+      else candidates.push(i);
+    });
+  }
   for (const len of index.prefixLengths) {
     if (len > path.length) break;
     take(index.prefixes.get(path.slice(0, len)));
