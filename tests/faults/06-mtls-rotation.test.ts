@@ -6,8 +6,7 @@
 // the client's newest certificate, and the client's last connections are made to the
 // server's newest one.
 //
-// It uses only the mTLS public API (issueDevCertificates/`meshlet certs`, createMesh({ certs }),
-// createMeshServer); when that is missing from the checkout the scenario is skipped saying so.
+// It uses only the mTLS public API (`meshlet certs`, createMesh({ certs }), createMeshServer).
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -19,19 +18,11 @@ import * as core from '../../packages/core/src/index.ts';
 import * as http from '../../packages/http/src/index.ts';
 import { quantile, sleep, startLoad, waitUntil } from './helpers/load.ts';
 import { record, ROOT } from './helpers/report.ts';
-import { tempDir } from './helpers/temp-dir.ts';
+import { tempDir } from '../../packages/core/test/temp-dir.ts';
 
 const CLI = join(ROOT, 'packages/core/src/cli/main.ts');
 const FQDN = 'reviews.default.svc.cluster.local';
 const ROTATIONS = 10;
-
-// The public mTLS API this scenario needs (landed in 0a5f6a1); named so a skip says what is missing.
-const needed: [string, unknown][] = [
-  ['@meshlet/core issueDevCertificates', (core as Record<string, unknown>)['issueDevCertificates']],
-  ['@meshlet/http createMeshServer', (http as Record<string, unknown>)['createMeshServer']],
-  ['meshlet certs (packages/core/src/cli/certs.ts)', readFileSync(CLI, 'utf8').includes("case 'certs'") || undefined],
-];
-const missing = needed.filter(([, v]) => v === undefined).map(([name]) => name);
 
 let server: ChildProcess | undefined;
 afterAll(() => { server?.kill('SIGKILL'); });
@@ -56,7 +47,7 @@ function startServer(certs: string, config: string): Promise<number> {
   });
 }
 
-it.skipIf(missing.length > 0)('rotates client and server certificates ten times under mTLS load with no failed request', async () => {
+it('rotates client and server certificates ten times under mTLS load with no failed request', async () => {
   const root = tempDir('faults-mtls');
   const clientSerials = [await rotate(root, 'sleep')];
   const serverSerials = [await rotate(root, 'reviews')];
@@ -142,8 +133,4 @@ spec:
   expect(result.hung).toBe(0);
   expect(seen.client.size).toBeGreaterThanOrEqual(3);
   expect(seen.server.size).toBeGreaterThanOrEqual(3);
-});
-
-it.runIf(missing.length > 0)('scenario 6 is skipped: the mTLS public API is not in this checkout', () => {
-  record({ id: '6', scenario: 'certificate rotation under mTLS load', checks: 'no failed request during rotation', sent: 0, failures: 0, p99Ms: undefined, notes: '', skipped: `missing ${missing.join(', ')}` });
 });

@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { createMesh, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer } from './helpers/servers.ts';
-import { tempDir } from './helpers/temp-dir.ts';
+import { tempDir } from '../../core/test/temp-dir.ts';
 
 let v1: TestServer, v2: TestServer, front: TestServer;
 let mesh: Mesh;

@@ -9,7 +9,7 @@ import { createMesh, OverflowError, silentLogger, type Mesh } from '@meshlet/cor
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer, type TestHandler } from './helpers/servers.ts';
 import { writeWebMesh } from './helpers/web-mesh.ts';
-import { tempDir } from './helpers/temp-dir.ts';
+import { tempDir } from '../../core/test/temp-dir.ts';
 
 const FQDN = 'web.default.svc.cluster.local';
 const CLUSTER = `outbound|80||${FQDN}`;

@@ -15,7 +15,7 @@ import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetr
 import { createAdminHandler, createMesh, silentLogger, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
 import { startServer, type TestServer } from './helpers/servers.ts';
-import { tempDir } from './helpers/temp-dir.ts';
+import { tempDir } from '../../core/test/temp-dir.ts';
 
 class TestReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeshAgent } from '../../../packages/http/src/index.ts';
-import { tempDir } from './temp-dir.ts';
+import { tempDir } from '../../../packages/core/test/temp-dir.ts';
 
 export interface ServiceSpec {
   /** Short name in namespace default: `web` → web.default.svc.cluster.local. */

@@ -21,16 +21,13 @@ export interface ScenarioRow {
   p99Ms: number | undefined;
   /** Anything else worth a column: heap growth, handles, hung requests. */
   notes: string;
-  skipped?: string;
 }
 
 export function record(row: ScenarioRow): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, `${row.id}.json`), JSON.stringify(row, null, 2));
   const p99 = row.p99Ms === undefined ? '' : `, p99 ${row.p99Ms.toFixed(1)} ms`;
-  const line = row.skipped
-    ? `[fault ${row.id}] ${row.scenario}: SKIPPED: ${row.skipped}`
-    : `[fault ${row.id}] ${row.scenario}: sent ${row.sent}, failures ${row.failures}${p99}${row.notes ? `; ${row.notes}` : ''}`;
+  const line = `[fault ${row.id}] ${row.scenario}: sent ${row.sent}, failures ${row.failures}${p99}${row.notes ? `; ${row.notes}` : ''}`;
   process.stdout.write(`${line}\n`);
 }
 
@@ -48,8 +45,6 @@ export function readResults(): ScenarioRow[] {
 
 export function summaryTable(rows: ScenarioRow[]): string {
   const head = '| # | scenario | what must hold | requests / inputs | failures | p99 | notes |\n| --- | --- | --- | ---: | ---: | ---: | --- |';
-  const lines = rows.map((r) => r.skipped
-    ? `| ${r.id} | ${r.scenario} | ${r.checks} | — | — | — | skipped: ${r.skipped} |`
-    : `| ${r.id} | ${r.scenario} | ${r.checks} | ${r.sent} | ${r.failures} | ${r.p99Ms === undefined ? '—' : `${r.p99Ms.toFixed(1)} ms`} | ${r.notes} |`);
+  const lines = rows.map((r) => `| ${r.id} | ${r.scenario} | ${r.checks} | ${r.sent} | ${r.failures} | ${r.p99Ms === undefined ? '—' : `${r.p99Ms.toFixed(1)} ms`} | ${r.notes} |`);
   return [head, ...lines].join('\n');
 }

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRootCa, issueDevCertificates, issueWorkloadCert } from '../../../core/src/security/dev-certs.ts';
-import { tempDir } from './temp-dir.ts';
+import { tempDir } from '../../../core/test/temp-dir.ts';
 
 export const FQDN = 'reviews.default.svc.cluster.local';
 export const id = (sa: string, ns = 'default') => `spiffe://cluster.local/ns/${ns}/sa/${sa}`;

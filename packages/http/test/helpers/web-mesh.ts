@@ -4,7 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from './temp-dir.ts';
+import { tempDir } from '../../../core/test/temp-dir.ts';
 
 export const WEB_FQDN = 'web.default.svc.cluster.local';
 
