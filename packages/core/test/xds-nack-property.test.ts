@@ -7,11 +7,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyResponse } from './xds-helpers.ts';
 import { Mesh, requestView, resolveIdentity, silentLogger } from '../src/index.ts';
-import { decodeResource } from '../src/xds/resource-decode.ts';
-import { parseBootstrap } from '../src/xds/bootstrap.ts';
+import { decodeResource } from '../src/config/xds/resource-decode.ts';
+import { parseBootstrap } from '../src/config/xds/bootstrap.ts';
 import { encodeAny } from '../src/xds/codec/index.ts';
-import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION, type ResourceType } from '../src/xds/resource-types.ts';
-import { XdsConfigSource } from '../src/xds/xds-config-source.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION, type ResourceType } from '../src/config/xds/resource-types.ts';
+import { XdsConfigSource } from '../src/config/xds/xds-config-source.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
 
 const LISTENER_NAME = 'reviews.default.svc.cluster.local:9080';

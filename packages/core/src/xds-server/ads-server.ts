@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
-import { ADS_SERVICE_DEFINITION } from '../xds/ads-service.ts';
+import { ADS_SERVICE_DEFINITION } from '../config/xds/ads-service.ts';
 import { XdsConfigStore, type PostCompile } from './config-store.ts';
 import { DeltaSession } from './delta-session.ts';
 import { SotwSession } from './sotw-session.ts';
