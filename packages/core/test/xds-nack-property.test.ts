@@ -48,8 +48,7 @@ describe('a NACKed update never changes routing', () => {
           return decodeResource(type, { typeUrl, bytes: value }, String(version));
         });
         const nack = applyResponse(source.client, { type, delta: false, versionInfo: String(version), updates, removed: [] });
-        for (let i = 0; i < 3; i++) await Promise.resolve(); // the coalesced reconcile
-        await source.settled(); // its snapshot, published in slices when the work is large
+        await source.settled(); // the coalesced reconcile and its snapshot, in slices when the work is large
         return nack;
       };
       try {
@@ -102,10 +101,11 @@ describe('duplicate names in one SotW response', () => {
       }),
     });
     try {
-      const tick = async (): Promise<void> => { for (let i = 0; i < 3; i++) await Promise.resolve(); };
-      await tick();
+      // The subscription walk after a change may go on over several turns when the machine is
+      // busy (the xDS work shares one time budget per turn): wait for it, not a fixed count of ticks.
+      await source.settled();
       applyResponse(source.client, batch(LISTENER, [listener], '1'));
-      await tick(); // the route configuration is subscribed once the listener is in
+      await source.settled(); // the route configuration is subscribed once the listener is in
       applyResponse(source.client, batch(ROUTE_CONFIGURATION, [route(A, true)], '1'));
       const nack = applyResponse(source.client, batch(ROUTE_CONFIGURATION, [route(B, true), route(A, true)], '2'));
       expect(nack).toContain(`RouteConfiguration ${RC} appears more than once`);
