@@ -17,12 +17,12 @@ import type { MeshMode } from './mesh.ts';
 import { defaultLogger } from './logger.ts';
 import { PATH_NORMALIZATIONS, type PathNormalization } from './security/request-target.ts';
 import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
-import { loadBootstrap, type Bootstrap } from './xds/bootstrap.ts';
+import { loadBootstrap, type Bootstrap } from './config/xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
-import type { XdsSourceOptions } from './xds/xds-config-source.ts';
+import type { XdsSourceOptions } from './config/xds/xds-config-source.ts';
 import type { MeshConfigObject, MeshConfigSpec } from './istio/types.ts';
 import { meshSettings } from './istio/mesh-config.ts';
-import { formatProblem } from './config/config-error.ts';
+import { formatProblem } from './config-error.ts';
 import { existsSync } from 'node:fs';
 import type { KubernetesOptions } from './config/kubernetes/kubernetes-config-source.ts';
 
@@ -133,7 +133,7 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
         const { MeshConfigFile } = await import('./config/mesh-config-file.ts');
         await new MeshConfigFile(mesh, meshConfig.path, options.watch ?? true).load();
       }
-      const { XdsConfigSource } = await import('./xds/xds-config-source.ts');
+      const { XdsConfigSource } = await import('./config/xds/xds-config-source.ts');
       const source = new XdsConfigSource(mesh, xds, { ...options.xds, ...(options.listeners !== undefined && { listeners: options.listeners }) });
       await source.start(options.xds?.initialFetchTimeoutMs, mesh.meshConfig.holdApplicationUntilProxyStarts);
       await holdUntilReady(mesh, fetchTimeoutMs);

@@ -1,7 +1,7 @@
 // Every error a request can meet inside the mesh, in one file (as undici keeps lib/core/errors.js).
 // Each carries a stable `code` and the `reason` a user needs to act on it.
 
-import { formatProblem, type ConfigProblem } from './config/config-error.ts';
+import { formatProblem, type ConfigProblem } from './config-error.ts';
 
 export class MeshError extends Error {
   readonly code: string;

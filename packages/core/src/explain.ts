@@ -2,7 +2,10 @@
 // the same router as the data path, but lists every weighted cluster instead of drawing one.
 
 import { rewriteText } from './regex/re2.ts';
-import type { FaultConfig, HeaderMutations, MeshSnapshot, PathRewrite } from './snapshot/mesh-snapshot.ts';
+import type { MeshSnapshot } from './snapshot/mesh-snapshot.ts';
+import type { FaultConfig } from './router/fault.ts';
+import type { HeaderMutations } from './router/header-mutations.ts';
+import type { PathRewrite } from './router/rewrite.ts';
 import type { RequestView } from './router/request-view.ts';
 import { routeRequest } from './router/router.ts';
 import type { ClientScope } from './router/service-lookup.ts';

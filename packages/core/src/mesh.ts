@@ -39,13 +39,12 @@ import { SecurityPolicies } from './security/security-policies.ts';
 import type { PathNormalization } from './security/request-target.ts';
 import { JwksCache, type JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { candidateHosts } from './router/service-lookup.ts';
-import type { XdsStatusDump } from './xds/xds-status.ts';
 import { meshSettings, type MeshSettings } from './istio/mesh-config.ts';
 import type { ScopeReport } from './istio/compile/compile-mesh.ts';
 import { blockedReason, outboundPolicy, type OutboundDecision } from './snapshot/outbound-policy.ts';
 import { lookupService } from './router/service-lookup.ts';
 import { OutboundBlockedError } from './errors.ts';
-import type { KubernetesStatus } from './config/kubernetes/kubernetes-config-source.ts';
+import type { ConfigDump } from './config-dump.ts';
 
 export interface ClientIdentity extends ClientScope {
   readonly labels: Readonly<Record<string, string>>;
@@ -66,28 +65,6 @@ export interface ResourceContext {
   outbound?: OutboundDecision;
   /** The Sidecar that scoped the resources, and what it left out. */
   scope?: ScopeReport | undefined;
-}
-
-export interface ConfigDump {
-  version: number;
-  source: string;
-  /** The MeshConfig in force: where it came from and the settings that differ from istiod's defaults. */
-  meshConfig?: { origin: string; settings: Record<string, unknown> };
-  /** Where hosts outside the mesh go, and what set it (embedded mode). */
-  outboundTrafficPolicy?: { mode: string; origin: string; egressCluster?: string };
-  /** The Sidecar that limits the services this client sees, and the hosts it leaves out (host → namespace). */
-  sidecarScope?: { sidecar: string; egressHosts: string[]; servicesInScope: number; outOfScope: Record<string, string> };
-  listeners: unknown[];
-  routeConfigs: unknown[];
-  clusters: unknown[];
-  endpoints: unknown[];
-  problems: string[];
-  /** Resources held but not acted on (the sidecar profile's TCP listeners and filter chains), one line each. */
-  notes?: string[];
-  /** xDS mode: every subscribed resource with its version, status (ACKED, NACKED with the error, DOES_NOT_EXIST, REQUESTED) and age. */
-  xds?: XdsStatusDump;
-  /** Kubernetes-native mode: the API server, every watch (synced, resourceVersion, relists, last error) and the kinds not served. */
-  kubernetes?: KubernetesStatus;
 }
 
 /**

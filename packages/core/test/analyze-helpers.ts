@@ -1,6 +1,6 @@
 // Analyzer tests load real YAML, so every finding's file:line is the one a user would see.
 
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { analyzeMesh } from '../src/istio/analyze/analyze-mesh.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 

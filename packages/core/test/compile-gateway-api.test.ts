@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { compileMesh } from '../src/istio/compile/compile-mesh.ts';
 import { analyzeMesh } from '../src/istio/analyze/analyze-mesh.ts';
 import { convertGatewayRoutes, gatewayRuleSource } from '../src/istio/compile/routes/compile-gateway-api.ts';

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { TrafficPolicy, WorkloadEntrySpec } from '../src/istio/types.ts';
-import { translateCluster } from '../src/xds/translate-cluster.ts';
+import { translateCluster } from '../src/snapshot/translate-cluster.ts';
 import { decodeMessage, encodeMessage } from '../src/xds/codec/index.ts';
 import { assignment, client, cluster, compile, destinationRule, messages, serviceEntry, staticService } from './compile-helpers.ts';
 

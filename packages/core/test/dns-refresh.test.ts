@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DnsEndpoints, inHostsFile, needsResolving, systemResolver, type DnsResolver } from '../src/snapshot/dns-refresh.ts';
-import type { DnsSettings, EndpointSpec } from '../src/xds/translate-cluster.ts';
+import type { DnsSettings, EndpointSpec } from '../src/snapshot/translate-cluster.ts';
 import { silentLogger } from '../src/logger.ts';
 import { buildSnapshot } from '../src/snapshot/build-snapshot.ts';
 import { ClusterRuntimeRegistry } from '../src/snapshot/cluster-runtime.ts';

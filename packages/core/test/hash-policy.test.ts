@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compileHashPolicy, cookieValue, setCookieHeader } from '../src/router/hash-policy.ts';
 import { requestView } from '../src/router/request-view.ts';
 import { xxHash64 } from '../src/lb/xxhash64.ts';
-import { translateRouteConfiguration } from '../src/xds/translate-route-config.ts';
-import { translateCluster } from '../src/xds/translate-cluster.ts';
+import { translateRouteConfiguration } from '../src/snapshot/translate-route-config.ts';
+import { translateCluster } from '../src/snapshot/translate-cluster.ts';
 import type { HashPolicy, RouteConfiguration } from '../src/xds/resources.ts';
 
 const req = (headers: Record<string, string> = {}, path = '/') => requestView('GET', 'http', 'svc', path, headers);

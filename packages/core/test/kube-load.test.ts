@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { loadConfigFiles } from '../src/istio/load/load-files.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import type { KubeEndpointSlice, KubePod } from '../src/kube/kube-types.ts';

@@ -4,7 +4,7 @@
 // network, workload name), and how a Service and ServiceEntries for one host meet.
 
 import { describe, expect, it } from 'vitest';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import type { MeshObject } from '../src/istio/types.ts';
 import { inferPortProtocol } from '../src/kube/kube-protocol.ts';

@@ -10,7 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { compileMesh } from '../src/istio/compile/compile-mesh.ts';
 import { trimObject } from '../src/config/kubernetes/kube-trim.ts';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { loadApiObject } from '../src/istio/load/load-api-object.ts';
 import { LastGoodObjects } from '../src/config/kubernetes/last-good-objects.ts';
 import type { KubeObject } from '../src/config/kubernetes/kube-connection.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EndpointState } from '../src/snapshot/endpoint-state.ts';
+import { EndpointState } from '../src/lb/endpoint-state.ts';
 import { RingHashLoadBalancer } from '../src/lb/load-balancer-ring-hash.ts';
 import { isPrime, MaglevLoadBalancer } from '../src/lb/load-balancer-maglev.ts';
 import type { LoadBalancer } from '../src/lb/load-balancer.ts';

@@ -3,7 +3,7 @@
 // below is exact or bounded far outside what chance could produce.
 
 import { describe, expect, it } from 'vitest';
-import { EndpointState } from '../src/snapshot/endpoint-state.ts';
+import { EndpointState } from '../src/lb/endpoint-state.ts';
 import { ClusterRuntime, type ClusterRuntimeConfig } from '../src/snapshot/cluster-runtime.ts';
 import { LocalityWeightedLoadBalancer } from '../src/lb/locality-weighted-load-balancer.ts';
 import { PriorityLoadBalancer } from '../src/lb/priority-load-balancer.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateCommand } from '../src/cli/validate.ts';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { listConfigFiles, loadConfigFiles } from '../src/istio/load/load-files.ts';
 
 const dr = (name: string, host = 'reviews'): string =>

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { loadConfigFiles } from '../src/istio/load/load-files.ts';
 import { HANDLED_KINDS } from '../src/istio/load/load-kinds.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';

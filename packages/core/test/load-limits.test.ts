@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateCommand } from '../src/cli/validate.ts';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { compileMesh } from '../src/istio/compile/compile-mesh.ts';
 import { loadConfigFiles } from '../src/istio/load/load-files.ts';
 import { LOAD_LIMITS, type LoadLimits } from '../src/istio/load/load-limits.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { loadConfigFiles } from '../src/istio/load/load-files.ts';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { meshConfigOrigin, meshSettings } from '../src/istio/mesh-config.ts';
 import { loadApiObject } from '../src/istio/load/load-api-object.ts';
 import { optionMeshConfig } from '../src/istio/load/load-mesh-config.ts';

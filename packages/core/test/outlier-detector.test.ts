@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { OutlierDetector } from '../src/resilience/outlier-detector.ts';
-import { EndpointState } from '../src/snapshot/endpoint-state.ts';
+import { EndpointState } from '../src/lb/endpoint-state.ts';
 import { ClusterRuntime } from '../src/snapshot/cluster-runtime.ts';
 import { RequestGrant } from '../src/snapshot/cluster-runtime.ts';
 import { effectiveStatus, type Outcome } from '../src/resilience/outcome.ts';

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compileRouteMatch } from '../src/router/route-match.ts';
 import { requestView } from '../src/router/request-view.ts';
 import { redirectPath, rewritePath } from '../src/router/rewrite.ts';
-import type { RedirectActionConfig } from '../src/snapshot/mesh-snapshot.ts';
-import { translateRouteConfiguration } from '../src/xds/translate-route-config.ts';
+import type { RedirectActionConfig } from '../src/router/rewrite.ts';
+import { translateRouteConfiguration } from '../src/snapshot/translate-route-config.ts';
 
 const get = (path: string) => requestView('GET', 'http', 'svc', path, {});
 

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Mesh, OutboundBlockedError, requestView, resolveIdentity, silentLogger, type Listener, type RouteConfiguration, type XdsResources } from '../src/index.ts';
-import { SIDECAR_LISTENER } from '../src/xds/resource-types.ts';
+import { SIDECAR_LISTENER } from '../src/config/xds/resource-types.ts';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TCP = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';

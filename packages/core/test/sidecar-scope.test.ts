@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { Mesh } from '../src/mesh.ts';
 import { resolveIdentity } from '../src/identity.ts';

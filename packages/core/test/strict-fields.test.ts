@@ -4,7 +4,7 @@
 // accepted.
 
 import { describe, expect, it } from 'vitest';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { HANDLED_KINDS } from '../src/istio/load/load-kinds.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { nearestName } from '../src/istio/validate/validate-field-name.ts';

@@ -3,7 +3,7 @@
 // settings cannot be honoured, or a list with nothing usable, rejects the cluster by field.
 
 import { describe, expect, it } from 'vitest';
-import { translateCluster } from '../src/xds/translate-cluster.ts';
+import { translateCluster } from '../src/snapshot/translate-cluster.ts';
 import { LB_POLICY_TYPE_URL, type Cluster } from '../src/xds/resources.ts';
 
 const policy = (typeUrl: string, fields: Record<string, unknown> = {}) => ({ typedExtensionConfig: { name: 'x', typedConfig: { '@type': typeUrl, ...fields } } });

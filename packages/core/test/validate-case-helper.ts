@@ -2,7 +2,7 @@
 // loaded through the real loader, and checked for the expected problem at the expected field.
 
 import { expect, it } from 'vitest';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 
 export type Kind = 'VirtualService' | 'DestinationRule' | 'ServiceEntry' | 'WorkloadEntry' | 'PeerAuthentication' | 'RequestAuthentication' | 'Telemetry' | 'Sidecar';

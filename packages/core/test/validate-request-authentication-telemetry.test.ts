@@ -3,7 +3,7 @@
 // the warnings for what Meshlet cannot honour.
 
 import { describe, expect, it } from 'vitest';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { runCases, type Case } from './validate-case-helper.ts';
 

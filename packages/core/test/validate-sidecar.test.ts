@@ -2,7 +2,7 @@
 // calls), with istiod's messages, reported as file:line: Kind ns/name: field: message.
 
 import { describe, expect, it } from 'vitest';
-import { formatProblem } from '../src/config/config-error.ts';
+import { formatProblem } from '../src/config-error.ts';
 import { parseConfigText } from '../src/istio/load/load-yaml.ts';
 import { runCases, type Case } from './validate-case-helper.ts';
 

@@ -2,7 +2,7 @@
 // initial delay after a healthy stream (grpc-js-xds's never did).
 
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../src/xds/backoff.ts';
+import { Backoff } from '../src/config/backoff.ts';
 
 describe('ADS reconnect back-off', () => {
   it('grows ×1.6 from 1 s to the 30 s cap, jittered within ±20 %', () => {

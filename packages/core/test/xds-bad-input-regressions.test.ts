@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { applyResponse } from './xds-helpers.ts';
 import { silentLogger, parseBootstrap } from '../src/index.ts';
-import { AdsClient } from '../src/xds/ads-client.ts';
-import { LISTENER, ROUTE_CONFIGURATION } from '../src/xds/resource-types.ts';
+import { AdsClient } from '../src/config/xds/ads-client.ts';
+import { LISTENER, ROUTE_CONFIGURATION } from '../src/config/xds/resource-types.ts';
 import type { RouteConfiguration } from '../src/xds/resources.ts';
 
 const rc = (route: Record<string, unknown>): RouteConfiguration => ({

@@ -7,11 +7,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyResponse } from './xds-helpers.ts';
 import { Mesh, requestView, resolveIdentity, silentLogger } from '../src/index.ts';
-import { decodeResource } from '../src/xds/resource-decode.ts';
-import { parseBootstrap } from '../src/xds/bootstrap.ts';
+import { decodeResource } from '../src/config/xds/resource-decode.ts';
+import { parseBootstrap } from '../src/config/xds/bootstrap.ts';
 import { encodeAny } from '../src/xds/codec/index.ts';
-import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION, type ResourceType } from '../src/xds/resource-types.ts';
-import { XdsConfigSource } from '../src/xds/xds-config-source.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION, type ResourceType } from '../src/config/xds/resource-types.ts';
+import { XdsConfigSource } from '../src/config/xds/xds-config-source.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
 
 const LISTENER_NAME = 'reviews.default.svc.cluster.local:9080';
@@ -48,8 +48,7 @@ describe('a NACKed update never changes routing', () => {
           return decodeResource(type, { typeUrl, bytes: value }, String(version));
         });
         const nack = applyResponse(source.client, { type, delta: false, versionInfo: String(version), updates, removed: [] });
-        for (let i = 0; i < 3; i++) await Promise.resolve(); // the coalesced reconcile
-        await source.settled(); // its snapshot, published in slices when the work is large
+        await source.settled(); // the coalesced reconcile and its snapshot, in slices when the work is large
         return nack;
       };
       try {
@@ -102,10 +101,11 @@ describe('duplicate names in one SotW response', () => {
       }),
     });
     try {
-      const tick = async (): Promise<void> => { for (let i = 0; i < 3; i++) await Promise.resolve(); };
-      await tick();
+      // The subscription walk after a change may go on over several turns when the machine is
+      // busy (the xDS work shares one time budget per turn): wait for it, not a fixed count of ticks.
+      await source.settled();
       applyResponse(source.client, batch(LISTENER, [listener], '1'));
-      await tick(); // the route configuration is subscribed once the listener is in
+      await source.settled(); // the route configuration is subscribed once the listener is in
       applyResponse(source.client, batch(ROUTE_CONFIGURATION, [route(A, true)], '1'));
       const nack = applyResponse(source.client, batch(ROUTE_CONFIGURATION, [route(B, true), route(A, true)], '2'));
       expect(nack).toContain(`RouteConfiguration ${RC} appears more than once`);

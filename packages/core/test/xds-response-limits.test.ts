@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { createMesh, requestView, silentLogger, XdsServer, type Logger, type Mesh } from '../src/index.ts';
-import { responseLimits } from '../src/xds/response-limits.ts';
+import { responseLimits } from '../src/config/xds/response-limits.ts';
 import { REVIEWS, routesYaml, servicesYaml, tempDir, waitFor, writeBootstrap, writeConfig } from './xds-helpers.ts';
 
 /** `n` more services beside reviews, so the listener and cluster responses grow. */

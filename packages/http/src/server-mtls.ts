@@ -8,7 +8,7 @@
 // port then decides: STRICT refuses plaintext, DISABLE refuses TLS, PERMISSIVE takes both. The
 // mode and the authorization rules come from the server's inbound listener in xDS mode, else
 // from PeerAuthentication (workload > namespace > root namespace, oldest first, port-level last)
-// and AuthorizationPolicy (core security/server-policy.ts). TLS connections must present a
+// and AuthorizationPolicy (core server/server-policy.ts). TLS connections must present a
 // client certificate that chains to the mesh root. Before any filter runs, the request target
 // is normalized as the sidecar's connection manager does (core security/request-target.ts,
 // Istio's pathNormalization): absolute-form, fragments, dot segments, escapes, and methods that
@@ -17,9 +17,9 @@
 // request, so edits apply without a restart; rotated certificates apply to new handshakes while
 // open connections keep theirs. A caller whose SPIFFE ID is outside the mesh's trust domains
 // (MeshConfig trustDomain, trustDomainAliases) is refused as Envoy's SPIFFE validator refuses it.
-// A Sidecar's ingress side applies too (core security/sidecar-ingress.ts): listening at an
+// A Sidecar's ingress side applies too (core server/sidecar-ingress.ts): listening at an
 // ingress listener's defaultEndpoint means listening at its port, and the inbound connection
-// pool limits connections and requests (core security/inbound-limits.ts).
+// pool limits connections and requests (core server/inbound-limits.ts).
 //
 // TLS is terminated by a plain tls.Server (which never listens) rather than node:https or
 // node:http2's secure server because of ALPN: an Envoy sidecar client offers only Istio's protocols ("istio-http/1.1", "istio",

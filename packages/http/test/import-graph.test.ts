@@ -13,7 +13,7 @@ const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 const FORBIDDEN: Record<string, RegExp> = {
   '@grpc/grpc-js': /\/node_modules\/@grpc\/grpc-js\//,
-  'the xDS client': /\/core\/(src|dist)\/xds\/(ads-client|ads-stream|xds-config-source)\.[jt]s$/,
+  'the xDS client': /\/core\/(src|dist)\/config\/xds\/(ads-client|ads-stream|xds-config-source)\.[jt]s$/,
   opossum: /\/node_modules\/opossum\//,
   jose: /\/node_modules\/jose\//,
   '@kubernetes/client-node': /\/node_modules\/@kubernetes\/client-node\//,

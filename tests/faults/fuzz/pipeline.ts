@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { requestView, type Mesh, type XdsResources } from '../../../packages/core/src/index.ts';
 import { decodeAny, DecodeError } from '../../../packages/core/src/xds/codec/index.ts';
-import { RESOURCE_TYPES, type ResourceType } from '../../../packages/core/src/xds/resource-types.ts';
-import { AdsStream } from '../../../packages/core/src/xds/ads-stream.ts';
-import type { AdsClient } from '../../../packages/core/src/xds/ads-client.ts';
+import { RESOURCE_TYPES, type ResourceType } from '../../../packages/core/src/config/xds/resource-types.ts';
+import { AdsStream } from '../../../packages/core/src/config/xds/ads-stream.ts';
+import type { AdsClient } from '../../../packages/core/src/config/xds/ads-client.ts';
 
 /** One input taking longer than this is reported as a hang (inputs take well under 10 ms). */
 export const HANG_MS = 2_000;

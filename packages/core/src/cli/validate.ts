@@ -3,7 +3,7 @@
 // cross-object analyzers (istio/analyze/) over what loaded, and prints every problem in the one
 // format every Meshlet tool uses — or as JSON for CI.
 
-import { formatProblem, type ConfigProblem } from '../config/config-error.ts';
+import { formatProblem, type ConfigProblem } from '../config-error.ts';
 import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { loadConfigFiles } from '../istio/load/load-files.ts';
 

@@ -8,7 +8,7 @@ import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { compileMesh } from '../istio/compile/compile-mesh.ts';
 import { compileTelemetryPolicy } from '../istio/compile/compile-telemetry.ts';
 import type { MeshConfigObject, MeshObject, Telemetry } from '../istio/types.ts';
-import { formatProblem, type ConfigProblem } from './config-error.ts';
+import { formatProblem, type ConfigProblem } from '../config-error.ts';
 
 export interface ApplyOptions {
   /** createMesh({ meshConfig }): in force over MeshConfig documents among `objects`. */

@@ -11,7 +11,7 @@ import type { MeshConfigObject, MeshObject } from '../istio/types.ts';
 import { applyObjects } from './apply-objects.ts';
 import { watchPaths } from './file-watch.ts';
 import { LastGoodFiles } from './last-good-files.ts';
-import { formatProblem, type ConfigProblem } from './config-error.ts';
+import { formatProblem, type ConfigProblem } from '../config-error.ts';
 import { ConfigError } from '../errors.ts';
 
 export interface FileSourceOptions {

@@ -8,7 +8,7 @@
 import { resolve, sep } from 'node:path';
 import type { MeshObject } from '../istio/types.ts';
 import { loadConfigFiles } from '../istio/load/load-files.ts';
-import type { ConfigProblem } from './config-error.ts';
+import type { ConfigProblem } from '../config-error.ts';
 
 export interface FilesLoad {
   objects: MeshObject[];

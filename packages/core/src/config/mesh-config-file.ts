@@ -12,7 +12,7 @@ import type { MeshConfigObject } from '../istio/types.ts';
 import { meshConfigOrigin, meshSettings, selectMeshConfig } from '../istio/mesh-config.ts';
 import { watchPaths } from './file-watch.ts';
 import { LastGoodFiles } from './last-good-files.ts';
-import { formatProblem, type ConfigProblem } from './config-error.ts';
+import { formatProblem, type ConfigProblem } from '../config-error.ts';
 
 export class MeshConfigFile {
   readonly #mesh: Mesh;

@@ -4,7 +4,7 @@
 // them through the VirtualService path (compile-gateway-api.ts). Names carry a Gw prefix
 // because Istio's VirtualService already has an HTTPRoute type (./types.ts).
 
-import type { IstioObject } from './types.ts';
+import type { IstioObject } from './object-meta.ts';
 
 export interface GwParentReference {
   group?: string;

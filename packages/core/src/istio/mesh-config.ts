@@ -6,13 +6,12 @@
 // One MeshConfig is in force, as istiod has one: createMesh({ meshConfig }) when given, else the
 // first found in the config files; any other is reported and ignored.
 
-import type { ConfigProblem } from '../config/config-error.ts';
+import type { ConfigProblem } from '../config-error.ts';
 import type { HTTPRetry, LocalityLoadBalancerSetting, MeshConfigObject, MeshConfigSpec, MeshObject } from './types.ts';
-import type { PathNormalization } from '../security/request-target.ts';
 
 export type OutboundMode = 'ALLOW_ANY' | 'REGISTRY_ONLY';
 /** MeshConfig.ProxyPathNormalization, DEFAULT read as BASE (istiod's listener builder does): what security/request-target.ts applies. */
-export type PathNormalizationMode = PathNormalization;
+export type PathNormalizationMode = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 
 export interface MeshSettings {
   readonly outboundTrafficPolicy: OutboundMode;

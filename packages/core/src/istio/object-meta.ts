@@ -23,3 +23,11 @@ export interface ObjectMeta {
   creationTimestamp?: string;
 }
 
+/** One object of an Istio (or Gateway API) kind: its kind, metadata, spec and where it came from. */
+export interface IstioObject<K extends string, S> {
+  apiVersion: string;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: S;
+  source: SourceRef;
+}

@@ -4,18 +4,10 @@
 // the validators.
 
 import type { GatewayGRPCRoute, GatewayHTTPRoute } from './gateway-api-types.ts';
-import type { ObjectMeta, SourceRef } from './object-meta.ts';
+import type { IstioObject } from './object-meta.ts';
 import type { KubeObject } from '../kube/kube-types.ts';
 
-export type { ObjectMeta, SourceRef } from './object-meta.ts';
-
-export interface IstioObject<K extends string, S> {
-  apiVersion: string;
-  kind: K;
-  metadata: ObjectMeta;
-  spec: S;
-  source: SourceRef;
-}
+export type { IstioObject, ObjectMeta, SourceRef } from './object-meta.ts';
 
 export type VirtualService = IstioObject<'VirtualService', VirtualServiceSpec>;
 export type DestinationRule = IstioObject<'DestinationRule', DestinationRuleSpec>;

@@ -15,11 +15,16 @@
 // istiod never sends terminating endpoints; otherwise UNHEALTHY, sent so the balancer knows it
 // is there but never picks it.
 
-import type { MeshEndpoint } from '../istio/service-model.ts';
-import type { ProblemSink } from './kube-registry.ts';
+import type { MeshEndpoint, ObjectPath } from '../istio/service-model.ts';
+import type { MeshObject } from '../istio/types.ts';
 import { inEndpoints, isReady, podIp, type PodIndex } from './kube-pods.ts';
 import type { EndpointConditions, KubeEndpoints, KubeEndpointSlice, KubePod, KubeService, ObjectReference } from './kube-types.ts';
 import { SERVICE_NAME_LABEL } from './kube-validate.ts';
+
+/** Where the registry reports what it cannot use; the compiler's problem list fits. */
+export interface ProblemSink {
+  warn(obj: MeshObject, path: ObjectPath, message: string): void;
+}
 
 const MULTICLUSTER_SERVICE_LABEL = 'multicluster.kubernetes.io/service-name';
 const PERSISTENT_SESSION_LABELS = ['istio.io/persistent-session', 'istio.io/persistent-session-header'];

@@ -3,7 +3,7 @@
 // for the fields Meshlet reads (./kube-validate.ts). Problems name file:line and the exact field;
 // an object with an error is not returned, so the caller keeps the last good version.
 
-import type { ConfigProblem } from '../config/config-error.ts';
+import type { ConfigProblem } from '../config-error.ts';
 import type { ObjectMeta, SourceRef } from '../istio/object-meta.ts';
 import { checkShape } from '../istio/validate/validate-schema.ts';
 import { checkMetadata, createProblemCollector } from '../istio/validate/validate-object.ts';

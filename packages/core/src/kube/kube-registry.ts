@@ -8,17 +8,12 @@
 // a Kubernetes Service over a ServiceEntry for its host) is decided by the compiler
 // (../istio/compile/clusters/compile-services.ts).
 
-import type { MeshService, ObjectPath } from '../istio/service-model.ts';
+import type { MeshService } from '../istio/service-model.ts';
 import type { MeshObject } from '../istio/types.ts';
-import { indexEndpointSources, serviceEndpoints } from './kube-endpoints.ts';
+import { indexEndpointSources, serviceEndpoints, type ProblemSink } from './kube-endpoints.ts';
 import { DEFAULT_CLUSTER_ID, PodIndex } from './kube-pods.ts';
 import { convertService, isAlias, serviceExportTo, serviceHostname } from './kube-services.ts';
 import type { KubeEndpoints, KubeEndpointSlice, KubeNamespace, KubeNode, KubePod, KubeService } from './kube-types.ts';
-
-/** Where the registry reports what it cannot use; the compiler's problem list fits. */
-export interface ProblemSink {
-  warn(obj: MeshObject, path: ObjectPath, message: string): void;
-}
 
 export interface KubeRegistryOptions {
   /** DNS suffix of Services, normally 'cluster.local'. */

@@ -1,6 +1,5 @@
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
-import type { LbKind } from '../snapshot/mesh-snapshot.ts';
-import type { LoadBalancer } from './load-balancer.ts';
+import type { EndpointState } from './endpoint-state.ts';
+import type { LbKind, LoadBalancer } from './load-balancer.ts';
 import { LeastRequestLoadBalancer } from './load-balancer-least-request.ts';
 import { MaglevLoadBalancer } from './load-balancer-maglev.ts';
 import { RandomLoadBalancer } from './load-balancer-random.ts';

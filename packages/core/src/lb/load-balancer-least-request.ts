@@ -5,7 +5,7 @@
 // host (slow-start.ts), Envoy leaves the two-choice path and schedules by weight, with each
 // weight scaled by the ramp; so does this.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
 import { allWeightsEqual, pickAvoiding, type LoadBalancer } from './load-balancer.ts';
 import type { SlowStart } from './slow-start.ts';
 

@@ -10,7 +10,7 @@
 // translate-cluster.ts rejects other sizes. Retries avoiding a host flip the hash with
 // 2^64 − attempt, as Envoy's chooseHost does, to land far from the first choice.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
 import type { LoadBalancer } from './load-balancer.ts';
 import { randomHash64, xxHash64 } from './xxhash64.ts';
 

@@ -1,6 +1,6 @@
 // RANDOM: each pick is independent, weighted by endpoint weight.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
 import { allWeightsEqual, pickAvoiding, type LoadBalancer } from './load-balancer.ts';
 
 export class RandomLoadBalancer implements LoadBalancer {

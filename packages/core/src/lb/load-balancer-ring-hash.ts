@@ -12,7 +12,7 @@
 // per attempt, as Envoy's chooseHost(hash, attempt) does. A request with no hash key gets a
 // random one, so it still lands somewhere, spread by weight.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
 import type { LoadBalancer } from './load-balancer.ts';
 import { randomHash64, xxHash64 } from './xxhash64.ts';
 

@@ -4,7 +4,7 @@
 // reads the hosts' current ramped weights, so the ramp takes effect as time passes, not only
 // when the host set changes.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
 import { allWeightsEqual, pickAvoiding, type LoadBalancer } from './load-balancer.ts';
 import type { SlowStart } from './slow-start.ts';
 

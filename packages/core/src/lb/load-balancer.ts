@@ -12,7 +12,10 @@
 // `priorities` is a retry's record of the priority levels it already tried (Envoy's
 // retry_priority extension, resilience/retry-priority.ts). Only the priority balancer reads it.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
+
+/** The balancing policies Meshlet implements (Envoy's lb_policy names). */
+export type LbKind = 'LEAST_REQUEST' | 'ROUND_ROBIN' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
 
 export interface LoadBalancer {
   pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint, priorities?: RetryPriorityFilter): EndpointState | undefined;

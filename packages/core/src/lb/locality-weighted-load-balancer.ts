@@ -12,10 +12,9 @@
 // The hashing policies (RING_HASH, MAGLEV) are not split by locality here: their keys must map
 // across the whole level, so they balance over the level's usable hosts as before.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
-import type { LbKind } from '../snapshot/mesh-snapshot.ts';
+import type { EndpointState } from './endpoint-state.ts';
 import { createLoadBalancer, type HashLbOptions, type SlowStartOptions } from './create-load-balancer.ts';
-import type { LoadBalancer } from './load-balancer.ts';
+import type { LbKind, LoadBalancer } from './load-balancer.ts';
 
 const OVERPROVISIONING = 1.4;
 

@@ -12,10 +12,9 @@
 // total availability (capped at 100), as Envoy's PreviousPrioritiesRetryPriority recomputes it.
 // That reaches levels the original load gives nothing (a fully healthy level 0 takes 100%).
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
-import type { LbKind } from '../snapshot/mesh-snapshot.ts';
+import type { EndpointState } from './endpoint-state.ts';
 import type { HashLbOptions } from './create-load-balancer.ts';
-import type { LoadBalancer, RetryPriorityFilter } from './load-balancer.ts';
+import type { LbKind, LoadBalancer, RetryPriorityFilter } from './load-balancer.ts';
 import { levelBalancer, type LevelOptions } from './locality-weighted-load-balancer.ts';
 
 const OVERPROVISIONING = 1.4;

@@ -13,7 +13,7 @@
 // Balancers consult `active(now)` first, as Envoy checks noHostsAreInSlowStart(): once every
 // window has passed, they go back to their plain (equal-weight) fast paths.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from './endpoint-state.ts';
 
 export interface SlowStartSettings {
   readonly windowMs: number;

@@ -4,7 +4,7 @@
 // decays by one for every base period a returned host stays healthy. At most
 // maxEjectionPercent of hosts are ejected at once, but one host may always be.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from '../lb/endpoint-state.ts';
 import type { OutlierConfig } from './outlier-config.ts';
 import { effectiveStatus, isLocalOrigin, type Outcome } from './outcome.ts';
 

@@ -11,7 +11,7 @@
 // One instance per request; the adapter calls onHostAttempted after each pick and passes the
 // instance to pick() on retries.
 
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
+import type { EndpointState } from '../lb/endpoint-state.ts';
 import type { RetryPriorityFilter } from '../lb/load-balancer.ts';
 
 export class PreviousPriorities implements RetryPriorityFilter {

@@ -1,7 +1,8 @@
 // One request's whole logical decision: service → route → weighted cluster → the policies that
 // apply to it. The adapters (undici, grpc-js) execute a Decision; explain() prints one.
 
-import type { ClusterConfig, CompiledRoute, DirectResponseConfig, ForwardAction, MeshSnapshot, RedirectActionConfig, ServiceRoutes, WeightedClusterConfig } from '../snapshot/mesh-snapshot.ts';
+import type { ClusterConfig, CompiledRoute, DirectResponseConfig, ForwardAction, MeshSnapshot, ServiceRoutes, WeightedClusterConfig } from '../snapshot/mesh-snapshot.ts';
+import type { RedirectActionConfig } from './rewrite.ts';
 import { ClusterNotFoundError, NoRouteError, OutboundBlockedError, type MeshError } from '../errors.ts';
 import { drawFault, type FaultDraw } from './fault.ts';
 import type { RequestView } from './request-view.ts';

@@ -2,8 +2,15 @@
 // independently against its percentage.
 
 import type { FractionalPercent, HTTPFault } from '../xds/resources.ts';
-import type { FaultConfig } from '../snapshot/mesh-snapshot.ts';
 import { durationToMs } from '../xds/duration.ts';
+
+export interface FaultConfig {
+  readonly delayMs: number | undefined;
+  readonly delayPerMillion: number;
+  readonly abortStatus: number | undefined;
+  readonly abortGrpcStatus: number | undefined;
+  readonly abortPerMillion: number;
+}
 
 export function perMillion(p: FractionalPercent | undefined): number {
   // An absent percentage is 0%: Envoy's fault filter reads a default FractionalPercent, and

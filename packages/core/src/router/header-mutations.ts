@@ -2,8 +2,15 @@
 // lower-case header record. Removal runs before additions, as in Envoy.
 
 import type { HeaderValueOption } from '../xds/resources.ts';
-import { NO_HEADER_MUTATIONS, type HeaderMutations } from '../snapshot/mesh-snapshot.ts';
-import { MatchCompileError } from './route-match.ts';
+import { MatchCompileError } from '../xds/string-matcher.ts';
+
+export interface HeaderMutations {
+  /** [lower-case name, value, mode]. */
+  readonly set: readonly (readonly [string, string, 'append' | 'overwrite' | 'add-if-absent' | 'overwrite-if-exists'])[];
+  readonly remove: readonly string[];
+}
+
+export const NO_HEADER_MUTATIONS: HeaderMutations = Object.freeze({ set: [], remove: [] });
 
 export function compileHeaderMutations(add: readonly HeaderValueOption[] | undefined, remove: readonly string[] | undefined): HeaderMutations {
   if (!add?.length && !remove?.length) return NO_HEADER_MUTATIONS;

@@ -2,7 +2,24 @@
 // path for path/regex matches) and keeps the query; regex_rewrite substitutes every match in
 // the path.
 
-import type { PathRewrite, RedirectActionConfig } from '../snapshot/mesh-snapshot.ts';
+import type { Re2Regex, Re2Rewrite } from '../regex/re2.ts';
+
+export type PathRewrite =
+  | { readonly kind: 'prefix'; readonly prefix: string; readonly replaceWholePath: boolean; readonly matchedPrefix: string; readonly caseSensitive: boolean }
+  | { readonly kind: 'regex'; readonly pattern: Re2Regex; readonly substitution: Re2Rewrite };
+
+export interface RedirectActionConfig {
+  readonly kind: 'redirect';
+  readonly status: number;
+  readonly scheme: string | undefined;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly path: string | undefined;
+  readonly prefixRewrite: string | undefined;
+  /** The route's matched prefix, which prefixRewrite replaces (redirectPath below). */
+  readonly matchedPrefix?: string | undefined;
+  readonly stripQuery: boolean;
+}
 
 export function rewritePath(rewrite: PathRewrite | undefined, pathAndQuery: string): string {
   if (!rewrite) return pathAndQuery;

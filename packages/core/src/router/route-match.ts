@@ -2,8 +2,9 @@
 // every header matcher and query matcher must hold. Regexes are compiled here, on the RE2 engine
 // (regex/re2.ts: linear time, whole-value match), so the request path never builds one.
 
-import type { HeaderMatcher, QueryParameterMatcher, RegexMatcher, RouteMatch, StringMatcher } from '../xds/resources.ts';
-import { compileRe2, RegexError, type Re2Regex } from '../regex/re2.ts';
+import type { HeaderMatcher, QueryParameterMatcher, RouteMatch } from '../xds/resources.ts';
+import type { Re2Regex } from '../regex/re2.ts';
+import { compileRegex, compileStringMatcher, MatchCompileError } from '../xds/string-matcher.ts';
 import { queryParam, type RequestView } from './request-view.ts';
 
 export type RouteMatcher = (req: RequestView) => boolean;
@@ -14,23 +15,6 @@ export type PathRule =
   | { kind: 'separated'; value: string; caseSensitive: boolean }
   | { kind: 'path'; value: string; caseSensitive: boolean }
   | { kind: 'regex'; regex: Re2Regex };
-
-export class MatchCompileError extends Error {}
-
-/**
- * Compiles a RegexMatcher for whole-value matching, the way Envoy's safe_regex matches; a
- * matcher's own google_re2.max_program_size overrides the default limit, as in Envoy.
- */
-export function compileRegex(m: RegexMatcher | string, field: string): Re2Regex {
-  const pattern = typeof m === 'string' ? m : m.regex;
-  const max = typeof m === 'string' ? undefined : m.googleRe2?.['maxProgramSize'];
-  try {
-    return compileRe2(pattern, { maxProgramSize: max === undefined ? undefined : Number(max) });
-  } catch (err) {
-    if (err instanceof RegexError) throw new MatchCompileError(`${field}: invalid regex ${JSON.stringify(pattern)}: ${err.message}`);
-    throw err;
-  }
-}
 
 export function pathRule(m: RouteMatch): PathRule {
   const caseSensitive = m.caseSensitive !== false;
@@ -88,18 +72,6 @@ function pathCheck(rule: PathRule): RouteMatcher {
     case 'regex':
       return (req) => rule.regex.matches(req.path);
   }
-}
-
-/** A StringMatcher as a predicate over a present value. */
-export function compileStringMatcher(sm: StringMatcher, field: string): (value: string) => boolean {
-  const ic = sm.ignoreCase === true;
-  const norm = (s: string) => (ic ? s.toLowerCase() : s);
-  if (sm.exact !== undefined) { const v = norm(sm.exact); return (s) => norm(s) === v; }
-  if (sm.prefix !== undefined) { const v = norm(sm.prefix); return (s) => norm(s).startsWith(v); }
-  if (sm.suffix !== undefined) { const v = norm(sm.suffix); return (s) => norm(s).endsWith(v); }
-  if (sm.contains !== undefined) { const v = norm(sm.contains); return (s) => norm(s).includes(v); }
-  if (sm.safeRegex !== undefined) { const re = compileRegex(sm.safeRegex, `${field}.safeRegex.regex`); return (s) => re.matches(s); }
-  throw new MatchCompileError(`${field}: string matcher sets no match`);
 }
 
 function headerValueMatcher(h: HeaderMatcher, field: string): ((value: string) => boolean) | 'present' {

@@ -14,7 +14,7 @@
 
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { AuthorizationCondition, AuthorizationOperation, AuthorizationPolicy, AuthorizationRule, AuthorizationSource, RequestAuthentication } from '../istio/types.ts';
-import { labelsMatch } from '../istio/compile/common/compile-context.ts';
+import { labelsMatch } from '../istio/object-conventions.ts';
 import type { Workload } from './peer-authentication.ts';
 import { jwtConditionValues, jwtValueMatches, requestPrincipalMatches } from './jwt/jwt-claims.ts';
 

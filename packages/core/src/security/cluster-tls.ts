@@ -9,7 +9,7 @@
 // is rejected whole, never downgraded to plaintext.
 
 import type { StringMatcher } from '../xds/resources.ts';
-import { compileStringMatcher } from '../router/route-match.ts';
+import { compileStringMatcher } from '../xds/string-matcher.ts';
 import { fail, ok, type Result } from '../xds/translate-result.ts';
 
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
@@ -51,6 +51,17 @@ export interface TlsMatch {
   readonly match: Readonly<Record<string, string>>;
   /** undefined = plaintext (raw_buffer). */
   readonly tls: ClusterTls | undefined;
+}
+
+/** The transport socket one endpoint of a cluster gets (chosen by snapshot/endpoint-tls.ts). */
+export interface EndpointTransport {
+  /** undefined = plaintext. */
+  readonly tls: ClusterTls | undefined;
+  /**
+   * '' for the cluster's own transport socket, ' #<n>' for its nth match: transports keep one
+   * connection pool per cluster and slot.
+   */
+  readonly slot: string;
 }
 
 type Json = Record<string, unknown>;

@@ -10,7 +10,7 @@
 //   - port-level modes come only from the workload policy; UNSET there inherits.
 
 import type { PeerAuthentication, PeerMtlsMode } from '../istio/types.ts';
-import { compareByCreation, labelsMatch } from '../istio/compile/common/compile-context.ts';
+import { compareByCreation, labelsMatch } from '../istio/object-conventions.ts';
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 

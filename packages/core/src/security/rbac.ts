@@ -9,7 +9,7 @@
 
 import { BlockList, isIPv4 } from 'node:net';
 import type { StringMatcher } from '../xds/resources.ts';
-import { compileStringMatcher } from '../router/route-match.ts';
+import { compileStringMatcher } from '../xds/string-matcher.ts';
 import { fail, ok, type Result } from '../xds/translate-result.ts';
 import type { AuthzDecision, AuthzRequest } from './authorization-policy.ts';
 import { JWT_AUTHN_FILTER } from './rbac-compile.ts';

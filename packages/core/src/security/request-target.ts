@@ -24,7 +24,10 @@
 // DELETE while frameworks (Express) route it to their DELETE handler. A method that is not an
 // uppercase token is therefore refused with 400.
 
-export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+import type { PathNormalizationMode } from '../istio/mesh-config.ts';
+
+/** MeshConfig's pathNormalization modes (../istio/mesh-config.ts). */
+export type PathNormalization = PathNormalizationMode;
 
 export const PATH_NORMALIZATIONS: readonly PathNormalization[] = ['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'];
 

@@ -1,6 +1,6 @@
 // The server-side config in force: PeerAuthentication, AuthorizationPolicy and
 // RequestAuthentication objects, and the Sidecars (ingress listeners, inbound connection pools),
-// from CRD files (in xDS mode the server's inbound listener carries them instead: server-policy.ts).
+// from CRD files (in xDS mode the server's inbound listener carries them instead: ../server/server-policy.ts).
 // Like the MeshSnapshot, the lists are replaced whole; a server helper reads them per connection
 // (mTLS mode) and per request (authorization), so an edit applies to the next one without a restart.
 

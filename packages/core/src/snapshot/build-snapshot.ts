@@ -15,12 +15,12 @@
 // them); clusters already in force are reconfigured in the final, unbroken step.
 
 import type { Cluster, XdsResources } from '../xds/resources.ts';
-import { translateListener } from '../xds/translate-listener.ts';
-import { translateRouteConfiguration } from '../xds/translate-route-config.ts';
-import { translateCluster, translateLoadAssignment } from '../xds/translate-cluster.ts';
-import type { EndpointState } from './endpoint-state.ts';
+import { translateListener } from './translate-listener.ts';
+import { translateRouteConfiguration } from './translate-route-config.ts';
+import { translateCluster, translateLoadAssignment } from './translate-cluster.ts';
+import type { EndpointState } from '../lb/endpoint-state.ts';
 import type { ClusterTls } from '../security/cluster-tls.ts';
-import type { EndpointSpec } from '../xds/translate-cluster.ts';
+import type { EndpointSpec } from './translate-cluster.ts';
 import { needsResolving } from './dns-refresh.ts';
 import type { ClusterRuntimeRegistry } from './cluster-runtime.ts';
 import type { ClusterConfig, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';

@@ -7,20 +7,19 @@
 //   admitRequest → pick → [admitRetry → pick ...] → record(outcome) → endRequest
 
 import { CircuitOpenError, OverflowError } from '../errors.ts';
-import type { LbKind } from './mesh-snapshot.ts';
-import { EndpointState } from './endpoint-state.ts';
+import { EndpointState } from '../lb/endpoint-state.ts';
 import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
 import { OutlierDetector } from '../resilience/outlier-detector.ts';
 import type { Outcome } from '../resilience/outcome.ts';
 import type { BreakerTicket, ErrorRateBreaker } from '../resilience/error-rate-breaker.ts';
-import type { LoadBalancer, RetryPriorityFilter } from '../lb/load-balancer.ts';
+import type { LbKind, LoadBalancer, RetryPriorityFilter } from '../lb/load-balancer.ts';
 import { createLoadBalancer, type HashLbOptions } from '../lb/create-load-balancer.ts';
 import { PriorityLoadBalancer } from '../lb/priority-load-balancer.ts';
 import { levelBalancer } from '../lb/locality-weighted-load-balancer.ts';
 import type { SlowStartSettings } from '../lb/slow-start.ts';
 import type { Logger } from '../logger.ts';
-import type { DnsSettings, EndpointSpec } from '../xds/translate-cluster.ts';
+import type { DnsSettings, EndpointSpec } from './translate-cluster.ts';
 import { DnsEndpoints, type DnsResolver } from './dns-refresh.ts';
 
 export interface ClusterRuntimeConfig {

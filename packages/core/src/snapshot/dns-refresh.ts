@@ -22,7 +22,7 @@
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { lookup, resolve4, resolve6 } from 'node:dns/promises';
-import type { DnsSettings, EndpointSpec } from '../xds/translate-cluster.ts';
+import type { DnsSettings, EndpointSpec } from './translate-cluster.ts';
 import type { Logger } from '../logger.ts';
 
 /** How names are resolved; tests pass a fake, everything else uses node:dns. */

@@ -8,17 +8,18 @@
 
 import type { XdsResources } from '../xds/resources.ts';
 import type { RouteMatcher } from '../router/route-match.ts';
+import type { FaultConfig } from '../router/fault.ts';
+import type { HeaderMutations } from '../router/header-mutations.ts';
+import type { PathRewrite, RedirectActionConfig } from '../router/rewrite.ts';
 import type { RetryPolicy } from '../resilience/retry-policy.ts';
-import type { LoadBalancer } from '../lb/load-balancer.ts';
-import type { EndpointState } from './endpoint-state.ts';
-import type { ClusterTls, TlsMatch } from '../security/cluster-tls.ts';
-import type { EndpointTransport } from '../security/endpoint-tls.ts';
+import type { LbKind, LoadBalancer } from '../lb/load-balancer.ts';
+import type { EndpointState } from '../lb/endpoint-state.ts';
+import type { ClusterTls, EndpointTransport, TlsMatch } from '../security/cluster-tls.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
-import type { ConnectionSettings } from '../xds/translate-cluster.ts';
+import type { ConnectionSettings } from './translate-cluster.ts';
 import type { RequestHasher } from '../router/hash-policy.ts';
-import type { Re2Regex, Re2Rewrite } from '../regex/re2.ts';
 
 export interface MeshSnapshot {
   /** Increases by one with every snapshot a mesh publishes. */
@@ -129,46 +130,11 @@ export interface MirrorConfig {
   readonly keepHost: boolean;
 }
 
-export type PathRewrite =
-  | { readonly kind: 'prefix'; readonly prefix: string; readonly replaceWholePath: boolean; readonly matchedPrefix: string; readonly caseSensitive: boolean }
-  | { readonly kind: 'regex'; readonly pattern: Re2Regex; readonly substitution: Re2Rewrite };
-
-export interface RedirectActionConfig {
-  readonly kind: 'redirect';
-  readonly status: number;
-  readonly scheme: string | undefined;
-  readonly host: string | undefined;
-  readonly port: number | undefined;
-  readonly path: string | undefined;
-  readonly prefixRewrite: string | undefined;
-  /** The route's matched prefix, which prefixRewrite replaces (router/rewrite.ts redirectPath). */
-  readonly matchedPrefix?: string | undefined;
-  readonly stripQuery: boolean;
-}
-
 export interface DirectResponseConfig {
   readonly kind: 'direct';
   readonly status: number;
   readonly body: string;
 }
-
-export interface HeaderMutations {
-  /** [lower-case name, value, mode]. */
-  readonly set: readonly (readonly [string, string, 'append' | 'overwrite' | 'add-if-absent' | 'overwrite-if-exists'])[];
-  readonly remove: readonly string[];
-}
-
-export const NO_HEADER_MUTATIONS: HeaderMutations = Object.freeze({ set: [], remove: [] });
-
-export interface FaultConfig {
-  readonly delayMs: number | undefined;
-  readonly delayPerMillion: number;
-  readonly abortStatus: number | undefined;
-  readonly abortGrpcStatus: number | undefined;
-  readonly abortPerMillion: number;
-}
-
-export type LbKind = 'LEAST_REQUEST' | 'ROUND_ROBIN' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
 
 export interface ClusterConfig {
   readonly name: string;
@@ -186,7 +152,7 @@ export interface ClusterConfig {
   readonly runtime: ClusterRuntime;
   /** TLS (mTLS) to the endpoints, from the cluster's transport socket; undefined = plaintext. */
   readonly tls: ClusterTls | undefined;
-  /** Per-endpoint transport sockets, tried first (security/endpoint-tls.ts): Istio's auto-mTLS. */
+  /** Per-endpoint transport sockets, tried first (endpoint-tls.ts): Istio's auto-mTLS. */
   readonly tlsMatches: readonly TlsMatch[];
   /** `tls` as the transport every endpoint gets when no match applies (built once, handed out per request). */
   readonly ownTransport: EndpointTransport;

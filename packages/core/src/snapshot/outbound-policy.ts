@@ -7,7 +7,7 @@
 // snapshot field and the same router code.
 
 import type { OutboundPolicy, ServiceRoutes } from './mesh-snapshot.ts';
-import { translateRouteConfiguration } from '../xds/translate-route-config.ts';
+import { translateRouteConfiguration } from './translate-route-config.ts';
 
 /** What istiod names a sidecar's catch-alls. */
 export const VIRTUAL_OUTBOUND_LISTENER = 'virtualOutbound';

@@ -8,8 +8,8 @@
 // virtualOutbound's catch-all answers ports that have none.
 
 import type { Listener, RouteConfiguration } from '../xds/resources.ts';
-import { translateSidecarListener } from '../xds/translate-sidecar-listener.ts';
-import { translateRouteConfiguration } from '../xds/translate-route-config.ts';
+import { translateSidecarListener } from './translate-sidecar-listener.ts';
+import { translateRouteConfiguration } from './translate-route-config.ts';
 import type { OutboundPolicy, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
 import { BLACK_HOLE_CLUSTER, egressRoutes, PASSTHROUGH_CLUSTER } from './outbound-policy.ts';
 

@@ -17,7 +17,7 @@
 
 import type * as OTel from '@opentelemetry/api';
 import { randomBytes } from 'node:crypto';
-import type { Mesh } from '../mesh.ts';
+import type { MeshSnapshot } from '../snapshot/mesh-snapshot.ts';
 import type { Attributes, MeterProviderLike, OpenTelemetryApi, TracerProviderLike } from './otel-types.ts';
 import type { TagContext } from './tag-expression.ts';
 import { applyTagOverrides, DEFAULT_TELEMETRY_POLICY, type TelemetryPolicy } from './telemetry-policy.ts';
@@ -150,8 +150,12 @@ export class MeshTelemetry {
     return this.#api.propagation.fields().length === 0;
   }
 
-  /** Observable gauges read the mesh's counters at collection time: no cost on the request path. */
-  observe(mesh: Mesh): void {
+  /**
+   * Observable gauges read the mesh's counters at collection time: no cost on the request path.
+   * Given anything with the snapshot in force (the Mesh passes itself), so telemetry needs
+   * nothing of the mesh above it.
+   */
+  observe(mesh: { readonly snapshot: MeshSnapshot }): void {
     const meter = this.#meter;
     if (!meter) return;
     const active = meter.createObservableGauge('meshlet.cluster.active_requests', { description: 'Requests in flight per cluster.' });

@@ -52,7 +52,7 @@ export class XdsServer {
 
   static async start(opts: XdsServerOptions): Promise<XdsServer> {
     const [grpc, { ADS_SERVICE_DEFINITION }, { XdsConfigStore }, { DeltaSession }, { SotwSession }] = await Promise.all([
-      import('@grpc/grpc-js'), import('../xds/ads-service.ts'), import('./config-store.ts'), import('./delta-session.ts'), import('./sotw-session.ts'),
+      import('@grpc/grpc-js'), import('../config/xds/ads-service.ts'), import('./config-store.ts'), import('./delta-session.ts'), import('./sotw-session.ts'),
     ]);
     const store = new XdsConfigStore(opts.config, opts.logger, opts.postCompile, opts.outboundTrafficPolicy);
     await store.start(opts.watch ?? true, opts.skipInvalidObjects ?? false);

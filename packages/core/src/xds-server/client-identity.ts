@@ -8,8 +8,8 @@
 // no ORIGINAL_DST clusters, so it is served what istiod's grpc generator serves it there.
 
 import type { ClientIdentity } from '../istio/compile/compile-mesh.ts';
-import { namespaceFromNodeId } from '../xds/bootstrap.ts';
-import { MESHLET_USER_AGENT } from '../xds/ads-client.ts';
+import { namespaceFromNodeId } from '../config/xds/bootstrap.ts';
+import { MESHLET_USER_AGENT } from '../config/xds/ads-client.ts';
 
 export interface NodeJson {
   id?: string;

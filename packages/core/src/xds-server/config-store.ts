@@ -7,8 +7,8 @@
 // keep, so errors fail the start unless invalid objects are to be skipped.
 
 import { createHash } from 'node:crypto';
-import type { ConfigProblem } from '../config/config-error.ts';
-import { formatProblem } from '../config/config-error.ts';
+import type { ConfigProblem } from '../config-error.ts';
+import { formatProblem } from '../config-error.ts';
 import { watchPaths } from '../config/file-watch.ts';
 import { analyzeMesh } from '../istio/analyze/analyze-mesh.ts';
 import { compileMesh, type ClientIdentity } from '../istio/compile/compile-mesh.ts';
@@ -18,7 +18,7 @@ import { ConfigError } from '../errors.ts';
 import type { MeshObject } from '../istio/types.ts';
 import type { Logger } from '../logger.ts';
 import { encodeAny } from '../xds/codec/index.ts';
-import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION } from '../xds/resource-types.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION } from '../config/xds/resource-types.ts';
 import type { XdsResources } from '../xds/resources.ts';
 import { toSidecarForm, type OutboundTrafficPolicy } from './sidecar-form.ts';
 

@@ -7,7 +7,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
-import { CLUSTER, LISTENER } from '../xds/resource-types.ts';
+import { CLUSTER, LISTENER } from '../config/xds/resource-types.ts';
 import { SessionStream, type SessionRequest } from './session-stream.ts';
 import { servedResource, type XdsConfigStore } from './config-store.ts';
 

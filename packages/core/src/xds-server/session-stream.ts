@@ -8,7 +8,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { Metadata } from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
 import { decodeRequest, encodeResponse } from '../xds/discovery-envelope.ts';
-import { resourceTypeOf } from '../xds/resource-types.ts';
+import { resourceTypeOf } from '../config/xds/resource-types.ts';
 import { identityOfNode, type NodeJson } from './client-identity.ts';
 import type { ServedSnapshot, XdsConfigStore } from './config-store.ts';
 

@@ -19,7 +19,7 @@
 import type { Any, Cluster, Listener, RouteConfiguration, VirtualHost, XdsResources } from '../xds/resources.ts';
 import { FILTER_NAME, HTTP_PROTOCOL_OPTIONS, TYPE_URL } from '../xds/resources.ts';
 import type { CompiledServicePort } from '../istio/compile/routes/compile-service-routes.ts';
-import { HCM_FILTER, TCP_PROXY_FILTER, TCP_PROXY_TYPE_URL } from '../xds/translate-sidecar-listener.ts';
+import { HCM_FILTER, TCP_PROXY_FILTER, TCP_PROXY_TYPE_URL } from '../snapshot/translate-sidecar-listener.ts';
 import { BLACK_HOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '../snapshot/sidecar-services.ts';
 import { UPSTREAM_TLS_CONTEXT } from '../security/cluster-tls.ts';
 

@@ -3,7 +3,7 @@
 // force is listed with its version and status; in xDS mode also those requested, NACKed (with
 // the error) or declared absent.
 
-import type { ConfigDump } from '../mesh.ts';
+import type { ConfigDump } from '../config-dump.ts';
 import { TYPE_URL } from './resources.ts';
 
 type Kind = 'Listener' | 'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { authorize, applicablePolicies, translateServerListener, evaluateRbac, peerAuthenticationFor, mtlsModeForPort, type AuthzRequest, type Listener } from '../../src/index.ts';
-import { ADS_SERVICE_DEFINITION } from '../../src/xds/ads-service.ts';
+import { ADS_SERVICE_DEFINITION } from '../../src/config/xds/ads-service.ts';
 import { encodeRequest, readSotwResponse } from '../../src/xds/discovery-envelope.ts';
 import { decodeAny } from '../../src/xds/codec/index.ts';
 import { TYPE_URL } from '../../src/xds/resources.ts';

@@ -6,6 +6,7 @@
 import { HANDLED_KINDS } from '../../istio/load/load-kinds.ts';
 import { KUBE_KINDS } from '../../kube/kube-kinds.ts';
 import { KubeApiError, type KubeConnection } from './kube-connection.ts';
+import type { MissingResource } from '../../config-dump.ts';
 
 export interface WatchedResource {
   kind: string;
@@ -13,13 +14,6 @@ export interface WatchedResource {
   version: string;
   plural: string;
   namespaced: boolean;
-}
-
-/** A kind the loader reads that this server does not serve (its CRD is not installed). */
-export interface MissingResource {
-  kind: string;
-  group: string;
-  reason: string;
 }
 
 // Endpoints are read from files (kubectl dumps) but not watched: EndpointSlices carry the

@@ -7,10 +7,11 @@
 // meanwhile, so a lost API server costs no config.
 
 import { ListWatch } from '@kubernetes/client-node';
-import { Backoff, type BackoffOptions } from '../../xds/backoff.ts';
+import { Backoff, type BackoffOptions } from '../backoff.ts';
 import type { KubeConnection, KubeObject } from './kube-connection.ts';
 import { trimObject } from './kube-trim.ts';
 import { apiVersionOf, resourceName, resourcePath, type WatchedResource } from './kube-resources.ts';
+import type { WatchStatus } from '../../config-dump.ts';
 
 export interface WatchEvents {
   upsert(obj: KubeObject): void;
@@ -28,18 +29,6 @@ export interface WatchFailure {
   statusCode: number | undefined;
   message: string;
   retryInMs: number;
-}
-
-export interface WatchStatus {
-  resource: string;
-  namespace?: string;
-  synced: boolean;
-  resourceVersion: string;
-  /** Full lists made: the first, and one per relist (410 Gone, or a restart that could not resume). */
-  lists: number;
-  /** Watches the server ended with 410 Gone (resourceVersion compacted away). */
-  expired: number;
-  lastError?: string;
 }
 
 export interface ResourceWatchOptions {

@@ -19,12 +19,13 @@
 import type { Mesh } from '../../mesh.ts';
 import { applyObjects } from '../apply-objects.ts';
 import type { MeshConfigObject } from '../../istio/types.ts';
-import { formatProblem, type ConfigProblem } from '../config-error.ts';
+import { formatProblem, type ConfigProblem } from '../../config-error.ts';
 import { ConfigError } from '../../errors.ts';
-import type { BackoffOptions } from '../../xds/backoff.ts';
+import type { BackoffOptions } from '../backoff.ts';
 import { KubeConnection, type KubeConnectionOptions, type KubeObject } from './kube-connection.ts';
-import { discoverResources, resourceName, type MissingResource, type WatchedResource } from './kube-resources.ts';
-import { ResourceWatch, type WatchFailure, type WatchStatus } from './kube-watch.ts';
+import { discoverResources, resourceName, type WatchedResource } from './kube-resources.ts';
+import { ResourceWatch, type WatchFailure } from './kube-watch.ts';
+import type { KubernetesStatus, MissingResource } from '../../config-dump.ts';
 import { LastGoodObjects } from './last-good-objects.ts';
 
 export interface KubernetesOptions extends KubeConnectionOptions {
@@ -58,17 +59,6 @@ export interface KubernetesOptions extends KubeConnectionOptions {
    * (examples/kubernetes/native-rbac.yaml); without the grant the defaults apply, with a warning.
    */
   meshConfigMap?: string | false;
-}
-
-export interface KubernetesStatus {
-  server: string;
-  credentials: string;
-  objects: number;
-  /** How long the last compile and snapshot build took (ms): it grows with what is watched. */
-  lastCompileMs: number;
-  watches: WatchStatus[];
-  /** Kinds the loader reads that this cluster does not serve (CRD not installed). */
-  missing: MissingResource[];
 }
 
 const CORE_GROUPS = new Set(['', 'discovery.k8s.io']);

@@ -2,7 +2,7 @@
 // validate keeps the previous one (and the problems of the rejected version are kept to report),
 // exactly as a file with a broken edit keeps its last good objects. A deletion removes both.
 
-import type { ConfigProblem } from '../config-error.ts';
+import type { ConfigProblem } from '../../config-error.ts';
 import { loadApiObject } from '../../istio/load/load-api-object.ts';
 import type { MeshObject } from '../../istio/types.ts';
 import type { KubeObject } from './kube-connection.ts';

@@ -1,8 +1,8 @@
 // What every analyzer reads: the loaded objects by kind, the services they declare, and where
 // findings go. Built once per analysis; analyzers never change the objects.
 
-import type { ConfigProblem } from '../../config/config-error.ts';
-import { fieldPath, formatProblem } from '../../config/config-error.ts';
+import type { ConfigProblem } from '../../config-error.ts';
+import { fieldPath, formatProblem } from '../../config-error.ts';
 import { resolveShortName } from '../compile/common/host-names.ts';
 import type { GatewayRoute } from '../gateway-api-types.ts';
 import type { DestinationRule, MeshObject, PeerAuthentication, ServiceEntry, Sidecar, Telemetry, VirtualService, WorkloadEntry } from '../types.ts';

@@ -3,7 +3,7 @@
 // a team can search for IST0101 and find Istio's documentation; findings istioctl has no message
 // for carry a Meshlet code, MSH followed by four digits.
 
-import type { Severity } from '../../config/config-error.ts';
+import type { Severity } from '../../config-error.ts';
 
 export interface MessageType {
   code: string;

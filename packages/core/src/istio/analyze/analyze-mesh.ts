@@ -3,7 +3,7 @@
 // analyzer is a file of its own in this folder; the table in the README lists them with their
 // codes. Findings never drop an object: they say what the config, applied as written, does wrong.
 
-import type { ConfigProblem } from '../../config/config-error.ts';
+import type { ConfigProblem } from '../../config-error.ts';
 import type { MeshObject } from '../types.ts';
 import { AnalysisContext, type AnalysisOptions, type Analyzer } from './analysis-context.ts';
 import { conflictingDestinationRules } from './analyze-conflicting-destination-rules.ts';

@@ -4,7 +4,7 @@
 // NoHealthyUpstreamError (Envoy's 503 UH). A service that lists no endpoint at all is left alone:
 // it has nothing for any subset to select yet.
 
-import { labelsMatch } from '../compile/common/compile-context.ts';
+import { labelsMatch } from '../object-conventions.ts';
 import type { Analyzer } from './analysis-context.ts';
 
 export const subsetEndpoints: Analyzer = {

@@ -6,7 +6,7 @@
 // istio, or a service account), with PeerAuthentication composed as the server helpers compose
 // it (mesh, namespace, workload, port).
 
-import { labelsMatch } from '../compile/common/compile-context.ts';
+import { labelsMatch } from '../object-conventions.ts';
 import { endpointPort, type MeshEndpoint } from '../service-model.ts';
 import { mtlsModeForPort, peerAuthenticationFor } from '../../security/peer-authentication.ts';
 import type { ClientTLSSettings, ServicePort, TrafficPolicy } from '../types.ts';

@@ -21,7 +21,7 @@
 // not exist, rules that lose to others, settings that compile to nothing. None stops the
 // compile; like istiod, Meshlet builds everything it can and says what it could not.
 
-import type { ConfigProblem } from '../../config/config-error.ts';
+import type { ConfigProblem } from '../../config-error.ts';
 import type { XdsResources } from '../../xds/resources.ts';
 import type { ClientIdentity, CompileContext } from './common/compile-context.ts';
 import { Problems } from './common/compile-context.ts';

@@ -16,7 +16,7 @@ import {
   CUSTOM_INSTRUMENTS, DEFAULT_TELEMETRY_POLICY, METRIC_INSTRUMENTS,
   type CustomTag, type MetricOverride, type TagOverride, type TelemetryPolicy, type TracingPolicy,
 } from '../../telemetry/telemetry-policy.ts';
-import { compareByCreation, labelsMatch, objectKey } from './common/compile-context.ts';
+import { compareByCreation, labelsMatch, objectKey } from '../object-conventions.ts';
 
 export interface TelemetryWorkload {
   readonly namespace: string;

@@ -4,7 +4,7 @@
 
 import type { SourceRef } from '../types.ts';
 import { describe, isPlainObject, readObject } from './load-object.ts';
-import type { LoadResult } from './load-yaml.ts';
+import type { LoadResult } from './load-object.ts';
 
 /** The SourceRef of an API object: no file or line, its resourceVersion instead. */
 export function apiSourceRef(resourceVersion: string | undefined): SourceRef {

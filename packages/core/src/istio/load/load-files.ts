@@ -6,7 +6,7 @@
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ConfigProblem } from '../../config/config-error.ts';
+import type { ConfigProblem } from '../../config-error.ts';
 import { formatBytes, LOAD_LIMITS, type LoadLimits } from './load-limits.ts';
 import { dropDuplicates, parseConfigTextInto, reportSkippedKinds, type LoadResult, type SkippedKinds } from './load-yaml.ts';
 import { isMeshConfigFileName } from './load-mesh-config.ts';

@@ -10,7 +10,7 @@
 
 import { basename } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import type { ConfigProblem } from '../../config/config-error.ts';
+import type { ConfigProblem } from '../../config-error.ts';
 import type { MeshConfigObject, MeshConfigSpec, SourceRef } from '../types.ts';
 import { toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';

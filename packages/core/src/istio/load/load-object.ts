@@ -4,20 +4,27 @@
 // problems through the object's SourceRef, so a file names file:line and an API object its
 // resourceVersion.
 
-import { fieldPath, locate, type ConfigProblem } from '../../config/config-error.ts';
+import { fieldPath, locate, type ConfigProblem } from '../../config-error.ts';
 import { classifyKind } from './load-kinds.ts';
-import type { IstioConfigObject, ObjectMeta, SourceRef } from '../types.ts';
+import type { IstioConfigObject, MeshObject, ObjectMeta, SourceRef } from '../types.ts';
 import { validateMeshObject } from '../validate/validate-object.ts';
 import { isKubeKind, KUBE_KINDS } from '../../kube/kube-kinds.ts';
 import { readKubeObject } from '../../kube/kube-read.ts';
 import { checkShape } from '../validate/validate-schema.ts';
 import { objectMetaSchema } from '../validate/validate-schema-object-meta.ts';
 import { unknownFieldMessage } from '../validate/validate-field-name.ts';
-import type { LoadResult } from './load-yaml.ts';
 import { configMapMeshConfig, isIstioConfigMap } from './load-mesh-config.ts';
 import { MESH_CONFIG_FIELDS } from '../validate/validate-mesh-config.ts';
 
 /** Objects of kinds Meshlet deliberately skips, collected so each kind is reported once. */
+/** What loading a file (or an API object) gives: the valid objects, and every problem found. */
+export interface LoadResult {
+  /** Objects that passed validation (warnings allowed), in document order. */
+  objects: MeshObject[];
+  /** Every error and warning found, in document order (duplicate-object errors last). */
+  problems: ConfigProblem[];
+}
+
 export type SkippedKinds = Map<string, { problem: ConfigProblem; apiVersion: string; reason: string; names: string[] }>;
 
 const ISTIO_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];

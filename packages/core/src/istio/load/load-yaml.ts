@@ -11,7 +11,7 @@
 // in a stack overflow.
 
 import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, Scalar, type CST, type Document, type Node } from 'yaml';
-import { fieldPath, type ConfigProblem } from '../../config/config-error.ts';
+import { fieldPath, type ConfigProblem } from '../../config-error.ts';
 import { formatBytes, LOAD_LIMITS, type LoadLimits } from './load-limits.ts';
 import { applyKubernetesScalarRules, toJsonValue } from './load-yaml-compat.ts';
 import { createSourceRef } from './load-source-ref.ts';
@@ -20,16 +20,9 @@ import { checkShape } from '../validate/validate-schema.ts';
 import { listMetaSchema } from '../validate/validate-schema-object-meta.ts';
 import { unknownFieldMessage } from '../validate/validate-field-name.ts';
 import { bareMeshConfig } from './load-mesh-config.ts';
-import { addValidated, describe, isPlainObject, readObject, type SkippedKinds } from './load-object.ts';
+import { addValidated, describe, isPlainObject, readObject, type LoadResult, type SkippedKinds } from './load-object.ts';
 
-export type { SkippedKinds } from './load-object.ts';
-
-export interface LoadResult {
-  /** Objects that passed validation (warnings allowed), in document order. */
-  objects: MeshObject[];
-  /** Every error and warning found, in document order (duplicate-object errors last). */
-  problems: ConfigProblem[];
-}
+export type { LoadResult, SkippedKinds } from './load-object.ts';
 
 const LIST_TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'items'];
 interface DocContext {

@@ -3,7 +3,7 @@
 // webhook rules for the kind. Every finding becomes a ConfigProblem naming file:line (from the
 // object's SourceRef, at the exact field), the object and the dotted field path.
 
-import { fieldPath, locate, type ConfigProblem } from '../../config/config-error.ts';
+import { fieldPath, locate, type ConfigProblem } from '../../config-error.ts';
 import type { IstioConfigObject, MeshObject, SourceRef } from '../types.ts';
 import { checkLabelKey, checkLabels, type FieldPath, type Report, type ValidationContext } from './validate-common.ts';
 import { validateDestinationRule } from './validate-destination-rule.ts';

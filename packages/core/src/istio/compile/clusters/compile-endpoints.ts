@@ -13,7 +13,7 @@
 // be explained from a config dump.
 
 import type { Address, ClusterLoadAssignment, LbEndpoint, Locality, LocalityLbEndpoints } from '../../../xds/resources.ts';
-import { labelsMatch } from '../common/compile-context.ts';
+import { labelsMatch } from '../../object-conventions.ts';
 import type { MeshEndpoint, MeshService } from '../../service-model.ts';
 import { endpointPort, servesPort } from '../../service-model.ts';
 import type { ServicePort } from '../../types.ts';

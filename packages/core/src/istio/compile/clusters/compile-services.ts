@@ -11,7 +11,8 @@
 // explain() and the config dump.
 
 import type { CompileContext, Path } from '../common/compile-context.ts';
-import { compareByCreation, labelsMatch, objectKey, visibleTo } from '../common/compile-context.ts';
+import { visibleTo } from '../common/compile-context.ts';
+import { compareByCreation, labelsMatch, objectKey } from '../../object-conventions.ts';
 import { hostsOverlap, isWildcardHost, resolveShortName } from '../common/host-names.ts';
 import type { MeshEndpoint, MeshService, Resolution } from '../../service-model.ts';
 import type { MeshObject, ServiceEntry, WorkloadEntry, WorkloadEntrySpec } from '../../types.ts';

@@ -15,7 +15,7 @@
 // for the analyzer that reports it (analyze/analyze-conflicting-destination-rules.ts).
 
 import type { ClientIdentity, CompileContext } from '../common/compile-context.ts';
-import { compareByCreation, labelsMatch } from '../common/compile-context.ts';
+import { compareByCreation, labelsMatch } from '../../object-conventions.ts';
 import { hostCovers, isWildcardHost, mostSpecificHostMatch, resolveShortName } from '../common/host-names.ts';
 import type { DestinationRule, DestinationRuleSpec, Subset } from '../../types.ts';
 

@@ -1,37 +1,16 @@
-// What every stage of the CRD → xDS compiler shares: who the client is, where problems go, and
-// the small Istio conventions (visibility by exportTo, creation-time order, config metadata
-// paths) that several stages apply the same way.
+// What every stage of the CRD → xDS compiler shares: who the client is (./client-identity.ts),
+// where problems go, and the small Istio conventions (visibility by exportTo, config metadata
+// paths) that several stages apply the same way. Creation-time order, object keys and label
+// selection are ../../object-conventions.ts (security/ uses them too).
 
-import type { ConfigProblem, Severity } from '../../../config/config-error.ts';
-import { fieldPath, formatProblem, locate } from '../../../config/config-error.ts';
+import type { ConfigProblem, Severity } from '../../../config-error.ts';
+import { fieldPath, formatProblem, locate } from '../../../config-error.ts';
 import type { MeshObject, PeerAuthentication } from '../../types.ts';
 import type { MeshSettings } from '../../mesh-config.ts';
 import type { SidecarScope } from './sidecar-scope.ts';
+import type { ClientIdentity } from './client-identity.ts';
 
-/** The workload the compiled config is for: istiod compiles per proxy, and so do we. */
-export interface ClientIdentity {
-  namespace: string;
-  labels: Record<string, string>;
-  serviceAccount?: string;
-  /** DNS suffix of Kubernetes services, normally 'cluster.local'. */
-  clusterDomain: string;
-  /** Istio's config root namespace, normally 'istio-system'. */
-  rootNamespace: string;
-  /** The client's own locality, 'region/zone/subzone', for locality failover. */
-  locality?: string | undefined;
-  /**
-   * A gRPC library's xDS client (gRFC A27 and later): it has no ORIGINAL_DST clusters, so a
-   * PASSTHROUGH load balancer is compiled as istiod's grpc generator leaves it, round robin
-   * over the service's endpoints. Meshlet's own client and the embedded mode leave it unset.
-   */
-  grpcOnly?: boolean | undefined;
-  /**
-   * Which of istiod's generators the client asked for (node metadata GENERATOR): 'grpc', or
-   * 'sidecar' when absent (istiod's default: an Envoy sidecar's config). `meshlet xds` serves
-   * the sidecar form from the same compile (xds-server/sidecar-form.ts).
-   */
-  generator?: 'grpc' | 'sidecar' | undefined;
-}
+export type { ClientIdentity } from './client-identity.ts';
 
 export type Path = readonly (string | number)[];
 
@@ -88,26 +67,6 @@ export function visibleTo(exportTo: readonly string[] | undefined, ownerNamespac
   return exportTo.some((e) => (e === '.' ? ownerNamespace : e) === clientNamespace);
 }
 
-/**
- * Istio's tie-break for configs that compete (configCompareByCreationTime): oldest first, then
- * name, then namespace. A missing timestamp sorts first, as Go's zero time does.
- */
-export function compareByCreation(a: MeshObject, b: MeshObject): number {
-  const ta = creationMillis(a);
-  const tb = creationMillis(b);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
-  if (a.metadata.namespace !== b.metadata.namespace) return a.metadata.namespace < b.metadata.namespace ? -1 : 1;
-  return 0;
-}
-
-function creationMillis(o: MeshObject): number {
-  const t = o.metadata.creationTimestamp;
-  if (!t) return Number.NEGATIVE_INFINITY;
-  const ms = Date.parse(t);
-  return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
-}
-
 /** The `istio.config` metadata istiod attaches to routes and clusters (util.BuildConfigInfoMetadata). */
 export function configPath(obj: MeshObject): string {
   const group =
@@ -118,18 +77,4 @@ export function configPath(obj: MeshObject): string {
     : 'networking.istio.io';
   const kebab = obj.kind.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
   return `/apis/${group}/v1/namespaces/${obj.metadata.namespace}/${kebab}/${obj.metadata.name}`;
-}
-
-/** `ns/name`, the way problems and Meshlet metadata name an object. */
-export function objectKey(obj: MeshObject): string {
-  return `${obj.metadata.namespace}/${obj.metadata.name}`;
-}
-
-/** Every key/value of `selector` is in `labels` (labels.Instance.SubsetOf). */
-export function labelsMatch(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
-  if (!selector) return true;
-  for (const [k, v] of Object.entries(selector)) {
-    if (labels?.[k] !== v) return false;
-  }
-  return true;
 }

@@ -20,7 +20,8 @@
 
 import type { Destination, HTTPRoute, Sidecar, VirtualService } from '../../types.ts';
 import type { MeshSettings, OutboundMode } from '../../mesh-config.ts';
-import { compareByCreation, labelsMatch, objectKey, type ClientIdentity } from './compile-context.ts';
+import type { ClientIdentity } from './client-identity.ts';
+import { compareByCreation, labelsMatch, objectKey } from '../../object-conventions.ts';
 import { hostCovers, hostsOverlap, isWildcardHost } from './host-names.ts';
 
 interface HostClassification {

@@ -5,8 +5,7 @@
 // unset. Names compose as `<root>-<delegate>`.
 
 import type { CompileContext } from '../common/compile-context.ts';
-import type { ResolvedRule, RuleOrigin } from './compile-virtual-services.ts';
-import { resolveRuleHosts } from './compile-virtual-services.ts';
+import { resolveRuleHosts, type ResolvedRule, type RuleOrigin } from './resolved-rule.ts';
 import type { HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService } from '../../types.ts';
 
 export function mergeDelegateRules(ctx: CompileContext, root: HTTPRoute, origin: RuleOrigin, delegate: VirtualService, domain: string): ResolvedRule[] {

@@ -27,7 +27,7 @@
 // Conversion problems are reported against the route's own file and line.
 
 import type { CompileContext, Path } from '../common/compile-context.ts';
-import { compareByCreation } from '../common/compile-context.ts';
+import { compareByCreation } from '../../object-conventions.ts';
 import type {
   GatewayGRPCRoute,
   GatewayHTTPRoute,

@@ -14,7 +14,7 @@ import { toHashPolicy } from './compile-hash-policy.ts';
 import { applyHeaderMutations, translateHeaders } from './compile-headers.ts';
 import { convertRetryPolicy } from './compile-retry.ts';
 import type { ServiceRegistry } from '../clusters/compile-services.ts';
-import type { RuleOrigin } from './compile-virtual-services.ts';
+import type { RuleOrigin } from './resolved-rule.ts';
 import type { DestinationRuleIndex } from '../clusters/destination-rule-index.ts';
 import { hashForDestination } from '../clusters/destination-rule-policy.ts';
 import type { Destination, HTTPDirectResponse, HTTPRedirect, HTTPRoute } from '../../types.ts';

@@ -10,14 +10,16 @@
 
 import type { HashPolicy, Route } from '../../../xds/resources.ts';
 import { FILTER_NAME } from '../../../xds/resources.ts';
-import { configPath, labelsMatch, objectKey } from '../common/compile-context.ts';
+import { configPath } from '../common/compile-context.ts';
+import { labelsMatch, objectKey } from '../../object-conventions.ts';
 import { faultAny, translateCors, translateFault } from './compile-fault.ts';
 import { applyHeaderMutations, translateHeaders } from './compile-headers.ts';
 import { convertRetryPolicy } from './compile-retry.ts';
 import type { RouteEnv } from './compile-route-action.ts';
 import { applyDirectResponse, applyRedirect, applyRouteDestination } from './compile-route-action.ts';
 import { isCatchAll, translateRouteMatch } from './compile-route-match.ts';
-import type { ResolvedRule, ResolvedVirtualService } from './compile-virtual-services.ts';
+import type { ResolvedVirtualService } from './compile-virtual-services.ts';
+import type { ResolvedRule } from './resolved-rule.ts';
 import { hostPort } from '../common/host-names.ts';
 import type { HTTPMatchRequest, HTTPRetry } from '../../types.ts';
 import { usesGatewaySemantics } from './compile-gateway-api.ts';

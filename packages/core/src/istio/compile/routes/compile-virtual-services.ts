@@ -9,31 +9,13 @@
 // exported to it by name, then public ones — each oldest first. Hosts and destinations without a
 // dot are short for `<name>.<VirtualService namespace>.svc.<domain>`.
 
-import type { CompileContext, Path } from '../common/compile-context.ts';
-import { compareByCreation, objectKey } from '../common/compile-context.ts';
+import type { CompileContext } from '../common/compile-context.ts';
+import { compareByCreation, objectKey } from '../../object-conventions.ts';
 import { mergeDelegateRules } from './compile-delegate.ts';
+import { resolveRuleHosts, type ResolvedRule, type RuleOrigin } from './resolved-rule.ts';
 import { resolveShortName } from '../common/host-names.ts';
-import type { Destination, HTTPRoute, VirtualService } from '../../types.ts';
-import type { GatewayRoute } from '../../gateway-api-types.ts';
+import type { VirtualService } from '../../types.ts';
 import { gatewayRuleSource, usesGatewaySemantics } from './compile-gateway-api.ts';
-
-/** Where a compiled rule came from: the root VirtualService rule, and the delegate's if any. */
-export interface RuleOrigin {
-  /** The object the rule's fields were written in (the delegate for a delegated rule; the HTTPRoute or GRPCRoute for a converted one). */
-  vs: VirtualService | GatewayRoute;
-  /** Path of the rule inside `vs`, e.g. ['spec','http',2]. */
-  path: Path;
-  /** The VirtualService that owns the host (the root). */
-  root: VirtualService;
-  /** Index of the rule in the root's `http` list. */
-  ruleIndex: number;
-  delegate?: { vs: VirtualService; ruleIndex: number };
-}
-
-export interface ResolvedRule {
-  http: HTTPRoute;
-  origin: RuleOrigin;
-}
 
 export interface ResolvedVirtualService {
   obj: VirtualService;
@@ -103,16 +85,4 @@ export function delegateVisible(delegate: VirtualService, rootNamespace: string)
   const exportTo = delegate.spec.exportTo ?? [];
   if (exportTo.length === 0) return true;
   return exportTo.some((e) => e === '*' || (e === '.' ? delegate.metadata.namespace : e) === rootNamespace);
-}
-
-/** A copy of `rule` with every destination host resolved relative to `namespace`. */
-export function resolveRuleHosts(rule: HTTPRoute, namespace: string, domain: string): HTTPRoute {
-  const out = structuredClone(rule);
-  const fix = (d: Destination): void => {
-    d.host = resolveShortName(d.host.toLowerCase(), namespace, domain);
-  };
-  for (const r of out.route ?? []) fix(r.destination);
-  if (out.mirror) fix(out.mirror);
-  for (const m of out.mirrors ?? []) fix(m.destination);
-  return out;
 }

@@ -3,7 +3,7 @@
 // EndpointState for an address that is still present, so in-flight counts stay true.
 
 import type { Locality } from '../xds/resources.ts';
-import type { EndpointTransport } from '../security/endpoint-tls.ts';
+import type { EndpointTransport } from '../security/cluster-tls.ts';
 
 export class EndpointState {
   readonly address: string;

@@ -2,8 +2,8 @@
 // message that names it. Each resource is handled alone, so one bad resource never hides the
 // good ones beside it; nothing here throws, since it runs inside the stream's data handler.
 
-import { decodeAny } from './codec/index.ts';
-import { peekResourceName, type RawResource } from './discovery-envelope.ts';
+import { decodeAny } from '../../xds/codec/index.ts';
+import { peekResourceName, type RawResource } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
 
 /** One resource of a response, decoded and validated (error set when it is not usable). */

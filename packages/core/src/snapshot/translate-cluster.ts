@@ -2,11 +2,11 @@
 // usable together with its endpoints; the snapshot builder joins them.
 
 import { memoByObject } from './translate-memo.ts';
-import type { Cluster, ClusterLoadAssignment, HealthStatus, Locality } from './resources.ts';
-import { HTTP_PROTOCOL_OPTIONS } from './resources.ts';
-import { durationToMs } from './duration.ts';
-import { fail, ok, type Result } from './translate-result.ts';
-import type { LbKind } from '../snapshot/mesh-snapshot.ts';
+import type { Cluster, ClusterLoadAssignment, HealthStatus, Locality } from '../xds/resources.ts';
+import { HTTP_PROTOCOL_OPTIONS } from '../xds/resources.ts';
+import { durationToMs } from '../xds/duration.ts';
+import { fail, ok, type Result } from '../xds/translate-result.ts';
+import type { LbKind } from '../lb/load-balancer.ts';
 import { translateTransportSocket, translateTransportSocketMatches, type ClusterTls, type TlsMatch } from '../security/cluster-tls.ts';
 import { clusterLimits, type ClusterLimits } from '../resilience/cluster-limits.ts';
 import { outlierConfig, type OutlierConfig } from '../resilience/outlier-config.ts';

@@ -2,9 +2,9 @@
 // HttpConnectionManager that either names a RouteConfiguration (RDS) or holds one inline.
 
 import { memoByObject } from './translate-memo.ts';
-import type { HttpConnectionManager, Listener, RouteConfiguration } from './resources.ts';
-import { TYPE_URL } from './resources.ts';
-import { fail, ok, type Result } from './translate-result.ts';
+import type { HttpConnectionManager, Listener, RouteConfiguration } from '../xds/resources.ts';
+import { TYPE_URL } from '../xds/resources.ts';
+import { fail, ok, type Result } from '../xds/translate-result.ts';
 
 export interface ListenerSettings {
   readonly name: string;

@@ -11,7 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_RESPONSE_LIMITS, limitExceeded, type ResponseLimits } from './response-limits.ts';
 import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
-import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from './discovery-envelope.ts';
+import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
 import { decodeResource, sameBytes, type ResourceUpdate } from './resource-decode.ts';
 import { turnDeadline } from './turn-budget.ts';

@@ -10,21 +10,10 @@
 // is Istio's choice rather than the user's policy. A cluster whose own transport socket asks
 // for TLS (a DestinationRule) still fails closed without certificates.
 
-import type { ClusterConfig } from '../snapshot/mesh-snapshot.ts';
-import type { EndpointState } from '../snapshot/endpoint-state.ts';
-import type { ClusterTls } from './cluster-tls.ts';
-import type { TlsCredentials } from './tls-credentials.ts';
-
-/** The transport socket one endpoint of a cluster gets. */
-export interface EndpointTransport {
-  /** undefined = plaintext. */
-  readonly tls: ClusterTls | undefined;
-  /**
-   * '' for the cluster's own transport socket, ' #<n>' for its nth match: transports keep one
-   * connection pool per cluster and slot.
-   */
-  readonly slot: string;
-}
+import type { ClusterConfig } from './mesh-snapshot.ts';
+import type { EndpointState } from '../lb/endpoint-state.ts';
+import type { EndpointTransport } from '../security/cluster-tls.ts';
+import type { TlsCredentials } from '../security/tls-credentials.ts';
 
 export function endpointTransport(cluster: ClusterConfig, endpoint: EndpointState, credentials: TlsCredentials | undefined): EndpointTransport {
   if (cluster.tlsMatches.length === 0) return cluster.ownTransport;

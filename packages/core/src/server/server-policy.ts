@@ -1,9 +1,9 @@
 // What one server helper (createMeshServer in @meshlet/http, bindMesh in @meshlet/grpc)
 // enforces, from whichever source is in force, first match wins:
 //   1. functions the caller passed (`mtls`, `rbac`), for policy from elsewhere;
-//   2. in xDS mode, the server's own inbound listener (inbound-policy.ts), once attach() has
-//      named the listening address — until it has arrived, or while the control plane has
-//      none, nothing is served;
+//   2. in xDS mode, the server's own inbound listener (security/inbound-policy.ts), once
+//      attach() has named the listening address — until it has arrived, or while the control
+//      plane has none, nothing is served;
 //   3. the mesh's PeerAuthentication and AuthorizationPolicy objects (embedded mode).
 // Both are read per connection (mTLS mode) and per request (authorization), so an update
 // applies to the next one without a restart.
@@ -15,17 +15,17 @@
 
 import type { Mesh } from '../mesh.ts';
 import type { AuthorizationPolicy } from '../istio/types.ts';
-import { applicablePolicies, authorize, type AuthzDecision, type AuthzRequest } from './authorization-policy.ts';
-import { migrateTrustDomain, peerTrustDomainProblem } from './trust-domain.ts';
+import { applicablePolicies, authorize, type AuthzDecision, type AuthzRequest } from '../security/authorization-policy.ts';
+import { migrateTrustDomain, peerTrustDomainProblem } from '../security/trust-domain.ts';
 import { selectSidecar } from '../istio/compile/common/sidecar-scope.ts';
 import { inboundConnectionPool, ingressForEndpoint, type IngressAddress } from './sidecar-ingress.ts';
 import { inboundLimits, type InboundLimits } from './inbound-limits.ts';
 import type { Sidecar } from '../istio/types.ts';
-import type { InboundPolicyWatch } from './inbound-policy.ts';
-import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from './peer-authentication.ts';
-import { evaluateRbac, type RbacFilter } from './rbac.ts';
-import { applicableRequestAuthentications, compileJwtAuthn } from './jwt/jwt-config.ts';
-import { JwtAuthenticator, type JwtRequestView, type JwtResult } from './jwt/jwt-authn.ts';
+import type { InboundPolicyWatch } from '../security/inbound-policy.ts';
+import { mtlsModeForPort, peerAuthenticationFor, type MtlsMode } from '../security/peer-authentication.ts';
+import { evaluateRbac, type RbacFilter } from '../security/rbac.ts';
+import { applicableRequestAuthentications, compileJwtAuthn } from '../security/jwt/jwt-config.ts';
+import { JwtAuthenticator, type JwtRequestView, type JwtResult } from '../security/jwt/jwt-authn.ts';
 
 export interface ServerPolicySources {
   mesh: Mesh;

@@ -17,9 +17,9 @@
 // configuration and the catch-all's cluster, and notes every other chain as ignored. A broken
 // HTTP connection manager rejects the listener (NACK) as Envoy would.
 
-import type { FilterChain, HttpConnectionManager, Listener, RouteConfiguration } from './resources.ts';
-import { TYPE_URL } from './resources.ts';
-import { fail, ok, type Result } from './translate-result.ts';
+import type { FilterChain, HttpConnectionManager, Listener, RouteConfiguration } from '../xds/resources.ts';
+import { TYPE_URL } from '../xds/resources.ts';
+import { fail, ok, type Result } from '../xds/translate-result.ts';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';

@@ -18,14 +18,14 @@ import * as grpc from '@grpc/grpc-js';
 import type { Bootstrap, XdsServerConfig } from './bootstrap.ts';
 import { channelCredentials } from './ads-service.ts';
 import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
-import { Backoff, type BackoffOptions } from './backoff.ts';
+import { Backoff, type BackoffOptions } from '../backoff.ts';
 import { DEFAULT_RESPONSE_LIMITS, transportLimit, type ResponseLimits } from './response-limits.ts';
 import { RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
 import { ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
 import { ListenerDirectory } from './listener-directory.ts';
-import type { Result } from './translate-result.ts';
-import { ok } from './translate-result.ts';
-import type { Logger } from '../logger.ts';
+import type { Result } from '../../xds/translate-result.ts';
+import { ok } from '../../xds/translate-result.ts';
+import type { Logger } from '../../logger.ts';
 
 export interface AdsClientOptions {
   logger: Logger;

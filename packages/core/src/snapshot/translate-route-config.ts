@@ -4,12 +4,14 @@
 // the field, which becomes the NACK's error detail.
 
 import { memoByObject } from './translate-memo.ts';
-import type { Any, HashPolicy, HTTPFault, RegexMatcher, Route, RouteConfiguration, VirtualHost } from './resources.ts';
-import { FILTER_NAME } from './resources.ts';
-import { durationToMs } from './duration.ts';
-import { fail, ok, type Result } from './translate-result.ts';
-import type { CompiledRoute, ForwardAction, PathRewrite, RouteActionConfig, VirtualHostRoutes } from '../snapshot/mesh-snapshot.ts';
-import { compileRegex, compileRouteMatch, MatchCompileError } from '../router/route-match.ts';
+import type { Any, HashPolicy, HTTPFault, RegexMatcher, Route, RouteConfiguration, VirtualHost } from '../xds/resources.ts';
+import { FILTER_NAME } from '../xds/resources.ts';
+import { durationToMs } from '../xds/duration.ts';
+import { fail, ok, type Result } from '../xds/translate-result.ts';
+import type { CompiledRoute, ForwardAction, RouteActionConfig, VirtualHostRoutes } from './mesh-snapshot.ts';
+import type { PathRewrite } from '../router/rewrite.ts';
+import { compileRouteMatch } from '../router/route-match.ts';
+import { compileRegex, MatchCompileError } from '../xds/string-matcher.ts';
 import { RegexError, type Re2Regex, type Re2Rewrite } from '../regex/re2.ts';
 import { compileHeaderMutations } from '../router/header-mutations.ts';
 import { compileFault, perMillion } from '../router/fault.ts';

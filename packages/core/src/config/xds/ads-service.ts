@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { ChannelCreds } from './bootstrap.ts';
-import type { Result } from './translate-result.ts';
-import { fail, ok } from './translate-result.ts';
+import type { Result } from '../../xds/translate-result.ts';
+import { fail, ok } from '../../xds/translate-result.ts';
 
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const SOTW_METHOD = `/${ADS_SERVICE}/StreamAggregatedResources`;

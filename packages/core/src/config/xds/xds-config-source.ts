@@ -20,8 +20,8 @@
 // watch state directly.
 
 import { responseLimits } from './response-limits.ts';
-import type { Mesh } from '../mesh.ts';
-import type { XdsResources } from './resources.ts';
+import type { Mesh } from '../../mesh.ts';
+import type { XdsResources } from '../../xds/resources.ts';
 import { AdsClient, type AdsClientOptions } from './ads-client.ts';
 import type { Bootstrap } from './bootstrap.ts';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, isServerListener, LISTENER, ROUTE_CONFIGURATION, SIDECAR_RESOURCE_TYPES } from './resource-types.ts';
@@ -29,11 +29,11 @@ import { sidecarNode } from './sidecar-node.ts';
 import type { ResourceWatchState } from './resource-watch-state.ts';
 import { xdsStatus } from './xds-status.ts';
 import { listenerClosure } from './listener-closure.ts';
-import { ConfigError } from '../errors.ts';
-import type { Listener } from './resources.ts';
-import type { Result } from './translate-result.ts';
-import { serverListenerName, type InboundPolicyState, type InboundPolicyWatch } from '../security/inbound-policy.ts';
-import { translateServerListener, type ServerListenerPolicy } from '../security/server-listener.ts';
+import { ConfigError } from '../../errors.ts';
+import type { Listener } from '../../xds/resources.ts';
+import type { Result } from '../../xds/translate-result.ts';
+import { serverListenerName, type InboundPolicyState, type InboundPolicyWatch } from '../../security/inbound-policy.ts';
+import { translateServerListener, type ServerListenerPolicy } from '../../security/server-listener.ts';
 import { turnDeadline } from './turn-budget.ts';
 
 export interface XdsSourceOptions {

@@ -14,11 +14,11 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
-import { Backoff, type BackoffOptions } from './backoff.ts';
+import { Backoff, type BackoffOptions } from '../backoff.ts';
 import { LISTENER, type ResourceType } from './resource-types.ts';
 import type { ResponseLimits } from './response-limits.ts';
-import { ok } from './translate-result.ts';
-import type { Logger } from '../logger.ts';
+import { ok } from '../../xds/translate-result.ts';
+import type { Logger } from '../../logger.ts';
 
 /** Listeners read for their names only: their content is the main stream's business. */
 const NAMES_ONLY: ResourceType = { ...LISTENER, validate: () => ok(undefined), references: () => [] };

@@ -4,15 +4,15 @@
 // something the data path can use), and which resources of the next type it references.
 // The chain LDS → RDS → CDS → EDS is walked through `references`.
 
-import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager } from './resources.ts';
-import { TYPE_URL } from './resources.ts';
-import { translateListener } from './translate-listener.ts';
-import { filterChainManagers, translateSidecarListener } from './translate-sidecar-listener.ts';
-import { translateServerListener } from '../security/server-listener.ts';
-import { translateRouteConfiguration } from './translate-route-config.ts';
-import { translateCluster, translateLoadAssignment } from './translate-cluster.ts';
-import type { Result } from './translate-result.ts';
-import { fail, ok } from './translate-result.ts';
+import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, HttpConnectionManager } from '../../xds/resources.ts';
+import { TYPE_URL } from '../../xds/resources.ts';
+import { translateListener } from '../../snapshot/translate-listener.ts';
+import { filterChainManagers, translateSidecarListener } from '../../snapshot/translate-sidecar-listener.ts';
+import { translateServerListener } from '../../security/server-listener.ts';
+import { translateRouteConfiguration } from '../../snapshot/translate-route-config.ts';
+import { translateCluster, translateLoadAssignment } from '../../snapshot/translate-cluster.ts';
+import type { Result } from '../../xds/translate-result.ts';
+import { fail, ok } from '../../xds/translate-result.ts';
 
 export type ResourceKind = 'Listener' | 'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment';
 

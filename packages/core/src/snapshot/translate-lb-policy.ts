@@ -7,11 +7,11 @@
 // An entry of a known type whose settings cannot be honoured (MURMUR_HASH_2, a ring size out of
 // range) rejects the cluster, as Envoy and gRPC reject it; an unknown type is skipped.
 
-import type { Any, Cluster, LoadBalancingPolicy, SlowStartConfig } from './resources.ts';
-import { LB_POLICY_TYPE_URL } from './resources.ts';
-import { durationToMs } from './duration.ts';
-import { fail, ok, type Result } from './translate-result.ts';
-import type { LbKind } from '../snapshot/mesh-snapshot.ts';
+import type { Any, Cluster, LoadBalancingPolicy, SlowStartConfig } from '../xds/resources.ts';
+import { LB_POLICY_TYPE_URL } from '../xds/resources.ts';
+import { durationToMs } from '../xds/duration.ts';
+import { fail, ok, type Result } from '../xds/translate-result.ts';
+import type { LbKind } from '../lb/load-balancer.ts';
 import type { HashLbOptions } from '../lb/create-load-balancer.ts';
 import type { SlowStartSettings } from '../lb/slow-start.ts';
 import { DEFAULT_MIN_RING_SIZE, MAX_RING_SIZE } from '../lb/load-balancer-ring-hash.ts';

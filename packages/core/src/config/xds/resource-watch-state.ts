@@ -3,7 +3,7 @@
 // the does-not-exist timer. One ResourceWatch per (type, name); a wildcard subscription adds
 // watches for whatever the server sends.
 
-export type ResourceStatus = 'REQUESTED' | 'ACKED' | 'NACKED' | 'DOES_NOT_EXIST';
+import type { ResourceStatus } from '../../config-dump.ts';
 
 export interface NackInfo {
   readonly version: string;

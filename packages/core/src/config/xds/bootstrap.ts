@@ -8,8 +8,8 @@
 // "fail_on_data_errors" gRFC A88's.
 
 import { readFile } from 'node:fs/promises';
-import type { Result } from './translate-result.ts';
-import { fail, ok } from './translate-result.ts';
+import type { Result } from '../../xds/translate-result.ts';
+import { fail, ok } from '../../xds/translate-result.ts';
 
 export type ChannelCreds =
   | { readonly type: 'insecure' }

@@ -6,30 +6,7 @@
 
 import type { AdsClient } from './ads-client.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
-import type { ResourceStatus } from './resource-watch-state.ts';
-
-export interface XdsResourceStatus {
-  type: string;
-  name: string;
-  status: ResourceStatus;
-  /** Version in force (last accepted); absent when none was ever accepted. */
-  version?: string;
-  /** Milliseconds since the value in force was accepted (or was declared absent). */
-  ageMs?: number;
-  lastUpdated?: string;
-  /** For NACKED: the rejected version, the error sent to the server, when. */
-  errorState?: { version: string; details: string; lastUpdateAttempt: string };
-}
-
-export interface XdsStatusDump {
-  server: string;
-  node: string;
-  protocol: 'sotw' | 'delta';
-  connected: boolean;
-  /** The last stream error while disconnected. */
-  lastError?: string;
-  resources: XdsResourceStatus[];
-}
+import type { XdsResourceStatus, XdsStatusDump } from '../../config-dump.ts';
 
 export function xdsStatus(client: AdsClient, now = Date.now()): XdsStatusDump {
   const resources: XdsResourceStatus[] = [];

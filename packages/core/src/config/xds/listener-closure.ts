@@ -4,7 +4,7 @@
 // last good value, if any, is what is used). A resource still pending makes the whole closure
 // pending, so a snapshot never holds a route to a cluster that has not arrived yet.
 
-import type { Listener, XdsResources } from './resources.ts';
+import type { Listener, XdsResources } from '../../xds/resources.ts';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, inlineRouteClusters, LISTENER, ROUTE_CONFIGURATION } from './resource-types.ts';
 import type { ResourceWatchState } from './resource-watch-state.ts';
 
