@@ -7,11 +7,14 @@
 // report { skip: reason } instead of ready.
 
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
-import { closedLoop, openLoop, type Send } from './load-loops.ts';
+import { closedLoop, openLoop, sequential, type Send } from './load-loops.ts';
 import { REQUEST_BODY, type Payload } from './payloads.ts';
 
-export type ClientKind = 'undici' | 'meshlet' | 'meshlet-mtls' | 'sidecars' | 'node-http' | 'meshlet-node-http' | 'grpc-js' | 'grpc-js-xds' | 'meshlet-grpc' | 'grpc-sidecars';
+export type ClientKind = 'undici' | 'undici-mtls' | 'meshlet' | 'meshlet-mtls' | 'sidecars' | 'node-http' | 'meshlet-node-http' | 'grpc-js' | 'grpc-js-xds' | 'meshlet-grpc' | 'grpc-sidecars';
 
 export interface ClientSpec {
   kind: ClientKind;
@@ -19,12 +22,20 @@ export interface ClientSpec {
   address?: string;
   /** Meshlet rows: a folder of Istio YAML. */
   meshConfig?: string;
-  /** Meshlet mTLS: istio-agent certificate folder. */
+  /** Meshlet mTLS: istio-agent certificate folder. undici-mtls: the same files, used by hand. */
   meshCerts?: string;
+  /** undici-mtls: the SPIFFE ID the server's certificate must carry, checked by hand. */
+  serverSpiffeId?: string;
   /** xDS rows: a GRPC_XDS_BOOTSTRAP file. */
   bootstrap?: string;
   /** The logical URL (HTTP) or target (gRPC) the mesh routes. */
   target?: string;
+  /**
+   * A young process: no warm-up. After set-up and one request (the connection), this many small
+   * requests one at a time, measured from the very first; the answer is { young } and the
+   * process exits.
+   */
+  young?: number;
   /**
    * Exit abruptly, as a crash would, after answering this many load commands. Only the
    * harness's own test sets it, to prove a row that dies mid-run is reported and the run goes on.
@@ -83,6 +94,17 @@ async function setup(spec: ClientSpec): Promise<Sender | { skip: string }> {
     case 'undici':
     case 'sidecars':
       return httpSender(new Agent(), spec.address!);
+    case 'undici-mtls': {
+      // The mutual TLS Meshlet does, done by hand: the same workload certificate, key and root,
+      // Node's default ciphers, keep-alive, the server's SPIFFE ID checked in place of its host name.
+      const dir = spec.meshCerts!;
+      const id = `URI:${spec.serverSpiffeId!}`;
+      const connect = {
+        cert: readFileSync(join(dir, 'cert-chain.pem')), key: readFileSync(join(dir, 'key.pem')), ca: readFileSync(join(dir, 'root-cert.pem')),
+        checkServerIdentity: (_host: string, cert: PeerCertificate) => (cert.subjectaltname?.split(', ').includes(id) ? undefined : new Error(`server is not ${spec.serverSpiffeId}`)),
+      };
+      return httpSender(new Agent({ connect }), spec.address!);
+    }
     case 'meshlet':
     case 'meshlet-mtls': {
       const { createMesh } = await import('@meshlet/core');
@@ -130,6 +152,12 @@ async function main(): Promise<void> {
     const s = await setup(spec);
     if (typeof s !== 'function') { process.send!({ skip: s.skip }); return; }
     sender = s;
+    if (spec.young !== undefined) {
+      await sender('small');
+      const young = await sequential(() => sender('small'), spec.young);
+      process.send!({ young, rss: process.memoryUsage.rss() / 2 ** 20 }, () => process.exit(0));
+      return;
+    }
     // Warm up: connections open, code paths compiled, before any measurement. A failure here
     // means the row cannot work (e.g. mTLS not wired yet): report it rather than measure errors.
     for (const payload of ['small', '16k'] as const) {

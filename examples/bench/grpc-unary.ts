@@ -107,8 +107,8 @@ spec:
   const mesh = await createMesh({ config: dir, watch: false });
   register(mesh);
   const Client = grpc.makeGenericClientConstructor(SERVICE, 'Echo');
-  const plain = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as EchoClient;
-  const meshed = new Client('mesh:///bench.default.svc.cluster.local:9000', grpc.credentials.createInsecure()) as EchoClient;
+  const plain = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as EchoClient;
+  const meshed = new Client('mesh:///bench.default.svc.cluster.local:9000', grpc.credentials.createInsecure()) as unknown as EchoClient;
 
   await closedLoop(plain, 1); // warm-up: connections, JIT
   await closedLoop(meshed, 1);
@@ -126,7 +126,7 @@ spec:
   stop();
   rmSync(dir, { recursive: true, force: true });
 
-  const median = (runs: { cps: number }[]) => [...runs].sort((a, b) => a.cps - b.cps)[Math.floor(runs.length / 2)]!;
+  const median = <T extends { cps: number }>(runs: T[]): T => [...runs].sort((a, b) => a.cps - b.cps)[Math.floor(runs.length / 2)]!;
   const p = median(plainRuns);
   const m = median(meshRuns);
 

@@ -14,7 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ClientSpec, Command } from './client-process.ts';
-import type { ClosedLoopResult, OpenLoopResult } from './load-loops.ts';
+import type { ClosedLoopResult, OpenLoopResult, SequentialResult } from './load-loops.ts';
 import type { Payload } from './payloads.ts';
 import { cpuMeter, rssMiB } from './proc-stats.ts';
 
@@ -48,6 +48,8 @@ export interface RowResult {
   latency: Record<string, Record<number, { p50: number; p90: number; p99: number; errors: number; shed: number }>>;
   /** payload → requests/s (median over rounds). */
   throughput: Record<string, number>;
+  /** payload → requests/s in each round, in round order (NaN for a round the row missed). */
+  throughputRounds?: Record<string, number[]>;
   /** payload → CPU seconds per 10k requests at the highest rate: total, and the client's share. */
   cpuPer10k: Record<string, { total: number; client: number; proxies: number }>;
   clientRssMiB: number;
@@ -110,7 +112,7 @@ class ClientHandle {
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 
 export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promise<RowResult[]> {
-  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
+  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, throughputRounds: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
   // A row that fails (its client cannot set up, or dies mid-run) is not tried again: if it
   // measured nothing it is reported as skipped, else as failed in that round, keeping the
   // medians of the rounds it finished. Either way the run goes on and writes its report.
@@ -179,6 +181,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
         if ('failed' in r) { fail(i, round, `${payload} closed loop: ${r.failed}`); continue; }
         measured.add(i);
         add(`${i}|${payload}|rps`, r.result.rps);
+        ((results[i]!.throughputRounds![payload] ??= [])[round] = r.result.rps);
         add(`${i}|rss`, r.rss);
         o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${r.result.rps.toFixed(0)} req/s${r.result.errors ? ` (${r.result.errors} errors: ${r.result.firstError})` : ''}`);
       }
@@ -199,6 +202,8 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
         };
       }
       res.throughput[payload] = median(samples.get(`${i}|${payload}|rps`) ?? []);
+      const byRound = res.throughputRounds![payload] ?? [];
+      res.throughputRounds![payload] = Array.from({ length: o.rounds }, (_, k) => byRound[k] ?? NaN);
       res.cpuPer10k[payload] = {
         total: median(samples.get(`${i}|${payload}|cpu`) ?? []),
         client: median(samples.get(`${i}|${payload}|cpuClient`) ?? []),
@@ -209,4 +214,54 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
     if (row.extraPids?.length) res.proxyRssMiB = row.extraPids.reduce((s, pid) => s + rssMiB(pid), 0);
   }
   return results;
+}
+
+export interface YoungResult {
+  name: string;
+  skipped?: string;
+  /** Rounds whose process failed, and why. */
+  failures?: string[];
+  /** Medians over rounds of each round's figure (ms). */
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  /** Every round's own figures, in round order. */
+  rounds: SequentialResult[];
+}
+
+/**
+ * Latency in a young process: per round and row a fresh client process that sets up, sends one
+ * request (the connection) and then `requests` small ones one at a time, measured from the very
+ * first (client-process.ts, `young`). Rows run one after another, never two processes at once,
+ * the order rotating each round.
+ */
+export async function runYoungSuite(rows: readonly RowSpec[], o: { rounds: number; requests: number; log: (s: string) => void }): Promise<YoungResult[]> {
+  const runs: SequentialResult[][] = rows.map(() => []);
+  const failures: string[][] = rows.map(() => []);
+  const live = rows.map((_, i) => i).filter((i) => rows[i]!.skip === undefined);
+  for (let round = 0; round < o.rounds; round++) {
+    const order = live.map((_, k) => live[(k + round) % live.length]!);
+    for (const i of order) {
+      const h = new ClientHandle({ ...rows[i]!.client, young: o.requests });
+      const m = await h.next(120_000);
+      h.stop();
+      if (m['young']) {
+        const r = m['young'] as SequentialResult;
+        runs[i]!.push(r);
+        o.log(`  ${rows[i]!.name.padEnd(34)} young, first ${o.requests}: p50 ${r.p50.toFixed(3)}  p99 ${r.p99.toFixed(3)} ms`);
+      } else {
+        failures[i]!.push(`round ${round + 1}: ${String(m['skip'] ?? 'no result')}`);
+        o.log(`  ${rows[i]!.name}: young round ${round + 1} failed — ${String(m['skip'] ?? 'no result')}`);
+      }
+    }
+  }
+  return rows.map((row, i) => {
+    const r = runs[i]!;
+    const skipped = row.skip ?? (r.length === 0 ? failures[i]![0] ?? 'not run' : undefined);
+    return {
+      name: row.name, p50: median(r.map((x) => x.p50)), p90: median(r.map((x) => x.p90)), p99: median(r.map((x) => x.p99)), mean: median(r.map((x) => x.mean)), rounds: r,
+      ...(skipped !== undefined && { skipped }), ...(failures[i]!.length > 0 && r.length > 0 && { failures: failures[i] }),
+    };
+  });
 }

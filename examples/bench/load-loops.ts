@@ -7,6 +7,8 @@
 //
 // Closed loop (highest sustained throughput): a fixed number of workers each send the next
 // request as soon as the last one answers.
+//
+// Sequential (latency of a young process): one request at a time, each timed on its own.
 
 export type Send = () => Promise<void>;
 
@@ -108,4 +110,29 @@ export async function closedLoop(send: Send, concurrency: number, seconds: numbe
   const elapsed = (performance.now() - t0) / 1000;
   const usage = process.cpuUsage(cpu0);
   return { rps: ok / elapsed, ok, errors, cpu: (usage.user + usage.system) / 1e6, firstError };
+}
+
+export interface SequentialResult {
+  requests: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  /** p50 of each tenth of the run, in order: how latency falls as the process warms. */
+  p50ByTenth: number[];
+}
+
+export async function sequential(send: Send, requests: number): Promise<SequentialResult> {
+  const lat = new Float64Array(requests);
+  for (let i = 0; i < requests; i++) {
+    const t = performance.now();
+    await send();
+    lat[i] = performance.now() - t;
+  }
+  const q = (xs: Float64Array, p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+  const tenth = Math.max(1, Math.floor(requests / 10));
+  const p50ByTenth: number[] = [];
+  for (let s = 0; s + tenth <= requests; s += tenth) p50ByTenth.push(q(lat.slice(s, s + tenth).sort(), 0.5));
+  const sorted = lat.slice().sort();
+  return { requests, p50: q(sorted, 0.5), p90: q(sorted, 0.9), p99: q(sorted, 0.99), mean: sorted.reduce((a, b) => a + b, 0) / requests, p50ByTenth };
 }

@@ -4,7 +4,7 @@
 //
 //   node --conditions=source --cpu-prof --cpu-prof-dir=/tmp/prof examples/bench/profile-grpc.ts [plain] [seconds]
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -12,11 +12,14 @@ import { createMesh } from '@meshlet/core';
 import { register } from '@meshlet/grpc';
 import { startUpstream, writeMeshConfig, GRPC_FQDN, MESH_GRPC_PORT } from './fixtures.ts';
 import { closedLoop } from './load-loops.ts';
+import { allocatedPer, allocationSites, startProfile } from './profile-session.ts';
 
 const plain = process.argv.includes('plain');
 const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? 5);
 const upstream = await startUpstream(undefined);
 const dir = mkdtempSync(join(tmpdir(), 'meshlet-prof-'));
+// COUNT and ALLOC runs end with process.exit: the folder goes then too.
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 writeMeshConfig(dir, upstream.ports, undefined);
 const mesh = await createMesh({ config: dir, watch: false });
 register(mesh);
@@ -28,8 +31,29 @@ const target = plain ? `127.0.0.1:${upstream.ports.grpc}` : `mesh:///${GRPC_FQDN
 const client = new Ctor(target, grpc.credentials.createInsecure()) as unknown as { Echo(req: Buffer, cb: (err: Error | null) => void): void; close(): void };
 const body = Buffer.from('hello, world\n');
 const send = () => new Promise<void>((resolve, reject) => client.Echo(body, (err) => (err ? reject(err) : resolve())));
+// COUNT=<n>: a fixed amount of work instead of a timed run (32 in flight, as ever), for
+// counting instructions under valgrind --tool=callgrind: run it with COUNT=w and COUNT=w+n and
+// subtract, so start-up and warm-up cancel out. Work counts do not depend on how loaded the
+// machine is.
+const count = process.env['COUNT'];
+if (count !== undefined) {
+  let left = Number(count);
+  await Promise.all(Array.from({ length: 32 }, async () => { while (left-- > 0) await send(); }));
+  process.exit(0);
+}
 await closedLoop(send, 32, 1);
+// ALLOC=<n> (ALLOC_SITES=1: by allocating function): bytes allocated per call over n more, warm, counted from the heap's growth — exact when
+// run with a young generation no scavenge empties meanwhile (profile-session.ts says how).
+if (process.env['ALLOC'] !== undefined) {
+  const n = Number(process.env['ALLOC']);
+  process.stdout.write(`${plain ? 'plain' : 'meshlet'}: ${process.env['ALLOC_SITES'] ? await allocationSites(send, n) : await allocatedPer(send, n)}\n`);
+  process.exit(0);
+}
+// PROFILE_OUT=<file>: a CPU profile of the measured run alone (not set-up or warm-up), with the
+// run's request count in it, for comparing two clients per request.
+const profiler = process.env['PROFILE_OUT'] ? await startProfile() : undefined;
 const r = await closedLoop(send, 32, seconds);
+await profiler?.(r.ok);
 process.stdout.write(`${plain ? 'grpc-js' : 'meshlet'}: ${r.rps.toFixed(0)} calls/s, client CPU ${((r.cpu / r.ok) * 1e6).toFixed(1)} µs/call${r.errors ? `, ${r.errors} errors (${r.firstError})` : ''}\n`);
 client.close();
 await mesh.close();

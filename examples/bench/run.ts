@@ -2,11 +2,14 @@
 // default; BENCH_QUICK=1 for a ~2 minute smoke run). Writes docs/benchmarks.md, the chart
 // docs/benchmarks.svg and the raw numbers docs/benchmarks.json.
 //
-//   1. HTTP:  plain undici · Meshlet · Meshlet mTLS · client → HAProxy → mTLS → HAProxy → server
+//   1. HTTP:  plain undici · Meshlet · Meshlet mTLS · undici with the same mTLS by hand ·
+//             client → HAProxy → mTLS → HAProxy → server
+//      young processes: the first 1,000 requests of a fresh client, one at a time
 //      node:http: a keep-alive http.Agent · MeshHttpAgent (fewer rounds, one rate: kept cheap)
 //   2. gRPC:  plain grpc-js · grpc-js-xds via meshlet xds · Meshlet mesh:/// · HAProxy pair (h2)
 //   3. config scale: 1k/10k services, 100k endpoints; one endpoint change; 1,000-route matching
-//   4. import time of each package and of @grpc/grpc-js-xds
+//   4. import time of each package and of @grpc/grpc-js-xds; start-up of the embedded HTTP path
+//      and of the xDS path
 //
 // Every ratio in the report compares numbers taken in this run, rows interleaved.
 
@@ -17,15 +20,16 @@ import { fileURLToPath } from 'node:url';
 import { makeCerts, type BenchCerts } from './openssl-certs.ts';
 import { findHaproxy, startProxyPair, type ProxyPair } from './haproxy-pair.ts';
 import { startUpstream, startXds, writeMeshConfig, GRPC_FQDN, MESH_GRPC_PORT, type XdsControlPlane } from './fixtures.ts';
-import { runSuite, type RowSpec } from './latency-suite.ts';
+import { runSuite, runYoungSuite, type RowSpec } from './latency-suite.ts';
 import { PAYLOADS } from './payloads.ts';
 import { runConfigScale } from './config-scale-runner.ts';
 import { measureImports } from './import-time.ts';
-import { writeReport, type BenchReport } from './report.ts';
+import { MTLS_BY_HAND, writeReport, type BenchReport } from './report.ts';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const GRPC_RATES = [250, 1000];
-const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,nodehttp,grpc,scale,import').split(','));
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,young,nodehttp,grpc,scale,import').split(','));
+const YOUNG_REQUESTS = 1000;
 const NODE_HTTP_RATES = [500];
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -39,7 +43,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`,
     settings: { quick: QUICK },
-    http: undefined, nodeHttp: undefined, grpc: undefined, scale: undefined, imports: undefined, notes: [],
+    http: undefined, young: undefined, nodeHttp: undefined, grpc: undefined, scale: undefined, imports: undefined, notes: [],
   };
   const suite = {
     payloads: PAYLOADS,
@@ -50,7 +54,7 @@ async function main(): Promise<void> {
     rounds: QUICK ? 1 : 5,
     log,
   };
-  report.settings = { ...suite, log: undefined, quick: QUICK, grpcRates: GRPC_RATES, nodeHttpRates: NODE_HTTP_RATES };
+  report.settings = { ...suite, log: undefined, quick: QUICK, grpcRates: GRPC_RATES, nodeHttpRates: NODE_HTTP_RATES, youngRequests: YOUNG_REQUESTS };
   // A section that throws is noted in the report, and the run goes on to the next one and
   // writes what it has: a bad row or section never costs the whole run.
   const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
@@ -99,11 +103,26 @@ async function main(): Promise<void> {
         certs
           ? { name: 'Meshlet MeshAgent, mTLS', client: { kind: 'meshlet-mtls', meshConfig: meshDir, meshCerts: certs.meshletCertDir, target: 'http://bench-tls:80' } }
           : { name: 'Meshlet MeshAgent, mTLS', client: { kind: 'meshlet-mtls' }, skip: 'no certificates' },
+        certs && upstream.ports.https !== undefined
+          ? { name: MTLS_BY_HAND, client: { kind: 'undici-mtls', address: `https://127.0.0.1:${upstream.ports.https}`, meshCerts: certs.meshletCertDir, serverSpiffeId: certs.serverSpiffeId } }
+          : { name: MTLS_BY_HAND, client: { kind: 'undici-mtls' }, skip: 'no certificates' },
         proxies
           ? { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars', address: `http://127.0.0.1:${proxies.httpPort}` }, extraPids: proxies.pids }
           : { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars' }, skip: proxySkip! },
       ];
       report.http = await section('HTTP', () => runSuite(rows, { ...suite, upstreamPid: upstream.pid }));
+    }
+
+    if (ONLY.has('young')) {
+      log('\n== HTTP, young processes ==');
+      const rows: RowSpec[] = [
+        { name: 'undici Agent (bare client)', client: { kind: 'undici', address: `http://127.0.0.1:${upstream.ports.http}` } },
+        { name: 'Meshlet MeshAgent', client: { kind: 'meshlet', meshConfig: meshDir, target: 'http://bench:80' } },
+        proxies
+          ? { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars', address: `http://127.0.0.1:${proxies.httpPort}` } }
+          : { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars' }, skip: proxySkip! },
+      ];
+      report.young = await section('young processes', () => runYoungSuite(rows, { rounds: QUICK ? 2 : 7, requests: YOUNG_REQUESTS, log }));
     }
 
     if (ONLY.has('nodehttp')) {
@@ -115,11 +134,19 @@ async function main(): Promise<void> {
       report.nodeHttp = await section('node:http', () => runSuite(rows, { ...suite, rates: NODE_HTTP_RATES, rounds: QUICK ? 1 : 3, upstreamPid: upstream.pid }));
     }
 
+    // One `meshlet xds` for the gRPC rows and the import section's xDS path.
+    let xdsStarted: XdsControlPlane | { skip: string } | undefined;
+    const controlPlane = async (): Promise<XdsControlPlane | { skip: string }> => {
+      if (xdsStarted) return xdsStarted;
+      const started = xdsStarted = await startXds(REPO, meshDir, dir);
+      if ('stop' in started) cleanups.push(() => started.stop());
+      return started;
+    };
+
     if (ONLY.has('grpc')) {
       log('\n== gRPC ==');
-      const xds: XdsControlPlane | { skip: string } = await startXds(REPO, meshDir, dir);
-      if ('stop' in xds) cleanups.push(() => xds.stop());
-      else log(`xDS rows skipped: ${xds.skip}`);
+      const xds = await controlPlane();
+      if (!('stop' in xds)) log(`xDS rows skipped: ${xds.skip}`);
       const target = `${GRPC_FQDN}:${MESH_GRPC_PORT}`;
       const rows: RowSpec[] = [
         { name: 'grpc-js (bare client)', client: { kind: 'grpc-js', address: `127.0.0.1:${upstream.ports.grpc}` } },
@@ -144,7 +171,9 @@ async function main(): Promise<void> {
     }
     if (ONLY.has('import')) {
       log('\n== import time ==');
-      report.imports = await section('import time', async () => measureImports(REPO, QUICK ? 3 : 7, log));
+      const xds = await controlPlane();
+      if (!('stop' in xds)) log(`xDS path left out: ${xds.skip}`);
+      report.imports = await section('import time', async () => measureImports(REPO, QUICK ? 3 : 7, log, { meshDir, ...('stop' in xds && { bootstrap: xds.bootstrap }) }));
     }
   } finally {
     for (const c of cleanups.reverse()) {

@@ -3,11 +3,12 @@
 // GRPC_XDS_BOOTSTRAP(_CONFIG) if set, else the MESHLET_CONFIG folder. A MeshConfig
 // (createMesh({ meshConfig }), MESHLET_MESH_CONFIG, or a document in the folder or the cluster)
 // applies to each; with defaultConfig.holdApplicationUntilProxyStarts createMesh resolves only
-// once config is complete (holdUntilReady below).
+// once config is complete (holdUntilReady below). Each config source is imported when its mode
+// is chosen, so an embedded user never loads the xDS client (nor grpc-js) and an xDS user never
+// loads the YAML loader; so is the MeshConfig reader, when a MeshConfig is given.
 
 import { Mesh } from './mesh.ts';
 import { resolveIdentity, type IdentityOptions } from './identity.ts';
-import { FileConfigSource } from './config/file-config-source.ts';
 import { ConfigError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { BreakerOptions } from './resilience/error-rate-breaker.ts';
@@ -18,12 +19,10 @@ import { PATH_NORMALIZATIONS, type PathNormalization } from './security/request-
 import type { JwksCacheOptions } from './security/jwt/jwks-cache.ts';
 import { loadBootstrap, type Bootstrap } from './config/xds/bootstrap.ts';
 import { registerBootstrapCertificateProviders } from './security/bootstrap-certificate-providers.ts';
-import { XdsConfigSource, type XdsSourceOptions } from './config/xds/xds-config-source.ts';
+import type { XdsSourceOptions } from './config/xds/xds-config-source.ts';
 import type { MeshConfigObject, MeshConfigSpec } from './istio/types.ts';
-import { MESH_CONFIG_OPTION, optionMeshConfig } from './istio/load/load-mesh-config.ts';
 import { meshSettings } from './istio/mesh-config.ts';
 import { formatProblem } from './config-error.ts';
-import { MeshConfigFile } from './config/mesh-config-file.ts';
 import { existsSync } from 'node:fs';
 import type { KubernetesOptions } from './config/kubernetes/kubernetes-config-source.ts';
 
@@ -108,11 +107,12 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   const bootstrap = options.bootstrap ?? (config === undefined ? bootstrapFromEnv() : undefined);
   const xds = config === undefined && bootstrap !== undefined ? await readBootstrap(options.bootstrap) : undefined;
   const logger = options.logger ?? defaultLogger;
-  const meshConfig = readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], logger);
+  const meshConfig = await readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], logger);
   const mesh = await newMesh(options, xds, meshConfig);
   const fetchTimeoutMs = options.xds?.initialFetchTimeoutMs ?? 15_000;
   if (config !== undefined) {
     try {
+      const { FileConfigSource } = await import('./config/file-config-source.ts');
       const source = new FileConfigSource(mesh, {
         paths: Array.isArray(config) ? config : [config],
         watch: options.watch ?? true,
@@ -129,7 +129,11 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   }
   if (xds !== undefined) {
     try {
-      if (meshConfig && 'path' in meshConfig) await new MeshConfigFile(mesh, meshConfig.path, options.watch ?? true).load();
+      if (meshConfig && 'path' in meshConfig) {
+        const { MeshConfigFile } = await import('./config/mesh-config-file.ts');
+        await new MeshConfigFile(mesh, meshConfig.path, options.watch ?? true).load();
+      }
+      const { XdsConfigSource } = await import('./config/xds/xds-config-source.ts');
       const source = new XdsConfigSource(mesh, xds, { ...options.xds, ...(options.listeners !== undefined && { listeners: options.listeners }) });
       await source.start(options.xds?.initialFetchTimeoutMs, mesh.meshConfig.holdApplicationUntilProxyStarts);
       await holdUntilReady(mesh, fetchTimeoutMs);
@@ -148,7 +152,7 @@ async function newMesh(options: MeshOptions, xds: Bootstrap | undefined, meshCon
   const identity = resolveIdentity(xds ? { ...options, namespace: options.namespace ?? xds.namespace, labels: options.labels ?? xds.labels } : options);
   const telemetry = options.telemetry === false ? undefined : await MeshTelemetry.load(options.telemetry ?? {});
   const mesh = new Mesh(identity, options.logger ?? defaultLogger, {
-    ...(meshConfig && 'object' in meshConfig && { meshConfig: meshSettings(meshConfig.object.spec, { rootNamespace: identity.rootNamespace, origin: MESH_CONFIG_OPTION }) }),
+    ...(meshConfig && 'object' in meshConfig && { meshConfig: meshSettings(meshConfig.object.spec, { rootNamespace: identity.rootNamespace, origin: meshConfig.origin }) }),
     ...(options.breaker && { breaker: options.breaker }),
     ...(telemetry && { telemetry }),
     ...(options.mode && { mode: options.mode }),
@@ -173,7 +177,7 @@ async function createKubernetesMesh(options: MeshOptions, kubernetes: Kubernetes
   if (options.config !== undefined || options.bootstrap !== undefined) {
     throw new ConfigError('createMesh: pass one of config, bootstrap and kubernetes');
   }
-  const meshConfig = readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], options.logger ?? defaultLogger);
+  const meshConfig = await readMeshConfigOption(options.meshConfig ?? process.env['MESHLET_MESH_CONFIG'], options.logger ?? defaultLogger);
   const mesh = await newMesh(options, undefined, meshConfig);
   try {
     const { KubernetesConfigSource } = await import('./config/kubernetes/kubernetes-config-source.ts');
@@ -181,6 +185,7 @@ async function createKubernetesMesh(options: MeshOptions, kubernetes: Kubernetes
     let source: { meshConfigChanged(): void } | undefined;
     if (meshConfig && 'path' in meshConfig) {
       // Read before the cluster, so the first compile already has it; a later edit re-applies.
+      const { MeshConfigFile } = await import('./config/mesh-config-file.ts');
       await new MeshConfigFile(mesh, meshConfig.path, options.watch ?? true, (obj) => {
         preferred = obj;
         source?.meshConfigChanged();
@@ -195,20 +200,21 @@ async function createKubernetesMesh(options: MeshOptions, kubernetes: Kubernetes
   return mesh;
 }
 
-type MeshConfigOption = { path: string } | { object: MeshConfigObject };
+type MeshConfigOption = { path: string } | { object: MeshConfigObject; origin: string };
 
 /** createMesh's meshConfig: a file to read with the config (checked to exist), or an object validated now. */
-function readMeshConfigOption(value: string | MeshConfigSpec | undefined, logger: Logger): MeshConfigOption | undefined {
+async function readMeshConfigOption(value: string | MeshConfigSpec | undefined, logger: Logger): Promise<MeshConfigOption | undefined> {
   if (value === undefined || value === '') return undefined;
   if (typeof value === 'string') {
     if (!existsSync(value)) throw new ConfigError(`meshConfig ${value} does not exist: point createMesh({ meshConfig }) or MESHLET_MESH_CONFIG at a MeshConfig file (the istio ConfigMap, or its mesh key)`);
     return { path: value };
   }
+  const { MESH_CONFIG_OPTION, optionMeshConfig } = await import('./istio/load/load-mesh-config.ts');
   const r = optionMeshConfig(value);
   const errors = r.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0 || !r.object) throw new ConfigError(`${MESH_CONFIG_OPTION} is not a valid MeshConfig`, errors.map(formatProblem));
   for (const p of r.problems) logger.warn(formatProblem(p));
-  return { object: r.object };
+  return { object: r.object, origin: MESH_CONFIG_OPTION };
 }
 
 /**

@@ -2,10 +2,12 @@
 // within the cluster's connect timeout, start the HTTP/2 stream, and bound it with the per-try
 // timeout until response headers arrive. What its end means — retry, or the call's answer — is
 // the MeshCall's decision; the attempt only reports what happened, in core's Outcome terms.
+// It is its stream's listener itself (no closures per call), and keeps plain fields rather than
+// #private ones, as the HTTP adapters' request-lifecycle.ts explains.
 
 import { connectivityState as ConnectivityState, Metadata, status as Status, type experimental } from '@grpc/grpc-js';
 import { PerTryTimeoutError, type AttemptTrace, type ClusterRuntime, type EndpointState, type Outcome } from '@meshlet/core';
-import { connectFailureOutcomes, statusOutcomes, type AttemptStatus } from './call-outcome.ts';
+import { connectFailureOutcomes, NO_OUTCOMES, statusOutcomes, type AttemptStatus } from './call-outcome.ts';
 import type { Connection } from './load-balancer-mesh.ts';
 import { meshStatus } from './status-mesh.ts';
 
@@ -45,183 +47,179 @@ export interface AttemptRequest {
   readonly waitForReady: boolean;
 }
 
-export class Attempt {
+export class Attempt implements SubchannelCallListener {
   readonly endpoint: EndpointState;
   readonly number: number;
-  readonly #owner: AttemptOwner;
-  readonly #subchannel: experimental.SubchannelInterface;
-  readonly #connection: Connection;
-  #call: SubchannelCall | undefined;
-  #stateListener: StateListener | undefined;
-  #connectTimer: NodeJS.Timeout | undefined;
-  #perTryTimer: NodeJS.Timeout | undefined;
-  #headers = false;
-  #finished = false;
-  readonly #admission: AttemptAdmission | undefined;
+  private readonly owner: AttemptOwner;
+  private readonly subchannel: experimental.SubchannelInterface;
+  private readonly connection: Connection;
+  /** The open stream, once there is one. */
+  call: SubchannelCall | undefined = undefined;
+  private stateListener: StateListener | undefined = undefined;
+  private connectTimer: NodeJS.Timeout | undefined = undefined;
+  private perTryTimer: NodeJS.Timeout | undefined = undefined;
+  private headers = false;
+  finished = false;
+  private readonly admission: AttemptAdmission | undefined;
   /** Counted in the cluster's pending requests (max_pending_requests) until its stream opens. */
-  #pending: boolean;
+  private pending: boolean;
 
   /** The attempt's span, when telemetry is on; the call ends it with the attempt's verdict. */
   readonly span: AttemptTrace | undefined;
 
   constructor(owner: AttemptOwner, connection: Connection, endpoint: EndpointState, number: number, admission: AttemptAdmission | undefined, span: AttemptTrace | undefined) {
-    this.#owner = owner;
+    this.owner = owner;
     this.span = span;
-    this.#connection = connection;
-    this.#subchannel = connection.subchannel;
+    this.connection = connection;
+    this.subchannel = connection.subchannel;
     this.endpoint = endpoint;
     this.number = number;
-    this.#admission = admission;
-    this.#pending = admission !== undefined;
+    this.admission = admission;
+    this.pending = admission !== undefined;
   }
 
-  #endPending(): void {
-    if (!this.#pending) return;
-    this.#pending = false;
-    this.#admission!.runtime.endPending();
-  }
-
-  /** The open stream, once there is one. */
-  get call(): SubchannelCall | undefined {
-    return this.#call;
-  }
-
-  get finished(): boolean {
-    return this.#finished;
+  private endPending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.admission!.runtime.endPending();
   }
 
   start(req: AttemptRequest): void {
     // Counted from the start, connection wait included: least-request balancing should see
     // an endpoint that is still connecting as busy.
     this.endpoint.active++;
-    const tls = this.#connection.tls;
+    const tls = this.connection.tls;
     if (tls && !tls.applied) {
       // grpc-js built this connection from credentials other than Meshlet's, so it would not
       // carry the cluster's TLS. Nothing is sent, not even a connection attempt, and it is not
       // retried: every endpoint of the cluster would be the same.
-      const s = meshStatus(Status.UNAVAILABLE, `cluster ${this.#connection.cluster} requires TLS, but this channel's credentials are not Meshlet's; create the client with meshCredentials() from @meshlet/grpc so each cluster gets its certificates`, 'MESHLET_CERTIFICATE');
+      const s = meshStatus(Status.UNAVAILABLE, `cluster ${this.connection.cluster} requires TLS, but this channel's credentials are not Meshlet's; create the client with meshCredentials() from @meshlet/grpc so each cluster gets its certificates`, 'MESHLET_CERTIFICATE');
       queueMicrotask(() => {
-        if (!this.#finished) this.#end(s, []);
+        if (!this.finished) this.end(s, []);
       });
       return;
     }
     if (req.perTryTimeoutMs > 0) {
-      this.#perTryTimer = setTimeout(() => this.#perTryTimeout(req.perTryTimeoutMs), req.perTryTimeoutMs);
+      this.perTryTimer = setTimeout(() => this.perTryTimeout(req.perTryTimeoutMs), req.perTryTimeoutMs);
     }
-    const sc = this.#subchannel;
+    const sc = this.subchannel;
     const state = sc.getConnectivityState();
     if (state === ConnectivityState.READY) {
-      this.#open(req);
+      this.open(req);
       return;
     }
     if (state === ConnectivityState.TRANSIENT_FAILURE && !req.waitForReady) {
       // A connect to this endpoint just failed and grpc-js is backing off: as Envoy would
       // on a refused connect, fail this attempt over to another endpoint now.
-      const why = this.#connection.lastError ?? 'connection failed';
-      queueMicrotask(() => this.#connectFailed(`${why} (the endpoint is in reconnect back-off)`));
+      const why = this.connection.lastError ?? 'connection failed';
+      queueMicrotask(() => this.connectFailed(`${why} (the endpoint is in reconnect back-off)`));
       return;
     }
-    this.#stateListener = (_sc, _prev, next, _keepalive, errorMessage) => {
-      if (this.#finished) return;
+    this.stateListener = (_sc, _prev, next, _keepalive, errorMessage) => {
+      if (this.finished) return;
       if (next === ConnectivityState.READY) {
-        this.#stopWatching();
+        this.stopWatching();
         // grpc-js announces READY before it stores the new transport (subchannel.ts); the
         // stream can be opened once that listener round is over.
-        process.nextTick(() => this.#open(req));
+        process.nextTick(() => this.open(req));
       } else if (next === ConnectivityState.TRANSIENT_FAILURE) {
-        this.#connection.lastError = errorMessage;
+        this.connection.lastError = errorMessage;
         // Wait-for-ready: grpc-js moves the subchannel back to IDLE after its back-off, and the
         // IDLE branch connects again.
         if (req.waitForReady) return;
-        this.#stopWatching();
-        this.#connectFailed(errorMessage ?? 'connection failed');
+        this.stopWatching();
+        this.connectFailed(errorMessage ?? 'connection failed');
       } else if (next === ConnectivityState.IDLE) {
         sc.startConnecting();
       }
     };
-    sc.addConnectivityStateListener(this.#stateListener);
+    sc.addConnectivityStateListener(this.stateListener);
     if (state === ConnectivityState.IDLE) sc.startConnecting();
     if (req.connectTimeoutMs > 0 && !req.waitForReady) {
-      this.#connectTimer = setTimeout(() => {
-        this.#stopWatching();
-        this.#connectFailed(`no connection within the cluster's connect timeout of ${req.connectTimeoutMs} ms`);
+      this.connectTimer = setTimeout(() => {
+        this.stopWatching();
+        this.connectFailed(`no connection within the cluster's connect timeout of ${req.connectTimeoutMs} ms`);
       }, req.connectTimeoutMs);
     }
   }
 
-  #open(req: AttemptRequest): void {
-    if (this.#finished) return;
+  private open(req: AttemptRequest): void {
+    if (this.finished) return;
     try {
-      this.#call = this.#subchannel.getRealSubchannel().createCall(req.metadata, req.authority, req.path, {
-        onReceiveMetadata: (metadata: Metadata) => {
-          if (this.#finished) return;
-          this.#headers = true;
-          this.#clearPerTry();
-          this.#owner.attemptHeaders(this, metadata);
-        },
-        onReceiveMessage: (message: unknown) => {
-          if (!this.#finished) this.#owner.attemptMessage(this, message);
-        },
-        onReceiveStatus: (status: AttemptStatus) => {
-          if (this.#finished) return;
-          this.#end(status, this.#headers ? [] : statusOutcomes(status));
-        },
-      }, req.callNumber);
+      this.call = this.subchannel.getRealSubchannel().createCall(req.metadata, req.authority, req.path, this, req.callNumber);
     } catch (err) {
       // The connection went away between READY and the stream: nothing was sent.
-      this.#connectFailed((err as Error).message);
+      this.connectFailed((err as Error).message);
       return;
     }
-    this.#endPending();
-    this.#owner.attemptOpened(this);
+    this.endPending();
+    this.owner.attemptOpened(this);
   }
 
-  #connectFailed(reason: string): void {
-    if (this.#finished) return;
+  // ---- the stream's listener ----
+
+  onReceiveMetadata(metadata: Metadata): void {
+    if (this.finished) return;
+    this.headers = true;
+    this.clearPerTry();
+    this.owner.attemptHeaders(this, metadata);
+  }
+
+  onReceiveMessage(message: unknown): void {
+    if (!this.finished) this.owner.attemptMessage(this, message);
+  }
+
+  onReceiveStatus(status: AttemptStatus): void {
+    if (this.finished) return;
+    this.end(status, this.headers ? NO_OUTCOMES : statusOutcomes(status));
+  }
+
+  private connectFailed(reason: string): void {
+    if (this.finished) return;
     const error = new Error(`connect to ${this.endpoint.key} failed: ${reason}`);
-    this.#end({ code: Status.UNAVAILABLE, details: error.message, metadata: new Metadata() }, connectFailureOutcomes(error));
+    this.end({ code: Status.UNAVAILABLE, details: error.message, metadata: new Metadata() }, connectFailureOutcomes(error));
   }
 
-  #perTryTimeout(ms: number): void {
-    this.#perTryTimer = undefined;
-    if (this.#finished) return;
+  private perTryTimeout(ms: number): void {
+    this.perTryTimer = undefined;
+    if (this.finished) return;
     const error = new PerTryTimeoutError(ms, this.endpoint.key);
-    const call = this.#call;
-    this.#end({ code: Status.DEADLINE_EXCEEDED, details: error.message, metadata: new Metadata() }, [{ kind: 'per-try-timeout', error }]);
+    const call = this.call;
+    this.end({ code: Status.DEADLINE_EXCEEDED, details: error.message, metadata: new Metadata() }, [{ kind: 'per-try-timeout', error }]);
     // Envoy resets the upstream stream of a timed-out try.
     call?.cancelWithStatus(Status.CANCELLED, error.message);
   }
 
   /** Ends the attempt from the call's side (caller cancelled, route timeout, a retry won). */
   cancel(code: number, details: string): void {
-    if (this.#finished) return;
-    this.#finish();
-    this.#call?.cancelWithStatus(code, details);
+    if (this.finished) return;
+    this.finish();
+    this.call?.cancelWithStatus(code, details);
   }
 
-  #end(status: AttemptStatus, outcomes: readonly Outcome[]): void {
-    this.#finish();
-    this.#owner.attemptEnded(this, status, outcomes);
+  private end(status: AttemptStatus, outcomes: readonly Outcome[]): void {
+    this.finish();
+    this.owner.attemptEnded(this, status, outcomes);
   }
 
-  #finish(): void {
-    this.#finished = true;
-    this.#stopWatching();
-    this.#clearPerTry();
+  private finish(): void {
+    this.finished = true;
+    this.stopWatching();
+    this.clearPerTry();
     this.endpoint.active--;
-    this.#endPending();
-    if (this.#admission?.isRetry) this.#admission.runtime.endRetry();
+    this.endPending();
+    if (this.admission?.isRetry) this.admission.runtime.endRetry();
   }
 
-  #clearPerTry(): void {
-    if (this.#perTryTimer) clearTimeout(this.#perTryTimer);
-    this.#perTryTimer = undefined;
+  private clearPerTry(): void {
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    this.perTryTimer = undefined;
   }
 
-  #stopWatching(): void {
-    if (this.#connectTimer) clearTimeout(this.#connectTimer);
-    this.#connectTimer = undefined;
-    if (this.#stateListener) this.#subchannel.removeConnectivityStateListener(this.#stateListener);
-    this.#stateListener = undefined;
+  private stopWatching(): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    if (this.stateListener) this.subchannel.removeConnectivityStateListener(this.stateListener);
+    this.stateListener = undefined;
   }
 }

@@ -18,9 +18,17 @@ export interface AttemptStatus extends StatusObject {
 
 const HTTP_STATUS = /^Received HTTP status code (\d+)$/;
 
-function grpcReading(code: number): Outcome {
-  return { kind: 'response', status: 200, grpcStatus: code };
+// The gRPC reading of each status code, shared: outcomes are only read, and every call that
+// ends reads one.
+const GRPC_READINGS: readonly Outcome[] = Array.from({ length: 17 }, (_, code) => Object.freeze({ kind: 'response' as const, status: 200, grpcStatus: code }));
+
+/** A status code as a response outcome (HTTP 200 with a grpc-status), as Envoy reads a gRPC answer. */
+export function grpcReading(code: number): Outcome {
+  return GRPC_READINGS[code] ?? { kind: 'response', status: 200, grpcStatus: code };
 }
+
+/** No readings: the attempt had its response headers, so its end is the call's answer. */
+export const NO_OUTCOMES: readonly Outcome[] = Object.freeze([]);
 
 /** The readings of a status that ended an attempt before response headers. */
 export function statusOutcomes(s: AttemptStatus): Outcome[] {

@@ -5,7 +5,8 @@
 // policy: the mesh applies the route's own, see call-mesh.ts).
 
 import { status as Status, type experimental } from '@grpc/grpc-js';
-import { pickInformationFor, type MeshTarget } from './mesh-target.ts';
+import type { MeshTarget } from './mesh-target.ts';
+import { MeshCallSubchannel, pickInformationFor } from './subchannel-mesh-call.ts';
 import { metadataRequestView } from './metadata-view.ts';
 
 // Shared by every call: grpc-js only reads them.
@@ -21,7 +22,7 @@ export function meshConfigSelector(target: MeshTarget): experimental.ConfigSelec
       // policy's generated cookie has nowhere to go (gRPC clients keep no cookies): the key
       // still applies to this call.
       const hash = decision.kind === 'forward' ? decision.action.hash?.(view, undefined).hash : undefined;
-      return { methodConfig: METHOD_CONFIG, pickInformation: pickInformationFor({ decision, method, hash }), status: Status.OK, dynamicFilterFactories: NO_FILTERS };
+      return { methodConfig: METHOD_CONFIG, pickInformation: pickInformationFor(new MeshCallSubchannel(target, decision, method, hash)), status: Status.OK, dynamicFilterFactories: NO_FILTERS };
     },
     unref() {
       // Holds nothing: decisions live as long as their calls.

@@ -60,7 +60,8 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
   readonly #helper: experimental.ChannelControlHelper;
   #target: MeshTarget | undefined;
   #subchannelOptions: ChannelOptions = {};
-  #connections = new Map<string, Connection>();
+  /** cluster name → endpoint key → connection: both keys are strings the config already holds, so a lookup hashes nothing new. */
+  #connections = new Map<string, Map<string, Connection>>();
   #callCredentials = new Map<string, CallCredentials>();
   #tls = new Map<string, ClusterTlsCredentials>();
   #direct: EndpointState | undefined;
@@ -97,7 +98,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     const limit = options['grpc.per_rpc_retry_buffer_size'];
     this.#retryBufferBytes = typeof limit === 'number' && limit >= 0 ? limit : DEFAULT_RETRY_BUFFER_BYTES;
     this.#prune(target.mesh.snapshot);
-    this.#helper.updateState(ConnectivityState.READY, new MeshPicker(this, target), null);
+    this.#helper.updateState(ConnectivityState.READY, new MeshPicker(this), null);
     return true;
   }
 
@@ -122,8 +123,8 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     const name = cluster?.name ?? DIRECT_CLUSTER;
     const transport = cluster ? endpointTransport(cluster, endpoint, this.#target!.mesh.credentials) : undefined;
     const tls = transport?.tls ? this.#clusterTls(cluster!, transport.tls, transport.slot) : undefined;
-    const key = `${name} ${endpoint.key}`;
-    const existing = this.#connections.get(key);
+    let byEndpoint = this.#connections.get(name);
+    const existing = byEndpoint?.get(endpoint.key);
     if (existing && existing.tls === tls) return existing;
     existing?.subchannel.unref();
     const address = endpoint.socketPath !== undefined ? { path: endpoint.socketPath } : { host: endpoint.address, port: endpoint.port };
@@ -135,7 +136,8 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     const subchannel = this.#helper.createSubchannel(address, args);
     subchannel.ref();
     const c: Connection = { cluster: name, endpoint: endpoint.key, subchannel, tls, lastError: undefined };
-    this.#connections.set(key, c);
+    if (!byEndpoint) this.#connections.set(name, byEndpoint = new Map());
+    byEndpoint.set(endpoint.key, c);
     return c;
   }
 
@@ -173,17 +175,15 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
   // A new snapshot: connections to endpoints that left their cluster (or clusters that left the
   // mesh) are released. Calls still running on them finish; grpc-js closes an unused connection.
   #prune(snapshot: MeshSnapshot): void {
-    const keep = new Map<string, Set<string>>();
-    for (const [key, c] of this.#connections) {
-      if (c.cluster === DIRECT_CLUSTER) continue;
-      let live = keep.get(c.cluster);
-      if (!live) {
-        live = new Set(snapshot.clusters.get(c.cluster)?.endpoints.map((e) => e.key));
-        keep.set(c.cluster, live);
+    for (const [cluster, byEndpoint] of this.#connections) {
+      if (cluster === DIRECT_CLUSTER) continue;
+      const live = new Set(snapshot.clusters.get(cluster)?.endpoints.map((e) => e.key));
+      for (const [endpoint, c] of byEndpoint) {
+        if (live.has(endpoint)) continue;
+        c.subchannel.unref();
+        byEndpoint.delete(endpoint);
       }
-      if (live.has(c.endpoint)) continue;
-      c.subchannel.unref();
-      this.#connections.delete(key);
+      if (byEndpoint.size === 0) this.#connections.delete(cluster);
     }
     for (const cluster of this.#callCredentials.keys()) if (!snapshot.clusters.has(cluster)) this.#callCredentials.delete(cluster);
     for (const key of this.#tls.keys()) if (!snapshot.clusters.has(key.split(' ')[0]!)) this.#tls.delete(key);
@@ -199,7 +199,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
 
   destroy(): void {
     this.#destroyed = true;
-    for (const c of this.#connections.values()) c.subchannel.unref();
+    for (const byEndpoint of this.#connections.values()) for (const c of byEndpoint.values()) c.subchannel.unref();
     this.#connections.clear();
     this.#callCredentials.clear();
     this.#tls.clear();

@@ -1,8 +1,10 @@
 // What one grpc-js channel to a mesh:/// target shares between its resolver, config selector
 // and balancer: the mesh, and the logical host:port the caller named. The plan the config
-// selector makes for a call travels to the balancer inside the call's `pickInformation` object,
-// which grpc-js hands unchanged to every pick of that call; it sits under a symbol key, out of
-// sight of anything that lists or prints the object's string keys.
+// selector makes for a call travels to the balancer as the call's `pickInformation` object,
+// which grpc-js hands unchanged to every pick of that call without reading it: the plan is the
+// call's MeshCallSubchannel itself (subchannel-mesh-call.ts), which the picker returns. (An
+// object literal with the plan under a symbol key cost more per call than the whole route
+// decision: V8 defines a computed key in a literal at run time.)
 
 import type { Decision, Mesh } from '@meshlet/core';
 
@@ -36,18 +38,6 @@ export class MeshTarget {
     this.authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
 
-}
-
-const PLAN = Symbol('meshlet.plan');
-
-/** The pickInformation grpc-js carries from the config selector to the picker for one call. */
-export function pickInformationFor(plan: CallPlan): Record<string, string> {
-  return { [PLAN]: plan } as unknown as Record<string, string>;
-}
-
-/** The plan the config selector made for the call being picked. */
-export function planOf(pickInformation: object): CallPlan | undefined {
-  return (pickInformation as { [PLAN]?: CallPlan })[PLAN];
 }
 
 export type ParsedTarget = { ok: true; host: string; port: number } | { ok: false; error: string };

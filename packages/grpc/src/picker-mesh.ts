@@ -1,26 +1,23 @@
 // The picker of a mesh:/// channel. grpc-js asks it once per call; it answers with a
-// MeshCallSubchannel bound to the plan the config selector made for that call. The call then
+// MeshCallSubchannel the config selector made for that call, bound to this channel's balancer. The call then
 // runs as a MeshCall (call-mesh.ts), which picks the endpoint of each attempt itself: retries
 // must go to a different endpoint of the same cluster, with per-try timeouts and Envoy's back-off,
 // which grpc-js's own retry layer (above the picker) cannot express.
 
 import { experimental, Metadata, status as Status } from '@grpc/grpc-js';
 import type { MeshLoadBalancer } from './load-balancer-mesh.ts';
-import { planOf, type MeshTarget } from './mesh-target.ts';
-import { MeshCallSubchannel } from './subchannel-mesh-call.ts';
+import { plannedCall } from './subchannel-mesh-call.ts';
 
 export class MeshPicker implements experimental.Picker {
   readonly #lb: MeshLoadBalancer;
-  readonly #target: MeshTarget;
 
-  constructor(lb: MeshLoadBalancer, target: MeshTarget) {
+  constructor(lb: MeshLoadBalancer) {
     this.#lb = lb;
-    this.#target = target;
   }
 
   pick(args: experimental.PickArgs): experimental.PickResult {
-    const plan = planOf(args.extraPickInfo);
-    if (!plan) {
+    const call = plannedCall(args.extraPickInfo);
+    if (!call) {
       // Only reachable if something other than our config selector fed this channel.
       return {
         pickResultType: experimental.PickResultType.DROP,
@@ -30,9 +27,10 @@ export class MeshPicker implements experimental.Picker {
         onCallEnded: null,
       };
     }
+    call.lb = this.#lb;
     return {
       pickResultType: experimental.PickResultType.COMPLETE,
-      subchannel: new MeshCallSubchannel(this.#lb, this.#target, plan),
+      subchannel: call,
       status: null,
       onCallStarted: null,
       onCallEnded: null,

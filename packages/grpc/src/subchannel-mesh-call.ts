@@ -1,4 +1,6 @@
-// What the mesh picker hands grpc-js for one call. grpc-js's LoadBalancingCall takes a picked
+// What the mesh picker hands grpc-js for one call. It is made by the config selector, as the
+// call's plan (its route decision), and carried to the picker as the call's pickInformation; the
+// picker binds it to the channel's balancer and returns it: one object per call for both. grpc-js's LoadBalancingCall takes a picked
 // subchannel, attaches call credentials and the deadline, and starts the call with
 // `getRealSubchannel().createCall(...)`. This object stands in for that subchannel and starts a
 // MeshCall instead, which runs the call's attempts over real subchannels (one per endpoint).
@@ -11,6 +13,7 @@ import { CallCredentials, connectivityState as ConnectivityState, experimental, 
 import { MeshCall, type SubchannelCallListener } from './call-mesh.ts';
 import type { MeshLoadBalancer } from './load-balancer-mesh.ts';
 import type { CallPlan, MeshTarget } from './mesh-target.ts';
+import type { Decision } from '@meshlet/core';
 
 type RealSubchannel = ReturnType<experimental.SubchannelInterface['getRealSubchannel']>;
 type ChannelzRef = ReturnType<experimental.SubchannelInterface['getChannelzRef']>;
@@ -18,20 +21,25 @@ type ChannelzRef = ReturnType<experimental.SubchannelInterface['getChannelzRef']
 // grpc-js prints this only in traces (GRPC_TRACE=load_balancing_call).
 const CHANNELZ_REF = { kind: 'subchannel', id: -1, name: 'meshlet mesh call' } as unknown as ChannelzRef;
 
-export class MeshCallSubchannel implements experimental.SubchannelInterface {
-  readonly #lb: MeshLoadBalancer;
-  readonly #target: MeshTarget;
-  readonly #plan: CallPlan;
+export class MeshCallSubchannel implements experimental.SubchannelInterface, CallPlan {
+  // Plain fields: every call makes one and reads them (request-lifecycle.ts in @meshlet/http says why).
+  readonly decision: Decision;
+  readonly method: string;
+  readonly hash: bigint | undefined;
+  private readonly target: MeshTarget;
+  /** The channel's balancer, set by its picker before grpc-js sees this object. */
+  lb: MeshLoadBalancer | undefined = undefined;
 
-  constructor(lb: MeshLoadBalancer, target: MeshTarget, plan: CallPlan) {
-    this.#lb = lb;
-    this.#target = target;
-    this.#plan = plan;
+  constructor(target: MeshTarget, decision: Decision, method: string, hash: bigint | undefined) {
+    this.target = target;
+    this.decision = decision;
+    this.method = method;
+    this.hash = hash;
   }
 
   /** Called by grpc-js's LoadBalancingCall with the call's final metadata (credentials, grpc-timeout). */
   createCall(metadata: Metadata, host: string, method: string, listener: SubchannelCallListener, callNumber?: number): MeshCall {
-    const call = new MeshCall(this.#lb, this.#target, this.#plan, metadata, host, method, listener, callNumber ?? 0);
+    const call = new MeshCall(this.lb!, this.target, this, metadata, host, method, listener, callNumber ?? 0);
     call.start();
     return call;
   }
@@ -45,9 +53,10 @@ export class MeshCallSubchannel implements experimental.SubchannelInterface {
   // subchannel the call will most likely use would give them. Answers the mesh gives itself send
   // nothing, so they need none.
   getCallCredentials(): CallCredentials {
-    const d = this.#plan.decision;
-    if (d.kind === 'forward' && !d.cluster.originalDst) return this.#lb.callCredentials(d.cluster) ?? CallCredentials.createEmpty();
-    if (d.kind === 'passthrough' || d.kind === 'forward' || this.#target.mesh.mode === 'observe') return this.#lb.connection(undefined, this.#lb.directEndpoint).subchannel.getCallCredentials();
+    const d = this.decision;
+    const lb = this.lb!;
+    if (d.kind === 'forward' && !d.cluster.originalDst) return lb.callCredentials(d.cluster) ?? CallCredentials.createEmpty();
+    if (d.kind === 'passthrough' || d.kind === 'forward' || this.target.mesh.mode === 'observe') return lb.connection(undefined, lb.directEndpoint).subchannel.getCallCredentials();
     return CallCredentials.createEmpty();
   }
 
@@ -60,7 +69,7 @@ export class MeshCallSubchannel implements experimental.SubchannelInterface {
   }
 
   getAddress(): string {
-    return `mesh:///${this.#target.authority}`;
+    return `mesh:///${this.target.authority}`;
   }
 
   getChannelzRef(): ChannelzRef {
@@ -85,4 +94,14 @@ export class MeshCallSubchannel implements experimental.SubchannelInterface {
   addHealthStateWatcher(): void {}
   removeHealthStateWatcher(): void {}
   addDataWatcher(): void {}
+}
+
+/** The pickInformation grpc-js carries from the config selector to the picker for one call. */
+export function pickInformationFor(call: MeshCallSubchannel): Record<string, string> {
+  return call as unknown as Record<string, string>;
+}
+
+/** The call the config selector planned, for the pick being made. */
+export function plannedCall(pickInformation: object): MeshCallSubchannel | undefined {
+  return pickInformation instanceof MeshCallSubchannel ? pickInformation : undefined;
 }

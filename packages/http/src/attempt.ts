@@ -1,7 +1,8 @@
 // One try of a mesh request against one endpoint: an undici handler whose events go to its
 // owner (the MeshRequest), which decides what they mean. The attempt itself only keeps the
 // endpoint's and the cluster's counters true (active, pending, retry slot) and runs the
-// per-try timer until response headers arrive.
+// per-try timer until response headers arrive. Plain fields, not #private ones, as in
+// request-lifecycle.ts.
 
 import type { Dispatcher } from 'undici';
 import { PerTryTimeoutError, type AttemptTrace, type ClusterRuntime, type EndpointState } from '@meshlet/core';
@@ -21,83 +22,83 @@ export interface AttemptOwner {
 
 /** One try against one endpoint. Its events go to the MeshRequest, which decides what they mean. */
 export class Attempt implements Handler {
-  readonly #req: AttemptOwner;
-  readonly #runtime: ClusterRuntime;
+  private readonly req: AttemptOwner;
+  private readonly runtime: ClusterRuntime;
   readonly endpoint: EndpointState;
   readonly span: AttemptTrace;
   /** Holds a retry slot until it finishes. */
-  readonly #isRetry: boolean;
+  private readonly isRetry: boolean;
   /** Counted in the cluster's pending requests until a connection takes it. */
-  #pending = true;
-  #controller: Controller | null = null;
-  #timer: NodeJS.Timeout | undefined;
-  #timeoutError: PerTryTimeoutError | undefined;
-  #finished = false;
-  #forwarding = false;
+  private pending = true;
+  private controller: Controller | null = null;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private timeoutError: PerTryTimeoutError | undefined = undefined;
+  private finished = false;
+  private forwarding = false;
 
   constructor(req: AttemptOwner, runtime: ClusterRuntime, endpoint: EndpointState, isRetry: boolean, span: AttemptTrace) {
-    this.#req = req;
+    this.req = req;
     this.span = span;
-    this.#runtime = runtime;
+    this.runtime = runtime;
     this.endpoint = endpoint;
-    this.#isRetry = isRetry;
+    this.isRetry = isRetry;
   }
 
-  #endPending(): void {
-    if (!this.#pending) return;
-    this.#pending = false;
-    this.#runtime.endPending();
+  private endPending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.runtime.endPending();
   }
 
   startPerTryTimer(ms: number): void {
-    this.#timer = setTimeout(() => {
+    this.timer = setTimeout(() => {
       const err = new PerTryTimeoutError(ms, this.endpoint.key);
-      this.#timeoutError = err;
-      if (this.#controller) this.#controller.abort(err);
+      this.timeoutError = err;
+      if (this.controller) this.controller.abort(err);
       else this.onResponseError(null, err);
     }, ms);
   }
 
   /** Stops counting this attempt against its endpoint. Idempotent. */
   finish(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
     this.endpoint.active--;
-    this.#endPending();
-    if (this.#isRetry) this.#runtime.endRetry();
+    this.endPending();
+    if (this.isRetry) this.runtime.endRetry();
   }
 
   abort(err: Error): void {
-    this.#controller?.abort(err);
+    this.controller?.abort(err);
     this.finish();
   }
 
   onRequestStart(controller: Controller): void {
-    this.#controller = controller;
-    this.#endPending();
-    if (this.#finished) controller.abort(new Error('attempt superseded'));
+    this.controller = controller;
+    this.endPending();
+    if (this.finished) controller.abort(new Error('attempt superseded'));
   }
 
   onResponseStart(controller: Controller, status: number, headers: Record<string, string | string[] | undefined>, message?: string): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#forwarding = this.#req.headersArrived(this, controller, status, headers, message);
+    if (this.timer) clearTimeout(this.timer);
+    this.forwarding = this.req.headersArrived(this, controller, status, headers, message);
     // A response we are not forwarding (retried, or superseded) is cut off rather than drained:
     // Envoy resets the upstream stream too.
-    if (!this.#forwarding) controller.abort(new Error('response discarded for a retry'));
+    if (!this.forwarding) controller.abort(new Error('response discarded for a retry'));
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
-    if (this.#forwarding) this.#req.data(this, chunk);
+    if (this.forwarding) this.req.data(this, chunk);
   }
 
   onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
-    if (this.#forwarding) this.#req.end(this, trailers);
+    if (this.forwarding) this.req.end(this, trailers);
     else this.finish();
   }
 
   onResponseError(_controller: Controller | null, err: Error): void {
-    if (this.#finished && !this.#forwarding) return;
-    this.#req.failed(this, this.#timeoutError ?? err, this.#timeoutError !== undefined);
+    if (this.finished && !this.forwarding) return;
+    this.req.failed(this, this.timeoutError ?? err, this.timeoutError !== undefined);
   }
 }

@@ -3,7 +3,7 @@
 // through an ordinary Agent unchanged (Istio's ALLOW_ANY outbound policy).
 
 import { Agent, Dispatcher } from 'undici';
-import { requestView, type Decision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView, type TokenProvider } from '@meshlet/core';
+import { requestView, type Decision, type ForwardDecision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView, type TokenProvider } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
 import { redirectLocation, sendLocalReply } from './local-reply.ts';
@@ -28,26 +28,27 @@ export interface MeshAgentOptions {
 
 export class MeshAgent extends Dispatcher {
   readonly mesh: Mesh;
-  readonly #transports: ClusterTransports;
-  readonly #passthrough: Dispatcher;
+  // Plain fields, not #private ones, for what every request reads: request-lifecycle.ts says why.
+  private readonly transports: ClusterTransports;
+  private readonly passthrough: Dispatcher;
+  private readonly token: TokenProvider | undefined;
+  private closed = false;
   readonly #ownsPassthrough: boolean;
   readonly #unsubscribe: () => void;
-  readonly #token: TokenProvider | undefined;
-  #closed = false;
 
   constructor(opts: MeshAgentOptions) {
     super();
     this.mesh = opts.mesh;
-    this.#transports = new ClusterTransports(opts.connections, opts.mesh.credentials);
-    this.#passthrough = opts.passthrough ?? new Agent(opts.connections);
+    this.transports = new ClusterTransports(opts.connections, opts.mesh.credentials);
+    this.passthrough = opts.passthrough ?? new Agent(opts.connections);
     this.#ownsPassthrough = opts.passthrough === undefined;
-    this.#token = opts.token;
-    this.#unsubscribe = this.mesh.subscribe((s) => this.#transports.reconcile(s));
+    this.token = opts.token;
+    this.#unsubscribe = this.mesh.subscribe((s) => this.transports.reconcile(s));
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (this.#closed) throw new Error('MeshAgent is closed');
-    const origin = opts.origin === undefined ? undefined : typeof opts.origin === 'string' ? parseOrigin(opts.origin) : opts.origin;
+    if (this.closed) throw new Error('MeshAgent is closed');
+    const origin = opts.origin === undefined ? undefined : typeof opts.origin === 'string' ? parseOrigin(opts.origin) : originOf(opts.origin);
     // Only plain-HTTP requests are routed: the application speaks plain HTTP to the logical
     // service and the mesh decides about TLS per cluster (DestinationRule tls). An https:// URL
     // means the caller already chose TLS to a concrete host, so it goes out as it is.
@@ -58,10 +59,10 @@ export class MeshAgent extends Dispatcher {
         failFast(handler, blocked);
         return true;
       }
-      return this.#passthrough.dispatch(opts, handler);
+      return this.passthrough.dispatch(opts, handler);
     }
     const headers = toHeaderRecord(opts.headers);
-    const port = origin.port ? Number(origin.port) : 80;
+    const port = origin.portNumber;
     // The logical Host the upstream must see, kept in the record every attempt copies.
     if (headers['host'] === undefined) headers['host'] = origin.host;
     const authority = typeof headers['host'] === 'string' ? headers['host'] : origin.host;
@@ -72,23 +73,23 @@ export class MeshAgent extends Dispatcher {
       // answer before deciding the host is outside the mesh, or the first request to every
       // service would go out unrouted.
       this.mesh.ensureService(origin.hostname, port).then(
-        () => this.#execute(opts, handler, origin, port, headers, view, this.mesh.decide(view, origin.hostname, port)),
+        () => this.execute(opts, handler, origin, port, headers, view, this.mesh.decide(view, origin.hostname, port)),
         (err: unknown) => failFast(handler, err instanceof Error ? err : new Error(String(err))),
       );
       return true;
     }
-    return this.#execute(opts, handler, origin, port, headers, view, d);
+    return this.execute(opts, handler, origin, port, headers, view, d);
   }
 
-  #execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: URL, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
+  private execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: Origin, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
     const trace = d.kind === 'passthrough' ? undefined : startRequestTrace(this.mesh, d, opts.method, origin.href, origin.hostname, port, headers, opts.path);
     if (this.mesh.mode === 'observe') {
       // Observe mode: the decision is recorded, the request goes out as if the mesh were absent.
-      return this.#passthrough.dispatch(opts, trace ? observed(handler, trace) : handler);
+      return this.passthrough.dispatch(opts, trace ? observed(handler, trace) : handler);
     }
     switch (d.kind) {
       case 'passthrough':
-        return this.#passthrough.dispatch(opts, handler);
+        return this.passthrough.dispatch(opts, handler);
       case 'error':
         trace!.end({ error: d.error });
         failFast(handler, d.error);
@@ -102,15 +103,14 @@ export class MeshAgent extends Dispatcher {
         localReply(handler, opts.method, d.action.status, { location: redirectLocation(d.action, origin, opts.path) }, '');
         return true;
       case 'forward': {
-        const go = () => new MeshRequest(this.mesh, d, opts, headers, handler, this.#transports, trace!, d.action.hash?.(view, localAddress())).start();
-        const token = this.#token && headers['authorization'] === undefined ? this.#token(d.cluster.name) : undefined;
+        const token = this.token && headers['authorization'] === undefined ? this.token(d.cluster.name) : undefined;
         if (token === undefined || typeof token === 'string') {
           if (token) headers['authorization'] = `Bearer ${token}`;
-          go();
+          this.forward(opts, handler, headers, view, d, trace!);
         } else {
           token.then((t) => {
             if (t) headers['authorization'] = `Bearer ${t}`;
-            go();
+            this.forward(opts, handler, headers, view, d, trace!);
           }, (err: unknown) => {
             const e = err instanceof Error ? err : new Error(String(err));
             trace!.end({ error: e });
@@ -120,6 +120,10 @@ export class MeshAgent extends Dispatcher {
         return true;
       }
     }
+  }
+
+  private forward(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, headers: MutableHeaders, view: RequestView, d: ForwardDecision, trace: RequestTrace): void {
+    new MeshRequest(this.mesh, d, opts, headers, handler, this.transports, trace, d.action.hash?.(view, localAddress())).start();
   }
 
   // undici's Dispatcher offers close/destroy with a callback or a promise; both forms end here.
@@ -144,15 +148,15 @@ export class MeshAgent extends Dispatcher {
   }
 
   async #shutdown(err: Error | undefined, force: boolean): Promise<void> {
-    if (this.#closed && !force) return;
-    this.#closed = true;
+    if (this.closed && !force) return;
+    this.closed = true;
     this.#unsubscribe();
     if (force) {
-      await this.#transports.destroy(err);
-      if (this.#ownsPassthrough) await this.#passthrough.destroy(err ?? null);
+      await this.transports.destroy(err);
+      if (this.#ownsPassthrough) await this.passthrough.destroy(err ?? null);
     } else {
-      await this.#transports.close();
-      if (this.#ownsPassthrough) await this.#passthrough.close();
+      await this.transports.close();
+      if (this.#ownsPassthrough) await this.passthrough.close();
     }
   }
 }
@@ -170,19 +174,35 @@ function observed(handler: Dispatcher.DispatchHandler, trace: RequestTrace): Dis
   };
 }
 
+/** The parts of a request's origin routing reads, as plain strings (a URL's getters build a new string on every read). */
+interface Origin {
+  readonly protocol: string;
+  /** host[:port] */
+  readonly host: string;
+  readonly hostname: string;
+  /** As written; '' for the scheme's default. */
+  readonly port: string;
+  readonly portNumber: number;
+  readonly href: string;
+}
+
+function originOf(url: URL): Origin {
+  return { protocol: url.protocol, host: url.host, hostname: url.hostname, port: url.port, portNumber: url.port ? Number(url.port) : 80, href: url.href };
+}
+
 // undici hands every request its origin as a string; parsing it is the costliest single step
-// of routing a request, and the same few origins come back again and again. The parsed URLs
+// of routing a request, and the same few origins come back again and again. The parsed origins
 // are only read, never changed. Bounded, since callers may name any number of hosts.
 const ORIGINS_KEPT = 512;
-const parsedOrigins = new Map<string, URL>();
+const parsedOrigins = new Map<string, Origin>();
 
-function parseOrigin(origin: string): URL {
-  let url = parsedOrigins.get(origin);
-  if (url) return url;
-  url = new URL(origin);
+function parseOrigin(origin: string): Origin {
+  let parsed = parsedOrigins.get(origin);
+  if (parsed) return parsed;
+  parsed = originOf(new URL(origin));
   if (parsedOrigins.size >= ORIGINS_KEPT) parsedOrigins.clear();
-  parsedOrigins.set(origin, url);
-  return url;
+  parsedOrigins.set(origin, parsed);
+  return parsed;
 }
 
 function failFast(handler: Dispatcher.DispatchHandler, error: Error): void {

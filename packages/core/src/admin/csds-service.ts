@@ -7,7 +7,7 @@
 // Like grpc-js-xds, node matchers are not supported (INVALID_ARGUMENT): each response lists
 // every mesh this process serves.
 
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Mesh } from '../mesh.ts';
 import { decodeMessage, encodeMessage } from '../xds/codec/index.ts';
 import type { ClientStatusResponse } from '../xds/client-status.ts';
@@ -19,6 +19,10 @@ const RESPONSE = 'envoy.service.status.v3.ClientStatusResponse';
 interface ClientStatusRequest {
   nodeMatchers?: unknown[];
 }
+
+// grpc-js's status.INVALID_ARGUMENT, by value: a runtime import of grpc-js here would load it for
+// every importer of @meshlet/core.
+const INVALID_ARGUMENT = 3;
 
 const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 const passBytes = (b: Buffer): Buffer => b;
@@ -48,9 +52,9 @@ export const CSDS_SERVICE_DEFINITION: grpc.ServiceDefinition = {
 /** One ClientStatusResponse for the request's bytes, or the status to end the call with. */
 function answer(bytes: Buffer, meshes: () => Iterable<Mesh>): { ok: true; response: Uint8Array } | { ok: false; status: Partial<grpc.StatusObject> } {
   const req = decodeMessage(REQUEST, bytes);
-  if (!req.ok) return { ok: false, status: { code: grpc.status.INVALID_ARGUMENT, details: `ClientStatusRequest: ${req.error.message}` } };
+  if (!req.ok) return { ok: false, status: { code: INVALID_ARGUMENT, details: `ClientStatusRequest: ${req.error.message}` } };
   if (((req.value as ClientStatusRequest).nodeMatchers ?? []).length > 0) {
-    return { ok: false, status: { code: grpc.status.INVALID_ARGUMENT, details: 'Node matchers not supported' } };
+    return { ok: false, status: { code: INVALID_ARGUMENT, details: 'Node matchers not supported' } };
   }
   const config: ClientStatusResponse['config'] = [];
   for (const mesh of meshes()) if (!mesh.closed) config.push(...mesh.clientStatus().config);

@@ -7,10 +7,14 @@
 // opossum wraps a function; here the "function" is the request's own outcome: admit() fires the
 // breaker with a promise the request settles when it ends. opossum's own timeout stays off (the
 // mesh's real timeouts cancel requests), snapshots are off, and every breaker's buckets rotate
-// on one shared timer, so a thousand clusters cost one interval, not two thousand.
+// on one shared timer, so a thousand clusters cost one interval, not two thousand. opossum is
+// required when the first breaker is made (it is CommonJS, so synchronously): a mesh without
+// `breaker` never loads it. Its types stay out of the published declarations, which must compile
+// for an application without @types/opossum.
 
 import { EventEmitter } from 'node:events';
-import CircuitBreaker from 'opossum';
+import { createRequire } from 'node:module';
+import type CircuitBreaker from 'opossum';
 
 export interface BreakerOptions {
   /** Failure percentage in the window that opens the breaker (default 50). */
@@ -29,6 +33,9 @@ export interface BreakerTicket {
 }
 
 const BUCKETS = 10;
+
+let opossum: typeof CircuitBreaker | undefined;
+const loadOpossum = (): typeof CircuitBreaker => (opossum ??= createRequire(import.meta.url)('opossum') as typeof CircuitBreaker);
 
 export class BreakerGroup {
   readonly #rotate = new EventEmitter();
@@ -60,7 +67,7 @@ export class ErrorRateBreaker {
   readonly #breaker: CircuitBreaker<[Promise<void>], void>;
 
   constructor(name: string, o: Required<BreakerOptions>, rotate: EventEmitter) {
-    this.#breaker = new CircuitBreaker((outcome: Promise<void>) => outcome, {
+    this.#breaker = new (loadOpossum())((outcome: Promise<void>) => outcome, {
       name,
       timeout: false,
       errorThresholdPercentage: o.errorThresholdPercentage,

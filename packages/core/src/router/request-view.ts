@@ -21,15 +21,16 @@ export function requestView(method: string, scheme: string, authority: string, p
 }
 
 // A class, not an object literal with a header() closure: one allocation per request instead of
-// three (object, closure, its context), on every routed request.
+// three (object, closure, its context), on every routed request. Plain fields rather than
+// #private ones: until V8 optimises the caller, a #field read is a keyed lookup.
 class HeaderRecordView implements RequestView {
   readonly method: string;
   readonly scheme: string;
   readonly authority: string;
   readonly path: string;
   readonly query: string;
-  readonly #pathAndQuery: string;
-  readonly #headers: HeaderRecord;
+  private readonly pathAndQuery: string;
+  private readonly headers: HeaderRecord;
 
   constructor(method: string, scheme: string, authority: string, pathAndQuery: string, headers: HeaderRecord) {
     const q = pathAndQuery.indexOf('?');
@@ -38,18 +39,18 @@ class HeaderRecordView implements RequestView {
     this.authority = authority;
     this.path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
     this.query = q < 0 ? '' : pathAndQuery.slice(q + 1);
-    this.#pathAndQuery = pathAndQuery;
-    this.#headers = headers;
+    this.pathAndQuery = pathAndQuery;
+    this.headers = headers;
   }
 
   header(name: string): string | undefined {
     switch (name) {
       case ':method': return this.method;
       case ':authority': case 'host': return this.authority;
-      case ':path': return this.#pathAndQuery;
+      case ':path': return this.pathAndQuery;
       case ':scheme': return this.scheme;
     }
-    const v = this.#headers[name];
+    const v = this.headers[name];
     if (v === undefined) return undefined;
     return typeof v === 'string' ? v : v.join(',');
   }

@@ -3,15 +3,13 @@
 // sidecar (no GENERATOR) — compiled per client identity (node metadata NAMESPACE and LABELS),
 // state-of-the-world and delta, to any number of clients —
 // and pushes on every file change. It exists for local development and tests; production
-// uses istiod.
+// uses istiod. grpc-js and the server's own code load when a server starts, so the export costs
+// an importer of @meshlet/core nothing.
 
 import { rmSync } from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.ts';
-import { ADS_SERVICE_DEFINITION } from '../config/xds/ads-service.ts';
-import { XdsConfigStore, type PostCompile } from './config-store.ts';
-import { DeltaSession } from './delta-session.ts';
-import { SotwSession } from './sotw-session.ts';
+import type { XdsConfigStore, PostCompile } from './config-store.ts';
 import type { OutboundTrafficPolicy } from './sidecar-form.ts';
 
 export interface XdsServerOptions {
@@ -53,6 +51,9 @@ export class XdsServer {
   }
 
   static async start(opts: XdsServerOptions): Promise<XdsServer> {
+    const [grpc, { ADS_SERVICE_DEFINITION }, { XdsConfigStore }, { DeltaSession }, { SotwSession }] = await Promise.all([
+      import('@grpc/grpc-js'), import('../config/xds/ads-service.ts'), import('./config-store.ts'), import('./delta-session.ts'), import('./sotw-session.ts'),
+    ]);
     const store = new XdsConfigStore(opts.config, opts.logger, opts.postCompile, opts.outboundTrafficPolicy);
     await store.start(opts.watch ?? true, opts.skipInvalidObjects ?? false);
     // A 1,000-service snapshot is larger than grpc-js's 4 MB default message limit.

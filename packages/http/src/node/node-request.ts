@@ -1,31 +1,29 @@
 // One node:http request through the mesh: the concrete → endpoint half of the stack, after the
-// router decided route and cluster (MeshRequest's order, with what node:http allows):
-//   0. prepare(), before the request's header is written: the route's header and path
-//      rewrites and the trace context go into the ClientRequest itself
-//   1. fault delay, then fault abort (answered by a ReplySocket: the client sees a response)
-//   2. admission (max_requests, the error-rate breaker), then the route timeout starts; it
-//      covers every attempt and back-off until the response body ends
-//   3. per attempt: pick an endpoint (AttemptPlan, shared with MeshRequest) → max_pending
-//      while it waits for a connection → a socket that is up (endpoint-pool.ts), under the
-//      per-try timeout until response headers → classify the outcome → outlier detection
-//   4. retry: only while no byte of the request has left (the socket is handed to the
-//      ClientRequest only once connected, so a connect failure, a refused connection, a failed
-//      TLS handshake or identity check, or a per-try timeout while connecting can go to another
-//      endpoint after back-off, under max_retries / the retry budget). A ClientRequest cannot be
-//      written twice, so once it has its socket the outcome stands: a 5xx response reaches the
-//      caller, a reset fails it.
+// router decided route and cluster. The lifecycle — fault, admission, route timeout, endpoint
+// choice, retries — is RequestLifecycle's (shared with MeshRequest); this class executes it with
+// what node:http allows:
+//   - prepare(), before the request's header is written: the route's header and path rewrites
+//     and the trace context go into the ClientRequest itself
+//   - a fault abort is answered by a ReplySocket: the client sees a response
+//   - an attempt waits for a socket that is up (endpoint-pool.ts) under max_pending and the
+//     per-try timeout until response headers, and its outcome feeds outlier detection
+//   - a retry happens only while no byte of the request has left (the socket is handed to the
+//     ClientRequest only once connected, so a connect failure, a refused connection, a failed TLS
+//     handshake or identity check, or a per-try timeout while connecting can go to another
+//     endpoint). A ClientRequest cannot be written twice, so once it has its socket the outcome
+//     stands: a 5xx response reaches the caller, a reset fails it.
 // The caller's ClientRequest sees one socket, one response (or one error).
 
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import {
-  backoffMs, classifyError, PerTryTimeoutError, RouteTimeoutError, UpstreamError, RequestGrant, rewritePath, routeLabel,
-  type AttemptTrace, type ClusterConfig, type ClusterRuntime, type EndpointState, type ForwardDecision, type Mesh,
+  classifyError, EndpointState, PerTryTimeoutError, UpstreamError, rewritePath,
+  type AttemptTrace, type ClusterConfig, type ForwardDecision, type Mesh,
   type MutableHeaders, type Outcome, type RequestHash, type RequestTrace,
 } from '@meshlet/core';
-import { AttemptPlan } from '../attempt-plan.ts';
 import { mutateRequestHeaders, mutateResponseHeaders, requestHeadersUnchanged, responseHeadersUnchanged } from '../header-policy.ts';
-import { faultAbortReply } from '../local-reply.ts';
+import type { LocalReply } from '../local-reply.ts';
+import { RequestLifecycle } from '../request-lifecycle.ts';
 import type { ClusterPool } from './cluster-pool.ts';
 import type { SocketWaiter } from './endpoint-pool.ts';
 import { ReplySocket } from './reply-socket.ts';
@@ -38,145 +36,83 @@ export interface NodePools {
 
 class Waiter implements SocketWaiter {
   cancelled = false;
-  readonly #owner: NodeMeshRequest;
-  constructor(owner: NodeMeshRequest) { this.#owner = owner; }
-  onSocket(socket: Socket, reused: boolean): void { this.#owner.socketReady(this, socket, reused); }
-  onConnectError(err: Error): void { this.#owner.connectFailed(this, err); }
+  private readonly owner: NodeMeshRequest;
+  constructor(owner: NodeMeshRequest) { this.owner = owner; }
+  onSocket(socket: Socket, reused: boolean): void { this.owner.socketReady(this, socket, reused); }
+  onConnectError(err: Error): void { this.owner.connectFailed(this, err); }
 }
 
-export class NodeMeshRequest {
-  readonly #mesh: Mesh;
-  readonly #d: ForwardDecision;
-  readonly #req: ClientRequest;
-  readonly #pools: NodePools;
-  readonly #trace: RequestTrace;
-  readonly #hash: RequestHash | undefined;
-  readonly #plan: AttemptPlan;
-  readonly #runtime: ClusterRuntime;
-  #grant: RequestGrant | undefined;
-  #routeTimer: NodeJS.Timeout | undefined;
-  #waitTimer: NodeJS.Timeout | undefined;
-  #perTryTimer: NodeJS.Timeout | undefined;
-  #waiter: Waiter | undefined;
+export class NodeMeshRequest extends RequestLifecycle {
+  private readonly req: ClientRequest;
+  private readonly pools: NodePools;
+  /** The host and port the caller named (ORIGINAL_DST clusters connect there). */
+  private readonly host: string;
+  private readonly port: number;
+  private perTryTimer: NodeJS.Timeout | undefined = undefined;
+  private waiter: Waiter | undefined = undefined;
   // The live attempt, and what it holds: the endpoint's active count, a pending slot, a retry slot.
-  #endpoint: EndpointState | undefined;
-  #span: AttemptTrace | undefined;
-  #active = false;
-  #pending = false;
-  #attemptRetry = false;
-  /** A retry slot taken for the next attempt, not yet handed to it. */
-  #retryHeld = false;
-  #retryReason = '';
-  #socket: Socket | undefined;
-  #res: IncomingMessage | undefined;
-  #status = 0;
-  #done = false;
-  #callerAborted = false;
+  private endpoint: EndpointState | undefined = undefined;
+  private span: AttemptTrace | undefined = undefined;
+  private active = false;
+  private pending = false;
+  private attemptRetry = false;
+  private socket: Socket | undefined = undefined;
+  private res: IncomingMessage | undefined = undefined;
+  private status = 0;
+  private callerAborted = false;
 
-  constructor(mesh: Mesh, d: ForwardDecision, req: ClientRequest, pools: NodePools, trace: RequestTrace, hash: RequestHash | undefined, original: () => EndpointState) {
-    this.#mesh = mesh;
-    this.#d = d;
-    this.#req = req;
-    this.#pools = pools;
-    this.#trace = trace;
-    this.#hash = hash;
-    this.#runtime = d.cluster.runtime;
-    this.#plan = new AttemptPlan(d, hash, original);
+  constructor(mesh: Mesh, d: ForwardDecision, req: ClientRequest, pools: NodePools, trace: RequestTrace, hash: RequestHash | undefined, host: string, port: number) {
+    super(mesh, d, trace, hash);
+    this.req = req;
+    this.pools = pools;
+    this.host = host;
+    this.port = port;
     // Ahead of the caller's own listener (http.request(url, cb) adds it first), so outlier
     // detection sees the status and the response headers are the route's before anyone reads them.
-    req.prependListener('response', this.#onResponse);
+    req.prependListener('response', this.onResponse);
     // An upgrade (101) or CONNECT answer hands the socket to the caller: the request is over.
-    req.prependListener('upgrade', this.#onUpgrade);
-    req.prependListener('connect', this.#onUpgrade);
+    req.prependListener('upgrade', this.onUpgrade);
+    req.prependListener('connect', this.onUpgrade);
   }
 
   /** Before the request's header is written: the route's header and path rewrites, the trace context. */
   prepare(headers: MutableHeaders): void {
-    const req = this.#req;
-    if (!requestHeadersUnchanged(this.#d)) {
+    const req = this.req;
+    if (!requestHeadersUnchanged(this.d)) {
       const after: MutableHeaders = { ...headers };
-      mutateRequestHeaders(this.#d, after);
+      mutateRequestHeaders(this.d, after);
       for (const k in headers) if (after[k] === undefined) req.removeHeader(k);
       for (const k in after) if (after[k] !== headers[k]) req.setHeader(k, after[k]!);
     }
     const carrier: Record<string, string | string[]> = {};
-    this.#trace.inject(carrier);
+    this.trace.inject(carrier);
     for (const k in carrier) req.setHeader(k, carrier[k]!);
-    const path = rewritePath(this.#d.action.rewrite, req.path);
+    const path = rewritePath(this.d.action.rewrite, req.path);
     if (path !== req.path) req.path = path;
   }
 
-  /** After the header is written: faults, admission, attempts. */
-  begin(): void {
-    const delay = this.#d.fault.delayMs;
-    if (delay > 0) {
-      this.#mesh.telemetry?.faultInjected('delay');
-      this.#waitTimer = setTimeout(() => this.#afterDelay(), delay);
-    } else {
-      this.#afterDelay();
-    }
+  protected override replyFault(reply: LocalReply): void {
+    this.req.onSocket(new ReplySocket(reply, this.req.method) as unknown as Socket);
   }
 
-  #afterDelay(): void {
-    this.#waitTimer = undefined;
-    if (this.#done) return;
-    const fault = this.#d.fault;
-    if (fault.abortStatus !== undefined || fault.abortGrpcStatus !== undefined) {
-      this.#done = true;
-      this.#mesh.telemetry?.faultInjected('abort');
-      this.#trace.end({ status: fault.abortStatus ?? 200, ...(fault.abortGrpcStatus !== undefined && { grpcStatus: fault.abortGrpcStatus }) });
-      this.#req.onSocket(new ReplySocket(faultAbortReply(fault), this.#req.method) as unknown as Socket);
-      return;
-    }
-    const admitted = this.#runtime.admitRequest();
-    if (!(admitted instanceof RequestGrant)) {
-      // Overflow fails fast and is never retried.
-      this.#mesh.telemetry?.overflowed(this.#runtime.name, 'limit' in admitted ? admitted.limit : 'error_rate_breaker');
-      this.#fail(admitted);
-      return;
-    }
-    this.#grant = admitted;
-    const timeout = this.#d.action.timeoutMs;
-    if (timeout > 0) {
-      this.#plan.deadline = Date.now() + timeout;
-      this.#routeTimer = setTimeout(() => {
-        this.#runtime.counters.timeouts++;
-        this.#fail(new RouteTimeoutError(timeout, routeLabel(this.#d.route)));
-      }, timeout);
-    }
-    this.#attempt();
+  protected override originalDestination(): EndpointState {
+    return new EndpointState(this.host, this.port);
   }
 
-  #attempt(): void {
-    this.#waitTimer = undefined;
-    if (this.#done) return;
-    const endpoint = this.#plan.next();
-    if (!endpoint) {
-      this.#fail(this.#plan.noHost());
-      return;
-    }
-    const overflow = this.#runtime.admitPending();
-    if (overflow) {
-      this.#mesh.telemetry?.overflowed(this.#runtime.name, overflow.limit);
-      this.#fail(overflow);
-      return;
-    }
-    this.#pending = true;
-    this.#endpoint = endpoint;
+  protected override send(endpoint: EndpointState, span: AttemptTrace, isRetry: boolean): void {
+    this.pending = true;
+    this.endpoint = endpoint;
     endpoint.active++;
-    this.#active = true;
-    this.#attemptRetry = this.#retryHeld;
-    this.#retryHeld = false;
-    const n = this.#plan.attempts;
-    this.#span = this.#trace.attempt(n, endpoint);
-    if (n > 1) this.#mesh.telemetry?.retried(this.#runtime.name, this.#retryReason);
-    const perTry = this.#d.action.retry?.perTryTimeoutMs ?? 0;
-    if (perTry > 0) this.#perTryTimer = setTimeout(() => this.#perTryTimeout(perTry), perTry);
+    this.active = true;
+    this.attemptRetry = isRetry;
+    this.span = span;
+    const perTry = this.d.action.retry?.perTryTimeoutMs ?? 0;
+    if (perTry > 0) this.perTryTimer = setTimeout(() => this.perTryTimeout(perTry), perTry);
     const waiter = new Waiter(this);
-    this.#waiter = waiter;
+    this.waiter = waiter;
     let pool: ClusterPool;
     try {
-      pool = this.#pools.poolFor(this.#d.cluster, endpoint);
+      pool = this.pools.poolFor(this.d.cluster, endpoint);
     } catch (err) {
       this.connectFailed(waiter, err as Error);
       return;
@@ -187,201 +123,186 @@ export class NodeMeshRequest {
   // ---- from the pool ----
 
   socketReady(w: Waiter, socket: Socket, reused: boolean): void {
-    if (w !== this.#waiter || this.#done) {
+    if (w !== this.waiter || this.done) {
       // Not wanted any more: straight back to the pool.
       socket.emit('free');
       return;
     }
-    this.#waiter = undefined;
-    this.#endPending();
-    this.#socket = socket;
-    this.#req.reusedSocket = reused;
-    socket.on('error', this.#onSocketError);
-    socket.once('close', this.#onSocketClose);
-    this.#req.onSocket(socket);
+    this.waiter = undefined;
+    this.endPending();
+    this.socket = socket;
+    this.req.reusedSocket = reused;
+    socket.on('error', this.onSocketError);
+    socket.once('close', this.onSocketClose);
+    this.req.onSocket(socket);
   }
 
   connectFailed(w: Waiter, err: Error): void {
-    if (w !== this.#waiter || this.#done) return;
-    this.#waiter = undefined;
+    if (w !== this.waiter || this.done) return;
+    this.waiter = undefined;
     // Nothing was sent: the connection never came up. A connect failure, whatever the cause.
-    this.#attemptFailed(classifyError(err, true), err, 'connect_failure');
+    this.attemptFailed(classifyError(err, true), err, 'connect_failure');
   }
 
-  #perTryTimeout(ms: number): void {
-    this.#perTryTimer = undefined;
-    if (this.#done) return;
-    const err = new PerTryTimeoutError(ms, this.#endpoint!.key);
-    if (this.#socket === undefined) {
+  private perTryTimeout(ms: number): void {
+    this.perTryTimer = undefined;
+    if (this.done) return;
+    const err = new PerTryTimeoutError(ms, this.endpoint!.key);
+    if (this.socket === undefined) {
       // Still connecting or queued: nothing was sent, so the request may go elsewhere.
-      if (this.#waiter) this.#waiter.cancelled = true;
-      this.#waiter = undefined;
-      this.#attemptFailed({ kind: 'per-try-timeout', error: err }, err, 'per_try_timeout');
+      if (this.waiter) this.waiter.cancelled = true;
+      this.waiter = undefined;
+      this.attemptFailed({ kind: 'per-try-timeout', error: err }, err, 'per_try_timeout');
       return;
     }
-    this.#runtime.record(this.#endpoint!, { kind: 'per-try-timeout', error: err });
-    this.#fail(err);
+    this.runtime.record(this.endpoint!, { kind: 'per-try-timeout', error: err });
+    this.fail(err);
   }
 
   /** An attempt that sent nothing failed: retry it elsewhere when the policy allows. */
-  #attemptFailed(outcome: Outcome, err: Error, reason: string): void {
-    this.#runtime.record(this.#endpoint!, outcome);
-    this.#span?.end({ error: err });
-    this.#span = undefined;
-    this.#endAttempt();
-    if (this.#plan.mayRetry(outcome, true)) {
-      this.#retryHeld = true;
-      this.#retryReason = reason;
-      const wait = backoffMs(this.#d.action.retry!, this.#plan.attempts);
-      if (wait <= 0) queueMicrotask(() => this.#attempt());
-      else this.#waitTimer = setTimeout(() => this.#attempt(), wait);
-      return;
-    }
-    this.#fail(outcome.kind === 'per-try-timeout' ? err : new UpstreamError(this.#d.cluster.name, this.#plan.attempts, err));
+  private attemptFailed(outcome: Outcome, err: Error, reason: string): void {
+    this.runtime.record(this.endpoint!, outcome);
+    this.span?.end({ error: err });
+    this.span = undefined;
+    this.endAttempt();
+    this.retryOrFail(outcome, err, true, reason);
   }
 
   // ---- from the ClientRequest and its socket ----
 
-  readonly #onResponse = (res: IncomingMessage): void => {
-    if (this.#done || this.#socket === undefined || this.#res) return;
-    this.#res = res;
-    if (this.#perTryTimer) clearTimeout(this.#perTryTimer);
-    this.#perTryTimer = undefined;
+  private readonly onResponse = (res: IncomingMessage): void => {
+    if (this.done || this.socket === undefined || this.res) return;
+    this.res = res;
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    this.perTryTimer = undefined;
     const status = res.statusCode ?? 0;
-    this.#status = status;
+    this.status = status;
     const grpc = res.headers['grpc-status'];
-    this.#runtime.record(this.#endpoint!, { kind: 'response', status, grpcStatus: typeof grpc === 'string' ? Number(grpc) : undefined, headers: res.headers });
-    this.#span?.end({ status });
-    this.#span = undefined;
-    if (this.#plan.attempts > 1 && status < 500) this.#runtime.counters.retrySuccess++;
-    if (!responseHeadersUnchanged(this.#d, this.#hash)) rewriteResponseHeaders(res, this.#d, this.#hash);
-    res.once('close', this.#onResponseClose);
+    this.runtime.record(this.endpoint!, { kind: 'response', status, grpcStatus: typeof grpc === 'string' ? Number(grpc) : undefined, headers: res.headers });
+    this.span?.end({ status });
+    this.span = undefined;
+    this.responded(status);
+    if (!responseHeadersUnchanged(this.d, this.hash)) rewriteResponseHeaders(res, this.d, this.hash);
+    res.once('close', this.onResponseClose);
   };
 
-  readonly #onUpgrade = (res: IncomingMessage): void => {
-    if (this.#done || this.#socket === undefined || this.#res) return;
+  private readonly onUpgrade = (res: IncomingMessage): void => {
+    if (this.done || this.socket === undefined || this.res) return;
     const status = res.statusCode ?? 0;
-    this.#runtime.record(this.#endpoint!, { kind: 'response', status, grpcStatus: undefined, headers: res.headers });
-    this.#span?.end({ status });
-    this.#span = undefined;
-    this.#finish();
-    this.#grant?.end(true);
-    this.#trace.end({ status });
+    this.runtime.record(this.endpoint!, { kind: 'response', status, grpcStatus: undefined, headers: res.headers });
+    this.span?.end({ status });
+    this.span = undefined;
+    this.finish();
+    this.grant?.end(true);
+    this.trace.end({ status });
   };
 
-  readonly #onResponseClose = (): void => {
-    if (this.#done) return;
-    const res = this.#res!;
+  private readonly onResponseClose = (): void => {
+    if (this.done) return;
+    const res = this.res!;
     if (res.complete) {
-      this.#finish();
-      this.#grant?.end(this.#status < 500);
-      this.#trace.end({ status: this.#status });
+      this.finish();
+      this.grant?.end(this.status < 500);
+      this.trace.end({ status: this.status });
       return;
     }
     // Cut off mid-body: by the upstream, or by the caller.
     const err = (res as { errored?: Error | null }).errored ?? new Error('response aborted before its end');
-    this.#finish();
-    this.#grant?.end(this.#callerAborted);
-    this.#trace.end({ status: this.#status, error: err });
+    this.finish();
+    this.grant?.end(this.callerAborted);
+    this.trace.end({ status: this.status, error: err });
   };
 
   // Before response headers, the connection broke: the request was (partly) sent, so the error
   // Node gives the caller stands; the mesh records it.
-  readonly #onSocketError = (err: Error): void => this.#brokeBeforeResponse(err);
-  readonly #onSocketClose = (): void => this.#brokeBeforeResponse(undefined);
+  private readonly onSocketError = (err: Error): void => this.brokeBeforeResponse(err);
+  private readonly onSocketClose = (): void => this.brokeBeforeResponse(undefined);
 
-  #brokeBeforeResponse(err: Error | undefined): void {
-    if (this.#done || this.#res) return;
+  private brokeBeforeResponse(err: Error | undefined): void {
+    if (this.done || this.res) return;
     const error = err ?? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     // A caller's own abort says nothing about the upstream's health.
-    if (!this.#callerAborted) this.#runtime.record(this.#endpoint!, classifyError(error));
-    this.#span?.end({ error });
-    this.#span = undefined;
-    this.#finish();
-    this.#grant?.end(this.#callerAborted);
-    this.#trace.end({ error: this.#callerAborted ? error : new UpstreamError(this.#d.cluster.name, this.#plan.attempts, error) });
+    if (!this.callerAborted) this.runtime.record(this.endpoint!, classifyError(error));
+    this.span?.end({ error });
+    this.span = undefined;
+    this.finish();
+    this.grant?.end(this.callerAborted);
+    this.trace.end({ error: this.callerAborted ? error : new UpstreamError(this.d.cluster.name, this.attempts, error) });
   }
 
   /** The caller destroyed the request (ClientRequest#destroy, abort(), an AbortSignal). */
   callerDestroyed(): void {
-    if (this.#done) return;
-    this.#callerAborted = true;
+    if (this.done) return;
+    this.callerAborted = true;
     // With a socket, Node destroys it and the socket's events end the request here.
-    if (this.#socket !== undefined) return;
-    const err = (this.#req as { errored?: Error | null }).errored ?? Object.assign(new Error('request aborted by the caller'), { code: 'ABORT_ERR' });
-    this.#stop();
-    this.#span?.end({ error: err });
-    this.#grant?.end(true);
-    this.#trace.end({ error: err });
+    if (this.socket !== undefined) return;
+    const err = (this.req as { errored?: Error | null }).errored ?? Object.assign(new Error('request aborted by the caller'), { code: 'ABORT_ERR' });
+    this.stopAll();
+    this.span?.end({ error: err });
+    this.grant?.end(true);
+    this.trace.end({ error: err });
     // What Node's own Agent does for a destroyed request still waiting: 'error' (unless
     // abort() was used) and 'close'.
-    (this.#req.onSocket as (s: Socket | undefined) => void).call(this.#req, undefined);
+    (this.req.onSocket as (s: Socket | undefined) => void).call(this.req, undefined);
   }
 
   // ---- ending ----
 
   /** The mesh fails the request with its own typed error. */
-  #fail(err: Error): void {
-    if (this.#done) return;
-    this.#stop();
-    this.#span?.end({ error: err });
-    this.#span = undefined;
-    this.#grant?.end(this.#callerAborted);
-    this.#trace.end({ ...(this.#res && { status: this.#status }), error: err });
-    const socket = this.#socket;
+  protected override fail(err: Error): void {
+    if (this.done) return;
+    this.stopAll();
+    this.span?.end({ error: err });
+    this.span = undefined;
+    this.grant?.end(this.callerAborted);
+    this.trace.end({ ...(this.res && { status: this.status }), error: err });
+    const socket = this.socket;
     if (socket === undefined) {
       // No socket yet: the request fails as a connection error would, with this error.
-      (this.#req.onSocket as (s: Socket | undefined, e?: Error) => void).call(this.#req, undefined, err);
-    } else if (this.#res) {
-      this.#res.destroy(err);
+      (this.req.onSocket as (s: Socket | undefined, e?: Error) => void).call(this.req, undefined, err);
+    } else if (this.res) {
+      this.res.destroy(err);
       socket.destroy(err);
     } else {
-      this.#req.destroy(err);
+      this.req.destroy(err);
     }
   }
 
   /** Ends the request's own bookkeeping (timers, slots, the live attempt). */
-  #stop(): void {
-    this.#done = true;
-    if (this.#routeTimer) clearTimeout(this.#routeTimer);
-    if (this.#waitTimer) clearTimeout(this.#waitTimer);
-    this.#routeTimer = this.#waitTimer = undefined;
-    if (this.#waiter) this.#waiter.cancelled = true;
-    this.#waiter = undefined;
-    if (this.#retryHeld) {
-      this.#retryHeld = false;
-      this.#runtime.endRetry();
-    }
-    this.#endAttempt();
+  private stopAll(): void {
+    this.stop();
+    if (this.waiter) this.waiter.cancelled = true;
+    this.waiter = undefined;
+    this.endAttempt();
   }
 
-  #finish(): void {
-    this.#stop();
-    const socket = this.#socket;
+  private finish(): void {
+    this.stopAll();
+    const socket = this.socket;
     if (socket) {
-      socket.removeListener('error', this.#onSocketError);
-      socket.removeListener('close', this.#onSocketClose);
+      socket.removeListener('error', this.onSocketError);
+      socket.removeListener('close', this.onSocketClose);
     }
   }
 
-  #endPending(): void {
-    if (!this.#pending) return;
-    this.#pending = false;
-    this.#runtime.endPending();
+  private endPending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.runtime.endPending();
   }
 
   /** The live attempt stops counting against its endpoint and the cluster. Idempotent. */
-  #endAttempt(): void {
-    if (this.#perTryTimer) clearTimeout(this.#perTryTimer);
-    this.#perTryTimer = undefined;
-    this.#endPending();
-    if (this.#active) {
-      this.#active = false;
-      this.#endpoint!.active--;
+  private endAttempt(): void {
+    if (this.perTryTimer) clearTimeout(this.perTryTimer);
+    this.perTryTimer = undefined;
+    this.endPending();
+    if (this.active) {
+      this.active = false;
+      this.endpoint!.active--;
     }
-    if (this.#attemptRetry) {
-      this.#attemptRetry = false;
-      this.#runtime.endRetry();
+    if (this.attemptRetry) {
+      this.attemptRetry = false;
+      this.runtime.endRetry();
     }
   }
 }

@@ -16,7 +16,7 @@
 import type { ClientRequest, RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import {
-  EndpointState, requestView,
+  requestView,
   type Decision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView,
 } from '@meshlet/core';
 import { redirectLocation, type LocalReply } from '../local-reply.ts';
@@ -156,9 +156,7 @@ class PendingNodeRequest {
         return;
       }
       case 'forward': {
-        const host = this.#host;
-        const port = this.#port;
-        const request = new NodeMeshRequest(mesh, d, req, this.#ctx.pools(req, this.#options), trace, d.action.hash?.(view, localAddress()), () => new EndpointState(host, port));
+        const request = new NodeMeshRequest(mesh, d, req, this.#ctx.pools(req, this.#options), trace, d.action.hash?.(view, localAddress()), this.#host, this.#port);
         if (writable) {
           request.prepare(headers);
           this.#writeHead();

@@ -11,9 +11,11 @@
 //   - a body that is not a JWKS is refused (istiod's validateJWKSFormat).
 // Fetches use undici with a private Agent, so a mesh dispatcher installed as the global one never
 // routes them. Sources are shared by every server of the mesh and kept while any config uses them.
+// jose and undici load on first use (every Mesh holds a cache, few configure RequestAuthentication),
+// so importing @meshlet/core costs neither.
 
-import { Agent, request } from 'undici';
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { Agent } from 'undici';
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import type { Logger } from '../../logger.ts';
 import { goDurationToMs } from '../../istio/validate/validate-duration.ts';
 
@@ -44,8 +46,6 @@ export interface KeySet {
 export interface KeySource {
   /** The keys in force; waits for the first fetch if it is still under way. */
   keys(): Promise<KeySet>;
-  /** The keys in force now, without waiting. */
-  readonly current: KeySet;
   release(): void;
 }
 
@@ -76,7 +76,7 @@ export class JwksCache {
   readonly #refreshMs: number;
   readonly #retryMs: number;
   readonly #sources = new Map<string, RemoteSource>();
-  readonly #agent = new Agent({ connections: 4 });
+  #agent: Promise<Agent> | undefined;
   #closed = false;
 
   constructor(logger: Logger, opts: JwksCacheOptions = {}) {
@@ -91,7 +91,7 @@ export class JwksCache {
     const key = spec.kind === 'remote' ? `uri:${spec.uri}` : `issuer:${spec.issuer}`;
     let s = this.#sources.get(key);
     if (!s || s.closed) {
-      s = new RemoteSource(spec, { logger: this.#logger, refreshMs: this.#refreshMs, retryMs: this.#retryMs, agent: this.#agent, closed: () => this.#closed }, () => this.#sources.delete(key));
+      s = new RemoteSource(spec, { logger: this.#logger, refreshMs: this.#refreshMs, retryMs: this.#retryMs, agent: () => (this.#agent ??= import('undici').then((u) => new u.Agent({ connections: 4 }))), closed: () => this.#closed }, () => this.#sources.delete(key));
       this.#sources.set(key, s);
     }
     s.refs++;
@@ -99,7 +99,6 @@ export class JwksCache {
     let released = false;
     return {
       keys: () => src.keys(),
-      get current() { return src.current; },
       release: () => {
         if (released) return;
         released = true;
@@ -112,21 +111,22 @@ export class JwksCache {
     this.#closed = true;
     for (const s of this.#sources.values()) s.close();
     this.#sources.clear();
-    void this.#agent.close();
+    void this.#agent?.then((a) => a.close());
   }
 }
 
 function inlineSource(text: string): KeySource {
   const parsed = parseJwks(text);
-  const set: KeySet = parsed.ok ? { getKey: createLocalJWKSet(parsed.jwks), fetchedAt: undefined } : NONE;
-  return { keys: async () => set, current: set, release() {} };
+  let set: Promise<KeySet> | undefined;
+  const build = async (): Promise<KeySet> => (parsed.ok ? { getKey: (await import('jose')).createLocalJWKSet(parsed.jwks), fetchedAt: undefined } : NONE);
+  return { keys: () => (set ??= build()), release() {} };
 }
 
 interface SourceEnv {
   logger: Logger;
   refreshMs: number;
   retryMs: number;
-  agent: Agent;
+  agent(): Promise<Agent>;
   closed(): boolean;
 }
 
@@ -177,7 +177,7 @@ class RemoteSource {
       const parsed = parseJwks(text);
       if (!parsed.ok) throw new Error(`not a JWKS: ${parsed.error}`);
       if (text !== this.#lastText) {
-        this.current = { getKey: createLocalJWKSet(parsed.jwks), fetchedAt: Date.now() };
+        this.current = { getKey: (await import('jose')).createLocalJWKSet(parsed.jwks), fetchedAt: Date.now() };
         this.#lastText = text;
         logger.info({ jwks: where, keys: parsed.jwks.keys.length }, 'JWT public keys updated');
       } else {
@@ -208,7 +208,8 @@ class RemoteSource {
 
   async #get(uri: string): Promise<string> {
     const timeoutMs = this.#spec.timeoutMs;
-    const res = await request(uri, { dispatcher: this.#env.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    const [{ request }, dispatcher] = await Promise.all([import('undici'), this.#env.agent()]);
+    const res = await request(uri, { dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
     const body = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`GET ${uri}: HTTP ${res.statusCode}`);
     return body;

@@ -115,7 +115,7 @@ export class JwtAuthenticator {
     const tokens = all.flatMap((p) => extract(p, ctx.req));
     if (tokens.length === 0) return 'Ok';
     for (const t of tokens) {
-      const iss = decodeToken(t.value).payload?.['iss'];
+      const iss = (await decodeToken(t.value)).payload?.['iss'];
       const p = all.find((x) => x.issuer === '' || x.issuer === iss);
       const s = p ? await this.#verify(p, [t], ctx) : 'JwtUnknownIssuer';
       if (s !== 'Ok' && !('allowMissingOrFailed' in r)) return s;

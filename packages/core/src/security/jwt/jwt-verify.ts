@@ -2,9 +2,10 @@
 // authenticator (google/jwt_verify_lib statuses, whose strings are the 401 body): the token's
 // form, then its issuer, then exp/nbf with Envoy's 60 s clock skew, then the audiences, then the
 // key and signature (jose). Audiences compare as jwt_verify_lib's CheckAudience does: an
-// "http(s)://" prefix and a trailing "/" are ignored.
+// "http(s)://" prefix and a trailing "/" are ignored. jose loads with the first token: only
+// servers with RequestAuthentication need it.
 
-import { compactVerify, decodeJwt, decodeProtectedHeader, errors } from 'jose';
+import type { compactVerify, errors } from 'jose';
 import type { KeySet } from './jwks-cache.ts';
 
 export type JwtStatus =
@@ -37,8 +38,9 @@ export interface TokenCheck {
 }
 
 /** The token's parts before the signature is checked; undefined when it is not a JWT. */
-export function decodeToken(token: string): { status: JwtStatus; payload?: Record<string, unknown>; alg?: string } {
+export async function decodeToken(token: string): Promise<{ status: JwtStatus; payload?: Record<string, unknown>; alg?: string }> {
   if (token.split('.').length !== 3) return { status: 'JwtBadFormat' };
+  const { decodeJwt, decodeProtectedHeader } = await import('jose');
   let alg: unknown;
   try {
     alg = decodeProtectedHeader(token).alg;
@@ -54,7 +56,7 @@ export function decodeToken(token: string): { status: JwtStatus; payload?: Recor
 }
 
 export async function verifyToken(token: string, check: TokenCheck, keys: () => Promise<KeySet>, nowS = Math.floor(Date.now() / 1000)): Promise<{ status: JwtStatus; payload?: Record<string, unknown> }> {
-  const decoded = decodeToken(token);
+  const decoded = await decodeToken(token);
   if (decoded.status !== 'Ok') return decoded;
   const payload = decoded.payload!;
   const iss = typeof payload['iss'] === 'string' ? payload['iss'] : '';
@@ -66,10 +68,11 @@ export async function verifyToken(token: string, check: TokenCheck, keys: () => 
   if (check.audiences.length > 0 && !audienceAllowed(payload['aud'], check.audiences)) return { status: 'JwtAudienceNotAllowed' };
   const { getKey } = await keys();
   if (!getKey) return { status: 'JwksKidAlgMismatch' };
+  const { compactVerify, errors } = await import('jose');
   try {
     await compactVerify(token, getKey);
   } catch (err) {
-    if (err instanceof errors.JWKSMultipleMatchingKeys) return (await anyKeyVerifies(token, err)) ? { status: 'Ok', payload } : { status: 'JwtVerificationFail' };
+    if (err instanceof errors.JWKSMultipleMatchingKeys) return (await anyKeyVerifies(token, err, compactVerify)) ? { status: 'Ok', payload } : { status: 'JwtVerificationFail' };
     if (err instanceof errors.JWKSNoMatchingKey) return { status: 'JwksKidAlgMismatch' };
     return { status: 'JwtVerificationFail' };
   }
@@ -77,10 +80,10 @@ export async function verifyToken(token: string, check: TokenCheck, keys: () => 
 }
 
 /** Without a `kid`, several keys may fit: Envoy tries each. */
-async function anyKeyVerifies(token: string, err: errors.JWKSMultipleMatchingKeys): Promise<boolean> {
+async function anyKeyVerifies(token: string, err: errors.JWKSMultipleMatchingKeys, verify: typeof compactVerify): Promise<boolean> {
   for await (const key of err as unknown as AsyncIterable<Parameters<typeof compactVerify>[1]>) {
     try {
-      await compactVerify(token, key as never);
+      await verify(token, key as never);
       return true;
     } catch { /* next key */ }
   }

@@ -1,0 +1,52 @@
+// What an HTTP-only user of the embedded mode loads (issue 20, item 3): importing @meshlet/core and
+// @meshlet/http, creating a mesh from a folder of YAML and sending a request through each HTTP
+// adapter must load no gRPC, no xDS client, no opossum, no jose and no Kubernetes client — those
+// load only when their feature is configured. Checked in a fresh node per case, by the module
+// files it loaded (import and require alike); the other cases show the check sees each of them.
+
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const CHILD = fileURLToPath(new URL('./helpers/import-graph-child.ts', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+const FORBIDDEN: Record<string, RegExp> = {
+  '@grpc/grpc-js': /\/node_modules\/@grpc\/grpc-js\//,
+  'the xDS client': /\/core\/(src|dist)\/config\/xds\/(ads-client|ads-stream|xds-config-source)\.[jt]s$/,
+  opossum: /\/node_modules\/opossum\//,
+  jose: /\/node_modules\/jose\//,
+  '@kubernetes/client-node': /\/node_modules\/@kubernetes\/client-node\//,
+};
+
+function run(mode: string): { statuses: number[]; loaded: string[] } {
+  const out = execFileSync(process.execPath, ['--conditions=source', '--no-warnings', CHILD, mode], { cwd: PACKAGE_DIR, encoding: 'utf8', timeout: 60_000 });
+  return JSON.parse(out) as { statuses: number[]; loaded: string[] };
+}
+
+function present(loaded: string[]): string[] {
+  return Object.entries(FORBIDDEN).filter(([, re]) => loaded.some((u) => re.test(u))).map(([name]) => name);
+}
+
+describe('the HTTP-only import graph', () => {
+  it('loads none of gRPC, the xDS client, opossum, jose or the Kubernetes client', () => {
+    const { statuses, loaded } = run('plain');
+    expect(statuses).toEqual([200, 200]);
+    expect(loaded.some((u) => /\/node_modules\/undici\//.test(u))).toBe(true);
+    expect(present(loaded)).toEqual([]);
+  }, 60_000);
+
+  it('loads opossum once a breaker is configured, and only that', () => {
+    const { statuses, loaded } = run('breaker');
+    expect(statuses).toEqual([200, 200]);
+    expect(present(loaded)).toEqual(['opossum']);
+  }, 60_000);
+
+  it('loads the xDS client and grpc-js in xDS mode', () => {
+    expect(present(run('xds').loaded)).toEqual(['@grpc/grpc-js', 'the xDS client']);
+  }, 60_000);
+
+  it('loads grpc-js with @meshlet/grpc', () => {
+    expect(present(run('grpc').loaded)).toEqual(['@grpc/grpc-js']);
+  }, 60_000);
+});
