@@ -34,6 +34,8 @@ describe('the HTTP-only import graph', () => {
     expect(statuses).toEqual([200, 200]);
     expect(loaded.some((u) => /\/node_modules\/undici\//.test(u))).toBe(true);
     expect(present(loaded)).toEqual([]);
+    // No regex in this config, so the RE2 engine is never parsed either.
+    expect(loaded.filter((u) => /\/node_modules\/re2js\//.test(u))).toEqual([]);
   }, 60_000);
 
   it('loads opossum once a breaker is configured, and only that', () => {

@@ -21,7 +21,15 @@
 // pattern that is one literal is a string comparison, and a value that does not start with
 // the literal every match starts with is rejected before the automaton runs.
 
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+// re2js is ~260 KB of JavaScript: it is loaded when the first pattern is compiled, so a mesh
+// whose config has no regex never parses it and importing @meshlet/core stays cheap.
+// (Synchronously, through require: compiling is synchronous, and re2js ships a CommonJS build.)
+const requireModule = createRequire(import.meta.url);
+let engine: typeof RE2JS | undefined;
+const re2js = (): typeof RE2JS => (engine ??= (requireModule('re2js') as { RE2JS: typeof RE2JS }).RE2JS);
 
 /** Istio's bootstrap sets Envoy's re2.max_program_size.error_level to this. */
 export const DEFAULT_MAX_PROGRAM_SIZE = 32768;
@@ -61,7 +69,7 @@ function compileCached(pattern: string): RE2JS {
   let hit = cache.get(pattern);
   if (hit === undefined) {
     try {
-      hit = RE2JS.compile(pattern);
+      hit = re2js().compile(pattern);
     } catch (err) {
       hit = new RegexError(describe(err));
     }
