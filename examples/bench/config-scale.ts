@@ -6,7 +6,7 @@
 //     time to apply, which must not grow with N
 //   - route matching: decide() against a 1,000-route table, for the first, middle and last route:
 //     prefix routes; regex routes on RE2 with a literal start (the route index skips the rest);
-//     regex routes with no literal start (every earlier route's automaton runs); and, as the
+//     regex routes with no literal start (keyed by a literal inside each); and, as the
 //     "before" row of the same run, the regex table matched the way Meshlet did before RE2 — a
 //     scan of anchored JavaScript RegExps (the index could not narrow regex routes then)
 // Every 10th service also has a VirtualService (header match, 90/10 split over two subsets)
