@@ -1,11 +1,12 @@
 // Which of many literals occur in a string, in one pass over it (Aho–Corasick): the time is
 // linear in the string plus the hits reported, whatever the number of literals, so a route
 // table can ask "which regex routes' required literals does this path contain?" for the cost of
-// reading the path once.
+// reading the path once. It walks UTF-16 code units (a literal and a path agree on them), so the
+// request path allocates nothing per character.
 
 export class LiteralSet {
-  /** Trie edges per state: character → state. */
-  readonly #next: Map<string, number>[] = [new Map()];
+  /** Trie edges per state: UTF-16 code unit → state. */
+  readonly #next: Map<number, number>[] = [new Map()];
   /** Failure link per state: the longest proper suffix that is also a trie state. */
   readonly #fail: number[] = [0];
   /** Literal positions ending at each state, including those reached by failure links. */
@@ -14,7 +15,8 @@ export class LiteralSet {
   constructor(literals: readonly string[]) {
     literals.forEach((lit, at) => {
       let s = 0;
-      for (const c of lit) {
+      for (let k = 0; k < lit.length; k++) {
+        const c = lit.charCodeAt(k);
         let t = this.#next[s]!.get(c);
         if (t === undefined) {
           t = this.#next.length;
@@ -46,7 +48,8 @@ export class LiteralSet {
   /** Calls `hit` with the position of each literal found in `text` (a literal may be reported more than once). */
   scan(text: string, hit: (at: number) => void): void {
     let s = 0;
-    for (const c of text) {
+    for (let k = 0; k < text.length; k++) {
+      const c = text.charCodeAt(k);
       for (;;) {
         const t = this.#next[s]!.get(c);
         if (t !== undefined) {

@@ -244,103 +244,95 @@ export class AdsClient implements StreamHandler {
     }
     const errors: string[] = [];
     let changed = false;
-    const change = (): void => {
-      changed = true;
-    };
     // Handling may stop between slices (the stream closed): what was applied by then still
     // counts as a change, or a resend of the same values would never be published.
     try {
-      return yield* this.#apply(batch, errors, change, now, wildcard);
+      const present = new Set<string>();
+      let i = 0;
+      for (const u of batch.updates) {
+        // A turn of the event loop may end here (AdsStream slices the work).
+        if (++i % YIELD_EVERY === 0) yield;
+        present.add(u.name);
+        let w = this.state.get(type.typeUrl, u.name);
+        if (!w) {
+          // Unasked-for resources are ignored, except under a wildcard subscription.
+          if (!wildcard || u.name === '') {
+            if (u.error) errors.push(u.error);
+            continue;
+          }
+          w = this.state.ensure(type.typeUrl, u.name);
+        }
+        if (u.unchanged) {
+          // The version in force, sent again; after a NACK it is the server going back to it.
+          w.version = u.version;
+          if (w.status !== 'ACKED') {
+            w.status = 'ACKED';
+            w.nack = undefined;
+            changed = true;
+          }
+          continue;
+        }
+        if (u.error !== undefined) {
+          w.reject(u.version, u.error, now);
+          if (this.server.failOnDataErrors) w.dropValue(now);
+          errors.push(u.error);
+          changed = true;
+          continue;
+        }
+        if (w.status === 'ACKED' && sameValue(w.value, u.value)) {
+          w.bytes = u.bytes;
+          // SotW servers resend unchanged resources under each new version: note the version only.
+          w.version = u.version;
+          continue;
+        }
+        w.accept(u.value, u.version, now, u.bytes);
+        w.references = type.references(u.value);
+        changed = true;
+      }
+      // SotW LDS/CDS: a resource we hold that a response leaves out was deleted. One never
+      // received is not judged by absence — the response may answer a request sent before it was
+      // subscribed — but by the does-not-exist timer (as gRPC does). Nor is anything judged by
+      // absence when the response holds a resource too broken to read its name: that resource
+      // may be any of the "missing" ones, so they keep their last good versions and show the
+      // NACK instead of being deleted over a data error (found by the fault suite: an
+      // undecodable Listener withdrew its service).
+      const unnamed = batch.updates.filter((u) => u.name === '' && u.error !== undefined);
+      if (!batch.delta && type.sotwComplete && unnamed.length > 0) {
+        const error = unnamed.map((u) => u.error).join('; ');
+        for (const w of this.state.of(type.typeUrl).values()) {
+          if (!present.has(w.name) && w.value !== undefined) {
+            w.reject(batch.versionInfo, error, now);
+            changed = true;
+          }
+        }
+      }
+      const removed = batch.delta
+        ? batch.removed
+        : type.sotwComplete && unnamed.length === 0
+          ? [...this.state.of(type.typeUrl).values()].filter((w) => !present.has(w.name) && w.value !== undefined).map((w) => w.name)
+          : [];
+      for (const name of removed) {
+        const w = this.state.get(type.typeUrl, name);
+        if (!w || w.status === 'DOES_NOT_EXIST') continue;
+        if (w.value !== undefined && this.server.ignoreResourceDeletion) {
+          this.#opts.logger.warn({ server: this.server.serverUri, resource: `${type.kind} ${name}` }, 'xDS server deleted a resource; keeping it (ignore_resource_deletion)');
+          continue;
+        }
+        if (!w.named && !wildcard) continue;
+        if (!w.named) this.state.delete(type.typeUrl, name);
+        else w.markDoesNotExist(now);
+        changed = true;
+      }
+      if (errors.length > 0) {
+        const kept = this.server.failOnDataErrors ? 'dropping them (fail_on_data_errors)' : 'keeping their last good versions';
+        this.#opts.logger.warn({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, errors }, `xDS resources NACKed; ${kept}`);
+      } else {
+        this.#opts.logger.debug({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, resources: batch.updates.length }, 'xDS response ACKed');
+      }
+      return errors.length > 0 ? errors.join('; ') : undefined;
     } finally {
       if (changed) this.#changed();
     }
-  }
-
-  *#apply(batch: ResponseBatch, errors: string[], change: () => void, now: number, wildcard: boolean): Generator<void, string | undefined> {
-    const { type } = batch;
-    const present = new Set<string>();
-    let i = 0;
-    for (const u of batch.updates) {
-      // A turn of the event loop may end here (AdsStream slices the work).
-      if (++i % YIELD_EVERY === 0) yield;
-      present.add(u.name);
-      let w = this.state.get(type.typeUrl, u.name);
-      if (!w) {
-        // Unasked-for resources are ignored, except under a wildcard subscription.
-        if (!wildcard || u.name === '') {
-          if (u.error) errors.push(u.error);
-          continue;
-        }
-        w = this.state.ensure(type.typeUrl, u.name);
-      }
-      if (u.unchanged) {
-        // The version in force, sent again; after a NACK it is the server going back to it.
-        w.version = u.version;
-        if (w.status !== 'ACKED') {
-          w.status = 'ACKED';
-          w.nack = undefined;
-          change();
-        }
-        continue;
-      }
-      if (u.error !== undefined) {
-        w.reject(u.version, u.error, now);
-        if (this.server.failOnDataErrors) w.dropValue(now);
-        errors.push(u.error);
-        change();
-        continue;
-      }
-      if (w.status === 'ACKED' && sameValue(w.value, u.value)) {
-        w.bytes = u.bytes;
-        // SotW servers resend unchanged resources under each new version: note the version only.
-        w.version = u.version;
-        continue;
-      }
-      w.accept(u.value, u.version, now, u.bytes);
-      w.references = type.references(u.value);
-      change();
-    }
-    // SotW LDS/CDS: a resource we hold that a response leaves out was deleted. One never
-    // received is not judged by absence — the response may answer a request sent before it was
-    // subscribed — but by the does-not-exist timer (as gRPC does). Nor is anything judged by
-    // absence when the response holds a resource too broken to read its name: that resource
-    // may be any of the "missing" ones, so they keep their last good versions and show the
-    // NACK instead of being deleted over a data error (found by the fault suite: an
-    // undecodable Listener withdrew its service).
-    const unnamed = batch.updates.filter((u) => u.name === '' && u.error !== undefined);
-    if (!batch.delta && type.sotwComplete && unnamed.length > 0) {
-      const error = unnamed.map((u) => u.error).join('; ');
-      for (const w of this.state.of(type.typeUrl).values()) {
-        if (!present.has(w.name) && w.value !== undefined) {
-          w.reject(batch.versionInfo, error, now);
-          change();
-        }
-      }
-    }
-    const removed = batch.delta
-      ? batch.removed
-      : type.sotwComplete && unnamed.length === 0
-        ? [...this.state.of(type.typeUrl).values()].filter((w) => !present.has(w.name) && w.value !== undefined).map((w) => w.name)
-        : [];
-    for (const name of removed) {
-      const w = this.state.get(type.typeUrl, name);
-      if (!w || w.status === 'DOES_NOT_EXIST') continue;
-      if (w.value !== undefined && this.server.ignoreResourceDeletion) {
-        this.#opts.logger.warn({ server: this.server.serverUri, resource: `${type.kind} ${name}` }, 'xDS server deleted a resource; keeping it (ignore_resource_deletion)');
-        continue;
-      }
-      if (!w.named && !wildcard) continue;
-      if (!w.named) this.state.delete(type.typeUrl, name);
-      else w.markDoesNotExist(now);
-      change();
-    }
-    if (errors.length > 0) {
-      const kept = this.server.failOnDataErrors ? 'dropping them (fail_on_data_errors)' : 'keeping their last good versions';
-      this.#opts.logger.warn({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, errors }, `xDS resources NACKed; ${kept}`);
-    } else {
-      this.#opts.logger.debug({ server: this.server.serverUri, type: type.short, version: batch.versionInfo, resources: batch.updates.length }, 'xDS response ACKed');
-    }
-    return errors.length > 0 ? errors.join('; ') : undefined;
   }
 
   onRefused(typeUrl: string, reason: string): void {
