@@ -14,7 +14,7 @@ import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
 import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
 import { decodeResource, sameBytes, type ResourceUpdate } from './resource-decode.ts';
-import { turnDeadline } from './turn-budget.ts';
+import { runSlice } from './turn-budget.ts';
 
 export type { ResourceUpdate } from './resource-decode.ts';
 
@@ -186,7 +186,6 @@ export class AdsStream {
   // one long one, and a small response is still answered before 'data' returns.
   #pump(): void {
     this.#pumping = true;
-    const deadline = turnDeadline();
     try {
       while (!this.#closed) {
         if (!this.#current) {
@@ -194,9 +193,7 @@ export class AdsStream {
           if (!bytes) break;
           this.#current = this.delta ? this.#onDelta(bytes) : this.#onSotw(bytes);
         }
-        let done = this.#current.next().done === true;
-        while (!done && performance.now() <= deadline) done = this.#current.next().done === true;
-        if (!done) {
+        if (!runSlice(this.#current)) {
           setImmediate(() => this.#pump());
           return;
         }

@@ -10,8 +10,16 @@ const SLICE_MS = 4;
 let deadline = 0;
 let open = false;
 
+/** Runs `job` one step, then on while this turn's budget lasts; true once the job is done. */
+export function runSlice(job: Generator<void, unknown>): boolean {
+  const deadline = turnDeadline();
+  let step = job.next();
+  while (!step.done && performance.now() <= deadline) step = job.next();
+  return step.done === true;
+}
+
 /** The time (performance.now()) by which sliced work in this turn should stop. */
-export function turnDeadline(): number {
+function turnDeadline(): number {
   if (!open) {
     open = true;
     deadline = performance.now() + SLICE_MS;

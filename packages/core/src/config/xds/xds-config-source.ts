@@ -34,7 +34,7 @@ import type { Listener } from '../../xds/resources.ts';
 import type { Result } from '../../xds/translate-result.ts';
 import { serverListenerName, type InboundPolicyState, type InboundPolicyWatch } from '../../security/inbound-policy.ts';
 import { translateServerListener, type ServerListenerPolicy } from '../../security/server-listener.ts';
-import { turnDeadline } from './turn-budget.ts';
+import { runSlice } from './turn-budget.ts';
 
 export interface XdsSourceOptions {
   /**
@@ -395,7 +395,6 @@ export class XdsConfigSource {
   #drive(): void {
     if (this.#driving || this.#closed) return;
     this.#driving = true;
-    const deadline = turnDeadline();
     try {
       for (;;) {
         if (this.#closed) return;
@@ -410,9 +409,7 @@ export class XdsConfigSource {
         }
         const job = this.#reconciling ?? this.#publishing;
         if (!job) break;
-        let step = job.next();
-        while (!step.done && performance.now() <= deadline) step = job.next();
-        if (!step.done) {
+        if (!runSlice(job)) {
           if (!this.#resume) this.#resume = setImmediate(() => { this.#resume = undefined; this.#drive(); });
           return;
         }
