@@ -55,8 +55,12 @@ it('overload past the circuit-breaker limit: overflow fails fast, admitted reque
   expect(r.ok + r.overflow).toBe(r.sent);
   expect(r.ok).toBeGreaterThan(100);
   expect(r.overflow).toBeGreaterThan(10_000);
-  // Fast: an overflowed request never waits for the 200 ms backend or a slot.
-  expect(r.overflowP99).toBeLessThan(100);
+  // Fast: an overflowed request never waits for the 200 ms backend or a slot. Had it queued for
+  // a slot, thousands of waiters behind 50 slots of 200 ms would wait seconds; what it does pay
+  // is the event loop's own queueing under 1,000 callers on a loaded 2-core CI machine (one run
+  // there measured p99 102 ms, max 119 ms), so the bound is the backend's delay, not a guess
+  // at the machine's speed.
+  expect(r.overflowP99).toBeLessThan(200);
   expect(r.maxActive).toBeLessThanOrEqual(r.limit);
   expect(r.stats['upstream_rq_active']).toBe(0);
   expect(r.stats['upstream_rq_pending_active']).toBe(0);
