@@ -16,8 +16,12 @@ export type SubchannelCall = ReturnType<RealSubchannel['createCall']>;
 export type SubchannelCallListener = Parameters<RealSubchannel['createCall']>[3];
 type StateListener = Parameters<experimental.SubchannelInterface['addConnectivityStateListener']>[0];
 
-/** What an attempt tells the call it belongs to. */
-export interface AttemptOwner {
+/**
+ * What an attempt tells the call it belongs to, and what it reads of it: every attempt of a
+ * call goes to the same place with the same limits, so they are the call's fields, not an
+ * object made per attempt.
+ */
+export interface AttemptOwner extends AttemptRequest {
   /** The stream is open: send it what the call has buffered. */
   attemptOpened(attempt: Attempt): void;
   attemptHeaders(attempt: Attempt, metadata: Metadata): void;
@@ -34,7 +38,6 @@ export interface AttemptAdmission {
 }
 
 export interface AttemptRequest {
-  readonly metadata: Metadata;
   readonly authority: string;
   readonly path: string;
   readonly callNumber: number;
@@ -84,7 +87,9 @@ export class Attempt implements SubchannelCallListener {
     this.admission!.runtime.endPending();
   }
 
-  start(req: AttemptRequest): void {
+  /** Starts the attempt with the metadata it sends (the call's own for the first, a copy for a retry). */
+  start(metadata: Metadata): void {
+    const req = this.owner;
     // Counted from the start, connection wait included: least-request balancing should see
     // an endpoint that is still connecting as busy.
     this.endpoint.active++;
@@ -105,7 +110,7 @@ export class Attempt implements SubchannelCallListener {
     const sc = this.subchannel;
     const state = sc.getConnectivityState();
     if (state === ConnectivityState.READY) {
-      this.open(req);
+      this.open(metadata);
       return;
     }
     if (state === ConnectivityState.TRANSIENT_FAILURE && !req.waitForReady) {
@@ -121,7 +126,7 @@ export class Attempt implements SubchannelCallListener {
         this.stopWatching();
         // grpc-js announces READY before it stores the new transport (subchannel.ts); the
         // stream can be opened once that listener round is over.
-        process.nextTick(() => this.open(req));
+        process.nextTick(() => this.open(metadata));
       } else if (next === ConnectivityState.TRANSIENT_FAILURE) {
         this.connection.lastError = errorMessage;
         // Wait-for-ready: grpc-js moves the subchannel back to IDLE after its back-off, and the
@@ -143,10 +148,11 @@ export class Attempt implements SubchannelCallListener {
     }
   }
 
-  private open(req: AttemptRequest): void {
+  private open(metadata: Metadata): void {
     if (this.finished) return;
+    const req = this.owner;
     try {
-      this.call = this.subchannel.getRealSubchannel().createCall(req.metadata, req.authority, req.path, this, req.callNumber);
+      this.call = this.subchannel.getRealSubchannel().createCall(metadata, req.authority, req.path, this, req.callNumber);
     } catch (err) {
       // The connection went away between READY and the stream: nothing was sent.
       this.connectFailed((err as Error).message);
