@@ -244,6 +244,9 @@ export class MeshCall implements AttemptOwner {
     this.attemptMetadata = md;
     this.authority = d?.action.hostRewrite ?? this.host;
     if (d?.action.rewrite) this.path = rewritePath(d.action.rewrite, this.path);
+    // A route without retries (and every passthrough call) makes one attempt: like Envoy, which
+    // buffers a request body only while a retry may still need it, keep nothing for replay.
+    if (!up.retry || up.retry.numRetries === 0) this.sent.noReplay();
     this.perTryTimeoutMs = up.retry?.perTryTimeoutMs ?? 0;
     this.connectTimeoutMs = up.connectTimeoutMs;
     this.waitForReady = this.metadata.getOptions().waitForReady === true;

@@ -90,6 +90,14 @@ export class ReplayBuffer {
     if (this.halfClosed) call.halfClose();
   }
 
+  /**
+   * The call will make one attempt only (its route retries nothing): nothing needs keeping. What
+   * came before (during a fault delay) still goes to that attempt when its stream opens.
+   */
+  noReplay(): void {
+    this.replayable = false;
+  }
+
   /** The call committed to one attempt: nothing will be replayed. */
   commit(): void {
     this.replayable = false;
