@@ -87,39 +87,59 @@ export class Attempt implements SubchannelCallListener {
     this.admission!.runtime.endPending();
   }
 
-  /** Starts the attempt with the metadata it sends (the call's own for the first, a copy for a retry). */
+  /**
+   * Starts the attempt with the metadata it sends (the call's own for the first, a copy for a
+   * retry). The common case, a connected endpoint, makes no closure: the ones the other cases
+   * need live in methods of their own, since V8 allocates a function's closure context each
+   * time it runs, whichever branch is taken.
+   */
   start(metadata: Metadata): void {
-    const req = this.owner;
     // Counted from the start, connection wait included: least-request balancing should see
     // an endpoint that is still connecting as busy.
     this.endpoint.active++;
     const tls = this.connection.tls;
     if (tls && !tls.applied) {
-      // grpc-js built this connection from credentials other than Meshlet's, so it would not
-      // carry the cluster's TLS. Nothing is sent, not even a connection attempt, and it is not
-      // retried: every endpoint of the cluster would be the same.
-      const s = meshStatus(Status.UNAVAILABLE, `cluster ${this.connection.cluster} requires TLS, but this channel's credentials are not Meshlet's; create the client with meshCredentials() from @meshlet/grpc so each cluster gets its certificates`, 'MESHLET_CERTIFICATE');
-      queueMicrotask(() => {
-        if (!this.finished) this.end(s, []);
-      });
+      this.refuseWithoutTls();
       return;
     }
-    if (req.perTryTimeoutMs > 0) {
-      this.perTryTimer = setTimeout(() => this.perTryTimeout(req.perTryTimeoutMs), req.perTryTimeoutMs);
-    }
-    const sc = this.subchannel;
-    const state = sc.getConnectivityState();
+    const perTry = this.owner.perTryTimeoutMs;
+    if (perTry > 0) this.startPerTry(perTry);
+    const state = this.subchannel.getConnectivityState();
     if (state === ConnectivityState.READY) {
       this.open(metadata);
       return;
     }
-    if (state === ConnectivityState.TRANSIENT_FAILURE && !req.waitForReady) {
+    if (state === ConnectivityState.TRANSIENT_FAILURE && !this.owner.waitForReady) {
       // A connect to this endpoint just failed and grpc-js is backing off: as Envoy would
       // on a refused connect, fail this attempt over to another endpoint now.
-      const why = this.connection.lastError ?? 'connection failed';
-      queueMicrotask(() => this.connectFailed(`${why} (the endpoint is in reconnect back-off)`));
+      this.failInBackoff(this.connection.lastError ?? 'connection failed');
       return;
     }
+    this.watch(metadata, state);
+  }
+
+  private refuseWithoutTls(): void {
+    // grpc-js built this connection from credentials other than Meshlet's, so it would not
+    // carry the cluster's TLS. Nothing is sent, not even a connection attempt, and it is not
+    // retried: every endpoint of the cluster would be the same.
+    const s = meshStatus(Status.UNAVAILABLE, `cluster ${this.connection.cluster} requires TLS, but this channel's credentials are not Meshlet's; create the client with meshCredentials() from @meshlet/grpc so each cluster gets its certificates`, 'MESHLET_CERTIFICATE');
+    queueMicrotask(() => {
+      if (!this.finished) this.end(s, []);
+    });
+  }
+
+  private startPerTry(ms: number): void {
+    this.perTryTimer = setTimeout(() => this.perTryTimeout(ms), ms);
+  }
+
+  private failInBackoff(why: string): void {
+    queueMicrotask(() => this.connectFailed(`${why} (the endpoint is in reconnect back-off)`));
+  }
+
+  /** Waits for the endpoint's connection (opening it when idle) within the cluster's connect timeout. */
+  private watch(metadata: Metadata, state: ConnectivityState): void {
+    const req = this.owner;
+    const sc = this.subchannel;
     this.stateListener = (_sc, _prev, next, _keepalive, errorMessage) => {
       if (this.finished) return;
       if (next === ConnectivityState.READY) {
