@@ -30,13 +30,6 @@ export interface AttemptOwner extends AttemptRequest {
   attemptEnded(attempt: Attempt, status: AttemptStatus, outcomes: readonly Outcome[]): void;
 }
 
-/** The cluster's circuit-breaker slots an attempt holds (none for calls that leave the mesh). */
-export interface AttemptAdmission {
-  readonly runtime: ClusterRuntime;
-  /** A retry slot (max_retries or the retry budget) taken for this attempt. */
-  readonly isRetry: boolean;
-}
-
 export interface AttemptRequest {
   readonly authority: string;
   readonly path: string;
@@ -63,28 +56,32 @@ export class Attempt implements SubchannelCallListener {
   private perTryTimer: NodeJS.Timeout | undefined = undefined;
   private headers = false;
   finished = false;
-  private readonly admission: AttemptAdmission | undefined;
+  /** The cluster whose circuit-breaker slots the attempt holds (none for calls that leave the mesh). */
+  private readonly runtime: ClusterRuntime | undefined;
+  /** A retry slot (max_retries or the retry budget) was taken for this attempt. */
+  private readonly isRetry: boolean;
   /** Counted in the cluster's pending requests (max_pending_requests) until its stream opens. */
   private pending: boolean;
 
   /** The attempt's span, when telemetry is on; the call ends it with the attempt's verdict. */
   readonly span: AttemptTrace | undefined;
 
-  constructor(owner: AttemptOwner, connection: Connection, endpoint: EndpointState, number: number, admission: AttemptAdmission | undefined, span: AttemptTrace | undefined) {
+  constructor(owner: AttemptOwner, connection: Connection, endpoint: EndpointState, number: number, runtime: ClusterRuntime | undefined, isRetry: boolean, span: AttemptTrace | undefined) {
     this.owner = owner;
     this.span = span;
     this.connection = connection;
     this.subchannel = connection.subchannel;
     this.endpoint = endpoint;
     this.number = number;
-    this.admission = admission;
-    this.pending = admission !== undefined;
+    this.runtime = runtime;
+    this.isRetry = isRetry;
+    this.pending = runtime !== undefined;
   }
 
   private endPending(): void {
     if (!this.pending) return;
     this.pending = false;
-    this.admission!.runtime.endPending();
+    this.runtime!.endPending();
   }
 
   /**
@@ -234,7 +231,7 @@ export class Attempt implements SubchannelCallListener {
     this.clearPerTry();
     this.endpoint.active--;
     this.endPending();
-    if (this.admission?.isRetry) this.admission.runtime.endRetry();
+    if (this.isRetry) this.runtime?.endRetry();
   }
 
   private clearPerTry(): void {

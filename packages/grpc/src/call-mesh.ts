@@ -342,7 +342,7 @@ export class MeshCall implements AttemptOwner {
       for (const [k, v] of Object.entries(carrier)) md.set(k, Array.isArray(v) ? v.join(',') : v);
     }
     if (this.attempts > 1 && runtime) this.target.mesh.telemetry?.retried(runtime.name, this.retryReason);
-    const attempt = new Attempt(this, connection, endpoint, this.attempts, runtime && { runtime, isRetry: this.retryHeld }, span);
+    const attempt = new Attempt(this, connection, endpoint, this.attempts, runtime, this.retryHeld, span);
     this.retryHeld = false;
     this.current = this.last = attempt;
     attempt.start(md);

@@ -36,7 +36,7 @@ class MirrorCall implements AttemptOwner {
     this.path = path;
     this.callNumber = callNumber;
     this.connectTimeoutMs = cluster?.connectTimeoutMs ?? 10_000;
-    this.#attempt = new Attempt(this, lb.connection(cluster, endpoint), endpoint, 1, undefined, undefined);
+    this.#attempt = new Attempt(this, lb.connection(cluster, endpoint), endpoint, 1, undefined, false, undefined);
     this.#attempt.start(metadata);
   }
 
