@@ -39,8 +39,11 @@ describe('runSuite with rows that fail', () => {
     const rows: RowSpec[] = [
       { name: 'healthy', client: { kind: 'undici', address: base } },
       { name: 'cannot set up', client: { kind: 'undici', address: `http://127.0.0.1:${closedPort}` } },
-      // Answers two load commands (round 1's open loop and closed loop of 'small'), then exits.
-      { name: 'dies mid-run', client: { kind: 'undici', address: base, exitAfterCommands: 2 } },
+      // Answers three load commands (round 1's open loop of 'small' and its two closed-loop
+      // slices), then exits on the open loop of '16k'.
+      { name: 'dies mid-run', client: { kind: 'undici', address: base, exitAfterCommands: 3 } },
+      // Exits after its first closed-loop slice, while the rows take turns.
+      { name: 'dies between slices', client: { kind: 'undici', address: base, exitAfterCommands: 2 } },
     ];
     const log: string[] = [];
     const results = await runSuite(rows, {
@@ -54,7 +57,7 @@ describe('runSuite with rows that fail', () => {
       log: (s) => log.push(s),
     });
 
-    const [healthy, setup, dies] = results;
+    const [healthy, setup, dies, diesSliced] = results;
     expect(healthy!.skipped).toBeUndefined();
     expect(healthy!.failures).toBeUndefined();
     expect(healthy!.throughput['small']).toBeGreaterThan(0);
@@ -70,6 +73,13 @@ describe('runSuite with rows that fail', () => {
     expect(dies!.failures![0]).toMatch(/^round 1: 16k @50\/s: client process (exited|unreachable|error)/);
     expect(dies!.throughput['small']).toBeGreaterThan(0);
     expect(log.some((l) => l.includes('dies mid-run: failed in round 1'))).toBe(true);
+
+    // Its one slice is not taken for a throughput; the other rows' slices go on without it.
+    expect(diesSliced!.failures).toHaveLength(1);
+    expect(diesSliced!.failures![0]).toMatch(/^round 1: small closed loop: client process (exited|unreachable|error)/);
+    expect(diesSliced!.throughput['small']).toBeNaN();
+    // Each live row drove every slice of both rounds: two slices of 'small' per round.
+    expect(healthy!.throughputSlices!['small']!.map((s) => s.length)).toEqual([2, 2]);
 
     const out = mkdtempSync(join(tmpdir(), 'meshlet-bench-report-'));
     try {

@@ -31,7 +31,9 @@ export interface SuiteOptions {
   payloads: readonly Payload[];
   rates: readonly number[];
   openSeconds: number;
+  /** Closed-loop driving time per row and payload, in slices of about sliceSeconds (default 0.1). */
   closedSeconds: number;
+  sliceSeconds?: number;
   concurrency: number;
   rounds: number;
   upstreamPid: number;
@@ -50,6 +52,8 @@ export interface RowResult {
   throughput: Record<string, number>;
   /** payload → requests/s in each round, in round order (NaN for a round the row missed). */
   throughputRounds?: Record<string, number[]>;
+  /** payload → round → the requests/s of each of the row's closed-loop slices, in order. */
+  throughputSlices?: Record<string, number[][]>;
   /** payload → CPU seconds per 10k requests at the highest rate: total, and the client's share. */
   cpuPer10k: Record<string, { total: number; client: number; proxies: number }>;
   clientRssMiB: number;
@@ -112,7 +116,7 @@ class ClientHandle {
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 
 export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promise<RowResult[]> {
-  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, throughputRounds: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
+  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, throughputRounds: {}, throughputSlices: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
   // A row that fails (its client cannot set up, or dies mid-run) is not tried again: if it
   // measured nothing it is reported as skipped, else as failed in that round, keeping the
   // medians of the rounds it finished. Either way the run goes on and writes its report.
@@ -143,8 +147,44 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
   const add = (key: string, v: number) => { const l = samples.get(key) ?? []; l.push(v); samples.set(key, l); };
   const topRate = Math.max(...o.rates);
 
+  // Highest throughput, in slices: the rows' closed loops take turns of `sliceSeconds`, one
+  // process driving load at a time while the others idle, in sweeps that go forward then back
+  // (A B C, C B A, A B C ...), until each row has driven for `closedSeconds`. A slow patch of the
+  // machine then falls on the rows of a round alike instead of on whichever row ran in it. A
+  // row's rate is its requests over its own driving time, summed over its slices; each pair of
+  // sweeps (a block, ABCCBA) is one paired comparison of the rows, free of linear drift, and
+  // report.ts takes a round's ratio as the median over its blocks.
+  const slicesPerRow = 2 * Math.max(1, Math.round(o.closedSeconds / (o.sliceSeconds ?? 0.1) / 2));
+  const sliceSeconds = o.closedSeconds / slicesPerRow;
+  let handles = new Map<number, ClientHandle>();
+  const closedLoopSliced = async (order: number[], payload: Payload, round: number) => {
+    const tally = new Map<number, { ok: number; seconds: number; errors: number; firstError?: string; slices: number[] }>();
+    for (let sweep = 0; sweep < slicesPerRow; sweep++) {
+      const sweepOrder = sweep % 2 === 0 ? order : [...order].reverse();
+      for (const i of sweepOrder) {
+        if (dead.has(i)) continue;
+        const r = await handles.get(i)!.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: sliceSeconds }, (sliceSeconds + 30) * 1000);
+        if ('failed' in r) { fail(i, round, `${payload} closed loop: ${r.failed}`); tally.delete(i); continue; }
+        measured.add(i);
+        const t = tally.get(i) ?? { ok: 0, seconds: 0, errors: 0, slices: [] };
+        t.ok += r.result.ok; t.seconds += r.result.seconds; t.errors += r.result.errors; t.firstError ??= r.result.firstError; t.slices.push(r.result.rps);
+        tally.set(i, t);
+        add(`${i}|rss`, r.rss);
+      }
+    }
+    for (const i of order) {
+      const t = tally.get(i);
+      if (!t || dead.has(i)) continue;
+      const rps = t.ok / t.seconds;
+      add(`${i}|${payload}|rps`, rps);
+      ((results[i]!.throughputRounds![payload] ??= [])[round] = rps);
+      ((results[i]!.throughputSlices![payload] ??= [])[round] = t.slices);
+      o.log(`  ${rows[i]!.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${rps.toFixed(0)} req/s (${t.slices.length} slices ${Math.min(...t.slices).toFixed(0)}–${Math.max(...t.slices).toFixed(0)})${t.errors ? ` (${t.errors} errors: ${t.firstError})` : ''}`);
+    }
+  };
+
   for (let round = 0; round < o.rounds; round++) {
-    const handles = await startClients(round);
+    handles = await startClients(round);
     const live = [...handles.keys()];
     const order = live.map((_, k) => live[(k + round) % live.length]!);
     for (const payload of o.payloads) {
@@ -174,17 +214,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
           o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} @${String(rate).padStart(5)}/s  p50 ${r.result.p50.toFixed(3)}  p99 ${r.result.p99.toFixed(3)} ms`);
         }
       }
-      for (const i of order) {
-        if (dead.has(i)) continue;
-        const row = rows[i]!;
-        const r = await handles.get(i)!.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: o.closedSeconds }, (o.closedSeconds + 30) * 1000);
-        if ('failed' in r) { fail(i, round, `${payload} closed loop: ${r.failed}`); continue; }
-        measured.add(i);
-        add(`${i}|${payload}|rps`, r.result.rps);
-        ((results[i]!.throughputRounds![payload] ??= [])[round] = r.result.rps);
-        add(`${i}|rss`, r.rss);
-        o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${r.result.rps.toFixed(0)} req/s${r.result.errors ? ` (${r.result.errors} errors: ${r.result.firstError})` : ''}`);
-      }
+      await closedLoopSliced(order, payload, round);
     }
     for (const h of handles.values()) h.stop();
   }
