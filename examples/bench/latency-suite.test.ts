@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSuite, type RowSpec } from './latency-suite.ts';
+import { runSuite, runYoungSuite, type RowSpec } from './latency-suite.ts';
 import { writeReport, type BenchReport } from './report.ts';
 
 let server: Server;
@@ -95,4 +95,22 @@ describe('runSuite with rows that fail', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('young processes: rows take turns in blocks, each process sends exactly its first requests, a row that cannot set up is reported', async () => {
+    const log: string[] = [];
+    const results = await runYoungSuite([
+      { name: 'bare', client: { kind: 'undici', address: base } },
+      { name: 'cannot set up', client: { kind: 'undici', address: `http://127.0.0.1:${closedPort}` } },
+      { name: 'again', client: { kind: 'undici', address: base } },
+    ], { rounds: 2, requests: 25, block: 10, log: (s) => log.push(s) });
+    const [bare, setup, again] = results;
+    for (const r of [bare!, again!]) {
+      expect(r.skipped).toBeUndefined();
+      expect(r.rounds.map((x) => x.requests)).toEqual([25, 25]);
+      expect(r.p50).toBeGreaterThan(0);
+    }
+    expect(setup!.skipped).toMatch(/round 1: undici: .*(ECONNREFUSED|connect)/i);
+    expect(setup!.rounds).toEqual([]);
+  }, 90_000);
 });
+

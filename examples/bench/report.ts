@@ -121,6 +121,16 @@ function roundTable(rows: RowResult[], payloads: string[]): string {
       s += `| ${r.name} | ${p} | ${cells.join(' | ')}${' | –'.repeat(Math.max(0, n - cells.length))} | ${f(rr.median)} |\n`;
     }
   }
+  // Client CPU per request, bare row's over this row's (higher is better, like the rates): the
+  // client's own cost, which a busy machine hardly moves.
+  const cpuRows = l.flatMap((r) => payloads.map((p) => {
+    const a = r.cpuUsPerRequestRounds?.[p] ?? [], b = bare.cpuUsPerRequestRounds?.[p] ?? [];
+    const ratios = Array.from({ length: n }, (_, k) => (b[k] ?? NaN) / (a[k] ?? NaN));
+    return ratios.some(Number.isFinite) ? `| ${r.name} | ${p} | ${ratios.map((x, k) => `${f(x)} (${f(a[k], 1)} µs)`).join(' | ')} | ${f(medianOf(ratios.filter(Number.isFinite)))} |` : '';
+  })).filter(Boolean);
+  if (cpuRows.length) {
+    s += `\nThe same rounds by client CPU: the bare client's CPU per request over the row's (so higher is better, as with the rates), the row's own µs per request in brackets. It counts every answer of the slices, and unlike a rate it hardly depends on how much of this shared machine the client got.\n\n| client | payload | ${Array.from({ length: n }, (_, k) => `round ${k + 1}`).join(' | ')} | median |\n|---|---|${'---:|'.repeat(n + 1)}\n${cpuRows.join('\n')}\n`;
+  }
   return s;
 }
 
@@ -214,7 +224,9 @@ function mtlsTargets(rows: RowResult[] | undefined, payloads: string[]): Target[
 function youngSection(young: YoungResult[], requests: number): string {
   const bare = young.find((r) => !r.skipped && r.name.includes('bare'));
   let md = `\n## HTTP, young processes\n\nThe first ${requests} requests of a fresh client process (after one that opens the connection), one at a time,
-small GET; a new process per row and round, rows back to back, ${young[0]?.rounds.length ?? 0} rounds, medians of the rounds' figures.
+small GET; a new process per row and round, ${young[0]?.rounds.length ?? 0} rounds, medians of the rounds' figures. Within a round the rows
+take turns in blocks of 100 requests (one process sending at a time, sweeping forward then back), so the
+rows of a round see the same machine; the target gives each round's share as well.
 Beside it, the warmed processes' latency is the tables above at 500 req/s.\n\n`;
   md += '| client | p50 / p90 / p99 (ms) | mean (ms) | added p50 (µs) | p50 by tenth of the run (ms) |\n|---|---:|---:|---:|---|\n';
   for (const r of young) {

@@ -31,13 +31,14 @@ const GRPC_RATES = [250, 1000];
 const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,young,nodehttp,grpc,scale,import').split(','));
 // Short runs of a few rows while working on one target (never for the published report):
 //   BENCH_ONLY=http BENCH_ROWS=bare,MeshAgent BENCH_ROUNDS=5 BENCH_OPEN=0 BENCH_OUT=/tmp/b pnpm bench
-// BENCH_ROWS keeps the rows whose name contains one of the comma-separated words (the first,
-// bare row of each section is always kept: every ratio is against it); BENCH_OPEN=0 leaves out
+// BENCH_ROWS keeps the rows whose name contains one of the comma-separated words, or is exactly
+// a word written with a leading '=' (the first, bare row of each section is always kept: every
+// ratio is against it); BENCH_OPEN=0 leaves out
 // the open-loop latency runs; BENCH_ROUNDS sets every section's rounds.
 const ROWS = process.env['BENCH_ROWS']?.split(',').filter(Boolean);
 const ROUNDS = process.env['BENCH_ROUNDS'] ? Number(process.env['BENCH_ROUNDS']) : undefined;
 const OPEN = process.env['BENCH_OPEN'] !== '0';
-const pick = (rows: RowSpec[]): RowSpec[] => (ROWS ? rows.filter((r, i) => i === 0 || ROWS.some((w) => r.name.includes(w))) : rows);
+const pick = (rows: RowSpec[]): RowSpec[] => (ROWS ? rows.filter((r, i) => i === 0 || ROWS.some((w) => (w.startsWith('=') ? r.name === w.slice(1) : r.name.includes(w)))) : rows);
 const YOUNG_REQUESTS = 1000;
 const NODE_HTTP_RATES = [500];
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
