@@ -297,7 +297,9 @@ function chart(report: BenchReport, rates: number[], grpcRates: number[]): strin
     if (!l.length) continue;
     const bare = l[0]!;
     for (const payload of ['small', '16k']) {
-      const tp = l.map((r, i) => ({ label: r.name, value: r.throughput[payload]! / bare.throughput[payload]!, note: `${f(r.throughput[payload]! / bare.throughput[payload]!)}× (${f(r.throughput[payload], 0)}/s)`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
+      // The same ratio as the tables': the median over rounds of each round's paired ratio.
+      const ratio = (r: RowResult) => (r === bare ? 1 : roundRatios(r, bare, payload)?.median ?? NaN);
+      const tp = l.map((r, i) => ({ label: r.name, value: ratio(r), note: `${f(ratio(r))}× (${f(r.throughput[payload], 0)}/s)`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
       sections.push({ title: `${proto} ${payload}: max throughput, × bare client (higher is better)`, items: tp, max: Math.max(1.1, ...tp.map((x) => x.value)) });
       const p99 = l.map((r, i) => ({ label: r.name, value: (r.latency[payload]?.[top]?.p99 ?? NaN), note: `p50 ${f((r.latency[payload]?.[top]?.p50 ?? NaN), 2)} · p99 ${f((r.latency[payload]?.[top]?.p99 ?? NaN), 2)} ms`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
       sections.push({ title: `${proto} ${payload}: p99 latency at ${top} req/s, ms (lower is better)`, items: p99, max: Math.max(...p99.map((x) => x.value).filter(Number.isFinite), 0.001) });
