@@ -169,8 +169,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
   // report.ts takes a round's ratio as the median over its blocks.
   const slicesPerRow = 2 * Math.max(1, Math.round(o.closedSeconds / (o.sliceSeconds ?? 0.1) / 2));
   const sliceSeconds = o.closedSeconds / slicesPerRow;
-  let handles = new Map<number, ClientHandle>();
-  const closedLoopSliced = async (order: number[], payload: Payload, round: number) => {
+  const closedLoopSliced = async (handles: Map<number, ClientHandle>, order: number[], payload: Payload, round: number) => {
     const tally = new Map<number, { ok: number; seconds: number; answered: number; cpu: number; errors: number; firstError?: string; slices: number[] }>();
     for (let sweep = 0; sweep < slicesPerRow; sweep++) {
       const sweepOrder = sweep % 2 === 0 ? order : [...order].reverse();
@@ -198,7 +197,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
   };
 
   for (let round = 0; round < o.rounds; round++) {
-    handles = await startClients(round);
+    const handles = await startClients(round);
     const live = [...handles.keys()];
     const order = live.map((_, k) => live[(k + round) % live.length]!);
     for (const payload of o.payloads) {
@@ -228,7 +227,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
           o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} @${String(rate).padStart(5)}/s  p50 ${r.result.p50.toFixed(3)}  p99 ${r.result.p99.toFixed(3)} ms`);
         }
       }
-      await closedLoopSliced(order, payload, round);
+      await closedLoopSliced(handles, order, payload, round);
     }
     for (const h of handles.values()) h.stop();
   }
