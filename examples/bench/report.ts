@@ -377,7 +377,10 @@ map, and as a set whose every map is copied (how the xDS source builds its set t
 then compares the maps entry by entry, which is linear in mesh size.
 
 Route matching, one virtual host with ${report.scale.routeMatch[0]?.routes ?? 0} routes (every 4th also a header match), \`Mesh#decide\`
-including building the request view, µs per request. Regex routes match on RE2 (\`/api/v1/r<i>/[a-z]+/[0-9]+\`):
+including building the request view, µs of CPU per request (the thread's own CPU time, so a
+descheduled loop does not count; the tables and positions are measured in interleaved rounds,
+median of five). Regex routes match on RE2 (\`/api/v1/r<i>/[a-z]+/[0-9]+\`), the full match
+on a DFA built from re2js's program (regex/full-match-dfa.ts), starting past the literal prefix:
 the route index keys them by the literal each starts with, so only the candidates sharing the
 request's prefix run. With no literal start (\`.*/r<i>/[a-z]+/[0-9]+\`) the index keys each by a
 literal every match of it contains (\`/r<i>/\`), found in the path by one Aho–Corasick pass, so
