@@ -17,9 +17,12 @@
 //      monitorEventLoopDelay, 1 ms resolution): how long a request arriving meanwhile could
 //      wait. The snapshot is still published whole; the client yields between chunks of work.
 //
-//   node --conditions=source --expose-gc examples/bench/xds-apply.ts [services=1000]
+//   node --conditions=source --expose-gc examples/bench/xds-apply.ts [services=1000] [--only=<profile>:<protocol>]
 //
 // Writes docs/bench-xds-apply.md. Numbers from one run on one machine; compare within a run.
+// --only=proxyless:sotw (or sidecar:delta, ...) runs that one row after one warm-up of its
+// profile, skips push-to-effect and prints the row instead of writing the report: for
+// iterating on one case (with --trace-gc, say).
 
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -31,7 +34,9 @@ import { createMesh, requestView, silentLogger, XdsServer, type Mesh } from '@me
 import { generateMesh } from './config-scale.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SERVICES = Number(process.argv[2] ?? 1000);
+const ARGS = process.argv.slice(2);
+const SERVICES = Number(ARGS.find((a) => !a.startsWith('--')) ?? 1000);
+const ONLY = ARGS.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(':');
 const PUSHES = 30;
 
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), `meshlet-bench-${p}-`));
@@ -216,9 +221,15 @@ function writeMeshYaml(dir: string, objects: ReturnType<typeof generateMesh>): v
 // ---- run -------------------------------------------------------------------------------------
 
 const progress = (s: string): void => { process.stderr.write(`xds-apply: ${s}\n`); };
-progress('push-to-effect');
-const push: Record<string, number[]> = { SotW: await pushToEffect(false), delta: await pushToEffect(true) };
+const push: Record<string, number[]> = {};
+if (!ONLY) {
+  progress('push-to-effect');
+  push['SotW'] = await pushToEffect(false);
+  push['delta'] = await pushToEffect(true);
+}
 progress(`snapshot of ${SERVICES} services`);
+const profiles = ONLY ? [ONLY[0] as Profile] : (['proxyless', 'sidecar'] as const);
+const protocols = ONLY ? [ONLY[1]?.toLowerCase() === 'delta'] : [false, true];
 
 const dir = tmp('scale');
 writeMeshYaml(dir, generateMesh(SERVICES, SERVICES * 4));
@@ -226,13 +237,13 @@ const server = await startXdsProcess(dir);
 const rows: ScaleRow[] = [];
 try {
   // Warm-up runs so the JIT is not billed to the first profile measured.
-  for (const profile of ['proxyless', 'sidecar'] as const) {
+  for (const profile of profiles) {
     await largeSnapshot(dir, server.address, false, profile);
     writeMeshYaml(dir, generateMesh(SERVICES, SERVICES * 4));
     await new Promise((r) => setTimeout(r, 500));
   }
-  for (const profile of ['proxyless', 'sidecar'] as const) {
-    for (const delta of [false, true]) {
+  for (const profile of profiles) {
+    for (const delta of protocols) {
       rows.push(await largeSnapshot(dir, server.address, delta, profile));
       writeMeshYaml(dir, generateMesh(SERVICES, SERVICES * 4));
       await new Promise((r) => setTimeout(r, 500));
@@ -269,5 +280,10 @@ const lines = [
   'first use, so it holds only those a process calls.',
   '',
 ];
-process.stdout.write(lines.join('\n'));
-writeFileSync(join(ROOT, 'docs/bench-xds-apply.md'), lines.join('\n'));
+if (ONLY) {
+  progress(`load average ${loadavg()[0]!.toFixed(1)}`);
+  for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+} else {
+  process.stdout.write(lines.join('\n'));
+  writeFileSync(join(ROOT, 'docs/bench-xds-apply.md'), lines.join('\n'));
+}
