@@ -145,12 +145,27 @@ interface ScaleRow {
   /** Worst event-loop delay while the snapshot applied / while the endpoint change applied (ms). */
   applyPauseMs: number;
   endpointChangePauseMs: number;
+  /** Most main-thread CPU between two 1 ms ticks while the snapshot applied (ms; pauseMonitor). */
+  applyPauseCpuMs: number;
 }
 
-function pauseMonitor(): { stop(): number } {
+/**
+ * The worst event-loop delay (wall), and the most CPU the main thread spent between two
+ * 1 ms ticks: on a loaded machine the wall figure includes time the process was not even
+ * scheduled, the CPU one is the work the client did in one stretch (its own, or GC's on the
+ * main thread) — what the pause would be on an idle core.
+ */
+function pauseMonitor(): { stop(): { wallMs: number; cpuMs: number } } {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
-  return { stop: () => { h.disable(); return h.max / 1e6; } };
+  let last = process.threadCpuUsage();
+  let cpuMs = 0;
+  const tick = setInterval(() => {
+    const now = process.threadCpuUsage();
+    cpuMs = Math.max(cpuMs, (now.user - last.user + now.system - last.system) / 1000);
+    last = now;
+  }, 1);
+  return { stop: () => { h.disable(); clearInterval(tick); return { wallMs: h.max / 1e6, cpuMs }; } };
 }
 
 type Profile = 'proxyless' | 'sidecar';
@@ -178,7 +193,7 @@ async function largeSnapshot(dir: string, address: string, delta: boolean, profi
   const t0 = performance.now();
   const mesh = await createMesh({ bootstrap: bs, listeners: '*', logger: silentLogger, xds: { initialFetchTimeoutMs: 120_000, generator: profile === 'sidecar' ? 'sidecar' : 'grpc' } });
   const applyWallMs = performance.now() - t0;
-  const applyPauseMs = pause0.stop();
+  const { wallMs: applyPauseMs, cpuMs: applyPauseCpuMs } = pause0.stop();
   const applyCpuMs = cpuMs(cpu0);
   const heap = heapMb() - heap0;
   for (const host of ['svc-0.ns-0.svc.cluster.local', `svc-${SERVICES - 1}.ns-${(SERVICES - 1) % 50}.svc.cluster.local`]) {
@@ -186,7 +201,7 @@ async function largeSnapshot(dir: string, address: string, delta: boolean, profi
   }
   const decideUs = decideMicros(mesh);
   const resources = mesh.configDump().xds!.resources.length;
-  progress(`${profile} ${delta ? 'delta' : 'SotW'}: applied ${resources} resources in ${applyWallMs.toFixed(0)} ms, ${heap.toFixed(1)} MB heap, worst event-loop pause ${applyPauseMs.toFixed(0)} ms`);
+  progress(`${profile} ${delta ? 'delta' : 'SotW'}: applied ${resources} resources in ${applyWallMs.toFixed(0)} ms, ${heap.toFixed(1)} MB heap, worst event-loop pause ${applyPauseMs.toFixed(0)} ms (${applyPauseCpuMs.toFixed(0)} ms main-thread CPU)`);
 
   // One endpoint changes: the server recompiles (its own process) and pushes.
   const objects = generateMesh(SERVICES, SERVICES * 4);
@@ -206,10 +221,10 @@ async function largeSnapshot(dir: string, address: string, delta: boolean, profi
   const t1 = performance.now();
   await changed;
   const endpointChangeWallMs = performance.now() - t1;
-  const endpointChangePauseMs = pause1.stop();
+  const endpointChangePauseMs = pause1.stop().wallMs;
   const endpointChangeCpuMs = cpuMs(cpu1);
   await mesh.close();
-  return { profile, protocol: delta ? 'delta' : 'SotW', resources, heapMb: heap, decideUs, applyCpuMs, applyWallMs, endpointChangeCpuMs, endpointChangeWallMs, applyPauseMs, endpointChangePauseMs };
+  return { profile, protocol: delta ? 'delta' : 'SotW', resources, heapMb: heap, decideUs, applyCpuMs, applyWallMs, endpointChangeCpuMs, endpointChangeWallMs, applyPauseMs, endpointChangePauseMs, applyPauseCpuMs };
 }
 
 function writeMeshYaml(dir: string, objects: ReturnType<typeof generateMesh>): void {
@@ -267,9 +282,9 @@ const lines = [
   '',
   `## ${SERVICES.toLocaleString('en')}-service snapshot over ADS (\`meshlet xds\` in another process; client CPU = this process's user + system time)`,
   '',
-  '| profile | protocol | resources | apply CPU ms | apply wall ms | worst event-loop pause ms | heap MB | decide µs | one endpoint change: CPU ms | wall ms | worst pause ms |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.profile} | ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${f(r.applyPauseMs)} | ${gc ? f(r.heapMb) : 'run with --expose-gc'} | ${r.decideUs.toFixed(2)} | ${f(r.endpointChangeCpuMs)} | ${f(r.endpointChangeWallMs)} | ${f(r.endpointChangePauseMs)} |`),
+  '| profile | protocol | resources | apply CPU ms | apply wall ms | worst event-loop pause ms | its main-thread CPU ms | heap MB | decide µs | one endpoint change: CPU ms | wall ms | worst pause ms |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map((r) => `| ${r.profile} | ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${f(r.applyPauseMs)} | ${f(r.applyPauseCpuMs)} | ${gc ? f(r.heapMb) : 'run with --expose-gc'} | ${r.decideUs.toFixed(2)} | ${f(r.endpointChangeCpuMs)} | ${f(r.endpointChangeWallMs)} | ${f(r.endpointChangePauseMs)} |`),
   '',
   'The endpoint change includes the server noticing the file (50 ms debounce) and recompiling',
   `all ${SERVICES} services; the client CPU column is the client's share only. SotW resends every`,
