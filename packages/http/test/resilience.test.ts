@@ -143,8 +143,9 @@ describe('circuit breakers', () => {
     const overflow = results.filter((r) => r.error instanceof OverflowError);
     expect(ok.length).toBe(5);
     expect(overflow.length).toBe(45);
-    // Fail fast: no overflowed request waited for the slow ones.
-    for (const r of overflow) expect(r.ms).toBeLessThan(150);
+    // Fail fast: no overflowed request waited for the slow ones (300 ms); the margin below that
+    // is for a loaded CI machine, not for the mesh.
+    for (const r of overflow) expect(r.ms).toBeLessThan(250);
     expect(overflow[0]!.error!.message).toMatch(/max_requests=5 \(DestinationRule connectionPool\.http\.http2MaxRequests\)/);
     expect(stats().upstream_rq_pending_overflow).toBe(45);
     expect(stats().upstream_rq_active).toBe(0);
