@@ -345,8 +345,9 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
 - **HTTP, young process.** \`node --trace-opt --trace-deopt\` over a fresh MeshAgent process's
   first 1,000 requests (\`profile-young.ts\`) shows ~23 deopts, all in Node's streams and timers,
   none in Meshlet's code. A CPU profile of those requests put Meshlet's own code at ~10 µs a
-  request, a quarter of it a one-route table's index look-up (now skipped below 16 routes); the
-  request path's \`#private\` reads became plain fields. Instructions per request over the first
+  request, a quarter of it a one-route table's index look-up (now skipped below 16 routes).
+  Turning the request path's \`#private\` reads into plain fields was tried and dropped: no gain
+  measurable above the noise. Instructions per request over the first
   1,000 (\`valgrind --tool=callgrind\`, \`--single-threaded\`, so V8's compiling counts too; a
   1,001-request run minus a 1-request run) differ more from one run of the same code to the next
   (820–922k for MeshAgent, before and after those changes alike) than between MeshAgent and

@@ -77,7 +77,7 @@ const EMPTY_RESOURCES: XdsResources = { listeners: new Map(), routeConfigs: new 
 
 export class Mesh {
   readonly #baseIdentity: ClientIdentity;
-  private clientScope: ClientIdentity;
+  #identity: ClientIdentity;
   #meshConfig: MeshSettings;
   #context: ResourceContext = {};
   readonly logger: Logger;
@@ -91,7 +91,7 @@ export class Mesh {
   readonly #pathNormalization: PathNormalization | undefined;
   /** JWT public keys for RequestAuthentication, shared by the server helpers. */
   readonly jwks: JwksCache;
-  private snap: MeshSnapshot;
+  #snapshot: MeshSnapshot;
   readonly #registry: ClusterRuntimeRegistry;
   readonly #breakers: BreakerGroup | undefined;
   #subscribers = new Set<(s: MeshSnapshot) => void>();
@@ -100,13 +100,13 @@ export class Mesh {
   #source = 'none';
   #closed = false;
   #dumpExtensions: (() => Partial<ConfigDump>)[] = [];
-  private demand: ServiceDemand | undefined;
+  #demand: ServiceDemand | undefined;
   #inboundDemand: InboundDemand | undefined;
 
   constructor(identity: ClientIdentity, logger: Logger = defaultLogger, options: MeshRuntimeOptions = {}) {
     this.#baseIdentity = identity;
     this.#meshConfig = options.meshConfig ?? meshSettings(undefined, { rootNamespace: identity.rootNamespace });
-    this.clientScope = this.#meshConfig.rootNamespace === identity.rootNamespace ? identity : { ...identity, rootNamespace: this.#meshConfig.rootNamespace };
+    this.#identity = this.#meshConfig.rootNamespace === identity.rootNamespace ? identity : { ...identity, rootNamespace: this.#meshConfig.rootNamespace };
     this.logger = logger;
     this.telemetry = options.telemetry;
     this.mode = options.mode ?? 'enforce';
@@ -117,12 +117,12 @@ export class Mesh {
     this.#breakers = options.breaker ? new BreakerGroup(options.breaker) : undefined;
     const breakers = this.#breakers;
     this.#registry = new ClusterRuntimeRegistry(logger, breakers && ((name) => breakers.create(name)));
-    this.snap = buildSnapshot(EMPTY_RESOURCES, this.#registry, 0).snapshot;
+    this.#snapshot = buildSnapshot(EMPTY_RESOURCES, this.#registry, 0).snapshot;
   }
 
   /** Who this client is; `rootNamespace` follows the MeshConfig in force. */
   get identity(): ClientIdentity {
-    return this.clientScope;
+    return this.#identity;
   }
 
   /** The identity createMesh was given, before any MeshConfig: what config sources compile against. */
@@ -150,12 +150,12 @@ export class Mesh {
    */
   setMeshConfig(settings: MeshSettings): void {
     this.#meshConfig = settings;
-    if (settings.rootNamespace !== this.clientScope.rootNamespace) this.clientScope = { ...this.clientScope, rootNamespace: settings.rootNamespace };
+    if (settings.rootNamespace !== this.#identity.rootNamespace) this.#identity = { ...this.#identity, rootNamespace: settings.rootNamespace };
   }
 
   /** The snapshot in force. Read it once per request. */
   get snapshot(): MeshSnapshot {
-    return this.snap;
+    return this.#snapshot;
   }
 
   /** Problems the last config update reported (rejected objects or resources), one line each. */
@@ -168,7 +168,7 @@ export class Mesh {
    * translate are left out and reported; the rest applies. Returns the rejection messages.
    */
   applyResources(resources: XdsResources, source: string, problems: readonly string[] = [], context: ResourceContext = {}): string[] {
-    return this.#publish(buildSnapshot(resources, this.#registry, this.snap.version + 1), source, problems, context);
+    return this.#publish(buildSnapshot(resources, this.#registry, this.#snapshot.version + 1), source, problems, context);
   }
 
   /**
@@ -178,7 +178,7 @@ export class Mesh {
    * turn); one abandoned midway publishes nothing.
    */
   *applyResourcesInSteps(resources: XdsResources, source: string, problems: readonly string[] = [], context: ResourceContext = {}): Generator<void, string[]> {
-    const built = yield* buildSteps(resources, this.#registry, this.snap.version + 1);
+    const built = yield* buildSteps(resources, this.#registry, this.#snapshot.version + 1);
     return this.#publish(built, source, problems, context);
   }
 
@@ -187,7 +187,7 @@ export class Mesh {
     // The embedded compile's outbound policy, else the one the resources carry (sidecar profile).
     const outbound = outboundPolicy(context.outbound) ?? built.snapshot.outbound;
     const snapshot = outbound === built.snapshot.outbound ? built.snapshot : { ...built.snapshot, outbound };
-    this.snap = snapshot;
+    this.#snapshot = snapshot;
     this.#context = context;
     this.#source = source;
     this.#problems = [...problems, ...errors];
@@ -211,11 +211,11 @@ export class Mesh {
 
   /** The decision for one request, read from the current snapshot. */
   decide(req: RequestView, host: string, port: number): Decision {
-    const d = decide(this.snap, req, host, port, this.clientScope);
+    const d = decide(this.#snapshot, req, host, port, this.#identity);
     // xDS mode: a host the snapshot does not know may simply not be subscribed yet. This
     // request passes through; asking now makes the next ones routed (adapters that can wait
     // call ensureService first).
-    if (d.kind === 'passthrough' && this.demand) void this.ensureService(host, port);
+    if (d.kind === 'passthrough' && this.#demand) void this.ensureService(host, port);
     if (d.kind === 'error' && d.error instanceof OutboundBlockedError) {
       const hidden = this.outOfScope(host);
       if (hidden) return { ...d, error: new OutboundBlockedError(`${d.error.message}; ${hidden}`) };
@@ -228,8 +228,8 @@ export class Mesh {
    * the outbound traffic policy is REGISTRY_ONLY and no service of the mesh is host:port.
    */
   outboundRefusal(host: string, port: number): OutboundBlockedError | undefined {
-    const o = this.snap.outbound;
-    if (!o?.blocked || lookupService(this.snap, host, port, this.clientScope)) return undefined;
+    const o = this.#snapshot.outbound;
+    if (!o?.blocked || lookupService(this.#snapshot, host, port, this.#identity)) return undefined;
     const hidden = this.outOfScope(host);
     const reason = blockedReason(o, host, port);
     return new OutboundBlockedError(hidden ? `${reason}; ${hidden}` : reason);
@@ -242,7 +242,7 @@ export class Mesh {
   outOfScope(host: string): string | undefined {
     const scope = this.#context.scope;
     if (!scope || scope.outOfScope.size === 0) return undefined;
-    for (const fqdn of candidateHosts(host, this.clientScope)) {
+    for (const fqdn of candidateHosts(host, this.#identity)) {
       const ns = scope.outOfScope.get(fqdn);
       if (ns !== undefined) return `${fqdn} (namespace ${ns}) is out of this client's scope: Sidecar ${scope.sidecar} does not import it (egress hosts ${scope.egressHosts.join(', ')})`;
     }
@@ -257,13 +257,13 @@ export class Mesh {
    */
   async ensureService(host: string, port: number): Promise<boolean> {
     const scope = this.identity;
-    const known = (): boolean => candidateHosts(host, scope).some((h) => this.snap.services.has(`${h}:${port}`));
-    if (known() || !this.demand) return known();
+    const known = (): boolean => candidateHosts(host, scope).some((h) => this.#snapshot.services.has(`${h}:${port}`));
+    if (known() || !this.#demand) return known();
     // The fully qualified candidate: `reviews` → reviews.<ns>.svc.<domain>. Listener names
     // are always FQDNs, so the short forms are never asked for.
     const candidates = candidateHosts(host, scope);
     try {
-      await this.demand(`${candidates[candidates.length - 1]}:${port}`);
+      await this.#demand(`${candidates[candidates.length - 1]}:${port}`);
     } catch (err) {
       this.logger.warn({ host, port, error: String(err) }, 'fetching service config failed');
     }
@@ -272,12 +272,12 @@ export class Mesh {
 
   /** True when services are fetched on first use (xDS mode): adapters await ensureService() for unknown hosts. */
   get fetchesOnDemand(): boolean {
-    return this.demand !== undefined;
+    return this.#demand !== undefined;
   }
 
   /** Lets a config source fetch services on first use (see ensureService). */
   setServiceDemand(fn: ServiceDemand | undefined): void {
-    this.demand = fn;
+    this.#demand = fn;
   }
 
   /**
@@ -309,12 +309,12 @@ export class Mesh {
     const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
     const scheme = url.protocol.slice(0, -1);
     const view = requestView(method, scheme, headers['host'] ?? url.host, url.pathname + url.search, headers);
-    return explainDecision(this.snap, view, url.hostname, port, this.clientScope, this.outOfScope(url.hostname));
+    return explainDecision(this.#snapshot, view, url.hostname, port, this.#identity, this.outOfScope(url.hostname));
   }
 
   /** The xDS resources in force, with the snapshot version (CSDS-like JSON). */
   configDump(): ConfigDump {
-    const r = this.snap.resources;
+    const r = this.#snapshot.resources;
     const extra: Partial<ConfigDump> = {};
     for (const fn of this.#dumpExtensions) Object.assign(extra, fn());
     const mc = this.#meshConfig;
@@ -325,7 +325,7 @@ export class Mesh {
       if (k !== 'origin' && JSON.stringify(v) !== JSON.stringify(defaults[k as keyof MeshSettings])) changed[k] = v;
     }
     return {
-      version: this.snap.version,
+      version: this.#snapshot.version,
       source: this.#source,
       ...(mc.origin !== 'defaults' && { meshConfig: { origin: mc.origin, settings: changed } }),
       ...(ctx.outbound && {
@@ -339,7 +339,7 @@ export class Mesh {
       clusters: [...r.clusters.values()],
       endpoints: [...r.endpoints.values()],
       problems: [...this.#problems],
-      ...(this.snap.notes?.length && { notes: [...this.snap.notes] }),
+      ...(this.#snapshot.notes?.length && { notes: [...this.#snapshot.notes] }),
       ...extra,
     };
   }

@@ -53,31 +53,31 @@ function alpnFor(tls: ClusterTls): readonly string[] {
 }
 
 export class TransportTable<T> {
-  private entries = new Map<string, { transport: T; signature: string; cluster: ClusterConfig; epoch: number; tls: boolean }>();
-  private readonly factory: TransportFactory<T>;
-  private readonly credentials: TlsCredentials | undefined;
+  #entries = new Map<string, { transport: T; signature: string; cluster: ClusterConfig; epoch: number; tls: boolean }>();
+  readonly #factory: TransportFactory<T>;
+  readonly #credentials: TlsCredentials | undefined;
 
   constructor(factory: TransportFactory<T>, credentials?: TlsCredentials) {
-    this.factory = factory;
-    this.credentials = credentials;
+    this.#factory = factory;
+    this.#credentials = credentials;
   }
 
   /** Does this endpoint of the cluster get TLS from the mesh? */
   usesTls(cluster: ClusterConfig, endpoint: EndpointState): boolean {
-    return endpointTransport(cluster, endpoint, this.credentials).tls !== undefined;
+    return endpointTransport(cluster, endpoint, this.#credentials).tls !== undefined;
   }
 
   for(cluster: ClusterConfig, endpoint: EndpointState): T {
     const socketPath = endpoint.socketPath;
     // The endpoint's TLS: the cluster's, or one of its transport socket matches (auto-mTLS).
-    const { tls: settings, slot } = endpointTransport(cluster, endpoint, this.credentials);
+    const { tls: settings, slot } = endpointTransport(cluster, endpoint, this.#credentials);
     // Unix-socket endpoints need their own transport: the socket path is a connection option;
     // so does each transport socket a cluster's matches give some of its endpoints.
     let key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
     if (slot !== '') key += slot;
-    const cur = this.entries.get(key);
+    const cur = this.#entries.get(key);
     // Hot path: the same (immutable) cluster config, and no certificate changed since.
-    const epoch = this.credentials?.epoch ?? 0;
+    const epoch = this.#credentials?.epoch ?? 0;
     if (cur && cur.cluster === cluster && (!settings || cur.epoch === epoch)) return cur.transport;
     // Throws CertificateError when the certificates are missing: the attempt fails, nothing is
     // sent in plaintext.
@@ -88,38 +88,38 @@ export class TransportTable<T> {
       cur.epoch = epoch;
       return cur.transport;
     }
-    if (cur) void this.factory.close(cur.transport);
-    const transport = this.factory.create(cluster, { tls: tls && { options: tls.connect, alpn: alpnFor(settings!) }, socketPath });
-    this.entries.set(key, { transport, signature, cluster, epoch, tls: tls !== undefined });
+    if (cur) void this.#factory.close(cur.transport);
+    const transport = this.#factory.create(cluster, { tls: tls && { options: tls.connect, alpn: alpnFor(settings!) }, socketPath });
+    this.#entries.set(key, { transport, signature, cluster, epoch, tls: tls !== undefined });
     return transport;
   }
 
   #tls(cluster: ClusterConfig, t: ClusterTls): { signature: string; connect: ConnectionOptions } {
-    if (!this.credentials) throw new CertificateError(`cluster ${cluster.name} requires TLS but this transport has no mesh credentials`);
-    const material: ResolvedTls = this.credentials.resolve(t);
+    if (!this.#credentials) throw new CertificateError(`cluster ${cluster.name} requires TLS but this transport has no mesh credentials`);
+    const material: ResolvedTls = this.#credentials.resolve(t);
     const signature = `${material.version}|${material.verify}|${t.sni ?? ''}|${t.alpn.join(',')}|${t.subjectAltNames.map((s) => `${s.sanType ?? '*'}=${s.text}`).join(',')}`;
     return { signature, connect: tlsConnectOptions(cluster, t, material) };
   }
 
   /** Closes the transports of clusters the new snapshot no longer has. */
   reconcile(snapshot: MeshSnapshot): void {
-    for (const [key, t] of this.entries) {
+    for (const [key, t] of this.#entries) {
       if (!snapshot.clusters.has(key.split(' ')[0]!)) {
-        this.entries.delete(key);
-        void this.factory.close(t.transport);
+        this.#entries.delete(key);
+        void this.#factory.close(t.transport);
       }
     }
   }
 
   async close(): Promise<void> {
-    const all = [...this.entries.values()];
-    this.entries.clear();
-    await Promise.all(all.map((t) => this.factory.close(t.transport)));
+    const all = [...this.#entries.values()];
+    this.#entries.clear();
+    await Promise.all(all.map((t) => this.#factory.close(t.transport)));
   }
 
   async destroy(err?: Error): Promise<void> {
-    const all = [...this.entries.values()];
-    this.entries.clear();
-    await Promise.all(all.map((t) => this.factory.destroy(t.transport, err)));
+    const all = [...this.#entries.values()];
+    this.#entries.clear();
+    await Promise.all(all.map((t) => this.#factory.destroy(t.transport, err)));
   }
 }

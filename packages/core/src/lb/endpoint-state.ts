@@ -52,13 +52,13 @@ export class EndpointState {
     return this.address.startsWith('unix:') ? this.address.slice(5) : undefined;
   }
 
-  private origins: [string, string] | undefined;
+  #origins: [string, string] | undefined;
 
   /** The origin a transport dials for this endpoint ('http://10.0.0.1:80'), built once. */
   origin(tls: boolean): string {
     const host = this.address.startsWith('unix:') ? 'localhost' : this.key;
-    this.origins ??= [`http://${host}`, `https://${host}`];
-    return this.origins[tls ? 1 : 0];
+    this.#origins ??= [`http://${host}`, `https://${host}`];
+    return this.#origins[tls ? 1 : 0];
   }
 }
 

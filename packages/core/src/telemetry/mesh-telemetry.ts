@@ -74,7 +74,7 @@ const NOOP_ATTEMPT: AttemptTrace = { inject() {}, end() {} };
 const NOOP_REQUEST: RequestTrace = { attempt: () => NOOP_ATTEMPT, inject() {}, event() {}, end() {} };
 
 export class MeshTelemetry {
-  private readonly api: Api;
+  readonly #api: Api;
   readonly #spans: 'all' | 'request' | 'none';
   readonly #tracer: OTel.Tracer | undefined;
   readonly #httpDuration: OTel.Histogram | undefined;
@@ -90,10 +90,10 @@ export class MeshTelemetry {
   readonly #random: () => number;
   readonly #meter: OTel.Meter | undefined;
   /** The global provider a late-registered SDK plugs into; checked per request (see #idle). */
-  private readonly tracerProvider: OTel.TracerProvider | undefined;
-  private readonly noopTracerProvider: OTel.TracerProvider;
+  readonly #tracerProvider: OTel.TracerProvider | undefined;
+  readonly #noopTracerProvider: OTel.TracerProvider;
   /** Meters never change provider after creation, so a no-op meter stays a no-op. */
-  private readonly metricsIdle: boolean;
+  readonly #metricsIdle: boolean;
 
   /** Loads @opentelemetry/api if the application has it; undefined when it does not. */
   static async load(options: TelemetryOptions = {}): Promise<MeshTelemetry | undefined> {
@@ -109,13 +109,13 @@ export class MeshTelemetry {
   /** `api` is the @opentelemetry/api module; typed loosely so the public types never import it. */
   constructor(otelApi: OpenTelemetryApi, options: TelemetryOptions & { random?: () => number } = {}) {
     const api = otelApi as Api;
-    this.api = api;
+    this.#api = api;
     this.#random = options.random ?? (() => Math.random() * 100);
     this.#spans = options.spans ?? 'all';
-    this.noopTracerProvider = new api.ProxyTracerProvider().getDelegate();
+    this.#noopTracerProvider = new api.ProxyTracerProvider().getDelegate();
     if (this.#spans !== 'none') {
-      this.tracerProvider = (options.tracerProvider as OTel.TracerProvider | undefined) ?? api.trace.getTracerProvider();
-      this.#tracer = this.tracerProvider.getTracer(SCOPE);
+      this.#tracerProvider = (options.tracerProvider as OTel.TracerProvider | undefined) ?? api.trace.getTracerProvider();
+      this.#tracer = this.#tracerProvider.getTracer(SCOPE);
     }
     if (options.metrics !== false) {
       const meter = ((options.meterProvider as OTel.MeterProvider | undefined) ?? api.metrics.getMeterProvider()).getMeter(SCOPE);
@@ -134,7 +134,7 @@ export class MeshTelemetry {
       this.#requests = meter.createCounter('meshlet.client.requests', { description: 'Requests sent through the mesh (Istio\'s istio_requests_total, REQUEST_COUNT).' });
     }
     const noopHistogram = api.createNoopMeter().createHistogram('noop').constructor;
-    this.metricsIdle = this.#httpDuration === undefined || this.#httpDuration.constructor === noopHistogram;
+    this.#metricsIdle = this.#httpDuration === undefined || this.#httpDuration.constructor === noopHistogram;
   }
 
   /**
@@ -144,10 +144,10 @@ export class MeshTelemetry {
    * the rest of Meshlet's hot path. Checked per request, so an SDK registered later is seen.
    */
   idle(): boolean {
-    if (!this.metricsIdle) return false;
-    const p = this.tracerProvider as (OTel.TracerProvider & { getDelegate?: () => OTel.TracerProvider }) | undefined;
-    if (p && (p.getDelegate ? p.getDelegate() : p) !== this.noopTracerProvider) return false;
-    return this.api.propagation.fields().length === 0;
+    if (!this.#metricsIdle) return false;
+    const p = this.#tracerProvider as (OTel.TracerProvider & { getDelegate?: () => OTel.TracerProvider }) | undefined;
+    if (p && (p.getDelegate ? p.getDelegate() : p) !== this.#noopTracerProvider) return false;
+    return this.#api.propagation.fields().length === 0;
   }
 
   /**
@@ -213,7 +213,7 @@ export class MeshTelemetry {
   startRequest(info: RequestInfo): RequestTrace {
     if (this.idle()) return NOOP_REQUEST;
     const started = performance.now();
-    const api = this.api;
+    const api = this.#api;
     const tracing = this.#policy.tracing;
     let parent = api.context.active();
     let traced = !tracing.disableSpanReporting;
