@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
-import { closedLoop, openLoop, sequential, type Send } from './load-loops.ts';
+import { closedLoop, openLoop, sequentialLatencies, type Send } from './load-loops.ts';
 import { REQUEST_BODY, type Payload } from './payloads.ts';
 
 export type ClientKind = 'undici' | 'undici-mtls' | 'meshlet' | 'meshlet-mtls' | 'sidecars' | 'node-http' | 'meshlet-node-http' | 'grpc-js' | 'grpc-js-xds' | 'meshlet-grpc' | 'grpc-sidecars';
@@ -31,11 +31,11 @@ export interface ClientSpec {
   /** The logical URL (HTTP) or target (gRPC) the mesh routes. */
   target?: string;
   /**
-   * A young process: no warm-up. After set-up and one request (the connection), this many small
-   * requests one at a time, measured from the very first; the answer is { young } and the
-   * process exits.
+   * A young process: no warm-up. After set-up and one request (the connection) it answers
+   * { ready } and then runs `young` commands, each a block of small requests one at a time,
+   * answering with every latency; its parent alternates blocks between rows (latency-suite.ts).
    */
-  young?: number;
+  young?: boolean;
   /**
    * Exit abruptly, as a crash would, after answering this many load commands. Only the
    * harness's own test sets it, to prove a row that dies mid-run is reported and the run goes on.
@@ -46,6 +46,7 @@ export interface ClientSpec {
 export type Command =
   | { op: 'open'; payload: Payload; rate: number; seconds: number }
   | { op: 'closed'; payload: Payload; concurrency: number; seconds: number }
+  | { op: 'young'; requests: number }
   | { op: 'exit' };
 
 const ECHO_METHOD = '/bench.Echo/Echo';
@@ -152,10 +153,18 @@ async function main(): Promise<void> {
     const s = await setup(spec);
     if (typeof s !== 'function') { process.send!({ skip: s.skip }); return; }
     sender = s;
-    if (spec.young !== undefined) {
+    if (spec.young) {
       await sender('small');
-      const young = await sequential(() => sender('small'), spec.young);
-      process.send!({ young, rss: process.memoryUsage.rss() / 2 ** 20 }, () => process.exit(0));
+      process.send!({ ready: true, rss: process.memoryUsage.rss() / 2 ** 20 });
+      process.on('message', (cmd: Command) => {
+        void (async () => {
+          if (cmd.op === 'exit') process.exit(0);
+          if (cmd.op !== 'young') return;
+          const latencies = await sequentialLatencies(() => sender('small'), cmd.requests);
+          process.send!({ result: { latencies } });
+        })();
+      });
+      process.on('disconnect', () => process.exit(0));
       return;
     }
     // Warm up: connections open, code paths compiled, before any measurement. A failure here
@@ -173,6 +182,7 @@ async function main(): Promise<void> {
   process.on('message', (cmd: Command) => {
     void (async () => {
       if (cmd.op === 'exit') process.exit(0);
+      if (cmd.op === 'young') return;
       const send: Send = () => sender(cmd.payload);
       const result = cmd.op === 'open' ? await openLoop(send, cmd.rate, cmd.seconds) : await closedLoop(send, cmd.concurrency, cmd.seconds);
       process.send!({ result, rss: process.memoryUsage.rss() / 2 ** 20 }, () => {

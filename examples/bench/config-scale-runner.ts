@@ -15,7 +15,7 @@ export async function runConfigScale(quick: boolean, log: (s: string) => void): 
   proc.kill();
   if (!report) { log('  config scale: no result'); return undefined; }
   for (const s of report.scale) {
-    log(`  ${s.services} services / ${s.endpoints} endpoints (${s.clusters} clusters): compile ${s.compileMs.toFixed(0)} ms, apply ${s.applyMs.toFixed(0)} ms, heap +${s.heapMiB.toFixed(0)} MiB, one endpoint change p50 ${s.endpointChangeMs.p50.toFixed(2)} ms (p90 ${s.endpointChangeMs.p90.toFixed(2)}); with every map rebuilt p50 ${s.endpointChangeFullSetMs.p50.toFixed(2)} ms`);
+    log(`  ${s.services} services / ${s.endpoints} endpoints (${s.clusters} clusters): compile ${s.compileMs.toFixed(0)} ms, apply ${s.applyMs.toFixed(0)} ms, heap +${s.heapMiB.toFixed(0)} MiB, one endpoint change (change set) p50 ${s.endpointChangeMs.p50.toFixed(2)} ms (p90 ${s.endpointChangeMs.p90.toFixed(2)}); endpoints map copied p50 ${s.endpointChangeCopiedMs.p50.toFixed(2)} ms; every map copied p50 ${s.endpointChangeFullSetMs.p50.toFixed(2)} ms`);
   }
   for (const m of report.routeMatch) {
     const r = m.nsPerDecide;

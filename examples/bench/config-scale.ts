@@ -3,7 +3,9 @@
 // to xDS the way `meshlet xds` and the embedded mode do, then
 //   - a full snapshot applied (Mesh#applyResources): time and retained heap
 //   - one endpoint changed (one ClusterLoadAssignment replaced, as an EDS push delivers it):
-//     time to apply, which must not grow with N
+//     time to apply, which must not grow with N when the source says what changed (the
+//     endpoints map made by OverlayMap.replacing); beside it the same change handed over as a
+//     copied endpoints map, and as a set whose every map is copied (the build walks them)
 //   - route matching: decide() against a 1,000-route table, for the first, middle and last route:
 //     prefix routes; regex routes on RE2 with a literal start (the route index skips the rest);
 //     regex routes with no literal start (keyed by a literal inside each); and, as the
@@ -17,6 +19,7 @@ import { Mesh, resolveIdentity, requestView, silentLogger } from '@meshlet/core'
 import type { ClusterLoadAssignment, XdsResources } from '@meshlet/core';
 import { compileMesh } from '../../packages/core/src/istio/compile/compile-mesh.ts';
 import type { MeshObject, SourceRef } from '../../packages/core/src/istio/types.ts';
+import { OverlayMap } from '../../packages/core/src/snapshot/overlay-map.ts';
 
 const source: SourceRef = { file: 'generated.yaml', line: 1, lineOf: () => 1 };
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -74,8 +77,13 @@ export interface ScaleResult {
   compileMs: number;
   applyMs: number;
   heapMiB: number;
-  /** Only the endpoints map is new (what an EDS push changes). */
+  /**
+   * One assignment replaced, the endpoints map made from the last one by OverlayMap.replacing:
+   * the source hands over what changed (the build learns it from the map's lineage).
+   */
   endpointChangeMs: { p50: number; p90: number; max: number; samples: number };
+  /** Only the endpoints map is new, a plain copy with one assignment replaced: the build walks that map to find it. */
+  endpointChangeCopiedMs: { p50: number; p90: number; max: number; samples: number };
   /** Every map of the resource set is new but holds the same objects except one assignment (how the xDS source hands sets over today). */
   endpointChangeFullSetMs: { p50: number; p90: number; max: number; samples: number };
 }
@@ -99,32 +107,33 @@ function measureScale(services: number, endpoints: number, changes: number): Sca
   // other resources the very same objects. Each sample changes a different cluster.
   const edsNames = [...resources.endpoints.keys()];
   let current: XdsResources = resources;
-  const times: number[] = [];
-  const fullSetTimes: number[] = [];
-  for (let i = 0; i < 2 * changes; i++) {
-    const fullSet = i % 2 === 1;
+  const times: number[][] = [[], [], []];
+  for (let i = 0; i < 3 * changes; i++) {
+    const variant = i % 3; // 0: change set (overlay), 1: endpoints map copied, 2: every map copied
     const name = edsNames[(i * 7919) % edsNames.length]!;
     const cla = current.endpoints.get(name)!;
     const changed: ClusterLoadAssignment = structuredClone(cla);
     const lb = changed.endpoints?.[0]?.lbEndpoints?.[0];
     const addr = lb?.endpoint?.address?.socketAddress;
     if (addr) addr.address = ip(0xf00000 + i);
-    const endpointsMap = new Map(current.endpoints);
-    endpointsMap.set(name, changed);
-    current = fullSet
+    let endpointsMap: Map<string, ClusterLoadAssignment>;
+    // The build only reads the set's maps; XdsResources types them as Map for its producers.
+    if (variant === 0) endpointsMap = OverlayMap.replacing(current.endpoints, new Map([[name, changed]])) as Map<string, ClusterLoadAssignment>;
+    else endpointsMap = new Map(current.endpoints).set(name, changed);
+    current = variant === 2
       ? { listeners: new Map(current.listeners), routeConfigs: new Map(current.routeConfigs), clusters: new Map(current.clusters), endpoints: endpointsMap }
       : { ...current, endpoints: endpointsMap };
     gc(); // the garbage this loop made is not the build's cost
     t = performance.now();
     mesh.applyResources(current, 'bench');
-    (fullSet ? fullSetTimes : times).push(performance.now() - t);
+    times[variant]!.push(performance.now() - t);
   }
   const clusters = mesh.snapshot.clusters.size;
   void mesh.close();
+  const stats = (xs: number[]) => ({ p50: median(xs), p90: pct(xs, 0.9), max: Math.max(...xs), samples: xs.length });
   return {
     services, endpoints, clusters, compileMs, applyMs, heapMiB,
-    endpointChangeMs: { p50: median(times), p90: pct(times, 0.9), max: Math.max(...times), samples: times.length },
-    endpointChangeFullSetMs: { p50: median(fullSetTimes), p90: pct(fullSetTimes, 0.9), max: Math.max(...fullSetTimes), samples: fullSetTimes.length },
+    endpointChangeMs: stats(times[0]!), endpointChangeCopiedMs: stats(times[1]!), endpointChangeFullSetMs: stats(times[2]!),
   };
 }
 
@@ -133,7 +142,7 @@ export type RouteTableKind = 'prefix' | 'regex' | 'regex-unindexed' | 'regex-js'
 export interface RouteMatchResult {
   routes: number;
   kind: RouteTableKind;
-  /** ns per decide() call (request view included) for the route at each position. */
+  /** CPU ns per decide() call (request view included) for the route at each position. */
   nsPerDecide: { first: number; middle: number; last: number };
 }
 
@@ -145,7 +154,8 @@ function uriMatch(kind: RouteTableKind, i: number): Record<string, string> {
   }
 }
 
-function measureRouteMatch(routes: number, iterations: number, kind: RouteTableKind): RouteMatchResult {
+/** One route table set up for measuring: run(i, n) decides n requests for route i, ns each. */
+function routeTable(routes: number, kind: RouteTableKind): { run: (i: number, n: number) => number; close: () => void } {
   const identity = resolveIdentity({ namespace: 'default' });
   const host = 'big.default.svc.cluster.local';
   const http = Array.from({ length: routes }, (_, i) => ({
@@ -168,29 +178,46 @@ function measureRouteMatch(routes: number, iterations: number, kind: RouteTableK
     for (const r of legacy) if (r.re.test(req.path) && (r.tenant === undefined || req.header('x-tenant') === r.tenant)) return true;
     return false;
   };
-  const at = (i: number) => {
+  const run = (i: number, n: number) => {
     const path = `/api/v1/r${i}/items/42?x=1`;
     const headers = { 'x-tenant': `t${i}`, 'user-agent': 'bench' };
-    const run = (n: number) => {
-      let hits = 0;
-      const t0 = performance.now();
-      for (let k = 0; k < n; k++) {
-        if (kind === 'regex-js') {
-          if (legacyDecide(path, headers)) hits++;
-          continue;
-        }
-        const d = mesh.decide(requestView('GET', 'http', 'big:8080', path, headers), 'big', 8080);
-        if (d.kind === 'forward') hits++;
+    let hits = 0;
+    // CPU time of this thread, not wall time: on a shared machine a loop of a few milliseconds
+    // is often descheduled, which wall time counts as routing cost (3× swings run to run).
+    const t0 = process.cpuUsage();
+    for (let k = 0; k < n; k++) {
+      if (kind === 'regex-js') {
+        if (legacyDecide(path, headers)) hits++;
+        continue;
       }
-      if (hits !== n) throw new Error(`route ${i}: ${n - hits} requests did not route`);
-      return ((performance.now() - t0) * 1e6) / n;
-    };
-    run(Math.min(iterations, 2000)); // warm-up
-    return median([run(iterations), run(iterations), run(iterations)]);
+      const d = mesh.decide(requestView('GET', 'http', 'big:8080', path, headers), 'big', 8080);
+      if (d.kind === 'forward') hits++;
+    }
+    if (hits !== n) throw new Error(`route ${i}: ${n - hits} requests did not route`);
+    const used = process.cpuUsage(t0);
+    return ((used.user + used.system) * 1e3) / n;
   };
-  const result = { routes, kind, nsPerDecide: { first: at(0), middle: at(Math.floor(routes / 2)), last: at(routes - 1) } };
-  void mesh.close();
-  return result;
+  return { run, close: () => void mesh.close() };
+}
+
+/**
+ * Every table, measured in rounds that take each table and position in turn, so a machine
+ * that slows down or speeds up meanwhile moves every row alike (one table after the other,
+ * the prefix and regex rows once differed by 3× run to run here). Median of the rounds.
+ */
+function measureRouteMatch(routes: number, iterations: (kind: RouteTableKind) => number, kinds: readonly RouteTableKind[], rounds = 5): RouteMatchResult[] {
+  const tables = kinds.map((kind) => ({ kind, table: routeTable(routes, kind), samples: { first: [] as number[], middle: [] as number[], last: [] as number[] } }));
+  const positions = { first: 0, middle: Math.floor(routes / 2), last: routes - 1 };
+  // Warm-up at every position of every table before any is measured, so the first one
+  // measured does not pay for the JIT's tiers (it did: "first" read slowest in every table).
+  for (const t of tables) for (const i of Object.values(positions)) t.table.run(i, Math.min(iterations(t.kind), 2000));
+  for (let r = 0; r < rounds; r++) {
+    for (const t of tables) {
+      for (const [name, i] of Object.entries(positions) as [keyof typeof positions, number][]) t.samples[name].push(t.table.run(i, iterations(t.kind)));
+    }
+  }
+  for (const t of tables) t.table.close();
+  return tables.map((t) => ({ routes, kind: t.kind, nsPerDecide: { first: median(t.samples.first), middle: median(t.samples.middle), last: median(t.samples.last) } }));
 }
 
 export interface ConfigScaleReport {
@@ -202,16 +229,22 @@ async function main(): Promise<void> {
   const quick = process.argv[2] === 'quick';
   // `routes`: only the route-matching tables (node --conditions=source examples/bench/config-scale.ts routes).
   if (process.argv[2] === 'routes') {
-    for (const k of ['prefix', 'regex', 'regex-unindexed', 'regex-js'] as const) console.log(JSON.stringify(measureRouteMatch(1_000, k === 'prefix' || k === 'regex' ? 10_000 : 500, k)));
+    for (const r of measureRouteMatch(1_000, (k) => (k === 'regex-js' ? 200 : 5_000), ['prefix', 'regex', 'regex-unindexed', 'regex-js'])) console.log(JSON.stringify(r));
+    return;
+  }
+  // `scale [changes] [services]`: only the endpoint-change rows (… config-scale.ts scale 30 10000).
+  if (process.argv[2] === 'scale') {
+    const n = Number(process.argv[3] ?? 30);
+    for (const services of process.argv[4] ? [Number(process.argv[4])] : [1_000, 10_000]) console.log(JSON.stringify(measureScale(services, 100_000, n)));
     return;
   }
   const scale = [measureScale(1_000, 100_000, quick ? 10 : 30), measureScale(10_000, 100_000, quick ? 10 : 30)];
   const kinds: RouteTableKind[] = ['prefix', 'regex', 'regex-unindexed', 'regex-js'];
-  // Slow tables (every route's automaton or RegExp runs) get fewer iterations.
-  const routeMatch = kinds.map((k) => measureRouteMatch(1_000, (k === 'prefix' || k === 'regex' ? 10_000 : 500) / (quick ? 5 : 1), k));
+  // The slow table (every route's RegExp runs) gets fewer iterations.
+  const routeMatch = measureRouteMatch(1_000, (k) => (k === 'regex-js' ? 200 : 5_000) / (quick ? 5 : 1), kinds, quick ? 3 : 5);
   process.send!({ scale, routeMatch } satisfies ConfigScaleReport);
 }
 
 // Only when run as itself (forked by config-scale-runner.ts, or `... config-scale.ts routes`), not
 // when another bench imports generateMesh.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && (process.send || process.argv[2] === 'routes')) await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && (process.send || process.argv[2] === 'routes' || process.argv[2] === 'scale')) await main();

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSuite, type RowSpec } from './latency-suite.ts';
+import { runSuite, runYoungSuite, type RowSpec } from './latency-suite.ts';
 import { writeReport, type BenchReport } from './report.ts';
 
 let server: Server;
@@ -39,8 +39,11 @@ describe('runSuite with rows that fail', () => {
     const rows: RowSpec[] = [
       { name: 'healthy', client: { kind: 'undici', address: base } },
       { name: 'cannot set up', client: { kind: 'undici', address: `http://127.0.0.1:${closedPort}` } },
-      // Answers two load commands (round 1's open loop and closed loop of 'small'), then exits.
-      { name: 'dies mid-run', client: { kind: 'undici', address: base, exitAfterCommands: 2 } },
+      // Answers three load commands (round 1's open loop of 'small' and its two closed-loop
+      // slices), then exits on the open loop of '16k'.
+      { name: 'dies mid-run', client: { kind: 'undici', address: base, exitAfterCommands: 3 } },
+      // Exits after its first closed-loop slice, while the rows take turns.
+      { name: 'dies between slices', client: { kind: 'undici', address: base, exitAfterCommands: 2 } },
     ];
     const log: string[] = [];
     const results = await runSuite(rows, {
@@ -54,7 +57,7 @@ describe('runSuite with rows that fail', () => {
       log: (s) => log.push(s),
     });
 
-    const [healthy, setup, dies] = results;
+    const [healthy, setup, dies, diesSliced] = results;
     expect(healthy!.skipped).toBeUndefined();
     expect(healthy!.failures).toBeUndefined();
     expect(healthy!.throughput['small']).toBeGreaterThan(0);
@@ -71,6 +74,13 @@ describe('runSuite with rows that fail', () => {
     expect(dies!.throughput['small']).toBeGreaterThan(0);
     expect(log.some((l) => l.includes('dies mid-run: failed in round 1'))).toBe(true);
 
+    // Its one slice is not taken for a throughput; the other rows' slices go on without it.
+    expect(diesSliced!.failures).toHaveLength(1);
+    expect(diesSliced!.failures![0]).toMatch(/^round 1: small closed loop: client process (exited|unreachable|error)/);
+    expect(diesSliced!.throughput['small']).toBeNaN();
+    // Each live row drove every slice of both rounds: two slices of 'small' per round.
+    expect(healthy!.throughputSlices!['small']!.map((s) => s.length)).toEqual([2, 2]);
+
     const out = mkdtempSync(join(tmpdir(), 'meshlet-bench-report-'));
     try {
       const report: BenchReport = {
@@ -85,4 +95,22 @@ describe('runSuite with rows that fail', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('young processes: rows take turns in blocks, each process sends exactly its first requests, a row that cannot set up is reported', async () => {
+    const log: string[] = [];
+    const results = await runYoungSuite([
+      { name: 'bare', client: { kind: 'undici', address: base } },
+      { name: 'cannot set up', client: { kind: 'undici', address: `http://127.0.0.1:${closedPort}` } },
+      { name: 'again', client: { kind: 'undici', address: base } },
+    ], { rounds: 2, requests: 25, block: 10, log: (s) => log.push(s) });
+    const [bare, setup, again] = results;
+    for (const r of [bare!, again!]) {
+      expect(r.skipped).toBeUndefined();
+      expect(r.rounds.map((x) => x.requests)).toEqual([25, 25]);
+      expect(r.p50).toBeGreaterThan(0);
+    }
+    expect(setup!.skipped).toMatch(/round 1: undici: .*(ECONNREFUSED|connect)/i);
+    expect(setup!.rounds).toEqual([]);
+  }, 90_000);
 });
+

@@ -14,7 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ClientSpec, Command } from './client-process.ts';
-import type { ClosedLoopResult, OpenLoopResult, SequentialResult } from './load-loops.ts';
+import { summarizeSequential, type ClosedLoopResult, type OpenLoopResult, type SequentialResult } from './load-loops.ts';
 import type { Payload } from './payloads.ts';
 import { cpuMeter, rssMiB } from './proc-stats.ts';
 
@@ -31,7 +31,9 @@ export interface SuiteOptions {
   payloads: readonly Payload[];
   rates: readonly number[];
   openSeconds: number;
+  /** Closed-loop driving time per row and payload, in slices of about sliceSeconds (default 0.1). */
   closedSeconds: number;
+  sliceSeconds?: number;
   concurrency: number;
   rounds: number;
   upstreamPid: number;
@@ -50,6 +52,14 @@ export interface RowResult {
   throughput: Record<string, number>;
   /** payload → requests/s in each round, in round order (NaN for a round the row missed). */
   throughputRounds?: Record<string, number[]>;
+  /** payload → round → the requests/s of each of the row's closed-loop slices, in order. */
+  throughputSlices?: Record<string, number[][]>;
+  /**
+   * payload → round → client CPU µs per request over the round's closed-loop slices. Unlike
+   * requests/s it hardly depends on how much of the machine the client got, so on a busy machine
+   * it shows the client's own cost where the rates are noise.
+   */
+  cpuUsPerRequestRounds?: Record<string, number[]>;
   /** payload → CPU seconds per 10k requests at the highest rate: total, and the client's share. */
   cpuPer10k: Record<string, { total: number; client: number; proxies: number }>;
   clientRssMiB: number;
@@ -103,6 +113,13 @@ class ClientHandle {
     return m['result'] ? (m as { result: OpenLoopResult & ClosedLoopResult; rss: number }) : { failed: String(m['skip'] ?? 'no result') };
   }
 
+  /** Any command's answer ({ result }), or the reason there is none. */
+  async ask(cmd: Command, timeoutMs: number): Promise<{ result: Record<string, unknown> } | { failed: string }> {
+    if (!this.#send(cmd)) return { failed: this.#gone ?? 'client process not connected' };
+    const m = await this.next(timeoutMs);
+    return m['result'] ? (m as { result: Record<string, unknown> }) : { failed: String(m['skip'] ?? 'no result') };
+  }
+
   stop(): void {
     this.#send({ op: 'exit' });
     if (this.proc.exitCode === null && this.proc.signalCode === null) setTimeout(() => this.proc.kill('SIGKILL'), 2000).unref();
@@ -112,7 +129,7 @@ class ClientHandle {
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 
 export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promise<RowResult[]> {
-  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, throughputRounds: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
+  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, throughputRounds: {}, throughputSlices: {}, cpuUsPerRequestRounds: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
   // A row that fails (its client cannot set up, or dies mid-run) is not tried again: if it
   // measured nothing it is reported as skipped, else as failed in that round, keeping the
   // medians of the rounds it finished. Either way the run goes on and writes its report.
@@ -142,6 +159,42 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
   const samples = new Map<string, number[]>();
   const add = (key: string, v: number) => { const l = samples.get(key) ?? []; l.push(v); samples.set(key, l); };
   const topRate = Math.max(...o.rates);
+
+  // Highest throughput, in slices: the rows' closed loops take turns of `sliceSeconds`, one
+  // process driving load at a time while the others idle, in sweeps that go forward then back
+  // (A B C, C B A, A B C ...), until each row has driven for `closedSeconds`. A slow patch of the
+  // machine then falls on the rows of a round alike instead of on whichever row ran in it. A
+  // row's rate is its requests over its own driving time, summed over its slices; each pair of
+  // sweeps (a block, ABCCBA) is one paired comparison of the rows, free of linear drift, and
+  // report.ts takes a round's ratio as the median over its blocks.
+  const slicesPerRow = 2 * Math.max(1, Math.round(o.closedSeconds / (o.sliceSeconds ?? 0.1) / 2));
+  const sliceSeconds = o.closedSeconds / slicesPerRow;
+  const closedLoopSliced = async (handles: Map<number, ClientHandle>, order: number[], payload: Payload, round: number) => {
+    const tally = new Map<number, { ok: number; seconds: number; answered: number; cpu: number; errors: number; firstError?: string; slices: number[] }>();
+    for (let sweep = 0; sweep < slicesPerRow; sweep++) {
+      const sweepOrder = sweep % 2 === 0 ? order : [...order].reverse();
+      for (const i of sweepOrder) {
+        if (dead.has(i)) continue;
+        const r = await handles.get(i)!.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: sliceSeconds }, (sliceSeconds + 30) * 1000);
+        if ('failed' in r) { fail(i, round, `${payload} closed loop: ${r.failed}`); tally.delete(i); continue; }
+        measured.add(i);
+        const t = tally.get(i) ?? { ok: 0, seconds: 0, answered: 0, cpu: 0, errors: 0, slices: [] };
+        t.ok += r.result.ok; t.seconds += r.result.seconds; t.answered += r.result.answered; t.cpu += r.result.cpu; t.errors += r.result.errors; t.firstError ??= r.result.firstError; t.slices.push(r.result.rps);
+        tally.set(i, t);
+        add(`${i}|rss`, r.rss);
+      }
+    }
+    for (const i of order) {
+      const t = tally.get(i);
+      if (!t || dead.has(i)) continue;
+      const rps = t.ok / t.seconds;
+      add(`${i}|${payload}|rps`, rps);
+      ((results[i]!.throughputRounds![payload] ??= [])[round] = rps);
+      ((results[i]!.throughputSlices![payload] ??= [])[round] = t.slices);
+      ((results[i]!.cpuUsPerRequestRounds![payload] ??= [])[round] = (t.cpu / t.answered) * 1e6);
+      o.log(`  ${rows[i]!.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${rps.toFixed(0)} req/s (${t.slices.length} slices ${Math.min(...t.slices).toFixed(0)}–${Math.max(...t.slices).toFixed(0)}), client CPU ${((t.cpu / t.answered) * 1e6).toFixed(1)} µs/req${t.errors ? ` (${t.errors} errors: ${t.firstError})` : ''}`);
+    }
+  };
 
   for (let round = 0; round < o.rounds; round++) {
     const handles = await startClients(round);
@@ -174,17 +227,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
           o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} @${String(rate).padStart(5)}/s  p50 ${r.result.p50.toFixed(3)}  p99 ${r.result.p99.toFixed(3)} ms`);
         }
       }
-      for (const i of order) {
-        if (dead.has(i)) continue;
-        const row = rows[i]!;
-        const r = await handles.get(i)!.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: o.closedSeconds }, (o.closedSeconds + 30) * 1000);
-        if ('failed' in r) { fail(i, round, `${payload} closed loop: ${r.failed}`); continue; }
-        measured.add(i);
-        add(`${i}|${payload}|rps`, r.result.rps);
-        ((results[i]!.throughputRounds![payload] ??= [])[round] = r.result.rps);
-        add(`${i}|rss`, r.rss);
-        o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${r.result.rps.toFixed(0)} req/s${r.result.errors ? ` (${r.result.errors} errors: ${r.result.firstError})` : ''}`);
-      }
+      await closedLoopSliced(handles, order, payload, round);
     }
     for (const h of handles.values()) h.stop();
   }
@@ -231,29 +274,52 @@ export interface YoungResult {
 }
 
 /**
- * Latency in a young process: per round and row a fresh client process that sets up, sends one
- * request (the connection) and then `requests` small ones one at a time, measured from the very
- * first (client-process.ts, `young`). Rows run one after another, never two processes at once,
- * the order rotating each round.
+ * Latency in a young process: per round a fresh client process per row that sets up and sends one
+ * request (the connection); then the rows take turns in blocks of `block` small requests one at a
+ * time (client-process.ts, `young`), sweeping forward then back as the closed loops do, until each
+ * has sent `requests`, measured from the very first. Never two processes send at once, and a slow
+ * patch of the machine falls on every row of the round alike rather than on whichever process ran
+ * in it. Each process still sends exactly its first `requests`: the idle gaps between its blocks
+ * are short (other rows' blocks), as a young service's gaps between requests are.
  */
-export async function runYoungSuite(rows: readonly RowSpec[], o: { rounds: number; requests: number; log: (s: string) => void }): Promise<YoungResult[]> {
+export async function runYoungSuite(rows: readonly RowSpec[], o: { rounds: number; requests: number; block?: number; log: (s: string) => void }): Promise<YoungResult[]> {
   const runs: SequentialResult[][] = rows.map(() => []);
   const failures: string[][] = rows.map(() => []);
+  const block = o.block ?? 100;
   const live = rows.map((_, i) => i).filter((i) => rows[i]!.skip === undefined);
   for (let round = 0; round < o.rounds; round++) {
     const order = live.map((_, k) => live[(k + round) % live.length]!);
+    const handles = new Map<number, ClientHandle>();
+    const fail = (i: number, why: unknown) => {
+      failures[i]!.push(`round ${round + 1}: ${String(why ?? 'no result')}`);
+      o.log(`  ${rows[i]!.name}: young round ${round + 1} failed — ${String(why ?? 'no result')}`);
+      handles.get(i)?.stop();
+      handles.delete(i);
+    };
+    // Set up one after another: a set-up (imports, compiling) is not what is measured, but it
+    // should not overlap another process's either.
     for (const i of order) {
-      const h = new ClientHandle({ ...rows[i]!.client, young: o.requests });
+      const h = new ClientHandle({ ...rows[i]!.client, young: true });
+      handles.set(i, h);
       const m = await h.next(120_000);
-      h.stop();
-      if (m['young']) {
-        const r = m['young'] as SequentialResult;
-        runs[i]!.push(r);
-        o.log(`  ${rows[i]!.name.padEnd(34)} young, first ${o.requests}: p50 ${r.p50.toFixed(3)}  p99 ${r.p99.toFixed(3)} ms`);
-      } else {
-        failures[i]!.push(`round ${round + 1}: ${String(m['skip'] ?? 'no result')}`);
-        o.log(`  ${rows[i]!.name}: young round ${round + 1} failed — ${String(m['skip'] ?? 'no result')}`);
+      if (!m['ready']) fail(i, m['skip']);
+    }
+    const lat = new Map<number, number[]>(order.map((i) => [i, []]));
+    for (let sweep = 0; sweep * block < o.requests; sweep++) {
+      for (const i of sweep % 2 === 0 ? order : [...order].reverse()) {
+        const h = handles.get(i);
+        if (!h) continue;
+        const n = Math.min(block, o.requests - lat.get(i)!.length);
+        const r = await h.ask({ op: 'young', requests: n }, 120_000);
+        if ('failed' in r) { fail(i, r.failed); continue; }
+        lat.get(i)!.push(...(r.result['latencies'] as number[]));
       }
+    }
+    for (const [i, h] of handles) {
+      h.stop();
+      const r = summarizeSequential(lat.get(i)!);
+      runs[i]!.push(r);
+      o.log(`  ${rows[i]!.name.padEnd(34)} young, first ${o.requests}: p50 ${r.p50.toFixed(3)}  p99 ${r.p99.toFixed(3)} ms`);
     }
   }
   return rows.map((row, i) => {

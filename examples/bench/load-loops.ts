@@ -82,6 +82,10 @@ export async function openLoop(send: Send, rate: number, seconds: number): Promi
 
 export interface ClosedLoopResult {
   rps: number;
+  /** The window the loop drove load in; `ok` counts the answers within it. */
+  seconds: number;
+  /** Every answer, the drain after the window included: what `cpu` was spent on. */
+  answered: number;
   ok: number;
   errors: number;
   cpu: number;
@@ -93,6 +97,7 @@ export async function closedLoop(send: Send, concurrency: number, seconds: numbe
   const until = t0 + seconds * 1000;
   const cpu0 = process.cpuUsage();
   let ok = 0;
+  let okInWindow = 0;
   let errors = 0;
   let firstError: string | undefined;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -100,6 +105,7 @@ export async function closedLoop(send: Send, concurrency: number, seconds: numbe
       try {
         await send();
         ok++;
+        if (performance.now() <= until) okInWindow++;
       } catch (err) {
         errors++;
         firstError ??= String((err as Error)?.message ?? err);
@@ -107,9 +113,11 @@ export async function closedLoop(send: Send, concurrency: number, seconds: numbe
       }
     }
   }));
-  const elapsed = (performance.now() - t0) / 1000;
   const usage = process.cpuUsage(cpu0);
-  return { rps: ok / elapsed, ok, errors, cpu: (usage.user + usage.system) / 1e6, firstError };
+  // The rate counts the answers within the window only: the requests still in flight when it
+  // closes drain with fewer and fewer workers, and that tail (one latency long, so longer for a
+  // slower client) would otherwise weigh more the shorter the run.
+  return { rps: okInWindow / seconds, seconds, answered: ok, ok: okInWindow, errors, cpu: (usage.user + usage.system) / 1e6, firstError };
 }
 
 export interface SequentialResult {
@@ -122,14 +130,22 @@ export interface SequentialResult {
   p50ByTenth: number[];
 }
 
-export async function sequential(send: Send, requests: number): Promise<SequentialResult> {
-  const lat = new Float64Array(requests);
+/** Each request's latency (ms), one request at a time. */
+export async function sequentialLatencies(send: Send, requests: number): Promise<number[]> {
+  const lat: number[] = [];
   for (let i = 0; i < requests; i++) {
     const t = performance.now();
     await send();
-    lat[i] = performance.now() - t;
+    lat.push(performance.now() - t);
   }
+  return lat;
+}
+
+/** Percentiles of a run of sequential latencies, in the order they were taken. */
+export function summarizeSequential(latencies: readonly number[]): SequentialResult {
+  const requests = latencies.length;
   const q = (xs: Float64Array, p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+  const lat = Float64Array.from(latencies);
   const tenth = Math.max(1, Math.floor(requests / 10));
   const p50ByTenth: number[] = [];
   for (let s = 0; s + tenth <= requests; s += tenth) p50ByTenth.push(q(lat.slice(s, s + tenth).sort(), 0.5));

@@ -53,20 +53,85 @@ function addedShare(row: RowResult | undefined, bare: RowResult | undefined, pro
   return { share: added / proxyAdded, added, proxyAdded };
 }
 
-/** `row`'s throughput over `base`'s in each round (same round, same payload), then the median. */
-function roundRatios(row: RowResult | undefined, base: RowResult | undefined, payload: string): { rounds: number[]; median: number } | undefined {
-  if (!row || !base) return undefined;
-  const a = row.throughputRounds?.[payload] ?? [], b = base.throughputRounds?.[payload] ?? [];
-  const rounds = a.map((x, k) => x / b[k]!).filter(Number.isFinite);
-  const median = row.throughput[payload]! / base.throughput[payload]!;
-  return { rounds, median };
+const medianOf = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+
+interface RoundRatios {
+  /** Each round's ratio: the median over its blocks, or (older runs, no slices) the ratio of the round's rates. */
+  rounds: number[];
+  /** Each round's blocks, their 25th and 75th percentile ratio. */
+  blocks: [number, number][];
+  /** Median over rounds. */
+  median: number;
 }
 
-function ratioTarget(name: string, r: { rounds: number[]; median: number } | undefined, min: number, everyRound: boolean): Target {
-  if (!r) return { name, met: undefined, detail: 'not measured' };
-  const met = everyRound && r.rounds.length > 0 ? r.rounds.every((x) => x >= min) : r.median >= min;
-  const spread = r.rounds.length ? `; rounds ${r.rounds.map((x) => f(x)).join(', ')} (spread ${f(Math.min(...r.rounds))}–${f(Math.max(...r.rounds))})` : '';
-  return { name, met, detail: `median ${f(r.median)}×${spread}` };
+/**
+ * `row`'s closed-loop throughput over `base`'s, round by round. The rows took turns in slices,
+ * sweeping forward then back (latency-suite.ts): the k-th forward and k-th backward slice of
+ * each row form a block, ABBA for two rows, and a block's ratio is the row's requests over the
+ * base's within it (every slice drives for the same time). A round's ratio is the median over its
+ * blocks, so a burst of load from elsewhere on the machine that hits one row's slice moves one
+ * block, not the round.
+ */
+function roundRatios(row: RowResult | undefined, base: RowResult | undefined, payload: string): RoundRatios | undefined {
+  if (!row || !base) return undefined;
+  const a = row.throughputRounds?.[payload] ?? [], b = base.throughputRounds?.[payload] ?? [];
+  const sa = row.throughputSlices?.[payload] ?? [], sb = base.throughputSlices?.[payload] ?? [];
+  const rounds: number[] = [], blocks: [number, number][] = [];
+  for (let k = 0; k < Math.max(a.length, b.length); k++) {
+    const x = sa[k] ?? [], y = sb[k] ?? [];
+    const ratios: number[] = [];
+    for (let j = 0; j + 1 < Math.min(x.length, y.length); j += 2) ratios.push((x[j]! + x[j + 1]!) / (y[j]! + y[j + 1]!));
+    const r = ratios.length ? medianOf(ratios) : a[k]! / b[k]!;
+    if (!Number.isFinite(r)) continue;
+    rounds.push(r);
+    blocks.push(ratios.length ? [quantile(ratios, 0.25), quantile(ratios, 0.75)] : [NaN, NaN]);
+  }
+  return { rounds, blocks, median: medianOf(rounds) };
+}
+
+function ratioTarget(name: string, r: RoundRatios | undefined, min: number, everyRound: boolean): Target {
+  if (!r || r.rounds.length === 0) return { name, met: undefined, detail: 'not measured' };
+  const met = everyRound ? r.rounds.every((x) => x >= min) : r.median >= min;
+  const perRound = r.rounds.map((x, k) => {
+    const [lo, hi] = r.blocks[k] ?? [NaN, NaN];
+    return Number.isFinite(lo) ? `${f(x)} (blocks ${f(lo)}–${f(hi)})` : f(x);
+  });
+  return { name, met, detail: `median ${f(r.median)}×; rounds ${perRound.join(', ')}; spread over rounds ${f(Math.min(...r.rounds))}–${f(Math.max(...r.rounds))}` };
+}
+
+/** Every row's closed-loop throughput over the bare row's, round by round. */
+function roundTable(rows: RowResult[], payloads: string[]): string {
+  const bare = rows[0];
+  const l = live(rows).filter((r) => r !== bare);
+  if (!bare || bare.skipped || !l.length) return '';
+  const n = Math.max(0, ...payloads.map((p) => bare.throughputRounds?.[p]?.length ?? 0));
+  let s = `\nMax throughput × bare, round by round: each round's median over its blocks (see the method at the top), the blocks' 25th–75th percentile below it.\n\n| client | payload | ${Array.from({ length: n }, (_, k) => `round ${k + 1}`).join(' | ')} | median |\n|---|---|${'---:|'.repeat(n + 1)}\n`;
+  for (const r of l) {
+    for (const p of payloads) {
+      const rr = roundRatios(r, bare, p);
+      if (!rr) continue;
+      const cells = rr.rounds.map((x, k) => {
+        const [lo, hi] = rr.blocks[k]!;
+        return Number.isFinite(lo) ? `${f(x)} (${f(lo)}–${f(hi)})` : f(x);
+      });
+      s += `| ${r.name} | ${p} | ${cells.join(' | ')}${' | –'.repeat(Math.max(0, n - cells.length))} | ${f(rr.median)} |\n`;
+    }
+  }
+  // Client CPU per request, bare row's over this row's (higher is better, like the rates): the
+  // client's own cost, which a busy machine hardly moves.
+  const cpuRows = l.flatMap((r) => payloads.map((p) => {
+    const a = r.cpuUsPerRequestRounds?.[p] ?? [], b = bare.cpuUsPerRequestRounds?.[p] ?? [];
+    const ratios = Array.from({ length: n }, (_, k) => (b[k] ?? NaN) / (a[k] ?? NaN));
+    return ratios.some(Number.isFinite) ? `| ${r.name} | ${p} | ${ratios.map((x, k) => `${f(x)} (${f(a[k], 1)} µs)`).join(' | ')} | ${f(medianOf(ratios.filter(Number.isFinite)))} |` : '';
+  })).filter(Boolean);
+  if (cpuRows.length) {
+    s += `\nThe same rounds by client CPU: the bare client's CPU per request over the row's (so higher is better, as with the rates), the row's own µs per request in brackets. It counts every answer of the slices, and unlike a rate it hardly depends on how much of this shared machine the client got.\n\n| client | payload | ${Array.from({ length: n }, (_, k) => `round ${k + 1}`).join(' | ')} | median |\n|---|---|${'---:|'.repeat(n + 1)}\n${cpuRows.join('\n')}\n`;
+  }
+  return s;
 }
 
 function latencyTargets(label: string, rows: RowResult[] | undefined, meshName: string, rates: number[], payloads: string[], minRatio: number, everyRound: boolean): Target[] {
@@ -115,7 +180,7 @@ function latencyTable(rows: RowResult[], rates: number[], payloads: string[], pr
       const added = bare && !bare.skipped && r !== bare
         ? `${signed(at(r, 'p50') - at(bare, 'p50'))} / ${signed(at(r, 'p99') - at(bare, 'p99'))}`
         : '—';
-      const ratio = bare && !bare.skipped ? (r.throughput[payload] ?? NaN) / (bare.throughput[payload] ?? NaN) : NaN;
+      const ratio = bare && !bare.skipped ? (r === bare ? 1 : roundRatios(r, bare, payload)?.median ?? NaN) : NaN;
       const cpu = r.cpuPer10k[payload];
       const name = r.failures?.length ? `${r.name} (**failed**: ${r.failures.join('; ')}; medians of the rounds before)` : r.name;
       s += `| ${name} | ${lat.join(' | ')} | ${f(r.throughput[payload], 0)} | ${f(ratio)} | ${added} | ${f(cpu?.total)} (client ${f(cpu?.client)}${r.proxyRssMiB !== undefined ? `, proxies ${f(cpu?.proxies)}` : ''}) | ${f(r.clientRssMiB, 0)} | ${r.proxyRssMiB === undefined ? '—' : f(r.proxyRssMiB, 0)} |\n`;
@@ -159,7 +224,9 @@ function mtlsTargets(rows: RowResult[] | undefined, payloads: string[]): Target[
 function youngSection(young: YoungResult[], requests: number): string {
   const bare = young.find((r) => !r.skipped && r.name.includes('bare'));
   let md = `\n## HTTP, young processes\n\nThe first ${requests} requests of a fresh client process (after one that opens the connection), one at a time,
-small GET; a new process per row and round, rows back to back, ${young[0]?.rounds.length ?? 0} rounds, medians of the rounds' figures.
+small GET; a new process per row and round, ${young[0]?.rounds.length ?? 0} rounds, medians of the rounds' figures. Within a round the rows
+take turns in blocks of 100 requests (one process sending at a time, sweeping forward then back), so the
+rows of a round see the same machine; the target gives each round's share as well.
 Beside it, the warmed processes' latency is the tables above at 500 req/s.\n\n`;
   md += '| client | p50 / p90 / p99 (ms) | mean (ms) | added p50 (µs) | p50 by tenth of the run (ms) |\n|---|---:|---:|---:|---|\n';
   for (const r of young) {
@@ -230,7 +297,9 @@ function chart(report: BenchReport, rates: number[], grpcRates: number[]): strin
     if (!l.length) continue;
     const bare = l[0]!;
     for (const payload of ['small', '16k']) {
-      const tp = l.map((r, i) => ({ label: r.name, value: r.throughput[payload]! / bare.throughput[payload]!, note: `${f(r.throughput[payload]! / bare.throughput[payload]!)}× (${f(r.throughput[payload], 0)}/s)`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
+      // The same ratio as the tables': the median over rounds of each round's paired ratio.
+      const ratio = (r: RowResult) => (r === bare ? 1 : roundRatios(r, bare, payload)?.median ?? NaN);
+      const tp = l.map((r, i) => ({ label: r.name, value: ratio(r), note: `${f(ratio(r))}× (${f(r.throughput[payload], 0)}/s)`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
       sections.push({ title: `${proto} ${payload}: max throughput, × bare client (higher is better)`, items: tp, max: Math.max(1.1, ...tp.map((x) => x.value)) });
       const p99 = l.map((r, i) => ({ label: r.name, value: (r.latency[payload]?.[top]?.p99 ?? NaN), note: `p50 ${f((r.latency[payload]?.[top]?.p50 ?? NaN), 2)} · p99 ${f((r.latency[payload]?.[top]?.p99 ?? NaN), 2)} ms`, color: COLORS[(rows ?? []).indexOf(r)] ?? COLORS[i]! }));
       sections.push({ title: `${proto} ${payload}: p99 latency at ${top} req/s, ms (lower is better)`, items: p99, max: Math.max(...p99.map((x) => x.value).filter(Number.isFinite), 0.001) });
@@ -273,6 +342,16 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   round. One request at a time, alternating both clients in one process (3 × 2,000 requests),
   MeshAgent's p50 was within ±0.012 ms of undici's (0.056–0.079 ms) and its p99 no higher: the
   p50/p99 gaps in the tables come from the spread between client processes and runs.
+- **HTTP, young process.** \`node --trace-opt --trace-deopt\` over a fresh MeshAgent process's
+  first 1,000 requests (\`profile-young.ts\`) shows ~23 deopts, all in Node's streams and timers,
+  none in Meshlet's code. A CPU profile of those requests put Meshlet's own code at ~10 µs a
+  request, a quarter of it a one-route table's index look-up (now skipped below 16 routes).
+  Turning the request path's \`#private\` reads into plain fields was tried and dropped: no gain
+  measurable above the noise. Instructions per request over the first
+  1,000 (\`valgrind --tool=callgrind\`, \`--single-threaded\`, so V8's compiling counts too; a
+  1,001-request run minus a 1-request run) differ more from one run of the same code to the next
+  (820–922k for MeshAgent, before and after those changes alike) than between MeshAgent and
+  undici (876k): in work done, a young MeshAgent is within that noise of undici.
 - **mTLS.** The extra cost over plain Meshlet is TLS itself (handshakes are amortised over
   keep-alive connections; record encryption and the Node TLS stream dominate).
 - **gRPC.** \`@meshlet/grpc\` code was ~2.5% of the client's samples on a quiet machine; grpc-js's
@@ -352,7 +431,17 @@ medians reported.
 
 - Latency: open loop at fixed rates (HTTP ${rates.join(' and ')} req/s, gRPC ${grpcRates.join(' and ')} calls/s, ${report.settings['openSeconds']} s per run); each request is due
   at a fixed time and measured from then, so a stall counts against the requests it delays.
-- Max throughput: closed loop, ${report.settings['concurrency']} requests in flight, ${report.settings['closedSeconds']} s per run.
+- Max throughput: closed loop, ${report.settings['concurrency']} requests in flight, ${report.settings['closedSeconds']} s of driving per row, payload and round.
+  The rows of a section (fresh client processes every round) take turns in slices of
+  ${f((report.settings['sliceSeconds'] as number | undefined) ?? 0.1, 1)} s, one process driving load at a time while the others idle, sweeping forward then
+  back (A B C, C B A, A B C …) until each row has driven its time. A row's rate (the max req/s
+  column) is the requests answered within its slices over their total length. A forward sweep
+  and the backward one after it form a block (ABBA for two rows), which cancels a steady drift of
+  the machine; a round's ratio of two rows is the median over its blocks of the ratio of their
+  requests in the block, so a burst of load from elsewhere on this shared machine moves the
+  blocks it hits, not the round. "× bare" and the targets give the median over rounds; the
+  targets and the tables by round also give every round's ratio, the 25th–75th percentile of its
+  blocks, and the spread over rounds.
 - CPU: user + system seconds per 10k requests at the higher rate, summed over the client, the upstream and
   (sidecar rows) both proxies, read from \`process.cpuUsage()\` and \`/proc/<pid>/stat\`.
 - RSS: the client process (which also runs the load generator, equally for every row) and the two proxies.
@@ -365,29 +454,34 @@ medians reported.
 |---|---|---|
 ${targets.map((t) => `| ${t.name} | ${ok(t.met)} | ${t.detail} |`).join('\n')}
 `;
-  if (report.http) md += `\n## HTTP (undici)\n${latencyTable(report.http, rates, payloads)}`;
+  if (report.http) md += `\n## HTTP (undici)\n${latencyTable(report.http, rates, payloads)}${roundTable(report.http, payloads)}`;
   if (report.young) md += youngSection(report.young, (report.settings['youngRequests'] as number | undefined) ?? 1000);
   if (report.nodeHttp) {
-    md += `\n## HTTP (node:http: axios, got, node-fetch, superagent)\n\n\`http.request\` through a keep-alive \`http.Agent\` and through \`MeshHttpAgent\`, ${nodeHttpRates.join(' and ')} req/s.\n${latencyTable(report.nodeHttp, nodeHttpRates, payloads)}`;
+    md += `\n## HTTP (node:http: axios, got, node-fetch, superagent)\n\n\`http.request\` through a keep-alive \`http.Agent\` and through \`MeshHttpAgent\`, ${nodeHttpRates.join(' and ')} req/s.\n${latencyTable(report.nodeHttp, nodeHttpRates, payloads)}${roundTable(report.nodeHttp, payloads)}`;
   }
-  if (report.grpc) md += `\n## gRPC (grpc-js, unary)\n${latencyTable(report.grpc, grpcRates, payloads, 'grpc')}`;
+  if (report.grpc) md += `\n## gRPC (grpc-js, unary)\n${latencyTable(report.grpc, grpcRates, payloads, 'grpc')}${roundTable(report.grpc, payloads)}`;
   if (report.scale) {
     md += `\n## Config scale\n\nServices with 100k endpoints in all; every 10th service has a VirtualService (header match, 90/10 subset split)
 and a DestinationRule. "Compile" is Istio objects → xDS resources (what \`meshlet xds\` and the embedded mode do); "apply" is
 \`Mesh#applyResources\`, resources → immutable snapshot; heap is retained after a full GC. An endpoint change replaces one
 ClusterLoadAssignment, as an EDS push does, and applies the whole resource set again.
 
-| services | endpoints | clusters | compile (ms) | apply full snapshot (ms) | snapshot heap (MiB) | one endpoint change p50 / p90 / max (ms) | same, every map of the set rebuilt (ms) |
-|---:|---:|---:|---:|---:|---:|---:|---:|
-${report.scale.scale.map((s) => `| ${s.services} | ${s.endpoints} | ${s.clusters} | ${f(s.compileMs, 0)} | ${f(s.applyMs, 0)} | ${f(s.heapMiB, 0)} | ${f(s.endpointChangeMs.p50, 3)} / ${f(s.endpointChangeMs.p90, 3)} / ${f(s.endpointChangeMs.max, 3)} | ${f(s.endpointChangeFullSetMs.p50, 3)} / ${f(s.endpointChangeFullSetMs.p90, 3)} / ${f(s.endpointChangeFullSetMs.max, 3)} |`).join('\n')}
+| services | endpoints | clusters | compile (ms) | apply full snapshot (ms) | snapshot heap (MiB) | one endpoint change p50 / p90 / max (ms) | same, endpoints map copied (ms) | same, every map of the set copied (ms) |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${report.scale.scale.map((s) => `| ${s.services} | ${s.endpoints} | ${s.clusters} | ${f(s.compileMs, 0)} | ${f(s.applyMs, 0)} | ${f(s.heapMiB, 0)} | ${f(s.endpointChangeMs.p50, 3)} / ${f(s.endpointChangeMs.p90, 3)} / ${f(s.endpointChangeMs.max, 3)} | ${f(s.endpointChangeCopiedMs.p50, 3)} / ${f(s.endpointChangeCopiedMs.p90, 3)} / ${f(s.endpointChangeCopiedMs.max, 3)} | ${f(s.endpointChangeFullSetMs.p50, 3)} / ${f(s.endpointChangeFullSetMs.p90, 3)} / ${f(s.endpointChangeFullSetMs.max, 3)} |`).join('\n')}
 
-"One endpoint change" hands over a set where only the endpoints map is new, as an EDS push changes
-it: the build diffs that map and rebuilds the one cluster that reads the changed assignment. In the
-last column every map is new (holding the same objects but one), which is how the xDS source builds
-its set today; the build then checks each resource by identity, which is linear in mesh size.
+"One endpoint change" hands over a set whose endpoints map was made from the last one by
+\`OverlayMap.replacing\` (the source says what changed): the build reads the changed name from the
+map's lineage, rebuilds the one cluster that reads it and shares every other entry, so nothing is
+walked or copied per service. The next columns hand the same change over as a copied endpoints
+map, and as a set whose every map is copied (how the xDS source builds its set today): the build
+then compares the maps entry by entry, which is linear in mesh size.
 
 Route matching, one virtual host with ${report.scale.routeMatch[0]?.routes ?? 0} routes (every 4th also a header match), \`Mesh#decide\`
-including building the request view, µs per request. Regex routes match on RE2 (\`/api/v1/r<i>/[a-z]+/[0-9]+\`):
+including building the request view, µs of CPU per request (the thread's own CPU time, so a
+descheduled loop does not count; the tables and positions are measured in interleaved rounds,
+median of five). Regex routes match on RE2 (\`/api/v1/r<i>/[a-z]+/[0-9]+\`), the full match
+on a DFA built from re2js's program (regex/full-match-dfa.ts), starting past the literal prefix:
 the route index keys them by the literal each starts with, so only the candidates sharing the
 request's prefix run. With no literal start (\`.*/r<i>/[a-z]+/[0-9]+\`) the index keys each by a
 literal every match of it contains (\`/r<i>/\`), found in the path by one Aho–Corasick pass, so

@@ -29,6 +29,16 @@ import { MTLS_BY_HAND, writeReport, type BenchReport } from './report.ts';
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const GRPC_RATES = [250, 1000];
 const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,young,nodehttp,grpc,scale,import').split(','));
+// Short runs of a few rows while working on one target (never for the published report):
+//   BENCH_ONLY=http BENCH_ROWS=bare,MeshAgent BENCH_ROUNDS=5 BENCH_OPEN=0 BENCH_OUT=/tmp/b pnpm bench
+// BENCH_ROWS keeps the rows whose name contains one of the comma-separated words, or is exactly
+// a word written with a leading '=' (the first, bare row of each section is always kept: every
+// ratio is against it); BENCH_OPEN=0 leaves out
+// the open-loop latency runs; BENCH_ROUNDS sets every section's rounds.
+const ROWS = process.env['BENCH_ROWS']?.split(',').filter(Boolean);
+const ROUNDS = process.env['BENCH_ROUNDS'] ? Number(process.env['BENCH_ROUNDS']) : undefined;
+const OPEN = process.env['BENCH_OPEN'] !== '0';
+const pick = (rows: RowSpec[]): RowSpec[] => (ROWS ? rows.filter((r, i) => i === 0 || ROWS.some((w) => (w.startsWith('=') ? r.name === w.slice(1) : r.name.includes(w)))) : rows);
 const YOUNG_REQUESTS = 1000;
 const NODE_HTTP_RATES = [500];
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,11 +57,12 @@ async function main(): Promise<void> {
   };
   const suite = {
     payloads: PAYLOADS,
-    rates: [500, 1500],
+    rates: OPEN ? [500, 1500] : [],
     openSeconds: QUICK ? 2 : 4,
     closedSeconds: QUICK ? 1.5 : 3,
+    sliceSeconds: 0.1,
     concurrency: 32,
-    rounds: QUICK ? 1 : 5,
+    rounds: ROUNDS ?? (QUICK ? 1 : 5),
     log,
   };
   report.settings = { ...suite, log: undefined, quick: QUICK, grpcRates: GRPC_RATES, nodeHttpRates: NODE_HTTP_RATES, youngRequests: YOUNG_REQUESTS };
@@ -110,7 +121,7 @@ async function main(): Promise<void> {
           ? { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars', address: `http://127.0.0.1:${proxies.httpPort}` }, extraPids: proxies.pids }
           : { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars' }, skip: proxySkip! },
       ];
-      report.http = await section('HTTP', () => runSuite(rows, { ...suite, upstreamPid: upstream.pid }));
+      report.http = await section('HTTP', () => runSuite(pick(rows), { ...suite, upstreamPid: upstream.pid }));
     }
 
     if (ONLY.has('young')) {
@@ -122,7 +133,7 @@ async function main(): Promise<void> {
           ? { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars', address: `http://127.0.0.1:${proxies.httpPort}` } }
           : { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars' }, skip: proxySkip! },
       ];
-      report.young = await section('young processes', () => runYoungSuite(rows, { rounds: QUICK ? 2 : 7, requests: YOUNG_REQUESTS, log }));
+      report.young = await section('young processes', () => runYoungSuite(pick(rows), { rounds: ROUNDS ?? (QUICK ? 2 : 7), requests: YOUNG_REQUESTS, log }));
     }
 
     if (ONLY.has('nodehttp')) {
@@ -131,7 +142,7 @@ async function main(): Promise<void> {
         { name: 'http.Agent, keep-alive (bare client)', client: { kind: 'node-http', address: `http://127.0.0.1:${upstream.ports.http}` } },
         { name: 'Meshlet MeshHttpAgent', client: { kind: 'meshlet-node-http', meshConfig: meshDir, target: 'http://bench:80' } },
       ];
-      report.nodeHttp = await section('node:http', () => runSuite(rows, { ...suite, rates: NODE_HTTP_RATES, rounds: QUICK ? 1 : 3, upstreamPid: upstream.pid }));
+      report.nodeHttp = await section('node:http', () => runSuite(pick(rows), { ...suite, rates: OPEN ? NODE_HTTP_RATES : [], rounds: ROUNDS ?? (QUICK ? 1 : 3), upstreamPid: upstream.pid }));
     }
 
     // One `meshlet xds` for the gRPC rows and the import section's xDS path.
@@ -162,7 +173,7 @@ async function main(): Promise<void> {
       ];
       // Lower rates than HTTP: unary gRPC costs more per call, and at 2000/s with 16 KiB the
       // proxy pair is past its capacity on this machine, which would measure queueing only.
-      report.grpc = await section('gRPC', () => runSuite(rows, { ...suite, rates: GRPC_RATES, upstreamPid: upstream.pid }));
+      report.grpc = await section('gRPC', () => runSuite(pick(rows), { ...suite, rates: OPEN ? GRPC_RATES : [], upstreamPid: upstream.pid }));
     }
 
     if (ONLY.has('scale')) {

@@ -6,6 +6,7 @@ import { Mesh } from '../src/mesh.ts';
 import { resolveIdentity } from '../src/identity.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { ClusterLoadAssignment, RouteConfiguration, XdsResources } from '../src/xds/resources.ts';
+import { OverlayMap } from '../src/snapshot/overlay-map.ts';
 import { compile, staticService, virtualService } from './compile-helpers.ts';
 
 const A = 'a.default.svc.cluster.local';
@@ -51,6 +52,32 @@ describe('incremental snapshot builds', () => {
     expect(after.services.get(`${A}:8080`)).toBe(before.services.get(`${A}:8080`));
     // The runtime (counters, ejection state) is the same object across the change.
     expect(after.clusters.get(CA)!.runtime).toBe(before.clusters.get(CA)!.runtime);
+    void mesh.close();
+  });
+
+  it('an EDS change handed over as a change set (OverlayMap.replacing) rebuilds what changed, also across sets never applied', () => {
+    const { mesh, resources } = setup();
+    const before = mesh.snapshot;
+    const viaOverlay = (r: XdsResources, name: string, addrs: string[]): XdsResources =>
+      ({ ...r, endpoints: OverlayMap.replacing(r.endpoints, new Map([[name, withEndpoints(r, name, addrs).endpoints.get(name)!]])) as Map<string, ClusterLoadAssignment> });
+    const one = viaOverlay(resources, CA, ['10.0.0.7']);
+    mesh.applyResources(one, 'test');
+    expect(addresses(mesh, CA)).toEqual(['10.0.0.7']);
+    expect(mesh.snapshot.clusters.get(CB)).toBe(before.clusters.get(CB));
+    // Two sets made in a row, only the second applied: both changes arrive.
+    const skipped = viaOverlay(one, CB, ['10.0.1.5']);
+    const two = viaOverlay(skipped, CA, ['10.0.0.8']);
+    mesh.applyResources(two, 'test');
+    expect(addresses(mesh, CA)).toEqual(['10.0.0.8']);
+    expect(addresses(mesh, CB)).toEqual(['10.0.1.5']);
+    // The same assignment replaced by itself: nothing is rebuilt.
+    const kept = mesh.snapshot.clusters.get(CA);
+    mesh.applyResources({ ...two, endpoints: OverlayMap.replacing(two.endpoints, new Map([[CA, two.endpoints.get(CA)!]])) as Map<string, ClusterLoadAssignment> }, 'test');
+    expect(mesh.snapshot.clusters.get(CA)).toBe(kept);
+    // A set not made from the last one (a plain copy) is still compared entry by entry.
+    mesh.applyResources(withEndpoints(resources, CA, ['10.0.0.2']), 'test');
+    expect(addresses(mesh, CA)).toEqual(['10.0.0.2']);
+    expect(addresses(mesh, CB)).toEqual(['10.0.1.1']);
     void mesh.close();
   });
 

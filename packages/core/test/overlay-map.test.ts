@@ -42,4 +42,23 @@ describe('OverlayMap', () => {
     expect(m.get('k199')).toBe(-199);
     expect(m.get('k1999')).toBe(1999);
   });
+
+  it('knows which keys it replaced, from the map it was made from, a few steps back', () => {
+    const a = OverlayMap.replacing(base, new Map([['k1', -1]]));
+    const b = OverlayMap.replacing(a, new Map([['k2', -2], ['k1', -11]]));
+    expect(OverlayMap.changedKeys(base, a)).toEqual(['k1']);
+    expect(OverlayMap.changedKeys(a, b)).toEqual(['k2', 'k1']);
+    expect([...OverlayMap.changedKeys(base, b)!].sort()).toEqual(['k1', 'k2']);
+    expect(OverlayMap.changedKeys(a, a)).toEqual([]);
+    // Not made from it: unknown, the caller compares.
+    expect(OverlayMap.changedKeys(b, a)).toBeUndefined();
+    expect(OverlayMap.changedKeys(new Map(base), a)).toBeUndefined();
+    // A flattened result keeps its lineage too.
+    let m: ReadonlyMap<string, number> = base;
+    for (let i = 0; i < 200; i++) {
+      const next = OverlayMap.replacing(m, new Map([[`k${i}`, -i]]));
+      expect(OverlayMap.changedKeys(m, next)).toEqual([`k${i}`]);
+      m = next;
+    }
+  });
 });

@@ -18,11 +18,14 @@
 //    track RE2's closely but not to the instruction.
 //
 // The only JavaScript fast paths are provably safe ones read from the compiled program: a
-// pattern that is one literal is a string comparison, and a value that does not start with
-// the literal every match starts with is rejected before the automaton runs.
+// pattern that is one literal is a string comparison, a value that does not start with the
+// literal every match starts with is rejected before the automaton runs, and the full-match
+// question is answered by a DFA built from re2js's own program (full-match-dfa.ts), which
+// hands re2js every value or program it does not take on.
 
 import { createRequire } from 'node:module';
 import type { RE2JS } from 're2js';
+import { FullMatchDfa, type Prog } from './full-match-dfa.ts';
 
 // re2js is ~260 KB of JavaScript: it is loaded when the first pattern is compiled, so a mesh
 // whose config has no regex never parses it and importing @meshlet/core stays cheap.
@@ -80,6 +83,19 @@ function compileCached(pattern: string): RE2JS {
   return hit;
 }
 
+// One DFA per compiled program (compileRe2 runs again on every snapshot build; the states a
+// DFA has built are worth keeping). null: the program is left to re2js.
+const dfas = new WeakMap<RE2JS, FullMatchDfa | null>();
+
+function dfaFor(re: RE2JS, prefix: string): FullMatchDfa | null {
+  let dfa = dfas.get(re);
+  if (dfa === undefined) {
+    dfa = FullMatchDfa.build(re.re2Input.prog as Prog, (pattern) => re2js().compile(pattern).re2Input.prog as Prog, prefix) ?? null;
+    dfas.set(re, dfa);
+  }
+  return dfa;
+}
+
 function describe(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   // re2js says "error parsing regexp: invalid escape sequence: `\1`", as Go does.
@@ -112,6 +128,8 @@ class CompiledRe2 implements Re2Regex {
   readonly prefix: string;
   readonly literal: boolean;
   readonly #re: RE2JS;
+  /** Built on the first match (most compiled patterns are only validated). */
+  #dfa: FullMatchDfa | null | undefined;
 
   constructor(source: string, re: RE2JS, programSize: number) {
     this.source = source;
@@ -125,7 +143,8 @@ class CompiledRe2 implements Re2Regex {
   matches(value: string): boolean {
     if (this.literal) return value === this.prefix;
     if (this.prefix !== '' && !value.startsWith(this.prefix)) return false;
-    return this.#re.testExact(value);
+    const verdict = (this.#dfa ??= dfaFor(this.#re, this.prefix))?.matchesAfterPrefix(value);
+    return verdict ?? this.#re.testExact(value);
   }
 
   rewrite(substitution: string): Re2Rewrite {

@@ -265,6 +265,10 @@ export class AdsClient implements StreamHandler {
         if (u.unchanged) {
           // The version in force, sent again; after a NACK it is the server going back to it.
           w.version = u.version;
+          // The bytes are views of the response they came in: taking the newest lets the
+          // previous response's buffer go (SotW resends every resource, so holding on to the
+          // old views pinned one whole response per push that changed any resource).
+          w.bytes = u.bytes;
           if (w.status !== 'ACKED') {
             w.status = 'ACKED';
             w.nack = undefined;

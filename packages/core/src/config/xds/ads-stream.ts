@@ -11,7 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_RESPONSE_LIMITS, limitExceeded, type ResponseLimits } from './response-limits.ts';
 import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
-import { encodeRequest, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from '../../xds/discovery-envelope.ts';
+import { encodeRequest, encodeResourceNames, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
 import { decodeResource, sameBytes, type ResourceUpdate } from './resource-decode.ts';
 import { runSlice } from './turn-budget.ts';
@@ -52,7 +52,12 @@ interface TypeState {
   nonce: string;
   /** What the server was last told we want: a name list, or '*'. */
   sent: Set<string> | '*' | undefined;
+  /** `sent` as a SotW request's encoded resource_names, once worked out (sotwNames). */
+  sentBytes: Uint8Array | undefined;
 }
+
+/** A request's resource_names already encoded (AdsStream#sotwRequest), appended by the serializer. */
+const ENCODED_NAMES = Symbol('encoded resource_names');
 
 const INVALID_ARGUMENT = 3;
 
@@ -86,9 +91,11 @@ export class AdsStream {
     // Requests are serialized by the codec (no .proto files). Responses are left as bytes here:
     // grpc-js fails the whole stream if a deserializer throws, while the envelope reader below
     // returns a typed result and each resource is decoded on its own.
-    const serialize = (req: Record<string, unknown>): Buffer => {
+    const serialize = (req: Record<string | symbol, unknown>): Buffer => {
       const b = encodeRequest(delta, req);
-      return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      const names = req[ENCODED_NAMES] as Uint8Array | undefined;
+      if (names === undefined || names.byteLength === 0) return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      return Buffer.concat([b, names]);
     };
     this.#call = client.makeBidiStreamRequest(delta ? DELTA_METHOD : SOTW_METHOD, serialize, (b: Buffer) => b);
     this.#call.on('data', (bytes: Buffer) => this.#onData(bytes));
@@ -119,7 +126,7 @@ export class AdsStream {
     if (this.#closed) return;
     let st = this.#types.get(typeUrl);
     const first = !st;
-    if (!st) this.#types.set(typeUrl, (st = { version: '', nonce: '', sent: undefined }));
+    if (!st) this.#types.set(typeUrl, (st = { version: '', nonce: '', sent: undefined, sentBytes: undefined }));
     const want: Set<string> | '*' = names === '*' ? '*' : new Set(names);
     if (!first && sameSubscription(st.sent, want)) return;
     if (this.delta) {
@@ -140,6 +147,7 @@ export class AdsStream {
       this.#send(req);
     } else {
       st.sent = want;
+      st.sentBytes = undefined;
       this.#send(this.#sotwRequest(typeUrl, st, undefined));
     }
     this.#handler.onRequested(typeUrl);
@@ -151,18 +159,23 @@ export class AdsStream {
     this.#call.cancel();
   }
 
-  #sotwRequest(typeUrl: string, st: TypeState, errorDetail: string | undefined): Record<string, unknown> {
-    const req: Record<string, unknown> = {
+  // Every SotW request for a type repeats its whole name list (10k names at 10k services): the
+  // list is encoded when it changes, and each ACK appends those bytes instead of sorting and
+  // encoding the names again in the turn that handled the response. Names go in the order they
+  // were subscribed; the server reads them as a set.
+  #sotwRequest(typeUrl: string, st: TypeState, errorDetail: string | undefined): Record<string | symbol, unknown> {
+    st.sentBytes ??= st.sent === '*' || st.sent === undefined ? new Uint8Array(0) : encodeResourceNames([...st.sent]);
+    const req: Record<string | symbol, unknown> = {
       versionInfo: st.version,
-      resourceNames: st.sent === '*' || st.sent === undefined ? [] : [...st.sent].sort(),
       typeUrl,
       responseNonce: st.nonce,
+      [ENCODED_NAMES]: st.sentBytes,
     };
     if (errorDetail !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: errorDetail };
     return req;
   }
 
-  #send(req: Record<string, unknown>): void {
+  #send(req: Record<string | symbol, unknown>): void {
     if (this.#closed) return;
     // The node goes on the first request only (Envoy and gRPC both do this; servers keep it).
     if (!this.#nodeSent) {

@@ -2,7 +2,7 @@
 // message that names it. Each resource is handled alone, so one bad resource never hides the
 // good ones beside it; nothing here throws, since it runs inside the stream's data handler.
 
-import { decodeAny } from '../../xds/codec/index.ts';
+import { decodeResourceValue } from '../../xds/codec/index.ts';
 import { peekResourceName, type RawResource } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
 
@@ -24,12 +24,13 @@ export function decodeResource(type: ResourceType, raw: RawResource, version: st
   if (raw.typeUrl !== type.typeUrl) {
     return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: resource type ${raw.typeUrl} in a ${type.short} response`, bytes: raw.bytes, unchanged: false };
   }
-  const decoded = decodeAny(raw.typeUrl, raw.bytes);
+  // Never changed once decoded, so its sub-messages may be shared with other resources'.
+  const decoded = decodeResourceValue(raw.typeUrl, raw.bytes);
   if (!decoded.ok) {
     const e = decoded.error;
     return { name: fallbackName, version, value: undefined, error: `${type.kind} ${fallbackName}: ${e.message}`, bytes: raw.bytes, unchanged: false };
   }
-  const { '@type': _type, ...value } = decoded.value as Record<string, unknown>;
+  const value = decoded.value as Record<string, unknown>;
   const name = type.nameOf(value);
   if (raw.name && name && raw.name !== name) {
     return { name: raw.name, version, value: undefined, error: `${type.kind} ${raw.name}: the resource inside is named ${name}`, bytes: raw.bytes, unchanged: false };

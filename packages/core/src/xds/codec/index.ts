@@ -8,7 +8,8 @@
 
 import { CodecFailure, DecodeError, EncodeError } from './errors.ts';
 import { findMessage, typeNameOfUrl, WKT_NONE } from './schema.ts';
-import { decodeTop, decodeValue } from './message-decoder.ts';
+import { decodeShared, decodeTop, decodeValue } from './message-decoder.ts';
+import { SharedSubtrees } from './shared-subtrees.ts';
 import { encodeAnyValue, encodeTop } from './message-encoder.ts';
 import { WireWriter } from './wire-writer.ts';
 import { WireReader } from './wire-reader.ts';
@@ -88,6 +89,27 @@ export function decodeAny(typeUrl: string, bytes: Uint8Array): DecodeResult {
     const value = decodeValue(desc, new WireReader(bytes), 1);
     if (desc.wkt !== WKT_NONE) return { ok: true, value: { '@type': typeUrl, value } };
     return { ok: true, value: { '@type': typeUrl, ...(value as object) } };
+  } catch (err) {
+    return { ok: false, error: toDecodeError(typeName, err) };
+  }
+}
+
+/** Sub-messages the ADS client's resources share (decodeResourceValue). */
+const resourceSubtrees = new SharedSubtrees();
+
+/**
+ * decodeAny for a resource that is never changed once decoded (the ADS client's): the message's
+ * fields without "@type", where a sub-message equal byte for byte to one decoded recently is
+ * that same object, shared with the resources holding it (shared-subtrees.ts). Far fewer
+ * objects to hold and to collect at 10k resources. Never throws.
+ */
+export function decodeResourceValue(typeUrl: string, bytes: Uint8Array): DecodeResult {
+  const typeName = typeNameOfUrl(typeUrl);
+  const desc = findMessage(typeName);
+  if (!desc) return { ok: true, value: { '@bytes': new Uint8Array(bytes) } };
+  try {
+    const value = decodeShared(desc, bytes, 1, resourceSubtrees);
+    return { ok: true, value: desc.wkt !== WKT_NONE ? { value } : value };
   } catch (err) {
     return { ok: false, error: toDecodeError(typeName, err) };
   }

@@ -18,6 +18,10 @@ import {
 } from './schema.ts';
 import { int64ToNumber, MAX_DEPTH, sint64ToNumber, uint64ToNumber, WireReader } from './wire-reader.ts';
 import { formatDuration, formatFieldMask, formatTimestamp } from './well-known-types.ts';
+import { hashBytes, MAX_SHARED_BYTES, type SharedSubtrees } from './shared-subtrees.ts';
+
+/** Set while decodeShared runs: sub-messages seen before are shared, not decoded again. */
+let shared: SharedSubtrees | undefined;
 
 /** Decodes the message spanning r.pos..r.limit into its JSON-mapping value. */
 export function decodeValue(desc: MessageDesc, r: WireReader, depth: number): unknown {
@@ -29,7 +33,7 @@ export function decodeValue(desc: MessageDesc, r: WireReader, depth: number): un
       return out;
     }
     case WKT_ANY: return decodeAnyBody(r, depth);
-    case WKT_DURATION: return secondsNanos(r, 'Duration', formatDuration);
+    case WKT_DURATION: return share(secondsNanos(r, 'Duration', formatDuration));
     case WKT_TIMESTAMP: return secondsNanos(r, 'Timestamp', formatTimestamp);
     case WKT_WRAPPER: return decodeWrapper(desc, r, depth);
     case WKT_STRUCT: return decodeStruct(r, depth);
@@ -75,7 +79,9 @@ function decodeFields(desc: MessageDesc, r: WireReader, depth: number, out: Reco
           // A repeated occurrence of a singular message merges into the first (proto rules);
           // well-known types have JSON forms that cannot be merged, so the last one wins.
           if (sub.wkt === WKT_NONE && prev !== undefined && typeof prev === 'object' && prev !== null) {
-            withRegion(r, depth, () => decodeFields(sub, r, depth + 1, prev as Record<string, unknown>));
+            // A shared object is never changed: the merge goes into a copy of it.
+            const into = shared === undefined ? prev : (out[f.name] = structuredClone(prev));
+            withRegion(r, depth, () => decodeFields(sub, r, depth + 1, into as Record<string, unknown>));
           } else {
             out[f.name] = decodeNested(sub, r, depth);
           }
@@ -129,10 +135,39 @@ function decodeNested(desc: MessageDesc, r: WireReader, depth: number): unknown 
   // withRegion inlined: this is the per-message hot path, and a closure here is an allocation.
   const end = r.lengthEnd();
   const saved = r.limit;
+  const start = r.pos;
+  let hash = 0;
+  if (shared !== undefined && end - start <= MAX_SHARED_BYTES) {
+    hash = hashBytes(r.buf, start, end);
+    const known = shared.find(desc, r.buf, start, end, depth, hash);
+    if (known !== undefined) {
+      r.pos = end;
+      return known;
+    }
+  }
   r.limit = end;
   const v = decodeValue(desc, r, depth + 1);
   r.limit = saved;
+  if (shared !== undefined && end - start <= MAX_SHARED_BYTES && typeof v === 'object' && v !== null) shared.remember(desc, r.buf, start, end, depth, hash, v);
   return v;
+}
+
+/** The one copy of a string that repeats across resources (type URLs, "0s", cluster names), while sharing. */
+function share(s: string): string {
+  return shared === undefined ? s : shared.intern(s);
+}
+
+/**
+ * decodeTop for results nobody changes afterwards: sub-messages equal byte for byte to ones in
+ * `table` are those decoded objects (shared-subtrees.ts). The top-level object is always new.
+ */
+export function decodeShared(desc: MessageDesc, bytes: Uint8Array, depth: number, table: SharedSubtrees): unknown {
+  shared = table;
+  try {
+    return decodeValue(desc, new WireReader(bytes), depth);
+  } finally {
+    shared = undefined;
+  }
 }
 
 function decodeRepeated(f: FieldDesc, wt: number, r: WireReader, depth: number, out: Record<string, unknown>): void {
@@ -260,7 +295,7 @@ function defaultValue(f: FieldDesc): unknown {
 
 function readScalar(f: FieldDesc, r: WireReader): unknown {
   switch (f.kind) {
-    case K_STRING: return r.string();
+    case K_STRING: return share(r.string());
     case K_INT32: return r.varint32() | 0;
     case K_UINT32: return r.varint32();
     case K_BOOL: return r.varint64() !== 0 || r.hi !== 0;
@@ -348,7 +383,7 @@ function decodeStruct(r: WireReader, depth: number): Record<string, unknown> {
       withRegion(r, depth, () => readFieldsRaw(r, (eno, ewt, eat) => {
         if (eno === 1) {
           expectWire(r, ewt, WIRE_LEN, 'Struct.fields key', eat);
-          key = r.string();
+          key = share(r.string());
         } else if (eno === 2) {
           expectWire(r, ewt, WIRE_LEN, 'Struct.fields value', eat);
           value = withRegion(r, depth + 1, () => decodeJsonValue(r, depth + 2));
@@ -389,7 +424,7 @@ function decodeJsonValue(r: WireReader, depth: number): unknown {
     switch (no) {
       case 1: expectWire(r, wt, 0, 'Value.null_value', at); r.varint64(); value = null; return true;
       case 2: expectWire(r, wt, 1, 'Value.number_value', at); value = r.double(); return true;
-      case 3: expectWire(r, wt, WIRE_LEN, 'Value.string_value', at); value = r.string(); return true;
+      case 3: expectWire(r, wt, WIRE_LEN, 'Value.string_value', at); value = share(r.string()); return true;
       case 4: expectWire(r, wt, 0, 'Value.bool_value', at); value = r.varint64() !== 0 || r.hi !== 0; return true;
       case 5: expectWire(r, wt, WIRE_LEN, 'Value.struct_value', at); value = withRegion(r, depth, () => decodeStruct(r, depth + 1)); return true;
       case 6: expectWire(r, wt, WIRE_LEN, 'Value.list_value', at); value = withRegion(r, depth, () => decodeListValue(r, depth + 1)); return true;
@@ -407,7 +442,7 @@ function decodeAnyBody(r: WireReader, depth: number): Record<string, unknown> {
   readFieldsRaw(r, (no, wt, at) => {
     if (no === 1) {
       expectWire(r, wt, WIRE_LEN, 'Any.type_url', at);
-      typeUrl = r.string();
+      typeUrl = share(r.string());
     } else if (no === 2) {
       expectWire(r, wt, WIRE_LEN, 'Any.value', at);
       const end = r.lengthEnd();

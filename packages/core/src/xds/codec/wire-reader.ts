@@ -152,9 +152,11 @@ export class WireReader {
     const end = this.lengthEnd();
     const buf = this.buf;
     let pos = this.pos;
-    // Short ASCII strings (names, most header values) are cheaper to build by hand than to
-    // hand to TextDecoder; anything else goes to TextDecoder.
-    if (end - pos <= 24) {
+    // Very short ASCII strings are cheaper to build by hand than to hand to TextDecoder; anything
+    // else goes to TextDecoder. Not past 12 characters: from 13 on, V8 makes each `+=` a cons
+    // string pointing at the previous one, so a 24-character name was a chain of 12 objects,
+    // kept for as long as the decoded resource was.
+    if (end - pos <= 12) {
       let s = '';
       for (; pos < end; pos++) {
         const c = buf[pos]!;
