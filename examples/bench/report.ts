@@ -354,21 +354,33 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   undici (876k): in work done, a young MeshAgent is within that noise of undici.
 - **mTLS.** The extra cost over plain Meshlet is TLS itself (handshakes are amortised over
   keep-alive connections; record encryption and the Node TLS stream dominate).
-- **gRPC.** \`@meshlet/grpc\` code is ~2.5% of the client's samples; grpc-js's own call path
-  (client.js, retrying-call, http2 headers) dominates in every row. On a quiet machine
-  (\`profile-grpc.ts\`, alternating) mesh:/// ran at 0.96× a plain channel's calls/s with 56–62
-  against 52–60 µs of client CPU per call. Per call the mesh now makes one object for the plan
-  and the picked subchannel, builds no route label or Upstream literal, acks grpc-js's retry
-  layer without a tick of its own, and reads no metadata that only errors need: V8's sampling
-  heap profiler counts 34.7 KB allocated per call against 32.6 KB for a plain channel (+2.1 KB,
-  +3.3 KB before this round of work: the mesh call, its attempt, the decision). Instruction counts
-  (\`valgrind --tool=callgrind\`, \`COUNT=3000\` and \`6000\`, \`--single-threaded\`) put the
-  mesh's steady-state work per call within the run-to-run spread (±5%) of a plain channel's.
-  Routing reads call metadata only when a matcher asks, and builds span attributes only when
-  an SDK listens. One call at a
-  time, alternating both clients in one process (3 × 2,000 calls), mesh:/// p50 was within
-  ±0.02 ms of the plain channel's (0.22–0.28 ms): the larger p50 gaps in the tables above
-  differ from client process to client process by more than that.
+- **gRPC.** \`@meshlet/grpc\` code was ~2.5% of the client's samples on a quiet machine; grpc-js's
+  own call path (client.js, retrying-call, http2 headers) dominates in every row. Fed by \`meshlet
+  xds\` or by YAML, the mesh makes the same decision for the bench service (route, Istio's default
+  retry policy of 2 retries on connect-failure, refused-stream, unavailable, cancelled, no timeout
+  or per-try timeout, the same cluster limits and TLS matches), and grpc-js gets no retry or
+  hedging policy from either: its retrying call stays transparent-only, as on a plain channel. So
+  the xDS row's 16 KiB gap is no config difference. Nothing per call depends on message size: the
+  mesh's replay buffer holds a reference to what the caller sent (never a copy) until response
+  headers arrive, as Envoy buffers a body while a retry may need it, and a route without retries
+  holds nothing. Per call the mesh makes one object that is the plan, grpc-js's call config, the
+  pick result and the picked subchannel, no closure contexts (V8 makes one each time a function
+  that creates a closure runs, so timers and deferred answers get theirs from methods of their
+  own), no per-attempt request or admission literal, and passes a trailers status on as it is:
+  V8's sampling heap profiler counts 1.1–1.2 KB per call at Meshlet's own allocation sites (1.9 KB
+  before this round of work), mesh minus plain channel 0.5–1.0 KB (1.9–2.3 KB before). CPU
+  profiles of the same loop (\`PROFILE_OUT\`, two rounds each, on a machine loaded far past its two
+  cores) put Meshlet's own self time at 5.5% of the client's busy samples, 6.9% before.
+  Instruction counts (\`valgrind --tool=callgrind\`, \`COUNT=1000\` and \`4000\`, \`--single-threaded\`,
+  the difference over 3,000 calls) vary by more than that from run to run under JIT: a plain
+  channel 798–802k instructions per call, mesh:/// 824k and 836k before this round and 826k and
+  950k after (the last a JIT-timing outlier), so the mesh's steady-state work per call is ~3% over
+  a plain channel's, within that spread. The largest single cost left is the telemetry idle check
+  (~0.1–0.2 µs a call, most of it OpenTelemetry's \`propagation.fields()\`). Routing reads call
+  metadata only when a matcher asks, and builds span attributes only when an SDK listens. One call
+  at a time, alternating both clients in one process (3 × 2,000 calls), mesh:/// p50 was within
+  ±0.02 ms of the plain channel's (0.22–0.28 ms): the larger p50 gaps in the tables above differ
+  from client process to client process by more than that.
 - **Sidecar pair.** The HAProxy rows are capped by the two extra processes sharing two cores
   with the client and server, and by TLS between them; with 16 KiB bodies at the higher rate
   the pair cannot keep up and its queue grows (errors and shed requests are counted, not

@@ -16,8 +16,12 @@ export type SubchannelCall = ReturnType<RealSubchannel['createCall']>;
 export type SubchannelCallListener = Parameters<RealSubchannel['createCall']>[3];
 type StateListener = Parameters<experimental.SubchannelInterface['addConnectivityStateListener']>[0];
 
-/** What an attempt tells the call it belongs to. */
-export interface AttemptOwner {
+/**
+ * What an attempt tells the call it belongs to, and what it reads of it: every attempt of a
+ * call goes to the same place with the same limits, so they are the call's fields, not an
+ * object made per attempt.
+ */
+export interface AttemptOwner extends AttemptRequest {
   /** The stream is open: send it what the call has buffered. */
   attemptOpened(attempt: Attempt): void;
   attemptHeaders(attempt: Attempt, metadata: Metadata): void;
@@ -26,15 +30,7 @@ export interface AttemptOwner {
   attemptEnded(attempt: Attempt, status: AttemptStatus, outcomes: readonly Outcome[]): void;
 }
 
-/** The cluster's circuit-breaker slots an attempt holds (none for calls that leave the mesh). */
-export interface AttemptAdmission {
-  readonly runtime: ClusterRuntime;
-  /** A retry slot (max_retries or the retry budget) taken for this attempt. */
-  readonly isRetry: boolean;
-}
-
 export interface AttemptRequest {
-  readonly metadata: Metadata;
   readonly authority: string;
   readonly path: string;
   readonly callNumber: number;
@@ -60,68 +56,94 @@ export class Attempt implements SubchannelCallListener {
   private perTryTimer: NodeJS.Timeout | undefined = undefined;
   private headers = false;
   finished = false;
-  private readonly admission: AttemptAdmission | undefined;
+  /** The cluster whose circuit-breaker slots the attempt holds (none for calls that leave the mesh). */
+  private readonly runtime: ClusterRuntime | undefined;
+  /** A retry slot (max_retries or the retry budget) was taken for this attempt. */
+  private readonly isRetry: boolean;
   /** Counted in the cluster's pending requests (max_pending_requests) until its stream opens. */
   private pending: boolean;
 
   /** The attempt's span, when telemetry is on; the call ends it with the attempt's verdict. */
   readonly span: AttemptTrace | undefined;
 
-  constructor(owner: AttemptOwner, connection: Connection, endpoint: EndpointState, number: number, admission: AttemptAdmission | undefined, span: AttemptTrace | undefined) {
+  constructor(owner: AttemptOwner, connection: Connection, endpoint: EndpointState, number: number, runtime: ClusterRuntime | undefined, isRetry: boolean, span: AttemptTrace | undefined) {
     this.owner = owner;
     this.span = span;
     this.connection = connection;
     this.subchannel = connection.subchannel;
     this.endpoint = endpoint;
     this.number = number;
-    this.admission = admission;
-    this.pending = admission !== undefined;
+    this.runtime = runtime;
+    this.isRetry = isRetry;
+    this.pending = runtime !== undefined;
   }
 
   private endPending(): void {
     if (!this.pending) return;
     this.pending = false;
-    this.admission!.runtime.endPending();
+    this.runtime!.endPending();
   }
 
-  start(req: AttemptRequest): void {
+  /**
+   * Starts the attempt with the metadata it sends (the call's own for the first, a copy for a
+   * retry). The common case, a connected endpoint, makes no closure: the ones the other cases
+   * need live in methods of their own, since V8 allocates a function's closure context each
+   * time it runs, whichever branch is taken.
+   */
+  start(metadata: Metadata): void {
     // Counted from the start, connection wait included: least-request balancing should see
     // an endpoint that is still connecting as busy.
     this.endpoint.active++;
     const tls = this.connection.tls;
     if (tls && !tls.applied) {
-      // grpc-js built this connection from credentials other than Meshlet's, so it would not
-      // carry the cluster's TLS. Nothing is sent, not even a connection attempt, and it is not
-      // retried: every endpoint of the cluster would be the same.
-      const s = meshStatus(Status.UNAVAILABLE, `cluster ${this.connection.cluster} requires TLS, but this channel's credentials are not Meshlet's; create the client with meshCredentials() from @meshlet/grpc so each cluster gets its certificates`, 'MESHLET_CERTIFICATE');
-      queueMicrotask(() => {
-        if (!this.finished) this.end(s, []);
-      });
+      this.refuseWithoutTls();
       return;
     }
-    if (req.perTryTimeoutMs > 0) {
-      this.perTryTimer = setTimeout(() => this.perTryTimeout(req.perTryTimeoutMs), req.perTryTimeoutMs);
-    }
-    const sc = this.subchannel;
-    const state = sc.getConnectivityState();
+    const perTry = this.owner.perTryTimeoutMs;
+    if (perTry > 0) this.startPerTry(perTry);
+    const state = this.subchannel.getConnectivityState();
     if (state === ConnectivityState.READY) {
-      this.open(req);
+      this.open(metadata);
       return;
     }
-    if (state === ConnectivityState.TRANSIENT_FAILURE && !req.waitForReady) {
+    if (state === ConnectivityState.TRANSIENT_FAILURE && !this.owner.waitForReady) {
       // A connect to this endpoint just failed and grpc-js is backing off: as Envoy would
       // on a refused connect, fail this attempt over to another endpoint now.
-      const why = this.connection.lastError ?? 'connection failed';
-      queueMicrotask(() => this.connectFailed(`${why} (the endpoint is in reconnect back-off)`));
+      this.failInBackoff(this.connection.lastError ?? 'connection failed');
       return;
     }
+    this.watch(metadata, state);
+  }
+
+  private refuseWithoutTls(): void {
+    // grpc-js built this connection from credentials other than Meshlet's, so it would not
+    // carry the cluster's TLS. Nothing is sent, not even a connection attempt, and it is not
+    // retried: every endpoint of the cluster would be the same.
+    const s = meshStatus(Status.UNAVAILABLE, `cluster ${this.connection.cluster} requires TLS, but this channel's credentials are not Meshlet's; create the client with meshCredentials() from @meshlet/grpc so each cluster gets its certificates`, 'MESHLET_CERTIFICATE');
+    queueMicrotask(() => {
+      if (!this.finished) this.end(s, []);
+    });
+  }
+
+  private startPerTry(ms: number): void {
+    this.perTryTimer = setTimeout(() => this.perTryTimeout(ms), ms);
+  }
+
+  private failInBackoff(why: string): void {
+    queueMicrotask(() => this.connectFailed(`${why} (the endpoint is in reconnect back-off)`));
+  }
+
+  /** Waits for the endpoint's connection (opening it when idle) within the cluster's connect timeout. */
+  private watch(metadata: Metadata, state: ConnectivityState): void {
+    const req = this.owner;
+    const sc = this.subchannel;
     this.stateListener = (_sc, _prev, next, _keepalive, errorMessage) => {
       if (this.finished) return;
       if (next === ConnectivityState.READY) {
         this.stopWatching();
         // grpc-js announces READY before it stores the new transport (subchannel.ts); the
         // stream can be opened once that listener round is over.
-        process.nextTick(() => this.open(req));
+        process.nextTick(() => this.open(metadata));
       } else if (next === ConnectivityState.TRANSIENT_FAILURE) {
         this.connection.lastError = errorMessage;
         // Wait-for-ready: grpc-js moves the subchannel back to IDLE after its back-off, and the
@@ -143,10 +165,11 @@ export class Attempt implements SubchannelCallListener {
     }
   }
 
-  private open(req: AttemptRequest): void {
+  private open(metadata: Metadata): void {
     if (this.finished) return;
+    const req = this.owner;
     try {
-      this.call = this.subchannel.getRealSubchannel().createCall(req.metadata, req.authority, req.path, this, req.callNumber);
+      this.call = this.subchannel.getRealSubchannel().createCall(metadata, req.authority, req.path, this, req.callNumber);
     } catch (err) {
       // The connection went away between READY and the stream: nothing was sent.
       this.connectFailed((err as Error).message);
@@ -208,7 +231,7 @@ export class Attempt implements SubchannelCallListener {
     this.clearPerTry();
     this.endpoint.active--;
     this.endPending();
-    if (this.admission?.isRetry) this.admission.runtime.endRetry();
+    if (this.isRetry) this.runtime?.endRetry();
   }
 
   private clearPerTry(): void {

@@ -28,8 +28,8 @@ import { formatGrpcTimeout, parseGrpcTimeout } from './call-deadline.ts';
 import { startMirrors, type Mirrors } from './call-mirror.ts';
 import { ReplayBuffer } from './call-replay-buffer.ts';
 import { grpcReading, isLocalFailure, type AttemptStatus } from './call-outcome.ts';
-import { DIRECT_CLUSTER, type Connection, type MeshLoadBalancer } from './load-balancer-mesh.ts';
-import type { CallPlan, MeshTarget } from './mesh-target.ts';
+import type { Connection, MeshLoadBalancer } from './load-balancer-mesh.ts';
+import { DIRECT_CLUSTER, type CallPlan, type MeshTarget } from './mesh-target.ts';
 import { mutateMetadata } from './metadata-view.ts';
 import { httpToGrpcStatus, meshStatus } from './status-mesh.ts';
 
@@ -66,9 +66,8 @@ class Upstream {
   }
 }
 
-/** Calls that leave the mesh all go the same way; made on first use (load-balancer-mesh.ts, which DIRECT_CLUSTER comes from, imports this module). */
-let passthrough: Upstream | undefined;
-const passthroughUpstream = (): Upstream => (passthrough ??= new Upstream(undefined));
+/** Calls that leave the mesh all go the same way. */
+const PASSTHROUGH = new Upstream(undefined);
 
 export class MeshCall implements AttemptOwner {
   private readonly lb: MeshLoadBalancer;
@@ -77,14 +76,18 @@ export class MeshCall implements AttemptOwner {
   private readonly metadata: Metadata;
   private readonly host: string;
   private readonly listener: SubchannelCallListener;
-  private readonly callNumber: number;
+  // What every attempt reads (AttemptRequest): set before the first one starts.
+  readonly callNumber: number;
+  authority = '';
+  path = '';
+  perTryTimeoutMs = 0;
+  connectTimeoutMs = 0;
+  waitForReady = false;
   private readonly callerDeadline: number;
   /** grpc-js put the caller's deadline in the metadata as grpc-timeout (each attempt sends its own). */
   private readonly callerTimeout: boolean;
   private upstream: Upstream | undefined;
   private attemptMetadata: Metadata | undefined;
-  private authority = '';
-  private path = '';
   private routeDeadline = Infinity;
 
   private current: Attempt | undefined;
@@ -169,7 +172,7 @@ export class MeshCall implements AttemptOwner {
     // Observe mode: the decision is recorded, the call goes where the caller pointed, as if
     // there were no mesh.
     if (d.kind === 'passthrough' || mesh.mode === 'observe') {
-      this.upstream = passthroughUpstream();
+      this.upstream = PASSTHROUGH;
       this.startForwarding();
       return;
     }
@@ -179,13 +182,39 @@ export class MeshCall implements AttemptOwner {
     }
     if (d.fault.delayMs > 0) {
       mesh.telemetry?.faultInjected('delay');
-      this.delayTimer = setTimeout(() => {
-        this.delayTimer = undefined;
-        this.afterDelay();
-      }, d.fault.delayMs);
+      this.startDelay(d.fault.delayMs);
       return;
     }
     this.afterDelay();
+  }
+
+  // Timers and deferred answers get their closures from small methods of their own: V8 makes a
+  // function's closure context each time it runs, whichever branch is taken, and the common
+  // path needs none.
+
+  private startDelay(ms: number): void {
+    this.delayTimer = setTimeout(() => {
+      this.delayTimer = undefined;
+      this.afterDelay();
+    }, ms);
+  }
+
+  private startRouteTimer(up: Upstream): void {
+    this.routeDeadline = Date.now() + up.timeoutMs;
+    this.routeTimer = setTimeout(() => {
+      this.routeTimer = undefined;
+      if (this.runtime) this.runtime.counters.timeouts++;
+      const err = new RouteTimeoutError(up.timeoutMs, up.label);
+      this.finish(meshStatus(Status.DEADLINE_EXCEEDED, `${err.message} (cluster ${up.cluster}, ${this.attempts} attempt(s))`, err.code), err);
+    }, up.timeoutMs);
+  }
+
+  private retryAfter(ms: number): void {
+    this.backoffTimer = setTimeout(() => this.nextAttempt(), ms);
+  }
+
+  private answerNextTick(status: StatusObject): void {
+    process.nextTick(() => this.listener.onReceiveStatus(status));
   }
 
   private afterDelay(): void {
@@ -241,15 +270,13 @@ export class MeshCall implements AttemptOwner {
     this.attemptMetadata = md;
     this.authority = d?.action.hostRewrite ?? this.host;
     if (d?.action.rewrite) this.path = rewritePath(d.action.rewrite, this.path);
-    if (up.timeoutMs > 0) {
-      this.routeDeadline = Date.now() + up.timeoutMs;
-      this.routeTimer = setTimeout(() => {
-        this.routeTimer = undefined;
-        if (this.runtime) this.runtime.counters.timeouts++;
-        const err = new RouteTimeoutError(up.timeoutMs, up.label);
-        this.finish(meshStatus(Status.DEADLINE_EXCEEDED, `${err.message} (cluster ${up.cluster}, ${this.attempts} attempt(s))`, err.code), err);
-      }, up.timeoutMs);
-    }
+    // A route without retries (and every passthrough call) makes one attempt: like Envoy, which
+    // buffers a request body only while a retry may still need it, keep nothing for replay.
+    if (!up.retry || up.retry.numRetries === 0) this.sent.noReplay();
+    this.perTryTimeoutMs = up.retry?.perTryTimeoutMs ?? 0;
+    this.connectTimeoutMs = up.connectTimeoutMs;
+    this.waitForReady = this.metadata.getOptions().waitForReady === true;
+    if (up.timeoutMs > 0) this.startRouteTimer(up);
     if (d && d.action.mirrors.length > 0) {
       this.mirrors = startMirrors(this.target.mesh, this.lb, d.action.mirrors, md, this.authority, this.path, this.callNumber);
       // What the caller sent during a fault delay is still held here, before any attempt.
@@ -315,18 +342,10 @@ export class MeshCall implements AttemptOwner {
       for (const [k, v] of Object.entries(carrier)) md.set(k, Array.isArray(v) ? v.join(',') : v);
     }
     if (this.attempts > 1 && runtime) this.target.mesh.telemetry?.retried(runtime.name, this.retryReason);
-    const attempt = new Attempt(this, connection, endpoint, this.attempts, runtime && { runtime, isRetry: this.retryHeld }, span);
+    const attempt = new Attempt(this, connection, endpoint, this.attempts, runtime, this.retryHeld, span);
     this.retryHeld = false;
     this.current = this.last = attempt;
-    attempt.start({
-      metadata: md,
-      authority: this.authority,
-      path: this.path,
-      callNumber: this.callNumber,
-      perTryTimeoutMs: up.retry?.perTryTimeoutMs ?? 0,
-      connectTimeoutMs: up.connectTimeoutMs,
-      waitForReady: this.metadata.getOptions().waitForReady === true,
-    });
+    attempt.start(md);
   }
 
   // ---- what attempts report ----
@@ -373,7 +392,7 @@ export class MeshCall implements AttemptOwner {
     if (wait !== undefined) {
       this.retryReason = retryReason(outcomes);
       attempt.span?.end({ ...verdict(status, outcomes), retryReason: this.retryReason });
-      this.backoffTimer = setTimeout(() => this.nextAttempt(), wait);
+      this.retryAfter(wait);
       return;
     }
     attempt.span?.end(verdict(status, outcomes));
@@ -453,9 +472,10 @@ export class MeshCall implements AttemptOwner {
     this.release(status.code);
     this.trace?.end(error ? { grpcStatus: status.code, error } : { grpcStatus: status.code });
     // Only the code, details and metadata: an RST_STREAM code here would make grpc-js retry the
-    // whole call transparently, behind the mesh's back.
-    const out = { code: status.code, details: status.details, metadata: status.metadata };
-    if (this.starting) process.nextTick(() => this.listener.onReceiveStatus(out));
+    // whole call transparently, behind the mesh's back. A status without one (every answer the
+    // server gave in trailers) goes on as it is.
+    const out = (status as AttemptStatus).rstCode === undefined ? status : { code: status.code, details: status.details, metadata: status.metadata };
+    if (this.starting) this.answerNextTick(out);
     else this.listener.onReceiveStatus(out);
   }
 

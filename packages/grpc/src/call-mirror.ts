@@ -23,10 +23,21 @@ class MirrorCall implements AttemptOwner {
   #pending: Buffer[] = [];
   #halfClosed = false;
   #open = false;
+  // AttemptRequest: what its one attempt reads.
+  readonly authority: string;
+  readonly path: string;
+  readonly callNumber: number;
+  readonly perTryTimeoutMs = 0;
+  readonly connectTimeoutMs: number;
+  readonly waitForReady = false;
 
   constructor(lb: MeshLoadBalancer, cluster: Parameters<MeshLoadBalancer['connection']>[0], endpoint: EndpointState, metadata: Metadata, authority: string, path: string, callNumber: number) {
-    this.#attempt = new Attempt(this, lb.connection(cluster, endpoint), endpoint, 1, undefined, undefined);
-    this.#attempt.start({ metadata, authority, path, callNumber, perTryTimeoutMs: 0, connectTimeoutMs: cluster?.connectTimeoutMs ?? 10_000, waitForReady: false });
+    this.authority = authority;
+    this.path = path;
+    this.callNumber = callNumber;
+    this.connectTimeoutMs = cluster?.connectTimeoutMs ?? 10_000;
+    this.#attempt = new Attempt(this, lb.connection(cluster, endpoint), endpoint, 1, undefined, false, undefined);
+    this.#attempt.start(metadata);
   }
 
   write(message: Buffer): void {

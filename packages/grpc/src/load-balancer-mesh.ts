@@ -12,7 +12,7 @@ import { connectivityState as ConnectivityState, experimental, type ChannelOptio
 import { endpointTransport, EndpointState, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
 import { CLUSTER_ARG, TLS_ARG } from './credentials.ts';
 import { clusterTlsCredentials, tlsSignature, type ClusterTlsCredentials } from './credentials-tls.ts';
-import { MeshTarget } from './mesh-target.ts';
+import { DIRECT_CLUSTER, MeshTarget } from './mesh-target.ts';
 import { MeshPicker } from './picker-mesh.ts';
 
 export const MESH_LB_POLICY = 'meshlet_mesh';
@@ -30,9 +30,6 @@ const DEFAULT_RETRY_BUFFER_BYTES = 1 << 20;
 // failed connect. A short back-off keeps an endpoint that came back usable within a second,
 // unless the channel chose its own.
 const RECONNECT_DEFAULTS: ChannelOptions = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 };
-
-/** Cluster name for attempts sent to the address the caller named (passthrough, ORIGINAL_DST). */
-export const DIRECT_CLUSTER = 'meshlet.direct';
 
 export interface Connection {
   readonly cluster: string;

@@ -17,6 +17,9 @@ export interface CallPlan {
   readonly hash: bigint | undefined;
 }
 
+/** Cluster name for attempts sent to the address the caller named (passthrough, ORIGINAL_DST). */
+export const DIRECT_CLUSTER = 'meshlet.direct';
+
 export class MeshTarget {
   readonly mesh: Mesh;
   readonly host: string;

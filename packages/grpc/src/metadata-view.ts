@@ -22,12 +22,13 @@ class MetadataView implements RequestView {
   readonly authority: string;
   readonly path: string;
   readonly query = '';
-  readonly #metadata: Metadata;
+  // Plain rather than #private: one view is made per call (request-lifecycle.ts in @meshlet/http says why).
+  private readonly metadata: Metadata;
 
   constructor(authority: string, path: string, metadata: Metadata) {
     this.authority = authority;
     this.path = path;
-    this.#metadata = metadata;
+    this.metadata = metadata;
   }
 
   header(name: string): string | undefined {
@@ -38,7 +39,7 @@ class MetadataView implements RequestView {
       case ':scheme': return 'http';
     }
     if (!name.endsWith('-bin')) {
-      const values = this.#metadata.get(name);
+      const values = this.metadata.get(name);
       if (values.length === 1 && typeof values[0] === 'string') return values[0];
       if (values.length > 0) return values.filter((v): v is string => typeof v === 'string').join(',');
     }

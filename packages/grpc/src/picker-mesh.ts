@@ -6,7 +6,7 @@
 
 import { experimental, Metadata, status as Status } from '@grpc/grpc-js';
 import type { MeshLoadBalancer } from './load-balancer-mesh.ts';
-import { plannedCall } from './subchannel-mesh-call.ts';
+import { pickResultOf, plannedCall } from './subchannel-mesh-call.ts';
 
 export class MeshPicker implements experimental.Picker {
   readonly #lb: MeshLoadBalancer;
@@ -28,12 +28,6 @@ export class MeshPicker implements experimental.Picker {
       };
     }
     call.lb = this.#lb;
-    return {
-      pickResultType: experimental.PickResultType.COMPLETE,
-      subchannel: call,
-      status: null,
-      onCallStarted: null,
-      onCallEnded: null,
-    };
+    return pickResultOf(call);
   }
 }

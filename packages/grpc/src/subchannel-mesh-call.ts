@@ -1,6 +1,10 @@
 // What the mesh picker hands grpc-js for one call. It is made by the config selector, as the
-// call's plan (its route decision), and carried to the picker as the call's pickInformation; the
-// picker binds it to the channel's balancer and returns it: one object per call for both. grpc-js's LoadBalancingCall takes a picked
+// call's plan (its route decision), and is at once the call's grpc-js CallConfig (which carries
+// it to the picker as pickInformation) and, once the picker binds it to the channel's balancer,
+// the PickResult and the picked subchannel: one object per call for all four. The CallConfig and
+// PickResult fields are constants on the prototype, so they cost the call nothing (grpc-js reads
+// the config in ResolvingCall and RetryingCall, the pick result in LoadBalancingCall, after the
+// credentials promise: neither can be a literal shared between calls). grpc-js's LoadBalancingCall takes a picked
 // subchannel, attaches call credentials and the deadline, and starts the call with
 // `getRealSubchannel().createCall(...)`. This object stands in for that subchannel and starts a
 // MeshCall instead, which runs the call's attempts over real subchannels (one per endpoint).
@@ -9,7 +13,7 @@
 // SubchannelCall it returns), not on the experimental API; @grpc/grpc-js is pinned to ~1.14 for
 // it, and test/grpc-seam.test.ts fails loudly if the seam moves.
 
-import { CallCredentials, connectivityState as ConnectivityState, experimental, type Channel, type Metadata } from '@grpc/grpc-js';
+import { CallCredentials, connectivityState as ConnectivityState, experimental, status as Status, type Channel, type Metadata } from '@grpc/grpc-js';
 import { MeshCall, type SubchannelCallListener } from './call-mesh.ts';
 import type { MeshLoadBalancer } from './load-balancer-mesh.ts';
 import type { CallPlan, MeshTarget } from './mesh-target.ts';
@@ -17,6 +21,8 @@ import type { Decision } from '@meshlet/core';
 
 type RealSubchannel = ReturnType<experimental.SubchannelInterface['getRealSubchannel']>;
 type ChannelzRef = ReturnType<experimental.SubchannelInterface['getChannelzRef']>;
+
+type CallConfig = ReturnType<experimental.ConfigSelector['invoke']>;
 
 // grpc-js prints this only in traces (GRPC_TRACE=load_balancing_call).
 const CHANNELZ_REF = { kind: 'subchannel', id: -1, name: 'meshlet mesh call' } as unknown as ChannelzRef;
@@ -96,9 +102,29 @@ export class MeshCallSubchannel implements experimental.SubchannelInterface, Cal
   addDataWatcher(): void {}
 }
 
-/** The pickInformation grpc-js carries from the config selector to the picker for one call. */
-export function pickInformationFor(call: MeshCallSubchannel): Record<string, string> {
-  return call as unknown as Record<string, string>;
+// The CallConfig and PickResult fields every mesh call answers alike. grpc-js reads `status` in
+// both roles: as the config's status it must be OK; a COMPLETE pick's status is read only by
+// grpc-js's trace (`status?.code`), where OK reads as no status, as null would.
+Object.defineProperties(MeshCallSubchannel.prototype, {
+  // No service-config timeout or retry policy: the mesh applies the route's own (call-mesh.ts).
+  methodConfig: { value: Object.freeze({ name: [] }) },
+  dynamicFilterFactories: { value: Object.freeze([]) },
+  status: { value: Status.OK },
+  pickResultType: { value: experimental.PickResultType.COMPLETE },
+  onCallStarted: { value: null },
+  onCallEnded: { value: null },
+  pickInformation: { get(this: MeshCallSubchannel) { return this; } },
+  subchannel: { get(this: MeshCallSubchannel) { return this; } },
+});
+
+/** The call's grpc-js CallConfig: the planned call itself, carried to the picker as pickInformation. */
+export function callConfigOf(call: MeshCallSubchannel): CallConfig {
+  return call as unknown as CallConfig;
+}
+
+/** The COMPLETE pick of a planned call: the call itself, as PickResult and subchannel. */
+export function pickResultOf(call: MeshCallSubchannel): experimental.PickResult {
+  return call as unknown as experimental.PickResult;
 }
 
 /** The call the config selector planned, for the pick being made. */

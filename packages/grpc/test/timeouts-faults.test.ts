@@ -7,7 +7,7 @@ import type { Mesh, Route } from '@meshlet/core';
 import { register } from '@meshlet/grpc';
 import { EchoClient, startEchoServer, type EchoServer } from './helpers/echo-server.ts';
 import { C, TARGET, cluster, meshOf, service } from './helpers/xds.ts';
-import { unary, unaryError } from './helpers/calls.ts';
+import { clientStream, unary, unaryError } from './helpers/calls.ts';
 
 const FAULT = 'envoy.filters.http.fault';
 const FAULT_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -77,6 +77,14 @@ describe('fault injection', () => {
     const started = Date.now();
     expect((await unary(c)).reply.server).toBe('fast');
     expect(Date.now() - started).toBeGreaterThanOrEqual(145);
+  });
+
+  it('delays a client stream on a route without retries and delivers every message in order', async () => {
+    // No retry policy: the call makes one attempt and keeps nothing for replay, yet what the
+    // caller wrote during the delay and while the connection opened still reaches the server.
+    const c = connect({ match: { prefix: '/' }, route: { cluster: C('x') }, typedPerFilterConfig: fault({ delay: { fixedDelay: '0.1s', percentage: { numerator: 100 } } }) }, fast.port);
+    expect(await clientStream(c, ['a', 'b', 'c', 'd'])).toMatchObject({ server: 'fast', text: 'a,b,c,d', count: 4 });
+    expect(await clientStream(c, ['e', 'f'])).toMatchObject({ server: 'fast', text: 'e,f', count: 2 });
   });
 
   it('aborts with the configured gRPC status, without reaching the server', async () => {
