@@ -37,6 +37,8 @@ interface Rig {
   source: XdsConfigSource;
   /** What each apply was handed, in order. */
   applied: XdsResources[];
+  /** How many applies took the fast path: handed a set whose endpoints are an overlay on the last one. */
+  fastApplies: () => number;
   /** How many subscription walks ran (each begins with the listener subscription). */
   walks: () => number;
   send(type: ResourceType, values: object[], delta?: boolean): Promise<string | undefined>;
@@ -68,6 +70,7 @@ async function rig(): Promise<Rig> {
   let version = 0;
   const r: Rig = {
     mesh, source, applied,
+    fastApplies: () => applied.filter((set) => set.endpoints instanceof OverlayMap).length,
     walks: () => walks,
     async send(type, values, delta = false) {
       version++;
@@ -110,7 +113,7 @@ describe('EDS fast path', () => {
       const before = r.mesh.snapshot;
       // SotW resends B unchanged; delta sends A only.
       await r.send(CLUSTER_LOAD_ASSIGNMENT, delta ? [cla(A, 1002)] : [cla(A, 1002), cla(B, 2001)], delta);
-      expect(r.source.edsFastPublishes).toBe(1);
+      expect(r.fastApplies()).toBe(1);
       expect(r.walks()).toBe(walks);
       const set = r.applied.at(-1)!;
       expect(set).not.toBe(last);
@@ -126,7 +129,7 @@ describe('EDS fast path', () => {
       expect(r.mesh.snapshot.version).toBe(before.version + 1);
       // A second change in a row builds on the first.
       await r.send(CLUSTER_LOAD_ASSIGNMENT, [cla(A, 1003, 1004), cla(B, 2002)], delta);
-      expect(r.source.edsFastPublishes).toBe(2);
+      expect(r.fastApplies()).toBe(2);
       expect(r.walks()).toBe(walks);
       expect(r.ports(A)).toEqual([1003, 1004]);
       expect(r.ports(B)).toEqual([2002]);
@@ -137,7 +140,7 @@ describe('EDS fast path', () => {
       // The fast path's result is what the full path makes of the same state: a route change
       // (full path) now sends to B, whose endpoints came in on the fast path.
       await r.send(ROUTE_CONFIGURATION, [route(B)]);
-      expect(r.source.edsFastPublishes).toBe(2);
+      expect(r.fastApplies()).toBe(2);
       expect(r.walks()).toBeGreaterThan(walks);
       expect(r.applied.at(-1)!.endpoints).toBeInstanceOf(Map);
       expect(r.routedTo()).toBe(`${B}:2002`);
@@ -153,7 +156,7 @@ describe('EDS fast path', () => {
     const walks = r.walks();
     const nack = await r.send(CLUSTER_LOAD_ASSIGNMENT, [badCla(A), cla(B, 2001)]);
     expect(nack).toContain(A);
-    expect(r.source.edsFastPublishes).toBe(0);
+    expect(r.fastApplies()).toBe(0);
     expect(r.walks()).toBeGreaterThan(walks);
     expect(r.routedTo()).toBe(`${A}:1001`);
     expect(r.source.client.state.get(CLUSTER_LOAD_ASSIGNMENT.typeUrl, A)!.status).toBe('NACKED');
@@ -161,12 +164,12 @@ describe('EDS fast path', () => {
     // The good version after a NACK changes a status (the NACK is cleared): full path, and the
     // problem goes away.
     await r.send(CLUSTER_LOAD_ASSIGNMENT, [cla(A, 1005), cla(B, 2001)]);
-    expect(r.source.edsFastPublishes).toBe(0);
+    expect(r.fastApplies()).toBe(0);
     expect(r.routedTo()).toBe(`${A}:1005`);
     expect(r.mesh.configDump().problems.join('\n')).not.toContain('NACKed');
     // And from there endpoint changes are fast again.
     await r.send(CLUSTER_LOAD_ASSIGNMENT, [cla(A, 1006), cla(B, 2001)]);
-    expect(r.source.edsFastPublishes).toBe(1);
+    expect(r.fastApplies()).toBe(1);
     expect(r.routedTo()).toBe(`${A}:1006`);
   });
 
@@ -174,17 +177,17 @@ describe('EDS fast path', () => {
     const r = await rig();
     const walks = r.walks();
     await r.remove(CLUSTER_LOAD_ASSIGNMENT, [A]);
-    expect(r.source.edsFastPublishes).toBe(0);
+    expect(r.fastApplies()).toBe(0);
     expect(r.walks()).toBeGreaterThan(walks);
     expect(r.source.client.state.get(CLUSTER_LOAD_ASSIGNMENT.typeUrl, A)!.status).toBe('DOES_NOT_EXIST');
     expect(r.ports(A)).toEqual([]);
     // It comes back: a watch that had no value gets one, which is not a value change either.
     await r.send(CLUSTER_LOAD_ASSIGNMENT, [cla(A, 1007)], true);
-    expect(r.source.edsFastPublishes).toBe(0);
+    expect(r.fastApplies()).toBe(0);
     expect(r.routedTo()).toBe(`${A}:1007`);
     const cds = r.walks();
     await r.send(CLUSTER, [{ ...cluster(A), lbPolicy: 'LEAST_REQUEST' }, cluster(B)]);
-    expect(r.source.edsFastPublishes).toBe(0);
+    expect(r.fastApplies()).toBe(0);
     expect(r.walks()).toBeGreaterThan(cds);
     expect(r.mesh.snapshot.clusters.get(A)!.lbPolicy).toBe('LEAST_REQUEST');
   });

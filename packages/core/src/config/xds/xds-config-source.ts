@@ -133,8 +133,6 @@ export class XdsConfigSource {
   #lastSetGeneration = -1;
   /** Assignments whose new values are to be applied on #lastSet, when that is the only change. */
   #edsChanges: Set<string> | undefined;
-  /** How many publishes took the EDS fast path (read by tests). */
-  edsFastPublishes = 0;
 
   constructor(mesh: Mesh, bootstrap: Bootstrap, opts: XdsSourceOptions = {}) {
     this.#mesh = mesh;
@@ -526,7 +524,6 @@ export class XdsConfigSource {
     if (replace.size === 0) return;
     const all: XdsResources = { ...last.all, endpoints: OverlayMap.replacing(last.all.endpoints, replace as XdsResources['endpoints']) as XdsResources['endpoints'] };
     this.#lastSet = { all, problems: last.problems };
-    this.edsFastPublishes++;
     yield* this.#mesh.applyResourcesInSteps(all, `xds:${this.client.server.serverUri}`, last.problems);
     this.#wake();
   }
