@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeAny, decodeResourceValue, encodeAny, encodeMessage } from '../src/xds/codec/index.ts';
+import { decodeAny, decodeResourceValue, decodeResourceValueSteps, encodeAny, encodeMessage, type DecodeResult } from '../src/xds/codec/index.ts';
 import { TYPE_URL } from '../src/xds/resources.ts';
 import { WireWriter } from '../src/xds/codec/wire-writer.ts';
 
@@ -17,6 +17,18 @@ function plain(typeUrl: string, bytes: Uint8Array): { ok: boolean; value?: unkno
 
 function sharedRead(typeUrl: string, bytes: Uint8Array): { ok: boolean; value?: unknown; error?: string } {
   const r = decodeResourceValue(typeUrl, bytes);
+  return r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error.message };
+}
+
+/** decodeResourceValueSteps run to the end; `steps` counts its yields. */
+function stepsRead(typeUrl: string, bytes: Uint8Array, steps = { count: 0 }): { ok: boolean; value?: unknown; error?: string } {
+  const gen = decodeResourceValueSteps(typeUrl, bytes);
+  let s = gen.next();
+  while (!s.done) { steps.count++; s = gen.next(); }
+  return outcome(s.value);
+}
+
+function outcome(r: DecodeResult): { ok: boolean; value?: unknown; error?: string } {
   return r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error.message };
 }
 
@@ -115,9 +127,57 @@ describe('decodeResourceValue', () => {
           const bytes = new Uint8Array(good);
           for (const [at, v] of flips) bytes[at % bytes.length] = v;
           expect(sharedRead(url, bytes)).toEqual(plain(url, bytes));
+          expect(stepsRead(url, bytes)).toEqual(plain(url, bytes));
         },
       ),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('decodeResourceValueSteps', () => {
+  const RC = TYPE_URL.RouteConfiguration;
+  const vhost = (i: number) => ({
+    name: `svc-${i}.ns.svc.cluster.local:80`,
+    domains: [`svc-${i}.ns.svc.cluster.local`, `svc-${i}`],
+    routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: `outbound|80||svc-${i}.ns.svc.cluster.local`, timeout: '0s', retryPolicy: { retryOn: 'connect-failure', numRetries: 2 } } }],
+  });
+  const routeConfig = (n: number) => encodeAny({ '@type': RC, name: '80', virtualHosts: Array.from({ length: n }, (_, i) => vhost(i)), validateClusters: false }).value;
+
+  it('yields once per virtual host and reads the resource as the one-shot decode does', () => {
+    const bytes = routeConfig(50);
+    const steps = { count: 0 };
+    const got = stepsRead(RC, bytes, steps);
+    expect(steps.count).toBe(50);
+    expect(got).toEqual(sharedRead(RC, bytes));
+    expect(got).toEqual(plain(RC, bytes));
+  });
+
+  it('gives the same results when decodes of other resources run between its steps', () => {
+    const a = routeConfig(20);
+    const b = routeConfig(7);
+    const ga = decodeResourceValueSteps(RC, a);
+    const gb = decodeResourceValueSteps(RC, b);
+    let ra = ga.next();
+    let rb = gb.next();
+    while (!ra.done || !rb.done) {
+      // A one-shot decode between steps: the sharing must be off again after each step.
+      expect(decodeAny(TYPE_URL.Cluster, cluster('x')).ok).toBe(true);
+      if (!ra.done) ra = ga.next();
+      if (!rb.done) rb = gb.next();
+    }
+    expect(outcome(ra.value)).toEqual(plain(RC, a));
+    expect(outcome(rb.value)).toEqual(plain(RC, b));
+  });
+
+  it('fails as the one-shot decode does, naming the same field, when a virtual host is cut short', () => {
+    const good = routeConfig(5);
+    for (const cut of [good.length - 1, Math.floor(good.length / 2), 3]) {
+      const bytes = good.subarray(0, cut);
+      const got = stepsRead(RC, bytes);
+      expect(got.ok).toBe(false);
+      expect(got).toEqual(sharedRead(RC, bytes));
+      expect(got).toEqual(plain(RC, bytes));
+    }
   });
 });

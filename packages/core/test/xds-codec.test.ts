@@ -10,7 +10,8 @@ import protobuf from 'protobufjs';
 import { loadReferenceRoot } from '../scripts/reference-protos.ts';
 import { EXCLUDED_TYPES, generateSchemaSource, jsonNameOf, OUTPUT_PATH, ROOT_TYPES } from '../scripts/gen-xds-codec.ts';
 import {
-  decodeAny, decodeMessage, DecodeError, encodeAny, encodeMessage, EncodeError, isKnownType,
+  decodeAny, decodeMessage, DecodeError, decodeResourceValue, decodeResourceValueSteps, encodeAny, encodeMessage, EncodeError, isKnownType,
+  type DecodeResult,
 } from '../src/xds/codec/index.ts';
 import { TYPE_DEFS, TYPE_NAMES } from '../src/xds/codec/schema.gen.ts';
 import { enumAt, isEnumIndex, KIND_NAMES, K_ENUM, K_MESSAGE, messageAt, typeNameAt } from '../src/xds/codec/schema.ts';
@@ -793,6 +794,7 @@ describe('decoder fuzz', () => {
 
   /** Never throws; whatever decodes re-encodes, and decodes again to the same value. */
   function check(typeName: string, bytes: Uint8Array): void {
+    sameInSteps(typeName, bytes);
     let r;
     try {
       r = decodeMessage(typeName, bytes);
@@ -842,6 +844,21 @@ describe('decoder fuzz', () => {
     );
   });
 });
+
+/** The ADS client's decode in steps reads `bytes` exactly as its one-shot decode: same value, same error. */
+function sameInSteps(typeName: string, bytes: Uint8Array): void {
+  const url = `type.googleapis.com/${typeName}`;
+  const steps = decodeResourceValueSteps(url, bytes);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  expect(comparable(step.value)).toEqual(comparable(decodeResourceValue(url, bytes)));
+}
+
+function comparable(r: DecodeResult): unknown {
+  if (r.ok) return { ok: true, value: r.value };
+  const { typeName, path, detail, offset, message } = r.error;
+  return { ok: false, typeName, path, detail, offset, message };
+}
 
 // ---- a schema-driven random message generator (for the differential fuzz above) ----------------
 

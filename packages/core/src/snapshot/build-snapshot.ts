@@ -103,7 +103,7 @@ function* buildServices(resources: XdsResources, prev: PreviousBuild | undefined
   for (const [name, l] of resources.listeners) {
     // An Envoy sidecar's listener (sidecar profile): filter chains, one route table per port.
     if (!l.apiListener && l.filterChains !== undefined) {
-      const error = placeSidecarListener(name, l, resources.routeConfigs, routeTables, services, wildcards, (sidecar ??= emptySidecarRouting()));
+      const error = yield* placeSidecarListener(name, l, resources.routeConfigs, routeTables, services, wildcards, (sidecar ??= emptySidecarRouting()));
       if (error) listenerErrors.push(error);
       continue;
     }

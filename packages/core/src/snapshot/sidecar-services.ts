@@ -30,9 +30,11 @@ export function emptySidecarRouting(): SidecarRouting {
 /**
  * Places one sidecar listener: its virtual hosts' names into `services` / `wildcards`, its
  * route table into `routing.portRoutes`, its catch-all into `routing.outbound`. Returns an error
- * line when the listener (or its route table) does not translate.
+ * line when the listener (or its route table) does not translate. Yields after each virtual
+ * host: a port's table holds one per service (10k of them, too many for one turn of the event
+ * loop); what it fills is the build's own, seen by nothing until the snapshot is swapped in.
  */
-export function placeSidecarListener(
+export function* placeSidecarListener(
   name: string,
   l: Listener,
   routeConfigs: ReadonlyMap<string, RouteConfiguration>,
@@ -40,7 +42,7 @@ export function placeSidecarListener(
   services: Map<string, ServiceRoutes>,
   wildcards: WildcardService[],
   routing: SidecarRouting,
-): string | undefined {
+): Generator<void, string | undefined> {
   const r = translateSidecarListener(l);
   if (!r.ok) return r.error;
   const s = r.value;
@@ -83,6 +85,7 @@ export function placeSidecarListener(
       if (d.startsWith('*.')) wildcards.push({ suffix: d.slice(1), port, service });
       else if (!d.includes('*') && !services.has(`${d}${suffix}`)) services.set(`${d}${suffix}`, service);
     }
+    yield;
   }
   return undefined;
 }

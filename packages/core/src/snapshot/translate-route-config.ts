@@ -3,7 +3,6 @@
 // request does no parsing. Any invalid field rejects the whole resource with a message naming
 // the field, which becomes the NACK's error detail.
 
-import { memoByObject } from './translate-memo.ts';
 import type { Any, HashPolicy, HTTPFault, RegexMatcher, Route, RouteConfiguration, VirtualHost } from '../xds/resources.ts';
 import { FILTER_NAME } from '../xds/resources.ts';
 import { durationToMs } from '../xds/duration.ts';
@@ -22,10 +21,36 @@ const REDIRECT_CODES: Record<string, number> = {
   MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
 };
 
-/** Remembered per resource object (translate-memo.ts). */
-export const translateRouteConfiguration = memoByObject(translateRouteConfigurationOnce);
+/**
+ * Translations remembered per decoded resource (never changed once decoded): the ADS client
+ * translates each RouteConfiguration as it arrives, to NACK a bad one by name, and the snapshot
+ * build takes the result from here instead of translating it again. The translation reads
+ * nothing but its input, so the remembered result is the one a second run would give.
+ */
+const translated = new WeakMap<RouteConfiguration, Result<VirtualHostRoutes[]>>();
 
-function translateRouteConfigurationOnce(rc: RouteConfiguration): Result<VirtualHostRoutes[]> {
+export function translateRouteConfiguration(rc: RouteConfiguration): Result<VirtualHostRoutes[]> {
+  const known = translated.get(rc);
+  if (known !== undefined) return known;
+  const steps = translateRouteConfigurationSteps(rc);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/**
+ * translateRouteConfiguration in steps, yielding after each virtual host: a sidecar's route
+ * table per port holds one per service, 10k of them too many for one turn of the event loop.
+ */
+export function* translateRouteConfigurationSteps(rc: RouteConfiguration): Generator<void, Result<VirtualHostRoutes[]>> {
+  const known = translated.get(rc);
+  if (known !== undefined) return known;
+  const r = yield* translateAll(rc);
+  translated.set(rc, r);
+  return r;
+}
+
+function* translateAll(rc: RouteConfiguration): Generator<void, Result<VirtualHostRoutes[]>> {
   if (!rc.name) return fail('RouteConfiguration: name is required');
   const hosts: VirtualHostRoutes[] = [];
   const vhs = rc.virtualHosts ?? [];
@@ -33,6 +58,7 @@ function translateRouteConfigurationOnce(rc: RouteConfiguration): Result<Virtual
     const r = translateVirtualHost(vhs[v]!, `virtualHosts[${v}]`);
     if (!r.ok) return fail(`RouteConfiguration ${rc.name}: ${r.error}`);
     hosts.push(r.value);
+    yield;
   }
   return ok(hosts);
 }

@@ -13,7 +13,7 @@ import { DEFAULT_RESPONSE_LIMITS, limitExceeded, type ResponseLimits } from './r
 import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
 import { encodeRequest, encodeResourceNames, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
-import { decodeResource, sameBytes, type ResourceUpdate } from './resource-decode.ts';
+import { decodeResourceSteps, sameBytes, type ResourceUpdate } from './resource-decode.ts';
 import { runSlice } from './turn-budget.ts';
 
 export type { ResourceUpdate } from './resource-decode.ts';
@@ -222,11 +222,12 @@ export class AdsStream {
     this.#pumping = false;
   }
 
-  /** Decodes and validates each resource, yielding after each (see #pump). */
+  /** Decodes and validates each resource, yielding after each, and within a large one (see #pump). */
   *#decodeAll(type: ResourceType, raws: readonly RawResource[], version: (r: RawResource) => string): Generator<void, ResourceUpdate[]> {
     const out: ResourceUpdate[] = [];
     for (const raw of raws) {
-      out.push(this.#update(type, raw, version(raw)));
+      const v = version(raw);
+      out.push(this.#unchanged(type, raw, v) ?? (yield* decodeResourceSteps(type, raw, v)));
       yield;
     }
     return out;
@@ -284,13 +285,13 @@ export class AdsStream {
 
   // A SotW server resends every resource of a type on each change (every endpoint list of the
   // mesh when one changes): those the client holds byte for byte are not decoded again.
-  #update(type: ResourceType, raw: RawResource, version: string): ResourceUpdate {
+  #unchanged(type: ResourceType, raw: RawResource, version: string): ResourceUpdate | undefined {
     const name = raw.name || peekResourceName(raw.bytes);
     if (name !== undefined && raw.typeUrl === type.typeUrl) {
       const held = this.#handler.heldBytes(type.typeUrl, name);
       if (held !== undefined && sameBytes(held, raw.bytes)) return { name, version, value: undefined, error: undefined, bytes: raw.bytes, unchanged: true };
     }
-    return decodeResource(type, raw, version);
+    return undefined;
   }
 
   /** A response we cannot even take apart: end the stream; the client reconnects. */

@@ -12,8 +12,9 @@ import type { ResourceWatchState } from './resource-watch-state.ts';
  * The resources `listener` reaches, or undefined while any of them is still pending.
  * `complete(typeUrl)`: the type is subscribed as wildcard and answered, so a name the state does
  * not hold does not exist (the sidecar profile's CDS); otherwise such a name is still pending.
+ * Yields after each cluster: a sidecar's listener reaches every cluster of the mesh.
  */
-export function listenerClosure(st: ResourceWatchState, listener: string, complete: (typeUrl: string) => boolean = () => false): XdsResources | undefined {
+export function* listenerClosure(st: ResourceWatchState, listener: string, complete: (typeUrl: string) => boolean = () => false): Generator<void, XdsResources | undefined> {
   const out: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
   const lw = st.get(LISTENER.typeUrl, listener);
   if (!lw?.settled) return undefined;
@@ -39,6 +40,7 @@ export function listenerClosure(st: ResourceWatchState, listener: string, comple
       if (!ew?.settled) return undefined;
       if (ew.value !== undefined) out.endpoints.set(e, ew.value as never);
     }
+    yield;
   }
   return out;
 }

@@ -9,7 +9,7 @@ import { TYPE_URL } from '../../xds/resources.ts';
 import { translateListener } from '../../snapshot/translate-listener.ts';
 import { filterChainManagers, translateSidecarListener } from '../../snapshot/translate-sidecar-listener.ts';
 import { translateServerListener } from '../../security/server-listener.ts';
-import { translateRouteConfiguration } from '../../snapshot/translate-route-config.ts';
+import { translateRouteConfiguration, translateRouteConfigurationSteps } from '../../snapshot/translate-route-config.ts';
 import { translateCluster, translateLoadAssignment } from '../../snapshot/translate-cluster.ts';
 import type { Result } from '../../xds/translate-result.ts';
 import { fail, ok } from '../../xds/translate-result.ts';
@@ -25,6 +25,11 @@ export interface ResourceType {
   readonly sotwComplete: boolean;
   nameOf(value: unknown): string;
   validate(value: unknown): Result<void>;
+  /**
+   * validate in steps, for a type one resource of which can be too much work for one turn of
+   * the event loop (a sidecar's route table per port holds every service's virtual host).
+   */
+  validateSteps?(value: unknown): Generator<void, Result<void>>;
   /** Names of the next type in the chain this resource needs. */
   references(value: unknown): string[];
 }
@@ -103,6 +108,11 @@ export const ROUTE_CONFIGURATION: ResourceType = {
   nameOf: (v) => (v as RouteConfiguration).name ?? '',
   validate(v) {
     const r = translateRouteConfiguration(v as RouteConfiguration);
+    return r.ok ? ok(undefined) : r;
+  },
+  *validateSteps(v) {
+    // The translation is remembered (translate-route-config.ts): the snapshot build reuses it.
+    const r = yield* translateRouteConfigurationSteps(v as RouteConfiguration);
     return r.ok ? ok(undefined) : r;
   },
   references: (v) => routeClusters(v as RouteConfiguration),

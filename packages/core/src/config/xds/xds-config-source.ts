@@ -529,21 +529,27 @@ export class XdsConfigSource {
   }
 
   /**
-   * The resources the listeners reach, one listener's closure per step (each consistent on its
-   * own, as go-control-plane requires); undefined when a listener in force is mid-change.
+   * The resources the listeners reach, listener by listener, each closure complete on its own as
+   * go-control-plane requires (every resource is read with its references, in one step); a
+   * sidecar listener reaches every cluster, so its closure spans turns, and an update landing
+   * meanwhile is published by the next job. Undefined when a listener in force is mid-change.
    */
   *#assemble(listeners: readonly string[]): Generator<void, PendingApply | undefined> {
     const st = this.client.state;
     const all: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
     const published = new Set<string>();
     for (const name of listeners) {
-      const closure = listenerClosure(st, name, (typeUrl) => st.isWildcard(typeUrl) && this.client.answered.has(typeUrl));
+      const closure = yield* listenerClosure(st, name, (typeUrl) => st.isWildcard(typeUrl) && this.client.answered.has(typeUrl));
       if (!closure) {
         if (this.#published.has(name)) return undefined;
         continue;
       }
+      let copied = 0;
       for (const k of ['listeners', 'routeConfigs', 'clusters', 'endpoints'] as const) {
-        for (const [n, v] of closure[k]) (all[k] as Map<string, unknown>).set(n, v);
+        for (const [n, v] of closure[k]) {
+          (all[k] as Map<string, unknown>).set(n, v);
+          if (++copied % WALK_YIELD_EVERY === 0) yield;
+        }
       }
       if (closure.listeners.size > 0) published.add(name);
       yield;

@@ -8,7 +8,7 @@
 
 import { CodecFailure, DecodeError, EncodeError } from './errors.ts';
 import { findMessage, typeNameOfUrl, WKT_NONE } from './schema.ts';
-import { decodeShared, decodeTop, decodeValue } from './message-decoder.ts';
+import { decodeShared, decodeSharedSteps, decodeTop, decodeValue } from './message-decoder.ts';
 import { SharedSubtrees } from './shared-subtrees.ts';
 import { encodeAnyValue, encodeTop } from './message-encoder.ts';
 import { WireWriter } from './wire-writer.ts';
@@ -109,6 +109,23 @@ export function decodeResourceValue(typeUrl: string, bytes: Uint8Array): DecodeR
   if (!desc) return { ok: true, value: { '@bytes': new Uint8Array(bytes) } };
   try {
     const value = decodeShared(desc, bytes, 1, resourceSubtrees);
+    return { ok: true, value: desc.wkt !== WKT_NONE ? { value } : value };
+  } catch (err) {
+    return { ok: false, error: toDecodeError(typeName, err) };
+  }
+}
+
+/**
+ * decodeResourceValue in steps: yields between the elements of the resource's top-level repeated
+ * message fields (message-decoder.ts decodeSharedSteps), for a resource too large to decode in
+ * one turn of the event loop. The same result as decodeResourceValue. Never throws.
+ */
+export function* decodeResourceValueSteps(typeUrl: string, bytes: Uint8Array): Generator<void, DecodeResult> {
+  const typeName = typeNameOfUrl(typeUrl);
+  const desc = findMessage(typeName);
+  if (!desc) return { ok: true, value: { '@bytes': new Uint8Array(bytes) } };
+  try {
+    const value = yield* decodeSharedSteps(desc, bytes, 1, resourceSubtrees);
     return { ok: true, value: desc.wkt !== WKT_NONE ? { value } : value };
   } catch (err) {
     return { ok: false, error: toDecodeError(typeName, err) };
