@@ -26,14 +26,18 @@ const route = (to: string, valid: boolean): object => ({
 });
 const cluster = (name: string, lbPolicy: string): object => ({ name, type: 'EDS', edsClusterConfig: { serviceName: name, edsConfig: { ads: {} } }, lbPolicy });
 const cla = (name: string, port: number): object => ({ clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: port } } } }] }] });
+/** Port 0 is not a port: NACKed. */
+const claOrBad = (name: string, port: number, valid: boolean): object => cla(name, valid ? port : 0);
 
 const step = fc.oneof(
   fc.record({ kind: fc.constant('rds' as const), to: fc.constantFrom(A, B), valid: fc.boolean() }),
   fc.record({ kind: fc.constant('cds' as const), name: fc.constantFrom(A, B), lb: fc.constantFrom('ROUND_ROBIN', 'RANDOM', 'LEAST_REQUEST', 'CLUSTER_PROVIDED' /* an EDS cluster cannot: NACKed */) }),
+  // An endpoint move (the EDS fast path when it is the only change), good or bad.
+  fc.record({ kind: fc.constant('eds' as const), name: fc.constantFrom(A, B), port: fc.integer({ min: 1001, max: 1009 }), valid: fc.boolean() }),
 );
 
 describe('a NACKed update never changes routing', () => {
-  it('holds for random sequences of good and bad RDS and CDS updates (SotW)', async () => {
+  it('holds for random sequences of good and bad RDS, CDS and EDS updates (SotW)', async () => {
     await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 12 }), async (steps) => {
       const b = parseBootstrap(JSON.stringify({ xds_servers: [{ server_uri: '127.0.0.1:1', channel_creds: [{ type: 'insecure' }] }], node: { id: 'n' } }), 'property');
       if (!b.ok) throw new Error(b.error);
@@ -58,8 +62,14 @@ describe('a NACKed update never changes routing', () => {
         await send(CLUSTER_LOAD_ASSIGNMENT, [cla(A, 1001), cla(B, 1002)]);
         let want = A;
         const lbWanted = new Map([[A, 'ROUND_ROBIN'], [B, 'ROUND_ROBIN']]);
+        const portWanted = new Map([[A, 1001], [B, 1002]]);
         for (const s of steps) {
-          if (s.kind === 'rds') {
+          if (s.kind === 'eds') {
+            const other = s.name === A ? B : A;
+            const nack = await send(CLUSTER_LOAD_ASSIGNMENT, [claOrBad(s.name, s.port, s.valid), cla(other, portWanted.get(other)!)]);
+            expect(nack === undefined).toBe(s.valid);
+            if (s.valid) portWanted.set(s.name, s.port);
+          } else if (s.kind === 'rds') {
             const nack = await send(ROUTE_CONFIGURATION, [route(s.to, s.valid)]);
             expect(nack === undefined).toBe(s.valid);
             if (s.valid) want = s.to;
@@ -73,10 +83,11 @@ describe('a NACKed update never changes routing', () => {
           // What a SotW server sends when the client's subscriptions follow a new route: the
           // clusters (as last accepted) and their endpoints.
           await send(CLUSTER, [cluster(A, lbWanted.get(A)!), cluster(B, lbWanted.get(B)!)]);
-          await send(CLUSTER_LOAD_ASSIGNMENT, [cla(A, 1001), cla(B, 1002)]);
+          await send(CLUSTER_LOAD_ASSIGNMENT, [cla(A, portWanted.get(A)!), cla(B, portWanted.get(B)!)]);
           const d = mesh.decide(requestView('GET', 'http', 'reviews:9080', '/', {}), 'reviews', 9080);
           expect(d.kind === 'forward' ? d.target.name : d.kind).toBe(want);
           expect(d.kind === 'forward' ? d.cluster.lbPolicy : undefined).toBe(lbWanted.get(want));
+          expect(d.kind === 'forward' ? d.cluster.endpoints.map((e) => e.port) : undefined).toEqual([portWanted.get(want)]);
         }
       } finally {
         source.close();

@@ -20,7 +20,7 @@ import { channelCredentials } from './ads-service.ts';
 import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
 import { Backoff, type BackoffOptions } from '../backoff.ts';
 import { DEFAULT_RESPONSE_LIMITS, transportLimit, type ResponseLimits } from './response-limits.ts';
-import { RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
+import { CLUSTER_LOAD_ASSIGNMENT, RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
 import { ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
 import { ListenerDirectory } from './listener-directory.ts';
 import type { Result } from '../../xds/translate-result.ts';
@@ -29,8 +29,13 @@ import type { Logger } from '../../logger.ts';
 
 export interface AdsClientOptions {
   logger: Logger;
-  /** Called (synchronously) after the cache changed; the caller coalesces. */
-  onChange: () => void;
+  /**
+   * Called (synchronously) after the cache changed; the caller coalesces. `assignments`, when
+   * given, says the change was only new values for these ClusterLoadAssignments, each of which
+   * already had an accepted value and no NACK (no name added or removed, no status changed): an
+   * EDS push, which the config source can apply without walking the subscriptions again.
+   */
+  onChange: (assignments?: readonly string[]) => void;
   backoff?: BackoffOptions;
   /** How long a requested resource may stay unanswered before it is declared absent (gRFC A27: 15 s). */
   doesNotExistMs?: number;
@@ -244,6 +249,10 @@ export class AdsClient implements StreamHandler {
     }
     const errors: string[] = [];
     let changed = false;
+    // Whether every change so far is a new value for an assignment already in force (the EDS
+    // fast path, onChange's `assignments`), and which.
+    let valuesOnly = type.typeUrl === CLUSTER_LOAD_ASSIGNMENT.typeUrl;
+    const replaced: string[] = [];
     // Handling may stop between slices (the stream closed): what was applied by then still
     // counts as a change, or a resend of the same values would never be published.
     try {
@@ -257,10 +266,11 @@ export class AdsClient implements StreamHandler {
         if (!w) {
           // Unasked-for resources are ignored, except under a wildcard subscription.
           if (!wildcard || u.name === '') {
-            if (u.error) errors.push(u.error);
+            if (u.error) { errors.push(u.error); valuesOnly = false; }
             continue;
           }
           w = this.state.ensure(type.typeUrl, u.name);
+          valuesOnly = false;
         }
         if (u.unchanged) {
           // The version in force, sent again; after a NACK it is the server going back to it.
@@ -273,6 +283,7 @@ export class AdsClient implements StreamHandler {
             w.status = 'ACKED';
             w.nack = undefined;
             changed = true;
+            valuesOnly = false;
           }
           continue;
         }
@@ -281,6 +292,7 @@ export class AdsClient implements StreamHandler {
           if (this.server.failOnDataErrors) w.dropValue(now);
           errors.push(u.error);
           changed = true;
+          valuesOnly = false;
           continue;
         }
         if (w.status === 'ACKED' && sameValue(w.value, u.value)) {
@@ -289,6 +301,8 @@ export class AdsClient implements StreamHandler {
           w.version = u.version;
           continue;
         }
+        if (valuesOnly && w.status === 'ACKED' && w.value !== undefined && w.nack === undefined) replaced.push(u.name);
+        else valuesOnly = false;
         w.accept(u.value, u.version, now, u.bytes);
         w.references = type.references(u.value);
         changed = true;
@@ -307,6 +321,7 @@ export class AdsClient implements StreamHandler {
           if (!present.has(w.name) && w.value !== undefined) {
             w.reject(batch.versionInfo, error, now);
             changed = true;
+            valuesOnly = false;
           }
         }
       }
@@ -326,6 +341,7 @@ export class AdsClient implements StreamHandler {
         if (!w.named) this.state.delete(type.typeUrl, name);
         else w.markDoesNotExist(now);
         changed = true;
+        valuesOnly = false;
       }
       if (errors.length > 0) {
         const kept = this.server.failOnDataErrors ? 'dropping them (fail_on_data_errors)' : 'keeping their last good versions';
@@ -335,7 +351,7 @@ export class AdsClient implements StreamHandler {
       }
       return errors.length > 0 ? errors.join('; ') : undefined;
     } finally {
-      if (changed) this.#changed();
+      if (changed) this.#changed(valuesOnly ? replaced : undefined);
     }
   }
 
@@ -373,9 +389,9 @@ export class AdsClient implements StreamHandler {
     this.#changed();
   }
 
-  #changed(): void {
+  #changed(assignments?: readonly string[]): void {
     this.generation++;
-    this.#opts.onChange();
+    this.#opts.onChange(assignments);
   }
 }
 

@@ -14,6 +14,14 @@
 // does not hold back updates to the others. While the stream is down nothing changes here, so
 // traffic runs on the last published snapshot.
 //
+// An EDS push is the common change and must stay cheap at 10k services: when a response only
+// gives new values to assignments already in force (ads-client.ts says so) and nothing else
+// changed since the last published set, that set is handed to the mesh again with just those
+// assignments replaced (OverlayMap.replacing, which the snapshot build reads to rebuild only the
+// clusters that read them). No subscription walk is needed — an assignment references nothing
+// further down the chain — and no closure is assembled again. Anything else, or any doubt, takes
+// the full path below.
+//
 // Server helpers add one more kind of subscription (watchInbound): the server's own inbound
 // listener, named from the bootstrap's server_listener_resource_name_template. It is policy
 // for the server side, not routes, so it never enters a snapshot; the helper reads it from the
@@ -35,6 +43,7 @@ import type { Result } from '../../xds/translate-result.ts';
 import { serverListenerName, type InboundPolicyState, type InboundPolicyWatch } from '../../security/inbound-policy.ts';
 import { translateServerListener, type ServerListenerPolicy } from '../../security/server-listener.ts';
 import { runSlice } from './turn-budget.ts';
+import { OverlayMap } from '../../snapshot/overlay-map.ts';
 
 export interface XdsSourceOptions {
   /**
@@ -79,6 +88,12 @@ interface PendingApply {
   readonly published: Set<string>;
 }
 
+/** The set last handed to the mesh by the full path or the EDS fast path, and what it was published with. */
+interface PublishedSet {
+  readonly all: XdsResources;
+  readonly problems: readonly string[];
+}
+
 interface Waiter {
   done: () => boolean;
   resolve: () => void;
@@ -112,6 +127,12 @@ export class XdsConfigSource {
   #scheduled = false;
   #waiters: Waiter[] = [];
   #closed = false;
+  /** The last published set, while it is all the client's state holds (the EDS fast path's base). */
+  #lastSet: PublishedSet | undefined;
+  /** The client generation #lastSet reflects (plus EDS changes noted in #edsChanges). */
+  #lastSetGeneration = -1;
+  /** Assignments whose new values are to be applied on #lastSet, when that is the only change. */
+  #edsChanges: Set<string> | undefined;
 
   constructor(mesh: Mesh, bootstrap: Bootstrap, opts: XdsSourceOptions = {}) {
     this.#mesh = mesh;
@@ -123,7 +144,7 @@ export class XdsConfigSource {
     if (!this.#wildcard) for (const l of opts.listeners ?? []) this.#listeners.add(l);
     const client = AdsClient.create(bootstrap, {
       logger: mesh.logger,
-      onChange: () => this.#schedule(),
+      onChange: (assignments) => this.#schedule(assignments),
       ...(this.#sidecar && { types: SIDECAR_RESOURCE_TYPES, node: sidecarNode(bootstrap, mesh.identity) }),
       // Wildcard subscriptions know every name already; named ones learn absence from the directory.
       listenerDirectory: !this.#wildcard && opts.listenerDirectory !== false,
@@ -263,6 +284,8 @@ export class XdsConfigSource {
     if (this.#resume) clearImmediate(this.#resume);
     this.#reconciling = undefined;
     this.#publishing = undefined;
+    this.#lastSet = undefined;
+    this.#edsChanges = undefined;
     for (const w of this.#waiters) w.resolve();
     this.#waiters = [];
     for (const resolve of this.#settledWaiters.splice(0)) resolve();
@@ -304,14 +327,29 @@ export class XdsConfigSource {
   }
 
   // Responses arrive in bursts (one per type); reconcile once, after the client has ACKed.
-  #schedule(): void {
-    this.#dirty = true;
+  #schedule(assignments?: readonly string[]): void {
+    if (!this.#noteEdsChange(assignments)) this.#dirty = true;
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
       this.#drive();
     });
+  }
+
+  /**
+   * Takes a change on the EDS fast path when it can: it is only new values for assignments
+   * (`assignments`), the previous change is the one the last published set reflects (the client
+   * generation says nothing else changed since — every value or status change bumps it), and
+   * no walk or publish is under way or due. Otherwise the caller marks the state dirty.
+   */
+  #noteEdsChange(assignments: readonly string[] | undefined): boolean {
+    if (!assignments || !this.#lastSet || this.#dirty || this.#reconciling || this.#publishing || this.#pendingListeners) return false;
+    if (this.client.generation !== this.#lastSetGeneration + 1) return false;
+    this.#lastSetGeneration = this.client.generation;
+    const changes = (this.#edsChanges ??= new Set());
+    for (const name of assignments) changes.add(name);
+    return true;
   }
 
   /** Works out the subscriptions again now (a first use waits on it), in slices if large. */
@@ -400,7 +438,19 @@ export class XdsConfigSource {
         if (this.#closed) return;
         if (!this.#reconciling && this.#dirty) {
           this.#dirty = false;
+          if (this.#edsChanges) {
+            // The full path takes over: it reads every assignment from the state, and must
+            // publish even if nothing else changed.
+            this.#edsChanges = undefined;
+            this.#lastSet = undefined;
+            this.#publishedGeneration = -1;
+          }
           this.#reconciling = this.#reconcileJob();
+        }
+        if (!this.#reconciling && !this.#publishing && this.#edsChanges) {
+          const names = this.#edsChanges;
+          this.#edsChanges = undefined;
+          this.#publishing = this.#publishEdsJob(names);
         }
         if (!this.#reconciling && !this.#publishing && this.#pendingListeners) {
           const listeners = this.#pendingListeners;
@@ -432,12 +482,14 @@ export class XdsConfigSource {
    * within the turn that brought it, a large one over several turns (#drive).
    */
   settled(): Promise<void> {
-    if (!this.#reconciling && !this.#publishing && !this.#pendingListeners && !this.#dirty) return Promise.resolve();
+    if (!this.#reconciling && !this.#publishing && !this.#pendingListeners && !this.#dirty && !this.#edsChanges) return Promise.resolve();
     return new Promise((resolve) => this.#settledWaiters.push(resolve));
   }
 
   /** Listeners count as published, and waiters are woken, once their snapshot is in force. */
   *#publishJob(listeners: readonly string[]): Generator<void, void> {
+    this.#lastSet = undefined;
+    const generation = this.client.generation;
     const set = yield* this.#assemble(listeners);
     if (!set) {
       // A listener in force is mid-change: nothing is published until its closure is here.
@@ -446,6 +498,33 @@ export class XdsConfigSource {
     }
     yield* this.#mesh.applyResourcesInSteps(set.all, `xds:${this.client.server.serverUri}`, set.problems);
     this.#published = set.published;
+    // The base for the EDS fast path, unless the state changed while this job ran in slices
+    // (then the set may mix old and new, and the next change takes the full path).
+    if (this.client.generation === generation) {
+      this.#lastSet = { all: set.all, problems: set.problems };
+      this.#lastSetGeneration = generation;
+    }
+    this.#wake();
+  }
+
+  /**
+   * The EDS fast path: the last published set with `names`' new values, in O(changed). An
+   * assignment no published cluster reads is not in that set, and stays out (the full path
+   * would leave it out too: which closures are complete has not changed).
+   */
+  *#publishEdsJob(names: ReadonlySet<string>): Generator<void, void> {
+    const last = this.#lastSet!;
+    this.#publishedGeneration = this.client.generation;
+    const replace = new Map<string, unknown>();
+    for (const name of names) {
+      if (!last.all.endpoints.has(name)) continue;
+      const value = this.client.state.get(CLUSTER_LOAD_ASSIGNMENT.typeUrl, name)?.value;
+      if (value !== undefined) replace.set(name, value);
+    }
+    if (replace.size === 0) return;
+    const all: XdsResources = { ...last.all, endpoints: OverlayMap.replacing(last.all.endpoints, replace as XdsResources['endpoints']) as XdsResources['endpoints'] };
+    this.#lastSet = { all, problems: last.problems };
+    yield* this.#mesh.applyResourcesInSteps(all, `xds:${this.client.server.serverUri}`, last.problems);
     this.#wake();
   }
 
