@@ -474,7 +474,8 @@ ${report.scale.scale.map((s) => `| ${s.services} | ${s.endpoints} | ${s.clusters
 \`OverlayMap.replacing\` (the source says what changed): the build reads the changed name from the
 map's lineage, rebuilds the one cluster that reads it and shares every other entry, so nothing is
 walked or copied per service. The next columns hand the same change over as a copied endpoints
-map, and as a set whose every map is copied (how the xDS source builds its set today): the build
+map, and as a set whose every map is copied (how the xDS source builds its set for any change but an
+EDS-only one, which it hands over as the first column does): the build
 then compares the maps entry by entry, which is linear in mesh size.
 
 Route matching, one virtual host with ${report.scale.routeMatch[0]?.routes ?? 0} routes (every 4th also a header match), \`Mesh#decide\`
