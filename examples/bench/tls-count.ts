@@ -40,7 +40,9 @@ const served = new WeakMap<object, number>();
 https.on('request', (req) => served.set(req.socket, (served.get(req.socket) ?? 0) + 1));
 https.on('secureConnection', (s: TLSSocket) => {
   const t0 = performance.now();
-  s.on('close', () => { if (process.env['CHURN']) process.stdout.write(`  [closed after ${(performance.now() - t0).toFixed(0)} ms, ${served.get(s) ?? 0} requests]\n`); }); server.handshakes++; if (s.isSessionReused()) server.resumed++; });
+  let clientEnded = false;
+  s.on('end', () => { clientEnded = true; });
+  s.on('close', () => { if (process.env['CHURN']) process.stdout.write(`  [closed after ${(performance.now() - t0).toFixed(0)} ms by the ${clientEnded ? 'client' : 'server'}, ${served.get(s) ?? 0} requests]\n`); }); server.handshakes++; if (s.isSessionReused()) server.resumed++; });
 await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
 const port = (https.address() as AddressInfo).port;
 
