@@ -7,13 +7,14 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import http from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { SecureVersion, TLSSocket } from 'node:tls';
 import { createMesh, silentLogger, spiffeIdOf, type Mesh } from '@meshlet/core';
-import { MeshAgent } from '@meshlet/http';
+import { MeshAgent, MeshHttpAgent } from '@meshlet/http';
 import { FQDN, createPki, id, type Pki } from './helpers/mtls.ts';
 
 let pki: Pki;
@@ -39,11 +40,13 @@ interface Upstream {
 const upstreams: Upstream[] = [];
 let mesh: Mesh | undefined;
 let agent: MeshAgent | undefined;
+let nodeAgent: MeshHttpAgent | undefined;
 afterEach(async () => {
   await agent?.close();
+  nodeAgent?.destroy();
   await mesh?.close();
   await Promise.all(upstreams.splice(0).map((u) => u.close()));
-  agent = mesh = undefined;
+  agent = mesh = nodeAgent = undefined;
 });
 
 async function upstream(certDir: string, maxVersion: SecureVersion = 'TLSv1.3'): Promise<Upstream> {
@@ -139,6 +142,27 @@ describe('TLS session resumption', () => {
       expect(u.seen.filter((s) => s.resumed)).toHaveLength(9);
       expect(new Set(u.seen.map((s) => s.peer))).toEqual(new Set([id('sleep')]));
     }
+  });
+
+  it('node:http clients through MeshHttpAgent resume per endpoint too', async () => {
+    const [a, b] = [await upstream(pki.dir('reviews')), await upstream(pki.dir('reviews'))];
+    const dir = configDir();
+    writeConfig(dir, [a!.port, b!.port]);
+    mesh = await createMesh({ config: dir, watch: false, logger: silentLogger, certs: pki.dir('sleep') });
+    nodeAgent = new MeshHttpAgent({ mesh });
+    for (let i = 0; i < 10; i++) {
+      const body = await new Promise<string>((resolve, reject) => {
+        http.get(`http://${FQDN}:9080/`, { agent: nodeAgent }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => { text += c.toString(); });
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      expect(body).toBe('ok');
+    }
+    expect([a!.handshakes, b!.handshakes]).toEqual([5, 5]);
+    expect([a!.resumed, b!.resumed]).toEqual([4, 4]);
+    expect(new Set([...a!.seen, ...b!.seen].map((s) => s.peer))).toEqual(new Set([id('sleep')]));
   });
 
   it('a changed SAN list is enforced on the next connection: no session from before the change is offered', async () => {
