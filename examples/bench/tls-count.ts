@@ -70,7 +70,7 @@ const meshAgent = new MeshAgent({ mesh });
 
 async function run(name: string, dispatcher: Dispatcher, url: string): Promise<void> {
   Object.assign(server, { connections: 0, handshakes: 0, resumed: 0 });
-  const wire = () => [...raw].reduce((a, s) => [a[0]! + s.bytesRead, a[1]! + s.bytesWritten], [0, 0]);
+  const wire = (): [number, number] => [...raw].reduce<[number, number]>((a, s) => [a[0] + s.bytesRead, a[1] + s.bytesWritten], [0, 0]);
   const [in0, out0] = wire();
   firstRequest = undefined;
   seen.clear();
@@ -85,7 +85,7 @@ async function run(name: string, dispatcher: Dispatcher, url: string): Promise<v
   }));
   process.stdout.write(`${name}: ${N} requests → server: ${server.connections} connections, ${server.handshakes} handshakes (${server.resumed} resumed); client resumed ${clientResumed}; by-hand identity checks ${identityChecks}\n`);
   const [in1, out1] = wire();
-  process.stdout.write(`  ciphertext per request: ${((in1 - in0!) / N).toFixed(1)} B in, ${((out1 - out0!) / N).toFixed(1)} B out (handshakes included)\n  first request: ${firstRequest}\n`);
+  process.stdout.write(`  ciphertext per request: ${((in1 - in0) / N).toFixed(1)} B in, ${((out1 - out0) / N).toFixed(1)} B out (handshakes included)\n  first request: ${firstRequest}\n`);
   for (const [k, v] of seen) process.stdout.write(`  ${v} × ${k}\n`);
 }
 

@@ -7,6 +7,7 @@
 //   node --conditions=source examples/bench/tls-h2.ts [seconds] [rounds]
 
 import { fork } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -43,8 +44,14 @@ if (process.argv[2] === 'server') {
     cert: readFileSync(join(c, 'cert-chain.pem')), key: readFileSync(join(c, 'key.pem')), ca: readFileSync(join(c, 'root-cert.pem')),
     checkServerIdentity: (_h: string, cert: PeerCertificate) => (cert.subjectaltname?.split(', ').includes(id) ? undefined : new Error(`server is not ${id}`)),
   };
-  const rows = { 'HTTP/1.1': new Agent({ connect, allowH2: false }), 'HTTP/2': new Agent({ connect, allowH2: true, preferH2: true }) };
+  const rows = { 'HTTP/1.1': new Agent({ connect, allowH2: false }), 'HTTP/2': new Agent({ connect, allowH2: true }) };
   const url = `https://127.0.0.1:${port}/small`;
+  // The connections each row opened, by the protocol ALPN settled on.
+  const alpn = new Map<string, number>();
+  diagnostics.subscribe('undici:client:connected', (m) => {
+    const p = String((m as { socket: { alpnProtocol?: string | false } }).socket.alpnProtocol);
+    alpn.set(p, (alpn.get(p) ?? 0) + 1);
+  });
   for (let r = 0; r < rounds; r++) {
     for (const [name, dispatcher] of Object.entries(rows)) {
       const send = async () => { const res = await request(url, { dispatcher }); await res.body.dump(); };
@@ -53,6 +60,7 @@ if (process.argv[2] === 'server') {
       process.stdout.write(`${name.padEnd(9)} ${x.rps.toFixed(0).padStart(6)} req/s, client CPU ${((x.cpu / x.ok) * 1e6).toFixed(1)} µs/request\n`);
     }
   }
+  process.stdout.write(`connections by ALPN: ${[...alpn].map(([k, v]) => `${k} ×${v}`).join(', ')}\n`);
   for (const a of Object.values(rows)) await a.close();
   child.disconnect();
   rmSync(dir, { recursive: true, force: true });
