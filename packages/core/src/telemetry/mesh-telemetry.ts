@@ -16,7 +16,6 @@
 // instrument or remove/upsert its attributes.
 
 import type * as OTel from '@opentelemetry/api';
-import { randomBytes } from 'node:crypto';
 import type { MeshSnapshot } from '../snapshot/mesh-snapshot.ts';
 import type { Attributes, MeterProviderLike, OpenTelemetryApi, TracerProviderLike } from './otel-types.ts';
 import type { TagContext } from './tag-expression.ts';
@@ -251,6 +250,7 @@ export class MeshTelemetry {
       if (!(this.#random() < tracing.randomSamplingPercentage)) {
         traced = false;
         // Carry the "not sampled" decision on, as the sidecar does.
+        const { randomBytes } = process.getBuiltinModule('node:crypto');
         parent = api.trace.setSpanContext(parent, { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: api.TraceFlags.NONE });
       }
     }
