@@ -243,10 +243,15 @@ Beside it, the warmed processes' latency is the tables above at 500 req/s.\n\n`;
 function importTargets(imports: ImportReport | undefined): Target[] {
   const ms = imports?.ms ?? {};
   const undici = ms['undici'];
+  const cpu = (pkg: string) => imports?.entries?.[pkg]?.cpuMs;
   const one = (pkg: string, times: number): Target => {
     const v = ms[pkg];
     const r = v !== undefined && undici !== undefined ? v / undici : undefined;
-    return { name: `import ${pkg} ≤ ${times === 1 ? '' : `${times}× `}undici's`, met: r === undefined ? undefined : r <= times, detail: r === undefined ? 'not measured' : `${f(v, 1)} ms vs ${f(undici, 1)} ms = ${f(r)}×` };
+    const [c, cu] = [cpu(pkg), cpu('undici')];
+    // Judged on wall time, as a user feels it; the CPU time of the same samples is shown beside it
+    // because it hardly depends on how much of a shared machine the process got.
+    const cpuDetail = c !== undefined && cu !== undefined ? `; CPU ${f(c, 1)} ms vs ${f(cu, 1)} ms = ${f(c / cu)}×` : '';
+    return { name: `import ${pkg} ≤ ${times === 1 ? '' : `${times}× `}undici's`, met: r === undefined ? undefined : r <= times, detail: r === undefined ? 'not measured' : `${f(v, 1)} ms vs ${f(undici, 1)} ms = ${f(r)}×${cpuDetail}` };
   };
   return [one('@meshlet/core', 1), one('@meshlet/http', 2)];
 }
@@ -256,11 +261,11 @@ function importSection(imports: ImportReport): string {
   const row = (k: string) => {
     const e = entries[k]!;
     const spread = e.samples.length > 1 ? `${f(Math.min(...e.samples), 1)}–${f(Math.max(...e.samples), 1)}` : '–';
-    return `| ${k} | ${f(e.ms, 1)} | ${spread} | ${e.modules ?? '–'} | ${e.packages ? e.packages.join(', ') || 'none' : '–'} |`;
+    return `| ${k} | ${f(e.ms, 1)} | ${spread} | ${e.cpuMs === undefined ? '–' : f(e.cpuMs, 1)} | ${e.modules ?? '–'} | ${e.packages ? e.packages.join(', ') || 'none' : '–'} |`;
   };
-  const head = '| | ms (median) | min–max | module files | third-party packages loaded |\n|---|---:|---:|---:|---|\n';
+  const head = '| | ms (median) | min–max | CPU ms (median) | module files | third-party packages loaded |\n|---|---:|---:|---:|---:|---|\n';
   const paths = imports.paths ?? [];
-  let md = `\n## Import time\n\nCold, in a fresh node per sample, ${imports.form}, samples interleaved, median.${imports.note ? ` Note: ${imports.note}.` : ''}
+  let md = `\n## Import time\n\nCold, in a fresh node per sample, ${imports.form}, samples interleaved, median; CPU is the importing process's user + system time over the same samples.${imports.note ? ` Note: ${imports.note}.` : ''}
 Each package alone (\`await import()\`):\n\n${head}${Object.keys(entries).filter((k) => !paths.includes(k)).map(row).join('\n')}\n`;
   if (paths.length) {
     md += `\nStart-up of each mode, up to the first request (each mode imports its own config source when chosen):\n\n${head}${paths.map(row).join('\n')}\n\n`;
