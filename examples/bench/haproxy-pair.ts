@@ -58,6 +58,10 @@ const DEFAULTS = `defaults
   option http-keep-alive
   # Envoy sets TCP_NODELAY; without this a 16 KiB POST stalls on Nagle + delayed ACK (~40 ms).
   option http-no-delay
+  # A request whose client has gone is dropped rather than still sent on. After an overload
+  # (the open loop past the pair's capacity, its stragglers aborted), the pair would otherwise
+  # spend many seconds serving thousands of requests nobody waits for, into the next run.
+  option abortonclose
   http-reuse always
 `;
 

@@ -27,3 +27,33 @@ export function cpuMeter(pids: readonly number[]): () => number {
   const before = pids.map(cpuSeconds);
   return () => pids.reduce((sum, pid, i) => sum + cpuSeconds(pid) - before[i]!, 0);
 }
+
+/**
+ * Waits until the processes are quiet, using under `busyShare` of one core over a window of
+ * `windowMs`, or until `maxMs` has passed. Resolves with how long it waited (ms) and whether they
+ * went quiet. An overloaded proxy keeps working through its backlog (handshakes, queued
+ * requests of clients long gone) after its client stops; the next measurement must not pay for it.
+ */
+export async function waitQuiet(pids: readonly number[], o: { maxMs: number; windowMs?: number; busyShare?: number }): Promise<{ waitedMs: number; quiet: boolean }> {
+  const windowMs = o.windowMs ?? 200;
+  const busyShare = o.busyShare ?? 0.1;
+  const t0 = performance.now();
+  for (;;) {
+    const meter = cpuMeter(pids.filter(alive));
+    await new Promise((r) => setTimeout(r, windowMs));
+    const waitedMs = performance.now() - t0;
+    let used: number;
+    try { used = meter(); } catch { used = 0; } // a process that exited is quiet
+    if (used <= busyShare * (windowMs / 1000)) return { waitedMs, quiet: true };
+    if (waitedMs >= o.maxMs) return { waitedMs, quiet: false };
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    readFileSync(`/proc/${pid}/stat`);
+    return true;
+  } catch {
+    return false;
+  }
+}
