@@ -52,7 +52,7 @@ export interface OpenLoopResult {
 
 const MAX_IN_FLIGHT = 4096;
 
-export async function openLoop(send: Send, rate: number, seconds: number): Promise<OpenLoopResult> {
+export async function openLoop(send: Send, rate: number, seconds: number, stragglerMs = STRAGGLER_MS): Promise<OpenLoopResult> {
   const total = Math.max(1, Math.round(rate * seconds));
   const intervalMs = 1000 / rate;
   const latencies = new Float64Array(total);
@@ -66,7 +66,7 @@ export async function openLoop(send: Send, rate: number, seconds: number): Promi
   const abort = new AbortController();
   const cpu0 = process.cpuUsage();
   const start = performance.now() + 2;
-  const deadline = start + seconds * 1000 + STRAGGLER_MS;
+  const deadline = start + seconds * 1000 + stragglerMs;
   await new Promise<void>((resolve) => {
     let finished = 0;
     const settle = () => {
@@ -105,7 +105,7 @@ export async function openLoop(send: Send, rate: number, seconds: number): Promi
     abort.abort();
     await settle(() => inFlight, ABORT_SETTLE_MS);
     errors += unanswered;
-    firstError ??= `${unanswered} unanswered ${STRAGGLER_MS / 1000} s after the run (aborted)`;
+    firstError ??= `${unanswered} unanswered ${stragglerMs / 1000} s after the run (aborted)`;
   }
   const usage = process.cpuUsage(cpu0);
   const sorted = latencies.filter((x) => !Number.isNaN(x)).sort();
@@ -132,7 +132,7 @@ export interface ClosedLoopResult {
   firstError: string | undefined;
 }
 
-export async function closedLoop(send: Send, concurrency: number, seconds: number): Promise<ClosedLoopResult> {
+export async function closedLoop(send: Send, concurrency: number, seconds: number, stragglerMs = STRAGGLER_MS): Promise<ClosedLoopResult> {
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   const cpu0 = process.cpuUsage();
@@ -171,14 +171,14 @@ export async function closedLoop(send: Send, concurrency: number, seconds: numbe
   let timer: NodeJS.Timeout | undefined;
   const hung = await Promise.race([
     workers.then(() => 0),
-    new Promise<number>((resolve) => { timer = setTimeout(() => resolve(inFlight), Math.max(0, until + STRAGGLER_MS - performance.now())); }),
+    new Promise<number>((resolve) => { timer = setTimeout(() => resolve(inFlight), Math.max(0, until + stragglerMs - performance.now())); }),
   ]);
   clearTimeout(timer);
   if (hung > 0) {
     abort.abort();
     await settle(() => inFlight, ABORT_SETTLE_MS);
     errors += hung;
-    firstError ??= `${hung} unanswered ${STRAGGLER_MS / 1000} s after the window (aborted)`;
+    firstError ??= `${hung} unanswered ${stragglerMs / 1000} s after the window (aborted)`;
   }
   const usage = process.cpuUsage(cpu0);
   // The rate counts the answers within the window only: the requests still in flight when it
