@@ -453,6 +453,9 @@ medians reported.
 
 - Latency: open loop at fixed rates (HTTP ${rates.join(' and ')} req/s, gRPC ${grpcRates.join(' and ')} calls/s, ${report.settings['openSeconds']} s per run); each request is due
   at a fixed time and measured from then, so a stall counts against the requests it delays.
+  A request still unanswered 10 s after the run is aborted and counted as an error ("err"), and
+  the next row starts once this row's processes (client, upstream, proxies) are quiet, so a row
+  driven past its capacity does not load the next one.
 - Max throughput: closed loop, ${report.settings['concurrency']} requests in flight, ${report.settings['closedSeconds']} s of driving per row, payload and round.
   The rows of a section (fresh client processes every round) take turns in slices of
   ${f((report.settings['sliceSeconds'] as number | undefined) ?? 0.1, 1)} s, one process driving load at a time while the others idle, sweeping forward then
@@ -463,7 +466,9 @@ medians reported.
   requests in the block, so a burst of load from elsewhere on this shared machine moves the
   blocks it hits, not the round. "× bare" and the targets give the median over rounds; the
   targets and the tables by round also give every round's ratio, the 25th–75th percentile of its
-  blocks, and the spread over rounds.
+  blocks, and the spread over rounds. A round in which a row's closed loop **stalled** (a request
+  unanswered 10 s after its slice, errors, or 1% of answers slower than 1 s) measures the stall,
+  not the row: it is marked as such, named with its reason, and left out of medians and ratios.
 - CPU: user + system seconds per 10k requests at the higher rate, summed over the client, the upstream and
   (sidecar rows) both proxies, read from \`process.cpuUsage()\` and \`/proc/<pid>/stat\`.
 - RSS: the client process (which also runs the load generator, equally for every row) and the two proxies.
