@@ -157,7 +157,7 @@ const STRAGGLER_S = STRAGGLER_MS / 1000;
  * (STRAGGLER_MS for stragglers, then a bounded abort), and a client aborting thousands of
  * requests on a busy machine needs seconds of its own.
  */
-const COMMAND_SLACK_MS = 60_000;
+const COMMAND_SLACK_MS = 120_000;
 
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 
@@ -237,41 +237,46 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
     const handles = await startClients(round);
     const live = [...handles.keys()];
     const order = live.map((_, k) => live[(k + round) % live.length]!);
-    for (const payload of o.payloads) {
-      for (const rate of o.rates) {
-        for (const i of order) {
-          if (dead.has(i)) continue;
-          const row = rows[i]!;
-          const pids = [o.upstreamPid, ...(row.extraPids ?? [])];
-          const meter = cpuMeter(pids);
-          const proxyMeter = cpuMeter(row.extraPids ?? []);
-          const r = await handles.get(i)!.run({ op: 'open', payload, rate, seconds: o.openSeconds }, o.openSeconds * 1000 + COMMAND_SLACK_MS);
-          if ('failed' in r) { fail(i, round, `${payload} @${rate}/s: ${r.failed}`); continue; }
-          measured.add(i);
-          const others = meter();
-          // Let stragglers and the proxies' queues drain before the next row starts: at least
-          // 300 ms, and until the row's processes are quiet. A row driven past its capacity
-          // (the proxy pair at the top rate) can keep them busy for seconds after its run.
-          await new Promise((r) => setTimeout(r, 300));
-          const clientPid = handles.get(i)!.proc.pid;
-          const quiet = await waitQuiet([o.upstreamPid, ...(row.extraPids ?? []), ...(clientPid !== undefined ? [clientPid] : [])], { maxMs: QUIET_MAX_MS });
-          if (quiet.waitedMs > 1000) o.log(`  ${row.name} ${payload} @${rate}/s: its processes took ${(quiet.waitedMs / 1000).toFixed(1)} s to go quiet${quiet.quiet ? '' : ' (still busy, going on)'}`);
-          const k = `${i}|${payload}|${rate}`;
-          add(`${k}|p50`, r.result.p50); add(`${k}|p90`, r.result.p90); add(`${k}|p99`, r.result.p99);
-          add(`${k}|errors`, r.result.errors); add(`${k}|shed`, r.result.shed);
-          if (rate === topRate && r.result.ok > 0) {
-            add(`${i}|${payload}|cpu`, ((r.result.cpu + others) / r.result.ok) * 10_000);
-            add(`${i}|${payload}|cpuClient`, (r.result.cpu / r.result.ok) * 10_000);
-            add(`${i}|${payload}|cpuProxies`, (proxyMeter() / r.result.ok) * 10_000);
+    // Stopped however the round ends: a client left running (an exception here once) keeps the
+    // run's process alive after it has written its report.
+    try {
+      for (const payload of o.payloads) {
+        for (const rate of o.rates) {
+          for (const i of order) {
+            if (dead.has(i)) continue;
+            const row = rows[i]!;
+            const pids = [o.upstreamPid, ...(row.extraPids ?? [])];
+            const meter = cpuMeter(pids);
+            const proxyMeter = cpuMeter(row.extraPids ?? []);
+            const r = await handles.get(i)!.run({ op: 'open', payload, rate, seconds: o.openSeconds }, o.openSeconds * 1000 + COMMAND_SLACK_MS);
+            if ('failed' in r) { fail(i, round, `${payload} @${rate}/s: ${r.failed}`); continue; }
+            measured.add(i);
+            const others = meter();
+            // Let stragglers and the proxies' queues drain before the next row starts: at least
+            // 300 ms, and until the row's processes are quiet. A row driven past its capacity
+            // (the proxy pair at the top rate) can keep them busy for seconds after its run.
+            await new Promise((r) => setTimeout(r, 300));
+            const clientPid = handles.get(i)!.proc.pid;
+            const quiet = await waitQuiet([o.upstreamPid, ...(row.extraPids ?? []), ...(clientPid !== undefined ? [clientPid] : [])], { maxMs: QUIET_MAX_MS });
+            if (quiet.waitedMs > 1000) o.log(`  ${row.name} ${payload} @${rate}/s: its processes took ${(quiet.waitedMs / 1000).toFixed(1)} s to go quiet${quiet.quiet ? '' : ' (still busy, going on)'}`);
+            const k = `${i}|${payload}|${rate}`;
+            add(`${k}|p50`, r.result.p50); add(`${k}|p90`, r.result.p90); add(`${k}|p99`, r.result.p99);
+            add(`${k}|errors`, r.result.errors); add(`${k}|shed`, r.result.shed);
+            if (rate === topRate && r.result.ok > 0) {
+              add(`${i}|${payload}|cpu`, ((r.result.cpu + others) / r.result.ok) * 10_000);
+              add(`${i}|${payload}|cpuClient`, (r.result.cpu / r.result.ok) * 10_000);
+              add(`${i}|${payload}|cpuProxies`, (proxyMeter() / r.result.ok) * 10_000);
+            }
+            add(`${i}|rss`, r.rss);
+            if (r.result.errors > 0) o.log(`  ${row.name} ${payload} @${rate}/s: ${r.result.errors} errors of ${r.result.scheduled}, ${r.result.ok} ok, ${r.result.shed} shed (${r.result.firstError})`);
+            o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} @${String(rate).padStart(5)}/s  p50 ${r.result.p50.toFixed(3)}  p99 ${r.result.p99.toFixed(3)} ms`);
           }
-          add(`${i}|rss`, r.rss);
-          if (r.result.errors > 0) o.log(`  ${row.name} ${payload} @${rate}/s: ${r.result.errors} errors of ${r.result.scheduled}, ${r.result.ok} ok, ${r.result.shed} shed (${r.result.firstError})`);
-          o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} @${String(rate).padStart(5)}/s  p50 ${r.result.p50.toFixed(3)}  p99 ${r.result.p99.toFixed(3)} ms`);
         }
+        await closedLoopSliced(handles, order, payload, round);
       }
-      await closedLoopSliced(handles, order, payload, round);
+    } finally {
+      for (const h of handles.values()) h.stop();
     }
-    for (const h of handles.values()) h.stop();
   }
 
   for (const i of measured) {
