@@ -7,7 +7,7 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMesh, silentLogger, XdsServer, type Mesh } from '../src/index.ts';
-import { CLUSTER_LOAD_ASSIGNMENT } from '../src/config/xds/resource-types.ts';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION } from '../src/config/xds/resource-types.ts';
 import type { ClusterLoadAssignment } from '../src/xds/resources.ts';
 import { OverlayMap } from '../src/snapshot/overlay-map.ts';
 import { tempDir, waitFor, writeBootstrap, writeConfig } from './xds-helpers.ts';
@@ -35,7 +35,7 @@ spec:
   }).join('---\n');
 }
 
-const open: { mesh: Mesh; server: XdsServer }[] = [];
+const open: { mesh: Mesh; server: { close(): void } }[] = [];
 afterEach(async () => {
   vi.restoreAllMocks();
   for (const { mesh, server } of open.splice(0)) {
@@ -91,6 +91,37 @@ describe.each([['state-of-the-world', false], ['delta', true]] as const)('one en
         expect(after.clusters.get(clusterOf(i))).toBe(before.clusters.get(clusterOf(i)));
         expect(after.resources.endpoints.get(clusterOf(i))).toBe(before.resources.endpoints.get(clusterOf(i)));
       }
+    }
+  });
+});
+
+describe('a new stream (the server restarted, one endpoint moved meanwhile)', () => {
+  it('decodes nothing of the SotW resend but the changed assignment, and applies it on the EDS fast path', async () => {
+    const dir = tempDir('xds-eds-resend-restart');
+    writeConfig(dir, { 'mesh.yaml': meshYaml() });
+    let server = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger, watch: false });
+    const address = server.address;
+    const listeners = Array.from({ length: SERVICES }, (_, i) => `${host(i)}:8080`);
+    const mesh = await createMesh({ bootstrap: writeBootstrap(tempDir('xds-eds-resend-bs'), address, {}), listeners, logger: silentLogger, xds: { initialFetchTimeoutMs: 5000, backoff: { initialMs: 20, maxMs: 100 } } });
+    const servers = { close: () => server.close() };
+    open.push({ mesh, server: servers });
+    const before = mesh.snapshot;
+
+    const validated = [LISTENER, ROUTE_CONFIGURATION, CLUSTER, CLUSTER_LOAD_ASSIGNMENT].map((t) => vi.spyOn(t, 'validate'));
+    server.close();
+    await waitFor(() => mesh.configDump().xds!.connected === false, 5000, 'the client to see the stream drop');
+    writeConfig(dir, { 'mesh.yaml': meshYaml({ service: 5, port: 29_998 }) });
+    server = await XdsServer.start({ config: [dir], listen: address, logger: silentLogger, watch: false });
+    await waitFor(() => mesh.snapshot.clusters.get(clusterOf(5))!.endpoints.some((e) => e.port === 29_998), 10_000, 'the moved endpoint');
+    const after = mesh.snapshot;
+
+    // Every resource was resent on the new stream; only the changed assignment was decoded.
+    expect(validated.flatMap((v) => v.mock.calls).map(([v]) => (v as ClusterLoadAssignment).clusterName)).toEqual([clusterOf(5)]);
+    expect(after.version).toBe(before.version + 1);
+    expect(after.resources.endpoints).toBeInstanceOf(OverlayMap);
+    expect(OverlayMap.changedKeys(before.resources.endpoints, after.resources.endpoints)).toEqual([clusterOf(5)]);
+    for (let i = 0; i < SERVICES; i++) {
+      if (i !== 5) expect(after.clusters.get(clusterOf(i))).toBe(before.clusters.get(clusterOf(i)));
     }
   });
 });
