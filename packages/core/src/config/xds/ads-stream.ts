@@ -239,7 +239,8 @@ export class AdsStream {
    */
   *#decodeAll(type: ResourceType, raws: readonly RawResource[], version: (r: RawResource) => string): Generator<void, ResourceUpdate[]> {
     const out: ResourceUpdate[] = [];
-    const last = this.#lastResponse.get(type.typeUrl);
+    // Only SotW resends what is unchanged; a delta response holds what changed, in no order.
+    const last = this.delta ? undefined : this.#lastResponse.get(type.typeUrl);
     const names: string[] = [];
     const views: Uint8Array[] = [];
     let quick = 0;
@@ -254,10 +255,12 @@ export class AdsStream {
         yield;
       }
       out.push(u);
-      names.push(u.name);
-      views.push(raw.bytes);
+      if (!this.delta) {
+        names.push(u.name);
+        views.push(raw.bytes);
+      }
     }
-    this.#lastResponse.set(type.typeUrl, new LastResponse(names, views));
+    if (!this.delta) this.#lastResponse.set(type.typeUrl, new LastResponse(names, views));
     return out;
   }
 
