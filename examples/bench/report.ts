@@ -518,7 +518,10 @@ ${targets.map((t) => `| ${t.name} | ${ok(t.met)} | ${t.detail} |`).join('\n')}
     md += `\n## Config scale\n\nServices with 100k endpoints in all; every 10th service has a VirtualService (header match, 90/10 subset split)
 and a DestinationRule. "Compile" is Istio objects → xDS resources (what \`meshlet xds\` and the embedded mode do); "apply" is
 \`Mesh#applyResources\`, resources → immutable snapshot; heap is retained after a full GC. An endpoint change replaces one
-ClusterLoadAssignment, as an EDS push does, and applies the whole resource set again.
+ClusterLoadAssignment, as an EDS push does, and applies the whole resource set again: 30 changes of each kind, interleaved,
+each in its own turn of the event loop after a scavenge (not a forced full collection, whose concurrent sweep of the whole heap
+then ran beside the sample), after 3 untimed ones of each kind (V8 compiling the path). Times are wall time: on a loaded
+machine a sample the process spent descheduled reads high, which the p90 and max show.
 
 | services | endpoints | clusters | compile (ms) | apply full snapshot (ms) | snapshot heap (MiB) | one endpoint change p50 / p90 / max (ms) | same, endpoints map copied (ms) | same, every map of the set copied (ms) |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|

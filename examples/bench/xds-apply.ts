@@ -305,6 +305,8 @@ const lines = [
   `all ${SERVICES} services; the client CPU columns are the client's share only, measured with no`,
   'sampler running (the worst pause is read on a second change, with the monitor on). SotW resends',
   'every ClusterLoadAssignment of the mesh on an EDS change; delta sends the one that changed.',
+  'The client compares each resent assignment in place with the one at its position in the last',
+  'response and decodes only the changed one (last-response.ts).',
   'Heap: what the applied snapshot and the client\'s resource cache hold, after a full collection.',
   'Decide: one routing decision (host → route → weighted cluster) in the applied snapshot.',
   'The proxyless rows subscribe to every listener here; in use that profile fetches services on',

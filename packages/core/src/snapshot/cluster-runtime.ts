@@ -7,7 +7,7 @@
 //   admitRequest → pick → [admitRetry → pick ...] → record(outcome) → endRequest
 
 import { CircuitOpenError, OverflowError } from '../errors.ts';
-import { EndpointState } from '../lb/endpoint-state.ts';
+import { EndpointState, endpointKey } from '../lb/endpoint-state.ts';
 import type { ClusterLimits } from '../resilience/cluster-limits.ts';
 import type { OutlierConfig } from '../resilience/outlier-config.ts';
 import { OutlierDetector } from '../resilience/outlier-detector.ts';
@@ -86,9 +86,11 @@ export class ClusterRuntime {
 
   /** The state object for an endpoint address, kept across snapshots. */
   endpoint(address: string, port: number): EndpointState {
-    const probe = new EndpointState(address, port);
-    const existing = this.#endpoints.get(probe.key);
+    // Looked up by key before any state is made: an EDS push rebuilds a cluster whose
+    // endpoints are nearly all known, and a throw-away state per endpoint was most of its garbage.
+    const existing = this.#endpoints.get(endpointKey(address, port));
     if (existing) return existing;
+    const probe = new EndpointState(address, port);
     // Envoy ramps hosts added to a cluster that already has some (slow start); the first host
     // set is not ramped, as every host in it would be equally new.
     if (this.#hadHosts) probe.usableSince = this.clock();

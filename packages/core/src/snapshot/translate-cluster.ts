@@ -161,7 +161,6 @@ function translateLoadAssignmentOnce(cla: ClusterLoadAssignment): Result<Endpoin
     const group = groups[g]!;
     const eps = group.lbEndpoints ?? [];
     for (let i = 0; i < eps.length; i++) {
-      const field = `ClusterLoadAssignment ${cla.clusterName}: endpoints[${g}].lbEndpoints[${i}]`;
       const addr = eps[i]!.endpoint?.address;
       const labels = eps[i]!.metadata?.filterMetadata?.['meshlet']?.['labels'];
       const socketMatch = stringEntries(eps[i]!.metadata?.filterMetadata?.['envoy.transport_socket_match']);
@@ -174,21 +173,26 @@ function translateLoadAssignmentOnce(cla: ClusterLoadAssignment): Result<Endpoin
         labels: labels && typeof labels === 'object' ? (labels as Record<string, string>) : {},
         socketMatch,
       };
-      if (!Number.isInteger(common.weight) || common.weight < 1) return fail(`${field}.loadBalancingWeight: ${common.weight} must be at least 1`);
+      if (!Number.isInteger(common.weight) || common.weight < 1) return fail(`${lbEndpointField(cla, g, i)}.loadBalancingWeight: ${common.weight} must be at least 1`);
       if (addr?.pipe) {
         // A Unix domain socket endpoint (ServiceEntry address unix:///path).
-        if (!addr.pipe.path) return fail(`${field}.endpoint.address.pipe.path: required`);
+        if (!addr.pipe.path) return fail(`${lbEndpointField(cla, g, i)}.endpoint.address.pipe.path: required`);
         out.push({ address: `unix:${addr.pipe.path}`, port: 0, ...common });
         continue;
       }
       const sa = addr?.socketAddress;
-      if (!sa?.address) return fail(`${field}.endpoint.address.socketAddress.address: required`);
+      if (!sa?.address) return fail(`${lbEndpointField(cla, g, i)}.endpoint.address.socketAddress.address: required`);
       const port = sa.portValue ?? 0;
-      if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`${field}.endpoint.address.socketAddress.portValue: ${port} is not a port`);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`${lbEndpointField(cla, g, i)}.endpoint.address.socketAddress.portValue: ${port} is not a port`);
       out.push({ address: sa.address, port, ...common });
     }
   }
   return ok(out);
+}
+
+/** Where an endpoint sits, for an error: built only then, not per endpoint (100 strings per assignment). */
+function lbEndpointField(cla: ClusterLoadAssignment, g: number, i: number): string {
+  return `ClusterLoadAssignment ${cla.clusterName}: endpoints[${g}].lbEndpoints[${i}]`;
 }
 
 function stringEntries(v: Record<string, unknown> | undefined): Record<string, string> | undefined {

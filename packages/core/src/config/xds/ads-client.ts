@@ -18,6 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Bootstrap, XdsServerConfig } from './bootstrap.ts';
 import { channelCredentials } from './ads-service.ts';
 import { AdsStream, type ResponseBatch, type StreamHandler } from './ads-stream.ts';
+import type { LastResponse } from './last-response.ts';
 import { Backoff, type BackoffOptions } from '../backoff.ts';
 import { DEFAULT_RESPONSE_LIMITS, transportLimit, type ResponseLimits } from './response-limits.ts';
 import { CLUSTER_LOAD_ASSIGNMENT, RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
@@ -66,6 +67,8 @@ export class AdsClient implements StreamHandler {
   readonly #limits: ResponseLimits;
   readonly #node: object;
   readonly #types: ReadonlyMap<string, ResourceType>;
+  /** Each type's last response, in order, kept across streams (last-response.ts). */
+  readonly #lastResponses = new Map<string, LastResponse>();
   /** The names last asked for, per type ('*' = wildcard); replayed on every new stream. */
   readonly #subscriptions = new Map<string, readonly string[] | '*'>();
   #stream: AdsStream | undefined;
@@ -193,7 +196,7 @@ export class AdsClient implements StreamHandler {
   }
 
   #open(): void {
-    const stream = new AdsStream(this.#client, this.server.delta, this.#node, this, this.#limits);
+    const stream = new AdsStream(this.#client, this.server.delta, this.#node, this, this.#limits, this.#lastResponses);
     this.#stream = stream;
     // Replay every subscription in chain order, so a new stream asks for exactly what the old
     // one had (delta: with the versions held).
@@ -256,12 +259,14 @@ export class AdsClient implements StreamHandler {
     // Handling may stop between slices (the stream closed): what was applied by then still
     // counts as a change, or a resend of the same values would never be published.
     try {
-      const present = new Set<string>();
+      // Only a complete SotW listing (LDS, CDS) is judged by what it leaves out: no set of the
+      // 10k names of an EDS resend is built for nothing.
+      const present = !batch.delta && type.sotwComplete ? new Set<string>() : undefined;
       let i = 0;
       for (const u of batch.updates) {
         // A turn of the event loop may end here (AdsStream slices the work).
         if (++i % YIELD_EVERY === 0) yield;
-        present.add(u.name);
+        present?.add(u.name);
         let w = this.state.get(type.typeUrl, u.name);
         if (!w) {
           // Unasked-for resources are ignored, except under a wildcard subscription.
@@ -318,7 +323,7 @@ export class AdsClient implements StreamHandler {
       if (!batch.delta && type.sotwComplete && unnamed.length > 0) {
         const error = unnamed.map((u) => u.error).join('; ');
         for (const w of this.state.of(type.typeUrl).values()) {
-          if (!present.has(w.name) && w.value !== undefined) {
+          if (!present!.has(w.name) && w.value !== undefined) {
             w.reject(batch.versionInfo, error, now);
             changed = true;
             valuesOnly = false;
@@ -328,7 +333,7 @@ export class AdsClient implements StreamHandler {
       const removed = batch.delta
         ? batch.removed
         : type.sotwComplete && unnamed.length === 0
-          ? [...this.state.of(type.typeUrl).values()].filter((w) => !present.has(w.name) && w.value !== undefined).map((w) => w.name)
+          ? [...this.state.of(type.typeUrl).values()].filter((w) => !present!.has(w.name) && w.value !== undefined).map((w) => w.name)
           : [];
       for (const name of removed) {
         const w = this.state.get(type.typeUrl, name);
