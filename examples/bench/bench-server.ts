@@ -8,7 +8,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 
 const SMALL_BODY = Buffer.from('hello, world\n');
@@ -29,6 +30,29 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   res.end(SMALL_BODY);
 }
 
+// BENCH_TLS_LOG=<file>: on exit, per client (told apart by the Host header of a connection's
+// first request: MeshAgent sends the logical host, undici by hand the address), how many TLS
+// connections it opened, how many resumed a session, and how many requests they carried.
+function logTls(server: import('node:https').Server, file: string): void {
+  const byHost = new Map<string, { connections: number; resumed: number; requests: number }>();
+  const first = new WeakMap<object, string>();
+  server.on('request', (req: IncomingMessage) => {
+    const sock = req.socket;
+    let host = first.get(sock);
+    if (host === undefined) {
+      host = req.headers.host ?? '?';
+      first.set(sock, host);
+      const e = byHost.get(host) ?? { connections: 0, resumed: 0, requests: 0 };
+      e.connections++;
+      if ((sock as TLSSocket).isSessionReused()) e.resumed++;
+      byHost.set(host, e);
+    }
+    byHost.get(host)!.requests++;
+  });
+  process.on('exit', () => writeFileSync(file, JSON.stringify(Object.fromEntries(byHost), null, 1)));
+  process.on('SIGTERM', () => process.exit(0));
+}
+
 const ECHO_METHOD = '/bench.Echo/Echo';
 const identity = (b: Buffer): Buffer => b;
 
@@ -43,6 +67,7 @@ async function main(): Promise<void> {
       cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), ca: readFileSync(opts.tls.ca),
       requestCert: true, rejectUnauthorized: true, keepAliveTimeout: 60_000,
     }, handle);
+    if (process.env['BENCH_TLS_LOG']) logTls(https, process.env['BENCH_TLS_LOG']);
     await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
     httpsPort = (https.address() as AddressInfo).port;
   }

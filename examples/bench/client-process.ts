@@ -51,13 +51,14 @@ export type Command =
 
 const ECHO_METHOD = '/bench.Echo/Echo';
 
-type Sender = (payload: Payload) => Promise<void>;
+/** Sends one request; a load loop aborts it through `signal` when it is left unanswered too long. */
+type Sender = (payload: Payload, signal?: AbortSignal) => Promise<void>;
 
 async function httpSender(dispatcher: Dispatcher, base: string): Promise<Sender> {
-  return async (payload) => {
+  return async (payload, signal) => {
     const res = payload === 'small'
-      ? await request(`${base}/small`, { dispatcher })
-      : await request(`${base}/16k`, { dispatcher, method: 'POST', body: REQUEST_BODY['16k'] });
+      ? await request(`${base}/small`, { dispatcher, signal })
+      : await request(`${base}/16k`, { dispatcher, method: 'POST', body: REQUEST_BODY['16k'], signal });
     await res.body.dump({ limit: 1 << 20 });
     if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
   };
@@ -66,8 +67,8 @@ async function httpSender(dispatcher: Dispatcher, base: string): Promise<Sender>
 // node:http clients (axios, got, node-fetch...) send through an http.Agent: a plain keep-alive
 // one, or MeshHttpAgent.
 function nodeHttpSender(agent: http.Agent, base: string): Sender {
-  return (payload) => new Promise<void>((resolve, reject) => {
-    const req = http.request(`${base}/${payload === 'small' ? 'small' : '16k'}`, { agent, method: payload === 'small' ? 'GET' : 'POST' }, (res) => {
+  return (payload, signal) => new Promise<void>((resolve, reject) => {
+    const req = http.request(`${base}/${payload === 'small' ? 'small' : '16k'}`, { agent, method: payload === 'small' ? 'GET' : 'POST', ...(signal && { signal }) }, (res) => {
       res.on('data', () => {});
       res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
       res.on('error', reject);
@@ -83,9 +84,14 @@ async function grpcSender(target: string): Promise<{ send: Sender; close(): void
   const Ctor = grpc.makeGenericClientConstructor({
     Echo: { path: ECHO_METHOD, requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id, originalName: 'echo' },
   }, 'Echo');
-  const client = new Ctor(target, grpc.credentials.createInsecure()) as unknown as { Echo(req: Buffer, cb: (err: Error | null, res?: Buffer) => void): void; close(): void };
-  const send: Sender = (payload) => new Promise<void>((resolve, reject) => {
-    client.Echo(REQUEST_BODY[payload], (err) => (err ? reject(err) : resolve()));
+  const client = new Ctor(target, grpc.credentials.createInsecure()) as unknown as { Echo(req: Buffer, cb: (err: Error | null, res?: Buffer) => void): { cancel(): void }; close(): void };
+  const send: Sender = (payload, signal) => new Promise<void>((resolve, reject) => {
+    const cancel = () => call.cancel();
+    const call = client.Echo(REQUEST_BODY[payload], (err) => {
+      signal?.removeEventListener('abort', cancel);
+      if (err) reject(err); else resolve();
+    });
+    signal?.addEventListener('abort', cancel, { once: true });
   });
   return { send, close: () => client.close() };
 }
@@ -171,7 +177,7 @@ async function main(): Promise<void> {
     // means the row cannot work (e.g. mTLS not wired yet): report it rather than measure errors.
     for (const payload of ['small', '16k'] as const) {
       for (let i = 0; i < 300; i++) await sender(payload);
-      await closedLoop(() => sender(payload), 16, 0.5);
+      await closedLoop((signal) => sender(payload, signal), 16, 0.5);
     }
   } catch (err) {
     process.send!({ skip: `${spec.kind}: ${(err as Error).message.split('\n')[0]}` });
@@ -183,7 +189,7 @@ async function main(): Promise<void> {
     void (async () => {
       if (cmd.op === 'exit') process.exit(0);
       if (cmd.op === 'young') return;
-      const send: Send = () => sender(cmd.payload);
+      const send: Send = (signal) => sender(cmd.payload, signal);
       const result = cmd.op === 'open' ? await openLoop(send, cmd.rate, cmd.seconds) : await closedLoop(send, cmd.concurrency, cmd.seconds);
       process.send!({ result, rss: process.memoryUsage.rss() / 2 ** 20 }, () => {
         if (++answered === spec.exitAfterCommands) process.exit(3);

@@ -14,9 +14,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ClientSpec, Command } from './client-process.ts';
-import { summarizeSequential, type ClosedLoopResult, type OpenLoopResult, type SequentialResult } from './load-loops.ts';
+import { STALL_MS, STRAGGLER_MS, summarizeSequential, type ClosedLoopResult, type OpenLoopResult, type SequentialResult } from './load-loops.ts';
 import type { Payload } from './payloads.ts';
-import { cpuMeter, rssMiB } from './proc-stats.ts';
+import { cpuMeter, rssMiB, waitQuiet } from './proc-stats.ts';
 
 export interface RowSpec {
   name: string;
@@ -52,6 +52,13 @@ export interface RowResult {
   throughput: Record<string, number>;
   /** payload → requests/s in each round, in round order (NaN for a round the row missed). */
   throughputRounds?: Record<string, number[]>;
+  /**
+   * payload → round → why the row's closed loop stalled in that round (requests unanswered and
+   * aborted, failed, or answered after more than STALL_MS), or null when it ran clean. A stalled
+   * round measured a broken run, not the row's speed: its rate is left out of the medians and
+   * ratios, and the report names it.
+   */
+  closedStalls?: Record<string, (string | null)[]>;
   /** payload → round → the requests/s of each of the row's closed-loop slices, in order. */
   throughputSlices?: Record<string, number[][]>;
   /**
@@ -110,7 +117,10 @@ class ClientHandle {
   async run(cmd: Command, timeoutMs: number): Promise<{ result: OpenLoopResult & ClosedLoopResult; rss: number } | { failed: string }> {
     if (!this.#send(cmd)) return { failed: this.#gone ?? 'client process not connected' };
     const m = await this.next(timeoutMs);
-    return m['result'] ? (m as { result: OpenLoopResult & ClosedLoopResult; rss: number }) : { failed: String(m['skip'] ?? 'no result') };
+    if (!m['result']) return { failed: String(m['skip'] ?? 'no result') };
+    // IPC carries JSON: a percentile of a run with no answer at all (NaN) arrives as null.
+    const result = Object.fromEntries(Object.entries(m['result'] as Record<string, unknown>).map(([k, v]) => [k, v === null ? NaN : v]));
+    return { result: result as unknown as OpenLoopResult & ClosedLoopResult, rss: m['rss'] as number };
   }
 
   /** Any command's answer ({ result }), or the reason there is none. */
@@ -126,10 +136,33 @@ class ClientHandle {
   }
 }
 
+/**
+ * Why a round's closed loop is not a measurement of the row's speed, or null. Thirty-two
+ * requests in flight on loopback answer in milliseconds; a round in which requests went
+ * unanswered, failed, or (1% of them or more) took over STALL_MS measured a stall.
+ */
+export function closedStall(t: { answered: number; errors: number; unanswered: number; slow: number; maxMs: number; firstError?: string | undefined }): string | null {
+  const why: string[] = [];
+  if (t.unanswered > 0) why.push(`${t.unanswered} requests unanswered ${STRAGGLER_S} s after their slice`);
+  if (t.errors > t.unanswered) why.push(`${t.errors - t.unanswered} errors (${t.firstError ?? 'no message'})`);
+  if (t.slow > 0 && t.slow * 100 >= t.answered) why.push(`${t.slow} of ${t.answered} answers took over ${STALL_MS / 1000} s (slowest ${(t.maxMs / 1000).toFixed(1)} s)`);
+  return why.length ? why.join('; ') : null;
+}
+
+/** How long after a row's open loop the suite waits for its processes to go quiet. */
+const QUIET_MAX_MS = 20_000;
+const STRAGGLER_S = STRAGGLER_MS / 1000;
+/**
+ * How long a load command may take before its row is given up: the loops bound themselves
+ * (STRAGGLER_MS for stragglers, then a bounded abort), and a client aborting thousands of
+ * requests on a busy machine needs seconds of its own.
+ */
+const COMMAND_SLACK_MS = 120_000;
+
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 
 export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promise<RowResult[]> {
-  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, throughputRounds: {}, throughputSlices: {}, cpuUsPerRequestRounds: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
+  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, throughputRounds: {}, closedStalls: {}, throughputSlices: {}, cpuUsPerRequestRounds: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
   // A row that fails (its client cannot set up, or dies mid-run) is not tried again: if it
   // measured nothing it is reported as skipped, else as failed in that round, keeping the
   // medians of the rounds it finished. Either way the run goes on and writes its report.
@@ -170,16 +203,17 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
   const slicesPerRow = 2 * Math.max(1, Math.round(o.closedSeconds / (o.sliceSeconds ?? 0.1) / 2));
   const sliceSeconds = o.closedSeconds / slicesPerRow;
   const closedLoopSliced = async (handles: Map<number, ClientHandle>, order: number[], payload: Payload, round: number) => {
-    const tally = new Map<number, { ok: number; seconds: number; answered: number; cpu: number; errors: number; firstError?: string; slices: number[] }>();
+    const tally = new Map<number, { ok: number; seconds: number; answered: number; cpu: number; errors: number; unanswered: number; slow: number; maxMs: number; firstError?: string; slices: number[] }>();
     for (let sweep = 0; sweep < slicesPerRow; sweep++) {
       const sweepOrder = sweep % 2 === 0 ? order : [...order].reverse();
       for (const i of sweepOrder) {
         if (dead.has(i)) continue;
-        const r = await handles.get(i)!.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: sliceSeconds }, (sliceSeconds + 30) * 1000);
+        const r = await handles.get(i)!.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: sliceSeconds }, sliceSeconds * 1000 + COMMAND_SLACK_MS);
         if ('failed' in r) { fail(i, round, `${payload} closed loop: ${r.failed}`); tally.delete(i); continue; }
         measured.add(i);
-        const t = tally.get(i) ?? { ok: 0, seconds: 0, answered: 0, cpu: 0, errors: 0, slices: [] };
+        const t = tally.get(i) ?? { ok: 0, seconds: 0, answered: 0, cpu: 0, errors: 0, unanswered: 0, slow: 0, maxMs: 0, slices: [] };
         t.ok += r.result.ok; t.seconds += r.result.seconds; t.answered += r.result.answered; t.cpu += r.result.cpu; t.errors += r.result.errors; t.firstError ??= r.result.firstError; t.slices.push(r.result.rps);
+        t.unanswered += r.result.unanswered; t.slow += r.result.slow; t.maxMs = Math.max(t.maxMs, r.result.maxMs);
         tally.set(i, t);
         add(`${i}|rss`, r.rss);
       }
@@ -188,11 +222,14 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
       const t = tally.get(i);
       if (!t || dead.has(i)) continue;
       const rps = t.ok / t.seconds;
-      add(`${i}|${payload}|rps`, rps);
+      const stall = closedStall(t);
+      ((results[i]!.closedStalls![payload] ??= [])[round] = stall);
+      if (stall === null) add(`${i}|${payload}|rps`, rps);
+      else o.log(`  ${rows[i]!.name} ${payload} closed loop STALLED in round ${round + 1}: ${stall}`);
       ((results[i]!.throughputRounds![payload] ??= [])[round] = rps);
       ((results[i]!.throughputSlices![payload] ??= [])[round] = t.slices);
       ((results[i]!.cpuUsPerRequestRounds![payload] ??= [])[round] = (t.cpu / t.answered) * 1e6);
-      o.log(`  ${rows[i]!.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${rps.toFixed(0)} req/s (${t.slices.length} slices ${Math.min(...t.slices).toFixed(0)}–${Math.max(...t.slices).toFixed(0)}), client CPU ${((t.cpu / t.answered) * 1e6).toFixed(1)} µs/req${t.errors ? ` (${t.errors} errors: ${t.firstError})` : ''}`);
+      o.log(`  ${rows[i]!.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${rps.toFixed(0)} req/s (${t.slices.length} slices ${Math.min(...t.slices).toFixed(0)}–${Math.max(...t.slices).toFixed(0)}, slowest answer ${t.maxMs.toFixed(0)} ms), client CPU ${((t.cpu / t.answered) * 1e6).toFixed(1)} µs/req${t.errors ? ` (${t.errors} errors: ${t.firstError})` : ''}`);
     }
   };
 
@@ -200,36 +237,46 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
     const handles = await startClients(round);
     const live = [...handles.keys()];
     const order = live.map((_, k) => live[(k + round) % live.length]!);
-    for (const payload of o.payloads) {
-      for (const rate of o.rates) {
-        for (const i of order) {
-          if (dead.has(i)) continue;
-          const row = rows[i]!;
-          const pids = [o.upstreamPid, ...(row.extraPids ?? [])];
-          const meter = cpuMeter(pids);
-          const proxyMeter = cpuMeter(row.extraPids ?? []);
-          const r = await handles.get(i)!.run({ op: 'open', payload, rate, seconds: o.openSeconds }, (o.openSeconds + 30) * 1000);
-          if ('failed' in r) { fail(i, round, `${payload} @${rate}/s: ${r.failed}`); continue; }
-          measured.add(i);
-          const others = meter();
-          // Let stragglers and the proxies' queues drain before the next row starts.
-          await new Promise((r) => setTimeout(r, 300));
-          const k = `${i}|${payload}|${rate}`;
-          add(`${k}|p50`, r.result.p50); add(`${k}|p90`, r.result.p90); add(`${k}|p99`, r.result.p99);
-          add(`${k}|errors`, r.result.errors); add(`${k}|shed`, r.result.shed);
-          if (rate === topRate && r.result.ok > 0) {
-            add(`${i}|${payload}|cpu`, ((r.result.cpu + others) / r.result.ok) * 10_000);
-            add(`${i}|${payload}|cpuClient`, (r.result.cpu / r.result.ok) * 10_000);
-            add(`${i}|${payload}|cpuProxies`, (proxyMeter() / r.result.ok) * 10_000);
+    // Stopped however the round ends: a client left running (an exception here once) keeps the
+    // run's process alive after it has written its report.
+    try {
+      for (const payload of o.payloads) {
+        for (const rate of o.rates) {
+          for (const i of order) {
+            if (dead.has(i)) continue;
+            const row = rows[i]!;
+            const pids = [o.upstreamPid, ...(row.extraPids ?? [])];
+            const meter = cpuMeter(pids);
+            const proxyMeter = cpuMeter(row.extraPids ?? []);
+            const r = await handles.get(i)!.run({ op: 'open', payload, rate, seconds: o.openSeconds }, o.openSeconds * 1000 + COMMAND_SLACK_MS);
+            if ('failed' in r) { fail(i, round, `${payload} @${rate}/s: ${r.failed}`); continue; }
+            measured.add(i);
+            const others = meter();
+            // Let stragglers and the proxies' queues drain before the next row starts: at least
+            // 300 ms, and until the row's processes are quiet. A row driven past its capacity
+            // (the proxy pair at the top rate) can keep them busy for seconds after its run.
+            await new Promise((r) => setTimeout(r, 300));
+            const clientPid = handles.get(i)!.proc.pid;
+            const quiet = await waitQuiet([o.upstreamPid, ...(row.extraPids ?? []), ...(clientPid !== undefined ? [clientPid] : [])], { maxMs: QUIET_MAX_MS });
+            if (quiet.waitedMs > 1000) o.log(`  ${row.name} ${payload} @${rate}/s: its processes took ${(quiet.waitedMs / 1000).toFixed(1)} s to go quiet${quiet.quiet ? '' : ' (still busy, going on)'}`);
+            const k = `${i}|${payload}|${rate}`;
+            add(`${k}|p50`, r.result.p50); add(`${k}|p90`, r.result.p90); add(`${k}|p99`, r.result.p99);
+            add(`${k}|errors`, r.result.errors); add(`${k}|shed`, r.result.shed);
+            if (rate === topRate && r.result.ok > 0) {
+              add(`${i}|${payload}|cpu`, ((r.result.cpu + others) / r.result.ok) * 10_000);
+              add(`${i}|${payload}|cpuClient`, (r.result.cpu / r.result.ok) * 10_000);
+              add(`${i}|${payload}|cpuProxies`, (proxyMeter() / r.result.ok) * 10_000);
+            }
+            add(`${i}|rss`, r.rss);
+            if (r.result.errors > 0) o.log(`  ${row.name} ${payload} @${rate}/s: ${r.result.errors} errors of ${r.result.scheduled}, ${r.result.ok} ok, ${r.result.shed} shed (${r.result.firstError})`);
+            o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} @${String(rate).padStart(5)}/s  p50 ${r.result.p50.toFixed(3)}  p99 ${r.result.p99.toFixed(3)} ms`);
           }
-          add(`${i}|rss`, r.rss);
-          if (r.result.errors > 0) o.log(`  ${row.name} ${payload} @${rate}/s: ${r.result.errors} errors (${r.result.firstError})`);
-          o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} @${String(rate).padStart(5)}/s  p50 ${r.result.p50.toFixed(3)}  p99 ${r.result.p99.toFixed(3)} ms`);
         }
+        await closedLoopSliced(handles, order, payload, round);
       }
-      await closedLoopSliced(handles, order, payload, round);
+    } finally {
+      for (const h of handles.values()) h.stop();
     }
-    for (const h of handles.values()) h.stop();
   }
 
   for (const i of measured) {
@@ -247,6 +294,8 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
       res.throughput[payload] = median(samples.get(`${i}|${payload}|rps`) ?? []);
       const byRound = res.throughputRounds![payload] ?? [];
       res.throughputRounds![payload] = Array.from({ length: o.rounds }, (_, k) => byRound[k] ?? NaN);
+      const stalls = res.closedStalls![payload] ?? [];
+      res.closedStalls![payload] = Array.from({ length: o.rounds }, (_, k) => stalls[k] ?? null);
       res.cpuPer10k[payload] = {
         total: median(samples.get(`${i}|${payload}|cpu`) ?? []),
         client: median(samples.get(`${i}|${payload}|cpuClient`) ?? []),

@@ -27,3 +27,39 @@ export function cpuMeter(pids: readonly number[]): () => number {
   const before = pids.map(cpuSeconds);
   return () => pids.reduce((sum, pid, i) => sum + cpuSeconds(pid) - before[i]!, 0);
 }
+
+/**
+ * Waits until the processes are quiet, using at most `busyShare` of one core in each of two
+ * windows of `windowMs` in a row, or until `maxMs` has passed. Resolves with how long it waited
+ * (ms) and whether they went quiet. An overloaded proxy keeps working through its backlog
+ * (handshakes, queued requests of clients long gone) after its client stops; the next
+ * measurement must not pay for it. Two windows, because on this shared machine a busy process
+ * can get no CPU at all for one of them.
+ */
+export async function waitQuiet(pids: readonly number[], o: { maxMs: number; windowMs?: number; busyShare?: number }): Promise<{ waitedMs: number; quiet: boolean }> {
+  const windowMs = o.windowMs ?? 200;
+  const busyShare = o.busyShare ?? 0.1;
+  const t0 = performance.now();
+  let quietWindows = 0;
+  for (;;) {
+    const live = pids.filter(alive);
+    if (live.length === 0) return { waitedMs: performance.now() - t0, quiet: true };
+    const meter = cpuMeter(live);
+    await new Promise((r) => setTimeout(r, windowMs));
+    const waitedMs = performance.now() - t0;
+    let used: number;
+    try { used = meter(); } catch { used = 0; } // a process that exited meanwhile is quiet
+    quietWindows = used <= busyShare * (windowMs / 1000) ? quietWindows + 1 : 0;
+    if (quietWindows >= 2) return { waitedMs, quiet: true };
+    if (waitedMs >= o.maxMs) return { waitedMs, quiet: false };
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    readFileSync(`/proc/${pid}/stat`);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -60,12 +60,21 @@ const medianOf = (xs: number[]) => {
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
 
 interface RoundRatios {
-  /** Each round's ratio: the median over its blocks, or (older runs, no slices) the ratio of the round's rates. */
+  /** Each clean round's ratio: the median over its blocks, or (older runs, no slices) the ratio of the round's rates. */
   rounds: number[];
-  /** Each round's blocks, their 25th and 75th percentile ratio. */
+  /** Each clean round's blocks, their 25th and 75th percentile ratio. */
   blocks: [number, number][];
-  /** Median over rounds. */
+  /** The round number (1-based) of each entry of `rounds`. */
+  roundNumbers: number[];
+  /** Rounds left out because one of the two rows stalled in them (latency-suite.ts closedStall). */
+  stalled: { round: number; why: string }[];
+  /** Median over the clean rounds. */
   median: number;
+}
+
+/** Why `row`'s closed loop stalled in round k (0-based), or undefined. */
+function stallOf(row: RowResult, payload: string, k: number): string | undefined {
+  return row.closedStalls?.[payload]?.[k] ?? undefined;
 }
 
 /**
@@ -74,33 +83,39 @@ interface RoundRatios {
  * each row form a block, ABBA for two rows, and a block's ratio is the row's requests over the
  * base's within it (every slice drives for the same time). A round's ratio is the median over its
  * blocks, so a burst of load from elsewhere on the machine that hits one row's slice moves one
- * block, not the round.
+ * block, not the round. A round in which either row stalled gives no ratio (it would measure the
+ * stall, 15–98× in a run where the proxy pair stalled) and is listed as stalled instead.
  */
 function roundRatios(row: RowResult | undefined, base: RowResult | undefined, payload: string): RoundRatios | undefined {
   if (!row || !base) return undefined;
   const a = row.throughputRounds?.[payload] ?? [], b = base.throughputRounds?.[payload] ?? [];
   const sa = row.throughputSlices?.[payload] ?? [], sb = base.throughputSlices?.[payload] ?? [];
-  const rounds: number[] = [], blocks: [number, number][] = [];
+  const rounds: number[] = [], blocks: [number, number][] = [], roundNumbers: number[] = [], stalled: { round: number; why: string }[] = [];
   for (let k = 0; k < Math.max(a.length, b.length); k++) {
+    const why = [[row, stallOf(row, payload, k)], [base, stallOf(base, payload, k)]].filter(([, w]) => w !== undefined).map(([r, w]) => `${(r as RowResult).name}: ${w as string}`);
+    if (why.length) { stalled.push({ round: k + 1, why: why.join('; ') }); continue; }
     const x = sa[k] ?? [], y = sb[k] ?? [];
     const ratios: number[] = [];
     for (let j = 0; j + 1 < Math.min(x.length, y.length); j += 2) ratios.push((x[j]! + x[j + 1]!) / (y[j]! + y[j + 1]!));
     const r = ratios.length ? medianOf(ratios) : a[k]! / b[k]!;
     if (!Number.isFinite(r)) continue;
     rounds.push(r);
+    roundNumbers.push(k + 1);
     blocks.push(ratios.length ? [quantile(ratios, 0.25), quantile(ratios, 0.75)] : [NaN, NaN]);
   }
-  return { rounds, blocks, median: medianOf(rounds) };
+  return { rounds, blocks, roundNumbers, stalled, median: medianOf(rounds) };
 }
 
+const stalledNote = (r: RoundRatios) => (r.stalled.length ? `; **stalled** (left out): ${r.stalled.map((x) => `round ${x.round} (${x.why})`).join(', ')}` : '');
+
 function ratioTarget(name: string, r: RoundRatios | undefined, min: number, everyRound: boolean): Target {
-  if (!r || r.rounds.length === 0) return { name, met: undefined, detail: 'not measured' };
-  const met = everyRound ? r.rounds.every((x) => x >= min) : r.median >= min;
+  if (!r || r.rounds.length === 0) return { name, met: undefined, detail: r?.stalled.length ? `not measured: stalled in every round${stalledNote(r)}` : 'not measured' };
+  const met = everyRound ? r.rounds.every((x) => x >= min) && r.stalled.length === 0 : r.median >= min;
   const perRound = r.rounds.map((x, k) => {
     const [lo, hi] = r.blocks[k] ?? [NaN, NaN];
     return Number.isFinite(lo) ? `${f(x)} (blocks ${f(lo)}–${f(hi)})` : f(x);
   });
-  return { name, met, detail: `median ${f(r.median)}×; rounds ${perRound.join(', ')}; spread over rounds ${f(Math.min(...r.rounds))}–${f(Math.max(...r.rounds))}` };
+  return { name, met, detail: `median ${f(r.median)}×; rounds ${perRound.join(', ')}; spread over rounds ${f(Math.min(...r.rounds))}–${f(Math.max(...r.rounds))}${stalledNote(r)}` };
 }
 
 /** Every row's closed-loop throughput over the bare row's, round by round. */
@@ -114,13 +129,18 @@ function roundTable(rows: RowResult[], payloads: string[]): string {
     for (const p of payloads) {
       const rr = roundRatios(r, bare, p);
       if (!rr) continue;
-      const cells = rr.rounds.map((x, k) => {
-        const [lo, hi] = rr.blocks[k]!;
-        return Number.isFinite(lo) ? `${f(x)} (${f(lo)}–${f(hi)})` : f(x);
+      const cells = Array.from({ length: n }, (_, k) => {
+        if (rr.stalled.some((x) => x.round === k + 1)) return '**stalled**';
+        const j = rr.roundNumbers.indexOf(k + 1);
+        if (j < 0) return '–';
+        const [lo, hi] = rr.blocks[j]!;
+        return Number.isFinite(lo) ? `${f(rr.rounds[j])} (${f(lo)}–${f(hi)})` : f(rr.rounds[j]);
       });
-      s += `| ${r.name} | ${p} | ${cells.join(' | ')}${' | –'.repeat(Math.max(0, n - cells.length))} | ${f(rr.median)} |\n`;
+      s += `| ${r.name} | ${p} | ${cells.join(' | ')} | ${f(rr.median)} |\n`;
     }
   }
+  const stallLines = [bare, ...l].flatMap((r) => payloads.flatMap((p) => (r.closedStalls?.[p] ?? []).flatMap((w, k) => (w ? [`- ${r.name}, ${p}, round ${k + 1}: ${w}`] : []))));
+  if (stallLines.length) s += `\n**Stalled closed loops** (a stalled round measures the stall, not the row: it gives no ratio and is left out of the medians):\n\n${stallLines.join('\n')}\n`;
   // Client CPU per request, bare row's over this row's (higher is better, like the rates): the
   // client's own cost, which a busy machine hardly moves.
   const cpuRows = l.flatMap((r) => payloads.map((p) => {
@@ -182,8 +202,10 @@ function latencyTable(rows: RowResult[], rates: number[], payloads: string[], pr
         : '—';
       const ratio = bare && !bare.skipped ? (r === bare ? 1 : roundRatios(r, bare, payload)?.median ?? NaN) : NaN;
       const cpu = r.cpuPer10k[payload];
+      const stalls = (r.closedStalls?.[payload] ?? []).flatMap((w, k) => (w ? [k + 1] : []));
+      const tp = `${f(r.throughput[payload], 0)}${stalls.length ? ` (**stalled** in round ${stalls.join(', ')}: left out)` : ''}`;
       const name = r.failures?.length ? `${r.name} (**failed**: ${r.failures.join('; ')}; medians of the rounds before)` : r.name;
-      s += `| ${name} | ${lat.join(' | ')} | ${f(r.throughput[payload], 0)} | ${f(ratio)} | ${added} | ${f(cpu?.total)} (client ${f(cpu?.client)}${r.proxyRssMiB !== undefined ? `, proxies ${f(cpu?.proxies)}` : ''}) | ${f(r.clientRssMiB, 0)} | ${r.proxyRssMiB === undefined ? '—' : f(r.proxyRssMiB, 0)} |\n`;
+      s += `| ${name} | ${lat.join(' | ')} | ${tp} | ${f(ratio)} | ${added} | ${f(cpu?.total)} (client ${f(cpu?.client)}${r.proxyRssMiB !== undefined ? `, proxies ${f(cpu?.proxies)}` : ''}) | ${f(r.clientRssMiB, 0)} | ${r.proxyRssMiB === undefined ? '—' : f(r.proxyRssMiB, 0)} |\n`;
     }
   }
   return s;
@@ -364,8 +386,21 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   1,001-request run minus a 1-request run) differ more from one run of the same code to the next
   (820–922k for MeshAgent, before and after those changes alike) than between MeshAgent and
   undici (876k): in work done, a young MeshAgent is within that noise of undici.
-- **mTLS.** The extra cost over plain Meshlet is TLS itself (handshakes are amortised over
-  keep-alive connections; record encryption and the Node TLS stream dominate).
+- **mTLS.** Nothing per request is specific to the mesh's mTLS path: counted over 10,000
+  requests (\`tls-count.ts\`), MeshAgent and undici doing the same mTLS by hand open the same
+  connections, negotiate the same TLS 1.3, TLS_AES_256_GCM_SHA384, X25519MLKEM768 and
+  http/1.1, check the server's SPIFFE ID once per full handshake, and put the same one record
+  each way on the wire per request (ciphertext within 6 bytes: the Host header); MeshAgent
+  allocates 1.5 KB a request more than by hand, as it does over plaintext (1.8 KB). So the gap
+  to the by-hand row is the mesh's per-request cost, the same as over plaintext. What differs is
+  the cost of a connection, and a bench round opens ~64 per row (~10,000 requests, 32 in
+  flight; \`BENCH_TLS_LOG\`): a full handshake costs the client ~4.3 ms of CPU when the TLS
+  context is built per connection (what passing cert/key/ca to \`tls.connect\` does, by hand as
+  in Meshlet before), ~3.5 ms with one context per transport (Meshlet now), and a resumed one
+  ~2.7 and ~1.7 ms (\`tls-handshake.ts\`). Meshlet resumed 63 of its 64 (undici by hand 48:
+  its session cache holds sessions weakly), so its connections now cost ~11 µs a request
+  against ~18 µs before and ~20 µs by hand. Sessions are kept per endpoint: with one per
+  cluster (Envoy's default), endpoints taking turns resumed none, now all but each one's first.
 - **gRPC.** \`@meshlet/grpc\` code was ~2.5% of the client's samples on a quiet machine; grpc-js's
   own call path (client.js, retrying-call, http2 headers) dominates in every row. Fed by \`meshlet
   xds\` or by YAML, the mesh makes the same decision for the bench service (route, Istio's default
@@ -439,12 +474,15 @@ export function writeReport(repo: string, report: BenchReport, outDir = join(rep
 Generated by \`pnpm bench\` (examples/bench/run.ts) on ${report.date.slice(0, 16).replace('T', ' ')} UTC in ${f(report.elapsedSeconds, 0)} s.
 Machine: ${report.machine}. Everything runs on 127.0.0.1: the client under test, the upstream
 server (its own Node process), and for the sidecar rows two HAProxy ${'2.x'} processes (one thread
-each) with mTLS between them, standing in for Envoy sidecars. These machines are noisy, so
+each) with mTLS between them, at most 128 connections from one to the other (more requests queue), standing in for Envoy sidecars. These machines are noisy, so
 **only ratios taken within this one run are meaningful**; rows were run interleaved, ${report.settings['rounds']} rounds, each round in fresh client processes,
 medians reported.
 
 - Latency: open loop at fixed rates (HTTP ${rates.join(' and ')} req/s, gRPC ${grpcRates.join(' and ')} calls/s, ${report.settings['openSeconds']} s per run); each request is due
   at a fixed time and measured from then, so a stall counts against the requests it delays.
+  A request still unanswered 10 s after the run is aborted and counted as an error ("err"), and
+  the next row starts once this row's processes (client, upstream, proxies) are quiet, so a row
+  driven past its capacity does not load the next one.
 - Max throughput: closed loop, ${report.settings['concurrency']} requests in flight, ${report.settings['closedSeconds']} s of driving per row, payload and round.
   The rows of a section (fresh client processes every round) take turns in slices of
   ${f((report.settings['sliceSeconds'] as number | undefined) ?? 0.1, 1)} s, one process driving load at a time while the others idle, sweeping forward then
@@ -455,7 +493,9 @@ medians reported.
   requests in the block, so a burst of load from elsewhere on this shared machine moves the
   blocks it hits, not the round. "× bare" and the targets give the median over rounds; the
   targets and the tables by round also give every round's ratio, the 25th–75th percentile of its
-  blocks, and the spread over rounds.
+  blocks, and the spread over rounds. A round in which a row's closed loop **stalled** (a request
+  unanswered 10 s after its slice, errors, or 1% of answers slower than 1 s) measures the stall,
+  not the row: it is marked as such, named with its reason, and left out of medians and ratios.
 - CPU: user + system seconds per 10k requests at the higher rate, summed over the client, the upstream and
   (sidecar rows) both proxies, read from \`process.cpuUsage()\` and \`/proc/<pid>/stat\`.
 - RSS: the client process (which also runs the load generator, equally for every row) and the two proxies.
