@@ -1,7 +1,7 @@
 // What an HTTP-only user of the embedded mode loads (issue 20, item 3): importing @meshlet/core and
 // @meshlet/http, creating a mesh from a folder of YAML and sending a request through each HTTP
-// adapter must load no gRPC, no xDS client, no opossum, no jose and no Kubernetes client — those
-// load only when their feature is configured. Checked in a fresh node per case, by the module
+// adapter must load no gRPC, no xDS client or codec, no opossum, no jose and no Kubernetes client —
+// those load only when their feature is configured. Checked in a fresh node per case, by the module
 // files it loaded (import and require alike); the other cases show the check sees each of them.
 
 import { execFileSync } from 'node:child_process';
@@ -14,6 +14,8 @@ const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const FORBIDDEN: Record<string, RegExp> = {
   '@grpc/grpc-js': /\/node_modules\/@grpc\/grpc-js\//,
   'the xDS client': /\/core\/(src|dist)\/config\/xds\/(ads-client|ads-stream|xds-config-source)\.[jt]s$/,
+  // The protobuf codec (~150 KB of schema and wire code): CSDS takes it on its first request.
+  'the xDS codec': /\/core\/(src|dist)\/xds\/codec\//,
   opossum: /\/node_modules\/opossum\//,
   jose: /\/node_modules\/jose\//,
   '@kubernetes/client-node': /\/node_modules\/@kubernetes\/client-node\//,
@@ -29,7 +31,7 @@ function present(loaded: string[]): string[] {
 }
 
 describe('the HTTP-only import graph', () => {
-  it('loads none of gRPC, the xDS client, opossum, jose or the Kubernetes client', () => {
+  it('loads none of gRPC, the xDS client or codec, opossum, jose or the Kubernetes client', () => {
     const { statuses, loaded } = run('plain');
     expect(statuses).toEqual([200, 200]);
     expect(loaded.some((u) => /\/node_modules\/undici\//.test(u))).toBe(true);
@@ -44,8 +46,8 @@ describe('the HTTP-only import graph', () => {
     expect(present(loaded)).toEqual(['opossum']);
   }, 60_000);
 
-  it('loads the xDS client and grpc-js in xDS mode', () => {
-    expect(present(run('xds').loaded)).toEqual(['@grpc/grpc-js', 'the xDS client']);
+  it('loads the xDS client, its codec and grpc-js in xDS mode', () => {
+    expect(present(run('xds').loaded)).toEqual(['@grpc/grpc-js', 'the xDS client', 'the xDS codec']);
   }, 60_000);
 
   it('loads grpc-js with @meshlet/grpc', () => {

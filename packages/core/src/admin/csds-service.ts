@@ -9,7 +9,6 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Mesh } from '../mesh.ts';
-import { decodeMessage, encodeMessage } from '../xds/codec/index.ts';
 import type { ClientStatusResponse } from '../xds/client-status.ts';
 
 export const CSDS_SERVICE = 'envoy.service.status.v3.ClientStatusDiscoveryService';
@@ -23,6 +22,7 @@ interface ClientStatusRequest {
 // grpc-js's status.INVALID_ARGUMENT, by value: a runtime import of grpc-js here would load it for
 // every importer of @meshlet/core.
 const INVALID_ARGUMENT = 3;
+const INTERNAL = 13;
 
 const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 const passBytes = (b: Buffer): Buffer => b;
@@ -49,8 +49,14 @@ export const CSDS_SERVICE_DEFINITION: grpc.ServiceDefinition = {
   },
 };
 
+type Codec = typeof import('../xds/codec/index.ts');
+let codec: Promise<Codec> | undefined;
+const loadCodec = (): Promise<Codec> => (codec ??= import('../xds/codec/index.ts'));
+
+type Answer = { ok: true; response: Uint8Array } | { ok: false; status: Partial<grpc.StatusObject> };
+
 /** One ClientStatusResponse for the request's bytes, or the status to end the call with. */
-function answer(bytes: Buffer, meshes: () => Iterable<Mesh>): { ok: true; response: Uint8Array } | { ok: false; status: Partial<grpc.StatusObject> } {
+function answer({ decodeMessage, encodeMessage }: Codec, bytes: Buffer, meshes: () => Iterable<Mesh>): Answer {
   const req = decodeMessage(REQUEST, bytes);
   if (!req.ok) return { ok: false, status: { code: INVALID_ARGUMENT, details: `ClientStatusRequest: ${req.error.message}` } };
   if (((req.value as ClientStatusRequest).nodeMatchers ?? []).length > 0) {
@@ -65,18 +71,24 @@ function answer(bytes: Buffer, meshes: () => Iterable<Mesh>): { ok: true; respon
 export function csdsHandlers(meshes: () => Iterable<Mesh>): grpc.UntypedServiceImplementation {
   return {
     FetchClientStatus(call: grpc.ServerUnaryCall<Buffer, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) {
-      const a = answer(call.request, meshes);
-      if (a.ok) callback(null, a.response);
-      else callback(a.status, null);
+      loadCodec().then((c) => {
+        const a = answer(c, call.request, meshes);
+        if (a.ok) callback(null, a.response);
+        else callback(a.status, null);
+      }, (err: unknown) => callback({ code: INTERNAL, details: `CSDS codec: ${String(err)}` }, null));
     },
     StreamClientStatus(call: grpc.ServerDuplexStream<Buffer, Uint8Array>) {
+      // Requests are answered in order: each waits for the one before (and for the codec).
+      let previous: Promise<unknown> = Promise.resolve();
       call.on('data', (bytes: Buffer) => {
-        const a = answer(bytes, meshes);
-        if (a.ok) call.write(a.response);
-        // grpc-js ends a server stream with this status when 'error' is emitted on it.
-        else call.emit('error', a.status);
+        previous = previous.then(() => loadCodec()).then((c) => {
+          const a = answer(c, bytes, meshes);
+          if (a.ok) call.write(a.response);
+          // grpc-js ends a server stream with this status when 'error' is emitted on it.
+          else call.emit('error', a.status);
+        }, (err: unknown) => { call.emit('error', { code: INTERNAL, details: `CSDS codec: ${String(err)}` }); });
       });
-      call.on('end', () => call.end());
+      call.on('end', () => { void previous.finally(() => call.end()); });
       call.on('error', () => { /* the client went away */ });
     },
   };
