@@ -227,7 +227,40 @@ export function encodeRequest(delta: boolean, request: object): Uint8Array {
  * repeats the same 10k names in every ACK; encoded once per change of the list, not per request.
  */
 export function encodeResourceNames(names: readonly string[]): Uint8Array {
-  return encodeMessage(DISCOVERY_REQUEST, { resourceNames: names });
+  // Written directly (tag, length, UTF-8), not through the codec: 10k names through the
+  // generic encoder were most of a 20–30 ms turn when CDS brought the EDS subscription.
+  let size = 0;
+  const lengths = new Array<number>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const n = Buffer.byteLength(names[i]!, 'utf8');
+    lengths[i] = n;
+    size += 1 + varintSize(n) + n;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (let i = 0; i < names.length; i++) {
+    out[pos++] = RESOURCE_NAMES_TAG;
+    let n = lengths[i]!;
+    while (n > 0x7f) {
+      out[pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[pos++] = n;
+    pos += out.write(names[i]!, pos, 'utf8');
+  }
+  return out;
+}
+
+/** DiscoveryRequest.resource_names: field 3, length-delimited. */
+const RESOURCE_NAMES_TAG = (3 << 3) | WIRE_LEN;
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n > 0x7f) {
+    n >>>= 7;
+    size++;
+  }
+  return size;
 }
 
 export function decodeRequest(delta: boolean, bytes: Uint8Array): DecodeResult {
