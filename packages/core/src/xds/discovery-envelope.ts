@@ -95,7 +95,7 @@ function failure(what: string, err: unknown): { ok: false; error: string } {
 
 /**
  * Resources read between two yields of a stepped envelope read: a 10k-resource response's
- * envelope took 40–55 ms of main-thread CPU read in one go (one small object and one view per
+ * envelope took 41–56 ms of main-thread CPU read in one go (one small object and one view per
  * resource, and the scavenge that sets off), more than the whole budget of a turn.
  */
 const ENVELOPE_STEP = 512;
