@@ -23,6 +23,8 @@ export interface ImportEntry {
   ms: number;
   /** Every sample, in the order taken. */
   samples: number[];
+  /** Median CPU time (user + system) of the same samples: steadier than wall time on a loaded machine. */
+  cpuMs?: number;
   /** Module files loaded (import and require; Node's built-in modules not counted). */
   modules?: number;
   /** Third-party packages loaded, by name. */
@@ -54,13 +56,21 @@ registerHooks({ load(url, context, next) { loaded.add(url); return next(url, con
 process.on('exit', () => console.log(JSON.stringify([...loaded])));
 `;
 
-/** One fresh node: the time the body took (its first line of output) and, hooked, the module files it loaded. */
-function runOnce(cwd: string, body: string, conditions: string[], hook: boolean): { ms: number; loaded?: string[] } {
-  const code = `${hook ? HOOK : ''}const t = performance.now();\n${body}\nconsole.log(performance.now() - t);`;
+/**
+ * One fresh node: the wall and CPU time the body took (its first line of output, written by
+ * `took()`) and, hooked, the module files it loaded.
+ */
+function runOnce(cwd: string, body: string, conditions: string[], hook: boolean): { ms: number; cpuMs: number; loaded?: string[] } {
+  const code = `${hook ? HOOK : ''}const t = performance.now(), c0 = process.cpuUsage();
+const took = () => { const c = process.cpuUsage(c0); return \`\${performance.now() - t} \${(c.user + c.system) / 1000}\`; };
+${body}`;
   const out = execFileSync(process.execPath, [...conditions, '--no-warnings', '--input-type=module', '-e', code], { cwd, encoding: 'utf8', timeout: 60_000 });
   const lines = out.trim().split('\n');
-  return { ms: Number(lines[0]), ...(hook && { loaded: JSON.parse(lines.at(-1)!) as string[] }) };
+  const [ms, cpuMs] = lines[0]!.split(' ').map(Number);
+  return { ms: ms!, cpuMs: cpuMs!, ...(hook && { loaded: JSON.parse(lines.at(-1)!) as string[] }) };
 }
+
+const median = (t: number[]) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]!;
 
 /** Third-party package names among loaded module URLs (pnpm layout or flat). */
 function packagesOf(loaded: string[]): string[] {
@@ -91,7 +101,7 @@ export function measureImports(repo: string, samples: number, log: (s: string) =
   const cwd = join(repo, 'examples');
   const distMissing = (pkg: string) => pkg.startsWith('@meshlet/') && !existsSync(join(repo, 'packages', pkg.slice(9), 'dist', 'index.js'));
   const jobs: { name: string; body: string; conditions: string[]; does?: string }[] = PACKAGES.map((spec) => ({
-    name: spec, body: `await import(${JSON.stringify(spec)});`, conditions: distMissing(spec) ? ['--conditions=source'] : [],
+    name: spec, body: `await import(${JSON.stringify(spec)});\nconsole.log(took());`, conditions: distMissing(spec) ? ['--conditions=source'] : [],
   }));
   if (paths) {
     const anyMissing = ['@meshlet/core', '@meshlet/http', '@meshlet/grpc'].some(distMissing) ? ['--conditions=source'] : [];
@@ -100,7 +110,7 @@ export function measureImports(repo: string, samples: number, log: (s: string) =
       does: 'import @meshlet/core and @meshlet/http, createMesh({ config: <folder> }), new MeshAgent',
       body: `const { createMesh } = await import('@meshlet/core'); const { MeshAgent } = await import('@meshlet/http');
 const mesh = await createMesh({ config: ${JSON.stringify(paths.meshDir)}, watch: false }); new MeshAgent({ mesh });
-const took = performance.now() - t; await mesh.close(); console.log(took); process.exit(0);`,
+const spent = took(); await mesh.close(); console.log(spent); process.exit(0);`,
     });
     if (paths.bootstrap) {
       jobs.push({
@@ -108,17 +118,20 @@ const took = performance.now() - t; await mesh.close(); console.log(took); proce
         does: 'import @meshlet/core, @meshlet/http and @meshlet/grpc, createMesh({ bootstrap }) until meshlet xds has sent every listener, register(mesh), new MeshAgent',
         body: `const { createMesh } = await import('@meshlet/core'); const { MeshAgent } = await import('@meshlet/http'); const { register } = await import('@meshlet/grpc');
 const mesh = await createMesh({ bootstrap: ${JSON.stringify(paths.bootstrap)}, listeners: '*' }); register(mesh); new MeshAgent({ mesh });
-const took = performance.now() - t; await mesh.close(); console.log(took); process.exit(0);`,
+const spent = took(); await mesh.close(); console.log(spent); process.exit(0);`,
       });
     }
   }
   const times = new Map<string, number[]>(jobs.map((j) => [j.name, []]));
+  const cpuTimes = new Map<string, number[]>(jobs.map((j) => [j.name, []]));
   const failed = new Set<string>();
   for (let i = 0; i < samples; i++) {
     for (const j of jobs) {
       if (failed.has(j.name)) continue;
       try {
-        times.get(j.name)!.push(runOnce(cwd, j.body, j.conditions, false).ms);
+        const once = runOnce(cwd, j.body, j.conditions, false);
+        times.get(j.name)!.push(once.ms);
+        cpuTimes.get(j.name)!.push(once.cpuMs);
       } catch (err) {
         failed.add(j.name);
         log(`  ${j.name}: failed: ${(err as Error).message.split('\n')[0]}`);
@@ -130,17 +143,15 @@ const took = performance.now() - t; await mesh.close(); console.log(took); proce
   for (const j of jobs) {
     const t = times.get(j.name)!;
     if (t.length === 0) continue;
-    const sorted = [...t].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)]!;
-    const entry: ImportEntry = { ms: median, samples: t, ...(j.does && { does: j.does }) };
+    const entry: ImportEntry = { ms: median(t), samples: t, cpuMs: median(cpuTimes.get(j.name)!), ...(j.does && { does: j.does }) };
     try {
       const hooked = runOnce(cwd, j.body, j.conditions, true);
       entry.modules = hooked.loaded!.filter((u) => u.startsWith('file:')).length;
       entry.packages = packagesOf(hooked.loaded!);
     } catch { /* the timing stands without the module list */ }
     entries[j.name] = entry;
-    if (PACKAGES.includes(j.name)) ms[j.name] = median;
-    log(`  ${j.name.padEnd(20)} ${median.toFixed(1)} ms (${t.map((x) => x.toFixed(0)).join(' ')})${entry.modules !== undefined ? `, ${entry.modules} modules; ${entry.packages!.join(', ') || 'no third-party package'}` : ''}`);
+    if (PACKAGES.includes(j.name)) ms[j.name] = entry.ms;
+    log(`  ${j.name.padEnd(20)} ${entry.ms.toFixed(1)} ms, CPU ${entry.cpuMs!.toFixed(1)} ms (${t.map((x) => x.toFixed(0)).join(' ')})${entry.modules !== undefined ? `, ${entry.modules} modules; ${entry.packages!.join(', ') || 'no third-party package'}` : ''}`);
   }
   return { form, ms, entries, paths: jobs.filter((j) => !PACKAGES.includes(j.name) && entries[j.name]).map((j) => j.name), ...(note !== undefined && { note }) };
 }

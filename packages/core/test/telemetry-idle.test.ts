@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import * as api from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { MeshTelemetry } from '../src/telemetry/mesh-telemetry.ts';
 
 const info = { protocol: 'http' as const, method: 'GET', url: 'http://a/', serverAddress: 'a', serverPort: 80, mesh: {} };
@@ -34,6 +35,40 @@ describe('MeshTelemetry idle fast path', () => {
       expect(t.idle()).toBe(false);
     } finally {
       api.propagation.disable();
+    }
+  });
+
+  it('follows each propagator registered, replaced or disabled later (its answer is kept per propagator)', () => {
+    const t = new MeshTelemetry(api, { spans: 'none', metrics: false });
+    const propagator = (fields: string[]): api.TextMapPropagator => ({ inject() {}, extract: (c) => c, fields: () => fields });
+    expect(t.idle()).toBe(true);
+    try {
+      api.propagation.setGlobalPropagator(propagator([]));
+      expect(t.idle()).toBe(true); // registered, but it carries nothing
+      api.propagation.disable();
+      api.propagation.setGlobalPropagator(propagator(['baggage']));
+      expect(t.idle()).toBe(false);
+      api.propagation.disable();
+      expect(t.idle()).toBe(true);
+      api.propagation.setGlobalPropagator(propagator(['traceparent', 'tracestate']));
+      expect(t.idle()).toBe(false);
+    } finally {
+      api.propagation.disable();
+    }
+    expect(t.idle()).toBe(true);
+  });
+
+  it('an SDK tracer provider registered after the telemetry was created turns it on, and spans are recorded', () => {
+    const t = new MeshTelemetry(api, { metrics: false });
+    expect(t.idle()).toBe(true);
+    const exporter = new InMemorySpanExporter();
+    expect(api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))).toBe(true);
+    try {
+      expect(t.idle()).toBe(false);
+      t.startRequest(info).end({ status: 200 });
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['GET']);
+    } finally {
+      api.trace.disable();
     }
   });
 });

@@ -28,15 +28,14 @@
 // and the connection then goes to the HTTP/1 or HTTP/2 server by what was negotiated.
 
 import { EventEmitter } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import {
   CertWatcher, replaying, sniff, CertificateError, istioCertPaths, methodProblem, normalizeRequestTarget, ServerPolicy, spiffeIdOf, wwwAuthenticate, InboundConnections, InboundGate,
   type AuthzDecision, type AuthzRequest, type ConnectionKey, type JwtResult, type Mesh, type MtlsMode, type PathNormalization, type RbacFilter, type RequestEdits, type VersionedMaterial,
 } from '@meshlet/core';
-import type { Http2Session } from 'node:http2';
 
 export type MeshServerRequest = IncomingMessage | Http2ServerRequest;
 export type MeshServerResponse = ServerResponse | Http2ServerResponse;
@@ -113,8 +112,8 @@ export class MeshServer extends EventEmitter {
   readonly #ownsCerts: boolean;
   /** TLS termination only (it never listens); undefined without a workload certificate: TLS is refused. */
   readonly #tls: TlsServer | undefined;
-  readonly #plain: ReturnType<typeof createHttpServer>;
-  readonly #h2c: ReturnType<typeof createH2cServer> | undefined;
+  readonly #plain: HttpServer;
+  readonly #h2c: Http2Server | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #policy: ServerPolicy;
   readonly #limits: InboundConnections;
@@ -138,7 +137,7 @@ export class MeshServer extends EventEmitter {
       if (!material.cert || !material.key || !material.ca) throw new CertificateError(`server certificates need cert-chain.pem, key.pem and root-cert.pem (${this.#certs.paths.certificateChain})`);
     }
     if (material) {
-      const tls = createTlsServer({
+      const tls = process.getBuiltinModule('node:tls').createServer({
         key: material.key!, cert: material.cert!, ca: material.ca!,
         // The client certificate is required and checked on secureConnection rather than by
         // OpenSSL, so a refusal is logged with its reason (expired, unknown root, none).
@@ -153,9 +152,12 @@ export class MeshServer extends EventEmitter {
       });
       this.#tls = tls;
     }
-    this.#plain = createHttpServer(handle);
+    // The server modules are loaded here, not imported: a client-only user of @meshlet/http does
+    // not pay for them at start-up, and an ESM import of node:http would cost ~100 ms more
+    // (see node/mesh-http-agent.ts).
+    this.#plain = process.getBuiltinModule('node:http').createServer(handle);
     // HTTP/2 over TLS and h2c both end up here: the session runs on whatever stream it is given.
-    this.#h2c = http2 ? createH2cServer(handle) : undefined;
+    this.#h2c = http2 ? process.getBuiltinModule('node:http2').createServer(handle) : undefined;
     this.server = createNetServer({ pauseOnConnect: true }, (socket) => this.#route(socket));
   }
 

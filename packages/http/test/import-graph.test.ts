@@ -51,4 +51,22 @@ describe('the HTTP-only import graph', () => {
   it('loads grpc-js with @meshlet/grpc', () => {
     expect(present(run('grpc').loaded)).toEqual(['@grpc/grpc-js']);
   }, 60_000);
+
+  // An ESM import of node:http builds its ESM facade, which reads every export and so loads the
+  // copy of undici bundled in Node: ~100 ms of a cold start, for nothing (Meshlet takes node:http
+  // with process.getBuiltinModule). undici's own require() of node:http costs no facade.
+  it('imports node:http from no Meshlet module as ESM (the import a user pays for)', () => {
+    const esmImporters = (imports: string) => {
+      const code = `import { registerHooks } from 'node:module';
+const seen = [];
+registerHooks({ resolve(spec, ctx, next) { if (/^(node:)?http$/.test(spec) && ctx.conditions.includes('import')) seen.push(ctx.parentURL); return next(spec, ctx); } });
+${imports}
+console.log(JSON.stringify(seen));`;
+      const out = execFileSync(process.execPath, ['--conditions=source', '--no-warnings', '--input-type=module', '-e', code], { cwd: PACKAGE_DIR, encoding: 'utf8', timeout: 60_000 });
+      return (JSON.parse(out) as string[]).filter((u) => /\/packages\/|\[eval/.test(u));
+    };
+    expect(esmImporters(`await import('@meshlet/core'); await import('@meshlet/http');`)).toEqual([]);
+    // The check sees such an import when there is one.
+    expect(esmImporters(`await import('node:http');`)).toHaveLength(1);
+  }, 60_000);
 });

@@ -14,7 +14,6 @@
 //    value, and the response must carry it back in Set-Cookie so the next request hashes the same.
 //    The policy is pure: it says what to set, the adapter sets it (setCookieHeader()).
 
-import { randomBytes } from 'node:crypto';
 import type { HashPolicy } from '../xds/resources.ts';
 import { durationToMs } from '../xds/duration.ts';
 import { xxHash64 } from '../lb/xxhash64.ts';
@@ -105,7 +104,7 @@ function compileOne(p: HashPolicy, field: string): Method | undefined {
       const value = cookieValue(req.header('cookie'), name);
       if (value !== undefined && value !== '') return xxHash64(value);
       if (ttlSeconds === undefined) return undefined;
-      const generated = randomBytes(8).toString('hex');
+      const generated = process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex');
       out.cookie = attributes ? { name, value: generated, path: path || undefined, ttlSeconds, attributes } : { name, value: generated, path: path || undefined, ttlSeconds };
       return xxHash64(generated);
     };

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { CertificateError } from './tls-errors.ts';
 import { spiffeIdOf } from './spiffe.ts';
 
@@ -51,7 +51,7 @@ export function readCertFiles(paths: CertFilePaths): CertMaterial {
     const leaf = parseCertificates(cert, paths.certificateChain!)[0]!;
     let privateKey;
     try {
-      privateKey = createPrivateKey(key);
+      privateKey = process.getBuiltinModule('node:crypto').createPrivateKey(key);
     } catch (err) {
       throw new CertificateError(`${paths.privateKey}: not a usable private key: ${(err as Error).message}`, { cause: err });
     }
@@ -83,6 +83,7 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
 export function parseCertificates(pem: string, file: string): X509Certificate[] {
   const blocks = pem.match(PEM_CERT) ?? [];
   if (blocks.length === 0) throw new CertificateError(`${file}: no CERTIFICATE block`);
+  const { X509Certificate } = process.getBuiltinModule('node:crypto');
   return blocks.map((b, i) => {
     try {
       return new X509Certificate(b);

@@ -5,12 +5,16 @@
 // small DER encoder, so `meshlet certs`, the demo and the tests need neither openssl nor an extra
 // package, and tests can set any validity window (an expired certificate is a test case).
 
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ISTIO_CERT_FILES } from './cert-files.ts';
 import { spiffeId } from './spiffe.ts';
 import { bits, bool, explicit, implicit, namedBits, octets, oid, pem, seq, set, time, uint, utf8 } from './der.ts';
+
+// node:crypto is taken on first use, not imported: @meshlet/core exports this module, and
+// compiling node:crypto is ~10 ms of every cold start that never issues a certificate.
+const crypto = () => process.getBuiltinModule('node:crypto');
 
 const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
 const KU_DIGITAL_SIGNATURE = 0x80;
@@ -33,7 +37,7 @@ function extension(id: string, critical: boolean, value: Uint8Array): Buffer {
 }
 
 function keyId(spki: Buffer): Buffer {
-  return createHash('sha1').update(spki).digest();
+  return crypto().createHash('sha1').update(spki).digest();
 }
 
 interface CertSpec {
@@ -47,7 +51,7 @@ interface CertSpec {
 }
 
 function build(spec: CertSpec): string {
-  const serial = randomBytes(16);
+  const serial = crypto().randomBytes(16);
   serial[0]! &= 0x7f;
   const tbs = seq(
     explicit(0, uint(Buffer.from([2]))),
@@ -63,12 +67,12 @@ function build(spec: CertSpec): string {
       extension('2.5.29.35', false, seq(implicit(0, keyId(spec.issuerSpki)))),
     )),
   );
-  const signature = sign('sha256', tbs, spec.signer);
+  const signature = crypto().sign('sha256', tbs, spec.signer);
   return pem('CERTIFICATE', seq(tbs, ECDSA_SHA256, bits(signature)));
 }
 
 function newKey(): { key: KeyObject; spki: Buffer; keyPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const { privateKey, publicKey } = crypto().generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return { key: privateKey, spki: publicKey.export({ type: 'spki', format: 'der' }), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
 
@@ -100,7 +104,7 @@ export function createRootCa(opts: { trustDomain?: string } & Validity = {}): Is
 /** A workload certificate signed by `ca`, carrying `uris` (SPIFFE IDs) and `dnsNames`. */
 export function issueWorkloadCert(ca: Issued, opts: { uris?: string[]; dnsNames?: string[] } & Validity & { hours?: number }): Issued {
   const { spki, keyPem } = newKey();
-  const caCert = new X509Certificate(ca.certPem);
+  const caCert = new (crypto().X509Certificate)(ca.certPem);
   const caSpki = caCert.publicKey.export({ type: 'spki', format: 'der' });
   const issuer = Buffer.from(caCert.raw.subarray(...subjectRange(caCert.raw)));
   const names = [
@@ -113,7 +117,7 @@ export function issueWorkloadCert(ca: Issued, opts: { uris?: string[]; dnsNames?
     issuer,
     spki,
     issuerSpki: caSpki,
-    signer: createPrivateKey(ca.keyPem),
+    signer: crypto().createPrivateKey(ca.keyPem),
     validity: window(opts, opts.hours ?? 24),
     extensions: [
       extension('2.5.29.15', true, namedBits(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT)),
@@ -185,12 +189,12 @@ export function issueDevCertificates(opts: DevCertOptions): { dir: string; caDir
   writeAtomic(join(out, ISTIO_CERT_FILES.privateKey), leaf.keyPem, 0o600);
   writeAtomic(join(out, ISTIO_CERT_FILES.certificateChain), leaf.certPem);
   writeAtomic(join(out, ISTIO_CERT_FILES.rootCert), ca.certPem);
-  return { dir: out, caDir, spiffeId: id, notAfter: new Date(new X509Certificate(leaf.certPem).validTo) };
+  return { dir: out, caDir, spiffeId: id, notAfter: new Date(new (crypto().X509Certificate)(leaf.certPem).validTo) };
 }
 
 /** Write to a temporary name and rename, so a reader never sees a half-written file. */
 export function writeAtomic(file: string, text: string, mode = 0o644): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = `${file}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(tmp, text, { mode });
   renameSync(tmp, file);
 }

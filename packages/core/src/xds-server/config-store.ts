@@ -6,7 +6,6 @@
 // mode does), so a typo never withdraws routes from every client. At start there is nothing to
 // keep, so errors fail the start unless invalid objects are to be skipped.
 
-import { createHash } from 'node:crypto';
 import type { ConfigProblem } from '../config-error.ts';
 import { formatProblem } from '../config-error.ts';
 import { watchPaths } from '../config/file-watch.ts';
@@ -202,5 +201,5 @@ export function encodeSnapshot(version: string, resources: XdsResources): Served
 
 function encodeResource(typeUrl: string, name: string, value: object): ServedResource {
   const { value: bytes } = encodeAny({ '@type': typeUrl, ...value });
-  return { name, value, bytes, version: createHash('sha256').update(bytes).digest('base64url').slice(0, 16) };
+  return { name, value, bytes, version: process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('base64url').slice(0, 16) };
 }

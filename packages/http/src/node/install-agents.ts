@@ -3,8 +3,6 @@
 // request without an `agent` option uses (axios's http adapter through follow-redirects, got,
 // node-fetch, superagent, http.request/get). A request given its own http.Agent keeps it.
 
-import http from 'node:http';
-import https from 'node:https';
 import type { Mesh } from '@meshlet/core';
 import { installedAgents, MeshHttpAgent, MeshHttpsAgent, type MeshHttpAgentOptions, type MeshHttpsAgentOptions } from './mesh-http-agent.ts';
 
@@ -15,6 +13,10 @@ export interface GlobalAgentOptions {
 
 /** Installs mesh agents as Node's global agents; the returned function restores the previous ones and closes them. */
 export function installGlobalAgents(mesh: Mesh, opts: GlobalAgentOptions = {}): () => Promise<void> {
+  // The CommonJS modules, whose globalAgent Node reads (an ESM import of node:http would cost a
+  // cold start ~100 ms: see mesh-http-agent.ts).
+  const http = process.getBuiltinModule('node:http');
+  const https = process.getBuiltinModule('node:https');
   const previous = { http: http.globalAgent, https: https.globalAgent, installed: { ...installedAgents } };
   const agents = { http: new MeshHttpAgent({ ...opts.http, mesh }), https: new MeshHttpsAgent({ ...opts.https, mesh }) };
   http.globalAgent = agents.http;

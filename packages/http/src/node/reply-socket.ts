@@ -4,9 +4,11 @@
 // client sees a real response — axios, got and superagent their usual HTTP error for a 503,
 // follow-redirects (axios) and got their usual redirect handling — not an exception of ours.
 
-import { STATUS_CODES } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { LocalReply } from '../local-reply.ts';
+
+// Not an ESM import of node:http, which costs a cold start ~100 ms (see mesh-http-agent.ts).
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 export class ReplySocket extends Duplex {
   readonly #bytes: Buffer;
