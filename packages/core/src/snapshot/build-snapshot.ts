@@ -10,17 +10,18 @@
 //
 // A build can also run in slices (buildSteps), giving the event loop a turn between them so
 // requests are served while a 10k-service snapshot is built. Nothing a request can see
-// changes before the new snapshot is swapped in whole: the slices translate route tables and
-// listeners (pure) and set up clusters that have no runtime yet (no snapshot in force reaches
-// them); clusters already in force are reconfigured in the final, unbroken step.
+// changes before the new snapshot is swapped in whole: the slices translate route tables,
+// listeners and clusters (pure) and set up clusters that have no runtime yet (no snapshot in
+// force reaches them); the runtimes of clusters already in force are reconfigured in the final,
+// unbroken step, which ends with the new snapshot handed over (Mesh#applyResourcesInSteps).
 
-import type { Cluster, XdsResources } from '../xds/resources.ts';
+import type { Cluster, ClusterLoadAssignment, XdsResources } from '../xds/resources.ts';
 import { translateListener } from './translate-listener.ts';
 import { translateRouteConfiguration } from './translate-route-config.ts';
 import { translateCluster, translateLoadAssignment } from './translate-cluster.ts';
 import type { EndpointState } from '../lb/endpoint-state.ts';
 import type { ClusterTls } from '../security/cluster-tls.ts';
-import type { EndpointSpec } from './translate-cluster.ts';
+import type { ClusterSettings, EndpointSpec } from './translate-cluster.ts';
 import { needsResolving } from './dns-refresh.ts';
 import type { ClusterRuntimeRegistry } from './cluster-runtime.ts';
 import type { ClusterConfig, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WildcardService } from './mesh-snapshot.ts';
@@ -128,15 +129,19 @@ function* buildServices(resources: XdsResources, prev: PreviousBuild | undefined
     yield;
   }
   wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
-  return { services, servicesByListener, wildcards, byAddress: indexAddresses(servicesByListener), listenerErrors, sidecar };
+  const byAddress = yield* indexAddresses(servicesByListener);
+  return { services, servicesByListener, wildcards, byAddress, listenerErrors, sidecar };
 }
 
 // A request may name a service by its address (a Kubernetes cluster IP, a ServiceEntry
 // address): every `ip:port` domain of a virtual host names the service of that listener — the
 // one the virtual host belongs to when several listeners share the table (an ExternalName alias).
-function indexAddresses(servicesByListener: ReadonlyMap<string, ServiceRoutes>): Map<string, ServiceRoutes> {
+// Yields every INDEX_STEP services: at 10k services it walks tens of thousands of domains.
+function* indexAddresses(servicesByListener: ReadonlyMap<string, ServiceRoutes>): Steps<Map<string, ServiceRoutes>> {
   const byAddress = new Map<string, ServiceRoutes>();
+  let n = 0;
   for (const [name, service] of servicesByListener) {
+    if (++n % INDEX_STEP === 0) yield;
     for (const vh of service.virtualHosts) {
       for (const d of vh.domains) {
         const hp = splitHostPort(d);
@@ -149,6 +154,8 @@ function indexAddresses(servicesByListener: ReadonlyMap<string, ServiceRoutes>):
   }
   return byAddress;
 }
+
+const INDEX_STEP = 256;
 
 function isIpLiteral(host: string): boolean {
   return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || (host.startsWith('[') && host.endsWith(']'));
@@ -189,40 +196,71 @@ function* buildClusters(resources: XdsResources, prev: PreviousBuild | undefined
     registry.retain(new Set(clusters.keys()));
     return { clusters, clusterErrors, edsReaders: prev.edsReaders };
   }
-  const clusters = new Map<string, ClusterConfig>();
   const clusterErrors = new Map<string, string>();
   const edsReaders = new Map<string, string[]>();
   // The registry must forget runtimes of clusters that left; when every cluster name was in
   // the last build and the count is the same, none left and that walk is skipped.
   let allNamesKnown = prev !== undefined;
-  // First, in slices, the clusters no snapshot in force has a runtime for: setting them up
-  // changes nothing a request can reach.
-  const fresh = new Map<string, ClusterBuild>();
+  // First, in slices and in table order, everything that changes nothing a request can reach:
+  // clusters kept from the last build; clusters no snapshot in force has a runtime for, set up
+  // whole; and for clusters in force whose resources changed, the translation (pure) — their
+  // runtimes are reconfigured at the end, in the one unbroken step that also hands the
+  // snapshot over, so a request never meets a runtime ahead of the snapshot it reads.
+  const built: (ClusterConfig | PreparedCluster)[] = [];
+  let n = 0;
   for (const [name, c] of resources.clusters) {
-    if (registry.has(name) || reusableCluster(prev, resources, name)) continue;
-    fresh.set(name, buildCluster(name, c, resources, registry));
-    yield;
-  }
-  // Then, unbroken, in table order: clusters in force are reconfigured here.
-  for (const [name, c] of resources.clusters) {
-    const kept = fresh.has(name) ? undefined : reusableCluster(prev, resources, name);
-    const b = fresh.get(name) ?? (kept ? { ok: true as const, config: kept, edsName: clusterEdsName(kept) } : buildCluster(name, c, resources, registry));
-    if (!kept && !prev?.clusters.has(name)) allNamesKnown = false;
-    if (b.edsName !== undefined) {
-      const readers = edsReaders.get(b.edsName);
-      if (readers) readers.push(name);
-      else edsReaders.set(b.edsName, [name]);
+    const kept = reusableCluster(prev, resources, name);
+    let b: ClusterBuild | PreparedCluster | undefined;
+    if (!kept) {
+      if (!prev?.clusters.has(name)) allNamesKnown = false;
+      const p = prepareCluster(name, c, resources);
+      b = p.ok && !registry.has(name) ? commitCluster(p, registry) : p;
     }
-    if (b.ok) clusters.set(name, b.config);
-    else clusterErrors.set(name, b.error);
+    const edsName = kept ? clusterEdsName(kept) : b!.edsName;
+    if (edsName !== undefined) {
+      const readers = edsReaders.get(edsName);
+      if (readers) readers.push(name);
+      else edsReaders.set(edsName, [name]);
+    }
+    if (kept) built.push(kept);
+    else if (!b!.ok) clusterErrors.set(name, b!.error);
+    else built.push('prepared' in b! ? b : b!.config);
+    // A kept cluster costs a few look-ups: those yield every KEPT_STEP.
+    if (!kept || ++n % KEPT_STEP === 0) yield;
+  }
+  // Then, unbroken: the runtimes of clusters in force are reconfigured, and the map is made
+  // (in table order); the translations are done.
+  const clusters = new Map<string, ClusterConfig>();
+  for (const b of built) {
+    if ('prepared' in b) clusters.set(b.name, commitCluster(b, registry).config);
+    else clusters.set(b.name, b);
   }
   if (!allNamesKnown || clusters.size !== prev!.clusters.size) registry.retain(new Set(clusters.keys()));
   return { clusters, clusterErrors, edsReaders };
 }
 
+const KEPT_STEP = 256;
+
 type ClusterBuild = ({ ok: true; config: ClusterConfig } | { ok: false; error: string }) & { edsName: string | undefined };
 
+/** A cluster translated, its runtime not touched yet (commitCluster does that). */
+interface PreparedCluster {
+  readonly ok: true;
+  readonly prepared: true;
+  readonly name: string;
+  readonly settings: ClusterSettings;
+  readonly edsName: string | undefined;
+  readonly cla: ClusterLoadAssignment | undefined;
+  readonly specs: readonly EndpointSpec[] | undefined;
+}
+
 function buildCluster(name: string, c: Cluster, resources: XdsResources, registry: ClusterRuntimeRegistry): ClusterBuild {
+  const p = prepareCluster(name, c, resources);
+  return p.ok ? commitCluster(p, registry) : p;
+}
+
+/** The pure half of a cluster's build: translation of the cluster and of its endpoints. */
+function prepareCluster(name: string, c: Cluster, resources: XdsResources): PreparedCluster | (ClusterBuild & { ok: false }) {
   const r = translateCluster(c);
   if (!r.ok) return { ok: false, error: r.error, edsName: undefined };
   const settings = r.value;
@@ -230,6 +268,11 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
   const cla = settings.endpointSource === 'inline' ? c.loadAssignment : settings.endpointSource === 'eds' ? resources.endpoints.get(settings.edsName) : undefined;
   const specs = cla ? translateLoadAssignment(cla) : undefined;
   if (specs && !specs.ok) return { ok: false, error: specs.error, edsName };
+  return { ok: true, prepared: true, name, settings, edsName, cla, specs: specs?.value };
+}
+
+/** The half that reconfigures the cluster's runtime (shared with the snapshot in force). */
+function commitCluster({ name, settings, edsName, cla, specs }: PreparedCluster, registry: ClusterRuntimeRegistry): ClusterBuild & { ok: true } {
   const runtimeConfig = (endpoints: readonly EndpointState[]) => ({
     lbPolicy: settings.lbPolicy,
     endpoints,
@@ -245,10 +288,10 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
   if (settings.dns) {
     // STRICT_DNS / LOGICAL_DNS: host names are resolved in the background (dns-refresh.ts) and
     // the runtime's host set follows their answers between snapshots.
-    endpoints = runtime.setDnsEndpoints(settings.dns, specs?.value ?? [], runtimeConfig);
+    endpoints = runtime.setDnsEndpoints(settings.dns, specs ?? [], runtimeConfig);
   } else {
     if (runtime.dns) runtime.setDnsEndpoints(undefined, [], runtimeConfig);
-    endpoints = (specs?.value ?? []).map((spec) => {
+    endpoints = (specs ?? []).map((spec) => {
       const state = runtime.endpoint(spec.address, spec.port);
       state.weight = spec.weight;
       state.healthy = spec.healthy;
@@ -261,7 +304,7 @@ function buildCluster(name: string, c: Cluster, resources: XdsResources, registr
     });
   }
   runtime.configure(runtimeConfig(endpoints));
-  const tls = dnsClusterTls(settings.tls, settings.dns ? specs?.value : undefined);
+  const tls = dnsClusterTls(settings.tls, settings.dns ? specs : undefined);
   const config: ClusterConfig = {
     name,
     lbPolicy: settings.lbPolicy,

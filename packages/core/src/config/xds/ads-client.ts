@@ -22,7 +22,7 @@ import type { LastResponse } from './last-response.ts';
 import { Backoff, type BackoffOptions } from '../backoff.ts';
 import { DEFAULT_RESPONSE_LIMITS, transportLimit, type ResponseLimits } from './response-limits.ts';
 import { CLUSTER_LOAD_ASSIGNMENT, RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
-import { ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
+import { RequestTimer, ResourceWatchState, type ResourceWatch } from './resource-watch-state.ts';
 import { ListenerDirectory } from './listener-directory.ts';
 import type { Result } from '../../xds/translate-result.ts';
 import { ok } from '../../xds/translate-result.ts';
@@ -209,10 +209,10 @@ export class AdsClient implements StreamHandler {
   // ---- StreamHandler ------------------------------------------------------------------------
 
   onRequested(typeUrl: string): void {
+    let timer: RequestTimer | undefined;
     for (const w of this.state.of(typeUrl).values()) {
       if (w.named && w.status === 'REQUESTED' && w.value === undefined && !w.timer) {
-        w.timer = setTimeout(() => this.#doesNotExist(w), this.#doesNotExistMs);
-        w.timer.unref();
+        (timer ??= new RequestTimer(this.#doesNotExistMs, (x) => this.#doesNotExist(x))).add(w);
       }
     }
   }

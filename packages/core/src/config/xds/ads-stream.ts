@@ -11,7 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_RESPONSE_LIMITS, limitExceeded, type ResponseLimits } from './response-limits.ts';
 import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
-import { encodeRequest, encodeResourceNames, peekResourceName, readDeltaResponse, readSotwResponse, type RawResource } from '../../xds/discovery-envelope.ts';
+import { encodeRequest, encodeResourceNames, peekResourceName, readDeltaResponseSteps, readSotwResponseSteps, type RawResource } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
 import { decodeResourceSteps, sameBytes, type ResourceUpdate } from './resource-decode.ts';
 import { runSlice } from './turn-budget.ts';
@@ -278,7 +278,7 @@ export class AdsStream {
   }
 
   *#onSotw(bytes: Uint8Array): Generator<void, void> {
-    const env = readSotwResponse(bytes);
+    const env = yield* readSotwResponseSteps(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, versionInfo, nonce } = env.value;
     const type = this.#handler.typeOf(typeUrl);
@@ -306,7 +306,7 @@ export class AdsStream {
   }
 
   *#onDelta(bytes: Uint8Array): Generator<void, void> {
-    const env = readDeltaResponse(bytes);
+    const env = yield* readDeltaResponseSteps(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, systemVersionInfo, nonce, removedResources } = env.value;
     const type = this.#handler.typeOf(typeUrl);

@@ -31,7 +31,8 @@ export class ResourceWatch {
   named = false;
   /** Why the server is no longer sending it (delta removal, absent from a complete SotW response). */
   removedAt: number | undefined = undefined;
-  timer: NodeJS.Timeout | undefined = undefined;
+  /** The does-not-exist timer this watch waits on, while it is pending. */
+  timer: RequestTimer | undefined = undefined;
 
   constructor(typeUrl: string, name: string) {
     this.typeUrl = typeUrl;
@@ -85,8 +86,40 @@ export class ResourceWatch {
   }
 
   clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.release();
     this.timer = undefined;
+  }
+}
+
+/**
+ * One does-not-exist timer for all the watches one request started: they expire together, and
+ * a timer each was 10k setTimeout calls in one turn when CDS brought a 10k-name EDS
+ * subscription. A watch that settles leaves it (clearTimer); the last one out stops it.
+ */
+export class RequestTimer {
+  readonly #watches: ResourceWatch[] = [];
+  #handle: NodeJS.Timeout | undefined;
+  #waiting = 0;
+
+  constructor(ms: number, expired: (w: ResourceWatch) => void) {
+    this.#handle = setTimeout(() => {
+      this.#handle = undefined;
+      for (const w of this.#watches) if (w.timer === this) expired(w);
+    }, ms);
+    this.#handle.unref();
+  }
+
+  /** `w` now waits on this timer. */
+  add(w: ResourceWatch): void {
+    w.timer = this;
+    this.#watches.push(w);
+    this.#waiting++;
+  }
+
+  release(): void {
+    if (--this.#waiting > 0 || !this.#handle) return;
+    clearTimeout(this.#handle);
+    this.#handle = undefined;
   }
 }
 

@@ -542,6 +542,9 @@ export class XdsConfigSource {
       const closure = yield* listenerClosure(st, name, (typeUrl) => st.isWildcard(typeUrl) && this.client.answered.has(typeUrl));
       if (!closure) {
         if (this.#published.has(name)) return undefined;
+        // Pending closures end before their first yield: at 10k listeners waiting on their
+        // clusters, that walk was about half of a 57–67 ms turn (CPU profile, proxyless SotW).
+        yield;
         continue;
       }
       let copied = 0;
