@@ -12,7 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import { createMesh, silentLogger, spiffeIdOf, XdsServer, type Mesh } from '@meshlet/core';
 import { MeshAgent } from '@meshlet/http';
-import { FQDN, clientConfig, createPki, id, type Pki } from './helpers/mtls.ts';
+import { FQDN, clientConfig, createPki, failure, id, type Pki } from './helpers/mtls.ts';
 
 let pki: Pki;
 beforeAll(() => {
@@ -63,15 +63,6 @@ async function client(port: number, opts: { sa?: string; tls?: Record<string, un
 async function get(a: MeshAgent, path = '/'): Promise<{ status: number; body: string }> {
   const res = await request(`http://${FQDN}:9080${path}`, { dispatcher: a });
   return { status: res.statusCode, body: await res.body.text() };
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('the request succeeded but should have failed');
 }
 
 describe('ISTIO_MUTUAL', () => {

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { SecureVersion, TLSSocket } from 'node:tls';
 import { createMesh, silentLogger, spiffeIdOf, type Mesh } from '@meshlet/core';
 import { MeshAgent, MeshHttpAgent } from '@meshlet/http';
-import { FQDN, createPki, id, type Pki } from './helpers/mtls.ts';
+import { FQDN, createPki, failure, id, type Pki } from './helpers/mtls.ts';
 
 let pki: Pki;
 beforeAll(() => {
@@ -110,15 +110,6 @@ async function get(a: MeshAgent): Promise<string> {
   const body = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${body}`);
   return body;
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('the request succeeded but should have failed');
 }
 
 const configDir = () => join(pki.root, `cfg-${Math.random().toString(36).slice(2)}`);

@@ -89,3 +89,13 @@ export function serverConfig(dir: string, docs: string[]): string {
   writeFileSync(join(dir, 'security.yaml'), docs.join('\n---\n'));
   return dir;
 }
+
+/** The error a request that must fail failed with; throws if it succeeded. */
+export async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('the request succeeded but should have failed');
+}
