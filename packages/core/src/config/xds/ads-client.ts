@@ -267,10 +267,15 @@ export class AdsClient implements StreamHandler {
       // Only a complete SotW listing (LDS, CDS) is judged by what it leaves out: no set of the
       // 10k names of an EDS resend is built for nothing.
       const present = !batch.delta && type.sotwComplete ? new Set<string>() : undefined;
-      let i = 0;
+      let work = 0;
       for (const u of batch.updates) {
-        // A turn of the event loop may end here (AdsStream slices the work).
-        if (++i % YIELD_EVERY === 0) yield;
+        // A turn of the event loop may end here (AdsStream slices the work). A resource resent
+        // unchanged is a few field writes: it counts for less (a SotW resend is 10k of them).
+        work += u.unchanged ? 1 : UNCHANGED_PER_CHANGED;
+        if (work >= YIELD_EVERY * UNCHANGED_PER_CHANGED) {
+          work = 0;
+          yield;
+        }
         present?.add(u.name);
         // A resource found in place in a SotW resend comes with its watch (holderOf), unless
         // that watch was dropped since (ResourceWatchState.delete clears its bytes).
@@ -408,6 +413,8 @@ export class AdsClient implements StreamHandler {
 
 /** Resources applied between two chances to end the event loop's turn (see AdsStream#pump). */
 const YIELD_EVERY = 16;
+/** How many unchanged resources count as one changed one towards YIELD_EVERY. */
+const UNCHANGED_PER_CHANGED = 16;
 /** Names subscribed or dropped between two chances to end the turn. */
 const SUBSCRIBE_YIELD_EVERY = 512;
 

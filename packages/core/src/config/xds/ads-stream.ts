@@ -254,14 +254,14 @@ export class AdsStream {
     const shift = (last?.spans?.length ?? 0) - n;
     let quick = 0;
     for (let i = 0; i < n; i++) {
-      const typeUrl = spans.typeUrlAt(i);
       let holder: ResourceHolder | undefined;
       let at = i;
-      if (last && typeUrl === type.typeUrl) {
-        if (i < head) holder = last.heldAt(i);
-        else if (i >= n - tail) holder = last.heldAt((at = i + shift));
-        else holder = last.holderAt(i, spans.whole, spans.startAt(i), spans.endAt(i));
-      }
+      // At the ends the whole Any, type URL included, is the one recorded as held, which only a
+      // resource of this type can be: its type URL is not even read.
+      if (i < head) holder = last!.heldAt(i);
+      else if (i >= n - tail) holder = last!.heldAt((at = i + shift));
+      const typeUrl = holder ? type.typeUrl : spans.typeUrlAt(i);
+      if (!holder && last && typeUrl === type.typeUrl) holder = last.holderAt(i, spans.whole, spans.startAt(i), spans.endAt(i));
       let u: ResourceUpdate | undefined = holder && { name: last!.nameAt(at)!, version, value: undefined, error: undefined, bytes: holder.bytes!, unchanged: true, holder };
       if (!u) {
         const raw: RawResource = { typeUrl, bytes: spans.bytesAt(i) };
