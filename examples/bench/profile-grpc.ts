@@ -10,8 +10,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createMesh } from '@meshlet/core';
-import { register } from '@meshlet/grpc';
 import { fileURLToPath } from 'node:url';
 import { startUpstream, startXds, writeMeshConfig, GRPC_FQDN, MESH_GRPC_PORT } from './fixtures.ts';
 import { closedLoop } from './load-loops.ts';
@@ -28,8 +26,11 @@ writeMeshConfig(dir, upstream.ports, undefined);
 const xds = process.env['XDS'] === '1' ? await startXds(fileURLToPath(new URL('../../', import.meta.url)), dir, mkdirSync(join(dir, 'xds'), { recursive: true })!) : undefined;
 if (xds && !('stop' in xds)) throw new Error(xds.skip);
 process.on('exit', () => xds?.stop());
-const mesh = await createMesh(xds ? { bootstrap: xds.bootstrap, listeners: [`${GRPC_FQDN}:${MESH_GRPC_PORT}`] } : { config: dir, watch: false });
-register(mesh);
+// `plain` with BARE=1: no mesh in the process at all, as in the bench's bare row (a mesh's heap
+// makes each full GC dearer, and 16 KiB messages bring full GCs of their own).
+const bare = plain && process.env['BARE'] === '1';
+const mesh = bare ? undefined : await (await import('@meshlet/core')).createMesh(xds ? { bootstrap: xds.bootstrap, listeners: [`${GRPC_FQDN}:${MESH_GRPC_PORT}`] } : { config: dir, watch: false });
+if (mesh) (await import('@meshlet/grpc')).register(mesh);
 const id = (b: Buffer) => b;
 const Ctor = grpc.makeGenericClientConstructor({
   Echo: { path: '/bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id, originalName: 'echo' },
@@ -63,6 +64,6 @@ const r = await closedLoop(send, 32, seconds);
 await profiler?.(r.ok);
 process.stdout.write(`${plain ? 'grpc-js' : 'meshlet'}: ${r.rps.toFixed(0)} calls/s, client CPU ${((r.cpu / r.ok) * 1e6).toFixed(1)} µs/call${r.errors ? `, ${r.errors} errors (${r.firstError})` : ''}\n`);
 client.close();
-await mesh.close();
+await mesh?.close();
 upstream.stop();
 xds?.stop();
