@@ -6,7 +6,7 @@
 // PAYLOAD=16k sends the bench's 16 KiB message instead of the small one. XDS=1 configures the mesh
 // from a `meshlet xds` over the same folder, as the bench's mesh:/// row does.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -23,7 +23,10 @@ const dir = mkdtempSync(join(tmpdir(), 'meshlet-prof-'));
 // COUNT and ALLOC runs end with process.exit: the folder goes then too.
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 writeMeshConfig(dir, upstream.ports, undefined);
-const xds = process.env['XDS'] === '1' ? await startXds(fileURLToPath(new URL('../../', import.meta.url)), dir, mkdirSync(join(dir, 'xds'), { recursive: true })!) : undefined;
+// The bootstrap goes beside the config folder, not into it.
+const xdsDir = mkdtempSync(join(tmpdir(), 'meshlet-prof-xds-'));
+process.on('exit', () => rmSync(xdsDir, { recursive: true, force: true }));
+const xds = process.env['XDS'] === '1' ? await startXds(fileURLToPath(new URL('../../', import.meta.url)), dir, xdsDir) : undefined;
 if (xds && !('stop' in xds)) throw new Error(xds.skip);
 process.on('exit', () => xds?.stop());
 // `plain` with BARE=1: no mesh in the process at all, as in the bench's bare row (a mesh's heap
