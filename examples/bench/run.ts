@@ -34,7 +34,8 @@ const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,young,nodehttp,grpc,sca
 // BENCH_ROWS keeps the rows whose name contains one of the comma-separated words, or is exactly
 // a word written with a leading '=' (the first, bare row of each section is always kept: every
 // ratio is against it); BENCH_OPEN=0 leaves out
-// the open-loop latency runs; BENCH_ROUNDS sets every section's rounds.
+// the open-loop latency runs; BENCH_ROUNDS sets every section's rounds; BENCH_PAYLOADS=16k (or small)
+// keeps one message size.
 const ROWS = process.env['BENCH_ROWS']?.split(',').filter(Boolean);
 const ROUNDS = process.env['BENCH_ROUNDS'] ? Number(process.env['BENCH_ROUNDS']) : undefined;
 const OPEN = process.env['BENCH_OPEN'] !== '0';
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     http: undefined, young: undefined, nodeHttp: undefined, grpc: undefined, scale: undefined, imports: undefined, notes: [],
   };
   const suite = {
-    payloads: PAYLOADS,
+    payloads: process.env['BENCH_PAYLOADS'] ? PAYLOADS.filter((p) => process.env['BENCH_PAYLOADS']!.split(',').includes(p)) : PAYLOADS,
     rates: OPEN ? [500, 1500] : [],
     openSeconds: QUICK ? 2 : 4,
     closedSeconds: QUICK ? 1.5 : 3,
