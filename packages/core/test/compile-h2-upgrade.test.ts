@@ -1,6 +1,7 @@
-// HTTP/2 to the upstream as istiod decides it (cluster_traffic_policy.go shouldH2Upgrade): the
-// DestinationRule's connectionPool.http.h2UpgradePolicy over MeshConfig h2UpgradePolicy, only
-// declared HTTP ports upgraded by the mesh-wide setting; written as HttpProtocolOptions and read
+// HTTP/2 to the upstream as istiod decides it (cluster_builder.go setUpstreamProtocol, then
+// cluster_traffic_policy.go shouldH2Upgrade): HTTP2/GRPC ports, then the DestinationRule's
+// connectionPool.http.h2UpgradePolicy over MeshConfig h2UpgradePolicy, only declared HTTP ports
+// upgraded by the mesh-wide setting; written as HttpProtocolOptions and read
 // back by the cluster translator into what the HTTP adapter acts on.
 
 import { describe, expect, it } from 'vitest';
@@ -55,6 +56,11 @@ describe('h2UpgradePolicy compiles as istiod decides it', () => {
     [{ h2UpgradePolicy: 'DO_NOT_UPGRADE' }, 'UPGRADE', 'HTTP', false],
     [{ h2UpgradePolicy: 'UPGRADE' }, 'DO_NOT_UPGRADE', 'HTTP', true],
     [undefined, 'UPGRADE', 'GRPC', true],
+    // HTTP/2 by the port's protocol (setUpstreamProtocol), which DO_NOT_UPGRADE does not undo.
+    [undefined, undefined, 'GRPC', true],
+    [undefined, undefined, 'HTTP2', true],
+    [undefined, undefined, 'GRPC-Web', true],
+    [{ h2UpgradePolicy: 'DO_NOT_UPGRADE' }, undefined, 'HTTP2', true],
     // The mesh-wide setting leaves sniffed and non-HTTP ports alone...
     [undefined, 'UPGRADE', undefined, false],
     [undefined, 'UPGRADE', 'TCP', false],
@@ -86,6 +92,8 @@ describe('h2UpgradePolicy compiles as istiod decides it', () => {
     expect(c.typedExtensionProtocolOptions?.[HTTP_PROTOCOL_OPTIONS]).toEqual({ '@type': TYPE_URL.HttpProtocolOptions, useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } });
     expect(protocolOf(c)).toBe('downstream');
     expect(protocolOf(compiled({ http: { useClientProtocol: true }, mesh: 'UPGRADE' }))).toBe('http2');
+    // It replaces the HTTP/2 of a GRPC port too.
+    expect(protocolOf(compiled({ http: { useClientProtocol: true }, protocol: 'GRPC' }))).toBe('downstream');
   });
 
   it('reads what older istiod releases send: Cluster.http2ProtocolOptions and protocolSelection', () => {

@@ -181,6 +181,13 @@ describe('h2UpgradePolicy in plaintext', () => {
     expect(u.connections).toBe(1);
   });
 
+  it('a port declared HTTP2 is HTTP/2 with no policy, as istiod makes its cluster; DO_NOT_UPGRADE does not undo that', async () => {
+    const u = await h2c();
+    expect(await get(await agentFor({ port: u.port, tls: false, protocol: 'HTTP2' }))).toMatchObject({ version: '2.0' });
+    await mesh!.close();
+    expect(await get(await agentFor({ port: u.port, tls: false, protocol: 'HTTP2', http: { h2UpgradePolicy: 'DO_NOT_UPGRADE' } }))).toMatchObject({ version: '2.0' });
+  });
+
   it('no upgrade: HTTP/1.1', async () => {
     const u = await h1();
     expect(await get(await agentFor({ port: u.port, tls: false }))).toEqual({ version: '1.1', alpn: null, peer: null });

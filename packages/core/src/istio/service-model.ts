@@ -90,6 +90,12 @@ export function isHttpPort(port: ServicePort): boolean {
 }
 const HTTP_PROTOCOLS = new Set(['http', 'http2', 'http_proxy', 'grpc', 'grpc-web']);
 
+/** Is the port declared HTTP/2 (protocol.IsHTTP2: HTTP2, GRPC, GRPC-Web)? */
+export function isHttp2Port(port: ServicePort): boolean {
+  return HTTP2_PROTOCOLS.has((port.protocol ?? '').toLowerCase());
+}
+const HTTP2_PROTOCOLS = new Set(['http2', 'grpc', 'grpc-web']);
+
 /** Does Istio build HTTP routes for this port (protocol.IsHTTPOrSniffed)? */
 export function isHttpOrSniffed(port: ServicePort): boolean {
   return !NON_HTTP_PROTOCOLS.has((port.protocol ?? '').toLowerCase());
