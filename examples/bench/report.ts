@@ -26,6 +26,8 @@ export interface BenchReport {
 
 /** The row that does by hand, with undici, the mutual TLS Meshlet does (same certificates). */
 export const MTLS_BY_HAND = 'undici Agent, the same mTLS by hand';
+/** MeshAgent with mesh mTLS to a service whose DestinationRule says h2UpgradePolicy: UPGRADE. */
+export const MTLS_H2 = 'Meshlet MeshAgent, mTLS, HTTP/2 (h2UpgradePolicy: UPGRADE)';
 
 const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 /** A difference with its sign: +0.012, -0.006. */
@@ -236,10 +238,13 @@ function mtlsTargets(rows: RowResult[] | undefined, payloads: string[]): Target[
   const l = live(rows);
   const mesh = l.find((r) => r.name === 'Meshlet MeshAgent, mTLS');
   const hand = l.find((r) => r.name === MTLS_BY_HAND);
+  const h2 = l.find((r) => r.name === MTLS_H2);
   const proxy = l.find((r) => r.name.includes('HAProxy'));
   return payloads.flatMap((payload) => [
     ratioTarget(`mTLS throughput ≥ 0.95× undici doing it by hand (${payload})`, roundRatios(mesh, hand, payload), 0.95, false),
     ratioTarget(`mTLS throughput ≥ 2× the proxy pair (${payload})`, roundRatios(mesh, proxy, payload), 2, false),
+    ratioTarget(`mTLS over HTTP/2 (h2UpgradePolicy) ≥ 2× the proxy pair (${payload})`, roundRatios(h2, proxy, payload), 2, false),
+    ratioTarget(`mTLS over HTTP/2 pays: ≥ 1× mTLS over HTTP/1.1 (${payload})`, roundRatios(h2, mesh, payload), 1, false),
   ]);
 }
 
