@@ -3,7 +3,8 @@
 //   - HTTP/1.1 (plain): GET /small → 13 bytes; POST /16k with a 16 KiB body → 16 KiB back
 //   - HTTPS with client certificates required (the Meshlet mTLS row), same handler
 //   - the same over node:http2's secure server, HTTP/2 or HTTP/1.1 as ALPN picks (the mTLS
-//     HTTP/2 row: DestinationRule h2UpgradePolicy UPGRADE), same handler
+//     HTTP/2 row: DestinationRule h2UpgradePolicy UPGRADE), same handler; Node's default
+//     flow-control windows (64 KiB) unless BENCH_H2_WINDOW=<bytes> widens them (probing only)
 //   - gRPC (h2c): /bench.Echo/Echo, raw bytes echoed, no .proto needed
 // It reports its ports over IPC once listening and runs until its parent disconnects.
 
