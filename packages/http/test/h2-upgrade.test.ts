@@ -135,6 +135,14 @@ describe('h2UpgradePolicy over mesh mTLS', () => {
     expect(u.connections).toBe(1);
   });
 
+  it('a caller\'s connection header and a request body larger than a frame still go over HTTP/2', async () => {
+    const u = await h2Tls();
+    const agent = await agentFor({ port: u.port, tls: true, http: { h2UpgradePolicy: 'UPGRADE' } });
+    const res = await request(`http://${FQDN}:9080/`, { dispatcher: agent, method: 'POST', body: 'x'.repeat(20000), headers: { connection: 'keep-alive', 'x-app': 'a' } });
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toMatchObject({ version: '2.0' });
+  });
+
   it('no policy (MeshConfig default DO_NOT_UPGRADE) and DEFAULT: HTTP/1.1 to the same server, with Istio\'s ALPN', async () => {
     const u = await h2Tls();
     expect(await get(await agentFor({ port: u.port, tls: true }))).toEqual({ version: '1.1', alpn: 'http/1.1', peer: id('sleep') });
