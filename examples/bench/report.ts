@@ -408,11 +408,11 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   cluster (Envoy's default), endpoints taking turns resumed none, now all but each one's first.
 - **mTLS over HTTP/2.** The \`h2UpgradePolicy: UPGRADE\` row is MeshAgent under the same mTLS
   speaking HTTP/2 to a node:http2 secure server with Node's default settings (64 KiB flow-control
-  windows): one connection, the 32 requests in flight as its streams. In short runs on a loaded
-  2-core machine (load 6–10, 2–3 rounds a run, 2026-12-07), for small GETs it was 0.93–1.46×
+  windows): one connection, the 32 requests in flight as its streams. In three short runs on a
+  loaded 2-core machine (load 6–11, 3 rounds each, 2026-12-07), for small GETs it was 0.93–1.47×
   the HTTP/1.1 mTLS row (run medians 0.98, 1.22, 1.32) with 5–15% less client CPU a request
   (the frames of many streams share TLS records and writes); for 16 KiB POSTs 0.51–0.85× (run
-  medians 0.55, 0.76), the client idle 35% of its profile against 15% over HTTP/1.1: the 32
+  medians 0.55, 0.76, 0.66), the client idle 35% of its profile against 15% over HTTP/1.1: the 32
   uploads share the server's 64 KiB connection window and wait for its WINDOW_UPDATEs. With the
   server's windows at 1 MiB (\`BENCH_H2_WINDOW\`), 0.56–0.91×. HTTP/2 pays for small requests;
   for bodies it needs a server with wide windows (Envoy's are 256 MiB).
