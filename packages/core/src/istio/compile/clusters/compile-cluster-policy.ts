@@ -39,9 +39,9 @@ export interface UpstreamContext {
   readonly meshH2Upgrade: MeshSettings['h2UpgradePolicy'];
 }
 
-export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined, meshConnectTimeout = DEFAULT_CONNECT_TIMEOUT, upstream?: UpstreamContext): void {
+export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined, meshConnectTimeout: string, upstream: UpstreamContext): void {
   applyConnectionPool(c, policy?.connectionPool ?? {}, policy?.retryBudget, meshConnectTimeout);
-  applyUpstreamProtocol(c, policy?.connectionPool?.http, upstream ?? { port: undefined, meshH2Upgrade: 'DO_NOT_UPGRADE' });
+  applyUpstreamProtocol(c, policy?.connectionPool?.http, upstream);
   if (policy?.outlierDetection) applyOutlierDetection(c, policy.outlierDetection);
   applyLoadBalancer(c, policy?.loadBalancer);
   if (c.type === 'ORIGINAL_DST') c.lbPolicy = 'CLUSTER_PROVIDED';
@@ -96,7 +96,7 @@ function applyConnectionPool(c: Cluster, pool: ConnectionPoolSettings, budget: T
 }
 
 /** istiod's shouldH2Upgrade: the rule's UPGRADE / DO_NOT_UPGRADE win; DEFAULT follows the mesh on HTTP ports. */
-export function shouldH2Upgrade(rule: NonNullable<ConnectionPoolSettings['http']>['h2UpgradePolicy'], upstream: UpstreamContext): boolean {
+function shouldH2Upgrade(rule: NonNullable<ConnectionPoolSettings['http']>['h2UpgradePolicy'], upstream: UpstreamContext): boolean {
   if (rule === 'UPGRADE') return true;
   if (rule === 'DO_NOT_UPGRADE') return false;
   if (upstream.port !== undefined && !isHttpPort(upstream.port)) return false;
