@@ -2,7 +2,8 @@
 // default; BENCH_QUICK=1 for a ~2 minute smoke run). Writes docs/benchmarks.md, the chart
 // docs/benchmarks.svg and the raw numbers docs/benchmarks.json.
 //
-//   1. HTTP:  plain undici · Meshlet · Meshlet mTLS · undici with the same mTLS by hand ·
+//   1. HTTP:  plain undici · Meshlet · Meshlet mTLS · Meshlet mTLS over HTTP/2 (h2UpgradePolicy)
+//             · undici with the same mTLS by hand ·
 //             client → HAProxy → mTLS → HAProxy → server
 //      young processes: the first 1,000 requests of a fresh client, one at a time
 //      node:http: a keep-alive http.Agent · MeshHttpAgent (fewer rounds, one rate: kept cheap)
@@ -24,7 +25,7 @@ import { runSuite, runYoungSuite, type RowSpec } from './latency-suite.ts';
 import { PAYLOADS } from './payloads.ts';
 import { runConfigScale } from './config-scale-runner.ts';
 import { measureImports } from './import-time.ts';
-import { MTLS_BY_HAND, writeReport, type BenchReport } from './report.ts';
+import { MTLS_BY_HAND, MTLS_H2, writeReport, type BenchReport } from './report.ts';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const GRPC_RATES = [250, 1000];
@@ -115,6 +116,9 @@ async function main(): Promise<void> {
         certs
           ? { name: 'Meshlet MeshAgent, mTLS', client: { kind: 'meshlet-mtls', meshConfig: meshDir, meshCerts: certs.meshletCertDir, target: 'http://bench-tls:80' } }
           : { name: 'Meshlet MeshAgent, mTLS', client: { kind: 'meshlet-mtls' }, skip: 'no certificates' },
+        certs && upstream.ports.h2s !== undefined
+          ? { name: MTLS_H2, client: { kind: 'meshlet-mtls', meshConfig: meshDir, meshCerts: certs.meshletCertDir, target: 'http://bench-h2:80' } }
+          : { name: MTLS_H2, client: { kind: 'meshlet-mtls' }, skip: 'no certificates' },
         certs && upstream.ports.https !== undefined
           ? { name: MTLS_BY_HAND, client: { kind: 'undici-mtls', address: `https://127.0.0.1:${upstream.ports.https}`, meshCerts: certs.meshletCertDir, serverSpiffeId: certs.serverSpiffeId } }
           : { name: MTLS_BY_HAND, client: { kind: 'undici-mtls' }, skip: 'no certificates' },
