@@ -30,7 +30,17 @@ export interface TransportFactory<T> {
 // old one drains); anything else about the cluster leaves connections alone.
 function transportSignature(cluster: ClusterConfig): string {
   const c = cluster.connections;
-  return `${cluster.connectTimeoutMs}|${cluster.limits.maxConnections}|${c.maxRequestsPerConnection ?? ''}|${c.idleTimeoutMs ?? ''}`;
+  return `${cluster.connectTimeoutMs}|${cluster.limits.maxConnections}|${c.maxRequestsPerConnection ?? ''}|${c.idleTimeoutMs ?? ''}|${c.upstreamProtocol}|${c.maxConcurrentStreams ?? ''}`;
+}
+
+/**
+ * Does this transport speak HTTP/2 to the cluster's endpoints? When the cluster asks for it
+ * (DestinationRule h2UpgradePolicy, compiled as istiod does) and the adapter can: undici can,
+ * node:http cannot. useClientProtocol ('downstream') keeps HTTP/1.1: a request handed to the
+ * mesh as an undici dispatch or a node:http ClientRequest carries no wire protocol to follow.
+ */
+export function speaksHttp2(cluster: ClusterConfig, adapterHttp2: boolean): boolean {
+  return adapterHttp2 && cluster.connections.upstreamProtocol === 'http2';
 }
 
 /**
@@ -46,10 +56,16 @@ export function connectionsPerEndpoint(cluster: ClusterConfig): number | undefin
 // ALPN offered to a TLS cluster: the transport socket's own list; else, for mesh (ISTIO_MUTUAL)
 // clusters, what a sidecar's istio.alpn filter sends for HTTP/1.1 — so a PERMISSIVE sidecar
 // picks its mTLS HTTP chain — followed by "http/1.1" for servers that are not Envoy.
+// An HTTP/2 cluster offers what the istio.alpn filter sends for HTTP/2 ("istio-h2", "istio",
+// "h2"), or "h2" alone outside the mesh (istiod's ALPNH2Only) — each followed by "http/1.1":
+// Envoy would speak HTTP/2 whatever the server answers, undici follows the server's choice, so a
+// TLS server without HTTP/2 keeps getting HTTP/1.1 rather than failed requests.
 const MESH_ALPN = ['istio-http/1.1', 'istio', 'http/1.1'] as const;
-function alpnFor(tls: ClusterTls): readonly string[] {
+const MESH_ALPN_H2 = ['istio-h2', 'istio', 'h2', 'http/1.1'] as const;
+function alpnFor(tls: ClusterTls, h2: boolean): readonly string[] {
   if (tls.alpn.length > 0) return tls.alpn.includes('http/1.1') ? tls.alpn : [...tls.alpn, 'http/1.1'];
-  return tls.certificate?.chain.kind === 'provider' ? MESH_ALPN : ['http/1.1'];
+  if (tls.certificate?.chain.kind === 'provider') return h2 ? MESH_ALPN_H2 : MESH_ALPN;
+  return h2 ? ['h2', 'http/1.1'] : ['http/1.1'];
 }
 
 /** A transport and whether it speaks TLS (the endpoint's origin is https:// then). */
@@ -69,10 +85,13 @@ export class TransportTable<T> {
   private readonly entries = new Map<string, Entry<T>>();
   readonly #factory: TransportFactory<T>;
   private readonly credentials: TlsCredentials | undefined;
+  readonly #http2: boolean;
 
-  constructor(factory: TransportFactory<T>, credentials?: TlsCredentials) {
+  /** `http2`: the adapter's transports can speak HTTP/2 (ALPN offers h2 to HTTP/2 clusters). */
+  constructor(factory: TransportFactory<T>, credentials?: TlsCredentials, http2 = false) {
     this.#factory = factory;
     this.credentials = credentials;
+    this.#http2 = http2;
   }
 
   /** Does this endpoint of the cluster get TLS from the mesh? */
@@ -109,7 +128,7 @@ export class TransportTable<T> {
       return cur;
     }
     if (cur) void this.#factory.close(cur.transport);
-    const transport = this.#factory.create(cluster, { tls: tls && { options: tls.connect, alpn: alpnFor(settings!) }, socketPath });
+    const transport = this.#factory.create(cluster, { tls: tls && { options: tls.connect, alpn: alpnFor(settings!, speaksHttp2(cluster, this.#http2)) }, socketPath });
     const entry: Entry<T> = { transport, signature, cluster, epoch, tls: tls !== undefined };
     this.entries.set(key, entry);
     return entry;
