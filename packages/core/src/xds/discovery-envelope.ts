@@ -34,6 +34,121 @@ export interface SotwResponseEnvelope {
   readonly resources: readonly RawResource[];
 }
 
+/**
+ * A SotW response's resources as where they lie in its bytes: no object per resource until one
+ * is asked for. A resend of 10k assignments, nearly all held already, is compared span by span
+ * with what the client holds (one native compare each) and leaves nothing per resource behind
+ * for the garbage collector, where a view and an object each were 20k young objects per push
+ * that lived until the response was handled.
+ */
+export class ResourceSpans {
+  /** The response's bytes, as a Buffer (compare with offsets, no view made). */
+  readonly whole: Buffer;
+  #length = 0;
+  /**
+   * Per resource, in sixes: where its Any field starts and ends, where its type URL starts and
+   * ends (read when asked for: a resource found unchanged by runs never needs it), where its
+   * value starts and ends. A typed array: off the JS heap, nothing for the collector to visit
+   * (responses are far below 2 GiB).
+   */
+  #bounds = new Int32Array(6 * 64);
+
+  constructor(bytes: Uint8Array) {
+    this.whole = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Adds a resource; returns how many there are now. */
+  push(fieldStart: number, fieldEnd: number, typeStart: number, typeEnd: number, start: number, end: number): number {
+    let b = this.#bounds;
+    const at = 6 * this.#length;
+    if (at + 6 > b.length) {
+      b = new Int32Array(2 * b.length);
+      b.set(this.#bounds);
+      this.#bounds = b;
+    }
+    b[at] = fieldStart;
+    b[at + 1] = fieldEnd;
+    b[at + 2] = typeStart;
+    b[at + 3] = typeEnd;
+    b[at + 4] = start;
+    b[at + 5] = end;
+    return ++this.#length;
+  }
+
+  typeUrlAt(i: number): string {
+    return typeUrlIn(this.whole, this.#bounds[6 * i + 2]!, this.#bounds[6 * i + 3]!);
+  }
+
+  startAt(i: number): number {
+    return this.#bounds[6 * i + 4]!;
+  }
+
+  endAt(i: number): number {
+    return this.#bounds[6 * i + 5]!;
+  }
+
+  /**
+   * How many leading and trailing resources are byte for byte those of `previous` (a resend of
+   * the same type), each Any whole, type URL included: found by comparing runs of bytes (a few
+   * native compares over at most twice the response), not resource by resource — a SotW EDS
+   * push resends every assignment of the mesh for one that changed. Leading resource i is
+   * previous's i; trailing one i is previous's i - length + previous.length.
+   */
+  sameEnds(previous: ResourceSpans): { head: number; tail: number } {
+    const n = this.length;
+    const m = previous.length;
+    if (n === 0 || m === 0) return { head: 0, tail: 0 };
+    const nb = this.#bounds;
+    const ob = previous.#bounds;
+    const ns = nb[0]!;
+    const os = ob[0]!;
+    const ne = nb[6 * n - 5]!;
+    const oe = ob[6 * m - 5]!;
+    // Head: the first k Anys are equal when the bytes from the first one's start to the k-th's
+    // end are; identical bytes parse alike, so previous's k-th ends at the same offset. Equal
+    // up to `lo` resources is known, so each probe compares only the bytes past it.
+    let lo = 0;
+    let hi = Math.min(n, m);
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      const from = lo === 0 ? 0 : nb[6 * lo - 5]! - ns;
+      const to = nb[6 * mid - 5]! - ns;
+      if (os + to <= oe && this.whole.compare(previous.whole, os + from, os + to, ns + from, ns + to) === 0) lo = mid;
+      else hi = mid - 1;
+    }
+    const head = lo;
+    // Tail: bytes alone do not say where previous's Anys start when read from the end, so the
+    // k-th from last must also start at the same distance from the end in both.
+    lo = 0;
+    hi = Math.min(n, m) - head;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      const from = ne - nb[6 * (n - mid)]!;
+      const to = lo === 0 ? 0 : ne - nb[6 * (n - lo)]!;
+      if (oe - ob[6 * (m - mid)]! === from && this.whole.compare(previous.whole, oe - from, oe - to, ne - from, ne - to) === 0) lo = mid;
+      else hi = mid - 1;
+    }
+    return { head, tail: lo };
+  }
+
+  /** Resource i's bytes: a view of the response. */
+  bytesAt(i: number): Uint8Array {
+    const w = this.whole;
+    return new Uint8Array(w.buffer, w.byteOffset + this.startAt(i), this.endAt(i) - this.startAt(i));
+  }
+}
+
+export interface SotwResponseSpans {
+  readonly versionInfo: string;
+  readonly typeUrl: string;
+  readonly nonce: string;
+  readonly resources: ResourceSpans;
+}
+
 export interface DeltaResponseEnvelope {
   readonly systemVersionInfo: string;
   readonly typeUrl: string;
@@ -43,6 +158,33 @@ export interface DeltaResponseEnvelope {
 }
 
 export type EnvelopeResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** google.protobuf.Any, noted as a span of the response. */
+function readAnySpan(r: WireReader, into: ResourceSpans, fieldStart: number): number {
+  const end = r.lengthEnd();
+  const saved = r.limit;
+  r.limit = end;
+  let typeFrom = 0;
+  let typeTo = 0;
+  let from = 0;
+  let to = 0;
+  while (r.pos < end) {
+    const tag = r.varint32();
+    const no = tag >>> 3;
+    const wt = tag & 7;
+    if (no === 1 && wt === WIRE_LEN) {
+      typeTo = r.lengthEnd();
+      typeFrom = r.pos;
+      r.pos = typeTo;
+    } else if (no === 2 && wt === WIRE_LEN) {
+      to = r.lengthEnd();
+      from = r.pos;
+      r.pos = to;
+    } else r.skip(wt, no, 1);
+  }
+  r.limit = saved;
+  return into.push(fieldStart, end, typeFrom, typeTo, from, to);
+}
 
 /** google.protobuf.Any: 1 type_url, 2 value. */
 function readAny(r: WireReader): { typeUrl: string; bytes: Uint8Array } {
@@ -63,6 +205,7 @@ function readAny(r: WireReader): { typeUrl: string; bytes: Uint8Array } {
   return { typeUrl, bytes };
 }
 
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 let lastTypeUrl = '';
 let lastTypeUrlBytes = new Uint8Array(0);
 
@@ -71,21 +214,22 @@ let lastTypeUrlBytes = new Uint8Array(0);
  * one read rather than decoded again (10k 80-byte strings per response, otherwise).
  */
 function readTypeUrl(r: WireReader): string {
-  const start = r.pos;
   const end = r.lengthEnd();
   const from = r.pos;
+  r.pos = end;
+  return typeUrlIn(r.buf, from, end);
+}
+
+/** The type URL at [from, end) of `buf` (UTF-8, as WireReader#string reads it: never throws). */
+function typeUrlIn(buf: Uint8Array, from: number, end: number): string {
   const known = lastTypeUrlBytes;
   if (end - from === known.length) {
     let i = 0;
-    while (i < known.length && r.buf[from + i] === known[i]) i++;
-    if (i === known.length) {
-      r.pos = end;
-      return lastTypeUrl;
-    }
+    while (i < known.length && buf[from + i] === known[i]) i++;
+    if (i === known.length) return lastTypeUrl;
   }
-  r.pos = start;
-  lastTypeUrl = r.string();
-  lastTypeUrlBytes = new Uint8Array(r.buf.subarray(from, end));
+  lastTypeUrl = utf8.decode(buf.subarray(from, end));
+  lastTypeUrlBytes = new Uint8Array(buf.subarray(from, end));
   return lastTypeUrl;
 }
 
@@ -116,19 +260,30 @@ export function readSotwResponse(bytes: Uint8Array): EnvelopeResult<SotwResponse
 
 /** readSotwResponse yielding every ENVELOPE_STEP resources, for a caller that slices its work. */
 export function* readSotwResponseSteps(bytes: Uint8Array): Generator<void, EnvelopeResult<SotwResponseEnvelope>> {
+  const read = yield* readSotwSpansSteps(bytes);
+  if (!read.ok) return read;
+  const { resources: spans, ...rest } = read.value;
+  const resources: RawResource[] = [];
+  for (let i = 0; i < spans.length; i++) resources.push({ typeUrl: spans.typeUrlAt(i), bytes: spans.bytesAt(i) });
+  return { ok: true, value: { ...rest, resources } };
+}
+
+/** A DiscoveryResponse with its resources as spans (ResourceSpans), yielding every ENVELOPE_STEP. */
+export function* readSotwSpansSteps(bytes: Uint8Array): Generator<void, EnvelopeResult<SotwResponseSpans>> {
   const r = new WireReader(bytes);
   let versionInfo = '';
   let typeUrl = '';
   let nonce = '';
-  const resources: RawResource[] = [];
+  const resources = new ResourceSpans(bytes);
   try {
     while (r.pos < r.limit) {
+      const fieldStart = r.pos;
       const tag = r.varint32();
       const no = tag >>> 3;
       const wt = tag & 7;
       if (wt === WIRE_LEN && no === 1) versionInfo = r.string();
       else if (wt === WIRE_LEN && no === 2) {
-        if (resources.push(readAny(r)) % ENVELOPE_STEP === 0) yield;
+        if (readAnySpan(r, resources, fieldStart) % ENVELOPE_STEP === 0) yield;
       } else if (wt === WIRE_LEN && no === 4) typeUrl = r.string();
       else if (wt === WIRE_LEN && no === 5) nonce = r.string();
       else r.skip(wt, no, 0);

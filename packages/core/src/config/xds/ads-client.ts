@@ -231,6 +231,11 @@ export class AdsClient implements StreamHandler {
     return w?.value !== undefined ? w.bytes : undefined;
   }
 
+  holderOf(typeUrl: string, name: string): ResourceWatch | undefined {
+    const w = this.state.get(typeUrl, name);
+    return w?.value !== undefined ? w : undefined;
+  }
+
   *onResponse(batch: ResponseBatch): Generator<void, string | undefined> {
     if (this.#connectedSince === undefined) this.#connectedSince = Date.now();
     this.#lastError = undefined;
@@ -262,12 +267,19 @@ export class AdsClient implements StreamHandler {
       // Only a complete SotW listing (LDS, CDS) is judged by what it leaves out: no set of the
       // 10k names of an EDS resend is built for nothing.
       const present = !batch.delta && type.sotwComplete ? new Set<string>() : undefined;
-      let i = 0;
+      let work = 0;
       for (const u of batch.updates) {
-        // A turn of the event loop may end here (AdsStream slices the work).
-        if (++i % YIELD_EVERY === 0) yield;
+        // A turn of the event loop may end here (AdsStream slices the work). A resource resent
+        // unchanged is a few field writes: it counts for less (a SotW resend is 10k of them).
+        work += u.unchanged ? 1 : UNCHANGED_PER_CHANGED;
+        if (work >= YIELD_EVERY * UNCHANGED_PER_CHANGED) {
+          work = 0;
+          yield;
+        }
         present?.add(u.name);
-        let w = this.state.get(type.typeUrl, u.name);
+        // A resource found in place in a SotW resend comes with its watch (holderOf), unless
+        // that watch was dropped since (ResourceWatchState.delete clears its bytes).
+        let w = u.holder?.bytes !== undefined ? u.holder as ResourceWatch : this.state.get(type.typeUrl, u.name);
         if (!w) {
           // Unasked-for resources are ignored, except under a wildcard subscription.
           if (!wildcard || u.name === '') {
@@ -280,9 +292,8 @@ export class AdsClient implements StreamHandler {
         if (u.unchanged) {
           // The version in force, sent again; after a NACK it is the server going back to it.
           w.version = u.version;
-          // The bytes are views of the response they came in: taking the newest lets the
-          // previous response's buffer go (SotW resends every resource, so holding on to the
-          // old views pinned one whole response per push that changed any resource).
+          // The bytes held (AdsStream hands them back rather than a view of the resend, which
+          // would keep that whole response alive for one resource).
           w.bytes = u.bytes;
           if (w.status !== 'ACKED') {
             w.status = 'ACKED';
@@ -402,6 +413,8 @@ export class AdsClient implements StreamHandler {
 
 /** Resources applied between two chances to end the event loop's turn (see AdsStream#pump). */
 const YIELD_EVERY = 16;
+/** How many unchanged resources count as one changed one towards YIELD_EVERY. */
+const UNCHANGED_PER_CHANGED = 16;
 /** Names subscribed or dropped between two chances to end the turn. */
 const SUBSCRIBE_YIELD_EVERY = 512;
 

@@ -11,11 +11,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_RESPONSE_LIMITS, limitExceeded, type ResponseLimits } from './response-limits.ts';
 import { DELTA_METHOD, SOTW_METHOD } from './ads-service.ts';
-import { encodeRequest, encodeResourceNames, peekResourceName, readDeltaResponseSteps, readSotwResponseSteps, type RawResource } from '../../xds/discovery-envelope.ts';
+import { encodeRequest, encodeResourceNames, peekResourceName, readDeltaResponseSteps, readSotwSpansSteps, type RawResource, type ResourceSpans } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
 import { decodeResourceSteps, sameBytes, type ResourceUpdate } from './resource-decode.ts';
 import { runSlice } from './turn-budget.ts';
-import { LastResponse } from './last-response.ts';
+import { LastResponse, type ResourceHolder } from './last-response.ts';
 
 export type { ResourceUpdate } from './resource-decode.ts';
 
@@ -43,6 +43,11 @@ export interface StreamHandler {
   typeOf(typeUrl: string): ResourceType | undefined;
   /** The encoded bytes of the version of `name` the client holds, if any. */
   heldBytes(typeUrl: string, name: string): Uint8Array | undefined;
+  /**
+   * What holds `name`'s value, if anything: recorded with a SotW response so a resend is known
+   * held by one identity check (last-response.ts), and handed back in the update.
+   */
+  holderOf?(typeUrl: string, name: string): ResourceHolder | undefined;
   /** A response was NACKed whole, before decoding, for going over a limit. */
   onRefused(typeUrl: string, reason: string): void;
 }
@@ -63,6 +68,8 @@ const ENCODED_NAMES = Symbol('encoded resource_names');
 const INVALID_ARGUMENT = 3;
 /** Resources found unchanged (one compare each, ~1 µs) between two chances to end the turn. */
 const UNCHANGED_PER_STEP = 64;
+/** Resources recorded for the next resend's comparison between two chances to end the turn. */
+const RECORD_PER_STEP = 1024;
 
 
 export class AdsStream {
@@ -233,21 +240,55 @@ export class AdsStream {
   }
 
   /**
-   * Decodes and validates each resource, yielding after each, and within a large one (see
-   * #pump); one the client holds byte for byte is not decoded, and a run of those yields
-   * every UNCHANGED_PER_STEP (each is one compare).
+   * Decodes and validates each resource of a SotW response, yielding after each, and within a
+   * large one (see #pump); one the client holds byte for byte is not decoded, and a run of
+   * those yields every UNCHANGED_PER_STEP. One found in place (resource i held as resource i of
+   * the last response was) costs one compare and makes no object but its update.
    */
-  *#decodeAll(type: ResourceType, raws: readonly RawResource[], version: (r: RawResource) => string): Generator<void, ResourceUpdate[]> {
+  *#decodeSotw(type: ResourceType, spans: ResourceSpans, version: string): Generator<void, ResourceUpdate[]> {
     const out: ResourceUpdate[] = [];
-    // Only SotW resends what is unchanged; a delta response holds what changed, in no order.
-    const last = this.delta ? undefined : this.#lastResponse.get(type.typeUrl);
-    const names: string[] = [];
-    const views: Uint8Array[] = [];
+    const last = this.#lastResponse.get(type.typeUrl);
+    const n = spans.length;
+    // The resources at either end equal to the last response's, found without a compare each.
+    const { head, tail } = last?.spans ? spans.sameEnds(last.spans) : { head: 0, tail: 0 };
+    const shift = (last?.spans?.length ?? 0) - n;
     let quick = 0;
-    for (let i = 0; i < raws.length; i++) {
-      const raw = raws[i]!;
-      const v = version(raw);
-      let u = this.#sameAsLast(type, raw, v, last, i) ?? this.#unchanged(type, raw, v);
+    for (let i = 0; i < n; i++) {
+      let holder: ResourceHolder | undefined;
+      let at = i;
+      // At the ends the whole Any, type URL included, is the one recorded as held, which only a
+      // resource of this type can be: its type URL is not even read.
+      if (i < head) holder = last!.heldAt(i);
+      else if (i >= n - tail) holder = last!.heldAt((at = i + shift));
+      const typeUrl = holder ? type.typeUrl : spans.typeUrlAt(i);
+      if (!holder && last && typeUrl === type.typeUrl) holder = last.holderAt(i, spans.whole, spans.startAt(i), spans.endAt(i));
+      let u: ResourceUpdate | undefined = holder && { name: last!.nameAt(at)!, version, value: undefined, error: undefined, bytes: holder.bytes!, unchanged: true, holder };
+      if (!u) {
+        const raw: RawResource = { typeUrl, bytes: spans.bytesAt(i) };
+        u = this.#sameAsLast(type, raw, version, last, i) ?? this.#unchanged(type, raw, version);
+        if (!u) {
+          // A resend's changed resource keeps a copy of its bytes, not a view that would keep
+          // this whole response (every assignment of the mesh) alive for one of them. The
+          // first response of a type is kept whole anyway: its resources are all in force.
+          u = yield* decodeResourceSteps(type, last ? { typeUrl, bytes: new Uint8Array(raw.bytes) } : raw, version);
+          yield;
+          out.push(u);
+          continue;
+        }
+      }
+      if (++quick % UNCHANGED_PER_STEP === 0) yield;
+      out.push(u);
+    }
+    return out;
+  }
+
+  /** Decodes and validates each resource of a delta response (all changed: no comparison in place). */
+  *#decodeDelta(type: ResourceType, raws: readonly RawResource[]): Generator<void, ResourceUpdate[]> {
+    const out: ResourceUpdate[] = [];
+    let quick = 0;
+    for (const raw of raws) {
+      const v = raw.version ?? '';
+      let u = this.#unchanged(type, raw, v);
       if (u) {
         if (++quick % UNCHANGED_PER_STEP === 0) yield;
       } else {
@@ -255,13 +296,29 @@ export class AdsStream {
         yield;
       }
       out.push(u);
-      if (!this.delta) {
-        names.push(u.name);
-        views.push(raw.bytes);
-      }
     }
-    if (!this.delta) this.#lastResponse.set(type.typeUrl, new LastResponse(names, views));
     return out;
+  }
+
+  /**
+   * Records a SotW response, once applied, for the next resend's in-place comparison: each
+   * resource's name, bytes and holder (known for those found unchanged; looked up for the rest,
+   * which were decoded anyway).
+   */
+  *#record(type: ResourceType, updates: readonly ResourceUpdate[], spans: ResourceSpans): Generator<void, void> {
+    const names: string[] = new Array(updates.length);
+    const views: Uint8Array[] = new Array(updates.length);
+    const holders: (ResourceHolder | undefined)[] = new Array(updates.length);
+    for (let i = 0; i < updates.length; i++) {
+      if ((i + 1) % RECORD_PER_STEP === 0) yield;
+      const u = updates[i]!;
+      names[i] = u.name;
+      views[i] = u.bytes;
+      const holder = u.holder ?? (u.name === '' ? undefined : this.#handler.holderOf?.(type.typeUrl, u.name));
+      // Held only if the holder took these very bytes (a rejected resource's holder keeps its old ones).
+      holders[i] = holder?.bytes === u.bytes ? holder : undefined;
+    }
+    this.#lastResponse.set(type.typeUrl, new LastResponse(names, views, holders, spans));
   }
 
   /**
@@ -274,11 +331,12 @@ export class AdsStream {
     if (!name) return undefined;
     const held = this.#handler.heldBytes(type.typeUrl, name);
     if (held === undefined || (held !== last.viewAt(i) && !sameBytes(held, raw.bytes))) return undefined;
-    return { name, version, value: undefined, error: undefined, bytes: raw.bytes, unchanged: true };
+    // The bytes held stay: equal, and taking the new view would keep this whole response alive.
+    return { name, version, value: undefined, error: undefined, bytes: held, unchanged: true };
   }
 
   *#onSotw(bytes: Uint8Array): Generator<void, void> {
-    const env = yield* readSotwResponseSteps(bytes);
+    const env = yield* readSotwSpansSteps(bytes);
     if (!env.ok) return this.#protocolError(env.error);
     const { typeUrl, versionInfo, nonce } = env.value;
     const type = this.#handler.typeOf(typeUrl);
@@ -295,8 +353,9 @@ export class AdsStream {
       this.#send(this.#sotwRequest(typeUrl, st, over));
       return;
     }
-    const updates = yield* this.#decodeAll(type, env.value.resources, () => versionInfo);
+    const updates = yield* this.#decodeSotw(type, env.value.resources, versionInfo);
     const nack = yield* this.#handler.onResponse({ type, delta: false, versionInfo, updates, removed: [] });
+    yield* this.#record(type, updates, env.value.resources);
     // The nonce is taken only now: a subscription change sent while this response was being
     // handled carried the previous one (servers ignore it as stale), and this ACK carries the
     // full name list anyway.
@@ -320,7 +379,7 @@ export class AdsStream {
       this.#send({ typeUrl, responseNonce: nonce, errorDetail: { code: INVALID_ARGUMENT, message: over } });
       return;
     }
-    const updates = yield* this.#decodeAll(type, env.value.resources, (r) => r.version ?? '');
+    const updates = yield* this.#decodeDelta(type, env.value.resources);
     const nack = yield* this.#handler.onResponse({ type, delta: true, versionInfo: systemVersionInfo, updates, removed: removedResources });
     const req: Record<string, unknown> = { typeUrl, responseNonce: nonce };
     if (nack !== undefined) req['errorDetail'] = { code: INVALID_ARGUMENT, message: nack };
@@ -333,7 +392,7 @@ export class AdsStream {
     const name = raw.name || peekResourceName(raw.bytes);
     if (name !== undefined && raw.typeUrl === type.typeUrl) {
       const held = this.#handler.heldBytes(type.typeUrl, name);
-      if (held !== undefined && sameBytes(held, raw.bytes)) return { name, version, value: undefined, error: undefined, bytes: raw.bytes, unchanged: true };
+      if (held !== undefined && sameBytes(held, raw.bytes)) return { name, version, value: undefined, error: undefined, bytes: held, unchanged: true };
     }
     return undefined;
   }

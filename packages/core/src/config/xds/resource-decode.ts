@@ -5,6 +5,7 @@
 import { decodeResourceValue, decodeResourceValueSteps } from '../../xds/codec/index.ts';
 import { peekResourceName, type RawResource } from '../../xds/discovery-envelope.ts';
 import type { ResourceType } from './resource-types.ts';
+import type { ResourceHolder } from './last-response.ts';
 
 /** One resource of a response, decoded and validated (error set when it is not usable). */
 export interface ResourceUpdate {
@@ -16,6 +17,8 @@ export interface ResourceUpdate {
   readonly bytes: Uint8Array;
   /** Byte for byte the version the client already holds: not decoded again. */
   readonly unchanged: boolean;
+  /** Unchanged and found in place in a SotW resend: what holds it (the handler's own, from holderOf). */
+  readonly holder?: ResourceHolder;
 }
 
 /**

@@ -150,6 +150,8 @@ export class ResourceWatchState {
   delete(typeUrl: string, name: string): void {
     const w = this.#byType.get(typeUrl)?.get(name);
     w?.clearTimer();
+    // A dropped watch holds nothing: a resend recorded as held by it (last-response.ts) is not.
+    if (w) w.bytes = undefined;
     this.#byType.get(typeUrl)?.delete(name);
   }
 
