@@ -49,6 +49,9 @@ export interface ProxyPair {
   stop(): void;
 }
 
+// No \`option http-buffer-request\`: Envoy streams request bodies through, and so does the pair.
+// The 60 s client/server timeouts are far above any call here (Istio routes have no timeout;
+// Envoy's stream idle timeout is 5 minutes): they only end connections left idle.
 const DEFAULTS = `defaults
   mode http
   timeout connect 5s
@@ -76,19 +79,54 @@ const DEFAULTS = `defaults
 // the next runs. Envoy bounds its pools too (circuit breakers, 1024 by default).
 const SERVER_MAXCONN = 128;
 
-function global(): string {
+/**
+ * HAProxy's buffer size. A stream's data sits in one buffer of this size on each side of a proxy,
+ * and HAProxy 2.6 (Debian 12's 2.6.12) cannot handle a response whose trailers arrive while the
+ * message before them still fills that buffer: a 16 KiB gRPC message (16,389 bytes with its 5-byte
+ * prefix) in a 16,384-byte buffer leaves no room for the grpc-status trailers, and HAProxy calls
+ * that an unrecoverable error decoding HEADERS, answers the whole upstream h2 connection with
+ * GOAWAY(INTERNAL_ERROR) and so kills every call on it (trace: `trace h2 level user` on the stats
+ * socket). The clients saw "13 INTERNAL: Received RST_STREAM with code 0" (answer cut before its
+ * trailers) and "14 UNAVAILABLE: Stream refused by server" (calls not yet forwarded), the closed
+ * loop stalled while connections were torn down and rebuilt (over TLS between A and B), and with
+ * 16,000-byte messages it already happened; 8 KiB ones never. Envoy buffers up to
+ * per_connection_buffer_limit_bytes (1 MiB by default) per connection, so a 16 KiB message never
+ * meets such a limit there; 32 KiB holds a 16 KiB message with its headers and trailers, which is
+ * what the pair carries. HAProxy asks for maxconn to fall by the factor bufsize grows: 4000 → 2000,
+ * still far above the 128 + a few connections a run opens.
+ */
+export const PAIR_BUFSIZE = 32_768;
+
+// HTTP/2 settings both proxies advertise, on the client side (A from grpc-js, B from A) and the
+// server side alike (HAProxy 2.6 has one setting for both):
+// - initial window: Envoy advertises 256 MiB for streams and connections and bounds what it holds
+//   by the 1 MiB per-connection buffer limit. HAProxy holds at most a buffer per stream, so it gets
+//   Envoy's real bound, 1 MiB: a window that never throttles a 16 KiB call (HAProxy's default,
+//   65,535, is grpc-js's own; 1 MiB and 16 MiB measured the same as it at 32 calls in flight).
+// - concurrent streams: Envoy's default, 2^31 - 1, so a burst of calls waits in the proxy
+//   (measured) rather than in the client for a free stream (HAProxy's default is 100; 0, "no
+//   limit" in its manual, made 2.6 refuse every stream).
+const H2_INITIAL_WINDOW = 1_048_576;
+const H2_MAX_STREAMS = 2_147_483_647;
+
+function global(bufsize: number): string {
   return `global
   nbthread 1
-  maxconn 4000
+  maxconn ${Math.round((4000 * 16_384) / bufsize)}
+  tune.bufsize ${bufsize}
+  tune.h2.initial-window-size ${H2_INITIAL_WINDOW}
+  tune.h2.max-concurrent-streams ${H2_MAX_STREAMS}
   log stderr format raw local0 err
 `;
 }
 
-export async function startProxyPair(haproxy: string, certs: BenchCerts, upstream: { http: number; grpc: number }, dir: string): Promise<ProxyPair> {
+/** `bufsize` is for grpc-pair-check.ts only, to show the failure of HAProxy's default. */
+export async function startProxyPair(haproxy: string, certs: BenchCerts, upstream: { http: number; grpc: number }, dir: string, o: { bufsize?: number } = {}): Promise<ProxyPair> {
+  const bufsize = o.bufsize ?? PAIR_BUFSIZE;
   const [aHttp, aGrpc, bHttp, bGrpc] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const tlsToB = `ssl crt ${certs.proxyClientPem} ca-file ${certs.ca} verify required verifyhost sidecar-server`;
   const tlsFromA = `ssl crt ${certs.proxyServerPem} ca-file ${certs.ca} verify required`;
-  const a = `${global()}${DEFAULTS}
+  const a = `${global(bufsize)}${DEFAULTS}
 frontend http_in
   bind 127.0.0.1:${aHttp}
   default_backend http_to_b
@@ -100,7 +138,7 @@ frontend grpc_in
 backend grpc_to_b
   server b 127.0.0.1:${bGrpc} ${tlsToB} alpn h2 maxconn ${SERVER_MAXCONN}
 `;
-  const b = `${global()}${DEFAULTS}
+  const b = `${global(bufsize)}${DEFAULTS}
 frontend http_in
   bind 127.0.0.1:${bHttp} ${tlsFromA} alpn http/1.1
   default_backend http_app
