@@ -103,11 +103,15 @@ export const PAIR_BUFSIZE = 32_768;
 //   by the 1 MiB per-connection buffer limit. HAProxy holds at most a buffer per stream, so it gets
 //   Envoy's real bound, 1 MiB: a window that never throttles a 16 KiB call (HAProxy's default,
 //   65,535, is grpc-js's own; 1 MiB and 16 MiB measured the same as it at 32 calls in flight).
-// - concurrent streams: Envoy's default, 2^31 - 1, so a burst of calls waits in the proxy
-//   (measured) rather than in the client for a free stream (HAProxy's default is 100; 0, "no
-//   limit" in its manual, made 2.6 refuse every stream).
+// - concurrent streams: HAProxy's default, 100 (as grpc-go's and most servers'). Envoy's is
+//   2^31 - 1, bounded in practice by its circuit breakers (1,024 requests per cluster). Tried
+//   here: with 2^31 - 1 the open loop past the pair's capacity (1000 calls/s of 16 KiB for 4 s on
+//   a loaded machine, grpc-pair-check.ts RATE=1000 CALLS=4000) pushed every waiting call into
+//   proxy A at once and the pair answered them at 470–630/s, p50 3.3–5.4 s; with 100 the rest
+//   wait in the client and the pair kept up at 700–840/s, p50 0.9–1.8 s. (0, "no limit" in the
+//   manual, makes 2.6 refuse every stream.) 32 calls in flight never meet the limit.
 const H2_INITIAL_WINDOW = 1_048_576;
-const H2_MAX_STREAMS = 2_147_483_647;
+const H2_MAX_STREAMS = 100;
 
 function global(bufsize: number): string {
   return `global
