@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RowResult } from './latency-suite.ts';
+import type { RoundProfile, RowResult } from './latency-suite.ts';
 import { MTLS_BY_HAND, writeReport } from './report.ts';
 
 const PAIR = 'undici → HAProxy → mTLS → HAProxy';
@@ -71,6 +71,52 @@ describe('report with a stalled round', () => {
       expect(target).toContain('not measured: stalled in every round');
       expect(target).toContain('round 1 (');
       expect(target).toContain('round 2 (');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('report with a bad round', () => {
+  /** A round's profile: steal, other processes and idle as shares; GC share; CPU µs per request. */
+  const profile = (steal: number, others: number, idle: number, clientGc: number, clientCpuUsPerRequest: number): RoundProfile => ({ seconds: 3, steal, idle, others, row: 1 - steal - idle - others, clientGc, clientCpuUsPerRequest });
+
+  it('prints the missed round\'s profile next to a good round\'s, for both rows', () => {
+    const bare = row('undici Agent (bare client)', [4000, 4000, 4000]);
+    const mesh = row('Meshlet MeshAgent', [3960, 3000, 4040]);
+    // Round 2: 3000 / 4000 = 0.75, under 0.95: the hypervisor took a third of the machine.
+    bare.closedProfiles = { small: [profile(0.02, 0.10, 0.05, 0.011, 15.5), profile(0.31, 0.12, 0.01, 0.012, 15.7), profile(0.03, 0.09, 0.06, 0.010, 15.4)] };
+    mesh.closedProfiles = { small: [profile(0.02, 0.11, 0.04, 0.013, 16.4), profile(0.33, 0.14, 0.0, 0.014, 16.6), profile(0.01, 0.08, 0.07, 0.012, 16.3)] };
+    const out = mkdtempSync(join(tmpdir(), 'meshlet-bench-report-'));
+    try {
+      writeReport(out, { date: new Date().toISOString(), machine: 'test', settings: { rates: [], concurrency: 32, closedSeconds: 0.6 }, http: [bare, mesh], grpc: undefined, scale: undefined, imports: undefined, notes: [] }, out);
+      const md = readFileSync(join(out, 'benchmarks.md'), 'utf8');
+      const target = 'HTTP throughput ≥ 0.95× bare in every round (small)';
+      expect(md.split('\n').find((l) => l.startsWith(`| ${target}`))).toContain('**missed**');
+      const start = md.indexOf('### Profiles of missed rounds');
+      const table = md.slice(start, md.indexOf('\n## ', start));
+      expect(table).toContain('| target | round | ratio | client | client CPU µs/req | client GC | steal | other processes | idle |');
+      const lines = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| target'));
+      // The missed round 2, then the best round that met the target (3: 1.01 over round 1's 0.99).
+      expect(lines).toEqual([
+        `| ${target} | 2 (missed) | 0.75 | Meshlet MeshAgent | 16.6 | 1.4% | 33.0% | 14.0% | 0.0% |`,
+        '| | | | undici Agent (bare client) | 15.7 | 1.2% | 31.0% | 12.0% | 1.0% |',
+        '| | 3 (met) | 1.01 | Meshlet MeshAgent | 16.3 | 1.2% | 1.0% | 8.0% | 7.0% |',
+        '| | | | undici Agent (bare client) | 15.4 | 1.0% | 3.0% | 9.0% | 6.0% |',
+      ]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('prints no profile table when every round met its targets', () => {
+    const bare = row('undici Agent (bare client)', [4000, 4000]);
+    const mesh = row('Meshlet MeshAgent', [3960, 4040]);
+    for (const r of [bare, mesh]) r.closedProfiles = { small: [profile(0.02, 0.1, 0.05, 0.01, 15), profile(0.02, 0.1, 0.05, 0.01, 15)] };
+    const out = mkdtempSync(join(tmpdir(), 'meshlet-bench-report-'));
+    try {
+      writeReport(out, { date: new Date().toISOString(), machine: 'test', settings: { rates: [], concurrency: 32, closedSeconds: 0.6 }, http: [bare, mesh], grpc: undefined, scale: undefined, imports: undefined, notes: [] }, out);
+      expect(readFileSync(join(out, 'benchmarks.md'), 'utf8')).not.toContain('Profiles of missed rounds');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -4,7 +4,7 @@
 
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RowResult, YoungResult } from './latency-suite.ts';
+import type { RoundProfile, RowResult, YoungResult } from './latency-suite.ts';
 import type { ConfigScaleReport, RouteTableKind } from './config-scale.ts';
 import type { ImportReport } from './import-time.ts';
 
@@ -42,7 +42,13 @@ function live(rows: RowResult[] | undefined): RowResult[] {
   return (rows ?? []).filter((r) => !r.skipped);
 }
 
-interface Target { name: string; met: boolean | undefined; detail: string }
+interface Target {
+  name: string;
+  met: boolean | undefined;
+  detail: string;
+  /** A throughput ratio judged round by round: what the profiles of its missed rounds need. */
+  ratio?: { row: RowResult; base: RowResult; payload: string; min: number; rounds: RoundRatios };
+}
 
 /** Added latency of `row` over `bare`, as a share of what `proxy` adds over `bare`. */
 function addedShare(row: RowResult | undefined, bare: RowResult | undefined, proxy: RowResult | undefined, payload: string, rate: number, q: 'p50' | 'p99'): { share: number; added: number; proxyAdded: number } | undefined {
@@ -108,14 +114,61 @@ function roundRatios(row: RowResult | undefined, base: RowResult | undefined, pa
 
 const stalledNote = (r: RoundRatios) => (r.stalled.length ? `; **stalled** (left out): ${r.stalled.map((x) => `round ${x.round} (${x.why})`).join(', ')}` : '');
 
-function ratioTarget(name: string, r: RoundRatios | undefined, min: number, everyRound: boolean): Target {
+function ratioTarget(name: string, row: RowResult | undefined, base: RowResult | undefined, payload: string, min: number, everyRound: boolean): Target {
+  const r = roundRatios(row, base, payload);
   if (!r || r.rounds.length === 0) return { name, met: undefined, detail: r?.stalled.length ? `not measured: stalled in every round${stalledNote(r)}` : 'not measured' };
   const met = everyRound ? r.rounds.every((x) => x >= min) && r.stalled.length === 0 : r.median >= min;
   const perRound = r.rounds.map((x, k) => {
     const [lo, hi] = r.blocks[k] ?? [NaN, NaN];
     return Number.isFinite(lo) ? `${f(x)} (blocks ${f(lo)}–${f(hi)})` : f(x);
   });
-  return { name, met, detail: `median ${f(r.median)}×; rounds ${perRound.join(', ')}; spread over rounds ${f(Math.min(...r.rounds))}–${f(Math.max(...r.rounds))}${stalledNote(r)}` };
+  return { name, met, detail: `median ${f(r.median)}×; rounds ${perRound.join(', ')}; spread over rounds ${f(Math.min(...r.rounds))}–${f(Math.max(...r.rounds))}${stalledNote(r)}`, ratio: { row: row!, base: base!, payload, min, rounds: r } };
+}
+
+/**
+ * For each throughput target missed in some round, that round's profile next to the target's
+ * best round that met it (or its best round, if none did): for both rows, the machine's CPU steal,
+ * other processes' CPU and idle during the row's slices, the client's GC share and its CPU per
+ * request (latency-suite.ts RoundProfile). Rounds on this VM go bad for every row at once; the
+ * table shows whether the machine or the client changed.
+ */
+function profileTable(targets: Target[]): string {
+  const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
+  const lines: string[] = [];
+  for (const t of targets) {
+    if (!t.ratio) continue;
+    const { row, base, payload, min, rounds: r } = t.ratio;
+    const profile = (x: RowResult, round: number): RoundProfile | undefined => x.closedProfiles?.[payload]?.[round - 1] ?? undefined;
+    const bad = r.roundNumbers.flatMap((round, j) => (r.rounds[j]! < min ? [j] : []));
+    // Runs from before the profiles were recorded have none to show.
+    if (bad.length === 0 || !r.roundNumbers.some((round) => profile(row, round) ?? profile(base, round))) continue;
+    const good = r.roundNumbers.map((_, j) => j).filter((j) => r.rounds[j]! >= min);
+    const best = (good.length ? good : r.roundNumbers.map((_, j) => j).filter((j) => !bad.includes(j))).sort((a, b) => r.rounds[b]! - r.rounds[a]!)[0];
+    // The target's name on its first line only, each round's number and ratio on its row's line.
+    const show = (j: number, label: string) => [row, base].forEach((x, k) => {
+      const round = r.roundNumbers[j]!;
+      const p = profile(x, round);
+      const name = k === 0 && j === bad[0] ? t.name : '';
+      const lead = k === 0 ? `|${name ? ` ${name} ` : ' '}| ${round} (${label}) | ${f(r.rounds[j])} |` : '| | | |';
+      lines.push(`${lead} ${x.name} | ${f(p?.clientCpuUsPerRequest ?? x.cpuUsPerRequestRounds?.[payload]?.[round - 1], 1)} | ${pct(p?.clientGc)} | ${pct(p?.steal)} | ${pct(p?.others)} | ${pct(p?.idle)} |`);
+    });
+    for (const j of bad) show(j, 'missed');
+    if (best !== undefined) show(best, good.length ? 'met' : 'best');
+  }
+  if (!lines.length) return '';
+  return `
+### Profiles of missed rounds
+
+For each throughput target missed in some round: that round, and the target's best round that met
+it (or its best round), for both rows. Measured over each row's own closed-loop slices of the round:
+the machine's CPU taken by the hypervisor (steal), run by other processes (everything but the
+row's client, upstream and proxies) and left idle, as shares of its capacity (all cores × the
+slices' wall time); the client's GC pauses over the same time, and its CPU per request.
+
+| target | round | ratio | client | client CPU µs/req | client GC | steal | other processes | idle |
+|---|---|---:|---|---:|---:|---:|---:|---:|
+${lines.join('\n')}
+`;
 }
 
 /** Every row's closed-loop throughput over the bare row's, round by round. */
@@ -161,7 +214,7 @@ function latencyTargets(label: string, rows: RowResult[] | undefined, meshName: 
   const proxy = live(all).find((r) => r.name.includes('HAProxy'));
   const out: Target[] = [];
   for (const payload of payloads) {
-    out.push(ratioTarget(`${label} throughput ≥ ${minRatio}× bare${everyRound ? ' in every round' : ''} (${payload})`, roundRatios(mesh, bare, payload), minRatio, everyRound));
+    out.push(ratioTarget(`${label} throughput ≥ ${minRatio}× bare${everyRound ? ' in every round' : ''} (${payload})`, mesh, bare, payload, minRatio, everyRound));
     for (const q of ['p50', 'p99'] as const) {
       const shares = rates.map((rate) => ({ rate, s: addedShare(mesh, bare, proxy, payload, rate, q) }));
       const measured = shares.filter((x) => x.s !== undefined);
@@ -238,8 +291,8 @@ function mtlsTargets(rows: RowResult[] | undefined, payloads: string[]): Target[
   const hand = l.find((r) => r.name === MTLS_BY_HAND);
   const proxy = l.find((r) => r.name.includes('HAProxy'));
   return payloads.flatMap((payload) => [
-    ratioTarget(`mTLS throughput ≥ 0.95× undici doing it by hand (${payload})`, roundRatios(mesh, hand, payload), 0.95, false),
-    ratioTarget(`mTLS throughput ≥ 2× the proxy pair (${payload})`, roundRatios(mesh, proxy, payload), 2, false),
+    ratioTarget(`mTLS throughput ≥ 0.95× undici doing it by hand (${payload})`, mesh, hand, payload, 0.95, false),
+    ratioTarget(`mTLS throughput ≥ 2× the proxy pair (${payload})`, mesh, proxy, payload, 2, false),
   ]);
 }
 
@@ -507,7 +560,7 @@ medians reported.
 | target | result | measured |
 |---|---|---|
 ${targets.map((t) => `| ${t.name} | ${ok(t.met)} | ${t.detail} |`).join('\n')}
-`;
+${profileTable(targets)}`;
   if (report.http) md += `\n## HTTP (undici)\n${latencyTable(report.http, rates, payloads)}${roundTable(report.http, payloads)}`;
   if (report.young) md += youngSection(report.young, (report.settings['youngRequests'] as number | undefined) ?? 1000);
   if (report.nodeHttp) {
