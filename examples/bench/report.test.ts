@@ -122,3 +122,52 @@ describe('report with a bad round', () => {
     }
   });
 });
+
+describe('latency targets at a rate past a row\'s capacity', () => {
+  const lat = (p50: number, p99: number, errors = 0) => ({ p50, p90: p50, p99, errors, shed: 0 });
+  const grpcRow = (name: string, at250: ReturnType<typeof lat>, at1000: ReturnType<typeof lat>): RowResult => ({ ...row(name, [1000]), latency: { small: { 250: at250, 1000: at1000 } } });
+
+  it('judges only the rates where every row answered in time, and says why the others are left out', () => {
+    const grpc = [
+      grpcRow('grpc-js (bare client)', lat(1.6, 4.8), lat(2.0, 37.5)),
+      grpcRow('Meshlet mesh:/// (xDS from meshlet xds)', lat(1.62, 5.2), lat(2.2, 32.7)),
+      // At 1000/s the pair failed calls and queued the rest: -2.0 ms and -37 ms "added" are no figures.
+      grpcRow('grpc-js → HAProxy → mTLS → HAProxy (h2)', lat(2.0, 10.5), lat(0.0, 0.5, 3642)),
+    ];
+    const out = mkdtempSync(join(tmpdir(), 'meshlet-bench-report-'));
+    try {
+      writeReport(out, { date: new Date().toISOString(), machine: 'test', settings: { rates: [500], grpcRates: [250, 1000], concurrency: 32, closedSeconds: 0.6 }, http: undefined, grpc, scale: undefined, imports: undefined, notes: [] }, out);
+      const md = readFileSync(join(out, 'benchmarks.md'), 'utf8');
+      const p50 = md.split('\n').find((l) => l.startsWith('| gRPC p50 added < 10% of the proxy pair\'s (small)'))!;
+      // @250/s: +0.02 vs +0.40 ms = 5%, met; @1000/s not judged, with the pair's failures named.
+      expect(p50).toContain('**met**');
+      expect(p50).toContain('@250/s: +0.020 ms vs +0.400 ms = 5%');
+      expect(p50).toContain('@1000/s: +0.200 ms vs -2.000 ms, not judged (grpc-js → HAProxy → mTLS → HAProxy (h2): 3642 of its calls failed or were shed)');
+      const p99 = md.split('\n').find((l) => l.startsWith('| gRPC p99 added < 10% of the proxy pair\'s (small)'))!;
+      // @250/s: +0.4 vs +5.7 ms = 7%: met, the 1000/s figures (-4.8 vs -37 ms) not judged.
+      expect(p99).toContain('**met**');
+      expect(p99).toContain('not judged');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('a rate at which the pair added nothing is not judged either, and with no rate left the target is not measured', () => {
+    const grpc = [
+      grpcRow('grpc-js (bare client)', lat(1.6, 4.8), lat(1500, 2000)),
+      grpcRow('Meshlet mesh:/// (xDS from meshlet xds)', lat(1.7, 5.2), lat(2.2, 32.7)),
+      grpcRow('grpc-js → HAProxy → mTLS → HAProxy (h2)', lat(1.5, 4.0), lat(2.0, 30)),
+    ];
+    const out = mkdtempSync(join(tmpdir(), 'meshlet-bench-report-'));
+    try {
+      writeReport(out, { date: new Date().toISOString(), machine: 'test', settings: { rates: [500], grpcRates: [250, 1000], concurrency: 32, closedSeconds: 0.6 }, http: undefined, grpc, scale: undefined, imports: undefined, notes: [] }, out);
+      const md = readFileSync(join(out, 'benchmarks.md'), 'utf8');
+      const p50 = md.split('\n').find((l) => l.startsWith('| gRPC p50 added < 10% of the proxy pair\'s (small)'))!;
+      expect(p50).toContain('| not measured |');
+      expect(p50).toContain('@250/s: +0.100 ms vs -0.100 ms, not judged (the pair added nothing)');
+      expect(p50).toContain('not judged (grpc-js (bare client): p50 1.5 s, past its capacity)');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
