@@ -160,7 +160,8 @@ async function setup(spec: ClientSpec): Promise<Sender | { skip: string }> {
  * into slow scavenges, latency-suite.ts) says so in the report's profile of a bad round.
  */
 const gcPauses: [number, number][] = [];
-new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push([e.startTime, e.duration]); }).observe({ entryTypes: ['gc'] });
+/** Started for the load loops only: a young process's latencies are measured without it. */
+const observeGc = () => new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push([e.startTime, e.duration]); }).observe({ entryTypes: ['gc'] });
 
 /** Milliseconds of GC pauses that began at or after `from` (a performance.now() time). */
 async function gcMsSince(from: number): Promise<number> {
@@ -203,6 +204,7 @@ async function main(): Promise<void> {
     process.send!({ skip: `${spec.kind}: ${(err as Error).message.split('\n')[0]}` });
     return;
   }
+  observeGc();
   process.send!({ ready: true, rss: process.memoryUsage.rss() / 2 ** 20 });
   let answered = 0;
   process.on('message', (cmd: Command) => {
