@@ -504,7 +504,11 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
 - **Sidecar pair.** The HAProxy rows are capped by the two extra processes sharing two cores
   with the client and server, and by TLS between them; with 16 KiB bodies at the higher rate
   the pair cannot keep up and its queue grows (errors and shed requests are counted, not
-  hidden).
+  hidden). With HAProxy's default 16 KiB buffers its gRPC leg failed outright: HAProxy 2.6 took
+  the trailers of a 16 KiB message that filled a stream's buffer for an unrecoverable error and
+  tore down the whole h2 connection (GOAWAY INTERNAL_ERROR), so calls failed with
+  \`RST_STREAM code 0\` or \`Stream refused\` and the closed loop stalled; the pair now runs with
+  32 KiB buffers (\`examples/bench/haproxy-pair.ts\`, \`grpc-pair-check.ts\` to see both).
 - **Config scale.** One endpoint change retranslates one cluster; what remains linear in mesh
   size is one side-by-side walk of the resource maps to find what changed (~0.1–0.5 ms at
   12k entries). A source that passes its maps through unchanged skips even that.
