@@ -87,9 +87,10 @@ const SERVER_MAXCONN = 128;
  * that an unrecoverable error decoding HEADERS, answers the whole upstream h2 connection with
  * GOAWAY(INTERNAL_ERROR) and so kills every call on it (trace: `trace h2 level user` on the stats
  * socket). The clients saw "13 INTERNAL: Received RST_STREAM with code 0" (answer cut before its
- * trailers) and "14 UNAVAILABLE: Stream refused by server" (calls not yet forwarded), the closed
- * loop stalled while connections were torn down and rebuilt (over TLS between A and B), and with
- * 16,000-byte messages it already happened; 8 KiB ones never. Envoy buffers up to
+ * trailers) and "14 UNAVAILABLE: Stream refused by server" (calls not yet forwarded), and the
+ * closed loop's rounds were stalls (errors, answers over a second while connections were rebuilt,
+ * over TLS between A and B). 16,000-byte messages already did it; 8,000- and 12,000-byte ones
+ * did not (grpc-pair-check.ts, SIZE). Envoy buffers up to
  * per_connection_buffer_limit_bytes (1 MiB by default) per connection, so a 16 KiB message never
  * meets such a limit there; 32 KiB holds a 16 KiB message with its headers and trailers, which is
  * what the pair carries. HAProxy asks for maxconn to fall by the factor bufsize grows: 4000 → 2000,
@@ -103,7 +104,7 @@ export const PAIR_BUFSIZE = 32_768;
 //   by the 1 MiB per-connection buffer limit. HAProxy holds at most a buffer per stream, so it gets
 //   Envoy's real bound, 1 MiB: a window that never throttles a 16 KiB call (HAProxy's default,
 //   65,535, is grpc-js's own; 1 MiB and 16 MiB measured the same as it at 32 calls in flight).
-// - concurrent streams: HAProxy's default, 100 (as grpc-go's and most servers'). Envoy's is
+// - concurrent streams: HAProxy's default, 100. Envoy's is
 //   2^31 - 1, bounded in practice by its circuit breakers (1,024 requests per cluster). Tried
 //   here: with 2^31 - 1 the open loop past the pair's capacity (1000 calls/s of 16 KiB for 4 s on
 //   a loaded machine, grpc-pair-check.ts RATE=1000 CALLS=4000) pushed every waiting call into
