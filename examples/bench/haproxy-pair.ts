@@ -90,13 +90,16 @@ const SERVER_MAXCONN = 128;
  * trailers) and "14 UNAVAILABLE: Stream refused by server" (calls not yet forwarded), and the
  * closed loop's rounds were stalls (errors, answers over a second while connections were rebuilt,
  * over TLS between A and B). 16,000-byte messages already did it; 8,000- and 12,000-byte ones
- * did not (grpc-pair-check.ts, SIZE). Envoy buffers up to
- * per_connection_buffer_limit_bytes (1 MiB by default) per connection, so a 16 KiB message never
- * meets such a limit there; 32 KiB holds a 16 KiB message with its headers and trailers, which is
- * what the pair carries. HAProxy asks for maxconn to fall by the factor bufsize grows: 4000 → 2000,
- * still far above the 128 + a few connections a run opens.
+ * did not (grpc-pair-check.ts, SIZE). With 16,000-byte messages the pair also deadlocked: every
+ * socket idle with empty queues, calls ending only at their deadline (the bench's "no answer
+ * within 120 s"). It is the message filling the buffer that trips it: with 32 KiB buffers, 32 KiB
+ * messages stall the same way. Envoy buffers up to per_connection_buffer_limit_bytes (1 MiB by
+ * default) per connection, so no message this size meets such a limit there. 64 KiB buffers
+ * carry the bench's 16 KiB calls with room to spare (and 32 KiB ones, checked: grpc-pair-check.ts
+ * BUFSIZE=65536 SIZE=32768). HAProxy asks for maxconn to fall by the factor bufsize grows: 4000 →
+ * 1000, still far above the 128 + a few connections a run opens.
  */
-export const PAIR_BUFSIZE = 32_768;
+export const PAIR_BUFSIZE = 65_536;
 
 // HTTP/2 settings both proxies advertise, on the client side (A from grpc-js, B from A) and the
 // server side alike (HAProxy 2.6 has one setting for both):
@@ -111,8 +114,11 @@ export const PAIR_BUFSIZE = 32_768;
 //   proxy A at once and the pair answered them at 470–630/s, p50 3.3–5.4 s; with 100 the rest
 //   wait in the client and the pair kept up at 700–840/s, p50 0.9–1.8 s. (0, "no limit" in the
 //   manual, makes 2.6 refuse every stream.) 32 calls in flight never meet the limit.
+// - frame size: 16 KiB, the HTTP/2 default that Envoy and grpc-js announce too; HAProxy would
+//   otherwise announce its buffer size (64 KiB), as its manual warns for large buffers.
 const H2_INITIAL_WINDOW = 1_048_576;
 const H2_MAX_STREAMS = 100;
+const H2_MAX_FRAME = 16_384;
 
 function global(bufsize: number): string {
   return `global
@@ -121,6 +127,7 @@ function global(bufsize: number): string {
   tune.bufsize ${bufsize}
   tune.h2.initial-window-size ${H2_INITIAL_WINDOW}
   tune.h2.max-concurrent-streams ${H2_MAX_STREAMS}
+  tune.h2.max-frame-size ${H2_MAX_FRAME}
   log stderr format raw local0 err
 `;
 }
