@@ -2,11 +2,15 @@
 // from the client's and it does not share the client's event loop. One process serves:
 //   - HTTP/1.1 (plain): GET /small → 13 bytes; POST /16k with a 16 KiB body → 16 KiB back
 //   - HTTPS with client certificates required (the Meshlet mTLS row), same handler
+//   - the same over node:http2's secure server, HTTP/2 or HTTP/1.1 as ALPN picks (the mTLS
+//     HTTP/2 row: DestinationRule h2UpgradePolicy UPGRADE), same handler; Node's default
+//     flow-control windows (64 KiB) unless BENCH_H2_WINDOW=<bytes> widens them (probing only)
 //   - gRPC (h2c): /bench.Echo/Echo, raw bytes echoed, no .proto needed
 // It reports its ports over IPC once listening and runs until its parent disconnects.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
 
   let httpsPort: number | undefined;
+  let h2sPort: number | undefined;
   if (opts.tls) {
     const https = createTlsServer({
       cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), ca: readFileSync(opts.tls.ca),
@@ -70,6 +75,18 @@ async function main(): Promise<void> {
     if (process.env['BENCH_TLS_LOG']) logTls(https, process.env['BENCH_TLS_LOG']);
     await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
     httpsPort = (https.address() as AddressInfo).port;
+    // The compatibility API hands `handle` request/response objects with the same surface.
+    const h2s = createSecureServer({
+      cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), ca: readFileSync(opts.tls.ca),
+      requestCert: true, rejectUnauthorized: true, allowHTTP1: true,
+    }, handle as unknown as Parameters<typeof createSecureServer>[1]);
+    const win = Number(process.env['BENCH_H2_WINDOW'] ?? 0);
+    if (win > 0) {
+      h2s.on('session', (sess) => sess.setLocalWindowSize(win));
+      (h2s as unknown as { updateSettings(s: object): void }).updateSettings({ initialWindowSize: win });
+    }
+    await new Promise<void>((r) => h2s.listen(0, '127.0.0.1', r));
+    h2sPort = (h2s.address() as AddressInfo).port;
   }
 
   const server = new grpc.Server();
@@ -80,7 +97,7 @@ async function main(): Promise<void> {
   });
   const grpcPort = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
 
-  process.send!({ http: (http.address() as AddressInfo).port, https: httpsPort, grpc: grpcPort });
+  process.send!({ http: (http.address() as AddressInfo).port, https: httpsPort, h2s: h2sPort, grpc: grpcPort });
   process.on('disconnect', () => process.exit(0));
 }
 

@@ -9,7 +9,8 @@ import type { BenchCerts } from './openssl-certs.ts';
 
 export interface Upstream {
   pid: number;
-  ports: { http: number; https: number | undefined; grpc: number };
+  /** https: node:https (HTTP/1.1); h2s: node:http2's secure server (HTTP/2, or HTTP/1.1 by ALPN). */
+  ports: { http: number; https: number | undefined; h2s: number | undefined; grpc: number };
   stop(): void;
 }
 
@@ -60,6 +61,17 @@ metadata: { name: bench-tls, namespace: default }
 spec:
   host: bench-tls.default.svc.cluster.local
   trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+`);
+  }
+  if (up.h2s !== undefined && serverSpiffeId) {
+    // The same mTLS, HTTP/2 to the upstream as Istio's sidecars speak it under this policy.
+    writeFileSync(join(dir, 'bench-h2.yaml'), `${entry('bench-h2', MESH_HTTP_PORT, 'HTTP', up.h2s, `  subjectAltNames: [${serverSpiffeId}]\n`)}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: bench-h2, namespace: default }
+spec:
+  host: bench-h2.default.svc.cluster.local
+  trafficPolicy: { tls: { mode: ISTIO_MUTUAL }, connectionPool: { http: { h2UpgradePolicy: UPGRADE } } }
 `);
   }
 }

@@ -3,15 +3,17 @@
 // against the bench upstream in its own process.
 //
 //   node --conditions=source --cpu-prof --cpu-prof-dir=/tmp/prof examples/bench/profile-grpc.ts [plain] [seconds]
+// PAYLOAD=16k sends the bench's 16 KiB message instead of the small one. XDS=1 configures the mesh
+// from a `meshlet xds` over the same folder, as the bench's mesh:/// row does.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createMesh } from '@meshlet/core';
-import { register } from '@meshlet/grpc';
-import { startUpstream, writeMeshConfig, GRPC_FQDN, MESH_GRPC_PORT } from './fixtures.ts';
+import { fileURLToPath } from 'node:url';
+import { startUpstream, startXds, writeMeshConfig, GRPC_FQDN, MESH_GRPC_PORT } from './fixtures.ts';
 import { closedLoop } from './load-loops.ts';
+import { REQUEST_BODY } from './payloads.ts';
 import { allocatedPer, allocationSites, startProfile } from './profile-session.ts';
 
 const plain = process.argv.includes('plain');
@@ -21,15 +23,24 @@ const dir = mkdtempSync(join(tmpdir(), 'meshlet-prof-'));
 // COUNT and ALLOC runs end with process.exit: the folder goes then too.
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 writeMeshConfig(dir, upstream.ports, undefined);
-const mesh = await createMesh({ config: dir, watch: false });
-register(mesh);
+// The bootstrap goes beside the config folder, not into it.
+const xdsDir = mkdtempSync(join(tmpdir(), 'meshlet-prof-xds-'));
+process.on('exit', () => rmSync(xdsDir, { recursive: true, force: true }));
+const xds = process.env['XDS'] === '1' ? await startXds(fileURLToPath(new URL('../../', import.meta.url)), dir, xdsDir) : undefined;
+if (xds && !('stop' in xds)) throw new Error(xds.skip);
+process.on('exit', () => xds?.stop());
+// `plain` with BARE=1: no mesh in the process at all, as in the bench's bare row (a mesh's heap
+// makes each full GC dearer, and 16 KiB messages bring full GCs of their own).
+const bare = plain && process.env['BARE'] === '1';
+const mesh = bare ? undefined : await (await import('@meshlet/core')).createMesh(xds ? { bootstrap: xds.bootstrap, listeners: [`${GRPC_FQDN}:${MESH_GRPC_PORT}`] } : { config: dir, watch: false });
+if (mesh) (await import('@meshlet/grpc')).register(mesh);
 const id = (b: Buffer) => b;
 const Ctor = grpc.makeGenericClientConstructor({
   Echo: { path: '/bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id, originalName: 'echo' },
 }, 'Echo');
 const target = plain ? `127.0.0.1:${upstream.ports.grpc}` : `mesh:///${GRPC_FQDN}:${MESH_GRPC_PORT}`;
 const client = new Ctor(target, grpc.credentials.createInsecure()) as unknown as { Echo(req: Buffer, cb: (err: Error | null) => void): void; close(): void };
-const body = Buffer.from('hello, world\n');
+const body = REQUEST_BODY[process.env['PAYLOAD'] === '16k' ? '16k' : 'small'];
 const send = () => new Promise<void>((resolve, reject) => client.Echo(body, (err) => (err ? reject(err) : resolve())));
 // COUNT=<n>: a fixed amount of work instead of a timed run (32 in flight, as ever), for
 // counting instructions under valgrind --tool=callgrind: run it with COUNT=w and COUNT=w+n and
@@ -56,5 +67,6 @@ const r = await closedLoop(send, 32, seconds);
 await profiler?.(r.ok);
 process.stdout.write(`${plain ? 'grpc-js' : 'meshlet'}: ${r.rps.toFixed(0)} calls/s, client CPU ${((r.cpu / r.ok) * 1e6).toFixed(1)} µs/call${r.errors ? `, ${r.errors} errors (${r.firstError})` : ''}\n`);
 client.close();
-await mesh.close();
+await mesh?.close();
 upstream.stop();
+xds?.stop();

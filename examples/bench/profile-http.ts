@@ -2,11 +2,12 @@
 // MeshAgent (or a plain undici Agent with `plain`) against the bench upstream in its own
 // process, so a CPU profile of this process is the client's cost alone.
 //
-//   node --conditions=source --cpu-prof --cpu-prof-dir=/tmp/prof examples/bench/profile-http.ts [plain] [16k] [mtls] [seconds]
+//   node --conditions=source --cpu-prof --cpu-prof-dir=/tmp/prof examples/bench/profile-http.ts [plain] [16k] [mtls] [h2] [seconds]
 //
 // `mtls`: the upstream speaks TLS and wants a client certificate; MeshAgent reaches it under
 // ISTIO_MUTUAL, and `plain` is undici doing the same mutual TLS by hand (same certificates,
-// the server's SPIFFE ID checked), as the bench's mTLS rows do.
+// the server's SPIFFE ID checked), as the bench's mTLS rows do. `mtls h2`: MeshAgent to the
+// HTTP/2 service (h2UpgradePolicy UPGRADE) of the bench's mTLS HTTP/2 row.
 //   node examples/bench/cpuprofile-top.ts /tmp/prof/<file>.cpuprofile
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,6 +27,7 @@ const plain = process.argv.includes('plain');
 const large = process.argv.includes('16k');
 const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? 5);
 const mtls = process.argv.includes('mtls');
+const h2 = mtls && process.argv.includes('h2');
 const dir = mkdtempSync(join(tmpdir(), 'meshlet-prof-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const certs = mtls ? makeCerts(join(dir, 'certs')) : undefined;
@@ -41,7 +43,7 @@ function byHand(): Agent {
   } });
 }
 const dispatcher: Dispatcher = plain ? (mtls ? byHand() : new Agent()) : new MeshAgent({ mesh });
-const origin = plain ? (mtls ? `https://127.0.0.1:${upstream.ports.https}` : `http://127.0.0.1:${upstream.ports.http}`) : mtls ? 'http://bench-tls:80' : 'http://bench:80';
+const origin = plain ? (mtls ? `https://127.0.0.1:${upstream.ports.https}` : `http://127.0.0.1:${upstream.ports.http}`) : mtls ? (h2 ? 'http://bench-h2:80' : 'http://bench-tls:80') : 'http://bench:80';
 const url = `${origin}/${large ? '16k' : 'small'}`;
 const send = async () => {
   const res = large ? await request(url, { dispatcher, method: 'POST', body: REQUEST_BODY['16k'] }) : await request(url, { dispatcher });

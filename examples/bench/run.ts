@@ -2,7 +2,8 @@
 // default; BENCH_QUICK=1 for a ~2 minute smoke run). Writes docs/benchmarks.md, the chart
 // docs/benchmarks.svg and the raw numbers docs/benchmarks.json.
 //
-//   1. HTTP:  plain undici · Meshlet · Meshlet mTLS · undici with the same mTLS by hand ·
+//   1. HTTP:  plain undici · Meshlet · Meshlet mTLS · Meshlet mTLS over HTTP/2 (h2UpgradePolicy)
+//             · undici with the same mTLS by hand ·
 //             client → HAProxy → mTLS → HAProxy → server
 //      young processes: the first 1,000 requests of a fresh client, one at a time
 //      node:http: a keep-alive http.Agent · MeshHttpAgent (fewer rounds, one rate: kept cheap)
@@ -24,7 +25,7 @@ import { runSuite, runYoungSuite, type RowSpec } from './latency-suite.ts';
 import { PAYLOADS } from './payloads.ts';
 import { runConfigScale } from './config-scale-runner.ts';
 import { measureImports } from './import-time.ts';
-import { MTLS_BY_HAND, writeReport, type BenchReport } from './report.ts';
+import { MTLS_BY_HAND, MTLS_H2, writeReport, type BenchReport } from './report.ts';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const GRPC_RATES = [250, 1000];
@@ -34,7 +35,8 @@ const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,young,nodehttp,grpc,sca
 // BENCH_ROWS keeps the rows whose name contains one of the comma-separated words, or is exactly
 // a word written with a leading '=' (the first, bare row of each section is always kept: every
 // ratio is against it); BENCH_OPEN=0 leaves out
-// the open-loop latency runs; BENCH_ROUNDS sets every section's rounds.
+// the open-loop latency runs; BENCH_ROUNDS sets every section's rounds; BENCH_PAYLOADS=16k (or small)
+// keeps one message size.
 const ROWS = process.env['BENCH_ROWS']?.split(',').filter(Boolean);
 const ROUNDS = process.env['BENCH_ROUNDS'] ? Number(process.env['BENCH_ROUNDS']) : undefined;
 const OPEN = process.env['BENCH_OPEN'] !== '0';
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
     http: undefined, young: undefined, nodeHttp: undefined, grpc: undefined, scale: undefined, imports: undefined, notes: [],
   };
   const suite = {
-    payloads: PAYLOADS,
+    payloads: process.env['BENCH_PAYLOADS'] ? PAYLOADS.filter((p) => process.env['BENCH_PAYLOADS']!.split(',').includes(p)) : PAYLOADS,
     rates: OPEN ? [500, 1500] : [],
     openSeconds: QUICK ? 2 : 4,
     closedSeconds: QUICK ? 1.5 : 3,
@@ -114,6 +116,9 @@ async function main(): Promise<void> {
         certs
           ? { name: 'Meshlet MeshAgent, mTLS', client: { kind: 'meshlet-mtls', meshConfig: meshDir, meshCerts: certs.meshletCertDir, target: 'http://bench-tls:80' } }
           : { name: 'Meshlet MeshAgent, mTLS', client: { kind: 'meshlet-mtls' }, skip: 'no certificates' },
+        certs && upstream.ports.h2s !== undefined
+          ? { name: MTLS_H2, client: { kind: 'meshlet-mtls', meshConfig: meshDir, meshCerts: certs.meshletCertDir, target: 'http://bench-h2:80' } }
+          : { name: MTLS_H2, client: { kind: 'meshlet-mtls' }, skip: 'no certificates' },
         certs && upstream.ports.https !== undefined
           ? { name: MTLS_BY_HAND, client: { kind: 'undici-mtls', address: `https://127.0.0.1:${upstream.ports.https}`, meshCerts: certs.meshletCertDir, serverSpiffeId: certs.serverSpiffeId } }
           : { name: MTLS_BY_HAND, client: { kind: 'undici-mtls' }, skip: 'no certificates' },

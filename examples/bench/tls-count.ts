@@ -64,7 +64,7 @@ const byHand = new Agent({ connect: {
   cert: readFileSync(join(c, 'cert-chain.pem')), key: readFileSync(join(c, 'key.pem')), ca: readFileSync(join(c, 'root-cert.pem')),
   checkServerIdentity: (_h: string, cert: PeerCertificate) => { identityChecks++; return cert.subjectaltname?.split(', ').includes(id) ? undefined : new Error(`server is not ${id}`); },
 } });
-writeMeshConfig(dir, { http: 1, https: port, grpc: 1 }, certs.serverSpiffeId);
+writeMeshConfig(dir, { http: 1, https: port, h2s: undefined, grpc: 1 }, certs.serverSpiffeId);
 const mesh = await createMesh({ config: dir, watch: false, certs: c });
 const meshAgent = new MeshAgent({ mesh });
 

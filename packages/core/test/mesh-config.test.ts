@@ -146,7 +146,7 @@ describe('reading a MeshConfig', () => {
       outboundTrafficPolicy: 'ALLOW_ANY', defaultHttpRetryPolicy: undefined, connectTimeout: '10s', localityLbSetting: undefined,
       trustDomain: 'cluster.local', trustDomainAliases: [], pathNormalization: 'BASE', enableAutoMtls: true,
       defaultServiceExportTo: ['*'], defaultVirtualServiceExportTo: ['*'], defaultDestinationRuleExportTo: ['*'],
-      rootNamespace: 'istio-system', dnsRefreshRate: '60s', holdApplicationUntilProxyStarts: false, origin: 'defaults',
+      rootNamespace: 'istio-system', dnsRefreshRate: '60s', h2UpgradePolicy: 'DO_NOT_UPGRADE', holdApplicationUntilProxyStarts: false, origin: 'defaults',
     });
     expect(meshSettings({ pathNormalization: { normalization: 'DEFAULT' }, outboundTrafficPolicy: { mode: 'ALLOW_ANY_DYNAMIC_DNS' } })).toMatchObject({ pathNormalization: 'BASE', outboundTrafficPolicy: 'ALLOW_ANY' });
     expect(meshSettings({ pathNormalization: { normalization: 'MERGE_SLASHES' } }).pathNormalization).toBe('MERGE_SLASHES');

@@ -128,7 +128,8 @@ describe('the sidecar profile against meshlet xds', () => {
     expect(c.connectTimeoutMs).toBe(250);
     expect(c.limits).toEqual(e.limits);
     expect(c.outlier).toEqual(e.outlier);
-    expect(c.connections).toEqual({ maxRequestsPerConnection: 5, idleTimeoutMs: 30_000 });
+    expect(c.connections).toEqual({ maxRequestsPerConnection: 5, idleTimeoutMs: 30_000, upstreamProtocol: 'http1', maxConcurrentStreams: undefined });
+    expect(c.connections).toEqual(e.connections);
   });
 
   it('routes real requests: header match, split, and a host outside the mesh at once', async () => {

@@ -117,6 +117,32 @@ describe('retries', () => {
     expect(bad.calls.length).toBeGreaterThan(0);
   });
 
+  it('replay a 16 KiB unary request to the next endpoint byte for byte', async () => {
+    // The replay buffer keeps a reference to the message grpc-js serialised, not a copy: what
+    // the retry sends must still be exactly what the caller wrote.
+    const c = connect([bad.port, good1.port], retry('unavailable'));
+    const text = Array.from({ length: 16 * 1024 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join('');
+    const results = await Promise.all(Array.from({ length: 8 }, () => unary(c, { text })));
+    for (const r of results) expect(r.reply).toMatchObject({ server: 'good1', text });
+    expect(bad.calls.length).toBeGreaterThan(0);
+    expect(results.filter((r) => r.headers?.get('grpc-previous-rpc-attempts')[0] === '1').length).toBe(bad.calls.length);
+  });
+
+  it('do not retry a request larger than the channel\'s grpc.per_rpc_retry_buffer_size (nothing was kept to replay)', async () => {
+    mesh = meshOf([service([{ match: { prefix: '/' }, route: { cluster: C('x'), retryPolicy: retry('unavailable') } }]), cluster(C('x'), [bad.port])]);
+    register(mesh);
+    client = new EchoClient(TARGET, credentials.createInsecure(), { 'grpc.per_rpc_retry_buffer_size': 8 * 1024 });
+    // A small request fits the buffer: first try and both retries reach `bad`.
+    expect((await unaryError(client, { text: 'small' })).details).toBe('bad is down');
+    expect(bad.calls.length).toBe(3);
+    bad.calls.length = 0;
+    // 16 KiB does not: the call makes its one attempt and the server's failure stands.
+    const err = await unaryError(client, { text: 'y'.repeat(16 * 1024) });
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.details).toBe('bad is down');
+    expect(bad.calls.length).toBe(1);
+  });
+
   it('retry a server stream that failed before its first message', async () => {
     const c = connect([bad.port, good1.port], retry('unavailable'));
     for (let i = 0; i < 4; i++) {

@@ -69,16 +69,25 @@ export class MeshAgent extends Dispatcher {
     const view = requestView(opts.method, 'http', authority, opts.path, headers);
     const d = this.mesh.decide(view, origin.hostname, port);
     if (d.kind === 'passthrough' && this.mesh.fetchesOnDemand) {
-      // xDS mode fetches a service's config on its first use: wait for the control plane's
-      // answer before deciding the host is outside the mesh, or the first request to every
-      // service would go out unrouted.
-      this.mesh.ensureService(origin.hostname, port).then(
-        () => this.execute(opts, handler, origin, port, headers, view, this.mesh.decide(view, origin.hostname, port)),
-        (err: unknown) => failFast(handler, err instanceof Error ? err : new Error(String(err))),
-      );
+      this.afterServiceFetch(opts, handler, origin, port, headers, view);
       return true;
     }
     return this.execute(opts, handler, origin, port, headers, view, d);
+  }
+
+  // The rare paths that wait for a promise have their own methods: a closure in dispatch() or
+  // execute() would make V8 allocate a context for their arguments on every request.
+
+  /**
+   * xDS mode fetches a service's config on its first use: wait for the control plane's answer
+   * before deciding the host is outside the mesh, or the first request to every service would
+   * go out unrouted.
+   */
+  private afterServiceFetch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: Origin, port: number, headers: MutableHeaders, view: RequestView): void {
+    this.mesh.ensureService(origin.hostname, port).then(
+      () => this.execute(opts, handler, origin, port, headers, view, this.mesh.decide(view, origin.hostname, port)),
+      (err: unknown) => failFast(handler, err instanceof Error ? err : new Error(String(err))),
+    );
   }
 
   private execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: Origin, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
@@ -108,18 +117,23 @@ export class MeshAgent extends Dispatcher {
           if (token) headers['authorization'] = `Bearer ${token}`;
           this.forward(opts, handler, headers, view, d, trace!);
         } else {
-          token.then((t) => {
-            if (t) headers['authorization'] = `Bearer ${t}`;
-            this.forward(opts, handler, headers, view, d, trace!);
-          }, (err: unknown) => {
-            const e = err instanceof Error ? err : new Error(String(err));
-            trace!.end({ error: e });
-            failFast(handler, e);
-          });
+          this.afterToken(token, opts, handler, headers, view, d, trace!);
         }
         return true;
       }
     }
+  }
+
+  /** A token provider still reading its token: the request goes once it has one. */
+  private afterToken(token: Promise<string | undefined>, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, headers: MutableHeaders, view: RequestView, d: ForwardDecision, trace: RequestTrace): void {
+    token.then((t) => {
+      if (t) headers['authorization'] = `Bearer ${t}`;
+      this.forward(opts, handler, headers, view, d, trace);
+    }, (err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      trace.end({ error: e });
+      failFast(handler, e);
+    });
   }
 
   private forward(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, headers: MutableHeaders, view: RequestView, d: ForwardDecision, trace: RequestTrace): void {

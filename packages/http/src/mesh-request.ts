@@ -20,7 +20,7 @@ import { OuterController } from './outer-controller.ts';
 import { sendLocalReply, type LocalReply } from './local-reply.ts';
 import { sendMirrors } from './mirror.ts';
 import { isReplayableBody, serverNameOf } from './request-headers.ts';
-import { NO_ATTEMPT_TRACE } from './no-trace.ts';
+import { NO_ATTEMPT_TRACE, NO_TRACE } from './no-trace.ts';
 import { RequestLifecycle } from './request-lifecycle.ts';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -78,11 +78,12 @@ export class MeshRequest extends RequestLifecycle implements AttemptOwner {
     if (perTry > 0) attempt.startPerTryTimer(perTry);
     const host = headers['host'];
     try {
-      this.transports.for(cluster, endpoint).dispatch(
+      const route = this.transports.route(cluster, endpoint);
+      route.transport.dispatch(
         // `servername` (read by undici's Request, though not in its types): the caller's, else
         // what undici would derive from the Host header, remembered (request-headers.ts says why).
         {
-          ...this.opts, origin: this.transports.origin(cluster, endpoint), path: this.path, headers: headers as Record<string, string | string[]>,
+          ...this.opts, origin: endpoint.origin(route.tls), path: this.path, headers: headers as Record<string, string | string[]>,
           servername: (this.opts as { servername?: string }).servername ?? (typeof host === 'string' ? serverNameOf(host) : undefined),
         } as Dispatcher.DispatchOptions,
         attempt,
@@ -123,7 +124,8 @@ export class MeshRequest extends RequestLifecycle implements AttemptOwner {
     }
     this.responseStarted = true;
     this.status = status;
-    attempt.span.end({ status });
+    // No telemetry SDK (the shared no-op trace): no outcome record to build for it.
+    if (attempt.span !== NO_ATTEMPT_TRACE) attempt.span.end({ status });
     this.responded(status);
     this.outer.steer(controller);
     // Nothing to change (the common case): hand undici's headers on as they are, uncopied.
@@ -149,7 +151,7 @@ export class MeshRequest extends RequestLifecycle implements AttemptOwner {
     if (this.done || attempt !== this.current) return;
     this.stop();
     this.grant?.end(this.status < 500);
-    this.trace.end({ status: this.status });
+    if (this.trace !== NO_TRACE) this.trace.end({ status: this.status });
     this.handler.onResponseEnd?.(this.outer, trailers);
     this.outer.release();
   }

@@ -85,6 +85,8 @@ export function tlsConnector(opts: TlsConnectorOptions): buildConnector.connecto
         if (done) return;
         done = true;
         clearTimeout(timer);
+        // undici speaks HTTP/2 exactly when ALPN says "h2"; Istio's name for it means the same.
+        if (socket.alpnProtocol === 'istio-h2') socket.alpnProtocol = 'h2';
         callback(null, socket);
       })
       .on('error', (err: Error) => {

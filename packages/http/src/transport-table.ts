@@ -30,7 +30,17 @@ export interface TransportFactory<T> {
 // old one drains); anything else about the cluster leaves connections alone.
 function transportSignature(cluster: ClusterConfig): string {
   const c = cluster.connections;
-  return `${cluster.connectTimeoutMs}|${cluster.limits.maxConnections}|${c.maxRequestsPerConnection ?? ''}|${c.idleTimeoutMs ?? ''}`;
+  return `${cluster.connectTimeoutMs}|${cluster.limits.maxConnections}|${c.maxRequestsPerConnection ?? ''}|${c.idleTimeoutMs ?? ''}|${c.upstreamProtocol}|${c.maxConcurrentStreams ?? ''}`;
+}
+
+/**
+ * Does this transport speak HTTP/2 to the cluster's endpoints? When the cluster asks for it
+ * (DestinationRule h2UpgradePolicy, compiled as istiod does) and the adapter can: undici can,
+ * node:http cannot. useClientProtocol ('downstream') keeps HTTP/1.1: a request handed to the
+ * mesh as an undici dispatch or a node:http ClientRequest carries no wire protocol to follow.
+ */
+export function speaksHttp2(cluster: ClusterConfig, adapterHttp2: boolean): boolean {
+  return adapterHttp2 && cluster.connections.upstreamProtocol === 'http2';
 }
 
 /**
@@ -46,39 +56,68 @@ export function connectionsPerEndpoint(cluster: ClusterConfig): number | undefin
 // ALPN offered to a TLS cluster: the transport socket's own list; else, for mesh (ISTIO_MUTUAL)
 // clusters, what a sidecar's istio.alpn filter sends for HTTP/1.1 — so a PERMISSIVE sidecar
 // picks its mTLS HTTP chain — followed by "http/1.1" for servers that are not Envoy.
+// An HTTP/2 cluster offers what the istio.alpn filter sends for HTTP/2 ("istio-h2", "istio",
+// "h2"), or "h2" alone outside the mesh (istiod's ALPNH2Only) — each followed by "http/1.1":
+// Envoy would speak HTTP/2 whatever the server answers, undici follows the server's choice, so a
+// TLS server without HTTP/2 keeps getting HTTP/1.1 rather than failed requests.
 const MESH_ALPN = ['istio-http/1.1', 'istio', 'http/1.1'] as const;
-function alpnFor(tls: ClusterTls): readonly string[] {
+const MESH_ALPN_H2 = ['istio-h2', 'istio', 'h2', 'http/1.1'] as const;
+function alpnFor(tls: ClusterTls, h2: boolean): readonly string[] {
   if (tls.alpn.length > 0) return tls.alpn.includes('http/1.1') ? tls.alpn : [...tls.alpn, 'http/1.1'];
-  return tls.certificate?.chain.kind === 'provider' ? MESH_ALPN : ['http/1.1'];
+  if (tls.certificate?.chain.kind === 'provider') return h2 ? MESH_ALPN_H2 : MESH_ALPN;
+  return h2 ? ['h2', 'http/1.1'] : ['http/1.1'];
+}
+
+/** A transport and whether it speaks TLS (the endpoint's origin is https:// then). */
+export interface TransportRoute<T> {
+  readonly transport: T;
+  readonly tls: boolean;
+}
+
+interface Entry<T> extends TransportRoute<T> {
+  signature: string;
+  cluster: ClusterConfig;
+  epoch: number;
 }
 
 export class TransportTable<T> {
-  #entries = new Map<string, { transport: T; signature: string; cluster: ClusterConfig; epoch: number; tls: boolean }>();
+  // Plain fields, not #private ones, for what every request reads (request-lifecycle.ts says why).
+  private readonly entries = new Map<string, Entry<T>>();
   readonly #factory: TransportFactory<T>;
-  readonly #credentials: TlsCredentials | undefined;
+  private readonly credentials: TlsCredentials | undefined;
+  readonly #http2: boolean;
 
-  constructor(factory: TransportFactory<T>, credentials?: TlsCredentials) {
+  /** `http2`: the adapter's transports can speak HTTP/2 (ALPN offers h2 to HTTP/2 clusters). */
+  constructor(factory: TransportFactory<T>, credentials?: TlsCredentials, http2 = false) {
     this.#factory = factory;
-    this.#credentials = credentials;
+    this.credentials = credentials;
+    this.#http2 = http2;
   }
 
   /** Does this endpoint of the cluster get TLS from the mesh? */
   usesTls(cluster: ClusterConfig, endpoint: EndpointState): boolean {
-    return endpointTransport(cluster, endpoint, this.#credentials).tls !== undefined;
+    return endpointTransport(cluster, endpoint, this.credentials).tls !== undefined;
   }
 
   for(cluster: ClusterConfig, endpoint: EndpointState): T {
+    return this.route(cluster, endpoint).transport;
+  }
+
+  /** The endpoint's transport and whether it gets TLS, in one look-up (asked once per attempt). */
+  route(cluster: ClusterConfig, endpoint: EndpointState): TransportRoute<T> {
     const socketPath = endpoint.socketPath;
     // The endpoint's TLS: the cluster's, or one of its transport socket matches (auto-mTLS).
-    const { tls: settings, slot } = endpointTransport(cluster, endpoint, this.#credentials);
+    const transportOf = endpointTransport(cluster, endpoint, this.credentials);
+    const settings = transportOf.tls;
+    const slot = transportOf.slot;
     // Unix-socket endpoints need their own transport: the socket path is a connection option;
     // so does each transport socket a cluster's matches give some of its endpoints.
     let key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
     if (slot !== '') key += slot;
-    const cur = this.#entries.get(key);
+    const cur = this.entries.get(key);
     // Hot path: the same (immutable) cluster config, and no certificate changed since.
-    const epoch = this.#credentials?.epoch ?? 0;
-    if (cur && cur.cluster === cluster && (!settings || cur.epoch === epoch)) return cur.transport;
+    const epoch = this.credentials?.epoch ?? 0;
+    if (cur && cur.cluster === cluster && (!settings || cur.epoch === epoch)) return cur;
     // Throws CertificateError when the certificates are missing: the attempt fails, nothing is
     // sent in plaintext.
     const tls = settings ? this.#tls(cluster, settings) : undefined;
@@ -86,40 +125,41 @@ export class TransportTable<T> {
     if (cur && cur.signature === signature) {
       cur.cluster = cluster;
       cur.epoch = epoch;
-      return cur.transport;
+      return cur;
     }
     if (cur) void this.#factory.close(cur.transport);
-    const transport = this.#factory.create(cluster, { tls: tls && { options: tls.connect, alpn: alpnFor(settings!) }, socketPath });
-    this.#entries.set(key, { transport, signature, cluster, epoch, tls: tls !== undefined });
-    return transport;
+    const transport = this.#factory.create(cluster, { tls: tls && { options: tls.connect, alpn: alpnFor(settings!, speaksHttp2(cluster, this.#http2)) }, socketPath });
+    const entry: Entry<T> = { transport, signature, cluster, epoch, tls: tls !== undefined };
+    this.entries.set(key, entry);
+    return entry;
   }
 
   #tls(cluster: ClusterConfig, t: ClusterTls): { signature: string; connect: ConnectionOptions } {
-    if (!this.#credentials) throw new CertificateError(`cluster ${cluster.name} requires TLS but this transport has no mesh credentials`);
-    const material: ResolvedTls = this.#credentials.resolve(t);
+    if (!this.credentials) throw new CertificateError(`cluster ${cluster.name} requires TLS but this transport has no mesh credentials`);
+    const material: ResolvedTls = this.credentials.resolve(t);
     const signature = `${material.version}|${material.verify}|${t.sni ?? ''}|${t.alpn.join(',')}|${t.subjectAltNames.map((s) => `${s.sanType ?? '*'}=${s.text}`).join(',')}`;
     return { signature, connect: tlsConnectOptions(cluster, t, material) };
   }
 
   /** Closes the transports of clusters the new snapshot no longer has. */
   reconcile(snapshot: MeshSnapshot): void {
-    for (const [key, t] of this.#entries) {
+    for (const [key, t] of this.entries) {
       if (!snapshot.clusters.has(key.split(' ')[0]!)) {
-        this.#entries.delete(key);
+        this.entries.delete(key);
         void this.#factory.close(t.transport);
       }
     }
   }
 
   async close(): Promise<void> {
-    const all = [...this.#entries.values()];
-    this.#entries.clear();
+    const all = [...this.entries.values()];
+    this.entries.clear();
     await Promise.all(all.map((t) => this.#factory.close(t.transport)));
   }
 
   async destroy(err?: Error): Promise<void> {
-    const all = [...this.#entries.values()];
-    this.#entries.clear();
+    const all = [...this.entries.values()];
+    this.entries.clear();
     await Promise.all(all.map((t) => this.#factory.destroy(t.transport, err)));
   }
 }

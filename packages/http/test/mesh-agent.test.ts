@@ -166,6 +166,32 @@ describe('MeshAgent routing', () => {
     expect((await get(`http://127.0.0.1:${other.port}/x`)).body).toBe('outside');
   });
 
+  it('waits for a token provider that answers later, and fails the request with the error of one that rejects', async () => {
+    meshWith([{ match: { prefix: '/' }, route: { cluster: C('bad'), timeout: '0s', retryPolicy: RETRY } }]);
+    await agent.close();
+    const asked: string[] = [];
+    let reject = false;
+    agent = new MeshAgent({
+      mesh,
+      token: (cluster) => {
+        asked.push(cluster);
+        return new Promise<string | undefined>((resolve, fail) => setTimeout(() => (reject ? fail(new Error('token file unreadable')) : resolve('t0k3n')), 5));
+      },
+    });
+    // The token arrives after the request was dispatched; the request then goes out with it,
+    // and still gets the route's retries (every endpoint answers 503: 1 + 2 retries).
+    const before = bad.hits;
+    const res = await get('http://reviews:9080/late');
+    expect(res.status).toBe(503);
+    expect(bad.hits - before).toBe(3);
+    expect(bad.requests.at(-1)!.headers.authorization).toBe('Bearer t0k3n');
+    expect(asked).toEqual([C('bad')]);
+    reject = true;
+    const hits = bad.hits;
+    await expect(get('http://reviews:9080/late')).rejects.toThrow('token file unreadable');
+    expect(bad.hits).toBe(hits);
+  });
+
   it('streams a request body through and does not retry it', async () => {
     meshWith([{ match: { prefix: '/' }, route: { cluster: C('bad'), timeout: '0s', retryPolicy: RETRY } }]);
     const before = bad.hits;

@@ -30,6 +30,8 @@ export interface MeshSettings {
   readonly rootNamespace: string;
   /** How often DNS ServiceEntries are re-resolved at most (the records' TTL otherwise). */
   readonly dnsRefreshRate: string;
+  /** The HTTP/2 upgrade of HTTP ports whose DestinationRule leaves h2UpgradePolicy at DEFAULT (compile-cluster-policy.ts). */
+  readonly h2UpgradePolicy: 'DO_NOT_UPGRADE' | 'UPGRADE';
   /** defaultConfig.holdApplicationUntilProxyStarts: createMesh resolves only once config is complete. */
   readonly holdApplicationUntilProxyStarts: boolean;
   /** Where the settings came from: `file:line`, 'createMesh({ meshConfig })', or 'defaults'. */
@@ -65,6 +67,7 @@ export function meshSettings(spec: MeshConfigSpec | undefined, opts: { rootNames
     defaultDestinationRuleExportTo: nonEmpty(s.defaultDestinationRuleExportTo) ?? ['*'],
     rootNamespace: s.rootNamespace || opts.rootNamespace || DEFAULT_ROOT_NAMESPACE,
     dnsRefreshRate: s.dnsRefreshRate ?? '60s',
+    h2UpgradePolicy: s.h2UpgradePolicy === 'UPGRADE' ? 'UPGRADE' : 'DO_NOT_UPGRADE',
     holdApplicationUntilProxyStarts: s.defaultConfig?.holdApplicationUntilProxyStarts === true,
     origin: opts.origin ?? (spec ? 'MeshConfig' : 'defaults'),
   };

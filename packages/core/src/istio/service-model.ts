@@ -84,6 +84,18 @@ export function servesPort(ep: MeshEndpoint, port: ServicePort): boolean {
 // name, or none, is "unsupported" and gets sniffed, i.e. HTTP routes still apply.
 const NON_HTTP_PROTOCOLS = new Set(['tcp', 'udp', 'https', 'tls', 'mongo', 'redis', 'mysql']);
 
+/** Is the port declared HTTP (protocol.IsHTTP: HTTP, HTTP2, HTTP_PROXY, GRPC, GRPC-Web; not sniffed)? */
+export function isHttpPort(port: ServicePort): boolean {
+  return HTTP_PROTOCOLS.has((port.protocol ?? '').toLowerCase());
+}
+const HTTP_PROTOCOLS = new Set(['http', 'http2', 'http_proxy', 'grpc', 'grpc-web']);
+
+/** Is the port declared HTTP/2 (protocol.IsHTTP2: HTTP2, GRPC, GRPC-Web)? */
+export function isHttp2Port(port: ServicePort): boolean {
+  return HTTP2_PROTOCOLS.has((port.protocol ?? '').toLowerCase());
+}
+const HTTP2_PROTOCOLS = new Set(['http2', 'grpc', 'grpc-web']);
+
 /** Does Istio build HTTP routes for this port (protocol.IsHTTPOrSniffed)? */
 export function isHttpOrSniffed(port: ServicePort): boolean {
   return !NON_HTTP_PROTOCOLS.has((port.protocol ?? '').toLowerCase());

@@ -485,6 +485,7 @@ export interface MeshConfigSpec {
   defaultDestinationRuleExportTo?: string[];
   rootNamespace?: string;
   dnsRefreshRate?: string;
+  h2UpgradePolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE';
   defaultConfig?: { holdApplicationUntilProxyStarts?: boolean; [field: string]: unknown };
   [field: string]: unknown;
 }

@@ -42,10 +42,21 @@ export function decide(snapshot: MeshSnapshot, req: RequestView, host: string, p
       const target = pickWeightedCluster(action, random);
       const cluster = snapshot.clusters.get(target.name);
       if (!cluster) return { kind: 'error', error: new ClusterNotFoundError(target.name, routeLabel(route)), route };
-      return { kind: 'forward', service: r.service, fqdn: r.fqdn, route, action, target, cluster, fault };
+      // Without a fault to draw, the decision is the same every time for one snapshot's route,
+      // weighted cluster and service name: built once, not per request (it lives as long as its
+      // request, and objects that outlive scavenges get pretenured).
+      if (route.fault !== undefined) return { kind: 'forward', service: r.service, fqdn: r.fqdn, route, action, target, cluster, fault };
+      const kept = decisions.get(target);
+      if (kept !== undefined && kept.cluster === cluster && kept.route === route && kept.service === r.service && kept.fqdn === r.fqdn) return kept;
+      const d: ForwardDecision = { kind: 'forward', service: r.service, fqdn: r.fqdn, route, action, target, cluster, fault };
+      decisions.set(target, d);
+      return d;
     }
   }
 }
+
+/** The last fault-free decision per weighted cluster (decide() says why); decisions are only read. */
+const decisions = new WeakMap<WeightedClusterConfig, ForwardDecision>();
 
 export function routeLabel(route: CompiledRoute): string {
   const name = route.name || `#${route.index}`;

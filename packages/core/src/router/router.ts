@@ -15,12 +15,15 @@ export type RouteResult =
   | { readonly kind: 'no-route'; readonly service: ServiceRoutes; readonly fqdn: string; readonly reason: string }
   | { readonly kind: 'matched'; readonly service: ServiceRoutes; readonly fqdn: string; readonly virtualHost: VirtualHostRoutes; readonly route: CompiledRoute };
 
+// Shared: a host outside the mesh gets the same answer on every request, with nothing to allocate.
+const PASSTHROUGH: RouteResult = Object.freeze({ kind: 'passthrough' });
+
 export function routeRequest(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope): RouteResult {
   const found = lookupService(snapshot, host, port, scope) ?? outsideTheMesh(snapshot, host, port);
   if (!found) {
     const o = snapshot.outbound;
     if (o?.blocked) return { kind: 'blocked', reason: blockedReason(o, host, port) };
-    return { kind: 'passthrough' };
+    return PASSTHROUGH;
   }
   const { service, fqdn } = found;
   const vh = virtualHostFor(service, req.authority, fqdn, port);

@@ -60,6 +60,29 @@ const ENVOY_DNS_REFRESH_MS = 5000;
 export interface ConnectionSettings {
   readonly maxRequestsPerConnection: number | undefined;
   readonly idleTimeoutMs: number | undefined;
+  /**
+   * The HTTP protocol Envoy speaks to the endpoints: 'http2' for explicitHttpConfig.
+   * http2ProtocolOptions (what DestinationRule h2UpgradePolicy UPGRADE compiles to), 'downstream'
+   * for useDownstreamProtocolConfig (useClientProtocol), else 'http1'.
+   */
+  readonly upstreamProtocol: UpstreamProtocol;
+  /** http2ProtocolOptions.maxConcurrentStreams of an HTTP/2 cluster (DestinationRule maxConcurrentStreams). */
+  readonly maxConcurrentStreams: number | undefined;
+}
+
+export type UpstreamProtocol = 'http1' | 'http2' | 'downstream';
+
+interface HttpProtocolOptions {
+  commonHttpProtocolOptions?: { idleTimeout?: string; maxRequestsPerConnection?: number };
+  explicitHttpConfig?: { httpProtocolOptions?: object; http2ProtocolOptions?: { maxConcurrentStreams?: number } };
+  useDownstreamProtocolConfig?: object;
+}
+
+function upstreamProtocol(c: Cluster, o: HttpProtocolOptions | undefined): { protocol: UpstreamProtocol; streams: number | undefined } {
+  const h2 = o?.explicitHttpConfig?.http2ProtocolOptions ?? (o?.explicitHttpConfig ? undefined : c.http2ProtocolOptions);
+  if (h2) return { protocol: 'http2', streams: h2.maxConcurrentStreams || undefined };
+  if (o?.useDownstreamProtocolConfig || (!o?.explicitHttpConfig && c.protocolSelection === 'USE_DOWNSTREAM_PROTOCOL')) return { protocol: 'downstream', streams: undefined };
+  return { protocol: 'http1', streams: undefined };
 }
 
 /** Remembered per resource object (translate-memo.ts). */
@@ -94,7 +117,9 @@ function translateClusterOnce(c: Cluster): Result<ClusterSettings> {
   const threshold = c.commonLbConfig?.healthyPanicThreshold;
   const panic = threshold ? threshold.value ?? 0 : 50;
   if (!(panic >= 0 && panic <= 100)) return fail(`Cluster ${c.name}: commonLbConfig.healthyPanicThreshold.value: ${panic} is not in [0, 100]`);
-  const common = (c.typedExtensionProtocolOptions?.[HTTP_PROTOCOL_OPTIONS] as { commonHttpProtocolOptions?: { idleTimeout?: string; maxRequestsPerConnection?: number } } | undefined)?.commonHttpProtocolOptions;
+  const protocolOptions = c.typedExtensionProtocolOptions?.[HTTP_PROTOCOL_OPTIONS] as HttpProtocolOptions | undefined;
+  const common = protocolOptions?.commonHttpProtocolOptions;
+  const upstream = upstreamProtocol(c, protocolOptions);
   const idle = common?.idleTimeout !== undefined ? durationToMs(common.idleTimeout) : undefined;
   return ok({
     name: c.name,
@@ -105,7 +130,12 @@ function translateClusterOnce(c: Cluster): Result<ClusterSettings> {
     limits: clusterLimits(c),
     outlier: outlier.value,
     panicThreshold: panic,
-    connections: { maxRequestsPerConnection: common?.maxRequestsPerConnection || undefined, idleTimeoutMs: idle || undefined },
+    connections: {
+      maxRequestsPerConnection: common?.maxRequestsPerConnection || undefined,
+      idleTimeoutMs: idle || undefined,
+      upstreamProtocol: upstream.protocol,
+      maxConcurrentStreams: upstream.streams,
+    },
     tls: tls.value,
     tlsMatches: tlsMatches.value,
     hashLb: lb.value.hashLb,

@@ -282,6 +282,10 @@ export interface Cluster {
   maglevLbConfig?: { tableSize?: string };
   /** Keyed by extension name, e.g. HTTP_PROTOCOL_OPTIONS. */
   typedExtensionProtocolOptions?: Record<string, Any>;
+  /** Deprecated form of explicitHttpConfig.http2ProtocolOptions (older istiod releases write it). */
+  http2ProtocolOptions?: { maxConcurrentStreams?: number };
+  /** Deprecated form of useDownstreamProtocolConfig. */
+  protocolSelection?: 'USE_CONFIGURED_PROTOCOL' | 'USE_DOWNSTREAM_PROTOCOL';
   upstreamConnectionOptions?: { tcpKeepalive?: { keepaliveProbes?: number; keepaliveTime?: number; keepaliveInterval?: number } };
   /** ORIGINAL_DST clusters: connect to this port instead of the one the caller used. */
   originalDstLbConfig?: { upstreamPortOverride?: number };

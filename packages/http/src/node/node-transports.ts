@@ -20,11 +20,24 @@ export class NodeTransports {
   constructor(mesh: Mesh) {
     this.mesh = mesh;
     this.#table = new TransportTable<ClusterPool>({
-      create: (cluster, connect) => new ClusterPool(cluster, meshConnector(cluster.name, connect, cluster.connectTimeoutMs)),
+      create: (cluster, connect) => {
+        this.#warnHttp2(cluster);
+        return new ClusterPool(cluster, meshConnector(cluster.name, connect, cluster.connectTimeoutMs));
+      },
       close: (pool) => pool.close(),
       destroy: (pool, err) => pool.destroy(err),
     }, mesh.credentials);
     this.#unsubscribe = mesh.subscribe((s) => this.#reconcile(s));
+  }
+
+  readonly #warnedHttp2 = new Set<string>();
+
+  // node:http writes HTTP/1.1 only: a cluster whose policy upgrades to HTTP/2 (h2UpgradePolicy)
+  // still gets HTTP/1.1 from these agents. Said once per cluster, not hidden.
+  #warnHttp2(cluster: ClusterConfig): void {
+    if (cluster.connections.upstreamProtocol !== 'http2' || this.#warnedHttp2.has(cluster.name)) return;
+    this.#warnedHttp2.add(cluster.name);
+    this.mesh.logger.warn({ cluster: cluster.name }, 'h2UpgradePolicy asks for HTTP/2 to this cluster, but MeshHttpAgent (node:http) speaks HTTP/1.1 only: its requests stay on HTTP/1.1 (MeshAgent and fetch speak HTTP/2)');
   }
 
   get closed(): boolean {

@@ -31,7 +31,7 @@ export const MESH_CONFIG_FIELDS: ReadonlySet<string> = new Set([
 export const APPLIED_MESH_CONFIG_FIELDS: ReadonlySet<string> = new Set([
   'outboundTrafficPolicy', 'defaultHttpRetryPolicy', 'connectTimeout', 'localityLbSetting', 'trustDomain', 'trustDomainAliases',
   'pathNormalization', 'enableAutoMtls', 'defaultServiceExportTo', 'defaultVirtualServiceExportTo', 'defaultDestinationRuleExportTo',
-  'rootNamespace', 'dnsRefreshRate', 'defaultConfig',
+  'rootNamespace', 'dnsRefreshRate', 'h2UpgradePolicy', 'defaultConfig',
 ]);
 
 /** Every ProxyConfig field (MeshConfig.defaultConfig). */
@@ -47,6 +47,8 @@ const PROXY_CONFIG_FIELDS: ReadonlySet<string> = new Set([
 const APPLIED_PROXY_CONFIG_FIELDS: ReadonlySet<string> = new Set(['holdApplicationUntilProxyStarts']);
 
 const OUTBOUND_MODES = ['REGISTRY_ONLY', 'ALLOW_ANY', 'ALLOW_ANY_DYNAMIC_DNS'];
+// MeshConfig.H2UpgradePolicy has two values (DestinationRule's has DEFAULT besides).
+const H2_UPGRADE_POLICIES = ['DO_NOT_UPGRADE', 'UPGRADE'];
 const NORMALIZATIONS = ['DEFAULT', 'NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'];
 // ValidateConnectTimeout's bounds (agent/validation.go connectTimeoutMin/Max).
 const CONNECT_TIMEOUT_MIN_NS = 1_000_000n;
@@ -93,6 +95,9 @@ export function validateMeshConfig(spec: MeshConfigSpec, ctx: ValidationContext)
   const pn = spec.pathNormalization;
   if (pn !== undefined && checkObject(pn, ['pathNormalization'], r) && pn.normalization !== undefined && !NORMALIZATIONS.includes(pn.normalization)) {
     r.error(['pathNormalization', 'normalization'], `normalization "${String(pn.normalization)}" must be one of ${NORMALIZATIONS.join(', ')}`);
+  }
+  if (spec.h2UpgradePolicy !== undefined && !H2_UPGRADE_POLICIES.includes(spec.h2UpgradePolicy)) {
+    r.error(['h2UpgradePolicy'], `h2UpgradePolicy "${String(spec.h2UpgradePolicy)}" must be one of ${H2_UPGRADE_POLICIES.join(', ')}`);
   }
   if (spec.enableAutoMtls !== undefined && typeof spec.enableAutoMtls !== 'boolean') r.error(['enableAutoMtls'], 'enableAutoMtls must be true or false');
   for (const k of ['defaultServiceExportTo', 'defaultVirtualServiceExportTo', 'defaultDestinationRuleExportTo'] as const) {

@@ -10,19 +10,38 @@
 //  - load balancer: LEAST_REQUEST by default, consistent hash → RING_HASH / MAGLEV,
 //    PASSTHROUGH → ORIGINAL_DST with CLUSTER_PROVIDED; `warmup` (or the deprecated
 //    `warmupDurationSecs`) → slow_start_config of ROUND_ROBIN / LEAST_REQUEST;
+//  - upstream HTTP protocol, in istiod's order (cluster_builder.go setUpstreamProtocol, then
+//    cluster_traffic_policy.go applyConnectionPool and applyH2Upgrade / shouldH2Upgrade): a port
+//    declared HTTP2, GRPC or GRPC-Web is HTTP/2; the rule's useClientProtocol makes it follow the
+//    client; then the rule's h2UpgradePolicy UPGRADE makes it HTTP/2 whatever the port's protocol,
+//    DO_NOT_UPGRADE upgrades nothing, DEFAULT (or unset) follows MeshConfig h2UpgradePolicy
+//    (DO_NOT_UPGRADE unless set) on ports declared HTTP only — a sniffed port is never upgraded,
+//    since its server may speak only HTTP/1.1. Written as istiod writes it: HttpProtocolOptions
+//    explicitHttpConfig.http2ProtocolOptions, or useDownstreamProtocolConfig. (istiod also gives
+//    sniffed ports useDownstreamProtocolConfig; not written here: to a client library both mean
+//    HTTP/1.1, see transport-table.ts in @meshlet/http);
 //  - tls becomes the transport socket in compile-cluster-tls.ts (it needs the service's identities).
 
-import type { Cluster, CircuitBreakerThresholds, OutlierDetection as EnvoyOutlierDetection, SlowStartConfig } from '../../../xds/resources.ts';
+import type { Any, Cluster, CircuitBreakerThresholds, OutlierDetection as EnvoyOutlierDetection, SlowStartConfig } from '../../../xds/resources.ts';
 import { HTTP_PROTOCOL_OPTIONS, TYPE_URL } from '../../../xds/resources.ts';
 import { durationSeconds, toDuration } from '../common/compile-duration.ts';
-import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, TrafficPolicy } from '../../types.ts';
+import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, ServicePort, TrafficPolicy } from '../../types.ts';
+import { isHttp2Port, isHttpPort } from '../../service-model.ts';
+import type { MeshSettings } from '../../mesh-config.ts';
 
 const UINT32_MAX = 4294967295;
 /** MeshConfig.connectTimeout default. */
 export const DEFAULT_CONNECT_TIMEOUT = '10s';
 
-export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined, meshConnectTimeout = DEFAULT_CONNECT_TIMEOUT): void {
+/** What the cluster's upstream protocol depends on besides the rule: its port and the mesh-wide policy. */
+export interface UpstreamContext {
+  readonly port: ServicePort | undefined;
+  readonly meshH2Upgrade: MeshSettings['h2UpgradePolicy'];
+}
+
+export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined, meshConnectTimeout: string, upstream: UpstreamContext): void {
   applyConnectionPool(c, policy?.connectionPool ?? {}, policy?.retryBudget, meshConnectTimeout);
+  applyUpstreamProtocol(c, policy?.connectionPool?.http, upstream);
   if (policy?.outlierDetection) applyOutlierDetection(c, policy.outlierDetection);
   applyLoadBalancer(c, policy?.loadBalancer);
   if (c.type === 'ORIGINAL_DST') c.lbPolicy = 'CLUSTER_PROVIDED';
@@ -74,6 +93,35 @@ function applyConnectionPool(c: Cluster, pool: ConnectionPoolSettings, budget: T
     if (interval !== undefined && interval > 0) keepalive.keepaliveInterval = interval;
     c.upstreamConnectionOptions = { tcpKeepalive: keepalive };
   }
+}
+
+/** istiod's shouldH2Upgrade: the rule's UPGRADE / DO_NOT_UPGRADE win; DEFAULT follows the mesh on HTTP ports. */
+function shouldH2Upgrade(rule: NonNullable<ConnectionPoolSettings['http']>['h2UpgradePolicy'], upstream: UpstreamContext): boolean {
+  if (rule === 'UPGRADE') return true;
+  if (rule === 'DO_NOT_UPGRADE') return false;
+  if (upstream.port !== undefined && !isHttpPort(upstream.port)) return false;
+  return upstream.meshH2Upgrade === 'UPGRADE';
+}
+
+function applyUpstreamProtocol(c: Cluster, http: ConnectionPoolSettings['http'], upstream: UpstreamContext): void {
+  let protocol: 'http2' | 'downstream' | undefined = upstream.port !== undefined && isHttp2Port(upstream.port) ? 'http2' : undefined;
+  // useClientProtocol replaces the port's protocol and an upgrade replaces both (the validator
+  // refuses UPGRADE with useClientProtocol on one rule; the mesh-wide UPGRADE can still meet it).
+  if (http?.useClientProtocol) protocol = 'downstream';
+  if (shouldH2Upgrade(http?.h2UpgradePolicy, upstream)) protocol = 'http2';
+  if (protocol === undefined) return;
+  const h2 = protocol === 'http2';
+  const options: Any = { '@type': TYPE_URL.HttpProtocolOptions, ...c.typedExtensionProtocolOptions?.[HTTP_PROTOCOL_OPTIONS] };
+  if (h2) {
+    // istiod writes maxConcurrentStreams only onto a cluster already HTTP/2 by its port's
+    // protocol (its connection pool runs before the upgrade, and useClientProtocol's replacement
+    // drops it); Meshlet applies it to every HTTP/2 cluster, as the field's documentation says.
+    const streams = http?.maxConcurrentStreams && http.maxConcurrentStreams > 0 ? { maxConcurrentStreams: http.maxConcurrentStreams } : {};
+    options['explicitHttpConfig'] = { http2ProtocolOptions: streams };
+  } else {
+    options['useDownstreamProtocolConfig'] = { httpProtocolOptions: {}, http2ProtocolOptions: {} };
+  }
+  c.typedExtensionProtocolOptions = { ...c.typedExtensionProtocolOptions, [HTTP_PROTOCOL_OPTIONS]: options };
 }
 
 function applyOutlierDetection(c: Cluster, o: OutlierDetection): void {

@@ -83,7 +83,7 @@ function buildCluster(
   if (c.type === 'ORIGINAL_DST' && svc.resolution === 'NONE' && port.targetPort) {
     c.originalDstLbConfig = { upstreamPortOverride: port.targetPort };
   }
-  applyTrafficPolicy(c, policy, ctx.mesh.connectTimeout);
+  applyTrafficPolicy(c, policy, ctx.mesh.connectTimeout, { port, meshH2Upgrade: ctx.mesh.h2UpgradePolicy });
   // istiod turns panic mode off where the rule leaves it unset, since unhealthy endpoints are
   // sent: Envoy's default 50% would otherwise route to not-ready pods (applyLoadBalancer).
   if (c.type !== 'ORIGINAL_DST' && c.commonLbConfig?.healthyPanicThreshold === undefined) {

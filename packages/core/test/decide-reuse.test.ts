@@ -1,0 +1,112 @@
+// decide() builds a fault-free forward decision once per route, weighted cluster and snapshot
+// and hands the same one to every request (decisions are only read). These tests prove the reuse
+// never shows a request anything stale or wrong: a new snapshot's cluster, each split's own
+// cluster, and a fresh fault draw per request where the route has a fault.
+
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../src/istio/load/load-yaml.ts';
+import { compileMesh } from '../src/istio/compile/compile-mesh.ts';
+import { Mesh } from '../src/mesh.ts';
+import { resolveIdentity } from '../src/identity.ts';
+import { silentLogger } from '../src/logger.ts';
+import { requestView } from '../src/router/request-view.ts';
+
+const HOST = 'reviews.default.svc.cluster.local';
+const SERVICE = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [${HOST}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 9080, name: http, protocol: HTTP }]
+  endpoints:
+    - { address: 10.0.0.1, labels: { version: v1 } }
+    - { address: 10.0.0.2, labels: { version: v2 } }
+`;
+
+function apply(mesh: Mesh, yaml: string): void {
+  const loaded = parseConfigText(yaml, 'reviews.yaml');
+  expect(loaded.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  const compiled = compileMesh(loaded.objects, { namespace: 'default', labels: {}, clusterDomain: 'cluster.local', rootNamespace: 'istio-system' });
+  expect(mesh.applyResources(compiled.resources, 'test')).toEqual([]);
+}
+
+function decide(mesh: Mesh, path = '/') {
+  const d = mesh.decide(requestView('GET', 'http', `${HOST}:9080`, path, {}), HOST, 9080);
+  if (d.kind !== 'forward') throw new Error(`not forwarded: ${d.kind}`);
+  return d;
+}
+
+const pool = (maxRequests: number) => `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews, namespace: default }
+spec:
+  host: ${HOST}
+  trafficPolicy: { connectionPool: { http: { http2MaxRequests: ${maxRequests} } } }
+  subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
+`;
+
+describe('forward decisions reused across requests', () => {
+  it('a fault-free route gives every request the same decision, and a new snapshot a new one with its own cluster', () => {
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    apply(mesh, SERVICE + pool(7));
+    const first = decide(mesh);
+    expect(decide(mesh)).toBe(first);
+    expect(first.cluster.limits.maxRequests).toBe(7);
+    expect(first.fault.delayMs).toBe(0);
+    expect(first.fault.abortStatus).toBeUndefined();
+
+    apply(mesh, SERVICE + pool(9));
+    const next = decide(mesh);
+    expect(next).not.toBe(first);
+    expect(next.cluster.limits.maxRequests).toBe(9);
+    expect(decide(mesh)).toBe(next);
+  });
+
+  it('a weighted split: each decision names the cluster its target picked, both picked', () => {
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    apply(mesh, `${SERVICE}${pool(7)}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [${HOST}]
+  http:
+    - route:
+        - { destination: { host: ${HOST}, subset: v1 }, weight: 50 }
+        - { destination: { host: ${HOST}, subset: v2 }, weight: 50 }
+`);
+    const seen = new Map<string, object>();
+    // 400 draws at 50%: both clusters with certainty (a miss has probability 2^-399).
+    for (let i = 0; i < 400; i++) {
+      const d = decide(mesh);
+      expect(d.cluster.name).toBe(d.target.name);
+      const kept = seen.get(d.cluster.name);
+      if (kept) expect(d).toBe(kept);
+      else seen.set(d.cluster.name, d);
+    }
+    expect([...seen.keys()].sort()).toEqual([`outbound|9080|v1|${HOST}`, `outbound|9080|v2|${HOST}`]);
+  });
+
+  it('a route with a fault draws it per request: some requests aborted, some not', () => {
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    apply(mesh, `${SERVICE}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [${HOST}]
+  http:
+    - fault: { abort: { httpStatus: 503, percentage: { value: 50 } } }
+      route: [{ destination: { host: ${HOST} } }]
+`);
+    let aborted = 0;
+    for (let i = 0; i < 400; i++) if (decide(mesh).fault.abortStatus === 503) aborted++;
+    // Binomial(400, 0.5): outside [100, 300] has probability far below 1e-20.
+    expect(aborted).toBeGreaterThan(100);
+    expect(aborted).toBeLessThan(300);
+  });
+});
