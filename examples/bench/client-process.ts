@@ -7,6 +7,7 @@
 // report { skip: reason } instead of ready.
 
 import http from 'node:http';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
@@ -152,6 +153,26 @@ async function setup(spec: ClientSpec): Promise<Sender | { skip: string }> {
   }
 }
 
+/**
+ * The client's garbage-collection pauses (PerformanceObserver 'gc'), kept as [start, duration]
+ * for the command being run. A closed-loop slice reports the time spent in those that began
+ * within it: a round whose client collected far more than in another round (a process settled
+ * into slow scavenges, latency-suite.ts) says so in the report's profile of a bad round.
+ */
+const gcPauses: [number, number][] = [];
+/** Started for the load loops only: a young process's latencies are measured without it. */
+const observeGc = () => new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push([e.startTime, e.duration]); }).observe({ entryTypes: ['gc'] });
+
+/** Milliseconds of GC pauses that began at or after `from` (a performance.now() time). */
+async function gcMsSince(from: number): Promise<number> {
+  // The observer is called after the pauses, from a later task: let it run first.
+  await new Promise((r) => setImmediate(r));
+  let ms = 0;
+  for (const [start, duration] of gcPauses) if (start >= from) ms += duration;
+  gcPauses.length = 0;
+  return ms;
+}
+
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2]!) as ClientSpec;
   let sender: Sender;
@@ -183,6 +204,7 @@ async function main(): Promise<void> {
     process.send!({ skip: `${spec.kind}: ${(err as Error).message.split('\n')[0]}` });
     return;
   }
+  observeGc();
   process.send!({ ready: true, rss: process.memoryUsage.rss() / 2 ** 20 });
   let answered = 0;
   process.on('message', (cmd: Command) => {
@@ -190,7 +212,9 @@ async function main(): Promise<void> {
       if (cmd.op === 'exit') process.exit(0);
       if (cmd.op === 'young') return;
       const send: Send = (signal) => sender(cmd.payload, signal);
-      const result = cmd.op === 'open' ? await openLoop(send, cmd.rate, cmd.seconds) : await closedLoop(send, cmd.concurrency, cmd.seconds);
+      const t0 = performance.now();
+      const loop = cmd.op === 'open' ? await openLoop(send, cmd.rate, cmd.seconds) : await closedLoop(send, cmd.concurrency, cmd.seconds);
+      const result: typeof loop & { gcMs: number } = { ...loop, gcMs: await gcMsSince(t0) };
       process.send!({ result, rss: process.memoryUsage.rss() / 2 ** 20 }, () => {
         if (++answered === spec.exitAfterCommands) process.exit(3);
       });

@@ -49,6 +49,9 @@ export interface ProxyPair {
   stop(): void;
 }
 
+// No \`option http-buffer-request\`: Envoy streams request bodies through, and so does the pair.
+// The 60 s client/server timeouts are far above any call here (Istio routes have no timeout;
+// Envoy's stream idle timeout is 5 minutes): they only end connections left idle.
 const DEFAULTS = `defaults
   mode http
   timeout connect 5s
@@ -76,19 +79,66 @@ const DEFAULTS = `defaults
 // the next runs. Envoy bounds its pools too (circuit breakers, 1024 by default).
 const SERVER_MAXCONN = 128;
 
-function global(): string {
+/**
+ * HAProxy's buffer size. A stream's data sits in one buffer of this size on each side of a proxy,
+ * and HAProxy 2.6 (Debian 12's 2.6.12) cannot handle a response whose trailers arrive while the
+ * message before them still fills that buffer: a 16 KiB gRPC message (16,389 bytes with its 5-byte
+ * prefix) in a 16,384-byte buffer leaves no room for the grpc-status trailers, and HAProxy calls
+ * that an unrecoverable error decoding HEADERS, answers the whole upstream h2 connection with
+ * GOAWAY(INTERNAL_ERROR) and so kills every call on it (trace: `trace h2 level user` on the stats
+ * socket). The clients saw "13 INTERNAL: Received RST_STREAM with code 0" (answer cut before its
+ * trailers) and "14 UNAVAILABLE: Stream refused by server" (calls not yet forwarded), and the
+ * closed loop's rounds were stalls (errors, answers over a second while connections were rebuilt,
+ * over TLS between A and B). 16,000-byte messages already did it; 8,000- and 12,000-byte ones
+ * did not (grpc-pair-check.ts, SIZE). With 16,000-byte messages the pair also deadlocked: every
+ * socket idle with empty queues, calls ending only at their deadline (the bench's "no answer
+ * within 120 s"). It is the message filling the buffer that trips it: with 32 KiB buffers, 32 KiB
+ * messages stall the same way. Envoy buffers up to per_connection_buffer_limit_bytes (1 MiB by
+ * default) per connection, so no message this size meets such a limit there. 64 KiB buffers
+ * carry the bench's 16 KiB calls with room to spare (and 32 KiB ones, checked: grpc-pair-check.ts
+ * BUFSIZE=65536 SIZE=32768). HAProxy asks for maxconn to fall by the factor bufsize grows: 4000 →
+ * 1000, still far above the 128 + a few connections a run opens.
+ */
+export const PAIR_BUFSIZE = 65_536;
+
+// HTTP/2 settings both proxies advertise, on the client side (A from grpc-js, B from A) and the
+// server side alike (HAProxy 2.6 has one setting for both):
+// - initial window: Envoy advertises 256 MiB for streams and connections and bounds what it holds
+//   by the 1 MiB per-connection buffer limit. HAProxy holds at most a buffer per stream, so it gets
+//   Envoy's real bound, 1 MiB: a window that never throttles a 16 KiB call (HAProxy's default,
+//   65,535, is grpc-js's own; 1 MiB and 16 MiB measured the same as it at 32 calls in flight).
+// - concurrent streams: HAProxy's default, 100. Envoy's is
+//   2^31 - 1, bounded in practice by its circuit breakers (1,024 requests per cluster). Tried
+//   here: with 2^31 - 1 the open loop past the pair's capacity (1000 calls/s of 16 KiB for 4 s on
+//   a loaded machine, grpc-pair-check.ts RATE=1000 CALLS=4000) pushed every waiting call into
+//   proxy A at once and the pair answered them at 470–630/s, p50 3.3–5.4 s; with 100 the rest
+//   wait in the client and the pair kept up at 700–840/s, p50 0.9–1.8 s. (0, "no limit" in the
+//   manual, makes 2.6 refuse every stream.) 32 calls in flight never meet the limit.
+// - frame size: 16 KiB, the HTTP/2 default that Envoy and grpc-js announce too; HAProxy would
+//   otherwise announce its buffer size (64 KiB), as its manual warns for large buffers.
+const H2_INITIAL_WINDOW = 1_048_576;
+const H2_MAX_STREAMS = 100;
+const H2_MAX_FRAME = 16_384;
+
+function global(bufsize: number): string {
   return `global
   nbthread 1
-  maxconn 4000
+  maxconn ${Math.round((4000 * 16_384) / bufsize)}
+  tune.bufsize ${bufsize}
+  tune.h2.initial-window-size ${H2_INITIAL_WINDOW}
+  tune.h2.max-concurrent-streams ${H2_MAX_STREAMS}
+  tune.h2.max-frame-size ${H2_MAX_FRAME}
   log stderr format raw local0 err
 `;
 }
 
-export async function startProxyPair(haproxy: string, certs: BenchCerts, upstream: { http: number; grpc: number }, dir: string): Promise<ProxyPair> {
+/** `bufsize` is for grpc-pair-check.ts only, to show the failure of HAProxy's default. */
+export async function startProxyPair(haproxy: string, certs: BenchCerts, upstream: { http: number; grpc: number }, dir: string, o: { bufsize?: number } = {}): Promise<ProxyPair> {
+  const bufsize = o.bufsize ?? PAIR_BUFSIZE;
   const [aHttp, aGrpc, bHttp, bGrpc] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const tlsToB = `ssl crt ${certs.proxyClientPem} ca-file ${certs.ca} verify required verifyhost sidecar-server`;
   const tlsFromA = `ssl crt ${certs.proxyServerPem} ca-file ${certs.ca} verify required`;
-  const a = `${global()}${DEFAULTS}
+  const a = `${global(bufsize)}${DEFAULTS}
 frontend http_in
   bind 127.0.0.1:${aHttp}
   default_backend http_to_b
@@ -100,7 +150,7 @@ frontend grpc_in
 backend grpc_to_b
   server b 127.0.0.1:${bGrpc} ${tlsToB} alpn h2 maxconn ${SERVER_MAXCONN}
 `;
-  const b = `${global()}${DEFAULTS}
+  const b = `${global(bufsize)}${DEFAULTS}
 frontend http_in
   bind 127.0.0.1:${bHttp} ${tlsFromA} alpn http/1.1
   default_backend http_app

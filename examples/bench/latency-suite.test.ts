@@ -80,6 +80,21 @@ describe('runSuite with rows that fail', () => {
     expect(diesSliced!.throughput['small']).toBeNaN();
     // Each live row drove every slice of both rounds: two slices of 'small' per round.
     expect(healthy!.throughputSlices!['small']!.map((s) => s.length)).toEqual([2, 2]);
+    // Each round's profile of those slices: the machine's CPU split into steal, idle, other
+    // processes and the row's own (client and upstream, here this test's process), which add up
+    // to the machine's capacity over the slices, give or take /proc/stat's 10 ms ticks; the
+    // client's GC share and CPU per request, from the client process.
+    for (const p of healthy!.closedProfiles!['small']!) {
+      expect(p!.seconds).toBeGreaterThan(0.15);
+      for (const share of [p!.steal, p!.idle, p!.others, p!.row]) expect(share).toBeGreaterThanOrEqual(0);
+      expect(p!.row).toBeGreaterThan(0);
+      expect(p!.steal + p!.idle + p!.others + p!.row).toBeGreaterThan(0.6);
+      expect(p!.steal + p!.idle + p!.others + p!.row).toBeLessThan(1.4);
+      expect(p!.clientGc).toBeGreaterThanOrEqual(0);
+      expect(p!.clientGc).toBeLessThan(1);
+      expect(p!.clientCpuUsPerRequest).toBeGreaterThan(0);
+    }
+    expect(diesSliced!.closedProfiles!['small']).toEqual([null, null]);
 
     const out = mkdtempSync(join(tmpdir(), 'meshlet-bench-report-'));
     try {

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import type { ClientSpec, Command } from './client-process.ts';
 import { STALL_MS, STRAGGLER_MS, summarizeSequential, type ClosedLoopResult, type OpenLoopResult, type SequentialResult } from './load-loops.ts';
 import type { Payload } from './payloads.ts';
-import { cpuMeter, rssMiB, waitQuiet } from './proc-stats.ts';
+import { cpus } from 'node:os';
+import { cpuMeter, cpuSeconds, machineCpu, rssMiB, waitQuiet, type MachineCpu } from './proc-stats.ts';
 
 export interface RowSpec {
   name: string;
@@ -67,10 +68,100 @@ export interface RowResult {
    * it shows the client's own cost where the rates are noise.
    */
   cpuUsPerRequestRounds?: Record<string, number[]>;
+  /**
+   * payload → round → what the machine and the client did during the row's closed-loop slices
+   * (null for a round the row missed): what explains a bad round (report.ts prints it beside a
+   * good one).
+   */
+  closedProfiles?: Record<string, (RoundProfile | null)[]>;
   /** payload → CPU seconds per 10k requests at the highest rate: total, and the client's share. */
   cpuPer10k: Record<string, { total: number; client: number; proxies: number }>;
   clientRssMiB: number;
   proxyRssMiB: number | undefined;
+}
+
+/**
+ * One row's closed-loop slices of one round, summed: shares of the machine's CPU capacity (cores
+ * × the slices' wall time) and of the client's time. On this shared VM a round goes bad for every
+ * row at once when the hypervisor or other tenants take the CPU: steal and other processes' CPU
+ * say so, and idle says the machine had room. The client's GC share and CPU per request say
+ * whether the client itself did more work in that round.
+ */
+export interface RoundProfile {
+  /** Wall time of the row's slices, summed (s). */
+  seconds: number;
+  /** CPU the hypervisor took from this VM (/proc/stat steal). */
+  steal: number;
+  /** Idle CPU (idle + iowait). */
+  idle: number;
+  /** CPU run by every process but the row's client, upstream and proxies (the run's parent included). */
+  others: number;
+  /** CPU of the row's client, upstream and proxies. */
+  row: number;
+  /** The client's GC pauses over the slices' wall time. */
+  clientGc: number;
+  /** The client's CPU µs per answered request. */
+  clientCpuUsPerRequest: number;
+}
+
+/** Collects a row's profile over its slices of a round. */
+export class ProfileMeter {
+  readonly #cores = cpus().length;
+  #seconds = 0;
+  #steal = 0;
+  #idle = 0;
+  #busy = 0;
+  #rowCpu = 0;
+  #gcMs = 0;
+  #clientCpu = 0;
+  #answered = 0;
+  #m0: MachineCpu | undefined;
+  #p0 = 0;
+  #t0 = 0;
+
+  /** Call right before a slice, with the pids of the row's processes (client, upstream, proxies). */
+  start(pids: readonly number[]): void {
+    this.#p0 = sumCpu(pids);
+    this.#m0 = machineCpu();
+    this.#t0 = performance.now();
+  }
+
+  /** Call right after it, with the same pids and the client's own figures for the slice. */
+  stop(pids: readonly number[], client: { gcMs?: number; cpu: number; answered: number }): void {
+    const t = performance.now(), m = machineCpu(), p = sumCpu(pids), m0 = this.#m0!;
+    this.#seconds += (t - this.#t0) / 1000;
+    this.#steal += m.steal - m0.steal;
+    this.#idle += m.idle - m0.idle;
+    this.#busy += m.busy - m0.busy;
+    this.#rowCpu += p - this.#p0;
+    this.#gcMs += client.gcMs ?? NaN;
+    this.#clientCpu += client.cpu;
+    this.#answered += client.answered;
+  }
+
+  result(): RoundProfile {
+    const capacity = this.#cores * this.#seconds;
+    return {
+      seconds: this.#seconds,
+      steal: this.#steal / capacity,
+      idle: this.#idle / capacity,
+      // /proc/stat counts in 10 ms ticks and the processes' own counters round apart from it:
+      // a share a tick below zero is zero.
+      others: Math.max(0, this.#busy - this.#rowCpu) / capacity,
+      row: this.#rowCpu / capacity,
+      clientGc: this.#gcMs / 1000 / this.#seconds,
+      clientCpuUsPerRequest: (this.#clientCpu / this.#answered) * 1e6,
+    };
+  }
+}
+
+/** CPU seconds of the processes still there (a row's client may have died meanwhile). */
+function sumCpu(pids: readonly number[]): number {
+  let s = 0;
+  for (const pid of pids) {
+    try { s += cpuSeconds(pid); } catch { /* gone */ }
+  }
+  return s;
 }
 
 /**
@@ -114,7 +205,7 @@ class ClientHandle {
   }
 
   /** The command's result, or the reason there is none. */
-  async run(cmd: Command, timeoutMs: number): Promise<{ result: OpenLoopResult & ClosedLoopResult; rss: number } | { failed: string }> {
+  async run(cmd: Command, timeoutMs: number): Promise<{ result: OpenLoopResult & ClosedLoopResult & { gcMs?: number }; rss: number } | { failed: string }> {
     if (!this.#send(cmd)) return { failed: this.#gone ?? 'client process not connected' };
     const m = await this.next(timeoutMs);
     if (!m['result']) return { failed: String(m['skip'] ?? 'no result') };
@@ -162,7 +253,7 @@ const COMMAND_SLACK_MS = 120_000;
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 
 export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promise<RowResult[]> {
-  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, throughputRounds: {}, closedStalls: {}, throughputSlices: {}, cpuUsPerRequestRounds: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
+  const results: RowResult[] = rows.map((r) => ({ name: r.name, latency: {}, throughput: {}, throughputRounds: {}, closedStalls: {}, throughputSlices: {}, cpuUsPerRequestRounds: {}, closedProfiles: {}, cpuPer10k: {}, clientRssMiB: NaN, proxyRssMiB: undefined, ...(r.skip !== undefined && { skipped: r.skip }) }));
   // A row that fails (its client cannot set up, or dies mid-run) is not tried again: if it
   // measured nothing it is reported as skipped, else as failed in that round, keeping the
   // medians of the rounds it finished. Either way the run goes on and writes its report.
@@ -203,15 +294,19 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
   const slicesPerRow = 2 * Math.max(1, Math.round(o.closedSeconds / (o.sliceSeconds ?? 0.1) / 2));
   const sliceSeconds = o.closedSeconds / slicesPerRow;
   const closedLoopSliced = async (handles: Map<number, ClientHandle>, order: number[], payload: Payload, round: number) => {
-    const tally = new Map<number, { ok: number; seconds: number; answered: number; cpu: number; errors: number; unanswered: number; slow: number; maxMs: number; firstError?: string; slices: number[] }>();
+    const tally = new Map<number, { ok: number; seconds: number; answered: number; cpu: number; errors: number; unanswered: number; slow: number; maxMs: number; firstError?: string; slices: number[]; profile: ProfileMeter }>();
     for (let sweep = 0; sweep < slicesPerRow; sweep++) {
       const sweepOrder = sweep % 2 === 0 ? order : [...order].reverse();
       for (const i of sweepOrder) {
         if (dead.has(i)) continue;
-        const r = await handles.get(i)!.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: sliceSeconds }, sliceSeconds * 1000 + COMMAND_SLACK_MS);
+        const h = handles.get(i)!;
+        const t = tally.get(i) ?? { ok: 0, seconds: 0, answered: 0, cpu: 0, errors: 0, unanswered: 0, slow: 0, maxMs: 0, slices: [], profile: new ProfileMeter() };
+        const pids = [...(h.proc.pid !== undefined ? [h.proc.pid] : []), o.upstreamPid, ...(rows[i]!.extraPids ?? [])];
+        t.profile.start(pids);
+        const r = await h.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: sliceSeconds }, sliceSeconds * 1000 + COMMAND_SLACK_MS);
         if ('failed' in r) { fail(i, round, `${payload} closed loop: ${r.failed}`); tally.delete(i); continue; }
+        t.profile.stop(pids, r.result);
         measured.add(i);
-        const t = tally.get(i) ?? { ok: 0, seconds: 0, answered: 0, cpu: 0, errors: 0, unanswered: 0, slow: 0, maxMs: 0, slices: [] };
         t.ok += r.result.ok; t.seconds += r.result.seconds; t.answered += r.result.answered; t.cpu += r.result.cpu; t.errors += r.result.errors; t.firstError ??= r.result.firstError; t.slices.push(r.result.rps);
         t.unanswered += r.result.unanswered; t.slow += r.result.slow; t.maxMs = Math.max(t.maxMs, r.result.maxMs);
         tally.set(i, t);
@@ -229,7 +324,10 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
       ((results[i]!.throughputRounds![payload] ??= [])[round] = rps);
       ((results[i]!.throughputSlices![payload] ??= [])[round] = t.slices);
       ((results[i]!.cpuUsPerRequestRounds![payload] ??= [])[round] = (t.cpu / t.answered) * 1e6);
-      o.log(`  ${rows[i]!.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${rps.toFixed(0)} req/s (${t.slices.length} slices ${Math.min(...t.slices).toFixed(0)}–${Math.max(...t.slices).toFixed(0)}, slowest answer ${t.maxMs.toFixed(0)} ms), client CPU ${((t.cpu / t.answered) * 1e6).toFixed(1)} µs/req${t.errors ? ` (${t.errors} errors: ${t.firstError})` : ''}`);
+      const profile = t.profile.result();
+      ((results[i]!.closedProfiles![payload] ??= [])[round] = profile);
+      const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+      o.log(`  ${rows[i]!.name.padEnd(34)} ${payload.padEnd(5)} closed loop ×${o.concurrency}: ${rps.toFixed(0)} req/s (${t.slices.length} slices ${Math.min(...t.slices).toFixed(0)}–${Math.max(...t.slices).toFixed(0)}, slowest answer ${t.maxMs.toFixed(0)} ms), client CPU ${((t.cpu / t.answered) * 1e6).toFixed(1)} µs/req, GC ${pct(profile.clientGc)}; machine: steal ${pct(profile.steal)}, other processes ${pct(profile.others)}, idle ${pct(profile.idle)}${t.errors ? ` (${t.errors} errors: ${t.firstError})` : ''}`);
     }
   };
 
@@ -296,6 +394,8 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
       res.throughputRounds![payload] = Array.from({ length: o.rounds }, (_, k) => byRound[k] ?? NaN);
       const stalls = res.closedStalls![payload] ?? [];
       res.closedStalls![payload] = Array.from({ length: o.rounds }, (_, k) => stalls[k] ?? null);
+      const profiles = res.closedProfiles![payload] ?? [];
+      res.closedProfiles![payload] = Array.from({ length: o.rounds }, (_, k) => profiles[k] ?? null);
       res.cpuPer10k[payload] = {
         total: median(samples.get(`${i}|${payload}|cpu`) ?? []),
         client: median(samples.get(`${i}|${payload}|cpuClient`) ?? []),

@@ -15,6 +15,23 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/** The whole machine's CPU time so far, in seconds summed over its cores (the first line of /proc/stat). */
+export interface MachineCpu {
+  /** user + nice + system + irq + softirq: what the machine's processes and kernel ran. */
+  busy: number;
+  /** idle + iowait. */
+  idle: number;
+  /** Time the hypervisor ran something else while this VM wanted the CPU. */
+  steal: number;
+}
+
+export function machineCpu(): MachineCpu {
+  const line = readFileSync('/proc/stat', 'utf8').slice(0, 256).split('\n')[0]!;
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is within user)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map((x) => Number(x) / TICKS_PER_SECOND);
+  return { busy: user! + nice! + system! + irq! + softirq!, idle: idle! + iowait!, steal: steal ?? 0 };
+}
+
 /** Resident set size in MiB. */
 export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

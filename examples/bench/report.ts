@@ -4,7 +4,7 @@
 
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RowResult, YoungResult } from './latency-suite.ts';
+import type { RoundProfile, RowResult, YoungResult } from './latency-suite.ts';
 import type { ConfigScaleReport, RouteTableKind } from './config-scale.ts';
 import type { ImportReport } from './import-time.ts';
 
@@ -44,7 +44,13 @@ function live(rows: RowResult[] | undefined): RowResult[] {
   return (rows ?? []).filter((r) => !r.skipped);
 }
 
-interface Target { name: string; met: boolean | undefined; detail: string }
+interface Target {
+  name: string;
+  met: boolean | undefined;
+  detail: string;
+  /** A throughput ratio judged round by round: what the profiles of its missed rounds need. */
+  ratio?: { row: RowResult; base: RowResult; payload: string; min: number; rounds: RoundRatios };
+}
 
 /** Added latency of `row` over `bare`, as a share of what `proxy` adds over `bare`. */
 function addedShare(row: RowResult | undefined, bare: RowResult | undefined, proxy: RowResult | undefined, payload: string, rate: number, q: 'p50' | 'p99'): { share: number; added: number; proxyAdded: number } | undefined {
@@ -110,14 +116,61 @@ function roundRatios(row: RowResult | undefined, base: RowResult | undefined, pa
 
 const stalledNote = (r: RoundRatios) => (r.stalled.length ? `; **stalled** (left out): ${r.stalled.map((x) => `round ${x.round} (${x.why})`).join(', ')}` : '');
 
-function ratioTarget(name: string, r: RoundRatios | undefined, min: number, everyRound: boolean): Target {
+function ratioTarget(name: string, row: RowResult | undefined, base: RowResult | undefined, payload: string, min: number, everyRound: boolean): Target {
+  const r = roundRatios(row, base, payload);
   if (!r || r.rounds.length === 0) return { name, met: undefined, detail: r?.stalled.length ? `not measured: stalled in every round${stalledNote(r)}` : 'not measured' };
   const met = everyRound ? r.rounds.every((x) => x >= min) && r.stalled.length === 0 : r.median >= min;
   const perRound = r.rounds.map((x, k) => {
     const [lo, hi] = r.blocks[k] ?? [NaN, NaN];
     return Number.isFinite(lo) ? `${f(x)} (blocks ${f(lo)}–${f(hi)})` : f(x);
   });
-  return { name, met, detail: `median ${f(r.median)}×; rounds ${perRound.join(', ')}; spread over rounds ${f(Math.min(...r.rounds))}–${f(Math.max(...r.rounds))}${stalledNote(r)}` };
+  return { name, met, detail: `median ${f(r.median)}×; rounds ${perRound.join(', ')}; spread over rounds ${f(Math.min(...r.rounds))}–${f(Math.max(...r.rounds))}${stalledNote(r)}`, ratio: { row: row!, base: base!, payload, min, rounds: r } };
+}
+
+/**
+ * For each throughput target missed in some round, that round's profile next to the target's
+ * best round that met it (or its best round, if none did): for both rows, the machine's CPU steal,
+ * other processes' CPU and idle during the row's slices, the client's GC share and its CPU per
+ * request (latency-suite.ts RoundProfile). Rounds on this VM go bad for every row at once; the
+ * table shows whether the machine or the client changed.
+ */
+function profileTable(targets: Target[]): string {
+  const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
+  const lines: string[] = [];
+  for (const t of targets) {
+    if (!t.ratio) continue;
+    const { row, base, payload, min, rounds: r } = t.ratio;
+    const profile = (x: RowResult, round: number): RoundProfile | undefined => x.closedProfiles?.[payload]?.[round - 1] ?? undefined;
+    const bad = r.roundNumbers.flatMap((round, j) => (r.rounds[j]! < min ? [j] : []));
+    // Runs from before the profiles were recorded have none to show.
+    if (bad.length === 0 || !r.roundNumbers.some((round) => profile(row, round) ?? profile(base, round))) continue;
+    const good = r.roundNumbers.map((_, j) => j).filter((j) => r.rounds[j]! >= min);
+    const best = (good.length ? good : r.roundNumbers.map((_, j) => j).filter((j) => !bad.includes(j))).sort((a, b) => r.rounds[b]! - r.rounds[a]!)[0];
+    // The target's name on its first line only, each round's number and ratio on its row's line.
+    const show = (j: number, label: string) => [row, base].forEach((x, k) => {
+      const round = r.roundNumbers[j]!;
+      const p = profile(x, round);
+      const name = k === 0 && j === bad[0] ? t.name : '';
+      const lead = k === 0 ? `|${name ? ` ${name} ` : ' '}| ${round} (${label}) | ${f(r.rounds[j])} |` : '| | | |';
+      lines.push(`${lead} ${x.name} | ${f(p?.clientCpuUsPerRequest ?? x.cpuUsPerRequestRounds?.[payload]?.[round - 1], 1)} | ${pct(p?.clientGc)} | ${pct(p?.steal)} | ${pct(p?.others)} | ${pct(p?.idle)} |`);
+    });
+    for (const j of bad) show(j, 'missed');
+    if (best !== undefined) show(best, good.length ? 'met' : 'best');
+  }
+  if (!lines.length) return '';
+  return `
+### Profiles of missed rounds
+
+For each throughput target missed in some round: that round, and the target's best round that met
+it (or its best round), for both rows. Measured over each row's own closed-loop slices of the round:
+the machine's CPU taken by the hypervisor (steal), run by other processes (everything but the
+row's client, upstream and proxies) and left idle, as shares of its capacity (all cores × the
+slices' wall time); the client's GC pauses over the same time, and its CPU per request.
+
+| target | round | ratio | client | client CPU µs/req | client GC | steal | other processes | idle |
+|---|---|---:|---|---:|---:|---:|---:|---:|
+${lines.join('\n')}
+`;
 }
 
 /** Every row's closed-loop throughput over the bare row's, round by round. */
@@ -156,6 +209,20 @@ function roundTable(rows: RowResult[], payloads: string[]): string {
   return s;
 }
 
+/** A p50 over this in an open loop means the row queued: the rate was past its capacity. */
+const OVERLOADED_P50_MS = 1000;
+
+/** Why a rate's latencies cannot judge what a row adds (a row failed calls or queued), or undefined. */
+function unjudged(rows: (RowResult | undefined)[], payload: string, rate: number): string | undefined {
+  const why = rows.flatMap((r) => {
+    const l = r?.latency[payload]?.[rate];
+    if (!r || !l) return [];
+    if (l.errors + l.shed > 0) return [`${r.name}: ${l.errors + l.shed} of its calls failed or were shed`];
+    return l.p50 > OVERLOADED_P50_MS ? [`${r.name}: p50 ${f(l.p50 / 1000, 1)} s, past its capacity`] : [];
+  });
+  return why.length ? why.join('; ') : undefined;
+}
+
 function latencyTargets(label: string, rows: RowResult[] | undefined, meshName: string, rates: number[], payloads: string[], minRatio: number, everyRound: boolean): Target[] {
   const all = rows ?? [];
   const bare = all[0]?.skipped ? undefined : all[0];
@@ -163,16 +230,20 @@ function latencyTargets(label: string, rows: RowResult[] | undefined, meshName: 
   const proxy = live(all).find((r) => r.name.includes('HAProxy'));
   const out: Target[] = [];
   for (const payload of payloads) {
-    out.push(ratioTarget(`${label} throughput ≥ ${minRatio}× bare${everyRound ? ' in every round' : ''} (${payload})`, roundRatios(mesh, bare, payload), minRatio, everyRound));
+    out.push(ratioTarget(`${label} throughput ≥ ${minRatio}× bare${everyRound ? ' in every round' : ''} (${payload})`, mesh, bare, payload, minRatio, everyRound));
     for (const q of ['p50', 'p99'] as const) {
-      const shares = rates.map((rate) => ({ rate, s: addedShare(mesh, bare, proxy, payload, rate, q) }));
+      const shares = rates.map((rate) => ({ rate, s: addedShare(mesh, bare, proxy, payload, rate, q), why: unjudged([bare, mesh, proxy], payload, rate) }));
       const measured = shares.filter((x) => x.s !== undefined);
-      const met = measured.length === 0 ? undefined : measured.every((x) => x.s!.added < 0.1 * x.s!.proxyAdded || x.s!.added <= 0);
-      out.push({
-        name: `${label} ${q} added < 10% of the proxy pair's (${payload})`,
-        met,
-        detail: measured.map((x) => `@${x.rate}/s: ${signed(x.s!.added)} ms vs ${signed(x.s!.proxyAdded)} ms = ${f(100 * x.s!.share, 0)}%`).join('; ') || 'not measured',
+      // A rate at which a row was past its capacity, or the pair added nothing, measures queueing
+      // or noise, not what each adds: it is shown with its reason and not judged.
+      const judged = measured.filter((x) => x.why === undefined && x.s!.proxyAdded > 0);
+      const met = judged.length === 0 ? undefined : judged.every((x) => x.s!.added < 0.1 * x.s!.proxyAdded || x.s!.added <= 0);
+      const detail = measured.map((x) => {
+        const figures = `@${x.rate}/s: ${signed(x.s!.added)} ms vs ${signed(x.s!.proxyAdded)} ms`;
+        if (x.why !== undefined) return `${figures}, not judged (${x.why})`;
+        return x.s!.proxyAdded > 0 ? `${figures} = ${f(100 * x.s!.share, 0)}%` : `${figures}, not judged (the pair added nothing)`;
       });
+      out.push({ name: `${label} ${q} added < 10% of the proxy pair's (${payload})`, met, detail: detail.join('; ') || 'not measured' });
     }
   }
   return out;
@@ -241,10 +312,10 @@ function mtlsTargets(rows: RowResult[] | undefined, payloads: string[]): Target[
   const h2 = l.find((r) => r.name === MTLS_H2);
   const proxy = l.find((r) => r.name.includes('HAProxy'));
   return payloads.flatMap((payload) => [
-    ratioTarget(`mTLS throughput ≥ 0.95× undici doing it by hand (${payload})`, roundRatios(mesh, hand, payload), 0.95, false),
-    ratioTarget(`mTLS throughput ≥ 2× the proxy pair (${payload})`, roundRatios(mesh, proxy, payload), 2, false),
-    ratioTarget(`mTLS over HTTP/2 (h2UpgradePolicy) ≥ 2× the proxy pair (${payload})`, roundRatios(h2, proxy, payload), 2, false),
-    ratioTarget(`mTLS over HTTP/2 pays: ≥ 1× mTLS over HTTP/1.1 (${payload})`, roundRatios(h2, mesh, payload), 1, false),
+    ratioTarget(`mTLS throughput ≥ 0.95× undici doing it by hand (${payload})`, mesh, hand, payload, 0.95, false),
+    ratioTarget(`mTLS throughput ≥ 2× the proxy pair (${payload})`, mesh, proxy, payload, 2, false),
+    ratioTarget(`mTLS over HTTP/2 (h2UpgradePolicy) ≥ 2× the proxy pair (${payload})`, h2, proxy, payload, 2, false),
+    ratioTarget(`mTLS over HTTP/2 pays: ≥ 1× mTLS over HTTP/1.1 (${payload})`, h2, mesh, payload, 1, false),
   ]);
 }
 
@@ -458,7 +529,11 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
 - **Sidecar pair.** The HAProxy rows are capped by the two extra processes sharing two cores
   with the client and server, and by TLS between them; with 16 KiB bodies at the higher rate
   the pair cannot keep up and its queue grows (errors and shed requests are counted, not
-  hidden).
+  hidden). With HAProxy's default 16 KiB buffers its gRPC leg failed outright: HAProxy 2.6 took
+  the trailers of a 16 KiB message that filled a stream's buffer for an unrecoverable error and
+  tore down the whole h2 connection (GOAWAY INTERNAL_ERROR), so calls failed with
+  \`RST_STREAM code 0\` or \`Stream refused\` and the closed loop stalled; the pair now runs with
+  64 KiB buffers (\`examples/bench/haproxy-pair.ts\`, \`grpc-pair-check.ts\` to see both).
 - **Config scale.** One endpoint change retranslates one cluster; what remains linear in mesh
   size is one side-by-side walk of the resource maps to find what changed (~0.1–0.5 ms at
   12k entries). A source that passes its maps through unchanged skips even that.
@@ -499,7 +574,8 @@ export function writeReport(repo: string, report: BenchReport, outDir = join(rep
 Generated by \`pnpm bench\` (examples/bench/run.ts) on ${report.date.slice(0, 16).replace('T', ' ')} UTC in ${f(report.elapsedSeconds, 0)} s.
 Machine: ${report.machine}. Everything runs on 127.0.0.1: the client under test, the upstream
 server (its own Node process), and for the sidecar rows two HAProxy ${'2.x'} processes (one thread
-each) with mTLS between them, at most 128 connections from one to the other (more requests queue), standing in for Envoy sidecars. These machines are noisy, so
+each) with mTLS between them, at most 128 connections from one to the other (more requests queue), 64 KiB buffers and h2 windows
+of 1 MiB (examples/bench/haproxy-pair.ts says why), standing in for Envoy sidecars. These machines are noisy, so
 **only ratios taken within this one run are meaningful**; rows were run interleaved, ${report.settings['rounds']} rounds, each round in fresh client processes,
 medians reported.
 
@@ -507,7 +583,9 @@ medians reported.
   at a fixed time and measured from then, so a stall counts against the requests it delays.
   A request still unanswered 10 s after the run is aborted and counted as an error ("err"), and
   the next row starts once this row's processes (client, upstream, proxies) are quiet, so a row
-  driven past its capacity does not load the next one.
+  driven past its capacity does not load the next one. A latency target is not judged at a rate
+  where one of its rows failed or shed calls or had a p50 over ${OVERLOADED_P50_MS / 1000} s (past its capacity: it
+  measures the queue), or where the proxy pair added nothing; the target names the reason.
 - Max throughput: closed loop, ${report.settings['concurrency']} requests in flight, ${report.settings['closedSeconds']} s of driving per row, payload and round.
   The rows of a section (fresh client processes every round) take turns in slices of
   ${f((report.settings['sliceSeconds'] as number | undefined) ?? 0.1, 1)} s, one process driving load at a time while the others idle, sweeping forward then
@@ -521,6 +599,9 @@ medians reported.
   blocks, and the spread over rounds. A round in which a row's closed loop **stalled** (a request
   unanswered 10 s after its slice, errors, or 1% of answers slower than 1 s) measures the stall,
   not the row: it is marked as such, named with its reason, and left out of medians and ratios.
+  For each row and round the harness also records what the machine and the client did during the
+  row's slices (CPU steal, other processes' CPU, idle; the client's GC share and CPU per request):
+  a throughput target missed in some round gets that round's profile beside a good round's.
 - CPU: user + system seconds per 10k requests at the higher rate, summed over the client, the upstream and
   (sidecar rows) both proxies, read from \`process.cpuUsage()\` and \`/proc/<pid>/stat\`.
 - RSS: the client process (which also runs the load generator, equally for every row) and the two proxies.
@@ -532,7 +613,7 @@ medians reported.
 | target | result | measured |
 |---|---|---|
 ${targets.map((t) => `| ${t.name} | ${ok(t.met)} | ${t.detail} |`).join('\n')}
-`;
+${profileTable(targets)}`;
   if (report.http) md += `\n## HTTP (undici)\n${latencyTable(report.http, rates, payloads)}${roundTable(report.http, payloads)}`;
   if (report.young) md += youngSection(report.young, (report.settings['youngRequests'] as number | undefined) ?? 1000);
   if (report.nodeHttp) {
