@@ -5,32 +5,16 @@
 //
 //   node --conditions=source examples/bench/alloc-sites.ts [plain] [requests=3000] [warmup=3000]
 
-import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Agent, request, type Dispatcher } from 'undici';
-import { startUpstream, writeMeshConfig } from './fixtures.ts';
+import { request } from 'undici';
+import { startProfileClient } from './profile-client.ts';
 
 const plain = process.argv.includes('plain');
 const nums = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
 const total = nums[0] ?? 3000;
 const warmup = nums[1] ?? 3000;
 
-const upstream = await startUpstream(undefined);
-const dir = mkdtempSync(join(tmpdir(), 'meshlet-alloc-'));
-writeMeshConfig(dir, upstream.ports, undefined);
-let dispatcher: Dispatcher;
-let close = async () => {};
-if (plain) {
-  dispatcher = new Agent();
-} else {
-  const { createMesh } = await import('@meshlet/core');
-  const { MeshAgent } = await import('@meshlet/http');
-  const mesh = await createMesh({ config: dir, watch: false });
-  dispatcher = new MeshAgent({ mesh });
-  close = () => mesh.close();
-}
+const { upstream, dispatcher, close } = await startProfileClient(plain);
 const url = plain ? `http://127.0.0.1:${upstream.ports.http}/small` : 'http://bench:80/small';
 const send = async () => { const res = await request(url, { dispatcher }); await res.body.dump(); };
 for (let i = 0; i < warmup; i++) await send();
@@ -58,7 +42,4 @@ const walk = (n: Node) => {
 walk(profile.head);
 process.stdout.write(`${plain ? 'undici' : 'meshlet'}: ${(sum / total).toFixed(0)} B/request sampled over ${total}\n`);
 for (const [k, v] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 120)) process.stdout.write(`${(v / total).toFixed(0).padStart(7)}  ${k}\n`);
-await dispatcher.close();
 await close();
-upstream.stop();
-rmSync(dir, { recursive: true, force: true });

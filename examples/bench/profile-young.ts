@@ -10,13 +10,10 @@
 //
 //   node --conditions=source --max-semi-space-size=512 examples/bench/profile-young.ts [plain|passthrough] [requests=1000] [block=100]
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import { Agent, request, type Dispatcher } from 'undici';
-import { startUpstream, writeMeshConfig } from './fixtures.ts';
+import { request } from 'undici';
+import { startProfileClient } from './profile-client.ts';
 import { startProfile } from './profile-session.ts';
 
 const plain = process.argv.includes('plain');
@@ -27,20 +24,7 @@ const nums = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
 const total = nums[0] ?? 1000;
 const block = nums[1] ?? 100;
 
-const upstream = await startUpstream(undefined);
-const dir = mkdtempSync(join(tmpdir(), 'meshlet-young-'));
-writeMeshConfig(dir, upstream.ports, undefined);
-let dispatcher: Dispatcher;
-let close = async () => {};
-if (plain) {
-  dispatcher = new Agent();
-} else {
-  const { createMesh } = await import('@meshlet/core');
-  const { MeshAgent } = await import('@meshlet/http');
-  const mesh = await createMesh({ config: dir, watch: false });
-  dispatcher = new MeshAgent({ mesh });
-  close = () => mesh.close();
-}
+const { upstream, dispatcher, close } = await startProfileClient(plain);
 const url = plain || passthrough ? `http://127.0.0.1:${upstream.ports.http}/small` : 'http://bench:80/small';
 
 let gcs = 0;
@@ -72,7 +56,4 @@ await profiler?.(total);
 const all = [...lat].sort((a, b) => a - b);
 process.stdout.write(`${plain ? 'undici' : passthrough ? 'meshlet passthrough' : 'meshlet'}, ${total} sequential requests in a fresh process\n${rows.join('\n')}\nall: p50 ${(all[Math.floor(total / 2)]! * 1000).toFixed(0)} µs, p99 ${(all[Math.floor(total * 0.99)]! * 1000).toFixed(0)} µs, ${gcs} GC\n`);
 obs.disconnect();
-await dispatcher.close();
 await close();
-upstream.stop();
-rmSync(dir, { recursive: true, force: true });
