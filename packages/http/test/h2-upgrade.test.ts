@@ -5,7 +5,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer, createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
@@ -16,7 +16,7 @@ import { createMesh, silentLogger, spiffeIdOf, type Mesh, type MeshConfigSpec } 
 type Logger = typeof silentLogger;
 import { MeshAgent, MeshHttpAgent } from '@meshlet/http';
 import { get as httpGet } from 'node:http';
-import { FQDN, createPki, failure, id, type Pki } from './helpers/mtls.ts';
+import { FQDN, clientConfig, createPki, failure, id, type Pki } from './helpers/mtls.ts';
 
 let pki: Pki;
 beforeAll(() => {
@@ -85,31 +85,12 @@ interface Setup {
 }
 
 async function meshFor(s: Setup): Promise<Mesh> {
-  const dir = join(pki.root, `cfg-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(dir, { recursive: true });
-  const protocol = 'protocol' in s ? s.protocol : 'HTTP';
-  const pool = s.http ? `\n    connectionPool: { http: ${JSON.stringify(s.http)} }` : '';
-  writeFileSync(join(dir, 'reviews.yaml'), `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: reviews, namespace: default }
-spec:
-  hosts: [${FQDN}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: ${protocol === undefined ? 'web' : 'http'}${protocol === undefined ? '' : `, protocol: ${protocol}`} }]
-  endpoints:
-  - address: 127.0.0.1
-    ports: { ${protocol === undefined ? 'web' : 'http'}: ${s.port} }
-    serviceAccount: reviews
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews, namespace: default }
-spec:
-  host: ${FQDN}
-  trafficPolicy:
-    tls: { mode: ${s.tls ? 'ISTIO_MUTUAL' : 'DISABLE'} }${pool}
-`);
+  const dir = clientConfig(join(pki.root, `cfg-${Math.random().toString(36).slice(2)}`), {
+    port: s.port,
+    tls: { mode: s.tls ? 'ISTIO_MUTUAL' : 'DISABLE' },
+    protocol: 'protocol' in s ? s.protocol ?? null : 'HTTP',
+    ...(s.http && { trafficPolicy: { connectionPool: { http: s.http } } }),
+  });
   mesh = await createMesh({ config: dir, watch: false, logger: s.logger ?? silentLogger, certs: pki.dir('sleep'), ...(s.meshConfig && { meshConfig: s.meshConfig }) });
   return mesh;
 }

@@ -9,13 +9,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import http from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { SecureVersion, TLSSocket } from 'node:tls';
 import { createMesh, silentLogger, spiffeIdOf, type Mesh } from '@meshlet/core';
 import { MeshAgent, MeshHttpAgent } from '@meshlet/http';
-import { FQDN, createPki, failure, id, type Pki } from './helpers/mtls.ts';
+import { FQDN, clientConfig, createPki, failure, id, type Pki } from './helpers/mtls.ts';
 
 let pki: Pki;
 beforeAll(() => {
@@ -74,29 +74,11 @@ async function upstream(certDir: string, maxVersion: SecureVersion = 'TLSv1.3'):
  * a connection), endpoints taken in turn.
  */
 function writeConfig(dir: string, ports: number[], subjectAltNames?: string[]): void {
-  mkdirSync(dir, { recursive: true });
-  const tls = { mode: 'ISTIO_MUTUAL', ...(subjectAltNames && { subjectAltNames }) };
-  writeFileSync(join(dir, 'reviews.yaml'), `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: reviews, namespace: default }
-spec:
-  hosts: [${FQDN}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: http, protocol: HTTP }]
-  endpoints:
-${ports.map((p) => `  - { address: 127.0.0.1, ports: { http: ${p} }, serviceAccount: reviews }`).join('\n')}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews, namespace: default }
-spec:
-  host: ${FQDN}
-  trafficPolicy:
-    loadBalancer: { simple: ROUND_ROBIN }
-    connectionPool: { http: { maxRequestsPerConnection: 1 } }
-    tls: ${JSON.stringify(tls)}
-`);
+  clientConfig(dir, {
+    port: ports,
+    tls: { mode: 'ISTIO_MUTUAL', ...(subjectAltNames && { subjectAltNames }) },
+    trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' }, connectionPool: { http: { maxRequestsPerConnection: 1 } } },
+  });
 }
 
 async function client(dir: string, watch = false): Promise<MeshAgent> {

@@ -55,10 +55,18 @@ export function createPki(): Pki {
   };
 }
 
-/** ServiceEntry + DestinationRule for `reviews` on 127.0.0.1:<port>, run by service account `sa`. */
-export function clientConfig(dir: string, opts: { port: number; sa?: string; tls?: Record<string, unknown> }): string {
+/**
+ * ServiceEntry + DestinationRule for `reviews` on 127.0.0.1 at each of `port` (one endpoint per
+ * port), run by service account `sa`. `protocol` is the service port's (HTTP unless given; null:
+ * none, so the protocol is sniffed); `trafficPolicy` adds to the rule's `tls`.
+ */
+export function clientConfig(dir: string, opts: { port: number | readonly number[]; sa?: string; tls?: Record<string, unknown>; protocol?: string | null; trafficPolicy?: Record<string, unknown> }): string {
   mkdirSync(dir, { recursive: true });
   const tls = opts.tls ?? { mode: 'ISTIO_MUTUAL' };
+  const protocol = opts.protocol === undefined ? 'HTTP' : opts.protocol;
+  // A port with no protocol is sniffed unless its name says one, so it is not named http.
+  const name = protocol === null ? 'web' : 'http';
+  const ports = typeof opts.port === 'number' ? [opts.port] : opts.port;
   writeFileSync(join(dir, 'reviews.yaml'), `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: reviews, namespace: default }
@@ -66,19 +74,16 @@ spec:
   hosts: [${FQDN}]
   location: MESH_INTERNAL
   resolution: STATIC
-  ports: [{ number: 9080, name: http, protocol: HTTP }]
+  ports: [{ number: 9080, name: ${name}${protocol === null ? '' : `, protocol: ${protocol}`} }]
   endpoints:
-  - address: 127.0.0.1
-    ports: { http: ${opts.port} }
-    serviceAccount: ${opts.sa ?? 'reviews'}
+${ports.map((p) => `  - { address: 127.0.0.1, ports: { ${name}: ${p} }, serviceAccount: ${opts.sa ?? 'reviews'} }`).join('\n')}
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: reviews, namespace: default }
 spec:
   host: ${FQDN}
-  trafficPolicy:
-    tls: ${JSON.stringify(tls)}
+  trafficPolicy: ${JSON.stringify({ ...opts.trafficPolicy, tls })}
 `);
   return dir;
 }
