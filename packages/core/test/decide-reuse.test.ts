@@ -49,6 +49,16 @@ spec:
   subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
 `;
 
+/** A VirtualService for reviews with these `http` routes (YAML list items). */
+const routes = (http: string) => `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [${HOST}]
+  http:${http}
+`;
+
 describe('forward decisions reused across requests', () => {
   it('a fault-free route gives every request the same decision, and a new snapshot a new one with its own cluster', () => {
     const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
@@ -68,17 +78,10 @@ describe('forward decisions reused across requests', () => {
 
   it('a weighted split: each decision names the cluster its target picked, both picked', () => {
     const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
-    apply(mesh, `${SERVICE}${pool(7)}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews, namespace: default }
-spec:
-  hosts: [${HOST}]
-  http:
+    apply(mesh, SERVICE + pool(7) + routes(`
     - route:
         - { destination: { host: ${HOST}, subset: v1 }, weight: 50 }
-        - { destination: { host: ${HOST}, subset: v2 }, weight: 50 }
-`);
+        - { destination: { host: ${HOST}, subset: v2 }, weight: 50 }`));
     const seen = new Map<string, object>();
     // 400 draws at 50%: both clusters with certainty (a miss has probability 2^-399).
     for (let i = 0; i < 400; i++) {
@@ -93,16 +96,9 @@ spec:
 
   it('a route with a fault draws it per request: some requests aborted, some not', () => {
     const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
-    apply(mesh, `${SERVICE}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews, namespace: default }
-spec:
-  hosts: [${HOST}]
-  http:
+    apply(mesh, SERVICE + routes(`
     - fault: { abort: { httpStatus: 503, percentage: { value: 50 } } }
-      route: [{ destination: { host: ${HOST} } }]
-`);
+      route: [{ destination: { host: ${HOST} } }]`));
     let aborted = 0;
     for (let i = 0; i < 400; i++) if (decide(mesh).fault.abortStatus === 503) aborted++;
     // Binomial(400, 0.5): outside [100, 300] has probability far below 1e-20.
