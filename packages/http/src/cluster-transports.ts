@@ -30,7 +30,7 @@ function agentOptions(cluster: ClusterConfig): Agent.Options {
 // and undici 8's Pool would otherwise hold a TLS origin's requests behind its first connection
 // until ALPN shows whether HTTP/2 multiplexing is coming.
 function http2Options(cluster: ClusterConfig): Agent.Options {
-  if (!speaksHttp2(cluster, true)) return { allowH2: false };
+  if (!speaksHttp2(cluster)) return { allowH2: false };
   const streams = cluster.connections.maxConcurrentStreams ?? ENVOY_MAX_CONCURRENT_STREAMS;
   // undici 8's Pool builds the connector from a top-level `useH2c`; its types document only
   // h2Options.useH2c, which that connector never sees. Both, so either reading works.

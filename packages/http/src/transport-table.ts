@@ -34,13 +34,13 @@ function transportSignature(cluster: ClusterConfig): string {
 }
 
 /**
- * Does this transport speak HTTP/2 to the cluster's endpoints? When the cluster asks for it
- * (DestinationRule h2UpgradePolicy, compiled as istiod does) and the adapter can: undici can,
- * node:http cannot. useClientProtocol ('downstream') keeps HTTP/1.1: a request handed to the
- * mesh as an undici dispatch or a node:http ClientRequest carries no wire protocol to follow.
+ * Does the cluster ask for HTTP/2 to its endpoints (DestinationRule h2UpgradePolicy and the port's
+ * protocol, compiled as istiod does)? An adapter that can (undici; node:http cannot) speaks it.
+ * useClientProtocol ('downstream') keeps HTTP/1.1: a request handed to the mesh as an undici
+ * dispatch or a node:http ClientRequest carries no wire protocol to follow.
  */
-export function speaksHttp2(cluster: ClusterConfig, adapterHttp2: boolean): boolean {
-  return adapterHttp2 && cluster.connections.upstreamProtocol === 'http2';
+export function speaksHttp2(cluster: ClusterConfig): boolean {
+  return cluster.connections.upstreamProtocol === 'http2';
 }
 
 /**
@@ -107,9 +107,7 @@ export class TransportTable<T> {
   route(cluster: ClusterConfig, endpoint: EndpointState): TransportRoute<T> {
     const socketPath = endpoint.socketPath;
     // The endpoint's TLS: the cluster's, or one of its transport socket matches (auto-mTLS).
-    const transportOf = endpointTransport(cluster, endpoint, this.credentials);
-    const settings = transportOf.tls;
-    const slot = transportOf.slot;
+    const { tls: settings, slot } = endpointTransport(cluster, endpoint, this.credentials);
     // Unix-socket endpoints need their own transport: the socket path is a connection option;
     // so does each transport socket a cluster's matches give some of its endpoints.
     let key = socketPath === undefined ? cluster.name : `${cluster.name} ${socketPath}`;
@@ -128,7 +126,7 @@ export class TransportTable<T> {
       return cur;
     }
     if (cur) void this.#factory.close(cur.transport);
-    const transport = this.#factory.create(cluster, { tls: tls && { options: tls.connect, alpn: alpnFor(settings!, speaksHttp2(cluster, this.#http2)) }, socketPath });
+    const transport = this.#factory.create(cluster, { tls: tls && { options: tls.connect, alpn: alpnFor(settings!, this.#http2 && speaksHttp2(cluster)) }, socketPath });
     const entry: Entry<T> = { transport, signature, cluster, epoch, tls: tls !== undefined };
     this.entries.set(key, entry);
     return entry;

@@ -5,7 +5,7 @@
 
 import type { ConnectionOptions } from 'node:tls';
 import type { ClusterConfig, EndpointState, Mesh, MeshSnapshot } from '@meshlet/core';
-import { TransportTable } from '../transport-table.ts';
+import { speaksHttp2, TransportTable } from '../transport-table.ts';
 import { ClusterPool } from './cluster-pool.ts';
 import { callerTlsConnector, meshConnector } from './connect.ts';
 import type { NodePools } from './node-request.ts';
@@ -32,12 +32,12 @@ export class NodeTransports {
 
   readonly #warnedHttp2 = new Set<string>();
 
-  // node:http writes HTTP/1.1 only: a cluster whose policy upgrades to HTTP/2 (h2UpgradePolicy)
-  // still gets HTTP/1.1 from these agents. Said once per cluster, not hidden.
+  // node:http writes HTTP/1.1 only: an HTTP/2 cluster (h2UpgradePolicy, or a port declared
+  // HTTP2/GRPC) still gets HTTP/1.1 from these agents. Said once per cluster, not hidden.
   #warnHttp2(cluster: ClusterConfig): void {
-    if (cluster.connections.upstreamProtocol !== 'http2' || this.#warnedHttp2.has(cluster.name)) return;
+    if (!speaksHttp2(cluster) || this.#warnedHttp2.has(cluster.name)) return;
     this.#warnedHttp2.add(cluster.name);
-    this.mesh.logger.warn({ cluster: cluster.name }, 'h2UpgradePolicy asks for HTTP/2 to this cluster, but MeshHttpAgent (node:http) speaks HTTP/1.1 only: its requests stay on HTTP/1.1 (MeshAgent and fetch speak HTTP/2)');
+    this.mesh.logger.warn({ cluster: cluster.name }, 'this cluster is HTTP/2 (h2UpgradePolicy, or a port declared HTTP2/GRPC), but MeshHttpAgent (node:http) speaks HTTP/1.1 only: its requests stay on HTTP/1.1 (MeshAgent and fetch speak HTTP/2)');
   }
 
   get closed(): boolean {
