@@ -4,35 +4,33 @@
 // holds the very bytes recorded for it.
 
 import { describe, expect, it } from 'vitest';
-import { encodeMessage } from '../src/xds/codec/index.ts';
-import { DISCOVERY_RESPONSE, readSotwResponse, readSotwSpansSteps, type ResourceSpans } from '../src/xds/discovery-envelope.ts';
+import { encodeAny, encodeMessage } from '../src/xds/codec/index.ts';
+import { DISCOVERY_RESPONSE, readSotwResponse, type ResourceSpans } from '../src/xds/discovery-envelope.ts';
 import { LastResponse } from '../src/config/xds/last-response.ts';
 
 const TYPE = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
 const OTHER = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
 
-/** A response of assignments named by `names` (a name's endpoints differ with its suffix after '@'). */
+/** An assignment named `n` (its endpoints differ with its suffix after '@'), or a cluster. */
+function resource(n: string, type: string): { '@type': string } & Record<string, unknown> {
+  const [name, port] = n.split('@');
+  return type === TYPE
+    ? { '@type': TYPE, clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '10.0.0.1', portValue: Number(port ?? 80) } } } }] }] }
+    : { '@type': OTHER, name };
+}
+
+/** A response of resources named by `names`. */
 function response(version: string, names: readonly string[], typeOf: (i: number) => string = () => TYPE): Uint8Array {
   return encodeMessage(DISCOVERY_RESPONSE, {
     versionInfo: version, typeUrl: TYPE, nonce: `n-${version}`,
-    resources: names.map((n, i) => {
-      const [name, port] = n.split('@');
-      return typeOf(i) === TYPE
-        ? { '@type': TYPE, clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '10.0.0.1', portValue: Number(port ?? 80) } } } }] }] }
-        : { '@type': OTHER, name };
-    }),
+    resources: names.map((n, i) => resource(n, typeOf(i))),
   });
 }
 
 function spans(bytes: Uint8Array): ResourceSpans {
-  const g = readSotwSpansSteps(bytes);
-  for (;;) {
-    const r = g.next();
-    if (r.done) {
-      if (!r.value.ok) throw new Error(r.value.error);
-      return r.value.value.resources;
-    }
-  }
+  const r = readSotwResponse(bytes);
+  if (!r.ok) throw new Error(r.error);
+  return r.value.resources;
 }
 
 const names = (n: number, change: (i: number) => string | undefined = () => undefined): string[] =>
@@ -71,15 +69,15 @@ describe('ResourceSpans#sameEnds', () => {
     expect(typed.sameEnds(a)).toEqual({ head: 20, tail: 29 });
   });
 
-  it('reads the same resources as the envelope reader that makes an object each', () => {
-    const bytes = response('1', names(40, (i) => (i % 7 === 0 ? `c${i}@9000` : undefined)));
-    const s = spans(bytes);
-    const whole = readSotwResponse(bytes);
-    if (!whole.ok) throw new Error(whole.error);
+  it('reads each resource as the codec writes it alone: its type URL and value bytes', () => {
+    const typeOf = (i: number) => (i % 5 === 0 ? OTHER : TYPE);
+    const list = names(40, (i) => (i % 7 === 0 ? `c${i}@9000` : undefined));
+    const s = spans(response('1', list, typeOf));
     expect(s.length).toBe(40);
     for (let i = 0; i < s.length; i++) {
-      expect(s.typeUrlAt(i)).toBe(whole.value.resources[i]!.typeUrl);
-      expect(Buffer.from(s.bytesAt(i))).toEqual(Buffer.from(whole.value.resources[i]!.bytes));
+      const any = encodeAny(resource(list[i]!, typeOf(i)));
+      expect(s.typeUrlAt(i)).toBe(any.typeUrl);
+      expect(Buffer.from(s.bytesAt(i))).toEqual(Buffer.from(any.value));
     }
   });
 });

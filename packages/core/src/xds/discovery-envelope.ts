@@ -27,13 +27,6 @@ export interface RawResource {
   readonly version?: string;
 }
 
-export interface SotwResponseEnvelope {
-  readonly versionInfo: string;
-  readonly typeUrl: string;
-  readonly nonce: string;
-  readonly resources: readonly RawResource[];
-}
-
 /**
  * A SotW response's resources as where they lie in its bytes: no object per resource until one
  * is asked for. A resend of 10k assignments, nearly all held already, is compared span by span
@@ -253,22 +246,15 @@ function drain<T>(steps: Generator<void, T>): T {
   }
 }
 
-/** DiscoveryResponse: 1 version_info, 2 resources (Any), 4 type_url, 5 nonce. Never throws. */
-export function readSotwResponse(bytes: Uint8Array): EnvelopeResult<SotwResponseEnvelope> {
-  return drain(readSotwResponseSteps(bytes));
+/**
+ * DiscoveryResponse: 1 version_info, 2 resources (Any), 4 type_url, 5 nonce, its resources as
+ * spans (ResourceSpans). Never throws.
+ */
+export function readSotwResponse(bytes: Uint8Array): EnvelopeResult<SotwResponseSpans> {
+  return drain(readSotwSpansSteps(bytes));
 }
 
 /** readSotwResponse yielding every ENVELOPE_STEP resources, for a caller that slices its work. */
-export function* readSotwResponseSteps(bytes: Uint8Array): Generator<void, EnvelopeResult<SotwResponseEnvelope>> {
-  const read = yield* readSotwSpansSteps(bytes);
-  if (!read.ok) return read;
-  const { resources: spans, ...rest } = read.value;
-  const resources: RawResource[] = [];
-  for (let i = 0; i < spans.length; i++) resources.push({ typeUrl: spans.typeUrlAt(i), bytes: spans.bytesAt(i) });
-  return { ok: true, value: { ...rest, resources } };
-}
-
-/** A DiscoveryResponse with its resources as spans (ResourceSpans), yielding every ENVELOPE_STEP. */
 export function* readSotwSpansSteps(bytes: Uint8Array): Generator<void, EnvelopeResult<SotwResponseSpans>> {
   const r = new WireReader(bytes);
   let versionInfo = '';

@@ -71,9 +71,9 @@ async function fetchListener(address: string, name: string): Promise<Listener> {
       stream.on('data', (b: Buffer) => {
         const r = readSotwResponse(b);
         if (!r.ok) return reject(new Error(r.error));
-        const raw = r.value.resources[0];
-        if (!raw) return reject(new Error(`istiod sent no ${name}`));
-        const d = decodeAny(raw.typeUrl, raw.bytes);
+        const raw = r.value.resources;
+        if (raw.length === 0) return reject(new Error(`istiod sent no ${name}`));
+        const d = decodeAny(raw.typeUrlAt(0), raw.bytesAt(0));
         if (!d.ok) return reject(d.error);
         resolve(d.value as Listener);
       });
