@@ -35,7 +35,7 @@ export const DEFAULT_CONNECT_TIMEOUT = '10s';
 
 /** What the cluster's upstream protocol depends on besides the rule: its port and the mesh-wide policy. */
 export interface UpstreamContext {
-  readonly port: ServicePort | undefined;
+  readonly port: ServicePort;
   readonly meshH2Upgrade: MeshSettings['h2UpgradePolicy'];
 }
 
@@ -99,12 +99,12 @@ function applyConnectionPool(c: Cluster, pool: ConnectionPoolSettings, budget: T
 function shouldH2Upgrade(rule: NonNullable<ConnectionPoolSettings['http']>['h2UpgradePolicy'], upstream: UpstreamContext): boolean {
   if (rule === 'UPGRADE') return true;
   if (rule === 'DO_NOT_UPGRADE') return false;
-  if (upstream.port !== undefined && !isHttpPort(upstream.port)) return false;
+  if (!isHttpPort(upstream.port)) return false;
   return upstream.meshH2Upgrade === 'UPGRADE';
 }
 
 function applyUpstreamProtocol(c: Cluster, http: ConnectionPoolSettings['http'], upstream: UpstreamContext): void {
-  let protocol: 'http2' | 'downstream' | undefined = upstream.port !== undefined && isHttp2Port(upstream.port) ? 'http2' : undefined;
+  let protocol: 'http2' | 'downstream' | undefined = isHttp2Port(upstream.port) ? 'http2' : undefined;
   // useClientProtocol replaces the port's protocol and an upgrade replaces both (the validator
   // refuses UPGRADE with useClientProtocol on one rule; the mesh-wide UPGRADE can still meet it).
   if (http?.useClientProtocol) protocol = 'downstream';
