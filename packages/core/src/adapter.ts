@@ -1,10 +1,12 @@
-// @meshlet/core/adapter: the request-time pieces the adapters (@meshlet/http) call, and nothing
-// else. `import('@meshlet/core')` loads every export — config loading, the xDS server, admin,
-// JWT and RBAC compilation — which an adapter never calls itself (the application's
-// createMesh() loads what its mode needs). Importing from here, an adapter's own import loads
-// only the router, the load balancers, the retry policy and the error classes (the same
-// modules the main entry exports, so classes and instanceof are the same objects).
-// Types come from '@meshlet/core' (`import type` loads nothing).
+// @meshlet/core/adapter: what the adapters (@meshlet/http) call per request, and nothing else.
+// `import('@meshlet/core')` loads every export — config loading, the router, the load
+// balancers, the xDS server, admin, JWT and RBAC — none of which an adapter calls itself: it
+// gets decisions and cluster runtimes from the Mesh the application made with createMesh(),
+// which loads them. Importing from here, an adapter's own import loads the error classes, the
+// request view, header and path rewriting, retry policy and outcome classification, and the
+// workload certificate watcher. The modules are the ones the main entry exports, so classes and
+// instanceof agree whichever entry a caller used. Types come from '@meshlet/core' (`import type`
+// loads nothing).
 
 export * from './errors.ts';
 export { CertificateError, PeerIdentityError } from './security/tls-errors.ts';

@@ -31,6 +31,8 @@ const SERVER_SIDE: Record<string, RegExp> = {
   "core's main entry": /\/core\/src\/index\.ts$/,
   createMesh: /\/core\/src\/create-mesh\.ts$/,
   'the mesh and its snapshot builder': /\/core\/src\/(mesh|snapshot\/build-snapshot)\.ts$/,
+  'the router': /\/core\/src\/router\/(router|decide|route-index)\.ts$/,
+  'the load balancers and cluster runtime': /\/core\/src\/(lb\/create-load-balancer|snapshot\/cluster-runtime)\.ts$/,
   'the Istio translation': /\/core\/src\/istio\//,
   'the server policy and inbound limits': /\/core\/src\/server\//,
   'JWT authentication': /\/core\/src\/security\/jwt\//,
