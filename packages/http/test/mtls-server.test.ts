@@ -144,6 +144,19 @@ spec: { mtls: { mode: DISABLE } }`;
     expect(s.server.mtlsMode(1).mode).toBe('STRICT');
   });
 
+  // The server policy is loaded by listen() (so importing @meshlet/http does not load it): asked
+  // before, the server says so instead of answering from a policy it does not have yet.
+  it('answers mtlsMode() once listening, and says to call listen() first before', async () => {
+    const config = serverConfig(join(pki.root, `srv-${Math.random().toString(36).slice(2)}`), [peerAuth('default', 'default', 'STRICT')]);
+    const mesh = await createMesh({ config, watch: false, logger: silentLogger, namespace: 'default', labels: { app: 'reviews' }, certs: pki.dir('reviews') });
+    const s = createMeshServer({ mesh }, (_req, res) => res.end());
+    closers.push(async () => { await s.close(); await mesh.close(); });
+    expect(() => s.mtlsMode(9080)).toThrow('MeshServer: call listen() first (it loads the server policy)');
+    expect(s.inboundListener).toBeUndefined();
+    await s.listen();
+    expect(s.mtlsMode(9080).mode).toBe('STRICT');
+  });
+
   it('serves HTTP/2 over mTLS and h2c in plaintext (PERMISSIVE)', async () => {
     const s = await server([], { protocol: 'http2' });
     const read = (f: string) => readFileSync(join(pki.dir('sleep'), f), 'utf8');
