@@ -237,7 +237,14 @@ export class MeshServer extends EventEmitter {
     socket.once('close', () => this.#sockets.delete(socket));
     socket.on('error', () => { /* a peer that resets mid-handshake; nothing to do */ });
     const port = this.#opts.port ?? socket.localPort ?? 0;
-    const { core, policy, limits } = this.#listening();
+    if (!this.#serving) {
+      // `server.listen()` called on the net server directly skips the policy load: refuse the
+      // connection rather than serve it unchecked or throw out of a 'connection' event.
+      this.#opts.mesh.logger.error({ port }, 'MeshServer: connection refused: the server was started without MeshServer.listen(), which loads its policy');
+      socket.destroy();
+      return;
+    }
+    const { core, policy, limits } = this.#serving;
     const overLimit = limits.accept(socket, port);
     if (overLimit) return this.#refuse(socket, port, policy.mtlsMode(port).mode, overLimit);
     core.sniff(socket, (kind) => {
