@@ -24,6 +24,8 @@ export interface TransportFactory<T> {
   /** Lets requests in flight finish, then closes. */
   close(transport: T): Promise<void>;
   destroy(transport: T, err: Error | undefined): Promise<void>;
+  /** The cluster is still in the config (as given): let the endpoints that left it go. */
+  retain?(transport: T, cluster: ClusterConfig): void;
 }
 
 // Everything about a cluster that shapes its connections. A change replaces the transport (the
@@ -139,12 +141,15 @@ export class TransportTable<T> {
     return { signature, connect: tlsConnectOptions(cluster, t, material) };
   }
 
-  /** Closes the transports of clusters the new snapshot no longer has. */
+  /** Closes the transports of clusters the new snapshot no longer has; the others retain their endpoints'. */
   reconcile(snapshot: MeshSnapshot): void {
     for (const [key, t] of this.entries) {
-      if (!snapshot.clusters.has(key.split(' ')[0]!)) {
+      const cluster = snapshot.clusters.get(key.split(' ')[0]!);
+      if (!cluster) {
         this.entries.delete(key);
         void this.#factory.close(t.transport);
+      } else {
+        this.#factory.retain?.(t.transport, cluster);
       }
     }
   }
