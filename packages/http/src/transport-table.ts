@@ -1,8 +1,9 @@
 // The connection pools of mesh traffic, one per cluster transport, for either HTTP adapter (an
-// undici Agent per cluster for MeshAgent, a node:http pool set per cluster for MeshHttpAgent;
-// DESIGN: "undici Agent per cluster"). Inside each, connections are pooled per endpoint, so a
-// cluster's connection settings apply to all its endpoints. Transports of clusters that leave the
-// config are closed gracefully: requests in flight finish on them.
+// EndpointPools per cluster for MeshAgent — an undici Pool per endpoint, dispatched to directly —
+// a node:http pool set per cluster for MeshHttpAgent). Inside each, connections are pooled per
+// endpoint, so a cluster's connection settings apply to all its endpoints. Transports of
+// clusters that leave the config are closed gracefully: requests in flight finish on them; the
+// others are told the cluster's new endpoints (retain), so an endpoint's pool can go with it.
 //
 // TLS clusters get the certificates of the moment in their connect options; the certificates'
 // version is part of the transport's signature, so a rotation builds a new transport for new
