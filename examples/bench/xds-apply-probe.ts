@@ -62,7 +62,7 @@ function turns(): { stop(): number[] } {
     const now = process.threadCpuUsage();
     const ms = (now.user - last.user + now.system - last.system) / 1000;
     if (ms > 10) gaps.push(ms);
-    if (ms > 20 && TURNS) log(`turn ${ms.toFixed(1)} ms CPU ended at ${performance.now().toFixed(0)} ms`);
+    if (ms > 20 && TURNS) log(`turn ${ms.toFixed(1)} ms CPU ended at ${performance.now().toFixed(0)} ms (hrtime ${process.hrtime.bigint() / 1000n} µs, a --cpu-prof timestamp)`);
     last = now;
   }, 1);
   return { stop: () => { clearInterval(tick); return gaps.sort((a, b) => b - a); } };
@@ -77,6 +77,7 @@ async function apply(i: number): Promise<void> {
   const heap0 = heapMb();
   const t = turns();
   const t0 = performance.now();
+  if (TURNS) log(`apply starts at ${performance.now().toFixed(0)} ms`);
   const mesh = await createMesh({ bootstrap, listeners: '*', logger: silentLogger, xds: { initialFetchTimeoutMs: 120_000, generator: PROFILE === 'sidecar' ? 'sidecar' : 'grpc' } });
   const wall = performance.now() - t0;
   const gaps = t.stop();
