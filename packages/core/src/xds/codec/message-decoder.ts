@@ -498,7 +498,9 @@ function decodeAnyBody(r: WireReader, depth: number): Record<string, unknown> {
     } else return false;
     return true;
   }, depth);
-  if (typeUrl === undefined && valueStart < 0) return {};
+  // An empty type_url or value on the wire is the default, read as absent (as for any proto3
+  // scalar): an Any holding only those re-encodes to no bytes, so it must decode as the empty one.
+  if (!typeUrl && valueEnd <= valueStart) return {};
   const url = typeUrl ?? '';
   const saved = { pos: r.pos, limit: r.limit };
   const inner = findMessage(typeNameOfUrl(url));
