@@ -606,6 +606,13 @@ describe('JSON mapping', () => {
     const r1 = encodeMessage(R, { match: { prefix: '/' }, route: { cluster: 'a', timeout: '1s' } });
     const r2 = encodeMessage(R, { route: { prefixRewrite: '/x' } });
     expect(decodeOk(R, Buffer.concat([r1, r2]))).toEqual({ match: { prefix: '/' }, route: { cluster: 'a', timeout: '1s', prefixRewrite: '/x' } });
+    // An Any with an empty type_url and value on the wire is the empty Any, as it re-encodes.
+    expect(decodeOk('envoy.admin.v3.ConfigDump', Uint8Array.from([10, 2, 10, 0]))).toEqual({ configs: [{}] });
+    expect(decodeOk('envoy.admin.v3.ConfigDump', Uint8Array.from([10, 4, 10, 0, 18, 0]))).toEqual({ configs: [{}] });
+    // A list the first occurrence ended with (copied to its exact size then) goes on growing.
+    const h1 = encodeMessage(R, { match: { prefix: '/', headers: [{ name: 'a', exactMatch: '1' }] } });
+    const h2 = encodeMessage(R, { match: { headers: [{ name: 'b', exactMatch: '2' }, { name: 'c', exactMatch: '3' }] } });
+    expect(decodeOk(R, Buffer.concat([h1, h2]))).toEqual({ match: { prefix: '/', headers: [{ name: 'a', exactMatch: '1' }, { name: 'b', exactMatch: '2' }, { name: 'c', exactMatch: '3' }] } });
   });
 
   it('skips unknown fields of every wire type, including groups', () => {

@@ -89,7 +89,7 @@ export function translateTransportSocketMatches(cluster: string, matches: readon
     if (!tls.ok) return fail(`${at}: ${tls.error}`);
     out.push({ match, tls: tls.value });
   }
-  return ok(out);
+  return ok(out.slice()); // exact size: it is kept as long as the cluster (message-decoder.ts's trimLists)
 }
 
 /** Translates Cluster.transportSocket; undefined when the cluster is plaintext. */

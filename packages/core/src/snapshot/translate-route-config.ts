@@ -60,7 +60,8 @@ function* translateAll(rc: RouteConfiguration): Generator<void, Result<VirtualHo
     hosts.push(r.value);
     yield;
   }
-  return ok(hosts);
+  // Exact-size copies of lists grown by push (kept as long as the resource): message-decoder.ts's trimLists.
+  return ok(hosts.slice());
 }
 
 function translateVirtualHost(vh: VirtualHost, field: string): Result<VirtualHostRoutes> {
@@ -85,7 +86,7 @@ function translateVirtualHost(vh: VirtualHost, field: string): Result<VirtualHos
       throw err;
     }
   }
-  return ok({ name: vh.name, domains: [...seen], routes });
+  return ok({ name: vh.name, domains: [...seen], routes: routes.slice() });
 }
 
 function faultOf(perFilter: Record<string, Any> | undefined): HTTPFault | undefined {
@@ -205,7 +206,7 @@ function translateForward(r: Route, field: string, vhRetry: RetryPolicy | undefi
   }
   return ok({
     kind: 'forward',
-    clusters,
+    clusters: clusters.slice(),
     totalWeight: clusters.reduce((s, c) => s + c.weight, 0),
     timeoutMs,
     retry: a.retryPolicy ? compileRetryPolicy(a.retryPolicy) : vhRetry,

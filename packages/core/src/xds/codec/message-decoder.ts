@@ -30,6 +30,7 @@ export function decodeValue(desc: MessageDesc, r: WireReader, depth: number): un
     case WKT_NONE: {
       const out: Record<string, unknown> = {};
       decodeFields(desc, r, depth, out);
+      if (desc.lists.length > 0) trimLists(desc, out);
       return out;
     }
     case WKT_ANY: return decodeAnyBody(r, depth);
@@ -50,6 +51,20 @@ export function decodeValue(desc: MessageDesc, r: WireReader, depth: number): un
     }
     default:
       return r.fail(`unhandled well-known type ${desc.fullName}`);
+  }
+}
+
+/**
+ * Replaces each list `out` holds with an exact-size copy. A list grown by push keeps room for
+ * 17 elements after its first (~150 bytes): with one or two elements, as most lists of a
+ * resource have (routes, clusters, endpoints, domains, filters), that room was most of the
+ * bytes a decoded resource kept — for as long as the resource is held, and copied by every
+ * scavenge while a large snapshot applies.
+ */
+function trimLists(desc: MessageDesc, out: Record<string, unknown>): void {
+  for (const name of desc.lists) {
+    const arr = out[name] as unknown[] | undefined;
+    if (arr !== undefined) out[name] = arr.slice();
   }
 }
 
@@ -197,6 +212,7 @@ export function* decodeSharedSteps(desc: MessageDesc, bytes: Uint8Array, depth: 
     }
     if (f !== undefined && f.repeated && !f.map && f.kind === K_MESSAGE) yield;
   }
+  if (desc.lists.length > 0) trimLists(desc, out);
   return out;
 }
 
@@ -443,7 +459,7 @@ function decodeListValue(r: WireReader, depth: number): unknown[] {
     }
     return true;
   }, depth);
-  return out;
+  return out.slice(); // exact size: see trimLists
 }
 
 /** google.protobuf.Value: the last kind on the wire wins; no kind at all reads as null. */
@@ -482,7 +498,9 @@ function decodeAnyBody(r: WireReader, depth: number): Record<string, unknown> {
     } else return false;
     return true;
   }, depth);
-  if (typeUrl === undefined && valueStart < 0) return {};
+  // An empty type_url or value on the wire is the default, read as absent (as for any proto3
+  // scalar): an Any holding only those re-encodes to no bytes, so it must decode as the empty one.
+  if (!typeUrl && valueEnd <= valueStart) return {};
   const url = typeUrl ?? '';
   const saved = { pos: r.pos, limit: r.limit };
   const inner = findMessage(typeNameOfUrl(url));

@@ -114,6 +114,8 @@ export interface MessageDesc {
   readonly oneofs: readonly string[];
   /** Per oneof, its member fields. */
   readonly oneofMembers: readonly (readonly FieldDesc[])[];
+  /** Names of the repeated (not map) fields: the decoder trims their arrays once a message is read. */
+  readonly lists: readonly string[];
   readonly wkt: number;
 }
 
@@ -207,6 +209,7 @@ function expandMessage(index: number, fullName: string, def: string): MessageDes
     byName: new Map(fields.map((f) => [f.name, f])),
     oneofs,
     oneofMembers,
+    lists: fields.filter((f) => f.repeated && !f.map).map((f) => f.name),
     wkt: WKT_BY_NAME[fullName] ?? WKT_NONE,
   };
 }
