@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { OutlierDetector } from '../src/resilience/outlier-detector.ts';
 import { EndpointState } from '../src/lb/endpoint-state.ts';
 import { ClusterRuntime } from '../src/snapshot/cluster-runtime.ts';
-import { RequestGrant } from '../src/snapshot/cluster-runtime.ts';
+import { RequestGrant } from '../src/snapshot/request-grant.ts';
 import { effectiveStatus, type Outcome } from '../src/resilience/outcome.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { OutlierConfig } from '../src/resilience/outlier-config.ts';

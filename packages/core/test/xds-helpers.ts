@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CLI = join(ROOT, 'packages/core/src/cli/main.ts');
+const EXIT_WITH_PARENT = join(ROOT, 'packages/core/test/support/exit-with-parent.ts');
 
 export interface Backend {
   name: string;
@@ -95,7 +96,7 @@ export interface XdsProcess {
 
 /** Runs `meshlet xds` as a child process and waits for the line saying where it listens. */
 export async function startXdsProcess(configDir: string, listen = '127.0.0.1:0'): Promise<XdsProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', CLI, 'xds', '--config', configDir, '--listen', listen], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', '--import', EXIT_WITH_PARENT, CLI, 'xds', '--config', configDir, '--listen', listen], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const stderr: string[] = [];
   child.stderr!.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
   const address = await new Promise<string>((resolve, reject) => {

@@ -5,7 +5,8 @@
 // request-lifecycle.ts.
 
 import type { Dispatcher } from 'undici';
-import { PerTryTimeoutError, type AttemptTrace, type ClusterRuntime, type EndpointState } from '@meshlet/core';
+import { PerTryTimeoutError } from '@meshlet/core/adapter';
+import type { AttemptTrace, ClusterRuntime, EndpointState } from '@meshlet/core';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;

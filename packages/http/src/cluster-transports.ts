@@ -3,7 +3,7 @@
 // pools per origin, so each endpoint gets its own connection pool inside its cluster's Agent.
 
 import { Agent } from 'undici';
-import { type ClusterConfig, type EndpointState, type TlsCredentials } from '@meshlet/core';
+import type { ClusterConfig, EndpointState, TlsCredentials } from '@meshlet/core';
 import { connectionsPerEndpoint, speaksHttp2, TransportTable, type TransportConnect } from './transport-table.ts';
 import { tlsConnector } from './tls-connector.ts';
 

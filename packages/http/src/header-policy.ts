@@ -3,7 +3,8 @@
 // the consistent-hash cookie a cookie hash policy generated). Both HTTP adapters apply them
 // through these functions, so undici and node:http requests leave and return alike.
 
-import { applyHeaderMutations, setCookieHeader, type ForwardDecision, type MutableHeaders, type RequestHash } from '@meshlet/core';
+import { applyHeaderMutations, setCookieHeader } from '@meshlet/core/adapter';
+import type { ForwardDecision, MutableHeaders, RequestHash } from '@meshlet/core';
 
 /** No route or cluster request-header mutation and no host rewrite: upstream headers are the request's. */
 export function requestHeadersUnchanged(d: ForwardDecision): boolean {

@@ -4,7 +4,8 @@
 // the same reply onto an in-memory socket: node/reply-socket.ts).
 
 import type { Dispatcher } from 'undici';
-import { redirectPath, type FaultDraw, type RedirectActionConfig } from '@meshlet/core';
+import { redirectPath } from '@meshlet/core/adapter';
+import type { FaultDraw, RedirectActionConfig } from '@meshlet/core';
 
 export interface LocalReply {
   readonly status: number;

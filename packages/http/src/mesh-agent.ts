@@ -3,7 +3,8 @@
 // through an ordinary Agent unchanged (Istio's ALLOW_ANY outbound policy).
 
 import { Agent, Dispatcher } from 'undici';
-import { requestView, type Decision, type ForwardDecision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView, type TokenProvider } from '@meshlet/core';
+import { requestView } from '@meshlet/core/adapter';
+import type { Decision, ForwardDecision, Mesh, MutableHeaders, RequestTrace, RequestView, TokenProvider } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
 import { MeshRequest } from './mesh-request.ts';
 import { redirectLocation, sendLocalReply } from './local-reply.ts';

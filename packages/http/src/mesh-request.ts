@@ -9,10 +9,8 @@
 // attempt's outcome feeds the cluster's outlier detector.
 
 import type { Dispatcher } from 'undici';
-import {
-  EndpointState, classifyError, rewritePath,
-  type AttemptTrace, type ForwardDecision, type Mesh, type MutableHeaders, type Outcome, type RequestHash, type RequestTrace,
-} from '@meshlet/core';
+import { EndpointState, classifyError, rewritePath } from '@meshlet/core/adapter';
+import type { AttemptTrace, ForwardDecision, Mesh, MutableHeaders, Outcome, RequestHash, RequestTrace } from '@meshlet/core';
 import type { ClusterTransports } from './cluster-transports.ts';
 import { Attempt, type AttemptOwner } from './attempt.ts';
 import { mutateRequestHeaders, mutateResponseHeaders, requestHeadersUnchanged, responseHeadersUnchanged } from './header-policy.ts';

@@ -22,10 +22,8 @@
 // through a private symbol, and a fresh client spent ~12k more instructions per request in
 // inline caches that way (callgrind, 1,000 requests through MeshAgent).
 
-import {
-  backoffMs, isRetriable, NoHealthyUpstreamError, PreviousPriorities, RequestGrant, RouteTimeoutError, routeLabel, UpstreamError,
-  type AttemptTrace, type ClusterRuntime, type EndpointState, type ForwardDecision, type Mesh, type Outcome, type RequestHash, type RequestTrace,
-} from '@meshlet/core';
+import { backoffMs, isRetriable, NoHealthyUpstreamError, PreviousPriorities, RequestGrant, RouteTimeoutError, routeLabel, UpstreamError } from '@meshlet/core/adapter';
+import type { AttemptTrace, ClusterRuntime, EndpointState, ForwardDecision, Mesh, Outcome, RequestHash, RequestTrace } from '@meshlet/core';
 import { faultAbortReply, type LocalReply } from './local-reply.ts';
 
 export abstract class RequestLifecycle {

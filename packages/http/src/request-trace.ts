@@ -1,7 +1,8 @@
 // The span a routed request gets, for both HTTP adapters: the decision's attributes on one
 // CLIENT span (observe mode says so), or nothing at all when no SDK is listening.
 
-import { decisionAttributes, type Decision, type Mesh, type MutableHeaders, type RequestTrace } from '@meshlet/core';
+import { decisionAttributes } from '@meshlet/core/adapter';
+import type { Decision, Mesh, MutableHeaders, RequestTrace } from '@meshlet/core';
 import { NO_TRACE } from './no-trace.ts';
 
 /** `headers` and `path` (with the query) feed the Telemetry API's custom tags and tag overrides. */

@@ -32,10 +32,21 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
-import {
-  CertWatcher, replaying, sniff, CertificateError, istioCertPaths, methodProblem, normalizeRequestTarget, ServerPolicy, spiffeIdOf, wwwAuthenticate, InboundConnections, InboundGate,
-  type AuthzDecision, type AuthzRequest, type ConnectionKey, type JwtResult, type Mesh, type MtlsMode, type PathNormalization, type RbacFilter, type RequestEdits, type VersionedMaterial,
-} from '@meshlet/core';
+import { CertWatcher, CertificateError, istioCertPaths, spiffeIdOf } from '@meshlet/core/adapter';
+import type { AuthzDecision, AuthzRequest, ConnectionKey, InboundConnections, JwtResult, Mesh, MtlsMode, PathNormalization, RbacFilter, RequestEdits, ServerPolicy, VersionedMaterial } from '@meshlet/core';
+
+/**
+ * What serving needs beyond construction, loaded by listen(): the policy (PeerAuthentication,
+ * AuthorizationPolicy, RequestAuthentication, the inbound listener), the connection limits and
+ * the request-target checks. They come from the main '@meshlet/core' entry when the first server
+ * listens, not at import: a client-only user of @meshlet/http does not load the server side of
+ * core, and whoever made the Mesh has that entry loaded already.
+ */
+interface Serving {
+  readonly core: typeof import('@meshlet/core');
+  readonly policy: ServerPolicy;
+  readonly limits: InboundConnections;
+}
 
 export type MeshServerRequest = IncomingMessage | Http2ServerRequest;
 export type MeshServerResponse = ServerResponse | Http2ServerResponse;
@@ -115,15 +126,12 @@ export class MeshServer extends EventEmitter {
   readonly #plain: HttpServer;
   readonly #h2c: Http2Server | undefined;
   readonly #sockets = new Set<Socket>();
-  readonly #policy: ServerPolicy;
-  readonly #limits: InboundConnections;
+  #serving: Serving | undefined;
   #unwatch: (() => void) | undefined;
 
   constructor(opts: MeshServerOptions, listener: MeshRequestListener) {
     super();
     this.#opts = opts;
-    this.#policy = new ServerPolicy(opts);
-    this.#limits = new InboundConnections(new InboundGate((port) => this.#policy.inboundLimits(port)), endConnection);
     this.#ownsCerts = opts.certs !== undefined;
     this.#certs = opts.certs !== undefined
       ? new CertWatcher(istioCertPaths(opts.certs), { logger: opts.mesh.logger, name: `server certificates ${opts.certs}` })
@@ -169,7 +177,14 @@ export class MeshServer extends EventEmitter {
    * bind): the traffic a sidecar took there and handed on arrives here directly.
    */
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
-    const ingress = port === 0 ? undefined : this.#policy.ingressAddress(host, port);
+    if (!this.#serving) {
+      const core = await import('@meshlet/core');
+      const policy = new core.ServerPolicy(this.#opts);
+      const limits = new core.InboundConnections(new core.InboundGate((p) => policy.inboundLimits(p)), endConnection);
+      this.#serving ??= { core, policy, limits };
+    }
+    const { policy } = this.#serving;
+    const ingress = port === 0 ? undefined : policy.ingressAddress(host, port);
     if (ingress) {
       this.#opts.mesh.logger.info({ requested: `${host}:${port}`, listening: `${ingress.host}:${ingress.port}` }, ingress.reason);
       host = ingress.host;
@@ -183,7 +198,7 @@ export class MeshServer extends EventEmitter {
       });
     });
     try {
-      await this.#policy.attach(host, bound);
+      await policy.attach(host, bound);
     } catch (err) {
       this.server.close();
       throw err;
@@ -193,12 +208,12 @@ export class MeshServer extends EventEmitter {
 
   /** The xDS inbound listener this server follows, once listening in xDS mode. */
   get inboundListener(): string | undefined {
-    return this.#policy.listener;
+    return this.#serving?.policy.listener;
   }
 
   async close(): Promise<void> {
     this.#unwatch?.();
-    this.#policy.close();
+    this.#serving?.policy.close();
     if (this.#ownsCerts) this.#certs?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.#sockets) s.destroy();
@@ -206,9 +221,15 @@ export class MeshServer extends EventEmitter {
     await closed;
   }
 
-  /** The mTLS mode in force for a port (the xDS inbound listener, else PeerAuthentication) and what set it. */
+  /** The mTLS mode in force for a port (the xDS inbound listener, else PeerAuthentication) and what set it; after listen(). */
   mtlsMode(port: number): { mode: MtlsMode; source: string | undefined } {
-    return this.#policy.mtlsMode(port);
+    return this.#listening().policy.mtlsMode(port);
+  }
+
+  /** The policy and limits loaded by listen(); connections only arrive after it. */
+  #listening(): Serving {
+    if (!this.#serving) throw new Error('MeshServer: call listen() first (it loads the server policy)');
+    return this.#serving;
   }
 
   #route(socket: Socket): void {
@@ -216,17 +237,25 @@ export class MeshServer extends EventEmitter {
     socket.once('close', () => this.#sockets.delete(socket));
     socket.on('error', () => { /* a peer that resets mid-handshake; nothing to do */ });
     const port = this.#opts.port ?? socket.localPort ?? 0;
-    const overLimit = this.#limits.accept(socket, port);
-    if (overLimit) return this.#refuse(socket, port, this.#policy.mtlsMode(port).mode, overLimit);
-    sniff(socket, (kind) => {
-      const { mode, refusal } = this.#policy.admit(port, kind === 'tls');
+    if (!this.#serving) {
+      // `server.listen()` called on the net server directly skips the policy load: refuse the
+      // connection rather than serve it unchecked or throw out of a 'connection' event.
+      this.#opts.mesh.logger.error({ port }, 'MeshServer: connection refused: the server was started without MeshServer.listen(), which loads its policy');
+      socket.destroy();
+      return;
+    }
+    const { core, policy, limits } = this.#serving;
+    const overLimit = limits.accept(socket, port);
+    if (overLimit) return this.#refuse(socket, port, policy.mtlsMode(port).mode, overLimit);
+    core.sniff(socket, (kind) => {
+      const { mode, refusal } = policy.admit(port, kind === 'tls');
       if (refusal) return this.#refuse(socket, port, mode, refusal);
       if (kind === 'tls') {
         if (!this.#tls) return this.#refuse(socket, port, mode, 'TLS connection refused: this server has no workload certificate (pass certs or createMesh({ certs }))');
         // The TLS socket takes over the connection's handle and replays the sniffed bytes itself.
         this.#tls.emit('connection', socket);
       } else if (kind === 'h2c' && this.#h2c) {
-        this.#h2c.emit('connection', replaying(socket));
+        this.#h2c.emit('connection', core.replaying(socket));
       } else {
         this.#plain.emit('connection', socket);
         socket.resume();
@@ -243,7 +272,7 @@ export class MeshServer extends EventEmitter {
       return;
     }
     const peer = spiffeIdOf(tls.getPeerCertificate().subjectaltname);
-    const foreign = this.#policy.peerIdentityProblem(peer);
+    const foreign = this.#listening().policy.peerIdentityProblem(peer);
     if (foreign) {
       this.#refuse(tls, port, this.mtlsMode(port).mode, `mTLS client certificate rejected: ${foreign}`);
       return;
@@ -277,7 +306,7 @@ export class MeshServer extends EventEmitter {
     }
     // One view of the request for both filters, as Envoy's jwt_authn and RBAC read the same headers.
     const request = this.#requestView(req);
-    const authn = this.#policy.authenticate(request);
+    const authn = this.#listening().policy.authenticate(request);
     if (!authn) {
       this.#authorizeThenServe(req, res, request, listener);
       return;
@@ -293,7 +322,7 @@ export class MeshServer extends EventEmitter {
     if (!r.ok) {
       this.emit('unauthenticated', { req, status: r.status, message: r.message });
       // Envoy's jwt_authn local reply: the status text, and where to authenticate.
-      (res as ServerResponse).writeHead(r.httpStatus, { 'content-type': 'text/plain', 'www-authenticate': wwwAuthenticate(r.status, originalUri(req, request)) });
+      (res as ServerResponse).writeHead(r.httpStatus, { 'content-type': 'text/plain', 'www-authenticate': this.#listening().core.wwwAuthenticate(r.status, originalUri(req, request)) });
       res.end(r.message);
       return;
     }
@@ -302,7 +331,7 @@ export class MeshServer extends EventEmitter {
   }
 
   #authorizeThenServe(req: MeshServerRequest, res: MeshServerResponse, request: AuthzRequest, listener: MeshRequestListener): void {
-    const decision = this.#policy.authorize(request);
+    const decision = this.#listening().policy.authorize(request);
     if (!decision.allowed) {
       this.emit('denied', { req, decision });
       // Envoy's RBAC filter answers exactly this.
@@ -319,7 +348,7 @@ export class MeshServer extends EventEmitter {
    */
   #serve(req: MeshServerRequest, res: MeshServerResponse, listener: MeshRequestListener): void {
     const port = this.#opts.port ?? req.socket?.localPort ?? 0;
-    const admitted = this.#limits.request(connectionOf(req), port);
+    const admitted = this.#listening().limits.request(connectionOf(req), port);
     if (typeof admitted === 'string') {
       this.emit('overflow', { req, reason: admitted } satisfies OverflowedRequest);
       this.#opts.mesh.logger.debug({ port }, admitted);
@@ -348,10 +377,11 @@ export class MeshServer extends EventEmitter {
       (res as ServerResponse).end();
       return false;
     };
-    const bad = methodProblem(method);
+    const { core } = this.#listening();
+    const bad = core.methodProblem(method);
     if (bad) return reject(400, bad);
     const http1 = req.httpVersionMajor === 1;
-    const r = normalizeRequestTarget(target, this.#opts.pathNormalization ?? this.#opts.mesh.pathNormalization, http1);
+    const r = core.normalizeRequestTarget(target, this.#opts.pathNormalization ?? this.#opts.mesh.pathNormalization, http1);
     if (!r.ok) return reject(r.status, r.reason);
     const url = r.path + r.query;
     if (url !== target) req.url = url;
@@ -360,9 +390,9 @@ export class MeshServer extends EventEmitter {
     return true;
   }
 
-  /** The AuthorizationPolicy decision for a request that reached this server, with the JWT payload RequestAuthentication verified (if any). */
+  /** The AuthorizationPolicy decision for a request that reached this server, with the JWT payload RequestAuthentication verified (if any); after listen(). */
   authorize(req: MeshServerRequest, jwt?: Readonly<Record<string, unknown>>): AuthzDecision {
-    return this.#policy.authorize({ ...this.#requestView(req), jwt });
+    return this.#listening().policy.authorize({ ...this.#requestView(req), jwt });
   }
 
   #requestView(req: MeshServerRequest): AuthzRequest {

@@ -5,7 +5,8 @@
 // handshake with a PeerIdentityError naming the expected and presented identities.
 
 import { checkServerIdentity as checkHostName, type ConnectionOptions, type PeerCertificate } from 'node:tls';
-import { dnsSans, PeerIdentityError, uriSans, type ClusterConfig, type ClusterTls, type ResolvedTls } from '@meshlet/core';
+import { dnsSans, PeerIdentityError, uriSans } from '@meshlet/core/adapter';
+import type { ClusterConfig, ClusterTls, ResolvedTls } from '@meshlet/core';
 
 export function tlsConnectOptions(cluster: ClusterConfig, tls: ClusterTls, material: ResolvedTls): ConnectionOptions {
   const sans = tls.subjectAltNames;

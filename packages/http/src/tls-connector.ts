@@ -25,7 +25,7 @@
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
 import { errors, type buildConnector } from 'undici';
-import { CertificateError } from '@meshlet/core';
+import { CertificateError } from '@meshlet/core/adapter';
 
 export interface TlsConnectorOptions {
   readonly cluster: string;

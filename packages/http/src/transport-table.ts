@@ -9,7 +9,8 @@
 // requests while the old one drains — in-flight requests finish on the connections they have.
 
 import type { ConnectionOptions } from 'node:tls';
-import { CertificateError, endpointTransport, type ClusterConfig, type ClusterTls, type EndpointState, type MeshSnapshot, type ResolvedTls, type TlsCredentials } from '@meshlet/core';
+import { CertificateError, endpointTransport } from '@meshlet/core/adapter';
+import type { ClusterConfig, ClusterTls, EndpointState, MeshSnapshot, ResolvedTls, TlsCredentials } from '@meshlet/core';
 import { tlsConnectOptions } from './tls-connect.ts';
 
 /** How a transport reaches a cluster's endpoints: mesh TLS (if any) and a Unix socket path (if any). */

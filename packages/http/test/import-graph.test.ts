@@ -26,6 +26,36 @@ function run(mode: string): { statuses: number[]; loaded: string[] } {
   return JSON.parse(out) as { statuses: number[]; loaded: string[] };
 }
 
+// Core modules an HTTP client never calls itself: createMesh() and the server helpers load them.
+const SERVER_SIDE: Record<string, RegExp> = {
+  "core's main entry": /\/core\/src\/index\.ts$/,
+  createMesh: /\/core\/src\/create-mesh\.ts$/,
+  'the mesh and its snapshot builder': /\/core\/src\/(mesh|snapshot\/build-snapshot)\.ts$/,
+  'the router': /\/core\/src\/router\/(router|decide|route-index)\.ts$/,
+  'the load balancers and cluster runtime': /\/core\/src\/(lb\/create-load-balancer|snapshot\/cluster-runtime)\.ts$/,
+  'the Istio translation': /\/core\/src\/istio\//,
+  'the server policy and inbound limits': /\/core\/src\/server\//,
+  'JWT authentication': /\/core\/src\/security\/jwt\//,
+  'RBAC and AuthorizationPolicy': /\/core\/src\/security\/(rbac|rbac-compile|authorization-policy|peer-authentication)\.ts$/,
+  'the request-target checks': /\/core\/src\/security\/request-target\.ts$/,
+  'the xDS server': /\/core\/src\/xds-server\//,
+  admin: /\/core\/src\/admin\//,
+};
+
+/** The module files (import and require) a fresh node loads running `imports`, from source. */
+function loadedBy(imports: string): string[] {
+  const code = `import { registerHooks } from 'node:module';
+const loaded = [];
+registerHooks({ load(url, ctx, next) { loaded.push(url); return next(url, ctx); } });
+${imports}
+console.log(JSON.stringify(loaded.filter((u) => u.startsWith('file:'))));`;
+  return JSON.parse(execFileSync(process.execPath, ['--conditions=source', '--no-warnings', '--input-type=module', '-e', code], { cwd: PACKAGE_DIR, encoding: 'utf8', timeout: 60_000 })) as string[];
+}
+
+function serverSide(loaded: string[]): string[] {
+  return Object.entries(SERVER_SIDE).filter(([, re]) => loaded.some((u) => re.test(u))).map(([name]) => name);
+}
+
 function present(loaded: string[]): string[] {
   return Object.entries(FORBIDDEN).filter(([, re]) => loaded.some((u) => re.test(u))).map(([name]) => name);
 }
@@ -52,6 +82,19 @@ describe('the HTTP-only import graph', () => {
 
   it('loads grpc-js with @meshlet/grpc', () => {
     expect(present(run('grpc').loaded)).toEqual(['@grpc/grpc-js']);
+  }, 60_000);
+
+  // Issue 20, item 3: `import('@meshlet/http')` costs ≤ 2× undici's own import. The adapters take
+  // what they call per request from '@meshlet/core/adapter', and MeshServer loads the server side
+  // of core in listen(), so importing the package loads neither core's main entry (every export:
+  // config loading, the xDS server, admin, JWT, RBAC) nor anything only a server or createMesh uses.
+  it('import @meshlet/http alone loads neither core\'s main entry nor its server, config or xDS-server modules', () => {
+    const http = loadedBy(`await import('@meshlet/http');`);
+    expect(http.some((u) => /\/http\/src\/mesh-agent\.ts$/.test(u))).toBe(true);
+    expect(http.some((u) => /\/http\/src\/server-mtls\.ts$/.test(u))).toBe(true);
+    expect(serverSide(http)).toEqual([]);
+    // The check sees each of them: core's main entry loads them all.
+    expect(serverSide(loadedBy(`await import('@meshlet/core');`))).toEqual(Object.keys(SERVER_SIDE));
   }, 60_000);
 
   // An ESM import of node:http builds its ESM facade, which reads every export and so loads the

@@ -8,6 +8,7 @@ import { request, Agent } from 'undici';
 import { readFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import { compileRbacFilters, createMesh, silentLogger, translateRbacFilter, type Mesh, type RbacFilter } from '@meshlet/core';
 import { MeshAgent, createMeshServer, peerIdentity, type MeshServer, type RefusedConnection } from '@meshlet/http';
 import { FQDN, clientConfig, createPki, id, serverConfig, type Pki } from './helpers/mtls.ts';
@@ -142,6 +143,32 @@ metadata: { name: a-newer, namespace: default, creationTimestamp: "2025-01-01T00
 spec: { mtls: { mode: DISABLE } }`;
     const s = await server([newer, peerAuth('z-older', 'default', 'STRICT')]);
     expect(s.server.mtlsMode(1).mode).toBe('STRICT');
+  });
+
+  // The server policy is loaded by listen() (so importing @meshlet/http does not load it): asked
+  // before, the server says so instead of answering from a policy it does not have yet.
+  it('answers mtlsMode() once listening, and says to call listen() first before', async () => {
+    const config = serverConfig(join(pki.root, `srv-${Math.random().toString(36).slice(2)}`), [peerAuth('default', 'default', 'STRICT')]);
+    const mesh = await createMesh({ config, watch: false, logger: silentLogger, namespace: 'default', labels: { app: 'reviews' }, certs: pki.dir('reviews') });
+    const s = createMeshServer({ mesh }, (_req, res) => res.end());
+    closers.push(async () => { await s.close(); await mesh.close(); });
+    expect(() => s.mtlsMode(9080)).toThrow('MeshServer: call listen() first (it loads the server policy)');
+    expect(s.inboundListener).toBeUndefined();
+    await s.listen();
+    expect(s.mtlsMode(9080).mode).toBe('STRICT');
+  });
+
+  it('refuses connections, and says why, when its net server was started without listen()', async () => {
+    const config = serverConfig(join(pki.root, `srv-${Math.random().toString(36).slice(2)}`), [peerAuth('default', 'default', 'PERMISSIVE')]);
+    const errors: string[] = [];
+    const logger = { ...silentLogger, error: (_obj: object | string, msg?: string) => { errors.push(msg ?? ''); } };
+    const mesh = await createMesh({ config, watch: false, logger, namespace: 'default', labels: { app: 'reviews' }, certs: pki.dir('reviews') });
+    const s = createMeshServer({ mesh }, (_req, res) => res.end('served'));
+    closers.push(async () => { await s.close(); await mesh.close(); });
+    await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+    const { port } = s.server.address() as AddressInfo;
+    await expect(request(`http://127.0.0.1:${port}/`)).rejects.toThrow(/closed|socket|ECONNRESET/i);
+    expect(errors).toEqual(['MeshServer: connection refused: the server was started without MeshServer.listen(), which loads its policy']);
   });
 
   it('serves HTTP/2 over mTLS and h2c in plaintext (PERMISSIVE)', async () => {

@@ -7,6 +7,7 @@ import { ClusterNotFoundError, NoRouteError, OutboundBlockedError, type MeshErro
 import { drawFault, type FaultDraw } from './fault.ts';
 import type { RequestView } from './request-view.ts';
 import { pickWeightedCluster, routeRequest } from './router.ts';
+import { routeLabel } from './route-label.ts';
 import type { ClientScope } from './service-lookup.ts';
 
 export type Decision =
@@ -58,7 +59,3 @@ export function decide(snapshot: MeshSnapshot, req: RequestView, host: string, p
 /** The last fault-free decision per weighted cluster (decide() says why); decisions are only read. */
 const decisions = new WeakMap<WeightedClusterConfig, ForwardDecision>();
 
-export function routeLabel(route: CompiledRoute): string {
-  const name = route.name || `#${route.index}`;
-  return route.origin ? `${name} (${route.origin})` : name;
-}

@@ -21,6 +21,7 @@ import type { SlowStartSettings } from '../lb/slow-start.ts';
 import type { Logger } from '../logger.ts';
 import type { DnsSettings, EndpointSpec } from './translate-cluster.ts';
 import { DnsEndpoints, type DnsResolver } from './dns-refresh.ts';
+import { RequestGrant } from './request-grant.ts';
 
 export interface ClusterRuntimeConfig {
   readonly lbPolicy: LbKind;
@@ -329,25 +330,6 @@ export class ClusterRuntime {
         this.#logger.info({ cluster: this.name, endpoint: host.key }, 'outlier returned to service');
       },
     };
-  }
-}
-
-/** A request admitted to a cluster; end() releases its slot and settles the breaker's trial. */
-export class RequestGrant {
-  readonly #runtime: ClusterRuntime;
-  readonly #ticket: BreakerTicket | undefined;
-  #ended = false;
-
-  constructor(runtime: ClusterRuntime, ticket: BreakerTicket | undefined) {
-    this.#runtime = runtime;
-    this.#ticket = ticket;
-  }
-
-  end(success: boolean): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#runtime.activeRequests--;
-    this.#ticket?.done(success);
   }
 }
 

@@ -16,11 +16,8 @@
 
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import {
-  classifyError, EndpointState, PerTryTimeoutError, UpstreamError, rewritePath,
-  type AttemptTrace, type ClusterConfig, type ForwardDecision, type Mesh,
-  type MutableHeaders, type Outcome, type RequestHash, type RequestTrace,
-} from '@meshlet/core';
+import { classifyError, EndpointState, PerTryTimeoutError, UpstreamError, rewritePath } from '@meshlet/core/adapter';
+import type { AttemptTrace, ClusterConfig, ForwardDecision, Mesh, MutableHeaders, Outcome, RequestHash, RequestTrace } from '@meshlet/core';
 import { mutateRequestHeaders, mutateResponseHeaders, requestHeadersUnchanged, responseHeadersUnchanged } from '../header-policy.ts';
 import type { LocalReply } from '../local-reply.ts';
 import { RequestLifecycle } from '../request-lifecycle.ts';

@@ -15,10 +15,8 @@
 
 import type { ClientRequest, RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
-import {
-  requestView,
-  type Decision, type Mesh, type MutableHeaders, type RequestTrace, type RequestView,
-} from '@meshlet/core';
+import { requestView } from '@meshlet/core/adapter';
+import type { Decision, Mesh, MutableHeaders, RequestTrace, RequestView } from '@meshlet/core';
 import { redirectLocation, type LocalReply } from '../local-reply.ts';
 import { startRequestTrace } from '../request-trace.ts';
 import { localAddress } from '../source-address.ts';

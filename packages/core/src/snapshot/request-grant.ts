@@ -1,0 +1,25 @@
+// What ClusterRuntime.admitRequest() hands an admitted request, in a file of its own: the
+// adapters import it (to tell a grant from a refusal with instanceof) without loading the load
+// balancers, outlier detection and DNS refresh the runtime brings (see adapter.ts).
+
+import type { BreakerTicket } from '../resilience/error-rate-breaker.ts';
+import type { ClusterRuntime } from './cluster-runtime.ts';
+
+/** A request admitted to a cluster; end() releases its slot and settles the breaker's trial. */
+export class RequestGrant {
+  readonly #runtime: ClusterRuntime;
+  readonly #ticket: BreakerTicket | undefined;
+  #ended = false;
+
+  constructor(runtime: ClusterRuntime, ticket: BreakerTicket | undefined) {
+    this.#runtime = runtime;
+    this.#ticket = ticket;
+  }
+
+  end(success: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#runtime.activeRequests--;
+    this.#ticket?.done(success);
+  }
+}
