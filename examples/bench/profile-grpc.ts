@@ -69,7 +69,7 @@ if (process.env['CPU'] !== undefined) {
   const { PerformanceObserver, constants } = await import('node:perf_hooks');
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const kind = (e.detail as { kind?: number } | undefined)?.kind;
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcs.major++;
       else gcs.minor++;
       gcs.ms += e.duration;
