@@ -448,11 +448,18 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   inner request, the caller's options), so dead requests survived scavenges until V8 moved a
   dozen of the request's allocation sites into old space (\`--trace-pretenuring-statistics\`:
   12–15 sites against undici's 1–3) and every scavenge took 12–19 ms instead of ~1. The
-  controller now lets go when the request ends. What remains (~1 µs per request) is the extra
-  dispatcher layer (MeshAgent → the cluster's Agent → the endpoint's Pool) and Meshlet's
-  per-request objects: 10.7 KB allocated per request against undici's 9.7 KB. A process can
-  settle into such a state early and keep it, so the suite starts fresh client processes every
-  round. One request at a time, alternating both clients in one process (3 × 2,000 requests),
+  controller now lets go when the request ends, and so does a finished attempt: undici's
+  \`request()\` leaves on the caller's handler (which the response body reaches) a hook naming
+  the undici request that waited for a connection, and that request's handler is the attempt,
+  which held the whole mesh request — a heap snapshot mid-run found 64 MeshRequests reachable
+  with 32 in flight, now 32. Each attempt now goes straight to its endpoint's Pool (the Agent
+  per cluster in between cost a second origin look-up, a key string and a dispatcher hop: ~0.3
+  KB a request by V8's sampling heap profiler). What remains is Meshlet's own per-request work
+  and objects. In short fresh processes (\`--trace-pretenuring-statistics\`, 3 × 3 s each,
+  machine loaded) bare undici had 6 allocation sites pretenured every time and MeshAgent none;
+  \`cpu-rounds.ts\` gives the client CPU per request of fresh processes, a previous build beside
+  the current one with \`CPU_ROUNDS_BEFORE\`. A process can settle into such a state early and
+  keep it, so the suite starts fresh client processes every round. One request at a time, alternating both clients in one process (3 × 2,000 requests),
   MeshAgent's p50 was within ±0.012 ms of undici's (0.056–0.079 ms) and its p99 no higher: the
   p50/p99 gaps in the tables come from the spread between client processes and runs.
 - **HTTP, young process.** \`node --trace-opt --trace-deopt\` over a fresh MeshAgent process's

@@ -21,9 +21,22 @@ export interface AttemptOwner {
   failed(attempt: Attempt, err: Error, perTryTimeout: boolean): void;
 }
 
+// What a finished attempt reports to: nothing. undici may hold a finished attempt for a while
+// (a caller's handler keeps the queued-abort hook that names undici's request, and that request
+// its handler) and with it whatever it reports to; a finished attempt lets go of its
+// MeshRequest, so a request that is over is garbage however long those live. Otherwise the
+// whole request (options, headers, trace, grant) survives scavenges in a closed loop, and V8
+// starts allocating its objects straight into old space (docs/benchmarks.md, "Where the time goes").
+const RELEASED: AttemptOwner = {
+  headersArrived: () => false,
+  data() {},
+  end() {},
+  failed() {},
+};
+
 /** One try against one endpoint. Its events go to the MeshRequest, which decides what they mean. */
 export class Attempt implements Handler {
-  private readonly req: AttemptOwner;
+  private req: AttemptOwner;
   private readonly runtime: ClusterRuntime;
   readonly endpoint: EndpointState;
   readonly span: AttemptTrace;
@@ -64,6 +77,7 @@ export class Attempt implements Handler {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.req = RELEASED;
     if (this.timer) clearTimeout(this.timer);
     this.endpoint.active--;
     this.endPending();

@@ -1,8 +1,10 @@
-// MeshAgent's transports: one undici Agent per mesh cluster transport (transport-table.ts keys
-// them, and replaces one when the cluster's connection settings or certificates change). undici
-// pools per origin, so each endpoint gets its own connection pool inside its cluster's Agent.
+// MeshAgent's transports: per mesh cluster transport (transport-table.ts keys them, and replaces
+// one when the cluster's connection settings or certificates change) an EndpointPools, which
+// holds one undici Pool (or Client, at one connection) per endpoint. An attempt dispatches
+// straight to its endpoint's pool: no Agent in between to look the origin up again per request.
+// Every endpoint's pool has the cluster's connection settings, as the Agent per cluster gave it.
 
-import { Agent } from 'undici';
+import { Client, Dispatcher, Pool, type Agent } from 'undici';
 import type { ClusterConfig, EndpointState, TlsCredentials } from '@meshlet/core';
 import { connectionsPerEndpoint, speaksHttp2, TransportTable, type TransportConnect } from './transport-table.ts';
 import { tlsConnector } from './tls-connector.ts';
@@ -11,7 +13,7 @@ import { tlsConnector } from './tls-connector.ts';
 // DestinationRule sets maxConcurrentStreams); undici's own default would be 100.
 const ENVOY_MAX_CONCURRENT_STREAMS = 2147483647;
 
-function agentOptions(cluster: ClusterConfig): Agent.Options {
+function poolOptions(cluster: ClusterConfig): Pool.Options {
   const c = cluster.connections;
   const perEndpoint = connectionsPerEndpoint(cluster);
   return {
@@ -29,26 +31,131 @@ function agentOptions(cluster: ClusterConfig): Agent.Options {
 // behind a sidecar. Every other cluster says allowH2: false: its connector offers no h2 anyway,
 // and undici 8's Pool would otherwise hold a TLS origin's requests behind its first connection
 // until ALPN shows whether HTTP/2 multiplexing is coming.
-function http2Options(cluster: ClusterConfig): Agent.Options {
+function http2Options(cluster: ClusterConfig): Pool.Options {
   if (!speaksHttp2(cluster)) return { allowH2: false };
   const streams = cluster.connections.maxConcurrentStreams ?? ENVOY_MAX_CONCURRENT_STREAMS;
   // undici 8's Pool builds the connector from a top-level `useH2c`; its types document only
   // h2Options.useH2c, which that connector never sees. Both, so either reading works.
-  const options: Agent.Options & { useH2c: boolean } = { allowH2: true, useH2c: true, h2Options: { useH2c: true, maxConcurrentStreams: streams } };
+  const options: Pool.Options & { useH2c: boolean } = { allowH2: true, useH2c: true, h2Options: { useH2c: true, maxConcurrentStreams: streams } };
   return options;
 }
 
-export class ClusterTransports extends TransportTable<Agent> {
+type PoolFactory = (origin: string, options: Pool.Options) => Dispatcher;
+
+// undici's Agent makes a Client for an origin limited to one connection, else a Pool.
+const defaultFactory: PoolFactory = (origin, options) => (options.connections === 1 ? new Client(origin, options) : new Pool(origin, options));
+
+/**
+ * One cluster transport's connection pools, one per endpoint origin, each opened on first use.
+ * A pool closes (gracefully: requests in flight finish) when its endpoint leaves the cluster
+ * (retain), when its last connection goes and nothing waits on it (as undici's Agent drops an
+ * unused origin's pool: ORIGINAL_DST clusters reach any address their callers name), and with
+ * the transport. Also a Dispatcher that picks the pool by `opts.origin`, for callers off the
+ * hot path (mirrors).
+ */
+export class EndpointPools extends Dispatcher {
+  // Plain fields, not #private ones, for what every request reads: request-lifecycle.ts says why.
+  private readonly pools = new Map<string, Dispatcher>();
+  private readonly options: Pool.Options;
+  private readonly factory: PoolFactory;
+  private closed = false;
+
+  constructor(options: Pool.Options, factory: PoolFactory = defaultFactory) {
+    super();
+    this.options = options;
+    this.factory = factory;
+  }
+
+  /** The pool of the endpoint at `origin` (as EndpointState.origin() spells it). */
+  pool(origin: string): Dispatcher {
+    return this.pools.get(origin) ?? this.open(origin);
+  }
+
+  private open(origin: string): Dispatcher {
+    if (this.closed) throw new Error(`the connection pools for ${origin} are closed`);
+    const pool = this.factory(origin, this.options);
+    const dropIfUnused = () => queueMicrotask(() => this.dropIfUnused(origin, pool));
+    pool.on('disconnect', dropIfUnused).on('connectionError', dropIfUnused);
+    this.pools.set(origin, pool);
+    return pool;
+  }
+
+  private dropIfUnused(origin: string, pool: Dispatcher): void {
+    if (this.pools.get(origin) !== pool) return;
+    const stats = (pool as Pool | Client).stats;
+    if (stats.connected || stats.pending > 0 || stats.running > 0) return;
+    this.pools.delete(origin);
+    void pool.close();
+  }
+
+  /** Closes the pools of origins not in `keep` (endpoints that left the cluster). */
+  retain(keep: ReadonlySet<string>): void {
+    for (const [origin, pool] of this.pools) {
+      if (keep.has(origin)) continue;
+      this.pools.delete(origin);
+      void pool.close();
+    }
+  }
+
+  /** How many endpoint pools are open (for tests and diagnostics). */
+  get size(): number {
+    return this.pools.size;
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.pool(String(opts.origin)).dispatch(opts, handler);
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const done = this.end((p) => p.close());
+    if (!callback) return done;
+    done.then(callback, callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const err = typeof a === 'function' ? null : a ?? null;
+    const callback = typeof a === 'function' ? a : b;
+    const done = this.end((p) => p.destroy(err));
+    if (!callback) return done;
+    done.then(callback, callback);
+  }
+
+  private async end(each: (pool: Dispatcher) => Promise<void>): Promise<void> {
+    this.closed = true;
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map(each));
+  }
+}
+
+export class ClusterTransports extends TransportTable<EndpointPools> {
   constructor(options: Agent.Options = {}, credentials?: TlsCredentials) {
+    // An Agent's own options: `factory` makes a whole origin's dispatcher (as here), maxOrigins
+    // does not apply to a mesh's endpoints. The rest is every pool's.
+    const { factory, maxOrigins: _maxOrigins, ...shared } = options;
     super({
       create: (cluster: ClusterConfig, { tls, socketPath }: TransportConnect) => {
         const connect = tls
           ? tlsConnector({ cluster: cluster.name, tls: tls.options, alpn: tls.alpn, timeoutMs: cluster.connectTimeoutMs, socketPath })
           : socketPath !== undefined ? { socketPath } : undefined;
-        return new Agent({ ...options, ...agentOptions(cluster), ...(connect && { connect }) });
+        return new EndpointPools({ ...shared, ...poolOptions(cluster), ...(connect && { connect }) }, factory as PoolFactory | undefined);
       },
-      close: (agent) => agent.close(),
-      destroy: (agent, err) => agent.destroy(err ?? null),
+      close: (pools) => pools.close(),
+      destroy: (pools, err) => pools.destroy(err ?? null),
+      retain: (pools, cluster) => {
+        // ORIGINAL_DST endpoints are the callers' own addresses, never in the snapshot: their
+        // pools go when unused.
+        if (cluster.originalDst) return;
+        const keep = new Set<string>();
+        for (const e of cluster.endpoints) keep.add(e.origin(false)).add(e.origin(true));
+        pools.retain(keep);
+      },
     }, credentials, true);
   }
 

@@ -14,7 +14,11 @@ import { localAddress } from './source-address.ts';
 
 export interface MeshAgentOptions {
   mesh: Mesh;
-  /** Options for the undici Agents that carry mesh traffic (one per cluster). */
+  /**
+   * Options for the undici pools that carry mesh traffic (one per endpoint, with the cluster's
+   * connection settings over these), and for the passthrough Agent. `factory`, as an Agent's,
+   * makes each endpoint's dispatcher.
+   */
   connections?: Agent.Options;
   /** Where requests to hosts outside the mesh go; an ordinary Agent by default. */
   passthrough?: Dispatcher;

@@ -1,7 +1,7 @@
 // One request through the mesh for undici (MeshAgent): the concrete → endpoint half of the stack,
 // after the router has decided the route and cluster. The lifecycle — fault, admission, route
 // timeout, endpoint choice, retries — is RequestLifecycle's; this class executes it with undici:
-// each attempt is an undici dispatch on the cluster's transport with the per-try timeout until
+// each attempt is an undici dispatch on its endpoint's connection pool with the per-try timeout until
 // response headers (attempt.ts), its outcome classified once, and the response handed to the
 // caller or retried. undici hands over the whole request, so a body held in memory can be sent
 // again and every retry condition applies, response statuses included.
@@ -76,12 +76,14 @@ export class MeshRequest extends RequestLifecycle implements AttemptOwner {
     if (perTry > 0) attempt.startPerTryTimer(perTry);
     const host = headers['host'];
     try {
+      // Straight to the endpoint's own pool: the transport's look-up already knows the cluster.
       const route = this.transports.route(cluster, endpoint);
-      route.transport.dispatch(
+      const origin = endpoint.origin(route.tls);
+      route.transport.pool(origin).dispatch(
         // `servername` (read by undici's Request, though not in its types): the caller's, else
         // what undici would derive from the Host header, remembered (request-headers.ts says why).
         {
-          ...this.opts, origin: endpoint.origin(route.tls), path: this.path, headers: headers as Record<string, string | string[]>,
+          ...this.opts, origin, path: this.path, headers: headers as Record<string, string | string[]>,
           servername: (this.opts as { servername?: string }).servername ?? (typeof host === 'string' ? serverNameOf(host) : undefined),
         } as Dispatcher.DispatchOptions,
         attempt,

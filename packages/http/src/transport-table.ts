@@ -1,8 +1,9 @@
 // The connection pools of mesh traffic, one per cluster transport, for either HTTP adapter (an
-// undici Agent per cluster for MeshAgent, a node:http pool set per cluster for MeshHttpAgent;
-// DESIGN: "undici Agent per cluster"). Inside each, connections are pooled per endpoint, so a
-// cluster's connection settings apply to all its endpoints. Transports of clusters that leave the
-// config are closed gracefully: requests in flight finish on them.
+// EndpointPools per cluster for MeshAgent — an undici Pool per endpoint, dispatched to directly —
+// a node:http pool set per cluster for MeshHttpAgent). Inside each, connections are pooled per
+// endpoint, so a cluster's connection settings apply to all its endpoints. Transports of
+// clusters that leave the config are closed gracefully: requests in flight finish on them; the
+// others are told the cluster's new endpoints (retain), so an endpoint's pool can go with it.
 //
 // TLS clusters get the certificates of the moment in their connect options; the certificates'
 // version is part of the transport's signature, so a rotation builds a new transport for new
@@ -25,6 +26,8 @@ export interface TransportFactory<T> {
   /** Lets requests in flight finish, then closes. */
   close(transport: T): Promise<void>;
   destroy(transport: T, err: Error | undefined): Promise<void>;
+  /** The cluster is still in the config (as given): let the endpoints that left it go. */
+  retain?(transport: T, cluster: ClusterConfig): void;
 }
 
 // Everything about a cluster that shapes its connections. A change replaces the transport (the
@@ -140,12 +143,15 @@ export class TransportTable<T> {
     return { signature, connect: tlsConnectOptions(cluster, t, material) };
   }
 
-  /** Closes the transports of clusters the new snapshot no longer has. */
+  /** Closes the transports of clusters the new snapshot no longer has; the others retain their endpoints'. */
   reconcile(snapshot: MeshSnapshot): void {
     for (const [key, t] of this.entries) {
-      if (!snapshot.clusters.has(key.split(' ')[0]!)) {
+      const cluster = snapshot.clusters.get(key.split(' ')[0]!);
+      if (!cluster) {
         this.entries.delete(key);
         void this.#factory.close(t.transport);
+      } else {
+        this.#factory.retain?.(t.transport, cluster);
       }
     }
   }
