@@ -60,6 +60,31 @@ if (process.env['ALLOC'] !== undefined) {
   process.stdout.write(`${plain ? 'plain' : 'meshlet'}: ${process.env['ALLOC_SITES'] ? await allocationSites(send, n) : await allocatedPer(send, n)}\n`);
   process.exit(0);
 }
+// CPU=<n>: client CPU per call (user + system) over n more warm calls, 32 in flight, and the
+// scavenges and full GCs they took: a fixed amount of work, which other processes on the machine
+// slow down but do not change, unlike calls/s.
+if (process.env['CPU'] !== undefined) {
+  const n = Number(process.env['CPU']);
+  const gcs = { minor: 0, major: 0, ms: 0 };
+  const { PerformanceObserver, constants } = await import('node:perf_hooks');
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcs.major++;
+      else gcs.minor++;
+      gcs.ms += e.duration;
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const c0 = process.cpuUsage();
+  let left = n;
+  await Promise.all(Array.from({ length: 32 }, async () => { while (left-- > 0) await send(); }));
+  const c = process.cpuUsage(c0);
+  await new Promise((r) => setImmediate(r));
+  obs.disconnect();
+  process.stdout.write(`${plain ? (bare ? 'bare' : 'plain') : 'meshlet'}: ${((c.user + c.system) / n).toFixed(2)} µs CPU/call over ${n}, GC ${gcs.minor} minor + ${gcs.major} major, ${(gcs.ms * 1000 / n).toFixed(2)} µs/call\n`);
+  process.exit(0);
+}
 // PROFILE_OUT=<file>: a CPU profile of the measured run alone (not set-up or warm-up), with the
 // run's request count in it, for comparing two clients per request.
 const profiler = process.env['PROFILE_OUT'] ? await startProfile() : undefined;

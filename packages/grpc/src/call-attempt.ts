@@ -46,7 +46,12 @@ export interface AttemptRequest {
 export class Attempt implements SubchannelCallListener {
   readonly endpoint: EndpointState;
   readonly number: number;
-  private readonly owner: AttemptOwner;
+  /**
+   * The call, until the attempt is over. Let go then: the stream's objects can outlive the call
+   * (grpc-js keeps its stream's listener, this attempt, until they are collected), and through
+   * the call they held the caller's whole grpc-js call chain, which then survived scavenges.
+   */
+  private owner: AttemptOwner | undefined;
   private readonly subchannel: experimental.SubchannelInterface;
   private readonly connection: Connection;
   /** The open stream, once there is one. */
@@ -99,14 +104,14 @@ export class Attempt implements SubchannelCallListener {
       this.refuseWithoutTls();
       return;
     }
-    const perTry = this.owner.perTryTimeoutMs;
+    const perTry = this.owner!.perTryTimeoutMs;
     if (perTry > 0) this.startPerTry(perTry);
     const state = this.subchannel.getConnectivityState();
     if (state === ConnectivityState.READY) {
       this.open(metadata);
       return;
     }
-    if (state === ConnectivityState.TRANSIENT_FAILURE && !this.owner.waitForReady) {
+    if (state === ConnectivityState.TRANSIENT_FAILURE && !this.owner!.waitForReady) {
       // A connect to this endpoint just failed and grpc-js is backing off: as Envoy would
       // on a refused connect, fail this attempt over to another endpoint now.
       this.failInBackoff(this.connection.lastError ?? 'connection failed');
@@ -135,7 +140,7 @@ export class Attempt implements SubchannelCallListener {
 
   /** Waits for the endpoint's connection (opening it when idle) within the cluster's connect timeout. */
   private watch(metadata: Metadata, state: ConnectivityState): void {
-    const req = this.owner;
+    const req = this.owner!;
     const sc = this.subchannel;
     this.stateListener = (_sc, _prev, next, _keepalive, errorMessage) => {
       if (this.finished) return;
@@ -167,7 +172,7 @@ export class Attempt implements SubchannelCallListener {
 
   private open(metadata: Metadata): void {
     if (this.finished) return;
-    const req = this.owner;
+    const req = this.owner!;
     try {
       this.call = this.subchannel.getRealSubchannel().createCall(metadata, req.authority, req.path, this, req.callNumber);
     } catch (err) {
@@ -176,7 +181,7 @@ export class Attempt implements SubchannelCallListener {
       return;
     }
     this.endPending();
-    this.owner.attemptOpened(this);
+    req.attemptOpened(this);
   }
 
   // ---- the stream's listener ----
@@ -185,11 +190,11 @@ export class Attempt implements SubchannelCallListener {
     if (this.finished) return;
     this.headers = true;
     this.clearPerTry();
-    this.owner.attemptHeaders(this, metadata);
+    this.owner!.attemptHeaders(this, metadata);
   }
 
   onReceiveMessage(message: unknown): void {
-    if (!this.finished) this.owner.attemptMessage(this, message);
+    if (!this.finished) this.owner!.attemptMessage(this, message);
   }
 
   onReceiveStatus(status: AttemptStatus): void {
@@ -221,12 +226,14 @@ export class Attempt implements SubchannelCallListener {
   }
 
   private end(status: AttemptStatus, outcomes: readonly Outcome[]): void {
+    const owner = this.owner!;
     this.finish();
-    this.owner.attemptEnded(this, status, outcomes);
+    owner.attemptEnded(this, status, outcomes);
   }
 
   private finish(): void {
     this.finished = true;
+    this.owner = undefined;
     this.stopWatching();
     this.clearPerTry();
     this.endpoint.active--;

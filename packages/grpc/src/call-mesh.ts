@@ -43,7 +43,7 @@ const DIRECT_CONNECT_TIMEOUT_MS = 10_000;
 const PREVIOUS_ATTEMPTS = 'grpc-previous-rpc-attempts';
 
 /** Where attempts go and under which policies: a forward decision, or straight to the target (passthrough). */
-class Upstream {
+export class Upstream {
   readonly route: CompiledRoute | undefined;
   readonly cluster: string;
   readonly decision: ForwardDecision | undefined;
@@ -97,7 +97,7 @@ export class MeshCall implements AttemptOwner {
   private tried: Set<EndpointState> | undefined;
   /** The first attempt's endpoint, until a retry needs the set (most calls never do). */
   private firstTried: EndpointState | undefined;
-  /** Priority levels tried, when the route's retries leave them out (retryRemoteLocalities). */
+  /** Priority levels tried, when the route's retries leave them out (retryRemoteLocalities): made on the first retry. */
   private priorities: PreviousPriorities | undefined;
 
   /** What the caller sent, kept for replay while the call may still be retried. */
@@ -249,7 +249,8 @@ export class MeshCall implements AttemptOwner {
         }
         this.runtime = runtime;
         this.grant = admitted;
-        this.upstream = new Upstream(d);
+        // The same for every call of the plan; a kept plan serves many (config-selector-mesh.ts).
+        this.upstream = this.plan.upstream ??= new Upstream(d);
         this.startForwarding();
       }
     }
@@ -290,7 +291,12 @@ export class MeshCall implements AttemptOwner {
     const d = this.upstream!.decision;
     if (!d || d.cluster.originalDst) return this.lb.directEndpoint;
     const retry = d.action.retry;
-    if (retry?.previousPrioritiesUpdateFrequency !== undefined) this.priorities ??= new PreviousPriorities(retry.previousPrioritiesUpdateFrequency);
+    // A first attempt has no priority to leave yet: the filter is made on the first retry and
+    // told where that attempt went (most calls never retry).
+    if (retry?.previousPrioritiesUpdateFrequency !== undefined && this.attempts > 0 && !this.priorities) {
+      this.priorities = new PreviousPriorities(retry.previousPrioritiesUpdateFrequency);
+      this.priorities.onHostAttempted(this.last!.endpoint);
+    }
     if (!this.tried && this.firstTried) this.tried = new Set([this.firstTried]);
     return d.cluster.loadBalancer.pick(this.tried, retry?.hostSelectionAttempts ?? 1, this.plan.hash, this.priorities);
   }

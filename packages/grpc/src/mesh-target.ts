@@ -7,6 +7,7 @@
 // decision: V8 defines a computed key in a literal at run time.)
 
 import type { Decision, Mesh } from '@meshlet/core';
+import type { Upstream } from './call-mesh.ts';
 
 /** The logical decision for one call, made once by the config selector (route → weighted cluster). */
 export interface CallPlan {
@@ -15,6 +16,8 @@ export interface CallPlan {
   readonly method: string;
   /** The route's consistent-hash key (hash_policy on a metadata header, ...); RING_HASH and MAGLEV clusters pick by it. */
   readonly hash: bigint | undefined;
+  /** Where a forward's attempts go and under which policies, derived once per plan (a kept plan serves many calls). */
+  upstream: Upstream | undefined;
 }
 
 /** Cluster name for attempts sent to the address the caller named (passthrough, ORIGINAL_DST). */

@@ -12,11 +12,11 @@ type HeaderMutations = CompiledRoute['requestHeaders'];
  * matcher asks, not copied up front: most routes look at one header or none. Binary (`-bin`)
  * metadata is left out: no matcher can compare it as text.
  */
-export function metadataRequestView(authority: string, path: string, metadata: Metadata): RequestView {
+export function metadataRequestView(authority: string, path: string, metadata: Metadata): MetadataView {
   return new MetadataView(authority, path, metadata);
 }
 
-class MetadataView implements RequestView {
+export class MetadataView implements RequestView {
   readonly method = 'POST';
   readonly scheme = 'http';
   readonly authority: string;
@@ -24,6 +24,11 @@ class MetadataView implements RequestView {
   readonly query = '';
   // Plain rather than #private: one view is made per call (request-lifecycle.ts in @meshlet/http says why).
   private readonly metadata: Metadata;
+  /**
+   * A matcher asked for something only this call's metadata answers (what is not the method,
+   * path, authority or scheme): the decision is this call's, not the method's.
+   */
+  readMetadata = false;
 
   constructor(authority: string, path: string, metadata: Metadata) {
     this.authority = authority;
@@ -38,6 +43,7 @@ class MetadataView implements RequestView {
       case ':path': return this.path;
       case ':scheme': return 'http';
     }
+    this.readMetadata = true;
     if (!name.endsWith('-bin')) {
       const values = this.metadata.get(name);
       if (values.length === 1 && typeof values[0] === 'string') return values[0];

@@ -8,13 +8,15 @@
 // subchannel, attaches call credentials and the deadline, and starts the call with
 // `getRealSubchannel().createCall(...)`. This object stands in for that subchannel and starts a
 // MeshCall instead, which runs the call's attempts over real subchannels (one per endpoint).
+// A plan that depends on nothing but its method serves every call of it (config-selector-mesh.ts):
+// nothing here may hold one call's state.
 //
 // This is the one place Meshlet relies on a grpc-js internal seam (Subchannel.createCall and the
 // SubchannelCall it returns), not on the experimental API; @grpc/grpc-js is pinned to ~1.14 for
 // it, and test/grpc-seam.test.ts fails loudly if the seam moves.
 
 import { CallCredentials, connectivityState as ConnectivityState, experimental, status as Status, type Channel, type Metadata } from '@grpc/grpc-js';
-import { MeshCall, type SubchannelCallListener } from './call-mesh.ts';
+import { MeshCall, type SubchannelCallListener, type Upstream } from './call-mesh.ts';
 import type { MeshLoadBalancer } from './load-balancer-mesh.ts';
 import type { CallPlan, MeshTarget } from './mesh-target.ts';
 import type { Decision } from '@meshlet/core';
@@ -33,6 +35,7 @@ export class MeshCallSubchannel implements experimental.SubchannelInterface, Cal
   readonly method: string;
   readonly hash: bigint | undefined;
   private readonly target: MeshTarget;
+  upstream: Upstream | undefined = undefined;
   /** The channel's balancer, set by its picker before grpc-js sees this object. */
   lb: MeshLoadBalancer | undefined = undefined;
 

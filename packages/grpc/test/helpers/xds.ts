@@ -33,7 +33,7 @@ export function cluster(name: string, ports: number[], lbPolicy: Cluster['lbPoli
   };
 }
 
-export function meshOf(parts: Part[]): Mesh {
+export function resourcesOf(parts: Part[]): XdsResources {
   const r: XdsResources = { listeners: new Map(), routeConfigs: new Map(), clusters: new Map(), endpoints: new Map() };
   for (const p of parts) {
     if (p.listener) r.listeners.set(p.listener.name, p.listener);
@@ -41,8 +41,12 @@ export function meshOf(parts: Part[]): Mesh {
     if (p.cluster) r.clusters.set(p.cluster.name, p.cluster);
     if (p.cla) r.endpoints.set(p.cla.clusterName, p.cla);
   }
+  return r;
+}
+
+export function meshOf(parts: Part[]): Mesh {
   const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
-  const errors = mesh.applyResources(r, 'test');
+  const errors = mesh.applyResources(resourcesOf(parts), 'test');
   if (errors.length) throw new Error(`test resources rejected: ${errors.join('; ')}`);
   return mesh;
 }
