@@ -8,6 +8,7 @@ import { Client, Dispatcher, Pool, type Agent } from 'undici';
 import type { ClusterConfig, EndpointState, TlsCredentials } from '@meshlet/core';
 import { connectionsPerEndpoint, speaksHttp2, TransportTable, type TransportConnect } from './transport-table.ts';
 import { tlsConnector } from './tls-connector.ts';
+import { ClosingDispatcher } from './closing-dispatcher.ts';
 
 // Envoy's default http2_protocol_options.max_concurrent_streams (istiod writes none unless the
 // DestinationRule sets maxConcurrentStreams); undici's own default would be 100.
@@ -53,7 +54,7 @@ const defaultFactory: PoolFactory = (origin, options) => (options.connections ==
  * the transport. Also a Dispatcher that picks the pool by `opts.origin`, for callers off the
  * hot path (mirrors).
  */
-export class EndpointPools extends Dispatcher {
+export class EndpointPools extends ClosingDispatcher {
   // Plain fields, not #private ones, for what every request reads: request-lifecycle.ts says why.
   private readonly pools = new Map<string, Dispatcher>();
   private readonly options: Pool.Options;
@@ -106,31 +107,11 @@ export class EndpointPools extends Dispatcher {
     return this.pool(String(opts.origin)).dispatch(opts, handler);
   }
 
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    const done = this.end((p) => p.close());
-    if (!callback) return done;
-    done.then(callback, callback);
-  }
-
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const err = typeof a === 'function' ? null : a ?? null;
-    const callback = typeof a === 'function' ? a : b;
-    const done = this.end((p) => p.destroy(err));
-    if (!callback) return done;
-    done.then(callback, callback);
-  }
-
-  private async end(each: (pool: Dispatcher) => Promise<void>): Promise<void> {
+  protected override async shutdown(err: Error | null, force: boolean): Promise<void> {
     this.closed = true;
     const all = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(all.map(each));
+    await Promise.all(all.map((p) => (force ? p.destroy(err) : p.close())));
   }
 }
 

@@ -6,6 +6,7 @@ import { Agent, Dispatcher } from 'undici';
 import { requestView } from '@meshlet/core/adapter';
 import type { Decision, ForwardDecision, Mesh, MutableHeaders, RequestTrace, RequestView, TokenProvider } from '@meshlet/core';
 import { ClusterTransports } from './cluster-transports.ts';
+import { ClosingDispatcher } from './closing-dispatcher.ts';
 import { MeshRequest } from './mesh-request.ts';
 import { redirectLocation, sendLocalReply } from './local-reply.ts';
 import { toHeaderRecord } from './request-headers.ts';
@@ -31,7 +32,7 @@ export interface MeshAgentOptions {
   token?: TokenProvider;
 }
 
-export class MeshAgent extends Dispatcher {
+export class MeshAgent extends ClosingDispatcher {
   readonly mesh: Mesh;
   // Plain fields, not #private ones, for what every request reads: request-lifecycle.ts says why.
   private readonly transports: ClusterTransports;
@@ -145,34 +146,13 @@ export class MeshAgent extends Dispatcher {
     new MeshRequest(this.mesh, d, opts, headers, handler, this.transports, trace, d.action.hash?.(view, localAddress())).start();
   }
 
-  // undici's Dispatcher offers close/destroy with a callback or a promise; both forms end here.
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    const done = this.#shutdown(undefined, false);
-    if (!callback) return done;
-    done.then(callback, callback);
-  }
-
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const err = typeof a === 'function' ? undefined : a ?? undefined;
-    const callback = typeof a === 'function' ? a : b;
-    const done = this.#shutdown(err, true);
-    if (!callback) return done;
-    done.then(callback, callback);
-  }
-
-  async #shutdown(err: Error | undefined, force: boolean): Promise<void> {
+  protected override async shutdown(err: Error | null, force: boolean): Promise<void> {
     if (this.closed && !force) return;
     this.closed = true;
     this.#unsubscribe();
     if (force) {
-      await this.transports.destroy(err);
-      if (this.#ownsPassthrough) await this.passthrough.destroy(err ?? null);
+      await this.transports.destroy(err ?? undefined);
+      if (this.#ownsPassthrough) await this.passthrough.destroy(err);
     } else {
       await this.transports.close();
       if (this.#ownsPassthrough) await this.passthrough.close();
