@@ -2,7 +2,8 @@
 // one when the cluster's connection settings or certificates change) an EndpointPools, which
 // holds one undici Pool (or Client, at one connection) per endpoint. An attempt dispatches
 // straight to its endpoint's pool: no Agent in between to look the origin up again per request.
-// Every endpoint's pool has the cluster's connection settings, as the Agent per cluster gave it.
+// Every endpoint's pool has its cluster's connection settings, and a share of its tcp.maxConnections
+// (connectionsPerEndpoint, transport-table.ts).
 
 import { Client, Dispatcher, Pool, type Agent } from 'undici';
 import type { ClusterConfig, EndpointState, TlsCredentials } from '@meshlet/core';
