@@ -21,7 +21,7 @@
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import {
   backoffMs, decisionAttributes, effectiveStatus, isRetriable, NoHealthyUpstreamError, PreviousPriorities, RequestGrant, RouteTimeoutError, UpstreamError, rewritePath, routeLabel,
-  type ClusterRuntime, type CompiledRoute, type EndpointState, type ForwardDecision, type Outcome, type RequestTrace, type RetryPolicy,
+  type ClusterRuntime, type EndpointState, type Outcome, type RequestTrace,
 } from '@meshlet/core';
 import { Attempt, type AttemptOwner, type SubchannelCall, type SubchannelCallListener } from './call-attempt.ts';
 import { formatGrpcTimeout, parseGrpcTimeout } from './call-deadline.ts';
@@ -29,7 +29,7 @@ import { startMirrors, type Mirrors } from './call-mirror.ts';
 import { ReplayBuffer } from './call-replay-buffer.ts';
 import { grpcReading, isLocalFailure, type AttemptStatus } from './call-outcome.ts';
 import type { Connection, MeshLoadBalancer } from './load-balancer-mesh.ts';
-import { DIRECT_CLUSTER, type CallPlan, type MeshTarget } from './mesh-target.ts';
+import { Upstream, type CallPlan, type MeshTarget } from './mesh-target.ts';
 import { mutateMetadata } from './metadata-view.ts';
 import { httpToGrpcStatus, meshStatus } from './status-mesh.ts';
 
@@ -38,33 +38,7 @@ export type { SubchannelCallListener };
 type MessageContext = Parameters<SubchannelCall['sendMessageWithContext']>[0];
 type AuthContext = ReturnType<SubchannelCall['getAuthContext']>;
 
-/** Istio's default connect timeout, for calls that leave the mesh (passthrough). */
-const DIRECT_CONNECT_TIMEOUT_MS = 10_000;
 const PREVIOUS_ATTEMPTS = 'grpc-previous-rpc-attempts';
-
-/** Where attempts go and under which policies: a forward decision, or straight to the target (passthrough). */
-export class Upstream {
-  readonly route: CompiledRoute | undefined;
-  readonly cluster: string;
-  readonly decision: ForwardDecision | undefined;
-  readonly retry: RetryPolicy | undefined;
-  readonly timeoutMs: number;
-  readonly connectTimeoutMs: number;
-
-  constructor(decision: ForwardDecision | undefined) {
-    this.route = decision?.route;
-    this.cluster = decision ? decision.cluster.name : DIRECT_CLUSTER;
-    this.decision = decision;
-    this.retry = decision?.action.retry;
-    this.timeoutMs = decision ? decision.action.timeoutMs : 0;
-    this.connectTimeoutMs = decision ? decision.cluster.connectTimeoutMs : DIRECT_CONNECT_TIMEOUT_MS;
-  }
-
-  /** For messages only: built when one is written, not per call. */
-  get label(): string {
-    return this.route ? routeLabel(this.route) : 'passthrough';
-  }
-}
 
 /** Calls that leave the mesh all go the same way. */
 const PASSTHROUGH = new Upstream(undefined);

@@ -11,10 +11,10 @@
 // fault-free decisions per route in core's decide() for the same reason).
 
 import type { experimental } from '@grpc/grpc-js';
-import type { MeshSnapshot } from '@meshlet/core';
+import type { Decision, MeshSnapshot } from '@meshlet/core';
 import type { MeshTarget } from './mesh-target.ts';
 import { callConfigOf, MeshCallSubchannel } from './subchannel-mesh-call.ts';
-import { metadataRequestView } from './metadata-view.ts';
+import { metadataRequestView, type MetadataView } from './metadata-view.ts';
 
 /** Methods a channel keeps plans for: a client calls a handful; a bound keeps a caller that invents paths from growing it. */
 const MAX_KEPT_PLANS = 256;
@@ -39,11 +39,16 @@ export function meshConfigSelector(target: MeshTarget): experimental.ConfigSelec
       const hasher = decision.kind === 'forward' ? decision.action.hash : undefined;
       const hash = hasher?.(view, undefined).hash;
       const planned = new MeshCallSubchannel(target, decision, method, hash);
-      if (decision.kind === 'forward' && hasher === undefined && decision.route.fault === undefined && decision.action.clusters.length === 1 && !view.readMetadata && kept.size < MAX_KEPT_PLANS) kept.set(method, planned);
+      if (methodOnly(decision, view) && kept.size < MAX_KEPT_PLANS) kept.set(method, planned);
       return callConfigOf(planned);
     },
     unref() {
       // Holds only plans, which live as long as the snapshot they came from.
     },
   };
+}
+
+/** Whether every call of the method gets this decision until the snapshot changes: nothing per call went into it. */
+function methodOnly(decision: Decision, view: MetadataView): boolean {
+  return decision.kind === 'forward' && decision.action.hash === undefined && decision.route.fault === undefined && decision.action.clusters.length === 1 && !view.readMetadata;
 }

@@ -6,8 +6,7 @@
 // object literal with the plan under a symbol key cost more per call than the whole route
 // decision: V8 defines a computed key in a literal at run time.)
 
-import type { Decision, Mesh } from '@meshlet/core';
-import type { Upstream } from './call-mesh.ts';
+import { routeLabel, type CompiledRoute, type Decision, type ForwardDecision, type Mesh, type RetryPolicy } from '@meshlet/core';
 
 /** The logical decision for one call, made once by the config selector (route → weighted cluster). */
 export interface CallPlan {
@@ -22,6 +21,33 @@ export interface CallPlan {
 
 /** Cluster name for attempts sent to the address the caller named (passthrough, ORIGINAL_DST). */
 export const DIRECT_CLUSTER = 'meshlet.direct';
+
+/** Istio's default connect timeout, for calls that leave the mesh (passthrough). */
+const DIRECT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** Where attempts go and under which policies: a forward decision, or straight to the target (passthrough). */
+export class Upstream {
+  readonly route: CompiledRoute | undefined;
+  readonly cluster: string;
+  readonly decision: ForwardDecision | undefined;
+  readonly retry: RetryPolicy | undefined;
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+
+  constructor(decision: ForwardDecision | undefined) {
+    this.route = decision?.route;
+    this.cluster = decision ? decision.cluster.name : DIRECT_CLUSTER;
+    this.decision = decision;
+    this.retry = decision?.action.retry;
+    this.timeoutMs = decision ? decision.action.timeoutMs : 0;
+    this.connectTimeoutMs = decision ? decision.cluster.connectTimeoutMs : DIRECT_CONNECT_TIMEOUT_MS;
+  }
+
+  /** For messages only: built when one is written, not per call. */
+  get label(): string {
+    return this.route ? routeLabel(this.route) : 'passthrough';
+  }
+}
 
 export class MeshTarget {
   readonly mesh: Mesh;

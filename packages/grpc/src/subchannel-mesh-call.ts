@@ -16,9 +16,9 @@
 // it, and test/grpc-seam.test.ts fails loudly if the seam moves.
 
 import { CallCredentials, connectivityState as ConnectivityState, experimental, status as Status, type Channel, type Metadata } from '@grpc/grpc-js';
-import { MeshCall, type SubchannelCallListener, type Upstream } from './call-mesh.ts';
+import { MeshCall, type SubchannelCallListener } from './call-mesh.ts';
 import type { MeshLoadBalancer } from './load-balancer-mesh.ts';
-import type { CallPlan, MeshTarget } from './mesh-target.ts';
+import type { CallPlan, MeshTarget, Upstream } from './mesh-target.ts';
 import type { Decision } from '@meshlet/core';
 
 type RealSubchannel = ReturnType<experimental.SubchannelInterface['getRealSubchannel']>;
