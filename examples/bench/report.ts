@@ -152,7 +152,7 @@ function profileTable(targets: Target[]): string {
       const p = profile(x, round);
       const name = k === 0 && j === bad[0] ? t.name : '';
       const lead = k === 0 ? `|${name ? ` ${name} ` : ' '}| ${round} (${label}) | ${f(r.rounds[j])} |` : '| | | |';
-      lines.push(`${lead} ${x.name} | ${f(p?.clientCpuUsPerRequest ?? x.cpuUsPerRequestRounds?.[payload]?.[round - 1], 1)} | ${pct(p?.clientGc)} | ${pct(p?.steal)} | ${pct(p?.others)} | ${pct(p?.idle)} |`);
+      lines.push(`${lead} ${x.name} | ${f(p?.clientCpuUsPerRequest ?? x.cpuUsPerRequestRounds?.[payload]?.[round - 1], 1)}${p?.clientCpuUsPerRequestByProcess ? ` (by process ${p.clientCpuUsPerRequestByProcess.map((v) => f(v, 1)).join(', ')})` : ''} | ${pct(p?.clientGc)} | ${pct(p?.steal)} | ${pct(p?.others)} | ${pct(p?.idle)} |`);
     });
     for (const j of bad) show(j, 'missed');
     if (best !== undefined) show(best, good.length ? 'met' : 'best');
@@ -597,7 +597,7 @@ medians reported.
   where one of its rows failed or shed calls or had a p50 over ${OVERLOADED_P50_MS / 1000} s (past its capacity: it
   measures the queue), or where the proxy pair added nothing; the target names the reason.
 - Max throughput: closed loop, ${report.settings['concurrency']} requests in flight, ${report.settings['closedSeconds']} s of driving per row, payload and round.
-  The rows of a section (fresh client processes every round) take turns in slices of
+  The rows of a section (fresh client processes every round${Number(report.settings['processes'] ?? 1) > 1 ? `, ${report.settings['processes']} per row` : ''}) take turns in slices of
   ${f((report.settings['sliceSeconds'] as number | undefined) ?? 0.1, 1)} s, one process driving load at a time while the others idle, sweeping forward then
   back (A B C, C B A, A B C …) until each row has driven its time. A row's rate (the max req/s
   column) is the requests answered within its slices over their total length. A forward sweep
@@ -609,7 +609,12 @@ medians reported.
   blocks, and the spread over rounds. A round in which a row's closed loop **stalled** (a request
   unanswered 10 s after its slice, errors, or 1% of answers slower than 1 s) measures the stall,
   not the row: it is marked as such, named with its reason, and left out of medians and ratios.
-  For each row and round the harness also records what the machine and the client did during the
+${Number(report.settings['processes'] ?? 1) > 1 ? `  A round is formed from ${report.settings['processes']} fresh processes per row: block k of a row's slices goes to its
+  process k mod ${report.settings['processes']}, and its open-loop runs likewise take turns (the same driving time in all).
+  Two processes of the very same client differ round by round by as much as a target allows
+  (bare undici against itself in an A/A run), so a round's figure from one process per row
+  measured that process's luck; alike for every row, this halves the weight of any one of them.
+` : ''}  For each row and round the harness also records what the machine and the client did during the
   row's slices (CPU steal, other processes' CPU, idle; the client's GC share and CPU per request):
   a throughput target missed in some round gets that round's profile beside a good round's.
 - CPU: user + system seconds per 10k requests at the higher rate, summed over the client, the upstream and
