@@ -462,6 +462,32 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   keep it, so the suite starts fresh client processes every round. One request at a time, alternating both clients in one process (3 × 2,000 requests),
   MeshAgent's p50 was within ±0.012 ms of undici's (0.056–0.079 ms) and its p99 no higher: the
   p50/p99 gaps in the tables come from the spread between client processes and runs.
+- **HTTP, spread between processes** (2026-12-07, another engineer's gRPC runs on the same 2
+  cores: load average 4–10, other processes 45–80% of the machine in most slices). Six A/A runs
+  (\`BENCH_AA=1\`: a second, independent copy of the bare row and of MeshAgent, 5 rounds, closed
+  loops only) put undici against itself at 0.82–1.28 per round and MeshAgent against itself at
+  0.79–1.37 (60 round ratios each, root-mean-square ±10–13%; 15 of undici's and 16 of
+  MeshAgent's fell below 0.95). Within a round the four rows' client CPU per request agreed to a
+  few per cent (e.g. 161, 157, 156, 152 µs while MeshAgent's rate ratio was 0.74): on a loaded
+  machine a round's rate ratio measures who got the CPU during its slices, not what the client
+  costs, and "≥ 0.95 in every round" is then out of any client's reach, bare undici's included.
+  Rounds formed from two fresh processes per row (\`BENCH_PROCESSES=2\`, blocks alternating)
+  gave the same spread under that load (±10% and ±13% against ±11% and ±11% with one, three runs
+  each), as expected when the machine rather than the process is the noise: the option stays, off
+  by default, for a quiet machine, where one process's lasting state is what a round can catch.
+  What differs between a slow and a fast MeshAgent process is
+  not a pretenuring decision: under \`--trace-gc --trace-pretenuring-statistics\`
+  (\`cpu-rounds.ts\` with \`CPU_ROUNDS_AA=1 CPU_ROUNDS_FLAGS=...\`, 8 MeshAgent and 8 undici
+  processes) every MeshAgent process tenured the same 1–2 allocation sites (during start-up) and
+  ran 45–46 scavenges (1 mark-compact) over the same work; undici's tenured 2–3 and ran 23
+  scavenges and 5–10 mark-compacts. Their median scavenge took 2–4 ms (MeshAgent) and 4–12 ms
+  (undici: more of its requests survive a scavenge); the GC time apart between processes of one
+  client was a handful of scavenges of 10–110 ms instead of 2–4 (1–10 per MeshAgent process,
+  12–373 ms in all; 5–14 per undici one, 136–897 ms), the main thread waiting on V8's parallel scavenge
+  helpers on an oversubscribed machine. MeshAgent allocates ~1.2 KB a request more than undici
+  (13.5 against 12.4 KB, \`alloc-sites.ts\`): the MeshRequest and its controller (~0.3 KB), the
+  attempt's options (~0.2 KB), routing; with 32 in flight that is ~40 KB alive at a scavenge, too
+  little to tell processes apart.
 - **HTTP, young process.** \`node --trace-opt --trace-deopt\` over a fresh MeshAgent process's
   first 1,000 requests (\`profile-young.ts\`) shows ~23 deopts, all in Node's streams and timers,
   none in Meshlet's code. A CPU profile of those requests put Meshlet's own code at ~10 µs a

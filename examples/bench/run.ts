@@ -37,14 +37,15 @@ const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,young,nodehttp,grpc,sca
 // ratio is against it); BENCH_OPEN=0 leaves out
 // the open-loop latency runs; BENCH_ROUNDS sets every section's rounds; BENCH_PAYLOADS=16k (or small)
 // keeps one message size.
-// BENCH_PROCESSES: fresh client processes per row and round (default 2, taking turns block by
-// block: latency-suite.ts says why); BENCH_PROCESSES=1 is one process per row and round, as before.
+// BENCH_PROCESSES=n: n fresh client processes per row and round, taking turns block by block
+// (latency-suite.ts says why; default 1). On this loaded machine two did not narrow the A/A
+// spread (docs/benchmarks.md, "spread between processes"), so the default stays at one.
 // BENCH_AA=1 adds to the HTTP section a second, independent copy of the bare row and of MeshAgent
 // (named "A/A copy: ..."), whose ratios to their originals are the harness's own noise floor.
 const ROWS = process.env['BENCH_ROWS']?.split(',').filter(Boolean);
 const ROUNDS = process.env['BENCH_ROUNDS'] ? Number(process.env['BENCH_ROUNDS']) : undefined;
 const OPEN = process.env['BENCH_OPEN'] !== '0';
-const PROCESSES = process.env['BENCH_PROCESSES'] ? Number(process.env['BENCH_PROCESSES']) : 2;
+const PROCESSES = process.env['BENCH_PROCESSES'] ? Number(process.env['BENCH_PROCESSES']) : 1;
 const AA = process.env['BENCH_AA'] === '1';
 /** With BENCH_AA=1: the rows, then a copy of the bare row and of MeshAgent, each its own client. */
 const withAA = (rows: RowSpec[]): RowSpec[] => (AA ? [...rows, ...rows.filter((r, i) => r.skip === undefined && (i === 0 || r.name === 'Meshlet MeshAgent')).map((r) => ({ ...r, name: `A/A copy: ${r.name.replace(' (bare client)', '')}` }))] : rows);
