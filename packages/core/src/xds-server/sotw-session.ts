@@ -15,8 +15,10 @@
 //   · when the name set grows: the newly wanted names; when it only shrinks: nothing.
 // Corner cases of the partial types:
 // - A NACK leaves the client on its last good resource. Nothing is resent for it (the
-//   version is remembered as sent); the next change of that resource sends it again, as with
-//   Envoy's and istiod's servers — resending the same bytes would only be NACKed again.
+//   version is remembered as sent); the next change of that resource sends it again, as istiod
+//   does — resending the same bytes would only be NACKed again. A client
+//   that rejects a whole response (Envoy) also stays on its older copies of the good resources
+//   in it until they next change, as it would behind istiod.
 // - A resource deleted from the store while still wanted cannot be said in SotW: a response
 //   leaving it out means nothing to the client. Its deletion reaches the client through its
 //   parent (the Listener or Cluster naming it goes away, and the client drops the name). The
