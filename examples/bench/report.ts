@@ -483,8 +483,12 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   scavenges and 5–10 mark-compacts. Their median scavenge took 2–4 ms (MeshAgent) and 4–12 ms
   (undici: more of its requests survive a scavenge); the GC time apart between processes of one
   client was a handful of scavenges of 10–110 ms instead of 2–4 (1–10 per MeshAgent process,
-  12–373 ms in all; 5–14 per undici one, 136–897 ms), the main thread waiting on V8's parallel scavenge
-  helpers on an oversubscribed machine. MeshAgent allocates ~1.2 KB a request more than undici
+  12–373 ms in all; 5–14 per undici one, 136–897 ms). Those were the main thread waiting on V8's
+  parallel scavenge helpers on an oversubscribed machine: with \`--single-threaded-gc\` (6 more
+  MeshAgent processes) 5 had no scavenge over 10 ms (median 1.3–2.3 ms, 71–171 ms in all), while
+  undici's stayed at 6–11 over 10 ms (median 6–10 ms). Yet CPU per request still ranged
+  93–131 µs between those MeshAgent processes and 78–147 µs between undici's, so the spread in
+  CPU per request is not garbage collection but the machine (both clients alike). MeshAgent allocates ~1.2 KB a request more than undici
   (13.5 against 12.4 KB, \`alloc-sites.ts\`): the MeshRequest and its controller (~0.3 KB), the
   attempt's options (~0.2 KB), routing; with 32 in flight that is ~40 KB alive at a scavenge, too
   little to tell processes apart.
