@@ -492,6 +492,10 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   (13.5 against 12.4 KB, \`alloc-sites.ts\`): the MeshRequest and its controller (~0.3 KB), the
   attempt's options (~0.2 KB), routing; with 32 in flight that is ~40 KB alive at a scavenge, too
   little to tell processes apart.
+  In young processes (\`BENCH_AA=1 BENCH_ONLY=young\`, 7 rounds, load 2–4, p50s 0.29–0.44 ms),
+  a second undici process "added" −9% to +11% of the sidecar pair's added p50 (median 3%): the
+  per-process spread alone is twice the 5% target. MeshAgent added 4–17% (median 11%) and its copy
+  4–21% (median 9%), so a young MeshAgent's extra ~30 µs is real and above that noise.
 - **HTTP, young process.** \`node --trace-opt --trace-deopt\` over a fresh MeshAgent process's
   first 1,000 requests (\`profile-young.ts\`) shows ~23 deopts, all in Node's streams and timers,
   none in Meshlet's code. A CPU profile of those requests put Meshlet's own code at ~10 µs a

@@ -40,8 +40,9 @@ const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,young,nodehttp,grpc,sca
 // BENCH_PROCESSES=n: n fresh client processes per row and round, taking turns block by block
 // (latency-suite.ts says why; default 1). On this loaded machine two did not narrow the A/A
 // spread (docs/benchmarks.md, "spread between processes"), so the default stays at one.
-// BENCH_AA=1 adds to the HTTP section a second, independent copy of the bare row and of MeshAgent
-// (named "A/A copy: ..."), whose ratios to their originals are the harness's own noise floor.
+// BENCH_AA=1 adds to the HTTP and young-process sections a second, independent copy of the bare
+// row and of MeshAgent (named "A/A copy: ..."), whose figures against their originals' are the
+// harness's own noise floor.
 const ROWS = process.env['BENCH_ROWS']?.split(',').filter(Boolean);
 const ROUNDS = process.env['BENCH_ROUNDS'] ? Number(process.env['BENCH_ROUNDS']) : undefined;
 const OPEN = process.env['BENCH_OPEN'] !== '0';
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
           ? { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars', address: `http://127.0.0.1:${proxies.httpPort}` } }
           : { name: 'undici → HAProxy → mTLS → HAProxy', client: { kind: 'sidecars' }, skip: proxySkip! },
       ];
-      report.young = await section('young processes', () => runYoungSuite(pick(rows), { rounds: ROUNDS ?? (QUICK ? 2 : 7), requests: YOUNG_REQUESTS, log }));
+      report.young = await section('young processes', () => runYoungSuite(withAA(pick(rows)), { rounds: ROUNDS ?? (QUICK ? 2 : 7), requests: YOUNG_REQUESTS, log }));
     }
 
     if (ONLY.has('nodehttp')) {
