@@ -645,9 +645,8 @@ medians reported.
   not the row: it is marked as such, named with its reason, and left out of medians and ratios.
 ${Number(report.settings['processes'] ?? 1) > 1 ? `  A round is formed from ${report.settings['processes']} fresh processes per row: block k of a row's slices goes to its
   process k mod ${report.settings['processes']}, and its open-loop runs likewise take turns (the same driving time in all).
-  Two processes of the very same client differ round by round by as much as a target allows
-  (bare undici against itself in an A/A run), so a round's figure from one process per row
-  measured that process's luck; alike for every row, this halves the weight of any one of them.
+  Alike for every row, this evens out a state one process keeps for its life; it does not
+  remove the machine's own noise ("Where the time goes", spread between processes).
 ` : ''}  For each row and round the harness also records what the machine and the client did during the
   row's slices (CPU steal, other processes' CPU, idle; the client's GC share and CPU per request):
   a throughput target missed in some round gets that round's profile beside a good round's.
