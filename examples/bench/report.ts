@@ -475,6 +475,9 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   gave the same spread under that load (±10% and ±13% against ±11% and ±11% with one, three runs
   each), as expected when the machine rather than the process is the noise: the option stays, off
   by default, for a quiet machine, where one process's lasting state is what a round can catch.
+  On a quiet stretch (other processes 0–2%, one run of each) the A/A spread was smaller but still
+  past the target's margin: undici against itself 0.85–1.08 and MeshAgent 0.85–1.20 per round with
+  one process (±6% and ±10%), 0.85–1.04 and 0.88–1.12 with two (±7% and ±9%).
   What differs between a slow and a fast MeshAgent process is
   not a pretenuring decision: under \`--trace-gc --trace-pretenuring-statistics\`
   (\`cpu-rounds.ts\` with \`CPU_ROUNDS_AA=1 CPU_ROUNDS_FLAGS=...\`, 8 MeshAgent and 8 undici
