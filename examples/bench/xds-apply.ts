@@ -8,8 +8,8 @@
 //      listener ('*') of a 1,000-service mesh served by `meshlet xds` in another process; this
 //      process's CPU time (user + system) from createMesh() to the published snapshot, which
 //      covers decoding, per-resource validation, ACKs, the subscription walk and the snapshot
-//      build. Plus one endpoint change in that mesh (an EDS push: SotW resends every
-//      assignment, delta only the changed one). Both xDS profiles: proxyless (istiod's grpc
+//      build. Plus one endpoint change in that mesh (an EDS push: the changed assignment
+//      alone, over SotW as over delta). Both xDS profiles: proxyless (istiod's grpc
 //      generator's form: an API listener and route table per service) and sidecar (the Envoy
 //      sidecar's: one listener and route table per port, every cluster), with the heap each
 //      snapshot holds (after a full collection) and the cost of one routing decision.
@@ -303,11 +303,13 @@ const lines = [
   '',
   'The endpoint change includes the server noticing the file (50 ms debounce) and recompiling',
   `all ${SERVICES} services; the client CPU columns are the client's share only, measured with no`,
-  'sampler running (the worst pause is read on a second change, with the monitor on). SotW resends',
-  'every ClusterLoadAssignment of the mesh on an EDS change; delta sends the one that changed.',
-  'The client finds the unchanged assignments at either end of the resend by comparing runs of',
-  'bytes with the last response (ResourceSpans#sameEnds, discovery-envelope.ts), takes each as held',
-  'while its watch holds the bytes recorded for it (last-response.ts), and decodes only the changed one.',
+  'sampler running (the worst pause is read on a second change, with the monitor on). On an EDS',
+  'change `meshlet xds` sends the one ClusterLoadAssignment that changed, over delta and over SotW',
+  'alike (a SotW EDS response need not list the rest, as istiod does; sotw-session.ts). When a SotW',
+  'server resends every assignment (a new stream; some servers on each change) the client finds the',
+  'unchanged ones at either end of the resend by comparing runs of bytes with the last response',
+  '(ResourceSpans#sameEnds, discovery-envelope.ts), takes each as held while its watch holds the',
+  'bytes recorded for it (last-response.ts), and decodes only the changed one.',
   'Heap: what the applied snapshot and the client\'s resource cache hold, after a full collection.',
   'Decide: one routing decision (host → route → weighted cluster) in the applied snapshot.',
   'The proxyless rows subscribe to every listener here; in use that profile fetches services on',

@@ -1,6 +1,7 @@
 // An independent xDS client accepts what `meshlet xds` serves: @grpc/grpc-js-xds, with an
 // xds:/// target, against real grpc-js servers on 127.0.0.1. Its calls must really follow the
-// header match and the weighted split compiled from the VirtualService, and a push.
+// header match and the weighted split compiled from the VirtualService, a push, and an endpoint
+// move (sent as the changed assignments alone).
 
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,5 +83,20 @@ describe('@grpc/grpc-js-xds against meshlet xds', () => {
       if (Date.now() > deadline) throw new Error('grpc-js-xds did not follow the push within 10 s');
       inARow = (await call()) === 'v3' ? inARow + 1 : 0;
     }
+  });
+
+  // The server sends an EDS change as the changed assignments alone (a SotW EDS response need
+  // not list the rest): grpc-js-xds must keep the ones left out.
+  it('follows an endpoint move, keeping the assignments the push left out', async () => {
+    const moved = await startGrpcBackend('v3-moved');
+    backends.push(moved);
+    writeConfig(dir, { 'services.yaml': servicesYaml({ v1: backends[0]!.port, v2: backends[1]!.port, v3: moved.port }) });
+    const deadline = Date.now() + 10_000;
+    let inARow = 0;
+    while (inARow < 20) {
+      if (Date.now() > deadline) throw new Error('grpc-js-xds did not follow the endpoint move within 10 s');
+      inARow = (await call()) === 'v3-moved' ? inARow + 1 : 0;
+    }
+    for (let i = 0; i < 20; i++) expect(await call({ 'end-user': 'jason' })).toBe('v2');
   });
 });
