@@ -10,7 +10,10 @@
 // commit's packages/grpc/src placed inside packages/grpc so its imports resolve> adds that build
 // as a third client to every round, for a before/after under the same load; with
 // GRPC_CPU_BEFORE_CORE=<that build's @meshlet/core entry> (the one its imports point at) the
-// before client creates its mesh with that core too. PAYLOAD=16k and XDS=1 pass through to the
+// before client creates its mesh with that core too. E.g. `git archive <commit> packages/grpc/src
+// packages/core/src | tar -x -C /tmp/b`, copied to packages/grpc/.before and packages/core/.before,
+// with the grpc copy's `from '@meshlet/core'` rewritten to `from '../../core/.before/index.ts'`:
+// both builds in one process would fail core's instanceof checks. PAYLOAD=16k and XDS=1 pass through to the
 // children. GRPC_CPU_PLAIN=1 adds a plain grpc-js channel in a process that has the mesh loaded
 // (profile-grpc.ts `plain` without BARE): the same heap and so the same garbage collections as
 // mesh:///, which leaves the per-call work of the mesh as the difference.
