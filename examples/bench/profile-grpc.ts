@@ -32,8 +32,10 @@ process.on('exit', () => xds?.stop());
 // `plain` with BARE=1: no mesh in the process at all, as in the bench's bare row (a mesh's heap
 // makes each full GC dearer, and 16 KiB messages bring full GCs of their own).
 const bare = plain && process.env['BARE'] === '1';
-const mesh = bare ? undefined : await (await import('@meshlet/core')).createMesh(xds ? { bootstrap: xds.bootstrap, listeners: [`${GRPC_FQDN}:${MESH_GRPC_PORT}`] } : { config: dir, watch: false });
-if (mesh) (await import('@meshlet/grpc')).register(mesh);
+// CORE_ENTRY=<path of another build's @meshlet/core entry>: the core that GRPC_ENTRY's build imports.
+const mesh = bare ? undefined : await ((await import(process.env['CORE_ENTRY'] ?? '@meshlet/core')) as typeof import('@meshlet/core')).createMesh(xds ? { bootstrap: xds.bootstrap, listeners: [`${GRPC_FQDN}:${MESH_GRPC_PORT}`] } : { config: dir, watch: false });
+// GRPC_ENTRY=<path of another build's @meshlet/grpc entry>: that build instead (grpc-cpu-rounds.ts's "before").
+if (mesh) ((await import(process.env['GRPC_ENTRY'] ?? '@meshlet/grpc')) as typeof import('@meshlet/grpc')).register(mesh);
 const id = (b: Buffer) => b;
 const Ctor = grpc.makeGenericClientConstructor({
   Echo: { path: '/bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id, originalName: 'echo' },

@@ -92,6 +92,31 @@ describe('plans kept per method', () => {
     expect((await unary(c)).reply.server).toBe('v1');
   });
 
+  it('leave a call in flight on the plan it started with when the snapshot changes under it', async () => {
+    const parts = [cluster(C('v1'), [v1.port]), cluster(C('v2'), [v2.port])];
+    const c = connect([{ match: { prefix: '/' }, route: { cluster: C('v1') }, ...HEADERS }], parts);
+    // Kept by the call before: the client stream below starts from the kept plan.
+    await unary(c);
+    const stream = c as unknown as { clientStream(md: Metadata, opts: object, cb: (err: Error | null, reply?: { server: string; text?: string }) => void): { write(m: object): void; end(): void } };
+    let answer!: (r: { server: string; text?: string }) => void;
+    let fail!: (e: Error) => void;
+    const reply = new Promise<{ server: string; text?: string }>((resolve, reject) => { answer = resolve; fail = reject; });
+    const call = stream.clientStream(new Metadata(), {}, (err, r) => (err ? fail(err) : answer(r!)));
+    call.write({ text: 'a' });
+    const started = Date.now();
+    while (!v1.calls.some((x) => x.path === '/test.Echo/ClientStream') && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 5));
+    // Every later call goes to v2, without the old route's header mutations.
+    mesh!.applyResources(resourcesOf([service([{ match: { prefix: '/' }, route: { cluster: C('v2') } }]), ...parts]), 'test');
+    call.write({ text: 'b' });
+    call.end();
+    expect(await reply).toEqual(expect.objectContaining({ server: 'v1', text: 'a,b' }));
+    expect(v1.calls.find((x) => x.path === '/test.Echo/ClientStream')!.metadata['x-route']).toBe('kept');
+    const after = await unary(c);
+    expect(after.reply.server).toBe('v2');
+    expect(after.headers?.get('x-answered-by')).toEqual([]);
+    expect(v2.calls.at(-1)!.metadata['x-route']).toBeUndefined();
+  });
+
   it('give way to a new snapshot', async () => {
     const parts = [cluster(C('v1'), [v1.port]), cluster(C('v2'), [v2.port])];
     const c = connect([{ match: { prefix: '/' }, route: { cluster: C('v1') } }], parts);

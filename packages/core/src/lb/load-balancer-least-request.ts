@@ -24,9 +24,15 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
     this.#choices = Math.max(2, choiceCount);
   }
 
+  // Closures live in methods of their own (#avoiding, #weighted): V8 allocates a function's
+  // closure context every time it runs, whichever branch is taken, and the common pick (a first
+  // attempt, equal weights, no ramp) needs none.
   pick(exclude?: ReadonlySet<EndpointState>, attempts = 5): EndpointState | undefined {
-    // Nothing to avoid (every first attempt): no closure for pickAvoiding.
     if (!exclude || exclude.size === 0) return this.#once();
+    return this.#avoiding(exclude, attempts);
+  }
+
+  #avoiding(exclude: ReadonlySet<EndpointState>, attempts: number): EndpointState | undefined {
     return pickAvoiding(() => this.#once(), exclude, attempts);
   }
 
@@ -45,7 +51,13 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
       }
       return best;
     }
-    const weightOf = ramping ? (e: EndpointState) => ss.weight(e, now) : (e: EndpointState) => e.weight;
+    return this.#weighted(ramping ? ss : undefined, now);
+  }
+
+  #weighted(ss: SlowStart | undefined, now: number): EndpointState | undefined {
+    const eps = this.#endpoints;
+    const n = eps.length;
+    const weightOf = ss ? (e: EndpointState) => ss.weight(e, now) : (e: EndpointState) => e.weight;
     let total = 0;
     for (const e of eps) total += weightOf(e) / (e.active + 1);
     let r = this.#random() * total;

@@ -23,8 +23,13 @@ export class RandomLoadBalancer implements LoadBalancer {
   }
 
   pick(exclude?: ReadonlySet<EndpointState>, attempts = 5): EndpointState | undefined {
-    // Nothing to avoid (every first attempt): no closure for pickAvoiding.
     if (!exclude || exclude.size === 0) return this.#once();
+    return this.#avoiding(exclude, attempts);
+  }
+
+  // The closure in a method of its own: V8 allocates a function's closure context every time it
+  // runs, whichever branch is taken, and a first attempt needs none.
+  #avoiding(exclude: ReadonlySet<EndpointState>, attempts: number): EndpointState | undefined {
     return pickAvoiding(() => this.#once(), exclude, attempts);
   }
 

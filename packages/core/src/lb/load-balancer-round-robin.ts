@@ -26,9 +26,15 @@ export class RoundRobinLoadBalancer implements LoadBalancer {
     this.#next = Math.floor(random() * Math.max(1, endpoints.length));
   }
 
+  // Closures live in methods of their own (#avoiding, #ramped): V8 allocates a function's
+  // closure context every time it runs, whichever branch is taken, and a first attempt with no
+  // ramp needs none.
   pick(exclude?: ReadonlySet<EndpointState>, attempts = 5): EndpointState | undefined {
-    // Nothing to avoid (every first attempt): no closure for pickAvoiding.
     if (!exclude || exclude.size === 0) return this.#once();
+    return this.#avoiding(exclude, attempts);
+  }
+
+  #avoiding(exclude: ReadonlySet<EndpointState>, attempts: number): EndpointState | undefined {
     return pickAvoiding(() => this.#once(), exclude, attempts);
   }
 
@@ -38,7 +44,7 @@ export class RoundRobinLoadBalancer implements LoadBalancer {
     const ss = this.#slowStart;
     if (ss) {
       const now = ss.now();
-      if (ss.active(now)) return this.#weighted((e) => ss.weight(e, now));
+      if (ss.active(now)) return this.#ramped(ss, now);
     }
     if (this.#equal) {
       const e = this.#endpoints[this.#next % n];
@@ -46,6 +52,10 @@ export class RoundRobinLoadBalancer implements LoadBalancer {
       return e;
     }
     return this.#weighted(undefined);
+  }
+
+  #ramped(ss: SlowStart, now: number): EndpointState | undefined {
+    return this.#weighted((e) => ss.weight(e, now));
   }
 
   #weighted(weightOf: ((e: EndpointState) => number) | undefined): EndpointState | undefined {
