@@ -10,25 +10,32 @@
 // CPU_ROUNDS_BEFORE=<path of another build's @meshlet/http entry, e.g. a copy of an earlier
 // commit's packages/http/src/index.ts placed inside packages/http so its imports resolve> adds
 // that MeshAgent as a third client to every round, for a before/after under the same load.
+//
+// CPU_ROUNDS_AA=1 runs each client twice per round, each time in its own fresh process (bare,
+// bare again, mesh, mesh again): the A/A spread between two processes of the same client is the
+// noise floor a per-round ratio between two single processes cannot get under.
+// CPU_ROUNDS_FLAGS='--trace-gc ...' adds Node/V8 flags to every client process (their output
+// goes to stderr), e.g. --no-allocation-site-pretenuring to see what pretenuring does.
 
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { Agent, request, type Dispatcher } from 'undici';
 import { startUpstream, writeMeshConfig } from './fixtures.ts';
 import { REQUEST_BODY, type Payload } from './payloads.ts';
 
-type Kind = 'bare' | 'mesh' | 'before';
+type Kind = 'bare' | 'mesh' | 'before' | 'bare-again' | 'mesh-again';
 interface ChildArgs { kind: Kind; dir: string; port: number; small: number; large: number }
-interface Figures { cpuUs: number; rps: number; gcMs: number }
+interface Figures { cpuUs: number; rps: number; gcMs: number; scavenges: number }
 
 async function child(a: ChildArgs): Promise<Record<Payload, Figures>> {
   let dispatcher: Dispatcher;
   let closeMesh = async () => {};
-  if (a.kind === 'bare') {
+  const bare = a.kind === 'bare' || a.kind === 'bare-again';
+  if (bare) {
     dispatcher = new Agent();
   } else {
     const { createMesh } = await import('@meshlet/core');
@@ -37,7 +44,7 @@ async function child(a: ChildArgs): Promise<Record<Payload, Figures>> {
     dispatcher = new MeshAgent({ mesh });
     closeMesh = () => mesh.close();
   }
-  const base = a.kind === 'bare' ? `http://127.0.0.1:${a.port}` : 'http://bench:80';
+  const base = bare ? `http://127.0.0.1:${a.port}` : 'http://bench:80';
   const send = async (payload: Payload, signal?: AbortSignal) => {
     const res = payload === 'small'
       ? await request(`${base}/small`, { dispatcher, signal })
@@ -46,7 +53,13 @@ async function child(a: ChildArgs): Promise<Record<Payload, Figures>> {
     if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
   };
   let gcMs = 0;
-  new PerformanceObserver((l) => { for (const e of l.getEntries()) gcMs += e.duration; }).observe({ entryTypes: ['gc'] });
+  let scavenges = 0;
+  new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      gcMs += e.duration;
+      if (((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+    }
+  }).observe({ entryTypes: ['gc'] });
   const loop = async (payload: Payload, n: number, concurrency: number) => {
     const abort = new AbortController();
     let left = n;
@@ -59,13 +72,15 @@ async function child(a: ChildArgs): Promise<Record<Payload, Figures>> {
   }
   const out = {} as Record<Payload, Figures>;
   for (const [payload, n] of [['small', a.small], ['16k', a.large]] as const) {
-    const gc0 = gcMs;
+    const gc0 = gcMs, sc0 = scavenges;
+    await new Promise((r) => setImmediate(r));
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await loop(payload, n, 32);
     const secs = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    out[payload] = { cpuUs: (cpu.user + cpu.system) / n, rps: n / secs, gcMs: gcMs - gc0 };
+    await new Promise((r) => setImmediate(r)); // the gc observer runs from a later task
+    out[payload] = { cpuUs: (cpu.user + cpu.system) / n, rps: n / secs, gcMs: gcMs - gc0, scavenges: scavenges - sc0 };
   }
   await dispatcher.close();
   await closeMesh();
@@ -73,7 +88,11 @@ async function child(a: ChildArgs): Promise<Record<Payload, Figures>> {
 }
 
 if (process.env['CPU_ROUNDS_CHILD']) {
-  const out = await child(JSON.parse(process.env['CPU_ROUNDS_CHILD']) as ChildArgs);
+  const args = JSON.parse(process.env['CPU_ROUNDS_CHILD']) as ChildArgs;
+  // With CPU_ROUNDS_FLAGS the V8 traces of each process follow a line that names it.
+  if (process.execArgv.some((a) => a.startsWith('--trace'))) process.stderr.write(`== client process ${args.kind} ${process.pid}\n`);
+  const out = await child(args);
+  if (process.execArgv.some((a) => a.startsWith('--trace'))) process.stderr.write(`== end ${args.kind} ${process.pid} ${JSON.stringify(out)}\n`);
   process.send!(out);
   process.disconnect();
 } else {
@@ -84,14 +103,15 @@ if (process.env['CPU_ROUNDS_CHILD']) {
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-cpu-rounds-'));
   const upstream = await startUpstream(undefined);
   writeMeshConfig(dir, upstream.ports, undefined);
-  const kinds: Kind[] = process.env['CPU_ROUNDS_BEFORE'] ? ['bare', 'before', 'mesh'] : ['bare', 'mesh'];
+  const kinds: Kind[] = process.env['CPU_ROUNDS_AA'] ? ['bare', 'bare-again', 'mesh', 'mesh-again'] : process.env['CPU_ROUNDS_BEFORE'] ? ['bare', 'before', 'mesh'] : ['bare', 'mesh'];
+  const flags = process.env['CPU_ROUNDS_FLAGS']?.split(' ').filter(Boolean) ?? [];
   const run = (kind: Kind) => new Promise<Record<Payload, Figures>>((resolve, reject) => {
     const args: ChildArgs = { kind, dir, port: upstream.ports.http, small, large };
-    const p = fork(fileURLToPath(import.meta.url), [], { execArgv: ['--conditions=source', '--no-warnings'], env: { ...process.env, CPU_ROUNDS_CHILD: JSON.stringify(args) } });
+    const p = fork(fileURLToPath(import.meta.url), [], { execArgv: ['--conditions=source', '--no-warnings', ...flags], env: { ...process.env, CPU_ROUNDS_CHILD: JSON.stringify(args) } });
     p.once('message', (m) => resolve(m as Record<Payload, Figures>));
     p.once('exit', (code) => reject(new Error(`client exited (${code})`)));
   });
-  const fmt = (f: Figures) => `${f.cpuUs.toFixed(1).padStart(6)} µs ${f.rps.toFixed(0).padStart(6)}/s gc ${f.gcMs.toFixed(0).padStart(4)} ms`;
+  const fmt = (f: Figures) => `${f.cpuUs.toFixed(1).padStart(6)} µs ${f.rps.toFixed(0).padStart(6)}/s gc ${f.gcMs.toFixed(0).padStart(4)} ms/${String(f.scavenges).padStart(4)} scav`;
   try {
     for (let r = 1; r <= rounds; r++) {
       // Alternate the order, so a drift of the machine within a round cancels.
@@ -102,8 +122,10 @@ if (process.env['CPU_ROUNDS_CHILD']) {
       for (const payload of ['small', '16k'] as const) {
         let line = `round ${r} ${payload.padEnd(5)} bare ${fmt(b[payload])}`;
         for (const kind of kinds.slice(1)) {
-          const m = res.get(kind)![payload];
-          line += ` | ${kind} ${fmt(m)} cpu ${(b[payload].cpuUs / m.cpuUs).toFixed(2)} rate ${(m.rps / b[payload].rps).toFixed(2)}`;
+          // A repeated client is compared with its own first process (A/A), the others with bare.
+          const refKind = kind.endsWith('-again') ? kind.replace('-again', '') as Kind : 'bare';
+          const ref = res.get(refKind)![payload], m = res.get(kind)![payload];
+          line += ` | ${kind} ${fmt(m)} cpu ${(ref.cpuUs / m.cpuUs).toFixed(2)} rate ${(m.rps / ref.rps).toFixed(2)}${refKind === 'bare' ? '' : ` (vs ${refKind})`}`;
         }
         process.stdout.write(`${line}\n`);
       }

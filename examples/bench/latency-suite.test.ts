@@ -111,6 +111,25 @@ describe('runSuite with rows that fail', () => {
     }
   }, 90_000);
 
+  it('with two processes per row and round, the blocks alternate between them and a process that dies fails its row', async () => {
+    const log: string[] = [];
+    const results = await runSuite([
+      { name: 'healthy', client: { kind: 'undici', address: base } },
+      // Its first process exits after answering its first slice.
+      { name: 'one process dies', client: { kind: 'undici', address: base, exitAfterCommands: 1 } },
+    ], { payloads: ['small'], rates: [], openSeconds: 0, closedSeconds: 0.4, concurrency: 4, rounds: 2, processes: 2, upstreamPid: process.pid, log: (s) => log.push(s) });
+    const [healthy, dies] = results;
+    // Four slices a round (two blocks, one per process), the same driving time as one process.
+    expect(healthy!.throughputSlices!['small']!.map((s) => s.length)).toEqual([4, 4]);
+    for (const p of healthy!.closedProfiles!['small']!) {
+      // Both processes answered requests in every round: each has its own CPU per request.
+      expect(p!.clientCpuUsPerRequestByProcess).toHaveLength(2);
+      for (const us of p!.clientCpuUsPerRequestByProcess!) expect(us).toBeGreaterThan(0);
+    }
+    expect(dies!.failures).toHaveLength(1);
+    expect(dies!.failures![0]).toMatch(/^round 1: small closed loop: client process (exited|unreachable|error)/);
+  }, 90_000);
+
   it('young processes: rows take turns in blocks, each process sends exactly its first requests, a row that cannot set up is reported', async () => {
     const log: string[] = [];
     const results = await runYoungSuite([

@@ -2,10 +2,13 @@
 // for each row in turn (the order rotating each round), so this noisy two-core machine drifts
 // on all rows alike and each ratio compares numbers from the same minutes.
 //
-// Every round starts a fresh process per row: a process can settle early into a state that
+// Every round starts fresh processes per row: a process can settle early into a state that
 // lasts (V8 pretenuring the allocation sites of a request's objects turned a client's scavenges
 // from ~1 ms into 12–19 ms for the rest of its life), so the median over rounds must be a median
-// over processes, not repeated samples of one.
+// over processes, not repeated samples of one. Two processes of the very same client differ by
+// as much as a round's target allows (an A/A run, docs/benchmarks.md), so with `processes` > 1
+// each row's round is formed from that many fresh processes taking turns block by block, the same
+// driving time in all: a round's figure is then no longer one process's luck, for every row alike.
 //
 // Per row and payload: p50/p90/p99 at each fixed rate (open loop), the highest sustained
 // throughput (closed loop), CPU seconds per 10k requests summed over the client, the upstream
@@ -37,6 +40,11 @@ export interface SuiteOptions {
   sliceSeconds?: number;
   concurrency: number;
   rounds: number;
+  /**
+   * Fresh client processes per row and round (default 1). The row's closed-loop blocks go to
+   * them in turn and its open-loop runs likewise, so the round's figures are over all of them.
+   */
+  processes?: number;
   upstreamPid: number;
   log: (s: string) => void;
 }
@@ -102,6 +110,8 @@ export interface RoundProfile {
   clientGc: number;
   /** The client's CPU µs per answered request. */
   clientCpuUsPerRequest: number;
+  /** The same, for each of the row's client processes of the round in turn (SuiteOptions.processes). */
+  clientCpuUsPerRequestByProcess?: number[];
 }
 
 /** Collects a row's profile over its slices of a round. */
@@ -115,6 +125,8 @@ export class ProfileMeter {
   #gcMs = 0;
   #clientCpu = 0;
   #answered = 0;
+  /** By client process (its index among the row's processes of the round): CPU s and answers. */
+  readonly #byProcess: [number, number][] = [];
   #m0: MachineCpu | undefined;
   #p0 = 0;
   #t0 = 0;
@@ -127,7 +139,7 @@ export class ProfileMeter {
   }
 
   /** Call right after it, with the same pids and the client's own figures for the slice. */
-  stop(pids: readonly number[], client: { gcMs?: number; cpu: number; answered: number }): void {
+  stop(pids: readonly number[], client: { gcMs?: number; cpu: number; answered: number }, process = 0): void {
     const t = performance.now(), m = machineCpu(), p = sumCpu(pids), m0 = this.#m0!;
     this.#seconds += (t - this.#t0) / 1000;
     this.#steal += m.steal - m0.steal;
@@ -137,6 +149,9 @@ export class ProfileMeter {
     this.#gcMs += client.gcMs ?? NaN;
     this.#clientCpu += client.cpu;
     this.#answered += client.answered;
+    const own = (this.#byProcess[process] ??= [0, 0]);
+    own[0] += client.cpu;
+    own[1] += client.answered;
   }
 
   result(): RoundProfile {
@@ -151,6 +166,7 @@ export class ProfileMeter {
       row: this.#rowCpu / capacity,
       clientGc: this.#gcMs / 1000 / this.#seconds,
       clientCpuUsPerRequest: (this.#clientCpu / this.#answered) * 1e6,
+      ...(this.#byProcess.length > 1 && { clientCpuUsPerRequestByProcess: Array.from(this.#byProcess, (p) => (p ? (p[0] / p[1]) * 1e6 : NaN)) }),
     };
   }
 }
@@ -266,15 +282,18 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
     else results[i]!.skipped = reason;
     o.log(`  ${rows[i]!.name}: ${measured.has(i) ? `failed in round ${round + 1}` : 'skipped'} — ${reason}`);
   };
-  const startClients = async (round: number): Promise<Map<number, ClientHandle>> => {
-    const handles = new Map<number, ClientHandle>();
+  const processes = Math.max(1, o.processes ?? 1);
+  // Each live row's client processes of a round; a row is in the map only if all of them set up.
+  const startClients = async (round: number): Promise<Map<number, ClientHandle[]>> => {
+    const handles = new Map<number, ClientHandle[]>();
     await Promise.all(rows.map(async (row, i) => {
       if (row.skip !== undefined || dead.has(i)) return;
-      const h = new ClientHandle(row.client);
-      const m = await h.next(120_000);
-      if (m['ready']) { handles.set(i, h); return; }
-      fail(i, round, String(m['skip']));
-      h.stop();
+      const hs = Array.from({ length: processes }, () => new ClientHandle(row.client));
+      const answers = await Promise.all(hs.map((h) => h.next(120_000)));
+      const bad = answers.find((m) => !m['ready']);
+      if (!bad) { handles.set(i, hs); return; }
+      fail(i, round, String(bad['skip']));
+      for (const h of hs) h.stop();
     }));
     return handles;
   };
@@ -291,21 +310,24 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
   // row's rate is its requests over its own driving time, summed over its slices; each pair of
   // sweeps (a block, ABCCBA) is one paired comparison of the rows, free of linear drift, and
   // report.ts takes a round's ratio as the median over its blocks.
-  const slicesPerRow = 2 * Math.max(1, Math.round(o.closedSeconds / (o.sliceSeconds ?? 0.1) / 2));
+  // With several processes per row, block b (sweeps 2b and 2b+1) goes to each row's process
+  // b mod processes: as many blocks for each, the row's driving time unchanged.
+  const slicesPerRow = 2 * processes * Math.max(1, Math.round(o.closedSeconds / (o.sliceSeconds ?? 0.1) / (2 * processes)));
   const sliceSeconds = o.closedSeconds / slicesPerRow;
-  const closedLoopSliced = async (handles: Map<number, ClientHandle>, order: number[], payload: Payload, round: number) => {
+  const closedLoopSliced = async (handles: Map<number, ClientHandle[]>, order: number[], payload: Payload, round: number) => {
     const tally = new Map<number, { ok: number; seconds: number; answered: number; cpu: number; errors: number; unanswered: number; slow: number; maxMs: number; firstError?: string; slices: number[]; profile: ProfileMeter }>();
     for (let sweep = 0; sweep < slicesPerRow; sweep++) {
       const sweepOrder = sweep % 2 === 0 ? order : [...order].reverse();
+      const proc = Math.floor(sweep / 2) % processes;
       for (const i of sweepOrder) {
         if (dead.has(i)) continue;
-        const h = handles.get(i)!;
+        const h = handles.get(i)![proc]!;
         const t = tally.get(i) ?? { ok: 0, seconds: 0, answered: 0, cpu: 0, errors: 0, unanswered: 0, slow: 0, maxMs: 0, slices: [], profile: new ProfileMeter() };
         const pids = [...(h.proc.pid !== undefined ? [h.proc.pid] : []), o.upstreamPid, ...(rows[i]!.extraPids ?? [])];
         t.profile.start(pids);
         const r = await h.run({ op: 'closed', payload, concurrency: o.concurrency, seconds: sliceSeconds }, sliceSeconds * 1000 + COMMAND_SLACK_MS);
         if ('failed' in r) { fail(i, round, `${payload} closed loop: ${r.failed}`); tally.delete(i); continue; }
-        t.profile.stop(pids, r.result);
+        t.profile.stop(pids, r.result, proc);
         measured.add(i);
         t.ok += r.result.ok; t.seconds += r.result.seconds; t.answered += r.result.answered; t.cpu += r.result.cpu; t.errors += r.result.errors; t.firstError ??= r.result.firstError; t.slices.push(r.result.rps);
         t.unanswered += r.result.unanswered; t.slow += r.result.slow; t.maxMs = Math.max(t.maxMs, r.result.maxMs);
@@ -339,14 +361,16 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
     // run's process alive after it has written its report.
     try {
       for (const payload of o.payloads) {
-        for (const rate of o.rates) {
+        for (const [rateIndex, rate] of o.rates.entries()) {
+          // The open-loop runs go to the row's processes in turn too, alike for every row.
+          const proc = (o.payloads.indexOf(payload) * o.rates.length + rateIndex) % processes;
           for (const i of order) {
             if (dead.has(i)) continue;
             const row = rows[i]!;
             const pids = [o.upstreamPid, ...(row.extraPids ?? [])];
             const meter = cpuMeter(pids);
             const proxyMeter = cpuMeter(row.extraPids ?? []);
-            const r = await handles.get(i)!.run({ op: 'open', payload, rate, seconds: o.openSeconds }, o.openSeconds * 1000 + COMMAND_SLACK_MS);
+            const r = await handles.get(i)![proc]!.run({ op: 'open', payload, rate, seconds: o.openSeconds }, o.openSeconds * 1000 + COMMAND_SLACK_MS);
             if ('failed' in r) { fail(i, round, `${payload} @${rate}/s: ${r.failed}`); continue; }
             measured.add(i);
             const others = meter();
@@ -354,7 +378,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
             // 300 ms, and until the row's processes are quiet. A row driven past its capacity
             // (the proxy pair at the top rate) can keep them busy for seconds after its run.
             await new Promise((r) => setTimeout(r, 300));
-            const clientPid = handles.get(i)!.proc.pid;
+            const clientPid = handles.get(i)![proc]!.proc.pid;
             const quiet = await waitQuiet([o.upstreamPid, ...(row.extraPids ?? []), ...(clientPid !== undefined ? [clientPid] : [])], { maxMs: QUIET_MAX_MS });
             if (quiet.waitedMs > 1000) o.log(`  ${row.name} ${payload} @${rate}/s: its processes took ${(quiet.waitedMs / 1000).toFixed(1)} s to go quiet${quiet.quiet ? '' : ' (still busy, going on)'}`);
             const k = `${i}|${payload}|${rate}`;
@@ -373,7 +397,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
         await closedLoopSliced(handles, order, payload, round);
       }
     } finally {
-      for (const h of handles.values()) h.stop();
+      for (const hs of handles.values()) for (const h of hs) h.stop();
     }
   }
 
