@@ -11,30 +11,12 @@ import { createMesh, silentLogger, XdsServer, type Mesh } from '../src/index.ts'
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION } from '../src/config/xds/resource-types.ts';
 import type { ClusterLoadAssignment } from '../src/xds/resources.ts';
 import { OverlayMap } from '../src/snapshot/overlay-map.ts';
-import { tempDir, waitFor, writeBootstrap, writeConfig } from './xds-helpers.ts';
+import { staticServicesYaml, svcCluster as clusterOf, svcHost as host, tempDir, waitFor, writeBootstrap, writeConfig } from './xds-helpers.ts';
 
 const SERVICES = 12;
-const host = (i: number): string => `svc-${i}.default.svc.cluster.local`;
-const clusterOf = (i: number): string => `outbound|8080||${host(i)}`;
-
-/** SERVICES ServiceEntries, two endpoints each; `moved` gives one service's first endpoint another port. */
-function meshYaml(moved?: { service: number; port: number }): string {
-  return Array.from({ length: SERVICES }, (_, i) => {
-    const first = moved?.service === i ? moved.port : 20_000 + 2 * i;
-    return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: svc-${i}, namespace: default }
-spec:
-  hosts: [${host(i)}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 8080, name: http, protocol: HTTP }]
-  endpoints:
-    - { address: 127.0.0.1, ports: { http: ${first} } }
-    - { address: 127.0.0.1, ports: { http: ${20_001 + 2 * i} } }
-`;
-  }).join('---\n');
-}
+/** SERVICES services, two endpoints each; `moved` gives one service's first endpoint another port. */
+const meshYaml = (moved?: { service: number; port: number }): string =>
+  staticServicesYaml(SERVICES, (i) => [moved?.service === i ? moved.port : 20_000 + 2 * i, 20_001 + 2 * i]);
 
 const open: { mesh: Mesh; server: { close(): void } }[] = [];
 afterEach(async () => {

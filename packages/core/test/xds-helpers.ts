@@ -35,6 +35,24 @@ export async function startBackend(name: string): Promise<Backend> {
 
 export { tempDir } from './temp-dir.ts';
 
+/** The host of the i-th service of staticServicesYaml, and its cluster as istiod names it. */
+export const svcHost = (i: number): string => `svc-${i}.default.svc.cluster.local`;
+export const svcCluster = (i: number): string => `outbound|8080||${svcHost(i)}`;
+
+/** `count` STATIC ServiceEntries `svc-<i>` on port 8080, each with endpoints on 127.0.0.1 at the ports `portsOf(i)` gives. */
+export function staticServicesYaml(count: number, portsOf: (i: number) => readonly number[]): string {
+  return Array.from({ length: count }, (_, i) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: svc-${i}, namespace: default }
+spec:
+  hosts: [${svcHost(i)}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 8080, name: http, protocol: HTTP }]
+  endpoints: [${portsOf(i).map((p) => `{ address: 127.0.0.1, ports: { http: ${p} } }`).join(', ')}]
+`).join('---\n');
+}
+
 /** A `reviews` service with subsets v1/v2/v3 on the given ports, round-robin (so grpc-js-xds accepts it too). */
 export function servicesYaml(ports: { v1: number; v2: number; v3: number }, loadBalancer = '{ simple: ROUND_ROBIN }'): string {
   return `apiVersion: networking.istio.io/v1

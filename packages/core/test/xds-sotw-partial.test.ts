@@ -11,26 +11,13 @@ import { createMesh, silentLogger, XdsServer, type Mesh } from '../src/index.ts'
 import { SOTW_METHOD } from '../src/config/xds/ads-service.ts';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER } from '../src/config/xds/resource-types.ts';
 import { encodeRequest, peekResourceName, readSotwResponse } from '../src/xds/discovery-envelope.ts';
-import { tempDir, waitFor, writeBootstrap, writeConfig } from './xds-helpers.ts';
+import { staticServicesYaml, svcCluster as clusterOf, svcHost as host, tempDir, waitFor, writeBootstrap, writeConfig } from './xds-helpers.ts';
 
 const EDS = CLUSTER_LOAD_ASSIGNMENT.typeUrl;
-const host = (i: number): string => `svc-${i}.default.svc.cluster.local`;
-const clusterOf = (i: number): string => `outbound|8080||${host(i)}`;
 const NODE = { id: 'sidecar~127.0.0.1~client-1.default~default.svc.cluster.local', metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } };
 
-/** `count` ServiceEntries, one endpoint each; `ports` overrides a service's endpoint port. */
-function meshYaml(count: number, ports: Record<number, number> = {}): string {
-  return Array.from({ length: count }, (_, i) => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: svc-${i}, namespace: default }
-spec:
-  hosts: [${host(i)}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 8080, name: http, protocol: HTTP }]
-  endpoints: [{ address: 127.0.0.1, ports: { http: ${ports[i] ?? 20_000 + i} } }]
-`).join('---\n');
-}
+/** `count` services, one endpoint each; `ports` overrides a service's endpoint port. */
+const meshYaml = (count: number, ports: Record<number, number> = {}): string => staticServicesYaml(count, (i) => [ports[i] ?? 20_000 + i]);
 
 interface Response { typeUrl: string; nonce: string; names: string[] }
 
@@ -45,7 +32,7 @@ class WireClient {
     this.#call = this.#client.makeBidiStreamRequest(SOTW_METHOD, (r: object) => Buffer.from(encodeRequest(false, r)), (b: Buffer) => b);
     this.#call.on('data', (b: Buffer) => {
       const r = readSotwResponse(b);
-      if (!r.ok) throw new Error(r.error.message);
+      if (!r.ok) throw new Error(r.error);
       const names: string[] = [];
       const spans = r.value.resources;
       for (let i = 0; i < spans.length; i++) names.push(peekResourceName(spans.whole.subarray(spans.startAt(i), spans.endAt(i)))!);
