@@ -31,7 +31,7 @@ afterAll(async () => {
 
 it('keeps no MeshCall alive through the attempts grpc-js still holds once the calls have ended', async () => {
   // Concurrent calls, as in a closed loop: grpc-js then holds the 32 streams' listeners.
-  for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 32 }, (_, i) => unary(client, `call ${round}.${i}`)));
+  for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 32 }, (_, i) => unary(client, { text: `call ${round}.${i}` })));
   // queryObjects collects garbage first: what it counts is reachable.
   const attempts = queryObjects(Attempt as never, { format: 'count' }) as number;
   const calls = queryObjects(MeshCall as never, { format: 'count' }) as number;

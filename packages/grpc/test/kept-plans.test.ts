@@ -53,15 +53,15 @@ describe('plans kept per method', () => {
     ]), ...parts]);
     const selector = meshConfigSelector(new MeshTarget(mesh, FQDN, PORT));
     const md = new Metadata();
-    const first = selector.invoke('/test.Echo/Unary', md, null);
-    expect(selector.invoke('/test.Echo/Unary', md, null)).toBe(first);
+    const first = selector.invoke('/test.Echo/Unary', md, 0);
+    expect(selector.invoke('/test.Echo/Unary', md, 0)).toBe(first);
     // A matcher read the call's metadata; a route splits by weight: decided per call.
-    expect(selector.invoke('/test.Echo/Other', md, null)).not.toBe(selector.invoke('/test.Echo/Other', md, null));
-    expect(selector.invoke('/test.Echo/Split', md, null)).not.toBe(selector.invoke('/test.Echo/Split', md, null));
+    expect(selector.invoke('/test.Echo/Other', md, 0)).not.toBe(selector.invoke('/test.Echo/Other', md, 0));
+    expect(selector.invoke('/test.Echo/Split', md, 0)).not.toBe(selector.invoke('/test.Echo/Split', md, 0));
     mesh.applyResources(resourcesOf([service([{ match: { prefix: '/' }, route: { cluster: C('v2') } }]), ...parts]), 'test');
-    const fresh = selector.invoke('/test.Echo/Unary', md, null);
+    const fresh = selector.invoke('/test.Echo/Unary', md, 0);
     expect(fresh).not.toBe(first);
-    expect(selector.invoke('/test.Echo/Unary', md, null)).toBe(fresh);
+    expect(selector.invoke('/test.Echo/Unary', md, 0)).toBe(fresh);
   });
 
   it('still mutate headers and replay a retried call on every call of the method', async () => {

@@ -6,7 +6,7 @@
 import { createServer, constants as h2, type Http2Server } from 'node:http2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { credentials, status, type Client } from '@grpc/grpc-js';
-import type { Mesh, RetryPolicy } from '@meshlet/core';
+import type { Mesh, Route } from '@meshlet/core';
 import { register } from '@meshlet/grpc';
 import { EchoClient, startEchoServer, type EchoServer } from './helpers/echo-server.ts';
 import { C, TARGET, cluster, meshOf, service } from './helpers/xds.ts';
@@ -26,6 +26,9 @@ async function startRefusingServer(): Promise<{ port: number; streams: () => num
   const port = (server.address() as { port: number }).port;
   return { port, streams: () => streams, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
+
+/** The route's retry policy as xDS writes it (RouteAction.retry_policy). */
+type RetryPolicy = NonNullable<NonNullable<Route['route']>['retryPolicy']>;
 
 const PREVIOUS_HOSTS = [{ name: 'envoy.retry_host_predicates.previous_hosts' }];
 const policy = (retryOn: string): RetryPolicy => ({ retryOn, numRetries: 2, retryHostPredicate: PREVIOUS_HOSTS, hostSelectionRetryMaxAttempts: 5, retryBackOff: { baseInterval: '0.001s' } });
