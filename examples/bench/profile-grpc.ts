@@ -62,11 +62,14 @@ if (process.env['ALLOC'] !== undefined) {
   process.stdout.write(`${plain ? 'plain' : 'meshlet'}: ${process.env['ALLOC_SITES'] ? await allocationSites(send, n) : await allocatedPer(send, n)}\n`);
   process.exit(0);
 }
-// HEAP=1: what the process holds once warm, figures no other process on the machine changes:
+// HEAP=1: what the process holds once warm (after one second of load), figures no other process on the machine changes:
 // live heap after full GCs, old space, code, the module files loaded (import and require) and
 // the third-party packages among them; run with --expose-gc. With HEAP_SNAPSHOT=<file> also a
-// heap snapshot, to see what the difference between two kinds of client is made of.
+// heap snapshot, to see what the difference between two kinds of client is made of. HEAP=<s>
+// runs s seconds more of load first: V8 drops the bytecode of functions that have not run for a
+// number of full GCs (start-up's, config loading's), so a process's heap shrinks as it ages.
 if (process.env['HEAP'] !== undefined) {
+  if (Number(process.env['HEAP']) > 1) await closedLoop(send, 32, Number(process.env['HEAP']));
   const v8 = await import('node:v8');
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('HEAP=1 needs node --expose-gc');
