@@ -23,7 +23,7 @@
 // cpuprofile-top.ts.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +52,9 @@ const log = (s: string): void => { process.stderr.write(`probe: ${s}\n`); };
 const dir = mkdtempSync(join(tmpdir(), 'meshlet-probe-'));
 const writeMesh = (objects: ReturnType<typeof generateMesh>): void => {
   const docs = objects.map((o) => JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: (o as { spec?: unknown }).spec }));
-  writeFileSync(join(dir, 'mesh.yaml'), docs.join('\n---\n'));
+  // Renamed in, so the server's watch never reads a half-written file.
+  writeFileSync(`${dir}.next`, docs.join('\n---\n'));
+  renameSync(`${dir}.next`, join(dir, 'mesh.yaml'));
 };
 writeMesh(generateMesh(SERVICES, SERVICES * 4));
 

@@ -26,7 +26,8 @@
 
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,8 @@ const ARGS = process.argv.slice(2);
 const SERVICES = Number(ARGS.find((a) => !a.startsWith('--')) ?? 1000);
 const ONLY = ARGS.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(':');
 const PUSHES = 30;
+/** Endpoint changes measured per row (the median is the table's figure). */
+const CHANGES = 3;
 
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), `meshlet-bench-${p}-`));
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -141,8 +144,10 @@ interface ScaleRow {
   applyCpuMs: number;
   applyWallMs: number;
   endpointChangeCpuMs: number;
-  /** The client's main thread only (the process figure adds GC and libuv threads). */
-  endpointChangeThreadCpuMs: number;
+  /** The client's main thread only (the process figure adds GC and libuv threads): the median of CHANGES changes, then each. */
+  endpointChangeThreadCpuMs: number[];
+  /** Of it, from the response's arrival until the client is idle again (median, then each). */
+  endpointChangeResponseCpuMs: number[];
   endpointChangeWallMs: number;
   /** Worst event-loop delay while the snapshot applied / while the endpoint change applied (ms). */
   applyPauseMs: number;
@@ -209,18 +214,55 @@ async function largeSnapshot(dir: string, address: string, delta: boolean, profi
   // change measures the client's CPU with nothing else running — the pause monitor's 1 ms
   // sampler, over the seconds the server takes to recompile, cost the client far more than the
   // change itself — and the second the worst event-loop pause.
-  const first = await endpointChange(mesh, dir, delta, 1, undefined);
-  const second = await endpointChange(mesh, dir, delta, 2, pauseMonitor());
+  const measured: Awaited<ReturnType<typeof endpointChange>>[] = [];
+  for (let n = 1; n <= CHANGES; n++) measured.push(await endpointChange(mesh, dir, delta, n, undefined));
+  const monitored = await endpointChange(mesh, dir, delta, CHANGES + 1, pauseMonitor());
   await mesh.close();
+  const mid = (xs: number[]): number[] => [median(xs), ...xs];
   return {
     profile, protocol: delta ? 'delta' : 'SotW', resources, heapMb: heap, decideUs, applyCpuMs, applyWallMs,
-    endpointChangeCpuMs: first.cpuMs, endpointChangeThreadCpuMs: first.threadCpuMs, endpointChangeWallMs: first.wallMs,
-    applyPauseMs, endpointChangePauseMs: second.pauseMs, applyPauseCpuMs,
+    endpointChangeCpuMs: median(measured.map((m) => m.cpuMs)),
+    endpointChangeThreadCpuMs: mid(measured.map((m) => m.threadCpuMs)),
+    endpointChangeResponseCpuMs: mid(measured.map((m) => m.responseCpuMs)),
+    endpointChangeWallMs: median(measured.map((m) => m.wallMs)),
+    applyPauseMs, endpointChangePauseMs: monitored.pauseMs, applyPauseCpuMs,
   };
 }
 
+/**
+ * CPU time read just after a sleep. Linux adds a running thread's time to what getrusage
+ * reports at a scheduler tick (4 ms here) or when the thread blocks, so a read taken right after
+ * work lags by up to a tick: read straight after the full collection below, it billed 0–4 ms
+ * of that collection to the endpoint change, and a read at the publish missed the change's own
+ * last stretch. A 20 ms sleep before each read makes both exact (the sleep's own wake-up, about
+ * 0.2 ms here, is in the figure).
+ */
+async function settledCpu(): Promise<{ process: NodeJS.CpuUsage; thread: NodeJS.CpuUsage }> {
+  await new Promise((r) => setTimeout(r, 20));
+  return { process: process.cpuUsage(), thread: process.threadCpuUsage() };
+}
+
+// When a response reaches the client: grpc-js calls the ADS stream's deserializer with its bytes
+// just before handing them over. The thread has just woken for it, so the CPU time read then is
+// exact, and "from the response" leaves out what ran while the server recompiled (timers).
+let responseCpu: NodeJS.CpuUsage | undefined;
+let watchingResponse = false;
+{
+  const grpc = createRequire(join(ROOT, 'packages/core/package.json'))('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
+  const make = grpc.Client.prototype.makeBidiStreamRequest;
+  grpc.Client.prototype.makeBidiStreamRequest = function (this: unknown, method: string, serialize: (v: never) => Buffer, deserialize: (b: Buffer) => unknown, ...rest: unknown[]) {
+    const marked = (b: Buffer): unknown => {
+      if (watchingResponse && responseCpu === undefined) responseCpu = process.threadCpuUsage();
+      return deserialize(b);
+    };
+    return (make as (...a: unknown[]) => unknown).call(this, method, serialize, marked, ...rest);
+  } as typeof make;
+}
+
+const threadMs = (from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): number => (to.user - from.user + to.system - from.system) / 1000;
+
 /** svc-1's first endpoint moves (a service with no VirtualService, so its default cluster is routed to); resolves once the client routes there. */
-async function endpointChange(mesh: Mesh, dir: string, delta: boolean, n: number, monitor: ReturnType<typeof pauseMonitor> | undefined): Promise<{ cpuMs: number; threadCpuMs: number; wallMs: number; pauseMs: number }> {
+async function endpointChange(mesh: Mesh, dir: string, delta: boolean, n: number, monitor: ReturnType<typeof pauseMonitor> | undefined): Promise<{ cpuMs: number; threadCpuMs: number; responseCpuMs: number; wallMs: number; pauseMs: number }> {
   const objects = generateMesh(SERVICES, SERVICES * 4);
   const se = objects.find((o) => o.kind === 'ServiceEntry' && o.metadata.name === 'svc-1') as unknown as { spec: { endpoints: { address: string }[] } };
   se.spec.endpoints[0]!.address = `10.250.${delta ? 1 : 2}${n}.${Math.floor(Math.random() * 250)}`;
@@ -233,19 +275,30 @@ async function endpointChange(mesh: Mesh, dir: string, delta: boolean, n: number
   });
   writeMeshYaml(dir, objects);
   gc?.();
-  const cpu = process.cpuUsage();
-  const thread = process.threadCpuUsage();
+  const start = await settledCpu();
+  responseCpu = undefined;
+  watchingResponse = true;
   const t = performance.now();
   await changed;
   const wallMs = performance.now() - t;
-  const threadNow = process.threadCpuUsage(thread);
-  return { cpuMs: cpuMs(cpu), threadCpuMs: (threadNow.user + threadNow.system) / 1000, wallMs, pauseMs: monitor?.stop().wallMs ?? 0 };
+  const pauseMs = monitor?.stop().wallMs ?? 0;
+  const end = await settledCpu();
+  watchingResponse = false;
+  return {
+    cpuMs: threadMs(start.process, end.process),
+    threadCpuMs: threadMs(start.thread, end.thread),
+    responseCpuMs: responseCpu ? threadMs(responseCpu, end.thread) : NaN,
+    wallMs,
+    pauseMs,
+  };
 }
 
 function writeMeshYaml(dir: string, objects: ReturnType<typeof generateMesh>): void {
-  // JSON is YAML: one document per object.
+  // JSON is YAML: one document per object. Written beside the folder and renamed in, so the
+  // server's watch never reads a half-written file.
   const docs = objects.map((o) => JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: (o as { spec?: unknown }).spec }));
-  writeFileSync(join(dir, 'mesh.yaml'), docs.join('\n---\n'));
+  writeFileSync(`${dir}.next`, docs.join('\n---\n'));
+  renameSync(`${dir}.next`, join(dir, 'mesh.yaml'));
 }
 
 // ---- run -------------------------------------------------------------------------------------
@@ -284,6 +337,8 @@ try {
 }
 
 const f = (n: number): string => n.toFixed(1);
+/** A median, then every figure it is the median of. */
+const each = ([m, ...xs]: number[]): string => `${m!.toFixed(2)} (${xs.map((x) => x.toFixed(2)).join(', ')})`;
 const lines = [
   '# xDS client: push-to-effect and snapshot apply cost',
   '',
@@ -297,9 +352,9 @@ const lines = [
   '',
   `## ${SERVICES.toLocaleString('en')}-service snapshot over ADS (\`meshlet xds\` in another process; client CPU = this process's user + system time)`,
   '',
-  '| profile | protocol | resources | apply CPU ms | apply wall ms | worst event-loop pause ms | its main-thread CPU ms | heap MB | decide µs | one endpoint change: CPU ms | its main-thread CPU ms | wall ms | worst pause ms |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.profile} | ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${f(r.applyPauseMs)} | ${f(r.applyPauseCpuMs)} | ${gc ? f(r.heapMb) : 'run with --expose-gc'} | ${r.decideUs.toFixed(2)} | ${f(r.endpointChangeCpuMs)} | ${f(r.endpointChangeThreadCpuMs)} | ${f(r.endpointChangeWallMs)} | ${f(r.endpointChangePauseMs)} |`),
+  '| profile | protocol | resources | apply CPU ms | apply wall ms | worst event-loop pause ms | its main-thread CPU ms | heap MB | decide µs | one endpoint change: CPU ms | its main-thread CPU ms | of it, from the response | wall ms | worst pause ms |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map((r) => `| ${r.profile} | ${r.protocol} | ${r.resources} | ${f(r.applyCpuMs)} | ${f(r.applyWallMs)} | ${f(r.applyPauseMs)} | ${f(r.applyPauseCpuMs)} | ${gc ? f(r.heapMb) : 'run with --expose-gc'} | ${r.decideUs.toFixed(2)} | ${f(r.endpointChangeCpuMs)} | ${each(r.endpointChangeThreadCpuMs)} | ${each(r.endpointChangeResponseCpuMs)} | ${f(r.endpointChangeWallMs)} | ${f(r.endpointChangePauseMs)} |`),
   '',
   'The endpoint change includes the server noticing the file (50 ms debounce) and recompiling',
   `all ${SERVICES} services; the client CPU columns are the client's share only, measured with no`,
