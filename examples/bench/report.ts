@@ -478,6 +478,10 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   On a quiet stretch (other processes 0–2%, one run of each) the A/A spread was smaller but still
   past the target's margin: undici against itself 0.85–1.08 and MeshAgent 0.85–1.20 per round with
   one process (±6% and ±10%), 0.85–1.04 and 0.88–1.12 with two (±7% and ±9%).
+  Pinning every client process to one core and the upstream to the other (\`taskset\`, cpu-rounds
+  A/A, 3 rounds each way, one other job on the machine) did not narrow it: by CPU per request, undici
+  against itself 0.72–1.37 per round pinned, 0.66–1.05 not; MeshAgent against itself 0.84–0.99
+  and 0.79–1.12.
   What differs between a slow and a fast MeshAgent process is
   not a pretenuring decision: under \`--trace-gc --trace-pretenuring-statistics\`
   (\`cpu-rounds.ts\` with \`CPU_ROUNDS_AA=1 CPU_ROUNDS_FLAGS=...\`, 8 MeshAgent and 8 undici
@@ -509,6 +513,24 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   1,001-request run minus a 1-request run) differ more from one run of the same code to the next
   (820–922k for MeshAgent, before and after those changes alike) than between MeshAgent and
   undici (876k): in work done, a young MeshAgent is within that noise of undici.
+  Measured in one process (\`young-inprocess.ts\`: plain undici, MeshAgent and a second plain
+  Agent taking turns in blocks of 50 sequential requests, 1,000 each; 7 runs, one other job on the
+  machine), MeshAgent added +20.5, +45.3, +67.0, +42.3, +27.6, +43.7 and +41.6 µs to p50 while the
+  second Agent "added" −45.8, 0.0, −1.8, −5.7, −6.6, −1.4 and +9.6: with the processes' own spread
+  gone, the ~35 µs stays. It is the mesh's request path before V8 has optimised it: the gap by
+  fifth of the run falls from +68–136 µs to +34–68 in the middle and −13–+25 in the last (e.g.
+  +100, +49, +34, +6, +18), and in one process sending 5,000 requests the p50 by thousand goes
+  409, 300, 278, 248, 251 µs, as each function of the path (~60 calls a request: routing,
+  admission, the balancer, the attempt, the handler hops) reaches Maglev after ~400 calls and
+  TurboFan after ~3,000 (V8's \`--invocation-count-for-maglev\` / \`-turbofan\` in Node 24).
+  Under a 25 µs sampler over the first 1,000 (3 runs) Meshlet's frames took 48–68 µs a request,
+  spread over the path (headersArrived 7.4, the transport look-up 6.6, onResponseStart 3.9,
+  send 3.4, the attempt 2.6 µs...), and 12–16 µs when the host is outside the mesh (passthrough:
+  dispatch and the origin parse); \`strace -c\` over 2,000 requests counts the same system calls
+  per request for both clients (1 writev, 1 write, ~2.3 reads, ~4 epoll waits), and
+  \`--trace-deopt\` shows four of Meshlet's functions deoptimised once each (a field written
+  after its object was built). Halving a young request's cost means running about half as much
+  JavaScript per request, not a hot spot to remove; not done.
 - **mTLS.** Nothing per request is specific to the mesh's mTLS path: counted over 10,000
   requests (\`tls-count.ts\`), MeshAgent and undici doing the same mTLS by hand open the same
   connections, negotiate the same TLS 1.3, TLS_AES_256_GCM_SHA384, X25519MLKEM768 and
