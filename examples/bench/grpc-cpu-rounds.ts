@@ -16,13 +16,15 @@
 // both builds in one process would fail core's instanceof checks. PAYLOAD=16k and XDS=1 pass through to the
 // children. GRPC_CPU_PLAIN=1 adds a plain grpc-js channel in a process that has the mesh loaded
 // (profile-grpc.ts `plain` without BARE): the same heap and so the same garbage collections as
-// mesh:///, which leaves the per-call work of the mesh as the difference.
+// mesh:///, which leaves the per-call work of the mesh as the difference. Each client's figures
+// come with the upstream server's CPU per call over the same calls (`server`): calls/s depends on
+// both, and a client that wrote its frames differently would show there.
 
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 type Kind = 'bare' | 'plain' | 'before' | 'mesh';
-interface Figures { cpuUs: number; gcUs: number; major: number }
+interface Figures { cpuUs: number; gcUs: number; major: number; serverUs: number }
 
 const nums = process.argv.slice(2).filter((s) => /^\d+$/.test(s)).map(Number);
 const rounds = nums[0] ?? 6;
@@ -44,15 +46,15 @@ function run(kind: Kind): Promise<Figures> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { env, timeout: 300_000 }, (err, stdout) => {
       if (err) return reject(err);
-      // "<who>: 170.12 µs CPU/call over 20000, GC 18 minor + 2 major, 17.54 µs/call"
-      const m = /([\d.]+) µs CPU\/call over \d+, GC \d+ minor \+ (\d+) major, ([\d.]+) µs\/call/.exec(stdout);
+      // "<who>: 170.12 µs CPU/call over 20000, GC 18 minor + 2 major, 17.54 µs/call; server 91.5 µs CPU/call; ..."
+      const m = /([\d.]+) µs CPU\/call over \d+, GC \d+ minor \+ (\d+) major, ([\d.]+) µs\/call; server ([\d.]+) µs/.exec(stdout);
       if (!m) return reject(new Error(`${kind}: unexpected output ${stdout}`));
-      resolve({ cpuUs: Number(m[1]), major: Number(m[2]), gcUs: Number(m[3]) });
+      resolve({ cpuUs: Number(m[1]), major: Number(m[2]), gcUs: Number(m[3]), serverUs: Number(m[4]) });
     });
   });
 }
 
-const fmt = (f: Figures) => `${f.cpuUs.toFixed(1).padStart(6)} µs (gc ${f.gcUs.toFixed(1).padStart(4)}, ${f.major} major)`;
+const fmt = (f: Figures) => `${f.cpuUs.toFixed(1).padStart(6)} µs (gc ${f.gcUs.toFixed(1).padStart(4)}, ${f.major} major; server ${f.serverUs.toFixed(0)})`;
 const all = new Map<Kind, number[]>(kinds.map((k) => [k, []]));
 for (let r = 1; r <= rounds; r++) {
   // Alternate the order, so a drift of the machine within a round cancels.

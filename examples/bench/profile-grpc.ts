@@ -62,6 +62,27 @@ if (process.env['ALLOC'] !== undefined) {
   process.stdout.write(`${plain ? 'plain' : 'meshlet'}: ${process.env['ALLOC_SITES'] ? await allocationSites(send, n) : await allocatedPer(send, n)}\n`);
   process.exit(0);
 }
+// HEAP=1: what the process holds once warm (after one second of load), figures no other process on the machine changes:
+// live heap after full GCs, old space, code, the module files loaded (import and require) and
+// the third-party packages among them; run with --expose-gc. With HEAP_SNAPSHOT=<file> also a
+// heap snapshot, to see what the difference between two kinds of client is made of. HEAP=<s>
+// runs s seconds more of load first: V8 drops the bytecode of functions that have not run for a
+// number of full GCs (start-up's, config loading's), so a process's heap shrinks as it ages.
+if (process.env['HEAP'] !== undefined) {
+  if (Number(process.env['HEAP']) > 1) await closedLoop(send, 32, Number(process.env['HEAP']));
+  const v8 = await import('node:v8');
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('HEAP=1 needs node --expose-gc');
+  for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setImmediate(r)); }
+  const h = v8.getHeapStatistics();
+  const space = (name: string) => v8.getHeapSpaceStatistics().find((s) => s.space_name === name)?.space_used_size ?? 0;
+  const kb = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
+  const { createRequire } = await import('node:module');
+  const cjs = Object.keys(createRequire(import.meta.url).cache);
+  process.stdout.write(`${plain ? (bare ? 'bare' : 'plain') : 'meshlet'}: live ${kb(h.used_heap_size)}, old space ${kb(space('old_space'))}, code ${kb(space('code_space'))}, large objects ${kb(space('large_object_space'))}, cjs modules ${cjs.length}\n`);
+  if (process.env['HEAP_SNAPSHOT']) v8.writeHeapSnapshot(process.env['HEAP_SNAPSHOT']);
+  process.exit(0);
+}
 // CPU=<n>: client CPU per call (user + system) over n more warm calls, 32 in flight, and the
 // scavenges and full GCs they took: a fixed amount of work, which other processes on the machine
 // slow down but do not change, unlike calls/s.
@@ -78,13 +99,24 @@ if (process.env['CPU'] !== undefined) {
     }
   });
   obs.observe({ entryTypes: ['gc'] });
+  // The server's CPU too (what the client's way of writing costs at the other end), and the
+  // write and read system calls on both sides (/proc/<pid>/io): counts, not times.
+  const { cpuSeconds } = await import('./proc-stats.ts');
+  const { readFileSync } = await import('node:fs');
+  const io = (pid: number | 'self') => { const t = readFileSync(`/proc/${pid}/io`, 'utf8'); return { r: Number(/^syscr: (\d+)/m.exec(t)![1]), w: Number(/^syscw: (\d+)/m.exec(t)![1]) }; };
+  const s0 = cpuSeconds(upstream.pid);
+  const i0 = io('self');
+  const u0 = io(upstream.pid);
   const c0 = process.cpuUsage();
   let left = n;
   await Promise.all(Array.from({ length: 32 }, async () => { while (left-- > 0) await send(); }));
   const c = process.cpuUsage(c0);
+  const server = cpuSeconds(upstream.pid) - s0;
+  const i1 = io('self');
+  const u1 = io(upstream.pid);
   await new Promise((r) => setImmediate(r));
   obs.disconnect();
-  process.stdout.write(`${plain ? (bare ? 'bare' : 'plain') : 'meshlet'}: ${((c.user + c.system) / n).toFixed(2)} µs CPU/call over ${n}, GC ${gcs.minor} minor + ${gcs.major} major, ${(gcs.ms * 1000 / n).toFixed(2)} µs/call\n`);
+  process.stdout.write(`${plain ? (bare ? 'bare' : 'plain') : 'meshlet'}: ${((c.user + c.system) / n).toFixed(2)} µs CPU/call over ${n}, GC ${gcs.minor} minor + ${gcs.major} major, ${(gcs.ms * 1000 / n).toFixed(2)} µs/call; server ${(server * 1e6 / n).toFixed(1)} µs CPU/call; syscalls/call client ${((i1.w - i0.w) / n).toFixed(2)} write ${((i1.r - i0.r) / n).toFixed(2)} read, server ${((u1.w - u0.w) / n).toFixed(2)} write ${((u1.r - u0.r) / n).toFixed(2)} read\n`);
   process.exit(0);
 }
 // PROFILE_OUT=<file>: a CPU profile of the measured run alone (not set-up or warm-up), with the
