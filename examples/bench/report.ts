@@ -650,7 +650,7 @@ export function writeReport(repo: string, report: BenchReport, outDir = join(rep
     const worst = m ? Math.max(m.nsPerDecide.middle, m.nsPerDecide.last) / 1000 : undefined;
     targets.push({ name: `1,000 regex routes: ≤ 2 µs per decision (${ROUTE_TABLE[kind]})`, met: worst === undefined ? undefined : worst <= 2, detail: m ? `middle ${f(m.nsPerDecide.middle / 1000)} µs, last ${f(m.nsPerDecide.last / 1000)} µs` : 'not measured' });
   }
-  targets.push({ name: 'one endpoint change, 10k-service mesh, < 1 ms', met: big ? big.endpointChangeMs.p50 < 1 && big.endpointChangeMs.p90 < 1 : undefined, detail: big ? `p50 ${f(big.endpointChangeMs.p50)} ms, p90 ${f(big.endpointChangeMs.p90)} ms` : 'not measured' });
+  targets.push({ name: 'one endpoint change applied (Mesh#applyResources), 10k-service mesh, < 1 ms', met: big ? big.endpointChangeMs.p50 < 1 && big.endpointChangeMs.p90 < 1 : undefined, detail: big ? `p50 ${f(big.endpointChangeMs.p50)} ms, p90 ${f(big.endpointChangeMs.p90)} ms (the same change arriving over ADS, decoded and acknowledged: docs/bench-xds-apply.md)` : 'not measured' });
 
   let md = `# Benchmarks
 
