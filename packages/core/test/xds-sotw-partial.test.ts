@@ -66,12 +66,17 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function serve(count: number): Promise<{ server: XdsServer; dir: string }> {
+/** `meshlet xds` on `count` services; `change` rewrites the mesh and has the server load it. */
+async function serve(count: number): Promise<{ server: XdsServer; change: (count: number, ports?: Record<number, number>) => Promise<void> }> {
   const dir = tempDir('xds-sotw-partial');
   writeConfig(dir, { 'mesh.yaml': meshYaml(count) });
   const server = await XdsServer.start({ config: [dir], listen: '127.0.0.1:0', logger: silentLogger, watch: false });
   cleanup.push(() => server.close());
-  return { server, dir };
+  const change = async (n: number, ports?: Record<number, number>): Promise<void> => {
+    writeConfig(dir, { 'mesh.yaml': meshYaml(n, ports) });
+    await server.store.reload();
+  };
+  return { server, change };
 }
 
 function connect(server: XdsServer): WireClient {
@@ -85,7 +90,7 @@ const all = (count: number): string[] => sorted(Array.from({ length: count }, (_
 
 describe('a SotW stream of meshlet xds', () => {
   it('sends an EDS change as the one changed assignment, while LDS and CDS stay complete', async () => {
-    const { server, dir } = await serve(12);
+    const { server, change } = await serve(12);
     const c = connect(server);
     c.request(LISTENER.typeUrl, []);
     c.request(CLUSTER.typeUrl, []);
@@ -100,16 +105,14 @@ describe('a SotW stream of meshlet xds', () => {
     c.request(EDS, all(12), eds1.nonce);
 
     // One endpoint moves: one assignment on the wire.
-    writeConfig(dir, { 'mesh.yaml': meshYaml(12, { 3: 29_999 }) });
-    await server.store.reload();
+    await change(12, { 3: 29_999 });
     const eds2 = await c.nth(EDS, 2);
     expect(eds2.names).toEqual([clusterOf(3)]);
     c.request(EDS, all(12), eds2.nonce);
 
     // A service added: CDS and LDS list all 13; the client asks for the new assignment and gets
     // that one alone.
-    writeConfig(dir, { 'mesh.yaml': meshYaml(13, { 3: 29_999 }) });
-    await server.store.reload();
+    await change(13, { 3: 29_999 });
     const cds2 = await c.nth(CLUSTER.typeUrl, 2);
     expect(sorted(cds2.names)).toEqual(all(13));
     expect((await c.nth(LISTENER.typeUrl, 2)).names).toHaveLength(13);
@@ -121,14 +124,12 @@ describe('a SotW stream of meshlet xds', () => {
 
     // A service removed: CDS lists the 12 left (its absence deletes the cluster); nothing on
     // EDS (the client drops that name; the rest have not changed).
-    writeConfig(dir, { 'mesh.yaml': meshYaml(12, { 3: 29_999 }) });
-    await server.store.reload();
+    await change(12, { 3: 29_999 });
     const cds3 = await c.nth(CLUSTER.typeUrl, 3);
     expect(sorted(cds3.names)).toEqual(all(12));
     c.request(EDS, all(12), eds3.nonce);
     // The next EDS response is the next change's, and carries it alone.
-    writeConfig(dir, { 'mesh.yaml': meshYaml(12, { 3: 29_999, 8: 29_998 }) });
-    await server.store.reload();
+    await change(12, { 3: 29_999, 8: 29_998 });
     expect((await c.nth(EDS, 4)).names).toEqual([clusterOf(8)]);
     expect(c.of(EDS)).toHaveLength(4);
   });
@@ -154,49 +155,42 @@ describe('a SotW stream of meshlet xds', () => {
   });
 
   it('does not resend a NACKed assignment until it changes', async () => {
-    const { server, dir } = await serve(6);
+    const { server, change } = await serve(6);
     const c = connect(server);
     c.request(EDS, all(6));
     const eds1 = await c.nth(EDS, 1);
-    writeConfig(dir, { 'mesh.yaml': meshYaml(6, { 2: 29_990 }) });
-    await server.store.reload();
+    await change(6, { 2: 29_990 });
     const eds2 = await c.nth(EDS, 2);
     expect(eds2.names).toEqual([clusterOf(2)]);
     c.request(EDS, all(6), eds2.nonce, 'rejected for the test');
-    writeConfig(dir, { 'mesh.yaml': meshYaml(6, { 2: 29_990, 4: 29_991 }) });
-    await server.store.reload();
+    await change(6, { 2: 29_990, 4: 29_991 });
     expect((await c.nth(EDS, 3)).names).toEqual([clusterOf(4)]);
-    writeConfig(dir, { 'mesh.yaml': meshYaml(6, { 2: 29_992, 4: 29_991 }) });
-    await server.store.reload();
+    await change(6, { 2: 29_992, 4: 29_991 });
     expect((await c.nth(EDS, 4)).names).toEqual([clusterOf(2)]);
   });
 
   it('sends an assignment again that left the store while wanted and came back', async () => {
-    const { server, dir } = await serve(6);
+    const { server, change } = await serve(6);
     const c = connect(server);
     c.request(EDS, all(6));
     const eds1 = await c.nth(EDS, 1);
     c.request(EDS, all(6), eds1.nonce);
     // svc-5 goes; the client (a raw one here) goes on asking for it. SotW EDS cannot say it is gone.
-    writeConfig(dir, { 'mesh.yaml': meshYaml(5) });
-    await server.store.reload();
-    writeConfig(dir, { 'mesh.yaml': meshYaml(5, { 0: 29_990 }) });
-    await server.store.reload();
+    await change(5);
+    await change(5, { 0: 29_990 });
     const eds2 = await c.nth(EDS, 2);
     expect(eds2.names).toEqual([clusterOf(0)]);
     c.request(EDS, all(6), eds2.nonce);
-    writeConfig(dir, { 'mesh.yaml': meshYaml(6, { 0: 29_990 }) });
-    await server.store.reload();
+    await change(6, { 0: 29_990 });
     expect((await c.nth(EDS, 3)).names).toEqual([clusterOf(5)]);
   });
 
   it('gives a new stream everything it wants', async () => {
-    const { server, dir } = await serve(6);
+    const { server, change } = await serve(6);
     const first = connect(server);
     first.request(EDS, all(6));
     await first.nth(EDS, 1);
-    writeConfig(dir, { 'mesh.yaml': meshYaml(6, { 1: 29_990 }) });
-    await server.store.reload();
+    await change(6, { 1: 29_990 });
     expect((await first.nth(EDS, 2)).names).toEqual([clusterOf(1)]);
     const second = connect(server);
     second.request(CLUSTER.typeUrl, []);
@@ -208,7 +202,7 @@ describe('a SotW stream of meshlet xds', () => {
 
 describe("Meshlet's client on a SotW stream of meshlet xds", () => {
   it('keeps every assignment it was not resent, and gets back a cluster that went and came back', async () => {
-    const { server, dir } = await serve(8);
+    const { server, change } = await serve(8);
     const listeners = Array.from({ length: 8 }, (_, i) => `${host(i)}:8080`);
     const mesh: Mesh = await createMesh({ bootstrap: writeBootstrap(tempDir('xds-sotw-partial-bs'), server.address, {}), listeners, logger: silentLogger, xds: { initialFetchTimeoutMs: 5000 } });
     cleanup.push(() => mesh.close());
@@ -217,8 +211,7 @@ describe("Meshlet's client on a SotW stream of meshlet xds", () => {
     expect(before.size).toBe(8);
     const port = (i: number): number[] | undefined => mesh.snapshot.clusters.get(clusterOf(i))?.endpoints.map((e) => e.port);
 
-    writeConfig(dir, { 'mesh.yaml': meshYaml(8, { 6: 29_999 }) });
-    await server.store.reload();
+    await change(8, { 6: 29_999 });
     await waitFor(() => port(6)?.[0] === 29_999, 10_000, 'the moved endpoint');
     const after = assignments();
     expect(after.size).toBe(8);
@@ -231,11 +224,9 @@ describe("Meshlet's client on a SotW stream of meshlet xds", () => {
 
     // svc-7 goes (its cluster leaves CDS, the client drops the assignment) and comes back: the
     // server, having forgotten it with the name, sends it again.
-    writeConfig(dir, { 'mesh.yaml': meshYaml(7, { 6: 29_999 }) });
-    await server.store.reload();
+    await change(7, { 6: 29_999 });
     await waitFor(() => !assignments().has(clusterOf(7)) || assignments().get(clusterOf(7))!.status === 'DOES_NOT_EXIST', 10_000, 'svc-7 gone');
-    writeConfig(dir, { 'mesh.yaml': meshYaml(8, { 6: 29_999 }) });
-    await server.store.reload();
+    await change(8, { 6: 29_999 });
     await waitFor(() => port(7)?.[0] === 20_007, 10_000, 'svc-7 back with its endpoint');
     for (let i = 0; i < 8; i++) expect(port(i)).toEqual([i === 6 ? 29_999 : 20_000 + i]);
   });
