@@ -8,7 +8,7 @@ import { ClusterRuntimeRegistry } from './snapshot/cluster-runtime.ts';
 import { BreakerGroup, type BreakerOptions } from './resilience/error-rate-breaker.ts';
 import type { MeshSnapshot } from './snapshot/mesh-snapshot.ts';
 import type { ClientScope } from './router/service-lookup.ts';
-import { decide, type Decision } from './router/decide.ts';
+import { decide, fixedDecision, type Decision, type ForwardDecision } from './router/decide.ts';
 import { requestView, type HeaderRecord, type RequestView } from './router/request-view.ts';
 import { explainDecision, type Explanation } from './explain.ts';
 import { defaultLogger, type Logger } from './logger.ts';
@@ -221,6 +221,15 @@ export class Mesh {
       if (hidden) return { ...d, error: new OutboundBlockedError(`${d.error.message}; ${hidden}`) };
     }
     return d;
+  }
+
+  /**
+   * The decision of every request to host:port under `authority`, when the route table makes it
+   * without looking further at a request (router/decide.ts, fixedDecision); else undefined, and
+   * decide() takes the request.
+   */
+  fixedDecision(host: string, port: number, authority: string): ForwardDecision | undefined {
+    return fixedDecision(this.#snapshot, host, port, authority, this.#identity);
   }
 
   /**

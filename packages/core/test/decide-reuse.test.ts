@@ -106,3 +106,77 @@ describe('forward decisions reused across requests', () => {
     expect(aborted).toBeLessThan(300);
   });
 });
+
+// fixedDecision(): the decision an adapter may take without building a view of the request. It
+// must be what decide() gives every request, and undefined whenever something about a request
+// could change the answer.
+describe('fixed decisions (no view of the request needed)', () => {
+  const fixed = (mesh: Mesh) => mesh.fixedDecision(HOST, 9080, `${HOST}:9080`);
+
+  it("Istio's default route: the decision decide() gives, kept until the snapshot changes", () => {
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    apply(mesh, SERVICE + pool(7));
+    const d = fixed(mesh);
+    expect(d).toBeDefined();
+    const routed = decide(mesh, '/any/path?q=1');
+    for (const k of ['kind', 'service', 'fqdn', 'route', 'action', 'target', 'cluster'] as const) expect(d![k]).toBe(routed[k]);
+    expect(d!.fault).toEqual(routed.fault);
+    expect(fixed(mesh)).toBe(d);
+
+    apply(mesh, SERVICE + pool(9));
+    const next = fixed(mesh);
+    expect(next).not.toBe(d);
+    expect(next!.cluster.limits.maxRequests).toBe(9);
+    expect(next!.cluster).toBe(decide(mesh).cluster);
+  });
+
+  it('a VirtualService whose first route takes every request (retries, a timeout) is fixed too', () => {
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    apply(mesh, SERVICE + pool(7) + routes(`
+    - timeout: 3s
+      retries: { attempts: 4, retryOn: 5xx }
+      route: [{ destination: { host: ${HOST}, subset: v2 } }]`));
+    const d = fixed(mesh);
+    expect(d?.cluster.name).toBe(`outbound|9080|v2|${HOST}`);
+    expect(d?.action.timeoutMs).toBe(3000);
+    expect(d?.route).toBe(decide(mesh, '/x').route);
+  });
+
+  it('undefined whenever a request could be routed otherwise', () => {
+    const cases: [string, string][] = [
+      ['a header match first', routes(`
+    - match: [{ headers: { end-user: { exact: jason } } }]
+      route: [{ destination: { host: ${HOST}, subset: v2 } }]
+    - route: [{ destination: { host: ${HOST}, subset: v1 } }]`)],
+      ['a path prefix', routes(`
+    - match: [{ uri: { prefix: /api } }]
+      route: [{ destination: { host: ${HOST}, subset: v2 } }]`)],
+      ['a weighted split', routes(`
+    - route:
+        - { destination: { host: ${HOST}, subset: v1 }, weight: 90 }
+        - { destination: { host: ${HOST}, subset: v2 }, weight: 10 }`)],
+      ['a fault to draw', routes(`
+    - fault: { delay: { fixedDelay: 1s, percentage: { value: 10 } } }
+      route: [{ destination: { host: ${HOST} } }]`)],
+      ['a direct response', routes(`
+    - directResponse: { status: 418 }`)],
+      ['a consistent-hash cluster', `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews, namespace: default }
+spec:
+  host: ${HOST}
+  trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: x-user } } }
+`],
+    ];
+    for (const [what, extra] of cases) {
+      const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+      apply(mesh, SERVICE + (what === 'a consistent-hash cluster' ? extra : pool(7) + extra));
+      expect(fixed(mesh), what).toBeUndefined();
+    }
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    apply(mesh, SERVICE);
+    expect(mesh.fixedDecision('elsewhere.example.com', 80, 'elsewhere.example.com')).toBeUndefined();
+    expect(mesh.fixedDecision(HOST, 9081, `${HOST}:9081`)).toBeUndefined();
+  });
+});

@@ -72,6 +72,10 @@ export class MeshAgent extends ClosingDispatcher {
     // The logical Host the upstream must see, kept in the record every attempt copies.
     if (headers['host'] === undefined) headers['host'] = origin.host;
     const authority = typeof headers['host'] === 'string' ? headers['host'] : origin.host;
+    // Most services route every request alike (one plain route): then nothing about the
+    // request is read, and no view of it is built.
+    const fixed = this.mesh.fixedDecision(origin.hostname, port, authority);
+    if (fixed !== undefined) return this.execute(opts, handler, origin, port, headers, undefined, fixed);
     const view = requestView(opts.method, 'http', authority, opts.path, headers);
     const d = this.mesh.decide(view, origin.hostname, port);
     if (d.kind === 'passthrough' && this.mesh.fetchesOnDemand) {
@@ -96,7 +100,8 @@ export class MeshAgent extends ClosingDispatcher {
     );
   }
 
-  private execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: Origin, port: number, headers: MutableHeaders, view: RequestView, d: Decision): boolean {
+  /** `view`: undefined for a fixed decision, which has no hash policy to read it. */
+  private execute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, origin: Origin, port: number, headers: MutableHeaders, view: RequestView | undefined, d: Decision): boolean {
     const trace = d.kind === 'passthrough' ? undefined : startRequestTrace(this.mesh, d, opts.method, origin.href, origin.hostname, port, headers, opts.path);
     if (this.mesh.mode === 'observe') {
       // Observe mode: the decision is recorded, the request goes out as if the mesh were absent.
@@ -131,7 +136,7 @@ export class MeshAgent extends ClosingDispatcher {
   }
 
   /** A token provider still reading its token: the request goes once it has one. */
-  private afterToken(token: Promise<string | undefined>, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, headers: MutableHeaders, view: RequestView, d: ForwardDecision, trace: RequestTrace): void {
+  private afterToken(token: Promise<string | undefined>, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, headers: MutableHeaders, view: RequestView | undefined, d: ForwardDecision, trace: RequestTrace): void {
     token.then((t) => {
       if (t) headers['authorization'] = `Bearer ${t}`;
       this.forward(opts, handler, headers, view, d, trace);
@@ -142,8 +147,10 @@ export class MeshAgent extends ClosingDispatcher {
     });
   }
 
-  private forward(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, headers: MutableHeaders, view: RequestView, d: ForwardDecision, trace: RequestTrace): void {
-    new MeshRequest(this.mesh, d, opts, headers, handler, this.transports, trace, d.action.hash?.(view, localAddress())).start();
+  private forward(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, headers: MutableHeaders, view: RequestView | undefined, d: ForwardDecision, trace: RequestTrace): void {
+    const hasher = d.action.hash;
+    const hash = hasher === undefined ? undefined : hasher(view ?? requestView(opts.method, 'http', String(headers['host']), opts.path, headers), localAddress());
+    new MeshRequest(this.mesh, d, opts, headers, handler, this.transports, trace, hash).start();
   }
 
   protected override async shutdown(err: Error | null, force: boolean): Promise<void> {

@@ -43,7 +43,17 @@ export function compileRouteMatch(m: RouteMatch): RouteMatcher {
       return true;
     };
   pathRules.set(matcher, rule);
+  if (checks.length === 1 && rule.kind === 'prefix' && (rule.value === '/' || rule.value === '')) takesEveryRequest.add(matcher);
   return matcher;
+}
+
+// Matchers that hold for every request (a "/" prefix and nothing else: Istio's default route):
+// a route table led by one answers without looking at the request (decide.ts, fixedDecision).
+const takesEveryRequest = new WeakSet<RouteMatcher>();
+
+/** Whether `matcher` holds for every request, whatever its method, path, headers or query. */
+export function matchesEveryRequest(matcher: RouteMatcher): boolean {
+  return takesEveryRequest.has(matcher);
 }
 
 // The path rule each compiled matcher checks first, so a long route table can be indexed by

@@ -59,12 +59,14 @@ export interface ClusterStats {
 export class ClusterRuntime {
   readonly name: string;
   readonly #logger: Logger;
-  #config: ClusterRuntimeConfig;
+  // Plain fields, not #private ones, for what every request reads (admission, the balancer,
+  // outcomes): until V8 optimises the caller, a #field read is a keyed look-up.
+  private conf: ClusterRuntimeConfig;
+  private detector: OutlierDetector | undefined = undefined;
+  private lb: LoadBalancer | undefined = undefined;
+  private breaker: ErrorRateBreaker | undefined = undefined;
+  private dnsState: DnsEndpoints | undefined = undefined;
   #endpoints = new Map<string, EndpointState>();
-  #detector: OutlierDetector | undefined;
-  #lb: LoadBalancer | undefined;
-  #breaker: ErrorRateBreaker | undefined;
-  #dns: DnsEndpoints | undefined;
   #dnsSpecs: readonly EndpointSpec[] = [];
   #dnsConfig: ((endpoints: readonly EndpointState[]) => ClusterRuntimeConfig) | undefined;
   /** How DNS clusters resolve names (node:dns unless a test sets a fake before the first snapshot). */
@@ -82,7 +84,7 @@ export class ClusterRuntime {
   constructor(name: string, logger: Logger, config: ClusterRuntimeConfig) {
     this.name = name;
     this.#logger = logger;
-    this.#config = config;
+    this.conf = config;
   }
 
   /** The state object for an endpoint address, kept across snapshots. */
@@ -101,20 +103,20 @@ export class ClusterRuntime {
 
   /** Takes the config of a new snapshot; forgets endpoints it no longer names. */
   configure(config: ClusterRuntimeConfig): void {
-    this.#config = config;
+    this.conf = config;
     if (config.endpoints.length > 0) this.#hadHosts = true;
     const keep = new Set(config.endpoints.map((e) => e.key));
     for (const key of this.#endpoints.keys()) if (!keep.has(key)) this.#endpoints.delete(key);
     if (config.outlier) {
-      if (this.#detector) this.#detector.update(config.outlier);
-      else this.#detector = new OutlierDetector(config.outlier, () => this.#config.endpoints, this.#outlierEvents());
-    } else if (this.#detector) {
+      if (this.detector) this.detector.update(config.outlier);
+      else this.detector = new OutlierDetector(config.outlier, () => this.conf.endpoints, this.#outlierEvents());
+    } else if (this.detector) {
       // Outlier detection switched off: every host returns to service.
-      this.#detector.stop();
-      this.#detector = undefined;
+      this.detector.stop();
+      this.detector = undefined;
       for (const e of config.endpoints) e.ejectedUntil = 0;
     }
-    this.#lb = undefined;
+    this.lb = undefined;
   }
 
   /**
@@ -125,27 +127,27 @@ export class ClusterRuntime {
    */
   setDnsEndpoints(dns: DnsSettings | undefined, specs: readonly EndpointSpec[], config: (endpoints: readonly EndpointState[]) => ClusterRuntimeConfig): readonly EndpointState[] {
     if (!dns) {
-      this.#dns?.close();
-      this.#dns = undefined;
+      this.dnsState?.close();
+      this.dnsState = undefined;
       this.#dnsConfig = undefined;
       return [];
     }
-    this.#dns ??= new DnsEndpoints(this.name, this.#logger, () => this.#dnsChanged(), this.dnsResolver);
+    this.dnsState ??= new DnsEndpoints(this.name, this.#logger, () => this.#dnsChanged(), this.dnsResolver);
     this.#dnsSpecs = specs;
     this.#dnsConfig = config;
-    this.#dns.update(dns, specs);
+    this.dnsState.update(dns, specs);
     return this.#dnsEndpoints();
   }
 
   /** The DNS resolver state of this cluster (tests, diagnostics); undefined for other clusters. */
   get dns(): DnsEndpoints | undefined {
-    return this.#dns;
+    return this.dnsState;
   }
 
   #dnsEndpoints(): EndpointState[] {
     const seen = new Set<string>();
     const out: EndpointState[] = [];
-    for (const spec of this.#dns?.expand(this.#dnsSpecs) ?? []) {
+    for (const spec of this.dnsState?.expand(this.#dnsSpecs) ?? []) {
       const state = this.endpoint(spec.address, spec.port);
       // Two names resolving to one address are one host, as one EndpointState per address.
       if (seen.has(state.key)) continue;
@@ -167,11 +169,11 @@ export class ClusterRuntime {
   }
 
   get config(): ClusterRuntimeConfig {
-    return this.#config;
+    return this.conf;
   }
 
   setBreaker(breaker: ErrorRateBreaker | undefined): void {
-    this.#breaker = breaker;
+    this.breaker = breaker;
   }
 
   // ---- admission (circuit breakers) ----
@@ -181,15 +183,15 @@ export class ClusterRuntime {
    * called exactly once when the request is over.
    */
   admitRequest(): RequestGrant | OverflowError | CircuitOpenError {
-    const limits = this.#config.limits;
+    const limits = this.conf.limits;
     if (this.activeRequests >= limits.maxRequests) {
       this.counters.pendingOverflow++;
       return new OverflowError(this.name, 'max_requests', limits.maxRequests);
     }
     let ticket: BreakerTicket | undefined;
-    if (this.#breaker) {
-      ticket = this.#breaker.admit();
-      if (!ticket) return new CircuitOpenError(this.name, this.#breaker.describe());
+    if (this.breaker) {
+      ticket = this.breaker.admit();
+      if (!ticket) return new CircuitOpenError(this.name, this.breaker.describe());
     }
     this.activeRequests++;
     this.counters.total++;
@@ -198,7 +200,7 @@ export class ClusterRuntime {
 
   /** An attempt waits for a connection; over max_pending_requests it overflows instead. */
   admitPending(): OverflowError | undefined {
-    const max = this.#config.limits.maxPendingRequests;
+    const max = this.conf.limits.maxPendingRequests;
     if (this.pendingRequests >= max) {
       this.counters.pendingOverflow++;
       return new OverflowError(this.name, 'max_pending_requests', max);
@@ -213,7 +215,7 @@ export class ClusterRuntime {
 
   /** May a retry start now? max_retries, or the retry budget when the cluster has one. Pair with endRetry(). */
   admitRetry(): boolean {
-    const { maxRetries, retryBudget } = this.#config.limits;
+    const { maxRetries, retryBudget } = this.conf.limits;
     const limit = retryBudget
       ? Math.max(retryBudget.minRetryConcurrency, Math.floor((retryBudget.percent / 100) * (this.activeRequests + this.pendingRequests)))
       : maxRetries;
@@ -238,22 +240,22 @@ export class ClusterRuntime {
    */
   pick(exclude?: ReadonlySet<EndpointState>, attempts?: number, hash?: bigint, priorities?: RetryPriorityFilter): EndpointState | undefined {
     // A DNS cluster starts resolving on first use (dns-refresh.ts says why).
-    if (this.#dns && !this.#dns.active) this.#dns.activate();
-    this.#lb ??= this.#buildLoadBalancer();
-    return this.#lb.pick(exclude, attempts, hash, priorities);
+    if (this.dnsState && !this.dnsState.active) this.dnsState.activate();
+    this.lb ??= this.#buildLoadBalancer();
+    return this.lb.pick(exclude, attempts, hash, priorities);
   }
 
   /** Hosts that may take traffic: healthy in EDS and not ejected. */
   usableHosts(): EndpointState[] {
-    return this.#config.endpoints.filter((e) => e.healthy && e.ejectedUntil === 0);
+    return this.conf.endpoints.filter((e) => e.healthy && e.ejectedUntil === 0);
   }
 
   #buildLoadBalancer(): LoadBalancer {
-    const all = this.#config.endpoints;
+    const all = this.conf.endpoints;
     const usable = this.usableHosts();
-    const threshold = this.#config.panicThreshold;
-    const { lbPolicy, hashLb, localityWeighted } = this.#config;
-    const slowStart = this.#config.slowStart ? { ...this.#config.slowStart, now: this.clock } : undefined;
+    const threshold = this.conf.panicThreshold;
+    const { lbPolicy, hashLb, localityWeighted } = this.conf;
+    const slowStart = this.conf.slowStart ? { ...this.conf.slowStart, now: this.clock } : undefined;
     const options = { localityWeighted, slowStart };
     // Panic: too few usable hosts, so spread over every host rather than overload the few.
     if (all.length > 0 && threshold > 0 && (100 * usable.length) / all.length < threshold) {
@@ -281,7 +283,7 @@ export class ClusterRuntime {
   record(endpoint: EndpointState, outcome: Outcome): void {
     if (outcome.kind === 'connect-failure') this.counters.connectFail++;
     else if (outcome.kind === 'per-try-timeout') this.counters.perTryTimeouts++;
-    this.#detector?.record(endpoint, outcome);
+    this.detector?.record(endpoint, outcome);
   }
 
   stats(): ClusterStats {
@@ -297,29 +299,29 @@ export class ClusterRuntime {
       upstream_cx_connect_fail: c.connectFail,
       upstream_rq_timeout: c.timeouts,
       upstream_rq_per_try_timeout: c.perTryTimeouts,
-      'outlier_detection.ejections_active': this.#detector?.ejectionsActive ?? 0,
-      'outlier_detection.ejections_total': this.#detector?.ejectionsTotal ?? 0,
-      'outlier_detection.ejections_overflow': this.#detector?.ejectionsOverflow ?? 0,
-      circuit_breakers_open: this.#breaker?.isOpen() ? 1 : 0,
+      'outlier_detection.ejections_active': this.detector?.ejectionsActive ?? 0,
+      'outlier_detection.ejections_total': this.detector?.ejectionsTotal ?? 0,
+      'outlier_detection.ejections_overflow': this.detector?.ejectionsOverflow ?? 0,
+      circuit_breakers_open: this.breaker?.isOpen() ? 1 : 0,
     };
   }
 
   /** Runs the outlier sweep now (tests drive time with it). */
   sweep(): void {
-    this.#detector?.sweep();
+    this.detector?.sweep();
   }
 
   close(): void {
-    this.#dns?.close();
-    this.#dns = undefined;
-    this.#detector?.stop();
-    this.#detector = undefined;
-    this.#breaker?.close();
+    this.dnsState?.close();
+    this.dnsState = undefined;
+    this.detector?.stop();
+    this.detector = undefined;
+    this.breaker?.close();
   }
 
   #outlierEvents() {
     return {
-      changed: () => { this.#lb = undefined; },
+      changed: () => { this.lb = undefined; },
       ejected: (host: EndpointState, reason: string, until: number) => {
         this.#logger.warn({ cluster: this.name, endpoint: host.key, reason, ejections: host.ejections, ejectedForMs: until - Date.now() }, 'outlier ejected');
       },

@@ -7,19 +7,20 @@ import type { ClusterRuntime } from './cluster-runtime.ts';
 
 /** A request admitted to a cluster; end() releases its slot and settles the breaker's trial. */
 export class RequestGrant {
-  readonly #runtime: ClusterRuntime;
-  readonly #ticket: BreakerTicket | undefined;
-  #ended = false;
+  // Plain fields, not #private ones: one grant per request (cluster-runtime.ts says why).
+  private readonly runtime: ClusterRuntime;
+  private readonly ticket: BreakerTicket | undefined;
+  private ended = false;
 
   constructor(runtime: ClusterRuntime, ticket: BreakerTicket | undefined) {
-    this.#runtime = runtime;
-    this.#ticket = ticket;
+    this.runtime = runtime;
+    this.ticket = ticket;
   }
 
   end(success: boolean): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#runtime.activeRequests--;
-    this.#ticket?.done(success);
+    if (this.ended) return;
+    this.ended = true;
+    this.runtime.activeRequests--;
+    if (this.ticket !== undefined) this.ticket.done(success);
   }
 }
