@@ -77,13 +77,12 @@ export class MeshRequest extends RequestLifecycle implements AttemptOwner {
     const host = headers['host'];
     try {
       // Straight to the endpoint's own pool: the transport's look-up already knows the cluster.
-      const route = this.transports.route(cluster, endpoint);
-      const origin = endpoint.origin(route.tls);
-      route.transport.pool(origin).dispatch(
+      const target = this.transports.target(cluster, endpoint);
+      target.pool.dispatch(
         // `servername` (read by undici's Request, though not in its types): the caller's, else
         // what undici would derive from the Host header, remembered (request-headers.ts says why).
         {
-          ...this.opts, origin, path: this.path, headers: headers as Record<string, string | string[]>,
+          ...this.opts, origin: target.origin, path: this.path, headers: headers as Record<string, string | string[]>,
           servername: (this.opts as { servername?: string }).servername ?? (typeof host === 'string' ? serverNameOf(host) : undefined),
         } as Dispatcher.DispatchOptions,
         attempt,

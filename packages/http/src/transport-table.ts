@@ -88,7 +88,7 @@ export class TransportTable<T> {
   // Plain fields, not #private ones, for what every request reads (request-lifecycle.ts says why).
   private readonly entries = new Map<string, Entry<T>>();
   readonly #factory: TransportFactory<T>;
-  private readonly credentials: TlsCredentials | undefined;
+  protected readonly credentials: TlsCredentials | undefined;
   readonly #http2: boolean;
 
   /** `http2`: the adapter's transports can speak HTTP/2 (ALPN offers h2 to HTTP/2 clusters). */

@@ -144,6 +144,21 @@ describe('pool lifetimes', () => {
     expect(b.accepted).toBe(1);
   });
 
+  it('a pool dropped after its server closed the idle connection is opened anew for the next request', async () => {
+    const a = await counted('a');
+    // The server closes idle connections quickly; the client's pool then has nothing left and goes.
+    a.server.keepAliveTimeout = 50;
+    await meshFor(writeWebMesh([webEndpoint(a.port)], '    loadBalancer: { simple: ROUND_ROBIN }', ROUTE));
+    for (let round = 1; round <= 3; round++) {
+      expect(await get()).toBe('a');
+      await until('the idle connection to close', () => a.closed === round);
+      // Let the pool's disconnect handling (a microtask after the event) drop it.
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await get()).toBe('a');
+    expect(a.accepted).toBe(4);
+  });
+
   it('reopens a pool for an endpoint that comes back', async () => {
     const a = await counted('a');
     const b = await counted('b');
