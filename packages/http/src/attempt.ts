@@ -36,12 +36,12 @@ const RELEASED: AttemptOwner = {
 
 /** One try against one endpoint. Its events go to the MeshRequest, which decides what they mean. */
 export class Attempt implements Handler {
-  private req: AttemptOwner;
-  private readonly runtime: ClusterRuntime;
-  readonly endpoint: EndpointState;
-  readonly span: AttemptTrace;
+  declare private req: AttemptOwner;
+  declare private readonly runtime: ClusterRuntime;
+  declare readonly endpoint: EndpointState;
+  declare readonly span: AttemptTrace;
   /** Holds a retry slot until it finishes. */
-  private readonly isRetry: boolean;
+  declare private readonly isRetry: boolean;
   /** Counted in the cluster's pending requests until a connection takes it. */
   private pending = true;
   private controller: Controller | null = null;

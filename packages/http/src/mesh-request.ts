@@ -25,13 +25,13 @@ type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
 
 export class MeshRequest extends RequestLifecycle implements AttemptOwner {
-  private readonly opts: Dispatcher.DispatchOptions;
-  private readonly headers: MutableHeaders;
-  private readonly handler: Handler;
-  private readonly transports: ClusterTransports;
-  private readonly outer: OuterController;
-  private readonly replayable: boolean;
-  private readonly path: string;
+  declare private readonly opts: Dispatcher.DispatchOptions;
+  declare private readonly headers: MutableHeaders;
+  declare private readonly handler: Handler;
+  declare private readonly transports: ClusterTransports;
+  declare private readonly outer: OuterController;
+  declare private readonly replayable: boolean;
+  declare private readonly path: string;
   private current: Attempt | undefined = undefined;
   private responseStarted = false;
   private status = 0;

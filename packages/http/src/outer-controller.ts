@@ -19,7 +19,7 @@ export class OuterController implements Controller {
   paused = false;
   reason: Error | null = null;
   private target: Controller | null = null;
-  private listener: AbortListener | null;
+  declare private listener: AbortListener | null;
 
   constructor(listener: AbortListener) {
     this.listener = listener;

@@ -24,13 +24,13 @@ export function requestView(method: string, scheme: string, authority: string, p
 // three (object, closure, its context), on every routed request. Plain fields rather than
 // #private ones: until V8 optimises the caller, a #field read is a keyed lookup.
 class HeaderRecordView implements RequestView {
-  readonly method: string;
-  readonly scheme: string;
-  readonly authority: string;
-  readonly path: string;
-  readonly query: string;
-  private readonly pathAndQuery: string;
-  private readonly headers: HeaderRecord;
+  declare readonly method: string;
+  declare readonly scheme: string;
+  declare readonly authority: string;
+  declare readonly path: string;
+  declare readonly query: string;
+  declare private readonly pathAndQuery: string;
+  declare private readonly headers: HeaderRecord;
 
   constructor(method: string, scheme: string, authority: string, pathAndQuery: string, headers: HeaderRecord) {
     const q = pathAndQuery.indexOf('?');

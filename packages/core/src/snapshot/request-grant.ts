@@ -8,8 +8,8 @@ import type { ClusterRuntime } from './cluster-runtime.ts';
 /** A request admitted to a cluster; end() releases its slot and settles the breaker's trial. */
 export class RequestGrant {
   // Plain fields, not #private ones: one grant per request (cluster-runtime.ts says why).
-  private readonly runtime: ClusterRuntime;
-  private readonly ticket: BreakerTicket | undefined;
+  declare private readonly runtime: ClusterRuntime;
+  declare private readonly ticket: BreakerTicket | undefined;
   private ended = false;
 
   constructor(runtime: ClusterRuntime, ticket: BreakerTicket | undefined) {
