@@ -90,16 +90,18 @@ export class MeshTelemetry {
   /** Draws in [0, 100) for randomSamplingPercentage; replaceable for tests. */
   readonly #random: () => number;
   readonly #meter: OTel.Meter | undefined;
-  /** The global provider a late-registered SDK plugs into; checked per request (see #idle). */
-  readonly #tracerProvider: OTel.TracerProvider | undefined;
-  readonly #noopTracerProvider: OTel.TracerProvider;
+  // What idle() reads on every request: plain fields, not #private ones (a #field read is a
+  // keyed look-up until V8 optimises the caller).
+  /** The global provider a late-registered SDK plugs into; checked per request (see idle). */
+  private readonly tracerProvider: OTel.TracerProvider | undefined = undefined;
+  private declare readonly noopTracerProvider: OTel.TracerProvider;
   /** Meters never change provider after creation, so a no-op meter stays a no-op. */
-  readonly #metricsIdle: boolean;
+  private declare readonly metricsIdle: boolean;
   /** The propagation API, read from the module namespace once (a namespace read costs ~20 ns). */
-  readonly #propagation: OTel.PropagationAPI;
-  /** The global propagator as last seen, and whether it propagates nothing (see #propagatorIdle). */
-  #propagator: unknown;
-  #propagatesNothing = true;
+  private declare readonly propagation: OTel.PropagationAPI;
+  /** The global propagator as last seen, and whether it propagates nothing (see propagatorIdle). */
+  private propagator: unknown = undefined;
+  private propagatesNothing = true;
 
   /** Loads @opentelemetry/api if the application has it; undefined when it does not. */
   static async load(options: TelemetryOptions = {}): Promise<MeshTelemetry | undefined> {
@@ -116,13 +118,13 @@ export class MeshTelemetry {
   constructor(otelApi: OpenTelemetryApi, options: TelemetryOptions & { random?: () => number } = {}) {
     const api = otelApi as Api;
     this.#api = api;
-    this.#propagation = api.propagation;
+    this.propagation = api.propagation;
     this.#random = options.random ?? (() => Math.random() * 100);
     this.#spans = options.spans ?? 'all';
-    this.#noopTracerProvider = new api.ProxyTracerProvider().getDelegate();
+    this.noopTracerProvider = new api.ProxyTracerProvider().getDelegate();
     if (this.#spans !== 'none') {
-      this.#tracerProvider = (options.tracerProvider as OTel.TracerProvider | undefined) ?? api.trace.getTracerProvider();
-      this.#tracer = this.#tracerProvider.getTracer(SCOPE);
+      this.tracerProvider = (options.tracerProvider as OTel.TracerProvider | undefined) ?? api.trace.getTracerProvider();
+      this.#tracer = this.tracerProvider.getTracer(SCOPE);
     }
     if (options.metrics !== false) {
       const meter = ((options.meterProvider as OTel.MeterProvider | undefined) ?? api.metrics.getMeterProvider()).getMeter(SCOPE);
@@ -141,7 +143,7 @@ export class MeshTelemetry {
       this.#requests = meter.createCounter('meshlet.client.requests', { description: 'Requests sent through the mesh (Istio\'s istio_requests_total, REQUEST_COUNT).' });
     }
     const noopHistogram = api.createNoopMeter().createHistogram('noop').constructor;
-    this.#metricsIdle = this.#httpDuration === undefined || this.#httpDuration.constructor === noopHistogram;
+    this.metricsIdle = this.#httpDuration === undefined || this.#httpDuration.constructor === noopHistogram;
   }
 
   /**
@@ -151,10 +153,10 @@ export class MeshTelemetry {
    * the rest of Meshlet's hot path. Checked per request, so an SDK registered later is seen.
    */
   idle(): boolean {
-    if (!this.#metricsIdle) return false;
-    const p = this.#tracerProvider as (OTel.TracerProvider & { getDelegate?: () => OTel.TracerProvider }) | undefined;
-    if (p && (p.getDelegate ? p.getDelegate() : p) !== this.#noopTracerProvider) return false;
-    return this.#propagatorIdle();
+    if (!this.metricsIdle) return false;
+    const p = this.tracerProvider as (OTel.TracerProvider & { getDelegate?: () => OTel.TracerProvider }) | undefined;
+    if (p && (p.getDelegate ? p.getDelegate() : p) !== this.noopTracerProvider) return false;
+    return this.propagatorIdle();
   }
 
   /**
@@ -169,14 +171,14 @@ export class MeshTelemetry {
    * every version the peer range allows; fields() itself still decides (it also applies the
    * API's version check), only less often.
    */
-  #propagatorIdle(): boolean {
+  private propagatorIdle(): boolean {
     const registered = (globalThis as { [OTEL_REGISTRY]?: { propagation?: unknown } })[OTEL_REGISTRY]?.propagation;
     if (registered === undefined) return true;
-    if (registered !== this.#propagator) {
-      this.#propagator = registered;
-      this.#propagatesNothing = this.#propagation.fields().length === 0;
+    if (registered !== this.propagator) {
+      this.propagator = registered;
+      this.propagatesNothing = this.propagation.fields().length === 0;
     }
-    return this.#propagatesNothing;
+    return this.propagatesNothing;
   }
 
   /**
