@@ -103,6 +103,12 @@ class PendingNodeRequest {
     const host = this.#host;
     const port = this.#port;
     const authority = typeof headers['host'] === 'string' ? headers['host'] : port === this.#ctx.defaultPort ? host : `${host}:${port}`;
+    // A service that routes every request alike: no view of the request to build (decide.ts).
+    const fixed = mesh.fixedDecision(host, port, authority);
+    if (fixed !== undefined) {
+      this.#execute(fixed, undefined, authority, headers, writable);
+      return;
+    }
     const view = requestView(req.method, scheme, authority, req.path, headers);
     const d = mesh.decide(view, host, port);
     if (d.kind === 'passthrough' && mesh.fetchesOnDemand) {
@@ -110,15 +116,16 @@ class PendingNodeRequest {
       // writes it now), so this first request is routed without the route's rewrites.
       if (writable) this.#writeHead();
       mesh.ensureService(host, port).then(
-        () => { if (!req.destroyed) this.#execute(mesh.decide(view, host, port), view, headers, false); },
+        () => { if (!req.destroyed) this.#execute(mesh.decide(view, host, port), view, authority, headers, false); },
         (err: unknown) => this.#failWith(err instanceof Error ? err : new Error(String(err))),
       );
       return;
     }
-    this.#execute(d, view, headers, writable);
+    this.#execute(d, view, authority, headers, writable);
   }
 
-  #execute(d: Decision, view: RequestView, headers: MutableHeaders, writable: boolean): void {
+  /** `view`: undefined for a fixed decision, which has no hash policy to read it. */
+  #execute(d: Decision, view: RequestView | undefined, authority: string, headers: MutableHeaders, writable: boolean): void {
     const { mesh, scheme } = this.#ctx;
     const req = this.#req;
     if (d.kind === 'passthrough') {
@@ -126,7 +133,7 @@ class PendingNodeRequest {
       this.#handOff();
       return;
     }
-    const url = `${scheme}://${view.authority}${req.path}`;
+    const url = `${scheme}://${authority}${req.path}`;
     const trace = startRequestTrace(mesh, d, req.method, url, this.#host, this.#port, headers, req.path);
     if (mesh.mode === 'observe') {
       // The decision is recorded; the request goes out as if the mesh were absent.
@@ -154,7 +161,7 @@ class PendingNodeRequest {
         return;
       }
       case 'forward': {
-        const request = new NodeMeshRequest(mesh, d, req, this.#ctx.pools(req, this.#options), trace, d.action.hash?.(view, localAddress()), this.#host, this.#port);
+        const request = new NodeMeshRequest(mesh, d, req, this.#ctx.pools(req, this.#options), trace, d.action.hash?.(view ?? requestView(req.method, scheme, authority, req.path, headers), localAddress()), this.#host, this.#port);
         if (writable) {
           request.prepare(headers);
           this.#writeHead();
