@@ -530,7 +530,26 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   per request for both clients (1 writev, 1 write, ~2.3 reads, ~4 epoll waits), and
   \`--trace-deopt\` shows four of Meshlet's functions deoptimised once each (a field written
   after its object was built). Halving a young request's cost means running about half as much
-  JavaScript per request, not a hot spot to remove; not done.
+  JavaScript per request, not a hot spot to remove.
+  That JavaScript, counted (2026-12-07): instructions per request under callgrind with V8 held at
+  its baseline tier (\`--no-opt --no-maglev --always-sparkplug --no-liftoff --single-threaded\`,
+  a young generation large enough that no collection runs, \`profile-young.ts\` at 2,200 requests
+  minus 200; V8's hash-seed set-up, a prime test of random cost that moved a run by up to ±10k
+  a request, and OpenSSL's start-up left out): undici 596k, MeshAgent 641k and 641k (+45k). Three cuts, each seen in those counts: a
+  service whose first route takes every request (Istio's default route) gets its decision with no
+  view of the request and no route match (\`fixedDecision\`, decide.ts), 635k and 636k; an
+  attempt finds its endpoint's pool in one look-up remembered per endpoint (the transport look-up,
+  its string key and two Map look-ups had been the largest single item), 630k and 633k; request
+  objects \`declare\` the fields their constructors set (a field without an initializer defines
+  itself before the constructor stores it), and admission, the grant and telemetry's idle check
+  read plain fields, 629–630k. MeshAgent's extra is now 33k, 27% less. Some 10k of it is undici's
+  own: a routed request must carry the logical Host header (undici sent to an address the mesh
+  does not know through MeshAgent took 605k; plain undici with an explicit Host header 606k, part
+  of it deriving a server name that MeshAgent hands over). Timed in one process
+  (\`young-inprocess.ts\`, the old and the new code alternating, 6 runs each, load 0.6), MeshAgent
+  added +36.3, +37.3, +29.9, +23.3, +42.2 and +22.5 µs to p50 before (median 33.6) and +42.2,
+  +28.0, +24.4, +31.3, +19.5 and +25.7 after (median 26.9), while the second Agent "added" −9.9
+  to +22.3 µs in the same runs. The target needs ~15 µs: not met.
 - **mTLS.** Nothing per request is specific to the mesh's mTLS path: counted over 10,000
   requests (\`tls-count.ts\`), MeshAgent and undici doing the same mTLS by hand open the same
   connections, negotiate the same TLS 1.3, TLS_AES_256_GCM_SHA384, X25519MLKEM768 and
