@@ -94,11 +94,11 @@ export class MeshTelemetry {
   // keyed look-up until V8 optimises the caller).
   /** The global provider a late-registered SDK plugs into; checked per request (see idle). */
   private readonly tracerProvider: OTel.TracerProvider | undefined = undefined;
-  private declare readonly noopTracerProvider: OTel.TracerProvider;
+  declare private readonly noopTracerProvider: OTel.TracerProvider;
   /** Meters never change provider after creation, so a no-op meter stays a no-op. */
-  private declare readonly metricsIdle: boolean;
+  declare private readonly metricsIdle: boolean;
   /** The propagation API, read from the module namespace once (a namespace read costs ~20 ns). */
-  private declare readonly propagation: OTel.PropagationAPI;
+  declare private readonly propagation: OTel.PropagationAPI;
   /** The global propagator as last seen, and whether it propagates nothing (see propagatorIdle). */
   private propagator: unknown = undefined;
   private propagatesNothing = true;
