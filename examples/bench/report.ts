@@ -542,10 +542,10 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   its string key and two Map look-ups had been the largest single item), 630k and 633k; request
   objects \`declare\` the fields their constructors set (a field without an initializer defines
   itself before the constructor stores it), and admission, the grant and telemetry's idle check
-  read plain fields, 629–630k. MeshAgent's extra is now 33k, 27% less. Some 10k of it is undici's
-  own: a routed request must carry the logical Host header (undici sent to an address the mesh
-  does not know through MeshAgent took 605k; plain undici with an explicit Host header 606k, part
-  of it deriving a server name that MeshAgent hands over). Timed in one process
+  read plain fields, 629–630k. MeshAgent's extra is now 33k, 27% less. About 6k of it is
+  undici's own: a routed request must carry the logical Host header, and plain undici sending one
+  (with the server name MeshAgent hands over) took 602k; undici sent through MeshAgent to an
+  address the mesh does not know took 605k. Timed in one process
   (\`young-inprocess.ts\`, the old and the new code alternating, 6 runs each, load 0.6), MeshAgent
   added +36.3, +37.3, +29.9, +23.3, +42.2 and +22.5 µs to p50 before (median 33.6) and +42.2,
   +28.0, +24.4, +31.3, +19.5 and +25.7 after (median 26.9), while the second Agent "added" −9.9
