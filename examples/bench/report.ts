@@ -537,7 +537,7 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   minus 200; V8's hash-seed set-up, a prime test of random cost that moved a run by up to ±10k
   a request, and OpenSSL's start-up left out): undici 596k, MeshAgent 641k and 641k (+45k). Three cuts, each seen in those counts: a
   service whose first route takes every request (Istio's default route) gets its decision with no
-  view of the request and no route match (\`fixedDecision\`, decide.ts), 635k and 636k; an
+  view of the request and no route match (\`hostRoute\`, decide.ts), 635k and 636k; an
   attempt finds its endpoint's pool in one look-up remembered per endpoint (the transport look-up,
   its string key and two Map look-ups had been the largest single item), 630k and 633k; request
   objects \`declare\` the fields their constructors set (a field without an initializer defines

@@ -15,7 +15,7 @@ export { LOAD_LIMITS, type LoadLimits } from './istio/load/load-limits.ts';
 export type { Logger } from './logger.ts';
 export { defaultLogger, silentLogger } from './logger.ts';
 export { requestView, type RequestView, type HeaderRecord } from './router/request-view.ts';
-export type { Decision, ForwardDecision } from './router/decide.ts';
+export type { Decision, ForwardDecision, HostRoute } from './router/decide.ts';
 export { routeLabel } from './router/route-label.ts';
 export { rewritePath, redirectPath, type RedirectActionConfig } from './router/rewrite.ts';
 export { compileHashPolicy, setCookieHeader, cookieValue, type RequestHasher, type RequestHash, type HashCookie } from './router/hash-policy.ts';

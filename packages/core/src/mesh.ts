@@ -8,7 +8,7 @@ import { ClusterRuntimeRegistry } from './snapshot/cluster-runtime.ts';
 import { BreakerGroup, type BreakerOptions } from './resilience/error-rate-breaker.ts';
 import type { MeshSnapshot } from './snapshot/mesh-snapshot.ts';
 import type { ClientScope } from './router/service-lookup.ts';
-import { decide, fixedDecision, type Decision, type ForwardDecision } from './router/decide.ts';
+import { decide, hostRoute, type Decision, type HostRoute } from './router/decide.ts';
 import { requestView, type HeaderRecord, type RequestView } from './router/request-view.ts';
 import { explainDecision, type Explanation } from './explain.ts';
 import { defaultLogger, type Logger } from './logger.ts';
@@ -209,9 +209,12 @@ export class Mesh {
     return () => this.#subscribers.delete(fn);
   }
 
-  /** The decision for one request, read from the current snapshot. */
-  decide(req: RequestView, host: string, port: number): Decision {
-    const d = decide(this.#snapshot, req, host, port, this.#identity);
+  /**
+   * The decision for one request, read from the current snapshot. `at`: hostRoute()'s answer for
+   * the request, asked in the same turn, so the service and virtual host are not looked up again.
+   */
+  decide(req: RequestView, host: string, port: number, at?: HostRoute): Decision {
+    const d = decide(this.#snapshot, req, host, port, this.#identity, Math.random, at);
     // xDS mode: a host the snapshot does not know may simply not be subscribed yet. This
     // request passes through; asking now makes the next ones routed (adapters that can wait
     // call ensureService first).
@@ -224,12 +227,12 @@ export class Mesh {
   }
 
   /**
-   * The decision of every request to host:port under `authority`, when the route table makes it
-   * without looking further at a request (router/decide.ts, fixedDecision); else undefined, and
-   * decide() takes the request.
+   * Where requests to host:port under `authority` go: the service, its virtual host and, when the
+   * route table decides without looking further at a request, that decision (`fixed`;
+   * router/decide.ts, hostRoute). Undefined when no service of the mesh takes the host.
    */
-  fixedDecision(host: string, port: number, authority: string): ForwardDecision | undefined {
-    return fixedDecision(this.#snapshot, host, port, authority, this.#identity);
+  hostRoute(host: string, port: number, authority: string): HostRoute | undefined {
+    return hostRoute(this.#snapshot, host, port, authority, this.#identity);
   }
 
   /**

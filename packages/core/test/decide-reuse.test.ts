@@ -107,11 +107,11 @@ describe('forward decisions reused across requests', () => {
   });
 });
 
-// fixedDecision(): the decision an adapter may take without building a view of the request. It
+// hostRoute().fixed: the decision an adapter may take without building a view of the request. It
 // must be what decide() gives every request, and undefined whenever something about a request
-// could change the answer.
+// could change the answer; decide() handed a host route must route as it does without one.
 describe('fixed decisions (no view of the request needed)', () => {
-  const fixed = (mesh: Mesh) => mesh.fixedDecision(HOST, 9080, `${HOST}:9080`);
+  const fixed = (mesh: Mesh) => mesh.hostRoute(HOST, 9080, `${HOST}:9080`)?.fixed;
 
   it("Istio's default route: the decision decide() gives, kept until the snapshot changes", () => {
     const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
@@ -140,6 +140,26 @@ describe('fixed decisions (no view of the request needed)', () => {
     expect(d?.cluster.name).toBe(`outbound|9080|v2|${HOST}`);
     expect(d?.action.timeoutMs).toBe(3000);
     expect(d?.route).toBe(decide(mesh, '/x').route);
+  });
+
+  it('a table that reads the request: decide() handed the host route matches as it does alone', () => {
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    apply(mesh, SERVICE + pool(7) + routes(`
+    - match: [{ headers: { end-user: { exact: jason } } }]
+      route: [{ destination: { host: ${HOST}, subset: v2 } }]
+    - route: [{ destination: { host: ${HOST}, subset: v1 } }]`));
+    const at = mesh.hostRoute(HOST, 9080, `${HOST}:9080`);
+    expect(at?.fixed).toBeUndefined();
+    expect(at?.virtualHost.routes.length).toBe(2);
+    for (const [headers, subset] of [[{ 'end-user': 'jason' }, 'v2'], [{}, 'v1'], [{ 'end-user': 'ann' }, 'v1']] as const) {
+      const view = requestView('GET', 'http', `${HOST}:9080`, '/', headers);
+      const alone = mesh.decide(view, HOST, 9080);
+      const handed = mesh.decide(view, HOST, 9080, at);
+      if (alone.kind !== 'forward' || handed.kind !== 'forward') throw new Error('not forwarded');
+      expect(handed.cluster.name).toBe(`outbound|9080|${subset}|${HOST}`);
+      expect(handed.route).toBe(alone.route);
+      expect(handed.cluster).toBe(alone.cluster);
+    }
   });
 
   it('undefined whenever a request could be routed otherwise', () => {
@@ -176,7 +196,7 @@ spec:
     }
     const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
     apply(mesh, SERVICE);
-    expect(mesh.fixedDecision('elsewhere.example.com', 80, 'elsewhere.example.com')).toBeUndefined();
-    expect(mesh.fixedDecision(HOST, 9081, `${HOST}:9081`)).toBeUndefined();
+    expect(mesh.hostRoute('elsewhere.example.com', 80, 'elsewhere.example.com')).toBeUndefined();
+    expect(mesh.hostRoute(HOST, 9081, `${HOST}:9081`)).toBeUndefined();
   });
 });

@@ -52,8 +52,8 @@ const defaultFactory: PoolFactory = (origin, options) => (options.connections ==
  * A pool closes (gracefully: requests in flight finish) when its endpoint leaves the cluster
  * (retain), when its last connection goes and nothing waits on it (as undici's Agent drops an
  * unused origin's pool: ORIGINAL_DST clusters reach any address their callers name), and with
- * the transport. Also a Dispatcher that picks the pool by `opts.origin`, for callers off the
- * hot path (mirrors).
+ * the transport. Also a Dispatcher that picks the pool by `opts.origin`, for a caller holding
+ * the whole transport (ClusterTransports.for); requests and mirrors go through target().
  */
 export class EndpointPools extends ClosingDispatcher {
   // Plain fields, not #private ones, for what every request reads: request-lifecycle.ts says why.
@@ -146,18 +146,13 @@ export class ClusterTransports extends TransportTable<EndpointPools> {
     }, credentials, true);
   }
 
-  /** The origin an attempt on `endpoint` dispatches with: https:// exactly when the endpoint gets TLS. */
-  origin(cluster: ClusterConfig, endpoint: EndpointState): string {
-    return endpoint.origin(this.usesTls(cluster, endpoint));
-  }
-
   // What an attempt dispatches to, remembered per endpoint: the transport look-up, the origin and
   // the pool are the same for every request to an endpoint until its cluster config, the
   // certificates or the transport's pools change, and asking them anew was a tenth of Meshlet's
   // work on a young process's request.
   private readonly targets = new WeakMap<EndpointState, EndpointTarget>();
 
-  /** The endpoint's pool and the origin to dispatch with (an attempt's one look-up). */
+  /** The endpoint's pool and the origin to dispatch with (https:// exactly when it gets TLS): an attempt's one look-up. */
   target(cluster: ClusterConfig, endpoint: EndpointState): EndpointTarget {
     const epoch = this.credentials?.epoch ?? 0;
     let t = this.targets.get(endpoint);

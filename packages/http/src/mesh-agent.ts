@@ -74,10 +74,10 @@ export class MeshAgent extends ClosingDispatcher {
     const authority = typeof headers['host'] === 'string' ? headers['host'] : origin.host;
     // Most services route every request alike (one plain route): then nothing about the
     // request is read, and no view of it is built.
-    const fixed = this.mesh.fixedDecision(origin.hostname, port, authority);
-    if (fixed !== undefined) return this.execute(opts, handler, origin, port, headers, undefined, fixed);
+    const at = this.mesh.hostRoute(origin.hostname, port, authority);
+    if (at?.fixed !== undefined) return this.execute(opts, handler, origin, port, headers, undefined, at.fixed);
     const view = requestView(opts.method, 'http', authority, opts.path, headers);
-    const d = this.mesh.decide(view, origin.hostname, port);
+    const d = this.mesh.decide(view, origin.hostname, port, at);
     if (d.kind === 'passthrough' && this.mesh.fetchesOnDemand) {
       this.afterServiceFetch(opts, handler, origin, port, headers, view);
       return true;

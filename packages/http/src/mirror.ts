@@ -40,8 +40,9 @@ export function sendMirrors(
     if (!cluster || !endpoint) continue;
     const host = typeof headers['host'] === 'string' ? headers['host'] : '';
     try {
-      transports.for(cluster, endpoint).dispatch(
-        { ...opts, origin: transports.origin(cluster, endpoint), path, headers: m.keepHost ? headers : { ...headers, host: shadowHost(host) } as Record<string, string | string[]> },
+      const target = transports.target(cluster, endpoint);
+      target.pool.dispatch(
+        { ...opts, origin: target.origin, path, headers: m.keepHost ? headers : { ...headers, host: shadowHost(host) } as Record<string, string | string[]> },
         DISCARD,
       );
     } catch {

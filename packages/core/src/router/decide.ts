@@ -6,7 +6,7 @@ import type { RedirectActionConfig } from './rewrite.ts';
 import { ClusterNotFoundError, NoRouteError, OutboundBlockedError, type MeshError } from '../errors.ts';
 import { drawFault, type FaultDraw } from './fault.ts';
 import type { RequestView } from './request-view.ts';
-import { pickWeightedCluster, routeRequest } from './router.ts';
+import { pickWeightedCluster, routeIn, routeRequest } from './router.ts';
 import { routeLabel } from './route-label.ts';
 import { matchesEveryRequest } from './route-match.ts';
 import { lookupService, virtualHostFor, type ClientScope } from './service-lookup.ts';
@@ -29,8 +29,12 @@ export interface ForwardDecision {
   readonly fault: FaultDraw;
 }
 
-export function decide(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope, random: () => number = Math.random): Decision {
-  const r = routeRequest(snapshot, req, host, port, scope);
+/**
+ * `at`: hostRoute()'s answer for this request's host, port and authority in this snapshot, when
+ * the adapter has asked it already; the service and virtual host are then not looked up again.
+ */
+export function decide(snapshot: MeshSnapshot, req: RequestView, host: string, port: number, scope: ClientScope, random: () => number = Math.random, at?: HostRoute): Decision {
+  const r = at !== undefined ? routeIn(at.service, at.fqdn, at.virtualHost, req) : routeRequest(snapshot, req, host, port, scope);
   if (r.kind === 'passthrough') return r;
   if (r.kind === 'blocked') return { kind: 'error', error: new OutboundBlockedError(r.reason), route: undefined };
   if (r.kind === 'no-route') return { kind: 'error', error: new NoRouteError(r.reason), route: undefined };
@@ -61,29 +65,38 @@ export function decide(snapshot: MeshSnapshot, req: RequestView, host: string, p
 const decisions = new WeakMap<WeightedClusterConfig, ForwardDecision>();
 
 /**
- * The decision every request to host:port under `authority` gets, when nothing else about a
- * request could change it: the virtual host's first route takes every request ("/" and no other
- * condition: Istio's default route, a VirtualService with one plain route), draws no fault, has
- * one weighted cluster and hashes nothing. Undefined otherwise, and then decide() must see the
- * request. The same ForwardDecision as decide() would return: the adapter may skip building a
- * RequestView and routing it (about a tenth of Meshlet's work on a request in a young process,
- * before V8 optimises that path).
+ * Where requests to host:port under `authority` go in this snapshot: the service, its virtual
+ * host, and `fixed`, the decision every one of them gets when nothing else about a request could
+ * change it (the virtual host's first route takes every request, "/" and no other condition:
+ * Istio's default route, a VirtualService with one plain route; it draws no fault, has one
+ * weighted cluster and hashes nothing). Undefined when no service takes the host. With `fixed`
+ * the adapter builds no RequestView and routes nothing (about a tenth of Meshlet's work on a
+ * request in a young process, before V8 optimises that path); without it, it hands this to
+ * decide(), which then only matches the routes.
  */
-export function fixedDecision(snapshot: MeshSnapshot, host: string, port: number, authority: string, scope: ClientScope): ForwardDecision | undefined {
+export function hostRoute(snapshot: MeshSnapshot, host: string, port: number, authority: string, scope: ClientScope): HostRoute | undefined {
   const found = lookupService(snapshot, host, port, scope);
   if (found === undefined) return undefined;
   const vh = virtualHostFor(found.service, authority, found.fqdn, port);
   if (vh === undefined) return undefined;
-  let kept = fixed.get(vh);
+  let kept = hostRoutes.get(vh);
   // Kept per virtual host and checked against what it was made from: a service's routes can
   // outlive a snapshot (xDS updates rebuild only what changed), its clusters need not. The
   // snapshot is known by its version, which a mesh never repeats: holding the snapshot itself
   // would keep an old one alive for every virtual host not asked since.
   if (kept === undefined || kept.version !== snapshot.version || kept.service !== found.service || kept.fqdn !== found.fqdn) {
-    kept = { version: snapshot.version, service: found.service, fqdn: found.fqdn, decision: fixedFor(snapshot, found.service, found.fqdn, vh.routes[0]) };
-    fixed.set(vh, kept);
+    kept = { version: snapshot.version, service: found.service, fqdn: found.fqdn, virtualHost: vh, fixed: fixedFor(snapshot, found.service, found.fqdn, vh.routes[0]) };
+    hostRoutes.set(vh, kept);
   }
-  return kept.decision;
+  return kept;
+}
+
+export interface HostRoute {
+  readonly version: number;
+  readonly service: ServiceRoutes;
+  readonly fqdn: string;
+  readonly virtualHost: VirtualHostRoutes;
+  readonly fixed: ForwardDecision | undefined;
 }
 
 function fixedFor(snapshot: MeshSnapshot, service: ServiceRoutes, fqdn: string, route: CompiledRoute | undefined): ForwardDecision | undefined {
@@ -96,4 +109,4 @@ function fixedFor(snapshot: MeshSnapshot, service: ServiceRoutes, fqdn: string, 
   return { kind: 'forward', service, fqdn, route, action, target, cluster, fault: drawFault(undefined) };
 }
 
-const fixed = new WeakMap<VirtualHostRoutes, { version: number; service: ServiceRoutes; fqdn: string; decision: ForwardDecision | undefined }>();
+const hostRoutes = new WeakMap<VirtualHostRoutes, HostRoute>();

@@ -48,7 +48,7 @@ export function compileRouteMatch(m: RouteMatch): RouteMatcher {
 }
 
 // Matchers that hold for every request (a "/" prefix and nothing else: Istio's default route):
-// a route table led by one answers without looking at the request (decide.ts, fixedDecision).
+// a route table led by one answers without looking at the request (decide.ts, hostRoute).
 const takesEveryRequest = new WeakSet<RouteMatcher>();
 
 /** Whether `matcher` holds for every request, whatever its method, path, headers or query. */

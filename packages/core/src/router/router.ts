@@ -28,6 +28,11 @@ export function routeRequest(snapshot: MeshSnapshot, req: RequestView, host: str
   const { service, fqdn } = found;
   const vh = virtualHostFor(service, req.authority, fqdn, port);
   if (!vh) return { kind: 'no-route', service, fqdn, reason: `no virtual host of ${service.routeConfig} matches ${req.authority}` };
+  return routeIn(service, fqdn, vh, req);
+}
+
+/** The first route of a virtual host already found for the request's service that takes it. */
+export function routeIn(service: ServiceRoutes, fqdn: string, vh: VirtualHostRoutes, req: RequestView): RouteResult {
   const route = firstMatchingRoute(vh, req);
   if (route) return { kind: 'matched', service, fqdn, virtualHost: vh, route };
   return { kind: 'no-route', service, fqdn, reason: `no route of ${service.routeConfig} (virtual host ${vh.name}) matches ${req.method} ${req.path}` };

@@ -104,13 +104,13 @@ class PendingNodeRequest {
     const port = this.#port;
     const authority = typeof headers['host'] === 'string' ? headers['host'] : port === this.#ctx.defaultPort ? host : `${host}:${port}`;
     // A service that routes every request alike: no view of the request to build (decide.ts).
-    const fixed = mesh.fixedDecision(host, port, authority);
-    if (fixed !== undefined) {
-      this.#execute(fixed, undefined, authority, headers, writable);
+    const at = mesh.hostRoute(host, port, authority);
+    if (at?.fixed !== undefined) {
+      this.#execute(at.fixed, undefined, authority, headers, writable);
       return;
     }
     const view = requestView(req.method, scheme, authority, req.path, headers);
-    const d = mesh.decide(view, host, port);
+    const d = mesh.decide(view, host, port, at);
     if (d.kind === 'passthrough' && mesh.fetchesOnDemand) {
       // xDS mode fetches a service's config on its first use. The head cannot wait (Node
       // writes it now), so this first request is routed without the route's rewrites.
