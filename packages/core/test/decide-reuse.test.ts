@@ -200,3 +200,44 @@ spec:
     expect(mesh.hostRoute(HOST, 9081, `${HOST}:9081`)).toBeUndefined();
   });
 });
+
+// The header flags a decision carries let the adapters skip copying headers for every request
+// whose route changes none. A flag wrong one way sends headers unchanged that a route rewrites.
+describe('header flags on forward decisions', () => {
+  const flags = (d: { rewritesRequestHeaders: boolean; rewritesResponseHeaders: boolean }) => [d.rewritesRequestHeaders, d.rewritesResponseHeaders];
+  const cases: [string, string, [boolean, boolean]][] = [
+    ['a plain route', `
+    - route: [{ destination: { host: ${HOST} } }]`, [false, false]],
+    ['route request headers', `
+    - headers: { request: { set: { x-a: '1' } } }
+      route: [{ destination: { host: ${HOST} } }]`, [true, false]],
+    ['a request header removed', `
+    - headers: { request: { remove: [x-b] } }
+      route: [{ destination: { host: ${HOST} } }]`, [true, false]],
+    ['a host rewrite', `
+    - rewrite: { authority: other.example.com }
+      route: [{ destination: { host: ${HOST} } }]`, [true, false]],
+    ['route response headers', `
+    - headers: { response: { add: { x-c: '1' } } }
+      route: [{ destination: { host: ${HOST} } }]`, [false, true]],
+    ["the weighted cluster's own", `
+    - route: [{ destination: { host: ${HOST} }, headers: { request: { set: { x-d: '1' } }, response: { remove: [x-e] } } }]`, [true, true]],
+  ];
+
+  it.each(cases)('%s', (_what, http, expected) => {
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    apply(mesh, SERVICE + routes(http));
+    // decide()'s reused decision, and the fixed one a plain first route gives.
+    expect(flags(decide(mesh))).toEqual(expected);
+    expect(flags(mesh.hostRoute(HOST, 9080, `${HOST}:9080`)!.fixed!)).toEqual(expected);
+  });
+
+  it('a route with a fault (a decision per request) carries them too', () => {
+    const mesh = new Mesh(resolveIdentity({ namespace: 'default' }), silentLogger);
+    apply(mesh, SERVICE + routes(`
+    - fault: { abort: { httpStatus: 503, percentage: { value: 1 } } }
+      headers: { request: { set: { x-a: '1' } } }
+      route: [{ destination: { host: ${HOST} } }]`));
+    expect(flags(decide(mesh))).toEqual([true, false]);
+  });
+});

@@ -6,11 +6,6 @@
 import { applyHeaderMutations, setCookieHeader } from '@meshlet/core/adapter';
 import type { ForwardDecision, MutableHeaders, RequestHash } from '@meshlet/core';
 
-/** No route or cluster request-header mutation and no host rewrite: upstream headers are the request's. */
-export function requestHeadersUnchanged(d: ForwardDecision): boolean {
-  return isEmpty(d.route.requestHeaders) && isEmpty(d.target.requestHeaders) && d.action.hostRewrite === undefined;
-}
-
 /** Applies the route's and the weighted cluster's request-header mutations and the host rewrite to `headers`. */
 export function mutateRequestHeaders(d: ForwardDecision, headers: MutableHeaders): void {
   applyHeaderMutations(headers, d.route.requestHeaders);
@@ -20,7 +15,7 @@ export function mutateRequestHeaders(d: ForwardDecision, headers: MutableHeaders
 
 /** Nothing to change in the response (the common case). */
 export function responseHeadersUnchanged(d: ForwardDecision, hash: RequestHash | undefined): boolean {
-  return !hash?.setCookie && isEmpty(d.route.responseHeaders) && isEmpty(d.target.responseHeaders);
+  return !d.rewritesResponseHeaders && !hash?.setCookie;
 }
 
 /** Applies the response-header mutations and the hash cookie to `headers`. */
@@ -33,8 +28,4 @@ export function mutateResponseHeaders(d: ForwardDecision, hash: RequestHash | un
     const line = setCookieHeader(cookie);
     headers['set-cookie'] = prev === undefined ? line : [...(Array.isArray(prev) ? prev : [prev]), line];
   }
-}
-
-function isEmpty(m: { readonly set: readonly unknown[]; readonly remove: readonly unknown[] }): boolean {
-  return m.set.length === 0 && m.remove.length === 0;
 }

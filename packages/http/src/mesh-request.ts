@@ -13,7 +13,7 @@ import { EndpointState, classifyError, rewritePath } from '@meshlet/core/adapter
 import type { AttemptTrace, ForwardDecision, Mesh, MutableHeaders, Outcome, RequestHash, RequestTrace } from '@meshlet/core';
 import type { ClusterTransports } from './cluster-transports.ts';
 import { Attempt, type AttemptOwner } from './attempt.ts';
-import { mutateRequestHeaders, mutateResponseHeaders, requestHeadersUnchanged, responseHeadersUnchanged } from './header-policy.ts';
+import { mutateRequestHeaders, mutateResponseHeaders, responseHeadersUnchanged } from './header-policy.ts';
 import { OuterController } from './outer-controller.ts';
 import { sendLocalReply, type LocalReply } from './local-reply.ts';
 import { sendMirrors } from './mirror.ts';
@@ -66,7 +66,7 @@ export class MeshRequest extends RequestLifecycle implements AttemptOwner {
     const attempts = this.attempts;
     // The first attempt sends the request's own header record (MeshAgent's copy of the
     // caller's) when nothing would change it; every other attempt, and mirrors, get a copy.
-    const headers = attempts === 1 && span === NO_ATTEMPT_TRACE && requestHeadersUnchanged(this.d) ? this.headers : this.upstreamHeaders();
+    const headers = attempts === 1 && span === NO_ATTEMPT_TRACE && !this.d.rewritesRequestHeaders ? this.headers : this.upstreamHeaders();
     if (attempts > 1) headers['x-envoy-attempt-count'] = String(attempts);
     span.inject(headers);
     const attempt = new Attempt(this, this.runtime, endpoint, isRetry, span);

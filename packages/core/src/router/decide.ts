@@ -2,6 +2,7 @@
 // apply to it. The adapters (undici, grpc-js) execute a Decision; explain() prints one.
 
 import type { ClusterConfig, CompiledRoute, DirectResponseConfig, ForwardAction, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WeightedClusterConfig } from '../snapshot/mesh-snapshot.ts';
+import type { HeaderMutations } from './header-mutations.ts';
 import type { RedirectActionConfig } from './rewrite.ts';
 import { ClusterNotFoundError, NoRouteError, OutboundBlockedError, type MeshError } from '../errors.ts';
 import { drawFault, type FaultDraw } from './fault.ts';
@@ -27,6 +28,10 @@ export interface ForwardDecision {
   readonly target: WeightedClusterConfig;
   readonly cluster: ClusterConfig;
   readonly fault: FaultDraw;
+  /** The route or its weighted cluster changes request headers, or the route rewrites the host. */
+  readonly rewritesRequestHeaders: boolean;
+  /** The route or its weighted cluster changes response headers (a hash cookie is the request's own). */
+  readonly rewritesResponseHeaders: boolean;
 }
 
 /**
@@ -51,10 +56,10 @@ export function decide(snapshot: MeshSnapshot, req: RequestView, host: string, p
       // Without a fault to draw, the decision is the same every time for one snapshot's route,
       // weighted cluster and service name: built once, not per request (it lives as long as its
       // request, and objects that outlive scavenges get pretenured).
-      if (route.fault !== undefined) return { kind: 'forward', service: r.service, fqdn: r.fqdn, route, action, target, cluster, fault };
+      if (route.fault !== undefined) return forwardDecision(r.service, r.fqdn, route, action, target, cluster, fault);
       const kept = decisions.get(target);
       if (kept !== undefined && kept.cluster === cluster && kept.route === route && kept.service === r.service && kept.fqdn === r.fqdn) return kept;
-      const d: ForwardDecision = { kind: 'forward', service: r.service, fqdn: r.fqdn, route, action, target, cluster, fault };
+      const d = forwardDecision(r.service, r.fqdn, route, action, target, cluster, fault);
       decisions.set(target, d);
       return d;
     }
@@ -106,7 +111,21 @@ function fixedFor(snapshot: MeshSnapshot, service: ServiceRoutes, fqdn: string, 
   const target = action.clusters[0]!;
   const cluster = snapshot.clusters.get(target.name);
   if (cluster === undefined) return undefined;
-  return { kind: 'forward', service, fqdn, route, action, target, cluster, fault: drawFault(undefined) };
+  return forwardDecision(service, fqdn, route, action, target, cluster, drawFault(undefined));
+}
+
+// What the adapters would otherwise ask of every request (do its headers change?) is answered
+// once here, where the decision is made: most decisions are built once and reused.
+function forwardDecision(service: ServiceRoutes, fqdn: string, route: CompiledRoute, action: ForwardAction, target: WeightedClusterConfig, cluster: ClusterConfig, fault: FaultDraw): ForwardDecision {
+  return {
+    kind: 'forward', service, fqdn, route, action, target, cluster, fault,
+    rewritesRequestHeaders: mutates(route.requestHeaders) || mutates(target.requestHeaders) || action.hostRewrite !== undefined,
+    rewritesResponseHeaders: mutates(route.responseHeaders) || mutates(target.responseHeaders),
+  };
+}
+
+function mutates(m: HeaderMutations): boolean {
+  return m.set.length > 0 || m.remove.length > 0;
 }
 
 const hostRoutes = new WeakMap<VirtualHostRoutes, HostRoute>();

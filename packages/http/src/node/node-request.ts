@@ -18,7 +18,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { classifyError, EndpointState, PerTryTimeoutError, UpstreamError, rewritePath } from '@meshlet/core/adapter';
 import type { AttemptTrace, ClusterConfig, ForwardDecision, Mesh, MutableHeaders, Outcome, RequestHash, RequestTrace } from '@meshlet/core';
-import { mutateRequestHeaders, mutateResponseHeaders, requestHeadersUnchanged, responseHeadersUnchanged } from '../header-policy.ts';
+import { mutateRequestHeaders, mutateResponseHeaders, responseHeadersUnchanged } from '../header-policy.ts';
 import type { LocalReply } from '../local-reply.ts';
 import { RequestLifecycle } from '../request-lifecycle.ts';
 import type { ClusterPool } from './cluster-pool.ts';
@@ -75,7 +75,7 @@ export class NodeMeshRequest extends RequestLifecycle {
   /** Before the request's header is written: the route's header and path rewrites, the trace context. */
   prepare(headers: MutableHeaders): void {
     const req = this.req;
-    if (!requestHeadersUnchanged(this.d)) {
+    if (this.d.rewritesRequestHeaders) {
       const after: MutableHeaders = { ...headers };
       mutateRequestHeaders(this.d, after);
       for (const k in headers) if (after[k] === undefined) req.removeHeader(k);
