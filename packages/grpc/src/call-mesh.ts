@@ -238,7 +238,7 @@ export class MeshCall implements AttemptOwner {
     // grpc-js cloned this metadata for this call alone (LoadBalancingCall); it is ours to change.
     const md = this.metadata;
     if (this.callerTimeout) md.remove('grpc-timeout');
-    if (d) {
+    if (d?.rewritesRequestHeaders) {
       mutateMetadata(md, d.route.requestHeaders);
       mutateMetadata(md, d.target.requestHeaders);
     }
@@ -341,7 +341,7 @@ export class MeshCall implements AttemptOwner {
     if (this.done || attempt !== this.current) return;
     this.commit();
     const d = this.upstream?.decision;
-    if (d) {
+    if (d?.rewritesResponseHeaders) {
       mutateMetadata(metadata, d.route.responseHeaders);
       mutateMetadata(metadata, d.target.responseHeaders);
     }
