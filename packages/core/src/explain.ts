@@ -4,7 +4,7 @@
 import { rewriteText } from './regex/re2.ts';
 import type { MeshSnapshot } from './snapshot/mesh-snapshot.ts';
 import type { FaultConfig } from './router/fault.ts';
-import type { HeaderMutations } from './router/header-mutations.ts';
+import { hasHeaderMutations, type HeaderMutations } from './router/header-mutations.ts';
 import type { PathRewrite } from './router/rewrite.ts';
 import type { RequestView } from './router/request-view.ts';
 import { routeRequest } from './router/router.ts';
@@ -133,7 +133,7 @@ function faultJson(f: FaultConfig | undefined): Explanation['fault'] {
 }
 
 function headersJson(m: HeaderMutations): HeaderMutationsJson | null {
-  if (m.set.length === 0 && m.remove.length === 0) return null;
+  if (!hasHeaderMutations(m)) return null;
   return { set: m.set.map(([name, value, mode]) => ({ name, value, mode })), remove: [...m.remove] };
 }
 

@@ -20,7 +20,7 @@ export { routeLabel } from './router/route-label.ts';
 export { rewritePath, redirectPath, type RedirectActionConfig } from './router/rewrite.ts';
 export { compileHashPolicy, setCookieHeader, cookieValue, type RequestHasher, type RequestHash, type HashCookie } from './router/hash-policy.ts';
 export { xxHash64 } from './lb/xxhash64.ts';
-export { applyHeaderMutations, type MutableHeaders } from './router/header-mutations.ts';
+export { applyHeaderMutations, hasHeaderMutations, type MutableHeaders } from './router/header-mutations.ts';
 export type { FaultDraw } from './router/fault.ts';
 export { isRetriable, backoffMs, type RetryPolicy } from './resilience/retry-policy.ts';
 export { PreviousPriorities } from './resilience/retry-priority.ts';

@@ -3,7 +3,7 @@
 // and route header mutations are applied to it through core's one implementation.
 
 import type { Metadata } from '@grpc/grpc-js';
-import { applyHeaderMutations, type CompiledRoute, type MutableHeaders, type RequestView } from '@meshlet/core';
+import { applyHeaderMutations, hasHeaderMutations, type CompiledRoute, type MutableHeaders, type RequestView } from '@meshlet/core';
 
 type HeaderMutations = CompiledRoute['requestHeaders'];
 
@@ -58,7 +58,7 @@ export class MetadataView implements RequestView {
 
 /** Applies Envoy-style header mutations (route or weighted-cluster level) to metadata in place. */
 export function mutateMetadata(metadata: Metadata, m: HeaderMutations): void {
-  if (m.set.length === 0 && m.remove.length === 0) return;
+  if (!hasHeaderMutations(m)) return;
   // Pseudo-headers are the transport's; grpc-js owns them.
   const names = new Set<string>();
   for (const n of m.remove) if (!n.startsWith(':')) names.add(n);

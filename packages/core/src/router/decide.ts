@@ -2,7 +2,7 @@
 // apply to it. The adapters (undici, grpc-js) execute a Decision; explain() prints one.
 
 import type { ClusterConfig, CompiledRoute, DirectResponseConfig, ForwardAction, MeshSnapshot, ServiceRoutes, VirtualHostRoutes, WeightedClusterConfig } from '../snapshot/mesh-snapshot.ts';
-import type { HeaderMutations } from './header-mutations.ts';
+import { hasHeaderMutations } from './header-mutations.ts';
 import type { RedirectActionConfig } from './rewrite.ts';
 import { ClusterNotFoundError, NoRouteError, OutboundBlockedError, type MeshError } from '../errors.ts';
 import { drawFault, type FaultDraw } from './fault.ts';
@@ -119,13 +119,9 @@ function fixedFor(snapshot: MeshSnapshot, service: ServiceRoutes, fqdn: string, 
 function forwardDecision(service: ServiceRoutes, fqdn: string, route: CompiledRoute, action: ForwardAction, target: WeightedClusterConfig, cluster: ClusterConfig, fault: FaultDraw): ForwardDecision {
   return {
     kind: 'forward', service, fqdn, route, action, target, cluster, fault,
-    rewritesRequestHeaders: mutates(route.requestHeaders) || mutates(target.requestHeaders) || action.hostRewrite !== undefined,
-    rewritesResponseHeaders: mutates(route.responseHeaders) || mutates(target.responseHeaders),
+    rewritesRequestHeaders: hasHeaderMutations(route.requestHeaders) || hasHeaderMutations(target.requestHeaders) || action.hostRewrite !== undefined,
+    rewritesResponseHeaders: hasHeaderMutations(route.responseHeaders) || hasHeaderMutations(target.responseHeaders),
   };
-}
-
-function mutates(m: HeaderMutations): boolean {
-  return m.set.length > 0 || m.remove.length > 0;
 }
 
 const hostRoutes = new WeakMap<VirtualHostRoutes, HostRoute>();

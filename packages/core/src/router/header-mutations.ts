@@ -12,6 +12,11 @@ export interface HeaderMutations {
 
 export const NO_HEADER_MUTATIONS: HeaderMutations = Object.freeze({ set: [], remove: [] });
 
+/** Whether `m` sets or removes any header. */
+export function hasHeaderMutations(m: HeaderMutations): boolean {
+  return m.set.length > 0 || m.remove.length > 0;
+}
+
 export function compileHeaderMutations(add: readonly HeaderValueOption[] | undefined, remove: readonly string[] | undefined): HeaderMutations {
   if (!add?.length && !remove?.length) return NO_HEADER_MUTATIONS;
   // Envoy requires `header` and a non-empty key; a control plane's resource without them is
