@@ -1,8 +1,10 @@
 // Measuring aid (not part of `pnpm bench`): does HTTP/2 to the upstream pay, as Istio's
 // h2UpgradePolicy UPGRADE does between sidecars? undici with the bench's mutual TLS by hand,
-// HTTP/1.1 (one request per connection at a time, 32 connections) against HTTP/2 (one
-// connection, 32 streams), to one node:http2 server in its own process that speaks both (ALPN
-// picks). Closed loop ×32, small GET; rounds alternate; client CPU per request and req/s.
+// HTTP/1.1 (one request per connection at a time, 32 connections) against HTTP/2 on one
+// connection (32 streams) and on two (16 streams each, requests alternating, as MeshAgent spreads
+// an HTTP/2 endpoint's streams: spread-pools.ts), to one node:http2 server in its own process
+// that speaks both (ALPN picks). Closed loop ×32, small GET; rounds alternate; client CPU per
+// request and req/s.
 //
 //   node --conditions=source examples/bench/tls-h2.ts [seconds] [rounds]
 
@@ -44,7 +46,8 @@ if (process.argv[2] === 'server') {
     cert: readFileSync(join(c, 'cert-chain.pem')), key: readFileSync(join(c, 'key.pem')), ca: readFileSync(join(c, 'root-cert.pem')),
     checkServerIdentity: (_h: string, cert: PeerCertificate) => (cert.subjectaltname?.split(', ').includes(id) ? undefined : new Error(`server is not ${id}`)),
   };
-  const rows = { 'HTTP/1.1': new Agent({ connect, allowH2: false }), 'HTTP/2': new Agent({ connect, allowH2: true }) };
+  const h2 = () => new Agent({ connect, allowH2: true });
+  const rows: Record<string, Agent[]> = { 'HTTP/1.1': [new Agent({ connect, allowH2: false })], 'HTTP/2': [h2()], 'HTTP/2 ×2': [h2(), h2()] };
   const url = `https://127.0.0.1:${port}/small`;
   // The connections each row opened, by the protocol ALPN settled on.
   const alpn = new Map<string, number>();
@@ -53,15 +56,16 @@ if (process.argv[2] === 'server') {
     alpn.set(p, (alpn.get(p) ?? 0) + 1);
   });
   for (let r = 0; r < rounds; r++) {
-    for (const [name, dispatcher] of Object.entries(rows)) {
-      const send = async () => { const res = await request(url, { dispatcher }); await res.body.dump(); };
+    for (const [name, dispatchers] of Object.entries(rows)) {
+      let turn = 0;
+      const send = async () => { const res = await request(url, { dispatcher: dispatchers[turn++ % dispatchers.length] }); await res.body.dump(); };
       await closedLoop(send, 32, 0.5);
       const x = await closedLoop(send, 32, seconds);
       process.stdout.write(`${name.padEnd(9)} ${x.rps.toFixed(0).padStart(6)} req/s, client CPU ${((x.cpu / x.ok) * 1e6).toFixed(1)} µs/request\n`);
     }
   }
   process.stdout.write(`connections by ALPN: ${[...alpn].map(([k, v]) => `${k} ×${v}`).join(', ')}\n`);
-  for (const a of Object.values(rows)) await a.close();
+  for (const a of Object.values(rows).flat()) await a.close();
   child.disconnect();
   rmSync(dir, { recursive: true, force: true });
 }

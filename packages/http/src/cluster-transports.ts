@@ -3,24 +3,37 @@
 // holds one undici Pool (or Client, at one connection) per endpoint. An attempt dispatches
 // straight to its endpoint's pool: no Agent in between to look the origin up again per request.
 // Every endpoint's pool has its cluster's connection settings, and a share of its tcp.maxConnections
-// (connectionsPerEndpoint, transport-table.ts).
+// (connectionsPerEndpoint, transport-table.ts). An HTTP/2 endpoint gets two pools, its streams
+// spread over their connections (spread-pools.ts says why).
 
 import { Client, Dispatcher, Pool, type Agent } from 'undici';
 import type { ClusterConfig, EndpointState, TlsCredentials } from '@meshlet/core';
 import { connectionsPerEndpoint, speaksHttp2, TransportTable, type TransportConnect } from './transport-table.ts';
 import { tlsConnector } from './tls-connector.ts';
 import { ClosingDispatcher } from './closing-dispatcher.ts';
+import { SpreadPools, type PoolStats } from './spread-pools.ts';
 
 // Envoy's default http2_protocol_options.max_concurrent_streams (istiod writes none unless the
 // DestinationRule sets maxConcurrentStreams); undici's own default would be 100.
 const ENVOY_MAX_CONCURRENT_STREAMS = 2147483647;
 
+// The HTTP/2 connections to one endpoint: an Istio sidecar's two workers' worth (spread-pools.ts).
+const HTTP2_POOLS_PER_ENDPOINT = 2;
+
+/** How many pools an endpoint of the cluster gets: more than one only for HTTP/2, within tcp.maxConnections. */
+function poolsPerEndpoint(cluster: ClusterConfig): number {
+  if (!speaksHttp2(cluster)) return 1;
+  return Math.min(HTTP2_POOLS_PER_ENDPOINT, connectionsPerEndpoint(cluster) ?? HTTP2_POOLS_PER_ENDPOINT);
+}
+
 function poolOptions(cluster: ClusterConfig): Pool.Options {
   const c = cluster.connections;
-  const perEndpoint = connectionsPerEndpoint(cluster);
+  const budget = connectionsPerEndpoint(cluster);
+  // Each of an endpoint's pools gets its share of the endpoint's connections.
+  const perPool = budget === undefined ? undefined : Math.max(1, Math.floor(budget / poolsPerEndpoint(cluster)));
   return {
     connectTimeout: cluster.connectTimeoutMs,
-    ...(perEndpoint !== undefined && { connections: perEndpoint }),
+    ...(perPool !== undefined && { connections: perPool }),
     ...(c.maxRequestsPerConnection !== undefined && { maxRequestsPerClient: c.maxRequestsPerConnection }),
     ...(c.idleTimeoutMs !== undefined && { keepAliveTimeout: c.idleTimeoutMs, keepAliveMaxTimeout: c.idleTimeoutMs }),
     ...http2Options(cluster),
@@ -60,14 +73,17 @@ export class EndpointPools extends ClosingDispatcher {
   private readonly pools = new Map<string, Dispatcher>();
   private readonly options: Pool.Options;
   private readonly factory: PoolFactory;
+  private readonly spread: number;
   private closed = false;
   /** Counts pools dropped or closed: a pool remembered under an older count may be gone (ClusterTransports.target). */
   generation = 0;
 
-  constructor(options: Pool.Options, factory: PoolFactory = defaultFactory) {
+  /** `spread`: pools per endpoint, its requests handed to them in turn (SpreadPools). */
+  constructor(options: Pool.Options, factory: PoolFactory = defaultFactory, spread = 1) {
     super();
     this.options = options;
     this.factory = factory;
+    this.spread = spread;
   }
 
   /** The pool of the endpoint at `origin` (as EndpointState.origin() spells it). */
@@ -77,7 +93,9 @@ export class EndpointPools extends ClosingDispatcher {
 
   private open(origin: string): Dispatcher {
     if (this.closed) throw new Error(`the connection pools for ${origin} are closed`);
-    const pool = this.factory(origin, this.options);
+    const pool = this.spread > 1
+      ? new SpreadPools(Array.from({ length: this.spread }, () => this.factory(origin, this.options)))
+      : this.factory(origin, this.options);
     const dropIfUnused = () => queueMicrotask(() => this.dropIfUnused(origin, pool));
     pool.on('disconnect', dropIfUnused).on('connectionError', dropIfUnused);
     this.pools.set(origin, pool);
@@ -86,7 +104,7 @@ export class EndpointPools extends ClosingDispatcher {
 
   private dropIfUnused(origin: string, pool: Dispatcher): void {
     if (this.pools.get(origin) !== pool) return;
-    const stats = (pool as Pool | Client).stats;
+    const stats: PoolStats = (pool as Pool | Client | SpreadPools).stats;
     if (stats.connected || stats.pending > 0 || stats.running > 0) return;
     this.pools.delete(origin);
     this.generation++;
@@ -131,7 +149,7 @@ export class ClusterTransports extends TransportTable<EndpointPools> {
         const connect = tls
           ? tlsConnector({ cluster: cluster.name, tls: tls.options, alpn: tls.alpn, timeoutMs: cluster.connectTimeoutMs, socketPath })
           : socketPath !== undefined ? { socketPath } : undefined;
-        return new EndpointPools({ ...shared, ...poolOptions(cluster), ...(connect && { connect }) }, factory as PoolFactory | undefined);
+        return new EndpointPools({ ...shared, ...poolOptions(cluster), ...(connect && { connect }) }, factory as PoolFactory | undefined, poolsPerEndpoint(cluster));
       },
       close: (pools) => pools.close(),
       destroy: (pools, err) => pools.destroy(err ?? null),

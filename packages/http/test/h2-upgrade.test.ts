@@ -26,7 +26,13 @@ beforeAll(() => {
 });
 afterAll(() => pki.cleanup());
 
-interface Upstream { port: number; connections: number; close(): Promise<void> }
+interface Upstream {
+  port: number;
+  connections: number;
+  /** Requests served, per connection (an HTTP/2 session, or an HTTP/1.1 socket), in the order the connections came. */
+  streams: Map<object, number>;
+  close(): Promise<void>;
+}
 const upstreams: Upstream[] = [];
 let mesh: Mesh | undefined;
 const closers: (() => Promise<void>)[] = [];
@@ -52,9 +58,14 @@ async function listen(server: Server): Promise<Upstream> {
   const u: Upstream = {
     port: 0,
     connections: 0,
+    streams: new Map(),
     close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
   server.on('connection', (s: import('node:net').Socket) => { u.connections++; sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('request', (req: IncomingMessage | Http2ServerRequest) => {
+    const connection = req.httpVersion === '2.0' ? (req as Http2ServerRequest).stream.session! : req.socket;
+    u.streams.set(connection, (u.streams.get(connection) ?? 0) + 1);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   u.port = (server.address() as AddressInfo).port;
   upstreams.push(u);
@@ -78,6 +89,7 @@ interface Setup {
   port: number;
   tls: boolean;
   http?: Record<string, unknown>;
+  tcp?: Record<string, unknown>;
   meshConfig?: MeshConfigSpec;
   /** The ServiceEntry port's protocol; undefined: none (sniffed). */
   protocol?: string | undefined;
@@ -89,7 +101,7 @@ async function meshFor(s: Setup): Promise<Mesh> {
     port: s.port,
     tls: { mode: s.tls ? 'ISTIO_MUTUAL' : 'DISABLE' },
     protocol: 'protocol' in s ? s.protocol ?? null : 'HTTP',
-    ...(s.http && { trafficPolicy: { connectionPool: { http: s.http } } }),
+    ...((s.http || s.tcp) && { trafficPolicy: { connectionPool: { ...(s.http && { http: s.http }), ...(s.tcp && { tcp: s.tcp }) } } }),
   });
   mesh = await createMesh({ config: dir, watch: false, logger: s.logger ?? silentLogger, certs: pki.dir('sleep'), ...(s.meshConfig && { meshConfig: s.meshConfig }) });
   return mesh;
@@ -108,12 +120,23 @@ async function get(agent: MeshAgent): Promise<Answer> {
 }
 
 describe('h2UpgradePolicy over mesh mTLS', () => {
-  it('UPGRADE: HTTP/2 by ALPN h2, the workload identity presented, concurrent requests on one connection', async () => {
+  it('UPGRADE: HTTP/2 by ALPN h2, the workload identity presented, concurrent requests multiplexed on two connections', async () => {
     const u = await h2Tls();
     const agent = await agentFor({ port: u.port, tls: true, http: { h2UpgradePolicy: 'UPGRADE' } });
     const answers = await Promise.all(Array.from({ length: 16 }, () => get(agent)));
     for (const a of answers) expect(a).toEqual({ version: '2.0', alpn: 'h2', peer: id('sleep') });
+    // As a sidecar's two workers hold a pool each: the 16 streams spread over two connections.
+    expect(u.connections).toBe(2);
+    expect([...u.streams.values()]).toEqual([8, 8]);
+  });
+
+  it('tcp.maxConnections 1 keeps HTTP/2 to one connection per endpoint, every stream on it', async () => {
+    const u = await h2Tls();
+    const agent = await agentFor({ port: u.port, tls: true, http: { h2UpgradePolicy: 'UPGRADE' }, tcp: { maxConnections: 1 } });
+    const answers = await Promise.all(Array.from({ length: 16 }, () => get(agent)));
+    expect(answers.every((a) => a.version === '2.0')).toBe(true);
     expect(u.connections).toBe(1);
+    expect([...u.streams.values()]).toEqual([16]);
   });
 
   it('a caller\'s connection header and a request body larger than a frame still go over HTTP/2', async () => {
@@ -167,7 +190,8 @@ describe('h2UpgradePolicy in plaintext', () => {
     const agent = await agentFor({ port: u.port, tls: false, http: { h2UpgradePolicy: 'UPGRADE' } });
     const answers = await Promise.all(Array.from({ length: 8 }, () => get(agent)));
     for (const a of answers) expect(a).toEqual({ version: '2.0', alpn: null, peer: null });
-    expect(u.connections).toBe(1);
+    expect(u.connections).toBe(2);
+    expect([...u.streams.values()]).toEqual([4, 4]);
   });
 
   it('a port declared HTTP2 is HTTP/2 with no policy, as istiod makes its cluster; DO_NOT_UPGRADE does not undo that', async () => {
