@@ -3,12 +3,13 @@
 // holds one undici Pool (or Client, at one connection) per endpoint. An attempt dispatches
 // straight to its endpoint's pool: no Agent in between to look the origin up again per request.
 // Every endpoint's pool has its cluster's connection settings, and a share of its tcp.maxConnections
-// (connectionsPerEndpoint, transport-table.ts). An HTTP/2 endpoint gets two pools, its streams
-// spread over their connections (spread-pools.ts says why).
+// (core's connectionsPerEndpoint). An HTTP/2 endpoint gets two pools, its streams spread over
+// their connections (core's endpoint-connections.ts says why).
 
 import { Client, Dispatcher, Pool, type Agent } from 'undici';
 import type { ClusterConfig, EndpointState, TlsCredentials } from '@meshlet/core';
-import { connectionsPerEndpoint, speaksHttp2, TransportTable, type TransportConnect } from './transport-table.ts';
+import { connectionsPerEndpoint, http2ConnectionsPerEndpoint } from '@meshlet/core/adapter';
+import { speaksHttp2, TransportTable, type TransportConnect } from './transport-table.ts';
 import { tlsConnector } from './tls-connector.ts';
 import { ClosingDispatcher } from './closing-dispatcher.ts';
 import { SpreadPools, type PoolStats } from './spread-pools.ts';
@@ -17,13 +18,9 @@ import { SpreadPools, type PoolStats } from './spread-pools.ts';
 // DestinationRule sets maxConcurrentStreams); undici's own default would be 100.
 const ENVOY_MAX_CONCURRENT_STREAMS = 2147483647;
 
-// The HTTP/2 connections to one endpoint: an Istio sidecar's two workers' worth (spread-pools.ts).
-const HTTP2_POOLS_PER_ENDPOINT = 2;
-
-/** How many pools an endpoint of the cluster gets: more than one only for HTTP/2, within tcp.maxConnections. */
+/** How many pools an endpoint of the cluster gets: one per HTTP/2 connection, else one. */
 function poolsPerEndpoint(cluster: ClusterConfig): number {
-  if (!speaksHttp2(cluster)) return 1;
-  return Math.min(HTTP2_POOLS_PER_ENDPOINT, connectionsPerEndpoint(cluster) ?? HTTP2_POOLS_PER_ENDPOINT);
+  return speaksHttp2(cluster) ? http2ConnectionsPerEndpoint(cluster) : 1;
 }
 
 function poolOptions(cluster: ClusterConfig): Pool.Options {

@@ -1,12 +1,6 @@
-// One endpoint's HTTP/2 traffic over more than one connection. undici's Pool puts every stream
-// to an HTTP/2 endpoint on one connection, and a single connection makes the two ends take
-// turns: the server works through a batch of frames while the client waits, then the other way
-// round (the bench's HTTP/2 mTLS row left the machine idle 36% of the time, against 15% over
-// HTTP/1.1's many connections, and served 0.76× its requests). An Istio sidecar keeps one
-// connection pool per worker thread — two workers by Istio's long-standing default — so a busy
-// endpoint sees that many connections from it, and the server's own sidecar can spread them over
-// its workers. This dispatcher does the same: a few pools for the endpoint, streams handed to
-// them in turn.
+// One endpoint's HTTP/2 traffic over more than one connection: undici's Pool puts every stream
+// to an HTTP/2 endpoint on one connection, so an endpoint that should get two (core's
+// endpoint-connections.ts says why) gets two pools, and requests are handed to them in turn.
 
 import type { EventEmitter } from 'node:events';
 import type { Client, Dispatcher, Pool } from 'undici';

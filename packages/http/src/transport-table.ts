@@ -47,16 +47,6 @@ export function speaksHttp2(cluster: ClusterConfig): boolean {
   return cluster.connections.upstreamProtocol === 'http2';
 }
 
-/**
- * Envoy's max_connections is per cluster; both adapters pool per endpoint, so the cluster's
- * budget is shared out evenly (at least one connection each). undefined: no limit.
- */
-export function connectionsPerEndpoint(cluster: ClusterConfig): number | undefined {
-  const max = cluster.limits.maxConnections;
-  if (max >= 4294967295) return undefined;
-  return Math.max(1, Math.floor(max / Math.max(1, cluster.endpoints.length)));
-}
-
 // ALPN offered to a TLS cluster: the transport socket's own list; else, for mesh (ISTIO_MUTUAL)
 // clusters, what a sidecar's istio.alpn filter sends for HTTP/1.1 — so a PERMISSIVE sidecar
 // picks its mTLS HTTP chain — followed by "http/1.1" for servers that are not Envoy.

@@ -4,7 +4,7 @@
 // per connection, idle timeout, connect timeout — and its way of connecting.
 
 import type { ClusterConfig, EndpointState } from '@meshlet/core';
-import { connectionsPerEndpoint } from '../transport-table.ts';
+import { connectionsPerEndpoint } from '@meshlet/core/adapter';
 import type { Connector } from './connect.ts';
 import { EndpointPool, type PoolLimits, type SocketWaiter } from './endpoint-pool.ts';
 
