@@ -1,15 +1,17 @@
 // The `meshlet_mesh` load-balancing policy: the concrete → endpoint half of a mesh:/// channel.
 // grpc-js gives a policy a ChannelControlHelper and expects pickers back; this one publishes a
-// MeshPicker as soon as the resolver hands it the channel's MeshTarget, and owns one grpc-js
-// subchannel (one HTTP/2 connection) per cluster and endpoint, created the first time an attempt
-// goes there. Which endpoint an attempt uses is core's decision (the cluster's balancer); this
-// policy only turns an EndpointState into a connection.
+// MeshPicker as soon as the resolver hands it the channel's MeshTarget, and owns the grpc-js
+// subchannels (one HTTP/2 connection each) to every cluster's endpoints: two per endpoint, calls
+// handed to them in turn, as a sidecar's two workers each keep a connection (fewer within
+// tcp.maxConnections; core's endpoint-connections.ts says why), each created the first time an
+// attempt goes there. Which endpoint an attempt uses is core's decision (the cluster's
+// balancer); this policy only turns an EndpointState into a connection.
 //
 // The channel reports READY as long as it has a mesh: like a sidecar, the mesh is always there to
 // take a call, and each call waits for (or fails over from) its own endpoint's connection.
 
 import { connectivityState as ConnectivityState, experimental, type ChannelOptions, type CallCredentials } from '@grpc/grpc-js';
-import { endpointTransport, EndpointState, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
+import { endpointTransport, EndpointState, http2ConnectionsPerEndpoint, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
 import { CLUSTER_ARG, TLS_ARG } from './credentials.ts';
 import { clusterTlsCredentials, tlsSignature, type ClusterTlsCredentials } from './credentials-tls.ts';
 import { DIRECT_CLUSTER, MeshTarget } from './mesh-target.ts';
@@ -22,6 +24,12 @@ export const MESH_LB_POLICY = 'meshlet_mesh';
  * attributes into the options a policy sees; the prefix keeps them out of subchannel arguments.
  */
 export const TARGET_ATTRIBUTE = `${experimental.SUBCHANNEL_ARGS_EXCLUDE_KEY_PREFIX}.meshlet.target`;
+
+/**
+ * Subchannel argument numbering an endpoint's second and later connections: grpc-js shares one
+ * subchannel among requests for the same address and arguments, so without it they would be one.
+ */
+const CONNECTION_ARG = 'meshlet.connection';
 
 /** grpc-js's own default per-call retry buffer (internal-channel.ts), used when the channel sets none. */
 const DEFAULT_RETRY_BUFFER_BYTES = 1 << 20;
@@ -41,6 +49,12 @@ export interface Connection {
   lastError: string | undefined;
 }
 
+/** One endpoint's connections, opened as their turn first comes, and whose turn is next. */
+interface EndpointConnections {
+  readonly all: (Connection | undefined)[];
+  next: number;
+}
+
 export class MeshLoadBalancingConfig implements experimental.TypedLoadBalancingConfig {
   getLoadBalancerName(): string {
     return MESH_LB_POLICY;
@@ -57,8 +71,8 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
   readonly #helper: experimental.ChannelControlHelper;
   #target: MeshTarget | undefined;
   #subchannelOptions: ChannelOptions = {};
-  /** cluster name → endpoint key → connection: both keys are strings the config already holds, so a lookup hashes nothing new. */
-  #connections = new Map<string, Map<string, Connection>>();
+  /** cluster name → endpoint key → its connections: both keys are strings the config already holds, so a lookup hashes nothing new. */
+  #connections = new Map<string, Map<string, EndpointConnections>>();
   #callCredentials = new Map<string, CallCredentials>();
   #tls = new Map<string, ClusterTlsCredentials>();
   #direct: EndpointState | undefined;
@@ -110,8 +124,9 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
   }
 
   /**
-   * The connection to one endpoint of a cluster (undefined: the address the caller named),
-   * created idle on first use and kept while the endpoint is in the mesh. For a TLS cluster it
+   * A connection to one endpoint of a cluster (undefined: the address the caller named, one
+   * connection), the endpoint's connections taking turns; each is created idle on first use and
+   * kept while the endpoint is in the mesh. For a TLS cluster it
    * carries the cluster's current certificates; after a rotation the next call gets a new
    * connection while calls in flight finish on the old one. Throws CertificateError when the
    * certificates the cluster needs are missing.
@@ -121,11 +136,23 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     const transport = cluster ? endpointTransport(cluster, endpoint, this.#target!.mesh.credentials) : undefined;
     const tls = transport?.tls ? this.#clusterTls(cluster!, transport.tls, transport.slot) : undefined;
     let byEndpoint = this.#connections.get(name);
-    const existing = byEndpoint?.get(endpoint.key);
+    let slots = byEndpoint?.get(endpoint.key);
+    const count = cluster ? http2ConnectionsPerEndpoint(cluster) : 1;
+    if (slots?.all.length !== count) {
+      // First use, or the cluster's connection budget changed: start the endpoint's set afresh.
+      if (slots) for (const c of slots.all) c?.subchannel.unref();
+      slots = { all: new Array<Connection | undefined>(count).fill(undefined), next: 0 };
+      if (!byEndpoint) this.#connections.set(name, byEndpoint = new Map());
+      byEndpoint.set(endpoint.key, slots);
+    }
+    const turn = slots.next;
+    slots.next = turn + 1 === count ? 0 : turn + 1;
+    const existing = slots.all[turn];
     if (existing && existing.tls === tls) return existing;
     existing?.subchannel.unref();
     const address = endpoint.socketPath !== undefined ? { path: endpoint.socketPath } : { host: endpoint.address, port: endpoint.port };
     const args: ChannelOptions = { ...this.#subchannelOptions, [CLUSTER_ARG]: name };
+    if (turn > 0) args[CONNECTION_ARG] = turn;
     if (tls) {
       args[TLS_ARG] = tls;
       if (tls.sni !== undefined) args['grpc.ssl_target_name_override'] = tls.sni;
@@ -133,8 +160,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     const subchannel = this.#helper.createSubchannel(address, args);
     subchannel.ref();
     const c: Connection = { cluster: name, endpoint: endpoint.key, subchannel, tls, lastError: undefined };
-    if (!byEndpoint) this.#connections.set(name, byEndpoint = new Map());
-    byEndpoint.set(endpoint.key, c);
+    slots.all[turn] = c;
     return c;
   }
 
@@ -175,9 +201,9 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     for (const [cluster, byEndpoint] of this.#connections) {
       if (cluster === DIRECT_CLUSTER) continue;
       const live = new Set(snapshot.clusters.get(cluster)?.endpoints.map((e) => e.key));
-      for (const [endpoint, c] of byEndpoint) {
+      for (const [endpoint, slots] of byEndpoint) {
         if (live.has(endpoint)) continue;
-        c.subchannel.unref();
+        for (const c of slots.all) c?.subchannel.unref();
         byEndpoint.delete(endpoint);
       }
       if (byEndpoint.size === 0) this.#connections.delete(cluster);
@@ -196,7 +222,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
 
   destroy(): void {
     this.#destroyed = true;
-    for (const byEndpoint of this.#connections.values()) for (const c of byEndpoint.values()) c.subchannel.unref();
+    for (const byEndpoint of this.#connections.values()) for (const slots of byEndpoint.values()) for (const c of slots.all) c?.subchannel.unref();
     this.#connections.clear();
     this.#callCredentials.clear();
     this.#tls.clear();

@@ -129,3 +129,27 @@ describe('consistent hashing', () => {
     expect(new Set([...homes.values()].map((s) => [...s][0])).size).toBeGreaterThan(1);
   });
 });
+
+describe('connections to an endpoint', () => {
+  const peers = (s: EchoServer) => {
+    const out: Record<string, number> = {};
+    for (const call of s.calls) out[call.peer] = (out[call.peer] ?? 0) + 1;
+    return Object.values(out);
+  };
+
+  it('two per endpoint, calls handed to them in turn, as a sidecar\'s two workers each keep one', async () => {
+    const c = connect([a.port, b.port], 'ROUND_ROBIN');
+    await tally(c, 16);
+    expect(peers(a)).toEqual([4, 4]);
+    expect(peers(b)).toEqual([4, 4]);
+  });
+
+  it('one per endpoint when tcp.maxConnections leaves one each', async () => {
+    mesh = meshOf([service([{ match: { prefix: '/' }, route: { cluster: C('x') } }]), cluster(C('x'), [a.port, b.port], 'ROUND_ROBIN', { maxConnections: 2 })]);
+    register(mesh);
+    client = new EchoClient(TARGET, credentials.createInsecure());
+    await tally(client, 16);
+    expect(peers(a)).toEqual([8]);
+    expect(peers(b)).toEqual([8]);
+  });
+});

@@ -48,8 +48,8 @@ export interface EchoServer {
   readonly name: string;
   readonly port: number;
   behaviour: Behaviour;
-  /** Calls received, by path, with their metadata. */
-  readonly calls: { path: string; metadata: Record<string, unknown>; authority: string; deadlineInMs: number; peerSans: string | undefined }[];
+  /** Calls received, by path, with their metadata and the client's address and port (one per connection). */
+  readonly calls: { path: string; metadata: Record<string, unknown>; authority: string; deadlineInMs: number; peerSans: string | undefined; peer: string }[];
   close(): Promise<void>;
 }
 
@@ -76,10 +76,10 @@ export async function startEchoServer(name: string, behaviour: Behaviour = {}, s
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
   // What the server saw: metadata, the :authority, and how long its deadline left it.
-  const record = (path: string, md: Metadata, call?: { getHost(): string; getDeadline(): Date | number; getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } } }) => {
+  const record = (path: string, md: Metadata, call?: { getHost(): string; getDeadline(): Date | number; getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } }; getPeer(): string }) => {
     const d = call ? call.getDeadline() : Infinity;
     const at = d instanceof Date ? d.getTime() : d;
-    calls.push({ path, metadata: md.getMap(), authority: call?.getHost() ?? '', deadlineInMs: at - Date.now(), peerSans: call?.getAuthContext().sslPeerCertificate?.subjectaltname });
+    calls.push({ path, metadata: md.getMap(), authority: call?.getHost() ?? '', deadlineInMs: at - Date.now(), peerSans: call?.getAuthContext().sslPeerCertificate?.subjectaltname, peer: call?.getPeer() ?? '' });
   };
   const later = (fn: () => void) => {
     const d = state.behaviour.delayMs ?? 0;
