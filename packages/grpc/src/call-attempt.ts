@@ -99,6 +99,7 @@ export class Attempt implements SubchannelCallListener {
     // Counted from the start, connection wait included: least-request balancing should see
     // an endpoint that is still connecting as busy.
     this.endpoint.active++;
+    this.connection.active++;
     const tls = this.connection.tls;
     if (tls && !tls.applied) {
       this.refuseWithoutTls();
@@ -237,6 +238,7 @@ export class Attempt implements SubchannelCallListener {
     this.stopWatching();
     this.clearPerTry();
     this.endpoint.active--;
+    this.connection.active--;
     this.endPending();
     if (this.isRetry) this.runtime?.endRetry();
   }

@@ -1,17 +1,17 @@
 // The `meshlet_mesh` load-balancing policy: the concrete → endpoint half of a mesh:/// channel.
 // grpc-js gives a policy a ChannelControlHelper and expects pickers back; this one publishes a
 // MeshPicker as soon as the resolver hands it the channel's MeshTarget, and owns the grpc-js
-// subchannels (one HTTP/2 connection each) to every cluster's endpoints: two per endpoint, calls
-// handed to them in turn, as a sidecar's two workers each keep a connection (fewer within
-// tcp.maxConnections; core's endpoint-connections.ts says why), each created the first time an
-// attempt goes there. Which endpoint an attempt uses is core's decision (the cluster's
-// balancer); this policy only turns an EndpointState into a connection.
+// subchannels (one HTTP/2 connection each) to every cluster's endpoints: under load two per
+// endpoint, as a sidecar's two workers each keep a connection (fewer within tcp.maxConnections;
+// core's endpoint-connections.ts says why and when), each created the first time an attempt goes
+// there. Which endpoint an attempt uses is core's decision (the cluster's balancer); this policy
+// only turns an EndpointState into a connection.
 //
 // The channel reports READY as long as it has a mesh: like a sidecar, the mesh is always there to
 // take a call, and each call waits for (or fails over from) its own endpoint's connection.
 
 import { connectivityState as ConnectivityState, experimental, type ChannelOptions, type CallCredentials } from '@grpc/grpc-js';
-import { endpointTransport, EndpointState, http2ConnectionsPerEndpoint, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
+import { endpointTransport, EndpointState, http2ConnectionsPerEndpoint, HTTP2_STREAMS_BEFORE_SPREAD, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
 import { CLUSTER_ARG, TLS_ARG } from './credentials.ts';
 import { clusterTlsCredentials, tlsSignature, type ClusterTlsCredentials } from './credentials-tls.ts';
 import { DIRECT_CLUSTER, MeshTarget } from './mesh-target.ts';
@@ -47,12 +47,26 @@ export interface Connection {
   readonly tls: ClusterTlsCredentials | undefined;
   /** Why the last connect to this endpoint failed, for attempts that find it backing off. */
   lastError: string | undefined;
+  /** Attempts running on it (call-attempt.ts counts them), for spreading calls under load. */
+  active: number;
 }
 
-/** One endpoint's connections, opened as their turn first comes, and whose turn is next. */
-interface EndpointConnections {
-  readonly all: (Connection | undefined)[];
-  next: number;
+/** One endpoint's connections, each opened the first time a call is given to it. */
+type EndpointConnections = (Connection | undefined)[];
+
+/** The connection for the next call: the first until HTTP2_STREAMS_BEFORE_SPREAD calls run on it, then the least busy. */
+function connectionFor(all: EndpointConnections): number {
+  let best = 0;
+  let least = all[0]?.active ?? 0;
+  if (least < HTTP2_STREAMS_BEFORE_SPREAD) return 0;
+  for (let i = 1; i < all.length; i++) {
+    const n = all[i]?.active ?? 0;
+    if (n < least) {
+      best = i;
+      least = n;
+    }
+  }
+  return best;
 }
 
 export class MeshLoadBalancingConfig implements experimental.TypedLoadBalancingConfig {
@@ -125,8 +139,8 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
 
   /**
    * A connection to one endpoint of a cluster (undefined: the address the caller named, one
-   * connection), the endpoint's connections taking turns; each is created idle on first use and
-   * kept while the endpoint is in the mesh. For a TLS cluster it
+   * connection), picked by connectionFor; each is created idle on first use and kept while the
+   * endpoint is in the mesh. For a TLS cluster it
    * carries the cluster's current certificates; after a rotation the next call gets a new
    * connection while calls in flight finish on the old one. Throws CertificateError when the
    * certificates the cluster needs are missing.
@@ -138,16 +152,15 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     let byEndpoint = this.#connections.get(name);
     let slots = byEndpoint?.get(endpoint.key);
     const count = cluster ? http2ConnectionsPerEndpoint(cluster) : 1;
-    if (slots?.all.length !== count) {
+    if (slots?.length !== count) {
       // First use, or the cluster's connection budget changed: start the endpoint's set afresh.
-      if (slots) for (const c of slots.all) c?.subchannel.unref();
-      slots = { all: new Array<Connection | undefined>(count).fill(undefined), next: 0 };
+      if (slots) for (const c of slots) c?.subchannel.unref();
+      slots = new Array<Connection | undefined>(count).fill(undefined);
       if (!byEndpoint) this.#connections.set(name, byEndpoint = new Map());
       byEndpoint.set(endpoint.key, slots);
     }
-    const turn = slots.next;
-    slots.next = turn + 1 === count ? 0 : turn + 1;
-    const existing = slots.all[turn];
+    const turn = count === 1 ? 0 : connectionFor(slots);
+    const existing = slots[turn];
     if (existing && existing.tls === tls) return existing;
     existing?.subchannel.unref();
     const address = endpoint.socketPath !== undefined ? { path: endpoint.socketPath } : { host: endpoint.address, port: endpoint.port };
@@ -159,8 +172,8 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     }
     const subchannel = this.#helper.createSubchannel(address, args);
     subchannel.ref();
-    const c: Connection = { cluster: name, endpoint: endpoint.key, subchannel, tls, lastError: undefined };
-    slots.all[turn] = c;
+    const c: Connection = { cluster: name, endpoint: endpoint.key, subchannel, tls, lastError: undefined, active: 0 };
+    slots[turn] = c;
     return c;
   }
 
@@ -203,7 +216,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
       const live = new Set(snapshot.clusters.get(cluster)?.endpoints.map((e) => e.key));
       for (const [endpoint, slots] of byEndpoint) {
         if (live.has(endpoint)) continue;
-        for (const c of slots.all) c?.subchannel.unref();
+        for (const c of slots) c?.subchannel.unref();
         byEndpoint.delete(endpoint);
       }
       if (byEndpoint.size === 0) this.#connections.delete(cluster);
@@ -222,7 +235,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
 
   destroy(): void {
     this.#destroyed = true;
-    for (const byEndpoint of this.#connections.values()) for (const slots of byEndpoint.values()) for (const c of slots.all) c?.subchannel.unref();
+    for (const byEndpoint of this.#connections.values()) for (const slots of byEndpoint.values()) for (const c of slots) c?.subchannel.unref();
     this.#connections.clear();
     this.#callCredentials.clear();
     this.#tls.clear();

@@ -4,7 +4,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { credentials, status, type Client } from '@grpc/grpc-js';
-import type { Mesh } from '@meshlet/core';
+import { HTTP2_STREAMS_BEFORE_SPREAD, type Mesh } from '@meshlet/core';
 import { register } from '@meshlet/grpc';
 import { EchoClient, startEchoServer, type EchoServer } from './helpers/echo-server.ts';
 import { C, TARGET, cluster, meshOf, service } from './helpers/xds.ts';
@@ -136,20 +136,35 @@ describe('connections to an endpoint', () => {
     for (const call of s.calls) out[call.peer] = (out[call.peer] ?? 0) + 1;
     return Object.values(out);
   };
+  // `n` calls in flight at once on `a`, which holds each for a while so none ends before the last starts.
+  const held = async (c: Client, n: number) => {
+    a.behaviour = { delayMs: 300 };
+    await Promise.all(Array.from({ length: n }, () => unary(c)));
+  };
 
-  it('two per endpoint, calls handed to them in turn, as a sidecar\'s two workers each keep one', async () => {
+  it('one while fewer than HTTP2_STREAMS_BEFORE_SPREAD (8) calls run on it: calls one at a time', async () => {
+    expect(HTTP2_STREAMS_BEFORE_SPREAD).toBe(8);
     const c = connect([a.port, b.port], 'ROUND_ROBIN');
     await tally(c, 16);
-    expect(peers(a)).toEqual([4, 4]);
-    expect(peers(b)).toEqual([4, 4]);
+    expect(peers(a)).toEqual([8]);
+    expect(peers(b)).toEqual([8]);
+  });
+
+  it('one for 8 calls running at once', async () => {
+    await held(connect([a.port], 'ROUND_ROBIN'), 8);
+    expect(peers(a)).toEqual([8]);
+  });
+
+  it('under load a second one takes the calls past 8, as a sidecar\'s second worker would', async () => {
+    await held(connect([a.port], 'ROUND_ROBIN'), 12);
+    expect(peers(a)).toEqual([8, 4]);
   });
 
   it('one per endpoint when tcp.maxConnections leaves one each', async () => {
-    mesh = meshOf([service([{ match: { prefix: '/' }, route: { cluster: C('x') } }]), cluster(C('x'), [a.port, b.port], 'ROUND_ROBIN', { maxConnections: 2 })]);
+    mesh = meshOf([service([{ match: { prefix: '/' }, route: { cluster: C('x') } }]), cluster(C('x'), [a.port], 'ROUND_ROBIN', { maxConnections: 1 })]);
     register(mesh);
     client = new EchoClient(TARGET, credentials.createInsecure());
-    await tally(client, 16);
-    expect(peers(a)).toEqual([8]);
-    expect(peers(b)).toEqual([8]);
+    await held(client, 12);
+    expect(peers(a)).toEqual([12]);
   });
 });

@@ -4,7 +4,7 @@
 // straight to its endpoint's pool: no Agent in between to look the origin up again per request.
 // Every endpoint's pool has its cluster's connection settings, and a share of its tcp.maxConnections
 // (core's connectionsPerEndpoint). An HTTP/2 endpoint gets two pools, its streams spread over
-// their connections (core's endpoint-connections.ts says why).
+// their connections under load (spread-pools.ts).
 
 import { Client, Dispatcher, Pool, type Agent } from 'undici';
 import type { ClusterConfig, EndpointState, TlsCredentials } from '@meshlet/core';
@@ -75,7 +75,7 @@ export class EndpointPools extends ClosingDispatcher {
   /** Counts pools dropped or closed: a pool remembered under an older count may be gone (ClusterTransports.target). */
   generation = 0;
 
-  /** `spread`: pools per endpoint, its requests handed to them in turn (SpreadPools). */
+  /** `spread`: pools per endpoint, sharing its requests under load (SpreadPools). */
   constructor(options: Pool.Options, factory: PoolFactory = defaultFactory, spread = 1) {
     super();
     this.options = options;

@@ -1,9 +1,11 @@
 // One endpoint's HTTP/2 traffic over more than one connection: undici's Pool puts every stream
-// to an HTTP/2 endpoint on one connection, so an endpoint that should get two (core's
-// endpoint-connections.ts says why) gets two pools, and requests are handed to them in turn.
+// to an HTTP/2 endpoint on one connection, so an endpoint that should get two under load (core's
+// endpoint-connections.ts says why and when) gets two pools. The first takes every request until
+// HTTP2_STREAMS_BEFORE_SPREAD are in flight on it; past that, the pool with the fewest does.
 
 import type { EventEmitter } from 'node:events';
 import type { Client, Dispatcher, Pool } from 'undici';
+import { HTTP2_STREAMS_BEFORE_SPREAD } from '@meshlet/core/adapter';
 import { ClosingDispatcher } from './closing-dispatcher.ts';
 
 /** What EndpointPools reads of an endpoint's pool to know whether it is still in use. */
@@ -13,17 +15,25 @@ export interface PoolStats {
   readonly running: number;
 }
 
+/**
+ * Requests a pool holds: sent and unanswered, waiting for its connection, or queued in the pool
+ * itself while ALPN is pending (undici's `size`; its `pending` counts the queued ones too).
+ */
+function inFlight(pool: Dispatcher): number {
+  return (pool as Pool | Client).stats.size;
+}
+
 const FORWARDED = ['connect', 'disconnect', 'connectionError', 'drain'] as const;
 
 export class SpreadPools extends ClosingDispatcher {
   // Plain fields, not #private ones, for what every request reads: request-lifecycle.ts says why.
   private readonly pools: readonly Dispatcher[];
-  private next = 0;
 
   constructor(pools: readonly Dispatcher[]) {
     super();
     this.pools = pools;
-    // EndpointPools drops an endpoint's pool on these (cluster-transports.ts), as undici's Agent does.
+    // A pool's own events, passed on: EndpointPools drops an endpoint's pool on disconnect and
+    // connectionError (cluster-transports.ts), and a caller whose dispatch was refused waits for drain.
     const self = this as EventEmitter;
     for (const pool of pools as readonly EventEmitter[]) {
       for (const event of FORWARDED) pool.on(event, (...args: unknown[]) => self.emit(event, ...args));
@@ -31,9 +41,22 @@ export class SpreadPools extends ClosingDispatcher {
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const i = this.next;
-    this.next = i + 1 === this.pools.length ? 0 : i + 1;
-    return this.pools[i]!.dispatch(opts, handler);
+    return this.pick().dispatch(opts, handler);
+  }
+
+  private pick(): Dispatcher {
+    const pools = this.pools;
+    let best = pools[0]!;
+    let least = inFlight(best);
+    if (least < HTTP2_STREAMS_BEFORE_SPREAD) return best;
+    for (let i = 1; i < pools.length; i++) {
+      const n = inFlight(pools[i]!);
+      if (n < least) {
+        best = pools[i]!;
+        least = n;
+      }
+    }
+    return best;
   }
 
   /** The pools' stats summed (undici's Pool and Client each report their own). */

@@ -120,12 +120,19 @@ async function get(agent: MeshAgent): Promise<Answer> {
 }
 
 describe('h2UpgradePolicy over mesh mTLS', () => {
-  it('UPGRADE: HTTP/2 by ALPN h2, the workload identity presented, concurrent requests multiplexed on two connections', async () => {
+  it('UPGRADE: HTTP/2 by ALPN h2, the workload identity presented, concurrent requests multiplexed on one connection', async () => {
+    const u = await h2Tls();
+    const agent = await agentFor({ port: u.port, tls: true, http: { h2UpgradePolicy: 'UPGRADE' } });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => get(agent)));
+    for (const a of answers) expect(a).toEqual({ version: '2.0', alpn: 'h2', peer: id('sleep') });
+    expect(u.connections).toBe(1);
+  });
+
+  it('under load a second connection takes the streams past HTTP2_STREAMS_BEFORE_SPREAD (8) on the first, as a sidecar\'s second worker would', async () => {
     const u = await h2Tls();
     const agent = await agentFor({ port: u.port, tls: true, http: { h2UpgradePolicy: 'UPGRADE' } });
     const answers = await Promise.all(Array.from({ length: 16 }, () => get(agent)));
-    for (const a of answers) expect(a).toEqual({ version: '2.0', alpn: 'h2', peer: id('sleep') });
-    // As a sidecar's two workers hold a pool each: the 16 streams spread over two connections.
+    expect(answers.every((a) => a.version === '2.0' && a.alpn === 'h2')).toBe(true);
     expect(u.connections).toBe(2);
     expect([...u.streams.values()]).toEqual([8, 8]);
   });
@@ -188,10 +195,10 @@ describe('h2UpgradePolicy in plaintext', () => {
   it('UPGRADE: HTTP/2 with prior knowledge (h2c), as Envoy speaks to an HTTP/2 cluster', async () => {
     const u = await h2c();
     const agent = await agentFor({ port: u.port, tls: false, http: { h2UpgradePolicy: 'UPGRADE' } });
-    const answers = await Promise.all(Array.from({ length: 8 }, () => get(agent)));
+    const answers = await Promise.all(Array.from({ length: 12 }, () => get(agent)));
     for (const a of answers) expect(a).toEqual({ version: '2.0', alpn: null, peer: null });
     expect(u.connections).toBe(2);
-    expect([...u.streams.values()]).toEqual([4, 4]);
+    expect([...u.streams.values()]).toEqual([8, 4]);
   });
 
   it('a port declared HTTP2 is HTTP/2 with no policy, as istiod makes its cluster; DO_NOT_UPGRADE does not undo that', async () => {
