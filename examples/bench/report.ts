@@ -580,16 +580,32 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   its session cache holds sessions weakly), so its connections now cost ~11 µs a request
   against ~18 µs before and ~20 µs by hand. Sessions are kept per endpoint: with one per
   cluster (Envoy's default), endpoints taking turns resumed none, now all but each one's first.
+- **HTTP/2 connections.** On one HTTP/2 connection with 32 streams in flight, client and server
+  take turns: the server works through a batch of frames while the client waits, then the other
+  way round. Until 2026-12-08 MeshAgent (\`h2UpgradePolicy: UPGRADE\`) and \`mesh:///\` put every
+  stream to an endpoint on one connection, as bare grpc-js and grpc-js-xds still do, and those
+  rows left the machine idle 34–37% of the time against 13–18% for HTTP/1.1's 32 connections.
+  Now an endpoint's first connection takes requests until 8 are in flight on it, then the less
+  busy of two does (core's \`endpoint-connections.ts\`; a sidecar's two workers keep a connection
+  each). This run: idle 19–23% (mesh:///) against 24–35% (bare grpc-js, grpc-js-xds), 12–23% for
+  the HTTP/2 mTLS row. Closed loops of bare grpc-js calls on one connection and on two (4 rounds
+  each): two were 1.08× as fast with 2 in flight, 1.23× with 4, 1.10× with 8, 1.14× with 16,
+  1.16× with 32. Handing every call to the two in turn cost 0.09–0.17 ms of p50 in open loops at
+  250–1,000 calls/s (8 rounds each), which is why light load stays on one. gRPC throughput
+  ÷ bare went from 0.94× / 0.94× (the last run before) to 1.32× / 1.11× here, with the same work
+  per call: the gain is the idle time, not the mesh's code. The gRPC p50 targets move between
+  runs: small was met in a 3-round run of this build (−0.000 / +0.003 ms against the pair's
+  +0.450 / +0.557) and missed here at 250/s (+0.321 ms against +0.623: rounds +0.325, −0.052,
+  +0.136, +0.215, +0.504 ms, while bare's own p50 ran 1.51–2.02 ms from round to round).
 - **mTLS over HTTP/2.** The \`h2UpgradePolicy: UPGRADE\` row is MeshAgent under the same mTLS
   speaking HTTP/2 to a node:http2 secure server with Node's default settings (64 KiB flow-control
-  windows): one connection, the 32 requests in flight as its streams. In three short runs on a
-  loaded 2-core machine (load 6–11, 3 rounds each, 2026-12-07), for small GETs it was 0.93–1.47×
-  the HTTP/1.1 mTLS row (run medians 0.98, 1.22, 1.32) with 5–15% less client CPU a request
-  (the frames of many streams share TLS records and writes); for 16 KiB POSTs 0.51–0.85× (run
-  medians 0.55, 0.76, 0.66), the client idle 35% of its profile against 15% over HTTP/1.1: the 32
-  uploads share the server's 64 KiB connection window and wait for its WINDOW_UPDATEs. With the
-  server's windows at 1 MiB (\`BENCH_H2_WINDOW\`), 0.56–0.91×. HTTP/2 pays for small requests;
-  for bodies it needs a server with wide windows (Envoy's are 256 MiB).
+  windows). With the second connection under load, small GETs went from 0.76× the HTTP/1.1 mTLS
+  row (rounds 0.74–0.79, the last run before) to 0.94× (0.80–1.19), and from 1.32× to 1.72× the
+  sidecar pair: HTTP/2 still costs the client more CPU a request against Node's server (62 against
+  44–50 µs in short runs). For 16 KiB POSTs, 0.47× → 0.56×: the uploads share the server's 64 KiB
+  connection windows and wait for its WINDOW_UPDATEs (with the server's windows at 1 MiB,
+  \`BENCH_H2_WINDOW\`, 0.56–0.91× before this change). For bodies HTTP/2 needs a server with wide
+  windows (Envoy's are 256 MiB).
 - **gRPC.** \`@meshlet/grpc\` code was ~2.5% of the client's samples on a quiet machine; grpc-js's
   own call path (client.js, retrying-call, http2 headers) dominates in every row. Fed by \`meshlet
   xds\` or by YAML, the mesh makes the same decision for the bench service (route, Istio's default

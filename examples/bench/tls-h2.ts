@@ -1,10 +1,10 @@
 // Measuring aid (not part of `pnpm bench`): does HTTP/2 to the upstream pay, as Istio's
 // h2UpgradePolicy UPGRADE does between sidecars? undici with the bench's mutual TLS by hand,
 // HTTP/1.1 (one request per connection at a time, 32 connections) against HTTP/2 on one
-// connection (32 streams) and on two (16 streams each, requests alternating, as MeshAgent spreads
-// an HTTP/2 endpoint's streams: spread-pools.ts), to one node:http2 server in its own process
-// that speaks both (ALPN picks). Closed loop ×32, small GET; rounds alternate; client CPU per
-// request and req/s.
+// connection (32 streams) and on two (requests alternating, 16 streams each: what MeshAgent's
+// spread of an HTTP/2 endpoint's streams comes to with 32 in flight, spread-pools.ts), to one
+// node:http2 server in its own process that speaks both (ALPN picks). Closed loop ×32, small
+// GET; rounds alternate; client CPU per request and req/s.
 //
 //   node --conditions=source examples/bench/tls-h2.ts [seconds] [rounds]
 
