@@ -12,7 +12,7 @@ export * from './errors.ts';
 export { CertificateError, PeerIdentityError } from './security/tls-errors.ts';
 export { dnsSans, uriSans, spiffeIdOf } from './security/spiffe.ts';
 export { endpointTransport } from './snapshot/endpoint-tls.ts';
-export { connectionsPerEndpoint, http2ConnectionsPerEndpoint, HTTP2_STREAMS_BEFORE_SPREAD } from './snapshot/endpoint-connections.ts';
+export { connectionsPerEndpoint, http2ConnectionFor, http2ConnectionsPerEndpoint, HTTP2_STREAMS_BEFORE_SPREAD } from './snapshot/endpoint-connections.ts';
 export { RequestGrant } from './snapshot/request-grant.ts';
 export { EndpointState } from './lb/endpoint-state.ts';
 export { requestView } from './router/request-view.ts';

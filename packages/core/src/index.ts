@@ -49,7 +49,7 @@ export { ISTIO_CERT_FILES, istioCertPaths, readCertFiles, type CertFilePaths, ty
 export { CertWatcher, type VersionedMaterial } from './security/cert-watch.ts';
 export type { ClusterTls, EndpointTransport, PemSource, SanMatcher, TlsMatch } from './security/cluster-tls.ts';
 export { endpointTransport } from './snapshot/endpoint-tls.ts';
-export { connectionsPerEndpoint, http2ConnectionsPerEndpoint, HTTP2_STREAMS_BEFORE_SPREAD } from './snapshot/endpoint-connections.ts';
+export { connectionsPerEndpoint, http2ConnectionFor, http2ConnectionsPerEndpoint, HTTP2_STREAMS_BEFORE_SPREAD } from './snapshot/endpoint-connections.ts';
 export { TlsCredentials, type ResolvedTls, type CertificateProviderConfig } from './security/tls-credentials.ts';
 export { certificateProvidersFromBootstrap } from './security/bootstrap-certificate-providers.ts';
 export { SecurityPolicies } from './security/security-policies.ts';

@@ -11,7 +11,7 @@
 // take a call, and each call waits for (or fails over from) its own endpoint's connection.
 
 import { connectivityState as ConnectivityState, experimental, type ChannelOptions, type CallCredentials } from '@grpc/grpc-js';
-import { endpointTransport, EndpointState, http2ConnectionsPerEndpoint, HTTP2_STREAMS_BEFORE_SPREAD, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
+import { endpointTransport, EndpointState, http2ConnectionFor, http2ConnectionsPerEndpoint, type ClusterConfig, type MeshSnapshot } from '@meshlet/core';
 import { CLUSTER_ARG, TLS_ARG } from './credentials.ts';
 import { clusterTlsCredentials, tlsSignature, type ClusterTlsCredentials } from './credentials-tls.ts';
 import { DIRECT_CLUSTER, MeshTarget } from './mesh-target.ts';
@@ -54,20 +54,8 @@ export interface Connection {
 /** One endpoint's connections, each opened the first time a call is given to it. */
 type EndpointConnections = (Connection | undefined)[];
 
-/** The connection for the next call: the first until HTTP2_STREAMS_BEFORE_SPREAD calls run on it, then the least busy. */
-function connectionFor(all: EndpointConnections): number {
-  let best = 0;
-  let least = all[0]?.active ?? 0;
-  if (least < HTTP2_STREAMS_BEFORE_SPREAD) return 0;
-  for (let i = 1; i < all.length; i++) {
-    const n = all[i]?.active ?? 0;
-    if (n < least) {
-      best = i;
-      least = n;
-    }
-  }
-  return best;
-}
+/** Attempts running on a connection; one not opened yet has none. */
+const activeOn = (c: Connection | undefined): number => c?.active ?? 0;
 
 export class MeshLoadBalancingConfig implements experimental.TypedLoadBalancingConfig {
   getLoadBalancerName(): string {
@@ -139,9 +127,9 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
 
   /**
    * A connection to one endpoint of a cluster (undefined: the address the caller named, one
-   * connection), picked by connectionFor; each is created idle on first use and kept while the
-   * endpoint is in the mesh. For a TLS cluster it
-   * carries the cluster's current certificates; after a rotation the next call gets a new
+   * connection), picked by core's http2ConnectionFor; each is created idle on first use and
+   * kept while the endpoint is in the mesh. For a TLS cluster it carries the cluster's current
+   * certificates; after a rotation the next call gets a new
    * connection while calls in flight finish on the old one. Throws CertificateError when the
    * certificates the cluster needs are missing.
    */
@@ -159,7 +147,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
       if (!byEndpoint) this.#connections.set(name, byEndpoint = new Map());
       byEndpoint.set(endpoint.key, slots);
     }
-    const turn = count === 1 ? 0 : connectionFor(slots);
+    const turn = count === 1 ? 0 : http2ConnectionFor(slots, activeOn);
     const existing = slots[turn];
     if (existing && existing.tls === tls) return existing;
     existing?.subchannel.unref();

@@ -1,11 +1,11 @@
 // One endpoint's HTTP/2 traffic over more than one connection: undici's Pool puts every stream
 // to an HTTP/2 endpoint on one connection, so an endpoint that should get two under load (core's
-// endpoint-connections.ts says why and when) gets two pools. The first takes every request until
-// HTTP2_STREAMS_BEFORE_SPREAD are in flight on it; past that, the pool with the fewest does.
+// endpoint-connections.ts says why and when) gets two pools, and core's http2ConnectionFor picks
+// the one for each request.
 
 import type { EventEmitter } from 'node:events';
 import type { Client, Dispatcher, Pool } from 'undici';
-import { HTTP2_STREAMS_BEFORE_SPREAD } from '@meshlet/core/adapter';
+import { http2ConnectionFor } from '@meshlet/core/adapter';
 import { ClosingDispatcher } from './closing-dispatcher.ts';
 
 /** What EndpointPools reads of an endpoint's pool to know whether it is still in use. */
@@ -41,22 +41,7 @@ export class SpreadPools extends ClosingDispatcher {
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.pick().dispatch(opts, handler);
-  }
-
-  private pick(): Dispatcher {
-    const pools = this.pools;
-    let best = pools[0]!;
-    let least = inFlight(best);
-    if (least < HTTP2_STREAMS_BEFORE_SPREAD) return best;
-    for (let i = 1; i < pools.length; i++) {
-      const n = inFlight(pools[i]!);
-      if (n < least) {
-        best = pools[i]!;
-        least = n;
-      }
-    }
-    return best;
+    return this.pools[http2ConnectionFor(this.pools, inFlight)]!.dispatch(opts, handler);
   }
 
   /** The pools' stats summed (undici's Pool and Client each report their own). */

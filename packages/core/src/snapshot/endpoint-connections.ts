@@ -40,3 +40,23 @@ export function connectionsPerEndpoint(cluster: ClusterConfig): number | undefin
 export function http2ConnectionsPerEndpoint(cluster: ClusterConfig): number {
   return Math.min(HTTP2_CONNECTIONS_PER_ENDPOINT, connectionsPerEndpoint(cluster) ?? HTTP2_CONNECTIONS_PER_ENDPOINT);
 }
+
+/**
+ * Which of an endpoint's HTTP/2 connections (or the pools holding them) takes the next request:
+ * the first while fewer than HTTP2_STREAMS_BEFORE_SPREAD are in flight on it, else the one with
+ * the fewest (the earlier on a tie). `inFlight` is the adapter's count; a module-level function,
+ * so that picking allocates nothing per request.
+ */
+export function http2ConnectionFor<T>(connections: readonly T[], inFlight: (c: T) => number): number {
+  let best = 0;
+  let least = inFlight(connections[0]!);
+  if (least < HTTP2_STREAMS_BEFORE_SPREAD) return 0;
+  for (let i = 1; i < connections.length; i++) {
+    const n = inFlight(connections[i]!);
+    if (n < least) {
+      best = i;
+      least = n;
+    }
+  }
+  return best;
+}
