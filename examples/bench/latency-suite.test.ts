@@ -39,11 +39,11 @@ describe('runSuite with rows that fail', () => {
     const rows: RowSpec[] = [
       { name: 'healthy', client: { kind: 'undici', address: base } },
       { name: 'cannot set up', client: { kind: 'undici', address: `http://127.0.0.1:${closedPort}` } },
-      // Answers three load commands (round 1's open loop of 'small' and its two closed-loop
-      // slices), then exits on the open loop of '16k'.
-      { name: 'dies mid-run', client: { kind: 'undici', address: base, exitAfterCommands: 3 } },
+      // Answers four load commands (round 1's two open-loop slices of 'small' and its two
+      // closed-loop slices), then exits on the first open-loop slice of '16k'.
+      { name: 'dies mid-run', client: { kind: 'undici', address: base, exitAfterCommands: 4 } },
       // Exits after its first closed-loop slice, while the rows take turns.
-      { name: 'dies between slices', client: { kind: 'undici', address: base, exitAfterCommands: 2 } },
+      { name: 'dies between slices', client: { kind: 'undici', address: base, exitAfterCommands: 3 } },
     ];
     const log: string[] = [];
     const results = await runSuite(rows, {
@@ -62,6 +62,11 @@ describe('runSuite with rows that fail', () => {
     expect(healthy!.failures).toBeUndefined();
     expect(healthy!.throughput['small']).toBeGreaterThan(0);
     expect(healthy!.throughput['16k']).toBeGreaterThan(0);
+    // Its open loop at 50/s ran in two slices a round (0.1 s each, the rows taking turns), and
+    // its percentiles are over the answers of both.
+    expect(log.filter((l) => /^ {2}healthy +small +@ +50\/s {2}p50 [\d.]+ {2}p99 [\d.]+ ms \(2 slices\)$/.test(l))).toHaveLength(2);
+    expect(healthy!.latency['small']![50]!.p50).toBeGreaterThan(0);
+    expect(healthy!.latency['small']![50]!.errors).toBe(0);
 
     expect(setup!.skipped).toMatch(/undici: .*(ECONNREFUSED|connect)/i);
     expect(setup!.throughput).toEqual({});

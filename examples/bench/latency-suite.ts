@@ -17,7 +17,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ClientSpec, Command } from './client-process.ts';
-import { STALL_MS, STRAGGLER_MS, summarizeSequential, type ClosedLoopResult, type OpenLoopResult, type SequentialResult } from './load-loops.ts';
+import { quantile, STALL_MS, STRAGGLER_MS, summarizeSequential, type ClosedLoopResult, type OpenLoopResult, type SequentialResult } from './load-loops.ts';
 import type { Payload } from './payloads.ts';
 import { cpus } from 'node:os';
 import { cpuMeter, cpuSeconds, machineCpu, rssMiB, waitQuiet, type MachineCpu } from './proc-stats.ts';
@@ -256,8 +256,16 @@ export function closedStall(t: { answered: number; errors: number; unanswered: n
   return why.length ? why.join('; ') : null;
 }
 
-/** How long after a row's open loop the suite waits for its processes to go quiet. */
+/** How long after a row's open-loop slice the suite waits for its processes to go quiet. */
 const QUIET_MAX_MS = 20_000;
+/** About how long one open-loop slice of a row runs. */
+const OPEN_SLICE_SECONDS = 1;
+
+/** How a row's open loop of `openSeconds` at one rate is cut: an even number of slices, sweeps forward and back. */
+export function openLoopSlices(openSeconds: number): { slices: number; seconds: number } {
+  const slices = 2 * Math.max(1, Math.round(openSeconds / OPEN_SLICE_SECONDS / 2));
+  return { slices, seconds: openSeconds / slices };
+}
 const STRAGGLER_S = STRAGGLER_MS / 1000;
 /**
  * How long a load command may take before its row is given up: the loops bound themselves
@@ -353,6 +361,59 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
     }
   };
 
+  // Latency at each fixed rate, in slices as well: the rows' open loops take turns of
+  // `openSliceSeconds`, sweeping forward then back, and a row's percentiles in a round are over
+  // the answers of all its slices. Run whole, one row after the other, a row's p50 rode on the
+  // seconds it happened to run in: bare grpc-js's p50 at 250 calls/s went from 1.5 to 2.0 ms
+  // between rounds, so "mesh:/// minus bare" swung from -0.05 to +0.5 ms, while in one process,
+  // calls of the two interleaved, it was +0.02-0.05 ms in every run.
+  const { slices: openSlices, seconds: openSliceSeconds } = openLoopSlices(o.openSeconds);
+  const openLoopSliced = async (handles: Map<number, ClientHandle[]>, order: number[], payload: Payload, rate: number, proc: number, round: number) => {
+    const pooled = new Map<number, { latencies: number[]; ok: number; errors: number; shed: number; cpu: number; others: number; proxies: number; firstError?: string }>();
+    for (let sweep = 0; sweep < openSlices; sweep++) {
+      for (const i of sweep % 2 === 0 ? order : [...order].reverse()) {
+        if (dead.has(i)) { pooled.delete(i); continue; }
+        const row = rows[i]!;
+        const meter = cpuMeter([o.upstreamPid, ...(row.extraPids ?? [])]);
+        const proxyMeter = cpuMeter(row.extraPids ?? []);
+        const h = handles.get(i)![proc]!;
+        const r = await h.run({ op: 'open', payload, rate, seconds: openSliceSeconds }, openSliceSeconds * 1000 + COMMAND_SLACK_MS);
+        if ('failed' in r) { fail(i, round, `${payload} @${rate}/s: ${r.failed}`); pooled.delete(i); continue; }
+        measured.add(i);
+        const others = meter();
+        const proxies = proxyMeter();
+        // Let the proxies' queues drain before the next row's slice: a row driven past its
+        // capacity (the proxy pair at the top rate) can keep them busy for seconds after it.
+        const quiet = await waitQuiet([o.upstreamPid, ...(row.extraPids ?? []), ...(h.proc.pid !== undefined ? [h.proc.pid] : [])], { maxMs: QUIET_MAX_MS, windowMs: 100 });
+        if (quiet.waitedMs > 1000) o.log(`  ${row.name} ${payload} @${rate}/s: its processes took ${(quiet.waitedMs / 1000).toFixed(1)} s to go quiet${quiet.quiet ? '' : ' (still busy, going on)'}`);
+        const p = pooled.get(i) ?? { latencies: [], ok: 0, errors: 0, shed: 0, cpu: 0, others: 0, proxies: 0 };
+        for (const l of r.result.latencies) p.latencies.push(l);
+        p.ok += r.result.ok; p.errors += r.result.errors; p.shed += r.result.shed; p.cpu += r.result.cpu; p.others += others; p.proxies += proxies;
+        p.firstError ??= r.result.firstError;
+        pooled.set(i, p);
+        add(`${i}|rss`, r.rss);
+      }
+    }
+    for (const i of order) {
+      const p = pooled.get(i);
+      if (!p) continue;
+      const sorted = p.latencies.sort((a, b) => a - b);
+      const k = `${i}|${payload}|${rate}`;
+      const p50 = quantile(sorted, 0.5);
+      const p99 = quantile(sorted, 0.99);
+      add(`${k}|p50`, p50); add(`${k}|p90`, quantile(sorted, 0.9)); add(`${k}|p99`, p99);
+      add(`${k}|errors`, p.errors); add(`${k}|shed`, p.shed);
+      if (rate === topRate && p.ok > 0) {
+        add(`${i}|${payload}|cpu`, ((p.cpu + p.others) / p.ok) * 10_000);
+        add(`${i}|${payload}|cpuClient`, (p.cpu / p.ok) * 10_000);
+        add(`${i}|${payload}|cpuProxies`, (p.proxies / p.ok) * 10_000);
+      }
+      const row = rows[i]!;
+      if (p.errors > 0) o.log(`  ${row.name} ${payload} @${rate}/s: ${p.errors} errors, ${p.ok} ok, ${p.shed} shed (${p.firstError})`);
+      o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} @${String(rate).padStart(5)}/s  p50 ${p50.toFixed(3)}  p99 ${p99.toFixed(3)} ms (${openSlices} slices)`);
+    }
+  };
+
   for (let round = 0; round < o.rounds; round++) {
     const handles = await startClients(round);
     const live = [...handles.keys()];
@@ -364,35 +425,7 @@ export async function runSuite(rows: readonly RowSpec[], o: SuiteOptions): Promi
         for (const [rateIndex, rate] of o.rates.entries()) {
           // The open-loop runs go to the row's processes in turn too, alike for every row.
           const proc = (o.payloads.indexOf(payload) * o.rates.length + rateIndex) % processes;
-          for (const i of order) {
-            if (dead.has(i)) continue;
-            const row = rows[i]!;
-            const pids = [o.upstreamPid, ...(row.extraPids ?? [])];
-            const meter = cpuMeter(pids);
-            const proxyMeter = cpuMeter(row.extraPids ?? []);
-            const r = await handles.get(i)![proc]!.run({ op: 'open', payload, rate, seconds: o.openSeconds }, o.openSeconds * 1000 + COMMAND_SLACK_MS);
-            if ('failed' in r) { fail(i, round, `${payload} @${rate}/s: ${r.failed}`); continue; }
-            measured.add(i);
-            const others = meter();
-            // Let stragglers and the proxies' queues drain before the next row starts: at least
-            // 300 ms, and until the row's processes are quiet. A row driven past its capacity
-            // (the proxy pair at the top rate) can keep them busy for seconds after its run.
-            await new Promise((r) => setTimeout(r, 300));
-            const clientPid = handles.get(i)![proc]!.proc.pid;
-            const quiet = await waitQuiet([o.upstreamPid, ...(row.extraPids ?? []), ...(clientPid !== undefined ? [clientPid] : [])], { maxMs: QUIET_MAX_MS });
-            if (quiet.waitedMs > 1000) o.log(`  ${row.name} ${payload} @${rate}/s: its processes took ${(quiet.waitedMs / 1000).toFixed(1)} s to go quiet${quiet.quiet ? '' : ' (still busy, going on)'}`);
-            const k = `${i}|${payload}|${rate}`;
-            add(`${k}|p50`, r.result.p50); add(`${k}|p90`, r.result.p90); add(`${k}|p99`, r.result.p99);
-            add(`${k}|errors`, r.result.errors); add(`${k}|shed`, r.result.shed);
-            if (rate === topRate && r.result.ok > 0) {
-              add(`${i}|${payload}|cpu`, ((r.result.cpu + others) / r.result.ok) * 10_000);
-              add(`${i}|${payload}|cpuClient`, (r.result.cpu / r.result.ok) * 10_000);
-              add(`${i}|${payload}|cpuProxies`, (proxyMeter() / r.result.ok) * 10_000);
-            }
-            add(`${i}|rss`, r.rss);
-            if (r.result.errors > 0) o.log(`  ${row.name} ${payload} @${rate}/s: ${r.result.errors} errors of ${r.result.scheduled}, ${r.result.ok} ok, ${r.result.shed} shed (${r.result.firstError})`);
-            o.log(`  ${row.name.padEnd(34)} ${payload.padEnd(5)} @${String(rate).padStart(5)}/s  p50 ${r.result.p50.toFixed(3)}  p99 ${r.result.p99.toFixed(3)} ms`);
-          }
+          await openLoopSliced(handles, order, payload, rate, proc, round);
         }
         await closedLoopSliced(handles, order, payload, round);
       }

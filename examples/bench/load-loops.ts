@@ -48,6 +48,13 @@ export interface OpenLoopResult {
   /** Client CPU seconds (user + system) over the run. */
   cpu: number;
   firstError: string | undefined;
+  /** Every answered request's latency (ms), ascending: runs of one row pool them. */
+  latencies: number[];
+}
+
+/** The p-th quantile of ascending `sorted` (NaN when empty), as every loop here takes it. */
+export function quantile(sorted: ArrayLike<number>, p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN;
 }
 
 const MAX_IN_FLIGHT = 4096;
@@ -108,9 +115,8 @@ export async function openLoop(send: Send, rate: number, seconds: number, stragg
     firstError ??= `${unanswered} unanswered ${stragglerMs / 1000} s after the run (aborted)`;
   }
   const usage = process.cpuUsage(cpu0);
-  const sorted = latencies.filter((x) => !Number.isNaN(x)).sort();
-  const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN);
-  return { scheduled: total, ok, errors, unanswered, shed, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: sorted.length ? sorted[sorted.length - 1]! : NaN, cpu: (usage.user + usage.system) / 1e6, firstError };
+  const sorted = Array.from(latencies.filter((x) => !Number.isNaN(x)).sort());
+  return { scheduled: total, ok, errors, unanswered, shed, p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted.length ? sorted[sorted.length - 1]! : NaN, cpu: (usage.user + usage.system) / 1e6, firstError, latencies: sorted };
 }
 
 export interface ClosedLoopResult {
@@ -211,7 +217,7 @@ export async function sequentialLatencies(send: () => Promise<void>, requests: n
 /** Percentiles of a run of sequential latencies, in the order they were taken. */
 export function summarizeSequential(latencies: readonly number[]): SequentialResult {
   const requests = latencies.length;
-  const q = (xs: Float64Array, p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+  const q = quantile;
   const lat = Float64Array.from(latencies);
   const tenth = Math.max(1, Math.floor(requests / 10));
   const p50ByTenth: number[] = [];

@@ -4,7 +4,7 @@
 
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RoundProfile, RowResult, YoungResult } from './latency-suite.ts';
+import { openLoopSlices, type RoundProfile, type RowResult, type YoungResult } from './latency-suite.ts';
 import type { ConfigScaleReport, RouteTableKind } from './config-scale.ts';
 import type { ImportReport } from './import-time.ts';
 
@@ -677,6 +677,7 @@ export function writeReport(repo: string, report: BenchReport, outDir = join(rep
   const rates = (report.settings['rates'] as number[] | undefined) ?? [];
   const grpcRates = (report.settings['grpcRates'] as number[] | undefined) ?? rates;
   const nodeHttpRates = (report.settings['nodeHttpRates'] as number[] | undefined) ?? rates;
+  const openSlicing = openLoopSlices(Number(report.settings['openSeconds'] ?? 0));
   const payloads = ['small', '16k'];
   const targets: Target[] = [
     ...latencyTargets('HTTP', report.http, 'Meshlet MeshAgent', rates, payloads, 0.95, true),
@@ -712,10 +713,14 @@ of 1 MiB (examples/bench/haproxy-pair.ts says why), standing in for Envoy sideca
 **only ratios taken within this one run are meaningful**; rows were run interleaved, ${report.settings['rounds']} rounds, each round in fresh client processes,
 medians reported.
 
-- Latency: open loop at fixed rates (HTTP ${rates.join(' and ')} req/s, gRPC ${grpcRates.join(' and ')} calls/s, ${report.settings['openSeconds']} s per run); each request is due
-  at a fixed time and measured from then, so a stall counts against the requests it delays.
-  A request still unanswered 10 s after the run is aborted and counted as an error ("err"), and
-  the next row starts once this row's processes (client, upstream, proxies) are quiet, so a row
+- Latency: open loop at fixed rates (HTTP ${rates.join(' and ')} req/s, gRPC ${grpcRates.join(' and ')} calls/s), ${report.settings['openSeconds']} s per row, rate and round;
+  each request is due at a fixed time and measured from then, so a stall counts against the
+  requests it delays. The rows take those seconds in turn, in ${openSlicing.slices} slices of ${f(openSlicing.seconds, 1)} s that sweep
+  forward then back as the closed loops' do, and a row's percentiles in a round are over the
+  answers of all its slices: run whole, one row after another, a row's p50 rode on the seconds
+  it happened to run in (bare grpc-js at 250 calls/s: 1.5–2.0 ms from round to round).
+  A request still unanswered 10 s after its slice is aborted and counted as an error ("err"), and
+  the next slice starts once this row's processes (client, upstream, proxies) are quiet, so a row
   driven past its capacity does not load the next one. A latency target is not judged at a rate
   where one of its rows failed or shed calls or had a p50 over ${OVERLOADED_P50_MS / 1000} s (past its capacity: it
   measures the queue), or where the proxy pair added nothing; the target names the reason.
