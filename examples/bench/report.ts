@@ -587,23 +587,34 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   rows left the machine idle 34–37% of the time against 13–18% for HTTP/1.1's 32 connections.
   Now an endpoint's first connection takes requests until 8 are in flight on it, then the less
   busy of two does (core's \`endpoint-connections.ts\`; a sidecar's two workers keep a connection
-  each). This run: idle 19–23% (mesh:///) against 24–35% (bare grpc-js, grpc-js-xds), 12–23% for
+  each). This run: idle 19–24% (mesh:///) against 23–36% (bare grpc-js, grpc-js-xds), 14–25% for
   the HTTP/2 mTLS row. Closed loops of bare grpc-js calls on one connection and on two (4 rounds
   each): two were 1.08× as fast with 2 in flight, 1.23× with 4, 1.10× with 8, 1.14× with 16,
   1.16× with 32. Handing every call to the two in turn cost 0.09–0.17 ms of p50 in open loops at
   250–1,000 calls/s (8 rounds each), which is why light load stays on one. gRPC throughput
-  ÷ bare went from 0.94× / 0.94× (the last run before) to 1.32× / 1.11× here, with the same work
-  per call: the gain is the idle time, not the mesh's code. The gRPC p50 targets move between
-  runs: small was met in a 3-round run of this build (−0.000 / +0.003 ms against the pair's
-  +0.450 / +0.557) and missed here at 250/s (+0.321 ms against +0.623: rounds +0.325, −0.052,
-  +0.136, +0.215, +0.504 ms, while bare's own p50 ran 1.51–2.02 ms from round to round).
+  ÷ bare went from 0.94× / 0.94× (the last run before) to 1.32× / 1.11× (02:39 UTC) and 1.17× /
+  1.14× (this run), with the same work per call: the gain is the idle time, not the mesh's code.
+- **gRPC p50 at low rates.** Until 2026-12-08 each row ran its open loop whole, one row after
+  the other, and the gRPC p50 targets flipped between runs: at 250 calls/s (small) \`mesh:///\`
+  minus bare went +0.325, −0.052, +0.136, +0.215 and +0.504 ms by round (02:39 UTC run), while
+  bare's own p50 ran 1.51–2.02 ms. In one process, calls of the two clients interleaved (a
+  call every 4 ms, 1,500 each, both fed by \`meshlet xds\`), \`mesh:///\` added +0.017 to
+  +0.047 ms in every run, and +0.010–0.015 ms back to back: the rows' seconds differed, not the
+  clients. The open loops now run in 1 s slices that the rows take in turn, percentiles pooled
+  per round. This run at 250/s: +0.045 ms against the pair's +0.484 (9%); by round +0.045,
+  −0.039, −0.115, +0.019 and −0.102 ms against +0.486, +0.251, +0.395, +0.431 and +0.141. The
+  threshold (10% of the pair's ~0.3–0.5 ms) is 30–50 µs, the size of what the mesh adds in one
+  process: met here, and a run can still land either side of it. What \`mesh:///\` adds is not
+  Meshlet's own code (~1% of a sequential client's samples), nor an extra turn of the event loop
+  (async_hooks sees the same resources made per call for both).
 - **mTLS over HTTP/2.** The \`h2UpgradePolicy: UPGRADE\` row is MeshAgent under the same mTLS
   speaking HTTP/2 to a node:http2 secure server with Node's default settings (64 KiB flow-control
   windows). With the second connection under load, small GETs went from 0.76× the HTTP/1.1 mTLS
-  row (rounds 0.74–0.79, the last run before) to 0.94× (0.80–1.19), and from 1.32× to 1.72× the
-  sidecar pair: HTTP/2 still costs the client more CPU a request against Node's server (62 against
-  44–50 µs in short runs). For 16 KiB POSTs, 0.47× → 0.56×: the uploads share the server's 64 KiB
-  connection windows and wait for its WINDOW_UPDATEs (with the server's windows at 1 MiB,
+  row (rounds 0.74–0.79, the last run before) to 0.94× (0.80–1.19, 02:39 UTC) and 0.96× (0.81–1.04,
+  this run), and from 1.32× to 1.72× and 1.66× the sidecar pair: HTTP/2 still costs the client
+  more CPU a request against Node's server (62 against 44–50 µs in short runs). For 16 KiB POSTs,
+  0.47× before, 0.56× and 0.47× after: the second connection does not help them. The uploads
+  share the server's 64 KiB connection windows and wait for its WINDOW_UPDATEs (with the server's windows at 1 MiB,
   \`BENCH_H2_WINDOW\`, 0.56–0.91× before this change). For bodies HTTP/2 needs a server with wide
   windows (Envoy's are 256 MiB).
 - **gRPC.** \`@meshlet/grpc\` code was ~2.5% of the client's samples on a quiet machine; grpc-js's
