@@ -266,6 +266,7 @@ export function openLoopSlices(openSeconds: number): { slices: number; seconds: 
   const slices = 2 * Math.max(1, Math.round(openSeconds / OPEN_SLICE_SECONDS / 2));
   return { slices, seconds: openSeconds / slices };
 }
+
 const STRAGGLER_S = STRAGGLER_MS / 1000;
 /**
  * How long a load command may take before its row is given up: the loops bound themselves

@@ -217,11 +217,10 @@ export async function sequentialLatencies(send: () => Promise<void>, requests: n
 /** Percentiles of a run of sequential latencies, in the order they were taken. */
 export function summarizeSequential(latencies: readonly number[]): SequentialResult {
   const requests = latencies.length;
-  const q = quantile;
   const lat = Float64Array.from(latencies);
   const tenth = Math.max(1, Math.floor(requests / 10));
   const p50ByTenth: number[] = [];
-  for (let s = 0; s + tenth <= requests; s += tenth) p50ByTenth.push(q(lat.slice(s, s + tenth).sort(), 0.5));
+  for (let s = 0; s + tenth <= requests; s += tenth) p50ByTenth.push(quantile(lat.slice(s, s + tenth).sort(), 0.5));
   const sorted = lat.slice().sort();
-  return { requests, p50: q(sorted, 0.5), p90: q(sorted, 0.9), p99: q(sorted, 0.99), mean: sorted.reduce((a, b) => a + b, 0) / requests, p50ByTenth };
+  return { requests, p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), mean: sorted.reduce((a, b) => a + b, 0) / requests, p50ByTenth };
 }
