@@ -473,8 +473,12 @@ From \`node --cpu-prof\` profiles of the client alone (\`examples/bench/profile-
   costs, and "≥ 0.95 in every round" is then out of any client's reach, bare undici's included.
   Rounds formed from two fresh processes per row (\`BENCH_PROCESSES=2\`, blocks alternating)
   gave the same spread under that load (±10% and ±13% against ±11% and ±11% with one, three runs
-  each), as expected when the machine rather than the process is the noise: the option stays, off
-  by default, for a quiet machine, where one process's lasting state is what a round can catch.
+  each), as expected when the machine rather than the process is the noise. On a quiet machine
+  (2026-12-08, nothing else running; 6 rounds of closed loops, bare undici, MeshAgent and an A/A
+  copy of each) it did not narrow either: undici against itself by round, small 0.90–1.08 with
+  one process per row, 0.84–1.15 with two, 0.99–1.10 with three; 16 KiB 0.83–1.10, 0.92–1.06,
+  0.82–1.11. So the option stays off by default, and "≥ 0.95 in every round" stays beyond what
+  a round on these machines can tell, for bare undici against itself as for MeshAgent.
   On a quiet stretch (other processes 0–2%, one run of each) the A/A spread was smaller but still
   past the target's margin: undici against itself 0.85–1.08 and MeshAgent 0.85–1.20 per round with
   one process (±6% and ±10%), 0.85–1.04 and 0.88–1.12 with two (±7% and ±9%).

@@ -38,8 +38,9 @@ const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'http,young,nodehttp,grpc,sca
 // the open-loop latency runs; BENCH_ROUNDS sets every section's rounds; BENCH_PAYLOADS=16k (or small)
 // keeps one message size.
 // BENCH_PROCESSES=n: n fresh client processes per row and round, taking turns block by block
-// (latency-suite.ts says why; default 1). On this loaded machine two did not narrow the A/A
-// spread (docs/benchmarks.md, "spread between processes"), so the default stays at one.
+// (latency-suite.ts says why; default 1). Neither on a loaded machine (two) nor on a quiet one
+// (two, three) did it narrow the A/A spread (docs/benchmarks.md, "spread between processes"),
+// so the default stays at one.
 // BENCH_AA=1 adds to the HTTP and young-process sections a second, independent copy of the bare
 // row and of MeshAgent (named "A/A copy: ..."), whose figures against their originals' are the
 // harness's own noise floor.
