@@ -147,7 +147,7 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
       if (!byEndpoint) this.#connections.set(name, byEndpoint = new Map());
       byEndpoint.set(endpoint.key, slots);
     }
-    const turn = count === 1 ? 0 : http2ConnectionFor(slots, activeOn);
+    const turn = http2ConnectionFor(slots, activeOn);
     const existing = slots[turn];
     if (existing && existing.tls === tls) return existing;
     existing?.subchannel.unref();
